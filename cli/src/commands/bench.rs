@@ -1,0 +1,161 @@
+//! `passage bench`: the figures the targets are stated in, measured on this machine.
+
+use crate::harness::{Cutoff, Sandbox, SandboxOptions, leaver_event};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use passage_core::RunId;
+use passage_core::ports::RunStore;
+use passage_sandbox::okta::SeedUser;
+use std::time::{Duration, Instant};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Leavers for the cutoff-to-verified measurement (one at a time).
+    #[arg(long, default_value_t = 20)]
+    leavers: usize,
+    /// Provider latency for the cutoff-to-verified measurement, in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    latency_ms: u64,
+    /// Leavers pushed through at once for the throughput measurement.
+    #[arg(long, default_value_t = 200)]
+    throughput_leavers: usize,
+    /// Webhooks for the acknowledgement-latency measurement.
+    #[arg(long, default_value_t = 300)]
+    webhooks: usize,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[idx]
+}
+
+fn summary(mut v: Vec<Duration>) -> String {
+    v.sort();
+    format!(
+        "n={} p50={:.1}ms p90={:.1}ms p99={:.1}ms max={:.1}ms",
+        v.len(),
+        percentile(&v, 0.5).as_secs_f64() * 1e3,
+        percentile(&v, 0.9).as_secs_f64() * 1e3,
+        percentile(&v, 0.99).as_secs_f64() * 1e3,
+        v.last().copied().unwrap_or_default().as_secs_f64() * 1e3
+    )
+}
+
+fn seed(sb: &Sandbox, n: usize, prefix: &str) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let login = format!("{prefix}{i}@example.com");
+            sb.okta.seed_user(SeedUser {
+                groups: vec!["Engineering".into(), "VPN Users".into()],
+                sessions: 1,
+                grants: 1,
+                ..SeedUser::new(&login, "Bench", &format!("User{i}"))
+            });
+            login
+        })
+        .collect()
+}
+
+async fn post(sb: &Sandbox, id: &str, body: &[u8]) -> Result<RunId> {
+    let r = sb.post(id, body).await?;
+    let status = r.status();
+    let v: serde_json::Value = r.json().await?;
+    if !status.is_success() {
+        bail!("webhook refused ({status}): {v}");
+    }
+    Ok(RunId::new(v["run_id"].as_str().context("no run_id")?))
+}
+
+pub async fn run(args: BenchArgs) -> Result<()> {
+    let root =
+        std::env::temp_dir().join(format!("passage-bench-{}", uuid::Uuid::new_v4().simple()));
+    println!(
+        "passage bench ({} cores)",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+
+    // 1. Cutoff -> every critical step verified, one leaver at a time, provider latency applied.
+    {
+        let mut o = SandboxOptions::new(root.join("cutoff"));
+        o.okta_latency = Duration::from_millis(args.latency_ms);
+        let sb = Sandbox::start(o).await?;
+        let logins = seed(&sb, args.leavers, "cut");
+        let mut samples = Vec::new();
+        for (i, login) in logins.iter().enumerate() {
+            let body = leaver_event(login, &format!("C{i}"), Cutoff::Immediate);
+            let run_id = post(&sb, &format!("msg_cut_{i}"), &body).await?;
+            let run = sb.wait_closed(&run_id, Duration::from_secs(60)).await?;
+            let steps = sb.system.store.steps(&run_id).await?;
+            let last = steps
+                .iter()
+                .filter(|s| s.critical)
+                .filter_map(|s| s.verified_at)
+                .max()
+                .context("no verified step")?;
+            let d = last.duration_since(run.cutoff.at);
+            samples.push(Duration::try_from(d).unwrap_or_default());
+        }
+        println!(
+            "cutoff -> all critical steps verified (1 leaver, Okta, {} ms latency, 5 steps): {}",
+            args.latency_ms,
+            summary(samples)
+        );
+        sb.shutdown().await;
+    }
+
+    // 2. Engine throughput at zero provider latency.
+    {
+        let sb = Sandbox::start(SandboxOptions::new(root.join("throughput"))).await?;
+        let logins = seed(&sb, args.throughput_leavers, "tp");
+        let started = Instant::now();
+        let mut ids = Vec::new();
+        for (i, login) in logins.iter().enumerate() {
+            let body = leaver_event(login, &format!("T{i}"), Cutoff::Immediate);
+            ids.push(post(&sb, &format!("msg_tp_{i}"), &body).await?);
+        }
+        for id in &ids {
+            sb.wait_closed(id, Duration::from_secs(300)).await?;
+        }
+        let elapsed = started.elapsed();
+        let steps = ids.len() * 5;
+        println!(
+            "engine throughput (0 ms latency, {} leavers, {} steps + {} bundles): {:.0} steps/s, {:.1} leavers/s, {:.2}s total",
+            ids.len(),
+            steps,
+            ids.len(),
+            steps as f64 / elapsed.as_secs_f64(),
+            ids.len() as f64 / elapsed.as_secs_f64(),
+            elapsed.as_secs_f64()
+        );
+        sb.shutdown().await;
+    }
+
+    // 3. Webhook acknowledged (run durably stored) latency, runs scheduled in the future.
+    {
+        let sb = Sandbox::start(SandboxOptions::new(root.join("ack"))).await?;
+        let day = jiff::Zoned::now().date() + jiff::Span::new().days(30);
+        let mut samples = Vec::new();
+        for i in 0..args.webhooks {
+            let body = leaver_event(
+                &format!("ack{i}@example.com"),
+                &format!("A{i}"),
+                Cutoff::LastDay(day),
+            );
+            let t = Instant::now();
+            post(&sb, &format!("msg_ack_{i}"), &body).await?;
+            samples.push(t.elapsed());
+        }
+        println!(
+            "webhook ack (verified, validated, fsynced to SQLite, 202): {}",
+            summary(samples)
+        );
+        sb.shutdown().await;
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    Ok(())
+}

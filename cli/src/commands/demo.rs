@@ -1,0 +1,177 @@
+//! `passage demo`: one leaver, end to end, against the sandbox Okta — then the proof.
+
+use crate::harness::{Cutoff, Sandbox, SandboxOptions, leaver_event};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use passage_core::evidence::{verify_bundle, verify_chain};
+use passage_core::ports::RunStore;
+use passage_core::{RunId, StepState};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Where to copy the signed bundle.
+    #[arg(long, default_value = "passage-demo")]
+    out: PathBuf,
+    /// Latency the sandbox Okta adds to every call, in milliseconds.
+    #[arg(long, default_value_t = 40)]
+    latency_ms: u64,
+    /// Seconds from now to the leaver's cutoff.
+    #[arg(long, default_value_t = 3)]
+    cutoff_in: i64,
+}
+
+pub async fn run(args: DemoArgs) -> Result<()> {
+    let data_dir =
+        std::env::temp_dir().join(format!("passage-demo-{}", uuid::Uuid::new_v4().simple()));
+    let mut options = SandboxOptions::new(&data_dir);
+    options.okta_latency = Duration::from_millis(args.latency_ms);
+    let sandbox = Sandbox::start(options).await?;
+    let result = drive(&sandbox, &args).await;
+    sandbox.shutdown().await;
+    let _ = std::fs::remove_dir_all(&data_dir);
+    result
+}
+
+async fn drive(sb: &Sandbox, args: &DemoArgs) -> Result<()> {
+    let leaver = passage_sandbox::okta::DEMO_LEAVER;
+    println!("Passage demo");
+    println!(
+        "  sandbox Okta   {}  (+{} ms per call)",
+        sb.okta.base_url(),
+        args.latency_ms
+    );
+    println!("  passage        {}", sb.base_url);
+    let before = sb
+        .okta
+        .user(leaver)
+        .context("demo leaver missing from the sandbox")?;
+    let groups_before = sb.okta.user_groups(leaver);
+    println!(
+        "  leaver         {leaver}: {:?}, {} groups, {} sessions, {} grants",
+        before.status,
+        groups_before.len(),
+        sb.okta.sessions(leaver).unwrap_or(0),
+        sb.okta.grants(leaver).unwrap_or(0)
+    );
+    let cutoff = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(args.cutoff_in);
+    let cutoff = cutoff.round(jiff::Unit::Second)?;
+    let body = leaver_event(leaver, "E1001", Cutoff::At(cutoff));
+    let response = sb.post("msg_demo_0001", &body).await?;
+    let status = response.status();
+    let accepted: serde_json::Value = response.json().await?;
+    if !status.is_success() {
+        bail!("the webhook was refused ({status}): {accepted}");
+    }
+    let run_id = RunId::new(
+        accepted["run_id"]
+            .as_str()
+            .context("no run_id in the answer")?,
+    );
+    println!("\nHR webhook accepted ({status}): run {run_id}, cutoff {cutoff}");
+
+    let started = Instant::now();
+    let mut last: BTreeMap<String, StepState> = BTreeMap::new();
+    let mut last_run = None;
+    let store = &sb.system.store;
+    let run = loop {
+        let run = store.run(&run_id).await?.context("run vanished")?;
+        if last_run != Some(run.state) {
+            println!(
+                "  [{:>6.2}s] run      {}",
+                started.elapsed().as_secs_f64(),
+                run.state.as_str()
+            );
+            last_run = Some(run.state);
+        }
+        for s in store.steps(&run_id).await? {
+            if last.get(s.key.as_str()) != Some(&s.state) {
+                let detail = match (&s.result, &s.last_error) {
+                    (Some(r), _) if s.state == StepState::Verified => format!("  {}", r.summary),
+                    (_, Some(e)) => format!("  {}: {}", e.code, e.message),
+                    _ => String::new(),
+                };
+                println!(
+                    "  [{:>6.2}s] {:<20} {}{}",
+                    started.elapsed().as_secs_f64(),
+                    s.key,
+                    s.state.as_str(),
+                    detail
+                );
+                last.insert(s.key.to_string(), s.state);
+            }
+        }
+        if run.state == passage_core::RunState::Closed {
+            break run;
+        }
+        if run.state == passage_core::RunState::Blocked {
+            bail!("run blocked: {}", run.blocked_reason.unwrap_or_default());
+        }
+        if started.elapsed() > Duration::from_secs(60 + args.cutoff_in.max(0) as u64) {
+            bail!("run did not close within a minute of its cutoff");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+
+    let bundle = run.bundle.clone().context("closed run without a bundle")?;
+    let src = PathBuf::from(&bundle.location);
+    let dest = args.out.join(run.id.as_str());
+    if dest.exists() {
+        std::fs::remove_dir_all(&dest)?;
+    }
+    copy_dir(&src, &dest)?;
+    let files = passage_embedded::read_bundle_dir(&dest)?;
+    let verified = verify_bundle(&files, None)?;
+    verify_chain(std::slice::from_ref(&verified))?;
+
+    let after = sb.okta.user(leaver).context("leaver missing")?;
+    let groups_after = sb.okta.user_groups(leaver);
+    println!("\nIn the sandbox Okta now:");
+    println!(
+        "  {leaver}: {:?}, {} groups ({}), {} sessions, {} grants",
+        after.status,
+        groups_after.len(),
+        groups_after
+            .iter()
+            .map(|g| g.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        sb.okta.sessions(leaver).unwrap_or(0),
+        sb.okta.grants(leaver).unwrap_or(0)
+    );
+    println!(
+        "\nSigned evidence bundle #{}: {}",
+        verified.sequence,
+        dest.display()
+    );
+    println!("  manifest sha256  {}", verified.manifest_sha256);
+    println!("  signing key      sha256:{}", verified.key_fingerprint);
+    println!(
+        "  verified         signature, manifest and {} files OK",
+        verified.files_checked
+    );
+    println!("\nCheck it yourself:");
+    println!("  passage verify {}", dest.display());
+    println!(
+        "  cd {} && openssl dgst -sha256 -verify signing-key.pem -signature statement.sig statement.txt",
+        dest.display()
+    );
+    println!("  (VERIFY.md in the bundle lists every check with openssl, sha256sum and jq)");
+    Ok(())
+}
+
+fn copy_dir(src: &std::path::Path, dest: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(dest)?;
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        let to = dest.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &to)?;
+        } else {
+            std::fs::copy(entry.path(), &to)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,35 @@
+use crate::system;
+use anyhow::Result;
+use passage_embedded::host::{Host, HostSettings};
+use std::path::Path;
+use std::time::Duration;
+
+pub async fn run(config_path: &Path) -> Result<()> {
+    let (config, system) = system::open(config_path)?;
+    let host = Host {
+        engine: system.engine.clone(),
+        queue: system.queue.clone(),
+        timer: system.timer.clone(),
+        settings: HostSettings {
+            listen: config.server.listen,
+            workers: config.server.workers,
+            sweep_every: Duration::from_secs(config.server.sweep_seconds.max(1)),
+            idle_poll: Duration::from_millis(200),
+            visibility: Duration::from_secs(150),
+            link_key: system.link_key.clone(),
+        },
+    };
+    let running = host.start().await?;
+    tracing::info!(
+        addr = %running.addr,
+        data_dir = %config.server.data_dir.display(),
+        tenants = config.tenants.len(),
+        "passage serving"
+    );
+    // A machine-readable line for supervisors and tests that start on port 0.
+    println!("listening on http://{}", running.addr);
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("shutting down");
+    running.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! `passage.toml`: where data lives, where to listen, and each tenant's policy and connections.
+//!
+//! Secrets may be written inline, but need not be: `env:NAME` reads an environment variable and
+//! `file:PATH` a file, so the config file itself can be committed or shared.
+
+use anyhow::{Context, Result, bail};
+use jiff::civil::Time;
+use passage_connectors::ConnectionSettings;
+use passage_connectors::okta::OktaSettings;
+use passage_core::secret::Secret;
+use passage_core::{DisableMode, OktaPolicy, TenantId, TenantPolicy, ids::is_valid_tenant_id};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub tenants: Vec<TenantConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Base URL auditors reach this server at, used when printing links.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    #[serde(default = "default_workers")]
+    pub workers: usize,
+    #[serde(default = "default_sweep")]
+    pub sweep_seconds: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            public_url: None,
+            data_dir: default_data_dir(),
+            workers: default_workers(),
+            sweep_seconds: default_sweep(),
+        }
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    "127.0.0.1:8080".parse().expect("static address")
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("passage-data")
+}
+fn default_workers() -> usize {
+    8
+}
+fn default_sweep() -> u64 {
+    5
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Local time access is cut on the last working day, `HH:MM`.
+    #[serde(default = "default_eod")]
+    pub end_of_day: String,
+    #[serde(default = "default_zone")]
+    pub default_time_zone: String,
+    #[serde(default)]
+    pub webhook_secrets: Vec<String>,
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    #[serde(default)]
+    pub okta: Option<OktaConfig>,
+}
+
+fn default_eod() -> String {
+    "17:00".into()
+}
+fn default_zone() -> String {
+    "UTC".into()
+}
+fn default_attempts() -> u32 {
+    6
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OktaConfig {
+    pub org_url: String,
+    pub api_token: String,
+    #[serde(default = "default_disable")]
+    pub disable: DisableMode,
+    #[serde(default = "yes")]
+    pub grants_critical: bool,
+}
+
+fn default_disable() -> DisableMode {
+    DisableMode::Suspend
+}
+fn yes() -> bool {
+    true
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        let config: Config = toml::from_str(&text)
+            .with_context(|| format!("config file {} is invalid", path.display()))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        for t in &self.tenants {
+            if !is_valid_tenant_id(&t.id) {
+                bail!("tenant id {:?} must be 1-64 of a-z, 0-9 and -", t.id);
+            }
+            if !seen.insert(&t.id) {
+                bail!("tenant {} is configured twice", t.id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves every tenant's policy and connections (reading secret references).
+    pub fn resolve(&self) -> Result<(Vec<TenantPolicy>, HashMap<TenantId, ConnectionSettings>)> {
+        let mut policies = Vec::new();
+        let mut connections = HashMap::new();
+        for t in &self.tenants {
+            let ctx = || format!("tenant {}", t.id);
+            let end_of_day: Time = t.end_of_day.parse().with_context(|| {
+                format!("{}: end_of_day {:?} is not HH:MM", ctx(), t.end_of_day)
+            })?;
+            jiff::tz::TimeZone::get(&t.default_time_zone).with_context(|| {
+                format!("{}: unknown time zone {:?}", ctx(), t.default_time_zone)
+            })?;
+            let mut secrets = Vec::new();
+            for s in &t.webhook_secrets {
+                let value = resolve_secret(s).with_context(ctx)?;
+                passage_hris::WebhookSecret::parse(value.expose())
+                    .map_err(|e| anyhow::anyhow!("{}: a webhook secret is unusable: {e}", ctx()))?;
+                secrets.push(value);
+            }
+            let mut settings = ConnectionSettings::default();
+            let okta_policy = match &t.okta {
+                Some(o) => {
+                    let org_url = url::Url::parse(&o.org_url).with_context(|| {
+                        format!("{}: okta.org_url {:?} is not a URL", ctx(), o.org_url)
+                    })?;
+                    settings.okta = Some(OktaSettings {
+                        org_url,
+                        api_token: resolve_secret(&o.api_token).with_context(ctx)?,
+                    });
+                    Some(OktaPolicy {
+                        disable: o.disable,
+                        grants_critical: o.grants_critical,
+                    })
+                }
+                None => None,
+            };
+            let id = TenantId::new(t.id.as_str());
+            policies.push(TenantPolicy {
+                id: id.clone(),
+                name: t.name.clone().unwrap_or_else(|| t.id.clone()),
+                end_of_day,
+                default_time_zone: t.default_time_zone.clone(),
+                webhook_secrets: secrets,
+                okta: okta_policy,
+                max_attempts: t.max_attempts.max(1),
+            });
+            connections.insert(id, settings);
+        }
+        Ok((policies, connections))
+    }
+}
+
+/// `env:NAME`, `file:PATH`, or the value itself.
+pub fn resolve_secret(spec: &str) -> Result<Secret> {
+    if let Some(name) = spec.strip_prefix("env:") {
+        let v = std::env::var(name).with_context(|| {
+            format!("environment variable {name} (named in the config) is not set")
+        })?;
+        return Ok(Secret::new(v.trim()));
+    }
+    if let Some(path) = spec.strip_prefix("file:") {
+        let v =
+            std::fs::read_to_string(path).with_context(|| format!("reading secret file {path}"))?;
+        return Ok(Secret::new(v.trim()));
+    }
+    Ok(Secret::new(spec))
+}

@@ -1,0 +1,7 @@
+//! The `passage` command's library: configuration, the embedded wiring, the commands, and the
+//! sandbox harness the demo, benchmarks and end-to-end tests share.
+
+pub mod commands;
+pub mod config;
+pub mod harness;
+pub mod system;

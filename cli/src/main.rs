@@ -1,0 +1,89 @@
+//! `passage`: offboarding that does the work and proves it.
+//!
+//! Thin shell: parses arguments, loads configuration, wires the embedded adapters to the engine
+//! and hands off. Everything a run means lives in `shared/core`.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use passage::commands;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "passage",
+    version,
+    about = "Offboarding that does the work and proves it"
+)]
+struct Cli {
+    /// Configuration file.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "PASSAGE_CONFIG",
+        default_value = "passage.toml"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run intake, workers, the cutoff timer and auditor links from the config file.
+    Serve,
+    /// Run one leaver end to end against the sandbox Okta, and verify the signed bundle.
+    Demo(commands::demo::DemoArgs),
+    /// Verify evidence bundles (directories) and the hash chain between them.
+    Verify(commands::verify::VerifyArgs),
+    /// List and inspect runs.
+    #[command(subcommand)]
+    Runs(commands::runs::RunsCommand),
+    /// Waive a non-critical step (recorded with actor and reason).
+    Waive(commands::operate::WaiveArgs),
+    /// Retry a failed step with a fresh attempt budget.
+    Retry(commands::operate::RetryArgs),
+    /// Cancel a run before its cutoff.
+    Cancel(commands::operate::CancelArgs),
+    /// Issue an auditor link to a closed run's bundle.
+    Link(commands::link::LinkArgs),
+    /// Measure cutoff-to-verified time, engine throughput and webhook ack latency.
+    Bench(commands::bench::BenchArgs),
+    /// Run the sandbox Okta emulator on its own (for trying Passage by hand).
+    Sandbox(commands::sandbox::SandboxArgs),
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let default_level = match cli.command {
+        Command::Serve | Command::Sandbox(_) => "info",
+        _ => "warn",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PASSAGE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(cli).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve => commands::serve::run(&cli.config).await,
+        Command::Demo(args) => commands::demo::run(args).await,
+        Command::Verify(args) => commands::verify::run(args),
+        Command::Runs(cmd) => commands::runs::run(&cli.config, cmd).await,
+        Command::Waive(args) => commands::operate::waive(&cli.config, args).await,
+        Command::Retry(args) => commands::operate::retry(&cli.config, args).await,
+        Command::Cancel(args) => commands::operate::cancel(&cli.config, args).await,
+        Command::Link(args) => commands::link::run(&cli.config, args).await,
+        Command::Bench(args) => commands::bench::run(args).await,
+        Command::Sandbox(args) => commands::sandbox::run(args).await,
+    }
+}

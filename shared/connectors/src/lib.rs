@@ -1,0 +1,9 @@
+//! Provider connectors. Each turns Passage's provider-neutral actions into the provider's API
+//! calls, reads the effect back, and classifies errors (retryable or permanent) at this
+//! boundary so the engine never has to know a provider's error dialect.
+
+pub mod http;
+pub mod okta;
+mod registry;
+
+pub use registry::{ConnectionSettings, Registry};

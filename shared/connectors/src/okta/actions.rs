@@ -1,0 +1,408 @@
+//! The leaver actions on Okta. Each reads, acts only if needed, and reads back.
+
+use super::api::Api;
+use passage_core::ports::{ActionDone, ActionFailure, ActionRequest, FailureClass};
+use passage_core::{Action, CallRecord, StepKey};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Deserialize)]
+struct User {
+    id: String,
+    status: String,
+    #[serde(default, rename = "statusChanged")]
+    status_changed: Option<String>,
+    profile: Profile,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Profile {
+    login: String,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Group {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    profile: GroupProfile,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct GroupProfile {
+    name: String,
+}
+
+/// Only these memberships can be changed through the API; APP_GROUP memberships belong to the
+/// source directory (AD, LDAP) and BUILT_IN (Everyone) to Okta itself.
+const MANAGEABLE_GROUP: &str = "OKTA_GROUP";
+
+type Calls = Vec<CallRecord>;
+
+pub async fn run(
+    api: &Api,
+    req: &ActionRequest,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
+    let user = find_user(api, req, calls).await?;
+    match req.action {
+        Action::Snapshot => snapshot(api, &user, calls).await,
+        Action::RevokeSessions => revoke_sessions(api, &user, calls).await,
+        Action::RevokeGrants => revoke_grants(api, &user, calls).await,
+        Action::RemoveGroups => remove_groups(api, &user, calls).await,
+        Action::Suspend => suspend(api, &user, calls).await,
+        Action::Deactivate => deactivate(api, &user, calls).await,
+    }
+}
+
+fn permanent(code: &str, message: String) -> ActionFailure {
+    ActionFailure {
+        class: FailureClass::Permanent,
+        code: code.into(),
+        message,
+    }
+}
+
+/// Read-back disagreed with what we just did. Usually eventual consistency: retry.
+fn mismatch(message: String) -> ActionFailure {
+    ActionFailure {
+        class: FailureClass::Retryable { retry_after: None },
+        code: "readback_mismatch".into(),
+        message,
+    }
+}
+
+fn users_url(api: &Api, rest: &[&str]) -> url::Url {
+    let mut url = api.url("/");
+    {
+        let mut segs = url.path_segments_mut().expect("http urls have paths");
+        segs.clear().extend(["api", "v1", "users"]).extend(rest);
+    }
+    url
+}
+
+/// Finds the leaver: by the id the snapshot recorded, else by login, else by email search
+/// (which, unlike the plain list, also finds deprovisioned users).
+async fn find_user(
+    api: &Api,
+    req: &ActionRequest,
+    calls: &mut Calls,
+) -> Result<User, ActionFailure> {
+    let known_id = req
+        .prior
+        .get(&StepKey::new("okta.snapshot"))
+        .and_then(|v| v.get("user_id"))
+        .and_then(Value::as_str);
+    let key = known_id.unwrap_or(&req.subject.email);
+    let answer = api
+        .call(
+            Method::GET,
+            users_url(api, &[key]),
+            &[StatusCode::NOT_FOUND],
+            calls,
+        )
+        .await?;
+    if answer.status != StatusCode::NOT_FOUND {
+        return parse_user(answer.body);
+    }
+    let mut url = users_url(api, &[]);
+    url.query_pairs_mut().append_pair(
+        "search",
+        &format!(
+            "profile.email eq \"{}\"",
+            req.subject.email.replace('"', "")
+        ),
+    );
+    let found: Vec<User> = api.list(url, calls).await?;
+    match found.len() {
+        1 => Ok(found.into_iter().next().expect("one user")),
+        0 => Err(permanent(
+            "user_not_found",
+            format!(
+                "no Okta user has login or email {}; check the address, or waive Okta if they never had an account",
+                req.subject.email
+            ),
+        )),
+        n => Err(permanent(
+            "user_ambiguous",
+            format!(
+                "{n} Okta users have email {}; resolve the duplicate accounts first",
+                req.subject.email
+            ),
+        )),
+    }
+}
+
+fn parse_user(body: Value) -> Result<User, ActionFailure> {
+    serde_json::from_value(body).map_err(|e| ActionFailure {
+        class: FailureClass::Retryable { retry_after: None },
+        code: "unexpected_body".into(),
+        message: format!("Okta returned a user Passage could not read: {e}"),
+    })
+}
+
+async fn get_user(api: &Api, id: &str, calls: &mut Calls) -> Result<User, ActionFailure> {
+    parse_user(
+        api.call(Method::GET, users_url(api, &[id]), &[], calls)
+            .await?
+            .body,
+    )
+}
+
+async fn groups(api: &Api, user: &User, calls: &mut Calls) -> Result<Vec<Group>, ActionFailure> {
+    let mut url = users_url(api, &[&user.id, "groups"]);
+    url.query_pairs_mut().append_pair("limit", "200");
+    api.list(url, calls).await
+}
+
+async fn grants(api: &Api, user: &User, calls: &mut Calls) -> Result<Vec<Value>, ActionFailure> {
+    let mut url = users_url(api, &[&user.id, "grants"]);
+    url.query_pairs_mut().append_pair("limit", "200");
+    api.list(url, calls).await
+}
+
+fn user_view(user: &User) -> Value {
+    json!({
+        "user_id": user.id,
+        "login": user.profile.login,
+        "email": user.profile.email,
+        "status": user.status,
+        "status_changed": user.status_changed,
+    })
+}
+
+fn group_view(g: &Group) -> Value {
+    json!({"id": g.id, "name": g.profile.name, "type": g.kind})
+}
+
+/// Records what the leaver has before anything changes: the pre-state for evidence and for
+/// restoring access to a rehire.
+async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
+    let groups = groups(api, user, calls).await?;
+    let grants = grants(api, user, calls).await?;
+    let mut url = users_url(api, &[&user.id, "appLinks"]);
+    url.query_pairs_mut().append_pair("limit", "200");
+    let app_links: Vec<Value> = api.list(url, calls).await.unwrap_or_default();
+    let mut output = user_view(user);
+    output["groups"] = groups.iter().map(group_view).collect();
+    output["grants"] = grants
+        .iter()
+        .map(|g| json!({"id": g["id"], "clientId": g["clientId"], "scopeId": g["scopeId"]}))
+        .collect();
+    output["app_links"] = app_links
+        .iter()
+        .map(|a| json!({"appInstanceId": a["appInstanceId"], "appName": a["appName"], "label": a["label"]}))
+        .collect();
+    Ok(ActionDone {
+        repeat: false,
+        summary: format!(
+            "recorded status {}, {} group memberships, {} grants, {} app links",
+            user.status,
+            groups.len(),
+            grants.len(),
+            app_links.len()
+        ),
+        readback: user_view(user),
+        output,
+    })
+}
+
+/// Clears every IdP session and revokes the OAuth/OIDC tokens Okta issued. Okta answers 204 to a
+/// repeat, so the call itself is always made; the proof is that no app holds tokens afterwards.
+async fn revoke_sessions(
+    api: &Api,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
+    let mut url = users_url(api, &[&user.id, "sessions"]);
+    url.query_pairs_mut()
+        .append_pair("oauthTokens", "true")
+        .append_pair("forgetDevices", "true");
+    api.call(Method::DELETE, url, &[], calls).await?;
+    let clients: Vec<Value> = api
+        .list(users_url(api, &[&user.id, "clients"]), calls)
+        .await?;
+    if !clients.is_empty() {
+        return Err(mismatch(format!(
+            "{} apps still hold tokens for the user after revocation",
+            clients.len()
+        )));
+    }
+    Ok(ActionDone {
+        repeat: false,
+        summary: "cleared all sessions and revoked OAuth tokens; no app holds tokens".into(),
+        readback: json!({"user_id": user.id, "clients_with_tokens": clients}),
+        output: Value::Null,
+    })
+}
+
+async fn revoke_grants(
+    api: &Api,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
+    let before = grants(api, user, calls).await?;
+    if !before.is_empty() {
+        api.call(
+            Method::DELETE,
+            users_url(api, &[&user.id, "grants"]),
+            &[],
+            calls,
+        )
+        .await?;
+    }
+    let after = grants(api, user, calls).await?;
+    if !after.is_empty() {
+        return Err(mismatch(format!(
+            "{} grants remain after revocation",
+            after.len()
+        )));
+    }
+    Ok(ActionDone {
+        repeat: before.is_empty(),
+        summary: if before.is_empty() {
+            "no consent grants to revoke".into()
+        } else {
+            format!("revoked {} consent grants", before.len())
+        },
+        readback: json!({"user_id": user.id, "grants": after}),
+        output: json!({"revoked": before.len()}),
+    })
+}
+
+async fn remove_groups(
+    api: &Api,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
+    let before = groups(api, user, calls).await?;
+    let (manageable, fixed): (Vec<&Group>, Vec<&Group>) =
+        before.iter().partition(|g| g.kind == MANAGEABLE_GROUP);
+    for g in &manageable {
+        let mut url = api.url("/");
+        url.path_segments_mut()
+            .expect("http urls have paths")
+            .clear()
+            .extend(["api", "v1", "groups", &g.id, "users", &user.id]);
+        api.call(Method::DELETE, url, &[StatusCode::NOT_FOUND], calls)
+            .await?;
+    }
+    let after = groups(api, user, calls).await?;
+    let left: Vec<&Group> = after
+        .iter()
+        .filter(|g| g.kind == MANAGEABLE_GROUP)
+        .collect();
+    if !left.is_empty() {
+        return Err(mismatch(format!(
+            "still a member of {} Okta groups after removal (a group rule may re-add them): {}",
+            left.len(),
+            left.iter()
+                .map(|g| g.profile.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let not_attempted: Vec<Value> = fixed
+        .iter()
+        .map(|g| {
+            let why = if g.kind == "BUILT_IN" {
+                "built-in group; every user is a member"
+            } else {
+                "membership is managed by the source directory; remove it there"
+            };
+            json!({"group": group_view(g), "reason": why})
+        })
+        .collect();
+    Ok(ActionDone {
+        repeat: manageable.is_empty(),
+        summary: format!(
+            "removed {} Okta group memberships; {} not changeable through Okta (reported)",
+            manageable.len(),
+            fixed.len()
+        ),
+        readback: json!({
+            "user_id": user.id,
+            "remaining_groups": after.iter().map(group_view).collect::<Vec<_>>(),
+        }),
+        output: json!({
+            "removed": manageable.iter().map(|g| group_view(g)).collect::<Vec<_>>(),
+            "not_attempted": not_attempted,
+        }),
+    })
+}
+
+async fn suspend(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
+    match user.status.as_str() {
+        "SUSPENDED" | "DEPROVISIONED" => {
+            return Ok(ActionDone {
+                repeat: true,
+                summary: format!("already {}; nothing changed", user.status),
+                readback: user_view(user),
+                output: Value::Null,
+            });
+        }
+        "ACTIVE" => {}
+        other => {
+            return Err(permanent(
+                "cannot_suspend",
+                format!(
+                    "Okta only suspends ACTIVE users and this one is {other}; set the tenant's Okta policy to deactivate, or handle the account by hand"
+                ),
+            ));
+        }
+    }
+    let url = users_url(api, &[&user.id, "lifecycle", "suspend"]);
+    api.call(Method::POST, url, &[], calls).await?;
+    let after = get_user(api, &user.id, calls).await?;
+    if after.status != "SUSPENDED" {
+        return Err(mismatch(format!(
+            "status is {} after suspension",
+            after.status
+        )));
+    }
+    Ok(ActionDone {
+        repeat: false,
+        summary: format!("suspended (was {})", user.status),
+        readback: user_view(&after),
+        output: Value::Null,
+    })
+}
+
+async fn deactivate(
+    api: &Api,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
+    if user.status == "DEPROVISIONED" {
+        return Ok(ActionDone {
+            repeat: true,
+            summary: "already DEPROVISIONED; nothing changed".into(),
+            readback: user_view(user),
+            output: Value::Null,
+        });
+    }
+    let mut url = users_url(api, &[&user.id, "lifecycle", "deactivate"]);
+    url.query_pairs_mut().append_pair("sendEmail", "false");
+    // A 404 here means a concurrent deactivation won the race: the read-back decides.
+    api.call(Method::POST, url, &[StatusCode::NOT_FOUND], calls)
+        .await?;
+    let after = get_user(api, &user.id, calls).await?;
+    if after.status != "DEPROVISIONED" {
+        return Err(mismatch(format!(
+            "status is {} after deactivation",
+            after.status
+        )));
+    }
+    Ok(ActionDone {
+        repeat: false,
+        summary: format!(
+            "deactivated (was {}); all app assignments deprovisioned",
+            user.status
+        ),
+        readback: user_view(&after),
+        output: Value::Null,
+    })
+}

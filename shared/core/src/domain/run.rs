@@ -1,0 +1,106 @@
+use crate::cutoff::Cutoff;
+use crate::domain::Subject;
+use crate::ids::{RunId, TenantId};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// A leaver run: one person, one tenant, one plan, from intake to signed evidence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub id: RunId,
+    pub tenant: TenantId,
+    /// Optimistic-concurrency version; every store write checks and bumps it.
+    pub version: u64,
+    pub state: RunState,
+    pub subject: Subject,
+    pub source: RunSource,
+    /// What makes a second delivery of the same request return this run instead of a new one.
+    pub idempotency_key: String,
+    pub cutoff: Cutoff,
+    pub created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancellation: Option<Cancellation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<BundleRef>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    /// Waiting for the cutoff.
+    Scheduled,
+    /// Steps are being worked.
+    Running,
+    /// A step failed for good (or needs a waiver); the closure gate holds the run open.
+    Blocked,
+    /// Every critical step verified; evidence signed and stored.
+    Closed,
+    /// Called off before the cutoff.
+    Cancelled,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Scheduled => "scheduled",
+            RunState::Running => "running",
+            RunState::Blocked => "blocked",
+            RunState::Closed => "closed",
+            RunState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_open(self) -> bool {
+        matches!(self, RunState::Running | RunState::Blocked)
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, RunState::Closed | RunState::Cancelled)
+    }
+}
+
+/// Where the run came from, as proven at intake.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RunSource {
+    Webhook {
+        /// Vendor or format (`standard-webhooks`, …).
+        vendor: String,
+        /// The delivery id the sender gave (`webhook-id`).
+        delivery_id: String,
+        /// How authenticity was established, e.g. `standard-webhooks v1 hmac-sha256 + timestamp`.
+        verified_by: String,
+        received_at: Timestamp,
+        /// SHA-256 of the raw body, so the delivery can be matched to the sender's logs.
+        body_sha256: String,
+        /// The event as parsed (no signatures or secrets).
+        event: serde_json::Value,
+    },
+    Manual {
+        actor: String,
+        received_at: Timestamp,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cancellation {
+    pub actor: String,
+    pub reason: String,
+    pub at: Timestamp,
+}
+
+/// Where a closed run's signed bundle lives and how it sits in the tenant's chain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BundleRef {
+    pub sequence: u64,
+    pub manifest_sha256: String,
+    pub location: String,
+}

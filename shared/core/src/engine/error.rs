@@ -1,0 +1,32 @@
+use crate::machine::TransitionError;
+use crate::plan::PlanError;
+use crate::ports::{EvidenceError, QueueError, SignError, StoreError, TimerError};
+
+/// Why an engine operation did not complete. Operator-facing variants name the problem; the
+/// infrastructure variants carry the adapter's message.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request is not allowed in the current state (e.g. cancelling a running run).
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    #[error(transparent)]
+    Evidence(#[from] EvidenceError),
+    #[error(transparent)]
+    Timer(#[from] TimerError),
+    #[error("evidence could not be assembled: {0}")]
+    Bundle(String),
+    #[error("gave up after {0} version conflicts")]
+    Contended(u32),
+}

@@ -1,0 +1,103 @@
+//! The closure gate's last act: assemble, sign and store the evidence, then close the run.
+
+use super::{Engine, EngineError, apply};
+use crate::domain::{BundleRef, RunEvent, RunState};
+use crate::evidence::{BundleInput, build_bundle};
+use crate::gate::{self, Gate};
+use crate::ids::RunId;
+use crate::machine::run::RunInput;
+use crate::ports::{ChainHead, Commit, StoreError};
+use serde_json::json;
+
+impl Engine {
+    /// Closes the run if its gate is open. Idempotent: a closed run is left alone, and a crash
+    /// after storing the bundle but before closing simply rebuilds and re-stores it.
+    pub async fn finalize(&self, run_id: &RunId) -> Result<Option<BundleRef>, EngineError> {
+        for _ in 0..self.settings.conflict_retries {
+            let Some(mut run) = self.ports.store.run(run_id).await? else {
+                return Err(EngineError::NotFound(format!("run {run_id}")));
+            };
+            if run.state == RunState::Closed {
+                return Ok(run.bundle);
+            }
+            if !run.state.is_open() {
+                return Ok(None);
+            }
+            let steps = self.ports.store.steps(run_id).await?;
+            if gate::evaluate(&steps) != Gate::Open {
+                return Ok(None);
+            }
+            if run.state == RunState::Blocked {
+                apply::run(&mut run, RunInput::Unblocked)?;
+                run.blocked_reason = None;
+            }
+            let attempts = self.ports.store.attempts(run_id).await?;
+            let now = self.now();
+            let mut events = self.ports.store.events(run_id).await?;
+            let closing = RunEvent::new(run_id, now, "run.closed", "system", json!({}));
+            events.push(closing.clone());
+            let head = self.ports.store.chain_head(&run.tenant).await?;
+            let sequence = head.sequence + 1;
+            let key_id = self.ports.signer.key_id();
+            let pem = self.ports.signer.public_key_pem();
+            let (mut files, statement) = build_bundle(&BundleInput {
+                run: &run,
+                steps: &steps,
+                attempts: &attempts,
+                events: &events,
+                sequence,
+                prev_manifest_sha256: &head.manifest_sha256,
+                key_id: &key_id,
+                public_key_pem: &pem,
+                created_at: now,
+            })
+            .map_err(EngineError::Bundle)?;
+            let text = statement.render();
+            let sig = self.ports.signer.sign(text.as_bytes()).await?;
+            let bad = |e: crate::evidence::PathError| EngineError::Bundle(e.to_string());
+            files
+                .insert("statement.txt", text.into_bytes())
+                .map_err(bad)?;
+            files.insert("statement.sig", sig).map_err(bad)?;
+            files
+                .insert("signing-key.pem", pem.into_bytes())
+                .map_err(bad)?;
+            let location = self
+                .ports
+                .evidence
+                .put_bundle(&run.tenant, run_id, &files)
+                .await?;
+            apply::run(&mut run, RunInput::Close)?;
+            run.closed_at = Some(now);
+            let bundle = BundleRef {
+                sequence,
+                manifest_sha256: statement.manifest_sha256.clone(),
+                location,
+            };
+            run.bundle = Some(bundle.clone());
+            let new_head = ChainHead {
+                sequence,
+                manifest_sha256: statement.manifest_sha256,
+            };
+            let mut closed = closing;
+            closed.detail = json!({"sequence": sequence, "manifest_sha256": new_head.manifest_sha256, "location": bundle.location});
+            match self
+                .ports
+                .store
+                .commit(Commit {
+                    chain: Some((run.tenant.clone(), head, new_head)),
+                    runs: vec![run],
+                    events: vec![closed],
+                    ..Commit::default()
+                })
+                .await
+            {
+                Ok(()) => return Ok(Some(bundle)),
+                // Another run of the tenant took this sequence, or the run changed: rebuild.
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Contended(self.settings.conflict_retries))
+    }
+}

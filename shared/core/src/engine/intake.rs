@@ -1,0 +1,283 @@
+//! Intake: a signed termination webhook becomes a durably stored, scheduled run.
+//!
+//! Order of checks: size, tenant, signature, payload, then storage. Nothing is stored unless
+//! every check passes, and the answer is 2xx only once the run is durable. The delivery id is
+//! the idempotency key: a resent webhook gets the same run back.
+
+use super::{Engine, EngineError};
+use crate::cutoff::{self, CutoffError, CutoffRequest};
+use crate::domain::{Manager, Run, RunEvent, RunSource, RunState, Subject, TenantPolicy};
+use crate::ids::{RunId, TenantId, is_valid_tenant_id};
+use crate::plan;
+use crate::ports::{InsertOutcome, RunFilter};
+use crate::secret::Secret;
+use jiff::Timestamp;
+use passage_hris::{
+    EventError, HeaderLookup, LeaverEvent, MAX_BODY_BYTES, StandardWebhooksVerifier, VerifyError,
+    WebhookVerifier,
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// A leaver as the engine takes it, whichever way it arrived.
+#[derive(Clone, Debug)]
+pub struct LeaverRequest {
+    pub employee_id: String,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub time_zone: Option<String>,
+    pub cutoff: CutoffRequest,
+    pub manager: Option<Manager>,
+}
+
+/// The answer to an accepted delivery.
+#[derive(Clone, Debug, Serialize)]
+pub struct Accepted {
+    pub run_id: RunId,
+    /// False when this delivery (or an open run for the same employee) already had a run.
+    pub created: bool,
+    pub state: RunState,
+    pub cutoff_at: Timestamp,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("unknown tenant {0:?}")]
+    UnknownTenant(String),
+    #[error("tenant {0} has no webhook secret configured, so no delivery can be authenticated")]
+    NotConfigured(String),
+    #[error("webhook secret for tenant {0} is unusable: {1}")]
+    BadSecret(String, String),
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error("the event is for tenant {body:?} but was delivered to tenant {path:?}")]
+    TenantMismatch { path: String, body: String },
+    #[error(transparent)]
+    Cutoff(#[from] CutoffError),
+    #[error("the run could not be stored; the sender should retry: {0}")]
+    Unavailable(#[from] EngineError),
+}
+
+impl IntakeError {
+    pub fn status(&self) -> u16 {
+        match self {
+            IntakeError::UnknownTenant(_) => 404,
+            IntakeError::NotConfigured(_) | IntakeError::BadSecret(..) => 401,
+            IntakeError::Verify(e) => e.http_status(),
+            IntakeError::Event(e) => e.http_status(),
+            IntakeError::TenantMismatch { .. } => 403,
+            IntakeError::Cutoff(_) => 422,
+            IntakeError::Unavailable(_) => 503,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            IntakeError::UnknownTenant(_) => "unknown_tenant",
+            IntakeError::NotConfigured(_) => "webhooks_not_configured",
+            IntakeError::BadSecret(..) => "webhooks_misconfigured",
+            IntakeError::Verify(e) => e.code(),
+            IntakeError::Event(e) => e.code(),
+            IntakeError::TenantMismatch { .. } => "tenant_mismatch",
+            IntakeError::Cutoff(_) => "invalid_cutoff",
+            IntakeError::Unavailable(_) => "unavailable",
+        }
+    }
+
+    /// `{"error":{"code","message"[,"details"]}}`, the body every 4xx/5xx carries.
+    pub fn to_json(&self) -> Value {
+        match self {
+            IntakeError::Event(e) => e.to_json(),
+            IntakeError::Verify(e) => e.to_json(),
+            _ => json!({"error": {"code": self.code(), "message": self.to_string()}}),
+        }
+    }
+}
+
+impl Engine {
+    /// Authenticates and accepts a Standard Webhooks leaver event delivered for `tenant`.
+    pub async fn receive_webhook(
+        &self,
+        tenant: &str,
+        headers: &(dyn HeaderLookup + Sync),
+        body: &[u8],
+    ) -> Result<Accepted, IntakeError> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(IntakeError::Event(EventError::TooLarge {
+                size: body.len(),
+                limit: MAX_BODY_BYTES,
+            }));
+        }
+        let policy = is_valid_tenant_id(tenant)
+            .then(|| self.ports.tenants.tenant(&TenantId::new(tenant)))
+            .flatten()
+            .ok_or_else(|| IntakeError::UnknownTenant(tenant.to_owned()))?;
+        if policy.webhook_secrets.is_empty() {
+            return Err(IntakeError::NotConfigured(tenant.to_owned()));
+        }
+        let secrets: Vec<&str> = policy.webhook_secrets.iter().map(Secret::expose).collect();
+        let verifier = StandardWebhooksVerifier::new(&secrets)
+            .map_err(|e| IntakeError::BadSecret(tenant.to_owned(), e.to_string()))?;
+        let now = self.now();
+        let delivery = verifier.verify(headers, body, now.as_second())?;
+        let event = LeaverEvent::parse(body)?;
+        if event.tenant() != tenant {
+            return Err(IntakeError::TenantMismatch {
+                path: tenant.to_owned(),
+                body: event.tenant().to_owned(),
+            });
+        }
+        let request = LeaverRequest {
+            employee_id: event.employee_id().to_owned(),
+            email: event.email().to_owned(),
+            display_name: event.display_name().map(str::to_owned),
+            time_zone: Some(event.time_zone_name().to_owned()),
+            cutoff: if event.immediate() {
+                CutoffRequest::Immediate
+            } else if let Some(at) = event.cutoff_at() {
+                CutoffRequest::Exact(at)
+            } else if let Some(day) = event.last_working_day() {
+                CutoffRequest::LastWorkingDay(day)
+            } else {
+                CutoffRequest::Immediate
+            },
+            manager: event.manager().map(|m| Manager {
+                email: m.email().to_owned(),
+                employee_id: m.employee_id().map(str::to_owned),
+            }),
+        };
+        let source = RunSource::Webhook {
+            vendor: delivery.scheme.to_owned(),
+            delivery_id: delivery.delivery_id.clone(),
+            verified_by: delivery.method.clone(),
+            received_at: now,
+            body_sha256: hex::encode(Sha256::digest(body)),
+            event: passage_hris::redacted_event(&event),
+        };
+        let key = format!("{}:{}", delivery.scheme, delivery.delivery_id);
+        let cutoff = cutoff::resolve(
+            &request.cutoff,
+            request
+                .time_zone
+                .as_deref()
+                .unwrap_or(&policy.default_time_zone),
+            policy.end_of_day,
+            now,
+        )?;
+        Ok(self.accept(&policy, source, &key, request, cutoff).await?)
+    }
+
+    /// Stores a new run (or finds the existing one) and arms its cutoff.
+    pub async fn accept(
+        &self,
+        policy: &TenantPolicy,
+        source: RunSource,
+        idempotency_key: &str,
+        request: LeaverRequest,
+        cutoff: cutoff::Cutoff,
+    ) -> Result<Accepted, EngineError> {
+        // One leaver, one open run: a second event for someone whose run is still pending or
+        // open returns that run rather than starting a competing one.
+        let open = self
+            .ports
+            .store
+            .list_runs(&RunFilter {
+                tenant: Some(policy.id.clone()),
+                employee_id: Some(request.employee_id.clone()),
+                ..RunFilter::default()
+            })
+            .await?
+            .into_iter()
+            .find(|r| !r.state.is_terminal());
+        if let Some(existing) = open {
+            return Ok(Accepted {
+                run_id: existing.id,
+                created: false,
+                state: existing.state,
+                cutoff_at: existing.cutoff.at,
+            });
+        }
+        let now = self.now();
+        let run_id = RunId::generate();
+        let actor = match &source {
+            RunSource::Webhook { vendor, .. } => format!("hr:{vendor}"),
+            RunSource::Manual { actor, .. } => format!("operator:{actor}"),
+        };
+        let run = Run {
+            id: run_id.clone(),
+            tenant: policy.id.clone(),
+            version: 0,
+            state: RunState::Scheduled,
+            subject: Subject {
+                employee_id: request.employee_id,
+                email: request.email,
+                display_name: request.display_name,
+                time_zone: cutoff.zone.clone(),
+                manager: request.manager,
+            },
+            source,
+            idempotency_key: idempotency_key.to_owned(),
+            cutoff,
+            created_at: now,
+            started_at: None,
+            closed_at: None,
+            blocked_reason: None,
+            cancellation: None,
+            bundle: None,
+        };
+        let steps = plan::build(&run_id, policy)?;
+        let event = RunEvent::new(
+            &run_id,
+            now,
+            "run.created",
+            &actor,
+            json!({"cutoff": run.cutoff, "steps": steps.iter().map(|s| &s.key).collect::<Vec<_>>()}),
+        );
+        match self.ports.store.insert_run(&run, &steps, &[event]).await? {
+            InsertOutcome::Existing(id) => {
+                let existing = self
+                    .ports
+                    .store
+                    .run(&id)
+                    .await?
+                    .ok_or_else(|| EngineError::NotFound(format!("run {id}")))?;
+                Ok(Accepted {
+                    run_id: id,
+                    created: false,
+                    state: existing.state,
+                    cutoff_at: existing.cutoff.at,
+                })
+            }
+            InsertOutcome::Created => {
+                // The run is durable; a timer or start failure here is repaired by the sweep,
+                // so it must not turn into an error the sender would retry.
+                if let Err(e) = self
+                    .ports
+                    .timer
+                    .schedule(&run.tenant, &run_id, run.cutoff.at)
+                    .await
+                {
+                    tracing::warn!(run = %run_id, error = %e, "timer not set; the sweep will start the run");
+                }
+                let mut state = RunState::Scheduled;
+                if run.cutoff.at <= now {
+                    match self.fire_cutoff(&run_id).await {
+                        Ok(_) => state = RunState::Running,
+                        Err(e) => {
+                            tracing::warn!(run = %run_id, error = %e, "start deferred to the sweep")
+                        }
+                    }
+                }
+                Ok(Accepted {
+                    run_id,
+                    created: true,
+                    state,
+                    cutoff_at: run.cutoff.at,
+                })
+            }
+        }
+    }
+}

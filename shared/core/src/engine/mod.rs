@@ -1,0 +1,100 @@
+//! The engine: the only code that changes runs. Hosts call it from HTTP handlers, queue
+//! consumers and timers; it talks to the world only through [`crate::ports`].
+
+mod apply;
+mod cutoff;
+mod error;
+mod finalize;
+mod intake;
+mod operator;
+mod release;
+mod sweep;
+mod worker;
+
+pub use cutoff::Fired;
+pub use error::EngineError;
+pub use intake::{Accepted, IntakeError, LeaverRequest};
+pub use sweep::SweepReport;
+pub use worker::Disposition;
+
+use crate::ports::{
+    Clock, ConnectorRegistry, EvidenceStore, RunStore, Signer, StepQueue, TenantDirectory, Timer,
+};
+use crate::retry::Backoff;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Tunables. Defaults suit production; tests shorten the timings.
+#[derive(Clone, Debug)]
+pub struct EngineSettings {
+    /// Names this worker in leases and attempt records.
+    pub worker_id: String,
+    /// How long a claimed step stays claimed. Longer than any single attempt can take, so a live
+    /// worker never loses its lease; a crashed worker's step is picked up after it expires.
+    pub lease: Duration,
+    /// Deliveries of one message before it is dead-lettered and its run blocked.
+    pub max_receives: u32,
+    pub backoff: Backoff,
+    /// Attempts to re-read and re-apply a change after a version conflict.
+    pub conflict_retries: u32,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            worker_id: format!("worker-{}", uuid::Uuid::new_v4().simple()),
+            lease: Duration::from_secs(120),
+            max_receives: 20,
+            backoff: Backoff::default(),
+            conflict_retries: 16,
+        }
+    }
+}
+
+/// The adapters one engine runs on.
+#[derive(Clone)]
+pub struct Ports {
+    pub store: Arc<dyn RunStore>,
+    pub queue: Arc<dyn StepQueue>,
+    pub signer: Arc<dyn Signer>,
+    pub evidence: Arc<dyn EvidenceStore>,
+    pub timer: Arc<dyn Timer>,
+    pub clock: Arc<dyn Clock>,
+    pub connectors: Arc<dyn ConnectorRegistry>,
+    pub tenants: Arc<dyn TenantDirectory>,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    ports: Ports,
+    settings: EngineSettings,
+}
+
+impl Engine {
+    pub fn new(ports: Ports, settings: EngineSettings) -> Self {
+        Self { ports, settings }
+    }
+
+    pub fn ports(&self) -> &Ports {
+        &self.ports
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    fn now(&self) -> jiff::Timestamp {
+        self.ports.clock.now()
+    }
+}
+
+/// Converts a std duration into a jiff span-compatible signed duration.
+pub(crate) fn after(at: jiff::Timestamp, d: Duration) -> jiff::Timestamp {
+    let sd = jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX);
+    at.saturating_add(sd).unwrap_or(at)
+}
+
+/// Time from `now` until `at` (zero if past).
+pub(crate) fn until(now: jiff::Timestamp, at: jiff::Timestamp) -> Duration {
+    Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO)
+}

@@ -1,0 +1,106 @@
+//! Queuing steps whose dependencies are met, and asking for finalization when the gate opens.
+
+use super::{Engine, EngineError, apply};
+use crate::domain::{RunEvent, RunState};
+use crate::gate::{self, Gate};
+use crate::ids::RunId;
+use crate::machine::step::StepInput;
+use crate::plan;
+use crate::ports::{Commit, QueueMessage, StoreError};
+use serde_json::json;
+use std::time::Duration;
+
+impl Engine {
+    /// Moves every releasable step to `ready` and queues it; if nothing is left to do, queues the
+    /// run's finalization. Safe to call any number of times.
+    pub async fn release_ready(&self, run_id: &RunId) -> Result<(), EngineError> {
+        for _ in 0..self.settings.conflict_retries {
+            let Some(run) = self.ports.store.run(run_id).await? else {
+                return Err(EngineError::NotFound(format!("run {run_id}")));
+            };
+            if !run.state.is_open() {
+                return Ok(());
+            }
+            let mut steps = self.ports.store.steps(run_id).await?;
+            let keys = plan::releasable(&steps);
+            if keys.is_empty() {
+                if gate::evaluate(&steps) == Gate::Open {
+                    self.ports
+                        .queue
+                        .enqueue(
+                            &QueueMessage::Finalize {
+                                run_id: run_id.clone(),
+                            },
+                            Duration::ZERO,
+                        )
+                        .await?;
+                }
+                return Ok(());
+            }
+            let now = self.now();
+            let mut commit = Commit::default();
+            for s in steps.iter_mut().filter(|s| keys.contains(&s.key)) {
+                apply::step(s, StepInput::DependenciesMet)?;
+                commit.steps.push(s.clone());
+                commit.events.push(RunEvent::new(
+                    run_id,
+                    now,
+                    "step.ready",
+                    "system",
+                    json!({"step": s.key}),
+                ));
+            }
+            match self.ports.store.commit(commit).await {
+                Ok(()) => {
+                    for key in &keys {
+                        let msg = QueueMessage::Step {
+                            run_id: run_id.clone(),
+                            step_key: key.clone(),
+                        };
+                        self.ports.queue.enqueue(&msg, Duration::ZERO).await?;
+                    }
+                    // Released steps may themselves be done already (none today), and waivers
+                    // can open the gate: go round once more until nothing changes.
+                    continue;
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Contended(self.settings.conflict_retries))
+    }
+
+    /// Re-evaluates whether a blocked run can run again (after a retry or waiver).
+    pub(crate) async fn reconsider_block(&self, run_id: &RunId) -> Result<(), EngineError> {
+        for _ in 0..self.settings.conflict_retries {
+            let Some(mut run) = self.ports.store.run(run_id).await? else {
+                return Ok(());
+            };
+            if run.state != RunState::Blocked {
+                return Ok(());
+            }
+            let steps = self.ports.store.steps(run_id).await?;
+            if matches!(gate::evaluate(&steps), Gate::Blocked { .. }) {
+                return Ok(());
+            }
+            apply::run(&mut run, crate::machine::run::RunInput::Unblocked)?;
+            run.blocked_reason = None;
+            let event = RunEvent::new(run_id, self.now(), "run.unblocked", "system", json!({}));
+            match self
+                .ports
+                .store
+                .commit(Commit {
+                    runs: vec![run],
+                    events: vec![event],
+                    ..Commit::default()
+                })
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Contended(self.settings.conflict_retries))
+    }
+}

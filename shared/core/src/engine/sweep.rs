@@ -1,0 +1,60 @@
+//! The safety net: whatever a crash interrupted, a sweep puts back in motion.
+//!
+//! Every engine write is followed by a queue write; a crash between the two leaves a step
+//! `ready` with no message, or a lease held by a dead worker. The sweep re-queues such work
+//! (queues de-duplicate, and claims make duplicates harmless) and starts overdue runs.
+
+use super::{Engine, EngineError, until};
+use crate::domain::StepState;
+use crate::gate::{self, Gate};
+use crate::ports::QueueMessage;
+use std::time::Duration;
+
+/// What a sweep did, for logs and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub started: usize,
+    pub requeued: usize,
+    pub finalizations: usize,
+}
+
+impl Engine {
+    pub async fn sweep(&self) -> Result<SweepReport, EngineError> {
+        let mut report = SweepReport {
+            started: self.start_due().await?,
+            ..SweepReport::default()
+        };
+        for run_id in self.ports.store.open_runs().await? {
+            self.release_ready(&run_id).await?;
+            let steps = self.ports.store.steps(&run_id).await?;
+            let now = self.now();
+            for s in &steps {
+                let delay = match s.state {
+                    StepState::Ready | StepState::RetryWait => {
+                        s.not_before.map(|nb| until(now, nb)).unwrap_or_default()
+                    }
+                    StepState::InFlight => s
+                        .lease
+                        .as_ref()
+                        .map(|l| until(now, l.until))
+                        .unwrap_or_default(),
+                    _ => continue,
+                };
+                let msg = QueueMessage::Step {
+                    run_id: run_id.clone(),
+                    step_key: s.key.clone(),
+                };
+                self.ports.queue.enqueue(&msg, delay).await?;
+                report.requeued += 1;
+            }
+            if gate::evaluate(&steps) == Gate::Open {
+                let msg = QueueMessage::Finalize {
+                    run_id: run_id.clone(),
+                };
+                self.ports.queue.enqueue(&msg, Duration::ZERO).await?;
+                report.finalizations += 1;
+            }
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,438 @@
+//! Working one queue delivery: claim the step, call the provider, record the outcome.
+
+use super::{Engine, EngineError, after, apply, until};
+use crate::domain::{
+    AttemptRecord, AttemptResult, Lease, Run, RunEvent, RunState, Step, StepError, StepErrorClass,
+    StepResult, StepState,
+};
+use crate::ids::{RunId, StepKey};
+use crate::machine::run::RunInput;
+use crate::machine::step::StepInput;
+use crate::ports::{
+    ActionFailure, ActionReport, ActionRequest, Commit, Delivery, FailureClass, QueueMessage,
+    StoreError,
+};
+use jiff::Timestamp;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// What the host should do with the delivery it handed to [`Engine::handle`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// Done: delete the message.
+    Ack,
+    /// Deliver again after this delay (retry backoff, or another worker holds the lease).
+    Release(Duration),
+    /// Give up on the message and keep it, with the reason, in dead letters.
+    DeadLetter(String),
+}
+
+impl Engine {
+    /// Handles one delivery from the step queue. Never applies an effect twice: the step is
+    /// claimed with a version-checked write first, and connectors check before they act.
+    pub async fn handle(&self, delivery: &Delivery) -> Result<Disposition, EngineError> {
+        let Some(message) = &delivery.message else {
+            return Ok(Disposition::DeadLetter(format!(
+                "undecodable message: {:.200}",
+                delivery.body
+            )));
+        };
+        if delivery.receive_count > self.settings.max_receives {
+            let reason = format!(
+                "message delivered {} times without completing; dead-lettered",
+                delivery.receive_count
+            );
+            if let QueueMessage::Step { run_id, step_key } = message {
+                self.dead_lettered(run_id, step_key, &reason).await?;
+            }
+            return Ok(Disposition::DeadLetter(reason));
+        }
+        match message {
+            QueueMessage::Step { run_id, step_key } => self.work_step(run_id, step_key).await,
+            QueueMessage::Finalize { run_id } => {
+                self.finalize(run_id).await?;
+                Ok(Disposition::Ack)
+            }
+        }
+    }
+
+    async fn work_step(&self, run_id: &RunId, key: &StepKey) -> Result<Disposition, EngineError> {
+        let (run, steps, claimed) = match self.claim(run_id, key).await? {
+            Claim::Claimed { run, steps, step } => (run, steps, step),
+            Claim::Skip(d) => return Ok(d),
+        };
+        let started = self.now();
+        let report = self.execute(&run, &steps, &claimed).await;
+        self.record(&run, claimed, started, report).await
+    }
+
+    /// Takes the step's lease, or says why not.
+    async fn claim(&self, run_id: &RunId, key: &StepKey) -> Result<Claim, EngineError> {
+        for _ in 0..self.settings.conflict_retries {
+            let Some(run) = self.ports.store.run(run_id).await? else {
+                return Ok(Claim::Skip(Disposition::Ack));
+            };
+            if !run.state.is_open() {
+                // Scheduled: the cutoff will queue the step again. Closed or cancelled: nothing
+                // left to do.
+                return Ok(Claim::Skip(Disposition::Ack));
+            }
+            let steps = self.ports.store.steps(run_id).await?;
+            let Some(mut step) = steps.iter().find(|s| &s.key == key).cloned() else {
+                return Ok(Claim::Skip(Disposition::Ack));
+            };
+            let now = self.now();
+            match step.state {
+                StepState::Pending
+                | StepState::Verified
+                | StepState::Failed
+                | StepState::Waived => return Ok(Claim::Skip(Disposition::Ack)),
+                StepState::InFlight => {
+                    if let Some(lease) = &step.lease
+                        && lease.until > now
+                    {
+                        // A live worker holds it; look again just after its lease would end.
+                        let wait = until(now, lease.until) + Duration::from_secs(1);
+                        return Ok(Claim::Skip(Disposition::Release(wait)));
+                    }
+                }
+                StepState::Ready | StepState::RetryWait => {
+                    if let Some(nb) = step.not_before
+                        && nb > now
+                    {
+                        return Ok(Claim::Skip(Disposition::Release(until(now, nb))));
+                    }
+                }
+            }
+            let takeover = step.state == StepState::InFlight;
+            apply::step(&mut step, StepInput::Claim)?;
+            step.attempts += 1;
+            step.lease = Some(Lease {
+                owner: self.settings.worker_id.clone(),
+                until: after(now, self.settings.lease),
+            });
+            step.not_before = None;
+            step.started_at.get_or_insert(now);
+            let event = RunEvent::new(
+                run_id,
+                now,
+                "step.claimed",
+                &format!("worker:{}", self.settings.worker_id),
+                json!({"step": key, "attempt": step.attempts, "took_over_expired_lease": takeover}),
+            );
+            match self
+                .ports
+                .store
+                .commit(Commit {
+                    steps: vec![step.clone()],
+                    events: vec![event],
+                    ..Commit::default()
+                })
+                .await
+            {
+                Ok(()) => {
+                    step.version += 1;
+                    return Ok(Claim::Claimed { run, steps, step });
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Contended(self.settings.conflict_retries))
+    }
+
+    async fn execute(&self, run: &Run, steps: &[Step], step: &Step) -> ActionReport {
+        let permanent = |code: &str, message: String| ActionReport {
+            outcome: Err(ActionFailure {
+                class: FailureClass::Permanent,
+                code: code.into(),
+                message,
+            }),
+            calls: vec![],
+        };
+        let Some(policy) = self.ports.tenants.tenant(&run.tenant) else {
+            return permanent(
+                "tenant_not_configured",
+                format!("tenant {} is no longer configured", run.tenant),
+            );
+        };
+        let Some(connector) = self.ports.connectors.connector(&policy, step.provider) else {
+            return permanent(
+                "connector_not_configured",
+                format!(
+                    "no {} connection is configured for tenant {}",
+                    step.provider, run.tenant
+                ),
+            );
+        };
+        if !connector.supports(step.action) {
+            return permanent(
+                "action_not_supported",
+                format!("the {} connector cannot {}", step.provider, step.action),
+            );
+        }
+        let prior: BTreeMap<StepKey, serde_json::Value> = steps
+            .iter()
+            .filter(|s| s.state == StepState::Verified)
+            .filter_map(|s| s.result.as_ref().map(|r| (s.key.clone(), r.output.clone())))
+            .collect();
+        let request = ActionRequest {
+            tenant: run.tenant.clone(),
+            run_id: run.id.clone(),
+            step_key: step.key.clone(),
+            action: step.action,
+            subject: run.subject.clone(),
+            attempt: step.attempts,
+            prior,
+        };
+        connector.execute(&request).await
+    }
+
+    /// Stores the attempt's outcome. If the lease was lost meanwhile (this worker stalled past
+    /// it and another took over), the outcome is dropped: the other worker's attempt counts.
+    async fn record(
+        &self,
+        run: &Run,
+        claimed: Step,
+        started: Timestamp,
+        report: ActionReport,
+    ) -> Result<Disposition, EngineError> {
+        let max_attempts = self
+            .ports
+            .tenants
+            .tenant(&run.tenant)
+            .map(|t| t.max_attempts)
+            .unwrap_or(6)
+            .max(1);
+        for _ in 0..self.settings.conflict_retries {
+            let finished = self.now();
+            let Some(mut run) = self.ports.store.run(&run.id).await? else {
+                return Ok(Disposition::Ack);
+            };
+            let steps = self.ports.store.steps(&run.id).await?;
+            let Some(mut step) = steps.iter().find(|s| s.key == claimed.key).cloned() else {
+                return Ok(Disposition::Ack);
+            };
+            let still_ours = step.state == StepState::InFlight
+                && step.attempts == claimed.attempts
+                && step
+                    .lease
+                    .as_ref()
+                    .is_some_and(|l| l.owner == self.settings.worker_id);
+            if !still_ours {
+                tracing::warn!(run = %run.id, step = %step.key, "lease lost; outcome dropped");
+                return Ok(Disposition::Ack);
+            }
+            let worker = format!("worker:{}", self.settings.worker_id);
+            let mut attempt = AttemptRecord {
+                run_id: run.id.clone(),
+                step_key: step.key.clone(),
+                number: step.attempts,
+                worker: self.settings.worker_id.clone(),
+                started_at: started,
+                finished_at: finished,
+                result: AttemptResult::Verified,
+                error_code: None,
+                message: None,
+                calls: report.calls.clone(),
+            };
+            let mut commit = Commit::default();
+            let mut disposition = Disposition::Ack;
+            step.lease = None;
+            match &report.outcome {
+                Ok(done) => {
+                    apply::step(&mut step, StepInput::Succeeded)?;
+                    step.verified_at = Some(finished);
+                    step.last_error = None;
+                    step.result = Some(StepResult {
+                        repeat: done.repeat,
+                        summary: done.summary.clone(),
+                        readback: done.readback.clone(),
+                        output: done.output.clone(),
+                    });
+                    attempt.result = if done.repeat {
+                        AttemptResult::Repeat
+                    } else {
+                        AttemptResult::Verified
+                    };
+                    attempt.message = Some(done.summary.clone());
+                    commit.events.push(RunEvent::new(
+                        &run.id,
+                        finished,
+                        "step.verified",
+                        &worker,
+                        json!({"step": step.key, "attempt": step.attempts, "repeat": done.repeat, "summary": done.summary}),
+                    ));
+                }
+                Err(failure) => {
+                    attempt.error_code = Some(failure.code.clone());
+                    attempt.message = Some(failure.message.clone());
+                    let used = step.attempts.saturating_sub(step.budget_start);
+                    let retry_after = match failure.class {
+                        FailureClass::Retryable { retry_after } if used < max_attempts => {
+                            Some(retry_after)
+                        }
+                        _ => None,
+                    };
+                    if let Some(retry_after) = retry_after {
+                        attempt.result = AttemptResult::Retryable;
+                        apply::step(&mut step, StepInput::RetryableError)?;
+                        let delay =
+                            self.settings
+                                .backoff
+                                .delay(used, rand::random::<f64>(), retry_after);
+                        step.not_before = Some(super::after(finished, delay));
+                        step.last_error = Some(StepError {
+                            class: StepErrorClass::Retryable,
+                            code: failure.code.clone(),
+                            message: failure.message.clone(),
+                            at: finished,
+                        });
+                        commit.events.push(RunEvent::new(
+                            &run.id,
+                            finished,
+                            "step.retry_scheduled",
+                            &worker,
+                            json!({"step": step.key, "attempt": step.attempts, "code": failure.code, "delay_ms": delay.as_millis() as u64}),
+                        ));
+                        disposition = Disposition::Release(delay);
+                    } else {
+                        let exhausted = matches!(failure.class, FailureClass::Retryable { .. });
+                        attempt.result = if exhausted {
+                            AttemptResult::Retryable
+                        } else {
+                            AttemptResult::Permanent
+                        };
+                        apply::step(&mut step, StepInput::PermanentError)?;
+                        let message = if exhausted {
+                            format!("gave up after {used} attempts: {}", failure.message)
+                        } else {
+                            failure.message.clone()
+                        };
+                        step.last_error = Some(StepError {
+                            class: StepErrorClass::Permanent,
+                            code: failure.code.clone(),
+                            message: message.clone(),
+                            at: finished,
+                        });
+                        commit.events.push(RunEvent::new(
+                            &run.id,
+                            finished,
+                            "step.failed",
+                            &worker,
+                            json!({"step": step.key, "attempt": step.attempts, "code": failure.code, "message": message}),
+                        ));
+                        block(
+                            &mut run,
+                            &step.key,
+                            &failure.code,
+                            &message,
+                            finished,
+                            &mut commit,
+                        )?;
+                    }
+                }
+            }
+            commit.steps.push(step.clone());
+            commit.attempts.push(attempt);
+            match self.ports.store.commit(commit).await {
+                Ok(()) => {
+                    if step.state == StepState::Verified {
+                        self.release_ready(&run.id).await?;
+                    }
+                    return Ok(disposition);
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Contended(self.settings.conflict_retries))
+    }
+
+    /// The queue gave up on a step's message: fail the step and block the run, with the reason.
+    async fn dead_lettered(
+        &self,
+        run_id: &RunId,
+        key: &StepKey,
+        reason: &str,
+    ) -> Result<(), EngineError> {
+        for _ in 0..self.settings.conflict_retries {
+            let Some(mut run) = self.ports.store.run(run_id).await? else {
+                return Ok(());
+            };
+            if !run.state.is_open() {
+                return Ok(());
+            }
+            let steps = self.ports.store.steps(run_id).await?;
+            let Some(mut step) = steps.into_iter().find(|s| &s.key == key) else {
+                return Ok(());
+            };
+            if !matches!(
+                step.state,
+                StepState::Ready | StepState::RetryWait | StepState::InFlight
+            ) {
+                return Ok(());
+            }
+            let now = self.now();
+            apply::step(&mut step, StepInput::DeadLettered)?;
+            step.lease = None;
+            step.last_error = Some(StepError {
+                class: StepErrorClass::Permanent,
+                code: "dead_lettered".into(),
+                message: reason.into(),
+                at: now,
+            });
+            let mut commit = Commit::default();
+            commit.events.push(RunEvent::new(
+                run_id,
+                now,
+                "step.dead_lettered",
+                "system",
+                json!({"step": key, "reason": reason}),
+            ));
+            block(&mut run, key, "dead_lettered", reason, now, &mut commit)?;
+            commit.steps.push(step);
+            match self.ports.store.commit(commit).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Contended(self.settings.conflict_retries))
+    }
+}
+
+enum Claim {
+    Claimed {
+        run: Run,
+        steps: Vec<Step>,
+        step: Step,
+    },
+    Skip(Disposition),
+}
+
+/// Blocks the run (if it is not already) and says why.
+fn block(
+    run: &mut Run,
+    key: &StepKey,
+    code: &str,
+    message: &str,
+    at: Timestamp,
+    commit: &mut Commit,
+) -> Result<(), EngineError> {
+    let was = run.state;
+    apply::run(run, RunInput::StepFailed)?;
+    run.blocked_reason = Some(format!("{key} failed ({code}): {message}"));
+    if was != RunState::Blocked {
+        commit.events.push(RunEvent::new(
+            &run.id,
+            at,
+            "run.blocked",
+            "system",
+            json!({"step": key, "reason": run.blocked_reason}),
+        ));
+    }
+    commit.runs.push(run.clone());
+    Ok(())
+}

@@ -1,0 +1,296 @@
+//! Assembles a closed run's evidence files and manifest. Pure: signing happens in the engine.
+
+use super::{BundleFiles, SCHEMA, Statement, controls_for};
+use crate::domain::{AttemptRecord, Run, RunEvent, Step, StepState};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+pub struct BundleInput<'a> {
+    pub run: &'a Run,
+    pub steps: &'a [Step],
+    pub attempts: &'a [AttemptRecord],
+    pub events: &'a [RunEvent],
+    pub sequence: u64,
+    pub prev_manifest_sha256: &'a str,
+    pub key_id: &'a str,
+    pub public_key_pem: &'a str,
+    pub created_at: Timestamp,
+}
+
+/// Builds every file except the signature, and the statement to sign.
+pub fn build_bundle(input: &BundleInput<'_>) -> Result<(BundleFiles, Statement), String> {
+    let run = input.run;
+    let mut files = BundleFiles::new();
+    let put = |files: &mut BundleFiles, path: &str, value: &Value| -> Result<(), String> {
+        let bytes = pretty(value)?;
+        files.insert(path, bytes).map_err(|e| e.to_string())
+    };
+
+    put(
+        &mut files,
+        "hr-event.json",
+        &serde_json::to_value(&run.source).map_err(err)?,
+    )?;
+    put(
+        &mut files,
+        "timeline.json",
+        &serde_json::to_value(input.events).map_err(err)?,
+    )?;
+
+    let mut pre_state = Vec::new();
+    let mut step_entries = Vec::new();
+    let mut attempts_by_step: BTreeMap<&str, Vec<&AttemptRecord>> = BTreeMap::new();
+    for a in input.attempts {
+        attempts_by_step
+            .entry(a.step_key.as_str())
+            .or_default()
+            .push(a);
+    }
+    for step in input.steps {
+        let attempts = attempts_by_step
+            .remove(step.key.as_str())
+            .unwrap_or_default();
+        let evidence_path = format!("evidence/{}/{}.json", step.provider, step.action);
+        let request_ids: Vec<&str> = attempts
+            .iter()
+            .flat_map(|a| a.calls.iter().filter_map(|c| c.request_id.as_deref()))
+            .collect();
+        let evidence = json!({
+            "step": step.key,
+            "provider": step.provider,
+            "action": step.action,
+            "state": step.state.as_str(),
+            "result": step.result.as_ref().map(|r| json!({
+                "repeat": r.repeat,
+                "summary": r.summary,
+                "readback": r.readback,
+            })),
+            "waiver": step.waiver,
+            "attempts": attempts,
+        });
+        put(&mut files, &evidence_path, &evidence)?;
+        if let Some(result) = &step.result
+            && !result.output.is_null()
+            && step.action == crate::domain::Action::Snapshot
+        {
+            let path = format!("pre-state/{}.json", step.provider);
+            put(&mut files, &path, &result.output)?;
+            pre_state.push(path);
+        }
+        step_entries.push(json!({
+            "key": step.key,
+            "provider": step.provider,
+            "action": step.action,
+            "description": step.action.describe(),
+            "critical": step.critical,
+            "depends_on": step.depends_on,
+            "state": step.state.as_str(),
+            "attempts": step.attempts,
+            "started_at": step.started_at,
+            "verified_at": step.verified_at,
+            "repeat": step.result.as_ref().map(|r| r.repeat),
+            "summary": step.result.as_ref().map(|r| r.summary.clone()),
+            "request_ids": request_ids,
+            "controls": controls_for(step.action).iter().map(|c| c.id).collect::<Vec<_>>(),
+            "evidence": evidence_path,
+        }));
+    }
+
+    let waivers: Vec<Value> = input
+        .steps
+        .iter()
+        .filter_map(|s| {
+            s.waiver
+                .as_ref()
+                .map(|w| json!({"step": s.key, "actor": w.actor, "reason": w.reason, "at": w.at}))
+        })
+        .collect();
+
+    files
+        .insert(
+            "VERIFY.md",
+            verify_instructions(run.tenant.as_str()).into_bytes(),
+        )
+        .map_err(|e| e.to_string())?;
+
+    let timeliness = timeliness(run, input.steps);
+    let controls = controls_index(input.steps);
+    let file_list: Vec<Value> = files
+        .iter()
+        .map(
+            |(path, bytes)| json!({"path": path, "sha256": sha256_hex(bytes), "size": bytes.len()}),
+        )
+        .collect();
+
+    let manifest = json!({
+        "schema": SCHEMA,
+        "tenant": run.tenant,
+        "run_id": run.id,
+        "sequence": input.sequence,
+        "prev_manifest_sha256": input.prev_manifest_sha256,
+        "created_at": input.created_at,
+        "signing": {
+            "algorithm": "ECDSA_P256_SHA256",
+            "key_id": input.key_id,
+            "public_key_sha256": public_key_fingerprint(input.public_key_pem)?,
+            "signed_file": "statement.txt",
+            "signature_file": "statement.sig",
+        },
+        "subject": run.subject,
+        "hr_event": {"file": "hr-event.json", "source": source_summary(run)},
+        "cutoff": run.cutoff,
+        "run": {
+            "created_at": run.created_at,
+            "started_at": run.started_at,
+            "closed_at": input.created_at,
+        },
+        "steps": step_entries,
+        "pre_state": pre_state,
+        "waivers": waivers,
+        "confirmations": [],
+        "timeliness": timeliness,
+        "controls": controls,
+        "files": file_list,
+    });
+    let manifest_bytes = passage_jcs::to_canonical_vec(&manifest).map_err(|e| e.to_string())?;
+    let manifest_sha256 = sha256_hex(&manifest_bytes);
+    files
+        .insert("manifest.json", manifest_bytes)
+        .map_err(|e| e.to_string())?;
+    let statement = Statement {
+        tenant: run.tenant.to_string(),
+        run_id: run.id.to_string(),
+        sequence: input.sequence,
+        manifest_sha256,
+        prev_manifest_sha256: input.prev_manifest_sha256.to_owned(),
+        key_id: input.key_id.to_owned(),
+    };
+    Ok((files, statement))
+}
+
+fn err(e: serde_json::Error) -> String {
+    e.to_string()
+}
+
+fn pretty(value: &Value) -> Result<Vec<u8>, String> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(err)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// SHA-256 of the key's DER SubjectPublicKeyInfo: what `openssl pkey -pubin -outform DER |
+/// sha256sum` prints, so auditors can compare it with the published fingerprint.
+pub fn public_key_fingerprint(pem: &str) -> Result<String, String> {
+    use p256::pkcs8::{DecodePublicKey, EncodePublicKey};
+    let key = p256::PublicKey::from_public_key_pem(pem).map_err(|e| e.to_string())?;
+    let der = key.to_public_key_der().map_err(|e| e.to_string())?;
+    Ok(sha256_hex(der.as_bytes()))
+}
+
+fn source_summary(run: &Run) -> Value {
+    match &run.source {
+        crate::domain::RunSource::Webhook {
+            vendor,
+            delivery_id,
+            verified_by,
+            received_at,
+            body_sha256,
+            ..
+        } => json!({
+            "kind": "webhook",
+            "vendor": vendor,
+            "delivery_id": delivery_id,
+            "verified_by": verified_by,
+            "received_at": received_at,
+            "body_sha256": body_sha256,
+        }),
+        crate::domain::RunSource::Manual {
+            actor, received_at, ..
+        } => json!({"kind": "manual", "actor": actor, "received_at": received_at}),
+    }
+}
+
+/// Cutoff versus the moment each critical step was verified: what auditors test against the SLA.
+fn timeliness(run: &Run, steps: &[Step]) -> Value {
+    let cutoff = run.cutoff.at;
+    let per_step: Vec<Value> = steps
+        .iter()
+        .filter(|s| s.critical)
+        .map(|s| {
+            json!({
+                "step": s.key,
+                "verified_at": s.verified_at,
+                "seconds_after_cutoff": s.verified_at.map(|v| (v - cutoff).get_seconds()),
+            })
+        })
+        .collect();
+    let last = steps
+        .iter()
+        .filter(|s| s.critical && s.state == StepState::Verified)
+        .filter_map(|s| s.verified_at)
+        .max();
+    json!({
+        "cutoff_at": cutoff,
+        "all_critical_verified_at": last,
+        "seconds_after_cutoff": last.map(|l| (l - cutoff).get_seconds()),
+        "critical_steps": per_step,
+    })
+}
+
+fn controls_index(steps: &[Step]) -> Vec<Value> {
+    let mut by_control: BTreeMap<&'static str, (&'static str, Vec<String>)> = BTreeMap::new();
+    for s in steps.iter().filter(|s| s.state == StepState::Verified) {
+        for c in controls_for(s.action) {
+            by_control
+                .entry(c.id)
+                .or_insert((c.title, Vec::new()))
+                .1
+                .push(s.key.to_string());
+        }
+    }
+    by_control
+        .into_iter()
+        .map(|(id, (title, steps))| json!({"id": id, "title": title, "evidenced_by": steps}))
+        .collect()
+}
+
+fn verify_instructions(tenant: &str) -> String {
+    format!(
+        r#"# Verifying this Passage evidence bundle
+
+Needs only `openssl`, `sha256sum` and `jq`. Run in this directory.
+
+1. The public key is the one Passage publishes for tenant `{tenant}`: compare its fingerprint
+   with the published one (also recorded as `signing.public_key_sha256` in manifest.json).
+
+       openssl pkey -pubin -in signing-key.pem -outform DER | sha256sum
+
+2. The statement is signed by that key (prints `Verified OK`):
+
+       openssl dgst -sha256 -verify signing-key.pem -signature statement.sig statement.txt
+
+3. The manifest is the one the statement names (the two hashes are equal):
+
+       grep '^manifest-sha256 ' statement.txt | cut -d' ' -f2
+       sha256sum manifest.json | cut -d' ' -f1
+
+4. Every evidence file is the one the manifest names (every line `OK`):
+
+       jq -r '.files[] | "\(.sha256)  \(.path)"' manifest.json | sha256sum -c -
+
+5. The bundle follows the tenant's previous one (hash chain): the value printed here equals
+   `sha256sum manifest.json` of the bundle with sequence one lower (64 zeros for the first).
+
+       jq -r '.sequence, .prev_manifest_sha256' manifest.json
+
+`passage verify <bundle-dir>...` performs all of these checks, and the chain check across
+several bundles, in one command.
+"#
+    )
+}

@@ -1,0 +1,93 @@
+//! The closure gate: a run closes only when every critical step is verified and every other
+//! step is verified or waived.
+
+use crate::domain::{Step, StepState};
+use crate::ids::StepKey;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    /// Nothing holds the run open.
+    Open,
+    /// Steps are still being worked.
+    Waiting { outstanding: Vec<StepKey> },
+    /// Steps failed for good: critical ones must be retried, others retried or waived.
+    Blocked { failed: Vec<StepKey> },
+}
+
+pub fn evaluate(steps: &[Step]) -> Gate {
+    let failed: Vec<StepKey> = steps
+        .iter()
+        .filter(|s| s.state == StepState::Failed)
+        .map(|s| s.key.clone())
+        .collect();
+    if !failed.is_empty() {
+        return Gate::Blocked { failed };
+    }
+    let outstanding: Vec<StepKey> = steps
+        .iter()
+        .filter(|s| !closes(s))
+        .map(|s| s.key.clone())
+        .collect();
+    if outstanding.is_empty() {
+        Gate::Open
+    } else {
+        Gate::Waiting { outstanding }
+    }
+}
+
+/// Whether this step lets the run close. A waived critical step does not, even if stored data
+/// claims one exists: the gate itself refuses it rather than trusting the waiver path alone.
+fn closes(step: &Step) -> bool {
+    match step.state {
+        StepState::Verified => true,
+        StepState::Waived => !step.critical,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Action, Provider};
+    use crate::ids::RunId;
+
+    fn step(action: Action, critical: bool, state: StepState) -> Step {
+        let mut s = Step::new(&RunId::new("r"), Provider::Okta, action, critical, vec![]);
+        s.state = state;
+        s
+    }
+
+    #[test]
+    fn opens_only_when_all_critical_steps_are_verified() {
+        let steps = vec![
+            step(Action::Suspend, true, StepState::Verified),
+            step(Action::RevokeGrants, false, StepState::Waived),
+        ];
+        assert_eq!(evaluate(&steps), Gate::Open);
+        let steps = vec![
+            step(Action::Suspend, true, StepState::InFlight),
+            step(Action::RevokeGrants, false, StepState::Verified),
+        ];
+        assert!(matches!(evaluate(&steps), Gate::Waiting { .. }));
+    }
+
+    #[test]
+    fn a_failed_step_blocks() {
+        let steps = vec![
+            step(Action::Suspend, true, StepState::Failed),
+            step(Action::RevokeGrants, false, StepState::Verified),
+        ];
+        assert_eq!(
+            evaluate(&steps),
+            Gate::Blocked {
+                failed: vec![StepKey::new("okta.suspend")]
+            }
+        );
+    }
+
+    #[test]
+    fn a_waived_critical_step_never_opens_the_gate() {
+        let steps = vec![step(Action::Suspend, true, StepState::Waived)];
+        assert!(matches!(evaluate(&steps), Gate::Waiting { .. }));
+    }
+}

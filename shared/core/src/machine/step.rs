@@ -1,0 +1,161 @@
+//! The step lifecycle: pending → ready → in_flight → verified, with retry, failure and waiver.
+
+use super::TransitionError;
+use crate::domain::StepState;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepInput {
+    /// Every dependency is verified or waived.
+    DependenciesMet,
+    /// A worker took the lease (first try, retry, or after a crashed worker's lease expired).
+    Claim,
+    /// Done and read back.
+    Succeeded,
+    /// Failed in a way worth trying again, and attempts remain.
+    RetryableError,
+    /// Failed for good (or out of attempts).
+    PermanentError,
+    /// The queue gave up on the message (too many deliveries).
+    DeadLettered,
+    /// An operator skipped a non-critical step.
+    Waive { critical: bool },
+    /// An operator asked for a failed step to be tried again.
+    OperatorRetry,
+}
+
+impl StepInput {
+    fn name(self) -> &'static str {
+        match self {
+            StepInput::DependenciesMet => "dependencies_met",
+            StepInput::Claim => "claim",
+            StepInput::Succeeded => "succeeded",
+            StepInput::RetryableError => "retryable_error",
+            StepInput::PermanentError => "permanent_error",
+            StepInput::DeadLettered => "dead_lettered",
+            StepInput::Waive { critical: true } => "waive_critical",
+            StepInput::Waive { critical: false } => "waive",
+            StepInput::OperatorRetry => "operator_retry",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepCommand {
+    /// Put the step on the queue (now or after its backoff).
+    Enqueue,
+    /// Call the provider.
+    Execute,
+    /// Dependents may now be ready; the gate may now be open.
+    ReleaseDependents,
+    /// Hold the run's gate.
+    BlockRun,
+    /// Re-check whether the run can leave the blocked state.
+    ReconsiderBlock,
+}
+
+/// The single source of truth for which step moves are legal.
+pub fn transition(
+    state: StepState,
+    input: StepInput,
+) -> Result<(StepState, Vec<StepCommand>), TransitionError> {
+    use StepCommand::*;
+    use StepInput::*;
+    use StepState::*;
+    let next = match (state, input) {
+        (Pending, DependenciesMet) => (Ready, vec![Enqueue]),
+        // A crashed worker's expired lease is taken over by claiming an in-flight step again.
+        (Ready | RetryWait | InFlight, Claim) => (InFlight, vec![Execute]),
+        (InFlight, Succeeded) => (Verified, vec![ReleaseDependents]),
+        (InFlight, RetryableError) => (RetryWait, vec![Enqueue]),
+        (InFlight, PermanentError) => (Failed, vec![BlockRun]),
+        (Ready | RetryWait | InFlight, DeadLettered) => (Failed, vec![BlockRun]),
+        (Pending | Ready | RetryWait | InFlight | Failed, Waive { critical: false }) => {
+            (Waived, vec![ReleaseDependents, ReconsiderBlock])
+        }
+        (Failed, OperatorRetry) => (Ready, vec![Enqueue, ReconsiderBlock]),
+        _ => {
+            return Err(TransitionError {
+                machine: "step",
+                state: state.as_str(),
+                input: input.name(),
+            });
+        }
+    };
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use StepInput::*;
+    use StepState::*;
+
+    const STATES: [StepState; 7] = [
+        Pending, Ready, InFlight, RetryWait, Verified, Failed, Waived,
+    ];
+    const INPUTS: [StepInput; 9] = [
+        DependenciesMet,
+        Claim,
+        Succeeded,
+        RetryableError,
+        PermanentError,
+        DeadLettered,
+        Waive { critical: true },
+        Waive { critical: false },
+        OperatorRetry,
+    ];
+
+    fn expected(state: StepState, input: StepInput) -> Option<StepState> {
+        match (state, input) {
+            (Pending, DependenciesMet) => Some(Ready),
+            (Ready | RetryWait | InFlight, Claim) => Some(InFlight),
+            (InFlight, Succeeded) => Some(Verified),
+            (InFlight, RetryableError) => Some(RetryWait),
+            (InFlight, PermanentError) => Some(Failed),
+            (Ready | RetryWait | InFlight, DeadLettered) => Some(Failed),
+            (Pending | Ready | RetryWait | InFlight | Failed, Waive { critical: false }) => {
+                Some(Waived)
+            }
+            (Failed, OperatorRetry) => Some(Ready),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn every_pair_is_as_specified() {
+        for s in STATES {
+            for i in INPUTS {
+                let got = transition(s, i).ok().map(|(n, _)| n);
+                assert_eq!(got, expected(s, i), "{s:?} + {i:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_critical_step_can_never_be_waived() {
+        for s in STATES {
+            assert!(transition(s, Waive { critical: true }).is_err(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn verified_and_waived_are_final() {
+        for s in [Verified, Waived] {
+            for i in INPUTS {
+                assert!(transition(s, i).is_err(), "{s:?} accepted {i:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn failures_block_the_run() {
+        assert_eq!(
+            transition(InFlight, PermanentError).unwrap().1,
+            vec![StepCommand::BlockRun]
+        );
+        assert_eq!(
+            transition(Ready, DeadLettered).unwrap().1,
+            vec![StepCommand::BlockRun]
+        );
+    }
+}

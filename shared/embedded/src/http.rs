@@ -1,0 +1,182 @@
+//! HTTP endpoints of the embedded host: webhook intake, auditor links, health.
+
+use crate::host::Host;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use passage_core::link::{self, LinkScope};
+use passage_core::{RunId, TenantId};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn router(host: Host) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/v1/schema/leaver-event.v1.json",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "application/schema+json")],
+                    passage_hris::LEAVER_EVENT_V1_SCHEMA,
+                )
+            }),
+        )
+        .route("/v1/tenants/{tenant}/webhooks/leaver", post(intake))
+        .route("/v1/bundles/{tenant}/{run}", get(bundle_index))
+        .route("/v1/bundles/{tenant}/{run}/{*path}", get(bundle_file))
+        // The engine checks the size itself and answers with a JSON error; this limit only keeps
+        // a hostile sender from making us buffer an unbounded body first.
+        .layer(DefaultBodyLimit::max(passage_hris::MAX_BODY_BYTES + 1))
+        .with_state(host)
+}
+
+fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
+
+async fn intake(
+    State(host): State<Host>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let pairs: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_owned(), v.to_owned()))
+        })
+        .collect();
+    match host.engine.receive_webhook(&tenant, &pairs, &body).await {
+        Ok(accepted) => {
+            let status = if accepted.created {
+                StatusCode::ACCEPTED
+            } else {
+                StatusCode::OK
+            };
+            (status, axum::Json(accepted)).into_response()
+        }
+        Err(e) => {
+            if e.status() >= 500 {
+                tracing::error!(%tenant, error = %e, "intake failed");
+            }
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            (status, axum::Json(e.to_json())).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct LinkQuery {
+    expires: Option<String>,
+    sig: Option<String>,
+}
+
+/// Checks the presented link; any failure is a bare 403 that reveals nothing about the bundle.
+fn authorise(host: &Host, tenant: &str, run: &str, q: &LinkQuery) -> Result<(), Response> {
+    let forbidden = |why: &str| json_error(StatusCode::FORBIDDEN, "forbidden", why);
+    let (Some(expires), Some(sig)) = (&q.expires, &q.sig) else {
+        return Err(forbidden("a signed link is required"));
+    };
+    let Ok(expires) = expires.parse::<i64>() else {
+        return Err(forbidden("the link is malformed"));
+    };
+    let scope = LinkScope {
+        tenant: tenant.to_owned(),
+        run_id: run.to_owned(),
+        expires,
+    };
+    link::verify(
+        host.settings.link_key.expose().as_bytes(),
+        &scope,
+        sig,
+        jiff::Timestamp::now(),
+    )
+    .map_err(|e| forbidden(&e.to_string()))
+}
+
+async fn bundle_index(
+    State(host): State<Host>,
+    Path((tenant, run)): Path<(String, String)>,
+    Query(q): Query<LinkQuery>,
+) -> Response {
+    if let Err(r) = authorise(&host, &tenant, &run, &q) {
+        return r;
+    }
+    let evidence = &host.engine.ports().evidence;
+    match evidence
+        .get_bundle(&TenantId::new(tenant.as_str()), &RunId::new(run.as_str()))
+        .await
+    {
+        Ok(Some(files)) => {
+            let list: Vec<_> = files
+                .iter()
+                .map(|(p, b)| json!({"path": p, "size": b.len()}))
+                .collect();
+            axum::Json(json!({"tenant": tenant, "run_id": run, "files": list})).into_response()
+        }
+        Ok(None) => json_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no bundle for this run yet",
+        ),
+        Err(e) => json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "evidence_error",
+            &e.to_string(),
+        ),
+    }
+}
+
+async fn bundle_file(
+    State(host): State<Host>,
+    Path((tenant, run, path)): Path<(String, String, String)>,
+    Query(q): Query<LinkQuery>,
+) -> Response {
+    if let Err(r) = authorise(&host, &tenant, &run, &q) {
+        return r;
+    }
+    let evidence = &host.engine.ports().evidence;
+    match evidence
+        .get_file(
+            &TenantId::new(tenant.as_str()),
+            &RunId::new(run.as_str()),
+            &path,
+        )
+        .await
+    {
+        Ok(Some(bytes)) => {
+            let kind = if path.ends_with(".json") {
+                "application/json"
+            } else if path.ends_with(".md") || path.ends_with(".txt") || path.ends_with(".pem") {
+                "text/plain; charset=utf-8"
+            } else {
+                "application/octet-stream"
+            };
+            ([(header::CONTENT_TYPE, kind)], bytes).into_response()
+        }
+        Ok(None) => json_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such file in this bundle",
+        ),
+        Err(passage_core::ports::EvidenceError::BadPath(p)) => json_error(
+            StatusCode::BAD_REQUEST,
+            "bad_path",
+            &format!("{p:?} is not a bundle path"),
+        ),
+        Err(e) => json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "evidence_error",
+            &e.to_string(),
+        ),
+    }
+}

@@ -1,0 +1,121 @@
+//! A P-256 signing key in a file, created on first start with mode 0600.
+//!
+//! Produces the same DER ECDSA P-256/SHA-256 signatures as KMS, so bundles verify the same way
+//! whichever host signed them.
+
+use async_trait::async_trait;
+use p256::ecdsa::signature::Signer as _;
+use p256::ecdsa::{DerSignature, SigningKey};
+use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use passage_core::ports::{SignError, Signer};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a PKCS#8 PEM P-256 private key: {detail}")]
+    Format { path: PathBuf, detail: String },
+    #[error("{path} is readable by other users (mode {mode:o}); run chmod 600 on it")]
+    TooOpen { path: PathBuf, mode: u32 },
+}
+
+pub struct KeyFileSigner {
+    key: SigningKey,
+    public_pem: String,
+    key_id: String,
+}
+
+impl KeyFileSigner {
+    /// Loads the key at `path`, creating it (0600, never overwriting) if absent.
+    pub fn load_or_create(path: &Path) -> Result<Self, KeyFileError> {
+        let io = |source| KeyFileError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        if !path.exists() {
+            let key = SigningKey::random(&mut rand::rngs::OsRng);
+            let pem = key
+                .to_pkcs8_pem(LineEnding::LF)
+                .map_err(|e| KeyFileError::Format {
+                    path: path.to_owned(),
+                    detail: e.to_string(),
+                })?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            match options.open(path) {
+                Ok(mut f) => {
+                    f.write_all(pem.as_bytes()).map_err(io)?;
+                    f.sync_all().map_err(io)?;
+                }
+                // Another process created it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(KeyFileError::TooOpen {
+                    path: path.to_owned(),
+                    mode,
+                });
+            }
+        }
+        let pem = std::fs::read_to_string(path).map_err(io)?;
+        let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| KeyFileError::Format {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
+        Self::from_key(key)
+    }
+
+    fn from_key(key: SigningKey) -> Result<Self, KeyFileError> {
+        let public_pem = key
+            .verifying_key()
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|e| KeyFileError::Format {
+                path: PathBuf::new(),
+                detail: e.to_string(),
+            })?;
+        let fingerprint =
+            passage_core::evidence::public_key_fingerprint(&public_pem).map_err(|detail| {
+                KeyFileError::Format {
+                    path: PathBuf::new(),
+                    detail,
+                }
+            })?;
+        Ok(Self {
+            key,
+            public_pem,
+            key_id: format!("file:sha256:{fingerprint}"),
+        })
+    }
+}
+
+#[async_trait]
+impl Signer for KeyFileSigner {
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        let sig: DerSignature = self.key.sign(message);
+        Ok(sig.as_bytes().to_vec())
+    }
+
+    fn public_key_pem(&self) -> String {
+        self.public_pem.clone()
+    }
+
+    fn key_id(&self) -> String {
+        self.key_id.clone()
+    }
+}

@@ -1,0 +1,23 @@
+//! Adapters for running Passage as one process: SQLite (WAL) for runs, steps, events, the step
+//! queue and timers; a P-256 key file for signatures; bundles on the local disk.
+//!
+//! Everything lives under one data directory, so backing up or moving an installation is
+//! copying a folder.
+
+mod db;
+mod evidence_fs;
+pub mod host;
+mod http;
+mod key_file;
+mod queue;
+mod store;
+mod system;
+mod timer;
+
+pub use db::{Database, DbError};
+pub use evidence_fs::{FsEvidenceStore, read_bundle_dir};
+pub use key_file::{KeyFileError, KeyFileSigner};
+pub use queue::SqliteQueue;
+pub use store::SqliteStore;
+pub use system::{StaticTenants, System, SystemError};
+pub use timer::SqliteTimer;

@@ -1,0 +1,29 @@
+//! HR webhook intake for Passage.
+//!
+//! An HR system tells Passage that someone is leaving by POSTing a webhook. Everything Passage
+//! then does to that person's accounts rests on two facts established here:
+//!
+//! 1. **the delivery is authentic** — [`verify`] checks the sender's signature over the exact raw
+//!    bytes and refuses stale or future-dated deliveries (replays), and reports precisely *which*
+//!    method was verified so the evidence bundle can say so;
+//! 2. **the event means one thing** — [`event`] parses Passage's own `passage.leaver.v1` format
+//!    strictly (unknown or duplicate fields, bad dates, unknown time zones are all refused, every
+//!    problem listed at once), so a typo never becomes a wrong cut-off.
+//!
+//! [`evidence`] turns a verified, parsed delivery into the record that may enter an evidence
+//! bundle: no signature headers, and a SHA-256 of the raw body to tie it to what was received.
+//!
+//! The crate does no I/O: no files, network or clock. Callers pass `now` in, and time zones come
+//! from the tz database compiled into the binary, so results do not depend on the host.
+
+pub mod event;
+pub mod evidence;
+pub mod verify;
+
+pub use event::leaver::{LEAVER_EVENT_TYPE, LEAVER_EVENT_V1_SCHEMA, LeaverEvent, Manager};
+pub use event::{EventError, MAX_BODY_BYTES, Problem, ProblemKind};
+pub use evidence::{body_sha256_hex, intake_record, redacted_event};
+pub use verify::standard_webhooks::{
+    SecretError, StandardWebhooksVerifier, WebhookSecret, sign, signed_headers,
+};
+pub use verify::{HeaderLookup, VerifiedDelivery, VerifyError, WebhookVerifier};

@@ -1,0 +1,15 @@
+//! Building blocks shared by every provider emulator: runtime knobs, a
+//! per-minute rate-limit window, request counters, id generation, clock
+//! helpers, a SCIM-style filter parser and the loopback server plumbing.
+//!
+//! Each provider module (`okta`, and later others) owns its wire format;
+//! these pieces only carry behaviour that is the same everywhere, so that
+//! fault injection and rate limiting feel identical across emulators.
+
+pub mod clock;
+pub mod counters;
+pub mod ids;
+pub mod knobs;
+pub mod ratelimit;
+pub mod scim_filter;
+pub mod server;

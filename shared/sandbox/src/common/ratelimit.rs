@@ -1,0 +1,123 @@
+//! A fixed one-minute request window, the model Okta documents for its
+//! per-org limits: a budget per minute, a count of what is left, and the
+//! epoch second at which the budget refills.
+
+use std::sync::Mutex;
+
+use crate::common::clock;
+
+/// The state of the budget after (or without) spending one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quota {
+    /// Whether the request fits in the budget.
+    pub allowed: bool,
+    /// The per-minute budget.
+    pub limit: u32,
+    /// Requests left in the current window.
+    pub remaining: u32,
+    /// Epoch second at which the window refills (rounded up).
+    pub reset_epoch_secs: u64,
+}
+
+#[derive(Debug, Default)]
+struct Window {
+    /// Epoch millisecond at which the current window opened; `None` until
+    /// the first request.
+    opened_at_ms: Option<u64>,
+    used: u32,
+}
+
+/// One rate-limit bucket. A window opens at the first request after the
+/// previous one expired and lasts sixty seconds.
+#[derive(Debug, Default)]
+pub struct MinuteWindow {
+    window: Mutex<Window>,
+}
+
+const WINDOW_MS: u64 = 60_000;
+
+impl MinuteWindow {
+    /// A bucket with nothing spent.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Spends one request if the budget allows it.
+    pub fn take(&self, limit: u32, now_ms: u64) -> Quota {
+        let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        let opened = roll(&mut window, now_ms);
+        let allowed = window.used < limit;
+        if allowed {
+            window.used += 1;
+        }
+        Quota {
+            allowed,
+            limit,
+            remaining: limit.saturating_sub(window.used),
+            reset_epoch_secs: clock::ceil_secs(opened + WINDOW_MS),
+        }
+    }
+
+    /// Reports the budget without spending anything (used for responses that
+    /// are rejected before they count, such as bad credentials).
+    pub fn peek(&self, limit: u32, now_ms: u64) -> Quota {
+        let window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        let (opened, used) = match window.opened_at_ms {
+            Some(opened) if now_ms < opened + WINDOW_MS => (opened, window.used),
+            _ => (now_ms, 0),
+        };
+        Quota {
+            allowed: used < limit,
+            limit,
+            remaining: limit.saturating_sub(used),
+            reset_epoch_secs: clock::ceil_secs(opened + WINDOW_MS),
+        }
+    }
+
+    /// Forgets everything spent.
+    pub fn reset(&self) {
+        *self.window.lock().unwrap_or_else(|e| e.into_inner()) = Window::default();
+    }
+}
+
+/// Opens a fresh window when the current one has expired; returns the
+/// opening instant of the window now in force.
+fn roll(window: &mut Window, now_ms: u64) -> u64 {
+    match window.opened_at_ms {
+        Some(opened) if now_ms < opened + WINDOW_MS => opened,
+        _ => {
+            window.opened_at_ms = Some(now_ms);
+            window.used = 0;
+            now_ms
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_is_spent_then_refilled() {
+        let bucket = MinuteWindow::new();
+        let t0 = 1_700_000_000_500;
+        let first = bucket.take(2, t0);
+        assert!(first.allowed);
+        assert_eq!(first.remaining, 1);
+        assert_eq!(first.reset_epoch_secs, 1_700_000_061);
+        assert!(bucket.take(2, t0 + 10).allowed);
+        let third = bucket.take(2, t0 + 20);
+        assert!(!third.allowed);
+        assert_eq!(third.remaining, 0);
+        assert!(bucket.take(2, t0 + WINDOW_MS).allowed);
+    }
+
+    #[test]
+    fn peek_does_not_spend() {
+        let bucket = MinuteWindow::new();
+        assert_eq!(bucket.peek(5, 0).remaining, 5);
+        bucket.take(5, 0);
+        assert_eq!(bucket.peek(5, 1).remaining, 4);
+        assert_eq!(bucket.peek(5, 2).remaining, 4);
+    }
+}

@@ -1,0 +1,14 @@
+//! passage-sandbox: identity-provider emulators that speak the providers'
+//! real HTTP APIs on loopback, so Passage's connectors, demos and
+//! benchmarks run against something that behaves like production —
+//! including its errors, pagination, rate limits and audit logs — without
+//! touching a real tenant.
+//!
+//! Each provider lives in its own module; behaviour common to all of them
+//! (fault knobs, rate-limit windows, counters, server plumbing) lives in
+//! [`common`].
+
+pub mod common;
+pub mod okta;
+
+pub use okta::{OktaConfig, OktaEmulator, demo_seed};

@@ -1,0 +1,534 @@
+//! The endpoints. Each handler resolves its path parameters the way Okta
+//! does (`{id}` accepts an id, login or shortname where the spec says
+//! `pathId`; `{userId}` accepts only ids), applies the change through
+//! `OktaState`, and answers with Okta's status codes and bodies.
+//!
+//! Route parameters are all named `{id}` under `/users` because the router
+//! requires one name per position; the spec's `{userId}` endpoints still
+//! resolve ids only.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Extension, Json, Router};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+
+use crate::common::{clock, scim_filter};
+use crate::okta::errors::OktaError;
+use crate::okta::gate::RequestCtx;
+use crate::okta::pagination::{Page, Query, paginate};
+use crate::okta::search::UserQuery;
+use crate::okta::service::AppState;
+use crate::okta::state::{OktaState, now_ms};
+use crate::okta::{render, syslog};
+
+type ApiResult = Result<Response, OktaError>;
+
+/// Every emulated endpoint plus Okta-style fallbacks.
+pub(crate) fn api() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/users", get(list_users))
+        .route("/api/v1/users/{id}", get(get_user))
+        .route("/api/v1/users/{id}/groups", get(list_user_groups))
+        .route("/api/v1/users/{id}/appLinks", get(list_app_links))
+        .route("/api/v1/users/{id}/clients", get(list_user_clients))
+        .route(
+            "/api/v1/users/{id}/clients/{clientId}/tokens",
+            delete(revoke_client_tokens),
+        )
+        .route(
+            "/api/v1/users/{id}/grants",
+            get(list_user_grants).delete(revoke_user_grants),
+        )
+        .route("/api/v1/users/{id}/sessions", delete(revoke_sessions))
+        .route("/api/v1/users/{id}/lifecycle/suspend", post(suspend))
+        .route("/api/v1/users/{id}/lifecycle/unsuspend", post(unsuspend))
+        .route("/api/v1/users/{id}/lifecycle/deactivate", post(deactivate))
+        .route("/api/v1/groups", get(list_groups))
+        .route("/api/v1/groups/{groupId}", get(get_group))
+        .route("/api/v1/groups/{groupId}/users", get(list_group_users))
+        .route(
+            "/api/v1/groups/{groupId}/users/{userId}",
+            put(assign_user_to_group).delete(unassign_user_from_group),
+        )
+        .route("/api/v1/logs", get(list_logs))
+        .fallback(unknown_endpoint)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+// ----- resolution helpers -------------------------------------------------
+
+/// `pathId`: id, login or unambiguous shortname.
+fn resolve_user(org: &OktaState, id_or_login: &str) -> Result<usize, OktaError> {
+    org.find_user(id_or_login)
+        .ok_or_else(|| OktaError::not_found(id_or_login, "User"))
+}
+
+/// `pathUserId`: ids only.
+fn resolve_user_id(org: &OktaState, id: &str) -> Result<usize, OktaError> {
+    org.user_by_id(id)
+        .ok_or_else(|| OktaError::not_found(id, "User"))
+}
+
+fn resolve_group(org: &OktaState, id: &str) -> Result<usize, OktaError> {
+    org.group_by_id(id)
+        .ok_or_else(|| OktaError::not_found(id, "UserGroup"))
+}
+
+fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Lifecycle operations answer 200 with an empty JSON object.
+fn empty_ok() -> Response {
+    (StatusCode::OK, Json(json!({}))).into_response()
+}
+
+/// Cursor position for lists ordered by an index that only grows: the
+/// first entry whose index is greater than the cursor's.
+fn position_after_index(ordered: &[usize], cursor_index: Option<usize>) -> Option<usize> {
+    cursor_index.map(|c| ordered.partition_point(|&i| i <= c))
+}
+
+// ----- users --------------------------------------------------------------
+
+async fn list_users(
+    State(app): State<AppState>,
+    Extension(ctx): Extension<RequestCtx>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let query = Query::parse(raw);
+    let selection = UserQuery::from_query(&query)?;
+    let limit = query.limit(selection.default_limit(), 1, 200)?;
+    let org = app.org();
+    let matching: Vec<usize> = org
+        .users
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| selection.matches(u, org.user_type_id()))
+        .map(|(i, _)| i)
+        .collect();
+    let after = if selection.paginates() {
+        query.after()
+    } else {
+        None
+    };
+    let (page, next) = paginate(
+        &matching,
+        after,
+        limit,
+        |cursor| position_after_index(&matching, org.user_by_id(cursor)),
+        |&i| org.users[i].id.clone(),
+    )?;
+    let items = page
+        .iter()
+        .map(|&&i| render::user(&org, i, false))
+        .collect();
+    let next = next.filter(|_| selection.paginates());
+    Ok(Page { items, next }.into_response(&app.shared.base_url, &ctx.path, &query))
+}
+
+async fn get_user(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    let org = app.org();
+    let user = resolve_user(&org, &id)?;
+    Ok(Json(render::user(&org, user, true)).into_response())
+}
+
+/// Okta documents no paging parameters here and returns every group; a
+/// `limit`, when given, pages with `after` like the other lists.
+async fn list_user_groups(
+    State(app): State<AppState>,
+    Extension(ctx): Extension<RequestCtx>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let query = Query::parse(raw);
+    let limit = query.limit(usize::MAX, 1, usize::MAX)?;
+    let org = app.org();
+    let user = resolve_user(&org, &id)?;
+    let groups = org.groups_of(user);
+    let (page, next) = paginate(
+        &groups,
+        query.after(),
+        limit,
+        |cursor| position_after_index(&groups, org.group_by_id(cursor)),
+        |&g| org.groups[g].id.clone(),
+    )?;
+    let items = page.iter().map(|&&g| render::group(&org, g)).collect();
+    Ok(Page { items, next }.into_response(&app.shared.base_url, &ctx.path, &query))
+}
+
+async fn list_app_links(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    let org = app.org();
+    let user = resolve_user(&org, &id)?;
+    let links: Vec<Value> = (0..org.users[user].apps.len())
+        .map(|p| render::app_link(&org, user, p))
+        .collect();
+    Ok(Json(links).into_response())
+}
+
+async fn list_user_clients(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    let org = app.org();
+    let user = resolve_user_id(&org, &id)?;
+    let clients: Vec<Value> = org
+        .clients_of(user)
+        .into_iter()
+        .map(|c| render::client(&org, user, c))
+        .collect();
+    Ok(Json(clients).into_response())
+}
+
+async fn revoke_client_tokens(
+    State(app): State<AppState>,
+    Extension(ctx): Extension<RequestCtx>,
+    Path((id, client_id)): Path<(String, String)>,
+) -> ApiResult {
+    let mut org = app.org();
+    let user = resolve_user_id(&org, &id)?;
+    let client = org
+        .app_by_id(&client_id)
+        .ok_or_else(|| OktaError::not_found(&client_id, "AppInstance"))?;
+    org.revoke_client_tokens(user, client, &ctx);
+    Ok(no_content())
+}
+
+async fn list_user_grants(
+    State(app): State<AppState>,
+    Extension(ctx): Extension<RequestCtx>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let query = Query::parse(raw);
+    let limit = query.limit(20, 1, 200)?;
+    let org = app.org();
+    let user = resolve_user_id(&org, &id)?;
+    let scope_filter = query.get("scopeId");
+    let positions: Vec<usize> = org.users[user]
+        .grants
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| scope_filter.is_none_or(|s| g.scope_id == s))
+        .map(|(p, _)| p)
+        .collect();
+    let grants = &org.users[user].grants;
+    let (page, next) = paginate(
+        &positions,
+        query.after(),
+        limit,
+        |cursor| {
+            org.grant_seq(cursor)
+                .map(|seq| positions.partition_point(|&p| grants[p].seq <= seq))
+        },
+        |&p| grants[p].id.clone(),
+    )?;
+    let items = page
+        .iter()
+        .map(|&&p| render::grant(&org, user, p))
+        .collect();
+    Ok(Page { items, next }.into_response(&app.shared.base_url, &ctx.path, &query))
+}
+
+async fn revoke_user_grants(
+    State(app): State<AppState>,
+    Extension(ctx): Extension<RequestCtx>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let mut org = app.org();
+    let user = resolve_user_id(&org, &id)?;
+    org.revoke_grants(user, &ctx);
+    Ok(no_content())
+}
+
+/// `oauthTokens` defaults to false and `forgetDevices` to true, as in the
+/// spec.
+async fn revoke_sessions(
+    State(app): State<AppState>,
+    Extension(ctx): Extension<RequestCtx>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let query = Query::parse(raw);
+    let oauth_tokens = query.flag("oauthTokens", false);
+    let forget_devices = query.flag("forgetDevices", true);
+    let mut org = app.org();
+    let user = resolve_user_id(&org, &id)?;
+    org.clear_sessions(user, oauth_tokens, forget_devices, &ctx);
+    Ok(no_content())
+}
+
+async fn suspend(
+    State(app): State<AppState>,
+    Extension(ctx): Extension<RequestCtx>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let mut org = app.org();
+    let user = resolve_user(&org, &id)?;
+    org.suspend(user, &ctx)?;
+    Ok(empty_ok())
+}
+
+async fn unsuspend(
+    State(app): State<AppState>,
+    Extension(ctx): Extension<RequestCtx>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let mut org = app.org();
+    let user = resolve_user(&org, &id)?;
+    org.unsuspend(user, &ctx)?;
+    Ok(empty_ok())
+}
+
+/// Deactivation completes synchronously (`Prefer: respond-async` is
+/// accepted and ignored); `sendEmail` has no effect.
+async fn deactivate(
+    State(app): State<AppState>,
+    Extension(ctx): Extension<RequestCtx>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let mut org = app.org();
+    let user = resolve_user(&org, &id)?;
+    org.deactivate(user, &id, &ctx)?;
+    Ok(empty_ok())
+}
+
+// ----- groups -------------------------------------------------------------
+
+/// `q` is a case-insensitive name prefix; `filter` supports `type`, `id`
+/// and `profile.name` with `eq`.
+async fn list_groups(
+    State(app): State<AppState>,
+    Extension(ctx): Extension<RequestCtx>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let query = Query::parse(raw);
+    let limit = query.limit(10_000, 1, 10_000)?;
+    let filter = match query.get("filter").filter(|f| !f.trim().is_empty()) {
+        None => None,
+        Some(f) => {
+            let expr = scim_filter::parse(f).map_err(|_| OktaError::invalid_search())?;
+            let supported = expr.comparisons().iter().all(|(attr, op)| {
+                *op == scim_filter::Op::Eq && ["type", "id", "profile.name"].contains(attr)
+            });
+            if !supported {
+                return Err(OktaError::invalid_search());
+            }
+            Some(expr)
+        }
+    };
+    let prefix = query.get("q").map(str::to_lowercase);
+    let org = app.org();
+    let matching: Vec<usize> = org
+        .groups
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| {
+            prefix
+                .as_deref()
+                .is_none_or(|p| g.name.to_lowercase().starts_with(p))
+        })
+        .filter(|(_, g)| {
+            filter.as_ref().is_none_or(|expr| {
+                expr.matches(
+                    &|attr| match attr {
+                        "type" => vec![g.kind.as_str().to_owned()],
+                        "id" => vec![g.id.clone()],
+                        "profile.name" => vec![g.name.clone()],
+                        _ => Vec::new(),
+                    },
+                    false,
+                )
+            })
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let (page, next) = paginate(
+        &matching,
+        query.after(),
+        limit,
+        |cursor| position_after_index(&matching, org.group_by_id(cursor)),
+        |&g| org.groups[g].id.clone(),
+    )?;
+    let items = page.iter().map(|&&g| render::group(&org, g)).collect();
+    Ok(Page { items, next }.into_response(&app.shared.base_url, &ctx.path, &query))
+}
+
+async fn get_group(State(app): State<AppState>, Path(group_id): Path<String>) -> ApiResult {
+    let org = app.org();
+    let group = resolve_group(&org, &group_id)?;
+    Ok(Json(render::group(&org, group)).into_response())
+}
+
+async fn list_group_users(
+    State(app): State<AppState>,
+    Extension(ctx): Extension<RequestCtx>,
+    Path(group_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let query = Query::parse(raw);
+    let limit = query.limit(1000, 1, 10_000)?;
+    let org = app.org();
+    let group = resolve_group(&org, &group_id)?;
+    let members: Vec<usize> = org.groups[group].members.iter().copied().collect();
+    let (page, next) = paginate(
+        &members,
+        query.after(),
+        limit,
+        |cursor| position_after_index(&members, org.user_by_id(cursor)),
+        |&u| org.users[u].id.clone(),
+    )?;
+    let items = page
+        .iter()
+        .map(|&&u| render::user(&org, u, false))
+        .collect();
+    Ok(Page { items, next }.into_response(&app.shared.base_url, &ctx.path, &query))
+}
+
+async fn assign_user_to_group(
+    State(app): State<AppState>,
+    Extension(ctx): Extension<RequestCtx>,
+    Path((group_id, user_id)): Path<(String, String)>,
+) -> ApiResult {
+    let mut org = app.org();
+    let group = resolve_group(&org, &group_id)?;
+    let user = resolve_user_id(&org, &user_id)?;
+    org.add_member(group, user, &ctx)?;
+    Ok(no_content())
+}
+
+/// Only OKTA_GROUP memberships can be removed: APP_GROUP and BUILT_IN
+/// answer 403 E0000006. Removing a non-member answers 204.
+async fn unassign_user_from_group(
+    State(app): State<AppState>,
+    Extension(ctx): Extension<RequestCtx>,
+    Path((group_id, user_id)): Path<(String, String)>,
+) -> ApiResult {
+    let mut org = app.org();
+    let group = resolve_group(&org, &group_id)?;
+    let user = resolve_user_id(&org, &user_id)?;
+    org.remove_member(group, user, &ctx)?;
+    Ok(no_content())
+}
+
+// ----- System Log ---------------------------------------------------------
+
+/// `GET /api/v1/logs`. Without `until` the request is a polling request:
+/// as with Okta, the response always carries a `next` link (pointing past
+/// the newest event seen) so a poller can keep following it; clients that
+/// want a finite walk must pass `until`. With `until`, `next` appears only
+/// while more events remain.
+async fn list_logs(
+    State(app): State<AppState>,
+    Extension(ctx): Extension<RequestCtx>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let query = Query::parse(raw);
+    let until = match query.get("until") {
+        None => None,
+        Some(raw) => Some(parse_time(raw, "until")?),
+    };
+    let upper = until.unwrap_or_else(now_ms);
+    let since = match query.get("since") {
+        None => upper
+            .checked_sub(SignedDuration::from_hours(24 * 7))
+            .unwrap_or(upper),
+        Some(raw) => parse_time(raw, "since")?,
+    };
+    let filter =
+        match query.get("filter").filter(|f| !f.trim().is_empty()) {
+            None => None,
+            Some(f) => Some(scim_filter::parse(f).map_err(|e| {
+                OktaError::validation("filter").with_causes([format!("filter: {e}")])
+            })?),
+        };
+    let keywords = query.get("q").unwrap_or_default();
+    let descending = match query.get("sortOrder") {
+        None => false,
+        Some(order) if order.eq_ignore_ascii_case("ASCENDING") => false,
+        Some(order) if order.eq_ignore_ascii_case("DESCENDING") => true,
+        Some(_) => {
+            return Err(OktaError::validation("sortOrder")
+                .with_causes(["sortOrder: Must be ASCENDING or DESCENDING"]));
+        }
+    };
+    let limit = query.limit(100, 0, 1000)?;
+
+    let org = app.org();
+    let mut events: Vec<&syslog::StoredEvent> = org
+        .log
+        .iter()
+        .filter(|e| e.at >= since && e.at <= upper)
+        .filter(|e| {
+            filter
+                .as_ref()
+                .is_none_or(|f| f.matches(&|attr| syslog::values(&e.event, attr), false))
+        })
+        .filter(|e| syslog::matches_keywords(&e.event, keywords))
+        .collect();
+    if descending {
+        events.reverse();
+    }
+    let cursor_seq = |cursor: &str| -> Option<u64> {
+        cursor
+            .rsplit_once('_')
+            .map_or(cursor, |(_, seq)| seq)
+            .parse()
+            .ok()
+    };
+    let (page, next) = paginate(
+        &events,
+        query.after(),
+        limit,
+        |cursor| {
+            cursor_seq(cursor).map(|seq| {
+                if descending {
+                    events.partition_point(|e| e.seq >= seq)
+                } else {
+                    events.partition_point(|e| e.seq <= seq)
+                }
+            })
+        },
+        |e| log_cursor(e.at, e.seq),
+    )?;
+    let next = match (until, next) {
+        (_, Some(next)) => Some(next),
+        (Some(_), None) => None,
+        (None, None) => Some(
+            page.last()
+                .map(|e| log_cursor(e.at, e.seq))
+                .or_else(|| query.after().map(str::to_owned))
+                .unwrap_or_else(|| {
+                    org.last_log_seq()
+                        .map_or_else(|| "0_0".to_owned(), |seq| format!("0_{seq}"))
+                }),
+        ),
+    };
+    let items = page
+        .iter()
+        .map(|e| serde_json::to_value(&e.event).unwrap_or(Value::Null))
+        .collect();
+    Ok(Page { items, next }.into_response(&app.shared.base_url, &ctx.path, &query))
+}
+
+fn log_cursor(at: Timestamp, seq: u64) -> String {
+    format!("{}_{seq}", at.as_millisecond())
+}
+
+fn parse_time(raw: &str, field: &str) -> Result<Timestamp, OktaError> {
+    clock::parse(raw).ok_or_else(|| {
+        OktaError::validation(field).with_causes([format!(
+            "{field}: Invalid date. Dates must be of the form yyyy-MM-dd'T'HH:mm:ss.SSSZZ"
+        )])
+    })
+}
+
+// ----- fallbacks ----------------------------------------------------------
+
+async fn unknown_endpoint(Extension(ctx): Extension<RequestCtx>) -> OktaError {
+    OktaError::not_found(&ctx.path, "Resource")
+}
+
+async fn method_not_allowed() -> OktaError {
+    OktaError::method_not_allowed()
+}

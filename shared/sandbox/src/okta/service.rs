@@ -1,0 +1,48 @@
+//! The pieces every handler and the request gate share, and the router that
+//! ties endpoints, gate and fallbacks together.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::middleware;
+
+use crate::common::counters::RequestCounters;
+use crate::common::knobs::Knobs;
+use crate::common::ratelimit::MinuteWindow;
+use crate::okta::state::OktaState;
+use crate::okta::{gate, routes};
+
+/// Everything about the emulator that is not org data.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub knobs: Knobs,
+    pub counters: RequestCounters,
+    pub bucket: MinuteWindow,
+    pub api_token: String,
+    /// Absolute origin used in `_links` and `Link` headers.
+    pub base_url: String,
+}
+
+/// Axum state: the org data behind a mutex plus the shared controls.
+#[derive(Clone, Debug)]
+pub(crate) struct AppState {
+    pub org: Arc<Mutex<OktaState>>,
+    pub shared: Arc<Shared>,
+}
+
+impl AppState {
+    /// Locks the org. A panic in one handler must not take the emulator down
+    /// for every later test request, so poisoning is ignored.
+    pub fn org(&self) -> MutexGuard<'_, OktaState> {
+        self.org.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The full Okta router with the request gate applied to every route,
+/// including the fallbacks, so unknown paths still authenticate, count
+/// against the rate limit and carry request ids.
+pub(crate) fn router(app: AppState) -> Router {
+    routes::api()
+        .layer(middleware::from_fn_with_state(app.clone(), gate::gate))
+        .with_state(app)
+}

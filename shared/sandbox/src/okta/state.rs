@@ -1,0 +1,720 @@
+//! The emulated org: users, groups, apps, grants, tokens, sessions and the
+//! System Log, with the lifecycle rules Okta enforces on them.
+//!
+//! Mutations return `OktaError` exactly where Okta refuses the operation and
+//! write a System Log event only when they change something.
+
+use std::collections::{BTreeSet, HashMap};
+
+use jiff::{SignedDuration, Timestamp};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::common::{clock, ids};
+use crate::okta::errors::OktaError;
+use crate::okta::gate::RequestCtx;
+use crate::okta::model::{
+    AppAssignment, AppRecord, GrantRecord, GroupRecord, GroupType, OAuthToken, UserRecord,
+    UserStatus,
+};
+use crate::okta::seed::{SeedError, SeedGroup, SeedUser};
+use crate::okta::syslog::{
+    self, EventSpec, LogActor, LogEvent, LogTarget, StoredEvent, event_type,
+};
+use crate::okta::views::{GroupView, UserView};
+
+/// OIDC clients that seeded grants and tokens are issued to, in rotation.
+const SEED_CLIENTS: [&str; 3] = ["Expense Portal", "Engineering Wiki", "Support Console"];
+/// Scopes that seeded consent grants cover, in rotation.
+const SEED_SCOPES: [&str; 5] = [
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "okta.users.read",
+];
+
+/// All org data behind the emulator's mutex.
+#[derive(Debug)]
+pub struct OktaState {
+    base_url: String,
+    rng: StdRng,
+    user_type_id: String,
+    admin: LogActor,
+    pub(crate) users: Vec<UserRecord>,
+    user_ids: HashMap<String, usize>,
+    logins: HashMap<String, usize>,
+    pub(crate) groups: Vec<GroupRecord>,
+    group_ids: HashMap<String, usize>,
+    pub(crate) apps: Vec<AppRecord>,
+    app_ids: HashMap<String, usize>,
+    grant_seqs: HashMap<String, u64>,
+    next_grant_seq: u64,
+    pub(crate) log: Vec<StoredEvent>,
+    next_log_seq: u64,
+}
+
+impl OktaState {
+    /// A fresh org whose only group is the built-in `Everyone`. Object ids
+    /// come from a generator seeded with `seed`, so the same seeding
+    /// sequence yields the same ids on every run.
+    pub(crate) fn new(base_url: String, seed: u64) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let user_type_id = ids::okta_object_id(&mut rng, "oty");
+        let admin = LogActor {
+            id: ids::okta_object_id(&mut rng, "00u"),
+            kind: "User".to_owned(),
+            alternate_id: "sandbox.admin@example.com".to_owned(),
+            display_name: "Sandbox Admin".to_owned(),
+            detail_entry: None,
+        };
+        let mut state = Self {
+            base_url,
+            rng,
+            user_type_id,
+            admin,
+            users: Vec::new(),
+            user_ids: HashMap::new(),
+            logins: HashMap::new(),
+            groups: Vec::new(),
+            group_ids: HashMap::new(),
+            apps: Vec::new(),
+            app_ids: HashMap::new(),
+            grant_seqs: HashMap::new(),
+            next_grant_seq: 0,
+            log: Vec::new(),
+            next_log_seq: 0,
+        };
+        state.insert_group(&SeedGroup {
+            name: "Everyone".to_owned(),
+            description: "All users in your organization".to_owned(),
+            group_type: GroupType::BuiltIn,
+        });
+        state
+    }
+
+    /// The org's absolute origin, used in `_links`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The id of the org's default user type (`type.id` on users).
+    pub fn user_type_id(&self) -> &str {
+        &self.user_type_id
+    }
+
+    /// The admin that owns the API token, as it appears as log actor.
+    pub fn admin(&self) -> &LogActor {
+        &self.admin
+    }
+
+    // ----- lookups ------------------------------------------------------
+
+    /// Resolves a `{id}` path segment the way Okta does for `pathId`
+    /// parameters: an id, a login (case-insensitive), or an unambiguous
+    /// login shortname (the part before `@`).
+    pub(crate) fn find_user(&self, id_or_login: &str) -> Option<usize> {
+        if let Some(&i) = self.user_ids.get(id_or_login) {
+            return Some(i);
+        }
+        let lower = id_or_login.to_lowercase();
+        if let Some(&i) = self.logins.get(&lower) {
+            return Some(i);
+        }
+        if lower.contains('@') {
+            return None;
+        }
+        let mut matches = self
+            .users
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| shortname(&u.login) == lower);
+        match (matches.next(), matches.next()) {
+            (Some((i, _)), None) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// Resolves a `{userId}` path segment, which only accepts ids.
+    pub(crate) fn user_by_id(&self, id: &str) -> Option<usize> {
+        self.user_ids.get(id).copied()
+    }
+
+    pub(crate) fn group_by_id(&self, id: &str) -> Option<usize> {
+        self.group_ids.get(id).copied()
+    }
+
+    pub(crate) fn group_by_name(&self, name: &str) -> Option<usize> {
+        self.groups
+            .iter()
+            .position(|g| g.name.eq_ignore_ascii_case(name))
+    }
+
+    pub(crate) fn app_by_id(&self, id: &str) -> Option<usize> {
+        self.app_ids.get(id).copied()
+    }
+
+    pub(crate) fn grant_seq(&self, id: &str) -> Option<u64> {
+        self.grant_seqs.get(id).copied()
+    }
+
+    /// Indexes of the groups a user belongs to, in group creation order.
+    pub(crate) fn groups_of(&self, user: usize) -> Vec<usize> {
+        self.groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.members.contains(&user))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Indexes of the OIDC clients a user has grants or tokens for, in app
+    /// creation order.
+    pub(crate) fn clients_of(&self, user: usize) -> Vec<usize> {
+        let u = &self.users[user];
+        let clients: BTreeSet<usize> = u
+            .grants
+            .iter()
+            .map(|g| g.client)
+            .chain(u.oauth_tokens.iter().map(|t| t.client))
+            .collect();
+        clients.into_iter().collect()
+    }
+
+    // ----- seeding ------------------------------------------------------
+
+    /// Adds a group, or returns the existing group with that name.
+    pub(crate) fn insert_group(&mut self, seed: &SeedGroup) -> usize {
+        if let Some(existing) = self.group_by_name(&seed.name) {
+            return existing;
+        }
+        let now = clock::now();
+        let created = ago(now, 24 * 900);
+        let source_app = (seed.group_type == GroupType::AppGroup)
+            .then(|| self.ensure_app("Active Directory", "active_directory"));
+        let id = ids::okta_object_id(&mut self.rng, "00g");
+        let index = self.groups.len();
+        self.group_ids.insert(id.clone(), index);
+        self.groups.push(GroupRecord {
+            id,
+            kind: seed.group_type,
+            name: seed.name.clone(),
+            description: seed.description.clone(),
+            created,
+            last_updated: created,
+            last_membership_updated: created,
+            members: BTreeSet::new(),
+            source_app,
+        });
+        index
+    }
+
+    /// Adds an app by label, or returns the existing one.
+    pub(crate) fn ensure_app(&mut self, label: &str, name: &str) -> usize {
+        if let Some(i) = self.apps.iter().position(|a| a.label == label) {
+            return i;
+        }
+        let id = ids::okta_object_id(&mut self.rng, "0oa");
+        let index = self.apps.len();
+        self.app_ids.insert(id.clone(), index);
+        self.apps.push(AppRecord {
+            id,
+            name: name.to_owned(),
+            label: label.to_owned(),
+        });
+        index
+    }
+
+    /// Adds a user with its memberships, sessions, grants, tokens and app
+    /// assignments. Every user also joins `Everyone`, as in a real org.
+    pub(crate) fn insert_user(&mut self, seed: &SeedUser) -> Result<usize, SeedError> {
+        let login = seed.login.trim().to_owned();
+        if login.is_empty() {
+            return Err(SeedError::EmptyLogin);
+        }
+        if self.logins.contains_key(&login.to_lowercase()) {
+            return Err(SeedError::DuplicateLogin(login));
+        }
+        let now = clock::now();
+        let ordinal = i64::try_from(self.users.len()).unwrap_or(0);
+        let created = ago(now, 24 * (400 + 7 * ordinal));
+        let activated = seed.status.was_activated().then(|| ago(created, -1));
+        let status_changed = match seed.status {
+            UserStatus::Active | UserStatus::Staged => activated,
+            _ => Some(ago(now, 24 * 3)),
+        };
+        let last_login = matches!(seed.status, UserStatus::Active).then(|| ago(now, 2 + ordinal));
+        let id = ids::okta_object_id(&mut self.rng, "00u");
+        let index = self.users.len();
+
+        let mut grants = Vec::new();
+        for i in 0..seed.grants as usize {
+            let client = self.seed_client(i);
+            let grant_id = ids::okta_object_id(&mut self.rng, "oag");
+            let seq = self.next_grant_seq;
+            self.next_grant_seq += 1;
+            self.grant_seqs.insert(grant_id.clone(), seq);
+            grants.push(GrantRecord {
+                id: grant_id,
+                seq,
+                client,
+                scope_id: SEED_SCOPES[i % SEED_SCOPES.len()].to_owned(),
+                created: ago(now, 24 * 30),
+            });
+        }
+        let oauth_tokens = (0..seed.oauth_tokens as usize)
+            .map(|i| OAuthToken {
+                client: self.seed_client(i),
+            })
+            .collect();
+        let mut apps = Vec::new();
+        for label in &seed.apps {
+            let app = self.ensure_app(label, &catalog_name(label));
+            apps.push(AppAssignment {
+                app,
+                assignment_id: ids::okta_object_id(&mut self.rng, "0ua"),
+            });
+        }
+
+        self.user_ids.insert(id.clone(), index);
+        self.logins.insert(login.to_lowercase(), index);
+        self.users.push(UserRecord {
+            id,
+            status: seed.status,
+            created,
+            activated,
+            status_changed,
+            last_login,
+            last_updated: status_changed.unwrap_or(created),
+            password_changed: activated,
+            email: if seed.email.is_empty() {
+                login.clone()
+            } else {
+                seed.email.clone()
+            },
+            login,
+            first_name: seed.first.clone(),
+            last_name: seed.last.clone(),
+            sessions: seed.sessions,
+            remembered_devices: seed.sessions,
+            oauth_tokens,
+            grants,
+            apps,
+        });
+
+        let everyone = self.group_by_name("Everyone");
+        let named: Vec<usize> = seed
+            .groups
+            .iter()
+            .map(|name| {
+                self.group_by_name(name).unwrap_or_else(|| {
+                    self.insert_group(&SeedGroup {
+                        name: name.clone(),
+                        description: String::new(),
+                        group_type: GroupType::OktaGroup,
+                    })
+                })
+            })
+            .collect();
+        for g in everyone.into_iter().chain(named) {
+            self.groups[g].members.insert(index);
+        }
+        Ok(index)
+    }
+
+    fn seed_client(&mut self, i: usize) -> usize {
+        self.ensure_app(SEED_CLIENTS[i % SEED_CLIENTS.len()], "oidc_client")
+    }
+
+    // ----- lifecycle ----------------------------------------------------
+
+    /// `POST /users/{id}/lifecycle/suspend`: only from ACTIVE.
+    pub(crate) fn suspend(&mut self, user: usize, ctx: &RequestCtx) -> Result<(), OktaError> {
+        if self.users[user].status != UserStatus::Active {
+            return Err(OktaError::lifecycle(
+                "Cannot suspend a user that is not active",
+            ));
+        }
+        self.set_status(user, UserStatus::Suspended);
+        self.record(
+            EventSpec {
+                event_type: event_type::USER_SUSPEND,
+                display_message: "Suspend Okta user",
+                legacy_event_type: Some("core.user.config.user_status.suspended"),
+                targets: vec![self.user_target(user)],
+                details: vec![],
+            },
+            ctx,
+        );
+        Ok(())
+    }
+
+    /// `POST /users/{id}/lifecycle/unsuspend`: only from SUSPENDED.
+    pub(crate) fn unsuspend(&mut self, user: usize, ctx: &RequestCtx) -> Result<(), OktaError> {
+        if self.users[user].status != UserStatus::Suspended {
+            return Err(OktaError::lifecycle(
+                "Cannot unsuspend a user that is not suspended",
+            ));
+        }
+        self.set_status(user, UserStatus::Active);
+        self.record(
+            EventSpec {
+                event_type: event_type::USER_UNSUSPEND,
+                display_message: "Unsuspend Okta user",
+                legacy_event_type: Some("core.user.config.user_status.unsuspended"),
+                targets: vec![self.user_target(user)],
+                details: vec![],
+            },
+            ctx,
+        );
+        Ok(())
+    }
+
+    /// `POST /users/{id}/lifecycle/deactivate`: from any status but
+    /// DEPROVISIONED, where Okta answers 404 as if the user were gone.
+    /// Deactivation also ends sessions, revokes tokens and removes app
+    /// assignments (Okta deprovisions the user from every app); group
+    /// memberships and consent grants are kept.
+    pub(crate) fn deactivate(
+        &mut self,
+        user: usize,
+        as_requested: &str,
+        ctx: &RequestCtx,
+    ) -> Result<(), OktaError> {
+        if self.users[user].status == UserStatus::Deprovisioned {
+            return Err(OktaError::not_found(as_requested, "User"));
+        }
+        let previous = self.users[user].status;
+        self.set_status(user, UserStatus::Deprovisioned);
+        let u = &mut self.users[user];
+        u.sessions = 0;
+        u.remembered_devices = 0;
+        u.oauth_tokens.clear();
+        u.apps.clear();
+        self.record(
+            EventSpec {
+                event_type: event_type::USER_DEACTIVATE,
+                display_message: "Deactivate Okta user",
+                legacy_event_type: Some("core.user.config.user_deactivated"),
+                targets: vec![self.user_target(user)],
+                details: vec![("previousStatus", previous.as_str().to_owned())],
+            },
+            ctx,
+        );
+        Ok(())
+    }
+
+    fn set_status(&mut self, user: usize, status: UserStatus) {
+        let now = now_ms();
+        let u = &mut self.users[user];
+        u.status = status;
+        u.status_changed = Some(now);
+        u.last_updated = now;
+        if status.was_activated() && u.activated.is_none() {
+            u.activated = Some(now);
+        }
+    }
+
+    // ----- sessions, tokens, grants --------------------------------------
+
+    /// `DELETE /users/{id}/sessions`. Returns whether anything was cleared
+    /// (and therefore logged).
+    pub(crate) fn clear_sessions(
+        &mut self,
+        user: usize,
+        oauth_tokens: bool,
+        forget_devices: bool,
+        ctx: &RequestCtx,
+    ) -> bool {
+        let u = &mut self.users[user];
+        let sessions = u.sessions;
+        let tokens = if oauth_tokens {
+            u.oauth_tokens.len()
+        } else {
+            0
+        };
+        let devices = if forget_devices {
+            u.remembered_devices
+        } else {
+            0
+        };
+        if sessions == 0 && tokens == 0 && devices == 0 {
+            return false;
+        }
+        u.sessions = 0;
+        if oauth_tokens {
+            u.oauth_tokens.clear();
+        }
+        if forget_devices {
+            u.remembered_devices = 0;
+        }
+        self.record(
+            EventSpec {
+                event_type: event_type::SESSION_CLEAR,
+                display_message: "Clear user session",
+                legacy_event_type: Some("core.user_auth.session_clear"),
+                targets: vec![self.user_target(user)],
+                details: vec![
+                    ("sessionsCleared", sessions.to_string()),
+                    ("oauthTokensRevoked", tokens.to_string()),
+                    ("rememberedDevicesForgotten", devices.to_string()),
+                ],
+            },
+            ctx,
+        );
+        true
+    }
+
+    /// `DELETE /users/{id}/grants`. Logs one event per revoked grant and
+    /// returns how many were revoked.
+    pub(crate) fn revoke_grants(&mut self, user: usize, ctx: &RequestCtx) -> usize {
+        let grants = std::mem::take(&mut self.users[user].grants);
+        for grant in &grants {
+            let targets = vec![self.app_target(grant.client), self.user_target(user)];
+            self.record(
+                EventSpec {
+                    event_type: event_type::CONSENT_REVOKE,
+                    display_message: "Revoke user consent grant",
+                    legacy_event_type: None,
+                    targets,
+                    details: vec![
+                        ("grantId", grant.id.clone()),
+                        ("scopeId", grant.scope_id.clone()),
+                    ],
+                },
+                ctx,
+            );
+        }
+        grants.len()
+    }
+
+    /// `DELETE /users/{id}/clients/{clientId}/tokens`. Returns how many
+    /// tokens were revoked.
+    pub(crate) fn revoke_client_tokens(
+        &mut self,
+        user: usize,
+        client: usize,
+        ctx: &RequestCtx,
+    ) -> usize {
+        let u = &mut self.users[user];
+        let before = u.oauth_tokens.len();
+        u.oauth_tokens.retain(|t| t.client != client);
+        let revoked = before - u.oauth_tokens.len();
+        if revoked > 0 {
+            let targets = vec![self.user_target(user), self.app_target(client)];
+            self.record(
+                EventSpec {
+                    event_type: event_type::TOKEN_REVOKE,
+                    display_message: "Revoke OAuth 2.0 tokens for user and client",
+                    legacy_event_type: None,
+                    targets,
+                    details: vec![("tokensRevoked", revoked.to_string())],
+                },
+                ctx,
+            );
+        }
+        revoked
+    }
+
+    // ----- group membership ----------------------------------------------
+
+    /// `DELETE /groups/{gid}/users/{uid}`. Only OKTA_GROUP memberships may
+    /// change (403 otherwise); removing a non-member succeeds silently.
+    pub(crate) fn remove_member(
+        &mut self,
+        group: usize,
+        user: usize,
+        ctx: &RequestCtx,
+    ) -> Result<bool, OktaError> {
+        if self.groups[group].kind != GroupType::OktaGroup {
+            return Err(OktaError::access_denied());
+        }
+        if !self.groups[group].members.remove(&user) {
+            return Ok(false);
+        }
+        self.groups[group].last_membership_updated = now_ms();
+        self.record(
+            EventSpec {
+                event_type: event_type::GROUP_MEMBERSHIP_REMOVE,
+                display_message: "Remove user from group membership",
+                legacy_event_type: Some("core.user_group_member.user_remove"),
+                targets: vec![self.user_target(user), self.group_target(group)],
+                details: vec![],
+            },
+            ctx,
+        );
+        Ok(true)
+    }
+
+    /// `PUT /groups/{gid}/users/{uid}`, the mirror of
+    /// [`OktaState::remove_member`].
+    pub(crate) fn add_member(
+        &mut self,
+        group: usize,
+        user: usize,
+        ctx: &RequestCtx,
+    ) -> Result<bool, OktaError> {
+        if self.groups[group].kind != GroupType::OktaGroup {
+            return Err(OktaError::access_denied());
+        }
+        if !self.groups[group].members.insert(user) {
+            return Ok(false);
+        }
+        self.groups[group].last_membership_updated = now_ms();
+        self.record(
+            EventSpec {
+                event_type: event_type::GROUP_MEMBERSHIP_ADD,
+                display_message: "Add user to group membership",
+                legacy_event_type: Some("core.user_group_member.user_add"),
+                targets: vec![self.user_target(user), self.group_target(group)],
+                details: vec![],
+            },
+            ctx,
+        );
+        Ok(true)
+    }
+
+    // ----- System Log ----------------------------------------------------
+
+    fn record(&mut self, spec: EventSpec<'_>, ctx: &RequestCtx) {
+        let at = now_ms();
+        let event = syslog::build(spec, &self.admin, ctx, at, uuid::Uuid::new_v4().to_string());
+        let seq = self.next_log_seq;
+        self.next_log_seq += 1;
+        self.log.push(StoredEvent { seq, at, event });
+    }
+
+    /// The highest log sequence number written so far, if any.
+    pub(crate) fn last_log_seq(&self) -> Option<u64> {
+        self.log.last().map(|e| e.seq)
+    }
+
+    fn user_target(&self, user: usize) -> LogTarget {
+        let u = &self.users[user];
+        LogTarget {
+            id: u.id.clone(),
+            kind: "User".to_owned(),
+            alternate_id: u.login.clone(),
+            display_name: u.display_name(),
+            detail_entry: None,
+        }
+    }
+
+    fn group_target(&self, group: usize) -> LogTarget {
+        let g = &self.groups[group];
+        LogTarget {
+            id: g.id.clone(),
+            kind: "UserGroup".to_owned(),
+            alternate_id: "unknown".to_owned(),
+            display_name: g.name.clone(),
+            detail_entry: None,
+        }
+    }
+
+    fn app_target(&self, app: usize) -> LogTarget {
+        let a = &self.apps[app];
+        LogTarget {
+            id: a.id.clone(),
+            kind: "AppInstance".to_owned(),
+            alternate_id: a.label.clone(),
+            display_name: a.label.clone(),
+            detail_entry: None,
+        }
+    }
+
+    // ----- views -----------------------------------------------------------
+
+    /// A snapshot of one user, found by id, login or unambiguous shortname.
+    pub fn user(&self, id_or_login: &str) -> Option<UserView> {
+        self.find_user(id_or_login).map(|i| self.user_view(i))
+    }
+
+    /// Snapshots of every user, in creation order.
+    pub fn users(&self) -> Vec<UserView> {
+        (0..self.users.len()).map(|i| self.user_view(i)).collect()
+    }
+
+    /// A snapshot of one group, found by id or name.
+    pub fn group(&self, id_or_name: &str) -> Option<GroupView> {
+        self.group_by_id(id_or_name)
+            .or_else(|| self.group_by_name(id_or_name))
+            .map(|g| self.group_view(g))
+    }
+
+    /// Snapshots of every group, in creation order.
+    pub fn groups(&self) -> Vec<GroupView> {
+        (0..self.groups.len()).map(|g| self.group_view(g)).collect()
+    }
+
+    /// Every System Log event, oldest first.
+    pub fn system_log(&self) -> Vec<LogEvent> {
+        self.log.iter().map(|e| e.event.clone()).collect()
+    }
+
+    fn user_view(&self, i: usize) -> UserView {
+        let u = &self.users[i];
+        UserView {
+            id: u.id.clone(),
+            login: u.login.clone(),
+            email: u.email.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            status: u.status,
+            status_changed: u.status_changed.map(clock::format_millis),
+            last_updated: clock::format_millis(u.last_updated),
+            groups: self
+                .groups_of(i)
+                .into_iter()
+                .map(|g| self.group_view(g))
+                .collect(),
+            sessions: u.sessions,
+            remembered_devices: u.remembered_devices,
+            oauth_tokens: u.oauth_tokens.len(),
+            grants: u.grants.len(),
+            apps: u
+                .apps
+                .iter()
+                .map(|a| self.apps[a.app].label.clone())
+                .collect(),
+        }
+    }
+
+    fn group_view(&self, g: usize) -> GroupView {
+        let group = &self.groups[g];
+        GroupView {
+            id: group.id.clone(),
+            name: group.name.clone(),
+            group_type: group.kind,
+            members: group.members.len(),
+        }
+    }
+}
+
+/// The current instant truncated to milliseconds, so stored times compare
+/// exactly like their rendered form.
+pub(crate) fn now_ms() -> Timestamp {
+    let now = clock::now();
+    Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
+}
+
+/// `hours` before `from` (after it, for negative values).
+fn ago(from: Timestamp, hours: i64) -> Timestamp {
+    let truncated = Timestamp::from_millisecond(from.as_millisecond()).unwrap_or(from);
+    truncated
+        .checked_sub(SignedDuration::from_hours(hours))
+        .unwrap_or(truncated)
+}
+
+fn shortname(login: &str) -> String {
+    login.split('@').next().unwrap_or_default().to_lowercase()
+}
+
+/// Okta catalog names are lower-case identifiers (`slack`, `zoomus`);
+/// derive a plausible one from a label.
+fn catalog_name(label: &str) -> String {
+    label
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
