@@ -37,6 +37,10 @@ pub struct ServerConfig {
     pub workers: usize,
     #[serde(default = "default_sweep")]
     pub sweep_seconds: u64,
+    /// How long a worker's claim on a step lasts. A step held by a crashed process is taken
+    /// over after this; it must exceed the longest attempt (each provider call times out at 30 s).
+    #[serde(default = "default_lease")]
+    pub lease_seconds: u64,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +51,7 @@ impl Default for ServerConfig {
             data_dir: default_data_dir(),
             workers: default_workers(),
             sweep_seconds: default_sweep(),
+            lease_seconds: default_lease(),
         }
     }
 }
@@ -62,6 +67,9 @@ fn default_workers() -> usize {
 }
 fn default_sweep() -> u64 {
     5
+}
+fn default_lease() -> u64 {
+    60
 }
 
 #[derive(Debug, Deserialize)]

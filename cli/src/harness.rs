@@ -170,6 +170,7 @@ pub fn host(system: &System, workers: usize) -> Host {
             idle_poll: Duration::from_millis(100),
             visibility: Duration::from_secs(150),
             link_key: system.link_key.clone(),
+            lock_file: Some(system.data_dir.join("serve.lock")),
         },
     }
 }

@@ -15,7 +15,10 @@ pub fn open(config_path: &Path) -> Result<(Config, System)> {
         &config.server.data_dir,
         policies,
         Arc::new(Registry::new(connections)),
-        EngineSettings::default(),
+        EngineSettings {
+            lease: std::time::Duration::from_secs(config.server.lease_seconds.max(1)),
+            ..EngineSettings::default()
+        },
     )
     .with_context(|| {
         format!(

@@ -15,8 +15,9 @@ pub async fn run(config_path: &Path) -> Result<()> {
             workers: config.server.workers,
             sweep_every: Duration::from_secs(config.server.sweep_seconds.max(1)),
             idle_poll: Duration::from_millis(200),
-            visibility: Duration::from_secs(150),
+            visibility: Duration::from_secs(config.server.lease_seconds.max(1) + 30),
             link_key: system.link_key.clone(),
+            lock_file: Some(config.server.data_dir.join("serve.lock")),
         },
     };
     let running = host.start().await?;

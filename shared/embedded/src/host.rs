@@ -24,6 +24,8 @@ pub struct HostSettings {
     pub visibility: Duration,
     /// HMAC key for auditor links.
     pub link_key: Secret,
+    /// Held exclusively while serving: one host per data directory.
+    pub lock_file: Option<std::path::PathBuf>,
 }
 
 /// The parts of the embedded adapter set the host loops need beyond the engine's ports.
@@ -38,6 +40,7 @@ pub struct Host {
 /// A running host. Dropping it does not stop it; call [`Running::shutdown`].
 pub struct Running {
     pub addr: SocketAddr,
+    _lock: Option<std::fs::File>,
     tasks: JoinSet<()>,
     stop: Arc<tokio::sync::Notify>,
 }
@@ -54,8 +57,33 @@ impl Running {
 impl Host {
     /// Binds the listener, repairs what a previous process left (sweep), and starts the loops.
     pub async fn start(self) -> std::io::Result<Running> {
+        let lock = match &self.settings.lock_file {
+            Some(path) => {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(path)?;
+                file.try_lock().map_err(|_| {
+                    std::io::Error::other(format!(
+                        "{} is locked: another passage serve uses this data directory",
+                        path.display()
+                    ))
+                })?;
+                Some(file)
+            }
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(self.settings.listen).await?;
         let addr = listener.local_addr()?;
+        match self.queue.recover_in_flight().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                messages = n,
+                "recovered messages left in flight by a previous process"
+            ),
+            Err(e) => tracing::error!(error = %e, "could not recover in-flight messages"),
+        }
         if let Err(e) = self.engine.sweep().await {
             tracing::error!(error = %e, "start-up sweep failed; the periodic sweep will retry");
         }
@@ -75,7 +103,12 @@ impl Host {
         tasks.spawn(async move { host.timer_loop().await });
         let host = self.clone();
         tasks.spawn(async move { host.sweep_loop().await });
-        Ok(Running { addr, tasks, stop })
+        Ok(Running {
+            addr,
+            _lock: lock,
+            tasks,
+            stop,
+        })
     }
 
     async fn worker_loop(self, n: usize) {

@@ -80,14 +80,18 @@ struct LinkQuery {
     sig: Option<String>,
 }
 
-/// Checks the presented link; any failure is a bare 403 that reveals nothing about the bundle.
-fn authorise(host: &Host, tenant: &str, run: &str, q: &LinkQuery) -> Result<(), Response> {
-    let forbidden = |why: &str| json_error(StatusCode::FORBIDDEN, "forbidden", why);
+/// Checks the presented link; any failure is a 403 that reveals nothing about the bundle.
+fn authorise(host: &Host, tenant: &str, run: &str, q: &LinkQuery) -> Result<(), Box<Response>> {
+    check_link(host, tenant, run, q)
+        .map_err(|why| Box::new(json_error(StatusCode::FORBIDDEN, "forbidden", &why)))
+}
+
+fn check_link(host: &Host, tenant: &str, run: &str, q: &LinkQuery) -> Result<(), String> {
     let (Some(expires), Some(sig)) = (&q.expires, &q.sig) else {
-        return Err(forbidden("a signed link is required"));
+        return Err("a signed link is required".into());
     };
     let Ok(expires) = expires.parse::<i64>() else {
-        return Err(forbidden("the link is malformed"));
+        return Err("the link is malformed".into());
     };
     let scope = LinkScope {
         tenant: tenant.to_owned(),
@@ -100,7 +104,7 @@ fn authorise(host: &Host, tenant: &str, run: &str, q: &LinkQuery) -> Result<(), 
         sig,
         jiff::Timestamp::now(),
     )
-    .map_err(|e| forbidden(&e.to_string()))
+    .map_err(|e| e.to_string())
 }
 
 async fn bundle_index(
@@ -108,8 +112,8 @@ async fn bundle_index(
     Path((tenant, run)): Path<(String, String)>,
     Query(q): Query<LinkQuery>,
 ) -> Response {
-    if let Err(r) = authorise(&host, &tenant, &run, &q) {
-        return r;
+    if let Err(forbidden) = authorise(&host, &tenant, &run, &q) {
+        return *forbidden;
     }
     let evidence = &host.engine.ports().evidence;
     match evidence
@@ -141,8 +145,8 @@ async fn bundle_file(
     Path((tenant, run, path)): Path<(String, String, String)>,
     Query(q): Query<LinkQuery>,
 ) -> Response {
-    if let Err(r) = authorise(&host, &tenant, &run, &q) {
-        return r;
+    if let Err(forbidden) = authorise(&host, &tenant, &run, &q) {
+        return *forbidden;
     }
     let evidence = &host.engine.ports().evidence;
     match evidence

@@ -30,6 +30,25 @@ impl SqliteQueue {
         self.wake.clone()
     }
 
+    /// Makes every message received by an earlier process visible again. The embedded host is the
+    /// only receiver of its database (it holds the data directory's lock), so at start-up any
+    /// message still marked received belongs to a process that died, and waiting out its
+    /// visibility timeout would only delay recovery.
+    pub async fn recover_in_flight(&self) -> Result<u64, QueueError> {
+        let now = ms(Timestamp::now());
+        let n = self
+            .db
+            .with(move |conn| {
+                conn.execute(
+                    "UPDATE queue SET receipt = NULL, visible_ms = MIN(visible_ms, ?1) WHERE receipt IS NOT NULL",
+                    [now],
+                )
+            })
+            .await
+            .map_err(backend)?;
+        Ok(n as u64)
+    }
+
     /// Messages waiting or in flight, and dead letters: for status output and tests.
     pub async fn depth(&self) -> Result<(u64, u64), QueueError> {
         self.db

@@ -211,7 +211,8 @@ async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDon
 }
 
 /// Clears every IdP session and revokes the OAuth/OIDC tokens Okta issued. Okta answers 204 to a
-/// repeat, so the call itself is always made; the proof is that no app holds tokens afterwards.
+/// repeat, so the call itself is always made; the proof is that no client holds a refresh token
+/// for the user afterwards (consent grants are the separate `revoke_grants` step).
 async fn revoke_sessions(
     api: &Api,
     user: &User,
@@ -225,16 +226,32 @@ async fn revoke_sessions(
     let clients: Vec<Value> = api
         .list(users_url(api, &[&user.id, "clients"]), calls)
         .await?;
-    if !clients.is_empty() {
+    let mut remaining = Vec::new();
+    for client in &clients {
+        let Some(client_id) = client["client_id"].as_str().or(client["id"].as_str()) else {
+            continue;
+        };
+        let tokens: Vec<Value> = api
+            .list(
+                users_url(api, &[&user.id, "clients", client_id, "tokens"]),
+                calls,
+            )
+            .await?;
+        remaining.extend(tokens);
+    }
+    if !remaining.is_empty() {
         return Err(mismatch(format!(
-            "{} apps still hold tokens for the user after revocation",
-            clients.len()
+            "{} refresh tokens are still active after revocation",
+            remaining.len()
         )));
     }
     Ok(ActionDone {
         repeat: false,
-        summary: "cleared all sessions and revoked OAuth tokens; no app holds tokens".into(),
-        readback: json!({"user_id": user.id, "clients_with_tokens": clients}),
+        summary: format!(
+            "cleared all sessions and revoked OAuth tokens; none active across {} client apps",
+            clients.len()
+        ),
+        readback: json!({"user_id": user.id, "clients_checked": clients.len(), "active_refresh_tokens": remaining}),
         output: Value::Null,
     })
 }

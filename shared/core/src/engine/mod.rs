@@ -43,7 +43,7 @@ impl Default for EngineSettings {
     fn default() -> Self {
         Self {
             worker_id: format!("worker-{}", uuid::Uuid::new_v4().simple()),
-            lease: Duration::from_secs(120),
+            lease: Duration::from_secs(60),
             max_receives: 20,
             backoff: Backoff::default(),
             conflict_retries: 16,

@@ -136,7 +136,7 @@ pub fn verify_bundle(
             return Err(VerifyError::ManifestMismatch { field: name });
         }
     }
-    if manifest["signing"]["public_key_sha256"] != Value::from(fingerprint.clone()) {
+    if manifest["signing"]["public_key_sha256"].as_str() != Some(fingerprint.as_str()) {
         return Err(VerifyError::ManifestMismatch {
             field: "signing.public_key_sha256",
         });

@@ -36,7 +36,7 @@ pub(crate) fn api() -> Router<AppState> {
         .route("/api/v1/users/{id}/clients", get(list_user_clients))
         .route(
             "/api/v1/users/{id}/clients/{clientId}/tokens",
-            delete(revoke_client_tokens),
+            get(list_client_tokens).delete(revoke_client_tokens),
         )
         .route(
             "/api/v1/users/{id}/grants",
@@ -192,6 +192,36 @@ async fn revoke_client_tokens(
         .ok_or_else(|| OktaError::not_found(&client_id, "AppInstance"))?;
     org.revoke_client_tokens(user, client, &ctx);
     Ok(no_content())
+}
+
+/// The refresh tokens a client holds for a user (`listRefreshTokensForUserAndClient`). Tokens
+/// are kept without individual ids, so each is rendered with a stable positional id.
+async fn list_client_tokens(
+    State(app): State<AppState>,
+    Path((id, client_id)): Path<(String, String)>,
+) -> ApiResult {
+    let org = app.org();
+    let user = resolve_user_id(&org, &id)?;
+    let client = org
+        .app_by_id(&client_id)
+        .ok_or_else(|| OktaError::not_found(&client_id, "AppInstance"))?;
+    let u = &org.users[user];
+    let tokens: Vec<Value> = u
+        .oauth_tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.client == client)
+        .map(|(i, _)| {
+            json!({
+                "id": format!("oar{}{:04}", &u.id[3..], i),
+                "status": "ACTIVE",
+                "clientId": org.apps[client].id,
+                "userId": u.id,
+                "scopes": ["openid", "offline_access"],
+            })
+        })
+        .collect();
+    Ok(Json(tokens).into_response())
 }
 
 async fn list_user_grants(
