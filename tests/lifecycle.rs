@@ -165,3 +165,46 @@ async fn a_failed_critical_step_blocks_the_run_and_cannot_be_waived() {
     sb.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deactivate_policy_deprovisions_and_the_bundle_holds_no_secret() {
+    let dir = std::env::temp_dir().join(format!("passage-life-{}", uuid::Uuid::new_v4().simple()));
+    let mut options = SandboxOptions::new(&dir);
+    options.disable = passage_core::DisableMode::Deactivate;
+    let sb = Sandbox::start(options).await.unwrap();
+    let id = accept(
+        &sb,
+        "msg_deact",
+        &leaver_event(DEMO_LEAVER, "E1", Cutoff::Immediate),
+    )
+    .await;
+    let run = sb.wait_closed(&id, Duration::from_secs(30)).await.unwrap();
+    let user = sb.okta.user(DEMO_LEAVER).unwrap();
+    assert_eq!(format!("{:?}", user.status), "Deprovisioned");
+    assert_eq!(
+        sb.okta.count_events("user.lifecycle.deactivate", &user.id),
+        1
+    );
+    let steps = sb.system.store.steps(&id).await.unwrap();
+    assert!(steps.iter().any(|s| s.key.as_str() == "okta.deactivate"));
+    assert!(!steps.iter().any(|s| s.key.as_str() == "okta.suspend"));
+
+    // No credential reaches the evidence: not the Okta token, not the webhook secret.
+    let files =
+        passage_embedded::read_bundle_dir(std::path::Path::new(&run.bundle.unwrap().location))
+            .unwrap();
+    let token = sb.okta.api_token();
+    let whsec = sb.secret.to_whsec();
+    let key = whsec.trim_start_matches("whsec_");
+    for (path, bytes) in files.iter() {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains(&token), "{path} contains the Okta API token");
+        assert!(!text.contains(key), "{path} contains the webhook secret");
+        assert!(
+            !text.contains("webhook-signature"),
+            "{path} contains a signature header"
+        );
+    }
+    sb.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
