@@ -2,6 +2,5 @@
 //! sandbox harness the demo, benchmarks and end-to-end tests share.
 
 pub mod commands;
-pub mod config;
 pub mod harness;
 pub mod system;

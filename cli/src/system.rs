@@ -1,7 +1,7 @@
 //! Opening the embedded system described by a config file.
 
-use crate::config::Config;
 use anyhow::{Context, Result};
+use passage_config::Config;
 use passage_connectors::Registry;
 use passage_core::engine::EngineSettings;
 use passage_embedded::System;

@@ -22,6 +22,12 @@ pub struct BenchArgs {
     /// Webhooks for the acknowledgement-latency measurement.
     #[arg(long, default_value_t = 300)]
     webhooks: usize,
+    /// Leavers in the layoff measurement (0 skips it).
+    #[arg(long, default_value_t = 300)]
+    layoff_leavers: usize,
+    /// The emulated Okta org's rate limit (requests per minute) in the layoff measurement.
+    #[arg(long, default_value_t = 3000)]
+    layoff_rate: u32,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -111,6 +117,8 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     // 2. Engine throughput at zero provider latency.
     {
         let sb = Sandbox::start(SandboxOptions::new(root.join("throughput"))).await?;
+        // Measure the engine, not the provider's rate limit (the layoff run below does that).
+        sb.okta.knobs().set_rate_limit_per_minute(u32::MAX / 2);
         let logins = seed(&sb, args.throughput_leavers, "tp");
         let started = Instant::now();
         let mut ids = Vec::new();
@@ -153,6 +161,52 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         println!(
             "webhook ack (verified, validated, fsynced to SQLite, 202): {}",
             summary(samples)
+        );
+        sb.shutdown().await;
+    }
+    // 4. A layoff against a rate-limited org: how much of the limit Passage uses, and whether any
+    // step fails because of throttling.
+    if args.layoff_leavers > 0 {
+        let sb = Sandbox::start(SandboxOptions::new(root.join("layoff"))).await?;
+        sb.okta.knobs().set_rate_limit_per_minute(args.layoff_rate);
+        let logins = seed(&sb, args.layoff_leavers, "lay");
+        sb.okta.reset_rate_limit();
+        sb.okta.counters().reset();
+        let started = Instant::now();
+        let mut ids = Vec::new();
+        for (i, login) in logins.iter().enumerate() {
+            let body = leaver_event(login, &format!("L{i}"), Cutoff::Immediate);
+            ids.push(post(&sb, &format!("msg_lay_{i}"), &body).await?);
+        }
+        for id in &ids {
+            sb.wait_closed(id, Duration::from_secs(1800)).await?;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let total = sb.okta.counters().total();
+        let throttled = sb.okta.counters().rate_limited();
+        let served = total - throttled;
+        // The limit is a fixed one-minute window, so the capacity is a whole number of windows.
+        let capacity = args.layoff_rate as f64 * (elapsed / 60.0).ceil();
+        let mut failed_steps = 0;
+        for id in &ids {
+            failed_steps += sb
+                .system
+                .store
+                .steps(id)
+                .await?
+                .iter()
+                .filter(|s| s.state == passage_core::StepState::Failed)
+                .count();
+        }
+        println!(
+            "layoff ({} leavers, Okta limit {}/min): {:.1}s, {} calls served + {} answered 429, {:.0}% of the limit's windows used, {} failed steps",
+            ids.len(),
+            args.layoff_rate,
+            elapsed,
+            served,
+            throttled,
+            100.0 * served as f64 / capacity,
+            failed_steps
         );
         sb.shutdown().await;
     }

@@ -89,7 +89,11 @@ impl Host {
         }
         let stop = Arc::new(tokio::sync::Notify::new());
         let mut tasks = JoinSet::new();
-        let app = crate::http::router(self.clone());
+        let app = passage_http::router(passage_http::ApiState {
+            engine: self.engine.clone(),
+            link_key: self.settings.link_key.clone(),
+            files: passage_http::FileDelivery::Inline,
+        });
         tasks.spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "http server stopped");

@@ -7,7 +7,6 @@
 mod db;
 mod evidence_fs;
 pub mod host;
-mod http;
 mod key_file;
 mod queue;
 mod store;

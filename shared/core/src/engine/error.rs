@@ -29,4 +29,7 @@ pub enum EngineError {
     Bundle(String),
     #[error("gave up after {0} version conflicts")]
     Contended(u32),
+    /// Another task of this process is closing a run of the same tenant; try again shortly.
+    #[error("the tenant's evidence chain is being extended; try again shortly")]
+    Busy,
 }

@@ -13,6 +13,10 @@ impl Engine {
     /// Closes the run if its gate is open. Idempotent: a closed run is left alone, and a crash
     /// after storing the bundle but before closing simply rebuilds and re-stores it.
     pub async fn finalize(&self, run_id: &RunId) -> Result<Option<BundleRef>, EngineError> {
+        let Some(run) = self.ports.store.run(run_id).await? else {
+            return Err(EngineError::NotFound(format!("run {run_id}")));
+        };
+        let _turn = ChainTurn::take(&self.finalizing, &run.tenant).ok_or(EngineError::Busy)?;
         for _ in 0..self.settings.conflict_retries {
             let Some(mut run) = self.ports.store.run(run_id).await? else {
                 return Err(EngineError::NotFound(format!("run {run_id}")));
@@ -99,5 +103,31 @@ impl Engine {
             }
         }
         Err(EngineError::Contended(self.settings.conflict_retries))
+    }
+}
+
+/// This process's turn at extending one tenant's chain; released on drop (also on error).
+struct ChainTurn<'a> {
+    set: &'a std::sync::Mutex<std::collections::HashSet<crate::ids::TenantId>>,
+    tenant: crate::ids::TenantId,
+}
+
+impl<'a> ChainTurn<'a> {
+    fn take(
+        set: &'a std::sync::Mutex<std::collections::HashSet<crate::ids::TenantId>>,
+        tenant: &crate::ids::TenantId,
+    ) -> Option<Self> {
+        let mut held = set.lock().unwrap_or_else(|p| p.into_inner());
+        held.insert(tenant.clone()).then(|| Self {
+            set,
+            tenant: tenant.clone(),
+        })
+    }
+}
+
+impl Drop for ChainTurn<'_> {
+    fn drop(&mut self) {
+        let mut held = self.set.lock().unwrap_or_else(|p| p.into_inner());
+        held.remove(&self.tenant);
     }
 }

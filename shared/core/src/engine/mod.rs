@@ -68,11 +68,20 @@ pub struct Ports {
 pub struct Engine {
     ports: Ports,
     settings: EngineSettings,
+    /// Tenants whose evidence chain this process is extending right now. A tenant's bundles
+    /// are chained, so closing is serial per tenant; letting a second closer wait its turn
+    /// (instead of building a bundle only to lose the chain's compare-and-set) keeps a layoff's
+    /// hundreds of closures linear. Across processes the compare-and-set still decides.
+    finalizing: Arc<std::sync::Mutex<std::collections::HashSet<crate::ids::TenantId>>>,
 }
 
 impl Engine {
     pub fn new(ports: Ports, settings: EngineSettings) -> Self {
-        Self { ports, settings }
+        Self {
+            ports,
+            settings,
+            finalizing: Arc::default(),
+        }
     }
 
     pub fn ports(&self) -> &Ports {

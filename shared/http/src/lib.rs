@@ -1,18 +1,54 @@
-//! HTTP endpoints of the embedded host: webhook intake, auditor links, health.
+//! Passage's HTTP endpoints: webhook intake, auditor links, health, the event schema.
+//!
+//! One axum router serves the embedded host and (through lambda_http) the Lambda functions,
+//! so the webhook contract, its checks and its error bodies are the same on both.
 
-use crate::host::Host;
+use async_trait::async_trait;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use passage_core::engine::Engine;
 use passage_core::link::{self, LinkScope};
+use passage_core::ports::EvidenceError;
+use passage_core::secret::Secret;
 use passage_core::{RunId, TenantId};
 use serde::Deserialize;
 use serde_json::json;
+use std::sync::Arc;
 
-pub fn router(host: Host) -> Router {
+/// Hands out a short-lived direct URL to one bundle file (an S3 presigned GET), so large
+/// files need not pass through the function.
+#[async_trait]
+pub trait Presigner: Send + Sync {
+    async fn presign(
+        &self,
+        tenant: &TenantId,
+        run: &RunId,
+        path: &str,
+    ) -> Result<String, EvidenceError>;
+}
+
+/// How bundle files reach the auditor once their link is checked.
+#[derive(Clone)]
+pub enum FileDelivery {
+    /// Read through the evidence store and return the bytes.
+    Inline,
+    /// Redirect (302) to a presigned URL.
+    Redirect(Arc<dyn Presigner>),
+}
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub engine: Engine,
+    /// HMAC key of auditor links.
+    pub link_key: Secret,
+    pub files: FileDelivery,
+}
+
+pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
@@ -30,7 +66,7 @@ pub fn router(host: Host) -> Router {
         // The engine checks the size itself and answers with a JSON error; this limit only keeps
         // a hostile sender from making us buffer an unbounded body first.
         .layer(DefaultBodyLimit::max(passage_hris::MAX_BODY_BYTES + 1))
-        .with_state(host)
+        .with_state(state)
 }
 
 fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -42,7 +78,7 @@ fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 async fn intake(
-    State(host): State<Host>,
+    State(host): State<ApiState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -81,12 +117,12 @@ struct LinkQuery {
 }
 
 /// Checks the presented link; any failure is a 403 that reveals nothing about the bundle.
-fn authorise(host: &Host, tenant: &str, run: &str, q: &LinkQuery) -> Result<(), Box<Response>> {
+fn authorise(host: &ApiState, tenant: &str, run: &str, q: &LinkQuery) -> Result<(), Box<Response>> {
     check_link(host, tenant, run, q)
         .map_err(|why| Box::new(json_error(StatusCode::FORBIDDEN, "forbidden", &why)))
 }
 
-fn check_link(host: &Host, tenant: &str, run: &str, q: &LinkQuery) -> Result<(), String> {
+fn check_link(host: &ApiState, tenant: &str, run: &str, q: &LinkQuery) -> Result<(), String> {
     let (Some(expires), Some(sig)) = (&q.expires, &q.sig) else {
         return Err("a signed link is required".into());
     };
@@ -99,7 +135,7 @@ fn check_link(host: &Host, tenant: &str, run: &str, q: &LinkQuery) -> Result<(),
         expires,
     };
     link::verify(
-        host.settings.link_key.expose().as_bytes(),
+        host.link_key.expose().as_bytes(),
         &scope,
         sig,
         jiff::Timestamp::now(),
@@ -108,7 +144,7 @@ fn check_link(host: &Host, tenant: &str, run: &str, q: &LinkQuery) -> Result<(),
 }
 
 async fn bundle_index(
-    State(host): State<Host>,
+    State(host): State<ApiState>,
     Path((tenant, run)): Path<(String, String)>,
     Query(q): Query<LinkQuery>,
 ) -> Response {
@@ -141,7 +177,7 @@ async fn bundle_index(
 }
 
 async fn bundle_file(
-    State(host): State<Host>,
+    State(host): State<ApiState>,
     Path((tenant, run, path)): Path<(String, String, String)>,
     Query(q): Query<LinkQuery>,
 ) -> Response {
@@ -172,7 +208,7 @@ async fn bundle_file(
             "not_found",
             "no such file in this bundle",
         ),
-        Err(passage_core::ports::EvidenceError::BadPath(p)) => json_error(
+        Err(EvidenceError::BadPath(p)) => json_error(
             StatusCode::BAD_REQUEST,
             "bad_path",
             &format!("{p:?} is not a bundle path"),

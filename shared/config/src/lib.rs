@@ -123,8 +123,12 @@ impl Config {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading config file {}", path.display()))?;
-        let config: Config = toml::from_str(&text)
-            .with_context(|| format!("config file {} is invalid", path.display()))?;
+        Self::parse(&text).with_context(|| format!("config file {} is invalid", path.display()))
+    }
+
+    /// Parses configuration text (a file's contents, or a secret's value on AWS).
+    pub fn parse(text: &str) -> Result<Self> {
+        let config: Config = toml::from_str(text)?;
         config.check()?;
         Ok(config)
     }

@@ -1,0 +1,826 @@
+"""Checks on infra/template.yaml and events/*.json that cfn-lint cannot make.
+
+cfn-lint validates the template after running the SAM transform, but a typo inside a SAM event
+(say `ReportBatchItemFailure`) or an IAM action that does not exist passes it silently, and it
+has no opinion on least privilege or on secrets in environment variables. These tests pin the
+settings Passage depends on. Run from the repository root: `python3 -m pytest infra/tests`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+import cfnlint
+import pytest
+from cfnlint.decode import decode_str
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "infra" / "template.yaml"
+EVENTS = ROOT / "events"
+
+FUNCTIONS = {
+    "IntakeFunction": "intake",
+    "CutoffFunction": "cutoff",
+    "StepFunction": "step",
+    "FinalizerFunction": "finalizer",
+    "EvidenceFunction": "evidence",
+}
+ROLES = {
+    "IntakeFunction": "IntakeRole",
+    "CutoffFunction": "CutoffRole",
+    "StepFunction": "StepRole",
+    "FinalizerFunction": "FinalizerRole",
+    "EvidenceFunction": "EvidenceRole",
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# helpers
+# ------------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def template() -> dict:
+    tpl, matches = decode_str(TEMPLATE.read_text())
+    assert not matches, f"template does not parse: {matches}"
+    return tpl
+
+
+def resources() -> dict:
+    return template()["Resources"]
+
+
+def props(name: str) -> dict:
+    return resources()[name]["Properties"]
+
+
+def of_type(type_name: str) -> dict:
+    return {k: v for k, v in resources().items() if v["Type"] == type_name}
+
+
+def getatt(name: str, attr: str = "Arn") -> dict:
+    return {"Fn::GetAtt": [name, attr]}
+
+
+def ref(name: str) -> dict:
+    return {"Ref": name}
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def globals_function() -> dict:
+    return template().get("Globals", {}).get("Function", {})
+
+
+def function_setting(fn: str, key: str):
+    """A function property, falling back to Globals.Function as SAM does."""
+    return props(fn).get(key, globals_function().get(key))
+
+
+def function_env(fn: str) -> dict:
+    merged = dict(globals_function().get("Environment", {}).get("Variables", {}))
+    merged.update(props(fn).get("Environment", {}).get("Variables", {}))
+    return merged
+
+
+def function_events(fn: str, kind: str) -> dict:
+    return {k: v for k, v in props(fn).get("Events", {}).items() if v["Type"] == kind}
+
+
+def strings_in(value):
+    """Every literal string inside a value, including inside intrinsic functions."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from strings_in(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings_in(v)
+
+
+def role_statements(role: str) -> list[dict]:
+    out = []
+    for policy in props(role).get("Policies", []):
+        out.extend(as_list(policy["PolicyDocument"]["Statement"]))
+    return out
+
+
+def allowed(role: str, action: str) -> list[dict]:
+    """The Allow statements of a role that grant `action`."""
+    return [
+        s
+        for s in role_statements(role)
+        if s["Effect"] == "Allow" and action in as_list(s["Action"])
+    ]
+
+
+def resources_of(statements: list[dict]) -> list:
+    out = []
+    for s in statements:
+        out.extend(as_list(s["Resource"]))
+    return out
+
+
+def all_policy_statements():
+    """(where, statement, kind) for every policy document in the template."""
+    for name, res in resources().items():
+        p = res.get("Properties", {})
+        t = res["Type"]
+        if t == "AWS::IAM::Role":
+            for s in as_list(p["AssumeRolePolicyDocument"]["Statement"]):
+                yield f"{name}.AssumeRolePolicyDocument", s, "trust"
+            for policy in p.get("Policies", []):
+                for s in as_list(policy["PolicyDocument"]["Statement"]):
+                    yield f"{name}.{policy['PolicyName']}", s, "identity"
+        elif t in ("AWS::IAM::Policy", "AWS::IAM::RolePolicy", "AWS::IAM::ManagedPolicy"):
+            for s in as_list(p["PolicyDocument"]["Statement"]):
+                yield name, s, "identity"
+        elif t == "AWS::Serverless::Function":
+            for policy in as_list(p.get("Policies", [])):
+                if isinstance(policy, dict) and "Statement" in policy:
+                    for s in as_list(policy["Statement"]):
+                        yield f"{name}.Policies", s, "identity"
+        elif t == "AWS::KMS::Key":
+            for s in as_list(p["KeyPolicy"]["Statement"]):
+                yield f"{name}.KeyPolicy", s, "key"
+        elif t in ("AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy"):
+            for s in as_list(p["PolicyDocument"]["Statement"]):
+                yield name, s, "resource"
+
+
+@lru_cache(maxsize=1)
+def iam_catalogue() -> dict:
+    """cfn-lint's copy of the IAM service authorization reference: service -> action -> info."""
+    path = Path(cfnlint.__file__).parent / "data" / "AdditionalSpecs" / "Policies.json"
+    return json.loads(path.read_text())
+
+
+def iam_action(action: str) -> dict | None:
+    service, _, name = action.partition(":")
+    return iam_catalogue().get(service.lower(), {}).get("Actions", {}).get(name.lower())
+
+
+# ------------------------------------------------------------------------------------------------
+# cfn-lint itself
+# ------------------------------------------------------------------------------------------------
+
+
+def test_cfn_lint_reports_nothing():
+    from cfnlint.api import ManualArgs, lint
+
+    matches = lint(
+        TEMPLATE.read_text(),
+        config=ManualArgs(include_checks=["I"], regions=["us-east-1"]),
+    )
+    assert [str(m) for m in matches] == []
+
+
+# ------------------------------------------------------------------------------------------------
+# functions: runtime, build, layout
+# ------------------------------------------------------------------------------------------------
+
+
+def test_globals_arm64_al2023_bootstrap():
+    g = globals_function()
+    assert g["Architectures"] == ["arm64"]
+    assert g["Runtime"] == "provided.al2023"
+    assert g["Handler"] == "bootstrap"
+    assert g["MemorySize"] == 128
+    assert g["Timeout"] == 30
+    assert g["Tracing"] == "Active"
+    assert g["LoggingConfig"]["LogFormat"] == "JSON"
+
+
+def test_exactly_the_five_functions():
+    assert set(of_type("AWS::Serverless::Function")) == set(FUNCTIONS)
+    assert not of_type("AWS::Lambda::Function")
+
+
+@pytest.mark.parametrize("fn", sorted(FUNCTIONS))
+def test_function_builds_with_cargo_lambda_on_arm64(fn):
+    name = FUNCTIONS[fn]
+    res = resources()[fn]
+    assert res["Metadata"]["BuildMethod"] == "rust-cargolambda"
+    assert res["Metadata"]["BuildProperties"]["Binary"] == f"passage-{name}"
+    assert res["Properties"]["CodeUri"] == f"../functions/{name}"
+    assert function_setting(fn, "Architectures") == ["arm64"]
+    assert function_setting(fn, "Runtime") == "provided.al2023"
+    assert function_setting(fn, "Handler") == "bootstrap"
+    assert function_setting(fn, "Tracing") == "Active"
+
+
+@pytest.mark.parametrize("fn", sorted(FUNCTIONS))
+def test_function_package_name_matches_binary(fn):
+    manifest = ROOT / "functions" / FUNCTIONS[fn] / "Cargo.toml"
+    if not manifest.exists():
+        pytest.skip(f"{manifest.relative_to(ROOT)} not written yet")
+    package = tomllib.loads(manifest.read_text())["package"]["name"]
+    assert package == f"passage-{FUNCTIONS[fn]}"
+
+
+@pytest.mark.parametrize("fn", sorted(FUNCTIONS))
+def test_function_has_own_role_and_log_group(fn):
+    p = props(fn)
+    # An explicit role: SAM-generated roles attach AWS managed policies with `*` resources.
+    assert p["Role"] == getatt(ROLES[fn])
+    assert "Policies" not in p
+    log_group = p["LoggingConfig"]["LogGroup"]
+    assert log_group == ref(fn.replace("Function", "LogGroup"))
+    logs = allowed(ROLES[fn], "logs:PutLogEvents")
+    assert resources_of(logs) == [getatt(log_group["Ref"])]
+
+
+def test_timeouts_and_memory():
+    assert props("StepFunction")["Timeout"] == 60
+    assert props("FinalizerFunction")["Timeout"] == 60
+    assert props("FinalizerFunction")["MemorySize"] == 256
+
+
+# ------------------------------------------------------------------------------------------------
+# queues and event sources
+# ------------------------------------------------------------------------------------------------
+
+
+def test_every_sqs_event_reports_batch_item_failures():
+    seen = {}
+    for fn in FUNCTIONS:
+        for name, ev in function_events(fn, "SQS").items():
+            assert ev["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], (
+                fn,
+                name,
+            )
+            seen[fn] = ev["Properties"]
+    assert set(seen) == {"StepFunction", "FinalizerFunction"}
+    assert seen["StepFunction"]["Queue"] == getatt("StepQueue")
+    assert seen["StepFunction"]["BatchSize"] == 10
+    assert seen["StepFunction"]["ScalingConfig"]["MaximumConcurrency"] == ref("StepMaxConcurrency")
+    assert seen["FinalizerFunction"]["Queue"] == getatt("FinalizeQueue")
+
+
+def test_visibility_timeout_is_at_least_six_times_the_consumer_timeout():
+    for fn in FUNCTIONS:
+        for ev in function_events(fn, "SQS").values():
+            queue = ev["Properties"]["Queue"]["Fn::GetAtt"][0]
+            visibility = props(queue)["VisibilityTimeout"]
+            timeout = function_setting(fn, "Timeout")
+            assert visibility >= 6 * timeout, (queue, visibility, fn, timeout)
+    assert props("StepQueue")["VisibilityTimeout"] >= 6 * props("StepFunction")["Timeout"]
+
+
+@pytest.mark.parametrize("queue", ["StepQueue", "FinalizeQueue"])
+def test_work_queues_redrive_to_the_dlq(queue):
+    redrive = props(queue)["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == getatt("DeadLetterQueue")
+    assert redrive["maxReceiveCount"] == ref("MaxReceiveCount")
+    param = template()["Parameters"]["MaxReceiveCount"]
+    assert param["Default"] == 10
+    assert param["MinValue"] >= 5
+
+
+def test_queues_are_encrypted_and_dlq_keeps_14_days():
+    for name, q in of_type("AWS::SQS::Queue").items():
+        assert q["Properties"]["SqsManagedSseEnabled"] is True, name
+    assert props("DeadLetterQueue")["MessageRetentionPeriod"] == 1209600
+    assert "RedrivePolicy" not in props("DeadLetterQueue")
+
+
+# ------------------------------------------------------------------------------------------------
+# signing key
+# ------------------------------------------------------------------------------------------------
+
+
+def test_signing_key_spec_and_usage():
+    key = props("SigningKey")
+    assert key["KeySpec"] == "ECC_NIST_P256"
+    assert key["KeyUsage"] == "SIGN_VERIFY"
+    assert resources()["SigningKey"]["DeletionPolicy"] == "Retain"
+    assert props("SigningKeyAlias")["TargetKeyId"] == ref("SigningKey")
+    assert props("FinalizerFunction")["Environment"]["Variables"]["KMS_KEY_ID"] == getatt(
+        "SigningKey"
+    )
+
+
+def test_only_the_finalizer_can_sign():
+    statements = as_list(props("SigningKey")["KeyPolicy"]["Statement"])
+    signers = [s for s in statements if "kms:Sign" in as_list(s["Action"])]
+    assert len(signers) == 1
+    assert signers[0]["Principal"] == {"AWS": getatt("FinalizerRole")}
+    assert as_list(signers[0]["Action"]) == ["kms:Sign"]
+    readers = [s for s in statements if "kms:GetPublicKey" in as_list(s["Action"])]
+    assert any(s["Principal"] == {"AWS": getatt("FinalizerRole")} for s in readers)
+    admin = [s for s in statements if s["Sid"] == "AccountAdministersKey"]
+    assert len(admin) == 1
+    assert "kms:PutKeyPolicy" in admin[0]["Action"]  # never lock the account out of the key
+    for s in statements:
+        if s["Principal"] != {"AWS": getatt("FinalizerRole")}:
+            assert not {"kms:Sign", "kms:Decrypt", "kms:Encrypt"} & set(as_list(s["Action"]))
+
+
+# ------------------------------------------------------------------------------------------------
+# evidence bucket
+# ------------------------------------------------------------------------------------------------
+
+
+def test_bucket_object_lock_compliance():
+    b = props("EvidenceBucket")
+    assert b["ObjectLockEnabled"] is True
+    assert b["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled"
+    retention = b["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
+    assert retention["Mode"] == "COMPLIANCE"
+    assert retention["Days"] == ref("ObjectLockDays")
+    assert template()["Parameters"]["ObjectLockDays"]["Default"] == 2555
+    assert b["VersioningConfiguration"]["Status"] == "Enabled"
+    assert resources()["EvidenceBucket"]["DeletionPolicy"] == "Retain"
+    assert resources()["EvidenceBucket"]["UpdateReplacePolicy"] == "Retain"
+
+
+def test_bucket_is_private_and_encrypted():
+    b = props("EvidenceBucket")
+    pab = b["PublicAccessBlockConfiguration"]
+    for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
+        assert pab[k] is True, k
+    sse = b["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert b["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+
+
+def test_bucket_policy_denies_plain_http():
+    policy = props("EvidenceBucketPolicy")
+    assert policy["Bucket"] == ref("EvidenceBucket")
+    deny = [
+        s
+        for s in as_list(policy["PolicyDocument"]["Statement"])
+        if s["Effect"] == "Deny"
+        and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+    ]
+    assert len(deny) == 1
+    assert deny[0]["Principal"] == "*"
+    assert as_list(deny[0]["Action"]) == ["s3:*"]
+    assert getatt("EvidenceBucket") in deny[0]["Resource"]
+    assert {"Fn::Sub": "${EvidenceBucket.Arn}/*"} in deny[0]["Resource"]
+
+
+# ------------------------------------------------------------------------------------------------
+# table
+# ------------------------------------------------------------------------------------------------
+
+
+def test_table_pitr_ttl_sse_and_indexes():
+    t = props("StateTable")
+    assert resources()["StateTable"]["DeletionPolicy"] == "Retain"
+    assert t["BillingMode"] == "PAY_PER_REQUEST"
+    assert t["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert t["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert t["SSESpecification"]["SSEEnabled"] is True
+    types = {a["AttributeName"]: a["AttributeType"] for a in t["AttributeDefinitions"]}
+    assert [(k["AttributeName"], k["KeyType"]) for k in t["KeySchema"]] == [
+        ("pk", "HASH"),
+        ("sk", "RANGE"),
+    ]
+    expected = {
+        "gsi_state": (("open_state", "S"), ("cutoff_ms", "N")),
+        "gsi_tenant": (("tenant", "S"), ("created_ms", "N")),
+        "gsi_employee": (("tenant_employee", "S"), ("created_ms", "N")),
+    }
+    got = {}
+    for gsi in t["GlobalSecondaryIndexes"]:
+        assert gsi["Projection"]["ProjectionType"] == "ALL"
+        keys = {k["KeyType"]: k["AttributeName"] for k in gsi["KeySchema"]}
+        got[gsi["IndexName"]] = (
+            (keys["HASH"], types[keys["HASH"]]),
+            (keys["RANGE"], types[keys["RANGE"]]),
+        )
+    assert got == expected
+
+
+# ------------------------------------------------------------------------------------------------
+# secrets
+# ------------------------------------------------------------------------------------------------
+
+SECRET_LOOKING = [
+    re.compile(r"whsec_", re.I),
+    re.compile(r"\bSSWS\b"),
+    re.compile(r"\bBearer\s", re.I),
+    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
+    re.compile(r"-----BEGIN"),
+    re.compile(r"^[A-Za-z0-9+/_=-]{32,}$"),  # a long opaque token
+]
+
+
+@pytest.mark.parametrize("fn", sorted(FUNCTIONS))
+def test_no_secret_in_environment(fn):
+    env = function_env(fn)
+    assert env, fn
+    for name, value in env.items():
+        if "SECRET" in name.upper():
+            assert name.endswith("_ARN"), f"{fn}: {name} must carry an ARN, not a secret"
+        for s in strings_in(value):
+            for pattern in SECRET_LOOKING:
+                assert not pattern.search(s), f"{fn}: {name} looks like a secret: {s!r}"
+
+
+def test_secrets_live_in_secrets_manager():
+    tenants = props("TenantsSecret")
+    assert json.loads(tenants["SecretString"]) == {"tenants": []}  # placeholder only
+    link = props("LinkKeySecret")
+    assert "SecretString" not in link
+    assert link["GenerateSecretString"]["PasswordLength"] >= 32
+    assert function_env("EvidenceFunction")["LINK_KEY_SECRET_ARN"] == ref("LinkKeySecret")
+    for fn in ("IntakeFunction", "CutoffFunction", "StepFunction", "FinalizerFunction"):
+        assert function_env(fn)["TENANTS_SECRET_ARN"] == ref("TenantsSecret")
+    # The link key is readable by the evidence function only.
+    for fn, role in ROLES.items():
+        grants = resources_of(allowed(role, "secretsmanager:GetSecretValue"))
+        if fn == "EvidenceFunction":
+            assert grants == [ref("LinkKeySecret")]
+        else:
+            assert grants == [ref("TenantsSecret")], fn
+
+
+def test_whole_template_has_no_literal_secret():
+    text = TEMPLATE.read_text()
+    assert "whsec_" not in text.replace("(whsec_...)", "")
+    assert not re.search(r"\bAKIA[0-9A-Z]{16}\b", text)
+    assert "BEGIN PRIVATE KEY" not in text
+
+
+# ------------------------------------------------------------------------------------------------
+# IAM
+# ------------------------------------------------------------------------------------------------
+
+
+def test_no_wildcard_actions():
+    for where, s, kind in all_policy_statements():
+        for action in as_list(s["Action"]):
+            assert action != "*", (where, s)
+            if s["Effect"] == "Allow":
+                assert "*" not in action, (where, action)
+            else:
+                # The one permitted wildcard: denying every S3 action over plain HTTP.
+                assert "*" not in action or (
+                    action == "s3:*"
+                    and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")
+                    == "false"
+                ), (where, action)
+
+
+def test_every_action_exists():
+    for where, s, kind in all_policy_statements():
+        if kind == "trust":
+            continue
+        for action in as_list(s["Action"]):
+            if action.endswith(":*"):
+                continue
+            assert iam_action(action) is not None, f"{where}: unknown IAM action {action}"
+
+
+def test_star_resources_only_where_the_action_requires_it():
+    for where, s, kind in all_policy_statements():
+        if kind != "identity" or s["Effect"] != "Allow":
+            continue
+        if "*" in as_list(s["Resource"]):
+            for action in as_list(s["Action"]):
+                info = iam_action(action)
+                assert info is not None and not info.get("Resources"), (
+                    f"{where}: {action} supports resource-level permissions; scope it"
+                )
+
+
+def test_function_roles_are_assumable_by_lambda_only():
+    for role in ROLES.values():
+        trust = as_list(props(role)["AssumeRolePolicyDocument"]["Statement"])
+        assert trust == [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ], role
+        assert "ManagedPolicyArns" not in props(role)
+
+
+def test_intake_and_cutoff_manage_schedules_in_their_group_only():
+    group_schedules = {
+        "Fn::Sub": "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:"
+        "schedule/${CutoffScheduleGroup}/*"
+    }
+    for role in ("IntakeRole", "CutoffRole"):
+        for action in ("scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"):
+            assert resources_of(allowed(role, action)) == [group_schedules], (role, action)
+        passes = allowed(role, "iam:PassRole")
+        assert resources_of(passes) == [getatt("SchedulerRole")]
+        assert passes[0]["Condition"] == {
+            "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}
+        }
+        for action in ("sqs:SendMessage",):
+            got = resources_of(allowed(role, action))
+            assert sorted(map(str, got)) == sorted(
+                map(str, [getatt("StepQueue"), getatt("FinalizeQueue")])
+            )
+    for role in ("StepRole", "FinalizerRole", "EvidenceRole"):
+        assert not allowed(role, "iam:PassRole")
+        assert not allowed(role, "scheduler:CreateSchedule")
+
+
+def test_step_worker_permissions():
+    assert getatt("StepQueue") in resources_of(allowed("StepRole", "sqs:ChangeMessageVisibility"))
+    sends = resources_of(allowed("StepRole", "sqs:SendMessage"))
+    for q in ("StepQueue", "FinalizeQueue", "DeadLetterQueue"):
+        assert getatt(q) in sends, q
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+        assert resources_of(allowed("StepRole", action)) == [getatt("StepQueue")]
+
+
+def test_finalizer_permissions():
+    objects = {"Fn::Sub": "${EvidenceBucket.Arn}/*"}
+    for action in ("s3:PutObject", "s3:PutObjectRetention", "s3:GetObject"):
+        assert resources_of(allowed("FinalizerRole", action)) == [objects], action
+    assert resources_of(allowed("FinalizerRole", "s3:ListBucket")) == [getatt("EvidenceBucket")]
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+        assert resources_of(allowed("FinalizerRole", action)) == [getatt("FinalizeQueue")]
+    assert not allowed("FinalizerRole", "s3:DeleteObject")
+    assert not allowed("FinalizerRole", "s3:BypassGovernanceRetention")
+
+
+def test_evidence_function_is_read_only():
+    actions = {
+        a
+        for s in role_statements("EvidenceRole")
+        if s["Effect"] == "Allow"
+        for a in as_list(s["Action"])
+    }
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "secretsmanager:GetSecretValue",
+    }
+
+
+@pytest.mark.parametrize("role", ["IntakeRole", "CutoffRole", "StepRole", "FinalizerRole"])
+def test_dynamodb_is_scoped_to_the_table(role):
+    table = [getatt("StateTable"), {"Fn::Sub": "${StateTable.Arn}/index/*"}]
+    for action in (
+        "dynamodb:PutItem",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
+    ):
+        assert resources_of(allowed(role, action)) == table, (role, action)
+
+
+# ------------------------------------------------------------------------------------------------
+# scheduling
+# ------------------------------------------------------------------------------------------------
+
+CUTOFF_ARN = {
+    "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:"
+    "function:${AWS::StackName}-cutoff"
+}
+
+
+def test_cutoff_arn_is_deterministic():
+    assert props("CutoffFunction")["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-cutoff"}
+    for fn in ("IntakeFunction", "CutoffFunction"):
+        env = function_env(fn)
+        assert env["CUTOFF_FUNCTION_ARN"] == CUTOFF_ARN
+        assert env["SCHEDULER_ROLE_ARN"] == getatt("SchedulerRole")
+        assert env["SCHEDULE_GROUP"] == ref("CutoffScheduleGroup")
+
+
+def test_scheduler_role_invokes_only_the_cutoff_function():
+    trust = as_list(props("SchedulerRole")["AssumeRolePolicyDocument"]["Statement"])
+    assert len(trust) == 1
+    assert trust[0]["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
+    statements = role_statements("SchedulerRole")
+    assert [as_list(s["Action"]) for s in statements] == [["lambda:InvokeFunction"]]
+    for r in as_list(statements[0]["Resource"]):
+        assert r["Fn::Sub"].startswith(CUTOFF_ARN["Fn::Sub"]), r
+
+
+def test_periodic_sweep():
+    sweep = props("CutoffSweepSchedule")
+    assert sweep["ScheduleExpression"] == "rate(5 minutes)"
+    assert sweep["State"] == "ENABLED"
+    assert sweep["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    target = sweep["Target"]
+    assert target["Arn"] == getatt("CutoffFunction")
+    assert target["RoleArn"] == getatt("SchedulerRole")
+    assert json.loads(target["Input"]) == {"sweep": True}
+    assert json.loads(target["Input"]) == json.loads((EVENTS / "cutoff-sweep.json").read_text())
+
+
+# ------------------------------------------------------------------------------------------------
+# HTTP API
+# ------------------------------------------------------------------------------------------------
+
+
+def test_http_routes():
+    routes = {}
+    for fn in FUNCTIONS:
+        for ev in function_events(fn, "HttpApi").values():
+            p = ev["Properties"]
+            assert p["ApiId"] == ref("HttpApi")
+            assert p["PayloadFormatVersion"] == "2.0"
+            routes[(p["Method"], p["Path"])] = fn
+    assert routes[("POST", "/v1/tenants/{tenant}/webhooks/leaver")] == "IntakeFunction"
+    assert routes[("GET", "/v1/bundles/{tenant}/{run}")] == "EvidenceFunction"
+    assert routes[("GET", "/v1/bundles/{tenant}/{run}/{path+}")] == "EvidenceFunction"
+    assert not function_events("StepFunction", "HttpApi")
+    assert not function_events("FinalizerFunction", "HttpApi")
+    assert not function_events("CutoffFunction", "HttpApi")
+    assert resources()["HttpApi"]["Type"] == "AWS::Serverless::HttpApi"
+
+
+# ------------------------------------------------------------------------------------------------
+# alarms and outputs
+# ------------------------------------------------------------------------------------------------
+
+
+def alarm_on(metric: str, **dimension) -> dict:
+    found = []
+    for name, a in of_type("AWS::CloudWatch::Alarm").items():
+        p = a["Properties"]
+        dims = {d["Name"]: d["Value"] for d in p.get("Dimensions", [])}
+        if p["MetricName"] == metric and all(dims.get(k) == v for k, v in dimension.items()):
+            found.append(p)
+    assert len(found) == 1, (metric, dimension, found)
+    return found[0]
+
+
+def test_alarms():
+    dlq = alarm_on("ApproximateNumberOfMessagesVisible", QueueName=getatt("DeadLetterQueue", "QueueName"))
+    assert (dlq["Threshold"], dlq["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    for q in ("StepQueue", "FinalizeQueue"):
+        age = alarm_on("ApproximateAgeOfOldestMessage", QueueName=getatt(q, "QueueName"))
+        assert (age["Threshold"], age["ComparisonOperator"]) == (900, "GreaterThanThreshold")
+        assert age["Namespace"] == "AWS/SQS"
+    sla = alarm_on("BlockedRunsPastSla")
+    assert sla["Namespace"] == "Passage"
+    assert sla["Dimensions"] == [{"Name": "Stage", "Value": ref("Stage")}]
+    assert function_env("CutoffFunction")["STAGE"] == ref("Stage")
+    assert function_env("CutoffFunction")["METRICS_NAMESPACE"] == sla["Namespace"]
+    for name, a in of_type("AWS::CloudWatch::Alarm").items():
+        assert a["Properties"]["AlarmActions"] == [ref("AlarmTopic")], name
+    sub = resources()["AlarmEmailSubscription"]
+    assert sub["Condition"] == "HasAlarmEmail"
+    assert sub["Properties"]["Endpoint"] == ref("AlarmEmail")
+    assert template()["Parameters"]["AlarmEmail"]["Default"] == ""
+
+
+def test_parameters_and_outputs():
+    params = template()["Parameters"]
+    for p in ("Stage", "ObjectLockDays", "MaxReceiveCount", "StepMaxConcurrency", "AlarmEmail"):
+        assert p in params, p
+    assert params["StepMaxConcurrency"]["Default"] == 10
+    outputs = template()["Outputs"]
+    for o in (
+        "ApiUrl",
+        "TableName",
+        "StepQueueUrl",
+        "FinalizeQueueUrl",
+        "DeadLetterQueueUrl",
+        "SigningKeyArn",
+        "EvidenceBucketName",
+        "TenantsSecretArn",
+        "LinkKeySecretArn",
+    ):
+        assert o in outputs, o
+
+
+# ------------------------------------------------------------------------------------------------
+# events/ fixtures
+# ------------------------------------------------------------------------------------------------
+
+
+def load_event(name: str):
+    return json.loads((EVENTS / name).read_text())
+
+
+def test_all_fixtures_are_present_and_json():
+    names = {p.name for p in EVENTS.glob("*.json")}
+    assert {
+        "intake-webhook.json",
+        "cutoff-scheduler.json",
+        "cutoff-sweep.json",
+        "step-sqs.json",
+        "finalizer-sqs.json",
+        "evidence-get.json",
+    } <= names
+    for p in EVENTS.glob("*.json"):
+        text = p.read_text()
+        json.loads(text)
+        assert "whsec_" not in text, p.name
+
+
+def check_http_v2(ev: dict, method: str, route: str):
+    assert ev["version"] == "2.0"
+    assert ev["routeKey"] == f"{method} {route}"
+    ctx = ev["requestContext"]
+    assert ctx["http"]["method"] == method
+    assert ctx["http"]["path"] == ev["rawPath"]
+    assert ctx["routeKey"] == ev["routeKey"]
+    assert ctx["stage"] == "$default"
+    assert isinstance(ctx["timeEpoch"], int)
+    assert all(k == k.lower() for k in ev["headers"]), "HTTP API v2 lower-cases header names"
+    assert ev["isBase64Encoded"] is False
+    # The route template must match the raw path.
+    pattern = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(route))
+    pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", pattern)
+    m = re.fullmatch(pattern, ev["rawPath"])
+    assert m, (route, ev["rawPath"])
+    assert ev["pathParameters"] == m.groupdict()
+
+
+def test_intake_webhook_fixture():
+    ev = load_event("intake-webhook.json")
+    check_http_v2(ev, "POST", "/v1/tenants/{tenant}/webhooks/leaver")
+    h = ev["headers"]
+    for name in ("webhook-id", "webhook-timestamp", "webhook-signature"):
+        assert h[name], name
+    assert h["webhook-timestamp"].isdigit()
+    assert h["webhook-signature"].startswith("v1,")
+    assert h["content-type"] == "application/json"
+    body = json.loads(ev["body"])
+    assert int(h["content-length"]) == len(ev["body"].encode())
+    schema = json.loads(
+        (ROOT / "shared" / "hris" / "schema" / "leaver-event.v1.schema.json").read_text()
+    )
+    assert body["type"] == schema["properties"]["type"]["const"]
+    assert set(schema["required"]) <= set(body)
+    assert set(body) <= set(schema["properties"]), "unknown fields are refused"
+    assert body["tenant"] == ev["pathParameters"]["tenant"] == "demo"
+    assert ("last_working_day" in body) != ("cutoff_at" in body)
+
+
+def test_evidence_fixture():
+    ev = load_event("evidence-get.json")
+    check_http_v2(ev, "GET", "/v1/bundles/{tenant}/{run}/{path+}")
+    q = ev["queryStringParameters"]
+    assert set(q) == {"expires", "sig"}
+    assert ev["rawQueryString"] == f"expires={q['expires']}&sig={q['sig']}"
+    assert q["expires"].isdigit()
+    assert re.fullmatch(r"[0-9a-f]{64}", q["sig"])
+    assert ev["pathParameters"]["path"] == "manifest.json"
+    assert "body" not in ev or not ev["body"]
+
+
+RUN_ID = re.compile(r"run_[0-9a-f]{32}")
+
+
+def check_sqs(ev: dict, kind: str) -> list[dict]:
+    bodies = []
+    ids = set()
+    for r in ev["Records"]:
+        assert r["eventSource"] == "aws:sqs"
+        assert r["eventSourceARN"].startswith("arn:aws:sqs:")
+        assert r["receiptHandle"]
+        assert int(r["attributes"]["ApproximateReceiveCount"]) >= 1
+        assert r["attributes"]["SentTimestamp"].isdigit()
+        assert r["messageAttributes"] == {}
+        ids.add(r["messageId"])
+        body = json.loads(r["body"])
+        assert body["kind"] == kind
+        assert RUN_ID.fullmatch(body["run_id"])
+        bodies.append(body)
+    assert len(ids) == len(ev["Records"]), "message ids are the batchItemFailures identifiers"
+    return bodies
+
+
+def test_step_fixture():
+    bodies = check_sqs(load_event("step-sqs.json"), "step")
+    assert len(bodies) == 2
+    assert bodies[0]["step_key"] == "okta.suspend"
+    for b in bodies:
+        assert set(b) == {"kind", "run_id", "step_key"}
+
+
+def test_finalizer_fixture():
+    bodies = check_sqs(load_event("finalizer-sqs.json"), "finalize")
+    assert [set(b) for b in bodies] == [{"kind", "run_id"}]
+
+
+def test_cutoff_fixtures():
+    sched = load_event("cutoff-scheduler.json")
+    assert set(sched) == {"run_id", "tenant"}
+    assert RUN_ID.fullmatch(sched["run_id"])
+    assert load_event("cutoff-sweep.json") == {"sweep": True}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(pytest.main([os.path.abspath(__file__), "-q"]))

@@ -1,0 +1,36 @@
+//! passage-aws: the ports of `passage-core` on AWS.
+//!
+//! - [`DynamoStore`]: runs, steps, attempts, events and evidence chains in one DynamoDB table,
+//!   every commit one version-checked `TransactWriteItems`.
+//! - [`SqsQueue`]: the step and finalize queues on SQS, with a dead-letter queue.
+//! - [`KmsSigner`]: ECDSA P-256/SHA-256 signatures from a KMS asymmetric key.
+//! - [`S3Evidence`]: bundles in S3, under Object Lock when configured.
+//! - [`SchedulerTimer`]: one EventBridge Scheduler `at()` schedule per run's cutoff.
+//!
+//! Clients come from one [`aws_config::SdkConfig`] ([`sdk_config`]), which honours
+//! `AWS_ENDPOINT_URL`, so the same code talks to AWS or to the local emulator ([`testing`]).
+
+mod config;
+mod evidence;
+pub mod provision;
+mod queue;
+mod secrets;
+mod signer;
+mod store;
+pub mod testing;
+mod timer;
+
+pub use config::{AwsNames, ConfigError, sdk_config};
+pub use evidence::S3Evidence;
+pub use provision::{ProvisionError, provision};
+pub use queue::{DeadLetter, SqsQueue, delivery_from_sqs};
+pub use secrets::{SecretError, secret_string};
+pub use signer::KmsSigner;
+pub use store::DynamoStore;
+pub use timer::SchedulerTimer;
+
+/// An SDK error with its whole chain of causes: the `Display` of an `SdkError` alone says
+/// little more than "service error".
+pub(crate) fn error_text<E: std::error::Error>(e: &E) -> String {
+    aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()
+}

@@ -1,0 +1,772 @@
+//! The run store on DynamoDB: one table, string keys `pk`/`sk`, each record a JSON document
+//! (`doc`) plus the attributes keys and indexes need.
+//!
+//! | item | pk | sk | other attributes |
+//! |---|---|---|---|
+//! | run | `RUN#<id>` | `META` | `doc`, `version`, `state`, `tenant`, `employee_id`, `tenant_employee`, `cutoff_ms`, `created_ms`, `idempotency_key`, `open_state` (only while scheduled, running or blocked) |
+//! | step | `RUN#<id>` | `STEP#<key>` | `doc`, `version`, `ord` (position in the plan) |
+//! | attempt | `RUN#<id>` | `ATT#<step>#<number:06>` | `doc` |
+//! | event | `RUN#<id>` | `EVT#<at ms:013>#<uuid v7>` | `doc` |
+//! | idempotency | `IDEM#<tenant>#<key>` | `IDEM` | `run_id` |
+//! | chain head | `CHAIN#<tenant>` | `HEAD` | `sequence`, `manifest_sha256` |
+//!
+//! Indexes (sparse: only run items carry their key attributes):
+//! - `gsi_state`: `open_state` / `cutoff_ms`, projecting `created_ms`: `due_runs`, `open_runs`.
+//! - `gsi_tenant`: `tenant` / `created_ms`, all attributes: `list_runs` by tenant.
+//! - `gsi_employee`: `tenant_employee` (`<tenant>#<employee_id>`) / `created_ms`, all
+//!   attributes: `list_runs` by tenant and employee.
+//!
+//! `list_runs` without a tenant scans the table (operator tooling only; by employee it filters
+//! the scan). Index reads are eventually consistent on DynamoDB; reads by run are strongly
+//! consistent.
+
+use crate::error_text;
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use jiff::Timestamp;
+use passage_core::ports::{ChainHead, Commit, InsertOutcome, RunFilter, RunStore, StoreError};
+use passage_core::{AttemptRecord, Run, RunEvent, RunId, RunState, Step, TenantId};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+
+pub(crate) const GSI_STATE: &str = "gsi_state";
+pub(crate) const GSI_TENANT: &str = "gsi_tenant";
+pub(crate) const GSI_EMPLOYEE: &str = "gsi_employee";
+
+/// DynamoDB refuses transactions of more items.
+const MAX_TRANSACTION_ITEMS: usize = 100;
+/// Idempotency keys longer than this are stored as their SHA-256 (keys are at most 2 KiB).
+const MAX_PLAIN_KEY: usize = 512;
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(config: &SdkConfig, table: impl Into<String>) -> Self {
+        Self::from_client(Client::new(config), table)
+    }
+
+    pub fn from_client(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+// --- keys and attributes ---------------------------------------------------------------------
+
+fn run_pk(id: &RunId) -> String {
+    format!("RUN#{id}")
+}
+
+fn step_sk(key: &str) -> String {
+    format!("STEP#{key}")
+}
+
+fn idem_pk(tenant: &TenantId, key: &str) -> String {
+    if key.len() > MAX_PLAIN_KEY {
+        let digest = hex::encode(Sha256::digest(key.as_bytes()));
+        format!("IDEM#{tenant}#sha256:{digest}")
+    } else {
+        format!("IDEM#{tenant}#{key}")
+    }
+}
+
+fn chain_pk(tenant: &TenantId) -> String {
+    format!("CHAIN#{tenant}")
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+fn to_doc<T: Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Backend(format!("encoding a record: {e}")))
+}
+
+fn from_doc<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    let doc = string(item, "doc")?;
+    serde_json::from_str(doc).map_err(|e| StoreError::Corrupt(format!("{}: {e}", describe(item))))
+}
+
+fn describe(item: &Item) -> String {
+    let part = |k: &str| match item.get(k) {
+        Some(AttributeValue::S(v)) => v.clone(),
+        _ => "?".into(),
+    };
+    format!("item {}/{}", part("pk"), part("sk"))
+}
+
+fn string<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Ok(v),
+        _ => Err(StoreError::Corrupt(format!(
+            "{} has no string attribute {name}",
+            describe(item)
+        ))),
+    }
+}
+
+fn number<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse().map_err(|_| {
+            StoreError::Corrupt(format!("{}: {name} = {v} is out of range", describe(item)))
+        }),
+        _ => Err(StoreError::Corrupt(format!(
+            "{} has no number attribute {name}",
+            describe(item)
+        ))),
+    }
+}
+
+fn run_id_of(item: &Item) -> Result<RunId, StoreError> {
+    let pk = string(item, "pk")?;
+    pk.strip_prefix("RUN#")
+        .map(RunId::new)
+        .ok_or_else(|| StoreError::Corrupt(format!("{pk} is not a run key")))
+}
+
+/// The run's item: its document plus the attributes the indexes need. `open_state` exists
+/// only while the run is scheduled, running or blocked, so `gsi_state` holds only those.
+fn run_item(run: &Run) -> Result<Item, StoreError> {
+    let mut item = key(run_pk(&run.id), "META");
+    item.insert("doc".into(), s(to_doc(run)?));
+    item.insert("version".into(), n(run.version));
+    item.insert("state".into(), s(run.state.as_str()));
+    item.insert("tenant".into(), s(run.tenant.as_str()));
+    item.insert("employee_id".into(), s(&run.subject.employee_id));
+    item.insert(
+        "tenant_employee".into(),
+        s(format!("{}#{}", run.tenant, run.subject.employee_id)),
+    );
+    item.insert("cutoff_ms".into(), n(run.cutoff.at.as_millisecond()));
+    item.insert("created_ms".into(), n(run.created_at.as_millisecond()));
+    item.insert("idempotency_key".into(), s(&run.idempotency_key));
+    if matches!(
+        run.state,
+        RunState::Scheduled | RunState::Running | RunState::Blocked
+    ) {
+        item.insert("open_state".into(), s(run.state.as_str()));
+    }
+    Ok(item)
+}
+
+fn step_item(step: &Step, ord: usize) -> Result<Item, StoreError> {
+    let mut item = key(run_pk(&step.run_id), &step_sk(step.key.as_str()));
+    item.insert("doc".into(), s(to_doc(step)?));
+    item.insert("version".into(), n(step.version));
+    item.insert("ord".into(), n(ord));
+    Ok(item)
+}
+
+fn attempt_item(a: &AttemptRecord) -> Result<Item, StoreError> {
+    let sk = format!("ATT#{}#{:06}", a.step_key, a.number);
+    let mut item = key(run_pk(&a.run_id), &sk);
+    item.insert("doc".into(), s(to_doc(a)?));
+    Ok(item)
+}
+
+/// Events sort by their time, then by write order (v7 UUIDs from one process increase).
+fn event_item(e: &RunEvent) -> Result<Item, StoreError> {
+    let ms = e.at.as_millisecond().max(0);
+    let sk = format!("EVT#{ms:013}#{}", uuid::Uuid::now_v7().simple());
+    let mut item = key(run_pk(&e.run_id), &sk);
+    item.insert("doc".into(), s(to_doc(e)?));
+    Ok(item)
+}
+
+// --- transactions --------------------------------------------------------------------------
+
+/// One item of a transaction and how to name it when its condition fails.
+struct TxItem {
+    item: TransactWriteItem,
+    label: String,
+}
+
+struct PutSpec<'a> {
+    item: Item,
+    condition: Option<&'a str>,
+    names: &'a [(&'a str, &'a str)],
+    values: Vec<(&'a str, AttributeValue)>,
+}
+
+fn put(table: &str, spec: PutSpec<'_>, label: String) -> Result<TxItem, StoreError> {
+    let mut b = Put::builder().table_name(table).set_item(Some(spec.item));
+    if let Some(c) = spec.condition {
+        b = b.condition_expression(c);
+    }
+    for (k, v) in spec.names {
+        b = b.expression_attribute_names(*k, *v);
+    }
+    for (k, v) in spec.values {
+        b = b.expression_attribute_values(k, v);
+    }
+    let put = b
+        .build()
+        .map_err(|e| StoreError::Backend(format!("building a put: {e}")))?;
+    Ok(TxItem {
+        item: TransactWriteItem::builder().put(put).build(),
+        label,
+    })
+}
+
+fn new_item(table: &str, item: Item, label: String) -> Result<TxItem, StoreError> {
+    put(
+        table,
+        PutSpec {
+            item,
+            condition: Some("attribute_not_exists(pk)"),
+            names: &[],
+            values: vec![],
+        },
+        label,
+    )
+}
+
+fn plain_item(table: &str, item: Item, label: String) -> Result<TxItem, StoreError> {
+    put(
+        table,
+        PutSpec {
+            item,
+            condition: None,
+            names: &[],
+            values: vec![],
+        },
+        label,
+    )
+}
+
+/// How a transaction failed.
+enum TxFailure {
+    /// The condition of item `index` failed (or it was in another transaction's way).
+    Condition {
+        index: usize,
+        code: String,
+    },
+    Other(String),
+}
+
+fn classify(e: SdkError<TransactWriteItemsError>) -> TxFailure {
+    if let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error() {
+        let reasons = c.cancellation_reasons();
+        // A failed condition names the culprit; a transaction conflict (the item is being
+        // written by another transaction right now) is as good as a version conflict.
+        for wanted in ["ConditionalCheckFailed", "TransactionConflict"] {
+            if let Some(index) = reasons.iter().position(|r| r.code() == Some(wanted)) {
+                return TxFailure::Condition {
+                    index,
+                    code: wanted.to_owned(),
+                };
+            }
+        }
+    }
+    TxFailure::Other(error_text(&e))
+}
+
+impl DynamoStore {
+    async fn transact(&self, items: Vec<TxItem>) -> Result<(), (TxFailure, Vec<String>)> {
+        let (items, labels): (Vec<_>, Vec<_>) =
+            items.into_iter().map(|t| (t.item, t.label)).unzip();
+        // The token makes the SDK's own retries of this call idempotent (for ten minutes).
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .client_request_token(uuid::Uuid::new_v4().to_string())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| (classify(e), labels))
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::Backend(error_text(&e)))?;
+        Ok(out.item)
+    }
+
+    /// Every item of `pk` whose sort key starts with `prefix`, in sort-key order.
+    async fn items_with_prefix(&self, pk: String, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::Backend(error_text(&e)))?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// Runs from one index partition, newest first, optionally of one state, stopping once
+    /// `limit` were found.
+    async fn query_runs(
+        &self,
+        index: &str,
+        key_attr: &str,
+        key_value: String,
+        state: Option<RunState>,
+        limit: Option<usize>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#k = :k")
+                .expression_attribute_names("#k", key_attr)
+                .expression_attribute_values(":k", s(&key_value))
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start);
+            if let Some(st) = state {
+                q = q
+                    .filter_expression("#state = :state")
+                    .expression_attribute_names("#state", "state")
+                    .expression_attribute_values(":state", s(st.as_str()));
+            }
+            let out = q
+                .send()
+                .await
+                .map_err(|e| StoreError::Backend(error_text(&e)))?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() || limit.is_some_and(|l| items.len() >= l) {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// Every run item, optionally of one employee and state: a full table scan.
+    async fn scan_runs(
+        &self,
+        employee: Option<&str>,
+        state: Option<RunState>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut filter = vec!["sk = :meta"];
+        if employee.is_some() {
+            filter.push("employee_id = :employee");
+        }
+        if state.is_some() {
+            filter.push("#state = :state");
+        }
+        let filter = filter.join(" AND ");
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let mut q = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression(&filter)
+                .expression_attribute_values(":meta", s("META"))
+                .set_exclusive_start_key(start);
+            if let Some(e) = employee {
+                q = q.expression_attribute_values(":employee", s(e));
+            }
+            if let Some(st) = state {
+                q = q
+                    .expression_attribute_names("#state", "state")
+                    .expression_attribute_values(":state", s(st.as_str()));
+            }
+            let out = q
+                .send()
+                .await
+                .map_err(|e| StoreError::Backend(error_text(&e)))?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// Run ids of one `open_state`, with their creation time; due ones only when `due` is set.
+    async fn by_open_state(
+        &self,
+        state: RunState,
+        due: Option<Timestamp>,
+    ) -> Result<Vec<(RunId, i64)>, StoreError> {
+        let mut out_ids = Vec::new();
+        let mut start = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI_STATE)
+                .expression_attribute_values(":state", s(state.as_str()))
+                .set_exclusive_start_key(start);
+            q = match due {
+                Some(now) => q
+                    .key_condition_expression("open_state = :state AND cutoff_ms <= :now")
+                    .expression_attribute_values(":now", n(now.as_millisecond())),
+                None => q.key_condition_expression("open_state = :state"),
+            };
+            let out = q
+                .send()
+                .await
+                .map_err(|e| StoreError::Backend(error_text(&e)))?;
+            for item in out.items.unwrap_or_default() {
+                let created = number::<i64>(&item, "created_ms").unwrap_or(0);
+                out_ids.push((run_id_of(&item)?, created));
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out_ids);
+            }
+        }
+    }
+}
+
+/// Refuses a commit that names one run or step twice: DynamoDB would reject the transaction,
+/// and the second write could never pass its version check anyway.
+fn check_distinct(commit: &Commit) -> Result<(), StoreError> {
+    let mut runs = HashSet::new();
+    for r in &commit.runs {
+        if !runs.insert(&r.id) {
+            return Err(StoreError::Conflict(format!(
+                "run {} (twice in one commit)",
+                r.id
+            )));
+        }
+    }
+    let mut steps = HashSet::new();
+    for st in &commit.steps {
+        if !steps.insert((&st.run_id, &st.key)) {
+            return Err(StoreError::Conflict(format!(
+                "step {} of {} (twice in one commit)",
+                st.key, st.run_id
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl RunStore for DynamoStore {
+    /// One transaction: the idempotency record (only if absent), the run, its steps and events.
+    /// If the idempotency record exists, nothing is written and its run is returned.
+    async fn insert_run(
+        &self,
+        run: &Run,
+        steps: &[Step],
+        events: &[RunEvent],
+    ) -> Result<InsertOutcome, StoreError> {
+        let table = &self.table;
+        let idem = idem_pk(&run.tenant, &run.idempotency_key);
+        let mut idem_item = key(idem.clone(), "IDEM");
+        idem_item.insert("run_id".into(), s(run.id.as_str()));
+        let mut items = vec![
+            new_item(table, idem_item, "idempotency record".into())?,
+            new_item(table, run_item(run)?, format!("run {}", run.id))?,
+        ];
+        for (ord, st) in steps.iter().enumerate() {
+            items.push(new_item(
+                table,
+                step_item(st, ord)?,
+                format!("step {} of {}", st.key, st.run_id),
+            )?);
+        }
+        for e in events {
+            items.push(plain_item(
+                table,
+                event_item(e)?,
+                format!("event {}", e.kind),
+            )?);
+        }
+        if items.len() > MAX_TRANSACTION_ITEMS {
+            return Err(StoreError::Backend(format!(
+                "a run with {} steps and {} events is more than one DynamoDB transaction holds ({MAX_TRANSACTION_ITEMS} items)",
+                steps.len(),
+                events.len()
+            )));
+        }
+        match self.transact(items).await {
+            Ok(()) => Ok(InsertOutcome::Created),
+            Err((TxFailure::Condition { index: 0, .. }, _)) => {
+                let item = self.get(idem, "IDEM").await?.ok_or_else(|| {
+                    StoreError::Conflict(
+                        "idempotency record (held by a transaction that did not complete)".into(),
+                    )
+                })?;
+                Ok(InsertOutcome::Existing(RunId::new(string(
+                    &item, "run_id",
+                )?)))
+            }
+            Err((TxFailure::Condition { index, code }, labels)) => {
+                Err(StoreError::Conflict(format!("{} ({code})", labels[index])))
+            }
+            Err((TxFailure::Other(e), _)) => Err(StoreError::Backend(e)),
+        }
+    }
+
+    async fn run(&self, id: &RunId) -> Result<Option<Run>, StoreError> {
+        self.get(run_pk(id), "META")
+            .await?
+            .map(|item| from_doc(&item))
+            .transpose()
+    }
+
+    async fn steps(&self, id: &RunId) -> Result<Vec<Step>, StoreError> {
+        let items = self.items_with_prefix(run_pk(id), "STEP#").await?;
+        let mut steps = Vec::with_capacity(items.len());
+        for item in &items {
+            steps.push((number::<u64>(item, "ord")?, from_doc::<Step>(item)?));
+        }
+        steps.sort_by_key(|(ord, _)| *ord);
+        Ok(steps.into_iter().map(|(_, st)| st).collect())
+    }
+
+    async fn attempts(&self, id: &RunId) -> Result<Vec<AttemptRecord>, StoreError> {
+        let items = self.items_with_prefix(run_pk(id), "ATT#").await?;
+        items.iter().map(from_doc).collect()
+    }
+
+    async fn events(&self, id: &RunId) -> Result<Vec<RunEvent>, StoreError> {
+        let items = self.items_with_prefix(run_pk(id), "EVT#").await?;
+        items.iter().map(from_doc).collect()
+    }
+
+    /// One transaction: runs and steps conditional on their read version, attempts (the same
+    /// attempt twice overwrites itself), events, and the chain head conditional on its
+    /// expected value.
+    async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
+        check_distinct(&commit)?;
+        let table = &self.table;
+        let mut items = Vec::new();
+        for run in &commit.runs {
+            let mut stored = run.clone();
+            stored.version = run.version + 1;
+            items.push(put(
+                table,
+                PutSpec {
+                    item: run_item(&stored)?,
+                    condition: Some("#v = :expected"),
+                    names: &[("#v", "version")],
+                    values: vec![(":expected", n(run.version))],
+                },
+                format!("run {}", run.id),
+            )?);
+        }
+        for st in &commit.steps {
+            let mut stored = st.clone();
+            stored.version = st.version + 1;
+            // An update, not a put: it keeps the step's `ord`, which the commit does not know.
+            let update = Update::builder()
+                .table_name(table)
+                .set_key(Some(key(run_pk(&st.run_id), &step_sk(st.key.as_str()))))
+                .update_expression("SET #doc = :doc, #v = :next")
+                .condition_expression("#v = :expected")
+                .expression_attribute_names("#doc", "doc")
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(":doc", s(to_doc(&stored)?))
+                .expression_attribute_values(":next", n(stored.version))
+                .expression_attribute_values(":expected", n(st.version))
+                .build()
+                .map_err(|e| StoreError::Backend(format!("building an update: {e}")))?;
+            items.push(TxItem {
+                item: TransactWriteItem::builder().update(update).build(),
+                label: format!("step {} of {}", st.key, st.run_id),
+            });
+        }
+        let mut attempts = HashSet::new();
+        for a in &commit.attempts {
+            // One transaction may not touch an item twice; the first record of a repeat wins.
+            if attempts.insert((&a.run_id, &a.step_key, a.number)) {
+                items.push(plain_item(
+                    table,
+                    attempt_item(a)?,
+                    format!("attempt {} of {}", a.number, a.step_key),
+                )?);
+            }
+        }
+        for e in &commit.events {
+            items.push(plain_item(
+                table,
+                event_item(e)?,
+                format!("event {}", e.kind),
+            )?);
+        }
+        if let Some((tenant, expected, next)) = &commit.chain {
+            let mut item = key(chain_pk(tenant), "HEAD");
+            item.insert("sequence".into(), n(next.sequence));
+            item.insert("manifest_sha256".into(), s(&next.manifest_sha256));
+            let matches_expected = "(#seq = :seq AND #sha = :sha)";
+            let condition = if *expected == ChainHead::genesis() {
+                format!("attribute_not_exists(pk) OR {matches_expected}")
+            } else {
+                matches_expected.to_owned()
+            };
+            items.push(put(
+                table,
+                PutSpec {
+                    item,
+                    condition: Some(&condition),
+                    names: &[("#seq", "sequence"), ("#sha", "manifest_sha256")],
+                    values: vec![
+                        (":seq", n(expected.sequence)),
+                        (":sha", s(&expected.manifest_sha256)),
+                    ],
+                },
+                format!("evidence chain of tenant {tenant}"),
+            )?);
+        }
+        if items.is_empty() {
+            return Ok(());
+        }
+        if items.len() > MAX_TRANSACTION_ITEMS {
+            return Err(StoreError::Backend(format!(
+                "a commit of {} items is more than one DynamoDB transaction holds ({MAX_TRANSACTION_ITEMS})",
+                items.len()
+            )));
+        }
+        self.transact(items)
+            .await
+            .map_err(|(failure, labels)| match failure {
+                TxFailure::Condition { index, .. } => StoreError::Conflict(labels[index].clone()),
+                TxFailure::Other(e) => StoreError::Backend(e),
+            })
+    }
+
+    async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>, StoreError> {
+        let items = match (&filter.tenant, &filter.employee_id) {
+            (Some(t), Some(e)) => {
+                self.query_runs(
+                    GSI_EMPLOYEE,
+                    "tenant_employee",
+                    format!("{t}#{e}"),
+                    filter.state,
+                    filter.limit,
+                )
+                .await?
+            }
+            (Some(t), None) => {
+                self.query_runs(
+                    GSI_TENANT,
+                    "tenant",
+                    t.to_string(),
+                    filter.state,
+                    filter.limit,
+                )
+                .await?
+            }
+            (None, e) => self.scan_runs(e.as_deref(), filter.state).await?,
+        };
+        let mut runs = items
+            .iter()
+            .map(from_doc)
+            .collect::<Result<Vec<Run>, _>>()?;
+        runs.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        if let Some(limit) = filter.limit {
+            runs.truncate(limit);
+        }
+        Ok(runs)
+    }
+
+    async fn due_runs(&self, now: Timestamp) -> Result<Vec<RunId>, StoreError> {
+        // Sorted by cutoff by the index itself.
+        Ok(self
+            .by_open_state(RunState::Scheduled, Some(now))
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    async fn open_runs(&self) -> Result<Vec<RunId>, StoreError> {
+        let mut open = self.by_open_state(RunState::Running, None).await?;
+        open.extend(self.by_open_state(RunState::Blocked, None).await?);
+        open.sort_by_key(|(_, created)| *created);
+        Ok(open.into_iter().map(|(id, _)| id).collect())
+    }
+
+    async fn chain_head(&self, tenant: &TenantId) -> Result<ChainHead, StoreError> {
+        match self.get(chain_pk(tenant), "HEAD").await? {
+            None => Ok(ChainHead::genesis()),
+            Some(item) => Ok(ChainHead {
+                sequence: number(&item, "sequence")?,
+                manifest_sha256: string(&item, "manifest_sha256")?.to_owned(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_idempotency_keys_are_hashed() {
+        let t = TenantId::new("acme");
+        assert_eq!(idem_pk(&t, "evt_1"), "IDEM#acme#evt_1");
+        let long = "x".repeat(MAX_PLAIN_KEY + 1);
+        let pk = idem_pk(&t, &long);
+        assert!(
+            pk.starts_with("IDEM#acme#sha256:") && pk.len() < 100,
+            "{pk}"
+        );
+    }
+
+    #[test]
+    fn event_keys_sort_by_time_then_write_order() {
+        let run = RunId::new("run_x");
+        let t = Timestamp::from_millisecond(1_700_000_000_000).unwrap();
+        let sk = |e: &RunEvent| match &event_item(e).unwrap()["sk"] {
+            AttributeValue::S(v) => v.clone(),
+            _ => unreachable!(),
+        };
+        let a = sk(&RunEvent::new(&run, t, "a", "x", serde_json::Value::Null));
+        let b = sk(&RunEvent::new(&run, t, "b", "x", serde_json::Value::Null));
+        assert!(a.starts_with("EVT#1700000000000#"));
+        assert!(a < b);
+    }
+}

@@ -1,0 +1,52 @@
+//! SQS batches (step and finalize queues) to the engine, with partial batch failures.
+
+use crate::AwsHost;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use passage_core::engine::Disposition;
+use passage_core::ports::StepQueue;
+
+/// Handles each record; records to retry are reported in `batchItemFailures` (with their
+/// visibility already set to the backoff), so one slow step never re-runs its batch mates.
+pub async fn handle(host: &AwsHost, event: SqsEvent, queue_url: &str) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for record in event.records {
+        let message_id = record.message_id.clone().unwrap_or_default();
+        let receive_count = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        let delivery = passage_aws::delivery_from_sqs(
+            queue_url,
+            &message_id,
+            record.receipt_handle.as_deref().unwrap_or_default(),
+            record.body.as_deref().unwrap_or_default(),
+            receive_count,
+        );
+        let retry = match host.engine.handle(&delivery).await {
+            Ok(Disposition::Ack) => false,
+            Ok(Disposition::Release(delay)) => {
+                if let Err(e) = host.queue.release(&delivery.receipt, delay).await {
+                    tracing::warn!(%message_id, error = %e, "visibility not changed; default timeout applies");
+                }
+                true
+            }
+            Ok(Disposition::DeadLetter(reason)) => {
+                tracing::warn!(%message_id, %reason, "dead-lettering");
+                // Moved to the DLQ and deleted; if that fails, let SQS redrive it.
+                host.queue
+                    .dead_letter(&delivery.receipt, &reason)
+                    .await
+                    .is_err()
+            }
+            Err(e) => {
+                tracing::error!(%message_id, error = %e, "handling failed; will be redelivered");
+                true
+            }
+        };
+        if retry {
+            response.add_failure(message_id);
+        }
+    }
+    response
+}

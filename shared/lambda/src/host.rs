@@ -1,0 +1,115 @@
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+use passage_aws::{
+    AwsNames, DynamoStore, KmsSigner, S3Evidence, SchedulerTimer, SqsQueue, secret_string,
+};
+use passage_connectors::Registry;
+use passage_core::engine::{Engine, EngineSettings, Ports};
+use passage_core::ports::{EvidenceError, SystemClock};
+use passage_core::secret::Secret;
+use passage_core::{RunId, TenantId};
+use passage_http::{ApiState, FileDelivery, Presigner};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything a function needs, built once per cold start.
+#[derive(Clone)]
+pub struct AwsHost {
+    pub engine: Engine,
+    pub queue: Arc<SqsQueue>,
+    pub evidence: Arc<S3Evidence>,
+    pub names: AwsNames,
+    pub link_key: Secret,
+}
+
+impl AwsHost {
+    /// Reads names from the environment and the tenants' configuration and link key from
+    /// Secrets Manager (`TENANTS_SECRET_ARN`, `LINK_KEY_SECRET_ARN`).
+    pub async fn from_env() -> Result<Self> {
+        let sdk = passage_aws::sdk_config().await;
+        let names = AwsNames::from_env()?;
+        let tenants_arn = std::env::var("TENANTS_SECRET_ARN")
+            .context("environment variable TENANTS_SECRET_ARN is not set")?;
+        let tenants = secret_string(&sdk, &tenants_arn).await?;
+        let link_key = match std::env::var("LINK_KEY_SECRET_ARN") {
+            Ok(arn) => Secret::new(secret_string(&sdk, &arn).await?),
+            // Functions that issue or check no links run without one.
+            Err(_) => Secret::new(String::new()),
+        };
+        Self::build(&sdk, names, &tenants, link_key).await
+    }
+
+    /// Wires the AWS adapters to an engine.
+    pub async fn build(
+        sdk: &aws_config::SdkConfig,
+        names: AwsNames,
+        tenants_toml: &str,
+        link_key: Secret,
+    ) -> Result<Self> {
+        let config = passage_config::Config::parse(tenants_toml)
+            .context("the tenants secret is not valid Passage configuration")?;
+        let (policies, connections) = config.resolve()?;
+        let queue = Arc::new(SqsQueue::new(sdk, &names));
+        let evidence = Arc::new(S3Evidence::new(sdk, &names));
+        let signer = KmsSigner::connect(sdk, &names.kms_key_id).await?;
+        let ports = Ports {
+            store: Arc::new(DynamoStore::new(sdk, &names)),
+            queue: queue.clone(),
+            signer: Arc::new(signer),
+            evidence: evidence.clone(),
+            timer: Arc::new(SchedulerTimer::new(sdk, &names)),
+            clock: Arc::new(SystemClock),
+            connectors: Arc::new(Registry::new(connections)),
+            tenants: Arc::new(StaticTenants(
+                policies.into_iter().map(|p| (p.id.clone(), p)).collect(),
+            )),
+        };
+        let settings = EngineSettings {
+            worker_id: format!("lambda-{}", uuid::Uuid::new_v4().simple()),
+            // Longer than the step function's timeout, so a live invocation never loses it.
+            lease: Duration::from_secs(90),
+            ..EngineSettings::default()
+        };
+        Ok(Self {
+            engine: Engine::new(ports, settings),
+            queue,
+            evidence,
+            names,
+            link_key,
+        })
+    }
+
+    /// The HTTP router's state: bundle files are served by redirect to a short-lived S3 URL.
+    pub fn api_state(&self) -> ApiState {
+        ApiState {
+            engine: self.engine.clone(),
+            link_key: self.link_key.clone(),
+            files: FileDelivery::Redirect(Arc::new(S3Presigner(self.evidence.clone()))),
+        }
+    }
+}
+
+struct StaticTenants(std::collections::HashMap<TenantId, passage_core::TenantPolicy>);
+
+impl passage_core::ports::TenantDirectory for StaticTenants {
+    fn tenant(&self, id: &TenantId) -> Option<passage_core::TenantPolicy> {
+        self.0.get(id).cloned()
+    }
+}
+
+struct S3Presigner(Arc<S3Evidence>);
+
+#[async_trait]
+impl Presigner for S3Presigner {
+    async fn presign(
+        &self,
+        tenant: &TenantId,
+        run: &RunId,
+        path: &str,
+    ) -> Result<String, EvidenceError> {
+        // Short: the auditor's own link is the long-lived credential, checked on every click.
+        self.0
+            .presign_get(tenant, run, path, Duration::from_secs(60))
+            .await
+    }
+}
