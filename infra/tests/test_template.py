@@ -303,9 +303,16 @@ def test_signing_key_spec_and_usage():
     assert key["KeyUsage"] == "SIGN_VERIFY"
     assert resources()["SigningKey"]["DeletionPolicy"] == "Retain"
     assert props("SigningKeyAlias")["TargetKeyId"] == ref("SigningKey")
-    assert props("FinalizerFunction")["Environment"]["Variables"]["KMS_KEY_ID"] == getatt(
-        "SigningKey"
-    )
+    assert function_env("FinalizerFunction")["KMS_KEY_ID"] == getatt("SigningKey")
+
+
+def test_every_function_can_read_the_public_key():
+    # KmsSigner::connect calls GetPublicKey at every cold start.
+    for fn, role in ROLES.items():
+        if role == "FinalizerRole":
+            continue  # granted in the key policy (an IAM statement would form a cycle)
+        assert resources_of(allowed(role, "kms:GetPublicKey")) == [getatt("SigningKey")], role
+        assert not allowed(role, "kms:Sign"), role
 
 
 def test_only_the_finalizer_can_sign():
@@ -428,26 +435,52 @@ def test_no_secret_in_environment(fn):
 
 
 def test_secrets_live_in_secrets_manager():
+    # The tenants secret holds passage.toml text; the placeholder is a valid, empty one so the
+    # functions start (shared/config parses it at cold start) until the operator replaces it.
     tenants = props("TenantsSecret")
-    assert json.loads(tenants["SecretString"]) == {"tenants": []}  # placeholder only
+    assert tomllib.loads(tenants["SecretString"]) == {"tenants": []}
     link = props("LinkKeySecret")
     assert "SecretString" not in link
     assert link["GenerateSecretString"]["PasswordLength"] >= 32
-    assert function_env("EvidenceFunction")["LINK_KEY_SECRET_ARN"] == ref("LinkKeySecret")
-    for fn in ("IntakeFunction", "CutoffFunction", "StepFunction", "FinalizerFunction"):
+    for fn in FUNCTIONS:
         assert function_env(fn)["TENANTS_SECRET_ARN"] == ref("TenantsSecret")
-    # The link key is readable by the evidence function only.
+    # The link key reaches the evidence function only.
     for fn, role in ROLES.items():
         grants = resources_of(allowed(role, "secretsmanager:GetSecretValue"))
         if fn == "EvidenceFunction":
-            assert grants == [ref("LinkKeySecret")]
+            assert function_env(fn)["LINK_KEY_SECRET_ARN"] == ref("LinkKeySecret")
+            assert grants == [ref("LinkKeySecret"), ref("TenantsSecret")]
         else:
+            assert "LINK_KEY_SECRET_ARN" not in function_env(fn), fn
             assert grants == [ref("TenantsSecret")], fn
+
+
+def required_env_names() -> set[str]:
+    """The variables the shared Lambda host refuses to start without, read from its source."""
+    names = set()
+    config = ROOT / "shared" / "aws" / "src" / "config.rs"
+    host = ROOT / "shared" / "lambda" / "src" / "host.rs"
+    if config.exists():
+        names |= set(re.findall(r'\bget\("([A-Z0-9_]+)"\)', config.read_text()))
+    if host.exists():
+        names |= set(
+            re.findall(r'env::var\("([A-Z0-9_]+)"\)\s*\.context', host.read_text())
+        )
+    return names
+
+
+@pytest.mark.parametrize("fn", sorted(FUNCTIONS))
+def test_function_has_every_variable_the_shared_host_requires(fn):
+    required = required_env_names()
+    if not required:
+        pytest.skip("shared/aws/src/config.rs and shared/lambda/src/host.rs not found")
+    missing = required - set(function_env(fn))
+    assert not missing, f"{fn} would fail at cold start without {sorted(missing)}"
 
 
 def test_whole_template_has_no_literal_secret():
     text = TEMPLATE.read_text()
-    assert "whsec_" not in text.replace("(whsec_...)", "")
+    assert "whsec_" not in text
     assert not re.search(r"\bAKIA[0-9A-Z]{16}\b", text)
     assert "BEGIN PRIVATE KEY" not in text
 
@@ -544,8 +577,14 @@ def test_finalizer_permissions():
     for action in ("s3:PutObject", "s3:PutObjectRetention", "s3:GetObject"):
         assert resources_of(allowed("FinalizerRole", action)) == [objects], action
     assert resources_of(allowed("FinalizerRole", "s3:ListBucket")) == [getatt("EvidenceBucket")]
-    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+    for action in (
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
+    ):
         assert resources_of(allowed("FinalizerRole", action)) == [getatt("FinalizeQueue")]
+    assert resources_of(allowed("FinalizerRole", "sqs:SendMessage")) == [getatt("DeadLetterQueue")]
     assert not allowed("FinalizerRole", "s3:DeleteObject")
     assert not allowed("FinalizerRole", "s3:BypassGovernanceRetention")
 
@@ -562,12 +601,20 @@ def test_evidence_function_is_read_only():
         "logs:PutLogEvents",
         "xray:PutTelemetryRecords",
         "xray:PutTraceSegments",
+        "kms:GetPublicKey",
         "dynamodb:GetItem",
         "dynamodb:Query",
         "s3:GetObject",
         "s3:ListBucket",
         "secretsmanager:GetSecretValue",
     }
+
+
+def test_only_the_sweep_scans():
+    assert resources_of(allowed("CutoffRole", "dynamodb:Scan")) == [getatt("StateTable")]
+    for role in ROLES.values():
+        if role != "CutoffRole":
+            assert not allowed(role, "dynamodb:Scan"), role
 
 
 @pytest.mark.parametrize("role", ["IntakeRole", "CutoffRole", "StepRole", "FinalizerRole"])
@@ -672,9 +719,16 @@ def test_alarms():
         assert age["Namespace"] == "AWS/SQS"
     sla = alarm_on("BlockedRunsPastSla")
     assert sla["Namespace"] == "Passage"
-    assert sla["Dimensions"] == [{"Name": "Stage", "Value": ref("Stage")}]
-    assert function_env("CutoffFunction")["STAGE"] == ref("Stage")
-    assert function_env("CutoffFunction")["METRICS_NAMESPACE"] == sla["Namespace"]
+    # Must match the embedded-metric line of the sweep exactly: same namespace, same (no)
+    # dimensions, or the alarm watches a metric nobody publishes.
+    assert "Dimensions" not in sla
+    assert sla["TreatMissingData"] == "breaching"
+    emitter = ROOT / "shared" / "lambda" / "src" / "cutoff.rs"
+    if emitter.exists():
+        code = emitter.read_text()
+        assert '"Namespace": "Passage"' in code
+        assert '"Dimensions": [[]]' in code
+        assert '"BlockedRunsPastSla"' in code
     for name, a in of_type("AWS::CloudWatch::Alarm").items():
         assert a["Properties"]["AlarmActions"] == [ref("AlarmTopic")], name
     sub = resources()["AlarmEmailSubscription"]
