@@ -685,7 +685,6 @@ async fn tenant_and_size_problems_are_refused_and_store_nothing() {
 /// body "Failed to buffer the request body: length limit exceeded" instead of
 /// `{"error":{"code":"payload_too_large",…}}`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "product bug: >64 KiB+1 bodies get axum's plain-text 413, not the JSON error body"]
 async fn far_oversized_body_is_refused_with_a_json_413() {
     let (_scratch, sb) = start().await;
     let huge = padded_event(1024 * 1024);

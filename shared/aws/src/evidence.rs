@@ -18,6 +18,7 @@ use passage_core::ports::{EvidenceError, EvidenceStore};
 use passage_core::{RunId, TenantId};
 use std::collections::BTreeSet;
 use std::time::Duration;
+use tokio::task::JoinSet;
 
 #[derive(Clone)]
 pub struct S3Evidence {
@@ -159,7 +160,9 @@ impl EvidenceStore for S3Evidence {
             let secs = jiff::Timestamp::now().as_second() + i64::from(days) * 86_400;
             DateTime::from_secs(secs)
         });
+        // All files at once: a bundle is a handful of small objects.
         let mut written = BTreeSet::new();
+        let mut puts = JoinSet::new();
         for (path, bytes) in files.iter() {
             let key = Self::object_key(tenant, run, path)?;
             let mut put = self
@@ -174,8 +177,11 @@ impl EvidenceStore for S3Evidence {
                     .object_lock_mode(ObjectLockMode::Compliance)
                     .object_lock_retain_until_date(until);
             }
-            put.send().await.map_err(io)?;
+            puts.spawn(put.send());
             written.insert(key);
+        }
+        while let Some(done) = puts.join_next().await {
+            done.map_err(io)?.map_err(io)?;
         }
         for stale in self.keys_under(&prefix).await? {
             if !written.contains(&stale) {
@@ -210,11 +216,20 @@ impl EvidenceStore for S3Evidence {
         if keys.is_empty() {
             return Ok(None);
         }
-        let mut files = BundleFiles::new();
+        let mut gets = JoinSet::new();
         for key in keys {
+            let this = self.clone();
+            gets.spawn(async move {
+                let bytes = this.get(&key).await;
+                (key, bytes)
+            });
+        }
+        let mut files = BundleFiles::new();
+        while let Some(done) = gets.join_next().await {
+            let (key, bytes) = done.map_err(io)?;
             let rel = key.strip_prefix(&prefix).unwrap_or(&key);
             // Listed a moment ago; gone now means a concurrent rewrite removed it.
-            if let Some(bytes) = self.get(&key).await? {
+            if let Some(bytes) = bytes? {
                 files
                     .insert(rel, bytes)
                     .map_err(|e| EvidenceError::BadPath(e.0))?;

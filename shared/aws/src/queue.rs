@@ -8,7 +8,7 @@
 //! In Lambda the event source mapping receives the batches; [`delivery_from_sqs`] turns each
 //! record into a [`Delivery`]. [`StepQueue::receive`] serves tests and an optional poller.
 
-use crate::error_text;
+use crate::{AwsNames, error_text};
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_sqs::Client;
@@ -17,8 +17,6 @@ use aws_sdk_sqs::operation::delete_message::DeleteMessageError;
 use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName};
 use passage_core::ports::{Delivery, QueueError, QueueMessage, StepQueue};
 use std::time::Duration;
-
-use crate::AwsNames;
 
 /// SQS delays a message by at most 15 minutes. A longer delay is cut to that: the step's own
 /// `not_before` makes the worker release it again until its time has come.

@@ -20,13 +20,15 @@
 //! the scan). Index reads are eventually consistent on DynamoDB; reads by run are strongly
 //! consistent.
 
-use crate::error_text;
+use crate::{AwsNames, error_text};
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use jiff::Timestamp;
 use passage_core::ports::{ChainHead, Commit, InsertOutcome, RunFilter, RunStore, StoreError};
 use passage_core::{AttemptRecord, Run, RunEvent, RunId, RunState, Step, TenantId};
@@ -53,7 +55,11 @@ pub struct DynamoStore {
 }
 
 impl DynamoStore {
-    pub fn new(config: &SdkConfig, table: impl Into<String>) -> Self {
+    pub fn new(config: &SdkConfig, names: &AwsNames) -> Self {
+        Self::with_table(config, &names.table)
+    }
+
+    pub fn with_table(config: &SdkConfig, table: &str) -> Self {
         Self::from_client(Client::new(config), table)
     }
 
@@ -212,12 +218,17 @@ struct PutSpec<'a> {
     condition: Option<&'a str>,
     names: &'a [(&'a str, &'a str)],
     values: Vec<(&'a str, AttributeValue)>,
+    /// Have a failed condition return the item as it is (saves a read).
+    return_old: bool,
 }
 
 fn put(table: &str, spec: PutSpec<'_>, label: String) -> Result<TxItem, StoreError> {
     let mut b = Put::builder().table_name(table).set_item(Some(spec.item));
     if let Some(c) = spec.condition {
         b = b.condition_expression(c);
+    }
+    if spec.return_old {
+        b = b.return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
     }
     for (k, v) in spec.names {
         b = b.expression_attribute_names(*k, *v);
@@ -242,6 +253,7 @@ fn new_item(table: &str, item: Item, label: String) -> Result<TxItem, StoreError
             condition: Some("attribute_not_exists(pk)"),
             names: &[],
             values: vec![],
+            return_old: false,
         },
         label,
     )
@@ -255,6 +267,7 @@ fn plain_item(table: &str, item: Item, label: String) -> Result<TxItem, StoreErr
             condition: None,
             names: &[],
             values: vec![],
+            return_old: false,
         },
         label,
     )
@@ -266,6 +279,8 @@ enum TxFailure {
     Condition {
         index: usize,
         code: String,
+        /// The item as it is, when its put asked for it.
+        current: Option<Item>,
     },
     Other(String),
 }
@@ -280,6 +295,7 @@ fn classify(e: SdkError<TransactWriteItemsError>) -> TxFailure {
                 return TxFailure::Condition {
                     index,
                     code: wanted.to_owned(),
+                    current: reasons[index].item().cloned(),
                 };
             }
         }
@@ -501,8 +517,19 @@ impl RunStore for DynamoStore {
         let idem = idem_pk(&run.tenant, &run.idempotency_key);
         let mut idem_item = key(idem.clone(), "IDEM");
         idem_item.insert("run_id".into(), s(run.id.as_str()));
+        let idem_put = put(
+            table,
+            PutSpec {
+                item: idem_item,
+                condition: Some("attribute_not_exists(pk)"),
+                names: &[],
+                values: vec![],
+                return_old: true,
+            },
+            "idempotency record".into(),
+        )?;
         let mut items = vec![
-            new_item(table, idem_item, "idempotency record".into())?,
+            idem_put,
             new_item(table, run_item(run)?, format!("run {}", run.id))?,
         ];
         for (ord, st) in steps.iter().enumerate() {
@@ -528,8 +555,17 @@ impl RunStore for DynamoStore {
         }
         match self.transact(items).await {
             Ok(()) => Ok(InsertOutcome::Created),
-            Err((TxFailure::Condition { index: 0, .. }, _)) => {
-                let item = self.get(idem, "IDEM").await?.ok_or_else(|| {
+            Err((
+                TxFailure::Condition {
+                    index: 0, current, ..
+                },
+                _,
+            )) => {
+                let item = match current {
+                    Some(item) => Some(item),
+                    None => self.get(idem, "IDEM").await?,
+                };
+                let item = item.ok_or_else(|| {
                     StoreError::Conflict(
                         "idempotency record (held by a transaction that did not complete)".into(),
                     )
@@ -538,7 +574,7 @@ impl RunStore for DynamoStore {
                     &item, "run_id",
                 )?)))
             }
-            Err((TxFailure::Condition { index, code }, labels)) => {
+            Err((TxFailure::Condition { index, code, .. }, labels)) => {
                 Err(StoreError::Conflict(format!("{} ({code})", labels[index])))
             }
             Err((TxFailure::Other(e), _)) => Err(StoreError::Backend(e)),
@@ -589,6 +625,7 @@ impl RunStore for DynamoStore {
                     condition: Some("#v = :expected"),
                     names: &[("#v", "version")],
                     values: vec![(":expected", n(run.version))],
+                    return_old: false,
                 },
                 format!("run {}", run.id),
             )?);
@@ -652,6 +689,7 @@ impl RunStore for DynamoStore {
                         (":seq", n(expected.sequence)),
                         (":sha", s(&expected.manifest_sha256)),
                     ],
+                    return_old: false,
                 },
                 format!("evidence chain of tenant {tenant}"),
             )?);

@@ -27,16 +27,11 @@ fn sleep(d: Duration) -> BoxFuture<'static, ()> {
 #[tokio::test]
 async fn dynamo_store_contract() {
     let (_moto, config, names) = deployment().await;
-    let store = DynamoStore::new(&config, &names.table);
-    // Sequentially, then all at once on the same table.
+    let store = DynamoStore::new(&config, &names);
+    // One check at a time: moto undoes a cancelled transaction by restoring a copy of the
+    // whole table taken when it began, which drops writes other requests made meanwhile.
+    // (DynamoDB itself isolates transactions per item.)
     contract::store_all(&store).await;
-    tokio::join!(
-        contract::store_insert_is_idempotent(&store),
-        contract::store_commit_is_version_checked_and_atomic(&store),
-        contract::store_keeps_attempts_and_events(&store),
-        contract::store_chain_head_compare_and_set(&store),
-        contract::store_queries(&store),
-    );
 }
 
 #[tokio::test]

@@ -42,6 +42,7 @@ fn run(id: &str, key: &str) -> passage_core::Run {
         blocked_reason: None,
         cancellation: None,
         bundle: None,
+        finalizing: None,
     }
 }
 

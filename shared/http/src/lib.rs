@@ -81,8 +81,30 @@ async fn intake(
     State(host): State<ApiState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
+    // A body past the limit is refused before it is buffered; answer in the same JSON shape as
+    // every other refusal.
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                &format!(
+                    "event body exceeds the limit of {} bytes",
+                    passage_hris::MAX_BODY_BYTES
+                ),
+            );
+        }
+        Err(rejection) => {
+            return json_error(
+                rejection.status(),
+                "unreadable_body",
+                &rejection.body_text(),
+            );
+        }
+    };
     let pairs: Vec<(String, String)> = headers
         .iter()
         .filter_map(|(k, v)| {
@@ -123,6 +145,9 @@ fn authorise(host: &ApiState, tenant: &str, run: &str, q: &LinkQuery) -> Result<
 }
 
 fn check_link(host: &ApiState, tenant: &str, run: &str, q: &LinkQuery) -> Result<(), String> {
+    if host.link_key.expose().is_empty() {
+        return Err("auditor links are not served here".into());
+    }
     let (Some(expires), Some(sig)) = (&q.expires, &q.sig) else {
         return Err("a signed link is required".into());
     };

@@ -68,6 +68,9 @@ impl AwsHost {
             worker_id: format!("lambda-{}", uuid::Uuid::new_v4().simple()),
             // Longer than the step function's timeout, so a live invocation never loses it.
             lease: Duration::from_secs(90),
+            // Below the queues' redrive MaxReceiveCount (10 in infra/template.yaml), so the
+            // engine records the failure and blocks the run before SQS moves the message.
+            max_receives: 9,
             ..EngineSettings::default()
         };
         Ok(Self {

@@ -185,7 +185,8 @@ async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDon
     let grants = grants(api, user, calls).await?;
     let mut url = users_url(api, &[&user.id, "appLinks"]);
     url.query_pairs_mut().append_pair("limit", "200");
-    let app_links: Vec<Value> = api.list(url, calls).await.unwrap_or_default();
+    // An unread list must fail the snapshot, never be recorded (and signed) as empty.
+    let app_links: Vec<Value> = api.list(url, calls).await?;
     let mut output = user_view(user);
     output["groups"] = groups.iter().map(group_view).collect();
     output["grants"] = grants

@@ -28,6 +28,10 @@ pub struct Run {
     pub cancellation: Option<Cancellation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle: Option<BundleRef>,
+    /// Held while a finalizer writes the bundle, so two finalizers (duplicate deliveries,
+    /// concurrent functions) never interleave their files in one bundle location.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finalizing: Option<crate::domain::Lease>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -30,6 +30,6 @@ pub enum EngineError {
     #[error("gave up after {0} version conflicts")]
     Contended(u32),
     /// Another task of this process is closing a run of the same tenant; try again shortly.
-    #[error("the tenant's evidence chain is being extended; try again shortly")]
-    Busy,
+    #[error("the run's evidence is being written elsewhere; try again in {0:?}")]
+    Busy(std::time::Duration),
 }

@@ -16,7 +16,8 @@ impl Engine {
         let Some(run) = self.ports.store.run(run_id).await? else {
             return Err(EngineError::NotFound(format!("run {run_id}")));
         };
-        let _turn = ChainTurn::take(&self.finalizing, &run.tenant).ok_or(EngineError::Busy)?;
+        let _turn = ChainTurn::take(&self.finalizing, &run.tenant)
+            .ok_or(EngineError::Busy(std::time::Duration::from_millis(100)))?;
         for _ in 0..self.settings.conflict_retries {
             let Some(mut run) = self.ports.store.run(run_id).await? else {
                 return Err(EngineError::NotFound(format!("run {run_id}")));
@@ -30,6 +31,31 @@ impl Engine {
             let steps = self.ports.store.steps(run_id).await?;
             if gate::evaluate(&steps) != Gate::Open {
                 return Ok(None);
+            }
+            // Take (or renew) the run's finalizer lease before writing any file.
+            let now = self.now();
+            if let Some(lease) = &run.finalizing
+                && lease.until > now
+                && lease.owner != self.settings.worker_id
+            {
+                return Err(EngineError::Busy(super::until(now, lease.until)));
+            }
+            run.finalizing = Some(crate::domain::Lease {
+                owner: self.settings.worker_id.clone(),
+                until: super::after(now, self.settings.lease),
+            });
+            match self
+                .ports
+                .store
+                .commit(Commit {
+                    runs: vec![run.clone()],
+                    ..Commit::default()
+                })
+                .await
+            {
+                Ok(()) => run.version += 1,
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
             }
             if run.state == RunState::Blocked {
                 apply::run(&mut run, RunInput::Unblocked)?;
@@ -73,6 +99,7 @@ impl Engine {
                 .await?;
             apply::run(&mut run, RunInput::Close)?;
             run.closed_at = Some(now);
+            run.finalizing = None;
             let bundle = BundleRef {
                 sequence,
                 manifest_sha256: statement.manifest_sha256.clone(),

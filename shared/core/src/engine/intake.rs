@@ -227,6 +227,7 @@ impl Engine {
             blocked_reason: None,
             cancellation: None,
             bundle: None,
+            finalizing: None,
         };
         let steps = plan::build(&run_id, policy)?;
         let event = RunEvent::new(

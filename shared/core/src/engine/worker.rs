@@ -51,7 +51,7 @@ impl Engine {
         match message {
             QueueMessage::Step { run_id, step_key } => self.work_step(run_id, step_key).await,
             QueueMessage::Finalize { run_id } => match self.finalize(run_id).await {
-                Err(EngineError::Busy) => Ok(Disposition::Release(Duration::from_millis(100))),
+                Err(EngineError::Busy(wait)) => Ok(Disposition::Release(wait)),
                 Err(e) => Err(e),
                 Ok(_) => Ok(Disposition::Ack),
             },

@@ -93,6 +93,7 @@ pub fn run_fixture(
         blocked_reason: None,
         cancellation: None,
         bundle: None,
+        finalizing: None,
     }
 }
 
