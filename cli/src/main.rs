@@ -45,6 +45,8 @@ enum Command {
     Retry(commands::operate::RetryArgs),
     /// Cancel a run before its cutoff.
     Cancel(commands::operate::CancelArgs),
+    /// Move a run's cutoff before it arrives.
+    Reschedule(commands::operate::RescheduleArgs),
     /// Issue an auditor link to a closed run's bundle.
     Link(commands::link::LinkArgs),
     /// Measure cutoff-to-verified time, engine throughput and webhook ack latency.
@@ -82,6 +84,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Waive(args) => commands::operate::waive(&cli.config, args).await,
         Command::Retry(args) => commands::operate::retry(&cli.config, args).await,
         Command::Cancel(args) => commands::operate::cancel(&cli.config, args).await,
+        Command::Reschedule(args) => commands::operate::reschedule(&cli.config, args).await,
         Command::Link(args) => commands::link::run(&cli.config, args).await,
         Command::Bench(args) => commands::bench::run(args).await,
         Command::Sandbox(args) => commands::sandbox::run(args).await,

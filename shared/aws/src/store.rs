@@ -48,6 +48,9 @@ const MAX_PLAIN_KEY: usize = 512;
 
 type Item = HashMap<String, AttributeValue>;
 
+/// How long an idempotency record outlives its delivery.
+const IDEMPOTENCY_TTL_SECONDS: i64 = 30 * 86_400;
+
 #[derive(Clone)]
 pub struct DynamoStore {
     client: Client,
@@ -517,6 +520,14 @@ impl RunStore for DynamoStore {
         let idem = idem_pk(&run.tenant, &run.idempotency_key);
         let mut idem_item = key(idem.clone(), "IDEM");
         idem_item.insert("run_id".into(), s(run.id.as_str()));
+        // Senders redeliver for days at most (Standard Webhooks: about three); after a month
+        // DynamoDB's TTL removes the record. A late duplicate then still finds the leaver's run
+        // through the one-open-run-per-employee check.
+        let expires = run.created_at.as_second() + IDEMPOTENCY_TTL_SECONDS;
+        idem_item.insert(
+            "expires_at".into(),
+            aws_sdk_dynamodb::types::AttributeValue::N(expires.to_string()),
+        );
         let idem_put = put(
             table,
             PutSpec {
