@@ -9,6 +9,9 @@
 //! [`common`].
 
 pub mod common;
+pub mod google;
+pub mod jumpcloud;
+pub mod microsoft;
 pub mod okta;
 
 pub use okta::{OktaConfig, OktaEmulator, demo_seed};

@@ -1,0 +1,1 @@
+//! Google Workspace emulator (Admin SDK Directory, Licensing, Data Transfer, Gmail, OAuth token endpoint).

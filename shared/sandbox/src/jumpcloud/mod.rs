@@ -1,0 +1,1 @@
+//! JumpCloud emulator (API v1 and v2, x-api-key and service-account OAuth).
