@@ -9,8 +9,11 @@
 //! [`common`].
 
 pub mod common;
+#[cfg(feature = "google")]
 pub mod google;
+#[cfg(feature = "jumpcloud")]
 pub mod jumpcloud;
+#[cfg(feature = "microsoft")]
 pub mod microsoft;
 pub mod okta;
 
