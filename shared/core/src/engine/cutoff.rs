@@ -4,7 +4,7 @@ use super::{Engine, EngineError, apply};
 use crate::domain::{RunEvent, RunState};
 use crate::ids::RunId;
 use crate::machine::run::{RunCommand, RunInput};
-use crate::ports::{Commit, StoreError};
+use crate::ports::Commit;
 use serde_json::json;
 
 /// What firing a cutoff did.
@@ -45,30 +45,25 @@ impl Engine {
                 "timer",
                 json!({"cutoff_at": run.cutoff.at, "started_ms_after_cutoff": lag_ms}),
             );
-            match self
-                .ports
-                .store
-                .commit(Commit {
+            if !self
+                .try_commit(Commit {
                     runs: vec![run],
                     events: vec![event],
                     ..Commit::default()
                 })
-                .await
+                .await?
             {
-                Ok(()) => {
-                    if cmds.contains(&RunCommand::CancelTimer)
-                        && let Err(e) = self.ports.timer.cancel(run_id).await
-                    {
-                        tracing::warn!(run = %run_id, error = %e, "timer not removed");
-                    }
-                    if cmds.contains(&RunCommand::ReleaseReadySteps) {
-                        self.release_ready(run_id).await?;
-                    }
-                    return Ok(Fired::Started);
-                }
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
+                continue;
             }
+            if cmds.contains(&RunCommand::CancelTimer)
+                && let Err(e) = self.ports.timer.cancel(run_id).await
+            {
+                tracing::warn!(run = %run_id, error = %e, "timer not removed");
+            }
+            if cmds.contains(&RunCommand::ReleaseReadySteps) {
+                self.release_ready(run_id).await?;
+            }
+            return Ok(Fired::Started);
         }
         Err(EngineError::Contended(self.settings.conflict_retries))
     }

@@ -6,7 +6,7 @@ use crate::evidence::{BundleInput, build_bundle};
 use crate::gate::{self, Gate};
 use crate::ids::RunId;
 use crate::machine::run::RunInput;
-use crate::ports::{ChainHead, Commit, StoreError};
+use crate::ports::{ChainHead, Commit};
 use serde_json::json;
 
 impl Engine {
@@ -44,19 +44,16 @@ impl Engine {
                 owner: self.settings.worker_id.clone(),
                 until: super::after(now, self.settings.lease),
             });
-            match self
-                .ports
-                .store
-                .commit(Commit {
+            if !self
+                .try_commit(Commit {
                     runs: vec![run.clone()],
                     ..Commit::default()
                 })
-                .await
+                .await?
             {
-                Ok(()) => run.version += 1,
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
+                continue;
             }
+            run.version += 1;
             if run.state == RunState::Blocked {
                 apply::run(&mut run, RunInput::Unblocked)?;
                 run.blocked_reason = None;
@@ -112,22 +109,19 @@ impl Engine {
             };
             let mut closed = closing;
             closed.detail = json!({"sequence": sequence, "manifest_sha256": new_head.manifest_sha256, "location": bundle.location});
-            match self
-                .ports
-                .store
-                .commit(Commit {
+            if !self
+                .try_commit(Commit {
                     chain: Some((run.tenant.clone(), head, new_head)),
                     runs: vec![run],
                     events: vec![closed],
                     ..Commit::default()
                 })
-                .await
+                .await?
             {
-                Ok(()) => return Ok(Some(bundle)),
                 // Another run of the tenant took this sequence, or the run changed: rebuild.
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
+                continue;
             }
+            return Ok(Some(bundle));
         }
         Err(EngineError::Contended(self.settings.conflict_retries))
     }

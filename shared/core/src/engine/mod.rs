@@ -95,6 +95,16 @@ impl Engine {
     fn now(&self) -> jiff::Timestamp {
         self.ports.clock.now()
     }
+
+    /// Commits, answering `false` when a version check failed: the caller re-reads and decides
+    /// again. Every engine write goes through here, inside a bounded retry loop.
+    async fn try_commit(&self, commit: crate::ports::Commit) -> Result<bool, EngineError> {
+        match self.ports.store.commit(commit).await {
+            Ok(()) => Ok(true),
+            Err(crate::ports::StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 /// Converts a std duration into a jiff span-compatible signed duration.

@@ -7,7 +7,7 @@ use crate::domain::{Cancellation, Run, RunEvent, RunState, Step, StepState, Waiv
 use crate::ids::{RunId, StepKey};
 use crate::machine::run::RunInput;
 use crate::machine::step::StepInput;
-use crate::ports::{Commit, StoreError};
+use crate::ports::Commit;
 use serde_json::json;
 
 impl Engine {
@@ -192,23 +192,18 @@ impl Engine {
                 return Err(EngineError::NotFound(format!("run {run_id}")));
             };
             let event = change(&mut run, self.now())?;
-            match self
-                .ports
-                .store
-                .commit(Commit {
+            if !self
+                .try_commit(Commit {
                     runs: vec![run.clone()],
                     events: vec![event],
                     ..Commit::default()
                 })
-                .await
+                .await?
             {
-                Ok(()) => {
-                    run.version += 1;
-                    return Ok(run);
-                }
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
+                continue;
             }
+            run.version += 1;
+            return Ok(run);
         }
         Err(EngineError::Contended(self.settings.conflict_retries))
     }
@@ -229,23 +224,18 @@ impl Engine {
                 return Err(EngineError::NotFound(format!("step {key} in run {run_id}")));
             };
             let event = change(&run, &mut step, self.now())?;
-            match self
-                .ports
-                .store
-                .commit(Commit {
+            if !self
+                .try_commit(Commit {
                     steps: vec![step.clone()],
                     events: vec![event],
                     ..Commit::default()
                 })
-                .await
+                .await?
             {
-                Ok(()) => {
-                    step.version += 1;
-                    return Ok(step);
-                }
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
+                continue;
             }
+            step.version += 1;
+            return Ok(step);
         }
         Err(EngineError::Contended(self.settings.conflict_retries))
     }

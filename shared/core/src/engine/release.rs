@@ -6,7 +6,7 @@ use crate::gate::{self, Gate};
 use crate::ids::RunId;
 use crate::machine::step::StepInput;
 use crate::plan;
-use crate::ports::{Commit, QueueMessage, StoreError};
+use crate::ports::{Commit, QueueMessage};
 use serde_json::json;
 use std::time::Duration;
 
@@ -50,22 +50,17 @@ impl Engine {
                     json!({"step": s.key}),
                 ));
             }
-            match self.ports.store.commit(commit).await {
-                Ok(()) => {
-                    for key in &keys {
-                        let msg = QueueMessage::Step {
-                            run_id: run_id.clone(),
-                            step_key: key.clone(),
-                        };
-                        self.ports.queue.enqueue(&msg, Duration::ZERO).await?;
-                    }
-                    // Released steps may themselves be done already (none today), and waivers
-                    // can open the gate: go round once more until nothing changes.
-                    continue;
-                }
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
+            if !self.try_commit(commit).await? {
+                continue;
             }
+            for key in &keys {
+                let msg = QueueMessage::Step {
+                    run_id: run_id.clone(),
+                    step_key: key.clone(),
+                };
+                self.ports.queue.enqueue(&msg, Duration::ZERO).await?;
+            }
+            // Go round once more: with nothing left to release, the gate is checked.
         }
         Err(EngineError::Contended(self.settings.conflict_retries))
     }
@@ -86,20 +81,17 @@ impl Engine {
             apply::run(&mut run, crate::machine::run::RunInput::Unblocked)?;
             run.blocked_reason = None;
             let event = RunEvent::new(run_id, self.now(), "run.unblocked", "system", json!({}));
-            match self
-                .ports
-                .store
-                .commit(Commit {
+            if !self
+                .try_commit(Commit {
                     runs: vec![run],
                     events: vec![event],
                     ..Commit::default()
                 })
-                .await
+                .await?
             {
-                Ok(()) => return Ok(()),
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
+                continue;
             }
+            return Ok(());
         }
         Err(EngineError::Contended(self.settings.conflict_retries))
     }

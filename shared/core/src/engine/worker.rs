@@ -10,7 +10,6 @@ use crate::machine::run::RunInput;
 use crate::machine::step::StepInput;
 use crate::ports::{
     ActionFailure, ActionReport, ActionRequest, Commit, Delivery, FailureClass, QueueMessage,
-    StoreError,
 };
 use jiff::Timestamp;
 use serde_json::json;
@@ -122,23 +121,18 @@ impl Engine {
                 &format!("worker:{}", self.settings.worker_id),
                 json!({"step": key, "attempt": step.attempts, "took_over_expired_lease": takeover}),
             );
-            match self
-                .ports
-                .store
-                .commit(Commit {
+            if !self
+                .try_commit(Commit {
                     steps: vec![step.clone()],
                     events: vec![event],
                     ..Commit::default()
                 })
-                .await
+                .await?
             {
-                Ok(()) => {
-                    step.version += 1;
-                    return Ok(Claim::Claimed { run, steps, step });
-                }
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
+                continue;
             }
+            step.version += 1;
+            return Ok(Claim::Claimed { run, steps, step });
         }
         Err(EngineError::Contended(self.settings.conflict_retries))
     }
@@ -337,16 +331,13 @@ impl Engine {
             }
             commit.steps.push(step.clone());
             commit.attempts.push(attempt);
-            match self.ports.store.commit(commit).await {
-                Ok(()) => {
-                    if step.state == StepState::Verified {
-                        self.release_ready(&run.id).await?;
-                    }
-                    return Ok(disposition);
-                }
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
+            if !self.try_commit(commit).await? {
+                continue;
             }
+            if step.state == StepState::Verified {
+                self.release_ready(&run.id).await?;
+            }
+            return Ok(disposition);
         }
         Err(EngineError::Contended(self.settings.conflict_retries))
     }
@@ -394,11 +385,10 @@ impl Engine {
             ));
             block(&mut run, key, "dead_lettered", reason, now, &mut commit)?;
             commit.steps.push(step);
-            match self.ports.store.commit(commit).await {
-                Ok(()) => return Ok(()),
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
+            if !self.try_commit(commit).await? {
+                continue;
             }
+            return Ok(());
         }
         Err(EngineError::Contended(self.settings.conflict_retries))
     }
