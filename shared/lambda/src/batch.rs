@@ -50,3 +50,18 @@ pub async fn handle(host: &AwsHost, event: SqsEvent, queue_url: &str) -> SqsBatc
     }
     response
 }
+
+/// The whole life of a queue-consuming function: build the host once, then hand every batch
+/// from the queue `queue` picks to [`handle`].
+pub async fn serve(queue: fn(&passage_aws::AwsNames) -> &str) -> Result<(), lambda_runtime::Error> {
+    crate::init_tracing();
+    let host = AwsHost::from_env().await?;
+    let host = &host;
+    let url = queue(&host.names);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<SqsEvent>| async move {
+            Ok::<_, lambda_runtime::Error>(handle(host, event.payload, url).await)
+        },
+    ))
+    .await
+}
