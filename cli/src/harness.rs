@@ -78,6 +78,8 @@ pub fn tenant(
     policy.okta = Some(OktaPolicy {
         disable: options.disable,
         grants_critical: true,
+        reset_factors: false,
+        unassign_apps: false,
     });
     let settings = ConnectionSettings {
         okta: Some(OktaSettings {

@@ -87,6 +87,9 @@ pub struct TenantConfig {
     pub webhook_secrets: Vec<String>,
     #[serde(default = "default_attempts")]
     pub max_attempts: u32,
+    /// Who receives mail and files when the leaver has no manager on record.
+    #[serde(default)]
+    pub fallback_delegate: Option<String>,
     #[serde(default)]
     pub okta: Option<OktaConfig>,
 }
@@ -110,6 +113,10 @@ pub struct OktaConfig {
     pub disable: DisableMode,
     #[serde(default = "yes")]
     pub grants_critical: bool,
+    #[serde(default)]
+    pub reset_factors: bool,
+    #[serde(default)]
+    pub unassign_apps: bool,
 }
 
 fn default_disable() -> DisableMode {
@@ -178,6 +185,8 @@ impl Config {
                     Some(OktaPolicy {
                         disable: o.disable,
                         grants_critical: o.grants_critical,
+                        reset_factors: o.reset_factors,
+                        unassign_apps: o.unassign_apps,
                     })
                 }
                 None => None,
@@ -189,7 +198,11 @@ impl Config {
                 end_of_day,
                 default_time_zone: t.default_time_zone.clone(),
                 webhook_secrets: secrets,
+                fallback_delegate: t.fallback_delegate.clone(),
                 okta: okta_policy,
+                microsoft: None,
+                google: None,
+                jumpcloud: None,
                 max_attempts: t.max_attempts.max(1),
             });
             connections.insert(id, settings);

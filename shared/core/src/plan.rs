@@ -4,7 +4,9 @@
 //! engine cannot do things in the wrong order: a step is only queued once everything it depends
 //! on is verified or waived.
 
-use crate::domain::{Action, DisableMode, Provider, Step, StepState, TenantPolicy, step_key};
+use crate::domain::{
+    Action, DeviceAction, DisableMode, Provider, Step, StepState, TenantPolicy, step_key,
+};
 use crate::ids::{RunId, StepKey};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,44 +19,132 @@ pub struct OrderingRule {
     pub why: &'static str,
 }
 
-/// Orders the providers force on us. Every plan is checked against these.
+const fn rule(
+    provider: Provider,
+    before: Action,
+    after: Action,
+    why: &'static str,
+) -> OrderingRule {
+    OrderingRule {
+        provider,
+        before,
+        after,
+        why,
+    }
+}
+
+/// Orders the providers force on us (research: provider_apis §0). Every plan is checked against
+/// these; on top, every step of a provider comes after that provider's snapshot, so what the
+/// leaver had is recorded before anything changes.
 pub const ORDERING_RULES: &[OrderingRule] = &[
-    OrderingRule {
-        provider: Provider::Okta,
-        before: Action::Snapshot,
-        after: Action::RemoveGroups,
-        why: "memberships are recorded before they are removed, so they can be restored",
-    },
-    OrderingRule {
-        provider: Provider::Okta,
-        before: Action::RevokeSessions,
-        after: Action::Deactivate,
-        why: "a deactivated user's sessions and factors can no longer be managed",
-    },
-    OrderingRule {
-        provider: Provider::Okta,
-        before: Action::RevokeGrants,
-        after: Action::Deactivate,
-        why: "grants are revoked while the user still exists in a manageable state",
-    },
-    OrderingRule {
-        provider: Provider::Okta,
-        before: Action::RemoveGroups,
-        after: Action::Deactivate,
-        why: "memberships are removed while the user is still manageable",
-    },
-    OrderingRule {
-        provider: Provider::Okta,
-        before: Action::RevokeSessions,
-        after: Action::Suspend,
-        why: "sessions are ended explicitly; suspension alone is not proof they are gone",
-    },
-    OrderingRule {
-        provider: Provider::Okta,
-        before: Action::RemoveGroups,
-        after: Action::Suspend,
-        why: "memberships are removed while the user is still active",
-    },
+    rule(
+        Provider::Okta,
+        Action::ResetFactors,
+        Action::Deactivate,
+        "factors cannot be removed from a deactivated user",
+    ),
+    rule(
+        Provider::Okta,
+        Action::ResetFactors,
+        Action::Suspend,
+        "factors are removed while the user is still active",
+    ),
+    rule(
+        Provider::Okta,
+        Action::RevokeSessions,
+        Action::Deactivate,
+        "a deactivated user's sessions can no longer be managed",
+    ),
+    rule(
+        Provider::Okta,
+        Action::RevokeGrants,
+        Action::Deactivate,
+        "grants are revoked while the user is still manageable",
+    ),
+    rule(
+        Provider::Okta,
+        Action::RemoveGroups,
+        Action::Deactivate,
+        "memberships are removed while the user is still manageable",
+    ),
+    rule(
+        Provider::Okta,
+        Action::UnassignApps,
+        Action::Deactivate,
+        "deactivation would deprovision every app at once, unrecorded",
+    ),
+    rule(
+        Provider::Okta,
+        Action::RevokeSessions,
+        Action::Suspend,
+        "sessions are ended explicitly; suspension alone is not proof they are gone",
+    ),
+    rule(
+        Provider::Okta,
+        Action::RemoveGroups,
+        Action::Suspend,
+        "memberships are removed while the user is still active",
+    ),
+    rule(
+        Provider::Microsoft,
+        Action::Suspend,
+        Action::RevokeSessions,
+        "sign-in is blocked first, so no new session starts after revocation",
+    ),
+    rule(
+        Provider::Microsoft,
+        Action::ConvertMailbox,
+        Action::RemoveLicenses,
+        "removing the Exchange licence first deletes the mailbox before it can be converted",
+    ),
+    rule(
+        Provider::Microsoft,
+        Action::ForwardMail,
+        Action::RemoveLicenses,
+        "forwarding needs a licensed mailbox to be set",
+    ),
+    rule(
+        Provider::Microsoft,
+        Action::SetAutoReply,
+        Action::RemoveLicenses,
+        "the auto-reply needs a licensed mailbox to be set",
+    ),
+    rule(
+        Provider::Microsoft,
+        Action::SecureDevices,
+        Action::ConvertMailbox,
+        "devices lose the mailbox's account before the mailbox changes type",
+    ),
+    rule(
+        Provider::Google,
+        Action::DelegateMailbox,
+        Action::Suspend,
+        "Gmail settings calls impersonate the user and fail once suspended",
+    ),
+    rule(
+        Provider::Google,
+        Action::ForwardMail,
+        Action::Suspend,
+        "Gmail settings calls impersonate the user and fail once suspended",
+    ),
+    rule(
+        Provider::Google,
+        Action::SetAutoReply,
+        Action::Suspend,
+        "Gmail settings calls impersonate the user and fail once suspended",
+    ),
+    rule(
+        Provider::Google,
+        Action::TransferData,
+        Action::Suspend,
+        "files are handed over while the account is intact",
+    ),
+    rule(
+        Provider::Google,
+        Action::TransferData,
+        Action::RemoveLicenses,
+        "Drive data must be transferred before the licence goes",
+    ),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -75,49 +165,176 @@ pub enum PlanError {
     Empty,
 }
 
-/// Builds the steps of a new run from the tenant's policy.
-pub fn build(run_id: &RunId, policy: &TenantPolicy) -> Result<Vec<Step>, PlanError> {
+/// Adds one provider's steps; dependencies name actions of the same provider and are kept only
+/// when that action is in the plan (a step a policy leaves out is simply not waited for).
+struct ProviderPlan<'a> {
+    run_id: &'a RunId,
+    provider: Provider,
+    steps: Vec<Step>,
+}
+
+impl<'a> ProviderPlan<'a> {
+    fn new(run_id: &'a RunId, provider: Provider) -> Self {
+        let mut plan = Self {
+            run_id,
+            provider,
+            steps: Vec::new(),
+        };
+        plan.steps
+            .push(Step::new(run_id, provider, Action::Snapshot, true, vec![]));
+        plan
+    }
+
+    fn has(&self, action: Action) -> bool {
+        self.steps.iter().any(|s| s.action == action)
+    }
+
+    /// Adds `action` after `after` (those present), or after the snapshot if none are.
+    fn add(
+        &mut self,
+        enabled: bool,
+        action: Action,
+        critical: bool,
+        after: &[Action],
+    ) -> &mut Self {
+        if !enabled {
+            return self;
+        }
+        let mut deps: Vec<StepKey> = after
+            .iter()
+            .filter(|a| self.has(**a))
+            .map(|a| step_key(self.provider, *a))
+            .collect();
+        if deps.is_empty() {
+            deps.push(step_key(self.provider, Action::Snapshot));
+        }
+        self.steps.push(Step::new(
+            self.run_id,
+            self.provider,
+            action,
+            critical,
+            deps,
+        ));
+        self
+    }
+}
+
+/// Builds the steps of a new run from the tenant's policy. `delegate` is who inherits mail and
+/// files (the manager, or the tenant's fallback); without one, hand-over steps are left out.
+pub fn build(
+    run_id: &RunId,
+    policy: &TenantPolicy,
+    delegate: Option<&str>,
+) -> Result<Vec<Step>, PlanError> {
+    use Action::*;
+    let has_delegate = delegate.is_some();
     let mut steps = Vec::new();
     if let Some(okta) = &policy.okta {
-        let p = Provider::Okta;
-        let k = |a| step_key(p, a);
-        steps.push(Step::new(run_id, p, Action::Snapshot, true, vec![]));
-        steps.push(Step::new(
-            run_id,
-            p,
-            Action::RevokeSessions,
-            true,
-            vec![k(Action::Snapshot)],
-        ));
-        steps.push(Step::new(
-            run_id,
-            p,
-            Action::RevokeGrants,
-            okta.grants_critical,
-            vec![k(Action::Snapshot)],
-        ));
-        steps.push(Step::new(
-            run_id,
-            p,
-            Action::RemoveGroups,
-            true,
-            vec![k(Action::Snapshot)],
-        ));
         let disable = match okta.disable {
-            DisableMode::Suspend => Action::Suspend,
-            DisableMode::Deactivate => Action::Deactivate,
+            DisableMode::Suspend => Suspend,
+            DisableMode::Deactivate => Deactivate,
         };
-        steps.push(Step::new(
-            run_id,
-            p,
-            disable,
+        let mut p = ProviderPlan::new(run_id, Provider::Okta);
+        p.add(okta.reset_factors, ResetFactors, true, &[])
+            .add(true, RevokeSessions, true, &[])
+            .add(true, RevokeGrants, okta.grants_critical, &[])
+            .add(true, RemoveGroups, true, &[])
+            .add(okta.unassign_apps, UnassignApps, true, &[])
+            .add(
+                true,
+                disable,
+                true,
+                &[
+                    ResetFactors,
+                    RevokeSessions,
+                    RevokeGrants,
+                    RemoveGroups,
+                    UnassignApps,
+                ],
+            );
+        steps.extend(p.steps);
+    }
+    if let Some(ms) = &policy.microsoft {
+        let mail = ms.mailbox_critical;
+        let devices = ms.devices != DeviceAction::None;
+        let mut p = ProviderPlan::new(run_id, Provider::Microsoft);
+        p.add(true, Suspend, true, &[])
+            .add(true, RevokeSessions, true, &[Suspend])
+            .add(ms.reset_factors, ResetFactors, true, &[Suspend])
+            .add(true, RemoveGroups, true, &[])
+            .add(ms.auto_reply.is_some(), SetAutoReply, mail, &[])
+            .add(
+                ms.forward_to_delegate && has_delegate,
+                ForwardMail,
+                mail,
+                &[],
+            )
+            .add(devices, SecureDevices, true, &[Suspend])
+            .add(
+                ms.convert_mailbox,
+                ConvertMailbox,
+                mail,
+                &[SecureDevices, ForwardMail, SetAutoReply],
+            )
+            .add(
+                ms.remove_licenses,
+                RemoveLicenses,
+                true,
+                &[ConvertMailbox, ForwardMail, SetAutoReply],
+            );
+        steps.extend(p.steps);
+    }
+    if let Some(g) = &policy.google {
+        let mail = g.mailbox_critical;
+        let mut p = ProviderPlan::new(run_id, Provider::Google);
+        p.add(
+            g.delegate_mailbox && has_delegate,
+            DelegateMailbox,
+            mail,
+            &[],
+        )
+        .add(
+            g.forward_to_delegate && has_delegate,
+            ForwardMail,
+            mail,
+            &[],
+        )
+        .add(g.vacation_reply.is_some(), SetAutoReply, mail, &[])
+        .add(g.transfer_data && has_delegate, TransferData, mail, &[])
+        .add(
             true,
-            vec![
-                k(Action::RevokeSessions),
-                k(Action::RevokeGrants),
-                k(Action::RemoveGroups),
-            ],
-        ));
+            Suspend,
+            true,
+            &[DelegateMailbox, ForwardMail, SetAutoReply, TransferData],
+        )
+        .add(true, RevokeSessions, true, &[Suspend])
+        .add(true, RevokeGrants, true, &[Suspend])
+        .add(true, RemoveGroups, true, &[])
+        .add(
+            g.devices != DeviceAction::None,
+            SecureDevices,
+            true,
+            &[Suspend],
+        )
+        .add(
+            g.release_licenses,
+            RemoveLicenses,
+            true,
+            &[TransferData, Suspend],
+        );
+        steps.extend(p.steps);
+    }
+    if let Some(jc) = &policy.jumpcloud {
+        let mut p = ProviderPlan::new(run_id, Provider::Jumpcloud);
+        p.add(true, Suspend, true, &[])
+            .add(true, RemoveGroups, true, &[])
+            .add(
+                jc.devices != DeviceAction::None,
+                SecureDevices,
+                true,
+                &[Suspend],
+            );
+        steps.extend(p.steps);
     }
     if steps.is_empty() {
         return Err(PlanError::Empty);
@@ -168,6 +385,16 @@ pub fn validate(steps: &[Step]) -> Result<(), PlanError> {
     }
     for s in steps {
         visit(&s.key, &by_key, &mut done, &mut on_path)?;
+    }
+    for s in steps.iter().filter(|s| s.action != Action::Snapshot) {
+        let snapshot = step_key(s.provider, Action::Snapshot);
+        if !reaches(&by_key, &s.key, &snapshot) {
+            return Err(PlanError::Ordering {
+                before: snapshot,
+                after: s.key.clone(),
+                why: "what the leaver had is recorded before anything changes",
+            });
+        }
     }
     for rule in ORDERING_RULES {
         let before = step_key(rule.provider, rule.before);
@@ -226,7 +453,118 @@ mod tests {
     fn plan(mode: DisableMode) -> Vec<Step> {
         let mut policy = TenantPolicy::new("acme");
         policy.okta.as_mut().unwrap().disable = mode;
-        build(&RunId::new("run_1"), &policy).unwrap()
+        build(&RunId::new("run_1"), &policy, None).unwrap()
+    }
+
+    fn everything(delegate: Option<&str>) -> Vec<Step> {
+        let mut policy = TenantPolicy::new("acme");
+        let okta = policy.okta.as_mut().unwrap();
+        okta.disable = DisableMode::Deactivate;
+        okta.reset_factors = true;
+        okta.unassign_apps = true;
+        policy.microsoft = Some(crate::domain::MicrosoftPolicy {
+            reset_factors: true,
+            auto_reply: Some("gone".into()),
+            forward_to_delegate: true,
+            convert_mailbox: true,
+            remove_licenses: true,
+            devices: DeviceAction::Wipe,
+            mailbox_critical: false,
+        });
+        policy.google = Some(crate::domain::GooglePolicy {
+            delegate_mailbox: true,
+            forward_to_delegate: true,
+            vacation_reply: Some("gone".into()),
+            transfer_data: true,
+            release_licenses: true,
+            devices: DeviceAction::Retire,
+            mailbox_critical: true,
+        });
+        policy.jumpcloud = Some(crate::domain::JumpCloudPolicy {
+            devices: DeviceAction::Lock,
+        });
+        build(&RunId::new("run_1"), &policy, delegate).unwrap()
+    }
+
+    #[test]
+    fn a_full_plan_across_four_providers_is_valid() {
+        let steps = everything(Some("boss@example.com"));
+        assert_eq!(validate(&steps), Ok(()));
+        for p in [
+            Provider::Okta,
+            Provider::Microsoft,
+            Provider::Google,
+            Provider::Jumpcloud,
+        ] {
+            assert!(
+                steps
+                    .iter()
+                    .any(|s| s.provider == p && s.action == Action::Snapshot)
+            );
+        }
+        // Every rule applies to this plan.
+        for r in ORDERING_RULES {
+            let has = |a| {
+                steps
+                    .iter()
+                    .any(|s| s.provider == r.provider && s.action == a)
+            };
+            if r.after == Action::Suspend && r.provider == Provider::Okta {
+                continue; // this plan deactivates
+            }
+            assert!(has(r.before) && has(r.after), "{r:?} not exercised");
+        }
+    }
+
+    #[test]
+    fn the_wrong_order_cannot_happen_for_any_rule() {
+        let full = everything(Some("boss@example.com"));
+        for r in ORDERING_RULES {
+            let mut steps = full.clone();
+            let after = step_key(r.provider, r.after);
+            let Some(s) = steps.iter_mut().find(|s| s.key == after) else {
+                continue;
+            };
+            // Rewire the later step to wait for the snapshot only.
+            s.depends_on = vec![step_key(r.provider, Action::Snapshot)];
+            assert!(
+                matches!(validate(&steps), Err(PlanError::Ordering { .. })),
+                "dropping {} before {} went unnoticed",
+                r.before,
+                r.after
+            );
+        }
+        // And nothing may start before its provider's snapshot.
+        let mut steps = full.clone();
+        let s = steps
+            .iter_mut()
+            .find(|s| s.key.0 == "google.remove_groups")
+            .unwrap();
+        s.depends_on.clear();
+        assert!(matches!(validate(&steps), Err(PlanError::Ordering { .. })));
+    }
+
+    #[test]
+    fn without_a_delegate_hand_over_steps_are_left_out() {
+        let steps = everything(None);
+        for key in [
+            "google.delegate_mailbox",
+            "google.forward_mail",
+            "google.transfer_data",
+            "microsoft.forward_mail",
+        ] {
+            assert!(
+                !steps.iter().any(|s| s.key.0 == key),
+                "{key} planned without a delegate"
+            );
+        }
+        assert_eq!(validate(&steps), Ok(()));
+        // Google still suspends, now right after the vacation reply.
+        let suspend = steps.iter().find(|s| s.key.0 == "google.suspend").unwrap();
+        assert_eq!(
+            suspend.depends_on,
+            vec![StepKey::new("google.set_auto_reply")]
+        );
     }
 
     #[test]
@@ -303,6 +641,9 @@ mod tests {
     fn a_policy_with_no_provider_is_refused() {
         let mut policy = TenantPolicy::new("acme");
         policy.okta = None;
-        assert_eq!(build(&RunId::new("r"), &policy), Err(PlanError::Empty));
+        assert_eq!(
+            build(&RunId::new("r"), &policy, None),
+            Err(PlanError::Empty)
+        );
     }
 }

@@ -54,7 +54,7 @@ fn store() -> SqliteStore {
 async fn insert_is_idempotent_per_tenant_and_key() {
     let s = store();
     let r = run("run_a", "k1");
-    let steps = plan::build(&r.id, &TenantPolicy::new("acme")).unwrap();
+    let steps = plan::build(&r.id, &TenantPolicy::new("acme"), None).unwrap();
     assert_eq!(
         s.insert_run(&r, &steps, &[]).await.unwrap(),
         InsertOutcome::Created
@@ -72,7 +72,7 @@ async fn insert_is_idempotent_per_tenant_and_key() {
 async fn a_stale_version_rejects_the_whole_commit() {
     let s = store();
     let r = run("run_a", "k1");
-    let steps = plan::build(&r.id, &TenantPolicy::new("acme")).unwrap();
+    let steps = plan::build(&r.id, &TenantPolicy::new("acme"), None).unwrap();
     s.insert_run(&r, &steps, &[]).await.unwrap();
 
     let mut first = s.steps(&r.id).await.unwrap();

@@ -55,6 +55,10 @@ pub async fn run(
         Action::RemoveGroups => remove_groups(api, &user, calls).await,
         Action::Suspend => suspend(api, &user, calls).await,
         Action::Deactivate => deactivate(api, &user, calls).await,
+        other => Err(permanent(
+            "action_not_supported",
+            format!("the Okta connector cannot {other}"),
+        )),
     }
 }
 

@@ -41,10 +41,28 @@ pub enum Action {
     RevokeGrants,
     /// Remove the group memberships the provider lets us change (recorded first in the snapshot).
     RemoveGroups,
-    /// Reversible disable (Okta suspend).
+    /// Reversible disable: Okta suspend, Entra block sign-in, Google and JumpCloud suspend.
     Suspend,
     /// Destructive disable (Okta deactivate: deprovisions every assigned app).
     Deactivate,
+    /// Remove enrolled MFA factors / authentication methods.
+    ResetFactors,
+    /// Remove direct app assignments (downstream deprovisioning).
+    UnassignApps,
+    /// Out-of-office reply on the leaver's mailbox.
+    SetAutoReply,
+    /// Forward new mail to the manager (or the tenant's delegate).
+    ForwardMail,
+    /// Give the manager access to the mailbox.
+    DelegateMailbox,
+    /// Convert the mailbox to a shared one so it survives losing its licence.
+    ConvertMailbox,
+    /// Transfer files and calendars to the manager.
+    TransferData,
+    /// Release paid licences.
+    RemoveLicenses,
+    /// Lock, retire or wipe the leaver's devices, per tenant policy.
+    SecureDevices,
 }
 
 impl Action {
@@ -56,6 +74,15 @@ impl Action {
             Action::RemoveGroups => "remove_groups",
             Action::Suspend => "suspend",
             Action::Deactivate => "deactivate",
+            Action::ResetFactors => "reset_factors",
+            Action::UnassignApps => "unassign_apps",
+            Action::SetAutoReply => "set_auto_reply",
+            Action::ForwardMail => "forward_mail",
+            Action::DelegateMailbox => "delegate_mailbox",
+            Action::ConvertMailbox => "convert_mailbox",
+            Action::TransferData => "transfer_data",
+            Action::RemoveLicenses => "remove_licenses",
+            Action::SecureDevices => "secure_devices",
         }
     }
 
@@ -66,8 +93,17 @@ impl Action {
             Action::RevokeSessions => "end sign-in sessions and revoke OAuth tokens",
             Action::RevokeGrants => "revoke consent grants given to apps",
             Action::RemoveGroups => "remove group memberships",
-            Action::Suspend => "suspend the account (reversible)",
+            Action::Suspend => "disable the account (reversible)",
             Action::Deactivate => "deactivate the account (deprovisions apps)",
+            Action::ResetFactors => "remove MFA factors and authentication methods",
+            Action::UnassignApps => "remove app assignments",
+            Action::SetAutoReply => "set an out-of-office reply",
+            Action::ForwardMail => "forward new mail to the delegate",
+            Action::DelegateMailbox => "give the delegate access to the mailbox",
+            Action::ConvertMailbox => "convert the mailbox to a shared mailbox",
+            Action::TransferData => "transfer files and calendars to the delegate",
+            Action::RemoveLicenses => "release licences",
+            Action::SecureDevices => "lock, retire or wipe devices",
         }
     }
 }

@@ -15,4 +15,7 @@ pub use event::RunEvent;
 pub use run::{BundleRef, Cancellation, Run, RunSource, RunState};
 pub use step::{Lease, Step, StepError, StepErrorClass, StepResult, StepState, Waiver, step_key};
 pub use subject::{Manager, Subject};
-pub use tenant::{DisableMode, OktaPolicy, TenantPolicy};
+pub use tenant::{
+    DeviceAction, DisableMode, GooglePolicy, JumpCloudPolicy, MicrosoftPolicy, OktaPolicy,
+    TenantPolicy,
+};

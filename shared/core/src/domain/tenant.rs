@@ -15,9 +15,18 @@ pub struct TenantPolicy {
     pub default_time_zone: String,
     /// Standard Webhooks secrets (`whsec_…`); several at once during rotation.
     pub webhook_secrets: Vec<Secret>,
+    /// Who receives mail, files and calendars when the leaver has no manager on record.
+    pub fallback_delegate: Option<String>,
     pub okta: Option<OktaPolicy>,
+    pub microsoft: Option<MicrosoftPolicy>,
+    pub google: Option<GooglePolicy>,
+    pub jumpcloud: Option<JumpCloudPolicy>,
     /// Attempts at one step before it is marked failed and the run blocked.
     pub max_attempts: u32,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What to do in Okta.
@@ -27,10 +36,12 @@ pub struct OktaPolicy {
     /// Revoking consent grants is non-critical for tenants that rely on token revocation alone.
     #[serde(default = "yes")]
     pub grants_critical: bool,
-}
-
-fn yes() -> bool {
-    true
+    /// Remove MFA factors before disabling (they cannot be removed from a deactivated user).
+    #[serde(default)]
+    pub reset_factors: bool,
+    /// Remove direct app assignments (deprovisions the leaver downstream).
+    #[serde(default)]
+    pub unassign_apps: bool,
 }
 
 /// Suspend keeps the account restorable; deactivate deprovisions every app and is final.
@@ -41,8 +52,80 @@ pub enum DisableMode {
     Deactivate,
 }
 
+/// What to do to the leaver's devices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceAction {
+    /// Leave devices alone.
+    None,
+    /// Lock the device (recoverable).
+    Lock,
+    /// Remove company data and management (Intune retire, Google account wipe).
+    Retire,
+    /// Factory reset.
+    Wipe,
+}
+
+/// What to do in Microsoft 365 / Entra ID / Intune / Exchange Online.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MicrosoftPolicy {
+    #[serde(default = "yes")]
+    pub reset_factors: bool,
+    /// Out-of-office text; none means no auto-reply step.
+    #[serde(default)]
+    pub auto_reply: Option<String>,
+    #[serde(default = "yes")]
+    pub forward_to_delegate: bool,
+    /// Convert to a shared mailbox (needs the Exchange admin endpoint).
+    #[serde(default = "yes")]
+    pub convert_mailbox: bool,
+    #[serde(default = "yes")]
+    pub remove_licenses: bool,
+    #[serde(default = "default_retire")]
+    pub devices: DeviceAction,
+    /// Whether mailbox hand-over steps hold the closure gate.
+    #[serde(default)]
+    pub mailbox_critical: bool,
+}
+
+fn default_retire() -> DeviceAction {
+    DeviceAction::Retire
+}
+
+/// What to do in Google Workspace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GooglePolicy {
+    #[serde(default = "yes")]
+    pub delegate_mailbox: bool,
+    #[serde(default)]
+    pub forward_to_delegate: bool,
+    /// Vacation responder text; none means no vacation step.
+    #[serde(default)]
+    pub vacation_reply: Option<String>,
+    /// Drive and Calendar to the delegate through the Data Transfer API.
+    #[serde(default = "yes")]
+    pub transfer_data: bool,
+    #[serde(default = "yes")]
+    pub release_licenses: bool,
+    #[serde(default = "default_retire")]
+    pub devices: DeviceAction,
+    #[serde(default)]
+    pub mailbox_critical: bool,
+}
+
+/// What to do in JumpCloud.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JumpCloudPolicy {
+    #[serde(default = "default_lock")]
+    pub devices: DeviceAction,
+}
+
+fn default_lock() -> DeviceAction {
+    DeviceAction::Lock
+}
+
 impl TenantPolicy {
-    /// A policy with sensible defaults, for tests and the demo.
+    /// A policy with sensible defaults (Okta only), for tests and the demo.
     pub fn new(id: impl Into<String>) -> Self {
         let id = TenantId::new(id);
         Self {
@@ -51,10 +134,16 @@ impl TenantPolicy {
             end_of_day: Time::constant(17, 0, 0, 0),
             default_time_zone: "UTC".into(),
             webhook_secrets: Vec::new(),
+            fallback_delegate: None,
             okta: Some(OktaPolicy {
                 disable: DisableMode::Suspend,
                 grants_critical: true,
+                reset_factors: false,
+                unassign_apps: false,
             }),
+            microsoft: None,
+            google: None,
+            jumpcloud: None,
             max_attempts: 6,
         }
     }

@@ -229,7 +229,13 @@ impl Engine {
             bundle: None,
             finalizing: None,
         };
-        let steps = plan::build(&run_id, policy)?;
+        let delegate = run
+            .subject
+            .manager
+            .as_ref()
+            .map(|m| m.email.as_str())
+            .or(policy.fallback_delegate.as_deref());
+        let steps = plan::build(&run_id, policy, delegate)?;
         let event = RunEvent::new(
             &run_id,
             now,

@@ -45,6 +45,10 @@ const ISO_A_5_18: Control = Control {
     id: "ISO27001:2022:A.5.18",
     title: "Access rights removed in a timely manner on leaving",
 };
+const ISO_A_5_11: Control = Control {
+    id: "ISO27001:2022:A.5.11",
+    title: "Organisation's assets returned (or made safe) on leaving",
+};
 
 /// The controls an action evidences when verified.
 pub fn controls_for(action: Action) -> Vec<Control> {
@@ -60,6 +64,16 @@ pub fn controls_for(action: Action) -> Vec<Control> {
         ],
         Action::RevokeGrants => vec![SOC2_CC6_2, SOC2_CC6_3, NIST171_3_5, CSF_PR_AA_01],
         Action::RemoveGroups => vec![SOC2_CC6_3, HIPAA, CSF_PR_AA_05, ISO_A_5_18],
+        Action::ResetFactors => vec![SOC2_CC6_2, NIST171_3_5, CSF_PR_AA_01, ISO_A_5_18],
+        Action::UnassignApps | Action::RemoveLicenses => {
+            vec![SOC2_CC6_3, CSF_PR_AA_05, ISO_A_5_18]
+        }
+        Action::SetAutoReply
+        | Action::ForwardMail
+        | Action::DelegateMailbox
+        | Action::ConvertMailbox
+        | Action::TransferData => vec![NIST171_3_9_2, ISO_A_5_18],
+        Action::SecureDevices => vec![HIPAA, NIST171_3_9_2, ISO_A_5_11],
         Action::Suspend | Action::Deactivate => vec![
             SOC2_CC6_2,
             HIPAA,

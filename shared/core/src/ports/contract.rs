@@ -98,7 +98,8 @@ pub fn run_fixture(
 }
 
 fn steps_for(run: &Run) -> Vec<Step> {
-    plan::build(&run.id, &TenantPolicy::new(run.tenant.as_str())).expect("default plan builds")
+    plan::build(&run.id, &TenantPolicy::new(run.tenant.as_str()), None)
+        .expect("default plan builds")
 }
 
 fn event(run: &RunId, at: Timestamp, kind: &str) -> RunEvent {

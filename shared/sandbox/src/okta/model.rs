@@ -133,7 +133,10 @@ pub(crate) struct UserRecord {
     pub remembered_devices: u32,
     pub oauth_tokens: Vec<OAuthToken>,
     pub grants: Vec<GrantRecord>,
+    /// App assignments, direct or group-sourced, in `appLinks` order.
     pub apps: Vec<AppAssignment>,
+    /// Enrolled MFA factors, in enrolment order.
+    pub factors: Vec<FactorRecord>,
 }
 
 impl UserRecord {
@@ -162,6 +165,126 @@ pub(crate) struct GrantRecord {
 pub(crate) struct AppAssignment {
     pub app: usize,
     pub assignment_id: String,
+    pub created: Timestamp,
+    /// The group the assignment comes from (`scope: GROUP`); `None` for a
+    /// direct assignment (`scope: USER`).
+    pub source_group: Option<usize>,
+}
+
+impl AppAssignment {
+    pub fn scope(&self) -> AssignmentScope {
+        if self.source_group.is_some() {
+            AssignmentScope::Group
+        } else {
+            AssignmentScope::User
+        }
+    }
+}
+
+/// How a user holds an app (`AppUser.scope`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AssignmentScope {
+    /// Assigned to the user directly; `DELETE /apps/{appId}/users/{userId}`
+    /// removes it.
+    User,
+    /// Held through membership of a group the app is assigned to; removed
+    /// only by leaving the group.
+    Group,
+}
+
+impl AssignmentScope {
+    /// The wire value (`USER`, `GROUP`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "USER",
+            Self::Group => "GROUP",
+        }
+    }
+}
+
+impl fmt::Display for AssignmentScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An MFA factor a user can be enrolled in (`UserFactor.factorType` plus
+/// `provider`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorKind {
+    /// Okta Verify push (`push`, provider `OKTA`).
+    OktaVerifyPush,
+    /// Okta Verify one-time codes (`token:software:totp`, provider `OKTA`).
+    /// Unenrolling the user's push factor unenrols this one too.
+    OktaVerifyTotp,
+    /// Google Authenticator (`token:software:totp`, provider `GOOGLE`).
+    GoogleAuthenticator,
+    /// SMS one-time codes (`sms`, provider `OKTA`).
+    Sms,
+    /// Voice-call one-time codes (`call`, provider `OKTA`).
+    Call,
+    /// Email one-time codes (`email`, provider `OKTA`).
+    Email,
+    /// Security question (`question`, provider `OKTA`).
+    SecurityQuestion,
+    /// A WebAuthn / passkey authenticator (`webauthn`, provider `FIDO`).
+    WebAuthn,
+}
+
+impl FactorKind {
+    /// `UserFactor.factorType`.
+    pub fn factor_type(self) -> &'static str {
+        match self {
+            Self::OktaVerifyPush => "push",
+            Self::OktaVerifyTotp | Self::GoogleAuthenticator => "token:software:totp",
+            Self::Sms => "sms",
+            Self::Call => "call",
+            Self::Email => "email",
+            Self::SecurityQuestion => "question",
+            Self::WebAuthn => "webauthn",
+        }
+    }
+
+    /// `UserFactor.provider` (also used as `vendorName`).
+    pub fn provider(self) -> &'static str {
+        match self {
+            Self::GoogleAuthenticator => "GOOGLE",
+            Self::WebAuthn => "FIDO",
+            _ => "OKTA",
+        }
+    }
+
+    /// Id prefix, after the shapes in the spec's examples (`opf…` push,
+    /// `ost…` TOTP, `sms…`, `ufs…` question).
+    pub(crate) fn id_prefix(self) -> &'static str {
+        match self {
+            Self::OktaVerifyPush => "opf",
+            Self::OktaVerifyTotp => "ost",
+            Self::GoogleAuthenticator => "uft",
+            Self::Sms => "sms",
+            Self::Call => "clf",
+            Self::Email => "emf",
+            Self::SecurityQuestion => "ufs",
+            Self::WebAuthn => "fwf",
+        }
+    }
+
+    /// Whether unenrolling an Okta Verify push factor takes this one with
+    /// it (the spec: unenrolling `push` also unenrols the user's other
+    /// Okta Verify `totp` and `push` factors).
+    pub(crate) fn is_okta_verify(self) -> bool {
+        matches!(self, Self::OktaVerifyPush | Self::OktaVerifyTotp)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct FactorRecord {
+    pub id: String,
+    pub kind: FactorKind,
+    pub created: Timestamp,
+    pub last_updated: Timestamp,
 }
 
 #[derive(Clone, Debug)]
@@ -177,6 +300,9 @@ pub(crate) struct GroupRecord {
     pub members: BTreeSet<usize>,
     /// The app an `APP_GROUP` is imported from.
     pub source_app: Option<usize>,
+    /// Apps assigned to the group: every member holds them with
+    /// `scope: GROUP` (unless assigned directly as well).
+    pub apps: Vec<usize>,
 }
 
 #[derive(Clone, Debug)]

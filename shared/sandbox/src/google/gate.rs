@@ -1,0 +1,110 @@
+//! The request gate in front of every API route — authentication, scope
+//! and privilege checks, forced and real throttling, injected 5xx and lost
+//! responses — and the accounting layer around every request.
+//!
+//! Every rejection happens before the handler runs, so a 401, 403, 429 or
+//! injected 5xx never changes domain state. Google documents no request-id
+//! or rate-limit response headers, and the emulator adds none.
+
+use std::time::SystemTime;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::common::clock;
+use crate::common::counters::UNMATCHED;
+use crate::common::ratelimit::MinuteWindow;
+use crate::google::auth;
+use crate::google::errors::{GoogleError, QuotaReason};
+use crate::google::scopes;
+use crate::google::service::AppState;
+
+/// Outermost layer: added latency, then request accounting by route
+/// template (the discovery path, e.g. `/admin/directory/v1/users/{userKey}`).
+pub(crate) async fn record(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let latency = app.shared.knobs.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let method = req.method().clone();
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| UNMATCHED.to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(req).await;
+    app.shared
+        .counters
+        .record(method.as_str(), &template, response.status().as_u16());
+    response
+}
+
+/// The API gate; see the module docs for the order of checks.
+pub(crate) async fn gate(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let Some(spec) = req
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|p| scopes::lookup(method.as_str(), p.as_str()))
+    else {
+        return next.run(req).await;
+    };
+
+    let grant = {
+        let mut domain = app.domain();
+        let grant = match auth::authenticate(&mut domain, req.headers()) {
+            Ok(grant) => grant,
+            Err(error) => return error.into_response(),
+        };
+        if !spec.scopes.iter().any(|s| grant.scopes.iter().any(|g| g == s)) {
+            return GoogleError::insufficient_scope(spec.api.service(), spec.id, spec.scopes)
+                .into_response();
+        }
+        if spec.api.needs_admin()
+            && !grant
+                .caller
+                .subject
+                .is_some_and(|u| domain.users[u].is_admin)
+        {
+            return GoogleError::not_authorized().into_response();
+        }
+        grant
+    };
+
+    let shared = &app.shared;
+    let project = app.domain().project_number.clone();
+    let service = spec.api.service();
+    if shared.knobs.take_burst_429() {
+        return GoogleError::too_many_requests(service, &project).into_response();
+    }
+    if let Some(reason) = shared.quota.take_403() {
+        return GoogleError::quota(reason, service, &project).into_response();
+    }
+    let limit = shared.knobs.rate_limit_per_minute();
+    let now_ms = clock::epoch_millis(SystemTime::now());
+    let allowed = {
+        let mut buckets = shared.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let key = format!("{}\n{}", grant.client_id, grant.caller.actor);
+        buckets
+            .entry(key)
+            .or_insert_with(MinuteWindow::new)
+            .take(limit, now_ms)
+            .allowed
+    };
+    if !allowed {
+        return GoogleError::quota(QuotaReason::UserRateLimitExceeded, service, &project)
+            .into_response();
+    }
+    if let Some(status) = shared.knobs.roll_5xx() {
+        return GoogleError::server(status).into_response();
+    }
+
+    let mutating = !matches!(method, Method::GET | Method::HEAD);
+    req.extensions_mut().insert(grant.caller);
+    let response = next.run(req).await;
+    if mutating && response.status().is_success() && shared.knobs.take_fail_after_apply() {
+        return GoogleError::server(502).into_response();
+    }
+    response
+}
