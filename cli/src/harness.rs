@@ -84,7 +84,9 @@ pub fn tenant(
     let settings = ConnectionSettings {
         okta: Some(OktaSettings {
             org_url: url::Url::parse(&okta.base_url()).expect("emulator URL parses"),
-            api_token: Secret::new(okta.api_token()),
+            credentials: passage_connectors::okta::OktaCredentials::ApiToken(Secret::new(
+                okta.api_token(),
+            )),
         }),
     };
     (policy, settings)

@@ -6,7 +6,7 @@
 use anyhow::{Context, Result, bail};
 use jiff::civil::Time;
 use passage_connectors::ConnectionSettings;
-use passage_connectors::okta::OktaSettings;
+use passage_connectors::okta::{OktaCredentials, OktaSettings, ServiceApp};
 use passage_core::secret::Secret;
 use passage_core::{DisableMode, OktaPolicy, TenantId, TenantPolicy, ids::is_valid_tenant_id};
 use serde::Deserialize;
@@ -108,7 +108,21 @@ fn default_attempts() -> u32 {
 #[serde(deny_unknown_fields)]
 pub struct OktaConfig {
     pub org_url: String,
-    pub api_token: String,
+    /// An SSWS API token; or, preferred, an OAuth service app (`client_id` + `private_key`).
+    #[serde(default)]
+    pub api_token: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// PEM of the app's RSA private key (usually `file:…` or `env:…`).
+    #[serde(default)]
+    pub private_key: Option<String>,
+    #[serde(default)]
+    pub key_id: Option<String>,
+    #[serde(default = "default_okta_scopes")]
+    pub scopes: Vec<String>,
+    /// The app requires DPoP-bound tokens.
+    #[serde(default)]
+    pub dpop: bool,
     #[serde(default = "default_disable")]
     pub disable: DisableMode,
     #[serde(default = "yes")]
@@ -117,6 +131,19 @@ pub struct OktaConfig {
     pub reset_factors: bool,
     #[serde(default)]
     pub unassign_apps: bool,
+}
+
+fn default_okta_scopes() -> Vec<String> {
+    [
+        "okta.users.read",
+        "okta.users.manage",
+        "okta.groups.read",
+        "okta.groups.manage",
+        "okta.apps.read",
+        "okta.apps.manage",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 fn default_disable() -> DisableMode {
@@ -178,9 +205,30 @@ impl Config {
                     let org_url = url::Url::parse(&o.org_url).with_context(|| {
                         format!("{}: okta.org_url {:?} is not a URL", ctx(), o.org_url)
                     })?;
+                    let credentials = match (&o.api_token, &o.client_id, &o.private_key) {
+                        (Some(token), None, None) => {
+                            OktaCredentials::ApiToken(resolve_secret(token).with_context(ctx)?)
+                        }
+                        (None, Some(client_id), Some(key)) => {
+                            let private_key = resolve_secret(key).with_context(ctx)?;
+                            passage_connectors::jwt::RsaSigner::from_pem(private_key.expose())
+                                .map_err(|e| anyhow::anyhow!("{}: okta.private_key: {e}", ctx()))?;
+                            OktaCredentials::ServiceApp(ServiceApp {
+                                client_id: client_id.clone(),
+                                private_key,
+                                key_id: o.key_id.clone(),
+                                scopes: o.scopes.clone(),
+                                dpop: o.dpop,
+                            })
+                        }
+                        _ => bail!(
+                            "{}: okta needs either api_token, or client_id and private_key (not both)",
+                            ctx()
+                        ),
+                    };
                     settings.okta = Some(OktaSettings {
                         org_url,
-                        api_token: resolve_secret(&o.api_token).with_context(ctx)?,
+                        credentials,
                     });
                     Some(OktaPolicy {
                         disable: o.disable,
@@ -225,4 +273,43 @@ pub fn resolve_secret(spec: &str) -> Result<Secret> {
         return Ok(Secret::new(v.trim()));
     }
     Ok(Secret::new(spec))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses() {
+        let config = Config::parse(include_str!("../../../passage.example.toml")).unwrap();
+        assert_eq!(config.tenants.len(), 1);
+        let okta = config.tenants[0].okta.as_ref().unwrap();
+        assert!(okta.dpop && okta.client_id.is_some());
+    }
+
+    #[test]
+    fn okta_credentials_must_be_one_kind() {
+        let text = r#"
+[[tenants]]
+id = "acme"
+[tenants.okta]
+org_url = "https://acme.okta.com"
+api_token = "t"
+client_id = "c"
+private_key = "k"
+"#;
+        let err = Config::parse(text).unwrap().resolve().unwrap_err();
+        assert!(err.to_string().contains("either api_token"), "{err}");
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_refused_with_a_reason() {
+        assert!(Config::parse("[[tenants]]\nid = \"acme\"\nend_of_dya = \"17:00\"\n").is_err());
+        assert!(Config::parse("[[tenants]]\nid = \"Acme Corp\"\n").is_err());
+        let bad_zone = Config::parse("[[tenants]]\nid = \"acme\"\ndefault_time_zone = \"Mars/Base\"\n")
+            .unwrap()
+            .resolve()
+            .unwrap_err();
+        assert!(bad_zone.to_string().contains("Mars/Base"), "{bad_zone}");
+    }
 }

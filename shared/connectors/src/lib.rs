@@ -3,6 +3,7 @@
 //! boundary so the engine never has to know a provider's error dialect.
 
 pub mod http;
+pub mod jwt;
 pub mod okta;
 mod registry;
 

@@ -55,6 +55,8 @@ pub async fn run(
         Action::RemoveGroups => remove_groups(api, &user, calls).await,
         Action::Suspend => suspend(api, &user, calls).await,
         Action::Deactivate => deactivate(api, &user, calls).await,
+        Action::ResetFactors => reset_factors(api, &user, calls).await,
+        Action::UnassignApps => unassign_apps(api, &user, calls).await,
         other => Err(permanent(
             "action_not_supported",
             format!("the Okta connector cannot {other}"),
@@ -426,5 +428,93 @@ async fn deactivate(
         ),
         readback: user_view(&after),
         output: Value::Null,
+    })
+}
+
+async fn factors(api: &Api, user: &User, calls: &mut Calls) -> Result<Vec<Value>, ActionFailure> {
+    api.list(users_url(api, &[&user.id, "factors"]), calls).await
+}
+
+/// Removes every enrolled factor (they cannot be removed once the user is deactivated).
+async fn reset_factors(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
+    let before = factors(api, user, calls).await?;
+    if !before.is_empty() {
+        let url = users_url(api, &[&user.id, "lifecycle", "reset_factors"]);
+        api.call(Method::POST, url, &[], calls).await?;
+    }
+    let after = factors(api, user, calls).await?;
+    if !after.is_empty() {
+        return Err(mismatch(format!("{} factors remain after the reset", after.len())));
+    }
+    let kinds: Vec<Value> = before
+        .iter()
+        .map(|f| json!({"id": f["id"], "factorType": f["factorType"], "provider": f["provider"]}))
+        .collect();
+    Ok(ActionDone {
+        repeat: before.is_empty(),
+        summary: if before.is_empty() {
+            "no factors enrolled".into()
+        } else {
+            format!("removed {} factors", before.len())
+        },
+        readback: json!({"user_id": user.id, "factors": after}),
+        output: json!({"removed": kinds}),
+    })
+}
+
+/// Removes direct app assignments. Assignments that come through a group belong to that group
+/// and are reported, not attempted.
+async fn unassign_apps(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
+    let links: Vec<Value> = api.list(users_url(api, &[&user.id, "appLinks"]), calls).await?;
+    let mut app_ids: Vec<&str> = links.iter().filter_map(|l| l["appInstanceId"].as_str()).collect();
+    app_ids.sort_unstable();
+    app_ids.dedup();
+    let app_user_url = |app: &str| {
+        let mut url = api.url("/");
+        url.path_segments_mut()
+            .expect("http urls have paths")
+            .clear()
+            .extend(["api", "v1", "apps", app, "users", &user.id]);
+        url
+    };
+    let mut removed = Vec::new();
+    let mut via_group = Vec::new();
+    for app in app_ids {
+        let assignment = api
+            .call(Method::GET, app_user_url(app), &[StatusCode::NOT_FOUND], calls)
+            .await?;
+        if assignment.status == StatusCode::NOT_FOUND {
+            continue;
+        }
+        if assignment.body["scope"].as_str() == Some("GROUP") {
+            via_group.push(json!({"app": app, "reason": "assigned through a group; removed with the group membership"}));
+            continue;
+        }
+        let mut url = app_user_url(app);
+        url.query_pairs_mut().append_pair("sendEmail", "false");
+        api.call(Method::DELETE, url, &[StatusCode::NOT_FOUND], calls).await?;
+        removed.push(app.to_owned());
+    }
+    let after: Vec<Value> = api.list(users_url(api, &[&user.id, "appLinks"]), calls).await?;
+    let still_direct: Vec<&str> = after
+        .iter()
+        .filter_map(|l| l["appInstanceId"].as_str())
+        .filter(|a| removed.iter().any(|r| r == a))
+        .collect();
+    if !still_direct.is_empty() {
+        return Err(mismatch(format!(
+            "{} apps are still assigned after removal",
+            still_direct.len()
+        )));
+    }
+    Ok(ActionDone {
+        repeat: removed.is_empty(),
+        summary: format!(
+            "removed {} direct app assignments; {} come through groups (reported)",
+            removed.len(),
+            via_group.len()
+        ),
+        readback: json!({"user_id": user.id, "app_links": after}),
+        output: json!({"removed": removed, "not_attempted": via_group}),
     })
 }

@@ -1,6 +1,7 @@
 //! Okta HTTP calls: authentication, request ids, rate-limit headers, `Link` pagination.
 
 use super::OktaSettings;
+use super::auth::Auth;
 use super::errors::{OktaError, classify};
 use crate::http;
 use passage_core::CallRecord;
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 pub struct Api {
     settings: OktaSettings,
     http: reqwest::Client,
+    auth: Auth,
 }
 
 /// A successful answer: status and parsed body (or `Null` for 204s).
@@ -23,7 +25,11 @@ pub struct Answer {
 
 impl Api {
     pub fn new(settings: OktaSettings, http: reqwest::Client) -> Self {
-        Self { settings, http }
+        Self {
+            auth: Auth::new(settings.credentials.clone()),
+            settings,
+            http,
+        }
     }
 
     pub fn url(&self, path: &str) -> url::Url {
@@ -52,14 +58,16 @@ impl Api {
                 ),
             });
         }
+        let auth = self
+            .auth
+            .headers(&self.http, &self.settings.org_url, &method, &url, calls)
+            .await?;
         let started = Instant::now();
-        let result = self
-            .http
-            .request(method.clone(), url.clone())
-            .header(
-                reqwest::header::AUTHORIZATION,
-                format!("SSWS {}", self.settings.api_token.expose()),
-            )
+        let mut request = self.http.request(method.clone(), url.clone());
+        for (name, value) in auth {
+            request = request.header(name, value);
+        }
+        let result = request
             .header(reqwest::header::ACCEPT, "application/json")
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .send()

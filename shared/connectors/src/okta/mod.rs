@@ -5,12 +5,14 @@
 
 mod actions;
 mod api;
+mod auth;
 mod errors;
+
+pub use auth::{OktaCredentials, ServiceApp};
 
 use api::Api;
 use async_trait::async_trait;
 use passage_core::ports::{ActionReport, ActionRequest, Connector};
-use passage_core::secret::Secret;
 use passage_core::{Action, Provider};
 
 /// Where the tenant's Okta org is and how to authenticate.
@@ -18,8 +20,7 @@ use passage_core::{Action, Provider};
 pub struct OktaSettings {
     /// `https://{yourOktaDomain}` (the emulator's loopback URL in tests).
     pub org_url: url::Url,
-    /// An API token, sent as `Authorization: SSWS …`.
-    pub api_token: Secret,
+    pub credentials: OktaCredentials,
 }
 
 pub struct OktaConnector {
@@ -49,6 +50,8 @@ impl Connector for OktaConnector {
                 | Action::RemoveGroups
                 | Action::Suspend
                 | Action::Deactivate
+                | Action::ResetFactors
+                | Action::UnassignApps
         )
     }
 

@@ -1,0 +1,255 @@
+//! Okta authentication: an SSWS API token, or an OAuth 2.0 service app (`private_key_jwt`
+//! client assertion, optionally DPoP-bound tokens with the server-nonce retry).
+//!
+//! Service apps are what Okta recommends: scoped, not tied to a person, no long-lived secret
+//! on the wire. Tokens are cached until a minute before they expire.
+
+use crate::http;
+use crate::jwt::{RsaSigner, access_token_hash, jti};
+use passage_core::CallRecord;
+use passage_core::ports::{ActionFailure, FailureClass};
+use passage_core::secret::Secret;
+use reqwest::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// How Passage proves itself to an Okta org.
+#[derive(Clone, Debug)]
+pub enum OktaCredentials {
+    /// `Authorization: SSWS <token>`.
+    ApiToken(Secret),
+    ServiceApp(ServiceApp),
+}
+
+/// An API Services app with a registered public key.
+#[derive(Clone, Debug)]
+pub struct ServiceApp {
+    pub client_id: String,
+    /// PEM of the RSA private key whose public half is registered on the app.
+    pub private_key: Secret,
+    /// `kid` of the registered key.
+    pub key_id: Option<String>,
+    /// okta.* scopes granted to the app.
+    pub scopes: Vec<String>,
+    /// The app requires DPoP-bound tokens.
+    pub dpop: bool,
+}
+
+struct Token {
+    value: Secret,
+    dpop: bool,
+    refresh_at: Instant,
+}
+
+pub(crate) struct Auth {
+    credentials: OktaCredentials,
+    signer: Option<RsaSigner>,
+    token: Mutex<Option<Token>>,
+    nonce: Mutex<Option<String>>,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    #[serde(default)]
+    token_type: String,
+    #[serde(default)]
+    expires_in: u64,
+}
+
+#[derive(Deserialize, Default)]
+struct OAuthError {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    error_description: String,
+}
+
+fn permanent(code: &str, message: String) -> ActionFailure {
+    ActionFailure {
+        class: FailureClass::Permanent,
+        code: code.into(),
+        message,
+    }
+}
+
+/// `htu`: the request URL without query and fragment.
+fn htu(url: &url::Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
+}
+
+impl Auth {
+    pub fn new(credentials: OktaCredentials) -> Self {
+        let signer = match &credentials {
+            OktaCredentials::ServiceApp(app) => RsaSigner::from_pem(app.private_key.expose()).ok(),
+            OktaCredentials::ApiToken(_) => None,
+        };
+        Self {
+            credentials,
+            signer,
+            token: Mutex::new(None),
+            nonce: Mutex::new(None),
+        }
+    }
+
+    /// The `Authorization` (and `DPoP`) headers for one request.
+    pub async fn headers(
+        &self,
+        http_client: &reqwest::Client,
+        org: &url::Url,
+        method: &reqwest::Method,
+        url: &url::Url,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<Vec<(&'static str, String)>, ActionFailure> {
+        let app = match &self.credentials {
+            OktaCredentials::ApiToken(t) => {
+                return Ok(vec![("authorization", format!("SSWS {}", t.expose()))]);
+            }
+            OktaCredentials::ServiceApp(app) => app,
+        };
+        let signer = self.signer.as_ref().ok_or_else(|| {
+            permanent(
+                "bad_private_key",
+                format!("the private key configured for Okta service app {} is not an RSA PEM key", app.client_id),
+            )
+        })?;
+        let mut cached = self.token.lock().await;
+        if cached.as_ref().is_none_or(|t| Instant::now() >= t.refresh_at) {
+            *cached = Some(self.fetch_token(http_client, org, app, signer, calls).await?);
+        }
+        let token = cached.as_ref().expect("just set");
+        if !token.dpop {
+            return Ok(vec![("authorization", format!("Bearer {}", token.value.expose()))]);
+        }
+        let proof = signer
+            .sign(
+                json!({"typ": "dpop+jwt", "jwk": signer.jwk()}),
+                &json!({
+                    "htm": method.as_str(),
+                    "htu": htu(url),
+                    "iat": jiff::Timestamp::now().as_second(),
+                    "jti": jti(),
+                    "ath": access_token_hash(token.value.expose()),
+                }),
+            )
+            .map_err(|e| permanent("bad_private_key", e.to_string()))?;
+        Ok(vec![
+            ("authorization", format!("DPoP {}", token.value.expose())),
+            ("dpop", proof),
+        ])
+    }
+
+    async fn fetch_token(
+        &self,
+        http_client: &reqwest::Client,
+        org: &url::Url,
+        app: &ServiceApp,
+        signer: &RsaSigner,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<Token, ActionFailure> {
+        let mut token_url = org.clone();
+        token_url.set_path("/oauth2/v1/token");
+        let now = jiff::Timestamp::now().as_second();
+        let mut header = json!({"typ": "JWT"});
+        if let Some(kid) = &app.key_id {
+            header["kid"] = kid.clone().into();
+        }
+        let sign = |header: serde_json::Value, claims: serde_json::Value| {
+            signer
+                .sign(header, &claims)
+                .map_err(|e| permanent("bad_private_key", e.to_string()))
+        };
+        // Okta may ask for a nonce once (use_dpop_nonce); answer it and try again, no more.
+        for _ in 0..2 {
+            let assertion = sign(
+                header.clone(),
+                json!({
+                    "aud": token_url.as_str(),
+                    "iss": app.client_id,
+                    "sub": app.client_id,
+                    "iat": now,
+                    "exp": now + 300,
+                    "jti": jti(),
+                }),
+            )?;
+            let form = [
+                ("grant_type", "client_credentials".to_owned()),
+                ("scope", app.scopes.join(" ")),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+                ),
+                ("client_assertion", assertion),
+            ];
+            let mut request = http_client.post(token_url.clone()).form(&form);
+            if app.dpop {
+                let mut claims = json!({"htm": "POST", "htu": htu(&token_url), "iat": now, "jti": jti()});
+                if let Some(nonce) = self.nonce.lock().await.clone() {
+                    claims["nonce"] = nonce.into();
+                }
+                request = request.header(
+                    "dpop",
+                    sign(json!({"typ": "dpop+jwt", "jwk": signer.jwk()}), claims)?,
+                );
+            }
+            let started = Instant::now();
+            let response = match request.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    calls.push(http::record("POST", &token_url, None, started, "x-okta-request-id"));
+                    return Err(http::transport_failure(e));
+                }
+            };
+            calls.push(http::record("POST", &token_url, Some(&response), started, "x-okta-request-id"));
+            let status = response.status();
+            let nonce = response
+                .headers()
+                .get("dpop-nonce")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let retry_after = http::retry_after(&response);
+            let bytes = response.bytes().await.map_err(http::transport_failure)?;
+            if status.is_success() {
+                let answer: TokenAnswer = serde_json::from_slice(&bytes).map_err(|e| ActionFailure {
+                    class: FailureClass::Retryable { retry_after: None },
+                    code: "unexpected_body".into(),
+                    message: format!("Okta's token answer could not be read: {e}"),
+                })?;
+                let lifetime = Duration::from_secs(answer.expires_in.max(120) - 60);
+                return Ok(Token {
+                    dpop: answer.token_type.eq_ignore_ascii_case("DPoP"),
+                    value: Secret::new(answer.access_token),
+                    refresh_at: Instant::now() + lifetime,
+                });
+            }
+            let error: OAuthError = serde_json::from_slice(&bytes).unwrap_or_default();
+            if status == StatusCode::BAD_REQUEST && error.error == "use_dpop_nonce" && nonce.is_some() {
+                *self.nonce.lock().await = nonce;
+                continue;
+            }
+            if http::is_retryable_status(status) {
+                return Err(ActionFailure {
+                    class: FailureClass::Retryable { retry_after },
+                    code: format!("token_{}", status.as_u16()),
+                    message: format!("Okta's token endpoint answered {status}"),
+                });
+            }
+            return Err(permanent(
+                if error.error.is_empty() { "token_refused" } else { &error.error },
+                format!(
+                    "Okta refused a token for service app {} ({status}): {} {}",
+                    app.client_id, error.error, error.error_description
+                ),
+            ));
+        }
+        Err(permanent(
+            "use_dpop_nonce",
+            "Okta kept asking for a new DPoP nonce".into(),
+        ))
+    }
+}
