@@ -306,10 +306,11 @@ private_key = "k"
     fn typos_and_bad_values_are_refused_with_a_reason() {
         assert!(Config::parse("[[tenants]]\nid = \"acme\"\nend_of_dya = \"17:00\"\n").is_err());
         assert!(Config::parse("[[tenants]]\nid = \"Acme Corp\"\n").is_err());
-        let bad_zone = Config::parse("[[tenants]]\nid = \"acme\"\ndefault_time_zone = \"Mars/Base\"\n")
-            .unwrap()
-            .resolve()
-            .unwrap_err();
+        let bad_zone =
+            Config::parse("[[tenants]]\nid = \"acme\"\ndefault_time_zone = \"Mars/Base\"\n")
+                .unwrap()
+                .resolve()
+                .unwrap_err();
         assert!(bad_zone.to_string().contains("Mars/Base"), "{bad_zone}");
     }
 }

@@ -56,8 +56,9 @@ impl RsaSigner {
         header["alg"] = "RS256".into();
         let encode = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string().as_bytes());
         let signing_input = format!("{}.{}", encode(&header), encode(claims));
-        let signature = jsonwebtoken::crypto::sign(signing_input.as_bytes(), &self.key, Algorithm::RS256)
-            .map_err(|e| KeyError(e.to_string()))?;
+        let signature =
+            jsonwebtoken::crypto::sign(signing_input.as_bytes(), &self.key, Algorithm::RS256)
+                .map_err(|e| KeyError(e.to_string()))?;
         Ok(format!("{signing_input}.{signature}"))
     }
 }

@@ -432,11 +432,16 @@ async fn deactivate(
 }
 
 async fn factors(api: &Api, user: &User, calls: &mut Calls) -> Result<Vec<Value>, ActionFailure> {
-    api.list(users_url(api, &[&user.id, "factors"]), calls).await
+    api.list(users_url(api, &[&user.id, "factors"]), calls)
+        .await
 }
 
 /// Removes every enrolled factor (they cannot be removed once the user is deactivated).
-async fn reset_factors(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
+async fn reset_factors(
+    api: &Api,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
     let before = factors(api, user, calls).await?;
     if !before.is_empty() {
         let url = users_url(api, &[&user.id, "lifecycle", "reset_factors"]);
@@ -444,7 +449,10 @@ async fn reset_factors(api: &Api, user: &User, calls: &mut Calls) -> Result<Acti
     }
     let after = factors(api, user, calls).await?;
     if !after.is_empty() {
-        return Err(mismatch(format!("{} factors remain after the reset", after.len())));
+        return Err(mismatch(format!(
+            "{} factors remain after the reset",
+            after.len()
+        )));
     }
     let kinds: Vec<Value> = before
         .iter()
@@ -464,9 +472,18 @@ async fn reset_factors(api: &Api, user: &User, calls: &mut Calls) -> Result<Acti
 
 /// Removes direct app assignments. Assignments that come through a group belong to that group
 /// and are reported, not attempted.
-async fn unassign_apps(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
-    let links: Vec<Value> = api.list(users_url(api, &[&user.id, "appLinks"]), calls).await?;
-    let mut app_ids: Vec<&str> = links.iter().filter_map(|l| l["appInstanceId"].as_str()).collect();
+async fn unassign_apps(
+    api: &Api,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
+    let links: Vec<Value> = api
+        .list(users_url(api, &[&user.id, "appLinks"]), calls)
+        .await?;
+    let mut app_ids: Vec<&str> = links
+        .iter()
+        .filter_map(|l| l["appInstanceId"].as_str())
+        .collect();
     app_ids.sort_unstable();
     app_ids.dedup();
     let app_user_url = |app: &str| {
@@ -481,7 +498,12 @@ async fn unassign_apps(api: &Api, user: &User, calls: &mut Calls) -> Result<Acti
     let mut via_group = Vec::new();
     for app in app_ids {
         let assignment = api
-            .call(Method::GET, app_user_url(app), &[StatusCode::NOT_FOUND], calls)
+            .call(
+                Method::GET,
+                app_user_url(app),
+                &[StatusCode::NOT_FOUND],
+                calls,
+            )
             .await?;
         if assignment.status == StatusCode::NOT_FOUND {
             continue;
@@ -492,10 +514,13 @@ async fn unassign_apps(api: &Api, user: &User, calls: &mut Calls) -> Result<Acti
         }
         let mut url = app_user_url(app);
         url.query_pairs_mut().append_pair("sendEmail", "false");
-        api.call(Method::DELETE, url, &[StatusCode::NOT_FOUND], calls).await?;
+        api.call(Method::DELETE, url, &[StatusCode::NOT_FOUND], calls)
+            .await?;
         removed.push(app.to_owned());
     }
-    let after: Vec<Value> = api.list(users_url(api, &[&user.id, "appLinks"]), calls).await?;
+    let after: Vec<Value> = api
+        .list(users_url(api, &[&user.id, "appLinks"]), calls)
+        .await?;
     let still_direct: Vec<&str> = after
         .iter()
         .filter_map(|l| l["appInstanceId"].as_str())

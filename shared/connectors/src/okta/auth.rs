@@ -115,16 +115,28 @@ impl Auth {
         let signer = self.signer.as_ref().ok_or_else(|| {
             permanent(
                 "bad_private_key",
-                format!("the private key configured for Okta service app {} is not an RSA PEM key", app.client_id),
+                format!(
+                    "the private key configured for Okta service app {} is not an RSA PEM key",
+                    app.client_id
+                ),
             )
         })?;
         let mut cached = self.token.lock().await;
-        if cached.as_ref().is_none_or(|t| Instant::now() >= t.refresh_at) {
-            *cached = Some(self.fetch_token(http_client, org, app, signer, calls).await?);
+        if cached
+            .as_ref()
+            .is_none_or(|t| Instant::now() >= t.refresh_at)
+        {
+            *cached = Some(
+                self.fetch_token(http_client, org, app, signer, calls)
+                    .await?,
+            );
         }
         let token = cached.as_ref().expect("just set");
         if !token.dpop {
-            return Ok(vec![("authorization", format!("Bearer {}", token.value.expose()))]);
+            return Ok(vec![(
+                "authorization",
+                format!("Bearer {}", token.value.expose()),
+            )]);
         }
         let proof = signer
             .sign(
@@ -188,7 +200,8 @@ impl Auth {
             ];
             let mut request = http_client.post(token_url.clone()).form(&form);
             if app.dpop {
-                let mut claims = json!({"htm": "POST", "htu": htu(&token_url), "iat": now, "jti": jti()});
+                let mut claims =
+                    json!({"htm": "POST", "htu": htu(&token_url), "iat": now, "jti": jti()});
                 if let Some(nonce) = self.nonce.lock().await.clone() {
                     claims["nonce"] = nonce.into();
                 }
@@ -201,11 +214,23 @@ impl Auth {
             let response = match request.send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    calls.push(http::record("POST", &token_url, None, started, "x-okta-request-id"));
+                    calls.push(http::record(
+                        "POST",
+                        &token_url,
+                        None,
+                        started,
+                        "x-okta-request-id",
+                    ));
                     return Err(http::transport_failure(e));
                 }
             };
-            calls.push(http::record("POST", &token_url, Some(&response), started, "x-okta-request-id"));
+            calls.push(http::record(
+                "POST",
+                &token_url,
+                Some(&response),
+                started,
+                "x-okta-request-id",
+            ));
             let status = response.status();
             let nonce = response
                 .headers()
@@ -215,11 +240,12 @@ impl Auth {
             let retry_after = http::retry_after(&response);
             let bytes = response.bytes().await.map_err(http::transport_failure)?;
             if status.is_success() {
-                let answer: TokenAnswer = serde_json::from_slice(&bytes).map_err(|e| ActionFailure {
-                    class: FailureClass::Retryable { retry_after: None },
-                    code: "unexpected_body".into(),
-                    message: format!("Okta's token answer could not be read: {e}"),
-                })?;
+                let answer: TokenAnswer =
+                    serde_json::from_slice(&bytes).map_err(|e| ActionFailure {
+                        class: FailureClass::Retryable { retry_after: None },
+                        code: "unexpected_body".into(),
+                        message: format!("Okta's token answer could not be read: {e}"),
+                    })?;
                 let lifetime = Duration::from_secs(answer.expires_in.max(120) - 60);
                 return Ok(Token {
                     dpop: answer.token_type.eq_ignore_ascii_case("DPoP"),
@@ -228,7 +254,10 @@ impl Auth {
                 });
             }
             let error: OAuthError = serde_json::from_slice(&bytes).unwrap_or_default();
-            if status == StatusCode::BAD_REQUEST && error.error == "use_dpop_nonce" && nonce.is_some() {
+            if status == StatusCode::BAD_REQUEST
+                && error.error == "use_dpop_nonce"
+                && nonce.is_some()
+            {
                 *self.nonce.lock().await = nonce;
                 continue;
             }
@@ -240,7 +269,11 @@ impl Auth {
                 });
             }
             return Err(permanent(
-                if error.error.is_empty() { "token_refused" } else { &error.error },
+                if error.error.is_empty() {
+                    "token_refused"
+                } else {
+                    &error.error
+                },
                 format!(
                     "Okta refused a token for service app {} ({status}): {} {}",
                     app.client_id, error.error, error.error_description

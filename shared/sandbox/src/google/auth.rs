@@ -241,12 +241,11 @@ fn exchange(app: &AppState, body: &[u8]) -> Result<String, TokenError> {
         .filter(|a| !a.is_empty())
         .ok_or_else(|| TokenError::invalid_request("Missing required parameter: assertion"))?;
 
-    let header =
-        jsonwebtoken::decode_header(assertion).map_err(|_| TokenError::bad_signature())?;
+    let header = jsonwebtoken::decode_header(assertion).map_err(|_| TokenError::bad_signature())?;
     if header.alg != Algorithm::RS256 {
         return Err(TokenError::bad_signature());
     }
-    let unverified: Claims = jsonwebtoken::insecure_decode_claims(assertion)
+    let unverified: Claims = jsonwebtoken::dangerous::insecure_decode_claims(assertion)
         .map_err(|_| TokenError::bad_signature())?;
     let issuer = unverified
         .iss
@@ -271,7 +270,11 @@ fn exchange(app: &AppState, body: &[u8]) -> Result<String, TokenError> {
                 .collect(),
             None => account.keys.clone(),
         };
-        (account.client_email.clone(), account.client_id.clone(), keys)
+        (
+            account.client_email.clone(),
+            account.client_id.clone(),
+            keys,
+        )
     };
     if keys.is_empty() {
         return Err(TokenError::bad_signature());
@@ -281,20 +284,23 @@ fn exchange(app: &AppState, body: &[u8]) -> Result<String, TokenError> {
     validation.validate_nbf = false;
     validation.validate_aud = false;
     validation.required_spec_claims.clear();
-    let verified = keys.iter().find(|k| {
-        jsonwebtoken::decode::<Claims>(assertion, &k.key, &validation).is_ok()
-    });
-    let key = verified.ok_or_else(TokenError::bad_signature)?;
+    let (key, claims) = keys
+        .iter()
+        .find_map(|k| {
+            jsonwebtoken::decode::<Claims>(assertion, &k.key, &validation)
+                .ok()
+                .map(|data| (k, data.claims))
+        })
+        .ok_or_else(TokenError::bad_signature)?;
     if key.disabled {
         return Err(TokenError::disabled_client());
     }
-    let claims = unverified;
 
     let audience_ok = |aud: &str| {
         aud == app.shared.token_url || aud == GOOGLE_TOKEN_URL || LEGACY_AUDIENCES.contains(&aud)
     };
     let aud_ok = match &claims.aud {
-        Some(Value::String(aud)) => audience_ok(aud),
+        Some(Value::String(aud)) => audience_ok(aud.as_str()),
         Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).any(audience_ok),
         _ => false,
     };
@@ -312,7 +318,10 @@ fn exchange(app: &AppState, body: &[u8]) -> Result<String, TokenError> {
             .as_secs(),
     )
     .unwrap_or(i64::MAX);
-    if exp < iat || exp - iat > MAX_ASSERTION_LIFETIME_SECS || now >= exp || iat > now + CLOCK_SKEW_SECS
+    if exp < iat
+        || exp - iat > MAX_ASSERTION_LIFETIME_SECS
+        || now >= exp
+        || iat > now + CLOCK_SKEW_SECS
     {
         return Err(TokenError::bad_timeframe());
     }
@@ -371,7 +380,10 @@ fn exchange(app: &AppState, body: &[u8]) -> Result<String, TokenError> {
 /// Resolves an API request's `Authorization: Bearer` token. A token whose
 /// subject has since been suspended no longer works: Google revokes a
 /// suspended user's sessions and tokens.
-pub(crate) fn authenticate(state: &mut GoogleState, headers: &HeaderMap) -> Result<Grant, GoogleError> {
+pub(crate) fn authenticate(
+    state: &mut GoogleState,
+    headers: &HeaderMap,
+) -> Result<Grant, GoogleError> {
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

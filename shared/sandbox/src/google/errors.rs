@@ -46,11 +46,17 @@ pub struct GoogleError {
     reason: &'static str,
     domain: &'static str,
     message: String,
+    /// Rarely used parts, boxed to keep the error small.
+    extra: Option<Box<Extra>>,
+    html: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Extra {
     item_message: Option<&'static str>,
     location: Option<(String, &'static str)>,
     details: Option<Value>,
     www_authenticate: Option<String>,
-    html: bool,
 }
 
 impl GoogleError {
@@ -66,10 +72,7 @@ impl GoogleError {
             reason,
             domain: "global",
             message: message.into(),
-            item_message: None,
-            location: None,
-            details: None,
-            www_authenticate: None,
+            extra: None,
             html: false,
         }
     }
@@ -165,7 +168,7 @@ impl GoogleError {
             "invalidParameter",
             format!("Invalid value '{value}'. Values must be within the range: [{min}, {max}]"),
         );
-        error.location = Some((parameter.to_owned(), "parameter"));
+        error.extra_mut().location = Some((parameter.to_owned(), "parameter"));
         error
     }
 
@@ -177,7 +180,7 @@ impl GoogleError {
             "required",
             format!("Required parameter: {parameter}"),
         );
-        error.location = Some((parameter.to_owned(), "parameter"));
+        error.extra_mut().location = Some((parameter.to_owned(), "parameter"));
         error
     }
 
@@ -229,9 +232,10 @@ impl GoogleError {
             "required",
             "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.",
         );
-        error.item_message = Some("Login Required.");
-        error.location = Some(("Authorization".to_owned(), "header"));
-        error.www_authenticate = Some("Bearer realm=\"https://accounts.google.com/\"".to_owned());
+        error.extra_mut().item_message = Some("Login Required.");
+        error.extra_mut().location = Some(("Authorization".to_owned(), "header"));
+        error.extra_mut().www_authenticate =
+            Some("Bearer realm=\"https://accounts.google.com/\"".to_owned());
         error
     }
 
@@ -243,9 +247,9 @@ impl GoogleError {
             "authError",
             "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.",
         );
-        error.item_message = Some("Invalid Credentials");
-        error.location = Some(("Authorization".to_owned(), "header"));
-        error.www_authenticate = Some(
+        error.extra_mut().item_message = Some("Invalid Credentials");
+        error.extra_mut().location = Some(("Authorization".to_owned(), "header"));
+        error.extra_mut().www_authenticate = Some(
             "Bearer realm=\"https://accounts.google.com/\", error=\"invalid_token\"".to_owned(),
         );
         error
@@ -260,14 +264,14 @@ impl GoogleError {
             "insufficientPermissions",
             "Request had insufficient authentication scopes.",
         );
-        error.item_message = Some("Insufficient Permission");
-        error.details = Some(json!([{
+        error.extra_mut().item_message = Some("Insufficient Permission");
+        error.extra_mut().details = Some(json!([{
             "@type": "type.googleapis.com/google.rpc.ErrorInfo",
             "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
             "domain": "googleapis.com",
             "metadata": { "service": service, "method": method },
         }]));
-        error.www_authenticate = Some(format!(
+        error.extra_mut().www_authenticate = Some(format!(
             "Bearer realm=\"https://accounts.google.com/\", error=\"insufficient_scope\", scope=\"{}\"",
             accepted.join(" ")
         ));
@@ -341,12 +345,13 @@ impl GoogleError {
             reason: "",
             domain: "global",
             message: String::new(),
-            item_message: None,
-            location: None,
-            details: None,
-            www_authenticate: None,
+            extra: None,
             html: true,
         }
+    }
+
+    fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
     }
 
     /// The HTTP status.
@@ -369,14 +374,19 @@ impl GoogleError {
         if self.html {
             return Value::Null;
         }
+        let extra = self.extra.as_deref().cloned().unwrap_or_default();
         let mut item = serde_json::Map::new();
         item.insert(
             "message".into(),
-            Value::String(self.item_message.map_or_else(|| self.message.clone(), str::to_owned)),
+            Value::String(
+                extra
+                    .item_message
+                    .map_or_else(|| self.message.clone(), str::to_owned),
+            ),
         );
         item.insert("domain".into(), Value::String(self.domain.to_owned()));
         item.insert("reason".into(), Value::String(self.reason.to_owned()));
-        if let Some((location, kind)) = &self.location {
+        if let Some((location, kind)) = &extra.location {
             item.insert("location".into(), Value::String(location.clone()));
             item.insert("locationType".into(), Value::String((*kind).to_owned()));
         }
@@ -387,7 +397,7 @@ impl GoogleError {
         if let Some(status) = self.grpc_status {
             error.insert("status".into(), Value::String(status.to_owned()));
         }
-        if let Some(details) = &self.details {
+        if let Some(details) = &extra.details {
             error.insert("details".into(), details.clone());
         }
         json!({ "error": Value::Object(error) })
@@ -419,8 +429,9 @@ impl IntoResponse for GoogleError {
             HeaderValue::from_static("application/json; charset=UTF-8"),
         );
         if let Some(value) = self
-            .www_authenticate
-            .as_deref()
+            .extra
+            .as_ref()
+            .and_then(|e| e.www_authenticate.as_deref())
             .and_then(|v| HeaderValue::from_str(v).ok())
         {
             response

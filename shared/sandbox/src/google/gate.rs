@@ -57,7 +57,11 @@ pub(crate) async fn gate(State(app): State<AppState>, mut req: Request, next: Ne
             Ok(grant) => grant,
             Err(error) => return error.into_response(),
         };
-        if !spec.scopes.iter().any(|s| grant.scopes.iter().any(|g| g == s)) {
+        if !spec
+            .scopes
+            .iter()
+            .any(|s| grant.scopes.iter().any(|g| g == s))
+        {
             return GoogleError::insufficient_scope(spec.api.service(), spec.id, spec.scopes)
                 .into_response();
         }

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use crate::google::errors::GoogleError;
+use crate::google::model::content_etag;
 
 /// Decoded query parameters.
 #[derive(Clone, Debug, Default)]
@@ -41,7 +42,12 @@ impl Query {
     /// `maxResults`: `default` when absent; outside `1..=max` it is either
     /// clamped (Directory lists whose discovery entry gives no maximum) or
     /// refused with 400 `invalidParameter` (those that declare one).
-    pub fn max_results(&self, default: usize, max: usize, clamp: bool) -> Result<usize, GoogleError> {
+    pub fn max_results(
+        &self,
+        default: usize,
+        max: usize,
+        clamp: bool,
+    ) -> Result<usize, GoogleError> {
         let Some(raw) = self.get("maxResults") else {
             return Ok(default);
         };
@@ -112,6 +118,27 @@ pub(crate) fn string_field(
     }
 }
 
+/// A list response: `kind`, a content `etag`, the items under
+/// `items_key` (omitted when empty) and `nextPageToken` while more remain.
+pub(crate) fn list_response(
+    kind: &str,
+    items_key: &str,
+    items: Vec<Value>,
+    next: Option<String>,
+) -> Value {
+    let mut out = Map::new();
+    out.insert("kind".into(), Value::String(kind.to_owned()));
+    out.insert(
+        "etag".into(),
+        Value::String(content_etag(&Value::Array(items.clone()).to_string())),
+    );
+    put_list(&mut out, items_key, items);
+    if let Some(next) = next {
+        out.insert("nextPageToken".into(), Value::String(next));
+    }
+    Value::Object(out)
+}
+
 /// Inserts `key: items` only when `items` is non-empty: Google omits empty
 /// repeated fields from responses.
 pub(crate) fn put_list(object: &mut Map<String, Value>, key: &str, items: Vec<Value>) {
@@ -126,7 +153,9 @@ mod tests {
 
     #[test]
     fn pages_resume_after_the_last_key_and_are_bound_to_their_list() {
-        let items: Vec<(u64, u32)> = (1..=5).map(|i| (i * 10, u32::try_from(i).unwrap())).collect();
+        let items: Vec<(u64, u32)> = (1..=5)
+            .map(|i| (i * 10, u32::try_from(i).unwrap()))
+            .collect();
         let (first, next) = page(&items, None, "a", 2).unwrap();
         assert_eq!(first, [1, 2]);
         let token = next.unwrap();

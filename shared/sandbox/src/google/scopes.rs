@@ -46,8 +46,7 @@ pub const GMAIL_READONLY: &str = "https://www.googleapis.com/auth/gmail.readonly
 /// `gmail.settings.basic`: vacation update, settings reads.
 pub const GMAIL_SETTINGS_BASIC: &str = "https://www.googleapis.com/auth/gmail.settings.basic";
 /// `gmail.settings.sharing`: delegates, forwarding addresses, auto-forwarding.
-pub const GMAIL_SETTINGS_SHARING: &str =
-    "https://www.googleapis.com/auth/gmail.settings.sharing";
+pub const GMAIL_SETTINGS_SHARING: &str = "https://www.googleapis.com/auth/gmail.settings.sharing";
 
 /// Which Google API a route belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,7 +102,12 @@ const LICENSE: &[&str] = &[LICENSING];
 const TRANSFER_W: &[&str] = &[DATATRANSFER];
 const TRANSFER_R: &[&str] = &[DATATRANSFER, DATATRANSFER_READONLY];
 const REPORTS: &[&str] = &[REPORTS_AUDIT_READONLY];
-const MAIL_R: &[&str] = &[GMAIL_FULL, GMAIL_MODIFY, GMAIL_READONLY, GMAIL_SETTINGS_BASIC];
+const MAIL_R: &[&str] = &[
+    GMAIL_FULL,
+    GMAIL_MODIFY,
+    GMAIL_READONLY,
+    GMAIL_SETTINGS_BASIC,
+];
 const MAIL_SHARING: &[&str] = &[GMAIL_SETTINGS_SHARING];
 const MAIL_BASIC: &[&str] = &[GMAIL_SETTINGS_BASIC];
 
@@ -123,45 +127,279 @@ macro_rules! spec {
 /// `servicePath` + `flatPath`, which is also how request counters name
 /// them.
 pub(crate) const ROUTES: &[RouteSpec] = &[
-    spec!("GET", "/admin/directory/v1/users/{userKey}", Directory, "directory.users.get", USER_R),
-    spec!("PUT", "/admin/directory/v1/users/{userKey}", Directory, "directory.users.update", USER_RW),
-    spec!("PATCH", "/admin/directory/v1/users/{userKey}", Directory, "directory.users.patch", USER_RW),
-    spec!("POST", "/admin/directory/v1/users/{userKey}/signOut", Directory, "directory.users.signOut", SECURITY),
-    spec!("GET", "/admin/directory/v1/users/{userKey}/tokens", Directory, "directory.tokens.list", SECURITY),
-    spec!("GET", "/admin/directory/v1/users/{userKey}/tokens/{clientId}", Directory, "directory.tokens.get", SECURITY),
-    spec!("DELETE", "/admin/directory/v1/users/{userKey}/tokens/{clientId}", Directory, "directory.tokens.delete", SECURITY),
-    spec!("GET", "/admin/directory/v1/users/{userKey}/asps", Directory, "directory.asps.list", SECURITY),
-    spec!("GET", "/admin/directory/v1/users/{userKey}/asps/{codeId}", Directory, "directory.asps.get", SECURITY),
-    spec!("DELETE", "/admin/directory/v1/users/{userKey}/asps/{codeId}", Directory, "directory.asps.delete", SECURITY),
-    spec!("GET", "/admin/directory/v1/users/{userKey}/verificationCodes", Directory, "directory.verificationCodes.list", SECURITY),
-    spec!("POST", "/admin/directory/v1/users/{userKey}/verificationCodes/invalidate", Directory, "directory.verificationCodes.invalidate", SECURITY),
-    spec!("GET", "/admin/directory/v1/groups", Directory, "directory.groups.list", GROUP_R),
-    spec!("DELETE", "/admin/directory/v1/groups/{groupKey}/members/{memberKey}", Directory, "directory.members.delete", MEMBER_W),
-    spec!("GET", "/admin/directory/v1/customer/{customerId}/devices/mobile", Directory, "directory.mobiledevices.list", MOBILE_R),
-    spec!("GET", "/admin/directory/v1/customer/{customerId}/devices/mobile/{resourceId}", Directory, "directory.mobiledevices.get", MOBILE_R),
-    spec!("POST", "/admin/directory/v1/customer/{customerId}/devices/mobile/{resourceId}/action", Directory, "directory.mobiledevices.action", MOBILE_ACTION),
-    spec!("GET", "/apps/licensing/v1/product/{productId}/sku/{skuId}/user/{userId}", Licensing, "licensing.licenseAssignments.get", LICENSE),
-    spec!("DELETE", "/apps/licensing/v1/product/{productId}/sku/{skuId}/user/{userId}", Licensing, "licensing.licenseAssignments.delete", LICENSE),
-    spec!("GET", "/apps/licensing/v1/product/{productId}/users", Licensing, "licensing.licenseAssignments.listForProduct", LICENSE),
-    spec!("GET", "/apps/licensing/v1/product/{productId}/sku/{skuId}/users", Licensing, "licensing.licenseAssignments.listForProductAndSku", LICENSE),
-    spec!("POST", "/admin/datatransfer/v1/transfers", DataTransfer, "datatransfer.transfers.insert", TRANSFER_W),
-    spec!("GET", "/admin/datatransfer/v1/transfers", DataTransfer, "datatransfer.transfers.list", TRANSFER_R),
-    spec!("GET", "/admin/datatransfer/v1/transfers/{dataTransferId}", DataTransfer, "datatransfer.transfers.get", TRANSFER_R),
-    spec!("GET", "/admin/datatransfer/v1/applications", DataTransfer, "datatransfer.applications.list", TRANSFER_R),
-    spec!("GET", "/admin/datatransfer/v1/applications/{applicationId}", DataTransfer, "datatransfer.applications.get", TRANSFER_R),
-    spec!("GET", "/admin/reports/v1/activity/users/{userKey}/applications/{applicationName}", Reports, "reports.activities.list", REPORTS),
-    spec!("GET", "/gmail/v1/users/{userId}/settings/delegates", Gmail, "gmail.users.settings.delegates.list", MAIL_R),
-    spec!("POST", "/gmail/v1/users/{userId}/settings/delegates", Gmail, "gmail.users.settings.delegates.create", MAIL_SHARING),
-    spec!("GET", "/gmail/v1/users/{userId}/settings/delegates/{delegateEmail}", Gmail, "gmail.users.settings.delegates.get", MAIL_R),
-    spec!("DELETE", "/gmail/v1/users/{userId}/settings/delegates/{delegateEmail}", Gmail, "gmail.users.settings.delegates.delete", MAIL_SHARING),
-    spec!("GET", "/gmail/v1/users/{userId}/settings/forwardingAddresses", Gmail, "gmail.users.settings.forwardingAddresses.list", MAIL_R),
-    spec!("POST", "/gmail/v1/users/{userId}/settings/forwardingAddresses", Gmail, "gmail.users.settings.forwardingAddresses.create", MAIL_SHARING),
-    spec!("GET", "/gmail/v1/users/{userId}/settings/forwardingAddresses/{forwardingEmail}", Gmail, "gmail.users.settings.forwardingAddresses.get", MAIL_R),
-    spec!("DELETE", "/gmail/v1/users/{userId}/settings/forwardingAddresses/{forwardingEmail}", Gmail, "gmail.users.settings.forwardingAddresses.delete", MAIL_SHARING),
-    spec!("GET", "/gmail/v1/users/{userId}/settings/autoForwarding", Gmail, "gmail.users.settings.getAutoForwarding", MAIL_R),
-    spec!("PUT", "/gmail/v1/users/{userId}/settings/autoForwarding", Gmail, "gmail.users.settings.updateAutoForwarding", MAIL_SHARING),
-    spec!("GET", "/gmail/v1/users/{userId}/settings/vacation", Gmail, "gmail.users.settings.getVacation", MAIL_R),
-    spec!("PUT", "/gmail/v1/users/{userId}/settings/vacation", Gmail, "gmail.users.settings.updateVacation", MAIL_BASIC),
+    spec!(
+        "GET",
+        "/admin/directory/v1/users/{userKey}",
+        Directory,
+        "directory.users.get",
+        USER_R
+    ),
+    spec!(
+        "PUT",
+        "/admin/directory/v1/users/{userKey}",
+        Directory,
+        "directory.users.update",
+        USER_RW
+    ),
+    spec!(
+        "PATCH",
+        "/admin/directory/v1/users/{userKey}",
+        Directory,
+        "directory.users.patch",
+        USER_RW
+    ),
+    spec!(
+        "POST",
+        "/admin/directory/v1/users/{userKey}/signOut",
+        Directory,
+        "directory.users.signOut",
+        SECURITY
+    ),
+    spec!(
+        "GET",
+        "/admin/directory/v1/users/{userKey}/tokens",
+        Directory,
+        "directory.tokens.list",
+        SECURITY
+    ),
+    spec!(
+        "GET",
+        "/admin/directory/v1/users/{userKey}/tokens/{clientId}",
+        Directory,
+        "directory.tokens.get",
+        SECURITY
+    ),
+    spec!(
+        "DELETE",
+        "/admin/directory/v1/users/{userKey}/tokens/{clientId}",
+        Directory,
+        "directory.tokens.delete",
+        SECURITY
+    ),
+    spec!(
+        "GET",
+        "/admin/directory/v1/users/{userKey}/asps",
+        Directory,
+        "directory.asps.list",
+        SECURITY
+    ),
+    spec!(
+        "GET",
+        "/admin/directory/v1/users/{userKey}/asps/{codeId}",
+        Directory,
+        "directory.asps.get",
+        SECURITY
+    ),
+    spec!(
+        "DELETE",
+        "/admin/directory/v1/users/{userKey}/asps/{codeId}",
+        Directory,
+        "directory.asps.delete",
+        SECURITY
+    ),
+    spec!(
+        "GET",
+        "/admin/directory/v1/users/{userKey}/verificationCodes",
+        Directory,
+        "directory.verificationCodes.list",
+        SECURITY
+    ),
+    spec!(
+        "POST",
+        "/admin/directory/v1/users/{userKey}/verificationCodes/invalidate",
+        Directory,
+        "directory.verificationCodes.invalidate",
+        SECURITY
+    ),
+    spec!(
+        "GET",
+        "/admin/directory/v1/groups",
+        Directory,
+        "directory.groups.list",
+        GROUP_R
+    ),
+    spec!(
+        "DELETE",
+        "/admin/directory/v1/groups/{groupKey}/members/{memberKey}",
+        Directory,
+        "directory.members.delete",
+        MEMBER_W
+    ),
+    spec!(
+        "GET",
+        "/admin/directory/v1/customer/{customerId}/devices/mobile",
+        Directory,
+        "directory.mobiledevices.list",
+        MOBILE_R
+    ),
+    spec!(
+        "GET",
+        "/admin/directory/v1/customer/{customerId}/devices/mobile/{resourceId}",
+        Directory,
+        "directory.mobiledevices.get",
+        MOBILE_R
+    ),
+    spec!(
+        "POST",
+        "/admin/directory/v1/customer/{customerId}/devices/mobile/{resourceId}/action",
+        Directory,
+        "directory.mobiledevices.action",
+        MOBILE_ACTION
+    ),
+    spec!(
+        "GET",
+        "/apps/licensing/v1/product/{productId}/sku/{skuId}/user/{userId}",
+        Licensing,
+        "licensing.licenseAssignments.get",
+        LICENSE
+    ),
+    spec!(
+        "DELETE",
+        "/apps/licensing/v1/product/{productId}/sku/{skuId}/user/{userId}",
+        Licensing,
+        "licensing.licenseAssignments.delete",
+        LICENSE
+    ),
+    spec!(
+        "GET",
+        "/apps/licensing/v1/product/{productId}/users",
+        Licensing,
+        "licensing.licenseAssignments.listForProduct",
+        LICENSE
+    ),
+    spec!(
+        "GET",
+        "/apps/licensing/v1/product/{productId}/sku/{skuId}/users",
+        Licensing,
+        "licensing.licenseAssignments.listForProductAndSku",
+        LICENSE
+    ),
+    spec!(
+        "POST",
+        "/admin/datatransfer/v1/transfers",
+        DataTransfer,
+        "datatransfer.transfers.insert",
+        TRANSFER_W
+    ),
+    spec!(
+        "GET",
+        "/admin/datatransfer/v1/transfers",
+        DataTransfer,
+        "datatransfer.transfers.list",
+        TRANSFER_R
+    ),
+    spec!(
+        "GET",
+        "/admin/datatransfer/v1/transfers/{dataTransferId}",
+        DataTransfer,
+        "datatransfer.transfers.get",
+        TRANSFER_R
+    ),
+    spec!(
+        "GET",
+        "/admin/datatransfer/v1/applications",
+        DataTransfer,
+        "datatransfer.applications.list",
+        TRANSFER_R
+    ),
+    spec!(
+        "GET",
+        "/admin/datatransfer/v1/applications/{applicationId}",
+        DataTransfer,
+        "datatransfer.applications.get",
+        TRANSFER_R
+    ),
+    spec!(
+        "GET",
+        "/admin/reports/v1/activity/users/{userKey}/applications/{applicationName}",
+        Reports,
+        "reports.activities.list",
+        REPORTS
+    ),
+    spec!(
+        "GET",
+        "/gmail/v1/users/{userId}/settings/delegates",
+        Gmail,
+        "gmail.users.settings.delegates.list",
+        MAIL_R
+    ),
+    spec!(
+        "POST",
+        "/gmail/v1/users/{userId}/settings/delegates",
+        Gmail,
+        "gmail.users.settings.delegates.create",
+        MAIL_SHARING
+    ),
+    spec!(
+        "GET",
+        "/gmail/v1/users/{userId}/settings/delegates/{delegateEmail}",
+        Gmail,
+        "gmail.users.settings.delegates.get",
+        MAIL_R
+    ),
+    spec!(
+        "DELETE",
+        "/gmail/v1/users/{userId}/settings/delegates/{delegateEmail}",
+        Gmail,
+        "gmail.users.settings.delegates.delete",
+        MAIL_SHARING
+    ),
+    spec!(
+        "GET",
+        "/gmail/v1/users/{userId}/settings/forwardingAddresses",
+        Gmail,
+        "gmail.users.settings.forwardingAddresses.list",
+        MAIL_R
+    ),
+    spec!(
+        "POST",
+        "/gmail/v1/users/{userId}/settings/forwardingAddresses",
+        Gmail,
+        "gmail.users.settings.forwardingAddresses.create",
+        MAIL_SHARING
+    ),
+    spec!(
+        "GET",
+        "/gmail/v1/users/{userId}/settings/forwardingAddresses/{forwardingEmail}",
+        Gmail,
+        "gmail.users.settings.forwardingAddresses.get",
+        MAIL_R
+    ),
+    spec!(
+        "DELETE",
+        "/gmail/v1/users/{userId}/settings/forwardingAddresses/{forwardingEmail}",
+        Gmail,
+        "gmail.users.settings.forwardingAddresses.delete",
+        MAIL_SHARING
+    ),
+    spec!(
+        "GET",
+        "/gmail/v1/users/{userId}/settings/autoForwarding",
+        Gmail,
+        "gmail.users.settings.getAutoForwarding",
+        MAIL_R
+    ),
+    spec!(
+        "PUT",
+        "/gmail/v1/users/{userId}/settings/autoForwarding",
+        Gmail,
+        "gmail.users.settings.updateAutoForwarding",
+        MAIL_SHARING
+    ),
+    spec!(
+        "GET",
+        "/gmail/v1/users/{userId}/settings/vacation",
+        Gmail,
+        "gmail.users.settings.getVacation",
+        MAIL_R
+    ),
+    spec!(
+        "PUT",
+        "/gmail/v1/users/{userId}/settings/vacation",
+        Gmail,
+        "gmail.users.settings.updateVacation",
+        MAIL_BASIC
+    ),
 ];
 
 /// The spec for a matched route.

@@ -190,9 +190,17 @@ pub struct DemoDomain {
 pub fn demo_seed(emulator: &GoogleEmulator) -> DemoDomain {
     let strings = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     for (email, name, description) in [
-        ("engineering@example.com", "Engineering", "Product engineering"),
+        (
+            "engineering@example.com",
+            "Engineering",
+            "Product engineering",
+        ),
         ("all-staff@example.com", "All Staff", "Everyone at Example"),
-        ("vpn-users@example.com", "VPN Users", "Remote network access"),
+        (
+            "vpn-users@example.com",
+            "VPN Users",
+            "Remote network access",
+        ),
     ] {
         emulator.seed_group(email, name, description);
     }
@@ -218,10 +226,7 @@ pub fn demo_seed(emulator: &GoogleEmulator) -> DemoDomain {
             SeedToken::new(
                 zoom,
                 "Zoom",
-                &[
-                    "openid",
-                    "https://www.googleapis.com/auth/calendar",
-                ],
+                &["openid", "https://www.googleapis.com/auth/calendar"],
             ),
         ],
         asps: vec!["Thunderbird on laptop".to_owned()],

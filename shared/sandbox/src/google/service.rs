@@ -56,13 +56,22 @@ pub(crate) fn router(app: AppState) -> Router {
                 .put(directory::update_user)
                 .patch(directory::update_user),
         )
-        .route(&format!("{d}/users/{{userKey}}/signOut"), post(directory::sign_out))
-        .route(&format!("{d}/users/{{userKey}}/tokens"), get(directory::list_tokens))
+        .route(
+            &format!("{d}/users/{{userKey}}/signOut"),
+            post(directory::sign_out),
+        )
+        .route(
+            &format!("{d}/users/{{userKey}}/tokens"),
+            get(directory::list_tokens),
+        )
         .route(
             &format!("{d}/users/{{userKey}}/tokens/{{clientId}}"),
             get(directory::get_token).delete(directory::delete_token),
         )
-        .route(&format!("{d}/users/{{userKey}}/asps"), get(directory::list_asps))
+        .route(
+            &format!("{d}/users/{{userKey}}/asps"),
+            get(directory::list_asps),
+        )
         .route(
             &format!("{d}/users/{{userKey}}/asps/{{codeId}}"),
             get(directory::get_asp).delete(directory::delete_asp),

@@ -20,8 +20,8 @@ use crate::google::model::{
 };
 use crate::google::seed::{SeedError, SeedUser};
 use crate::google::views::{
-    AspView, AutoForwardingView, DelegateView, DeviceView, ForwardingView, LicenseView,
-    TokenView, TransferView, UserView, VacationView,
+    AspView, AutoForwardingView, DelegateView, DeviceView, ForwardingView, LicenseView, TokenView,
+    TransferView, UserView, VacationView,
 };
 
 /// Who is calling: the impersonated user (or the bare service account),
@@ -206,7 +206,11 @@ impl GoogleState {
         self.users.push(UserRecord {
             id,
             primary_email: email.clone(),
-            aliases: seed.aliases.iter().map(|a| a.to_ascii_lowercase()).collect(),
+            aliases: seed
+                .aliases
+                .iter()
+                .map(|a| a.to_ascii_lowercase())
+                .collect(),
             given_name: seed.given_name.clone(),
             family_name: seed.family_name.clone(),
             org_unit_path,
@@ -521,7 +525,11 @@ impl GoogleState {
             self.users[user].backup_codes.clear();
             self.log_user(
                 user,
-                ("admin", "USER_SETTINGS", event_name::DELETE_2SV_SCRATCH_CODES),
+                (
+                    "admin",
+                    "USER_SETTINGS",
+                    event_name::DELETE_2SV_SCRATCH_CODES,
+                ),
                 &caller.actor,
                 &[],
                 &[],
@@ -567,7 +575,9 @@ impl GoogleState {
     // ----- directory: mobile devices ---------------------------------------
 
     pub(crate) fn find_device(&self, resource_id: &str) -> Option<usize> {
-        self.devices.iter().position(|d| d.resource_id == resource_id)
+        self.devices
+            .iter()
+            .position(|d| d.resource_id == resource_id)
     }
 
     /// `mobiledevices.action`. Wipes start in `WIPING`/`ACCOUNT_WIPING`
@@ -595,12 +605,20 @@ impl GoogleState {
             "approve" => match status.as_str() {
                 "APPROVED" => (None, None),
                 "PENDING" | "BLOCKED" => (Some("APPROVED"), None),
-                _ => return Err(GoogleError::failed_precondition("Precondition check failed.")),
+                _ => {
+                    return Err(GoogleError::failed_precondition(
+                        "Precondition check failed.",
+                    ));
+                }
             },
             "block" => match status.as_str() {
                 "BLOCKED" => (None, None),
                 "APPROVED" | "PENDING" => (Some("BLOCKED"), None),
-                _ => return Err(GoogleError::failed_precondition("Precondition check failed.")),
+                _ => {
+                    return Err(GoogleError::failed_precondition(
+                        "Precondition check failed.",
+                    ));
+                }
             },
             "cancel_remote_wipe_then_activate" if wiping => (Some("APPROVED"), None),
             "cancel_remote_wipe_then_block" if wiping => (Some("BLOCKED"), None),
@@ -641,7 +659,12 @@ impl GoogleState {
 
     // ----- licensing -------------------------------------------------------
 
-    pub(crate) fn find_license(&self, user: usize, product_id: &str, sku_id: &str) -> Option<usize> {
+    pub(crate) fn find_license(
+        &self,
+        user: usize,
+        product_id: &str,
+        sku_id: &str,
+    ) -> Option<usize> {
         self.users[user]
             .licenses
             .iter()
@@ -666,11 +689,15 @@ impl GoogleState {
             ));
         }
         self.users[user].licenses.remove(position);
-        let (product_name, sku_name) = model::sku_names(product_id, sku_id)
-            .unwrap_or((product_id, sku_id));
+        let (product_name, sku_name) =
+            model::sku_names(product_id, sku_id).unwrap_or((product_id, sku_id));
         self.log_user(
             user,
-            ("admin", "LICENSES_SETTINGS", event_name::USER_LICENSE_REVOKE),
+            (
+                "admin",
+                "LICENSES_SETTINGS",
+                event_name::USER_LICENSE_REVOKE,
+            ),
             &caller.actor,
             &[sku_id],
             &[("PRODUCT_NAME", product_name), ("SKU_NAME", sku_name)],
@@ -719,7 +746,11 @@ impl GoogleState {
         let destination = self.users[new_owner].primary_email.clone();
         self.log_user(
             old_owner,
-            ("admin", "USER_SETTINGS", event_name::CREATE_DATA_TRANSFER_REQUEST),
+            (
+                "admin",
+                "USER_SETTINGS",
+                event_name::CREATE_DATA_TRANSFER_REQUEST,
+            ),
             &caller.actor,
             &[id.as_str()],
             &[
@@ -789,7 +820,10 @@ impl GoogleState {
                         ("drive", "acl_change", event_name::CHANGE_OWNER),
                         "system",
                         &[t.id.as_str()],
-                        &[("new_owner", new_email.as_str()), ("doc_count", count.as_str())],
+                        &[
+                            ("new_owner", new_email.as_str()),
+                            ("doc_count", count.as_str()),
+                        ],
                     );
                 }
                 APP_CALENDAR => {
@@ -801,7 +835,10 @@ impl GoogleState {
                         ("calendar", "calendar_change", event_name::TRANSFER_CALENDAR),
                         "system",
                         &[t.id.as_str()],
-                        &[("new_owner", new_email.as_str()), ("event_count", count.as_str())],
+                        &[
+                            ("new_owner", new_email.as_str()),
+                            ("event_count", count.as_str()),
+                        ],
                     );
                 }
                 _ => {}
@@ -920,7 +957,10 @@ impl GoogleState {
             ("gmail", "settings", event_name::ADD_FORWARDING_ADDRESS),
             &caller.actor,
             &[email.as_str()],
-            &[("FORWARDING_EMAIL", email.as_str()), ("VERIFICATION_STATUS", status)],
+            &[
+                ("FORWARDING_EMAIL", email.as_str()),
+                ("VERIFICATION_STATUS", status),
+            ],
         );
         Ok(())
     }
@@ -967,11 +1007,9 @@ impl GoogleState {
     ) -> Result<(), GoogleError> {
         if settings.enabled {
             let verified = settings.email_address.as_deref().is_some_and(|address| {
-                self.users[owner]
-                    .mail
-                    .forwarding_addresses
-                    .iter()
-                    .any(|f| f.email.eq_ignore_ascii_case(address) && f.verification_status == "accepted")
+                self.users[owner].mail.forwarding_addresses.iter().any(|f| {
+                    f.email.eq_ignore_ascii_case(address) && f.verification_status == "accepted"
+                })
             });
             if !verified {
                 return Err(GoogleError::failed_precondition(
@@ -990,13 +1028,21 @@ impl GoogleState {
             ("gmail", "settings", event_name::CHANGE_AUTO_FORWARDING),
             &caller.actor,
             &[],
-            &[("ENABLED", enabled.as_str()), ("FORWARDING_EMAIL", address.as_str())],
+            &[
+                ("ENABLED", enabled.as_str()),
+                ("FORWARDING_EMAIL", address.as_str()),
+            ],
         );
         Ok(())
     }
 
     /// `settings.updateVacation` (full replacement).
-    pub(crate) fn set_vacation(&mut self, owner: usize, vacation: model::Vacation, caller: &Caller) {
+    pub(crate) fn set_vacation(
+        &mut self,
+        owner: usize,
+        vacation: model::Vacation,
+        caller: &Caller,
+    ) {
         if self.users[owner].mail.vacation == vacation {
             return;
         }

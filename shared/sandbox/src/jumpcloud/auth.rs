@@ -125,7 +125,12 @@ impl Registry {
         self.api_keys.insert(key, credential);
     }
 
-    pub fn add_service_account(&mut self, client_id: String, secrets: Vec<String>, credential: Credential) {
+    pub fn add_service_account(
+        &mut self,
+        client_id: String,
+        secrets: Vec<String>,
+        credential: Credential,
+    ) {
         self.accounts.insert(
             client_id,
             ServiceAccount {
@@ -198,7 +203,11 @@ pub(crate) fn new_client<R: Rng + ?Sized>(rng: &mut R) -> (String, String) {
 }
 
 /// `POST /oauth2/token`.
-pub(crate) async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn token(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     match issue_token(&app, &headers, &body) {
         Ok(response) => response,
         Err(e) => e.into_response(),

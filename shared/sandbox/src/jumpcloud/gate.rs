@@ -113,7 +113,8 @@ async fn admit_and_run(
     }
 
     let path = req.uri().path().to_owned();
-    let reads = matches!(*method, Method::GET | Method::HEAD) || READ_ONLY_POSTS.contains(&path.as_str());
+    let reads =
+        matches!(*method, Method::GET | Method::HEAD) || READ_ONLY_POSTS.contains(&path.as_str());
     let role = caller.credential.role;
     if template.is_some() && (!role.can_read() || (!reads && !role.can_write())) {
         return JcError::forbidden(family).into_response();
@@ -164,7 +165,10 @@ fn authenticate(app: &AppState, req: &Request, family: ApiFamily) -> Result<Call
         ));
     }
     if selected.len() > 1 && family != ApiFamily::Insights {
-        return Err(JcError::bad_request(family, "only one x-org-id may be sent"));
+        return Err(JcError::bad_request(
+            family,
+            "only one x-org-id may be sent",
+        ));
     }
     for org in &selected {
         if !is_object_id(org) {

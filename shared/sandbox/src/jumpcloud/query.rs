@@ -143,7 +143,11 @@ fn parse_count(family: ApiFamily, name: &str, raw: &str) -> Result<usize, JcErro
 }
 
 /// Applies the documented cap; `0` means "the default".
-pub(crate) fn check_limit(family: ApiFamily, limit: usize, default: usize) -> Result<usize, JcError> {
+pub(crate) fn check_limit(
+    family: ApiFamily,
+    limit: usize,
+    default: usize,
+) -> Result<usize, JcError> {
     if limit > MAX_LIMIT {
         return Err(JcError::bad_request(
             family,
@@ -274,8 +278,8 @@ impl Cond {
         match &self.op {
             Op::Eq => actual.as_deref() == Some(self.value.as_str()),
             Op::Ne => actual.as_deref() != Some(self.value.as_str()),
-            Op::In(values) => actual.is_some_and(|a| values.iter().any(|v| *v == a)),
-            Op::Nin(values) => !actual.is_some_and(|a| values.iter().any(|v| *v == a)),
+            Op::In(values) => actual.is_some_and(|a| values.contains(&a)),
+            Op::Nin(values) => !actual.is_some_and(|a| values.contains(&a)),
             Op::Search => actual.is_some_and(|a| wildcard_contains(&a, &self.value)),
             Op::Gt => actual.is_some_and(|a| compare(&a, &self.value) == Ordering::Greater),
             Op::Ge => actual.is_some_and(|a| compare(&a, &self.value) != Ordering::Less),
@@ -544,7 +548,10 @@ mod tests {
 
     #[test]
     fn v1_filters_and_or() {
-        let p = params("filter=email:$eq:a@x.com&filter[or][0]=state:$eq:ACTIVATED&filter[or][1]=state:$eq:STAGED");
+        let p = params(
+            "filter=email:$eq:a@x.com\
+             &filter[or][0]=state:$eq:ACTIVATED&filter[or][1]=state:$eq:STAGED",
+        );
         let f = p.v1_filter().unwrap();
         assert!(f.matches(&json!({"email": "a@x.com", "state": "STAGED"})));
         assert!(!f.matches(&json!({"email": "a@x.com", "state": "SUSPENDED"})));
@@ -555,8 +562,9 @@ mod tests {
     fn search_bodies() {
         let e = Expr::parse(&json!([{"email": "a@x.com"}])).unwrap();
         assert!(e.matches(&json!({"email": "a@x.com"})));
-        let e = Expr::parse(&json!({"or": [{"department": "IT"}, {"department": {"$eq": "Sales"}}]}))
-            .unwrap();
+        let e =
+            Expr::parse(&json!({"or": [{"department": "IT"}, {"department": {"$eq": "Sales"}}]}))
+                .unwrap();
         assert!(e.matches(&json!({"department": "Sales"})));
         assert!(!e.matches(&json!({"department": "HR"})));
         let e = Expr::parse(&json!("systemId:$eq:abc")).unwrap();

@@ -11,6 +11,7 @@ use crate::jumpcloud::model::{
 
 /// `systemuserreturn`.
 pub(crate) fn user(org_id: &str, u: &UserRecord) -> Value {
+    // Split in two: one `json!` this size exceeds the macro recursion limit.
     let mut v = json!({
         "_id": u.id,
         "account_locked": u.account_locked,
@@ -37,6 +38,8 @@ pub(crate) fn user(org_id: &str, u: &UserRecord) -> Value {
         "external_dn": "",
         "external_source_type": "",
         "externally_managed": false,
+    });
+    let rest = json!({
         "firstname": u.firstname,
         "jobTitle": u.job_title,
         "lastname": u.lastname,
@@ -62,7 +65,8 @@ pub(crate) fn user(org_id: &str, u: &UserRecord) -> Value {
         "unix_uid": u.unix_uid,
         "username": u.username,
     });
-    if let Value::Object(map) = &mut v {
+    if let (Value::Object(map), Value::Object(rest)) = (&mut v, rest) {
+        map.extend(rest);
         for (k, val) in &u.extra {
             map.insert(k.clone(), val.clone());
         }
@@ -148,7 +152,10 @@ pub(crate) fn member_of(g: &GroupRecord) -> Value {
         "id": g.id,
         "type": "user_group",
         "compiledAttributes": {},
-        "paths": [[ { "attributes": null, "to": { "attributes": null, "id": g.id, "type": "user_group" } } ]],
+        "paths": [[{
+            "attributes": null,
+            "to": { "attributes": null, "id": g.id, "type": "user_group" },
+        }]],
     })
 }
 
@@ -159,7 +166,10 @@ pub(crate) fn bound_system(s: &SystemRecord, sudo: bool) -> Value {
         "id": s.id,
         "type": "system",
         "compiledAttributes": attributes,
-        "paths": [[ { "attributes": attributes, "to": { "attributes": null, "id": s.id, "type": "system" } } ]],
+        "paths": [[{
+            "attributes": attributes,
+            "to": { "attributes": null, "id": s.id, "type": "system" },
+        }]],
     })
 }
 

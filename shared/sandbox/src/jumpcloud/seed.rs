@@ -266,7 +266,9 @@ pub fn demo_seed(emulator: &JumpCloudEmulator) -> DemoOrg {
     let mac = emulator
         .system(&mac_system_id)
         .expect("the demo Mac was just seeded");
-    let leaver = emulator.user(&leaver_id).expect("the leaver was just seeded");
+    let leaver = emulator
+        .user(&leaver_id)
+        .expect("the leaver was just seeded");
     DemoOrg {
         org_id: emulator.org_id(),
         leaver_id,

@@ -64,7 +64,8 @@ pub(crate) fn json_body(family: ApiFamily, body: &Bytes) -> Result<Value, JcErro
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(body).map_err(|e| JcError::bad_request(family, format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| JcError::bad_request(family, format!("invalid JSON body: {e}")))
 }
 
 /// The full router with the request gate on every route, including the

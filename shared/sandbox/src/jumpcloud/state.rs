@@ -6,7 +6,6 @@
 //! JumpCloud's status codes where it refuses, and write an audit event only
 //! when state actually changes.
 
-use jiff::Timestamp;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::{Map, Value, json};
@@ -15,8 +14,8 @@ use crate::common::{clock, ids};
 use crate::jumpcloud::audit::{AuditEvent, EventSpec, Origin, event_type};
 use crate::jumpcloud::errors::{ApiFamily, JcError};
 use crate::jumpcloud::model::{
-    AppleMdmRecord, CommandChannel, CommandKind, CommandRecord, CommandResultRecord,
-    DeviceRecord, GroupRecord, ObjectIds, SystemRecord, UserRecord, UserState,
+    AppleMdmRecord, CommandChannel, CommandKind, CommandRecord, CommandResultRecord, DeviceRecord,
+    GroupRecord, ObjectIds, SystemRecord, UserRecord, UserState,
 };
 use crate::jumpcloud::seed::{SeedError, SeedGroup, SeedSystem, SeedUser};
 use crate::jumpcloud::views::{CommandView, GroupView, SystemView, UserView};
@@ -507,7 +506,9 @@ impl JumpCloudState {
 
         let mut next_state = current.state;
         if let Some(v) = body.get("suspended") {
-            let suspended = v.as_bool().ok_or_else(|| bad("\"suspended\" must be a boolean"))?;
+            let suspended = v
+                .as_bool()
+                .ok_or_else(|| bad("\"suspended\" must be a boolean"))?;
             if suspended {
                 next_state = UserState::Suspended;
             } else if current.state == UserState::Suspended {
@@ -553,10 +554,7 @@ impl JumpCloudState {
                     if value.trim().is_empty() {
                         return Err(bad("\"email\" must not be empty"));
                     }
-                    if o
-                        .find_user(value)
-                        .is_some_and(|other| other != ui)
-                    {
+                    if o.find_user(value).is_some_and(|other| other != ui) {
                         return Err(JcError::conflict(f));
                     }
                 }
@@ -574,10 +572,11 @@ impl JumpCloudState {
         if let Some(locked) = locked
             && locked != user.account_locked
         {
-            changes.push(json!({"field": "account_locked", "from": user.account_locked, "to": locked}));
+            changes.push(
+                json!({"field": "account_locked", "from": user.account_locked, "to": locked}),
+            );
             user.account_locked = locked;
-            user.account_locked_date =
-                locked.then(|| clock::format_millis(clock::now()));
+            user.account_locked_date = locked.then(|| clock::format_millis(clock::now()));
         }
         for (field, value) in texts {
             let slot = match field {
@@ -627,7 +626,11 @@ impl JumpCloudState {
                 .with("resource", resource.clone())
                 .with(
                     "changes",
-                    json!([{"field": "state", "from": previous_state.as_str(), "to": next_state.as_str()}]),
+                    json!([{
+                        "field": "state",
+                        "from": previous_state.as_str(),
+                        "to": next_state.as_str(),
+                    }]),
                 );
             self.push_event(org, origin.apply(spec));
         }
@@ -670,7 +673,9 @@ impl JumpCloudState {
             _ => return Err(bad("\"id\" is required")),
         };
         let o = &self.orgs[org];
-        let g = o.group_by_id(group_id).ok_or_else(|| JcError::not_found(f))?;
+        let g = o
+            .group_by_id(group_id)
+            .ok_or_else(|| JcError::not_found(f))?;
         let u = o.user_by_id(&member).ok_or_else(|| JcError::not_found(f))?;
         let is_member = o.groups[g].members.contains(&member);
         match (op.as_str(), is_member) {
@@ -774,24 +779,27 @@ impl JumpCloudState {
         if o.mdm.as_ref().is_none_or(|m| m.id != mdm_id) {
             return Err(JcError::not_found(f));
         }
-        let d = o.device_by_id(device_id).ok_or_else(|| JcError::not_found(f))?;
-        let system = o
-            .system_of_device(d)
+        let d = o
+            .device_by_id(device_id)
             .ok_or_else(|| JcError::not_found(f))?;
+        let system = o.system_of_device(d).ok_or_else(|| JcError::not_found(f))?;
         let pin = match body {
             Value::Null => None,
             Value::Object(map) => match map.get("pin") {
                 None | Some(Value::Null) => None,
-                Some(Value::String(p))
-                    if p.len() == 6 && p.bytes().all(|b| b.is_ascii_digit()) =>
-                {
+                Some(Value::String(p)) if p.len() == 6 && p.bytes().all(|b| b.is_ascii_digit()) => {
                     Some(p.clone())
                 }
                 Some(_) => {
                     return Err(JcError::bad_request(f, "\"pin\" must be a 6-digit string"));
                 }
             },
-            _ => return Err(JcError::bad_request(f, "request body must be a JSON object")),
+            _ => {
+                return Err(JcError::bad_request(
+                    f,
+                    "request body must be a JSON object",
+                ));
+            }
         };
         if pin.is_none() && system.os_family == crate::jumpcloud::model::OsFamily::MacOs {
             return Err(JcError::bad_request(
@@ -922,7 +930,10 @@ impl JumpCloudState {
                 .with("system_object_id", json!(system_id))
                 .with("command_uuid", json!(uuid_from(&command_id)))
                 .with("request_type", json!(kind.mdm_request_type()))
-                .with("command", json!({ "request_type": kind.mdm_request_type() }))
+                .with(
+                    "command",
+                    json!({ "request_type": kind.mdm_request_type() }),
+                )
                 .with("status", json!("Acknowledged"))
                 .with("success", json!(true))
                 .with("initiated_by", initiated_by);
@@ -961,11 +972,6 @@ fn uuid_from(object_id: &str) -> String {
     uuid::Builder::from_random_bytes(bytes)
         .into_uuid()
         .to_string()
-}
-
-/// A timestamp's epoch milliseconds.
-pub(crate) fn epoch_ms(ts: Timestamp) -> i64 {
-    ts.as_millisecond()
 }
 
 #[cfg(test)]

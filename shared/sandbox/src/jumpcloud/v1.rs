@@ -38,7 +38,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/systems", get(list_systems))
         .route("/api/systems/{id}", get(get_system))
         .route("/api/systems/{id}/command/builtin/lock", post(lock_system))
-        .route("/api/systems/{id}/command/builtin/erase", post(erase_system))
+        .route(
+            "/api/systems/{id}/command/builtin/erase",
+            post(erase_system),
+        )
         .route("/api/commandresults", get(list_results))
         .route("/api/commandresults/{id}", get(get_result))
         .route("/api/search/commandresults", post(search_results))
@@ -77,7 +80,10 @@ impl ListSpec {
             if body.is_null() {
                 return Ok(spec);
             }
-            return Err(JcError::bad_request(F, "request body must be a JSON object"));
+            return Err(JcError::bad_request(
+                F,
+                "request body must be a JSON object",
+            ));
         };
         if let Some(filter) = body.get("filter") {
             spec.filter.nested.push(Expr::parse(filter)?);
@@ -95,7 +101,12 @@ impl ListSpec {
             let fields = sf
                 .get("fields")
                 .and_then(Value::as_array)
-                .map(|f| f.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .map(|f| {
+                    f.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default();
             if !terms.is_empty() {
                 spec.search = Some(TextSearch { terms, fields });
@@ -112,15 +123,16 @@ impl ListSpec {
             }
         }
         if let Some(limit) = body.get("limit") {
-            let n = limit
-                .as_u64()
-                .ok_or_else(|| JcError::bad_request(F, "\"limit\" must be a non-negative integer"))?;
-            spec.limit = query::check_limit(F, usize::try_from(n).unwrap_or(usize::MAX), DEFAULT_LIMIT)?;
+            let n = limit.as_u64().ok_or_else(|| {
+                JcError::bad_request(F, "\"limit\" must be a non-negative integer")
+            })?;
+            spec.limit =
+                query::check_limit(F, usize::try_from(n).unwrap_or(usize::MAX), DEFAULT_LIMIT)?;
         }
         if let Some(skip) = body.get("skip") {
-            let n = skip
-                .as_u64()
-                .ok_or_else(|| JcError::bad_request(F, "\"skip\" must be a non-negative integer"))?;
+            let n = skip.as_u64().ok_or_else(|| {
+                JcError::bad_request(F, "\"skip\" must be a non-negative integer")
+            })?;
             spec.skip = usize::try_from(n).unwrap_or(usize::MAX);
         }
         Ok(spec)
@@ -216,7 +228,11 @@ async fn list_systems(
     let spec = ListSpec::from_query(&Params::parse(raw))?;
     let state = app.tenant();
     let org = &state.orgs[org_of(&state, &caller)];
-    let items = org.systems.iter().map(|s| render::system(&org.id, s)).collect();
+    let items = org
+        .systems
+        .iter()
+        .map(|s| render::system(&org.id, s))
+        .collect();
     Ok(spec.respond(items, &["displayName", "hostname", "serialNumber"]))
 }
 
@@ -254,7 +270,13 @@ async fn erase_system(
 
 /// 201 "Command created" with no body; the command runs when the device is
 /// (or next comes) online. Every request queues a new command.
-fn builtin(app: &AppState, caller: &Caller, id: &str, body: &Bytes, kind: CommandKind) -> ApiResult {
+fn builtin(
+    app: &AppState,
+    caller: &Caller,
+    id: &str,
+    body: &Bytes,
+    kind: CommandKind,
+) -> ApiResult {
     json_body(F, body)?;
     let mut state = app.tenant();
     let o = org_of(&state, caller);

@@ -36,7 +36,10 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/api/v2/applemdms", get(list_mdms))
         .route("/api/v2/applemdms/{id}/devices", get(list_devices))
-        .route("/api/v2/applemdms/{id}/devices/{device_id}", get(get_device))
+        .route(
+            "/api/v2/applemdms/{id}/devices/{device_id}",
+            get(get_device),
+        )
         .route(
             "/api/v2/applemdms/{id}/devices/{device_id}/lock",
             post(lock_device),
@@ -116,7 +119,11 @@ async fn list_groups(
     let p = Params::parse(raw);
     let state = app.tenant();
     let org = &state.orgs[org_of(&state, &caller)];
-    let items = org.groups.iter().map(|g| render::group(&org.id, g)).collect();
+    let items = org
+        .groups
+        .iter()
+        .map(|g| render::group(&org.id, g))
+        .collect();
     page(&p, items, DEFAULT_LIMIT, &[])
 }
 
@@ -143,7 +150,11 @@ async fn list_members(
     let g = org.group_by_id(&id).ok_or_else(|| JcError::not_found(F))?;
     let limit = p.limit(F, DEFAULT_LIMIT)?;
     let skip = p.skip(F)?;
-    let items = org.groups[g].members.iter().map(|m| render::member(m)).collect();
+    let items = org.groups[g]
+        .members
+        .iter()
+        .map(|m| render::member(m))
+        .collect();
     Ok(Json(query::page(items, skip, limit)).into_response())
 }
 
@@ -216,7 +227,9 @@ async fn get_device(
     let d = org
         .device_by_id(&device_id)
         .ok_or_else(|| JcError::not_found(F))?;
-    let s = org.system_of_device(d).ok_or_else(|| JcError::not_found(F))?;
+    let s = org
+        .system_of_device(d)
+        .ok_or_else(|| JcError::not_found(F))?;
     Ok(Json(render::device(&org.devices[d], s)).into_response())
 }
 

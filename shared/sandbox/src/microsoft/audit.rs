@@ -127,6 +127,8 @@ pub struct AuditEvent {
     pub initiated_by_app_id: String,
     /// `initiatedBy.app.displayName`.
     pub initiated_by_app_name: String,
+    /// `initiatedBy.app.servicePrincipalId`.
+    pub initiated_by_service_principal_id: String,
     /// Targets, primary first.
     pub targets: Vec<AuditTarget>,
 }
@@ -138,15 +140,14 @@ impl AuditEvent {
         self.targets.iter().any(|t| {
             t.id == id_or_name
                 || t.display_name.eq_ignore_ascii_case(id_or_name)
-                || t
-                    .user_principal_name
+                || t.user_principal_name
                     .as_deref()
                     .is_some_and(|u| u.eq_ignore_ascii_case(id_or_name))
         })
     }
 
     /// The `directoryAudit` JSON.
-    pub(crate) fn to_graph(&self, service_principal_id: &str) -> Value {
+    pub(crate) fn to_graph(&self) -> Value {
         let targets: Vec<Value> = self
             .targets
             .iter()
@@ -187,7 +188,7 @@ impl AuditEvent {
                 "app": {
                     "appId": self.initiated_by_app_id,
                     "displayName": self.initiated_by_app_name,
-                    "servicePrincipalId": service_principal_id,
+                    "servicePrincipalId": self.initiated_by_service_principal_id,
                     "servicePrincipalName": null,
                 },
             },
@@ -202,6 +203,7 @@ impl AuditEvent {
 pub(crate) struct Actor {
     pub app_id: String,
     pub app_name: String,
+    pub service_principal_id: String,
     pub request_id: String,
 }
 
@@ -227,6 +229,7 @@ impl EventSpec {
             correlation_id: actor.request_id.clone(),
             initiated_by_app_id: actor.app_id.clone(),
             initiated_by_app_name: actor.app_name.clone(),
+            initiated_by_service_principal_id: actor.service_principal_id.clone(),
             targets: self.targets,
         }
     }
@@ -250,7 +253,11 @@ pub(crate) fn target(
 }
 
 /// A modified-property helper.
-pub(crate) fn changed(name: &str, old: impl Into<String>, new: impl Into<String>) -> ModifiedProperty {
+pub(crate) fn changed(
+    name: &str,
+    old: impl Into<String>,
+    new: impl Into<String>,
+) -> ModifiedProperty {
     ModifiedProperty {
         name: name.to_owned(),
         old_value: old.into(),

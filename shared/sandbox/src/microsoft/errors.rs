@@ -297,7 +297,12 @@ impl GraphError {
 
     /// Renders the body with the request's ids (`date` as Graph writes it:
     /// seconds, no zone designator).
-    pub(crate) fn body(&self, request_id: &str, client_request_id: &str, date: &str) -> Option<Value> {
+    pub(crate) fn body(
+        &self,
+        request_id: &str,
+        client_request_id: &str,
+        date: &str,
+    ) -> Option<Value> {
         let inner = json!({
             "date": date,
             "request-id": request_id,

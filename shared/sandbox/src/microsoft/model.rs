@@ -115,9 +115,7 @@ impl MethodKind {
             Self::WindowsHelloForBusiness => {
                 "#microsoft.graph.windowsHelloForBusinessAuthenticationMethod"
             }
-            Self::TemporaryAccessPass => {
-                "#microsoft.graph.temporaryAccessPassAuthenticationMethod"
-            }
+            Self::TemporaryAccessPass => "#microsoft.graph.temporaryAccessPassAuthenticationMethod",
         }
     }
 

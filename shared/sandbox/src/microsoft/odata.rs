@@ -140,7 +140,11 @@ pub(crate) fn parse_filter(filter: &str) -> Result<Vec<Clause>, GraphError> {
         }
         let mut words = part.splitn(3, ' ');
         let prop = words.next().ok_or_else(invalid)?.trim().to_owned();
-        let op = words.next().ok_or_else(invalid)?.trim().to_ascii_lowercase();
+        let op = words
+            .next()
+            .ok_or_else(invalid)?
+            .trim()
+            .to_ascii_lowercase();
         let value = words.next().ok_or_else(invalid)?.trim();
         let value = literal(value).unwrap_or_else(|| value.to_owned());
         clauses.push(match op.as_str() {
@@ -204,9 +208,10 @@ mod tests {
 
     #[test]
     fn filters_parse_conjunctions() {
-        let clauses =
-            parse_filter("userPrincipalName eq 'o''neil@x.com' and activityDateTime ge 2024-01-01T00:00:00Z")
-                .unwrap();
+        let clauses = parse_filter(
+            "userPrincipalName eq 'o''neil@x.com' and activityDateTime ge 2024-01-01T00:00:00Z",
+        )
+        .unwrap();
         assert_eq!(
             clauses,
             vec![
@@ -225,7 +230,9 @@ mod tests {
     fn next_links_keep_options_and_literal_dollars() {
         let q = Query::parse(Some("$top=2&$select=id,displayName&$skiptoken=old".into()));
         let link = q.next_link("http://h", "/v1.0/users/x/memberOf", 7);
-        assert!(link.starts_with("http://h/v1.0/users/x/memberOf?$top=2&$select=id%2CdisplayName&$skiptoken="));
+        assert!(link.starts_with(
+            "http://h/v1.0/users/x/memberOf?$top=2&$select=id%2CdisplayName&$skiptoken="
+        ));
         let again = Query::parse(link.split_once('?').map(|(_, q)| q.to_owned()));
         assert_eq!(again.skiptoken().unwrap(), Some(7));
         assert_eq!(again.select(), vec!["id", "displayName"]);

@@ -263,7 +263,9 @@ pub fn demo_seed(emulator: &MicrosoftEmulator) -> DemoTenant {
     };
 
     let manager_id = emulator.seed_user(SeedUser {
-        methods: vec![SeedMethod::new(MethodKind::MicrosoftAuthenticator, "Pixel 8").default_method()],
+        methods: vec![
+            SeedMethod::new(MethodKind::MicrosoftAuthenticator, "Pixel 8").default_method(),
+        ],
         ..engineering(DEMO_MANAGER, "Sam Lee", "Engineering Manager")
     });
     let leaver_id = emulator.seed_user(SeedUser {
@@ -271,7 +273,11 @@ pub fn demo_seed(emulator: &MicrosoftEmulator) -> DemoTenant {
             SeedMethod::new(MethodKind::MicrosoftAuthenticator, "iPhone 15").default_method(),
             SeedMethod::new(MethodKind::Phone, "+1 5555550123"),
         ],
-        devices: vec![SeedDevice::new("JANE-LAPTOP", "Windows", "Surface Laptop 5")],
+        devices: vec![SeedDevice::new(
+            "JANE-LAPTOP",
+            "Windows",
+            "Surface Laptop 5",
+        )],
         manager: Some(DEMO_MANAGER.to_owned()),
         ..engineering(DEMO_LEAVER, "Jane Doe", "Senior Engineer")
     });

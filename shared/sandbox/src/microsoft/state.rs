@@ -19,8 +19,8 @@ use crate::microsoft::errors::GraphError;
 use crate::microsoft::model::{
     ActionRecord, ActionState, AuthMethodView, AutoReplyRecord, DeviceAction, DeviceActionView,
     DeviceRecord, DeviceView, GroupKind, GroupRecord, GroupView, LicenseGrant, LicenseView,
-    MailboxPurpose, MailboxRecord, MailboxView, Membership, MethodKind, MethodRecord,
-    PlanRecord, RuleRecord, RuleView, SkuRecord, UserRecord, UserView,
+    MailboxPurpose, MailboxRecord, MailboxView, Membership, MethodKind, MethodRecord, PlanRecord,
+    RuleRecord, RuleView, SkuRecord, UserRecord, UserView,
 };
 use crate::microsoft::seed::{SeedError, SeedGroup, SeedUser};
 
@@ -73,10 +73,6 @@ impl TenantState {
         uuid::Builder::from_random_bytes(bytes)
             .into_uuid()
             .to_string()
-    }
-
-    fn new_token(&mut self, len: usize) -> String {
-        ids::url_safe(&mut self.rng, len)
     }
 
     // ----- lookup ------------------------------------------------------------
@@ -403,7 +399,11 @@ impl TenantState {
         self.audit.push(spec.finish(id, seq, actor));
     }
 
-    fn user_target(&self, user: usize, modified: Vec<audit::ModifiedProperty>) -> audit::AuditTarget {
+    fn user_target(
+        &self,
+        user: usize,
+        modified: Vec<audit::ModifiedProperty>,
+    ) -> audit::AuditTarget {
         let u = &self.users[user];
         audit::target(&u.id, "User", &u.display_name, Some(&u.upn), modified)
     }
@@ -639,10 +639,7 @@ impl TenantState {
             return Ok(());
         }
         let after = self.license_names(user);
-        let target = self.user_target(
-            user,
-            vec![audit::changed("AssignedLicense", before, after)],
-        );
+        let target = self.user_target(user, vec![audit::changed("AssignedLicense", before, after)]);
         self.record(
             EventSpec {
                 activity: activity::CHANGE_LICENSE,
@@ -752,7 +749,12 @@ impl TenantState {
         audit::target(&u.id, "Mailbox", &u.display_name, Some(&u.upn), modified)
     }
 
-    pub(crate) fn create_rule(&mut self, user: usize, mut rule: RuleRecord, actor: &Actor) -> RuleRecord {
+    pub(crate) fn create_rule(
+        &mut self,
+        user: usize,
+        mut rule: RuleRecord,
+        actor: &Actor,
+    ) -> RuleRecord {
         rule.id = self.new_rule_id();
         let name = rule.display_name.clone();
         if let Some(mb) = self.users[user].mailbox.as_mut() {
@@ -776,7 +778,8 @@ impl TenantState {
     fn new_rule_id(&mut self) -> String {
         use base64::Engine;
         let bytes: [u8; 8] = self.rng.r#gen();
-        base64::engine::general_purpose::STANDARD.encode([[0x01, 0x00, 0x00, 0x00].as_slice(), &bytes].concat())
+        base64::engine::general_purpose::STANDARD
+            .encode([[0x01, 0x00, 0x00, 0x00].as_slice(), &bytes].concat())
     }
 
     pub(crate) fn update_rule(&mut self, user: usize, rule: RuleRecord, actor: &Actor) {
@@ -798,7 +801,8 @@ impl TenantState {
         let name = rule.display_name.clone();
         *slot = rule;
         mb.rules.sort_by_key(|r| r.sequence);
-        let target = self.mailbox_target(user, vec![audit::changed("RuleName", name.clone(), name)]);
+        let target =
+            self.mailbox_target(user, vec![audit::changed("RuleName", name.clone(), name)]);
         self.record(
             EventSpec {
                 activity: activity::SET_INBOX_RULE,
@@ -819,7 +823,10 @@ impl TenantState {
             return false;
         };
         let removed = mb.rules.remove(pos);
-        let target = self.mailbox_target(user, vec![audit::changed("RuleName", removed.display_name, "")]);
+        let target = self.mailbox_target(
+            user,
+            vec![audit::changed("RuleName", removed.display_name, "")],
+        );
         self.record(
             EventSpec {
                 activity: activity::REMOVE_INBOX_RULE,
@@ -930,7 +937,12 @@ impl TenantState {
     /// Issues a remote action. A repeat while the same action is still
     /// pending is accepted and changes nothing; once done, a repeat starts
     /// a new action.
-    pub(crate) fn issue_device_action(&mut self, device: usize, action: DeviceAction, actor: &Actor) {
+    pub(crate) fn issue_device_action(
+        &mut self,
+        device: usize,
+        action: DeviceAction,
+        actor: &Actor,
+    ) {
         let now = clock::now();
         let d = &mut self.devices[device];
         if let Some(existing) = d.actions.iter_mut().find(|a| a.action == action) {
@@ -1112,10 +1124,6 @@ impl TenantState {
             })
             .collect()
     }
-
-    pub(crate) fn new_license_detail_id(&mut self) -> String {
-        self.new_token(43)
-    }
 }
 
 impl AutoReplyRecord {
@@ -1233,8 +1241,16 @@ fn sku_catalogue() -> Vec<SkuRecord> {
             sku_id: "05e9a617-0261-4cee-bb44-138d3ef5d965".to_owned(),
             part_number: "SPE_E3".to_owned(),
             plans: vec![
-                plan("efb87545-963c-4e0d-99df-69c6916d9eb0", "EXCHANGE_S_ENTERPRISE", true),
-                plan("5dbe027f-2339-4123-9542-606e4d348a72", "SHAREPOINTENTERPRISE", false),
+                plan(
+                    "efb87545-963c-4e0d-99df-69c6916d9eb0",
+                    "EXCHANGE_S_ENTERPRISE",
+                    true,
+                ),
+                plan(
+                    "5dbe027f-2339-4123-9542-606e4d348a72",
+                    "SHAREPOINTENTERPRISE",
+                    false,
+                ),
                 plan("c1ec4a95-1f05-45b3-a911-aa3fa01094f5", "INTUNE_A", false),
                 plan("41781fb2-bc02-4b7c-bd55-b576c07bb09d", "AAD_PREMIUM", false),
             ],
@@ -1244,8 +1260,16 @@ fn sku_catalogue() -> Vec<SkuRecord> {
             sku_id: "6fd2c87f-b296-42f0-b197-1e91e994b900".to_owned(),
             part_number: "ENTERPRISEPACK".to_owned(),
             plans: vec![
-                plan("efb87545-963c-4e0d-99df-69c6916d9eb0", "EXCHANGE_S_ENTERPRISE", true),
-                plan("5dbe027f-2339-4123-9542-606e4d348a72", "SHAREPOINTENTERPRISE", false),
+                plan(
+                    "efb87545-963c-4e0d-99df-69c6916d9eb0",
+                    "EXCHANGE_S_ENTERPRISE",
+                    true,
+                ),
+                plan(
+                    "5dbe027f-2339-4123-9542-606e4d348a72",
+                    "SHAREPOINTENTERPRISE",
+                    false,
+                ),
             ],
             enabled_units: 100,
         },

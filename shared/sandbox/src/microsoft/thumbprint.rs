@@ -43,13 +43,19 @@ pub(crate) fn pem_der(pem: &str) -> Option<Vec<u8>> {
 pub(crate) fn thumbprint_hex(x5t: &str) -> String {
     URL_SAFE_NO_PAD
         .decode(x5t.trim_end_matches('='))
-        .map_or_else(|_| x5t.to_owned(), |b| hex::encode_upper(b))
+        .map_or_else(|_| x5t.to_owned(), hex::encode_upper)
 }
 
 /// SHA-1 (FIPS 180-4). Only used to compute `x5t` values; no security
 /// property depends on it.
 pub(crate) fn sha1(data: &[u8]) -> [u8; 20] {
-    let mut h: [u32; 5] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
+    let mut h: [u32; 5] = [
+        0x6745_2301,
+        0xEFCD_AB89,
+        0x98BA_DCFE,
+        0x1032_5476,
+        0xC3D2_E1F0,
+    ];
     let bit_len = (data.len() as u64).wrapping_mul(8);
     let mut message = data.to_vec();
     message.push(0x80);
@@ -122,7 +128,10 @@ mod tests {
     fn thumbprints_hash_the_pem_body() {
         let pem = "-----BEGIN PUBLIC KEY-----\nYWJj\n-----END PUBLIC KEY-----\n";
         let (x5t, s256) = key_thumbprints(pem).unwrap();
-        assert_eq!(thumbprint_hex(&x5t), "A9993E364706816ABA3E25717850C26C9CD0D89D");
+        assert_eq!(
+            thumbprint_hex(&x5t),
+            "A9993E364706816ABA3E25717850C26C9CD0D89D"
+        );
         assert_eq!(s256.len(), 43);
         assert!(key_thumbprints("not a pem").is_none());
     }

@@ -59,6 +59,34 @@ impl OktaError {
         )
     }
 
+    /// 403 E0000006 for an OAuth access token that lacks the scope the
+    /// operation needs. Okta itself answers with an empty body and the
+    /// reason in `WWW-Authenticate` (`error="insufficient_scope"`); the
+    /// emulator sends that header too, plus this body, which reuses the
+    /// header's `error_description` wording.
+    pub fn insufficient_scope(scope: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "E0000006",
+            "The access token provided does not contain the required scopes.",
+        )
+        .with_causes([format!("insufficient_scope: requires {scope}")])
+    }
+
+    /// 403 E0000046: unassigning an app the user holds through a group
+    /// (the code, summary and cause Okta returns, as reported in
+    /// okta/terraform-provider-okta#120 and gravitational/teleport#53947).
+    pub fn app_assigned_through_group() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "E0000046",
+            "Deactivate application for user forbidden.",
+        )
+        .with_causes([
+            "The application cannot be unassigned from the user while their group memberships grant them access",
+        ])
+    }
+
     /// 404 E0000007 for a resource of the given Okta type (`User`,
     /// `UserGroup`, `AppInstance`); `what` is echoed as the caller wrote it.
     pub fn not_found(what: &str, kind: &str) -> Self {

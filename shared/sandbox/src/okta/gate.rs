@@ -1,9 +1,10 @@
-//! The request gate in front of every endpoint: latency, authentication,
-//! forced and real rate limiting, injected 5xx, lost responses, request ids,
-//! rate-limit headers and request accounting.
+//! The request gate in front of every endpoint: latency, authentication
+//! (`SSWS` API token, or an OAuth `Bearer`/`DPoP` access token with the
+//! operation's scope), forced and real rate limiting, injected 5xx, lost
+//! responses, request ids, rate-limit headers and request accounting.
 //!
-//! Every rejection happens before the handler runs, so a 401, 429 or
-//! injected 5xx never changes org state.
+//! Every rejection happens before the handler runs, so a 401, 403 for a
+//! missing scope, 429 or injected 5xx never changes org state.
 
 use std::net::SocketAddr;
 use std::time::SystemTime;
@@ -18,7 +19,10 @@ use crate::common::counters::UNMATCHED;
 use crate::common::ids;
 use crate::common::ratelimit::Quota;
 use crate::okta::errors::OktaError;
+use crate::okta::oauth::{Challenge, Principal};
+use crate::okta::scopes;
 use crate::okta::service::AppState;
+use crate::okta::syslog::LogActor;
 
 /// Response header carrying the request id, which Okta also writes to the
 /// System Log as `debugContext.debugData.requestId`.
@@ -39,6 +43,9 @@ pub(crate) struct RequestCtx {
     pub user_agent: String,
     pub path: String,
     pub path_and_query: String,
+    /// The System Log actor when it is not the API token's admin (a
+    /// service app calling with an OAuth access token).
+    pub actor: Option<LogActor>,
 }
 
 impl RequestCtx {
@@ -64,6 +71,7 @@ impl RequestCtx {
             user_agent,
             path,
             path_and_query,
+            actor: None,
         }
     }
 }
@@ -78,7 +86,7 @@ pub(crate) async fn gate(State(app): State<AppState>, req: Request, next: Next) 
     let ctx = RequestCtx::from_request(&req);
     let request_id = ctx.request_id.clone();
 
-    let mut response = admit_and_run(&app, req, next, ctx, &method).await;
+    let mut response = admit_and_run(&app, req, next, ctx, &method, &template).await;
 
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
@@ -93,8 +101,9 @@ async fn admit_and_run(
     app: &AppState,
     mut req: Request,
     next: Next,
-    ctx: RequestCtx,
+    mut ctx: RequestCtx,
     method: &Method,
+    template: &str,
 ) -> Response {
     let shared = &app.shared;
     let latency = shared.knobs.latency();
@@ -105,10 +114,28 @@ async fn admit_and_run(
     let now_ms = clock::epoch_millis(SystemTime::now());
     let limit = shared.knobs.rate_limit_per_minute();
 
-    if !authorized(req.headers(), &shared.api_token) {
+    let principal = match authenticate(app, req.headers(), method, &ctx.path) {
+        Ok(principal) => principal,
+        Err(challenge) => {
+            let quota = shared.bucket.peek(limit, now_ms);
+            let mut response = OktaError::invalid_token().into_response();
+            if let Some(challenge) = challenge {
+                challenge_header(&mut response, &challenge, &shared.base_url, &ctx.path);
+            }
+            return with_quota(response, quota);
+        }
+    };
+    if let Some(scope) = scopes::required(method, template)
+        && !principal.allows(scope)
+    {
         let quota = shared.bucket.peek(limit, now_ms);
-        return with_quota(OktaError::invalid_token().into_response(), quota);
+        let dpop = matches!(principal, Principal::OAuth { dpop: true, .. });
+        let mut response = OktaError::insufficient_scope(scope).into_response();
+        let challenge = Challenge::insufficient_scope(dpop, scope);
+        challenge_header(&mut response, &challenge, &shared.base_url, &ctx.path);
+        return with_quota(response, quota);
     }
+    ctx.actor = principal.actor();
 
     if shared.knobs.take_burst_429() {
         let quota = Quota {
@@ -141,18 +168,77 @@ async fn admit_and_run(
     with_quota(response, quota)
 }
 
-/// Okta API tokens travel as `Authorization: SSWS <token>`.
-fn authorized(headers: &HeaderMap, token: &str) -> bool {
+/// Okta API tokens travel as `Authorization: SSWS <token>`; OAuth access
+/// tokens as `Bearer <token>`, or `DPoP <token>` with a `DPoP` proof
+/// header. `Err(None)` is a plain 401; `Err(Some(_))` adds an OAuth
+/// challenge.
+fn authenticate(
+    app: &AppState,
+    headers: &HeaderMap,
+    method: &Method,
+    path: &str,
+) -> Result<Principal, Option<Challenge>> {
     let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     else {
-        return false;
+        return Err(None);
     };
     let mut parts = value.trim().splitn(2, ' ');
     let scheme = parts.next().unwrap_or_default();
     let credential = parts.next().unwrap_or_default().trim();
-    scheme.eq_ignore_ascii_case("SSWS") && credential == token
+    if scheme.eq_ignore_ascii_case("SSWS") {
+        return if credential == app.shared.api_token {
+            Ok(Principal::ApiToken)
+        } else {
+            Err(None)
+        };
+    }
+    let dpop = scheme.eq_ignore_ascii_case("DPoP");
+    if !dpop && !scheme.eq_ignore_ascii_case("Bearer") || credential.is_empty() {
+        return Err(None);
+    }
+    let proofs: Vec<&str> = headers
+        .get_all("dpop")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let url = format!("{}{path}", app.shared.base_url);
+    app.shared
+        .oauth()
+        .authenticate(dpop, credential, &proofs, method.as_str(), &url)
+        .map_err(Some)
+}
+
+fn challenge_header(response: &mut Response, challenge: &Challenge, base_url: &str, path: &str) {
+    if let Ok(value) = HeaderValue::from_str(&challenge.header_value(base_url, path)) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+}
+
+/// The lighter gate in front of the token endpoint: latency, request ids
+/// and counters, but no API credential and no management API bucket (Okta
+/// meters `/oauth2/v1/*` separately).
+pub(crate) async fn token_gate(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| UNMATCHED.to_owned(), |p| p.as_str().to_owned());
+    let latency = app.shared.knobs.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let mut response = next.run(req).await;
+    if let Ok(value) = HeaderValue::from_str(&ids::request_id()) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    app.shared
+        .counters
+        .record(method.as_str(), &template, response.status().as_u16());
+    response
 }
 
 fn with_quota(mut response: Response, quota: Quota) -> Response {

@@ -2,11 +2,18 @@
 //!
 //! It implements the endpoints an offboarding run uses — user lookup and
 //! search, group membership, sessions, grants and tokens, suspend,
-//! unsuspend and deactivate, and the System Log — with Okta's paths,
+//! unsuspend and deactivate, MFA factors (list, unenrol, reset), app
+//! assignments (read, unassign), and the System Log — with Okta's paths,
 //! methods, status codes, error bodies, `Link` pagination, request ids and
 //! rate-limit headers, so connector code can be exercised against it
 //! unchanged. Tests read the org back through [`OktaEmulator`]'s accessors
 //! and steer failures through [`Knobs`].
+//!
+//! Requests authenticate with the `SSWS` API token or, for service apps
+//! registered with [`OktaEmulator::register_service_app`], with OAuth 2.0
+//! access tokens from `POST /oauth2/v1/token` (`private_key_jwt`, optional
+//! DPoP), checked against each operation's scope; see the `oauth` module
+//! docs for the exact rules.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -23,9 +30,11 @@
 mod errors;
 mod gate;
 mod model;
+mod oauth;
 mod pagination;
 mod render;
 mod routes;
+mod scopes;
 mod search;
 mod seed;
 mod service;
@@ -48,14 +57,18 @@ use crate::common::server::ServerHandle;
 use crate::common::{counters, ids};
 pub use errors::OktaError;
 pub use gate::{RATE_LIMIT_LIMIT, RATE_LIMIT_REMAINING, RATE_LIMIT_RESET, REQUEST_ID_HEADER};
-pub use model::{GroupType, UnknownStatus, UserStatus};
-pub use seed::{DEMO_LEAVER, DemoOrg, SeedError, SeedGroup, SeedUser, demo_seed};
+pub use model::{AssignmentScope, FactorKind, GroupType, UnknownStatus, UserStatus};
+pub use oauth::{
+    ACCESS_TOKEN_TTL_SECS, ClientKey, DPOP_NONCE_HEADER, JWT_BEARER, KeyMaterial, ServiceAppError,
+    SigningAlg, TOKEN_PATH, access_token_hash,
+};
+pub use seed::{DEMO_LEAVER, DemoOrg, SeedError, SeedGroup, SeedGroupApp, SeedUser, demo_seed};
 use service::{AppState, Shared};
 pub use state::OktaState;
 pub use syslog::{
     LogActor, LogDebugContext, LogEvent, LogOutcome, LogTarget, LogTransaction, event_type,
 };
-pub use views::{GroupView, UserView};
+pub use views::{AppAssignmentView, FactorView, GroupView, UserView};
 
 /// Okta's documented default per-minute budget for most management
 /// endpoints on Enterprise orgs.
@@ -141,6 +154,7 @@ impl OktaEmulator {
             counters: counters::RequestCounters::new(),
             bucket: MinuteWindow::new(),
             api_token,
+            oauth: Mutex::new(oauth::AuthServer::new(&base_url)),
             base_url: base_url.clone(),
         });
         let org = Arc::new(Mutex::new(OktaState::new(base_url, config.seed)));
@@ -177,6 +191,67 @@ impl OktaEmulator {
         format!("SSWS {}", self.shared.api_token)
     }
 
+    /// The org authorization server's token endpoint
+    /// (`<base_url>/oauth2/v1/token`), which is also the `aud` client
+    /// assertions must name and the `htu` of token-request DPoP proofs.
+    pub fn token_url(&self) -> String {
+        self.shared.oauth().token_url().to_owned()
+    }
+
+    /// Registers (or replaces) an OAuth 2.0 service app: `client_id`
+    /// authenticates with `private_key_jwt` assertions signed by `key`, may
+    /// request any of `scopes`, and, with `require_dpop`, must present DPoP
+    /// proofs (with the server nonce) at the token endpoint and gets
+    /// DPoP-bound tokens.
+    ///
+    /// # Panics
+    /// If the client id is blank or the key cannot be read; use
+    /// [`OktaEmulator::try_register_service_app`] to handle that instead.
+    pub fn register_service_app(
+        &self,
+        client_id: &str,
+        key: ClientKey,
+        scopes: Vec<String>,
+        require_dpop: bool,
+    ) {
+        if let Err(e) = self.try_register_service_app(client_id, key, scopes, require_dpop) {
+            panic!("cannot register Okta service app: {e}");
+        }
+    }
+
+    /// Registers (or replaces) an OAuth 2.0 service app.
+    ///
+    /// # Errors
+    /// If the client id is blank or the key cannot be read.
+    pub fn try_register_service_app(
+        &self,
+        client_id: &str,
+        key: ClientKey,
+        scopes: Vec<String>,
+        require_dpop: bool,
+    ) -> Result<(), ServiceAppError> {
+        self.shared
+            .oauth()
+            .register(client_id, &key, scopes, require_dpop)
+    }
+
+    /// The DPoP nonce the token endpoint currently demands.
+    pub fn dpop_nonce(&self) -> String {
+        self.shared.oauth().nonce().to_owned()
+    }
+
+    /// Issues a new DPoP nonce and returns it; proofs carrying the previous
+    /// one are still accepted until the next rotation.
+    pub fn rotate_dpop_nonce(&self) -> String {
+        self.shared.oauth().rotate_nonce()
+    }
+
+    /// Expires every access token issued so far (later requests with them
+    /// get 401 E0000011), as if an hour had passed.
+    pub fn expire_access_tokens(&self) {
+        self.shared.oauth().expire_tokens();
+    }
+
     /// Runtime fault and pacing controls.
     pub fn knobs(&self) -> &Knobs {
         &self.shared.knobs
@@ -184,7 +259,8 @@ impl OktaEmulator {
 
     /// Served-request counters. Route templates name every user path
     /// parameter `{id}` (e.g. `/api/v1/users/{id}/sessions`) and group
-    /// paths `{groupId}` / `{userId}`.
+    /// paths `{groupId}` / `{userId}`; token requests count under
+    /// `/oauth2/v1/token`.
     pub fn counters(&self) -> &RequestCounters {
         &self.shared.counters
     }
@@ -255,6 +331,26 @@ impl OktaEmulator {
     /// Consent grants of a user (by id or login).
     pub fn grants(&self, id_or_login: &str) -> Option<usize> {
         self.user(id_or_login).map(|u| u.grants)
+    }
+
+    /// Enrolled MFA factors of a user (by id or login).
+    pub fn factors(&self, id_or_login: &str) -> Option<Vec<FactorView>> {
+        self.user(id_or_login).map(|u| u.factors)
+    }
+
+    /// App assignments of a user (by id or login), with scope and source
+    /// group.
+    pub fn app_assignments(&self, id_or_login: &str) -> Option<Vec<AppAssignmentView>> {
+        self.user(id_or_login).map(|u| u.app_assignments)
+    }
+
+    /// The id of an app, by label.
+    pub fn app_id(&self, label: &str) -> Option<String> {
+        self.org()
+            .apps
+            .iter()
+            .find(|a| a.label == label)
+            .map(|a| a.id.clone())
     }
 
     /// Live OAuth tokens of a user (by id or login).

@@ -1,12 +1,13 @@
 //! Wire shapes: org records rendered as Okta's JSON (`User`, `Group`,
-//! `OAuth2ScopeConsentGrant`, `OAuth2Client`, `AssignedAppLink`), with
-//! absolute `_links` under the emulator's origin.
+//! `OAuth2ScopeConsentGrant`, `OAuth2Client`, `AssignedAppLink`,
+//! `UserFactor`, `AppUser`), with absolute `_links` under the emulator's
+//! origin.
 
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use crate::common::clock;
-use crate::okta::model::{GroupType, UserStatus};
+use crate::okta::model::{FactorKind, GroupType, UserStatus};
 use crate::okta::state::OktaState;
 
 fn ts(t: Timestamp) -> Value {
@@ -212,5 +213,118 @@ pub(crate) fn app_link(org: &OktaState, user: usize, position: usize) -> Value {
         "credentialsSetup": false,
         "hidden": false,
         "sortOrder": position,
+    })
+}
+
+/// A `UserFactor` (all enrolled factors are `ACTIVE`), shaped like the
+/// spec's `ListFactorsResults` example: `self` allows GET and DELETE, `user`
+/// links back, and factors that can be challenged carry a `verify` link.
+pub(crate) fn factor(org: &OktaState, user: usize, position: usize) -> Value {
+    let u = &org.users[user];
+    let f = &u.factors[position];
+    let base = org.base_url();
+    let user_href = format!("{base}/api/v1/users/{}", u.id);
+    let self_href = format!("{user_href}/factors/{}", f.id);
+    let phone = format!("+1-555-01{:02}", user % 100);
+    let profile = match f.kind {
+        FactorKind::OktaVerifyPush => json!({
+            "credentialId": u.login,
+            "deviceType": "SmartPhone_IPhone",
+            "name": format!("{}'s iPhone", u.first_name),
+            "platform": "IOS",
+            "version": "9.0",
+        }),
+        FactorKind::OktaVerifyTotp | FactorKind::GoogleAuthenticator => {
+            json!({ "credentialId": u.login })
+        }
+        FactorKind::Sms | FactorKind::Call => json!({ "phoneNumber": phone }),
+        FactorKind::Email => json!({ "email": u.email }),
+        FactorKind::SecurityQuestion => json!({
+            "question": "favorite_art_piece",
+            "questionText": "What is your favorite piece of art?",
+        }),
+        FactorKind::WebAuthn => json!({
+            "credentialId": f.id.chars().rev().collect::<String>(),
+            "authenticatorName": "Touch ID",
+        }),
+    };
+    let mut links = Map::new();
+    if f.kind != FactorKind::SecurityQuestion {
+        links.insert(
+            "verify".to_owned(),
+            json!({ "href": format!("{self_href}/verify"), "hints": { "allow": ["POST"] } }),
+        );
+    } else {
+        links.insert(
+            "questions".to_owned(),
+            json!({ "href": format!("{user_href}/factors/questions"), "hints": { "allow": ["GET"] } }),
+        );
+    }
+    links.insert(
+        "self".to_owned(),
+        json!({ "href": self_href, "hints": { "allow": ["GET", "DELETE"] } }),
+    );
+    links.insert(
+        "user".to_owned(),
+        json!({ "href": user_href, "hints": { "allow": ["GET"] } }),
+    );
+    json!({
+        "id": f.id,
+        "factorType": f.kind.factor_type(),
+        "provider": f.kind.provider(),
+        "vendorName": f.kind.provider(),
+        "status": "ACTIVE",
+        "created": ts(f.created),
+        "lastUpdated": ts(f.last_updated),
+        "profile": profile,
+        "_links": links,
+    })
+}
+
+/// An `AppUser`: the user's assignment to an app, with `scope` `USER` for
+/// direct assignments and `GROUP` (plus a `group` link) for assignments
+/// held through a group. The emulated apps have no provisioning, so the
+/// status is `ACTIVE` and `syncState` `DISABLED`.
+pub(crate) fn app_user(org: &OktaState, user: usize, position: usize) -> Value {
+    let u = &org.users[user];
+    let assignment = &u.apps[position];
+    let a = &org.apps[assignment.app];
+    let base = org.base_url();
+    let mut links = Map::new();
+    links.insert(
+        "app".to_owned(),
+        json!({ "href": format!("{base}/api/v1/apps/{}", a.id) }),
+    );
+    if let Some(g) = assignment.source_group {
+        links.insert(
+            "group".to_owned(),
+            json!({
+                "name": org.groups[g].name,
+                "href": format!("{base}/api/v1/groups/{}", org.groups[g].id),
+            }),
+        );
+    }
+    links.insert(
+        "user".to_owned(),
+        json!({ "href": format!("{base}/api/v1/users/{}", u.id) }),
+    );
+    json!({
+        "id": u.id,
+        "externalId": null,
+        "created": ts(assignment.created),
+        "lastUpdated": ts(assignment.created),
+        "scope": assignment.scope().as_str(),
+        "status": "ACTIVE",
+        "statusChanged": ts(assignment.created),
+        "passwordChanged": null,
+        "syncState": "DISABLED",
+        "lastSync": null,
+        "credentials": { "userName": u.login },
+        "profile": {
+            "email": u.email,
+            "firstName": u.first_name,
+            "lastName": u.last_name,
+        },
+        "_links": links,
     })
 }

@@ -2,7 +2,7 @@
 //! `passage` demos.
 
 use crate::okta::OktaEmulator;
-use crate::okta::model::{GroupType, UserStatus};
+use crate::okta::model::{FactorKind, GroupType, UserStatus};
 
 /// A user to create directly in the org (no HTTP round trip, no log event).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -25,10 +25,38 @@ pub struct SeedUser {
     pub grants: u32,
     /// Live OAuth/OIDC tokens, spread across the same clients.
     pub oauth_tokens: u32,
-    /// Labels of apps assigned directly to the user (shown in `appLinks`).
+    /// Labels of apps the user holds, in `appLinks` order. Each is a direct
+    /// (`scope: USER`) assignment unless `group_apps` names the same label,
+    /// in which case it keeps its place here but is held through that group.
     pub apps: Vec<String>,
     /// Starting status.
     pub status: UserStatus,
+    /// Enrolled MFA factors (all `ACTIVE`), in enrolment order.
+    pub factors: Vec<FactorKind>,
+    /// Apps assigned to a group (created as an OKTA_GROUP if unknown) that
+    /// the user joins: the user holds them with `scope: GROUP`, as does
+    /// every other member of that group, present or future. Labels not in
+    /// `apps` are listed after them.
+    pub group_apps: Vec<SeedGroupApp>,
+}
+
+/// An app assigned to a group, for [`SeedUser::group_apps`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SeedGroupApp {
+    /// The app's label (created if unknown).
+    pub app: String,
+    /// The name of the group the app is assigned to.
+    pub group: String,
+}
+
+impl SeedGroupApp {
+    /// `app` assigned to `group`.
+    pub fn new(app: &str, group: &str) -> Self {
+        Self {
+            app: app.to_owned(),
+            group: group.to_owned(),
+        }
+    }
 }
 
 impl SeedUser {
@@ -99,7 +127,10 @@ pub struct DemoOrg {
 ///   `AD All Staff` (APP_GROUP, from Active Directory);
 /// - the leaver `jane.doe@example.com`: ACTIVE, in Everyone, Engineering,
 ///   VPN Users, GitHub Admins and AD Engineering, with 2 sessions, 2 consent
-///   grants, 2 OAuth tokens and three apps;
+///   grants, 2 OAuth tokens, two MFA factors (Okta Verify push and SMS) and
+///   three apps: Slack and Google Workspace assigned directly, GitHub
+///   Enterprise through the `GitHub Admins` group (so it cannot be
+///   unassigned directly; leaving the group removes it);
 /// - colleagues in various states: two ACTIVE, one SUSPENDED, one
 ///   DEPROVISIONED, one STAGED.
 ///
@@ -148,6 +179,8 @@ pub fn demo_seed(emulator: &OktaEmulator) -> DemoOrg {
             grants: 2,
             oauth_tokens: 2,
             apps: strings(&["Slack", "GitHub Enterprise", "Google Workspace"]),
+            factors: vec![FactorKind::OktaVerifyPush, FactorKind::Sms],
+            group_apps: vec![SeedGroupApp::new("GitHub Enterprise", "GitHub Admins")],
             ..SeedUser::new(DEMO_LEAVER, "Jane", "Doe")
         },
         SeedUser {

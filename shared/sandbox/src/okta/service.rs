@@ -5,10 +5,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use axum::middleware;
+use axum::routing::post;
 
 use crate::common::counters::RequestCounters;
 use crate::common::knobs::Knobs;
 use crate::common::ratelimit::MinuteWindow;
+use crate::okta::oauth::{self, AuthServer};
 use crate::okta::state::OktaState;
 use crate::okta::{gate, routes};
 
@@ -21,6 +23,15 @@ pub(crate) struct Shared {
     pub api_token: String,
     /// Absolute origin used in `_links` and `Link` headers.
     pub base_url: String,
+    /// The org authorization server (service apps, access tokens, DPoP).
+    pub oauth: Mutex<AuthServer>,
+}
+
+impl Shared {
+    /// Locks the authorization server, ignoring poisoning like `org()`.
+    pub fn oauth(&self) -> MutexGuard<'_, AuthServer> {
+        self.oauth.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Axum state: the org data behind a mutex plus the shared controls.
@@ -38,11 +49,20 @@ impl AppState {
     }
 }
 
-/// The full Okta router with the request gate applied to every route,
-/// including the fallbacks, so unknown paths still authenticate, count
-/// against the rate limit and carry request ids.
+/// The full Okta router with the request gate applied to every management
+/// route, including the fallbacks, so unknown paths still authenticate,
+/// count against the rate limit and carry request ids. The org
+/// authorization server's token endpoint sits beside it with a lighter gate
+/// (request ids, latency and counters; no API credential, no API bucket).
 pub(crate) fn router(app: AppState) -> Router {
+    let token = Router::new()
+        .route(oauth::TOKEN_PATH, post(oauth::token))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            gate::token_gate,
+        ));
     routes::api()
         .layer(middleware::from_fn_with_state(app.clone(), gate::gate))
+        .merge(token)
         .with_state(app)
 }

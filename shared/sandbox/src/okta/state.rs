@@ -14,14 +14,14 @@ use crate::common::{clock, ids};
 use crate::okta::errors::OktaError;
 use crate::okta::gate::RequestCtx;
 use crate::okta::model::{
-    AppAssignment, AppRecord, GrantRecord, GroupRecord, GroupType, OAuthToken, UserRecord,
-    UserStatus,
+    AppAssignment, AppRecord, FactorKind, FactorRecord, GrantRecord, GroupRecord, GroupType,
+    OAuthToken, UserRecord, UserStatus,
 };
 use crate::okta::seed::{SeedError, SeedGroup, SeedUser};
 use crate::okta::syslog::{
     self, EventSpec, LogActor, LogEvent, LogTarget, StoredEvent, event_type,
 };
-use crate::okta::views::{GroupView, UserView};
+use crate::okta::views::{AppAssignmentView, FactorView, GroupView, UserView};
 
 /// OIDC clients that seeded grants and tokens are issued to, in rotation.
 const SEED_CLIENTS: [&str; 3] = ["Expense Portal", "Engineering Wiki", "Support Console"];
@@ -39,6 +39,11 @@ const SEED_SCOPES: [&str; 5] = [
 pub struct OktaState {
     base_url: String,
     rng: StdRng,
+    /// Ids for objects added after the original seeding model (factors,
+    /// assignments created through groups), drawn separately so that the
+    /// ids of users, groups, apps and grants stay what they always were
+    /// for a given seed.
+    aux_rng: StdRng,
     user_type_id: String,
     admin: LogActor,
     pub(crate) users: Vec<UserRecord>,
@@ -60,6 +65,7 @@ impl OktaState {
     /// sequence yields the same ids on every run.
     pub(crate) fn new(base_url: String, seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
+        let aux_rng = StdRng::seed_from_u64(seed ^ 0xFAC7_0A55_A551_6E00);
         let user_type_id = ids::okta_object_id(&mut rng, "oty");
         let admin = LogActor {
             id: ids::okta_object_id(&mut rng, "00u"),
@@ -71,6 +77,7 @@ impl OktaState {
         let mut state = Self {
             base_url,
             rng,
+            aux_rng,
             user_type_id,
             admin,
             users: Vec::new(),
@@ -205,6 +212,7 @@ impl OktaState {
             last_membership_updated: created,
             members: BTreeSet::new(),
             source_app,
+            apps: Vec::new(),
         });
         index
     }
@@ -267,14 +275,47 @@ impl OktaState {
                 client: self.seed_client(i),
             })
             .collect();
+        let assigned_at = ago(now, 24 * 90);
         let mut apps = Vec::new();
         for label in &seed.apps {
             let app = self.ensure_app(label, &catalog_name(label));
+            let assignment_id = ids::okta_object_id(&mut self.rng, "0ua");
+            let source_group = seed
+                .group_apps
+                .iter()
+                .find(|ga| ga.app == *label)
+                .map(|ga| self.ensure_okta_group(&ga.group));
             apps.push(AppAssignment {
                 app,
-                assignment_id: ids::okta_object_id(&mut self.rng, "0ua"),
+                assignment_id,
+                created: assigned_at,
+                source_group,
             });
         }
+        let mut app_groups = Vec::new();
+        for ga in &seed.group_apps {
+            let app = self.ensure_app(&ga.app, &catalog_name(&ga.app));
+            let group = self.ensure_okta_group(&ga.group);
+            app_groups.push((app, group));
+            if !apps.iter().any(|a| a.app == app) {
+                apps.push(AppAssignment {
+                    app,
+                    assignment_id: ids::okta_object_id(&mut self.aux_rng, "0ua"),
+                    created: assigned_at,
+                    source_group: Some(group),
+                });
+            }
+        }
+        let factors = seed
+            .factors
+            .iter()
+            .map(|&kind| FactorRecord {
+                id: ids::okta_object_id(&mut self.aux_rng, kind.id_prefix()),
+                kind,
+                created: ago(now, 24 * 60),
+                last_updated: ago(now, 24 * 60),
+            })
+            .collect();
 
         self.user_ids.insert(id.clone(), index);
         self.logins.insert(login.to_lowercase(), index);
@@ -300,26 +341,108 @@ impl OktaState {
             oauth_tokens,
             grants,
             apps,
+            factors,
         });
 
         let everyone = self.group_by_name("Everyone");
         let named: Vec<usize> = seed
             .groups
             .iter()
-            .map(|name| {
-                self.group_by_name(name).unwrap_or_else(|| {
-                    self.insert_group(&SeedGroup {
-                        name: name.clone(),
-                        description: String::new(),
-                        group_type: GroupType::OktaGroup,
-                    })
-                })
-            })
+            .map(|name| self.ensure_okta_group(name))
             .collect();
-        for g in everyone.into_iter().chain(named) {
+        let joined: Vec<usize> = everyone
+            .into_iter()
+            .chain(named)
+            .chain(app_groups.iter().map(|&(_, g)| g))
+            .collect();
+        for &g in &joined {
             self.groups[g].members.insert(index);
         }
+        // Assigning an app to a group reaches every member, not only the
+        // user whose seed declared it.
+        for (app, group) in app_groups {
+            if !self.groups[group].apps.contains(&app) {
+                self.groups[group].apps.push(app);
+                let members: Vec<usize> = self.groups[group].members.iter().copied().collect();
+                for member in members {
+                    self.grant_group_apps(member, group);
+                }
+            }
+        }
+        for g in joined {
+            self.grant_group_apps(index, g);
+        }
         Ok(index)
+    }
+
+    /// A group by name, created as an OKTA_GROUP when unknown.
+    fn ensure_okta_group(&mut self, name: &str) -> usize {
+        self.group_by_name(name).unwrap_or_else(|| {
+            self.insert_group(&SeedGroup {
+                name: name.to_owned(),
+                description: String::new(),
+                group_type: GroupType::OktaGroup,
+            })
+        })
+    }
+
+    /// Gives `user` a `GROUP`-scoped assignment for every app assigned to
+    /// `group` that the user does not hold yet; returns the apps added.
+    /// Deactivated users are deprovisioned from every app and get none.
+    fn grant_group_apps(&mut self, user: usize, group: usize) -> Vec<usize> {
+        let mut added = Vec::new();
+        if self.users[user].status == UserStatus::Deprovisioned {
+            return added;
+        }
+        for app in self.groups[group].apps.clone() {
+            if self.users[user].apps.iter().any(|a| a.app == app) {
+                continue;
+            }
+            let assignment = AppAssignment {
+                app,
+                assignment_id: ids::okta_object_id(&mut self.aux_rng, "0ua"),
+                created: now_ms(),
+                source_group: Some(group),
+            };
+            self.users[user].apps.push(assignment);
+            added.push(app);
+        }
+        added
+    }
+
+    /// After `user` left `group`: assignments held through it move to
+    /// another group of the user's that assigns the same app, or are
+    /// removed. Returns the apps removed.
+    fn revoke_group_apps(&mut self, user: usize, group: usize) -> Vec<usize> {
+        let other_sources: Vec<(usize, Vec<usize>)> = self
+            .groups_of(user)
+            .into_iter()
+            .map(|g| (g, self.groups[g].apps.clone()))
+            .collect();
+        let mut removed = Vec::new();
+        self.users[user].apps.retain_mut(|a| {
+            if a.source_group != Some(group) {
+                return true;
+            }
+            match other_sources.iter().find(|(_, apps)| apps.contains(&a.app)) {
+                Some(&(g, _)) => {
+                    a.source_group = Some(g);
+                    true
+                }
+                None => {
+                    removed.push(a.app);
+                    false
+                }
+            }
+        });
+        removed
+    }
+
+    /// Whether any group `user` belongs to assigns `app`.
+    fn group_grants_app(&self, user: usize, app: usize) -> bool {
+        self.groups
+            .iter()
+            .any(|g| g.members.contains(&user) && g.apps.contains(&app))
     }
 
     fn seed_client(&mut self, i: usize) -> usize {
@@ -543,6 +666,9 @@ impl OktaState {
             },
             ctx,
         );
+        for app in self.revoke_group_apps(user, group) {
+            self.record_app_membership(user, app, false, Some(group), ctx);
+        }
         Ok(true)
     }
 
@@ -571,14 +697,184 @@ impl OktaState {
             },
             ctx,
         );
+        for app in self.grant_group_apps(user, group) {
+            self.record_app_membership(user, app, true, Some(group), ctx);
+        }
         Ok(true)
+    }
+
+    // ----- app assignments -------------------------------------------------
+
+    /// Position of `user`'s assignment to `app`, if any.
+    pub(crate) fn assignment(&self, user: usize, app: usize) -> Option<usize> {
+        self.users[user].apps.iter().position(|a| a.app == app)
+    }
+
+    /// `DELETE /apps/{appId}/users/{userId}`: removes a direct assignment.
+    /// A user who is not assigned gets 404 (`AppUser`). While a group the
+    /// user belongs to assigns the app — a `GROUP`-scoped assignment, or a
+    /// direct one the group also covers — Okta refuses with 403 E0000046.
+    pub(crate) fn unassign_app(
+        &mut self,
+        user: usize,
+        app: usize,
+        ctx: &RequestCtx,
+    ) -> Result<(), OktaError> {
+        let Some(position) = self.assignment(user, app) else {
+            return Err(OktaError::not_found(&self.users[user].id, "AppUser"));
+        };
+        if self.users[user].apps[position].source_group.is_some()
+            || self.group_grants_app(user, app)
+        {
+            return Err(OktaError::app_assigned_through_group());
+        }
+        self.users[user].apps.remove(position);
+        self.record_app_membership(user, app, false, None, ctx);
+        Ok(())
+    }
+
+    fn record_app_membership(
+        &mut self,
+        user: usize,
+        app: usize,
+        added: bool,
+        via_group: Option<usize>,
+        ctx: &RequestCtx,
+    ) {
+        let mut details = vec![(
+            "assignmentScope",
+            if via_group.is_some() { "GROUP" } else { "USER" }.to_owned(),
+        )];
+        if let Some(g) = via_group {
+            details.push(("groupId", self.groups[g].id.clone()));
+        }
+        let (event_type, display_message) = if added {
+            (
+                event_type::APP_MEMBERSHIP_ADD,
+                "Add user to application membership",
+            )
+        } else {
+            (
+                event_type::APP_MEMBERSHIP_REMOVE,
+                "Remove user from application membership",
+            )
+        };
+        self.record(
+            EventSpec {
+                event_type,
+                display_message,
+                legacy_event_type: None,
+                targets: vec![self.user_target(user), self.app_target(app)],
+                details,
+            },
+            ctx,
+        );
+    }
+
+    // ----- factors -----------------------------------------------------------
+
+    /// Factor operations on a DEPROVISIONED user answer 404 for the user,
+    /// as Okta does (`listFactors` on a deactivated user returns
+    /// E0000007 "Resource not found: <id> (User)", okta/okta-sdk-java#646;
+    /// the spec: "You can't unenroll a factor from a deactivated user").
+    pub(crate) fn factor_user(&self, user: usize, as_requested: &str) -> Result<(), OktaError> {
+        if self.users[user].status == UserStatus::Deprovisioned {
+            return Err(OktaError::not_found(as_requested, "User"));
+        }
+        Ok(())
+    }
+
+    /// Position of a user's factor by id.
+    pub(crate) fn factor(&self, user: usize, factor_id: &str) -> Result<usize, OktaError> {
+        self.users[user]
+            .factors
+            .iter()
+            .position(|f| f.id == factor_id)
+            .ok_or_else(|| OktaError::not_found(factor_id, "UserFactor"))
+    }
+
+    /// `DELETE /users/{userId}/factors/{factorId}`. Unenrolling Okta Verify
+    /// push also unenrols the user's other Okta Verify factors (spec note on
+    /// `unenrollFactor`); each removed factor is logged.
+    pub(crate) fn delete_factor(
+        &mut self,
+        user: usize,
+        factor_id: &str,
+        as_requested: &str,
+        ctx: &RequestCtx,
+    ) -> Result<(), OktaError> {
+        self.factor_user(user, as_requested)?;
+        let position = self.factor(user, factor_id)?;
+        let factors = &mut self.users[user].factors;
+        let target = factors.remove(position);
+        let mut removed = vec![target.clone()];
+        if target.kind == FactorKind::OktaVerifyPush {
+            let (cascade, kept): (Vec<FactorRecord>, Vec<FactorRecord>) = std::mem::take(factors)
+                .into_iter()
+                .partition(|f| f.kind.is_okta_verify());
+            *factors = kept;
+            removed.extend(cascade);
+        }
+        self.users[user].last_updated = now_ms();
+        for factor in removed {
+            self.record(
+                EventSpec {
+                    event_type: event_type::FACTOR_DEACTIVATE,
+                    display_message: "Reset factor for user",
+                    legacy_event_type: None,
+                    targets: vec![self.user_target(user)],
+                    details: vec![
+                        ("factorId", factor.id.clone()),
+                        ("factorType", factor.kind.factor_type().to_owned()),
+                        ("factorProvider", factor.kind.provider().to_owned()),
+                    ],
+                },
+                ctx,
+            );
+        }
+        Ok(())
+    }
+
+    /// `POST /users/{id}/lifecycle/reset_factors`: unenrols every factor.
+    /// Returns how many were removed; logs one `user.mfa.factor.reset_all`
+    /// event only when there was something to reset.
+    pub(crate) fn reset_factors(
+        &mut self,
+        user: usize,
+        as_requested: &str,
+        ctx: &RequestCtx,
+    ) -> Result<usize, OktaError> {
+        self.factor_user(user, as_requested)?;
+        let removed = std::mem::take(&mut self.users[user].factors);
+        if removed.is_empty() {
+            return Ok(0);
+        }
+        self.users[user].last_updated = now_ms();
+        let types: Vec<&str> = removed.iter().map(|f| f.kind.factor_type()).collect();
+        self.record(
+            EventSpec {
+                event_type: event_type::FACTOR_RESET_ALL,
+                display_message: "Reset all factors for user",
+                legacy_event_type: None,
+                targets: vec![self.user_target(user)],
+                details: vec![
+                    ("factorsReset", removed.len().to_string()),
+                    ("factorTypes", types.join(",")),
+                ],
+            },
+            ctx,
+        );
+        Ok(removed.len())
     }
 
     // ----- System Log ----------------------------------------------------
 
+    /// Writes an event. The actor is the admin owning the API token, or the
+    /// service app when the request came with an OAuth access token.
     fn record(&mut self, spec: EventSpec<'_>, ctx: &RequestCtx) {
         let at = now_ms();
-        let event = syslog::build(spec, &self.admin, ctx, at, uuid::Uuid::new_v4().to_string());
+        let actor = ctx.actor.as_ref().unwrap_or(&self.admin);
+        let event = syslog::build(spec, actor, ctx, at, uuid::Uuid::new_v4().to_string());
         let seq = self.next_log_seq;
         self.next_log_seq += 1;
         self.log.push(StoredEvent { seq, at, event });
@@ -675,6 +971,26 @@ impl OktaState {
                 .apps
                 .iter()
                 .map(|a| self.apps[a.app].label.clone())
+                .collect(),
+            app_assignments: u
+                .apps
+                .iter()
+                .map(|a| AppAssignmentView {
+                    app_id: self.apps[a.app].id.clone(),
+                    label: self.apps[a.app].label.clone(),
+                    scope: a.scope(),
+                    group: a.source_group.map(|g| self.groups[g].name.clone()),
+                })
+                .collect(),
+            factors: u
+                .factors
+                .iter()
+                .map(|f| FactorView {
+                    id: f.id.clone(),
+                    kind: f.kind,
+                    factor_type: f.kind.factor_type().to_owned(),
+                    provider: f.kind.provider().to_owned(),
+                })
                 .collect(),
         }
     }

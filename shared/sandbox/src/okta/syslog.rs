@@ -35,6 +35,16 @@ pub mod event_type {
     pub const CONSENT_REVOKE: &str = "app.oauth2.as.consent.revoke";
     /// `DELETE /users/{id}/clients/{cid}/tokens` revoked a client's tokens.
     pub const TOKEN_REVOKE: &str = "app.oauth2.as.token.revoke";
+    /// `DELETE /users/{userId}/factors/{factorId}` unenrolled a factor (one
+    /// event per factor, including Okta Verify factors removed with push).
+    pub const FACTOR_DEACTIVATE: &str = "user.mfa.factor.deactivate";
+    /// `POST /users/{id}/lifecycle/reset_factors` unenrolled every factor.
+    pub const FACTOR_RESET_ALL: &str = "user.mfa.factor.reset_all";
+    /// An app assignment ended: `DELETE /apps/{appId}/users/{userId}`, or
+    /// leaving the group it came from.
+    pub const APP_MEMBERSHIP_REMOVE: &str = "application.user_membership.remove";
+    /// Joining a group gave the user the group's apps.
+    pub const APP_MEMBERSHIP_ADD: &str = "application.user_membership.add";
 }
 
 /// A System Log event (`LogEvent` in the management spec).

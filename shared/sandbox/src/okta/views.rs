@@ -1,7 +1,7 @@
 //! Read-only snapshots of org data for tests and demos, so assertions do
 //! not depend on the JSON wire format.
 
-use crate::okta::model::{GroupType, UserStatus};
+use crate::okta::model::{AssignmentScope, FactorKind, GroupType, UserStatus};
 
 /// A user as the emulator currently holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,8 +32,13 @@ pub struct UserView {
     pub oauth_tokens: usize,
     /// Consent grants.
     pub grants: usize,
-    /// Labels of directly assigned apps.
+    /// Labels of assigned apps, direct or through a group, in `appLinks`
+    /// order.
     pub apps: Vec<String>,
+    /// The same assignments with their scope and source group.
+    pub app_assignments: Vec<AppAssignmentView>,
+    /// Enrolled MFA factors.
+    pub factors: Vec<FactorView>,
 }
 
 impl UserView {
@@ -59,4 +64,30 @@ pub struct GroupView {
     pub group_type: GroupType,
     /// Number of members.
     pub members: usize,
+}
+
+/// One of a user's app assignments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppAssignmentView {
+    /// `0oa…` app id.
+    pub app_id: String,
+    /// App label.
+    pub label: String,
+    /// `USER` (direct) or `GROUP`.
+    pub scope: AssignmentScope,
+    /// For `GROUP` assignments, the name of the group it comes from.
+    pub group: Option<String>,
+}
+
+/// One of a user's enrolled factors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FactorView {
+    /// Factor id.
+    pub id: String,
+    /// What it is.
+    pub kind: FactorKind,
+    /// `factorType` on the wire (`push`, `sms`, …).
+    pub factor_type: String,
+    /// `provider` on the wire (`OKTA`, `GOOGLE`, `FIDO`).
+    pub provider: String,
 }
