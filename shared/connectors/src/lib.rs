@@ -4,6 +4,9 @@
 
 pub mod http;
 pub mod jwt;
+pub mod google;
+pub mod jumpcloud;
+pub mod microsoft;
 pub mod okta;
 mod registry;
 

@@ -1,0 +1,1 @@
+//! google connector (under construction).

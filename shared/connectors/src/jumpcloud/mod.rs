@@ -1,0 +1,1 @@
+//! jumpcloud connector (under construction).

@@ -1,0 +1,1 @@
+//! microsoft connector (under construction).
