@@ -2,10 +2,10 @@
 //! calls, reads the effect back, and classifies errors (retryable or permanent) at this
 //! boundary so the engine never has to know a provider's error dialect.
 
-pub mod http;
-pub mod jwt;
 pub mod google;
+pub mod http;
 pub mod jumpcloud;
+pub mod jwt;
 pub mod microsoft;
 pub mod okta;
 mod registry;

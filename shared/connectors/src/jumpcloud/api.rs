@@ -1,0 +1,255 @@
+//! JumpCloud HTTP calls: credentials and `x-org-id` on every call, call records, error
+//! classification, and `limit`/`skip` pagination (v1 `{totalCount, results}`, v2 bare arrays).
+
+use super::JumpCloudSettings;
+use super::auth::{Auth, default_token_url};
+use super::errors::{JcError, classify};
+use crate::http;
+use passage_core::CallRecord;
+use passage_core::ports::{ActionFailure, FailureClass};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::time::Instant;
+
+/// JumpCloud's largest page.
+pub const PAGE: usize = 100;
+/// A backstop against a provider that never stops paging.
+const MAX_PAGES: usize = 1000;
+
+const REQUEST_ID: &str = "x-request-id";
+
+pub struct Api {
+    base_url: url::Url,
+    insights_url: url::Url,
+    org_id: Option<String>,
+    http: reqwest::Client,
+    auth: Auth,
+}
+
+/// A successful (or accepted) answer: status and parsed body (`Null` when empty).
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+pub(crate) fn unexpected(what: &str, e: impl std::fmt::Display) -> ActionFailure {
+    ActionFailure {
+        class: FailureClass::Retryable { retry_after: None },
+        code: "unexpected_body".into(),
+        message: format!("JumpCloud returned {what} Passage could not read: {e}"),
+    }
+}
+
+/// Directory Insights lives on `api.jumpcloud.com` (`api.eu.jumpcloud.com` in the EU); any
+/// other base (the emulator) serves it on its own origin.
+fn insights_base(base_url: &url::Url) -> url::Url {
+    let host = match base_url.host_str() {
+        Some("console.jumpcloud.com") => "https://api.jumpcloud.com",
+        Some("console.eu.jumpcloud.com") => "https://api.eu.jumpcloud.com",
+        _ => return base_url.clone(),
+    };
+    url::Url::parse(host).expect("static URL")
+}
+
+impl Api {
+    pub fn new(settings: JumpCloudSettings, http: reqwest::Client) -> Self {
+        let token_url = settings
+            .token_url
+            .clone()
+            .unwrap_or_else(|| default_token_url(&settings.base_url));
+        Self {
+            insights_url: insights_base(&settings.base_url),
+            base_url: settings.base_url,
+            org_id: settings.org_id.filter(|o| !o.trim().is_empty()),
+            http,
+            auth: Auth::new(settings.credential, token_url),
+        }
+    }
+
+    /// `{base}/{segments…}`, each segment escaped.
+    pub fn url(&self, segments: &[&str]) -> url::Url {
+        let mut u = self.base_url.clone();
+        u.set_query(None);
+        u.path_segments_mut()
+            .expect("http urls have paths")
+            .clear()
+            .extend(segments);
+        u
+    }
+
+    pub fn insights_url(&self) -> url::Url {
+        let mut u = self.insights_url.clone();
+        u.set_path("/insights/directory/v1/events");
+        u
+    }
+
+    /// Sends one call and records it. Non-2xx answers become classified failures, except those
+    /// in `accept` (e.g. a 404 the caller treats as "already gone").
+    pub async fn call(
+        &self,
+        method: Method,
+        url: url::Url,
+        body: Option<&Value>,
+        accept: &[StatusCode],
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<Answer, ActionFailure> {
+        // A service-account token refused before its announced expiry is fetched again, once.
+        let mut fresh_token_tried = false;
+        loop {
+            let (name, value) = self.auth.header(&self.http, calls).await?;
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .header(name, value)
+                .header(reqwest::header::ACCEPT, "application/json");
+            if let Some(org) = &self.org_id {
+                request = request.header("x-org-id", org);
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let started = Instant::now();
+            let response = match request.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    calls.push(http::record(
+                        method.as_str(),
+                        &url,
+                        None,
+                        started,
+                        REQUEST_ID,
+                    ));
+                    return Err(http::transport_failure(e));
+                }
+            };
+            let mut record =
+                http::record(method.as_str(), &url, Some(&response), started, REQUEST_ID);
+            let status = response.status();
+            let retry_after = http::retry_after(&response);
+            let bytes = match response.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    calls.push(record);
+                    return Err(http::transport_failure(e));
+                }
+            };
+            if status.is_success() || accept.contains(&status) {
+                calls.push(record);
+                let body = if bytes.is_empty() {
+                    Value::Null
+                } else {
+                    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+                };
+                return Ok(Answer { status, body });
+            }
+            let failure = classify(
+                status,
+                &JcError::parse(&bytes),
+                retry_after,
+                self.org_id.is_some(),
+            );
+            record.error_code = Some(failure.code.clone());
+            calls.push(record);
+            if status == StatusCode::UNAUTHORIZED && self.auth.uses_token() && !fresh_token_tried {
+                fresh_token_tried = true;
+                self.auth.forget_token().await;
+                continue;
+            }
+            return Err(failure);
+        }
+    }
+
+    /// Every item of a v1 list (`{totalCount, results}`), paged with limit, skip and
+    /// `sort=_id` (JumpCloud's advice against gaps and duplicates while paging).
+    pub async fn list_v1(
+        &self,
+        url: url::Url,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<Vec<Value>, ActionFailure> {
+        let mut items = Vec::new();
+        for page in 0..MAX_PAGES {
+            let answer = self
+                .call(Method::GET, paged(&url, page * PAGE), None, &[], calls)
+                .await?;
+            let total = answer.body["totalCount"].as_u64();
+            let Some(results) = answer.body["results"].as_array() else {
+                return Err(unexpected("a list", "no `results` array"));
+            };
+            let got = results.len();
+            items.extend(results.iter().cloned());
+            let done = match total {
+                Some(t) => items.len() as u64 >= t,
+                None => false,
+            };
+            if done || got < PAGE {
+                return Ok(items);
+            }
+        }
+        Err(too_many_pages())
+    }
+
+    /// Every item of a v2 list (a bare array), paged with limit, skip and `sort=_id`.
+    pub async fn list_v2(
+        &self,
+        url: url::Url,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<Vec<Value>, ActionFailure> {
+        let mut items = Vec::new();
+        for page in 0..MAX_PAGES {
+            let answer = self
+                .call(Method::GET, paged(&url, page * PAGE), None, &[], calls)
+                .await?;
+            let Value::Array(results) = answer.body else {
+                return Err(unexpected("a list", "not a JSON array"));
+            };
+            let got = results.len();
+            items.extend(results);
+            if got < PAGE {
+                return Ok(items);
+            }
+        }
+        Err(too_many_pages())
+    }
+}
+
+fn paged(url: &url::Url, skip: usize) -> url::Url {
+    let mut u = url.clone();
+    u.query_pairs_mut()
+        .append_pair("limit", &PAGE.to_string())
+        .append_pair("skip", &skip.to_string())
+        .append_pair("sort", "_id");
+    u
+}
+
+fn too_many_pages() -> ActionFailure {
+    ActionFailure {
+        class: FailureClass::Permanent,
+        code: "too_many_pages".into(),
+        message: format!("JumpCloud kept paging past {} items", MAX_PAGES * PAGE),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insights_host_follows_the_region() {
+        let us = url::Url::parse(super::super::US_BASE_URL).unwrap();
+        assert_eq!(insights_base(&us).as_str(), "https://api.jumpcloud.com/");
+        let eu = url::Url::parse(super::super::EU_BASE_URL).unwrap();
+        assert_eq!(insights_base(&eu).as_str(), "https://api.eu.jumpcloud.com/");
+        let local = url::Url::parse("http://127.0.0.1:4000").unwrap();
+        assert_eq!(insights_base(&local), local);
+    }
+
+    #[test]
+    fn pages_carry_limit_skip_and_sort() {
+        let u = url::Url::parse("http://x/api/systemusers?filter=email:$eq:a@b").unwrap();
+        let p = paged(&u, 200);
+        assert_eq!(
+            p.query(),
+            Some("filter=email:$eq:a@b&limit=100&skip=200&sort=_id")
+        );
+    }
+}

@@ -1,0 +1,970 @@
+//! The leaver actions on Microsoft 365. Each reads, acts only if needed, and reads back.
+
+use super::api::{Api, Calls, unexpected};
+use passage_core::ports::{ActionDone, ActionFailure, ActionRequest, FailureClass};
+use passage_core::{Action, DeviceAction, MicrosoftPolicy, StepKey};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+/// The inbox rule ForwardMail owns; found and updated by this name, never duplicated.
+pub const FORWARD_RULE_NAME: &str = "Passage offboarding forward";
+
+const USER_SELECT: &str = "id,userPrincipalName,mail,displayName,accountEnabled,onPremisesSyncEnabled,assignedLicenses,licenseAssignmentStates,signInSessionsValidFromDateTime";
+const GROUP_SELECT: &str =
+    "id,displayName,groupTypes,mailEnabled,securityEnabled,onPremisesSyncEnabled,membershipRule";
+const DEVICE_SELECT: &str =
+    "id,deviceName,operatingSystem,managedDeviceOwnerType,deviceActionResults";
+
+pub async fn run(
+    api: &Api,
+    policy: &MicrosoftPolicy,
+    req: &ActionRequest,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
+    if !matches!(
+        req.action,
+        Action::Snapshot
+            | Action::Suspend
+            | Action::RevokeSessions
+            | Action::ResetFactors
+            | Action::RemoveGroups
+            | Action::SetAutoReply
+            | Action::ForwardMail
+            | Action::SecureDevices
+            | Action::ConvertMailbox
+            | Action::RemoveLicenses
+    ) {
+        return Err(permanent(
+            "action_not_supported",
+            format!("the Microsoft connector cannot {}", req.action),
+        ));
+    }
+    let user = find_user(api, req, calls).await?;
+    match req.action {
+        Action::Snapshot => snapshot(api, &user, calls).await,
+        Action::Suspend => suspend(api, &user, calls).await,
+        Action::RevokeSessions => revoke_sessions(api, &user, calls).await,
+        Action::ResetFactors => reset_factors(api, &user, calls).await,
+        Action::RemoveGroups => remove_groups(api, &user, calls).await,
+        Action::SetAutoReply => set_auto_reply(api, policy, &user, calls).await,
+        Action::ForwardMail => forward_mail(api, req, &user, calls).await,
+        Action::SecureDevices => secure_devices(api, policy, &user, calls).await,
+        Action::ConvertMailbox => convert_mailbox(api, &user, calls).await,
+        _ => remove_licenses(api, policy, &user, calls).await,
+    }
+}
+
+fn permanent(code: &str, message: String) -> ActionFailure {
+    ActionFailure {
+        class: FailureClass::Permanent,
+        code: code.into(),
+        message,
+    }
+}
+
+/// Read-back disagreed with what we just did: usually propagation delay, so retry.
+fn mismatch(message: String) -> ActionFailure {
+    ActionFailure {
+        class: FailureClass::Retryable { retry_after: None },
+        code: "readback_mismatch".into(),
+        message,
+    }
+}
+
+fn done(repeat: bool, summary: String, readback: Value, output: Value) -> ActionDone {
+    ActionDone {
+        repeat,
+        summary,
+        readback,
+        output,
+    }
+}
+
+// ----- the user ---------------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+struct User {
+    id: String,
+    upn: String,
+    raw: Value,
+}
+
+impl User {
+    fn from(raw: Value) -> Result<Self, ActionFailure> {
+        let id = raw["id"]
+            .as_str()
+            .ok_or_else(|| unexpected("a user without an id"))?;
+        Ok(Self {
+            id: id.to_owned(),
+            upn: raw["userPrincipalName"].as_str().unwrap_or(id).to_owned(),
+            raw,
+        })
+    }
+
+    fn enabled(&self) -> bool {
+        self.raw["accountEnabled"].as_bool().unwrap_or(true)
+    }
+
+    fn synced(&self) -> bool {
+        self.raw["onPremisesSyncEnabled"].as_bool().unwrap_or(false)
+    }
+
+    fn view(&self) -> Value {
+        json!({
+            "user_id": self.id,
+            "userPrincipalName": self.upn,
+            "accountEnabled": self.raw["accountEnabled"],
+            "onPremisesSyncEnabled": self.raw["onPremisesSyncEnabled"],
+        })
+    }
+}
+
+/// Finds the leaver: by the id the snapshot recorded, else by UPN, else by `mail`.
+async fn find_user(
+    api: &Api,
+    req: &ActionRequest,
+    calls: &mut Calls,
+) -> Result<User, ActionFailure> {
+    let known = req
+        .prior
+        .get(&StepKey::new("microsoft.snapshot"))
+        .and_then(|v| v["user_id"].as_str());
+    let key = known.unwrap_or(&req.subject.email);
+    let url = api.graph_url(&["users", key], &[("$select", USER_SELECT)]);
+    let answer = api
+        .graph(Method::GET, url, None, &[StatusCode::NOT_FOUND], calls)
+        .await?;
+    if answer.status != StatusCode::NOT_FOUND {
+        return User::from(answer.body);
+    }
+    let filter = format!("mail eq '{}'", req.subject.email.replace('\'', "''"));
+    let url = api.graph_url(
+        &["users"],
+        &[("$filter", &filter), ("$select", USER_SELECT)],
+    );
+    let found = api.list(url, calls).await?;
+    match found.len() {
+        1 => User::from(found.into_iter().next().unwrap_or_default()),
+        0 => Err(permanent(
+            "user_not_found",
+            format!(
+                "no Entra ID user has UPN or mail {}; check the address, or waive Microsoft if they never had an account",
+                req.subject.email
+            ),
+        )),
+        n => Err(permanent(
+            "user_ambiguous",
+            format!(
+                "{n} Entra ID users have mail {}; resolve the duplicates first",
+                req.subject.email
+            ),
+        )),
+    }
+}
+
+async fn get_user(api: &Api, id: &str, calls: &mut Calls) -> Result<User, ActionFailure> {
+    let url = api.graph_url(&["users", id], &[("$select", USER_SELECT)]);
+    User::from(api.graph(Method::GET, url, None, &[], calls).await?.body)
+}
+
+// ----- reads shared by several actions ---------------------------------------------------------
+
+async fn groups(api: &Api, user: &User, calls: &mut Calls) -> Result<Vec<Value>, ActionFailure> {
+    let url = api.graph_url(
+        &["users", &user.id, "memberOf", "microsoft.graph.group"],
+        &[("$select", GROUP_SELECT), ("$top", "999")],
+    );
+    api.list(url, calls).await
+}
+
+fn group_view(g: &Value) -> Value {
+    json!({
+        "id": g["id"],
+        "displayName": g["displayName"],
+        "groupTypes": g["groupTypes"],
+        "mailEnabled": g["mailEnabled"],
+        "securityEnabled": g["securityEnabled"],
+        "onPremisesSyncEnabled": g["onPremisesSyncEnabled"],
+    })
+}
+
+/// Why Graph cannot change this membership, if it cannot.
+fn group_not_changeable(g: &Value) -> Option<&'static str> {
+    let types: Vec<&str> = g["groupTypes"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if types.contains(&"DynamicMembership") || g["membershipRule"].is_string() {
+        Some(
+            "dynamic group: its membership rule re-adds the user; change the user's attributes or the rule",
+        )
+    } else if g["onPremisesSyncEnabled"].as_bool() == Some(true) {
+        Some("synced from on-premises AD; remove the membership there")
+    } else if g["mailEnabled"].as_bool() == Some(true) && !types.contains(&"Unified") {
+        Some(
+            "mail-enabled security group or distribution list: read-only in Graph; remove the member in Exchange Online",
+        )
+    } else {
+        None
+    }
+}
+
+async fn methods(api: &Api, user: &User, calls: &mut Calls) -> Result<Vec<Value>, ActionFailure> {
+    let url = api.graph_url(&["users", &user.id, "authentication", "methods"], &[]);
+    api.list(url, calls).await
+}
+
+fn method_kind(m: &Value) -> &str {
+    m["@odata.type"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_start_matches("#microsoft.graph.")
+}
+
+/// The type-specific collection a method is deleted through.
+fn method_segment(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "phoneAuthenticationMethod" => "phoneMethods",
+        "microsoftAuthenticatorAuthenticationMethod" => "microsoftAuthenticatorMethods",
+        "fido2AuthenticationMethod" => "fido2Methods",
+        "softwareOathAuthenticationMethod" => "softwareOathMethods",
+        "emailAuthenticationMethod" => "emailMethods",
+        "windowsHelloForBusinessAuthenticationMethod" => "windowsHelloForBusinessMethods",
+        "temporaryAccessPassAuthenticationMethod" => "temporaryAccessPassMethods",
+        "platformCredentialAuthenticationMethod" => "platformCredentialMethods",
+        _ => return None,
+    })
+}
+
+fn method_view(m: &Value) -> Value {
+    json!({"id": m["id"], "type": method_kind(m)})
+}
+
+/// `mailboxSettings` (selected), or the Graph error code when the mailbox is unreachable.
+async fn mailbox_settings(
+    api: &Api,
+    user: &User,
+    select: &str,
+    calls: &mut Calls,
+) -> Result<Result<Value, String>, ActionFailure> {
+    let url = api.graph_url(
+        &["users", &user.id, "mailboxSettings"],
+        &[("$select", select)],
+    );
+    let answer = api
+        .graph(Method::GET, url, None, &[StatusCode::NOT_FOUND], calls)
+        .await?;
+    Ok(match answer.error_code {
+        None => Ok(answer.body),
+        Some(code) => Err(code),
+    })
+}
+
+fn mailbox_unreachable(code: &str) -> ActionFailure {
+    permanent(
+        "mailbox_unavailable",
+        format!(
+            "the leaver's mailbox cannot be reached through Graph ({code}): it may have no Exchange licence, be soft-deleted or hosted on-premises"
+        ),
+    )
+}
+
+async fn devices(api: &Api, user: &User, calls: &mut Calls) -> Result<Vec<Value>, ActionFailure> {
+    let url = api.graph_url(
+        &["users", &user.id, "managedDevices"],
+        &[("$select", DEVICE_SELECT)],
+    );
+    api.list(url, calls).await
+}
+
+// ----- actions ----------------------------------------------------------------------------------
+
+async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
+    let groups = groups(api, user, calls).await?;
+    let methods = methods(api, user, calls).await?;
+    let mailbox = mailbox_settings(api, user, "userPurpose,automaticRepliesSetting", calls).await?;
+    let devices = devices(api, user, calls).await?;
+    let mut output = user.view();
+    output["mail"] = user.raw["mail"].clone();
+    output["displayName"] = user.raw["displayName"].clone();
+    output["signInSessionsValidFromDateTime"] = user.raw["signInSessionsValidFromDateTime"].clone();
+    output["assignedLicenses"] = user.raw["assignedLicenses"].clone();
+    output["licenseAssignmentStates"] = user.raw["licenseAssignmentStates"].clone();
+    output["groups"] = groups.iter().map(group_view).collect();
+    output["auth_methods"] = methods.iter().map(method_view).collect();
+    output["mailbox"] = match &mailbox {
+        Ok(m) => json!({
+            "userPurpose": m["userPurpose"],
+            "automaticRepliesSetting": m["automaticRepliesSetting"],
+        }),
+        Err(code) => json!({"unreachable": code}),
+    };
+    output["devices"] = devices
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d["id"],
+                "deviceName": d["deviceName"],
+                "operatingSystem": d["operatingSystem"],
+                "managedDeviceOwnerType": d["managedDeviceOwnerType"],
+                "deviceActionResults": d["deviceActionResults"],
+            })
+        })
+        .collect();
+    Ok(done(
+        false,
+        format!(
+            "recorded {} (enabled {}), {} groups, {} auth methods, {} licence assignments, mailbox {}, {} managed devices",
+            user.upn,
+            user.enabled(),
+            groups.len(),
+            methods.len(),
+            user.raw["licenseAssignmentStates"]
+                .as_array()
+                .map_or(0, Vec::len),
+            match &mailbox {
+                Ok(m) => m["userPurpose"].as_str().unwrap_or("unknown").to_owned(),
+                Err(code) => format!("unreachable ({code})"),
+            },
+            devices.len()
+        ),
+        user.view(),
+        output,
+    ))
+}
+
+/// Blocks sign-in (`accountEnabled: false`).
+async fn suspend(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
+    if !user.enabled() {
+        return Ok(done(
+            true,
+            "sign-in already blocked; nothing changed".into(),
+            user.view(),
+            Value::Null,
+        ));
+    }
+    if user.synced() {
+        return Err(permanent(
+            "on_prem_synced",
+            format!(
+                "{} is synced from on-premises AD, so Graph cannot block sign-in: disable the account in on-premises AD",
+                user.upn
+            ),
+        ));
+    }
+    let url = api.graph_url(&["users", &user.id], &[]);
+    api.graph(
+        Method::PATCH,
+        url,
+        Some(&json!({"accountEnabled": false})),
+        &[],
+        calls,
+    )
+    .await?;
+    let after = get_user(api, &user.id, calls).await?;
+    if after.enabled() {
+        return Err(mismatch(
+            "accountEnabled still reads true after blocking sign-in".into(),
+        ));
+    }
+    Ok(done(
+        false,
+        "blocked sign-in (accountEnabled is false)".into(),
+        after.view(),
+        Value::Null,
+    ))
+}
+
+/// Invalidates refresh tokens and session cookies. Each call is a real reset, so it is always
+/// made; any 2xx is success (Graph documents 204 and answers 200).
+async fn revoke_sessions(
+    api: &Api,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
+    // Graph's timestamps have whole seconds.
+    let called_at = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let url = api.graph_url(&["users", &user.id, "revokeSignInSessions"], &[]);
+    api.graph(Method::POST, url, None, &[], calls).await?;
+    let after = get_user(api, &user.id, calls).await?;
+    let valid_from = after.raw["signInSessionsValidFromDateTime"].clone();
+    let parsed = valid_from
+        .as_str()
+        .and_then(|s| s.parse::<jiff::Timestamp>().ok());
+    match parsed {
+        Some(t) if t >= called_at => {}
+        _ => {
+            return Err(mismatch(format!(
+                "signInSessionsValidFromDateTime is {valid_from} after revoking at {called_at}"
+            )));
+        }
+    }
+    Ok(done(
+        false,
+        format!("revoked sign-in sessions; sessions valid only from {valid_from}"),
+        json!({"user_id": user.id, "signInSessionsValidFromDateTime": valid_from, "revoked_at": called_at.to_string()}),
+        Value::Null,
+    ))
+}
+
+/// Deletes every authentication method but the password, the default one last.
+async fn reset_factors(
+    api: &Api,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
+    let before = methods(api, user, calls).await?;
+    let mut pending: Vec<&Value> = before
+        .iter()
+        .filter(|m| method_kind(m) != "passwordAuthenticationMethod")
+        .collect();
+    let unknown: Vec<Value> = pending
+        .iter()
+        .filter(|m| method_segment(method_kind(m)).is_none())
+        .map(|m| method_view(m))
+        .collect();
+    pending.retain(|m| method_segment(method_kind(m)).is_some());
+    let mut removed = Vec::new();
+    // The default method cannot go while others remain (400): retry it after the rest, for as
+    // long as each round removes something.
+    while !pending.is_empty() {
+        let mut refused = Vec::new();
+        let mut last_refusal = String::new();
+        let removed_before = removed.len();
+        for m in pending {
+            let segment = method_segment(method_kind(m)).unwrap_or_default();
+            let id = m["id"].as_str().unwrap_or_default();
+            let url = api.graph_url(&["users", &user.id, "authentication", segment, id], &[]);
+            let answer = api
+                .graph(
+                    Method::DELETE,
+                    url,
+                    None,
+                    &[StatusCode::BAD_REQUEST, StatusCode::NOT_FOUND],
+                    calls,
+                )
+                .await?;
+            if answer.status == StatusCode::BAD_REQUEST {
+                last_refusal = answer.body["error"]["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                refused.push(m);
+            } else {
+                removed.push(method_view(m));
+            }
+        }
+        if !refused.is_empty() && removed.len() == removed_before {
+            return Err(permanent(
+                "method_not_removable",
+                format!(
+                    "Graph refused to delete {} authentication methods: {last_refusal}",
+                    refused.len()
+                ),
+            ));
+        }
+        pending = refused;
+    }
+    let after = methods(api, user, calls).await?;
+    let left: Vec<Value> = after
+        .iter()
+        .filter(|m| method_kind(m) != "passwordAuthenticationMethod")
+        .map(method_view)
+        .collect();
+    if !left.is_empty() && left.len() > unknown.len() {
+        return Err(mismatch(format!(
+            "{} authentication methods remain after the reset",
+            left.len()
+        )));
+    }
+    let repeat = removed.is_empty() && unknown.is_empty();
+    Ok(done(
+        repeat,
+        if repeat {
+            "only the password remains; nothing to remove".into()
+        } else {
+            format!(
+                "removed {} authentication methods; {} of unknown type reported",
+                removed.len(),
+                unknown.len()
+            )
+        },
+        json!({"user_id": user.id, "methods": after.iter().map(method_view).collect::<Vec<_>>()}),
+        json!({"removed": removed, "not_attempted": unknown.iter().map(|m| json!({"method": m, "reason": "no known delete path for this method type"})).collect::<Vec<_>>()}),
+    ))
+}
+
+/// Removes the memberships Graph can change; reports the others.
+async fn remove_groups(
+    api: &Api,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
+    let before = groups(api, user, calls).await?;
+    let (fixed, changeable): (Vec<&Value>, Vec<&Value>) = before
+        .iter()
+        .partition(|g| group_not_changeable(g).is_some());
+    for g in &changeable {
+        let id = g["id"].as_str().unwrap_or_default();
+        let url = api.graph_url(&["groups", id, "members", &user.id, "$ref"], &[]);
+        // 404: already gone (a concurrent removal); the read-back decides.
+        api.graph(Method::DELETE, url, None, &[StatusCode::NOT_FOUND], calls)
+            .await?;
+    }
+    let after = groups(api, user, calls).await?;
+    let left: Vec<&Value> = after
+        .iter()
+        .filter(|g| group_not_changeable(g).is_none())
+        .collect();
+    if !left.is_empty() {
+        return Err(mismatch(format!(
+            "still a member of {} groups after removal: {}",
+            left.len(),
+            left.iter()
+                .filter_map(|g| g["displayName"].as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let not_attempted: Vec<Value> = fixed
+        .iter()
+        .map(|g| json!({"group": group_view(g), "reason": group_not_changeable(g)}))
+        .collect();
+    Ok(done(
+        changeable.is_empty(),
+        format!(
+            "removed {} group memberships; {} not changeable through Graph (reported)",
+            changeable.len(),
+            fixed.len()
+        ),
+        json!({"user_id": user.id, "remaining_groups": after.iter().map(group_view).collect::<Vec<_>>()}),
+        json!({
+            "removed": changeable.iter().map(|g| group_view(g)).collect::<Vec<_>>(),
+            "not_attempted": not_attempted,
+        }),
+    ))
+}
+
+fn auto_reply_holds(setting: &Value, text: &str) -> bool {
+    setting["status"] == "alwaysEnabled"
+        && setting["externalAudience"] == "all"
+        && setting["internalReplyMessage"].as_str().map(str::trim) == Some(text.trim())
+        && setting["externalReplyMessage"].as_str().map(str::trim) == Some(text.trim())
+}
+
+async fn set_auto_reply(
+    api: &Api,
+    policy: &MicrosoftPolicy,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
+    let Some(text) = policy.auto_reply.as_deref() else {
+        return Err(permanent(
+            "no_auto_reply_text",
+            "the tenant's Microsoft policy has no auto-reply text".into(),
+        ));
+    };
+    let before = mailbox_settings(api, user, "automaticRepliesSetting", calls)
+        .await?
+        .map_err(|c| mailbox_unreachable(&c))?;
+    let repeat = auto_reply_holds(&before["automaticRepliesSetting"], text);
+    if !repeat {
+        let url = api.graph_url(&["users", &user.id, "mailboxSettings"], &[]);
+        let body = json!({"automaticRepliesSetting": {
+            "status": "alwaysEnabled",
+            "externalAudience": "all",
+            "internalReplyMessage": text,
+            "externalReplyMessage": text,
+        }});
+        api.graph(Method::PATCH, url, Some(&body), &[], calls)
+            .await?;
+    }
+    let after = mailbox_settings(api, user, "automaticRepliesSetting", calls)
+        .await?
+        .map_err(|c| mailbox_unreachable(&c))?;
+    let setting = after["automaticRepliesSetting"].clone();
+    if !auto_reply_holds(&setting, text) {
+        return Err(mismatch(format!(
+            "the auto-reply reads {setting} after setting it"
+        )));
+    }
+    Ok(done(
+        repeat,
+        if repeat {
+            "auto-reply already on with the policy text; nothing changed".into()
+        } else {
+            "turned on the auto-reply (internal and external) with the policy text".into()
+        },
+        json!({"user_id": user.id, "automaticRepliesSetting": setting}),
+        Value::Null,
+    ))
+}
+
+async fn rules(api: &Api, user: &User, calls: &mut Calls) -> Result<Vec<Value>, ActionFailure> {
+    let url = api.graph_url(
+        &["users", &user.id, "mailFolders", "inbox", "messageRules"],
+        &[],
+    );
+    api.list(url, calls).await
+}
+
+fn rule_redirects_to(rule: &Value, delegate: &str) -> bool {
+    let targets: Vec<&str> = rule["actions"]["redirectTo"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["emailAddress"]["address"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    rule["isEnabled"].as_bool() == Some(true)
+        && targets.len() == 1
+        && targets[0].eq_ignore_ascii_case(delegate)
+}
+
+/// Upserts the forwarding inbox rule by its display name; deletes duplicates.
+async fn forward_mail(
+    api: &Api,
+    req: &ActionRequest,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
+    let Some(delegate) = req.subject.manager.as_ref().map(|m| m.email.clone()) else {
+        return Err(permanent(
+            "no_delegate",
+            "the leaver has no manager on record to forward mail to; set one (or the tenant's fallback delegate) and retry".into(),
+        ));
+    };
+    let before = rules(api, user, calls).await?;
+    let ours: Vec<&Value> = before
+        .iter()
+        .filter(|r| r["displayName"] == FORWARD_RULE_NAME)
+        .collect();
+    let body = json!({
+        "displayName": FORWARD_RULE_NAME,
+        "sequence": 1,
+        "isEnabled": true,
+        "actions": {"redirectTo": [{"emailAddress": {"address": delegate}}]},
+    });
+    let base = [
+        "users",
+        user.id.as_str(),
+        "mailFolders",
+        "inbox",
+        "messageRules",
+    ];
+    let mut changes = Vec::new();
+    match ours.first() {
+        None => {
+            api.graph(
+                Method::POST,
+                api.graph_url(&base, &[]),
+                Some(&body),
+                &[],
+                calls,
+            )
+            .await?;
+            changes.push("created the rule");
+        }
+        Some(rule) if !rule_redirects_to(rule, &delegate) => {
+            let id = rule["id"].as_str().unwrap_or_default();
+            let mut path = base.to_vec();
+            path.push(id);
+            api.graph(
+                Method::PATCH,
+                api.graph_url(&path, &[]),
+                Some(&body),
+                &[],
+                calls,
+            )
+            .await?;
+            changes.push("updated the rule");
+        }
+        Some(_) => {}
+    }
+    for duplicate in ours.iter().skip(1) {
+        let id = duplicate["id"].as_str().unwrap_or_default();
+        let mut path = base.to_vec();
+        path.push(id);
+        api.graph(
+            Method::DELETE,
+            api.graph_url(&path, &[]),
+            None,
+            &[StatusCode::NOT_FOUND],
+            calls,
+        )
+        .await?;
+        changes.push("deleted a duplicate rule");
+    }
+    let after = rules(api, user, calls).await?;
+    let ours_after: Vec<&Value> = after
+        .iter()
+        .filter(|r| r["displayName"] == FORWARD_RULE_NAME)
+        .collect();
+    if ours_after.len() != 1 || !rule_redirects_to(ours_after[0], &delegate) {
+        return Err(mismatch(format!(
+            "expected one enabled rule \"{FORWARD_RULE_NAME}\" redirecting to {delegate}, read {}",
+            ours_after.len()
+        )));
+    }
+    let rule = ours_after[0];
+    let repeat = changes.is_empty();
+    Ok(done(
+        repeat,
+        if repeat {
+            format!("new mail already redirects to {delegate}; nothing changed")
+        } else {
+            format!(
+                "new mail now redirects to {delegate} ({})",
+                changes.join(", ")
+            )
+        },
+        json!({"user_id": user.id, "rule": {"id": rule["id"], "displayName": rule["displayName"], "isEnabled": rule["isEnabled"], "redirectTo": rule["actions"]["redirectTo"]}}),
+        json!({"delegate": delegate, "rule_id": rule["id"]}),
+    ))
+}
+
+fn device_action_name(action: DeviceAction) -> Option<&'static str> {
+    match action {
+        DeviceAction::None => None,
+        DeviceAction::Lock => Some("remoteLock"),
+        DeviceAction::Retire => Some("retire"),
+        DeviceAction::Wipe => Some("wipe"),
+    }
+}
+
+/// The state of `action` on a device (a wipe also satisfies retire and lock), if issued.
+fn action_state(device: &Value, action: &str) -> Option<String> {
+    let results = device["deviceActionResults"].as_array()?;
+    let states = ["pending", "active", "done"];
+    let find = |name: &str| {
+        results
+            .iter()
+            .filter(|r| {
+                r["actionName"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .filter_map(|r| r["actionState"].as_str())
+            .find(|s| states.contains(s))
+            .map(str::to_owned)
+    };
+    find(action).or_else(|| find("wipe"))
+}
+
+async fn secure_devices(
+    api: &Api,
+    policy: &MicrosoftPolicy,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
+    let Some(action) = device_action_name(policy.devices) else {
+        return Ok(done(
+            true,
+            "the tenant's policy leaves devices alone".into(),
+            Value::Null,
+            Value::Null,
+        ));
+    };
+    let before = devices(api, user, calls).await?;
+    let mut issued = Vec::new();
+    let mut already = Vec::new();
+    for d in &before {
+        let id = d["id"].as_str().unwrap_or_default();
+        if action_state(d, action).is_some() {
+            already.push(id.to_owned());
+            continue;
+        }
+        let url = api.graph_url(&["deviceManagement", "managedDevices", id, action], &[]);
+        let body =
+            (action == "wipe").then(|| json!({"keepEnrollmentData": false, "keepUserData": false}));
+        api.graph(Method::POST, url, body.as_ref(), &[], calls)
+            .await?;
+        issued.push(id.to_owned());
+    }
+    let mut readback = Vec::new();
+    for d in &before {
+        let id = d["id"].as_str().unwrap_or_default();
+        let url = api.graph_url(
+            &["deviceManagement", "managedDevices", id],
+            &[("$select", "id,deviceName,deviceActionResults")],
+        );
+        let answer = api
+            .graph(Method::GET, url, None, &[StatusCode::NOT_FOUND], calls)
+            .await?;
+        if answer.status == StatusCode::NOT_FOUND {
+            // Retired and wiped devices leave Intune: gone is the strongest proof.
+            readback.push(json!({"id": id, "deviceName": d["deviceName"], "state": "removed"}));
+            continue;
+        }
+        let Some(state) = action_state(&answer.body, action) else {
+            return Err(mismatch(format!(
+                "device {} shows no {action} pending or done after issuing it: {}",
+                d["deviceName"], answer.body["deviceActionResults"]
+            )));
+        };
+        readback.push(json!({
+            "id": id,
+            "deviceName": d["deviceName"],
+            "action": action,
+            "state": state,
+            "deviceActionResults": answer.body["deviceActionResults"],
+        }));
+    }
+    let repeat = issued.is_empty();
+    Ok(done(
+        repeat,
+        if before.is_empty() {
+            "no Intune-managed devices".into()
+        } else if repeat {
+            format!(
+                "{action} already issued on all {} devices; nothing changed",
+                before.len()
+            )
+        } else {
+            format!(
+                "issued {action} on {} devices ({} already had it)",
+                issued.len(),
+                already.len()
+            )
+        },
+        json!({"user_id": user.id, "devices": readback}),
+        json!({"action": action, "issued": issued, "already": already}),
+    ))
+}
+
+/// Converts the mailbox to shared through Exchange Online, so it survives losing its licence.
+async fn convert_mailbox(
+    api: &Api,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
+    let before = mailbox_settings(api, user, "userPurpose", calls)
+        .await?
+        .map_err(|c| mailbox_unreachable(&c))?;
+    let repeat = before["userPurpose"] == "shared";
+    let mut warnings = Value::Null;
+    if !repeat {
+        let answer = api
+            .cmdlet(
+                "Set-Mailbox",
+                json!({"Identity": user.upn, "Type": "Shared"}),
+                calls,
+            )
+            .await?;
+        warnings = answer.body["@adminapi.warnings"].clone();
+    }
+    let after = mailbox_settings(api, user, "userPurpose", calls)
+        .await?
+        .map_err(|c| mailbox_unreachable(&c))?;
+    if after["userPurpose"] != "shared" {
+        return Err(mismatch(format!(
+            "userPurpose reads {} after converting to shared",
+            after["userPurpose"]
+        )));
+    }
+    Ok(done(
+        repeat,
+        if repeat {
+            "mailbox already shared; nothing changed".into()
+        } else {
+            format!(
+                "converted the mailbox from {} to shared",
+                before["userPurpose"]
+            )
+        },
+        json!({"user_id": user.id, "userPurpose": after["userPurpose"]}),
+        json!({"exchange_warnings": warnings}),
+    ))
+}
+
+fn license_states(user: &User) -> Vec<Value> {
+    user.raw["licenseAssignmentStates"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn direct_skus(user: &User) -> Vec<String> {
+    let set: BTreeSet<String> = license_states(user)
+        .iter()
+        .filter(|s| s["assignedByGroup"].is_null())
+        .filter_map(|s| s["skuId"].as_str().map(str::to_owned))
+        .collect();
+    set.into_iter().collect()
+}
+
+/// Removes directly assigned licences; reports group-inherited ones.
+async fn remove_licenses(
+    api: &Api,
+    policy: &MicrosoftPolicy,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
+    let direct = direct_skus(user);
+    let inherited: Vec<Value> = license_states(user)
+        .iter()
+        .filter(|s| !s["assignedByGroup"].is_null())
+        .map(|s| {
+            json!({
+                "skuId": s["skuId"],
+                "assignedByGroup": s["assignedByGroup"],
+                "reason": "inherited from a group; remove the group membership or the group's licence",
+            })
+        })
+        .collect();
+    if !direct.is_empty() && policy.convert_mailbox {
+        // Removing the Exchange licence from a user mailbox disconnects it before conversion.
+        if let Ok(m) = mailbox_settings(api, user, "userPurpose", calls).await?
+            && m["userPurpose"] == "user"
+        {
+            return Err(permanent(
+                "mailbox_not_converted",
+                "the mailbox is still a user mailbox: convert it to shared before removing licences, or its contents are lost".into(),
+            ));
+        }
+    }
+    if !direct.is_empty() {
+        let url = api.graph_url(&["users", &user.id, "assignLicense"], &[]);
+        api.graph(
+            Method::POST,
+            url,
+            Some(&json!({"addLicenses": [], "removeLicenses": direct})),
+            &[],
+            calls,
+        )
+        .await?;
+    }
+    let after = get_user(api, &user.id, calls).await?;
+    let left = direct_skus(&after);
+    if !left.is_empty() {
+        return Err(mismatch(format!(
+            "{} directly assigned licences remain",
+            left.len()
+        )));
+    }
+    let repeat = direct.is_empty();
+    Ok(done(
+        repeat,
+        if repeat {
+            format!(
+                "no directly assigned licences; {} inherited (reported)",
+                inherited.len()
+            )
+        } else {
+            format!(
+                "removed {} directly assigned licences; {} inherited from groups (reported)",
+                direct.len(),
+                inherited.len()
+            )
+        },
+        json!({
+            "user_id": user.id,
+            "assignedLicenses": after.raw["assignedLicenses"],
+            "licenseAssignmentStates": after.raw["licenseAssignmentStates"],
+        }),
+        json!({"removed": direct, "not_attempted": inherited}),
+    ))
+}

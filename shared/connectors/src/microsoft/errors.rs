@@ -1,0 +1,153 @@
+//! Graph's and Exchange's error dialects mapped to Passage's two classes.
+
+use super::auth::Resource;
+use passage_core::ports::{ActionFailure, FailureClass};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::Duration;
+
+/// `{"error":{"code","message","innerError"|"details"}}`: Graph, the authentication-methods
+/// service, Outlook, Intune (whose `message` is itself a JSON document) and Exchange's
+/// admin endpoint (`details[].message` carries the cmdlet's exception).
+#[derive(Debug, Default, Deserialize)]
+pub struct ErrorBody {
+    #[serde(default)]
+    pub error: MainError,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MainError {
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub details: Vec<Value>,
+    #[serde(default, rename = "innerError")]
+    pub inner_error: Option<Value>,
+}
+
+impl ErrorBody {
+    /// A readable message: Intune's wrapped `Message`, Exchange's first detail, else `message`.
+    pub fn describe(&self) -> String {
+        let e = &self.error;
+        let mut text = serde_json::from_str::<Value>(&e.message)
+            .ok()
+            .and_then(|doc| doc["Message"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| e.message.clone());
+        if let Some(detail) = e.details.first().and_then(|d| d["message"].as_str()) {
+            text.push_str(": ");
+            text.push_str(detail);
+        }
+        if let Some(id) = e
+            .inner_error
+            .as_ref()
+            .and_then(|i| i["request-id"].as_str())
+        {
+            text.push_str(&format!(" (request-id {id})"));
+        }
+        text
+    }
+}
+
+/// The application permission a call needs (least privileged first), from its method and path.
+pub fn permission_for(resource: Resource, method: &Method, path: &str) -> &'static str {
+    if resource == Resource::Exchange {
+        return "Exchange.ManageAsApp on Office 365 Exchange Online, plus the Exchange Administrator role on the service principal";
+    }
+    let read = *method == Method::GET;
+    let has = |s: &str| path.contains(s);
+    if has("/authentication/") {
+        if read {
+            "UserAuthenticationMethod.Read.All"
+        } else {
+            "UserAuthenticationMethod.ReadWrite.All"
+        }
+    } else if has("/managedDevices") || has("/deviceManagement/") {
+        if read {
+            "DeviceManagementManagedDevices.Read.All"
+        } else {
+            "DeviceManagementManagedDevices.PrivilegedOperations.All"
+        }
+    } else if has("/mailboxSettings") || has("/messageRules") {
+        if read {
+            "MailboxSettings.Read"
+        } else {
+            "MailboxSettings.ReadWrite"
+        }
+    } else if has("/members/") || has("/memberOf") {
+        if read {
+            "GroupMember.Read.All"
+        } else {
+            "GroupMember.ReadWrite.All"
+        }
+    } else if has("/assignLicense") || has("/licenseDetails") {
+        "LicenseAssignment.ReadWrite.All"
+    } else if has("revokeSignInSessions") {
+        "User.RevokeSessions.All"
+    } else if read {
+        "User.Read.All"
+    } else {
+        "User.EnableDisableAccount.All (or User.ReadWrite.All)"
+    }
+}
+
+/// Classifies an error answer. `retry_after` is the response's Retry-After, if any.
+pub fn classify(
+    resource: Resource,
+    method: &Method,
+    path: &str,
+    status: StatusCode,
+    body: &ErrorBody,
+    retry_after: Option<Duration>,
+) -> ActionFailure {
+    let code = if body.error.code.is_empty() {
+        format!("http_{}", status.as_u16())
+    } else {
+        body.error.code.clone()
+    };
+    let detail = body.describe();
+    let service = resource.name();
+    let (class, message) = match status.as_u16() {
+        429 => (
+            FailureClass::Retryable { retry_after },
+            format!("{service} is throttling the app: {detail}"),
+        ),
+        401 if resource == Resource::Exchange => (
+            FailureClass::Permanent,
+            format!(
+                "Exchange Online refused the app (401); it needs {}",
+                permission_for(resource, method, path)
+            ),
+        ),
+        401 => (
+            FailureClass::Permanent,
+            format!("{service} rejected the app's token: {detail}"),
+        ),
+        403 => (
+            FailureClass::Permanent,
+            format!(
+                "the app registration lacks the permission for {method} {path}: grant the application permission {} with admin consent ({detail})",
+                permission_for(resource, method, path)
+            ),
+        ),
+        404 => (
+            FailureClass::Permanent,
+            format!("not found in {service}: {detail}"),
+        ),
+        _ if crate::http::is_retryable_status(status) => (
+            FailureClass::Retryable { retry_after },
+            format!("{service} answered {status}: {detail}"),
+        ),
+        s => (
+            FailureClass::Permanent,
+            format!("{service} refused the call ({s}): {detail}"),
+        ),
+    };
+    ActionFailure {
+        class,
+        code,
+        message,
+    }
+}
