@@ -22,6 +22,8 @@ pub const TENANT: &str = "demo";
 
 pub struct SandboxOptions {
     pub data_dir: PathBuf,
+    /// Also run Microsoft, Google and JumpCloud emulators and act on all four providers.
+    pub all_providers: bool,
     pub okta_latency: Duration,
     pub workers: usize,
     pub disable: DisableMode,
@@ -32,6 +34,7 @@ impl SandboxOptions {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
+            all_providers: false,
             okta_latency: Duration::ZERO,
             workers: 8,
             disable: DisableMode::Suspend,
@@ -42,6 +45,8 @@ impl SandboxOptions {
 
 pub struct Sandbox {
     pub okta: OktaEmulator,
+    /// The other providers, when started with `all_providers`.
+    pub others: Option<Others>,
     pub system: System,
     pub running: Option<Running>,
     pub secret: WebhookSecret,
@@ -88,8 +93,112 @@ pub fn tenant(
                 okta.api_token(),
             )),
         }),
+        ..ConnectionSettings::default()
     };
     (policy, settings)
+}
+
+/// The Microsoft, Google and JumpCloud emulators of an all-provider sandbox.
+pub struct Others {
+    pub microsoft: passage_sandbox::microsoft::MicrosoftEmulator,
+    pub google: passage_sandbox::google::GoogleEmulator,
+    pub jumpcloud: passage_sandbox::jumpcloud::JumpCloudEmulator,
+}
+
+impl Others {
+    /// Starts and seeds the three emulators, registers Passage's credentials with each (a
+    /// certificate app in Entra, a delegated service account in Google, an API key in
+    /// JumpCloud), and adds their policies and connections to the tenant.
+    async fn start(policy: &mut TenantPolicy, settings: &mut ConnectionSettings) -> Result<Self> {
+        use passage_connectors::google::{DELEGATED_SCOPES, GoogleSettings};
+        use passage_connectors::jumpcloud::{JumpCloudCredential, JumpCloudSettings};
+        use passage_connectors::microsoft::{MicrosoftCredential, MicrosoftSettings};
+        use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)?;
+        let private = key.to_pkcs8_pem(LineEnding::LF)?.to_string();
+        let public = key.to_public_key().to_public_key_pem(LineEnding::LF)?;
+
+        let microsoft =
+            passage_sandbox::microsoft::MicrosoftEmulator::start(Default::default()).await?;
+        passage_sandbox::microsoft::demo_seed(&microsoft);
+        let (x5t, _) = passage_sandbox::microsoft::key_thumbprints(&public)
+            .context("thumbprint of the sandbox key")?;
+        let client_id = "5a1e2b3c-4d5e-6f70-8192-a3b4c5d6e7f8";
+        microsoft.register_app(
+            client_id,
+            passage_sandbox::microsoft::AppCredential::PublicKey {
+                pem: public.clone(),
+                x5t: x5t.clone(),
+            },
+        );
+        let ms_base = url::Url::parse(&microsoft.base_url())?;
+        let ms_policy = passage_core::MicrosoftPolicy {
+            auto_reply: Some("I have left the company; please contact my manager.".into()),
+            ..Default::default()
+        };
+        settings.microsoft = Some(MicrosoftSettings {
+            login_url: ms_base.clone(),
+            graph_url: ms_base.clone(),
+            exchange_url: ms_base,
+            tenant_id: microsoft.tenant_id(),
+            client_id: client_id.into(),
+            credential: MicrosoftCredential::Certificate {
+                private_key: Secret::new(private.clone()),
+                x5t,
+            },
+            policy: ms_policy.clone(),
+        });
+        policy.microsoft = Some(ms_policy);
+
+        let google = passage_sandbox::google::GoogleEmulator::start(Default::default()).await?;
+        passage_sandbox::google::demo_seed(&google);
+        let sa = "offboarder@passage-demo.iam.gserviceaccount.com";
+        google
+            .register_service_account(
+                sa,
+                "104729305811209384756",
+                &public,
+                "demo-key",
+                DELEGATED_SCOPES,
+            )
+            .map_err(|e| anyhow::anyhow!("registering the service account: {e:?}"))?;
+        let g_policy = passage_core::GooglePolicy {
+            vacation_reply: Some("I have left the company; please contact my manager.".into()),
+            ..Default::default()
+        };
+        settings.google = Some(GoogleSettings {
+            api_base: url::Url::parse(&google.base_url())?,
+            licensing_base: None,
+            gmail_base: None,
+            token_url: url::Url::parse(&google.token_url())?,
+            service_account_email: sa.into(),
+            private_key: Secret::new(private),
+            key_id: "demo-key".into(),
+            admin_subject: google.admin_email(),
+            customer_id: "my_customer".into(),
+            license_skus: Vec::new(),
+            policy: g_policy.clone(),
+        });
+        policy.google = Some(g_policy);
+
+        let jumpcloud =
+            passage_sandbox::jumpcloud::JumpCloudEmulator::start(Default::default()).await?;
+        passage_sandbox::jumpcloud::demo_seed(&jumpcloud);
+        let jc_policy = passage_core::JumpCloudPolicy::default();
+        settings.jumpcloud = Some(JumpCloudSettings {
+            base_url: url::Url::parse(&jumpcloud.base_url())?,
+            token_url: Some(url::Url::parse(&jumpcloud.token_url())?),
+            credential: JumpCloudCredential::ApiKey(Secret::new(jumpcloud.api_key())),
+            org_id: None,
+            policy: jc_policy.clone(),
+        });
+        policy.jumpcloud = Some(jc_policy);
+        Ok(Self {
+            microsoft,
+            google,
+            jumpcloud,
+        })
+    }
 }
 
 impl Sandbox {
@@ -99,12 +208,18 @@ impl Sandbox {
         okta.knobs().set_latency(options.okta_latency);
         passage_sandbox::demo_seed(&okta);
         let secret = random_secret();
-        let (policy, settings) = tenant(&okta, &secret, &options);
+        let (mut policy, mut settings) = tenant(&okta, &secret, &options);
+        let others = if options.all_providers {
+            Some(Others::start(&mut policy, &mut settings).await?)
+        } else {
+            None
+        };
         let system = open_system(&options.data_dir, policy, settings)?;
         let running = host(&system, options.workers).start().await?;
         let base_url = format!("http://{}", running.addr);
         Ok(Self {
             okta,
+            others,
             system,
             running: Some(running),
             secret,
@@ -141,6 +256,11 @@ impl Sandbox {
             r.shutdown().await;
         }
         self.okta.shutdown().await;
+        if let Some(o) = self.others {
+            o.microsoft.shutdown().await;
+            o.google.shutdown().await;
+            o.jumpcloud.shutdown().await;
+        }
     }
 }
 

@@ -21,6 +21,9 @@ pub struct DemoArgs {
     /// Seconds from now to the leaver's cutoff.
     #[arg(long, default_value_t = 3)]
     cutoff_in: i64,
+    /// Act on Okta alone instead of all four providers.
+    #[arg(long)]
+    okta_only: bool,
 }
 
 pub async fn run(args: DemoArgs) -> Result<()> {
@@ -28,6 +31,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         std::env::temp_dir().join(format!("passage-demo-{}", uuid::Uuid::new_v4().simple()));
     let mut options = SandboxOptions::new(&data_dir);
     options.okta_latency = Duration::from_millis(args.latency_ms);
+    options.all_providers = !args.okta_only;
     let sandbox = Sandbox::start(options).await?;
     let result = drive(&sandbox, &args).await;
     sandbox.shutdown().await;
@@ -128,9 +132,9 @@ async fn drive(sb: &Sandbox, args: &DemoArgs) -> Result<()> {
 
     let after = sb.okta.user(leaver).context("leaver missing")?;
     let groups_after = sb.okta.user_groups(leaver);
-    println!("\nIn the sandbox Okta now:");
+    println!("\nIn the sandbox providers now:");
     println!(
-        "  {leaver}: {:?}, {} groups ({}), {} sessions, {} grants",
+        "  Okta: {leaver} {:?}, {} groups ({}), {} sessions, {} grants",
         after.status,
         groups_after.len(),
         groups_after
@@ -141,6 +145,37 @@ async fn drive(sb: &Sandbox, args: &DemoArgs) -> Result<()> {
         sb.okta.sessions(leaver).unwrap_or(0),
         sb.okta.grants(leaver).unwrap_or(0)
     );
+    if let Some(o) = &sb.others {
+        let ms = o
+            .microsoft
+            .user(leaver)
+            .context("leaver missing in Microsoft")?;
+        let mailbox = o.microsoft.mailbox(leaver);
+        println!(
+            "  Microsoft: sign-in {}, mailbox {:?}",
+            if ms.account_enabled {
+                "ENABLED"
+            } else {
+                "blocked"
+            },
+            mailbox.map(|m| m.purpose)
+        );
+        let g = o.google.user(leaver).context("leaver missing in Google")?;
+        println!(
+            "  Google: {}, {} data transfer(s) to the manager",
+            if g.suspended { "suspended" } else { "ACTIVE" },
+            o.google.transfers().len()
+        );
+        let jc = o
+            .jumpcloud
+            .user(leaver)
+            .context("leaver missing in JumpCloud")?;
+        println!(
+            "  JumpCloud: {}, {} device command(s) issued",
+            if jc.suspended { "suspended" } else { "ACTIVE" },
+            o.jumpcloud.commands().len()
+        );
+    }
     println!(
         "\nSigned evidence bundle #{}: {}",
         verified.sequence,

@@ -6,9 +6,15 @@
 use anyhow::{Context, Result, bail};
 use jiff::civil::Time;
 use passage_connectors::ConnectionSettings;
+use passage_connectors::google::GoogleSettings;
+use passage_connectors::jumpcloud::{JumpCloudCredential, JumpCloudSettings};
+use passage_connectors::microsoft::{MicrosoftCredential, MicrosoftSettings};
 use passage_connectors::okta::{OktaCredentials, OktaSettings, ServiceApp};
 use passage_core::secret::Secret;
-use passage_core::{DisableMode, OktaPolicy, TenantId, TenantPolicy, ids::is_valid_tenant_id};
+use passage_core::{
+    DisableMode, GooglePolicy, JumpCloudPolicy, MicrosoftPolicy, OktaPolicy, TenantId,
+    TenantPolicy, ids::is_valid_tenant_id,
+};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -92,6 +98,110 @@ pub struct TenantConfig {
     pub fallback_delegate: Option<String>,
     #[serde(default)]
     pub okta: Option<OktaConfig>,
+    #[serde(default)]
+    pub microsoft: Option<MicrosoftConfig>,
+    #[serde(default)]
+    pub google: Option<GoogleConfig>,
+    #[serde(default)]
+    pub jumpcloud: Option<JumpCloudConfig>,
+}
+
+/// Microsoft 365 / Entra ID: an app registration with application permissions.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MicrosoftConfig {
+    pub tenant_id: String,
+    pub client_id: String,
+    /// A client secret; or, preferred, a certificate: `private_key` + `certificate_x5t`.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub private_key: Option<String>,
+    #[serde(default)]
+    pub certificate_x5t: Option<String>,
+    /// National clouds use other hosts.
+    #[serde(default = "ms_login")]
+    pub login_url: String,
+    #[serde(default = "ms_graph")]
+    pub graph_url: String,
+    #[serde(default = "ms_exchange")]
+    pub exchange_url: String,
+    #[serde(default)]
+    pub policy: MicrosoftPolicy,
+}
+
+fn ms_login() -> String {
+    "https://login.microsoftonline.com".into()
+}
+fn ms_graph() -> String {
+    "https://graph.microsoft.com".into()
+}
+fn ms_exchange() -> String {
+    "https://outlook.office365.com".into()
+}
+
+/// Google Workspace: a service account with domain-wide delegation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoogleConfig {
+    pub service_account_email: String,
+    pub private_key: String,
+    pub key_id: String,
+    /// A super administrator the service account acts as for Admin SDK calls.
+    pub admin_subject: String,
+    #[serde(default = "my_customer")]
+    pub customer_id: String,
+    #[serde(default = "google_admin")]
+    pub api_base: String,
+    #[serde(default = "google_licensing")]
+    pub licensing_base: String,
+    #[serde(default = "google_gmail")]
+    pub gmail_base: String,
+    #[serde(default = "google_token")]
+    pub token_url: String,
+    #[serde(default)]
+    pub policy: GooglePolicy,
+}
+
+fn my_customer() -> String {
+    "my_customer".into()
+}
+fn google_admin() -> String {
+    "https://admin.googleapis.com".into()
+}
+fn google_licensing() -> String {
+    "https://licensing.googleapis.com".into()
+}
+fn google_gmail() -> String {
+    "https://gmail.googleapis.com".into()
+}
+fn google_token() -> String {
+    "https://oauth2.googleapis.com/token".into()
+}
+
+/// JumpCloud: an API key or (preferred) a service account; `org_id` for MSP admins.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JumpCloudConfig {
+    /// US `https://console.jumpcloud.com` or EU `https://console.eu.jumpcloud.com`.
+    #[serde(default = "jc_us")]
+    pub base_url: String,
+    #[serde(default)]
+    pub api_key: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub token_url: Option<String>,
+    #[serde(default)]
+    pub org_id: Option<String>,
+    #[serde(default)]
+    pub policy: JumpCloudPolicy,
+}
+
+fn jc_us() -> String {
+    "https://console.jumpcloud.com".into()
 }
 
 fn default_eod() -> String {
@@ -239,6 +349,75 @@ impl Config {
                 }
                 None => None,
             };
+            let parse_url = |field: &str, value: &str| {
+                url::Url::parse(value)
+                    .with_context(|| format!("{}: {field} {value:?} is not a URL", ctx()))
+            };
+            if let Some(m) = &t.microsoft {
+                let credential = match (&m.client_secret, &m.private_key, &m.certificate_x5t) {
+                    (Some(secret), None, None) => {
+                        MicrosoftCredential::Secret(resolve_secret(secret).with_context(ctx)?)
+                    }
+                    (None, Some(key), Some(x5t)) => MicrosoftCredential::Certificate {
+                        private_key: resolve_secret(key).with_context(ctx)?,
+                        x5t: x5t.clone(),
+                    },
+                    _ => bail!(
+                        "{}: microsoft needs either client_secret, or private_key and certificate_x5t",
+                        ctx()
+                    ),
+                };
+                settings.microsoft = Some(MicrosoftSettings {
+                    login_url: parse_url("microsoft.login_url", &m.login_url)?,
+                    graph_url: parse_url("microsoft.graph_url", &m.graph_url)?,
+                    exchange_url: parse_url("microsoft.exchange_url", &m.exchange_url)?,
+                    tenant_id: m.tenant_id.clone(),
+                    client_id: m.client_id.clone(),
+                    credential,
+                    policy: m.policy.clone(),
+                });
+            }
+            if let Some(g) = &t.google {
+                settings.google = Some(GoogleSettings {
+                    api_base: parse_url("google.api_base", &g.api_base)?,
+                    licensing_base: Some(parse_url("google.licensing_base", &g.licensing_base)?),
+                    gmail_base: Some(parse_url("google.gmail_base", &g.gmail_base)?),
+                    token_url: parse_url("google.token_url", &g.token_url)?,
+                    service_account_email: g.service_account_email.clone(),
+                    private_key: resolve_secret(&g.private_key).with_context(ctx)?,
+                    key_id: g.key_id.clone(),
+                    admin_subject: g.admin_subject.clone(),
+                    customer_id: g.customer_id.clone(),
+                    license_skus: Vec::new(),
+                    policy: g.policy.clone(),
+                });
+            }
+            if let Some(j) = &t.jumpcloud {
+                let credential = match (&j.api_key, &j.client_id, &j.client_secret) {
+                    (Some(key), None, None) => {
+                        JumpCloudCredential::ApiKey(resolve_secret(key).with_context(ctx)?)
+                    }
+                    (None, Some(client_id), Some(secret)) => JumpCloudCredential::ServiceAccount {
+                        client_id: client_id.clone(),
+                        client_secret: resolve_secret(secret).with_context(ctx)?,
+                    },
+                    _ => bail!(
+                        "{}: jumpcloud needs either api_key, or client_id and client_secret",
+                        ctx()
+                    ),
+                };
+                settings.jumpcloud = Some(JumpCloudSettings {
+                    base_url: parse_url("jumpcloud.base_url", &j.base_url)?,
+                    token_url: j
+                        .token_url
+                        .as_deref()
+                        .map(|u| parse_url("jumpcloud.token_url", u))
+                        .transpose()?,
+                    credential,
+                    org_id: j.org_id.clone(),
+                    policy: j.policy.clone(),
+                });
+            }
             let id = TenantId::new(t.id.as_str());
             policies.push(TenantPolicy {
                 id: id.clone(),
@@ -248,9 +427,9 @@ impl Config {
                 webhook_secrets: secrets,
                 fallback_delegate: t.fallback_delegate.clone(),
                 okta: okta_policy,
-                microsoft: None,
-                google: None,
-                jumpcloud: None,
+                microsoft: t.microsoft.as_ref().map(|m| m.policy.clone()),
+                google: t.google.as_ref().map(|g| g.policy.clone()),
+                jumpcloud: t.jumpcloud.as_ref().map(|j| j.policy.clone()),
                 max_attempts: t.max_attempts.max(1),
             });
             connections.insert(id, settings);

@@ -1,16 +1,23 @@
 //! Connectors per tenant, built from configuration on first use and kept for reuse (each holds
-//! a connection pool).
+//! a connection pool and cached tokens).
 
+use crate::google::{GoogleConnector, GoogleSettings};
+use crate::jumpcloud::{JumpCloudConnector, JumpCloudSettings};
+use crate::microsoft::{MicrosoftConnector, MicrosoftSettings};
 use crate::okta::{OktaConnector, OktaSettings};
 use passage_core::ports::{Connector, ConnectorRegistry};
 use passage_core::{Provider, TenantId, TenantPolicy};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// How to reach each provider for one tenant.
+/// How to reach each provider for one tenant. What to *do* there (the policy) comes from the
+/// tenant's policy, so the plan and the connector never disagree.
 #[derive(Clone, Debug, Default)]
 pub struct ConnectionSettings {
     pub okta: Option<OktaSettings>,
+    pub microsoft: Option<MicrosoftSettings>,
+    pub google: Option<GoogleSettings>,
+    pub jumpcloud: Option<JumpCloudSettings>,
 }
 
 pub struct Registry {
@@ -37,12 +44,24 @@ impl ConnectorRegistry for Registry {
             return Some(c.clone());
         }
         let settings = self.settings.get(&tenant.id)?;
+        let http = self.http.clone();
         let connector: Arc<dyn Connector> = match provider {
-            Provider::Okta => Arc::new(OktaConnector::new(
-                settings.okta.clone()?,
-                self.http.clone(),
-            )),
-            Provider::Microsoft | Provider::Google | Provider::Jumpcloud => return None,
+            Provider::Okta => Arc::new(OktaConnector::new(settings.okta.clone()?, http)),
+            Provider::Microsoft => {
+                let mut s = settings.microsoft.clone()?;
+                s.policy = tenant.microsoft.clone()?;
+                Arc::new(MicrosoftConnector::new(s, http))
+            }
+            Provider::Google => {
+                let mut s = settings.google.clone()?;
+                s.policy = tenant.google.clone()?;
+                Arc::new(GoogleConnector::new(s, http))
+            }
+            Provider::Jumpcloud => {
+                let mut s = settings.jumpcloud.clone()?;
+                s.policy = tenant.jumpcloud.clone()?;
+                Arc::new(JumpCloudConnector::new(s, http))
+            }
         };
         built.insert(key, connector.clone());
         Some(connector)

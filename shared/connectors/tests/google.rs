@@ -110,6 +110,7 @@ fn request_for(
                 employee_id: None,
             }),
         },
+        delegate: Some(DEMO_MANAGER.into()),
         attempt: 1,
         prior: prior.clone(),
     }
@@ -442,6 +443,7 @@ async fn unsupported_requests_are_permanent() {
 
     let mut no_manager = request(Action::DelegateMailbox, &BTreeMap::new());
     no_manager.subject.manager = None;
+    no_manager.delegate = None;
     let f = failed(&c, &no_manager).await;
     assert_eq!(f.code, "no_delegate");
     assert_eq!(f.class, FailureClass::Permanent);

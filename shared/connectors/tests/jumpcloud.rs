@@ -30,6 +30,7 @@ fn request(action: Action, email: &str, prior: &Prior) -> ActionRequest {
             time_zone: "UTC".into(),
             manager: None,
         },
+        delegate: None,
         attempt: 1,
         prior: prior.clone(),
     }

@@ -141,6 +141,7 @@ fn request(
                 employee_id: None,
             }),
         },
+        delegate: manager.map(str::to_owned),
         attempt: 1,
         prior: prior.clone(),
     }

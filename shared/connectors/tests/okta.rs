@@ -22,6 +22,7 @@ fn request(action: Action, prior: &BTreeMap<StepKey, serde_json::Value>) -> Acti
             time_zone: "UTC".into(),
             manager: None,
         },
+        delegate: None,
         attempt: 1,
         prior: prior.clone(),
     }

@@ -229,10 +229,9 @@ async fn get_user(api: &Api, id: &str, calls: &mut Calls) -> Result<User, Action
 }
 
 fn delegate_email(req: &ActionRequest) -> Result<String, ActionFailure> {
-    req.subject
-        .manager
+    req.delegate
         .as_ref()
-        .map(|m| m.email.trim().to_owned())
+        .map(|e| e.trim().to_owned())
         .filter(|e| !e.is_empty())
         .ok_or_else(|| {
             permanent(

@@ -631,7 +631,7 @@ async fn forward_mail(
     user: &User,
     calls: &mut Calls,
 ) -> Result<ActionDone, ActionFailure> {
-    let Some(delegate) = req.subject.manager.as_ref().map(|m| m.email.clone()) else {
+    let Some(delegate) = req.delegate.clone() else {
         return Err(permanent(
             "no_delegate",
             "the leaver has no manager on record to forward mail to; set one (or the tenant's fallback delegate) and retry".into(),

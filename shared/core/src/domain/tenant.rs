@@ -148,3 +148,39 @@ impl TenantPolicy {
         }
     }
 }
+
+impl Default for MicrosoftPolicy {
+    fn default() -> Self {
+        Self {
+            reset_factors: true,
+            auto_reply: None,
+            forward_to_delegate: true,
+            convert_mailbox: true,
+            remove_licenses: true,
+            devices: DeviceAction::Retire,
+            mailbox_critical: false,
+        }
+    }
+}
+
+impl Default for GooglePolicy {
+    fn default() -> Self {
+        Self {
+            delegate_mailbox: true,
+            forward_to_delegate: false,
+            vacation_reply: None,
+            transfer_data: true,
+            release_licenses: true,
+            devices: DeviceAction::Retire,
+            mailbox_critical: false,
+        }
+    }
+}
+
+impl Default for JumpCloudPolicy {
+    fn default() -> Self {
+        Self {
+            devices: DeviceAction::Lock,
+        }
+    }
+}

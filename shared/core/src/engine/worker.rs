@@ -178,6 +178,12 @@ impl Engine {
             step_key: step.key.clone(),
             action: step.action,
             subject: run.subject.clone(),
+            delegate: run
+                .subject
+                .manager
+                .as_ref()
+                .map(|m| m.email.clone())
+                .or_else(|| policy.fallback_delegate.clone()),
             attempt: step.attempts,
             prior,
         };

@@ -13,6 +13,8 @@ pub struct ActionRequest {
     pub step_key: StepKey,
     pub action: Action,
     pub subject: Subject,
+    /// Who receives the leaver's mail and files: the manager, else the tenant's fallback.
+    pub delegate: Option<String>,
     pub attempt: u32,
     /// Outputs of this run's verified steps (e.g. the snapshot), by step key.
     pub prior: BTreeMap<StepKey, serde_json::Value>,
