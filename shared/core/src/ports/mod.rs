@@ -11,6 +11,8 @@ pub mod contract;
 mod clock;
 mod connector;
 mod evidence_store;
+mod hr;
+mod notify;
 mod queue;
 mod signer;
 mod store;
@@ -23,6 +25,8 @@ pub use connector::{
     FailureClass,
 };
 pub use evidence_store::{EvidenceError, EvidenceStore};
+pub use hr::{EmploymentStatus, HrError, HrRecord, HrSource, HrSourceRegistry, NoHrSources};
+pub use notify::{Channel, NoNotifier, Notice, NoticeDelivery, NoticeKind, Notifier};
 pub use queue::{Delivery, QueueError, QueueMessage, StepQueue};
 pub use signer::{SignError, Signer};
 pub use store::{ChainHead, Commit, InsertOutcome, RunFilter, RunStore, StoreError};
