@@ -11,10 +11,14 @@
 pub mod common;
 #[cfg(feature = "google")]
 pub mod google;
+#[cfg(feature = "hr")]
+pub mod hr;
 #[cfg(feature = "jumpcloud")]
 pub mod jumpcloud;
 #[cfg(feature = "microsoft")]
 pub mod microsoft;
 pub mod okta;
+#[cfg(feature = "sinks")]
+pub mod sinks;
 
 pub use okta::{OktaConfig, OktaEmulator, demo_seed};

@@ -1,0 +1,1 @@
+//! hibob emulator
