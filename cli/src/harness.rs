@@ -275,7 +275,7 @@ pub fn open_system(
     System::open(
         data_dir,
         vec![policy],
-        Arc::new(Registry::new(connections)),
+        passage_embedded::Integrations::connectors_only(Arc::new(Registry::new(connections))),
         EngineSettings::default(),
     )
     .context("opening the sandbox data directory")
@@ -295,6 +295,7 @@ pub fn host(system: &System, workers: usize) -> Host {
             visibility: Duration::from_secs(150),
             link_key: system.link_key.clone(),
             lock_file: Some(system.data_dir.join("serve.lock")),
+            operators: passage_http::Operators::default(),
         },
     }
 }

@@ -4,17 +4,51 @@ use anyhow::{Context, Result};
 use passage_config::Config;
 use passage_connectors::Registry;
 use passage_core::engine::EngineSettings;
-use passage_embedded::System;
+use passage_embedded::{Integrations, System};
+use passage_http::{Operator, Operators};
 use std::path::Path;
 use std::sync::Arc;
 
+/// The configuration, the system it describes, and its operators.
+pub struct Opened {
+    pub config: Config,
+    pub system: System,
+    pub operators: Operators,
+}
+
 pub fn open(config_path: &Path) -> Result<(Config, System)> {
+    let o = open_all(config_path)?;
+    Ok((o.config, o.system))
+}
+
+pub fn open_all(config_path: &Path) -> Result<Opened> {
     let config = Config::load(config_path)?;
-    let (policies, connections) = config.resolve()?;
+    let resolved = config.resolve_all()?;
+    let notifier = passage_notify::ChannelNotifier::new(&resolved.notify)
+        .context("notify settings are unusable")?;
+    let integrations = Integrations {
+        connectors: Arc::new(Registry::new(resolved.connections)),
+        hr: Arc::new(passage_hrapi::HrRegistry::new(resolved.hr_apis)),
+        notifier: Arc::new(notifier),
+    };
+    let operators = Operators::new(
+        resolved
+            .operators
+            .iter()
+            .map(|o| {
+                Operator::new(
+                    o.name.clone(),
+                    o.token.as_ref(),
+                    o.iam_principal.clone(),
+                    o.tenants.clone(),
+                )
+            })
+            .collect(),
+    );
     let system = System::open(
         &config.server.data_dir,
-        policies,
-        Arc::new(Registry::new(connections)),
+        resolved.policies,
+        integrations,
         EngineSettings {
             lease: std::time::Duration::from_secs(config.server.lease_seconds.max(1)),
             ..EngineSettings::default()
@@ -26,5 +60,9 @@ pub fn open(config_path: &Path) -> Result<(Config, System)> {
             config.server.data_dir.display()
         )
     })?;
-    Ok((config, system))
+    Ok(Opened {
+        config,
+        system,
+        operators,
+    })
 }

@@ -5,7 +5,11 @@ use std::path::Path;
 use std::time::Duration;
 
 pub async fn run(config_path: &Path) -> Result<()> {
-    let (config, system) = system::open(config_path)?;
+    let system::Opened {
+        config,
+        system,
+        operators,
+    } = system::open_all(config_path)?;
     let host = Host {
         engine: system.engine.clone(),
         queue: system.queue.clone(),
@@ -18,6 +22,7 @@ pub async fn run(config_path: &Path) -> Result<()> {
             visibility: Duration::from_secs(config.server.lease_seconds.max(1) + 30),
             link_key: system.link_key.clone(),
             lock_file: Some(config.server.data_dir.join("serve.lock")),
+            operators,
         },
     };
     let running = host.start().await?;

@@ -6,5 +6,5 @@ use passage_lambda::AwsHost;
 async fn main() -> Result<(), lambda_http::Error> {
     passage_lambda::init_tracing();
     let host = AwsHost::from_env().await?;
-    lambda_http::run(passage_http::router(host.api_state())).await
+    lambda_http::run(host.app()).await
 }

@@ -10,10 +10,11 @@ use passage_connectors::google::GoogleSettings;
 use passage_connectors::jumpcloud::{JumpCloudCredential, JumpCloudSettings};
 use passage_connectors::microsoft::{MicrosoftCredential, MicrosoftSettings};
 use passage_connectors::okta::{OktaCredentials, OktaSettings, ServiceApp};
+use passage_core::ports::Channel;
 use passage_core::secret::Secret;
 use passage_core::{
-    DisableMode, GooglePolicy, JumpCloudPolicy, MicrosoftPolicy, OktaPolicy, TenantId,
-    TenantPolicy, ids::is_valid_tenant_id,
+    DisableMode, GooglePolicy, HrWebhook, HumanPolicy, HumanStepPolicy, JumpCloudPolicy,
+    LocationPolicy, MicrosoftPolicy, OktaPolicy, TenantId, TenantPolicy, ids::is_valid_tenant_id,
 };
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -27,6 +28,47 @@ pub struct Config {
     pub server: ServerConfig,
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
+    /// People and automations allowed to operate runs, each for the tenants listed.
+    #[serde(default)]
+    pub operators: Vec<OperatorConfig>,
+    /// How reminders and escalations leave this deployment (the SMTP relay for email).
+    #[serde(default)]
+    pub notify: Option<toml::Table>,
+}
+
+/// One operator credential: a bearer token (embedded and HTTP API) or an IAM principal (the
+/// AWS API, where API Gateway has checked the caller's signature).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorConfig {
+    pub name: String,
+    #[serde(default)]
+    pub token: Option<String>,
+    /// An IAM user or role ARN (`arn:aws:iam::123456789012:role/it-ops`).
+    #[serde(default)]
+    pub iam_principal: Option<String>,
+    /// Tenant ids this operator may see and act on; `"*"` for all (an MSP's own staff).
+    pub tenants: Vec<String>,
+}
+
+/// An operator with its secret resolved.
+#[derive(Debug, Clone)]
+pub struct ResolvedOperator {
+    pub name: String,
+    pub token: Option<Secret>,
+    pub iam_principal: Option<String>,
+    pub tenants: Vec<String>,
+}
+
+/// Everything a host needs from the configuration, secrets read.
+pub struct Resolved {
+    pub policies: Vec<TenantPolicy>,
+    pub connections: HashMap<TenantId, ConnectionSettings>,
+    /// Each tenant's HR system API, by tenant.
+    pub hr_apis: HashMap<TenantId, passage_hrapi::HrSettings>,
+    pub operators: Vec<ResolvedOperator>,
+    /// Notice delivery settings (the SMTP relay).
+    pub notify: passage_notify::NotifySettings,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,6 +146,82 @@ pub struct TenantConfig {
     pub google: Option<GoogleConfig>,
     #[serde(default)]
     pub jumpcloud: Option<JumpCloudConfig>,
+    /// Work locations with their own zone and end of day.
+    #[serde(default)]
+    pub locations: Vec<LocationConfig>,
+    /// Cut involuntary terminations at once (when the HR system says so).
+    #[serde(default = "yes")]
+    pub involuntary_immediate: bool,
+    /// HR vendors' webhooks this tenant accepts.
+    #[serde(default)]
+    pub hr_webhooks: Vec<HrWebhookConfig>,
+    /// The HR system's API, for following up hints and reconciling: `vendor = "bamboohr"`
+    /// and that vendor's settings.
+    #[serde(default)]
+    pub hr_api: Option<toml::Table>,
+    #[serde(default)]
+    pub human: Option<HumanConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationConfig {
+    pub name: String,
+    pub time_zone: String,
+    #[serde(default)]
+    pub end_of_day: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HrWebhookConfig {
+    /// `bamboohr`, `hibob`, `gusto`, `merge`, `finch`, `personio`, `rippling`.
+    pub vendor: String,
+    pub secrets: Vec<String>,
+}
+
+/// Device return and hand-over confirmation, and where overdue ones are chased.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HumanConfig {
+    #[serde(default)]
+    pub device_return: Option<HumanStepConfig>,
+    #[serde(default)]
+    pub handover: Option<HumanStepConfig>,
+    #[serde(default)]
+    pub remind: Vec<ChannelConfig>,
+    #[serde(default)]
+    pub escalate: Vec<ChannelConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HumanStepConfig {
+    #[serde(default)]
+    pub critical: Option<bool>,
+    #[serde(default)]
+    pub due_after_hours: Option<f64>,
+    #[serde(default)]
+    pub remind_every_hours: Option<f64>,
+    #[serde(default)]
+    pub escalate_after_hours: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+pub enum ChannelConfig {
+    Webhook {
+        url: String,
+        secret: String,
+    },
+    Email {
+        to: Vec<String>,
+        #[serde(default)]
+        include_recipients: bool,
+    },
+    Slack {
+        url: String,
+    },
 }
 
 /// Microsoft 365 / Entra ID: an app registration with application permissions.
@@ -292,8 +410,15 @@ impl Config {
 
     /// Resolves every tenant's policy and connections (reading secret references).
     pub fn resolve(&self) -> Result<(Vec<TenantPolicy>, HashMap<TenantId, ConnectionSettings>)> {
+        let r = self.resolve_all()?;
+        Ok((r.policies, r.connections))
+    }
+
+    /// Resolves everything: policies, connections, HR APIs, operators and notice settings.
+    pub fn resolve_all(&self) -> Result<Resolved> {
         let mut policies = Vec::new();
         let mut connections = HashMap::new();
+        let mut hr_apis = HashMap::new();
         for t in &self.tenants {
             let ctx = || format!("tenant {}", t.id);
             let end_of_day: Time = t.end_of_day.parse().with_context(|| {
@@ -431,11 +556,215 @@ impl Config {
                 google: t.google.as_ref().map(|g| g.policy.clone()),
                 jumpcloud: t.jumpcloud.as_ref().map(|j| j.policy.clone()),
                 max_attempts: t.max_attempts.max(1),
+                locations: t
+                    .locations
+                    .iter()
+                    .map(|l| location(l).with_context(ctx))
+                    .collect::<Result<_>>()?,
+                involuntary_immediate: t.involuntary_immediate,
+                hr_webhooks: t
+                    .hr_webhooks
+                    .iter()
+                    .map(|h| hr_webhook(h).with_context(ctx))
+                    .collect::<Result<_>>()?,
+                human: t
+                    .human
+                    .as_ref()
+                    .map(human)
+                    .transpose()
+                    .with_context(ctx)?
+                    .unwrap_or_default(),
             });
+            if let Some(api) = &t.hr_api {
+                let table = resolve_table(api).with_context(ctx)?;
+                let settings: passage_hrapi::HrSettings = toml::Value::Table(table)
+                    .try_into()
+                    .map_err(|e| anyhow::anyhow!("{}: hr_api: {e}", ctx()))?;
+                hr_apis.insert(id.clone(), settings);
+            }
             connections.insert(id, settings);
         }
-        Ok((policies, connections))
+        let known: std::collections::HashSet<&str> =
+            self.tenants.iter().map(|t| t.id.as_str()).collect();
+        let mut operators = Vec::new();
+        for o in &self.operators {
+            let ctx = || format!("operator {}", o.name);
+            if o.token.is_none() && o.iam_principal.is_none() {
+                bail!("{}: needs a token or an iam_principal", ctx());
+            }
+            if o.tenants.is_empty() {
+                bail!("{}: lists no tenants (use \"*\" for all)", ctx());
+            }
+            for t in &o.tenants {
+                if t != "*" && !known.contains(t.as_str()) {
+                    bail!("{}: tenant {t:?} is not configured", ctx());
+                }
+            }
+            let token = o
+                .token
+                .as_deref()
+                .map(resolve_secret)
+                .transpose()
+                .with_context(ctx)?;
+            if let Some(t) = &token
+                && t.expose().len() < 24
+            {
+                bail!("{}: the token is too short (24 characters at least)", ctx());
+            }
+            operators.push(ResolvedOperator {
+                name: o.name.clone(),
+                token,
+                iam_principal: o.iam_principal.clone(),
+                tenants: o.tenants.clone(),
+            });
+        }
+        let notify = match &self.notify {
+            Some(table) => toml::Value::Table(resolve_table(table).context("notify")?)
+                .try_into()
+                .map_err(|e| anyhow::anyhow!("notify: {e}"))?,
+            None => passage_notify::NotifySettings::default(),
+        };
+        Ok(Resolved {
+            policies,
+            connections,
+            hr_apis,
+            operators,
+            notify,
+        })
     }
+}
+
+fn location(l: &LocationConfig) -> Result<LocationPolicy> {
+    jiff::tz::TimeZone::get(&l.time_zone)
+        .with_context(|| format!("location {}: unknown time zone {:?}", l.name, l.time_zone))?;
+    let end_of_day = l
+        .end_of_day
+        .as_deref()
+        .map(|e| {
+            e.parse::<Time>()
+                .with_context(|| format!("location {}: end_of_day {e:?} is not HH:MM", l.name))
+        })
+        .transpose()?;
+    Ok(LocationPolicy {
+        name: l.name.clone(),
+        time_zone: l.time_zone.clone(),
+        end_of_day,
+    })
+}
+
+fn hr_webhook(h: &HrWebhookConfig) -> Result<HrWebhook> {
+    let vendor: passage_hris::Vendor = h
+        .vendor
+        .parse()
+        .map_err(|e: passage_hris::UnknownVendor| anyhow::anyhow!("hr_webhooks: {e}"))?;
+    let secrets: Vec<Secret> = h
+        .secrets
+        .iter()
+        .map(|s| resolve_secret(s))
+        .collect::<Result<_>>()?;
+    let exposed: Vec<&str> = secrets.iter().map(Secret::expose).collect();
+    vendor
+        .verifier(&exposed)
+        .map_err(|e| anyhow::anyhow!("hr_webhooks {}: {e}", h.vendor))?;
+    Ok(HrWebhook {
+        vendor: vendor.as_str().to_owned(),
+        secrets,
+    })
+}
+
+fn hours(h: Option<f64>, default: std::time::Duration, field: &str) -> Result<std::time::Duration> {
+    match h {
+        None => Ok(default),
+        Some(h) if h.is_finite() && h >= 0.0 => Ok(std::time::Duration::from_secs_f64(h * 3600.0)),
+        Some(h) => bail!("{field} must be a non-negative number of hours, not {h}"),
+    }
+}
+
+fn human_step(c: &HumanStepConfig, base: HumanStepPolicy, what: &str) -> Result<HumanStepPolicy> {
+    Ok(HumanStepPolicy {
+        critical: c.critical.unwrap_or(base.critical),
+        due_after: hours(
+            c.due_after_hours,
+            base.due_after,
+            &format!("{what}.due_after_hours"),
+        )?,
+        remind_every: hours(
+            c.remind_every_hours,
+            base.remind_every,
+            &format!("{what}.remind_every_hours"),
+        )?,
+        escalate_after: hours(
+            c.escalate_after_hours,
+            base.escalate_after,
+            &format!("{what}.escalate_after_hours"),
+        )?,
+    })
+}
+
+fn human(c: &HumanConfig) -> Result<HumanPolicy> {
+    let channels = |list: &[ChannelConfig]| -> Result<Vec<Channel>> {
+        list.iter()
+            .map(|c| {
+                Ok(match c {
+                    ChannelConfig::Webhook { url, secret } => {
+                        url::Url::parse(url)
+                            .with_context(|| format!("webhook channel url {url:?} is not a URL"))?;
+                        let secret = resolve_secret(secret)?;
+                        passage_hris::WebhookSecret::parse(secret.expose()).map_err(|e| {
+                            anyhow::anyhow!("webhook channel secret is unusable: {e}")
+                        })?;
+                        Channel::Webhook {
+                            url: url.clone(),
+                            secret,
+                        }
+                    }
+                    ChannelConfig::Email {
+                        to,
+                        include_recipients,
+                    } => Channel::Email {
+                        to: to.clone(),
+                        include_recipients: *include_recipients,
+                    },
+                    ChannelConfig::Slack { url } => Channel::Slack {
+                        url: resolve_secret(url)?,
+                    },
+                })
+            })
+            .collect()
+    };
+    Ok(HumanPolicy {
+        device_return: c
+            .device_return
+            .as_ref()
+            .map(|d| human_step(d, HumanStepPolicy::device_return(), "device_return"))
+            .transpose()?,
+        handover: c
+            .handover
+            .as_ref()
+            .map(|d| human_step(d, HumanStepPolicy::handover(), "handover"))
+            .transpose()?,
+        remind: channels(&c.remind)?,
+        escalate: channels(&c.escalate)?,
+    })
+}
+
+/// A settings table with every `env:`/`file:` string replaced by what it names, for adapters
+/// whose settings are deserialized from it.
+fn resolve_table(table: &toml::Table) -> Result<toml::Table> {
+    fn walk(v: &toml::Value) -> Result<toml::Value> {
+        Ok(match v {
+            toml::Value::String(s) if s.starts_with("env:") || s.starts_with("file:") => {
+                toml::Value::String(resolve_secret(s)?.expose().to_owned())
+            }
+            toml::Value::Array(a) => toml::Value::Array(a.iter().map(walk).collect::<Result<_>>()?),
+            toml::Value::Table(t) => toml::Value::Table(resolve_table(t)?),
+            other => other.clone(),
+        })
+    }
+    table
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), walk(v)?)))
+        .collect()
 }
 
 /// `env:NAME`, `file:PATH`, or the value itself.

@@ -62,6 +62,8 @@ impl ConnectorRegistry for Registry {
                 s.policy = tenant.jumpcloud.clone()?;
                 Arc::new(JumpCloudConnector::new(s, http))
             }
+            // People confirm human steps; the engine never asks a connector to.
+            Provider::Human => return None,
         };
         built.insert(key, connector.clone());
         Some(connector)

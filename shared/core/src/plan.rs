@@ -339,8 +339,58 @@ pub fn build(
     if steps.is_empty() {
         return Err(PlanError::Empty);
     }
+    add_human_steps(run_id, policy, has_delegate, &mut steps);
     validate(&steps)?;
     Ok(steps)
+}
+
+/// Device return waits for every provider's snapshot (the device list) and device step (the
+/// lock state shown to whoever receives the laptop); the hand-over confirmation waits for the
+/// steps that hand mail and files to the delegate, since there is nothing to confirm before.
+fn add_human_steps(
+    run_id: &RunId,
+    policy: &TenantPolicy,
+    has_delegate: bool,
+    steps: &mut Vec<Step>,
+) {
+    let keys_of = |steps: &[Step], actions: &[Action]| -> Vec<StepKey> {
+        steps
+            .iter()
+            .filter(|s| actions.contains(&s.action))
+            .map(|s| s.key.clone())
+            .collect()
+    };
+    if let Some(p) = &policy.human.device_return {
+        let deps = keys_of(steps, &[Action::Snapshot, Action::SecureDevices]);
+        steps.push(Step::new(
+            run_id,
+            Provider::Human,
+            Action::ReturnDevices,
+            p.critical,
+            deps,
+        ));
+    }
+    if let Some(p) = &policy.human.handover
+        && has_delegate
+    {
+        let deps = keys_of(
+            steps,
+            &[
+                Action::Snapshot,
+                Action::TransferData,
+                Action::DelegateMailbox,
+                Action::ConvertMailbox,
+                Action::ForwardMail,
+            ],
+        );
+        steps.push(Step::new(
+            run_id,
+            Provider::Human,
+            Action::ConfirmHandover,
+            p.critical,
+            deps,
+        ));
+    }
 }
 
 /// Checks that dependencies exist, there is no cycle, and every ordering rule holds.
@@ -386,7 +436,12 @@ pub fn validate(steps: &[Step]) -> Result<(), PlanError> {
     for s in steps {
         visit(&s.key, &by_key, &mut done, &mut on_path)?;
     }
-    for s in steps.iter().filter(|s| s.action != Action::Snapshot) {
+    // Human steps act on no provider, so they have no snapshot of their own; they wait for
+    // the providers' (see `add_human_steps`).
+    for s in steps
+        .iter()
+        .filter(|s| s.action != Action::Snapshot && s.provider != Provider::Human)
+    {
         let snapshot = step_key(s.provider, Action::Snapshot);
         if !reaches(&by_key, &s.key, &snapshot) {
             return Err(PlanError::Ordering {

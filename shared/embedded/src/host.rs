@@ -26,6 +26,8 @@ pub struct HostSettings {
     pub link_key: Secret,
     /// Held exclusively while serving: one host per data directory.
     pub lock_file: Option<std::path::PathBuf>,
+    /// Who may use the operator API.
+    pub operators: passage_http::Operators,
 }
 
 /// The parts of the embedded adapter set the host loops need beyond the engine's ports.
@@ -93,6 +95,7 @@ impl Host {
             engine: self.engine.clone(),
             link_key: self.settings.link_key.clone(),
             files: passage_http::FileDelivery::Inline,
+            operators: self.settings.operators.clone(),
         });
         tasks.spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {

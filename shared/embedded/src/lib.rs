@@ -18,5 +18,5 @@ pub use evidence_fs::{FsEvidenceStore, read_bundle_dir};
 pub use key_file::{KeyFileError, KeyFileSigner};
 pub use queue::SqliteQueue;
 pub use store::SqliteStore;
-pub use system::{StaticTenants, System, SystemError};
+pub use system::{Integrations, StaticTenants, System, SystemError};
 pub use timer::SqliteTimer;

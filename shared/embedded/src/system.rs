@@ -2,7 +2,10 @@
 
 use crate::{Database, FsEvidenceStore, KeyFileSigner, SqliteQueue, SqliteStore, SqliteTimer};
 use passage_core::engine::{Engine, EngineSettings, Ports};
-use passage_core::ports::{ConnectorRegistry, SystemClock, TenantDirectory};
+use passage_core::ports::{
+    ConnectorRegistry, HrSourceRegistry, NoHrSources, NoNotifier, Notifier, SystemClock,
+    TenantDirectory,
+};
 use passage_core::secret::Secret;
 use passage_core::{TenantId, TenantPolicy};
 use std::collections::HashMap;
@@ -22,6 +25,25 @@ impl StaticTenants {
 impl TenantDirectory for StaticTenants {
     fn tenant(&self, id: &TenantId) -> Option<TenantPolicy> {
         self.0.get(id).cloned()
+    }
+}
+
+/// The outside systems an installation talks to besides its own storage.
+#[derive(Clone)]
+pub struct Integrations {
+    pub connectors: Arc<dyn ConnectorRegistry>,
+    pub hr: Arc<dyn HrSourceRegistry>,
+    pub notifier: Arc<dyn Notifier>,
+}
+
+impl Integrations {
+    /// Providers only: no HR system API and no notice channels.
+    pub fn connectors_only(connectors: Arc<dyn ConnectorRegistry>) -> Self {
+        Self {
+            connectors,
+            hr: Arc::new(NoHrSources),
+            notifier: Arc::new(NoNotifier),
+        }
     }
 }
 
@@ -56,7 +78,7 @@ impl System {
     pub fn open(
         data_dir: &Path,
         tenants: Vec<TenantPolicy>,
-        connectors: Arc<dyn ConnectorRegistry>,
+        integrations: Integrations,
         settings: EngineSettings,
     ) -> Result<Self, SystemError> {
         let dir_err = |source| SystemError::DataDir {
@@ -78,8 +100,10 @@ impl System {
             evidence: Arc::new(evidence.clone()),
             timer: Arc::new(timer.clone()),
             clock: Arc::new(SystemClock),
-            connectors,
+            connectors: integrations.connectors,
             tenants: Arc::new(StaticTenants::new(tenants)),
+            hr: integrations.hr,
+            notifier: integrations.notifier,
         };
         Ok(Self {
             engine: Engine::new(ports, settings),

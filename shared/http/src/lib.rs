@@ -19,6 +19,9 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 
+mod operator;
+pub use operator::{IamCaller, Operator, Operators};
+
 /// Hands out a short-lived direct URL to one bundle file (an S3 presigned GET), so large
 /// files need not pass through the function.
 #[async_trait]
@@ -46,6 +49,8 @@ pub struct ApiState {
     /// HMAC key of auditor links.
     pub link_key: Secret,
     pub files: FileDelivery,
+    /// Who may use the operator API, and for which tenants.
+    pub operators: Operators,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -61,6 +66,8 @@ pub fn router(state: ApiState) -> Router {
             }),
         )
         .route("/v1/tenants/{tenant}/webhooks/leaver", post(intake))
+        .route("/v1/tenants/{tenant}/webhooks/{vendor}", post(hr_intake))
+        .merge(operator::routes())
         .route("/v1/bundles/{tenant}/{run}", get(bundle_index))
         .route("/v1/bundles/{tenant}/{run}/{*path}", get(bundle_file))
         // The engine checks the size itself and answers with a JSON error; this limit only keeps
@@ -69,7 +76,7 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
         axum::Json(json!({"error": {"code": code, "message": message}})),
@@ -125,6 +132,53 @@ async fn intake(
         Err(e) => {
             if e.status() >= 500 {
                 tracing::error!(%tenant, error = %e, "intake failed");
+            }
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            (status, axum::Json(e.to_json())).into_response()
+        }
+    }
+}
+
+/// An HR vendor's own webhook (`bamboohr`, `hibob`, …), authenticated with its scheme.
+async fn hr_intake(
+    State(host): State<ApiState>,
+    Path((tenant, vendor)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            return json_error(
+                rejection.status(),
+                "unreadable_body",
+                &rejection.body_text(),
+            );
+        }
+    };
+    let pairs: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_owned(), v.to_owned()))
+        })
+        .collect();
+    match host
+        .engine
+        .receive_hr_webhook(&tenant, &vendor, &pairs, &body)
+        .await
+    {
+        Ok(accepted) => {
+            let status = match &accepted.outcome {
+                passage_core::engine::HrOutcome::Created { .. } => StatusCode::ACCEPTED,
+                _ => StatusCode::OK,
+            };
+            (status, axum::Json(accepted)).into_response()
+        }
+        Err(e) => {
+            if e.status() >= 500 {
+                tracing::error!(%tenant, %vendor, error = %e, "HR webhook intake failed");
             }
             let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
             (status, axum::Json(e.to_json())).into_response()

@@ -20,6 +20,7 @@ pub struct AwsHost {
     pub evidence: Arc<S3Evidence>,
     pub names: AwsNames,
     pub link_key: Secret,
+    pub operators: passage_http::Operators,
 }
 
 impl AwsHost {
@@ -48,7 +49,24 @@ impl AwsHost {
     ) -> Result<Self> {
         let config = passage_config::Config::parse(tenants_toml)
             .context("the tenants secret is not valid Passage configuration")?;
-        let (policies, connections) = config.resolve()?;
+        let resolved = config.resolve_all()?;
+        let notifier = passage_notify::ChannelNotifier::new(&resolved.notify)
+            .context("notify settings are unusable")?;
+        let operators = passage_http::Operators::new(
+            resolved
+                .operators
+                .iter()
+                .map(|o| {
+                    passage_http::Operator::new(
+                        o.name.clone(),
+                        o.token.as_ref(),
+                        o.iam_principal.clone(),
+                        o.tenants.clone(),
+                    )
+                })
+                .collect(),
+        );
+        let policies = resolved.policies;
         let queue = Arc::new(SqsQueue::new(sdk, &names));
         let evidence = Arc::new(S3Evidence::new(sdk, &names));
         let signer = KmsSigner::connect(sdk, &names.kms_key_id).await?;
@@ -59,10 +77,12 @@ impl AwsHost {
             evidence: evidence.clone(),
             timer: Arc::new(SchedulerTimer::new(sdk, &names)),
             clock: Arc::new(SystemClock),
-            connectors: Arc::new(Registry::new(connections)),
+            connectors: Arc::new(Registry::new(resolved.connections)),
             tenants: Arc::new(StaticTenants(
                 policies.into_iter().map(|p| (p.id.clone(), p)).collect(),
             )),
+            hr: Arc::new(passage_hrapi::HrRegistry::new(resolved.hr_apis)),
+            notifier: Arc::new(notifier),
         };
         let settings = EngineSettings {
             worker_id: format!("lambda-{}", uuid::Uuid::new_v4().simple()),
@@ -79,7 +99,15 @@ impl AwsHost {
             evidence,
             names,
             link_key,
+            operators,
         })
+    }
+
+    /// The HTTP API as the Lambda functions serve it: the shared router, with the caller's IAM
+    /// principal (verified by API Gateway's IAM authorizer) handed to the operator API.
+    pub fn app(&self) -> axum::Router {
+        passage_http::router(self.api_state())
+            .layer(axum::middleware::from_fn(crate::iam::caller_from_context))
     }
 
     /// The HTTP router's state: bundle files are served by redirect to a short-lived S3 URL.
@@ -88,6 +116,7 @@ impl AwsHost {
             engine: self.engine.clone(),
             link_key: self.link_key.clone(),
             files: FileDelivery::Redirect(Arc::new(S3Presigner(self.evidence.clone()))),
+            operators: self.operators.clone(),
         }
     }
 }

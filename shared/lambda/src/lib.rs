@@ -6,6 +6,7 @@ pub use aws_lambda_events;
 pub mod batch;
 pub mod cutoff;
 mod host;
+pub mod iam;
 
 pub use host::AwsHost;
 

@@ -14,7 +14,7 @@ const USER_SELECT: &str = "id,userPrincipalName,mail,displayName,accountEnabled,
 const GROUP_SELECT: &str =
     "id,displayName,groupTypes,mailEnabled,securityEnabled,onPremisesSyncEnabled,membershipRule";
 const DEVICE_SELECT: &str =
-    "id,deviceName,operatingSystem,managedDeviceOwnerType,deviceActionResults";
+    "id,deviceName,operatingSystem,managedDeviceOwnerType,deviceActionResults,serialNumber,model";
 
 pub async fn run(
     api: &Api,
@@ -309,6 +309,8 @@ async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDon
                 "operatingSystem": d["operatingSystem"],
                 "managedDeviceOwnerType": d["managedDeviceOwnerType"],
                 "deviceActionResults": d["deviceActionResults"],
+                "serialNumber": d["serialNumber"],
+                "model": d["model"],
             })
         })
         .collect();

@@ -9,6 +9,8 @@ pub enum Provider {
     Microsoft,
     Google,
     Jumpcloud,
+    /// Not a system: steps a person confirms (device return, data hand-over).
+    Human,
 }
 
 impl Provider {
@@ -18,6 +20,7 @@ impl Provider {
             Provider::Microsoft => "microsoft",
             Provider::Google => "google",
             Provider::Jumpcloud => "jumpcloud",
+            Provider::Human => "human",
         }
     }
 }
@@ -63,6 +66,10 @@ pub enum Action {
     RemoveLicenses,
     /// Lock, retire or wipe the leaver's devices, per tenant policy.
     SecureDevices,
+    /// An operator confirms each of the leaver's devices is back (or written off).
+    ReturnDevices,
+    /// The manager confirms they have the data they need.
+    ConfirmHandover,
 }
 
 impl Action {
@@ -83,6 +90,8 @@ impl Action {
             Action::TransferData => "transfer_data",
             Action::RemoveLicenses => "remove_licenses",
             Action::SecureDevices => "secure_devices",
+            Action::ReturnDevices => "return_devices",
+            Action::ConfirmHandover => "confirm_handover",
         }
     }
 
@@ -104,6 +113,8 @@ impl Action {
             Action::TransferData => "transfer files and calendars to the delegate",
             Action::RemoveLicenses => "release licences",
             Action::SecureDevices => "lock, retire or wipe devices",
+            Action::ReturnDevices => "confirm each device is returned",
+            Action::ConfirmHandover => "manager confirms the data hand-over",
         }
     }
 }

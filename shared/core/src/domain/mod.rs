@@ -4,6 +4,7 @@
 mod action;
 mod attempt;
 mod event;
+mod human;
 mod run;
 mod step;
 mod subject;
@@ -12,10 +13,13 @@ mod tenant;
 pub use action::{Action, Provider};
 pub use attempt::{AttemptRecord, AttemptResult, CallRecord};
 pub use event::RunEvent;
+pub use human::{
+    Confirmation, DeviceRecord, HumanItem, HumanStepPolicy, HumanTask, ItemOutcome, NoticeRecord,
+};
 pub use run::{BundleRef, Cancellation, Run, RunSource, RunState};
 pub use step::{Lease, Step, StepError, StepErrorClass, StepResult, StepState, Waiver, step_key};
 pub use subject::{Manager, Subject};
 pub use tenant::{
-    DeviceAction, DisableMode, GooglePolicy, JumpCloudPolicy, MicrosoftPolicy, OktaPolicy,
-    TenantPolicy,
+    DeviceAction, DisableMode, GooglePolicy, HrWebhook, HumanPolicy, JumpCloudPolicy,
+    LocationPolicy, MicrosoftPolicy, OktaPolicy, TenantPolicy,
 };

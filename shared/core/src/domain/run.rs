@@ -92,6 +92,14 @@ pub enum RunSource {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
     },
+    /// Found by comparing the HR system with Passage: a termination no webhook announced.
+    Reconcile {
+        /// The HR system asked (`bamboohr`, `hibob`, …).
+        vendor: String,
+        found_at: Timestamp,
+        /// The HR record as fetched.
+        record: serde_json::Value,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

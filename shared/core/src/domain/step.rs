@@ -36,6 +36,9 @@ pub struct Step {
     pub last_error: Option<StepError>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<Waiver>,
+    /// For human steps: what is to be confirmed and what has been.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub human: Option<crate::domain::HumanTask>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -53,6 +56,8 @@ pub enum StepState {
     Verified,
     /// Failed for good; holds the gate until retried (or waived, if not critical).
     Failed,
+    /// A human step waiting for people to confirm its items.
+    Awaiting,
     /// Skipped by an operator, with a reason. Never for critical steps.
     Waived,
 }
@@ -66,6 +71,7 @@ impl StepState {
             StepState::RetryWait => "retry_wait",
             StepState::Verified => "verified",
             StepState::Failed => "failed",
+            StepState::Awaiting => "awaiting",
             StepState::Waived => "waived",
         }
     }
@@ -144,6 +150,7 @@ impl Step {
             result: None,
             last_error: None,
             waiver: None,
+            human: None,
         }
     }
 }

@@ -23,6 +23,54 @@ pub struct TenantPolicy {
     pub jumpcloud: Option<JumpCloudPolicy>,
     /// Attempts at one step before it is marked failed and the run blocked.
     pub max_attempts: u32,
+    /// Work locations with their own zone or end of day (matched by the HR system's name).
+    pub locations: Vec<LocationPolicy>,
+    /// Cut an involuntary termination at once instead of at the end of the last day.
+    pub involuntary_immediate: bool,
+    /// HR system webhooks this tenant accepts besides Passage's own event format.
+    pub hr_webhooks: Vec<HrWebhook>,
+    /// Device return and data hand-over, and whom to remind when they are overdue.
+    pub human: HumanPolicy,
+}
+
+/// A work location's own time rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocationPolicy {
+    /// The location's name as the HR system spells it (compared case-insensitively).
+    pub name: String,
+    pub time_zone: String,
+    /// Overrides the tenant's end of day at this location.
+    pub end_of_day: Option<Time>,
+}
+
+/// One HR vendor's webhook for this tenant: which scheme authenticates it and its secrets
+/// (several during a rotation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HrWebhook {
+    /// `bamboohr`, `hibob`, `gusto`, `merge`, `finch`, `personio`, `rippling`.
+    pub vendor: String,
+    pub secrets: Vec<Secret>,
+}
+
+/// Which human steps a run has and how overdue ones are chased.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HumanPolicy {
+    pub device_return: Option<crate::domain::HumanStepPolicy>,
+    pub handover: Option<crate::domain::HumanStepPolicy>,
+    /// Where reminders go.
+    pub remind: Vec<crate::ports::Channel>,
+    /// Where escalations go (reminders' channels too when empty).
+    pub escalate: Vec<crate::ports::Channel>,
+}
+
+impl TenantPolicy {
+    /// The zone and end of day for a leaver at `location` (if the tenant lists it).
+    pub fn location(&self, location: Option<&str>) -> Option<&LocationPolicy> {
+        let location = location?;
+        self.locations
+            .iter()
+            .find(|l| l.name.eq_ignore_ascii_case(location.trim()))
+    }
 }
 
 fn yes() -> bool {
@@ -145,6 +193,10 @@ impl TenantPolicy {
             google: None,
             jumpcloud: None,
             max_attempts: 6,
+            locations: Vec::new(),
+            involuntary_immediate: true,
+            hr_webhooks: Vec::new(),
+            human: HumanPolicy::default(),
         }
     }
 }

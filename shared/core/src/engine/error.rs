@@ -11,6 +11,9 @@ pub enum EngineError {
     /// The request is not allowed in the current state (e.g. cancelling a running run).
     #[error("{0}")]
     NotAllowed(String),
+    /// The request itself is wrong (a missing reason, a malformed address, an unknown zone).
+    #[error("{0}")]
+    Invalid(String),
     #[error(transparent)]
     Transition(#[from] TransitionError),
     #[error(transparent)]
@@ -25,6 +28,9 @@ pub enum EngineError {
     Evidence(#[from] EvidenceError),
     #[error(transparent)]
     Timer(#[from] TimerError),
+    /// An outside system the operation needs (an HR system's API) did not answer.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("evidence could not be assembled: {0}")]
     Bundle(String),
     #[error("gave up after {0} version conflicts")]

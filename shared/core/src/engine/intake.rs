@@ -57,6 +57,18 @@ pub enum IntakeError {
     TenantMismatch { path: String, body: String },
     #[error(transparent)]
     Cutoff(#[from] CutoffError),
+    #[error("unknown HR vendor: {0}")]
+    UnknownVendor(String),
+    #[error("tenant {tenant} does not accept {vendor} webhooks (none configured)")]
+    VendorNotConfigured { tenant: String, vendor: String },
+    #[error("the event cannot be used: {0}")]
+    Hint(String),
+    #[error("tenant {0} has no HR system API configured, so this hint cannot be followed up")]
+    NoHrSource(String),
+    #[error("the HR system did not answer; the sender should retry: {0}")]
+    HrUnavailable(String),
+    #[error("the HR system refused Passage's request (check its API credentials): {0}")]
+    HrRefused(String),
     #[error("the run could not be stored; the sender should retry: {0}")]
     Unavailable(#[from] EngineError),
 }
@@ -70,6 +82,13 @@ impl IntakeError {
             IntakeError::Event(e) => e.http_status(),
             IntakeError::TenantMismatch { .. } => 403,
             IntakeError::Cutoff(_) => 422,
+            IntakeError::UnknownVendor(_) => 404,
+            IntakeError::VendorNotConfigured { .. } => 401,
+            IntakeError::Hint(_) => 422,
+            IntakeError::NoHrSource(_) => 422,
+            IntakeError::HrUnavailable(_) => 503,
+            IntakeError::HrRefused(_) => 502,
+            IntakeError::Unavailable(EngineError::Plan(_)) => 422,
             IntakeError::Unavailable(_) => 503,
         }
     }
@@ -83,6 +102,13 @@ impl IntakeError {
             IntakeError::Event(e) => e.code(),
             IntakeError::TenantMismatch { .. } => "tenant_mismatch",
             IntakeError::Cutoff(_) => "invalid_cutoff",
+            IntakeError::UnknownVendor(_) => "unknown_vendor",
+            IntakeError::VendorNotConfigured { .. } => "vendor_not_configured",
+            IntakeError::Hint(_) => "unusable_event",
+            IntakeError::NoHrSource(_) => "hr_api_not_configured",
+            IntakeError::HrUnavailable(_) => "hr_unavailable",
+            IntakeError::HrRefused(_) => "hr_refused",
+            IntakeError::Unavailable(EngineError::Plan(_)) => "tenant_misconfigured",
             IntakeError::Unavailable(_) => "unavailable",
         }
     }
@@ -92,6 +118,10 @@ impl IntakeError {
         match self {
             IntakeError::Event(e) => e.to_json(),
             IntakeError::Verify(e) => e.to_json(),
+            // A plan error is the tenant's configuration, not a passing outage: say so rather
+            // than invite a retry.
+            IntakeError::Unavailable(EngineError::Plan(e)) => json!({"error": {"code": self.code(),
+                "message": format!("tenant policy cannot produce a run: {e}")}}),
             _ => json!({"error": {"code": self.code(), "message": self.to_string()}}),
         }
     }
@@ -192,7 +222,34 @@ impl Engine {
             .await?
             .into_iter()
             .find(|r| !r.state.is_terminal());
+        let actor = match &source {
+            RunSource::Webhook { vendor, .. } => format!("hr:{vendor}"),
+            RunSource::Manual { actor, .. } => format!("operator:{actor}"),
+            RunSource::Reconcile { vendor, .. } => format!("hr:{vendor}:reconcile"),
+        };
         if let Some(existing) = open {
+            // A later event (not a resend of the first) with a different cutoff moves a run
+            // that has not started: the newest word from HR decides the date.
+            if existing.state == RunState::Scheduled
+                && existing.cutoff.at != cutoff.at
+                && existing.idempotency_key != idempotency_key
+            {
+                let moved = self
+                    .move_cutoff(
+                        &existing.id,
+                        cutoff,
+                        &actor,
+                        "a later event for this leaver gave a different cutoff",
+                        json!({"source": source, "idempotency_key": idempotency_key}),
+                    )
+                    .await?;
+                return Ok(Accepted {
+                    run_id: moved.id,
+                    created: false,
+                    state: moved.state,
+                    cutoff_at: moved.cutoff.at,
+                });
+            }
             return Ok(Accepted {
                 run_id: existing.id,
                 created: false,
@@ -202,10 +259,6 @@ impl Engine {
         }
         let now = self.now();
         let run_id = RunId::generate();
-        let actor = match &source {
-            RunSource::Webhook { vendor, .. } => format!("hr:{vendor}"),
-            RunSource::Manual { actor, .. } => format!("operator:{actor}"),
-        };
         let run = Run {
             id: run_id.clone(),
             tenant: policy.id.clone(),

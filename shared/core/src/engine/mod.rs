@@ -5,6 +5,9 @@ mod apply;
 mod cutoff;
 mod error;
 mod finalize;
+mod hr;
+mod hr_intake;
+mod human;
 mod intake;
 mod operator;
 mod release;
@@ -13,12 +16,17 @@ mod worker;
 
 pub use cutoff::Fired;
 pub use error::EngineError;
+pub use hr::{HrOrigin, HrOutcome, ReconcileReport};
+pub use hr_intake::HrAccepted;
+pub use human::ConfirmRequest;
 pub use intake::{Accepted, IntakeError, LeaverRequest};
+pub use operator::ManualLeaver;
 pub use sweep::SweepReport;
 pub use worker::Disposition;
 
 use crate::ports::{
-    Clock, ConnectorRegistry, EvidenceStore, RunStore, Signer, StepQueue, TenantDirectory, Timer,
+    Clock, ConnectorRegistry, EvidenceStore, HrSourceRegistry, Notifier, RunStore, Signer,
+    StepQueue, TenantDirectory, Timer,
 };
 use crate::retry::Backoff;
 use std::sync::Arc;
@@ -62,6 +70,10 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     pub connectors: Arc<dyn ConnectorRegistry>,
     pub tenants: Arc<dyn TenantDirectory>,
+    /// Each tenant's HR system API, for hints and reconciliation.
+    pub hr: Arc<dyn HrSourceRegistry>,
+    /// Delivers reminders and escalations of overdue human steps.
+    pub notifier: Arc<dyn Notifier>,
 }
 
 #[derive(Clone)]

@@ -100,6 +100,19 @@ impl Engine {
         reason: &str,
     ) -> Result<Run, EngineError> {
         require_reason(reason)?;
+        self.cancel_with(run_id, &format!("operator:{actor}"), reason, json!({}))
+            .await
+    }
+
+    /// Cancels a scheduled run as `actor` (`operator:…` or `hr:…`), recording `extra` (the
+    /// source of the decision) in the event.
+    pub(crate) async fn cancel_with(
+        &self,
+        run_id: &RunId,
+        actor: &str,
+        reason: &str,
+        extra: serde_json::Value,
+    ) -> Result<Run, EngineError> {
         let run = self
             .change_run(run_id, |run, now| {
                 apply::run(run, RunInput::Cancel).map_err(|_| {
@@ -113,13 +126,9 @@ impl Engine {
                     reason: reason.into(),
                     at: now,
                 });
-                Ok(RunEvent::new(
-                    run_id,
-                    now,
-                    "run.cancelled",
-                    &format!("operator:{actor}"),
-                    json!({"reason": reason}),
-                ))
+                let mut data = json!({"reason": reason});
+                merge(&mut data, &extra);
+                Ok(RunEvent::new(run_id, now, "run.cancelled", actor, data))
             })
             .await?;
         if let Err(e) = self.ports.timer.cancel(run_id).await {
@@ -151,7 +160,27 @@ impl Engine {
             policy.end_of_day,
             self.now(),
         )
-        .map_err(|e| EngineError::NotAllowed(e.to_string()))?;
+        .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        self.move_cutoff(
+            run_id,
+            resolved,
+            &format!("operator:{actor}"),
+            reason,
+            json!({}),
+        )
+        .await
+    }
+
+    /// Sets a scheduled run's cutoff to `resolved` as `actor`, re-arms its timer, and starts
+    /// it at once if the new cutoff has passed.
+    pub(crate) async fn move_cutoff(
+        &self,
+        run_id: &RunId,
+        resolved: cutoff::Cutoff,
+        actor: &str,
+        reason: &str,
+        extra: serde_json::Value,
+    ) -> Result<Run, EngineError> {
         let run = self
             .change_run(run_id, |run, now| {
                 apply::run(run, RunInput::Reschedule).map_err(|_| {
@@ -162,13 +191,9 @@ impl Engine {
                 })?;
                 let previous = run.cutoff.at;
                 run.cutoff = resolved.clone();
-                Ok(RunEvent::new(
-                    run_id,
-                    now,
-                    "run.rescheduled",
-                    &format!("operator:{actor}"),
-                    json!({"previous_cutoff": previous, "cutoff": run.cutoff.at, "reason": reason}),
-                ))
+                let mut data = json!({"previous_cutoff": previous, "cutoff": run.cutoff.at, "derivation": run.cutoff.derivation, "reason": reason});
+                merge(&mut data, &extra);
+                Ok(RunEvent::new(run_id, now, "run.rescheduled", actor, data))
             })
             .await?;
         self.ports
@@ -182,7 +207,7 @@ impl Engine {
     }
 
     /// Reads, changes and commits one run with its event, retrying on version conflicts.
-    async fn change_run(
+    pub(crate) async fn change_run(
         &self,
         run_id: &RunId,
         mut change: impl FnMut(&mut Run, jiff::Timestamp) -> Result<RunEvent, EngineError>,
@@ -209,7 +234,7 @@ impl Engine {
     }
 
     /// Reads, changes and commits one step with its event, retrying on version conflicts.
-    async fn change_step(
+    pub(crate) async fn change_step(
         &self,
         run_id: &RunId,
         key: &StepKey,
@@ -241,9 +266,18 @@ impl Engine {
     }
 }
 
-fn require_reason(reason: &str) -> Result<(), EngineError> {
+/// Adds `extra`'s fields to the event data `into`.
+fn merge(into: &mut serde_json::Value, extra: &serde_json::Value) {
+    if let (Some(into), Some(extra)) = (into.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            into.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+pub(crate) fn require_reason(reason: &str) -> Result<(), EngineError> {
     if reason.trim().is_empty() {
-        return Err(EngineError::NotAllowed(
+        return Err(EngineError::Invalid(
             "a reason is required: it goes into the evidence".into(),
         ));
     }
@@ -252,4 +286,98 @@ fn require_reason(reason: &str) -> Result<(), EngineError> {
 
 fn not_in_state(key: &StepKey, state: StepState, verb: &str) -> EngineError {
     EngineError::NotAllowed(format!("{key} is {} and cannot be {verb}", state.as_str()))
+}
+
+/// A leaver entered by an operator ("Jane leaves Friday").
+#[derive(Clone, Debug)]
+pub struct ManualLeaver {
+    pub employee_id: String,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub cutoff: CutoffRequest,
+    /// IANA zone; else the work location's, else the tenant's default.
+    pub time_zone: Option<String>,
+    pub work_location: Option<String>,
+    pub manager: Option<crate::domain::Manager>,
+    pub note: Option<String>,
+}
+
+impl Engine {
+    /// Starts a run by hand. `idempotency_key` makes a resent request return the same run.
+    pub async fn start_manual(
+        &self,
+        tenant: &crate::ids::TenantId,
+        leaver: ManualLeaver,
+        actor: &str,
+        idempotency_key: &str,
+    ) -> Result<super::Accepted, EngineError> {
+        if actor.trim().is_empty() {
+            return Err(EngineError::Invalid("an actor is required".into()));
+        }
+        let mut problems = Vec::new();
+        if leaver.employee_id.trim().is_empty() || leaver.employee_id.len() > 128 {
+            problems.push("employee_id must be 1-128 characters");
+        }
+        if !looks_like_email(&leaver.email) {
+            problems.push("email must be an address such as jane@example.com");
+        }
+        if let Some(m) = &leaver.manager
+            && !looks_like_email(&m.email)
+        {
+            problems.push("manager email must be an address such as lee@example.com");
+        }
+        if !problems.is_empty() {
+            return Err(EngineError::Invalid(problems.join("; ")));
+        }
+        let policy = self
+            .ports
+            .tenants
+            .tenant(tenant)
+            .ok_or_else(|| EngineError::NotFound(format!("tenant {tenant}")))?;
+        let location = policy.location(leaver.work_location.as_deref());
+        let zone = leaver
+            .time_zone
+            .clone()
+            .or_else(|| location.map(|l| l.time_zone.clone()))
+            .unwrap_or_else(|| policy.default_time_zone.clone());
+        let end_of_day = location
+            .and_then(|l| l.end_of_day)
+            .unwrap_or(policy.end_of_day);
+        let resolved = cutoff::resolve(&leaver.cutoff, &zone, end_of_day, self.now())
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let source = crate::domain::RunSource::Manual {
+            actor: actor.to_owned(),
+            received_at: self.now(),
+            note: leaver.note.clone(),
+        };
+        let request = super::LeaverRequest {
+            employee_id: leaver.employee_id,
+            email: leaver.email,
+            display_name: leaver.display_name,
+            time_zone: Some(zone),
+            cutoff: leaver.cutoff,
+            manager: leaver.manager,
+        };
+        self.accept(
+            &policy,
+            source,
+            &format!("manual:{idempotency_key}"),
+            request,
+            resolved,
+        )
+        .await
+    }
+}
+
+fn looks_like_email(s: &str) -> bool {
+    let s = s.trim();
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !s.contains(' ')
+        }
+        None => false,
+    }
 }

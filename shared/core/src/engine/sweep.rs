@@ -16,6 +16,8 @@ pub struct SweepReport {
     pub started: usize,
     pub requeued: usize,
     pub finalizations: usize,
+    /// Reminders and escalations sent for overdue human steps.
+    pub notices: usize,
 }
 
 impl Engine {
@@ -46,6 +48,9 @@ impl Engine {
                 };
                 self.ports.queue.enqueue(&msg, delay).await?;
                 report.requeued += 1;
+            }
+            if let Some(run) = self.ports.store.run(&run_id).await? {
+                report.notices += self.chase_overdue(&run, &steps).await?;
             }
             if gate::evaluate(&steps) == Gate::Open {
                 let msg = QueueMessage::Finalize {

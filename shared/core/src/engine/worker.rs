@@ -62,6 +62,10 @@ impl Engine {
             Claim::Claimed { run, steps, step } => (run, steps, step),
             Claim::Skip(d) => return Ok(d),
         };
+        if claimed.provider == crate::domain::Provider::Human {
+            self.open_human_step(&run, &steps, claimed).await?;
+            return Ok(Disposition::Ack);
+        }
         let started = self.now();
         let report = self.execute(&run, &steps, &claimed).await;
         self.record(&run, claimed, started, report).await
@@ -87,7 +91,8 @@ impl Engine {
                 StepState::Pending
                 | StepState::Verified
                 | StepState::Failed
-                | StepState::Waived => return Ok(Claim::Skip(Disposition::Ack)),
+                | StepState::Waived
+                | StepState::Awaiting => return Ok(Claim::Skip(Disposition::Ack)),
                 StepState::InFlight => {
                     if let Some(lease) = &step.lease
                         && lease.until > now

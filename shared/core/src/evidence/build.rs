@@ -213,6 +213,11 @@ fn source_summary(run: &Run) -> Value {
         crate::domain::RunSource::Manual {
             actor, received_at, ..
         } => json!({"kind": "manual", "actor": actor, "received_at": received_at}),
+        crate::domain::RunSource::Reconcile {
+            vendor,
+            found_at,
+            record,
+        } => json!({"kind": "reconcile", "vendor": vendor, "found_at": found_at, "record": record}),
     }
 }
 

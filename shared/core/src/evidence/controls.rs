@@ -74,6 +74,8 @@ pub fn controls_for(action: Action) -> Vec<Control> {
         | Action::ConvertMailbox
         | Action::TransferData => vec![NIST171_3_9_2, ISO_A_5_18],
         Action::SecureDevices => vec![HIPAA, NIST171_3_9_2, ISO_A_5_11],
+        Action::ReturnDevices => vec![HIPAA, NIST171_3_9_2, ISO_A_5_11],
+        Action::ConfirmHandover => vec![NIST171_3_9_2, ISO_A_5_11],
         Action::Suspend | Action::Deactivate => vec![
             SOC2_CC6_2,
             HIPAA,

@@ -21,6 +21,10 @@ pub enum StepInput {
     Waive { critical: bool },
     /// An operator asked for a failed step to be tried again.
     OperatorRetry,
+    /// A human step was opened: its items now wait for people to confirm them.
+    AwaitPeople,
+    /// The last outstanding item of a human step was confirmed.
+    Confirmed,
 }
 
 impl StepInput {
@@ -35,6 +39,8 @@ impl StepInput {
             StepInput::Waive { critical: true } => "waive_critical",
             StepInput::Waive { critical: false } => "waive",
             StepInput::OperatorRetry => "operator_retry",
+            StepInput::AwaitPeople => "await_people",
+            StepInput::Confirmed => "confirmed",
         }
     }
 }
@@ -69,7 +75,9 @@ pub fn transition(
         (InFlight, RetryableError) => (RetryWait, vec![Enqueue]),
         (InFlight, PermanentError) => (Failed, vec![BlockRun]),
         (Ready | RetryWait | InFlight, DeadLettered) => (Failed, vec![BlockRun]),
-        (Pending | Ready | RetryWait | InFlight | Failed, Waive { critical: false }) => {
+        (Ready | RetryWait | InFlight, AwaitPeople) => (Awaiting, vec![]),
+        (Awaiting, Confirmed) => (Verified, vec![ReleaseDependents]),
+        (Pending | Ready | RetryWait | InFlight | Failed | Awaiting, Waive { critical: false }) => {
             (Waived, vec![ReleaseDependents, ReconsiderBlock])
         }
         (Failed, OperatorRetry) => (Ready, vec![Enqueue, ReconsiderBlock]),
@@ -90,10 +98,12 @@ mod tests {
     use StepInput::*;
     use StepState::*;
 
-    const STATES: [StepState; 7] = [
-        Pending, Ready, InFlight, RetryWait, Verified, Failed, Waived,
+    const STATES: [StepState; 8] = [
+        Pending, Ready, InFlight, RetryWait, Verified, Failed, Waived, Awaiting,
     ];
-    const INPUTS: [StepInput; 9] = [
+    const INPUTS: [StepInput; 11] = [
+        AwaitPeople,
+        Confirmed,
         DependenciesMet,
         Claim,
         Succeeded,
@@ -113,9 +123,12 @@ mod tests {
             (InFlight, RetryableError) => Some(RetryWait),
             (InFlight, PermanentError) => Some(Failed),
             (Ready | RetryWait | InFlight, DeadLettered) => Some(Failed),
-            (Pending | Ready | RetryWait | InFlight | Failed, Waive { critical: false }) => {
-                Some(Waived)
-            }
+            (Ready | RetryWait | InFlight, AwaitPeople) => Some(Awaiting),
+            (Awaiting, Confirmed) => Some(Verified),
+            (
+                Pending | Ready | RetryWait | InFlight | Failed | Awaiting,
+                Waive { critical: false },
+            ) => Some(Waived),
             (Failed, OperatorRetry) => Some(Ready),
             _ => None,
         }

@@ -1,0 +1,140 @@
+//! Intake of HR vendors' own webhooks (BambooHR, HiBob, Gusto, Merge, Finch, Personio,
+//! Rippling). Each is authenticated with the vendor's scheme, read as a hint, and — since most
+//! carry no facts — followed by a fetch of the employee's record from the tenant's HR system;
+//! the record, not the delivery, decides what happens.
+
+use super::Engine;
+use super::hr::{HrOrigin, HrOutcome};
+use super::intake::IntakeError;
+use crate::ids::{TenantId, is_valid_tenant_id};
+use crate::ports::HrError;
+use crate::secret::Secret;
+use passage_hris::{HeaderLookup, HintKind, MAX_BODY_BYTES, Vendor};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// The answer to an accepted vendor delivery.
+#[derive(Clone, Debug, Serialize)]
+pub struct HrAccepted {
+    pub vendor: String,
+    pub delivery_id: String,
+    pub event_type: String,
+    #[serde(flatten)]
+    pub outcome: HrOutcome,
+}
+
+impl Engine {
+    /// Authenticates and applies one delivery of `vendor`'s webhook for `tenant`.
+    pub async fn receive_hr_webhook(
+        &self,
+        tenant: &str,
+        vendor: &str,
+        headers: &(dyn HeaderLookup + Sync),
+        body: &[u8],
+    ) -> Result<HrAccepted, IntakeError> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(IntakeError::Event(passage_hris::EventError::TooLarge {
+                size: body.len(),
+                limit: MAX_BODY_BYTES,
+            }));
+        }
+        let policy = is_valid_tenant_id(tenant)
+            .then(|| self.ports.tenants.tenant(&TenantId::new(tenant)))
+            .flatten()
+            .ok_or_else(|| IntakeError::UnknownTenant(tenant.to_owned()))?;
+        let vendor: Vendor = vendor
+            .parse()
+            .map_err(|e: passage_hris::UnknownVendor| IntakeError::UnknownVendor(e.to_string()))?;
+        let Some(hook) = policy
+            .hr_webhooks
+            .iter()
+            .find(|h| h.vendor == vendor.as_str())
+        else {
+            return Err(IntakeError::VendorNotConfigured {
+                tenant: tenant.to_owned(),
+                vendor: vendor.as_str().to_owned(),
+            });
+        };
+        let secrets: Vec<&str> = hook.secrets.iter().map(Secret::expose).collect();
+        let verifier = vendor
+            .verifier(&secrets)
+            .map_err(|e| IntakeError::BadSecret(tenant.to_owned(), e.to_string()))?;
+        let now = self.now();
+        let delivery = verifier.verify(headers, body, now.as_second())?;
+        let hint = vendor
+            .parse_hint(body)
+            .map_err(|e| IntakeError::Hint(e.to_string()))?;
+        let answer = |outcome| HrAccepted {
+            vendor: vendor.as_str().to_owned(),
+            delivery_id: delivery.delivery_id.clone(),
+            event_type: hint.event_type.clone(),
+            outcome,
+        };
+        if hint.kind == HintKind::Ignored {
+            return Ok(answer(HrOutcome::Unchanged {
+                run_id: None,
+                why: format!("{} events do not concern leavers", hint.event_type),
+            }));
+        }
+        let source = self
+            .ports
+            .hr
+            .source(&policy)
+            .ok_or_else(|| IntakeError::NoHrSource(tenant.to_owned()))?;
+        let Some(employee_id) = hint.employee_id.clone() else {
+            // A batch naming several employees (BambooHR does this): compare everything.
+            let since = now
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .date()
+                .checked_sub(jiff::Span::new().days(30))
+                .unwrap_or(jiff::civil::date(2000, 1, 1));
+            let report = self
+                .reconcile(&policy.id, since)
+                .await
+                .map_err(|e| match e {
+                    super::EngineError::Unavailable(why) => IntakeError::HrUnavailable(why),
+                    other => IntakeError::Unavailable(other),
+                })?;
+            return Ok(answer(HrOutcome::Unchanged {
+                run_id: None,
+                why: format!(
+                    "the {} event names several employees; reconciled {} records ({} runs created, {} rescheduled, {} cancelled)",
+                    hint.event_type,
+                    report.checked,
+                    report.created.len(),
+                    report.rescheduled.len(),
+                    report.cancelled.len()
+                ),
+            }));
+        };
+        let record = match source.employee(&employee_id).await {
+            Ok(Some(record)) => record,
+            Ok(None) => {
+                return Err(IntakeError::Hint(format!(
+                    "employee {employee_id} named by the {} event does not exist in {}",
+                    hint.event_type,
+                    source.vendor()
+                )));
+            }
+            Err(HrError::Unavailable(why)) => return Err(IntakeError::HrUnavailable(why)),
+            Err(e) => return Err(IntakeError::HrRefused(e.to_string())),
+        };
+        let origin = HrOrigin::Webhook {
+            vendor: vendor.as_str().to_owned(),
+            delivery_id: delivery.delivery_id.clone(),
+            verified_by: delivery.method.clone(),
+            received_at: now,
+            body_sha256: hex::encode(Sha256::digest(body)),
+            hint: serde_json::to_value(&hint).unwrap_or_default(),
+        };
+        let key = format!("{}:{}", vendor.as_str(), delivery.delivery_id);
+        let outcome = self
+            .apply_hr_record(&policy, &record, origin, &key)
+            .await
+            .map_err(|e| match e {
+                super::EngineError::NotAllowed(why) => IntakeError::Hint(why),
+                other => IntakeError::Unavailable(other),
+            })?;
+        Ok(answer(outcome))
+    }
+}

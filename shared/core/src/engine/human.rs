@@ -1,0 +1,466 @@
+//! Human steps: opening them with what is to be confirmed, recording each confirmation, and
+//! chasing overdue ones. No provider is called; the lists come from the run's own step data.
+
+use super::{Engine, EngineError, after, apply};
+use crate::domain::{
+    Action, Confirmation, DeviceRecord, HumanItem, HumanStepPolicy, HumanTask, ItemOutcome,
+    NoticeRecord, Provider, Run, RunEvent, Step, StepResult, StepState, TenantPolicy,
+};
+use crate::ids::{RunId, StepKey};
+use crate::machine::step::StepInput;
+use crate::ports::{Commit, Notice, NoticeKind};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+/// What an operator (or the manager) says about one item.
+#[derive(Clone, Debug)]
+pub struct ConfirmRequest {
+    pub item: String,
+    pub outcome: ItemOutcome,
+    /// `operator:<name>` or `manager:<email>`.
+    pub actor: String,
+    pub condition: Option<String>,
+    pub note: Option<String>,
+}
+
+impl Engine {
+    /// Opens a claimed human step: lists its items and waits for people. A device return with
+    /// no device on record in any provider has nothing to wait for and is verified at once.
+    pub(crate) async fn open_human_step(
+        &self,
+        run: &Run,
+        steps: &[Step],
+        claimed: Step,
+    ) -> Result<(), EngineError> {
+        let policy = self.ports.tenants.tenant(&run.tenant);
+        let rules = policy
+            .as_ref()
+            .and_then(|p| human_policy(p, claimed.action))
+            .unwrap_or_else(|| default_policy(claimed.action));
+        let now = self.now();
+        let items = match claimed.action {
+            Action::ReturnDevices => devices_of(steps)
+                .into_iter()
+                .enumerate()
+                .map(|(i, d)| HumanItem {
+                    id: format!("device-{}", i + 1),
+                    label: device_label(&d),
+                    device: Some(d),
+                    confirmation: None,
+                })
+                .collect(),
+            _ => vec![HumanItem {
+                id: "handover".into(),
+                label: format!(
+                    "{} confirms they have {}'s mail and files",
+                    delegate_of(run, policy.as_ref()).unwrap_or_else(|| "the delegate".into()),
+                    run.subject.email
+                ),
+                device: None,
+                confirmation: None,
+            }],
+        };
+        for _ in 0..self.settings.conflict_retries {
+            let current = self.ports.store.steps(&run.id).await?;
+            let Some(mut step) = current.into_iter().find(|s| s.key == claimed.key) else {
+                return Ok(());
+            };
+            if step.state != StepState::InFlight || step.attempts != claimed.attempts {
+                return Ok(());
+            }
+            step.lease = None;
+            let mut commit = Commit::default();
+            if items.is_empty() {
+                apply::step(&mut step, StepInput::Succeeded)?;
+                step.verified_at = Some(now);
+                step.result = Some(StepResult {
+                    repeat: false,
+                    summary: "no managed device is on record for the leaver in any provider".into(),
+                    readback: json!({"devices": []}),
+                    output: Value::Null,
+                });
+                commit.events.push(RunEvent::new(
+                    &run.id,
+                    now,
+                    "step.verified",
+                    "system",
+                    json!({"step": step.key, "summary": "no devices to return"}),
+                ));
+            } else {
+                apply::step(&mut step, StepInput::AwaitPeople)?;
+                step.human = Some(HumanTask {
+                    items: items.clone(),
+                    opened_at: now,
+                    due_at: after(now, rules.due_after),
+                    escalate_at: after(now, rules.escalate_after),
+                    notices: Vec::new(),
+                });
+                commit.events.push(RunEvent::new(
+                    &run.id,
+                    now,
+                    "human.awaiting",
+                    "system",
+                    json!({"step": step.key, "items": items}),
+                ));
+            }
+            commit.steps.push(step.clone());
+            if !self.try_commit(commit).await? {
+                continue;
+            }
+            if step.state == StepState::Verified {
+                self.release_ready(&run.id).await?;
+            }
+            return Ok(());
+        }
+        Err(EngineError::Contended(self.settings.conflict_retries))
+    }
+
+    /// Records a confirmation of one item. When it was the last outstanding one, the step is
+    /// verified (its read-back is the list of confirmations) and the run may close.
+    pub async fn confirm(
+        &self,
+        run_id: &RunId,
+        key: &StepKey,
+        request: &ConfirmRequest,
+    ) -> Result<Step, EngineError> {
+        if request.actor.trim().is_empty() {
+            return Err(EngineError::Invalid(
+                "a confirmation needs the name of who confirms: it goes into the evidence".into(),
+            ));
+        }
+        if request.outcome == ItemOutcome::WrittenOff
+            && request.note.as_deref().is_none_or(|n| n.trim().is_empty())
+        {
+            return Err(EngineError::Invalid(
+                "writing a device off needs a note saying why (lost, bought out, …)".into(),
+            ));
+        }
+        let step = self
+            .change_step(run_id, key, |_run, step, now| {
+                if step.state != StepState::Awaiting {
+                    return Err(EngineError::NotAllowed(format!(
+                        "{key} is {}: only a step awaiting confirmation can be confirmed",
+                        step.state.as_str()
+                    )));
+                }
+                let valid = match step.action {
+                    Action::ReturnDevices => {
+                        matches!(
+                            request.outcome,
+                            ItemOutcome::Received | ItemOutcome::WrittenOff
+                        )
+                    }
+                    _ => request.outcome == ItemOutcome::HandedOver,
+                };
+                if !valid {
+                    return Err(EngineError::NotAllowed(format!(
+                        "{key} cannot be confirmed as {:?}",
+                        request.outcome
+                    )));
+                }
+                let Some(task) = step.human.as_mut() else {
+                    return Err(EngineError::NotAllowed(format!("{key} lists no items")));
+                };
+                let ids: Vec<String> = task.items.iter().map(|i| i.id.clone()).collect();
+                let Some(item) = task.items.iter_mut().find(|i| i.id == request.item) else {
+                    return Err(EngineError::NotFound(format!(
+                        "item {:?} in {key} (items: {})",
+                        request.item,
+                        ids.join(", ")
+                    )));
+                };
+                if let Some(c) = &item.confirmation {
+                    return Err(EngineError::NotAllowed(format!(
+                        "item {} was already confirmed by {} at {}",
+                        item.id, c.actor, c.at
+                    )));
+                }
+                item.confirmation = Some(Confirmation {
+                    outcome: request.outcome,
+                    actor: request.actor.clone(),
+                    at: now,
+                    condition: clean(&request.condition),
+                    note: clean(&request.note),
+                });
+                let item_json = serde_json::to_value(&*item).unwrap_or(Value::Null);
+                let done = task.outstanding().next().is_none();
+                let confirmed: Vec<Value> = task
+                    .items
+                    .iter()
+                    .map(|i| serde_json::to_value(i).unwrap_or(Value::Null))
+                    .collect();
+                if done {
+                    apply::step(step, StepInput::Confirmed)
+                        .map_err(|e| EngineError::NotAllowed(e.to_string()))?;
+                    step.verified_at = Some(now);
+                    step.result = Some(StepResult {
+                        repeat: false,
+                        summary: format!("all {} items confirmed", confirmed.len()),
+                        readback: json!({"items": confirmed}),
+                        output: Value::Null,
+                    });
+                }
+                Ok(RunEvent::new(
+                    run_id,
+                    now,
+                    "human.confirmed",
+                    &request.actor,
+                    json!({"step": key, "item": item_json, "step_verified": done}),
+                ))
+            })
+            .await?;
+        if step.state == StepState::Verified {
+            self.release_ready(run_id).await?;
+        }
+        Ok(step)
+    }
+
+    /// Sends reminders and escalations for overdue human steps of one run. Each is recorded on
+    /// the step and as a run event, with every channel's delivery result. Returns how many
+    /// notices went out.
+    pub(crate) async fn chase_overdue(
+        &self,
+        run: &Run,
+        steps: &[Step],
+    ) -> Result<usize, EngineError> {
+        let Some(policy) = self.ports.tenants.tenant(&run.tenant) else {
+            return Ok(0);
+        };
+        let now = self.now();
+        let mut sent = 0;
+        for step in steps.iter().filter(|s| s.state == StepState::Awaiting) {
+            let Some(task) = &step.human else { continue };
+            let rules =
+                human_policy(&policy, step.action).unwrap_or_else(|| default_policy(step.action));
+            let next = match task.last_notice_at() {
+                None => task.due_at,
+                Some(last) => after(last, rules.remind_every),
+            };
+            if now < next {
+                continue;
+            }
+            let kind = if now >= task.escalate_at {
+                NoticeKind::Escalation
+            } else {
+                NoticeKind::Reminder
+            };
+            let channels = match kind {
+                NoticeKind::Escalation if !policy.human.escalate.is_empty() => {
+                    &policy.human.escalate
+                }
+                _ => &policy.human.remind,
+            };
+            let notice = notice_for(run, step, task, kind, now, &policy);
+            let deliveries = self.ports.notifier.send(&policy, channels, &notice).await;
+            let record = NoticeRecord {
+                kind,
+                at: now,
+                outstanding: task.outstanding().map(|i| i.id.clone()).collect(),
+                deliveries,
+            };
+            let kind_name = match kind {
+                NoticeKind::Reminder => "human.reminded",
+                NoticeKind::Escalation => "human.escalated",
+            };
+            let stored = self
+                .change_step(&run.id, &step.key, |_run, s, _now| {
+                    if s.state != StepState::Awaiting {
+                        return Err(EngineError::NotAllowed("no longer awaiting".into()));
+                    }
+                    if let Some(t) = s.human.as_mut() {
+                        t.notices.push(record.clone());
+                    }
+                    Ok(RunEvent::new(
+                        &run.id,
+                        now,
+                        kind_name,
+                        "system",
+                        json!({"step": step.key, "notice": record}),
+                    ))
+                })
+                .await;
+            match stored {
+                Ok(_) => sent += 1,
+                Err(EngineError::NotAllowed(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(sent)
+    }
+}
+
+fn clean(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+fn human_policy(policy: &TenantPolicy, action: Action) -> Option<HumanStepPolicy> {
+    match action {
+        Action::ReturnDevices => policy.human.device_return.clone(),
+        _ => policy.human.handover.clone(),
+    }
+}
+
+fn default_policy(action: Action) -> HumanStepPolicy {
+    match action {
+        Action::ReturnDevices => HumanStepPolicy::device_return(),
+        _ => HumanStepPolicy::handover(),
+    }
+}
+
+fn delegate_of(run: &Run, policy: Option<&TenantPolicy>) -> Option<String> {
+    run.subject
+        .manager
+        .as_ref()
+        .map(|m| m.email.clone())
+        .or_else(|| policy.and_then(|p| p.fallback_delegate.clone()))
+}
+
+fn notice_for(
+    run: &Run,
+    step: &Step,
+    task: &HumanTask,
+    kind: NoticeKind,
+    now: Timestamp,
+    policy: &TenantPolicy,
+) -> Notice {
+    let overdue_hours = now.duration_since(task.due_at).as_hours().max(0);
+    let what = match step.action {
+        Action::ReturnDevices => "Device return",
+        _ => "Data hand-over confirmation",
+    };
+    let prefix = match kind {
+        NoticeKind::Reminder => "Reminder",
+        NoticeKind::Escalation => "Escalation",
+    };
+    let outstanding: Vec<String> = task
+        .outstanding()
+        .map(|i| format!("- {} ({})", i.label, i.id))
+        .collect();
+    let mut recipients = Vec::new();
+    if let Some(d) = delegate_of(run, Some(policy)) {
+        recipients.push(d);
+    }
+    Notice {
+        kind,
+        tenant: run.tenant.to_string(),
+        run_id: run.id.clone(),
+        step: step.key.clone(),
+        subject: format!(
+            "{prefix}: {what} for {} is overdue ({overdue_hours} h)",
+            run.subject.email
+        ),
+        text: format!(
+            "{what} for leaver {} (run {}) is still outstanding:\n{}\n\nConfirm with: passage confirm {} {} <item> --outcome ...",
+            run.subject.email,
+            run.id,
+            outstanding.join("\n"),
+            run.id,
+            step.key
+        ),
+        recipients,
+        at: now,
+    }
+}
+
+fn device_label(d: &DeviceRecord) -> String {
+    let name = d.name.as_deref().unwrap_or("device");
+    match (&d.asset_tag, &d.model) {
+        (Some(tag), Some(model)) => format!("{name} ({model}, asset {tag})"),
+        (Some(tag), None) => format!("{name} (asset {tag})"),
+        (None, Some(model)) => format!("{name} ({model})"),
+        (None, None) => name.to_owned(),
+    }
+}
+
+fn s(v: &Value, key: &str) -> Option<String> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// The leaver's devices, from each provider's snapshot, with the state this run's device step
+/// left them in. Devices the same serial number shows in two providers are listed once.
+pub(crate) fn devices_of(steps: &[Step]) -> Vec<DeviceRecord> {
+    let result = |provider: Provider, action: Action| {
+        steps
+            .iter()
+            .find(|s| s.provider == provider && s.action == action)
+            .and_then(|s| s.result.as_ref())
+    };
+    let secured = |provider: Provider, id_key: &str, id: &str, state_key: &str| -> String {
+        let Some(step) = steps
+            .iter()
+            .find(|s| s.provider == provider && s.action == Action::SecureDevices)
+        else {
+            return "not secured by this run (tenant policy)".into();
+        };
+        let Some(r) = &step.result else {
+            return format!("device step {}", step.state.as_str());
+        };
+        r.readback["devices"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|d| d[id_key].as_str() == Some(id))
+            .and_then(|d| s(d, state_key))
+            .unwrap_or_else(|| "not listed by the device step".into())
+    };
+    let mut out: Vec<DeviceRecord> = Vec::new();
+    if let Some(r) = result(Provider::Microsoft, Action::Snapshot) {
+        for d in r.output["devices"].as_array().into_iter().flatten() {
+            let Some(id) = s(d, "id") else { continue };
+            out.push(DeviceRecord {
+                source: "microsoft".into(),
+                mdm_state: secured(Provider::Microsoft, "id", &id, "state"),
+                device_id: id,
+                name: s(d, "deviceName"),
+                serial_number: s(d, "serialNumber"),
+                asset_tag: s(d, "serialNumber"),
+                model: s(d, "model"),
+                platform: s(d, "operatingSystem"),
+            });
+        }
+    }
+    if let Some(r) = result(Provider::Google, Action::Snapshot) {
+        for d in r.output["mobile_devices"].as_array().into_iter().flatten() {
+            let Some(id) = s(d, "resourceId") else {
+                continue;
+            };
+            out.push(DeviceRecord {
+                source: "google".into(),
+                mdm_state: secured(Provider::Google, "resourceId", &id, "status"),
+                device_id: id,
+                name: s(d, "model"),
+                serial_number: s(d, "serialNumber"),
+                asset_tag: s(d, "serialNumber"),
+                model: s(d, "model"),
+                platform: s(d, "os"),
+            });
+        }
+    }
+    if let Some(r) = result(Provider::Jumpcloud, Action::Snapshot) {
+        for d in r.output["systems"].as_array().into_iter().flatten() {
+            let Some(id) = s(d, "id") else { continue };
+            out.push(DeviceRecord {
+                source: "jumpcloud".into(),
+                mdm_state: secured(Provider::Jumpcloud, "system_id", &id, "status"),
+                device_id: id,
+                name: s(d, "display_name").or_else(|| s(d, "hostname")),
+                serial_number: s(d, "serial_number"),
+                asset_tag: s(d, "serial_number"),
+                model: s(d, "os"),
+                platform: s(d, "os_family"),
+            });
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|d| match &d.serial_number {
+        Some(sn) => seen.insert(sn.clone()),
+        None => true,
+    });
+    out
+}

@@ -1,0 +1,697 @@
+//! The operator API: start, list and inspect runs; confirm human steps; waive, retry, cancel,
+//! reschedule; reconcile with the HR system. Every call is authenticated (a bearer token, or
+//! the IAM principal API Gateway verified) and scoped to the operator's tenants: a tenant
+//! outside the scope answers exactly as a tenant that does not exist.
+
+use crate::{ApiState, json_error};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use passage_core::cutoff::CutoffRequest;
+use passage_core::engine::{ConfirmRequest, EngineError, ManualLeaver};
+use passage_core::ports::RunFilter;
+use passage_core::secret::Secret;
+use passage_core::{ItemOutcome, Manager, RunId, RunState, StepKey, TenantId};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// One operator: who they are and which tenants they may touch.
+#[derive(Clone, Debug)]
+pub struct Operator {
+    pub name: String,
+    /// Tenant ids; `"*"` means every tenant.
+    pub tenants: Vec<String>,
+    token_sha256: Option<[u8; 32]>,
+    iam_principal: Option<String>,
+}
+
+impl Operator {
+    pub fn new(
+        name: impl Into<String>,
+        token: Option<&Secret>,
+        iam_principal: Option<String>,
+        tenants: Vec<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            tenants,
+            // Only a hash is kept, so a heap dump or a Debug print holds no usable token.
+            token_sha256: token.map(|t| Sha256::digest(t.expose().as_bytes()).into()),
+            iam_principal,
+        }
+    }
+
+    pub fn may_access(&self, tenant: &str) -> bool {
+        self.tenants.iter().any(|t| t == "*" || t == tenant)
+    }
+}
+
+/// The operators of a deployment.
+#[derive(Clone, Debug, Default)]
+pub struct Operators(Arc<Vec<Operator>>);
+
+impl Operators {
+    pub fn new(list: Vec<Operator>) -> Self {
+        Self(Arc::new(list))
+    }
+
+    fn by_token(&self, token: &str) -> Option<&Operator> {
+        let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        // Compare against every operator so timing says nothing about which one matched.
+        let mut found = None;
+        for op in self.0.iter() {
+            if let Some(h) = &op.token_sha256
+                && bool::from(h.ct_eq(&presented))
+            {
+                found = Some(op);
+            }
+        }
+        found
+    }
+
+    fn by_principal(&self, arn: &str) -> Option<&Operator> {
+        self.0
+            .iter()
+            .find(|op| op.iam_principal.as_deref() == Some(arn))
+    }
+}
+
+/// The caller's IAM principal (user or role ARN), as API Gateway's IAM authorizer verified it.
+/// Set only by the Lambda shell, from the request context; never read from a header.
+#[derive(Clone, Debug)]
+pub struct IamCaller(pub String);
+
+pub(crate) fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/v1/operator/whoami", get(whoami))
+        .route(
+            "/v1/operator/tenants/{tenant}/runs",
+            get(list_runs).post(start_run),
+        )
+        .route("/v1/operator/tenants/{tenant}/runs/{run}", get(show_run))
+        .route(
+            "/v1/operator/tenants/{tenant}/runs/{run}/cancel",
+            post(cancel),
+        )
+        .route(
+            "/v1/operator/tenants/{tenant}/runs/{run}/reschedule",
+            post(reschedule),
+        )
+        .route(
+            "/v1/operator/tenants/{tenant}/runs/{run}/steps/{step}/waive",
+            post(waive),
+        )
+        .route(
+            "/v1/operator/tenants/{tenant}/runs/{run}/steps/{step}/retry",
+            post(retry),
+        )
+        .route(
+            "/v1/operator/tenants/{tenant}/runs/{run}/steps/{step}/confirm",
+            post(confirm),
+        )
+        .route("/v1/operator/tenants/{tenant}/reconcile", post(reconcile))
+}
+
+/// Who is calling, or a 401 that says what is missing.
+fn authenticate(
+    state: &ApiState,
+    headers: &HeaderMap,
+    iam: Option<&IamCaller>,
+) -> Result<Operator, Response> {
+    if let Some(IamCaller(arn)) = iam {
+        return state.operators.by_principal(arn).cloned().ok_or_else(|| {
+            json_error(
+                StatusCode::FORBIDDEN,
+                "not_an_operator",
+                "this IAM principal is not configured as a Passage operator",
+            )
+        });
+    }
+    let Some(value) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Err(json_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "send `Authorization: Bearer <operator token>`",
+        ));
+    };
+    let Some(token) = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+    else {
+        return Err(json_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "the Authorization header must use the Bearer scheme",
+        ));
+    };
+    state
+        .operators
+        .by_token(token.trim())
+        .cloned()
+        .ok_or_else(|| {
+            json_error(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "the operator token is not valid",
+            )
+        })
+}
+
+/// Authenticates and checks the tenant is in the operator's scope (and exists).
+fn authorise(
+    state: &ApiState,
+    headers: &HeaderMap,
+    iam: Option<&IamCaller>,
+    tenant: &str,
+) -> Result<Operator, Response> {
+    let op = authenticate(state, headers, iam)?;
+    let exists = passage_core::ids::is_valid_tenant_id(tenant)
+        && state
+            .engine
+            .ports()
+            .tenants
+            .tenant(&TenantId::new(tenant))
+            .is_some();
+    if !exists || !op.may_access(tenant) {
+        return Err(json_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("no tenant {tenant:?} is visible to this operator"),
+        ));
+    }
+    Ok(op)
+}
+
+fn engine_error(e: EngineError) -> Response {
+    let (status, code) = match &e {
+        EngineError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+        EngineError::NotAllowed(_) => (StatusCode::CONFLICT, "not_allowed"),
+        EngineError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        EngineError::Plan(_) => (StatusCode::UNPROCESSABLE_ENTITY, "tenant_misconfigured"),
+        EngineError::Contended(_) | EngineError::Busy(_) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "busy")
+        }
+        EngineError::Unavailable(_) => (StatusCode::BAD_GATEWAY, "hr_unavailable"),
+        _ => {
+            tracing::error!(error = %e, "operator request failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        }
+    };
+    json_error(status, code, &e.to_string())
+}
+
+/// Parses a JSON body strictly: unknown fields and wrong types are named in the 400.
+fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
+    let bytes = if bytes.is_empty() {
+        b"{}".as_slice()
+    } else {
+        bytes
+    };
+    serde_json::from_slice(bytes).map_err(|e| {
+        json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            &format!("the request body is not valid: {e}"),
+        )
+    })
+}
+
+/// Loads a run and checks it belongs to the tenant in the path (so a run id from another
+/// tenant is simply not found).
+async fn tenant_run(
+    state: &ApiState,
+    tenant: &str,
+    run: &str,
+) -> Result<passage_core::Run, Response> {
+    let not_found = || {
+        json_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("no run {run:?} in tenant {tenant:?}"),
+        )
+    };
+    match state.engine.ports().store.run(&RunId::new(run)).await {
+        Ok(Some(r)) if r.tenant.as_str() == tenant => Ok(r),
+        Ok(_) => Err(not_found()),
+        Err(e) => Err(engine_error(e.into())),
+    }
+}
+
+type Iam = Option<axum::Extension<IamCaller>>;
+
+fn iam(ext: &Iam) -> Option<&IamCaller> {
+    ext.as_ref().map(|axum::Extension(c)| c)
+}
+
+async fn whoami(State(state): State<ApiState>, headers: HeaderMap, ext: Iam) -> Response {
+    match authenticate(&state, &headers, iam(&ext)) {
+        Ok(op) => axum::Json(json!({"operator": op.name, "tenants": op.tenants})).into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    state: Option<String>,
+    employee_id: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_runs(
+    State(state): State<ApiState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    ext: Iam,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if let Err(r) = authorise(&state, &headers, iam(&ext), &tenant) {
+        return r;
+    }
+    let Ok(Query(q)) = query else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "query parameters are state, employee_id and limit",
+        );
+    };
+    let run_state = match q.state.as_deref() {
+        None => None,
+        Some(s) => match parse_state(s) {
+            Some(st) => Some(st),
+            None => {
+                return json_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    &format!(
+                        "state {s:?} is not one of scheduled, running, blocked, closed, cancelled"
+                    ),
+                );
+            }
+        },
+    };
+    let filter = RunFilter {
+        tenant: Some(TenantId::new(tenant.as_str())),
+        state: run_state,
+        employee_id: q.employee_id,
+        limit: Some(q.limit.unwrap_or(100).min(1000)),
+    };
+    match state.engine.ports().store.list_runs(&filter).await {
+        Ok(runs) => {
+            let list: Vec<_> = runs
+                .iter()
+                .map(|r| {
+                    json!({"run_id": r.id, "state": r.state, "employee_id": r.subject.employee_id,
+                        "email": r.subject.email, "cutoff_at": r.cutoff.at, "created_at": r.created_at,
+                        "blocked_reason": r.blocked_reason})
+                })
+                .collect();
+            axum::Json(json!({"tenant": tenant, "runs": list})).into_response()
+        }
+        Err(e) => engine_error(e.into()),
+    }
+}
+
+fn parse_state(s: &str) -> Option<RunState> {
+    Some(match s {
+        "scheduled" => RunState::Scheduled,
+        "running" => RunState::Running,
+        "blocked" => RunState::Blocked,
+        "closed" => RunState::Closed,
+        "cancelled" => RunState::Cancelled,
+        _ => return None,
+    })
+}
+
+/// `last_working_day`, `cutoff_at` or `immediate`: exactly one.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct When {
+    last_working_day: Option<jiff::civil::Date>,
+    cutoff_at: Option<jiff::Timestamp>,
+    #[serde(default)]
+    immediate: bool,
+}
+
+impl When {
+    fn request(&self) -> Result<CutoffRequest, Response> {
+        match (self.last_working_day, self.cutoff_at, self.immediate) {
+            (Some(d), None, false) => Ok(CutoffRequest::LastWorkingDay(d)),
+            (None, Some(t), false) => Ok(CutoffRequest::Exact(t)),
+            (None, None, true) => Ok(CutoffRequest::Immediate),
+            _ => Err(json_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "give exactly one of last_working_day, cutoff_at or immediate: true",
+            )),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartBody {
+    employee_id: String,
+    email: String,
+    display_name: Option<String>,
+    last_working_day: Option<jiff::civil::Date>,
+    cutoff_at: Option<jiff::Timestamp>,
+    #[serde(default)]
+    immediate: bool,
+    time_zone: Option<String>,
+    work_location: Option<String>,
+    manager_email: Option<String>,
+    note: Option<String>,
+}
+
+async fn start_run(
+    State(state): State<ApiState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    ext: Iam,
+    bytes: axum::body::Bytes,
+) -> Response {
+    let op = match authorise(&state, &headers, iam(&ext), &tenant) {
+        Ok(op) => op,
+        Err(r) => return r,
+    };
+    let b: StartBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let when = When {
+        last_working_day: b.last_working_day,
+        cutoff_at: b.cutoff_at,
+        immediate: b.immediate,
+    };
+    let cutoff = match when.request() {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    // A client-chosen key makes a resent request return the same run; without one, each
+    // request is its own (the one-open-run-per-leaver rule still prevents duplicates).
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|k| format!("{}:{k}", op.name))
+        .unwrap_or_else(|| format!("{}:{}", op.name, RunId::generate()));
+    let leaver = ManualLeaver {
+        employee_id: b.employee_id,
+        email: b.email,
+        display_name: b.display_name,
+        cutoff,
+        time_zone: b.time_zone,
+        work_location: b.work_location,
+        manager: b.manager_email.map(|email| Manager {
+            email,
+            employee_id: None,
+        }),
+        note: b.note,
+    };
+    match state
+        .engine
+        .start_manual(&TenantId::new(tenant.as_str()), leaver, &op.name, &key)
+        .await
+    {
+        Ok(a) => {
+            let status = if a.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            (status, axum::Json(a)).into_response()
+        }
+        Err(e) => engine_error(e),
+    }
+}
+
+async fn show_run(
+    State(state): State<ApiState>,
+    Path((tenant, run)): Path<(String, String)>,
+    headers: HeaderMap,
+    ext: Iam,
+) -> Response {
+    if let Err(r) = authorise(&state, &headers, iam(&ext), &tenant) {
+        return r;
+    }
+    let run = match tenant_run(&state, &tenant, &run).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let store = &state.engine.ports().store;
+    let (steps, events) = match (store.steps(&run.id).await, store.events(&run.id).await) {
+        (Ok(s), Ok(e)) => (s, e),
+        (Err(e), _) | (_, Err(e)) => return engine_error(e.into()),
+    };
+    let gate = match passage_core::gate::evaluate(&steps) {
+        passage_core::gate::Gate::Open => json!({"state": "open"}),
+        passage_core::gate::Gate::Waiting { outstanding } => {
+            json!({"state": "waiting", "outstanding": outstanding})
+        }
+        passage_core::gate::Gate::Blocked { failed } => {
+            json!({"state": "blocked", "failed": failed})
+        }
+    };
+    axum::Json(json!({"run": run, "gate": gate, "steps": steps, "events": events})).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReasonBody {
+    reason: String,
+}
+
+async fn cancel(
+    State(state): State<ApiState>,
+    Path((tenant, run)): Path<(String, String)>,
+    headers: HeaderMap,
+    ext: Iam,
+    bytes: axum::body::Bytes,
+) -> Response {
+    let op = match authorise(&state, &headers, iam(&ext), &tenant) {
+        Ok(op) => op,
+        Err(r) => return r,
+    };
+    let b: ReasonBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let run = match tenant_run(&state, &tenant, &run).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    match state.engine.cancel(&run.id, &op.name, &b.reason).await {
+        Ok(r) => axum::Json(json!({"run_id": r.id, "state": r.state})).into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RescheduleBody {
+    reason: String,
+    last_working_day: Option<jiff::civil::Date>,
+    cutoff_at: Option<jiff::Timestamp>,
+    #[serde(default)]
+    immediate: bool,
+}
+
+async fn reschedule(
+    State(state): State<ApiState>,
+    Path((tenant, run)): Path<(String, String)>,
+    headers: HeaderMap,
+    ext: Iam,
+    bytes: axum::body::Bytes,
+) -> Response {
+    let op = match authorise(&state, &headers, iam(&ext), &tenant) {
+        Ok(op) => op,
+        Err(r) => return r,
+    };
+    let b: RescheduleBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let request = match (When {
+        last_working_day: b.last_working_day,
+        cutoff_at: b.cutoff_at,
+        immediate: b.immediate,
+    })
+    .request()
+    {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let run = match tenant_run(&state, &tenant, &run).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    match state
+        .engine
+        .reschedule(&run.id, &request, &op.name, &b.reason)
+        .await
+    {
+        Ok(r) => axum::Json(
+            json!({"run_id": r.id, "state": r.state, "cutoff_at": r.cutoff.at, "cutoff": r.cutoff}),
+        )
+        .into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
+async fn waive(
+    State(state): State<ApiState>,
+    Path((tenant, run, step)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    ext: Iam,
+    bytes: axum::body::Bytes,
+) -> Response {
+    let op = match authorise(&state, &headers, iam(&ext), &tenant) {
+        Ok(op) => op,
+        Err(r) => return r,
+    };
+    let b: ReasonBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let run = match tenant_run(&state, &tenant, &run).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    match state
+        .engine
+        .waive(&run.id, &StepKey::new(step.as_str()), &op.name, &b.reason)
+        .await
+    {
+        Ok(s) => {
+            axum::Json(json!({"step": s.key, "state": s.state, "waiver": s.waiver})).into_response()
+        }
+        Err(e) => engine_error(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+async fn retry(
+    State(state): State<ApiState>,
+    Path((tenant, run, step)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    ext: Iam,
+    bytes: axum::body::Bytes,
+) -> Response {
+    let op = match authorise(&state, &headers, iam(&ext), &tenant) {
+        Ok(op) => op,
+        Err(r) => return r,
+    };
+    if let Err(r) = body::<Empty>(&bytes) {
+        return r;
+    }
+    let run = match tenant_run(&state, &tenant, &run).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    match state
+        .engine
+        .retry(&run.id, &StepKey::new(step.as_str()), &op.name)
+        .await
+    {
+        Ok(s) => axum::Json(json!({"step": s.key, "state": s.state})).into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmBody {
+    item: String,
+    /// `received`, `handed_over` or `written_off`.
+    outcome: ItemOutcome,
+    condition: Option<String>,
+    note: Option<String>,
+}
+
+async fn confirm(
+    State(state): State<ApiState>,
+    Path((tenant, run, step)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    ext: Iam,
+    bytes: axum::body::Bytes,
+) -> Response {
+    let op = match authorise(&state, &headers, iam(&ext), &tenant) {
+        Ok(op) => op,
+        Err(r) => return r,
+    };
+    let b: ConfirmBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let run = match tenant_run(&state, &tenant, &run).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let request = ConfirmRequest {
+        item: b.item,
+        outcome: b.outcome,
+        actor: format!("operator:{}", op.name),
+        condition: b.condition,
+        note: b.note,
+    };
+    match state
+        .engine
+        .confirm(&run.id, &StepKey::new(step.as_str()), &request)
+        .await
+    {
+        Ok(s) => {
+            axum::Json(json!({"step": s.key, "state": s.state, "items": s.human.map(|h| h.items)}))
+                .into_response()
+        }
+        Err(e) => engine_error(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReconcileBody {
+    /// Terminations dated from this day on are compared; default 30 days ago.
+    since: Option<jiff::civil::Date>,
+}
+
+async fn reconcile(
+    State(state): State<ApiState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    ext: Iam,
+    bytes: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = authorise(&state, &headers, iam(&ext), &tenant) {
+        return r;
+    }
+    let b: ReconcileBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let since = b.since.unwrap_or_else(|| {
+        jiff::Zoned::now()
+            .date()
+            .checked_sub(jiff::Span::new().days(30))
+            .unwrap_or(jiff::civil::date(2000, 1, 1))
+    });
+    match state
+        .engine
+        .reconcile(&TenantId::new(tenant.as_str()), since)
+        .await
+    {
+        Ok(report) => axum::Json(report).into_response(),
+        Err(e) => engine_error(e),
+    }
+}
