@@ -28,6 +28,13 @@ pub struct SandboxOptions {
     pub workers: usize,
     pub disable: DisableMode,
     pub end_of_day: jiff::civil::Time,
+    /// Adjusts the tenant policy before the system starts (time rules, human steps, HR webhooks).
+    pub customize: Option<Arc<dyn Fn(&mut TenantPolicy) + Send + Sync>>,
+    /// The tenant's HR system API.
+    pub hr: Option<passage_hrapi::HrSettings>,
+    /// Delivers reminders (default: none configured).
+    pub notifier: Option<Arc<dyn passage_core::ports::Notifier>>,
+    pub operators: passage_http::Operators,
 }
 
 impl SandboxOptions {
@@ -39,6 +46,10 @@ impl SandboxOptions {
             workers: 8,
             disable: DisableMode::Suspend,
             end_of_day: jiff::civil::Time::constant(17, 0, 0, 0),
+            customize: None,
+            hr: None,
+            notifier: None,
+            operators: passage_http::Operators::default(),
         }
     }
 }
@@ -214,8 +225,31 @@ impl Sandbox {
         } else {
             None
         };
-        let system = open_system(&options.data_dir, policy, settings)?;
-        let running = host(&system, options.workers).start().await?;
+        if let Some(customize) = &options.customize {
+            customize(&mut policy);
+        }
+        let mut connections = HashMap::new();
+        connections.insert(TenantId::new(TENANT), settings);
+        let mut integrations =
+            passage_embedded::Integrations::connectors_only(Arc::new(Registry::new(connections)));
+        if let Some(hr) = &options.hr {
+            let mut by_tenant = HashMap::new();
+            by_tenant.insert(TenantId::new(TENANT), hr.clone());
+            integrations.hr = Arc::new(passage_hrapi::HrRegistry::new(by_tenant));
+        }
+        if let Some(n) = &options.notifier {
+            integrations.notifier = n.clone();
+        }
+        let system = System::open(
+            &options.data_dir,
+            vec![policy],
+            integrations,
+            EngineSettings::default(),
+        )
+        .context("opening the sandbox data directory")?;
+        let mut h = host(&system, options.workers);
+        h.settings.operators = options.operators.clone();
+        let running = h.start().await?;
         let base_url = format!("http://{}", running.addr);
         Ok(Self {
             okta,

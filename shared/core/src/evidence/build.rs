@@ -69,6 +69,8 @@ pub fn build_bundle(input: &BundleInput<'_>) -> Result<(BundleFiles, Statement),
             })),
             "waiver": step.waiver,
             "attempts": attempts,
+            // Human steps: each item with who confirmed it and when, and every reminder sent.
+            "human": step.human,
         });
         put(&mut files, &evidence_path, &evidence)?;
         if let Some(result) = &step.result
