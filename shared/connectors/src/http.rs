@@ -8,13 +8,20 @@ use std::time::{Duration, Instant};
 /// The shared HTTP client: rustls, bounded connect and request time, no redirects (a redirect
 /// from a provider API is unexpected, and following it could carry credentials elsewhere).
 pub fn client() -> reqwest::Client {
+    builder()
+        .build()
+        .expect("a client with static settings builds")
+}
+
+/// The settings of [`client`], for a caller that must add one of its own. The API-conformance
+/// test adds a proxy here to observe every request a connector sends without the connectors
+/// carrying any observation code of their own.
+pub fn builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("passage/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("a client with static settings builds")
 }
 
 /// Records a call's metadata. The path is kept without its query string, which can carry

@@ -422,12 +422,19 @@ async fn insights_has(
     let start =
         jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() - INSIGHTS_LOOKBACK_SECS)
             .map_err(|e| unexpected("a time", e))?;
+    // The spec's TermConjunction is one object of field -> value, every field required.
+    let mut conjunction = serde_json::Map::new();
+    for term in terms {
+        if let Value::Object(fields) = term {
+            conjunction.extend(fields);
+        }
+    }
     let body = json!({
         "service": ["all"],
         "start_time": start.to_string(),
         "sort": "DESC",
         "limit": 1,
-        "search_term": {"and": terms},
+        "search_term": {"and": conjunction},
     });
     let answer = api
         .call(Method::POST, api.insights_url(), Some(&body), &[], calls)

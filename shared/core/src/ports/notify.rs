@@ -35,7 +35,7 @@ pub struct Notice {
 
 /// A channel a tenant sends notices to. Holds secrets (signing keys, Slack URLs), so it is
 /// configuration only and never serialized into events or evidence.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Channel {
     /// A Standard Webhooks-signed POST of the notice as JSON (`whsec_…` secret).
     Webhook { url: String, secret: Secret },
@@ -47,6 +47,20 @@ pub enum Channel {
     },
     /// A Slack incoming webhook. The URL itself is the credential.
     Slack { url: Secret },
+}
+
+/// Prints a webhook URL without its query (where tokens hide) and never a secret.
+impl std::fmt::Debug for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Channel::Webhook { url, .. } => {
+                let bare = url.split(['?', '#']).next().unwrap_or_default();
+                write!(f, "Webhook({bare})")
+            }
+            Channel::Email { to, .. } => write!(f, "Email({})", to.join(", ")),
+            Channel::Slack { .. } => f.write_str("Slack(***)"),
+        }
+    }
 }
 
 impl Channel {
