@@ -22,14 +22,16 @@ impl Engine {
             let Some(mut run) = self.ports.store.run(run_id).await? else {
                 return Err(EngineError::NotFound(format!("run {run_id}")));
             };
-            if run.state == RunState::Closed {
+            if run.state == RunState::Closed || run.bundle.is_some() {
                 return Ok(run.bundle);
             }
-            if !run.state.is_open() {
+            // A cancelled run gets a signed record too: why no access was cut is evidence.
+            let cancelled = run.state == RunState::Cancelled;
+            if !run.state.is_open() && !cancelled {
                 return Ok(None);
             }
             let steps = self.ports.store.steps(run_id).await?;
-            if gate::evaluate(&steps) != Gate::Open {
+            if !cancelled && gate::evaluate(&steps) != Gate::Open {
                 return Ok(None);
             }
             // Take (or renew) the run's finalizer lease before writing any file.
@@ -61,7 +63,12 @@ impl Engine {
             let attempts = self.ports.store.attempts(run_id).await?;
             let now = self.now();
             let mut events = self.ports.store.events(run_id).await?;
-            let closing = RunEvent::new(run_id, now, "run.closed", "system", json!({}));
+            let kind = if cancelled {
+                "run.cancellation_recorded"
+            } else {
+                "run.closed"
+            };
+            let closing = RunEvent::new(run_id, now, kind, "system", json!({}));
             events.push(closing.clone());
             let head = self.ports.store.chain_head(&run.tenant).await?;
             let sequence = head.sequence + 1;
@@ -94,8 +101,10 @@ impl Engine {
                 .evidence
                 .put_bundle(&run.tenant, run_id, &files)
                 .await?;
-            apply::run(&mut run, RunInput::Close)?;
-            run.closed_at = Some(now);
+            if !cancelled {
+                apply::run(&mut run, RunInput::Close)?;
+                run.closed_at = Some(now);
+            }
             run.finalizing = None;
             let bundle = BundleRef {
                 sequence,

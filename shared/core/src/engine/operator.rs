@@ -134,6 +134,16 @@ impl Engine {
         if let Err(e) = self.ports.timer.cancel(run_id).await {
             tracing::warn!(run = %run_id, error = %e, "timer not removed; the run is cancelled and a late fire is ignored");
         }
+        // Sign the cancellation into the tenant's chain.
+        self.ports
+            .queue
+            .enqueue(
+                &crate::ports::QueueMessage::Finalize {
+                    run_id: run_id.clone(),
+                },
+                std::time::Duration::ZERO,
+            )
+            .await?;
         Ok(run)
     }
 

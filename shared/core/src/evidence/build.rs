@@ -110,6 +110,29 @@ pub fn build_bundle(input: &BundleInput<'_>) -> Result<(BundleFiles, Statement),
         })
         .collect();
 
+    // Who confirmed each human item (a returned laptop, a hand-over), and when.
+    let confirmations: Vec<Value> = input
+        .steps
+        .iter()
+        .filter_map(|s| s.human.as_ref().map(|h| (s, h)))
+        .flat_map(|(s, h)| {
+            h.items.iter().filter_map(move |i| {
+                i.confirmation.as_ref().map(|c| {
+                    json!({"step": s.key, "item": i.id, "label": i.label, "outcome": c.outcome,
+                        "actor": c.actor, "at": c.at, "condition": c.condition, "note": c.note})
+                })
+            })
+        })
+        .collect();
+    // Changes HR made to the run after it was created (a moved date, a rescinded termination),
+    // each with its source.
+    let hr_changes: Vec<Value> = input
+        .events
+        .iter()
+        .filter(|e| e.actor.starts_with("hr:") && e.kind != "run.created")
+        .map(|e| json!({"kind": e.kind, "actor": e.actor, "at": e.at, "detail": e.detail}))
+        .collect();
+
     files
         .insert(
             "VERIFY.md",
@@ -140,6 +163,9 @@ pub fn build_bundle(input: &BundleInput<'_>) -> Result<(BundleFiles, Statement),
             "signed_file": "statement.txt",
             "signature_file": "statement.sig",
         },
+        // `cancelled` bundles record a run called off before its cutoff (no access was cut).
+        "outcome": if run.cancellation.is_some() { "cancelled" } else { "closed" },
+        "cancellation": run.cancellation,
         "subject": run.subject,
         "hr_event": {"file": "hr-event.json", "source": source_summary(run)},
         "cutoff": run.cutoff,
@@ -151,7 +177,8 @@ pub fn build_bundle(input: &BundleInput<'_>) -> Result<(BundleFiles, Statement),
         "steps": step_entries,
         "pre_state": pre_state,
         "waivers": waivers,
-        "confirmations": [],
+        "confirmations": confirmations,
+        "hr_changes": hr_changes,
         "timeliness": timeliness,
         "controls": controls,
         "files": file_list,
