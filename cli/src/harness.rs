@@ -330,6 +330,8 @@ pub fn host(system: &System, workers: usize) -> Host {
             link_key: system.link_key.clone(),
             lock_file: Some(system.data_dir.join("serve.lock")),
             operators: passage_http::Operators::default(),
+            reconcile: Vec::new(),
+            reconcile_every: Duration::from_secs(3600),
         },
     }
 }

@@ -39,6 +39,12 @@ enum Command {
     /// List and inspect runs.
     #[command(subcommand)]
     Runs(commands::runs::RunsCommand),
+    /// Start a leaver run by hand ("Jane leaves Friday").
+    Start(commands::operate::StartArgs),
+    /// Confirm an item of a human step: a returned device, a data hand-over.
+    Confirm(commands::operate::ConfirmArgs),
+    /// Compare the HR system with Passage: create, move or cancel runs to match.
+    Reconcile(commands::operate::ReconcileArgs),
     /// Waive a non-critical step (recorded with actor and reason).
     Waive(commands::operate::WaiveArgs),
     /// Retry a failed step with a fresh attempt budget.
@@ -81,6 +87,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Verify(args) => commands::verify::run(args),
         Command::Runs(cmd) => commands::runs::run(&cli.config, cmd).await,
+        Command::Start(args) => commands::operate::start(&cli.config, args).await,
+        Command::Confirm(args) => commands::operate::confirm(&cli.config, args).await,
+        Command::Reconcile(args) => commands::operate::reconcile(&cli.config, args).await,
         Command::Waive(args) => commands::operate::waive(&cli.config, args).await,
         Command::Retry(args) => commands::operate::retry(&cli.config, args).await,
         Command::Cancel(args) => commands::operate::cancel(&cli.config, args).await,

@@ -119,3 +119,182 @@ pub async fn reschedule(config: &Path, a: RescheduleArgs) -> Result<()> {
     );
     Ok(())
 }
+
+#[derive(Args)]
+pub struct StartArgs {
+    /// Tenant id.
+    #[arg(long)]
+    tenant: String,
+    /// The HR system's employee id.
+    #[arg(long)]
+    employee_id: String,
+    #[arg(long)]
+    email: String,
+    #[arg(long)]
+    name: Option<String>,
+    /// Last working day (YYYY-MM-DD), cut at the end of day in the leaver's zone.
+    #[arg(long, conflicts_with_all = ["at", "now"])]
+    last_day: Option<jiff::civil::Date>,
+    /// Exact cutoff instant (RFC 3339).
+    #[arg(long, conflicts_with = "now")]
+    at: Option<jiff::Timestamp>,
+    /// Cut now (involuntary termination).
+    #[arg(long)]
+    now: bool,
+    /// IANA time zone; else the work location's, else the tenant's default.
+    #[arg(long)]
+    time_zone: Option<String>,
+    /// Work location as the tenant's policy names it.
+    #[arg(long)]
+    location: Option<String>,
+    /// Manager's email: receives mail and files, confirms the hand-over.
+    #[arg(long)]
+    manager: Option<String>,
+    #[arg(long)]
+    note: Option<String>,
+    /// Makes a repeated command return the same run.
+    #[arg(long)]
+    idempotency_key: Option<String>,
+    #[arg(long, default_value_t = default_actor())]
+    actor: String,
+}
+
+/// Starts a leaver run by hand ("Jane leaves Friday").
+pub async fn start(config: &Path, a: StartArgs) -> Result<()> {
+    use passage_core::cutoff::CutoffRequest;
+    let cutoff = match (a.last_day, a.at, a.now) {
+        (Some(day), None, false) => CutoffRequest::LastWorkingDay(day),
+        (None, Some(at), false) => CutoffRequest::Exact(at),
+        (None, None, true) => CutoffRequest::Immediate,
+        _ => anyhow::bail!("give exactly one of --last-day, --at or --now"),
+    };
+    let (_, system) = system::open(config)?;
+    let key = a
+        .idempotency_key
+        .clone()
+        .unwrap_or_else(|| RunId::generate().to_string());
+    let accepted = system
+        .engine
+        .start_manual(
+            &passage_core::TenantId::new(a.tenant.as_str()),
+            passage_core::engine::ManualLeaver {
+                employee_id: a.employee_id,
+                email: a.email,
+                display_name: a.name,
+                cutoff,
+                time_zone: a.time_zone,
+                work_location: a.location,
+                manager: a.manager.map(|email| passage_core::Manager {
+                    email,
+                    employee_id: None,
+                }),
+                note: a.note,
+            },
+            &a.actor,
+            &format!("cli:{key}"),
+        )
+        .await?;
+    println!(
+        "{} {} ({}), cutoff {}",
+        accepted.run_id,
+        if accepted.created {
+            "created"
+        } else {
+            "already existed"
+        },
+        accepted.state.as_str(),
+        accepted.cutoff_at
+    );
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct ConfirmArgs {
+    run_id: String,
+    /// Step key, e.g. human.return_devices.
+    step: String,
+    /// Item id as `passage runs show` lists it (device-1, handover).
+    item: String,
+    /// received, handed_over or written_off.
+    #[arg(long)]
+    outcome: String,
+    /// The device's condition on return.
+    #[arg(long)]
+    condition: Option<String>,
+    #[arg(long)]
+    note: Option<String>,
+    #[arg(long, default_value_t = default_actor())]
+    actor: String,
+}
+
+/// Confirms one item of a human step (a returned laptop, a hand-over).
+pub async fn confirm(config: &Path, a: ConfirmArgs) -> Result<()> {
+    let outcome = match a.outcome.as_str() {
+        "received" => passage_core::ItemOutcome::Received,
+        "handed_over" => passage_core::ItemOutcome::HandedOver,
+        "written_off" => passage_core::ItemOutcome::WrittenOff,
+        other => {
+            anyhow::bail!("unknown outcome {other:?}: use received, handed_over or written_off")
+        }
+    };
+    let (_, system) = system::open(config)?;
+    let step = system
+        .engine
+        .confirm(
+            &RunId::new(a.run_id.as_str()),
+            &StepKey::new(a.step.as_str()),
+            &passage_core::engine::ConfirmRequest {
+                item: a.item.clone(),
+                outcome,
+                actor: format!("operator:{}", a.actor),
+                condition: a.condition,
+                note: a.note,
+            },
+        )
+        .await?;
+    println!(
+        "{} {} confirmed by {}; step is {}",
+        step.key,
+        a.item,
+        a.actor,
+        step.state.as_str()
+    );
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct ReconcileArgs {
+    /// Tenant id (every tenant with an HR API when omitted).
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Compare terminations dated from this day on (default: 30 days ago).
+    #[arg(long)]
+    since: Option<jiff::civil::Date>,
+}
+
+/// Compares the HR system with Passage and applies the differences.
+pub async fn reconcile(config: &Path, a: ReconcileArgs) -> Result<()> {
+    let opened = system::open_all(config)?;
+    let since = a
+        .since
+        .unwrap_or_else(|| jiff::Zoned::now().date() - jiff::Span::new().days(30));
+    let tenants: Vec<String> = match a.tenant {
+        Some(t) => vec![t],
+        None => opened
+            .config
+            .tenants
+            .iter()
+            .filter(|t| t.hr_api.is_some())
+            .map(|t| t.id.clone())
+            .collect(),
+    };
+    for t in tenants {
+        let report = opened
+            .system
+            .engine
+            .reconcile(&passage_core::TenantId::new(t.as_str()), since)
+            .await?;
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(())
+}

@@ -125,6 +125,33 @@ pub async fn run(config_path: &Path, cmd: RunsCommand) -> Result<()> {
                     detail
                 );
             }
+            for s in steps.iter().filter(|s| s.human.is_some()) {
+                let Some(task) = &s.human else { continue };
+                println!();
+                println!("{} (due {}):", s.key, task.due_at);
+                for i in &task.items {
+                    let mdm = i
+                        .device
+                        .as_ref()
+                        .map(|d| format!(" [{}: {}]", d.source, d.mdm_state))
+                        .unwrap_or_default();
+                    let status = match &i.confirmation {
+                        Some(c) => format!("{:?} by {} at {}", c.outcome, c.actor, c.at),
+                        None => "outstanding".into(),
+                    };
+                    println!("  {:<10} {}{} - {}", i.id, i.label, mdm, status);
+                }
+                for n in &task.notices {
+                    let ok = n.deliveries.iter().filter(|d| d.delivered).count();
+                    println!(
+                        "  {:?} sent {} ({} of {} channels delivered)",
+                        n.kind,
+                        n.at,
+                        ok,
+                        n.deliveries.len()
+                    );
+                }
+            }
             if !attempts.is_empty() {
                 println!();
                 println!("attempts:");

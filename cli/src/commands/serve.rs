@@ -23,6 +23,13 @@ pub async fn run(config_path: &Path) -> Result<()> {
             link_key: system.link_key.clone(),
             lock_file: Some(config.server.data_dir.join("serve.lock")),
             operators,
+            reconcile: config
+                .tenants
+                .iter()
+                .filter(|t| t.hr_api.is_some())
+                .map(|t| passage_core::TenantId::new(t.id.as_str()))
+                .collect(),
+            reconcile_every: Duration::from_secs(config.server.reconcile_minutes.max(1) * 60),
         },
     };
     let running = host.start().await?;

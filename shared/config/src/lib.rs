@@ -89,6 +89,9 @@ pub struct ServerConfig {
     /// over after this; it must exceed the longest attempt (each provider call times out at 30 s).
     #[serde(default = "default_lease")]
     pub lease_seconds: u64,
+    /// How often tenants with an HR API are compared with Passage.
+    #[serde(default = "default_reconcile")]
+    pub reconcile_minutes: u64,
 }
 
 impl Default for ServerConfig {
@@ -100,6 +103,7 @@ impl Default for ServerConfig {
             workers: default_workers(),
             sweep_seconds: default_sweep(),
             lease_seconds: default_lease(),
+            reconcile_minutes: default_reconcile(),
         }
     }
 }
@@ -117,6 +121,9 @@ fn default_sweep() -> u64 {
     5
 }
 fn default_lease() -> u64 {
+    60
+}
+fn default_reconcile() -> u64 {
     60
 }
 

@@ -28,6 +28,9 @@ pub struct HostSettings {
     pub lock_file: Option<std::path::PathBuf>,
     /// Who may use the operator API.
     pub operators: passage_http::Operators,
+    /// Tenants whose HR system is compared with Passage every `reconcile_every`.
+    pub reconcile: Vec<passage_core::TenantId>,
+    pub reconcile_every: Duration,
 }
 
 /// The parts of the embedded adapter set the host loops need beyond the engine's ports.
@@ -110,6 +113,10 @@ impl Host {
         tasks.spawn(async move { host.timer_loop().await });
         let host = self.clone();
         tasks.spawn(async move { host.sweep_loop().await });
+        if !self.settings.reconcile.is_empty() {
+            let host = self.clone();
+            tasks.spawn(async move { host.reconcile_loop().await });
+        }
         Ok(Running {
             addr,
             _lock: lock,
@@ -200,6 +207,31 @@ impl Host {
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "sweep failed"),
             }
+        }
+    }
+
+    /// Catches what webhooks missed: terminations of the last 30 days without a run, moved
+    /// dates and rescinded terminations.
+    async fn reconcile_loop(self) {
+        loop {
+            for tenant in &self.settings.reconcile {
+                let since = jiff::Zoned::now().date() - jiff::Span::new().days(30);
+                match self.engine.reconcile(tenant, since).await {
+                    Ok(r) => tracing::info!(
+                        %tenant,
+                        checked = r.checked,
+                        created = r.created.len(),
+                        rescheduled = r.rescheduled.len(),
+                        cancelled = r.cancelled.len(),
+                        errors = r.errors.len(),
+                        "reconciled with the HR system"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(%tenant, error = %e, "reconcile failed; next pass retries")
+                    }
+                }
+            }
+            tokio::time::sleep(self.settings.reconcile_every).await;
         }
     }
 }
