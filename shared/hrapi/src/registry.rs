@@ -1,8 +1,8 @@
 //! Each tenant's HR system client, built once from configuration.
 
 use crate::{HrSettings, source};
-use passage_core::TenantPolicy;
 use passage_core::TenantId;
+use passage_core::TenantPolicy;
 use passage_core::ports::{HrSource, HrSourceRegistry};
 use std::collections::HashMap;
 use std::sync::Arc;

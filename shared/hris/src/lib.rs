@@ -10,6 +10,10 @@
 //!    strictly (unknown or duplicate fields, bad dates, unknown time zones are all refused, every
 //!    problem listed at once), so a typo never becomes a wrong cut-off.
 //!
+//! Vendor HR systems (BambooHR, HiBob, Gusto, Merge, Finch, Personio, Rippling) send their own
+//! payloads under their own schemes: [`Vendor`] picks the verifier and reads a [`Hint`] — what
+//! happened to which employee — that intake confirms against the vendor's API before acting.
+//!
 //! [`evidence`] turns a verified, parsed delivery into the record that may enter an evidence
 //! bundle: no signature headers, and a SHA-256 of the raw body to tie it to what was received.
 //!
@@ -18,12 +22,23 @@
 
 pub mod event;
 pub mod evidence;
+pub mod vendors;
 pub mod verify;
 
 pub use event::leaver::{LEAVER_EVENT_TYPE, LEAVER_EVENT_V1_SCHEMA, LeaverEvent, Manager};
 pub use event::{EventError, MAX_BODY_BYTES, Problem, ProblemKind};
 pub use evidence::{body_sha256_hex, intake_record, redacted_event};
+pub use vendors::{Hint, HintError, HintKind, UnknownVendor, Vendor};
+pub use verify::bamboohr::BambooHrVerifier;
+pub use verify::finch::FinchVerifier;
+pub use verify::gusto::GustoVerifier;
+pub use verify::hibob::HiBobVerifier;
+pub use verify::merge::MergeVerifier;
 pub use verify::standard_webhooks::{
     SecretError, StandardWebhooksVerifier, WebhookSecret, sign, signed_headers,
 };
-pub use verify::{HeaderLookup, VerifiedDelivery, VerifyError, WebhookVerifier};
+pub use verify::static_token::{StaticTokenVerifier, TokenLayout};
+pub use verify::{
+    ConfigError, HeaderLookup, VENDOR_TOLERANCE_SECS, VerifiedDelivery, VerifyError,
+    WebhookVerifier,
+};

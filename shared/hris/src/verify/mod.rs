@@ -1,11 +1,22 @@
 //! Authenticating webhook deliveries.
 //!
-//! Each sender scheme (Standard Webhooks today; vendor schemes such as BambooHR or HiBob later)
-//! implements [`WebhookVerifier`]. All of them report failures as [`VerifyError`], whose
+//! Each sender scheme (Standard Webhooks, and one module per HR vendor) implements
+//! [`WebhookVerifier`]. All of them report failures as [`VerifyError`], whose
 //! [`code`](VerifyError::code) is stable for API clients and whose message names the problem for
 //! the person configuring the integration.
 
+pub mod bamboohr;
+mod checks;
+pub mod finch;
+pub mod gusto;
+pub mod hibob;
+pub mod merge;
+mod secrets;
 pub mod standard_webhooks;
+pub mod static_token;
+
+pub use checks::VENDOR_TOLERANCE_SECS;
+pub use secrets::ConfigError;
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
@@ -96,9 +107,11 @@ pub struct VerifiedDelivery {
     /// Scheme that verified the delivery, e.g. `"standard-webhooks"`.
     pub scheme: &'static str,
     /// The sender's message id. Stable across retries of the same event, so it is the
-    /// idempotency key for intake.
+    /// idempotency key for intake. Senders without an event id get `sha256:<hex>` of the
+    /// authenticated bytes that identify the delivery (see each vendor module).
     pub delivery_id: String,
-    /// The sender's signed timestamp of this attempt, Unix seconds.
+    /// The sender's signed timestamp of this attempt, Unix seconds. For schemes that sign no
+    /// timestamp (the `method` says so) this is the receiver's clock at verification.
     pub timestamp_unix: i64,
     /// The method actually verified, in words, e.g.
     /// `"standard-webhooks v1 hmac-sha256 + timestamp ±300s"`.
@@ -150,6 +163,16 @@ pub enum VerifyError {
         "no signature matched any configured secret (wrong secret, or the body was changed in transit)"
     )]
     NoValidSignature,
+    /// A timestamp header in a vendor's own format could not be read.
+    #[error("header `{header}` value `{value}` is not a timestamp; expected {expected}")]
+    UnreadableTimestamp {
+        header: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    /// A static-token scheme: the token sent matches no configured token.
+    #[error("the `{header}` token matches no configured token")]
+    TokenMismatch { header: &'static str },
 }
 
 impl VerifyError {
@@ -158,12 +181,13 @@ impl VerifyError {
         match self {
             Self::MissingHeader(_) => "missing_header",
             Self::InvalidHeader { .. } => "invalid_header",
-            Self::InvalidTimestamp { .. } => "invalid_timestamp",
+            Self::InvalidTimestamp { .. } | Self::UnreadableTimestamp { .. } => "invalid_timestamp",
             Self::TimestampTooOld { .. } => "stale_timestamp",
             Self::TimestampInFuture { .. } => "future_timestamp",
             Self::MalformedSignatureHeader => "malformed_signature_header",
             Self::UnsupportedSignatureVersion { .. } => "unsupported_signature_version",
             Self::NoValidSignature => "bad_signature",
+            Self::TokenMismatch { .. } => "bad_token",
         }
     }
 
@@ -174,11 +198,13 @@ impl VerifyError {
             Self::MissingHeader(_)
             | Self::InvalidHeader { .. }
             | Self::InvalidTimestamp { .. }
+            | Self::UnreadableTimestamp { .. }
             | Self::MalformedSignatureHeader => 400,
             Self::TimestampTooOld { .. }
             | Self::TimestampInFuture { .. }
             | Self::UnsupportedSignatureVersion { .. }
-            | Self::NoValidSignature => 401,
+            | Self::NoValidSignature
+            | Self::TokenMismatch { .. } => 401,
         }
     }
 

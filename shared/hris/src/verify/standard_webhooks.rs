@@ -112,7 +112,15 @@ impl WebhookSecret {
         let key = BASE64_LENIENT
             .decode(encoded)
             .map_err(|e| SecretError::InvalidBase64 {
-                reason: e.to_string(),
+                // The decoder's own message quotes the offending character, which is part of
+                // the secret; say only what kind of problem it is.
+                reason: match e {
+                    base64::DecodeError::InvalidByte(..) => "a character outside base64",
+                    base64::DecodeError::InvalidLength(_) => "impossible length",
+                    base64::DecodeError::InvalidLastSymbol(..) => "invalid final character",
+                    base64::DecodeError::InvalidPadding => "invalid padding",
+                }
+                .to_owned(),
             })?;
         Self::from_bytes(&key)
     }
@@ -258,7 +266,7 @@ impl WebhookVerifier for StandardWebhooksVerifier {
         let timestamp_raw = required(headers, HEADER_TIMESTAMP)?;
         let signature_header = required(headers, HEADER_SIGNATURE)?;
 
-        check_id(id)?;
+        check_id_for(HEADER_ID, id)?;
         let timestamp = parse_timestamp(timestamp_raw)?;
         self.check_time(timestamp, now_unix)?;
         let candidates = v1_signatures(signature_header)?;
@@ -298,9 +306,9 @@ fn required<'h>(headers: &'h dyn HeaderLookup, name: &'static str) -> Result<&'h
 
 /// The id is part of the signed content (`id.timestamp.body`), so the specification forbids `.`
 /// in it; it is also stored as an idempotency key, so it must be short and printable.
-fn check_id(id: &str) -> Result<(), VerifyError> {
+pub(crate) fn check_id_for(header: &'static str, id: &str) -> Result<(), VerifyError> {
     let invalid = |reason: &str| VerifyError::InvalidHeader {
-        header: HEADER_ID,
+        header,
         reason: reason.to_owned(),
     };
     if id.len() > MAX_ID_LEN {
@@ -317,7 +325,7 @@ fn check_id(id: &str) -> Result<(), VerifyError> {
 
 /// Plain decimal Unix seconds. Signs, leading zeros and fractions are refused: the signed content
 /// uses the header text, so it must have exactly one spelling.
-fn parse_timestamp(raw: &str) -> Result<i64, VerifyError> {
+pub(crate) fn parse_timestamp(raw: &str) -> Result<i64, VerifyError> {
     let well_formed = !raw.is_empty()
         && raw.bytes().all(|b| b.is_ascii_digit())
         && (raw == "0" || !raw.starts_with('0'));
@@ -332,7 +340,7 @@ fn parse_timestamp(raw: &str) -> Result<i64, VerifyError> {
 /// Decoded `v1` signatures from the header. Entries of other versions (`v1a`, future ones) are
 /// skipped; an entry whose value is not base64 is kept as an impossible candidate so that it
 /// counts as "a v1 signature that did not match" rather than vanishing.
-fn v1_signatures(header: &str) -> Result<Vec<Vec<u8>>, VerifyError> {
+pub(crate) fn v1_signatures(header: &str) -> Result<Vec<Vec<u8>>, VerifyError> {
     let entries: Vec<(&str, &str)> = header
         .split_ascii_whitespace()
         .filter_map(|entry| entry.split_once(','))

@@ -1,0 +1,133 @@
+//! The Finch client against the Finch emulator over real HTTP.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use common::{hex, in_days};
+use passage_core::ports::{EmploymentStatus, HrError, HrSource};
+use passage_core::secret::Secret;
+use passage_hrapi::{Finch, FinchSettings};
+use passage_sandbox::hr::finch::{self as emu, FinchEmulator};
+use passage_sandbox::hr::{DEMO_LEAVER, DEMO_MANAGER, NewEmployee, RawReceiver, Termination};
+
+fn client(emulator: &FinchEmulator, token: &str) -> Finch {
+    Finch::new(FinchSettings {
+        base_url: emulator.base_url().to_owned(),
+        page_size: Some(2),
+        ..FinchSettings::new(Secret::new(token))
+    })
+}
+
+#[tokio::test]
+async fn reads_active_terminated_rescinded_and_missing_individuals() {
+    let (finch, demo) = FinchEmulator::start_demo().await.unwrap();
+    let hr = client(&finch, finch.access_token());
+
+    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
+    assert_eq!(jane.email, DEMO_LEAVER);
+    assert_eq!(jane.display_name.as_deref(), Some("Jane Doe"));
+    assert_eq!(jane.status, EmploymentStatus::Active);
+    assert_eq!(jane.work_location.as_deref(), Some("London"));
+    let manager = jane.manager.unwrap();
+    assert_eq!(manager.email, DEMO_MANAGER);
+    assert_eq!(
+        manager.employee_id.as_deref(),
+        Some(demo.manager_id.as_str())
+    );
+
+    finch.terminate(&demo.leaver_id, in_days(6)).unwrap();
+    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
+    assert_eq!(jane.status, EmploymentStatus::Terminated);
+    assert_eq!(jane.termination_date, Some(in_days(6)));
+
+    finch.move_termination(&demo.leaver_id, in_days(8)).unwrap();
+    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
+    assert_eq!(jane.termination_date, Some(in_days(8)));
+
+    finch.rescind(&demo.leaver_id).unwrap();
+    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
+    assert_eq!(jane.status, EmploymentStatus::Active);
+    assert_eq!(jane.termination_date, None);
+
+    assert_eq!(
+        hr.employee("00000000-0000-4000-8000-000000000000")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn wrong_token_is_denied_and_faults_are_unavailable() {
+    let (finch, demo) = FinchEmulator::start_demo().await.unwrap();
+    let err = client(&finch, "finch-wrong-token-3")
+        .employee(&demo.leaver_id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HrError::Denied(_)), "{err}");
+    assert!(!err.to_string().contains("finch-wrong-token"));
+
+    let hr = client(&finch, finch.access_token());
+    finch.faults().set_retry_after(5);
+    finch.faults().throttle_next(1);
+    let err = hr.employee(&demo.leaver_id).await.unwrap_err();
+    assert!(err.to_string().contains("Retry-After 5s"), "{err}");
+    assert!(hr.employee(&demo.leaver_id).await.unwrap().is_some());
+    finch.faults().fail_next(502, 1);
+    assert!(matches!(
+        hr.terminations(in_days(0)).await,
+        Err(HrError::Unavailable(_))
+    ));
+}
+
+#[tokio::test]
+async fn terminations_since_page_through_the_directory() {
+    let (finch, demo) = FinchEmulator::start_demo().await.unwrap();
+    let hr = client(&finch, finch.access_token());
+    finch.terminate(&demo.leaver_id, in_days(3)).unwrap();
+    finch.terminate(&demo.ids[3], in_days(-30)).unwrap();
+    let mut expected = BTreeSet::from([demo.leaver_id.clone()]);
+    for n in 0..2 {
+        let id = finch
+            .seed(
+                NewEmployee::new("Temp", &format!("F{n}"), &format!("tf{n}@example.com"))
+                    .terminated(Termination::on(in_days(-n))),
+            )
+            .unwrap();
+        expected.insert(id);
+    }
+    let found = hr.terminations(in_days(-7)).await.unwrap();
+    let ids: BTreeSet<String> = found.iter().map(|r| r.employee_id.clone()).collect();
+    assert_eq!(ids, expected);
+}
+
+#[tokio::test]
+async fn webhook_signature_matches_an_independent_hmac() {
+    let (finch, demo) = FinchEmulator::start_demo().await.unwrap();
+    let receiver = RawReceiver::start().await.unwrap();
+    finch
+        .send_webhook(&receiver.url(), "employment.updated", &demo.leaver_id)
+        .await
+        .unwrap();
+    let delivery = receiver.received().pop().unwrap();
+    let id = delivery.header(emu::EVENT_ID_HEADER).unwrap();
+    let ts = delivery.header(emu::TIMESTAMP_HEADER).unwrap();
+    let key = STANDARD
+        .decode(finch.webhook_secret().trim_start_matches("whsec_"))
+        .unwrap();
+    // openssl takes a binary key as hex.
+    let mut signed = format!("{id}.{ts}.").into_bytes();
+    signed.extend_from_slice(&delivery.body);
+    let mac = common::openssl_hmac_hexkey("sha256", &hex(&key), &signed);
+    let expected = format!("v1,{}", STANDARD.encode(mac));
+    assert_eq!(
+        delivery.header(emu::SIGNATURE_HEADER),
+        Some(expected.as_str())
+    );
+    let body = delivery.json().unwrap();
+    assert_eq!(body["event_type"], "employment.updated");
+    assert_eq!(body["data"]["individual_id"], demo.leaver_id.as_str());
+}

@@ -1,0 +1,131 @@
+//! The Gusto client against the Gusto emulator over real HTTP.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{hex, in_days, openssl_hmac};
+use passage_core::ports::{EmploymentStatus, HrError, HrSource};
+use passage_core::secret::Secret;
+use passage_hrapi::{Gusto, GustoSettings};
+use passage_sandbox::hr::gusto::{self as emu, GustoEmulator};
+use passage_sandbox::hr::{DEMO_LEAVER, DEMO_MANAGER, NewEmployee, RawReceiver, Termination};
+
+fn client(emulator: &GustoEmulator, token: &str) -> Gusto {
+    Gusto::new(GustoSettings {
+        base_url: emulator.base_url().to_owned(),
+        page_size: Some(2),
+        ..GustoSettings::new(Secret::new(token), emulator.company_uuid())
+    })
+}
+
+#[tokio::test]
+async fn reads_active_terminated_rescinded_and_missing_employees() {
+    let (gusto, demo) = GustoEmulator::start_demo().await.unwrap();
+    let hr = client(&gusto, gusto.access_token());
+
+    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
+    assert_eq!(jane.email, DEMO_LEAVER);
+    assert_eq!(jane.display_name.as_deref(), Some("Jane Doe"));
+    assert_eq!(jane.status, EmploymentStatus::Active);
+    let manager = jane.manager.unwrap();
+    assert_eq!(manager.email, DEMO_MANAGER);
+    assert_eq!(
+        manager.employee_id.as_deref(),
+        Some(demo.manager_id.as_str())
+    );
+
+    gusto.terminate(&demo.leaver_id, in_days(9)).unwrap();
+    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
+    assert_eq!(jane.status, EmploymentStatus::Terminated);
+    assert_eq!(jane.termination_date, Some(in_days(9)));
+    assert_eq!(jane.last_day_worked, Some(in_days(9)));
+
+    gusto.move_termination(&demo.leaver_id, in_days(4)).unwrap();
+    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
+    assert_eq!(jane.termination_date, Some(in_days(4)));
+
+    gusto.rescind(&demo.leaver_id).unwrap();
+    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
+    assert_eq!(jane.status, EmploymentStatus::Active);
+    assert_eq!(jane.termination_date, None);
+
+    assert_eq!(
+        hr.employee("00000000-0000-4000-8000-000000000000")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn wrong_token_is_denied_and_faults_are_unavailable() {
+    let (gusto, demo) = GustoEmulator::start_demo().await.unwrap();
+    let err = client(&gusto, "gusto-wrong-token-5")
+        .employee(&demo.leaver_id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HrError::Denied(_)), "{err}");
+    assert!(!err.to_string().contains("gusto-wrong-token"));
+
+    let hr = client(&gusto, gusto.access_token());
+    gusto.faults().set_retry_after(4);
+    gusto.faults().throttle_next(1);
+    let err = hr.employee(&demo.leaver_id).await.unwrap_err();
+    assert!(err.to_string().contains("Retry-After 4s"), "{err}");
+    assert!(hr.employee(&demo.leaver_id).await.unwrap().is_some());
+    gusto.faults().fail_next(500, 1);
+    assert!(matches!(
+        hr.terminations(in_days(0)).await,
+        Err(HrError::Unavailable(_))
+    ));
+}
+
+#[tokio::test]
+async fn terminations_since_page_through_the_company() {
+    let (gusto, demo) = GustoEmulator::start_demo().await.unwrap();
+    let hr = client(&gusto, gusto.access_token());
+    gusto.terminate(&demo.leaver_id, in_days(3)).unwrap();
+    gusto.terminate(&demo.ids[2], in_days(-50)).unwrap();
+    let mut expected = BTreeSet::from([demo.leaver_id.clone()]);
+    for n in 0..3 {
+        let id = gusto
+            .seed(
+                NewEmployee::new("Temp", &format!("G{n}"), &format!("tg{n}@example.com"))
+                    .terminated(Termination::on(in_days(-n))),
+            )
+            .unwrap();
+        expected.insert(id);
+    }
+    let found = hr.terminations(in_days(-7)).await.unwrap();
+    let ids: BTreeSet<String> = found.iter().map(|r| r.employee_id.clone()).collect();
+    assert_eq!(ids, expected);
+}
+
+#[tokio::test]
+async fn webhook_signature_matches_an_independent_hmac() {
+    let (gusto, demo) = GustoEmulator::start_demo().await.unwrap();
+    let receiver = RawReceiver::start().await.unwrap();
+    gusto
+        .send_webhook(&receiver.url(), "employee.terminated", &demo.leaver_id)
+        .await
+        .unwrap();
+    let delivery = receiver.received().pop().unwrap();
+    let expected = hex(&openssl_hmac(
+        "sha256",
+        gusto.verification_token(),
+        &delivery.body,
+    ));
+    assert_eq!(
+        delivery.header(emu::SIGNATURE_HEADER),
+        Some(expected.as_str())
+    );
+    assert_eq!(
+        emu::sign(gusto.verification_token(), &delivery.body),
+        expected
+    );
+    let body = delivery.json().unwrap();
+    assert_eq!(body["event_type"], "employee.terminated");
+    assert_eq!(body["entity_uuid"], demo.leaver_id.as_str());
+    assert_eq!(body["resource_uuid"], gusto.company_uuid());
+}

@@ -1,0 +1,314 @@
+//! A Gusto emulator: `GET /v1/employees/{employee_uuid}`,
+//! `GET /v1/employees/{employee_uuid}/terminations` and
+//! `GET /v1/companies/{company_uuid}/employees?terminated=true&page=&per=` (page-numbered, with
+//! `X-Total-Count`/`X-Total-Pages` headers), authenticated with `Authorization: Bearer <token>`.
+//! Errors use Gusto's `{"errors": [{"error_key", "category", "message"}]}` body.
+//!
+//! A termination's `effective_date` is the employee's last day of work; `terminated` turns true
+//! once it has passed. Webhooks carry `X-Gusto-Signature` = hex HMAC-SHA256 over the raw body,
+//! keyed with the subscription's `verification_token`.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::common::server::ServerHandle;
+use crate::hr::directory::{DemoPeople, Directory, Employee, IdStyle, seed_demo};
+use crate::hr::plumbing::{self, Faults};
+
+/// Header carrying the hex signature.
+pub const SIGNATURE_HEADER: &str = "X-Gusto-Signature";
+/// Largest page Gusto serves.
+pub const MAX_PER: usize = 100;
+
+/// The `X-Gusto-Signature` value: lowercase hex HMAC-SHA256 keyed with the verification token
+/// over the raw body.
+pub fn sign(verification_token: &str, body: &[u8]) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(verification_token.as_bytes()) else {
+        unreachable!("HMAC accepts keys of any length")
+    };
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// How to start the emulator.
+#[derive(Clone, Debug)]
+pub struct GustoConfig {
+    pub access_token: String,
+    pub company_uuid: String,
+    pub verification_token: String,
+    pub seed: u64,
+}
+
+impl Default for GustoConfig {
+    fn default() -> Self {
+        Self {
+            access_token: "gusto-at-4f2c8e1a6b9d3f5e7a0c2e4b".into(),
+            company_uuid: "c5f3a1e2-7b44-4d0e-9f3a-2a6c1d8e0b57".into(),
+            verification_token: "gusto-verification-token-9b1e".into(),
+            seed: 0x6057,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct App {
+    directory: Arc<Directory>,
+    config: Arc<GustoConfig>,
+}
+
+/// A running Gusto emulator. Derefs to its [`Directory`] for the state API.
+#[derive(Debug)]
+pub struct GustoEmulator {
+    server: ServerHandle,
+    origin: String,
+    config: Arc<GustoConfig>,
+    directory: Arc<Directory>,
+    faults: Arc<Faults>,
+}
+
+impl GustoEmulator {
+    /// Starts an empty emulator on a free loopback port.
+    ///
+    /// # Errors
+    /// If no loopback port can be bound.
+    pub async fn start(config: GustoConfig) -> std::io::Result<Self> {
+        let directory = Arc::new(Directory::new(IdStyle::Uuid, config.seed));
+        let faults = Arc::new(Faults::new(error));
+        let config = Arc::new(config);
+        let app = App {
+            directory: Arc::clone(&directory),
+            config: Arc::clone(&config),
+        };
+        let router = Router::new()
+            .route("/v1/employees/{uuid}", get(employee))
+            .route("/v1/employees/{uuid}/terminations", get(terminations))
+            .route("/v1/companies/{company}/employees", get(company_employees))
+            .layer(middleware::from_fn_with_state(
+                Arc::clone(&faults),
+                plumbing::fault_gate,
+            ))
+            .layer(middleware::from_fn_with_state(app.clone(), authenticate))
+            .with_state(app);
+        let (server, origin) = plumbing::serve(router).await?;
+        Ok(Self {
+            server,
+            origin,
+            config,
+            directory,
+            faults,
+        })
+    }
+
+    /// Starts an emulator seeded with the demo company.
+    ///
+    /// # Errors
+    /// If no loopback port can be bound.
+    pub async fn start_demo() -> std::io::Result<(Self, DemoPeople)> {
+        let emulator = Self::start(GustoConfig::default()).await?;
+        let demo = seed_demo(&emulator.directory);
+        Ok((emulator, demo))
+    }
+
+    /// The API origin (stands in for `https://api.gusto.com`).
+    pub fn base_url(&self) -> &str {
+        &self.origin
+    }
+
+    pub fn access_token(&self) -> &str {
+        &self.config.access_token
+    }
+
+    pub fn company_uuid(&self) -> &str {
+        &self.config.company_uuid
+    }
+
+    pub fn verification_token(&self) -> &str {
+        &self.config.verification_token
+    }
+
+    pub fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// The event body for `event` (e.g. `employee.terminated`) about `employee_uuid`.
+    pub fn webhook_body(&self, event: &str, employee_uuid: &str) -> Vec<u8> {
+        json!({
+            "uuid": uuid::Uuid::new_v4().to_string(),
+            "event_type": event,
+            "resource_type": "Company",
+            "resource_uuid": self.config.company_uuid,
+            "entity_type": "Employee",
+            "entity_uuid": employee_uuid,
+            "timestamp": jiff::Timestamp::now().as_second(),
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    /// Sends a signed event about `employee_uuid` to `url`.
+    ///
+    /// # Errors
+    /// If the receiver cannot be reached.
+    pub async fn send_webhook(
+        &self,
+        url: &str,
+        event: &str,
+        employee_uuid: &str,
+    ) -> reqwest::Result<reqwest::Response> {
+        let body = self.webhook_body(event, employee_uuid);
+        let signature = sign(&self.config.verification_token, &body);
+        plumbing::deliver(url, vec![(SIGNATURE_HEADER, signature)], body).await
+    }
+
+    /// Stops the server, letting in-flight requests finish.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
+
+impl Deref for GustoEmulator {
+    type Target = Directory;
+    fn deref(&self) -> &Directory {
+        &self.directory
+    }
+}
+
+fn errors(status: StatusCode, category: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({
+            "errors": [{ "error_key": "base", "category": category, "message": message }],
+        })),
+    )
+        .into_response()
+}
+
+fn error(status: StatusCode) -> Response {
+    match status {
+        StatusCode::TOO_MANY_REQUESTS => errors(status, "rate_limit_exceeded", "Too many requests"),
+        _ => errors(status, "internal_server_error", "Something went wrong"),
+    }
+}
+
+async fn authenticate(State(app): State<App>, req: Request, next: Next) -> Response {
+    let ok = plumbing::bearer_token(req.headers())
+        .is_some_and(|t| plumbing::same(&t, &app.config.access_token));
+    if !ok {
+        return errors(
+            StatusCode::UNAUTHORIZED,
+            "invalid_authorization",
+            "The access token is invalid or has expired",
+        );
+    }
+    next.run(req).await
+}
+
+fn render_termination(e: &Employee) -> Option<Value> {
+    let t = e.termination.as_ref()?;
+    let today = plumbing::today();
+    Some(json!({
+        "uuid": format!("{}-t", e.id),
+        "version": "1",
+        "employee_uuid": e.id,
+        "active": t.date <= today,
+        "cancelable": t.date > today,
+        "effective_date": t.date.to_string(),
+        "run_termination_payroll": false,
+    }))
+}
+
+fn render(app: &App, e: &Employee) -> Value {
+    json!({
+        "uuid": e.id,
+        "version": "1",
+        "first_name": e.first_name,
+        "last_name": e.last_name,
+        "email": format!("personal.{}", e.email),
+        "work_email": e.email,
+        "company_uuid": app.config.company_uuid,
+        "manager_uuid": e.manager_id,
+        "department": null,
+        "terminated": e.is_inactive_on(plumbing::today()),
+        "onboarded": true,
+        "terminations": render_termination(e).into_iter().collect::<Vec<_>>(),
+        "jobs": [],
+    })
+}
+
+async fn employee(State(app): State<App>, Path(uuid): Path<String>) -> Response {
+    match app.directory.get(&uuid) {
+        Some(e) => Json(render(&app, &e)).into_response(),
+        None => errors(StatusCode::NOT_FOUND, "not_found", "Employee not found"),
+    }
+}
+
+async fn terminations(State(app): State<App>, Path(uuid): Path<String>) -> Response {
+    match app.directory.get(&uuid) {
+        Some(e) => Json(render_termination(&e).into_iter().collect::<Vec<_>>()).into_response(),
+        None => errors(StatusCode::NOT_FOUND, "not_found", "Employee not found"),
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    terminated: Option<bool>,
+    page: Option<usize>,
+    per: Option<usize>,
+}
+
+async fn company_employees(
+    State(app): State<App>,
+    Path(company): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    if company != app.config.company_uuid {
+        return errors(StatusCode::NOT_FOUND, "not_found", "Company not found");
+    }
+    let per = query.per.unwrap_or(25).clamp(1, MAX_PER);
+    let page = query.page.unwrap_or(1).max(1);
+    // `terminated=true` lists employees with a termination on record, scheduled or effective.
+    let matching: Vec<Employee> = app
+        .directory
+        .all()
+        .into_iter()
+        .filter(|e| {
+            query
+                .terminated
+                .is_none_or(|t| t == e.termination.is_some())
+        })
+        .collect();
+    let body: Vec<Value> = matching
+        .iter()
+        .skip((page - 1) * per)
+        .take(per)
+        .map(|e| render(&app, e))
+        .collect();
+    let mut response = Json(body).into_response();
+    let total_pages = matching.len().div_ceil(per).max(1);
+    for (name, value) in [
+        ("x-total-count", matching.len()),
+        ("x-total-pages", total_pages),
+        ("x-page", page),
+        ("x-per-page", per),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+            response.headers_mut().insert(name, v);
+        }
+    }
+    response
+}

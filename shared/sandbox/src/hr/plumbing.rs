@@ -1,0 +1,186 @@
+//! What every HR emulator shares: starting a loopback server, the fault knobs that make the
+//! API throttle or fail on demand, Basic-auth parsing, and delivering a signed webhook.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::common::knobs::Knobs;
+use crate::common::server::ServerHandle;
+
+/// Binds `127.0.0.1:0`, serves `router`, and returns the handle and the origin URL.
+pub(crate) async fn serve(router: Router) -> io::Result<(ServerHandle, String)> {
+    let listener = ServerHandle::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+    let server = ServerHandle::serve(listener, router)?;
+    let base = format!("http://{}", server.addr());
+    Ok((server, base))
+}
+
+/// Renders a vendor's error body for a status (429, 5xx) the fault knobs inject.
+pub(crate) type ErrorRenderer = fn(StatusCode) -> Response;
+
+/// Fault controls for one HR emulator. Order on each API request: authentication (done by the
+/// vendor's own gate), then a forced 429, then a forced failure status, then random 5xx from
+/// [`Knobs`], then the handler. A rejected request never reaches the handler.
+#[derive(Debug)]
+pub struct Faults {
+    knobs: Knobs,
+    fail_status: AtomicU16,
+    fail_count: AtomicU32,
+    retry_after_secs: AtomicU64,
+    requests: AtomicU64,
+    render: ErrorRenderer,
+}
+
+impl Faults {
+    pub(crate) fn new(render: ErrorRenderer) -> Self {
+        Self {
+            knobs: Knobs::new(6_000),
+            fail_status: AtomicU16::new(500),
+            fail_count: AtomicU32::new(0),
+            retry_after_secs: AtomicU64::new(1),
+            requests: AtomicU64::new(0),
+            render,
+        }
+    }
+
+    /// Latency, random 5xx rate and forced 429 bursts, shared with the other emulators.
+    pub fn knobs(&self) -> &Knobs {
+        &self.knobs
+    }
+
+    /// The next `n` authenticated API requests answer 429 with `Retry-After`.
+    pub fn throttle_next(&self, n: u32) {
+        self.knobs.burst_429(n);
+    }
+
+    /// The `Retry-After` seconds sent with injected 429s (default 1).
+    pub fn set_retry_after(&self, secs: u64) {
+        self.retry_after_secs.store(secs, Ordering::Relaxed);
+    }
+
+    /// The next `n` authenticated API requests answer `status` (e.g. 500, 503).
+    pub fn fail_next(&self, status: u16, n: u32) {
+        self.fail_status.store(status, Ordering::Relaxed);
+        self.fail_count.store(n, Ordering::Relaxed);
+    }
+
+    /// API requests that reached the fault gate (authenticated ones).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Clears every injected fault.
+    pub fn reset(&self) {
+        self.knobs.reset();
+        self.fail_count.store(0, Ordering::Relaxed);
+    }
+
+    fn take_failure(&self) -> Option<StatusCode> {
+        self.fail_count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .ok()
+            .and_then(|_| StatusCode::from_u16(self.fail_status.load(Ordering::Relaxed)).ok())
+    }
+}
+
+/// The fault middleware; layer it inside the vendor's authentication gate.
+pub(crate) async fn fault_gate(
+    State(faults): State<Arc<Faults>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let latency = faults.knobs.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    faults.requests.fetch_add(1, Ordering::Relaxed);
+    if faults.knobs.take_burst_429() {
+        let mut response = (faults.render)(StatusCode::TOO_MANY_REQUESTS);
+        let secs = faults.retry_after_secs.load(Ordering::Relaxed);
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return response;
+    }
+    if let Some(status) = faults.take_failure() {
+        return (faults.render)(status);
+    }
+    if let Some(code) = faults.knobs.roll_5xx()
+        && let Ok(status) = StatusCode::from_u16(code)
+    {
+        return (faults.render)(status);
+    }
+    next.run(req).await
+}
+
+/// The `user:password` pair of an `Authorization: Basic` header.
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+/// The token of an `Authorization: Bearer` header.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+/// Constant-time-enough comparison for emulator credentials (length leaks are irrelevant here,
+/// but a plain `==` would teach the wrong habit).
+pub(crate) fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// POSTs a webhook body with the given headers, as the vendor's delivery service would
+/// (`Content-Type: application/json` unless `headers` name one).
+pub(crate) async fn deliver(
+    url: &str,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+) -> reqwest::Result<reqwest::Response> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let mut request = client.post(url).body(body);
+    // JSON unless the vendor's delivery names another content type.
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+    {
+        request = request.header(header::CONTENT_TYPE, "application/json");
+    }
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    request.send().await
+}
+
+/// Today's date in UTC: the emulators decide "has the termination taken effect" on it.
+pub(crate) fn today() -> jiff::civil::Date {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+}
