@@ -15,6 +15,8 @@ use serde_json::Value;
 use std::any::Any;
 use std::sync::Arc;
 
+type Headers = Vec<(String, String)>;
+
 /// One vendor set up for a test: the emulator (kept alive), Passage's settings for its API and
 /// webhooks, and one genuine delivery captured verbatim.
 struct Case {
@@ -23,7 +25,7 @@ struct Case {
     leaver_id: String,
     genuine: RawDelivery,
     /// A correctly signed delivery with a timestamp ten minutes old, for vendors that sign one.
-    stale: Option<(Vec<(String, String)>, Vec<u8>)>,
+    stale: Option<(Headers, Vec<u8>)>,
     _emulator: Box<dyn Any + Send>,
 }
 

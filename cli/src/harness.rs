@@ -20,6 +20,9 @@ use std::time::Duration;
 /// The tenant every sandbox uses.
 pub const TENANT: &str = "demo";
 
+/// Adjusts a tenant policy before the sandbox starts.
+pub type PolicyHook = Arc<dyn Fn(&mut TenantPolicy) + Send + Sync>;
+
 pub struct SandboxOptions {
     pub data_dir: PathBuf,
     /// Also run Microsoft, Google and JumpCloud emulators and act on all four providers.
@@ -29,7 +32,7 @@ pub struct SandboxOptions {
     pub disable: DisableMode,
     pub end_of_day: jiff::civil::Time,
     /// Adjusts the tenant policy before the system starts (time rules, human steps, HR webhooks).
-    pub customize: Option<Arc<dyn Fn(&mut TenantPolicy) + Send + Sync>>,
+    pub customize: Option<PolicyHook>,
     /// The tenant's HR system API.
     pub hr: Option<passage_hrapi::HrSettings>,
     /// Delivers reminders (default: none configured).

@@ -3,7 +3,7 @@
 //! the IAM principal API Gateway verified) and scoped to the operator's tenants: a tenant
 //! outside the scope answers exactly as a tenant that does not exist.
 
-use crate::{ApiState, json_error};
+use crate::ApiState;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -82,6 +82,35 @@ impl Operators {
     }
 }
 
+/// A refusal: status, a stable code and a message naming the problem. Small, so handlers can
+/// return it with `?` and answer with [`IntoResponse`].
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+fn json_error(status: StatusCode, code: &'static str, message: &str) -> ApiError {
+    ApiError {
+        status,
+        code,
+        message: message.to_owned(),
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        crate::json_error(self.status, self.code, &self.message)
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        engine_error(e)
+    }
+}
+
 /// The caller's IAM principal (user or role ARN), as API Gateway's IAM authorizer verified it.
 /// Set only by the Lambda shell, from the request context; never read from a header.
 #[derive(Clone, Debug)]
@@ -123,7 +152,7 @@ fn authenticate(
     state: &ApiState,
     headers: &HeaderMap,
     iam: Option<&IamCaller>,
-) -> Result<Operator, Response> {
+) -> Result<Operator, ApiError> {
     if let Some(IamCaller(arn)) = iam {
         return state.operators.by_principal(arn).cloned().ok_or_else(|| {
             json_error(
@@ -172,7 +201,7 @@ fn authorise(
     headers: &HeaderMap,
     iam: Option<&IamCaller>,
     tenant: &str,
-) -> Result<Operator, Response> {
+) -> Result<Operator, ApiError> {
     let op = authenticate(state, headers, iam)?;
     let exists = passage_core::ids::is_valid_tenant_id(tenant)
         && state
@@ -191,7 +220,7 @@ fn authorise(
     Ok(op)
 }
 
-fn engine_error(e: EngineError) -> Response {
+fn engine_error(e: EngineError) -> ApiError {
     let (status, code) = match &e {
         EngineError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
         EngineError::NotAllowed(_) => (StatusCode::CONFLICT, "not_allowed"),
@@ -210,7 +239,7 @@ fn engine_error(e: EngineError) -> Response {
 }
 
 /// Parses a JSON body strictly: unknown fields and wrong types are named in the 400.
-fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
+fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes = if bytes.is_empty() {
         b"{}".as_slice()
     } else {
@@ -231,7 +260,7 @@ async fn tenant_run(
     state: &ApiState,
     tenant: &str,
     run: &str,
-) -> Result<passage_core::Run, Response> {
+) -> Result<passage_core::Run, ApiError> {
     let not_found = || {
         json_error(
             StatusCode::NOT_FOUND,
@@ -242,7 +271,7 @@ async fn tenant_run(
     match state.engine.ports().store.run(&RunId::new(run)).await {
         Ok(Some(r)) if r.tenant.as_str() == tenant => Ok(r),
         Ok(_) => Err(not_found()),
-        Err(e) => Err(engine_error(e.into())),
+        Err(e) => Err(EngineError::from(e).into()),
     }
 }
 
@@ -252,11 +281,13 @@ fn iam(ext: &Iam) -> Option<&IamCaller> {
     ext.as_ref().map(|axum::Extension(c)| c)
 }
 
-async fn whoami(State(state): State<ApiState>, headers: HeaderMap, ext: Iam) -> Response {
-    match authenticate(&state, &headers, iam(&ext)) {
-        Ok(op) => axum::Json(json!({"operator": op.name, "tenants": op.tenants})).into_response(),
-        Err(r) => r,
-    }
+async fn whoami(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    ext: Iam,
+) -> Result<Response, ApiError> {
+    let op = authenticate(&state, &headers, iam(&ext))?;
+    Ok(axum::Json(json!({"operator": op.name, "tenants": op.tenants})).into_response())
 }
 
 #[derive(Deserialize)]
@@ -273,29 +304,27 @@ async fn list_runs(
     headers: HeaderMap,
     ext: Iam,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    if let Err(r) = authorise(&state, &headers, iam(&ext), &tenant) {
-        return r;
-    }
+) -> Result<Response, ApiError> {
+    authorise(&state, &headers, iam(&ext), &tenant)?;
     let Ok(Query(q)) = query else {
-        return json_error(
+        return Err(json_error(
             StatusCode::BAD_REQUEST,
             "invalid_query",
             "query parameters are state, employee_id and limit",
-        );
+        ));
     };
     let run_state = match q.state.as_deref() {
         None => None,
         Some(s) => match parse_state(s) {
             Some(st) => Some(st),
             None => {
-                return json_error(
+                return Err(json_error(
                     StatusCode::BAD_REQUEST,
                     "invalid_query",
                     &format!(
                         "state {s:?} is not one of scheduled, running, blocked, closed, cancelled"
                     ),
-                );
+                ));
             }
         },
     };
@@ -305,7 +334,7 @@ async fn list_runs(
         employee_id: q.employee_id,
         limit: Some(q.limit.unwrap_or(100).min(1000)),
     };
-    match state.engine.ports().store.list_runs(&filter).await {
+    Ok(match state.engine.ports().store.list_runs(&filter).await {
         Ok(runs) => {
             let list: Vec<_> = runs
                 .iter()
@@ -317,8 +346,8 @@ async fn list_runs(
                 .collect();
             axum::Json(json!({"tenant": tenant, "runs": list})).into_response()
         }
-        Err(e) => engine_error(e.into()),
-    }
+        Err(e) => return Err(EngineError::from(e).into()),
+    })
 }
 
 fn parse_state(s: &str) -> Option<RunState> {
@@ -343,7 +372,7 @@ struct When {
 }
 
 impl When {
-    fn request(&self) -> Result<CutoffRequest, Response> {
+    fn request(&self) -> Result<CutoffRequest, ApiError> {
         match (self.last_working_day, self.cutoff_at, self.immediate) {
             (Some(d), None, false) => Ok(CutoffRequest::LastWorkingDay(d)),
             (None, Some(t), false) => Ok(CutoffRequest::Exact(t)),
@@ -379,24 +408,15 @@ async fn start_run(
     headers: HeaderMap,
     ext: Iam,
     bytes: axum::body::Bytes,
-) -> Response {
-    let op = match authorise(&state, &headers, iam(&ext), &tenant) {
-        Ok(op) => op,
-        Err(r) => return r,
-    };
-    let b: StartBody = match body(&bytes) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+) -> Result<Response, ApiError> {
+    let op = authorise(&state, &headers, iam(&ext), &tenant)?;
+    let b: StartBody = body(&bytes)?;
     let when = When {
         last_working_day: b.last_working_day,
         cutoff_at: b.cutoff_at,
         immediate: b.immediate,
     };
-    let cutoff = match when.request() {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let cutoff = when.request()?;
     // A client-chosen key makes a resent request return the same run; without one, each
     // request is its own (the one-open-run-per-leaver rule still prevents duplicates).
     let key = headers
@@ -417,21 +437,23 @@ async fn start_run(
         }),
         note: b.note,
     };
-    match state
-        .engine
-        .start_manual(&TenantId::new(tenant.as_str()), leaver, &op.name, &key)
-        .await
-    {
-        Ok(a) => {
-            let status = if a.created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            (status, axum::Json(a)).into_response()
-        }
-        Err(e) => engine_error(e),
-    }
+    Ok(
+        match state
+            .engine
+            .start_manual(&TenantId::new(tenant.as_str()), leaver, &op.name, &key)
+            .await
+        {
+            Ok(a) => {
+                let status = if a.created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
+                (status, axum::Json(a)).into_response()
+            }
+            Err(e) => return Err(e.into()),
+        },
+    )
 }
 
 async fn show_run(
@@ -439,18 +461,13 @@ async fn show_run(
     Path((tenant, run)): Path<(String, String)>,
     headers: HeaderMap,
     ext: Iam,
-) -> Response {
-    if let Err(r) = authorise(&state, &headers, iam(&ext), &tenant) {
-        return r;
-    }
-    let run = match tenant_run(&state, &tenant, &run).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+) -> Result<Response, ApiError> {
+    authorise(&state, &headers, iam(&ext), &tenant)?;
+    let run = tenant_run(&state, &tenant, &run).await?;
     let store = &state.engine.ports().store;
     let (steps, events) = match (store.steps(&run.id).await, store.events(&run.id).await) {
         (Ok(s), Ok(e)) => (s, e),
-        (Err(e), _) | (_, Err(e)) => return engine_error(e.into()),
+        (Err(e), _) | (_, Err(e)) => return Err(EngineError::from(e).into()),
     };
     let gate = match passage_core::gate::evaluate(&steps) {
         passage_core::gate::Gate::Open => json!({"state": "open"}),
@@ -461,7 +478,10 @@ async fn show_run(
             json!({"state": "blocked", "failed": failed})
         }
     };
-    axum::Json(json!({"run": run, "gate": gate, "steps": steps, "events": events})).into_response()
+    Ok(
+        axum::Json(json!({"run": run, "gate": gate, "steps": steps, "events": events}))
+            .into_response(),
+    )
 }
 
 #[derive(Deserialize)]
@@ -476,23 +496,16 @@ async fn cancel(
     headers: HeaderMap,
     ext: Iam,
     bytes: axum::body::Bytes,
-) -> Response {
-    let op = match authorise(&state, &headers, iam(&ext), &tenant) {
-        Ok(op) => op,
-        Err(r) => return r,
-    };
-    let b: ReasonBody = match body(&bytes) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let run = match tenant_run(&state, &tenant, &run).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    match state.engine.cancel(&run.id, &op.name, &b.reason).await {
-        Ok(r) => axum::Json(json!({"run_id": r.id, "state": r.state})).into_response(),
-        Err(e) => engine_error(e),
-    }
+) -> Result<Response, ApiError> {
+    let op = authorise(&state, &headers, iam(&ext), &tenant)?;
+    let b: ReasonBody = body(&bytes)?;
+    let run = tenant_run(&state, &tenant, &run).await?;
+    Ok(
+        match state.engine.cancel(&run.id, &op.name, &b.reason).await {
+            Ok(r) => axum::Json(json!({"run_id": r.id, "state": r.state})).into_response(),
+            Err(e) => return Err(e.into()),
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -511,30 +524,17 @@ async fn reschedule(
     headers: HeaderMap,
     ext: Iam,
     bytes: axum::body::Bytes,
-) -> Response {
-    let op = match authorise(&state, &headers, iam(&ext), &tenant) {
-        Ok(op) => op,
-        Err(r) => return r,
-    };
-    let b: RescheduleBody = match body(&bytes) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let request = match (When {
+) -> Result<Response, ApiError> {
+    let op = authorise(&state, &headers, iam(&ext), &tenant)?;
+    let b: RescheduleBody = body(&bytes)?;
+    let request = When {
         last_working_day: b.last_working_day,
         cutoff_at: b.cutoff_at,
         immediate: b.immediate,
-    })
-    .request()
-    {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let run = match tenant_run(&state, &tenant, &run).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    match state
+    }
+    .request()?;
+    let run = tenant_run(&state, &tenant, &run).await?;
+    Ok(match state
         .engine
         .reschedule(&run.id, &request, &op.name, &b.reason)
         .await
@@ -543,8 +543,8 @@ async fn reschedule(
             json!({"run_id": r.id, "state": r.state, "cutoff_at": r.cutoff.at, "cutoff": r.cutoff}),
         )
         .into_response(),
-        Err(e) => engine_error(e),
-    }
+        Err(e) => return Err(e.into()),
+    })
 }
 
 async fn waive(
@@ -553,29 +553,21 @@ async fn waive(
     headers: HeaderMap,
     ext: Iam,
     bytes: axum::body::Bytes,
-) -> Response {
-    let op = match authorise(&state, &headers, iam(&ext), &tenant) {
-        Ok(op) => op,
-        Err(r) => return r,
-    };
-    let b: ReasonBody = match body(&bytes) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let run = match tenant_run(&state, &tenant, &run).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    match state
-        .engine
-        .waive(&run.id, &StepKey::new(step.as_str()), &op.name, &b.reason)
-        .await
-    {
-        Ok(s) => {
-            axum::Json(json!({"step": s.key, "state": s.state, "waiver": s.waiver})).into_response()
-        }
-        Err(e) => engine_error(e),
-    }
+) -> Result<Response, ApiError> {
+    let op = authorise(&state, &headers, iam(&ext), &tenant)?;
+    let b: ReasonBody = body(&bytes)?;
+    let run = tenant_run(&state, &tenant, &run).await?;
+    Ok(
+        match state
+            .engine
+            .waive(&run.id, &StepKey::new(step.as_str()), &op.name, &b.reason)
+            .await
+        {
+            Ok(s) => axum::Json(json!({"step": s.key, "state": s.state, "waiver": s.waiver}))
+                .into_response(),
+            Err(e) => return Err(e.into()),
+        },
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -588,26 +580,20 @@ async fn retry(
     headers: HeaderMap,
     ext: Iam,
     bytes: axum::body::Bytes,
-) -> Response {
-    let op = match authorise(&state, &headers, iam(&ext), &tenant) {
-        Ok(op) => op,
-        Err(r) => return r,
-    };
-    if let Err(r) = body::<Empty>(&bytes) {
-        return r;
-    }
-    let run = match tenant_run(&state, &tenant, &run).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    match state
-        .engine
-        .retry(&run.id, &StepKey::new(step.as_str()), &op.name)
-        .await
-    {
-        Ok(s) => axum::Json(json!({"step": s.key, "state": s.state})).into_response(),
-        Err(e) => engine_error(e),
-    }
+) -> Result<Response, ApiError> {
+    let op = authorise(&state, &headers, iam(&ext), &tenant)?;
+    body::<Empty>(&bytes)?;
+    let run = tenant_run(&state, &tenant, &run).await?;
+    Ok(
+        match state
+            .engine
+            .retry(&run.id, &StepKey::new(step.as_str()), &op.name)
+            .await
+        {
+            Ok(s) => axum::Json(json!({"step": s.key, "state": s.state})).into_response(),
+            Err(e) => return Err(e.into()),
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -626,19 +612,10 @@ async fn confirm(
     headers: HeaderMap,
     ext: Iam,
     bytes: axum::body::Bytes,
-) -> Response {
-    let op = match authorise(&state, &headers, iam(&ext), &tenant) {
-        Ok(op) => op,
-        Err(r) => return r,
-    };
-    let b: ConfirmBody = match body(&bytes) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let run = match tenant_run(&state, &tenant, &run).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+) -> Result<Response, ApiError> {
+    let op = authorise(&state, &headers, iam(&ext), &tenant)?;
+    let b: ConfirmBody = body(&bytes)?;
+    let run = tenant_run(&state, &tenant, &run).await?;
     let request = ConfirmRequest {
         item: b.item,
         outcome: b.outcome,
@@ -646,17 +623,19 @@ async fn confirm(
         condition: b.condition,
         note: b.note,
     };
-    match state
-        .engine
-        .confirm(&run.id, &StepKey::new(step.as_str()), &request)
-        .await
-    {
-        Ok(s) => {
-            axum::Json(json!({"step": s.key, "state": s.state, "items": s.human.map(|h| h.items)}))
-                .into_response()
-        }
-        Err(e) => engine_error(e),
-    }
+    Ok(
+        match state
+            .engine
+            .confirm(&run.id, &StepKey::new(step.as_str()), &request)
+            .await
+        {
+            Ok(s) => axum::Json(
+                json!({"step": s.key, "state": s.state, "items": s.human.map(|h| h.items)}),
+            )
+            .into_response(),
+            Err(e) => return Err(e.into()),
+        },
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -672,26 +651,23 @@ async fn reconcile(
     headers: HeaderMap,
     ext: Iam,
     bytes: axum::body::Bytes,
-) -> Response {
-    if let Err(r) = authorise(&state, &headers, iam(&ext), &tenant) {
-        return r;
-    }
-    let b: ReconcileBody = match body(&bytes) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+) -> Result<Response, ApiError> {
+    authorise(&state, &headers, iam(&ext), &tenant)?;
+    let b: ReconcileBody = body(&bytes)?;
     let since = b.since.unwrap_or_else(|| {
         jiff::Zoned::now()
             .date()
             .checked_sub(jiff::Span::new().days(30))
             .unwrap_or(jiff::civil::date(2000, 1, 1))
     });
-    match state
-        .engine
-        .reconcile(&TenantId::new(tenant.as_str()), since)
-        .await
-    {
-        Ok(report) => axum::Json(report).into_response(),
-        Err(e) => engine_error(e),
-    }
+    Ok(
+        match state
+            .engine
+            .reconcile(&TenantId::new(tenant.as_str()), since)
+            .await
+        {
+            Ok(report) => axum::Json(report).into_response(),
+            Err(e) => return Err(e.into()),
+        },
+    )
 }
