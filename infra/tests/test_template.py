@@ -686,6 +686,8 @@ def test_http_routes():
             assert p["PayloadFormatVersion"] == "2.0"
             routes[(p["Method"], p["Path"])] = fn
     assert routes[("POST", "/v1/tenants/{tenant}/webhooks/leaver")] == "IntakeFunction"
+    assert routes[("POST", "/v1/tenants/{tenant}/webhooks/{vendor}")] == "IntakeFunction"
+    assert routes[("ANY", "/v1/operator/{proxy+}")] == "IntakeFunction"
     assert routes[("GET", "/v1/bundles/{tenant}/{run}")] == "EvidenceFunction"
     assert routes[("GET", "/v1/bundles/{tenant}/{run}/{path+}")] == "EvidenceFunction"
     assert not function_events("StepFunction", "HttpApi")
@@ -878,3 +880,28 @@ def test_cutoff_fixtures():
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(pytest.main([os.path.abspath(__file__), "-q"]))
+
+
+def test_operator_api_requires_iam_and_webhooks_do_not():
+    """The operator API is behind API Gateway's IAM authorizer (the function trusts only the
+    principal it verified); webhooks authenticate by their own signatures."""
+    for name, ev in function_events("IntakeFunction", "HttpApi").items():
+        p = ev["Properties"]
+        auth = p.get("Auth", {}).get("Authorizer")
+        if p["Path"].startswith("/v1/operator/"):
+            assert auth == "AWS_IAM", name
+        else:
+            assert auth in (None, "NONE"), name
+
+
+def test_hr_reconcile_runs_hourly_through_the_cutoff_function():
+    schedules = [
+        s["Properties"]
+        for s in of_type("AWS::Scheduler::Schedule").values()
+        if json.loads(s["Properties"]["Target"]["Input"]) == {"reconcile": True}
+    ]
+    assert len(schedules) == 1
+    p = schedules[0]
+    assert p["ScheduleExpression"] == "rate(1 hour)"
+    assert p["Target"]["Arn"] == getatt("CutoffFunction")
+    assert p["Target"]["RoleArn"] == getatt("SchedulerRole")

@@ -1,5 +1,6 @@
-//! Scheduler payloads: one run's cutoff (`{"run_id","tenant"}`) or the periodic sweep
-//! (`{"sweep": true}`), which also reports runs blocked past their SLA as a metric.
+//! Scheduler payloads: one run's cutoff (`{"run_id","tenant"}`), the periodic sweep
+//! (`{"sweep": true}`), which also reports runs blocked past their SLA as a metric, and the
+//! hourly HR reconcile (`{"reconcile": true}`).
 
 use crate::AwsHost;
 use passage_core::RunId;
@@ -12,6 +13,7 @@ use serde_json::{Value, json};
 pub enum Trigger {
     Cutoff { run_id: String },
     Sweep { sweep: bool },
+    Reconcile { reconcile: bool },
 }
 
 /// How long a run may stay blocked before it counts against the SLA metric.
@@ -27,6 +29,18 @@ pub async fn handle(host: &AwsHost, payload: Value) -> anyhow::Result<Value> {
                 .fire_cutoff(&RunId::new(run_id.as_str()))
                 .await?;
             Ok(json!({"run_id": run_id, "fired": format!("{fired:?}")}))
+        }
+        Trigger::Reconcile { .. } => {
+            let since = jiff::Zoned::now().date() - jiff::Span::new().days(30);
+            let mut reports = Vec::new();
+            for tenant in &host.reconcile_tenants {
+                // One tenant's HR outage must not stop the others' reconcile.
+                match host.engine.reconcile(tenant, since).await {
+                    Ok(r) => reports.push(serde_json::to_value(r)?),
+                    Err(e) => reports.push(json!({"tenant": tenant, "error": e.to_string()})),
+                }
+            }
+            Ok(json!({"reconciled": reports}))
         }
         Trigger::Sweep { .. } => {
             let report = host.engine.sweep().await?;

@@ -21,6 +21,8 @@ pub struct AwsHost {
     pub names: AwsNames,
     pub link_key: Secret,
     pub operators: passage_http::Operators,
+    /// Tenants with an HR system API, compared with Passage by the hourly reconcile.
+    pub reconcile_tenants: Vec<TenantId>,
 }
 
 impl AwsHost {
@@ -67,6 +69,7 @@ impl AwsHost {
                 .collect(),
         );
         let policies = resolved.policies;
+        let reconcile_tenants: Vec<TenantId> = resolved.hr_apis.keys().cloned().collect();
         let queue = Arc::new(SqsQueue::new(sdk, &names));
         let evidence = Arc::new(S3Evidence::new(sdk, &names));
         let signer = KmsSigner::connect(sdk, &names.kms_key_id).await?;
@@ -100,6 +103,7 @@ impl AwsHost {
             names,
             link_key,
             operators,
+            reconcile_tenants,
         })
     }
 

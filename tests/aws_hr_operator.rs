@@ -1,0 +1,315 @@
+//! The Lambda intake handler on the local AWS emulator (moto), for what arrives besides
+//! Passage's own event: HR vendors' signed webhooks (followed up in the vendor's API), and the
+//! operator API behind API Gateway's IAM authorizer, where the verified principal — never a
+//! header — names the operator and its tenants.
+
+use passage_aws::testing::Moto;
+use passage_core::RunState;
+use passage_core::ports::RunFilter;
+use passage_core::secret::Secret;
+use passage_lambda::AwsHost;
+use passage_sandbox::hr::directory::DEMO_LEAVER;
+use passage_sandbox::hr::hibob::HiBobEmulator;
+use passage_sandbox::hr::receiver::RawReceiver;
+use passage_sandbox::okta::{OktaConfig, OktaEmulator};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const OPS_ROLE: &str = "arn:aws:iam::123456789012:role/acme-it";
+const OTHER_ROLE: &str = "arn:aws:iam::123456789012:role/someone-else";
+
+struct World {
+    _moto: Moto,
+    host: AwsHost,
+    hibob: HiBobEmulator,
+    leaver_id: String,
+    _okta: OktaEmulator,
+}
+
+async fn world() -> World {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let names = passage_aws::provision(&sdk, "hrop")
+        .await
+        .expect("provision");
+    let okta = OktaEmulator::start(OktaConfig::default()).await.unwrap();
+    passage_sandbox::demo_seed(&okta);
+    let (hibob, people) = HiBobEmulator::start_demo().await.unwrap();
+    let tenants = format!(
+        r#"
+[[tenants]]
+id = "acme"
+default_time_zone = "Europe/London"
+
+[[tenants.hr_webhooks]]
+vendor = "hibob"
+secrets = ["{bob_secret}"]
+
+[tenants.hr_api]
+vendor = "hibob"
+service_user_id = "{bob_user}"
+token = "{bob_token}"
+base_url = "{bob_url}"
+
+[tenants.okta]
+org_url = "{okta_url}"
+api_token = "{okta_token}"
+
+[[tenants]]
+id = "globex"
+
+[tenants.okta]
+org_url = "{okta_url}"
+api_token = "{okta_token}"
+
+[[operators]]
+name = "acme-it"
+iam_principal = "{OPS_ROLE}"
+tenants = ["acme"]
+"#,
+        bob_secret = hibob.webhook_secret(),
+        bob_user = hibob.service_user_id(),
+        bob_token = hibob.service_user_token(),
+        bob_url = hibob.base_url(),
+        okta_url = okta.base_url(),
+        okta_token = okta.api_token(),
+    );
+    let host = AwsHost::build(&sdk, names, &tenants, Secret::new("hrop-link-key"))
+        .await
+        .expect("host");
+    World {
+        _moto: moto,
+        host,
+        hibob,
+        leaver_id: people.leaver_id,
+        _okta: okta,
+    }
+}
+
+/// Sends a request through the functions' app exactly as API Gateway (HTTP API, payload 2.0)
+/// hands it over, with the IAM authorizer's verified principal when given.
+async fn call(
+    host: &AwsHost,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    iam: Option<&str>,
+) -> (u16, Value) {
+    let mut h = serde_json::Map::new();
+    for (k, v) in headers {
+        h.insert(k.to_ascii_lowercase(), v.clone().into());
+    }
+    let mut context = json!({
+        "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
+        "domainPrefix": "api", "requestId": uuid::Uuid::new_v4().to_string(), "routeKey": "$default",
+        "stage": "$default", "time": "25/Nov/2026:12:00:00 +0000", "timeEpoch": 0,
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                 "sourceIp": "127.0.0.1", "userAgent": "test"}
+    });
+    if let Some(arn) = iam {
+        context["authorizer"] = json!({"iam": {
+            "accessKey": "AKIAEXAMPLE", "accountId": "123456789012", "callerId": "AROAEXAMPLE",
+            "principalOrgId": null, "userArn": arn, "userId": "AROAEXAMPLE:session"
+        }});
+    }
+    let event = json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": h,
+        "requestContext": context,
+        "body": String::from_utf8(body.to_vec()).unwrap(),
+        "isBase64Encoded": false
+    });
+    let request = lambda_http::request::from_str(&event.to_string()).expect("API GW v2 event");
+    let response = host.app().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_vendor_webhook_through_the_lambda_intake_starts_one_run() {
+    let w = world().await;
+    let day = jiff::Zoned::now().date() + jiff::Span::new().days(7);
+    w.hibob.terminate(&w.leaver_id, day).unwrap();
+    let rx = RawReceiver::start().await.unwrap();
+    w.hibob
+        .send_webhook(&rx.url(), "employee.left", &w.leaver_id)
+        .await
+        .unwrap();
+    let delivery = rx.received().pop().unwrap();
+    let headers: Vec<(String, String)> = delivery
+        .headers
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "host" | "content-length"))
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
+        .collect();
+    let path = "/v1/tenants/acme/webhooks/hibob";
+    let store = &w.host.engine.ports().store;
+    let all = || RunFilter::default();
+
+    // Forged (body changed) and misdirected (Globex takes no HiBob hooks): refused, nothing stored.
+    let mut forged = delivery.body.clone();
+    let at = forged.iter().position(|b| b.is_ascii_digit()).unwrap();
+    forged[at] = if forged[at] == b'9' {
+        b'8'
+    } else {
+        forged[at] + 1
+    };
+    let (s, v) = call(&w.host, "POST", path, &headers, &forged, None).await;
+    assert_eq!(s, 401, "{v}");
+    let (s, v) = call(
+        &w.host,
+        "POST",
+        "/v1/tenants/globex/webhooks/hibob",
+        &headers,
+        &delivery.body,
+        None,
+    )
+    .await;
+    assert_eq!(s, 401, "{v}");
+    assert!(store.list_runs(&all()).await.unwrap().is_empty());
+
+    let (s, v) = call(&w.host, "POST", path, &headers, &delivery.body, None).await;
+    assert_eq!(s, 202, "{v}");
+    assert_eq!(v["outcome"], "created");
+    let runs = store.list_runs(&all()).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].subject.email, DEMO_LEAVER);
+    assert_eq!(runs[0].subject.employee_id, w.leaver_id);
+    assert_eq!(runs[0].state, RunState::Scheduled);
+    let local = runs[0]
+        .cutoff
+        .at
+        .to_zoned(jiff::tz::TimeZone::get("Europe/London").unwrap());
+    assert_eq!((local.date(), local.hour()), (day, 17));
+
+    // Replayed: the same run, nothing new in DynamoDB.
+    let (s, v) = call(&w.host, "POST", path, &headers, &delivery.body, None).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["run_id"], runs[0].id.as_str());
+    assert_eq!(store.list_runs(&all()).await.unwrap().len(), 1);
+    assert_eq!(store.events(&runs[0].id).await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_operator_api_on_aws_trusts_only_the_verified_iam_principal() {
+    let w = world().await;
+    // A run in each tenant, started by the operator API itself (acme) and the engine (globex).
+    let start =
+        json!({"employee_id": "E1", "email": DEMO_LEAVER, "last_working_day": "2031-01-10"});
+    let body = serde_json::to_vec(&start).unwrap();
+    let json_h = vec![("content-type".to_owned(), "application/json".to_owned())];
+    let (s, v) = call(
+        &w.host,
+        "POST",
+        "/v1/operator/tenants/acme/runs",
+        &json_h,
+        &body,
+        Some(OPS_ROLE),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let acme_run = v["run_id"].as_str().unwrap().to_owned();
+
+    // No principal and no token: 401. An unknown principal: 403. A principal named in a
+    // header is just a header.
+    let (s, _) = call(
+        &w.host,
+        "GET",
+        "/v1/operator/tenants/acme/runs",
+        &[],
+        b"",
+        None,
+    )
+    .await;
+    assert_eq!(s, 401);
+    let (s, _) = call(
+        &w.host,
+        "GET",
+        "/v1/operator/tenants/acme/runs",
+        &[],
+        b"",
+        Some(OTHER_ROLE),
+    )
+    .await;
+    assert_eq!(s, 403);
+    let spoof = vec![("x-amzn-iam-user-arn".to_owned(), OPS_ROLE.to_owned())];
+    let (s, _) = call(
+        &w.host,
+        "GET",
+        "/v1/operator/tenants/acme/runs",
+        &spoof,
+        b"",
+        None,
+    )
+    .await;
+    assert_eq!(s, 401);
+
+    // The operator's tenant only.
+    let (s, v) = call(
+        &w.host,
+        "GET",
+        "/v1/operator/tenants/acme/runs",
+        &[],
+        b"",
+        Some(OPS_ROLE),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(v["runs"][0]["run_id"], acme_run.as_str());
+    let (s, _) = call(
+        &w.host,
+        "GET",
+        "/v1/operator/tenants/globex/runs",
+        &[],
+        b"",
+        Some(OPS_ROLE),
+    )
+    .await;
+    assert_eq!(s, 404);
+
+    // Cancel: recorded with the operator's name, in DynamoDB.
+    let (s, v) = call(
+        &w.host,
+        "POST",
+        &format!("/v1/operator/tenants/acme/runs/{acme_run}/cancel"),
+        &json_h,
+        br#"{"reason":"resignation withdrawn"}"#,
+        Some(OPS_ROLE),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let id = passage_core::RunId::new(acme_run.as_str());
+    let run = w.host.engine.ports().store.run(&id).await.unwrap().unwrap();
+    assert_eq!(run.state, RunState::Cancelled);
+    assert_eq!(run.cancellation.unwrap().actor, "operator:acme-it");
+    // Bad input: a clear 4xx, nothing changed.
+    let (s, v) = call(
+        &w.host,
+        "POST",
+        "/v1/operator/tenants/acme/runs",
+        &json_h,
+        br#"{"employee_id":"E2","email":"not-an-address","immediate":true}"#,
+        Some(OPS_ROLE),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("email"));
+    assert_eq!(
+        w.host
+            .engine
+            .ports()
+            .store
+            .list_runs(&RunFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
