@@ -803,6 +803,126 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_has_every_section() {
+        let text = include_str!("../../../passage.example.toml").replace(
+            "file:/etc/passage/okta-acme.pem",
+            "inline-key-not-checked-here",
+        );
+        let config = Config::parse(&text).unwrap();
+        // Only the sections below are resolved: the Okta key above is not a real PEM.
+        let t = &config.tenants[0];
+        assert_eq!(t.hr_webhooks[0].vendor, "hibob");
+        assert!(t.human.as_ref().unwrap().device_return.is_some());
+        assert_eq!(config.operators.len(), 2);
+        assert!(config.notify.is_some());
+    }
+
+    #[test]
+    fn hr_time_human_operator_and_notify_settings_resolve() {
+        let text = r#"
+[[tenants]]
+id = "acme"
+involuntary_immediate = false
+[[tenants.locations]]
+name = "Berlin"
+time_zone = "Europe/Berlin"
+end_of_day = "18:00"
+[[tenants.hr_webhooks]]
+vendor = "bamboohr"
+secrets = ["bamboo-private-key"]
+[tenants.hr_api]
+vendor = "bamboohr"
+company_domain = "acme"
+api_key = "bamboo-api-key"
+[tenants.human]
+device_return = { due_after_hours = 1.5 }
+remind = [{ kind = "slack", url = "https://hooks.slack.com/services/T/B/X" }]
+[[operators]]
+name = "it"
+token = "0123456789abcdef0123456789abcdef"
+tenants = ["acme"]
+[notify.smtp]
+host = "localhost"
+port = 25
+from = "passage@acme.example"
+tls = "none"
+"#;
+        let r = Config::parse(text).unwrap().resolve_all().unwrap();
+        let p = &r.policies[0];
+        assert!(!p.involuntary_immediate);
+        assert_eq!(
+            p.location(Some("berlin")).unwrap().time_zone,
+            "Europe/Berlin"
+        );
+        assert_eq!(p.hr_webhooks[0].vendor, "bamboohr");
+        let d = p.human.device_return.as_ref().unwrap();
+        assert!(
+            d.critical,
+            "device return is critical unless said otherwise"
+        );
+        assert_eq!(d.due_after, std::time::Duration::from_secs(5400));
+        assert!(p.human.handover.is_none());
+        assert_eq!(r.hr_apis[&p.id].vendor(), "bamboohr");
+        assert_eq!(r.operators[0].tenants, vec!["acme".to_owned()]);
+        assert!(r.notify.smtp.is_some());
+        // No secret in Debug output.
+        let debug = format!("{:?} {:?}", p.human, r.operators);
+        assert!(!debug.contains("hooks.slack.com/services/T/B/X"), "{debug}");
+        assert!(
+            !debug.contains("0123456789abcdef0123456789abcdef"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn bad_hr_operator_and_human_settings_are_refused_with_a_reason() {
+        let base = "[[tenants]]\nid = \"acme\"\n";
+        let cases = [
+            (
+                "[[tenants.hr_webhooks]]\nvendor = \"workday\"\nsecrets = [\"x\"]\n",
+                "workday",
+            ),
+            (
+                "[[tenants.hr_webhooks]]\nvendor = \"hibob\"\nsecrets = []\n",
+                "hibob",
+            ),
+            ("[tenants.hr_api]\nvendor = \"bamboohr\"\n", "hr_api"),
+            (
+                "[[tenants.locations]]\nname = \"X\"\ntime_zone = \"Mars/Base\"\n",
+                "Mars/Base",
+            ),
+            (
+                "[tenants.human]\ndevice_return = { due_after_hours = -1.0 }\n",
+                "due_after_hours",
+            ),
+            (
+                "[[operators]]\nname = \"o\"\ntoken = \"short\"\ntenants = [\"acme\"]\n",
+                "too short",
+            ),
+            (
+                "[[operators]]\nname = \"o\"\ntoken = \"0123456789abcdef0123456789abcdef\"\ntenants = [\"globex\"]\n",
+                "globex",
+            ),
+            (
+                "[[operators]]\nname = \"o\"\ntenants = [\"acme\"]\n",
+                "token or an iam_principal",
+            ),
+        ];
+        for (extra, needle) in cases {
+            let text = format!("{base}{extra}");
+            let err = match Config::parse(&text) {
+                Err(e) => e,
+                Ok(c) => match c.resolve_all() {
+                    Err(e) => e,
+                    Ok(_) => panic!("accepted: {extra}"),
+                },
+            };
+            let msg = format!("{err:#}");
+            assert!(msg.contains(needle), "{extra}: {msg}");
+        }
+    }
+
+    #[test]
     fn okta_credentials_must_be_one_kind() {
         let text = r#"
 [[tenants]]
