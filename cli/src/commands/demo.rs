@@ -32,6 +32,16 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let mut options = SandboxOptions::new(&data_dir);
     options.okta_latency = Duration::from_millis(args.latency_ms);
     options.all_providers = !args.okta_only;
+    if options.all_providers {
+        // The full demo shows every Okta action and the laptop coming back to IT.
+        options.customize = Some(std::sync::Arc::new(|p: &mut passage_core::TenantPolicy| {
+            if let Some(okta) = p.okta.as_mut() {
+                okta.reset_factors = true;
+                okta.unassign_apps = true;
+            }
+            p.human.device_return = Some(passage_core::HumanStepPolicy::device_return());
+        }));
+    }
     let sandbox = Sandbox::start(options).await?;
     let result = drive(&sandbox, &args).await;
     sandbox.shutdown().await;
@@ -110,6 +120,7 @@ async fn drive(sb: &Sandbox, args: &DemoArgs) -> Result<()> {
         if run.state == passage_core::RunState::Closed {
             break run;
         }
+        confirm_returns(sb, &run_id, started).await?;
         if run.state == passage_core::RunState::Blocked {
             bail!("run blocked: {}", run.blocked_reason.unwrap_or_default());
         }
@@ -194,6 +205,44 @@ async fn drive(sb: &Sandbox, args: &DemoArgs) -> Result<()> {
         dest.display()
     );
     println!("  (VERIFY.md in the bundle lists every check with openssl, sha256sum and jq)");
+    Ok(())
+}
+
+/// Plays IT receiving the leaver's devices: confirms each outstanding item of an awaiting
+/// device-return step, as an operator would with `passage confirm`.
+async fn confirm_returns(sb: &Sandbox, run_id: &RunId, started: Instant) -> Result<()> {
+    for s in sb.system.store.steps(run_id).await? {
+        let (StepState::Awaiting, Some(task)) = (s.state, &s.human) else {
+            continue;
+        };
+        for item in task.outstanding() {
+            let mdm = item
+                .device
+                .as_ref()
+                .map(|d| format!(" [{}: {}]", d.source, d.mdm_state))
+                .unwrap_or_default();
+            sb.system
+                .engine
+                .confirm(
+                    run_id,
+                    &s.key,
+                    &passage_core::engine::ConfirmRequest {
+                        item: item.id.clone(),
+                        outcome: passage_core::ItemOutcome::Received,
+                        actor: "operator:demo-it".into(),
+                        condition: Some("good".into()),
+                        note: Some("received at the IT desk".into()),
+                    },
+                )
+                .await?;
+            println!(
+                "  [{:>6.2}s] {:<20} {} received by demo-it{mdm}",
+                started.elapsed().as_secs_f64(),
+                s.key,
+                item.label
+            );
+        }
+    }
     Ok(())
 }
 
