@@ -16,6 +16,9 @@ pub struct BenchArgs {
     /// Provider latency for the cutoff-to-verified measurement, in milliseconds.
     #[arg(long, default_value_t = 50)]
     latency_ms: u64,
+    /// Fresh sandboxes for the four-provider cutoff-to-verified measurement (0 skips it).
+    #[arg(long, default_value_t = 5)]
+    all_provider_runs: usize,
     /// Leavers pushed through at once for the throughput measurement.
     #[arg(long, default_value_t = 200)]
     throughput_leavers: usize,
@@ -112,6 +115,45 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             summary(samples)
         );
         sb.shutdown().await;
+    }
+
+    // 1b. The same across all four providers (~30 steps), the latency on every emulator. Each
+    // sample is a fresh sandbox, since the seeded leaver is offboarded by the first run.
+    if args.all_provider_runs > 0 {
+        let mut samples = Vec::new();
+        let mut steps_n = 0;
+        for n in 0..args.all_provider_runs {
+            let mut o = SandboxOptions::new(root.join(format!("all-{n}")));
+            o.all_providers = true;
+            o.okta_latency = Duration::from_millis(args.latency_ms);
+            let sb = Sandbox::start(o).await?;
+            if let Some(others) = &sb.others {
+                let latency = Duration::from_millis(args.latency_ms);
+                others.microsoft.knobs().set_latency(latency);
+                others.google.knobs().set_latency(latency);
+                others.jumpcloud.knobs().set_latency(latency);
+            }
+            let body = leaver_event(passage_sandbox::okta::DEMO_LEAVER, "A1", Cutoff::Immediate);
+            let run_id = post(&sb, &format!("msg_all_{n}"), &body).await?;
+            let run = sb.wait_closed(&run_id, Duration::from_secs(120)).await?;
+            let steps = sb.system.store.steps(&run_id).await?;
+            steps_n = steps.len();
+            let last = steps
+                .iter()
+                .filter(|s| s.critical)
+                .filter_map(|s| s.verified_at)
+                .max()
+                .context("no verified step")?;
+            samples
+                .push(Duration::try_from(last.duration_since(run.cutoff.at)).unwrap_or_default());
+            sb.shutdown().await;
+        }
+        println!(
+            "cutoff -> all critical steps verified (1 leaver, 4 providers, {} ms latency each, {} steps): {}",
+            args.latency_ms,
+            steps_n,
+            summary(samples)
+        );
     }
 
     // 2. Engine throughput at zero provider latency.
