@@ -280,3 +280,136 @@ async fn an_unreturned_laptop_holds_the_run_reminds_and_closes_on_confirmation()
     hook.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_manager_confirms_the_hand_over_from_the_reminder_link() {
+    let dir = std::env::temp_dir().join(format!(
+        "passage-handover-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let smtp = SmtpSink::start().await.unwrap();
+    let mut options = SandboxOptions::new(&dir);
+    options.customize = Some(Arc::new(|p: &mut passage_core::TenantPolicy| {
+        p.human.handover = Some(HumanStepPolicy {
+            critical: true,
+            due_after: Duration::from_secs(1),
+            remind_every: Duration::from_secs(60),
+            escalate_after: Duration::from_secs(600),
+        });
+        p.human.remind = vec![Channel::Email {
+            to: vec![],
+            include_recipients: true,
+        }];
+    }));
+    let notify = passage_notify::NotifySettings {
+        smtp: Some(passage_notify::SmtpSettings {
+            host: smtp.addr().ip().to_string(),
+            port: smtp.addr().port(),
+            from: "passage@example.com".into(),
+            username: None,
+            password: None,
+            tls: passage_notify::SmtpTls::None,
+        }),
+    };
+    options.notifier = Some(Arc::new(
+        passage_notify::ChannelNotifier::new(&notify).unwrap(),
+    ));
+    options.confirm_links = true;
+    let sb = Sandbox::start(options).await.unwrap();
+    let r = sb
+        .post(
+            "msg_handover",
+            &leaver_event(DEMO_LEAVER, "E8", Cutoff::Immediate),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    let v: Value = r.json().await.unwrap();
+    let run_id = passage_core::RunId::new(v["run_id"].as_str().unwrap());
+
+    // The reminder reaches the manager by email, with a link for them alone.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while smtp.received().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no reminder mail");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mail = smtp.received().remove(0);
+    let run = sb.system.store.run(&run_id).await.unwrap().unwrap();
+    let manager = run.subject.manager.as_ref().unwrap().email.clone();
+    assert!(
+        mail.envelope_to.iter().any(|t| t.contains(&manager)),
+        "{:?}",
+        mail.envelope_to
+    );
+    assert_eq!(
+        run.state,
+        RunState::Running,
+        "the hand-over holds the run open"
+    );
+    // The mail is quoted-printable: undo soft line breaks and `=3D` before reading the link.
+    let body = mail
+        .body()
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let start = body
+        .find("/v1/confirm/")
+        .expect("a confirmation link in the mail");
+    let path: String = body[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let url = format!("{}{path}", sb.base_url);
+    let http = reqwest::Client::new();
+
+    // Opening the link (as a mail scanner would) changes nothing.
+    let page = http.get(&url).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("I confirm"));
+    let step_state = |steps: Vec<passage_core::Step>| {
+        steps
+            .into_iter()
+            .find(|s| s.key.as_str() == "human.confirm_handover")
+            .unwrap()
+            .state
+    };
+    assert_eq!(
+        step_state(sb.system.store.steps(&run_id).await.unwrap()),
+        StepState::Awaiting
+    );
+
+    // A link altered to confirm as someone else is refused.
+    let forged = url.replace(
+        &format!("by={}", manager.replace('@', "%40")),
+        "by=mallory%40example.com",
+    );
+    assert_ne!(forged, url);
+    let r = http.post(&forged).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+
+    // The manager's click records the confirmation as them and closes the run.
+    let r = http
+        .post(&url)
+        .form(&[("note", "have the Drive folder and the inbox")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    let run = sb
+        .wait_closed(&run_id, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let bundle = sb.system.evidence.bundle_dir(&run.tenant, &run.id).unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("manifest.json")).unwrap()).unwrap();
+    let c = &manifest["confirmations"][0];
+    assert_eq!(c["actor"], format!("manager:{manager}"));
+    assert_eq!(c["outcome"], "handed_over");
+    assert_eq!(c["note"], "have the Drive folder and the inbox");
+    // A second click is answered, not applied twice.
+    let again = http.post(&url).send().await.unwrap();
+    assert_eq!(again.status().as_u16(), 409);
+    sb.shutdown().await;
+    smtp.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -38,6 +38,8 @@ pub struct SandboxOptions {
     /// Delivers reminders (default: none configured).
     pub notifier: Option<Arc<dyn passage_core::ports::Notifier>>,
     pub operators: passage_http::Operators,
+    /// Sign hand-over confirmation links into reminders (pointing at this sandbox).
+    pub confirm_links: bool,
 }
 
 impl SandboxOptions {
@@ -53,6 +55,7 @@ impl SandboxOptions {
             hr: None,
             notifier: None,
             operators: passage_http::Operators::default(),
+            confirm_links: false,
         }
     }
 }
@@ -243,11 +246,21 @@ impl Sandbox {
         if let Some(n) = &options.notifier {
             integrations.notifier = n.clone();
         }
+        let mut engine_settings = EngineSettings::default();
+        if options.confirm_links {
+            // The base URL is filled in by the test from the sandbox's address; the key is the
+            // installation's link key.
+            engine_settings.confirm_links = Some(passage_core::engine::ConfirmLinks {
+                base_url: String::new(),
+                key: Secret::new(""),
+                valid_for: Duration::from_secs(7 * 86_400),
+            });
+        }
         let system = System::open(
             &options.data_dir,
             vec![policy],
             integrations,
-            EngineSettings::default(),
+            engine_settings,
         )
         .context("opening the sandbox data directory")?;
         let mut h = host(&system, options.workers);

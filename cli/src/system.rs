@@ -51,6 +51,15 @@ pub fn open_all(config_path: &Path) -> Result<Opened> {
         integrations,
         EngineSettings {
             lease: std::time::Duration::from_secs(config.server.lease_seconds.max(1)),
+            // With a public URL, hand-over reminders carry the manager's confirmation link
+            // (signed with the installation's link key when the system opens).
+            confirm_links: config.server.public_url.as_ref().map(|url| {
+                passage_core::engine::ConfirmLinks {
+                    base_url: url.clone(),
+                    key: passage_core::secret::Secret::new(""),
+                    valid_for: std::time::Duration::from_secs(14 * 86_400),
+                }
+            }),
             ..EngineSettings::default()
         },
     )

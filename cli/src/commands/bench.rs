@@ -138,6 +138,29 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             let run = sb.wait_closed(&run_id, Duration::from_secs(120)).await?;
             let steps = sb.system.store.steps(&run_id).await?;
             steps_n = steps.len();
+            if n == 0 && std::env::var_os("PASSAGE_BENCH_TRACE").is_some() {
+                let mut timeline: Vec<_> = steps
+                    .iter()
+                    .map(|s| {
+                        let ms = |t: Option<jiff::Timestamp>| {
+                            t.map(|t| t.duration_since(run.cutoff.at).as_millis())
+                                .unwrap_or(-1)
+                        };
+                        (
+                            ms(s.verified_at),
+                            ms(s.started_at),
+                            s.key.to_string(),
+                            s.attempts,
+                        )
+                    })
+                    .collect();
+                timeline.sort();
+                for (verified, started, key, attempts) in timeline {
+                    println!(
+                        "    {key:<30} started {started:>6} ms  verified {verified:>6} ms  attempts {attempts}"
+                    );
+                }
+            }
             let last = steps
                 .iter()
                 .filter(|s| s.critical)

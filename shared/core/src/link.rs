@@ -30,15 +30,91 @@ pub enum LinkError {
     Malformed(&'static str),
 }
 
-fn mac(key: &[u8], scope: &LinkScope) -> HmacSha256 {
+/// An HMAC over a purpose label and newline-separated fields. The label keeps one kind of link
+/// from ever verifying as another.
+fn mac_fields(key: &[u8], label: &[u8], fields: &[&str]) -> HmacSha256 {
     let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(b"passage-auditor-link v1\n");
-    mac.update(scope.tenant.as_bytes());
-    mac.update(b"\n");
-    mac.update(scope.run_id.as_bytes());
-    mac.update(b"\n");
-    mac.update(scope.expires.to_string().as_bytes());
+    mac.update(label);
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            mac.update(b"\n");
+        }
+        mac.update(f.as_bytes());
+    }
     mac
+}
+
+fn mac(key: &[u8], scope: &LinkScope) -> HmacSha256 {
+    mac_fields(
+        key,
+        b"passage-auditor-link v1\n",
+        &[&scope.tenant, &scope.run_id, &scope.expires.to_string()],
+    )
+}
+
+/// The scope of a confirmation link: one person may confirm one item of one human step (the
+/// manager confirming the data hand-over), until it expires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfirmScope {
+    pub tenant: String,
+    pub run_id: String,
+    pub step: String,
+    pub item: String,
+    /// The email address of the person the link was sent to; recorded as the confirmer.
+    pub by: String,
+    pub expires: i64,
+}
+
+fn confirm_mac(key: &[u8], scope: &ConfirmScope) -> HmacSha256 {
+    mac_fields(
+        key,
+        b"passage-confirm-link v1\n",
+        &[
+            &scope.tenant,
+            &scope.run_id,
+            &scope.step,
+            &scope.item,
+            &scope.by,
+            &scope.expires.to_string(),
+        ],
+    )
+}
+
+/// The path and query of a confirmation link:
+/// `/v1/confirm/{tenant}/{run}/{step}/{item}?by=…&expires=…&sig=…`.
+pub fn confirm_path(key: &[u8], scope: &ConfirmScope) -> String {
+    let by: String = url_encode(&scope.by);
+    format!(
+        "/v1/confirm/{}/{}/{}/{}?by={by}&expires={}&sig={}",
+        scope.tenant,
+        scope.run_id,
+        scope.step,
+        scope.item,
+        scope.expires,
+        hex::encode(confirm_mac(key, scope).finalize().into_bytes())
+    )
+}
+
+/// Checks a presented confirmation link, like [`verify`].
+pub fn verify_confirm(
+    key: &[u8],
+    scope: &ConfirmScope,
+    sig_hex: &str,
+    now: Timestamp,
+) -> Result<(), LinkError> {
+    check(confirm_mac(key, scope), sig_hex, scope.expires, now)
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The signature for `scope`, hex.
@@ -65,15 +141,77 @@ pub fn verify(
     sig_hex: &str,
     now: Timestamp,
 ) -> Result<(), LinkError> {
+    check(mac(key, scope), sig_hex, scope.expires, now)
+}
+
+fn check(mac: HmacSha256, sig_hex: &str, expires: i64, now: Timestamp) -> Result<(), LinkError> {
     let presented = hex::decode(sig_hex).map_err(|_| LinkError::Malformed("sig is not hex"))?;
-    let expected = mac(key, scope).finalize().into_bytes();
+    let expected = mac.finalize().into_bytes();
     if presented.len() != expected.len() || !bool::from(presented.ct_eq(&expected)) {
         return Err(LinkError::BadSignature);
     }
-    if now.as_second() > scope.expires {
+    if now.as_second() > expires {
         return Err(LinkError::Expired);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod confirm_tests {
+    use super::*;
+
+    fn scope() -> ConfirmScope {
+        ConfirmScope {
+            tenant: "acme".into(),
+            run_id: "run_1".into(),
+            step: "human.confirm_handover".into(),
+            item: "handover".into(),
+            by: "lee+boss@acme.example".into(),
+            expires: 2_000_000_000,
+        }
+    }
+
+    #[test]
+    fn a_confirmation_link_verifies_only_for_its_exact_scope() {
+        let key = b"k";
+        let path = confirm_path(key, &scope());
+        assert!(path.contains("by=lee%2Bboss%40acme.example"), "{path}");
+        let sig = path.rsplit("sig=").next().unwrap();
+        let now = Timestamp::from_second(1_900_000_000).unwrap();
+        assert_eq!(verify_confirm(key, &scope(), sig, now), Ok(()));
+        for change in [
+            |s: &mut ConfirmScope| s.by = "mallory@acme.example".into(),
+            |s: &mut ConfirmScope| s.item = "device-1".into(),
+            |s: &mut ConfirmScope| s.step = "human.return_devices".into(),
+            |s: &mut ConfirmScope| s.tenant = "globex".into(),
+            |s: &mut ConfirmScope| s.expires += 1,
+        ] {
+            let mut other = scope();
+            change(&mut other);
+            assert_eq!(
+                verify_confirm(key, &other, sig, now),
+                Err(LinkError::BadSignature)
+            );
+        }
+        let late = Timestamp::from_second(2_000_000_001).unwrap();
+        assert_eq!(
+            verify_confirm(key, &scope(), sig, late),
+            Err(LinkError::Expired)
+        );
+        // An auditor-link signature over the same tenant and run is not a confirmation.
+        let auditor = sign(
+            key,
+            &LinkScope {
+                tenant: "acme".into(),
+                run_id: "run_1".into(),
+                expires: 2_000_000_000,
+            },
+        );
+        assert_eq!(
+            verify_confirm(key, &scope(), &auditor, now),
+            Err(LinkError::BadSignature)
+        );
+    }
 }
 
 #[cfg(test)]

@@ -136,12 +136,6 @@ pub const ORDERING_RULES: &[OrderingRule] = &[
     rule(
         Provider::Google,
         Action::TransferData,
-        Action::Suspend,
-        "files are handed over while the account is intact",
-    ),
-    rule(
-        Provider::Google,
-        Action::TransferData,
         Action::RemoveLicenses,
         "Drive data must be transferred before the licence goes",
     ),
@@ -301,11 +295,13 @@ pub fn build(
         )
         .add(g.vacation_reply.is_some(), SetAutoReply, mail, &[])
         .add(g.transfer_data && has_delegate, TransferData, mail, &[])
+        // The Drive transfer works on a suspended account and may take hours: it must not hold
+        // up the access cut, only the licence release.
         .add(
             true,
             Suspend,
             true,
-            &[DelegateMailbox, ForwardMail, SetAutoReply, TransferData],
+            &[DelegateMailbox, ForwardMail, SetAutoReply],
         )
         .add(true, RevokeSessions, true, &[Suspend])
         .add(true, RevokeGrants, true, &[Suspend])

@@ -93,6 +93,11 @@ impl System {
         let evidence = FsEvidenceStore::new(data_dir.join("bundles"));
         let signer = KeyFileSigner::load_or_create(&data_dir.join("signing-key.pem"))?;
         let link_key = load_or_create_secret(&data_dir.join("link.key")).map_err(dir_err)?;
+        // Confirmation links are signed with the installation's link key, like auditor links.
+        let mut settings = settings;
+        if let Some(links) = settings.confirm_links.as_mut() {
+            links.key = link_key.clone();
+        }
         let ports = Ports {
             store: Arc::new(store.clone()),
             queue: Arc::new(queue.clone()),

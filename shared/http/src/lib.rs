@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 
+mod confirm;
 mod operator;
 pub use operator::{IamCaller, Operator, Operators};
 
@@ -68,6 +69,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/tenants/{tenant}/webhooks/leaver", post(intake))
         .route("/v1/tenants/{tenant}/webhooks/{vendor}", post(hr_intake))
         .merge(operator::routes())
+        .merge(confirm::routes())
         .route("/v1/bundles/{tenant}/{run}", get(bundle_index))
         .route("/v1/bundles/{tenant}/{run}/{*path}", get(bundle_file))
         // The engine checks the size itself and answers with a JSON error; this limit only keeps

@@ -94,6 +94,16 @@ impl AwsHost {
             // Below the queues' redrive MaxReceiveCount (10 in infra/template.yaml), so the
             // engine records the failure and blocks the run before SQS moves the message.
             max_receives: 9,
+            // PUBLIC_URL (the API's address) turns on the manager's confirmation links in
+            // hand-over reminders, signed with the link key.
+            confirm_links: std::env::var("PUBLIC_URL")
+                .ok()
+                .filter(|_| !link_key.expose().is_empty())
+                .map(|base_url| passage_core::engine::ConfirmLinks {
+                    base_url,
+                    key: link_key.clone(),
+                    valid_for: Duration::from_secs(14 * 86_400),
+                }),
             ..EngineSettings::default()
         };
         Ok(Self {

@@ -329,19 +329,28 @@ async fn licenses(
     user: &User,
     calls: &mut Calls,
 ) -> Result<Vec<(String, String, Value)>, ActionFailure> {
+    // One GET per SKU, all at once: Licensing has no "licences of a user" call.
+    let answers =
+        futures::future::join_all(skus(api).into_iter().map(|(product, sku)| async move {
+            let mut own = Calls::new();
+            let answer = api
+                .call(
+                    Method::GET,
+                    license_url(api, &product, &sku, &user.id),
+                    As::Admin,
+                    scopes::LICENSING,
+                    None,
+                    &[StatusCode::NOT_FOUND],
+                    &mut own,
+                )
+                .await;
+            (product, sku, answer, own)
+        }))
+        .await;
     let mut held = Vec::new();
-    for (product, sku) in skus(api) {
-        let answer = api
-            .call(
-                Method::GET,
-                license_url(api, &product, &sku, &user.id),
-                As::Admin,
-                scopes::LICENSING,
-                None,
-                &[StatusCode::NOT_FOUND],
-                calls,
-            )
-            .await?;
+    for (product, sku, answer, own) in answers {
+        calls.extend(own);
+        let answer = answer?;
         if answer.status != StatusCode::NOT_FOUND {
             held.push((product, sku, answer.body));
         }
@@ -450,23 +459,47 @@ async fn vacation(api: &Api, user: &User, calls: &mut Calls) -> Result<Value, Ac
 /// never recorded as empty. Mail settings of a suspended (or mailbox-less) user cannot be read
 /// at all, and are recorded as unavailable with the reason.
 async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Outcome {
-    let groups = groups(api, user, calls).await?;
-    let tokens = tokens(api, user, calls).await?;
-    let asps = asps(api, user, calls).await?;
-    let codes = backup_codes(api, user, calls).await?;
-    let licenses = licenses(api, user, calls).await?;
-    let devices = devices(api, user, calls).await?;
-    let mail = if user.suspended || user.archived {
-        json!({"unavailable": "the user is suspended or archived; Google does not let anyone read their mail settings"})
-    } else if !user.mailbox {
-        json!({"unavailable": "the user has no mailbox"})
-    } else {
-        json!({
-            "delegates": delegates(api, user, calls).await?,
-            "forwarding_addresses": forwarding_addresses(api, user, calls).await?,
-            "auto_forwarding": auto_forwarding(api, user, calls).await?,
-            "vacation": vacation(api, user, calls).await?,
-        })
+    // The reads are independent: make them at once, each recording its own calls.
+    let mut c: [Calls; 10] = Default::default();
+    let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9] = &mut c;
+    let readable_mail = !(user.suspended || user.archived) && user.mailbox;
+    let reads = futures::join!(
+        groups(api, user, c0),
+        tokens(api, user, c1),
+        asps(api, user, c2),
+        backup_codes(api, user, c3),
+        licenses(api, user, c4),
+        devices(api, user, c5),
+        async {
+            if !readable_mail {
+                return Ok(None);
+            }
+            let (d, f, a, v) = futures::join!(
+                delegates(api, user, c6),
+                forwarding_addresses(api, user, c7),
+                auto_forwarding(api, user, c8),
+                vacation(api, user, c9),
+            );
+            Ok::<_, ActionFailure>(Some(json!({
+                "delegates": d?,
+                "forwarding_addresses": f?,
+                "auto_forwarding": a?,
+                "vacation": v?,
+            })))
+        },
+    );
+    for own in c {
+        calls.extend(own);
+    }
+    let (groups, tokens, asps, codes, licenses, devices, mail) = reads;
+    let (groups, tokens, asps, codes, licenses, devices) =
+        (groups?, tokens?, asps?, codes?, licenses?, devices?);
+    let mail = match mail? {
+        Some(mail) => mail,
+        None if !user.mailbox => json!({"unavailable": "the user has no mailbox"}),
+        None => {
+            json!({"unavailable": "the user is suspended or archived; Google does not let anyone read their mail settings"})
+        }
     };
     let mut output = user_view(user);
     output["groups"] = groups.iter().map(group_view).collect();

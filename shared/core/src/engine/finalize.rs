@@ -16,8 +16,12 @@ impl Engine {
         let Some(run) = self.ports.store.run(run_id).await? else {
             return Err(EngineError::NotFound(format!("run {run_id}")));
         };
-        let _turn = ChainTurn::take(&self.finalizing, &run.tenant)
-            .ok_or(EngineError::Busy(std::time::Duration::from_millis(100)))?;
+        // This process's turn at the tenant's chain: a second closer waits here rather than
+        // build a bundle only to lose the chain's compare-and-set (or give its message back and
+        // run into the dead-letter limit during a layoff). Across processes the compare-and-set
+        // still decides.
+        let turn = self.chain_lock(&run.tenant);
+        let _turn = turn.lock().await;
         for _ in 0..self.settings.conflict_retries {
             let Some(mut run) = self.ports.store.run(run_id).await? else {
                 return Err(EngineError::NotFound(format!("run {run_id}")));
@@ -136,28 +140,10 @@ impl Engine {
     }
 }
 
-/// This process's turn at extending one tenant's chain; released on drop (also on error).
-struct ChainTurn<'a> {
-    set: &'a std::sync::Mutex<std::collections::HashSet<crate::ids::TenantId>>,
-    tenant: crate::ids::TenantId,
-}
-
-impl<'a> ChainTurn<'a> {
-    fn take(
-        set: &'a std::sync::Mutex<std::collections::HashSet<crate::ids::TenantId>>,
-        tenant: &crate::ids::TenantId,
-    ) -> Option<Self> {
-        let mut held = set.lock().unwrap_or_else(|p| p.into_inner());
-        held.insert(tenant.clone()).then(|| Self {
-            set,
-            tenant: tenant.clone(),
-        })
-    }
-}
-
-impl Drop for ChainTurn<'_> {
-    fn drop(&mut self) {
-        let mut held = self.set.lock().unwrap_or_else(|p| p.into_inner());
-        held.remove(&self.tenant);
+impl Engine {
+    /// The in-process lock of a tenant's evidence chain.
+    fn chain_lock(&self, tenant: &crate::ids::TenantId) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.finalizing.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(tenant.clone()).or_default().clone()
     }
 }

@@ -250,7 +250,15 @@ impl Engine {
                 }
                 _ => &policy.human.remind,
             };
-            let notice = notice_for(run, step, task, kind, now, &policy);
+            let notice = notice_for(
+                run,
+                step,
+                task,
+                kind,
+                now,
+                &policy,
+                self.settings.confirm_links.as_ref(),
+            );
             let deliveries = self.ports.notifier.send(&policy, channels, &notice).await;
             let record = NoticeRecord {
                 kind,
@@ -325,6 +333,7 @@ fn notice_for(
     kind: NoticeKind,
     now: Timestamp,
     policy: &TenantPolicy,
+    links: Option<&super::ConfirmLinks>,
 ) -> Notice {
     let overdue_hours = now.duration_since(task.due_at).as_hours().max(0);
     let what = match step.action {
@@ -340,8 +349,29 @@ fn notice_for(
         .map(|i| format!("- {} ({})", i.label, i.id))
         .collect();
     let mut recipients = Vec::new();
-    if let Some(d) = delegate_of(run, Some(policy)) {
-        recipients.push(d);
+    let delegate = delegate_of(run, Some(policy));
+    if let Some(d) = &delegate {
+        recipients.push(d.clone());
+    }
+    // The manager confirms the hand-over themselves, from the message, with a link that is
+    // good for that one item, as them, until it expires.
+    let mut confirm = String::new();
+    if let (Action::ConfirmHandover, Some(links), Some(by)) = (step.action, links, &delegate) {
+        for item in task.outstanding() {
+            let scope = crate::link::ConfirmScope {
+                tenant: run.tenant.to_string(),
+                run_id: run.id.to_string(),
+                step: step.key.to_string(),
+                item: item.id.clone(),
+                by: by.clone(),
+                expires: super::after(now, links.valid_for).as_second(),
+            };
+            confirm.push_str(&format!(
+                "\nConfirm as {by}: {}{}",
+                links.base_url.trim_end_matches('/'),
+                crate::link::confirm_path(links.key.expose().as_bytes(), &scope)
+            ));
+        }
     }
     Notice {
         kind,
@@ -353,7 +383,7 @@ fn notice_for(
             run.subject.email
         ),
         text: format!(
-            "{what} for leaver {} (run {}) is still outstanding:\n{}\n\nConfirm with: passage confirm {} {} <item> --outcome ...",
+            "{what} for leaver {} (run {}) is still outstanding:\n{}\n\nConfirm with: passage confirm {} {} <item> --outcome ...{confirm}",
             run.subject.email,
             run.id,
             outstanding.join("\n"),

@@ -45,6 +45,17 @@ pub struct EngineSettings {
     pub backoff: Backoff,
     /// Attempts to re-read and re-apply a change after a version conflict.
     pub conflict_retries: u32,
+    /// Signed links that let a manager confirm a hand-over from the reminder itself.
+    pub confirm_links: Option<ConfirmLinks>,
+}
+
+/// Where confirmation links point and the key that signs them (the installation's link key).
+#[derive(Clone, Debug)]
+pub struct ConfirmLinks {
+    /// The public base URL of this installation, e.g. `https://passage.example.com`.
+    pub base_url: String,
+    pub key: crate::secret::Secret,
+    pub valid_for: Duration,
 }
 
 impl Default for EngineSettings {
@@ -55,6 +66,7 @@ impl Default for EngineSettings {
             max_receives: 20,
             backoff: Backoff::default(),
             conflict_retries: 16,
+            confirm_links: None,
         }
     }
 }
@@ -80,11 +92,15 @@ pub struct Ports {
 pub struct Engine {
     ports: Ports,
     settings: EngineSettings,
-    /// Tenants whose evidence chain this process is extending right now. A tenant's bundles
+    /// One lock per tenant evidence chain, held while this process extends it. A tenant's bundles
     /// are chained, so closing is serial per tenant; letting a second closer wait its turn
     /// (instead of building a bundle only to lose the chain's compare-and-set) keeps a layoff's
     /// hundreds of closures linear. Across processes the compare-and-set still decides.
-    finalizing: Arc<std::sync::Mutex<std::collections::HashSet<crate::ids::TenantId>>>,
+    finalizing: Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<crate::ids::TenantId, Arc<tokio::sync::Mutex<()>>>,
+        >,
+    >,
 }
 
 impl Engine {
