@@ -219,3 +219,102 @@ async fn a_cutoff_that_passes_while_passage_is_down_runs_at_start_up() {
     sb.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn early_steps_prepare_the_hand_over_before_the_cutoff_and_only_those() {
+    use passage_core::{Action, EarlyPolicy, StepState};
+    let dir = std::env::temp_dir().join(format!("passage-early-{}", uuid::Uuid::new_v4().simple()));
+    let mut options = SandboxOptions::new(&dir);
+    options.all_providers = true;
+    options.customize = Some(Arc::new(|p: &mut passage_core::TenantPolicy| {
+        p.early = Some(EarlyPolicy {
+            lead: Duration::from_secs(5),
+            actions: vec![Action::DelegateMailbox, Action::SetAutoReply],
+        });
+    }));
+    let sb = Sandbox::start(options).await.unwrap();
+    let google = &sb.others.as_ref().unwrap().google;
+    let cutoff = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(7);
+    let mut manager = leaver("G1", CutoffRequest::Exact(cutoff), None);
+    manager.manager = Some(passage_core::Manager {
+        email: "sam.lee@example.com".into(),
+        employee_id: None,
+    });
+    let a = sb
+        .system
+        .engine
+        .start_manual(&TenantId::new("demo"), manager, "ivan", "early-1")
+        .await
+        .unwrap();
+    let run = sb.system.store.run(&a.run_id).await.unwrap().unwrap();
+    let early_at = run.early_at.expect("the plan has early steps");
+    assert_eq!(
+        cutoff.duration_since(early_at),
+        jiff::SignedDuration::from_secs(5)
+    );
+
+    // Before the window nothing has happened.
+    let steps = sb.system.store.steps(&a.run_id).await.unwrap();
+    assert!(steps.iter().all(|s| s.state == StepState::Pending));
+    let early: Vec<String> = steps
+        .iter()
+        .filter(|s| s.early)
+        .map(|s| s.key.to_string())
+        .collect();
+    assert_eq!(
+        early,
+        [
+            "microsoft.snapshot",
+            "microsoft.set_auto_reply",
+            "google.snapshot",
+            "google.delegate_mailbox",
+            "google.set_auto_reply"
+        ],
+        "the early actions and what they depend on"
+    );
+
+    // In the window: the delegation and vacation reply are set, access is untouched.
+    let deadline = std::time::Instant::now() + Duration::from_secs(6);
+    loop {
+        let steps = sb.system.store.steps(&a.run_id).await.unwrap();
+        let done = steps
+            .iter()
+            .filter(|s| s.early)
+            .all(|s| s.state == StepState::Verified);
+        if done {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "early steps did not run in their window"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(jiff::Timestamp::now() < cutoff, "all before the cutoff");
+    let run = sb.system.store.run(&a.run_id).await.unwrap().unwrap();
+    assert_eq!(run.state, RunState::Scheduled);
+    let steps = sb.system.store.steps(&a.run_id).await.unwrap();
+    for s in steps.iter().filter(|s| !s.early) {
+        assert_eq!(s.state, StepState::Pending, "{} ran early", s.key);
+    }
+    let user = google.user(DEMO_LEAVER).unwrap();
+    assert!(!user.suspended, "not suspended before the cutoff");
+    assert!(
+        !user.delegates.is_empty(),
+        "the manager already has the mailbox"
+    );
+    assert_eq!(
+        format!("{:?}", sb.okta.user(DEMO_LEAVER).unwrap().status),
+        "Active"
+    );
+
+    // At the cutoff the rest runs and the run closes.
+    let run = sb
+        .wait_closed(&a.run_id, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(run.started_at.unwrap() >= cutoff);
+    assert!(google.user(DEMO_LEAVER).unwrap().suspended);
+    sb.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

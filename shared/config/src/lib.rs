@@ -13,8 +13,9 @@ use passage_connectors::okta::{OktaCredentials, OktaSettings, ServiceApp};
 use passage_core::ports::Channel;
 use passage_core::secret::Secret;
 use passage_core::{
-    DisableMode, GooglePolicy, HrWebhook, HumanPolicy, HumanStepPolicy, JumpCloudPolicy,
-    LocationPolicy, MicrosoftPolicy, OktaPolicy, TenantId, TenantPolicy, ids::is_valid_tenant_id,
+    DisableMode, EarlyPolicy, GooglePolicy, HrWebhook, HumanPolicy, HumanStepPolicy,
+    JumpCloudPolicy, LocationPolicy, MicrosoftPolicy, OktaPolicy, TenantId, TenantPolicy,
+    ids::is_valid_tenant_id,
 };
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -168,6 +169,17 @@ pub struct TenantConfig {
     pub hr_api: Option<toml::Table>,
     #[serde(default)]
     pub human: Option<HumanConfig>,
+    /// Hand-over steps run ahead of the cutoff: `lead_hours` before it.
+    #[serde(default)]
+    pub early: Option<EarlyConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EarlyConfig {
+    pub lead_hours: f64,
+    /// Of delegate_mailbox, forward_mail, set_auto_reply, transfer_data.
+    pub actions: Vec<passage_core::Action>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -574,6 +586,7 @@ impl Config {
                     .iter()
                     .map(|h| hr_webhook(h).with_context(ctx))
                     .collect::<Result<_>>()?,
+                early: t.early.as_ref().map(early).transpose().with_context(ctx)?,
                 human: t
                     .human
                     .as_ref()
@@ -656,6 +669,24 @@ fn location(l: &LocationConfig) -> Result<LocationPolicy> {
         name: l.name.clone(),
         time_zone: l.time_zone.clone(),
         end_of_day,
+    })
+}
+
+fn early(e: &EarlyConfig) -> Result<EarlyPolicy> {
+    for a in &e.actions {
+        if !EarlyPolicy::ALLOWED.contains(a) {
+            bail!(
+                "early: {a} cuts access or is not hand-over preparation, so it runs at the cutoff; early actions are delegate_mailbox, forward_mail, set_auto_reply and transfer_data"
+            );
+        }
+    }
+    Ok(EarlyPolicy {
+        lead: hours(
+            Some(e.lead_hours),
+            std::time::Duration::ZERO,
+            "early.lead_hours",
+        )?,
+        actions: e.actions.clone(),
     })
 }
 

@@ -336,8 +336,35 @@ pub fn build(
         return Err(PlanError::Empty);
     }
     add_human_steps(run_id, policy, has_delegate, &mut steps);
+    mark_early(policy, &mut steps);
     validate(&steps)?;
     Ok(steps)
+}
+
+/// Marks the tenant's early actions, and every step they depend on (the provider's snapshot),
+/// as runnable before the cutoff. Access-cutting actions are never early.
+fn mark_early(policy: &TenantPolicy, steps: &mut [Step]) {
+    let Some(early) = &policy.early else { return };
+    let wanted: BTreeSet<StepKey> = steps
+        .iter()
+        .filter(|s| {
+            early.actions.contains(&s.action)
+                && crate::domain::EarlyPolicy::ALLOWED.contains(&s.action)
+        })
+        .map(|s| s.key.clone())
+        .collect();
+    let mut early_keys = BTreeSet::new();
+    let mut stack: Vec<StepKey> = wanted.into_iter().collect();
+    while let Some(k) = stack.pop() {
+        if early_keys.insert(k.clone())
+            && let Some(s) = steps.iter().find(|s| s.key == k)
+        {
+            stack.extend(s.depends_on.iter().cloned());
+        }
+    }
+    for s in steps.iter_mut() {
+        s.early = early_keys.contains(&s.key);
+    }
 }
 
 /// Device return waits for every provider's snapshot (the device list) and device step (the

@@ -43,6 +43,7 @@ fn run(id: &str, key: &str) -> passage_core::Run {
         cancellation: None,
         bundle: None,
         finalizing: None,
+        early_at: None,
     }
 }
 

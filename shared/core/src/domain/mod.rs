@@ -20,6 +20,6 @@ pub use run::{BundleRef, Cancellation, Run, RunSource, RunState};
 pub use step::{Lease, Step, StepError, StepErrorClass, StepResult, StepState, Waiver, step_key};
 pub use subject::{Manager, Subject};
 pub use tenant::{
-    DeviceAction, DisableMode, GooglePolicy, HrWebhook, HumanPolicy, JumpCloudPolicy,
+    DeviceAction, DisableMode, EarlyPolicy, GooglePolicy, HrWebhook, HumanPolicy, JumpCloudPolicy,
     LocationPolicy, MicrosoftPolicy, OktaPolicy, TenantPolicy,
 };

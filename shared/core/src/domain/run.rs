@@ -17,6 +17,10 @@ pub struct Run {
     /// What makes a second delivery of the same request return this run instead of a new one.
     pub idempotency_key: String,
     pub cutoff: Cutoff,
+    /// When the tenant's early steps (hand-over preparation before the last day ends) may
+    /// start; `None` when the plan has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_at: Option<Timestamp>,
     pub created_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Timestamp>,

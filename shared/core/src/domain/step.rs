@@ -12,6 +12,9 @@ pub struct Step {
     pub action: Action,
     /// Critical steps must be verified for the run to close and can never be waived.
     pub critical: bool,
+    /// May run before the cutoff, from the run's `early_at` (hand-over preparation).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub early: bool,
     pub depends_on: Vec<StepKey>,
     pub version: u64,
     pub state: StepState,
@@ -138,6 +141,7 @@ impl Step {
             provider,
             action,
             critical,
+            early: false,
             depends_on,
             version: 0,
             state: StepState::Pending,

@@ -31,6 +31,26 @@ pub struct TenantPolicy {
     pub hr_webhooks: Vec<HrWebhook>,
     /// Device return and data hand-over, and whom to remind when they are overdue.
     pub human: HumanPolicy,
+    /// Hand-over steps that run ahead of the cutoff (e.g. mailbox delegation the day before).
+    pub early: Option<EarlyPolicy>,
+}
+
+/// Steps that may run before the cutoff, and how long before.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EarlyPolicy {
+    pub lead: std::time::Duration,
+    /// Only hand-over preparation qualifies (see [`EarlyPolicy::ALLOWED`]); never an action
+    /// that cuts access, which belongs to the cutoff.
+    pub actions: Vec<crate::domain::Action>,
+}
+
+impl EarlyPolicy {
+    pub const ALLOWED: &'static [crate::domain::Action] = &[
+        crate::domain::Action::DelegateMailbox,
+        crate::domain::Action::ForwardMail,
+        crate::domain::Action::SetAutoReply,
+        crate::domain::Action::TransferData,
+    ];
 }
 
 /// A work location's own time rules.
@@ -197,6 +217,7 @@ impl TenantPolicy {
             involuntary_immediate: true,
             hr_webhooks: Vec::new(),
             human: HumanPolicy::default(),
+            early: None,
         }
     }
 }

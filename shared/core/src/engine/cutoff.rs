@@ -33,6 +33,15 @@ impl Engine {
                 return Ok(Fired::Ignored);
             }
             if run.cutoff.at > now {
+                // The early window: hand-over preparation starts, the run stays scheduled and
+                // the timer is set again for the cutoff itself.
+                if run.early_at.is_some_and(|t| t <= now) {
+                    self.release_ready(run_id).await?;
+                    self.ports
+                        .timer
+                        .schedule(&run.tenant, run_id, run.cutoff.at)
+                        .await?;
+                }
                 return Ok(Fired::NotYet);
             }
             let cmds = apply::run(&mut run, RunInput::CutoffReached)?;

@@ -259,7 +259,7 @@ impl Engine {
         }
         let now = self.now();
         let run_id = RunId::generate();
-        let run = Run {
+        let mut run = Run {
             id: run_id.clone(),
             tenant: policy.id.clone(),
             version: 0,
@@ -281,6 +281,7 @@ impl Engine {
             cancellation: None,
             bundle: None,
             finalizing: None,
+            early_at: None,
         };
         let delegate = run
             .subject
@@ -289,6 +290,7 @@ impl Engine {
             .map(|m| m.email.as_str())
             .or(policy.fallback_delegate.as_deref());
         let steps = plan::build(&run_id, policy, delegate)?;
+        run.early_at = early_at(policy, &steps, run.cutoff.at);
         let event = RunEvent::new(
             &run_id,
             now,
@@ -317,12 +319,18 @@ impl Engine {
                 if let Err(e) = self
                     .ports
                     .timer
-                    .schedule(&run.tenant, &run_id, run.cutoff.at)
+                    .schedule(&run.tenant, &run_id, next_fire(&run, now))
                     .await
                 {
                     tracing::warn!(run = %run_id, error = %e, "timer not set; the sweep will start the run");
                 }
                 let mut state = RunState::Scheduled;
+                if run.cutoff.at > now && run.early_at.is_some_and(|t| t <= now) {
+                    // Already inside the early window: start the hand-over preparation.
+                    if let Err(e) = self.release_ready(&run_id).await {
+                        tracing::warn!(run = %run_id, error = %e, "early steps deferred to the timer");
+                    }
+                }
                 if run.cutoff.at <= now {
                     match self.fire_cutoff(&run_id).await {
                         Ok(_) => state = RunState::Running,
@@ -339,5 +347,27 @@ impl Engine {
                 })
             }
         }
+    }
+}
+
+/// When a run's early steps may start: `lead` before the cutoff, if the plan has any.
+pub(crate) fn early_at(
+    policy: &TenantPolicy,
+    steps: &[crate::domain::Step],
+    cutoff: Timestamp,
+) -> Option<Timestamp> {
+    let lead = policy.early.as_ref()?.lead;
+    steps.iter().any(|s| s.early).then(|| {
+        let lead = jiff::SignedDuration::try_from(lead).unwrap_or(jiff::SignedDuration::ZERO);
+        cutoff.saturating_sub(lead).unwrap_or(cutoff)
+    })
+}
+
+/// The next moment the run's timer must fire: its early window if that is still ahead, else
+/// its cutoff.
+pub(crate) fn next_fire(run: &Run, now: Timestamp) -> Timestamp {
+    match run.early_at {
+        Some(early) if early > now && early < run.cutoff.at => early,
+        _ => run.cutoff.at,
     }
 }

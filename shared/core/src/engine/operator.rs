@@ -113,6 +113,15 @@ impl Engine {
         reason: &str,
         extra: serde_json::Value,
     ) -> Result<Run, EngineError> {
+        let early_done: Vec<String> = self
+            .ports
+            .store
+            .steps(run_id)
+            .await?
+            .iter()
+            .filter(|s| s.early && s.state == StepState::Verified)
+            .map(|s| s.key.to_string())
+            .collect();
         let run = self
             .change_run(run_id, |run, now| {
                 apply::run(run, RunInput::Cancel).map_err(|_| {
@@ -128,6 +137,10 @@ impl Engine {
                 });
                 let mut data = json!({"reason": reason});
                 merge(&mut data, &extra);
+                if !early_done.is_empty() {
+                    data["early_steps_done"] = json!(early_done);
+                    data["note"] = json!("these hand-over steps ran before the cancellation and stay in effect until undone by hand");
+                }
                 Ok(RunEvent::new(run_id, now, "run.cancelled", actor, data))
             })
             .await?;
@@ -200,18 +213,27 @@ impl Engine {
                     ))
                 })?;
                 let previous = run.cutoff.at;
+                // The early window keeps its lead before the new cutoff.
+                if let Some(early) = run.early_at {
+                    let lead = previous.duration_since(early);
+                    run.early_at = resolved.at.checked_sub(lead).ok();
+                }
                 run.cutoff = resolved.clone();
                 let mut data = json!({"previous_cutoff": previous, "cutoff": run.cutoff.at, "derivation": run.cutoff.derivation, "reason": reason});
                 merge(&mut data, &extra);
                 Ok(RunEvent::new(run_id, now, "run.rescheduled", actor, data))
             })
             .await?;
+        let now = self.now();
         self.ports
             .timer
-            .schedule(&run.tenant, run_id, run.cutoff.at)
+            .schedule(&run.tenant, run_id, super::intake::next_fire(&run, now))
             .await?;
-        if run.cutoff.at <= self.now() {
+        if run.cutoff.at <= now {
             self.fire_cutoff(run_id).await?;
+        } else {
+            // Inside a (moved) early window: start the early steps now.
+            self.release_ready(run_id).await?;
         }
         Ok(run)
     }

@@ -18,11 +18,22 @@ impl Engine {
             let Some(run) = self.ports.store.run(run_id).await? else {
                 return Err(EngineError::NotFound(format!("run {run_id}")));
             };
-            if !run.state.is_open() {
+            // Before the cutoff only early steps move, and only once their window has opened.
+            let early_only = run.state == RunState::Scheduled;
+            if early_only && run.early_at.is_none_or(|t| t > self.now()) {
+                return Ok(());
+            }
+            if !run.state.is_open() && !early_only {
                 return Ok(());
             }
             let mut steps = self.ports.store.steps(run_id).await?;
-            let keys = plan::releasable(&steps);
+            let mut keys = plan::releasable(&steps);
+            if early_only {
+                keys.retain(|k| steps.iter().any(|s| &s.key == k && s.early));
+                if keys.is_empty() {
+                    return Ok(());
+                }
+            }
             if keys.is_empty() {
                 if gate::evaluate(&steps) == Gate::Open {
                     self.ports

@@ -77,15 +77,18 @@ impl Engine {
             let Some(run) = self.ports.store.run(run_id).await? else {
                 return Ok(Claim::Skip(Disposition::Ack));
             };
-            if !run.state.is_open() {
-                // Scheduled: the cutoff will queue the step again. Closed or cancelled: nothing
-                // left to do.
-                return Ok(Claim::Skip(Disposition::Ack));
-            }
             let steps = self.ports.store.steps(run_id).await?;
             let Some(mut step) = steps.iter().find(|s| &s.key == key).cloned() else {
                 return Ok(Claim::Skip(Disposition::Ack));
             };
+            let early_window = run.state == RunState::Scheduled
+                && step.early
+                && run.early_at.is_some_and(|t| t <= self.now());
+            if !run.state.is_open() && !early_window {
+                // Scheduled: the cutoff (or early window) will queue the step again. Closed or
+                // cancelled: nothing left to do.
+                return Ok(Claim::Skip(Disposition::Ack));
+            }
             let now = self.now();
             match step.state {
                 StepState::Pending

@@ -94,6 +94,7 @@ pub fn run_fixture(
         cancellation: None,
         bundle: None,
         finalizing: None,
+        early_at: None,
     }
 }
 
