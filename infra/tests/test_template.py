@@ -444,14 +444,21 @@ def test_secrets_live_in_secrets_manager():
     assert link["GenerateSecretString"]["PasswordLength"] >= 32
     for fn in FUNCTIONS:
         assert function_env(fn)["TENANTS_SECRET_ARN"] == ref("TenantsSecret")
-    # The link key reaches the evidence function only.
+    # The auditor link key reaches the evidence function only; the confirmation-link key the
+    # intake (checks links) and cutoff (signs them into reminders) functions only.
     for fn, role in ROLES.items():
         grants = resources_of(allowed(role, "secretsmanager:GetSecretValue"))
         if fn == "EvidenceFunction":
             assert function_env(fn)["LINK_KEY_SECRET_ARN"] == ref("LinkKeySecret")
             assert grants == [ref("LinkKeySecret"), ref("TenantsSecret")]
+            assert "CONFIRM_KEY_SECRET_ARN" not in function_env(fn)
+        elif fn in ("IntakeFunction", "CutoffFunction"):
+            assert "LINK_KEY_SECRET_ARN" not in function_env(fn), fn
+            assert function_env(fn)["CONFIRM_KEY_SECRET_ARN"] == ref("ConfirmKeySecret")
+            assert sorted(map(str, grants)) == sorted(map(str, [ref("TenantsSecret"), ref("ConfirmKeySecret")])), fn
         else:
             assert "LINK_KEY_SECRET_ARN" not in function_env(fn), fn
+            assert "CONFIRM_KEY_SECRET_ARN" not in function_env(fn), fn
             assert grants == [ref("TenantsSecret")], fn
 
 
@@ -688,6 +695,8 @@ def test_http_routes():
     assert routes[("POST", "/v1/tenants/{tenant}/webhooks/leaver")] == "IntakeFunction"
     assert routes[("POST", "/v1/tenants/{tenant}/webhooks/{vendor}")] == "IntakeFunction"
     assert routes[("ANY", "/v1/operator/{proxy+}")] == "IntakeFunction"
+    assert routes[("GET", "/v1/confirm/{tenant}/{run}/{step}/{item}")] == "IntakeFunction"
+    assert routes[("POST", "/v1/confirm/{tenant}/{run}/{step}/{item}")] == "IntakeFunction"
     assert routes[("GET", "/v1/bundles/{tenant}/{run}")] == "EvidenceFunction"
     assert routes[("GET", "/v1/bundles/{tenant}/{run}/{path+}")] == "EvidenceFunction"
     assert not function_events("StepFunction", "HttpApi")

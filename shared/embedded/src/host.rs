@@ -97,6 +97,7 @@ impl Host {
         let app = passage_http::router(passage_http::ApiState {
             engine: self.engine.clone(),
             link_key: self.settings.link_key.clone(),
+            confirm_key: self.settings.link_key.clone(),
             files: passage_http::FileDelivery::Inline,
             operators: self.settings.operators.clone(),
         });

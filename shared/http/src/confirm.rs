@@ -62,7 +62,7 @@ fn checked(
             &format!("<p>{}</p>", escape(why)),
         ))
     };
-    if state.link_key.expose().is_empty() {
+    if state.confirm_key.expose().is_empty() {
         return Err(forbidden("confirmation links are not served here"));
     }
     let (Some(by), Some(expires), Some(sig)) = (&q.by, &q.expires, &q.sig) else {
@@ -80,7 +80,7 @@ fn checked(
         expires,
     };
     link::verify_confirm(
-        state.link_key.expose().as_bytes(),
+        state.confirm_key.expose().as_bytes(),
         &scope,
         sig,
         jiff::Timestamp::now(),

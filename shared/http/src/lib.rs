@@ -49,6 +49,9 @@ pub struct ApiState {
     pub engine: Engine,
     /// HMAC key of auditor links.
     pub link_key: Secret,
+    /// HMAC key of the managers' confirmation links (the link key, embedded; its own secret on
+    /// AWS).
+    pub confirm_key: Secret,
     pub files: FileDelivery,
     /// Who may use the operator API, and for which tenants.
     pub operators: Operators,

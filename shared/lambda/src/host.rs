@@ -20,6 +20,9 @@ pub struct AwsHost {
     pub evidence: Arc<S3Evidence>,
     pub names: AwsNames,
     pub link_key: Secret,
+    /// Signs and checks the managers' confirmation links (its own secret, so the auditor link
+    /// key stays with the evidence function).
+    pub confirm_key: Secret,
     pub operators: passage_http::Operators,
     /// Tenants with an HR system API, compared with Passage by the hourly reconcile.
     pub reconcile_tenants: Vec<TenantId>,
@@ -34,20 +37,38 @@ impl AwsHost {
         let tenants_arn = std::env::var("TENANTS_SECRET_ARN")
             .context("environment variable TENANTS_SECRET_ARN is not set")?;
         let tenants = secret_string(&sdk, &tenants_arn).await?;
-        let link_key = match std::env::var("LINK_KEY_SECRET_ARN") {
-            Ok(arn) => Secret::new(secret_string(&sdk, &arn).await?),
-            // Functions that issue or check no links run without one.
-            Err(_) => Secret::new(String::new()),
+        let optional_secret = |var: &'static str| {
+            let sdk = sdk.clone();
+            async move {
+                match std::env::var(var) {
+                    Ok(arn) => Ok::<_, anyhow::Error>(Secret::new(secret_string(&sdk, &arn).await?)),
+                    // Functions that issue or check no such links run without one.
+                    Err(_) => Ok(Secret::new(String::new())),
+                }
+            }
         };
-        Self::build(&sdk, names, &tenants, link_key).await
+        let link_key = optional_secret("LINK_KEY_SECRET_ARN").await?;
+        let confirm_key = optional_secret("CONFIRM_KEY_SECRET_ARN").await?;
+        Self::build_with(&sdk, names, &tenants, link_key, confirm_key).await
     }
 
-    /// Wires the AWS adapters to an engine.
+    /// Wires the AWS adapters to an engine, without confirmation links.
     pub async fn build(
         sdk: &aws_config::SdkConfig,
         names: AwsNames,
         tenants_toml: &str,
         link_key: Secret,
+    ) -> Result<Self> {
+        Self::build_with(sdk, names, tenants_toml, link_key, Secret::new(String::new())).await
+    }
+
+    /// Wires the AWS adapters to an engine.
+    pub async fn build_with(
+        sdk: &aws_config::SdkConfig,
+        names: AwsNames,
+        tenants_toml: &str,
+        link_key: Secret,
+        confirm_key: Secret,
     ) -> Result<Self> {
         let config = passage_config::Config::parse(tenants_toml)
             .context("the tenants secret is not valid Passage configuration")?;
@@ -95,13 +116,13 @@ impl AwsHost {
             // engine records the failure and blocks the run before SQS moves the message.
             max_receives: 9,
             // PUBLIC_URL (the API's address) turns on the manager's confirmation links in
-            // hand-over reminders, signed with the link key.
+            // hand-over reminders, signed with the confirmation key.
             confirm_links: std::env::var("PUBLIC_URL")
                 .ok()
-                .filter(|_| !link_key.expose().is_empty())
+                .filter(|u| !u.is_empty() && !confirm_key.expose().is_empty())
                 .map(|base_url| passage_core::engine::ConfirmLinks {
                     base_url,
-                    key: link_key.clone(),
+                    key: confirm_key.clone(),
                     valid_for: Duration::from_secs(14 * 86_400),
                 }),
             ..EngineSettings::default()
@@ -112,6 +133,7 @@ impl AwsHost {
             evidence,
             names,
             link_key,
+            confirm_key,
             operators,
             reconcile_tenants,
         })
@@ -129,6 +151,7 @@ impl AwsHost {
         ApiState {
             engine: self.engine.clone(),
             link_key: self.link_key.clone(),
+            confirm_key: self.confirm_key.clone(),
             files: FileDelivery::Redirect(Arc::new(S3Presigner(self.evidence.clone()))),
             operators: self.operators.clone(),
         }

@@ -15,8 +15,8 @@ const PPM: f64 = 1_000_000.0;
 /// a handler.
 ///
 /// Order of application on each request: `latency`, then authentication,
-/// then `burst_429`, then the per-minute rate limit, then `error_rate_5xx`,
-/// then the handler, then `fail_after_apply`. Everything that rejects a
+/// then `burst_429`, then the per-minute rate limit, then `fail_next_5xx`
+/// and `error_rate_5xx`, then the handler, then `fail_after_apply`. Everything that rejects a
 /// request happens before the handler runs, so a rejected request never
 /// changes state; `fail_after_apply` is the one deliberate exception.
 #[derive(Debug)]
@@ -24,6 +24,8 @@ pub struct Knobs {
     latency_micros: AtomicU64,
     error_rate_ppm: AtomicU32,
     burst_429: AtomicU32,
+    fail_next_5xx: AtomicU32,
+    fail_next_status: AtomicU32,
     rate_limit_per_minute: AtomicU32,
     fail_after_apply: AtomicU32,
     default_rate_limit: u32,
@@ -37,6 +39,8 @@ impl Knobs {
             latency_micros: AtomicU64::new(0),
             error_rate_ppm: AtomicU32::new(0),
             burst_429: AtomicU32::new(0),
+            fail_next_5xx: AtomicU32::new(0),
+            fail_next_status: AtomicU32::new(500),
             rate_limit_per_minute: AtomicU32::new(limit),
             fail_after_apply: AtomicU32::new(0),
             default_rate_limit: limit,
@@ -71,6 +75,21 @@ impl Knobs {
     /// The current 5xx probability.
     pub fn error_rate_5xx(&self) -> f64 {
         f64::from(self.error_rate_ppm.load(Ordering::Relaxed)) / PPM
+    }
+
+    /// Makes the next `n` requests that reach the 5xx stage answer `status`
+    /// (clamped to 500..=599) instead of being processed, replacing any still
+    /// pending. Unlike [`Knobs::set_error_rate_5xx`] the status and the count
+    /// are exact, so a test can pin down how a client reads one answer.
+    pub fn fail_next_5xx(&self, status: u16, n: u32) {
+        self.fail_next_status
+            .store(u32::from(status.clamp(500, 599)), Ordering::Relaxed);
+        self.fail_next_5xx.store(n, Ordering::Relaxed);
+    }
+
+    /// How many forced 5xx answers are still pending.
+    pub fn pending_fail_next_5xx(&self) -> u32 {
+        self.fail_next_5xx.load(Ordering::Relaxed)
     }
 
     /// Makes the next `n` requests fail with 429 and a reset one second
@@ -115,6 +134,7 @@ impl Knobs {
         self.set_latency(Duration::ZERO);
         self.set_error_rate_5xx(0.0);
         self.burst_429(0);
+        self.fail_next_5xx(500, 0);
         self.fail_after_apply(0);
         self.set_rate_limit_per_minute(self.default_rate_limit);
     }
@@ -129,8 +149,13 @@ impl Knobs {
         take_one(&self.fail_after_apply)
     }
 
-    /// Rolls the 5xx dice; returns the status to answer with, if any.
+    /// Consumes one forced 5xx if any is pending, else rolls the 5xx dice;
+    /// returns the status to answer with, if any.
     pub(crate) fn roll_5xx(&self) -> Option<u16> {
+        if take_one(&self.fail_next_5xx) {
+            let status = self.fail_next_status.load(Ordering::Relaxed);
+            return Some(u16::try_from(status).unwrap_or(500));
+        }
         let ppm = self.error_rate_ppm.load(Ordering::Relaxed);
         if ppm == 0 {
             return None;
@@ -160,6 +185,21 @@ mod tests {
         assert!(knobs.take_burst_429());
         assert!(knobs.take_burst_429());
         assert!(!knobs.take_burst_429());
+    }
+
+    #[test]
+    fn forced_5xx_answers_its_status_exactly_n_times() {
+        let knobs = Knobs::new(600);
+        knobs.fail_next_5xx(503, 2);
+        assert_eq!(knobs.roll_5xx(), Some(503));
+        assert_eq!(knobs.pending_fail_next_5xx(), 1);
+        assert_eq!(knobs.roll_5xx(), Some(503));
+        assert_eq!(knobs.roll_5xx(), None);
+        knobs.fail_next_5xx(404, 1);
+        assert_eq!(knobs.roll_5xx(), Some(500), "clamped into the 5xx range");
+        knobs.fail_next_5xx(502, 3);
+        knobs.reset();
+        assert_eq!(knobs.roll_5xx(), None);
     }
 
     #[test]
