@@ -241,25 +241,37 @@ async fn plan_order_with_a_certificate_lands_every_action_once() {
 
     let groups = run(&c, Action::RemoveGroups, &mut prior).await;
     assert!(!groups.repeat);
-    assert_eq!(groups.output["removed"].as_array().unwrap().len(), 1);
-    assert_eq!(groups.output["removed"][0]["displayName"], "Engineering");
+    // Engineering through Graph, the distribution list through Exchange Online.
+    let removed: Vec<&str> = groups.output["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        removed,
+        vec![
+            demo.security_group_id.as_str(),
+            demo.distribution_list_id.as_str()
+        ]
+    );
     let reported: Vec<&str> = groups.output["not_attempted"]
         .as_array()
         .unwrap()
         .iter()
         .map(|g| g["group"]["id"].as_str().unwrap())
         .collect();
-    assert_eq!(reported.len(), 3);
+    assert_eq!(reported.len(), 2);
     assert!(reported.contains(&demo.dynamic_group_id.as_str()));
     assert!(reported.contains(&licensing.as_str()));
-    assert!(reported.contains(&demo.distribution_list_id.as_str()));
     let left: Vec<String> = ms
         .user_groups(DEMO_LEAVER)
         .into_iter()
         .map(|g| g.id)
         .collect();
-    assert_eq!(left.len(), 3);
+    assert_eq!(left.len(), 2);
     assert!(!left.contains(&demo.security_group_id));
+    assert!(!left.contains(&demo.distribution_list_id));
 
     let reply = run(&c, Action::SetAutoReply, &mut prior).await;
     assert!(!reply.repeat);
@@ -332,13 +344,118 @@ async fn plan_order_with_a_certificate_lands_every_action_once() {
     assert_eq!(ms.count_events(activity::DISABLE_ACCOUNT, &leaver), 1);
     assert_eq!(ms.count_events(activity::REVOKE_SESSIONS, &leaver), 2);
     assert_eq!(ms.count_events(activity::DELETE_AUTH_METHOD, &leaver), 2);
-    assert_eq!(ms.count_events(activity::REMOVE_MEMBER, &leaver), 1);
+    assert_eq!(ms.count_events(activity::REMOVE_MEMBER, &leaver), 2);
     assert_eq!(ms.count_events(activity::SET_AUTO_REPLY, &leaver), 1);
     assert_eq!(ms.count_events(activity::NEW_INBOX_RULE, &leaver), 1);
     assert_eq!(ms.count_events(activity::SET_INBOX_RULE, &leaver), 0);
     assert_eq!(ms.count_events(activity::RETIRE_DEVICE, &demo.device_id), 1);
     assert_eq!(ms.count_events(activity::SET_MAILBOX, &leaver), 1);
     assert_eq!(ms.count_events(activity::CHANGE_LICENSE, &leaver), 1);
+    ms.shutdown().await;
+}
+
+/// UPNs of a group's direct members, as the emulator holds them.
+fn members(ms: &MicrosoftEmulator, group: &str) -> Vec<String> {
+    ms.group(group).unwrap().members
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distribution_lists_are_left_through_exchange_and_read_back() {
+    let Tenant { ms, demo } = tenant().await;
+    let oncall = ms.seed_group(SeedGroup {
+        mail: Some("eng-oncall@example.com".into()),
+        ..SeedGroup::new("Engineering On-call", GroupKind::MailEnabledSecurity)
+    });
+    let synced = ms.seed_group(SeedGroup {
+        on_prem_synced: true,
+        mail: Some("hq-staff@example.com".into()),
+        ..SeedGroup::new("HQ Staff", GroupKind::Distribution)
+    });
+    assert!(ms.seed_membership(&oncall, DEMO_LEAVER));
+    assert!(ms.seed_membership(&synced, DEMO_LEAVER));
+    let c = secret_connector(&ms);
+    let mut prior = BTreeMap::new();
+    let snap = run(&c, Action::Snapshot, &mut prior).await;
+    assert_eq!(snap.output["groups"].as_array().unwrap().len(), 5);
+    assert!(members(&ms, &demo.distribution_list_id).contains(&DEMO_LEAVER.to_owned()));
+
+    let first = c
+        .execute(&request(
+            Action::RemoveGroups,
+            DEMO_LEAVER,
+            Some(DEMO_MANAGER),
+            &prior,
+        ))
+        .await;
+    let exchange_calls: Vec<_> = first
+        .calls
+        .iter()
+        .filter(|call| call.path.ends_with("/InvokeCommand"))
+        .collect();
+    // One removal and one read-back per Exchange-mastered group; none for the synced list.
+    assert_eq!(exchange_calls.len(), 4, "{exchange_calls:?}");
+    assert!(exchange_calls.iter().all(|call| call.method == "POST"));
+    let done = first.outcome.unwrap();
+    assert!(!done.repeat);
+    let removed: Vec<&str> = done.output["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(removed.len(), 3);
+    assert!(removed.contains(&demo.distribution_list_id.as_str()));
+    assert!(removed.contains(&oncall.as_str()));
+    let checked = done.readback["exchange_members_checked"]
+        .as_array()
+        .unwrap();
+    assert_eq!(checked.len(), 2);
+    let list = checked
+        .iter()
+        .find(|g| g["group"] == "eng-announce@example.com")
+        .unwrap();
+    assert_eq!(list["user_listed"], false);
+    // Manager and a colleague remain on the list, as Exchange read it back.
+    assert_eq!(list["members"], 2);
+    let left = members(&ms, &demo.distribution_list_id);
+    assert_eq!(left.len(), 2);
+    assert!(!left.contains(&DEMO_LEAVER.to_owned()));
+    assert!(left.contains(&DEMO_MANAGER.to_owned()));
+    assert!(!members(&ms, &oncall).contains(&DEMO_LEAVER.to_owned()));
+
+    // The synced list stays, reported with where to change it.
+    assert!(members(&ms, &synced).contains(&DEMO_LEAVER.to_owned()));
+    let reported = done.output["not_attempted"].as_array().unwrap();
+    let hq = reported
+        .iter()
+        .find(|g| g["group"]["id"] == synced.as_str())
+        .unwrap();
+    assert!(hq["reason"].as_str().unwrap().contains("on-premises AD"));
+    assert!(
+        done.summary
+            .contains("HQ Staff (synced from on-premises AD"),
+        "{}",
+        done.summary
+    );
+    assert_eq!(done.readback["not_attempted"].as_array().unwrap().len(), 2);
+
+    // A second delivery with the same snapshot: Exchange says the user is no longer a member
+    // of either list, which counts as done.
+    let again = run(&c, Action::RemoveGroups, &mut prior).await;
+    assert!(again.repeat, "{}", again.summary);
+    assert!(again.output["removed"].as_array().unwrap().is_empty());
+    let already: Vec<&str> = again.output["already_removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(already.len(), 2);
+    assert!(already.contains(&demo.distribution_list_id.as_str()));
+    assert!(already.contains(&oncall.as_str()));
+    assert!(members(&ms, &synced).contains(&DEMO_LEAVER.to_owned()));
+    // Three real removals (Engineering, the list, on-call), one audit event each.
+    assert_eq!(ms.count_events(activity::REMOVE_MEMBER, &demo.leaver_id), 3);
     ms.shutdown().await;
 }
 

@@ -41,7 +41,9 @@ impl AwsHost {
             let sdk = sdk.clone();
             async move {
                 match std::env::var(var) {
-                    Ok(arn) => Ok::<_, anyhow::Error>(Secret::new(secret_string(&sdk, &arn).await?)),
+                    Ok(arn) => {
+                        Ok::<_, anyhow::Error>(Secret::new(secret_string(&sdk, &arn).await?))
+                    }
                     // Functions that issue or check no such links run without one.
                     Err(_) => Ok(Secret::new(String::new())),
                 }
@@ -59,7 +61,14 @@ impl AwsHost {
         tenants_toml: &str,
         link_key: Secret,
     ) -> Result<Self> {
-        Self::build_with(sdk, names, tenants_toml, link_key, Secret::new(String::new())).await
+        Self::build_with(
+            sdk,
+            names,
+            tenants_toml,
+            link_key,
+            Secret::new(String::new()),
+        )
+        .await
     }
 
     /// Wires the AWS adapters to an engine.

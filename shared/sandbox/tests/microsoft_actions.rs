@@ -8,7 +8,8 @@ mod common;
 
 use common::{Ms, encode, expect_error};
 use passage_sandbox::microsoft::{
-    ActionState, DEMO_LEAVER, DEMO_MANAGER, DeviceAction, MailboxPurpose, MethodKind, activity,
+    ActionState, DEMO_LEAVER, DEMO_MANAGER, DeviceAction, GroupKind, MailboxPurpose, MethodKind,
+    SeedGroup, activity,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -232,7 +233,7 @@ async fn group_membership_removal_and_its_refusals() {
     let again = h
         .cmdlet(
             "Remove-DistributionGroupMember",
-            json!({ "Identity": "eng-announce@example.com", "Member": DEMO_LEAVER }),
+            json!({ "Identity": "eng-announce@example.com", "Member": DEMO_LEAVER, "BypassSecurityGroupManagerCheck": true }),
         )
         .await;
     assert_eq!(again.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -250,6 +251,184 @@ async fn group_membership_removal_and_its_refusals() {
             .collect();
     assert_eq!(names, vec!["All Engineering (dynamic)".to_owned()]);
     assert_eq!(h.ms.count_events(activity::REMOVE_MEMBER, &user), 2);
+    h.shutdown().await;
+}
+
+/// The `details[0].message` of a cmdlet error, after checking its status.
+async fn cmdlet_error(response: reqwest::Response, status: StatusCode) -> String {
+    assert_eq!(response.status(), status);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["message"], "Error executing cmdlet");
+    body["error"]["details"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn distribution_group_members_listed_and_removed_in_exchange() {
+    let h = Ms::start().await;
+    let user = h.demo.leaver_id.clone();
+    let security = h.ms.seed_group(SeedGroup {
+        mail: Some("eng-oncall@example.com".into()),
+        ..SeedGroup::new("Engineering On-call", GroupKind::MailEnabledSecurity)
+    });
+    let synced = h.ms.seed_group(SeedGroup {
+        on_prem_synced: true,
+        ..SeedGroup::new("HQ Staff", GroupKind::Distribution)
+    });
+    assert!(h.ms.seed_membership(&security, DEMO_LEAVER));
+    assert!(h.ms.seed_membership(&synced, DEMO_LEAVER));
+    let bypass = |group: &str| json!({ "Identity": group, "Member": DEMO_LEAVER, "BypassSecurityGroupManagerCheck": true });
+
+    // The list's members, by its address; then by its object id.
+    let listed = h
+        .cmdlet(
+            "Get-DistributionGroupMember",
+            json!({ "Identity": "eng-announce@example.com", "ResultSize": "Unlimited" }),
+        )
+        .await;
+    assert_eq!(listed.status(), StatusCode::OK);
+    let body: Value = listed.json().await.unwrap();
+    let members = body["value"].as_array().unwrap();
+    let ids: Vec<&str> = members
+        .iter()
+        .map(|m| m["ExternalDirectoryObjectId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3, "manager, leaver and a colleague");
+    assert!(ids.contains(&user.as_str()));
+    let leaver = members
+        .iter()
+        .find(|m| m["ExternalDirectoryObjectId"] == user.as_str())
+        .unwrap();
+    assert_eq!(leaver["PrimarySmtpAddress"], DEMO_LEAVER);
+    assert_eq!(leaver["RecipientTypeDetails"], "UserMailbox");
+    let by_id = h
+        .cmdlet(
+            "Get-DistributionGroupMember",
+            json!({ "Identity": h.demo.distribution_list_id }),
+        )
+        .await;
+    let by_id: Value = by_id.json().await.unwrap();
+    assert_eq!(by_id["value"].as_array().unwrap().len(), 3);
+
+    // Unknown group, and groups Exchange does not hold as distribution groups.
+    for identity in [
+        "no-such-list@example.com",
+        h.demo.security_group_id.as_str(),
+        h.demo.dynamic_group_id.as_str(),
+    ] {
+        let detail = cmdlet_error(
+            h.cmdlet(
+                "Get-DistributionGroupMember",
+                json!({ "Identity": identity }),
+            )
+            .await,
+            StatusCode::INTERNAL_SERVER_ERROR,
+        )
+        .await;
+        assert!(
+            detail.contains("ManagementObjectNotFoundException") && detail.contains(identity),
+            "{detail}"
+        );
+        let detail = cmdlet_error(
+            h.cmdlet("Remove-DistributionGroupMember", bypass(identity))
+                .await,
+            StatusCode::INTERNAL_SERVER_ERROR,
+        )
+        .await;
+        assert!(
+            detail.contains("ManagementObjectNotFoundException"),
+            "{detail}"
+        );
+    }
+    // A parameter the cmdlet does not have.
+    let detail = cmdlet_error(
+        h.cmdlet(
+            "Get-DistributionGroupMember",
+            json!({ "Identity": "eng-announce@example.com", "Member": DEMO_LEAVER }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(detail.contains("ParameterBindingException"), "{detail}");
+
+    // Without the bypass switch an app that is not a manager is refused.
+    let mut unbypassed = bypass("eng-oncall@example.com");
+    unbypassed["BypassSecurityGroupManagerCheck"] = json!(false);
+    let detail = cmdlet_error(
+        h.cmdlet("Remove-DistributionGroupMember", unbypassed).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(detail.contains("manager of the group"), "{detail}");
+    // A mail-enabled security group: removed, then not a member.
+    let removed = h
+        .cmdlet(
+            "Remove-DistributionGroupMember",
+            bypass("eng-oncall@example.com"),
+        )
+        .await;
+    assert_eq!(removed.status(), StatusCode::OK);
+    let detail = cmdlet_error(
+        h.cmdlet(
+            "Remove-DistributionGroupMember",
+            bypass("eng-oncall@example.com"),
+        )
+        .await,
+        StatusCode::INTERNAL_SERVER_ERROR,
+    )
+    .await;
+    assert!(
+        detail.contains("MemberNotFoundException") && detail.contains("Engineering On-call"),
+        "{detail}"
+    );
+    let left: Value = h
+        .cmdlet(
+            "Get-DistributionGroupMember",
+            json!({ "Identity": security }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(left["value"], json!([]));
+
+    // Synced from on-premises: readable, but Exchange refuses the change.
+    let synced_members: Value = h
+        .cmdlet(
+            "Get-DistributionGroupMember",
+            json!({ "Identity": "HQ Staff" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        synced_members["value"][0]["ExternalDirectoryObjectId"],
+        user.as_str()
+    );
+    let detail = cmdlet_error(
+        h.cmdlet("Remove-DistributionGroupMember", bypass("HQ Staff"))
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(
+        detail.contains("synchronized from your on-premises"),
+        "{detail}"
+    );
+
+    let names: Vec<String> =
+        h.ms.user_groups(DEMO_LEAVER)
+            .into_iter()
+            .map(|g| g.display_name)
+            .collect();
+    assert!(names.contains(&"HQ Staff".to_owned()));
+    assert!(names.contains(&"Engineering Announcements".to_owned()));
+    assert!(!names.contains(&"Engineering On-call".to_owned()));
+    assert_eq!(h.ms.count_events(activity::REMOVE_MEMBER, &user), 1);
     h.shutdown().await;
 }
 

@@ -11,8 +11,7 @@ use std::collections::BTreeSet;
 pub const FORWARD_RULE_NAME: &str = "Passage offboarding forward";
 
 const USER_SELECT: &str = "id,userPrincipalName,mail,displayName,accountEnabled,onPremisesSyncEnabled,assignedLicenses,licenseAssignmentStates,signInSessionsValidFromDateTime";
-const GROUP_SELECT: &str =
-    "id,displayName,groupTypes,mailEnabled,securityEnabled,onPremisesSyncEnabled,membershipRule";
+const GROUP_SELECT: &str = "id,displayName,mail,groupTypes,mailEnabled,securityEnabled,onPremisesSyncEnabled,membershipRule";
 const DEVICE_SELECT: &str =
     "id,deviceName,operatingSystem,managedDeviceOwnerType,deviceActionResults,serialNumber,model";
 
@@ -46,7 +45,10 @@ pub async fn run(
         Action::Suspend => suspend(api, &user, calls).await,
         Action::RevokeSessions => revoke_sessions(api, &user, calls).await,
         Action::ResetFactors => reset_factors(api, &user, calls).await,
-        Action::RemoveGroups => remove_groups(api, &user, calls).await,
+        Action::RemoveGroups => {
+            let snapshot = req.prior.get(&StepKey::new("microsoft.snapshot"));
+            remove_groups(api, &user, snapshot, calls).await
+        }
         Action::SetAutoReply => set_auto_reply(api, policy, &user, calls).await,
         Action::ForwardMail => forward_mail(api, req, &user, calls).await,
         Action::SecureDevices => secure_devices(api, policy, &user, calls).await,
@@ -182,6 +184,7 @@ fn group_view(g: &Value) -> Value {
     json!({
         "id": g["id"],
         "displayName": g["displayName"],
+        "mail": g["mail"],
         "groupTypes": g["groupTypes"],
         "mailEnabled": g["mailEnabled"],
         "securityEnabled": g["securityEnabled"],
@@ -189,24 +192,40 @@ fn group_view(g: &Value) -> Value {
     })
 }
 
-/// Why Graph cannot change this membership, if it cannot.
-fn group_not_changeable(g: &Value) -> Option<&'static str> {
+/// Where a membership can be removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    /// `DELETE /groups/{id}/members/{user}/$ref`: assigned security and Microsoft 365 groups.
+    Graph,
+    /// `Remove-DistributionGroupMember`: distribution lists and mail-enabled security groups,
+    /// which Exchange masters and Graph only reads.
+    Exchange,
+    /// Neither service can change it; the reason says where to.
+    Reported(&'static str),
+}
+
+fn route(g: &Value) -> Route {
     let types: Vec<&str> = g["groupTypes"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     if types.contains(&"DynamicMembership") || g["membershipRule"].is_string() {
-        Some(
+        Route::Reported(
             "dynamic group: its membership rule re-adds the user; change the user's attributes or the rule",
         )
     } else if g["onPremisesSyncEnabled"].as_bool() == Some(true) {
-        Some("synced from on-premises AD; remove the membership there")
+        Route::Reported("synced from on-premises AD; remove the membership there")
     } else if g["mailEnabled"].as_bool() == Some(true) && !types.contains(&"Unified") {
-        Some(
-            "mail-enabled security group or distribution list: read-only in Graph; remove the member in Exchange Online",
-        )
+        Route::Exchange
     } else {
-        None
+        Route::Graph
+    }
+}
+
+fn reported_reason(g: &Value) -> Option<&'static str> {
+    match route(g) {
+        Route::Reported(reason) => Some(reason),
+        _ => None,
     }
 }
 
@@ -498,28 +517,42 @@ async fn reset_factors(
     ))
 }
 
-/// Removes the memberships Graph can change; reports the others.
+/// The Exchange identity of a group: its primary SMTP address, else its object id.
+fn exchange_identity(g: &Value) -> &str {
+    g["mail"]
+        .as_str()
+        .filter(|m| !m.is_empty())
+        .or_else(|| g["id"].as_str())
+        .unwrap_or_default()
+}
+
+/// Removes assigned memberships through Graph and distribution-list / mail-enabled security
+/// group memberships through Exchange Online; reports dynamic and on-premises-synced groups.
 async fn remove_groups(
     api: &Api,
     user: &User,
+    prior: Option<&Value>,
     calls: &mut Calls,
 ) -> Result<ActionDone, ActionFailure> {
     let before = groups(api, user, calls).await?;
-    let (fixed, changeable): (Vec<&Value>, Vec<&Value>) = before
+    let of = |r: Route| -> Vec<&Value> { before.iter().filter(|g| route(g) == r).collect() };
+    let via_graph = of(Route::Graph);
+    let reported: Vec<&Value> = before
         .iter()
-        .partition(|g| group_not_changeable(g).is_some());
-    for g in &changeable {
+        .filter(|g| reported_reason(g).is_some())
+        .collect();
+    for g in &via_graph {
         let id = g["id"].as_str().unwrap_or_default();
         let url = api.graph_url(&["groups", id, "members", &user.id, "$ref"], &[]);
         // 404: already gone (a concurrent removal); the read-back decides.
         api.graph(Method::DELETE, url, None, &[StatusCode::NOT_FOUND], calls)
             .await?;
     }
+    let exchange = exchange_groups(&before, prior);
+    let outcome = remove_in_exchange(api, user, &exchange, calls).await?;
     let after = groups(api, user, calls).await?;
-    let left: Vec<&Value> = after
-        .iter()
-        .filter(|g| group_not_changeable(g).is_none())
-        .collect();
+    // Graph's view of Exchange-mastered groups lags; Exchange's own read-back proves those.
+    let left: Vec<&Value> = after.iter().filter(|g| route(g) == Route::Graph).collect();
     if !left.is_empty() {
         return Err(mismatch(format!(
             "still a member of {} groups after removal: {}",
@@ -530,23 +563,172 @@ async fn remove_groups(
                 .join(", ")
         )));
     }
-    let not_attempted: Vec<Value> = fixed
+    let not_attempted: Vec<Value> = reported
         .iter()
-        .map(|g| json!({"group": group_view(g), "reason": group_not_changeable(g)}))
+        .map(|g| json!({"group": group_view(g), "reason": reported_reason(g)}))
+        .collect();
+    let removed: Vec<Value> = via_graph
+        .iter()
+        .map(|g| group_view(g))
+        .chain(outcome.removed.iter().map(|g| group_view(g)))
+        .collect();
+    let reasons: Vec<String> = reported
+        .iter()
+        .map(|g| {
+            format!(
+                "{} ({})",
+                g["displayName"].as_str().unwrap_or_default(),
+                reported_reason(g).unwrap_or_default()
+            )
+        })
         .collect();
     Ok(done(
-        changeable.is_empty(),
+        removed.is_empty(),
         format!(
-            "removed {} group memberships; {} not changeable through Graph (reported)",
-            changeable.len(),
-            fixed.len()
+            "removed {} group memberships ({} through Graph, {} through Exchange Online); {} already gone in Exchange Online; {} not changeable (reported){}",
+            removed.len(),
+            via_graph.len(),
+            outcome.removed.len(),
+            outcome.already.len(),
+            reported.len(),
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", reasons.join("; "))
+            }
         ),
-        json!({"user_id": user.id, "remaining_groups": after.iter().map(group_view).collect::<Vec<_>>()}),
         json!({
-            "removed": changeable.iter().map(|g| group_view(g)).collect::<Vec<_>>(),
+            "user_id": user.id,
+            "remaining_groups": after.iter().map(group_view).collect::<Vec<_>>(),
+            "exchange_members_checked": outcome.checked,
+            "not_attempted": not_attempted,
+        }),
+        json!({
+            "removed": removed,
+            "already_removed": outcome.already.iter().map(|g| group_view(g)).collect::<Vec<_>>(),
             "not_attempted": not_attempted,
         }),
     ))
+}
+
+/// The Exchange-mastered groups to leave: those Graph lists now, plus those the snapshot
+/// recorded (Graph learns of Exchange's changes late, so a repeat may no longer see a list
+/// Exchange still holds the user in). The flag says whether Graph lists it now.
+fn exchange_groups<'a>(now: &'a [Value], prior: Option<&'a Value>) -> Vec<(&'a Value, bool)> {
+    let mut out: Vec<(&Value, bool)> = now
+        .iter()
+        .filter(|g| route(g) == Route::Exchange)
+        .map(|g| (g, true))
+        .collect();
+    let recorded = prior
+        .and_then(|p| p["groups"].as_array())
+        .map(|a| a.iter().filter(|g| route(g) == Route::Exchange))
+        .into_iter()
+        .flatten();
+    for g in recorded {
+        if !out.iter().any(|(o, _)| o["id"] == g["id"]) {
+            out.push((g, false));
+        }
+    }
+    out
+}
+
+/// What happened in Exchange Online, group by group.
+struct ExchangeOutcome<'a> {
+    removed: Vec<&'a Value>,
+    already: Vec<&'a Value>,
+    /// Per group: the member count Exchange read back after the removals.
+    checked: Vec<Value>,
+}
+
+/// `Remove-DistributionGroupMember` for each group (not a member any more = already done),
+/// then `Get-DistributionGroupMember` proves the user is gone from each.
+async fn remove_in_exchange<'a>(
+    api: &Api,
+    user: &User,
+    exchange: &[(&'a Value, bool)],
+    calls: &mut Calls,
+) -> Result<ExchangeOutcome<'a>, ActionFailure> {
+    let mut outcome = ExchangeOutcome {
+        removed: Vec::new(),
+        already: Vec::new(),
+        checked: Vec::new(),
+    };
+    let mut present = Vec::new();
+    for &(g, listed_now) in exchange {
+        // A group only the snapshot knows may have been deleted since: gone is done.
+        let tolerated: &[&str] = if listed_now {
+            &["MemberNotFoundException"]
+        } else {
+            &[
+                "MemberNotFoundException",
+                "ManagementObjectNotFoundException",
+            ]
+        };
+        let answer = api
+            .cmdlet_unless(
+                "Remove-DistributionGroupMember",
+                json!({
+                    "Identity": exchange_identity(g),
+                    "Member": user.upn,
+                    "BypassSecurityGroupManagerCheck": true,
+                }),
+                tolerated,
+                calls,
+            )
+            .await?;
+        match answer.error_code.as_deref() {
+            Some("ManagementObjectNotFoundException") => {
+                outcome.already.push(g);
+                continue;
+            }
+            Some(_) => outcome.already.push(g),
+            None => outcome.removed.push(g),
+        }
+        present.push(g);
+    }
+    for g in present {
+        let identity = exchange_identity(g);
+        let answer = api
+            .cmdlet(
+                "Get-DistributionGroupMember",
+                json!({"Identity": identity, "ResultSize": "Unlimited"}),
+                calls,
+            )
+            .await?;
+        let Some(members) = answer.body["value"].as_array() else {
+            return Err(unexpected(
+                "a Get-DistributionGroupMember answer without `value`",
+            ));
+        };
+        let still = members.iter().any(|m| {
+            m["ExternalDirectoryObjectId"]
+                .as_str()
+                .is_some_and(|id| id.eq_ignore_ascii_case(&user.id))
+                || m["PrimarySmtpAddress"]
+                    .as_str()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(&user.upn))
+        });
+        if still {
+            return Err(mismatch(format!(
+                "Exchange Online still lists the user in {} after removing them",
+                g["displayName"]
+            )));
+        }
+        if answer.body["@odata.nextLink"].is_string() {
+            // Only the first page was read: the user's absence there proves nothing.
+            return Err(unexpected(
+                "a paged Get-DistributionGroupMember answer, which Passage does not follow",
+            ));
+        }
+        outcome.checked.push(json!({
+            "group": identity,
+            "displayName": g["displayName"],
+            "members": members.len(),
+            "user_listed": false,
+        }));
+    }
+    Ok(outcome)
 }
 
 fn auto_reply_holds(setting: &Value, text: &str) -> bool {

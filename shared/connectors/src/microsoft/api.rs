@@ -29,6 +29,13 @@ pub struct Answer {
 
 pub type Calls = Vec<CallRecord>;
 
+/// Error answers a caller handles itself instead of failing: HTTP statuses, and (Exchange)
+/// the cmdlet exceptions named in `details[0].message` (`…|Namespace.NameException|…`).
+struct Accept<'a> {
+    statuses: &'a [StatusCode],
+    exceptions: &'a [&'a str],
+}
+
 /// Percent-encodes a query value, keeping what OData expressions use literally.
 fn encode(value: &str) -> String {
     let mut out = String::new();
@@ -113,7 +120,11 @@ impl Api {
                 ),
             });
         }
-        self.send(Resource::Graph, method, url, body, accept, calls)
+        let accept = Accept {
+            statuses: accept,
+            exceptions: &[],
+        };
+        self.send(Resource::Graph, method, url, body, &accept, calls)
             .await
     }
 
@@ -149,13 +160,29 @@ impl Api {
         parameters: Value,
         calls: &mut Calls,
     ) -> Result<Answer, ActionFailure> {
+        self.cmdlet_unless(name, parameters, &[], calls).await
+    }
+
+    /// As [`Api::cmdlet`], but a failure whose exception names one of `tolerated` (e.g.
+    /// `MemberNotFoundException`) comes back as an answer: non-2xx status, the error body,
+    /// and `error_code` set to that exception's name.
+    pub async fn cmdlet_unless(
+        &self,
+        name: &str,
+        parameters: Value,
+        tolerated: &[&str],
+        calls: &mut Calls,
+    ) -> Result<Answer, ActionFailure> {
         let body = json!({"CmdletInput": {"CmdletName": name, "Parameters": parameters}});
         self.send(
             Resource::Exchange,
             Method::POST,
             self.exchange_command_url(),
             Some(&body),
-            &[],
+            &Accept {
+                statuses: &[],
+                exceptions: tolerated,
+            },
             calls,
         )
         .await
@@ -167,7 +194,7 @@ impl Api {
         method: Method,
         url: url::Url,
         body: Option<&Value>,
-        accept: &[StatusCode],
+        accept: &Accept<'_>,
         calls: &mut Calls,
     ) -> Result<Answer, ActionFailure> {
         let token = self.auth.bearer(&self.http, resource, calls).await?;
@@ -224,7 +251,21 @@ impl Api {
             });
         }
         let error: ErrorBody = serde_json::from_value(parsed.clone()).unwrap_or_default();
-        if accept.contains(&status) {
+        let detail = error.describe();
+        if let Some(exception) = accept
+            .exceptions
+            .iter()
+            .find(|e| detail.contains(&format!(".{e}|")))
+        {
+            record.error_code = Some((*exception).to_owned());
+            calls.push(record);
+            return Ok(Answer {
+                status,
+                body: parsed,
+                error_code: Some((*exception).to_owned()),
+            });
+        }
+        if accept.statuses.contains(&status) {
             record.error_code = Some(error.error.code.clone()).filter(|c| !c.is_empty());
             calls.push(record);
             return Ok(Answer {
@@ -238,18 +279,26 @@ impl Api {
             self.auth.forget(resource).await;
         }
         let mut failure = classify(resource, &method, url.path(), status, &error, retry_after);
-        if resource == Resource::Exchange
-            && error
-                .describe()
-                .contains("ManagementObjectNotFoundException")
-        {
-            failure = ActionFailure {
-                class: FailureClass::Permanent,
-                code: "mailbox_not_found".into(),
-                message: format!(
-                    "Exchange Online cannot find the mailbox (was its Exchange licence removed before conversion?): {}",
-                    error.describe()
-                ),
+        if resource == Resource::Exchange && detail.contains("ManagementObjectNotFoundException") {
+            let cmdlet = body
+                .and_then(|b| b["CmdletInput"]["CmdletName"].as_str())
+                .unwrap_or_default();
+            failure = if cmdlet.contains("DistributionGroup") {
+                ActionFailure {
+                    class: FailureClass::Permanent,
+                    code: "group_not_found".into(),
+                    message: format!(
+                        "Exchange Online cannot find the distribution group or recipient (deleted, or not yet synchronised to Exchange): {detail}"
+                    ),
+                }
+            } else {
+                ActionFailure {
+                    class: FailureClass::Permanent,
+                    code: "mailbox_not_found".into(),
+                    message: format!(
+                        "Exchange Online cannot find the mailbox (was its Exchange licence removed before conversion?): {detail}"
+                    ),
+                }
             };
         }
         record.error_code = Some(failure.code.clone());

@@ -5,8 +5,10 @@
 //!
 //! Cmdlets served: `Get-Mailbox`, `Set-Mailbox` (`-Type`,
 //! `-ForwardingSmtpAddress`, `-DeliverToMailboxAndForward`),
-//! `Add-MailboxPermission` / `Get-MailboxPermission` (FullAccess) and
-//! `Remove-DistributionGroupMember`. A mailbox whose owner lost every
+//! `Add-MailboxPermission` / `Get-MailboxPermission` (FullAccess),
+//! `Get-DistributionGroupMember` and `Remove-DistributionGroupMember`
+//! (distribution lists and mail-enabled security groups; groups synced from
+//! on-premises AD are refused, as Exchange does). A mailbox whose owner lost every
 //! Exchange licence is gone as far as Exchange is concerned
 //! (`ManagementObjectNotFoundException`), so converting it to shared fails:
 //! the ordering trap of offboarding.
@@ -94,6 +96,7 @@ async fn invoke(
         "set-mailbox" => set_mailbox(&mut state, &params, &actor)?,
         "add-mailboxpermission" => add_permission(&mut state, &params, &actor)?,
         "get-mailboxpermission" => (get_permission(&state, &params)?, Vec::new()),
+        "get-distributiongroupmember" => (get_dl_members(&state, &params)?, Vec::new()),
         "remove-distributiongroupmember" => {
             remove_dl_member(&mut state, &params, &actor)?;
             (Vec::new(), Vec::new())
@@ -341,6 +344,60 @@ fn get_permission(
         .collect())
 }
 
+/// A distribution list or mail-enabled security group: the groups Exchange
+/// knows as distribution groups. Security-only, Microsoft 365 and dynamic
+/// groups are not, so Exchange cannot find them under these cmdlets.
+fn distribution_group(state: &TenantState, identity: &str) -> Result<usize, GraphError> {
+    state
+        .find_group_by_identity(identity)
+        .filter(|&g| {
+            matches!(
+                state.groups[g].kind,
+                GroupKind::Distribution | GroupKind::MailEnabledSecurity
+            )
+        })
+        .ok_or_else(|| not_found(identity))
+}
+
+/// A group member as `Get-DistributionGroupMember` lists it (a ReducedRecipient).
+fn member_json(state: &TenantState, user: usize) -> Value {
+    let u = &state.users[user];
+    let alias = u.upn.split('@').next().unwrap_or_default();
+    let has_mailbox = u.mailbox.is_some();
+    json!({
+        "Identity": alias,
+        "Name": alias,
+        "Alias": alias,
+        "DisplayName": u.display_name,
+        "PrimarySmtpAddress": u.mail,
+        "ExternalDirectoryObjectId": u.id,
+        "RecipientType": if has_mailbox { "UserMailbox" } else { "User" },
+        "RecipientTypeDetails": u
+            .mailbox
+            .as_ref()
+            .map_or("User", |m| m.purpose.recipient_type_details()),
+    })
+}
+
+fn get_dl_members(
+    state: &TenantState,
+    params: &Map<String, Value>,
+) -> Result<Vec<Value>, GraphError> {
+    allow_only(params, &["Identity", "ResultSize"])?;
+    let id = identity(params, "Identity")?;
+    let group = distribution_group(state, &id)?;
+    let mut members: Vec<_> = state
+        .memberships
+        .iter()
+        .filter(|m| m.group == group)
+        .collect();
+    members.sort_by_key(|m| m.seq);
+    Ok(members
+        .into_iter()
+        .map(|m| member_json(state, m.user))
+        .collect())
+}
+
 fn remove_dl_member(
     state: &mut TenantState,
     params: &Map<String, Value>,
@@ -357,22 +414,30 @@ fn remove_dl_member(
     )?;
     let id = identity(params, "Identity")?;
     let member = identity(params, "Member")?;
-    let group = state
-        .find_group_by_identity(&id)
-        .filter(|&g| {
-            matches!(
-                state.groups[g].kind,
-                GroupKind::Distribution | GroupKind::MailEnabledSecurity
-            )
-        })
-        .ok_or_else(|| not_found(&id))?;
+    let group = distribution_group(state, &id)?;
+    let name = state.groups[group].display_name.clone();
+    if state.groups[group].on_prem_synced {
+        return Err(GraphError::cmdlet(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "Ex6A4C0D|Microsoft.Exchange.Management.Tasks.RecipientTaskException|The action 'Remove-DistributionGroupMember', 'Members', can't be performed on the object '{name}' because the object is being synchronized from your on-premises organization. This action should be performed on the object in your on-premises organization."
+            ),
+        ));
+    }
+    // Groups here have no owners (ManagedBy), so a caller that is not a
+    // manager must say it bypasses the manager check.
+    if param(params, "BypassSecurityGroupManagerCheck").and_then(Value::as_bool) != Some(true) {
+        return Err(GraphError::cmdlet(
+            StatusCode::BAD_REQUEST,
+            "Ex2D8E21|Microsoft.Exchange.Management.Tasks.RecipientTaskException|You don't have sufficient permissions. This operation can only be performed by a manager of the group.".to_owned(),
+        ));
+    }
     let user = find_recipient(state, &member).ok_or_else(|| not_found(&member))?;
     if !state.is_member(group, user) {
         return Err(GraphError::cmdlet(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!(
-                "Ex3A2B14|Microsoft.Exchange.Management.Tasks.MemberNotFoundException|The recipient \"{member}\" isn't a member of the group \"{}\".",
-                state.groups[group].display_name
+                "Ex3A2B14|Microsoft.Exchange.Management.Tasks.MemberNotFoundException|The recipient \"{member}\" isn't a member of the group \"{name}\"."
             ),
         ));
     }
