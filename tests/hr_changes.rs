@@ -149,11 +149,11 @@ async fn reconcile_finds_missed_terminations_moved_dates_and_rescinded_ones() {
     // Two terminations no webhook announced.
     emu.terminate(a, day(5)).unwrap();
     emu.terminate(b, day(6)).unwrap();
-    let report = engine.reconcile(&tenant, since).await.unwrap();
+    let report = engine.reconcile(&tenant, Some(since)).await.unwrap();
     assert_eq!(report.created.len(), 2, "{report:?}");
     assert!(report.errors.is_empty(), "{report:?}");
     // A second pass changes nothing.
-    let again = engine.reconcile(&tenant, since).await.unwrap();
+    let again = engine.reconcile(&tenant, Some(since)).await.unwrap();
     assert!(
         again.created.is_empty() && again.rescheduled.is_empty() && again.cancelled.is_empty(),
         "{again:?}"
@@ -162,7 +162,7 @@ async fn reconcile_finds_missed_terminations_moved_dates_and_rescinded_ones() {
     // One date moves, the other termination is rescinded.
     emu.move_termination(a, day(8)).unwrap();
     emu.rescind(b).unwrap();
-    let report = engine.reconcile(&tenant, since).await.unwrap();
+    let report = engine.reconcile(&tenant, Some(since)).await.unwrap();
     assert_eq!(report.rescheduled.len(), 1, "{report:?}");
     assert_eq!(report.cancelled.len(), 1, "{report:?}");
     let moved = sb
@@ -193,7 +193,7 @@ async fn reconcile_finds_missed_terminations_moved_dates_and_rescinded_ones() {
 
     // The HR system down: the reconcile says so and changes nothing.
     emu.faults().fail_next(503, 5);
-    let err = engine.reconcile(&tenant, since).await.unwrap_err();
+    let err = engine.reconcile(&tenant, Some(since)).await.unwrap_err();
     assert!(
         err.to_string().contains("unavailable") || err.to_string().contains("503"),
         "{err}"
@@ -227,7 +227,7 @@ async fn an_involuntary_termination_is_cut_at_once() {
     let report = sb
         .system
         .engine
-        .reconcile(&TenantId::new("demo"), day(-30))
+        .reconcile(&TenantId::new("demo"), None)
         .await
         .unwrap();
     assert_eq!(report.created.len(), 1, "{report:?}");

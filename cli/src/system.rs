@@ -5,7 +5,7 @@ use passage_config::Config;
 use passage_connectors::Registry;
 use passage_core::engine::EngineSettings;
 use passage_embedded::{Integrations, System};
-use passage_http::{Operator, Operators};
+use passage_http::Operators;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -31,20 +31,7 @@ pub fn open_all(config_path: &Path) -> Result<Opened> {
         hr: Arc::new(passage_hrapi::HrRegistry::new(resolved.hr_apis)),
         notifier: Arc::new(notifier),
     };
-    let operators = Operators::new(
-        resolved
-            .operators
-            .iter()
-            .map(|o| {
-                Operator::new(
-                    o.name.clone(),
-                    o.token.as_ref(),
-                    o.iam_principal.clone(),
-                    o.tenants.clone(),
-                )
-            })
-            .collect(),
-    );
+    let operators = Operators::new(resolved.operators);
     let system = System::open(
         &config.server.data_dir,
         resolved.policies,

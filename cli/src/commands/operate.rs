@@ -275,9 +275,6 @@ pub struct ReconcileArgs {
 /// Compares the HR system with Passage and applies the differences.
 pub async fn reconcile(config: &Path, a: ReconcileArgs) -> Result<()> {
     let opened = system::open_all(config)?;
-    let since = a
-        .since
-        .unwrap_or_else(|| jiff::Zoned::now().date() - jiff::Span::new().days(30));
     let tenants: Vec<String> = match a.tenant {
         Some(t) => vec![t],
         None => opened
@@ -292,7 +289,7 @@ pub async fn reconcile(config: &Path, a: ReconcileArgs) -> Result<()> {
         let report = opened
             .system
             .engine
-            .reconcile(&passage_core::TenantId::new(t.as_str()), since)
+            .reconcile(&passage_core::TenantId::new(t.as_str()), a.since)
             .await?;
         println!("{}", serde_json::to_string_pretty(&report)?);
     }

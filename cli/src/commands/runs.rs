@@ -28,19 +28,6 @@ pub enum RunsCommand {
     },
 }
 
-fn parse_state(s: &str) -> Result<RunState> {
-    Ok(match s {
-        "scheduled" => RunState::Scheduled,
-        "running" => RunState::Running,
-        "blocked" => RunState::Blocked,
-        "closed" => RunState::Closed,
-        "cancelled" => RunState::Cancelled,
-        other => {
-            bail!("unknown state {other:?}: use scheduled, running, blocked, closed or cancelled")
-        }
-    })
-}
-
 pub async fn run(config_path: &Path, cmd: RunsCommand) -> Result<()> {
     let (_, system) = system::open(config_path)?;
     let store = &system.store;
@@ -52,7 +39,11 @@ pub async fn run(config_path: &Path, cmd: RunsCommand) -> Result<()> {
         } => {
             let filter = RunFilter {
                 tenant: tenant.map(TenantId::new),
-                state: state.as_deref().map(parse_state).transpose()?,
+                state: state
+                    .as_deref()
+                    .map(str::parse::<RunState>)
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?,
                 employee_id: None,
                 limit: Some(limit),
             };

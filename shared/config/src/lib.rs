@@ -52,22 +52,14 @@ pub struct OperatorConfig {
     pub tenants: Vec<String>,
 }
 
-/// An operator with its secret resolved.
-#[derive(Debug, Clone)]
-pub struct ResolvedOperator {
-    pub name: String,
-    pub token: Option<Secret>,
-    pub iam_principal: Option<String>,
-    pub tenants: Vec<String>,
-}
-
 /// Everything a host needs from the configuration, secrets read.
 pub struct Resolved {
     pub policies: Vec<TenantPolicy>,
     pub connections: HashMap<TenantId, ConnectionSettings>,
     /// Each tenant's HR system API, by tenant.
     pub hr_apis: HashMap<TenantId, passage_hrapi::HrSettings>,
-    pub operators: Vec<ResolvedOperator>,
+    /// Operators as the HTTP API checks them (tokens kept only as hashes).
+    pub operators: Vec<passage_http::Operator>,
     /// Notice delivery settings (the SMTP relay).
     pub notify: passage_notify::NotifySettings,
 }
@@ -631,12 +623,12 @@ impl Config {
             {
                 bail!("{}: the token is too short (24 characters at least)", ctx());
             }
-            operators.push(ResolvedOperator {
-                name: o.name.clone(),
-                token,
-                iam_principal: o.iam_principal.clone(),
-                tenants: o.tenants.clone(),
-            });
+            operators.push(passage_http::Operator::new(
+                o.name.clone(),
+                token.as_ref(),
+                o.iam_principal.clone(),
+                o.tenants.clone(),
+            ));
         }
         let notify = match &self.notify {
             Some(table) => toml::Value::Table(resolve_table(table).context("notify")?)

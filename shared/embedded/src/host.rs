@@ -216,8 +216,7 @@ impl Host {
     async fn reconcile_loop(self) {
         loop {
             for tenant in &self.settings.reconcile {
-                let since = jiff::Zoned::now().date() - jiff::Span::new().days(30);
-                match self.engine.reconcile(tenant, since).await {
+                match self.engine.reconcile(tenant, None).await {
                     Ok(r) => tracing::info!(
                         %tenant,
                         checked = r.checked,

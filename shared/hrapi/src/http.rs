@@ -6,9 +6,8 @@
 //! `Retry-After` hint in the message; clients do not retry on their own, because the engine's
 //! retry policy (and its evidence of each attempt) owns retries.
 
-use std::time::Duration;
-
 use jiff::civil::Date;
+use passage_connectors::http::retry_after;
 use passage_core::ports::HrError;
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -16,19 +15,11 @@ use serde::de::DeserializeOwned;
 /// A backstop against a vendor that never stops paging.
 pub(crate) const MAX_PAGES: usize = 10_000;
 
-/// The shared HTTP client: bounded connect and request time, no redirects (a redirect from an
-/// HR API is unexpected, and following it could carry credentials elsewhere).
-pub(crate) fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("passage/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("a client with static settings builds")
-}
+/// The same HTTP client the provider connectors use: bounded connect and request time, no
+/// redirects (a redirect from an HR API is unexpected, and following it could carry
+/// credentials elsewhere).
+pub(crate) use passage_connectors::http::client;
 
-/// Parses a configured base URL, naming the setting when it is not a URL.
 pub(crate) fn base(vendor: &str, base_url: &str) -> Result<url::Url, HrError> {
     let trimmed = base_url.trim_end_matches('/');
     url::Url::parse(trimmed)
@@ -156,16 +147,6 @@ pub(crate) async fn json<T: DeserializeOwned>(
     })?;
     serde_json::from_slice(&bytes)
         .map_err(|e| HrError::Malformed(format!("{vendor} {what}: unreadable JSON: {e}")))
-}
-
-/// `Retry-After` in seconds, when given.
-fn retry_after(response: &Response) -> Option<Duration> {
-    response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
 }
 
 /// A date as HR systems send it: `YYYY-MM-DD`, or a timestamp whose first ten characters are

@@ -2,16 +2,14 @@
 
 mod common;
 
-use std::collections::BTreeSet;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::{hex, in_days};
-use passage_core::ports::{EmploymentStatus, HrError, HrSource};
+use passage_core::ports::{EmploymentStatus, HrSource};
 use passage_core::secret::Secret;
 use passage_hrapi::{Finch, FinchSettings};
 use passage_sandbox::hr::finch::{self as emu, FinchEmulator};
-use passage_sandbox::hr::{DEMO_LEAVER, DEMO_MANAGER, NewEmployee, RawReceiver, Termination};
+use passage_sandbox::hr::{DEMO_LEAVER, DEMO_MANAGER, RawReceiver};
 
 fn client(emulator: &FinchEmulator, token: &str) -> Finch {
     Finch::new(FinchSettings {
@@ -63,45 +61,22 @@ async fn reads_active_terminated_rescinded_and_missing_individuals() {
 #[tokio::test]
 async fn wrong_token_is_denied_and_faults_are_unavailable() {
     let (finch, demo) = FinchEmulator::start_demo().await.unwrap();
-    let err = client(&finch, "finch-wrong-token-3")
-        .employee(&demo.leaver_id)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, HrError::Denied(_)), "{err}");
-    assert!(!err.to_string().contains("finch-wrong-token"));
-
+    common::wrong_credentials_are_denied(
+        &client(&finch, "finch-wrong-token-3"),
+        &demo.leaver_id,
+        "finch-wrong-token",
+    )
+    .await;
     let hr = client(&finch, finch.access_token());
-    finch.faults().set_retry_after(5);
-    finch.faults().throttle_next(1);
-    let err = hr.employee(&demo.leaver_id).await.unwrap_err();
-    assert!(err.to_string().contains("Retry-After 5s"), "{err}");
-    assert!(hr.employee(&demo.leaver_id).await.unwrap().is_some());
-    finch.faults().fail_next(502, 1);
-    assert!(matches!(
-        hr.terminations(in_days(0)).await,
-        Err(HrError::Unavailable(_))
-    ));
+    common::throttling_and_failures_are_unavailable(&hr, finch.faults(), &demo.leaver_id, 5, 502)
+        .await;
 }
 
 #[tokio::test]
 async fn terminations_since_page_through_the_directory() {
     let (finch, demo) = FinchEmulator::start_demo().await.unwrap();
     let hr = client(&finch, finch.access_token());
-    finch.terminate(&demo.leaver_id, in_days(3)).unwrap();
-    finch.terminate(&demo.ids[3], in_days(-30)).unwrap();
-    let mut expected = BTreeSet::from([demo.leaver_id.clone()]);
-    for n in 0..2 {
-        let id = finch
-            .seed(
-                NewEmployee::new("Temp", &format!("F{n}"), &format!("tf{n}@example.com"))
-                    .terminated(Termination::on(in_days(-n))),
-            )
-            .unwrap();
-        expected.insert(id);
-    }
-    let found = hr.terminations(in_days(-7)).await.unwrap();
-    let ids: BTreeSet<String> = found.iter().map(|r| r.employee_id.clone()).collect();
-    assert_eq!(ids, expected);
+    common::recent_terminations_are_listed(&hr, &finch, &demo, 3, 2, "F").await;
 }
 
 #[tokio::test]

@@ -2,14 +2,12 @@
 
 mod common;
 
-use std::collections::BTreeSet;
-
 use common::{hex, in_days, openssl_hmac};
-use passage_core::ports::{EmploymentStatus, HrError, HrSource};
+use passage_core::ports::{EmploymentStatus, HrSource};
 use passage_core::secret::Secret;
 use passage_hrapi::{Gusto, GustoSettings};
 use passage_sandbox::hr::gusto::{self as emu, GustoEmulator};
-use passage_sandbox::hr::{DEMO_LEAVER, DEMO_MANAGER, NewEmployee, RawReceiver, Termination};
+use passage_sandbox::hr::{DEMO_LEAVER, DEMO_MANAGER, RawReceiver};
 
 fn client(emulator: &GustoEmulator, token: &str) -> Gusto {
     Gusto::new(GustoSettings {
@@ -61,45 +59,22 @@ async fn reads_active_terminated_rescinded_and_missing_employees() {
 #[tokio::test]
 async fn wrong_token_is_denied_and_faults_are_unavailable() {
     let (gusto, demo) = GustoEmulator::start_demo().await.unwrap();
-    let err = client(&gusto, "gusto-wrong-token-5")
-        .employee(&demo.leaver_id)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, HrError::Denied(_)), "{err}");
-    assert!(!err.to_string().contains("gusto-wrong-token"));
-
+    common::wrong_credentials_are_denied(
+        &client(&gusto, "gusto-wrong-token-5"),
+        &demo.leaver_id,
+        "gusto-wrong-token",
+    )
+    .await;
     let hr = client(&gusto, gusto.access_token());
-    gusto.faults().set_retry_after(4);
-    gusto.faults().throttle_next(1);
-    let err = hr.employee(&demo.leaver_id).await.unwrap_err();
-    assert!(err.to_string().contains("Retry-After 4s"), "{err}");
-    assert!(hr.employee(&demo.leaver_id).await.unwrap().is_some());
-    gusto.faults().fail_next(500, 1);
-    assert!(matches!(
-        hr.terminations(in_days(0)).await,
-        Err(HrError::Unavailable(_))
-    ));
+    common::throttling_and_failures_are_unavailable(&hr, gusto.faults(), &demo.leaver_id, 4, 500)
+        .await;
 }
 
 #[tokio::test]
 async fn terminations_since_page_through_the_company() {
     let (gusto, demo) = GustoEmulator::start_demo().await.unwrap();
     let hr = client(&gusto, gusto.access_token());
-    gusto.terminate(&demo.leaver_id, in_days(3)).unwrap();
-    gusto.terminate(&demo.ids[2], in_days(-50)).unwrap();
-    let mut expected = BTreeSet::from([demo.leaver_id.clone()]);
-    for n in 0..3 {
-        let id = gusto
-            .seed(
-                NewEmployee::new("Temp", &format!("G{n}"), &format!("tg{n}@example.com"))
-                    .terminated(Termination::on(in_days(-n))),
-            )
-            .unwrap();
-        expected.insert(id);
-    }
-    let found = hr.terminations(in_days(-7)).await.unwrap();
-    let ids: BTreeSet<String> = found.iter().map(|r| r.employee_id.clone()).collect();
-    assert_eq!(ids, expected);
+    common::recent_terminations_are_listed(&hr, &gusto, &demo, 2, 3, "G").await;
 }
 
 #[tokio::test]

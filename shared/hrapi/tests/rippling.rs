@@ -2,14 +2,12 @@
 
 mod common;
 
-use std::collections::BTreeSet;
-
 use common::in_days;
-use passage_core::ports::{EmploymentStatus, HrError, HrSource};
+use passage_core::ports::{EmploymentStatus, HrSource};
 use passage_core::secret::Secret;
 use passage_hrapi::{Rippling, RipplingSettings};
 use passage_sandbox::hr::rippling::RipplingEmulator;
-use passage_sandbox::hr::{DEMO_LEAVER, DEMO_MANAGER, NewEmployee, RawReceiver, Termination};
+use passage_sandbox::hr::{DEMO_LEAVER, DEMO_MANAGER, RawReceiver};
 
 fn client(emulator: &RipplingEmulator, token: &str) -> Rippling {
     Rippling::new(RipplingSettings {
@@ -57,45 +55,28 @@ async fn reads_active_terminated_rescinded_and_missing_employees() {
 #[tokio::test]
 async fn wrong_token_is_denied_and_faults_are_unavailable() {
     let (rippling, demo) = RipplingEmulator::start_demo().await.unwrap();
-    let err = client(&rippling, "rippling-wrong-token-8")
-        .employee(&demo.leaver_id)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, HrError::Denied(_)), "{err}");
-    assert!(!err.to_string().contains("rippling-wrong-token"));
-
+    common::wrong_credentials_are_denied(
+        &client(&rippling, "rippling-wrong-token-8"),
+        &demo.leaver_id,
+        "rippling-wrong-token",
+    )
+    .await;
     let hr = client(&rippling, rippling.api_token());
-    rippling.faults().set_retry_after(6);
-    rippling.faults().throttle_next(1);
-    let err = hr.employee(&demo.leaver_id).await.unwrap_err();
-    assert!(err.to_string().contains("Retry-After 6s"), "{err}");
-    assert!(hr.employee(&demo.leaver_id).await.unwrap().is_some());
-    rippling.faults().fail_next(500, 1);
-    assert!(matches!(
-        hr.terminations(in_days(0)).await,
-        Err(HrError::Unavailable(_))
-    ));
+    common::throttling_and_failures_are_unavailable(
+        &hr,
+        rippling.faults(),
+        &demo.leaver_id,
+        6,
+        500,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn terminations_since_page_through_all_employees() {
     let (rippling, demo) = RipplingEmulator::start_demo().await.unwrap();
     let hr = client(&rippling, rippling.api_token());
-    rippling.terminate(&demo.leaver_id, in_days(2)).unwrap();
-    rippling.terminate(&demo.ids[2], in_days(-20)).unwrap();
-    let mut expected = BTreeSet::from([demo.leaver_id.clone()]);
-    for n in 0..2 {
-        let id = rippling
-            .seed(
-                NewEmployee::new("Temp", &format!("R{n}"), &format!("tr{n}@example.com"))
-                    .terminated(Termination::on(in_days(-n))),
-            )
-            .unwrap();
-        expected.insert(id);
-    }
-    let found = hr.terminations(in_days(-7)).await.unwrap();
-    let ids: BTreeSet<String> = found.iter().map(|r| r.employee_id.clone()).collect();
-    assert_eq!(ids, expected);
+    let found = common::recent_terminations_are_listed(&hr, &rippling, &demo, 2, 2, "R").await;
     let jane = found
         .iter()
         .find(|r| r.employee_id == demo.leaver_id)

@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -89,45 +90,37 @@ pub(crate) fn json_error(status: StatusCode, code: &str, message: &str) -> Respo
         .into_response()
 }
 
-async fn intake(
-    State(host): State<ApiState>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Response {
-    // A body past the limit is refused before it is buffered; answer in the same JSON shape as
-    // every other refusal.
-    let body = match body {
-        Ok(b) => b,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return json_error(
+/// The raw body of a webhook delivery, or the JSON refusal every intake answers with. A body
+/// past the limit is refused before it is buffered.
+fn delivered_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Box<Response>> {
+    body.map_err(|rejection| {
+        Box::new(if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            json_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 &format!(
                     "event body exceeds the limit of {} bytes",
                     passage_hris::MAX_BODY_BYTES
                 ),
-            );
-        }
-        Err(rejection) => {
-            return json_error(
+            )
+        } else {
+            json_error(
                 rejection.status(),
                 "unreadable_body",
                 &rejection.body_text(),
-            );
-        }
-    };
-    let pairs: Vec<(String, String)> = headers
-        .iter()
-        .filter_map(|(k, v)| {
-            v.to_str()
-                .ok()
-                .map(|v| (k.as_str().to_owned(), v.to_owned()))
+            )
         })
-        .collect();
-    match host.engine.receive_webhook(&tenant, &pairs, &body).await {
-        Ok(accepted) => {
-            let status = if accepted.created {
+    })
+}
+
+/// 202 for a new run, 200 otherwise; an intake error as its status and JSON body.
+fn intake_answer<T: serde::Serialize>(
+    tenant: &str,
+    result: Result<(bool, T), passage_core::engine::IntakeError>,
+) -> Response {
+    match result {
+        Ok((created, accepted)) => {
+            let status = if created {
                 StatusCode::ACCEPTED
             } else {
                 StatusCode::OK
@@ -144,51 +137,42 @@ async fn intake(
     }
 }
 
+async fn intake(
+    State(host): State<ApiState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match delivered_body(body) {
+        Ok(b) => b,
+        Err(refusal) => return *refusal,
+    };
+    let result = host.engine.receive_webhook(&tenant, &headers, &body).await;
+    intake_answer(&tenant, result.map(|a| (a.created, a)))
+}
+
 /// An HR vendor's own webhook (`bamboohr`, `hibob`, …), authenticated with its scheme.
 async fn hr_intake(
     State(host): State<ApiState>,
     Path((tenant, vendor)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
+    let body = match delivered_body(body) {
         Ok(b) => b,
-        Err(rejection) => {
-            return json_error(
-                rejection.status(),
-                "unreadable_body",
-                &rejection.body_text(),
-            );
-        }
+        Err(refusal) => return *refusal,
     };
-    let pairs: Vec<(String, String)> = headers
-        .iter()
-        .filter_map(|(k, v)| {
-            v.to_str()
-                .ok()
-                .map(|v| (k.as_str().to_owned(), v.to_owned()))
-        })
-        .collect();
-    match host
+    let result = host
         .engine
-        .receive_hr_webhook(&tenant, &vendor, &pairs, &body)
-        .await
-    {
-        Ok(accepted) => {
-            let status = match &accepted.outcome {
-                passage_core::engine::HrOutcome::Created { .. } => StatusCode::ACCEPTED,
-                _ => StatusCode::OK,
-            };
-            (status, axum::Json(accepted)).into_response()
-        }
-        Err(e) => {
-            if e.status() >= 500 {
-                tracing::error!(%tenant, %vendor, error = %e, "HR webhook intake failed");
-            }
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-            (status, axum::Json(e.to_json())).into_response()
-        }
-    }
+        .receive_hr_webhook(&tenant, &vendor, &headers, &body)
+        .await;
+    intake_answer(
+        &tenant,
+        result.map(|a| {
+            let created = matches!(a.outcome, passage_core::engine::HrOutcome::Created { .. });
+            (created, a)
+        }),
+    )
 }
 
 #[derive(Deserialize)]

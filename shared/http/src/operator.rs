@@ -313,21 +313,12 @@ async fn list_runs(
             "query parameters are state, employee_id and limit",
         ));
     };
-    let run_state = match q.state.as_deref() {
-        None => None,
-        Some(s) => match parse_state(s) {
-            Some(st) => Some(st),
-            None => {
-                return Err(json_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_query",
-                    &format!(
-                        "state {s:?} is not one of scheduled, running, blocked, closed, cancelled"
-                    ),
-                ));
-            }
-        },
-    };
+    let run_state = q
+        .state
+        .as_deref()
+        .map(str::parse::<RunState>)
+        .transpose()
+        .map_err(|why| json_error(StatusCode::BAD_REQUEST, "invalid_query", &why))?;
     let filter = RunFilter {
         tenant: Some(TenantId::new(tenant.as_str())),
         state: run_state,
@@ -347,17 +338,6 @@ async fn list_runs(
             axum::Json(json!({"tenant": tenant, "runs": list})).into_response()
         }
         Err(e) => return Err(EngineError::from(e).into()),
-    })
-}
-
-fn parse_state(s: &str) -> Option<RunState> {
-    Some(match s {
-        "scheduled" => RunState::Scheduled,
-        "running" => RunState::Running,
-        "blocked" => RunState::Blocked,
-        "closed" => RunState::Closed,
-        "cancelled" => RunState::Cancelled,
-        _ => return None,
     })
 }
 
@@ -654,16 +634,10 @@ async fn reconcile(
 ) -> Result<Response, ApiError> {
     authorise(&state, &headers, iam(&ext), &tenant)?;
     let b: ReconcileBody = body(&bytes)?;
-    let since = b.since.unwrap_or_else(|| {
-        jiff::Zoned::now()
-            .date()
-            .checked_sub(jiff::Span::new().days(30))
-            .unwrap_or(jiff::civil::date(2000, 1, 1))
-    });
     Ok(
         match state
             .engine
-            .reconcile(&TenantId::new(tenant.as_str()), since)
+            .reconcile(&TenantId::new(tenant.as_str()), b.since)
             .await
         {
             Ok(report) => axum::Json(report).into_response(),

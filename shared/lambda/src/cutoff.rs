@@ -31,11 +31,10 @@ pub async fn handle(host: &AwsHost, payload: Value) -> anyhow::Result<Value> {
             Ok(json!({"run_id": run_id, "fired": format!("{fired:?}")}))
         }
         Trigger::Reconcile { .. } => {
-            let since = jiff::Zoned::now().date() - jiff::Span::new().days(30);
             let mut reports = Vec::new();
             for tenant in &host.reconcile_tenants {
                 // One tenant's HR outage must not stop the others' reconcile.
-                match host.engine.reconcile(tenant, since).await {
+                match host.engine.reconcile(tenant, None).await {
                     Ok(r) => reports.push(serde_json::to_value(r)?),
                     Err(e) => reports.push(json!({"tenant": tenant, "error": e.to_string()})),
                 }

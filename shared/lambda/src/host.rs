@@ -84,20 +84,7 @@ impl AwsHost {
         let resolved = config.resolve_all()?;
         let notifier = passage_notify::ChannelNotifier::new(&resolved.notify)
             .context("notify settings are unusable")?;
-        let operators = passage_http::Operators::new(
-            resolved
-                .operators
-                .iter()
-                .map(|o| {
-                    passage_http::Operator::new(
-                        o.name.clone(),
-                        o.token.as_ref(),
-                        o.iam_principal.clone(),
-                        o.tenants.clone(),
-                    )
-                })
-                .collect(),
-        );
+        let operators = passage_http::Operators::new(resolved.operators);
         let policies = resolved.policies;
         let reconcile_tenants: Vec<TenantId> = resolved.hr_apis.keys().cloned().collect();
         let queue = Arc::new(SqsQueue::new(sdk, &names));

@@ -21,4 +21,3 @@ mod webhook;
 pub use error::{DeliveryError, NotifyError};
 pub use notifier::{ChannelNotifier, DEFAULT_TIMEOUT};
 pub use settings::{NotifySettings, SmtpSettings, SmtpTls};
-pub use webhook::sign as sign_standard_webhook;

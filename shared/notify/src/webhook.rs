@@ -3,41 +3,18 @@
 //! of "id.timestamp.body">`, keyed with the base64 part of the tenant's `whsec_` secret.
 //! Receivers can then use any Standard Webhooks library to verify and de-duplicate.
 
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use hmac::{Hmac, Mac};
 use passage_core::ports::Notice;
 use passage_core::secret::Secret;
+use passage_hris::WebhookSecret;
 use reqwest::header::CONTENT_TYPE;
-use sha2::Sha256;
 use url::Url;
 
 use crate::error::DeliveryError;
 use crate::http::{self, Reply};
 
-/// Decodes a `whsec_…` secret into the HMAC key (the prefix is optional and unpadded base64
-/// is accepted, as the reference libraries do).
-pub(crate) fn signing_key(secret: &Secret) -> Result<Vec<u8>, DeliveryError> {
-    let text = secret.expose().trim();
-    let encoded = text.strip_prefix("whsec_").unwrap_or(text);
-    STANDARD
-        .decode(encoded)
-        .or_else(|_| STANDARD_NO_PAD.decode(encoded))
-        .ok()
-        .filter(|key| !key.is_empty())
-        .ok_or(DeliveryError::InvalidWebhookSecret)
-}
-
-/// The `webhook-signature` value (`v1,<base64>`) for one message.
-pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(id.as_bytes());
-    mac.update(b".");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+/// Decodes a `whsec_…` secret with the same rules Passage's own intake uses to verify them.
+pub(crate) fn signing_key(secret: &Secret) -> Result<WebhookSecret, DeliveryError> {
+    WebhookSecret::parse(secret.expose()).map_err(|_| DeliveryError::InvalidWebhookSecret)
 }
 
 /// A fresh message id. It is shared by a retry of the same delivery (so the receiver can
@@ -50,7 +27,7 @@ fn message_id() -> String {
 pub(crate) async fn deliver(
     client: &reqwest::Client,
     url: Url,
-    key: &[u8],
+    key: &WebhookSecret,
     notice: &Notice,
 ) -> Result<Reply, DeliveryError> {
     let body = serde_json::to_vec(notice).map_err(|e| DeliveryError::Serialize(e.to_string()))?;
@@ -63,7 +40,10 @@ pub(crate) async fn deliver(
             .header(CONTENT_TYPE, "application/json")
             .header("webhook-id", &id)
             .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", sign(key, &id, timestamp, &body))
+            .header(
+                "webhook-signature",
+                passage_hris::sign(key, &id, timestamp, &body),
+            )
             .body(body.clone())
     })
     .await
@@ -77,7 +57,7 @@ mod tests {
     fn matches_the_official_test_vector() {
         let key = signing_key(&Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")).unwrap();
         assert_eq!(
-            sign(
+            passage_hris::sign(
                 &key,
                 "msg_p5jXN8AQM9LWM0D4loKWxJek",
                 1_614_265_330,

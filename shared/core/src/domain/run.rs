@@ -64,12 +64,37 @@ impl RunState {
         }
     }
 
+    pub const ALL: [RunState; 5] = [
+        RunState::Scheduled,
+        RunState::Running,
+        RunState::Blocked,
+        RunState::Closed,
+        RunState::Cancelled,
+    ];
+
     pub fn is_open(self) -> bool {
         matches!(self, RunState::Running | RunState::Blocked)
     }
 
     pub fn is_terminal(self) -> bool {
         matches!(self, RunState::Closed | RunState::Cancelled)
+    }
+}
+
+impl std::str::FromStr for RunState {
+    type Err = String;
+
+    /// The names `as_str` gives; the error lists them.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RunState::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown state {s:?}: use {}",
+                    RunState::ALL.map(RunState::as_str).join(", ")
+                )
+            })
     }
 }
 

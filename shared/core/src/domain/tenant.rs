@@ -91,6 +91,18 @@ impl TenantPolicy {
             .iter()
             .find(|l| l.name.eq_ignore_ascii_case(location.trim()))
     }
+
+    /// The zone and end of day a leaver's cutoff is computed with: the tenant's rule for their
+    /// work location first, then `zone` (what the HR system says), then the tenant's default.
+    pub fn time_rules(&self, location: Option<&str>, zone: Option<&str>) -> (String, Time) {
+        let rule = self.location(location);
+        let zone = rule
+            .map(|l| l.time_zone.clone())
+            .or_else(|| zone.map(str::to_owned))
+            .unwrap_or_else(|| self.default_time_zone.clone());
+        let end_of_day = rule.and_then(|l| l.end_of_day).unwrap_or(self.end_of_day);
+        (zone, end_of_day)
+    }
 }
 
 fn yes() -> bool {

@@ -13,6 +13,10 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+/// How far back a reconcile looks for terminations unless told otherwise: far enough to catch
+/// a webhook lost weeks ago, near enough to keep one pass cheap.
+pub const RECONCILE_DAYS: i64 = 30;
+
 /// How an HR fact reached Passage.
 #[derive(Clone, Debug)]
 pub enum HrOrigin {
@@ -116,14 +120,8 @@ impl Engine {
         policy: &TenantPolicy,
         record: &HrRecord,
     ) -> Result<Cutoff, EngineError> {
-        let location = policy.location(record.work_location.as_deref());
-        let zone = location
-            .map(|l| l.time_zone.clone())
-            .or_else(|| record.time_zone.clone())
-            .unwrap_or_else(|| policy.default_time_zone.clone());
-        let end_of_day = location
-            .and_then(|l| l.end_of_day)
-            .unwrap_or(policy.end_of_day);
+        let (zone, end_of_day) =
+            policy.time_rules(record.work_location.as_deref(), record.time_zone.as_deref());
         let request = if record.involuntary == Some(true) && policy.involuntary_immediate {
             CutoffRequest::Immediate
         } else if let Some(day) = record.last_day_worked.or(record.termination_date) {
@@ -327,14 +325,20 @@ impl Engine {
         })
     }
 
-    /// Compares the tenant's HR system with Passage: every termination dated from `since` gets
-    /// its run (or its moved date), and every scheduled run whose employee HR no longer shows
-    /// as terminated is cancelled.
+    /// Compares the tenant's HR system with Passage: every termination dated from `since`
+    /// (default: [`RECONCILE_DAYS`] before today, UTC) gets its run (or its moved date), and
+    /// every scheduled run whose employee HR no longer shows as terminated is cancelled.
     pub async fn reconcile(
         &self,
         tenant: &TenantId,
-        since: jiff::civil::Date,
+        since: Option<jiff::civil::Date>,
     ) -> Result<ReconcileReport, EngineError> {
+        let since = since.unwrap_or_else(|| {
+            let today = self.now().to_zoned(jiff::tz::TimeZone::UTC).date();
+            today
+                .checked_sub(jiff::Span::new().days(RECONCILE_DAYS))
+                .unwrap_or(today)
+        });
         let policy = self
             .ports
             .tenants

@@ -6,10 +6,9 @@
 use super::Engine;
 use super::hr::{HrOrigin, HrOutcome};
 use super::intake::IntakeError;
-use crate::ids::{TenantId, is_valid_tenant_id};
 use crate::ports::HrError;
 use crate::secret::Secret;
-use passage_hris::{HeaderLookup, HintKind, MAX_BODY_BYTES, Vendor};
+use passage_hris::{HeaderLookup, HintKind, Vendor};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -32,16 +31,7 @@ impl Engine {
         headers: &(dyn HeaderLookup + Sync),
         body: &[u8],
     ) -> Result<HrAccepted, IntakeError> {
-        if body.len() > MAX_BODY_BYTES {
-            return Err(IntakeError::Event(passage_hris::EventError::TooLarge {
-                size: body.len(),
-                limit: MAX_BODY_BYTES,
-            }));
-        }
-        let policy = is_valid_tenant_id(tenant)
-            .then(|| self.ports.tenants.tenant(&TenantId::new(tenant)))
-            .flatten()
-            .ok_or_else(|| IntakeError::UnknownTenant(tenant.to_owned()))?;
+        let policy = self.intake_tenant(tenant, body)?;
         let vendor: Vendor = vendor
             .parse()
             .map_err(|e: passage_hris::UnknownVendor| IntakeError::UnknownVendor(e.to_string()))?;
@@ -83,13 +73,8 @@ impl Engine {
             .ok_or_else(|| IntakeError::NoHrSource(tenant.to_owned()))?;
         let Some(employee_id) = hint.employee_id.clone() else {
             // A batch naming several employees (BambooHR does this): compare everything.
-            let since = now
-                .to_zoned(jiff::tz::TimeZone::UTC)
-                .date()
-                .checked_sub(jiff::Span::new().days(30))
-                .unwrap_or(jiff::civil::date(2000, 1, 1));
             let report = self
-                .reconcile(&policy.id, since)
+                .reconcile(&policy.id, None)
                 .await
                 .map_err(|e| match e {
                     super::EngineError::Unavailable(why) => IntakeError::HrUnavailable(why),

@@ -128,6 +128,25 @@ impl IntakeError {
 }
 
 impl Engine {
+    /// The first checks of every intake, before any signature: the body's size, then the
+    /// tenant named in the path.
+    pub(crate) fn intake_tenant(
+        &self,
+        tenant: &str,
+        body: &[u8],
+    ) -> Result<TenantPolicy, IntakeError> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(IntakeError::Event(EventError::TooLarge {
+                size: body.len(),
+                limit: MAX_BODY_BYTES,
+            }));
+        }
+        is_valid_tenant_id(tenant)
+            .then(|| self.ports.tenants.tenant(&TenantId::new(tenant)))
+            .flatten()
+            .ok_or_else(|| IntakeError::UnknownTenant(tenant.to_owned()))
+    }
+
     /// Authenticates and accepts a Standard Webhooks leaver event delivered for `tenant`.
     pub async fn receive_webhook(
         &self,
@@ -135,16 +154,7 @@ impl Engine {
         headers: &(dyn HeaderLookup + Sync),
         body: &[u8],
     ) -> Result<Accepted, IntakeError> {
-        if body.len() > MAX_BODY_BYTES {
-            return Err(IntakeError::Event(EventError::TooLarge {
-                size: body.len(),
-                limit: MAX_BODY_BYTES,
-            }));
-        }
-        let policy = is_valid_tenant_id(tenant)
-            .then(|| self.ports.tenants.tenant(&TenantId::new(tenant)))
-            .flatten()
-            .ok_or_else(|| IntakeError::UnknownTenant(tenant.to_owned()))?;
+        let policy = self.intake_tenant(tenant, body)?;
         if policy.webhook_secrets.is_empty() {
             return Err(IntakeError::NotConfigured(tenant.to_owned()));
         }

@@ -16,7 +16,7 @@ mod worker;
 
 pub use cutoff::Fired;
 pub use error::EngineError;
-pub use hr::{HrOrigin, HrOutcome, ReconcileReport};
+pub use hr::{HrOrigin, HrOutcome, RECONCILE_DAYS, ReconcileReport};
 pub use hr_intake::HrAccepted;
 pub use human::ConfirmRequest;
 pub use intake::{Accepted, IntakeError, LeaverRequest};

@@ -366,15 +366,9 @@ impl Engine {
             .tenants
             .tenant(tenant)
             .ok_or_else(|| EngineError::NotFound(format!("tenant {tenant}")))?;
-        let location = policy.location(leaver.work_location.as_deref());
-        let zone = leaver
-            .time_zone
-            .clone()
-            .or_else(|| location.map(|l| l.time_zone.clone()))
-            .unwrap_or_else(|| policy.default_time_zone.clone());
-        let end_of_day = location
-            .and_then(|l| l.end_of_day)
-            .unwrap_or(policy.end_of_day);
+        // A zone the operator names outright wins over the location's.
+        let (zone, end_of_day) = policy.time_rules(leaver.work_location.as_deref(), None);
+        let zone = leaver.time_zone.clone().unwrap_or(zone);
         let resolved = cutoff::resolve(&leaver.cutoff, &zone, end_of_day, self.now())
             .map_err(|e| EngineError::Invalid(e.to_string()))?;
         let source = crate::domain::RunSource::Manual {

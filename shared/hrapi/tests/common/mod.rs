@@ -1,5 +1,6 @@
-//! Helpers shared by the HR client tests: dates relative to today, and HMACs computed by the
-//! `openssl` command line, independently of the Rust code under test.
+//! Helpers shared by the HR client tests: dates relative to today, HMACs computed by the
+//! `openssl` command line independently of the Rust code under test, and the checks every
+//! vendor's client must pass the same way.
 
 #![allow(dead_code)]
 
@@ -57,4 +58,73 @@ pub fn openssl_hmac_hexkey(alg: &str, hex_key: &str, data: &[u8]) -> Vec<u8> {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "openssl failed");
     out.stdout
+}
+
+use passage_core::ports::{HrError, HrRecord, HrSource};
+use passage_sandbox::hr::{DemoPeople, Directory, Faults, NewEmployee, Termination};
+use std::collections::BTreeSet;
+
+/// A client holding wrong credentials is refused as `Denied`, and the error does not repeat
+/// them.
+pub async fn wrong_credentials_are_denied(wrong: &dyn HrSource, leaver: &str, credential: &str) {
+    let err = wrong.employee(leaver).await.unwrap_err();
+    assert!(matches!(err, HrError::Denied(_)), "{err}");
+    assert!(!err.to_string().contains(credential), "{err}");
+}
+
+/// Throttling surfaces as `Unavailable` naming the vendor's wait, the next call succeeds, and
+/// a `status` (5xx) answer is `Unavailable` too.
+pub async fn throttling_and_failures_are_unavailable(
+    hr: &dyn HrSource,
+    faults: &Faults,
+    leaver: &str,
+    retry_after: u64,
+    status: u16,
+) {
+    faults.set_retry_after(retry_after);
+    faults.throttle_next(1);
+    let err = hr.employee(leaver).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&format!("Retry-After {retry_after}s")),
+        "{err}"
+    );
+    assert!(hr.employee(leaver).await.unwrap().is_some());
+    faults.fail_next(status, 1);
+    assert!(matches!(
+        hr.terminations(in_days(0)).await,
+        Err(HrError::Unavailable(_))
+    ));
+}
+
+/// The demo leaver terminated in three days, `demo.ids[old]` long ago and `extra` more people
+/// in the last week: `terminations(a week ago)` returns exactly the recent ones, across pages.
+pub async fn recent_terminations_are_listed(
+    hr: &dyn HrSource,
+    directory: &Directory,
+    demo: &DemoPeople,
+    old: usize,
+    extra: i64,
+    prefix: &str,
+) -> Vec<HrRecord> {
+    directory.terminate(&demo.leaver_id, in_days(3)).unwrap();
+    directory.terminate(&demo.ids[old], in_days(-30)).unwrap();
+    let mut expected = BTreeSet::from([demo.leaver_id.clone()]);
+    for n in 0..extra {
+        let id = directory
+            .seed(
+                NewEmployee::new(
+                    "Temp",
+                    &format!("{prefix}{n}"),
+                    &format!("t{prefix}{n}@example.com"),
+                )
+                .terminated(Termination::on(in_days(-n))),
+            )
+            .unwrap();
+        expected.insert(id);
+    }
+    let found = hr.terminations(in_days(-7)).await.unwrap();
+    let ids: BTreeSet<String> = found.iter().map(|r| r.employee_id.clone()).collect();
+    assert_eq!(ids, expected);
+    found
 }
