@@ -49,7 +49,10 @@ impl Engine {
                 self.ports.queue.enqueue(&msg, delay).await?;
                 report.requeued += 1;
             }
-            if let Some(run) = self.ports.store.run(&run_id).await? {
+            // Only runs waiting on people need their run record read for reminders.
+            if steps.iter().any(|s| s.state == StepState::Awaiting)
+                && let Some(run) = self.ports.store.run(&run_id).await?
+            {
                 report.notices += self.chase_overdue(&run, &steps).await?;
             }
             if gate::evaluate(&steps) == Gate::Open {
