@@ -47,6 +47,15 @@ pub fn record(
     }
 }
 
+/// A failure no retry can mend (a refusal, a misconfiguration, a missing object).
+pub fn permanent(code: &str, message: String) -> ActionFailure {
+    ActionFailure {
+        class: FailureClass::Permanent,
+        code: code.into(),
+        message,
+    }
+}
+
 /// A failure from a transport error (no HTTP answer): always worth retrying.
 pub fn transport_failure(e: reqwest::Error) -> ActionFailure {
     let code = if e.is_timeout() {

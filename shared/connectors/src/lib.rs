@@ -7,6 +7,7 @@ pub mod http;
 pub mod jumpcloud;
 pub mod jwt;
 pub mod microsoft;
+mod oauth;
 pub mod okta;
 mod registry;
 

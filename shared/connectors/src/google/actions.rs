@@ -3,6 +3,7 @@
 use super::api::{Api, As, Service};
 use super::scopes;
 use super::{TransferPolling, WORKSPACE_SKUS};
+use crate::http::permanent;
 use passage_core::ports::{ActionDone, ActionFailure, ActionRequest, FailureClass};
 use passage_core::{Action, CallRecord, DeviceAction, Provider, step_key};
 use reqwest::{Method, StatusCode};
@@ -73,14 +74,6 @@ pub async fn run(
             "action_not_supported",
             format!("the Google Workspace connector cannot {other}"),
         )),
-    }
-}
-
-fn permanent(code: &str, message: String) -> ActionFailure {
-    ActionFailure {
-        class: FailureClass::Permanent,
-        code: code.into(),
-        message,
     }
 }
 

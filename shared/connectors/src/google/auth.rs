@@ -2,31 +2,18 @@
 //! exchanged at the token endpoint with the JWT-bearer grant. Tokens are cached per
 //! (subject, scope) until a minute before they expire.
 
-use super::errors::{CallContext, OAuthError, classify_token};
-use crate::http;
+use super::errors::{CallContext, classify_token};
+use crate::http::permanent;
 use crate::jwt::{RsaSigner, jti};
+use crate::oauth::{self, Token};
 use passage_core::CallRecord;
-use passage_core::ports::{ActionFailure, FailureClass};
+use passage_core::ports::ActionFailure;
 use passage_core::secret::Secret;
-use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-
-struct Token {
-    value: Secret,
-    refresh_at: Instant,
-}
-
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    #[serde(default)]
-    expires_in: u64,
-}
 
 pub struct Auth {
     token_url: url::Url,
@@ -73,9 +60,7 @@ impl Auth {
     ) -> Result<String, ActionFailure> {
         let key = (subject.to_ascii_lowercase(), scope.to_owned());
         let mut cache = self.cache.lock().await;
-        if let Some(t) = cache.get(&key)
-            && Instant::now() < t.refresh_at
-        {
+        if let Some(t) = cache.get(&key).filter(|t| t.is_fresh()) {
             return Ok(t.value.expose().to_owned());
         }
         let token = self.fetch(http_client, subject, scope, calls).await?;
@@ -91,13 +76,14 @@ impl Auth {
         scope: &str,
         calls: &mut Vec<CallRecord>,
     ) -> Result<Token, ActionFailure> {
-        let signer = self.signer.as_ref().ok_or_else(|| ActionFailure {
-            class: FailureClass::Permanent,
-            code: "bad_private_key".into(),
-            message: format!(
-                "the private key configured for service account {} is not an RSA PEM key",
-                self.service_account
-            ),
+        let signer = self.signer.as_ref().ok_or_else(|| {
+            permanent(
+                "bad_private_key",
+                format!(
+                    "the private key configured for service account {} is not an RSA PEM key",
+                    self.service_account
+                ),
+            )
         })?;
         let now = jiff::Timestamp::now().as_second();
         let assertion = signer
@@ -113,75 +99,27 @@ impl Auth {
                     "jti": jti(),
                 }),
             )
-            .map_err(|e| ActionFailure {
-                class: FailureClass::Permanent,
-                code: "bad_private_key".into(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| permanent("bad_private_key", e.to_string()))?;
         let form = [
             ("grant_type", JWT_BEARER),
             ("assertion", assertion.as_str()),
         ];
-        let started = Instant::now();
-        let response = match http_client
-            .post(self.token_url.clone())
-            .form(&form)
-            .send()
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                calls.push(http::record(
-                    "POST",
-                    &self.token_url,
-                    None,
-                    started,
-                    "x-request-id",
-                ));
-                return Err(http::transport_failure(e));
-            }
-        };
-        let mut record = http::record(
-            "POST",
-            &self.token_url,
-            Some(&response),
-            started,
-            "x-request-id",
-        );
-        let status = response.status();
-        let retry_after = http::retry_after(&response);
-        let bytes = match response.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                calls.push(record);
-                return Err(http::transport_failure(e));
-            }
-        };
-        if status.is_success() {
-            calls.push(record);
-            let answer: TokenAnswer =
-                serde_json::from_slice(&bytes).map_err(|e| ActionFailure {
-                    class: FailureClass::Retryable { retry_after: None },
-                    code: "unexpected_body".into(),
-                    message: format!("Google's token answer could not be read: {e}"),
-                })?;
-            let lifetime = Duration::from_secs(answer.expires_in.max(120) - 60);
-            return Ok(Token {
-                value: Secret::new(answer.access_token),
-                refresh_at: Instant::now() + lifetime,
-            });
-        }
-        let error: OAuthError = serde_json::from_slice(&bytes).unwrap_or_default();
+        let request = http_client.post(self.token_url.clone()).form(&form);
+        let refusal =
+            match oauth::request_token(request, &self.token_url, "x-request-id", "Google", calls)
+                .await?
+            {
+                Ok(token) => return Ok(token),
+                Err(refusal) => refusal,
+            };
         let failure = classify_token(
-            status,
-            &error,
-            retry_after,
+            refusal.status,
+            &refusal.error,
+            refusal.retry_after,
             &self.service_account,
             &CallContext { subject, scope },
             subject.eq_ignore_ascii_case(&self.admin_subject),
         );
-        record.error_code = Some(failure.code.clone());
-        calls.push(record);
-        Err(failure)
+        Err(oauth::record_failure(calls, failure))
     }
 }

@@ -4,6 +4,7 @@
 //! the reason in `errors[0].reason` decides (a 403 is throttling or a refusal depending on it).
 //! Token-endpoint errors: `{"error","error_description"}`.
 
+use crate::oauth::OAuthError;
 use passage_core::ports::{ActionFailure, FailureClass};
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -117,18 +118,9 @@ pub fn classify(
     }
 }
 
-/// The token endpoint's error body.
-#[derive(Debug, Default, Deserialize)]
-pub struct OAuthError {
-    #[serde(default)]
-    pub error: String,
-    #[serde(default)]
-    pub error_description: String,
-}
-
 /// Classifies a token-endpoint refusal. `is_admin` says whether the subject was the
 /// configured administrator (rather than the leaver, for Gmail settings).
-pub fn classify_token(
+pub(crate) fn classify_token(
     status: StatusCode,
     error: &OAuthError,
     retry_after: Option<Duration>,

@@ -1,6 +1,7 @@
 //! The leaver actions on JumpCloud. Each reads, acts only if needed, and reads back.
 
 use super::api::{Api, unexpected};
+use crate::http::permanent;
 use passage_core::ports::{ActionDone, ActionFailure, ActionRequest, FailureClass};
 use passage_core::{Action, CallRecord, DeviceAction, JumpCloudPolicy, StepKey};
 use reqwest::{Method, StatusCode};
@@ -32,14 +33,6 @@ pub async fn run(
         Action::Suspend => suspend(api, &user, calls).await,
         Action::RemoveGroups => remove_groups(api, &user, calls).await,
         _ => secure_devices(api, policy, &user, calls).await,
-    }
-}
-
-fn permanent(code: &str, message: String) -> ActionFailure {
-    ActionFailure {
-        class: FailureClass::Permanent,
-        code: code.into(),
-        message,
     }
 }
 

@@ -3,13 +3,10 @@
 //! until a minute before it expires.
 
 use super::JumpCloudCredential;
-use crate::http;
+use crate::oauth::{self, Token, TokenSlot};
 use passage_core::CallRecord;
-use passage_core::ports::{ActionFailure, FailureClass};
+use passage_core::ports::ActionFailure;
 use passage_core::secret::Secret;
-use serde::Deserialize;
-use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
 
 const US_TOKEN_URL: &str = "https://admin-oauth.id.jumpcloud.com/oauth2/token";
 const EU_TOKEN_URL: &str = "https://admin-oauth.id.eu.jumpcloud.com/oauth2/token";
@@ -22,30 +19,10 @@ pub fn default_token_url(base_url: &url::Url) -> url::Url {
     url::Url::parse(if eu { EU_TOKEN_URL } else { US_TOKEN_URL }).expect("static URL")
 }
 
-struct Token {
-    value: Secret,
-    refresh_at: Instant,
-}
-
 pub(crate) struct Auth {
     credential: JumpCloudCredential,
     token_url: url::Url,
-    token: Mutex<Option<Token>>,
-}
-
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    #[serde(default)]
-    expires_in: u64,
-}
-
-#[derive(Deserialize, Default)]
-struct OAuthError {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    error_description: String,
+    token: TokenSlot,
 }
 
 /// RFC 6749 §2.3.1: client id and secret are form-urlencoded before Basic encoding.
@@ -58,7 +35,7 @@ impl Auth {
         Self {
             credential,
             token_url,
-            token: Mutex::new(None),
+            token: TokenSlot::default(),
         }
     }
 
@@ -68,7 +45,7 @@ impl Auth {
 
     /// Forgets the cached token (JumpCloud refused it before its announced expiry).
     pub async fn forget_token(&self) {
-        *self.token.lock().await = None;
+        self.token.forget().await;
     }
 
     /// The credential header for one request.
@@ -84,17 +61,13 @@ impl Auth {
                 client_secret,
             } => (client_id, client_secret),
         };
-        let mut cached = self.token.lock().await;
-        if cached
-            .as_ref()
-            .is_none_or(|t| Instant::now() >= t.refresh_at)
-        {
-            *cached = Some(
+        let token = self
+            .token
+            .get_or_fetch(async || {
                 self.fetch_token(client, client_id, client_secret, calls)
-                    .await?,
-            );
-        }
-        let token = cached.as_ref().expect("just set");
+                    .await
+            })
+            .await?;
         Ok(("authorization", format!("Bearer {}", token.value.expose())))
     }
 
@@ -105,85 +78,33 @@ impl Auth {
         client_secret: &Secret,
         calls: &mut Vec<CallRecord>,
     ) -> Result<Token, ActionFailure> {
-        let started = Instant::now();
-        let result = client
+        let request = client
             .post(self.token_url.clone())
             .basic_auth(
                 form_encode(client_id),
                 Some(form_encode(client_secret.expose())),
             )
             .header(reqwest::header::ACCEPT, "application/json")
-            .form(&[("grant_type", "client_credentials"), ("scope", "api")])
-            .send()
-            .await;
-        let response = match result {
-            Ok(r) => r,
-            Err(e) => {
-                calls.push(http::record(
-                    "POST",
-                    &self.token_url,
-                    None,
-                    started,
-                    "x-request-id",
-                ));
-                return Err(http::transport_failure(e));
-            }
-        };
-        let mut record = http::record(
-            "POST",
+            .form(&[("grant_type", "client_credentials"), ("scope", "api")]);
+        let refusal = match oauth::request_token(
+            request,
             &self.token_url,
-            Some(&response),
-            started,
             "x-request-id",
-        );
-        let status = response.status();
-        let retry_after = http::retry_after(&response);
-        let bytes = match response.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                calls.push(record);
-                return Err(http::transport_failure(e));
-            }
+            "JumpCloud",
+            calls,
+        )
+        .await?
+        {
+            Ok(token) => return Ok(token),
+            Err(refusal) => refusal,
         };
-        if status.is_success() {
-            calls.push(record);
-            let answer: TokenAnswer =
-                serde_json::from_slice(&bytes).map_err(|e| ActionFailure {
-                    class: FailureClass::Retryable { retry_after: None },
-                    code: "unexpected_body".into(),
-                    message: format!("JumpCloud's token answer could not be read: {e}"),
-                })?;
-            // JumpCloud tokens last about an hour; refresh a minute early.
-            let lifetime = Duration::from_secs(answer.expires_in.max(120) - 60);
-            return Ok(Token {
-                value: Secret::new(answer.access_token),
-                refresh_at: Instant::now() + lifetime,
-            });
-        }
-        let error: OAuthError = serde_json::from_slice(&bytes).unwrap_or_default();
-        let failure = if http::is_retryable_status(status) {
-            ActionFailure {
-                class: FailureClass::Retryable { retry_after },
-                code: format!("token_{}", status.as_u16()),
-                message: format!("JumpCloud's token endpoint answered {status}"),
-            }
-        } else {
-            ActionFailure {
-                class: FailureClass::Permanent,
-                code: if error.error.is_empty() {
-                    "token_refused".into()
-                } else {
-                    error.error.clone()
-                },
-                message: format!(
-                    "JumpCloud refused a token for service account {client_id} ({status}): {} {} (check the client id and secret, which rotate, and that scope api is allowed)",
-                    error.error, error.error_description
-                ),
-            }
-        };
-        record.error_code = Some(failure.code.clone());
-        calls.push(record);
-        Err(failure)
+        let failure = refusal.failure("JumpCloud", |r| {
+            format!(
+                "JumpCloud refused a token for service account {client_id} ({}): {} {} (check the client id and secret, which rotate, and that scope api is allowed)",
+                r.status, r.error.error, r.error.error_description
+            )
+        });
+        Err(oauth::record_failure(calls, failure))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The leaver actions on Microsoft 365. Each reads, acts only if needed, and reads back.
 
 use super::api::{Api, Calls, unexpected};
+use crate::http::permanent;
 use passage_core::ports::{ActionDone, ActionFailure, ActionRequest, FailureClass};
 use passage_core::{Action, DeviceAction, MicrosoftPolicy, StepKey};
 use reqwest::{Method, StatusCode};
@@ -54,14 +55,6 @@ pub async fn run(
         Action::SecureDevices => secure_devices(api, policy, &user, calls).await,
         Action::ConvertMailbox => convert_mailbox(api, &user, calls).await,
         _ => remove_licenses(api, policy, &user, calls).await,
-    }
-}
-
-fn permanent(code: &str, message: String) -> ActionFailure {
-    ActionFailure {
-        class: FailureClass::Permanent,
-        code: code.into(),
-        message,
     }
 }
 

@@ -2,15 +2,12 @@
 //! (Graph, Exchange Online), refreshed a minute before expiry.
 
 use super::MicrosoftCredential;
-use crate::http;
+use crate::http::permanent;
 use crate::jwt::{RsaSigner, jti};
+use crate::oauth::{self, Token, TokenSlot};
 use passage_core::CallRecord;
-use passage_core::ports::{ActionFailure, FailureClass};
-use passage_core::secret::Secret;
-use serde::Deserialize;
+use passage_core::ports::ActionFailure;
 use serde_json::json;
-use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
 
 /// The API a token is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,41 +35,13 @@ impl Resource {
 /// Assertions live at most this long (the identity platform accepts up to ten minutes).
 const ASSERTION_LIFETIME_SECS: i64 = 540;
 
-struct Token {
-    value: Secret,
-    refresh_at: Instant,
-}
-
 pub(crate) struct Auth {
     token_url: url::Url,
     client_id: String,
     credential: MicrosoftCredential,
     signer: Option<Result<RsaSigner, String>>,
-    graph: Mutex<Option<Token>>,
-    exchange: Mutex<Option<Token>>,
-}
-
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    #[serde(default)]
-    expires_in: u64,
-}
-
-#[derive(Deserialize, Default)]
-struct OAuthError {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    error_description: String,
-}
-
-fn permanent(code: &str, message: String) -> ActionFailure {
-    ActionFailure {
-        class: FailureClass::Permanent,
-        code: code.into(),
-        message,
-    }
+    graph: TokenSlot,
+    exchange: TokenSlot,
 }
 
 impl Auth {
@@ -99,8 +68,8 @@ impl Auth {
             client_id: client_id.to_owned(),
             credential,
             signer,
-            graph: Mutex::new(None),
-            exchange: Mutex::new(None),
+            graph: TokenSlot::default(),
+            exchange: TokenSlot::default(),
         }
     }
 
@@ -111,27 +80,22 @@ impl Auth {
         resource: Resource,
         calls: &mut Vec<CallRecord>,
     ) -> Result<String, ActionFailure> {
-        let slot = match resource {
-            Resource::Graph => &self.graph,
-            Resource::Exchange => &self.exchange,
-        };
-        let mut cached = slot.lock().await;
-        if let Some(t) = cached.as_ref()
-            && Instant::now() < t.refresh_at
-        {
-            return Ok(t.value.expose().to_owned());
-        }
-        let token = self.fetch(http_client, resource, calls).await?;
-        let value = token.value.expose().to_owned();
-        *cached = Some(token);
-        Ok(value)
+        let token = self
+            .slot(resource)
+            .get_or_fetch(async || self.fetch(http_client, resource, calls).await)
+            .await?;
+        Ok(token.value.expose().to_owned())
     }
 
     /// Forgets a cached token (after a 401, so the next attempt fetches a new one).
     pub async fn forget(&self, resource: Resource) {
+        self.slot(resource).forget().await;
+    }
+
+    fn slot(&self, resource: Resource) -> &TokenSlot {
         match resource {
-            Resource::Graph => *self.graph.lock().await = None,
-            Resource::Exchange => *self.exchange.lock().await = None,
+            Resource::Graph => &self.graph,
+            Resource::Exchange => &self.exchange,
         }
     }
 
@@ -181,88 +145,32 @@ impl Auth {
             MicrosoftCredential::Certificate { x5t, .. } => {
                 form.push((
                     "client_assertion_type",
-                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+                    oauth::CLIENT_ASSERTION_TYPE.to_owned(),
                 ));
                 form.push(("client_assertion", self.assertion(x5t)?));
             }
         }
-        let started = Instant::now();
-        let sent = http_client
+        let request = http_client
             .post(self.token_url.clone())
             .header("client-request-id", uuid::Uuid::new_v4().to_string())
-            .form(&form)
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) => {
-                calls.push(http::record(
-                    "POST",
-                    &self.token_url,
-                    None,
-                    started,
-                    "request-id",
-                ));
-                return Err(http::transport_failure(e));
-            }
-        };
-        let mut record = http::record(
-            "POST",
-            &self.token_url,
-            Some(&response),
-            started,
-            "request-id",
-        );
-        let status = response.status();
-        let retry_after = http::retry_after(&response);
-        let bytes = match response.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                calls.push(record);
-                return Err(http::transport_failure(e));
-            }
-        };
-        if status.is_success() {
-            calls.push(record);
-            let answer: TokenAnswer =
-                serde_json::from_slice(&bytes).map_err(|e| ActionFailure {
-                    class: FailureClass::Retryable { retry_after: None },
-                    code: "unexpected_body".into(),
-                    message: format!("the identity platform's token answer could not be read: {e}"),
-                })?;
-            let lifetime = Duration::from_secs(answer.expires_in.max(120) - 60);
-            return Ok(Token {
-                value: Secret::new(answer.access_token),
-                refresh_at: Instant::now() + lifetime,
-            });
-        }
-        let error: OAuthError = serde_json::from_slice(&bytes).unwrap_or_default();
-        let failure = if http::is_retryable_status(status) {
-            ActionFailure {
-                class: FailureClass::Retryable { retry_after },
-                code: format!("token_{}", status.as_u16()),
-                message: format!(
-                    "the identity platform's token endpoint answered {status}: {}",
-                    error.error_description
-                ),
-            }
-        } else {
-            permanent(
-                if error.error.is_empty() {
-                    "token_refused"
-                } else {
-                    &error.error
-                },
-                format!(
-                    "the identity platform refused a {} token for app {} ({status}): {}",
-                    resource.name(),
-                    self.client_id,
-                    error.error_description
-                ),
+            .form(&form);
+        let provider = "the identity platform";
+        let refusal =
+            match oauth::request_token(request, &self.token_url, "request-id", provider, calls)
+                .await?
+            {
+                Ok(token) => return Ok(token),
+                Err(refusal) => refusal,
+            };
+        let failure = refusal.failure(provider, |r| {
+            format!(
+                "the identity platform refused a {} token for app {} ({}): {}",
+                resource.name(),
+                self.client_id,
+                r.status,
+                r.error.error_description
             )
-        };
-        record.error_code = Some(failure.code.clone());
-        calls.push(record);
-        Err(failure)
+        });
+        Err(oauth::record_failure(calls, failure))
     }
 }

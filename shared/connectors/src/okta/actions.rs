@@ -1,6 +1,7 @@
 //! The leaver actions on Okta. Each reads, acts only if needed, and reads back.
 
 use super::api::Api;
+use crate::http::permanent;
 use passage_core::ports::{ActionDone, ActionFailure, ActionRequest, FailureClass};
 use passage_core::{Action, CallRecord, StepKey};
 use reqwest::{Method, StatusCode};
@@ -61,14 +62,6 @@ pub async fn run(
             "action_not_supported",
             format!("the Okta connector cannot {other}"),
         )),
-    }
-}
-
-fn permanent(code: &str, message: String) -> ActionFailure {
-    ActionFailure {
-        class: FailureClass::Permanent,
-        code: code.into(),
-        message,
     }
 }
 

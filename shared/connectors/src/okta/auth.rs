@@ -4,15 +4,14 @@
 //! Service apps are what Okta recommends: scoped, not tied to a person, no long-lived secret
 //! on the wire. Tokens are cached until a minute before they expire.
 
-use crate::http;
+use crate::http::permanent;
 use crate::jwt::{RsaSigner, access_token_hash, jti};
+use crate::oauth::{self, Token, TokenSlot};
 use passage_core::CallRecord;
-use passage_core::ports::{ActionFailure, FailureClass};
+use passage_core::ports::ActionFailure;
 use passage_core::secret::Secret;
 use reqwest::StatusCode;
-use serde::Deserialize;
 use serde_json::json;
-use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 /// How Passage proves itself to an Okta org.
@@ -37,42 +36,11 @@ pub struct ServiceApp {
     pub dpop: bool,
 }
 
-struct Token {
-    value: Secret,
-    dpop: bool,
-    refresh_at: Instant,
-}
-
 pub(crate) struct Auth {
     credentials: OktaCredentials,
     signer: Option<RsaSigner>,
-    token: Mutex<Option<Token>>,
+    token: TokenSlot,
     nonce: Mutex<Option<String>>,
-}
-
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    #[serde(default)]
-    token_type: String,
-    #[serde(default)]
-    expires_in: u64,
-}
-
-#[derive(Deserialize, Default)]
-struct OAuthError {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    error_description: String,
-}
-
-fn permanent(code: &str, message: String) -> ActionFailure {
-    ActionFailure {
-        class: FailureClass::Permanent,
-        code: code.into(),
-        message,
-    }
 }
 
 /// `htu`: the request URL without query and fragment.
@@ -92,7 +60,7 @@ impl Auth {
         Self {
             credentials,
             signer,
-            token: Mutex::new(None),
+            token: TokenSlot::default(),
             nonce: Mutex::new(None),
         }
     }
@@ -121,18 +89,11 @@ impl Auth {
                 ),
             )
         })?;
-        let mut cached = self.token.lock().await;
-        if cached
-            .as_ref()
-            .is_none_or(|t| Instant::now() >= t.refresh_at)
-        {
-            *cached = Some(
-                self.fetch_token(http_client, org, app, signer, calls)
-                    .await?,
-            );
-        }
-        let token = cached.as_ref().expect("just set");
-        if !token.dpop {
+        let token = self
+            .token
+            .get_or_fetch(async || self.fetch_token(http_client, org, app, signer, calls).await)
+            .await?;
+        if !token.token_type.eq_ignore_ascii_case("DPoP") {
             return Ok(vec![(
                 "authorization",
                 format!("Bearer {}", token.value.expose()),
@@ -194,7 +155,7 @@ impl Auth {
                 ("scope", app.scopes.join(" ")),
                 (
                     "client_assertion_type",
-                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+                    oauth::CLIENT_ASSERTION_TYPE.to_owned(),
                 ),
                 ("client_assertion", assertion),
             ];
@@ -210,75 +171,27 @@ impl Auth {
                     sign(json!({"typ": "dpop+jwt", "jwk": signer.jwk()}), claims)?,
                 );
             }
-            let started = Instant::now();
-            let response = match request.send().await {
-                Ok(r) => r,
-                Err(e) => {
-                    calls.push(http::record(
-                        "POST",
-                        &token_url,
-                        None,
-                        started,
-                        "x-okta-request-id",
-                    ));
-                    return Err(http::transport_failure(e));
-                }
-            };
-            calls.push(http::record(
-                "POST",
-                &token_url,
-                Some(&response),
-                started,
-                "x-okta-request-id",
-            ));
-            let status = response.status();
-            let nonce = response
-                .headers()
-                .get("dpop-nonce")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let retry_after = http::retry_after(&response);
-            let bytes = response.bytes().await.map_err(http::transport_failure)?;
-            if status.is_success() {
-                let answer: TokenAnswer =
-                    serde_json::from_slice(&bytes).map_err(|e| ActionFailure {
-                        class: FailureClass::Retryable { retry_after: None },
-                        code: "unexpected_body".into(),
-                        message: format!("Okta's token answer could not be read: {e}"),
-                    })?;
-                let lifetime = Duration::from_secs(answer.expires_in.max(120) - 60);
-                return Ok(Token {
-                    dpop: answer.token_type.eq_ignore_ascii_case("DPoP"),
-                    value: Secret::new(answer.access_token),
-                    refresh_at: Instant::now() + lifetime,
-                });
-            }
-            let error: OAuthError = serde_json::from_slice(&bytes).unwrap_or_default();
-            if status == StatusCode::BAD_REQUEST
-                && error.error == "use_dpop_nonce"
-                && nonce.is_some()
+            let refusal =
+                match oauth::request_token(request, &token_url, "x-okta-request-id", "Okta", calls)
+                    .await?
+                {
+                    Ok(token) => return Ok(token),
+                    Err(refusal) => refusal,
+                };
+            if refusal.status == StatusCode::BAD_REQUEST
+                && refusal.error.error == "use_dpop_nonce"
+                && refusal.dpop_nonce.is_some()
             {
-                *self.nonce.lock().await = nonce;
+                *self.nonce.lock().await = refusal.dpop_nonce;
                 continue;
             }
-            if http::is_retryable_status(status) {
-                return Err(ActionFailure {
-                    class: FailureClass::Retryable { retry_after },
-                    code: format!("token_{}", status.as_u16()),
-                    message: format!("Okta's token endpoint answered {status}"),
-                });
-            }
-            return Err(permanent(
-                if error.error.is_empty() {
-                    "token_refused"
-                } else {
-                    &error.error
-                },
+            let failure = refusal.failure("Okta", |r| {
                 format!(
-                    "Okta refused a token for service app {} ({status}): {} {}",
-                    app.client_id, error.error, error.error_description
-                ),
-            ));
+                    "Okta refused a token for service app {} ({}): {} {}",
+                    app.client_id, r.status, r.error.error, r.error.error_description
+                )
+            });
+            return Err(oauth::record_failure(calls, failure));
         }
         Err(permanent(
             "use_dpop_nonce",
