@@ -3,14 +3,15 @@
 //! operator API behind API Gateway's IAM authorizer, where the verified principal — never a
 //! header — names the operator and its tenants.
 
+mod common;
+
+use common::hr_vendors;
 use passage_aws::testing::Moto;
 use passage_core::RunState;
 use passage_core::ports::RunFilter;
 use passage_core::secret::Secret;
 use passage_lambda::AwsHost;
 use passage_sandbox::hr::directory::DEMO_LEAVER;
-use passage_sandbox::hr::hibob::HiBobEmulator;
-use passage_sandbox::hr::receiver::RawReceiver;
 use passage_sandbox::okta::{OktaConfig, OktaEmulator};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -21,8 +22,6 @@ const OTHER_ROLE: &str = "arn:aws:iam::123456789012:role/someone-else";
 struct World {
     _moto: Moto,
     host: AwsHost,
-    hibob: HiBobEmulator,
-    leaver_id: String,
     _okta: OktaEmulator,
 }
 
@@ -34,22 +33,11 @@ async fn world() -> World {
         .expect("provision");
     let okta = OktaEmulator::start(OktaConfig::default()).await.unwrap();
     passage_sandbox::demo_seed(&okta);
-    let (hibob, people) = HiBobEmulator::start_demo().await.unwrap();
     let tenants = format!(
         r#"
 [[tenants]]
 id = "acme"
 default_time_zone = "Europe/London"
-
-[[tenants.hr_webhooks]]
-vendor = "hibob"
-secrets = ["{bob_secret}"]
-
-[tenants.hr_api]
-vendor = "hibob"
-service_user_id = "{bob_user}"
-token = "{bob_token}"
-base_url = "{bob_url}"
 
 [tenants.okta]
 org_url = "{okta_url}"
@@ -67,10 +55,6 @@ name = "acme-it"
 iam_principal = "{OPS_ROLE}"
 tenants = ["acme"]
 "#,
-        bob_secret = hibob.webhook_secret(),
-        bob_user = hibob.service_user_id(),
-        bob_token = hibob.service_user_token(),
-        bob_url = hibob.base_url(),
         okta_url = okta.base_url(),
         okta_token = okta.api_token(),
     );
@@ -80,8 +64,6 @@ tenants = ["acme"]
     World {
         _moto: moto,
         host,
-        hibob,
-        leaver_id: people.leaver_id,
         _okta: okta,
     }
 }
@@ -132,69 +114,102 @@ async fn call(
     (status, serde_json::from_slice(&bytes).unwrap_or_default())
 }
 
+/// Every vendor's genuine delivery through the Lambda intake makes one run with HR's facts;
+/// forged, stale, misdirected and replayed deliveries store nothing new in DynamoDB.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_vendor_webhook_through_the_lambda_intake_starts_one_run() {
-    let w = world().await;
-    let day = jiff::Zoned::now().date() + jiff::Span::new().days(7);
-    w.hibob.terminate(&w.leaver_id, day).unwrap();
-    let rx = RawReceiver::start().await.unwrap();
-    w.hibob
-        .send_webhook(&rx.url(), "employee.left", &w.leaver_id)
-        .await
-        .unwrap();
-    let delivery = rx.received().pop().unwrap();
-    let headers: Vec<(String, String)> = delivery
-        .headers
-        .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "host" | "content-length"))
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
-        .collect();
-    let path = "/v1/tenants/acme/webhooks/hibob";
-    let store = &w.host.engine.ports().store;
-    let all = || RunFilter::default();
+async fn every_vendor_webhook_through_the_lambda_intake_starts_one_run() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let okta = OktaEmulator::start(OktaConfig::default()).await.unwrap();
+    passage_sandbox::demo_seed(&okta);
+    for (n, vendor) in hr_vendors::VENDORS.into_iter().enumerate() {
+        let c = hr_vendors::case(vendor).await;
+        let names = passage_aws::provision(&sdk, &format!("hrv{n}"))
+            .await
+            .expect("provision");
+        let q = |s: &str| serde_json::to_string(s).unwrap();
+        let tenants = format!(
+            r#"
+[[tenants]]
+id = "acme"
+default_time_zone = "Europe/London"
 
-    // Forged (body changed) and misdirected (Globex takes no HiBob hooks): refused, nothing stored.
-    let mut forged = delivery.body.clone();
-    let at = forged.iter().position(|b| b.is_ascii_digit()).unwrap();
-    forged[at] = if forged[at] == b'9' {
-        b'8'
-    } else {
-        forged[at] + 1
-    };
-    let (s, v) = call(&w.host, "POST", path, &headers, &forged, None).await;
-    assert_eq!(s, 401, "{v}");
-    let (s, v) = call(
-        &w.host,
-        "POST",
-        "/v1/tenants/globex/webhooks/hibob",
-        &headers,
-        &delivery.body,
-        None,
-    )
-    .await;
-    assert_eq!(s, 401, "{v}");
-    assert!(store.list_runs(&all()).await.unwrap().is_empty());
+[[tenants.hr_webhooks]]
+vendor = "{vendor}"
+secrets = [{secret}]
 
-    let (s, v) = call(&w.host, "POST", path, &headers, &delivery.body, None).await;
-    assert_eq!(s, 202, "{v}");
-    assert_eq!(v["outcome"], "created");
-    let runs = store.list_runs(&all()).await.unwrap();
-    assert_eq!(runs.len(), 1);
-    assert_eq!(runs[0].subject.email, DEMO_LEAVER);
-    assert_eq!(runs[0].subject.employee_id, w.leaver_id);
-    assert_eq!(runs[0].state, RunState::Scheduled);
-    let local = runs[0]
-        .cutoff
-        .at
-        .to_zoned(jiff::tz::TimeZone::get("Europe/London").unwrap());
-    assert_eq!((local.date(), local.hour()), (day, 17));
+[tenants.hr_api]
+{api}
+[tenants.okta]
+org_url = "{okta_url}"
+api_token = "{okta_token}"
 
-    // Replayed: the same run, nothing new in DynamoDB.
-    let (s, v) = call(&w.host, "POST", path, &headers, &delivery.body, None).await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["run_id"], runs[0].id.as_str());
-    assert_eq!(store.list_runs(&all()).await.unwrap().len(), 1);
-    assert_eq!(store.events(&runs[0].id).await.unwrap().len(), 1);
+[[tenants]]
+id = "globex"
+
+[tenants.okta]
+org_url = "{okta_url}"
+api_token = "{okta_token}"
+"#,
+            secret = q(&c.secret),
+            api = hr_vendors::hr_api_toml(&c.settings),
+            okta_url = okta.base_url(),
+            okta_token = okta.api_token(),
+        );
+        let host = AwsHost::build(&sdk, names, &tenants, Secret::new("hrv-link-key"))
+            .await
+            .expect("host");
+        let store = &host.engine.ports().store;
+        let all = RunFilter::default;
+        let path = format!("/v1/tenants/acme/webhooks/{vendor}");
+        let genuine = hr_vendors::headers_of(&c.genuine);
+
+        let (h, body) = hr_vendors::forged(vendor, &c);
+        let (s, v) = call(&host, "POST", &path, &h, &body, None).await;
+        assert_eq!(s, 401, "{vendor} forged: {v}");
+        if let Some((h, body)) = &c.stale {
+            let (s, v) = call(&host, "POST", &path, h, body, None).await;
+            assert_eq!(s, 401, "{vendor} stale: {v}");
+            assert_eq!(v["error"]["code"], "stale_timestamp", "{vendor}: {v}");
+        }
+        // Globex takes no hooks from this vendor: the genuine delivery sent there is refused.
+        let other = format!("/v1/tenants/globex/webhooks/{vendor}");
+        let (s, v) = call(&host, "POST", &other, &genuine, &c.genuine.body, None).await;
+        assert_eq!(s, 401, "{vendor} misdirected: {v}");
+        assert!(
+            store.list_runs(&all()).await.unwrap().is_empty(),
+            "{vendor}: refused deliveries stored nothing"
+        );
+
+        let (s, v) = call(&host, "POST", &path, &genuine, &c.genuine.body, None).await;
+        assert_eq!(s, 202, "{vendor}: {v}");
+        assert_eq!(v["outcome"], "created", "{vendor}: {v}");
+        let runs = store.list_runs(&all()).await.unwrap();
+        assert_eq!(runs.len(), 1, "{vendor}");
+        assert_eq!(runs[0].subject.email, DEMO_LEAVER, "{vendor}");
+        assert_eq!(runs[0].subject.employee_id, c.leaver_id, "{vendor}");
+        assert_eq!(runs[0].state, RunState::Scheduled, "{vendor}");
+        let local = runs[0]
+            .cutoff
+            .at
+            .to_zoned(jiff::tz::TimeZone::get("Europe/London").unwrap());
+        assert_eq!(
+            (local.date(), local.hour()),
+            (hr_vendors::termination_day(), 17),
+            "{vendor}: cut at the end of the HR termination day"
+        );
+
+        // Replayed: the same run, nothing new in DynamoDB.
+        let (s, v) = call(&host, "POST", &path, &genuine, &c.genuine.body, None).await;
+        assert_eq!(s, 200, "{vendor} replay: {v}");
+        assert_eq!(v["run_id"], runs[0].id.as_str(), "{vendor}");
+        assert_eq!(store.list_runs(&all()).await.unwrap().len(), 1, "{vendor}");
+        assert_eq!(
+            store.events(&runs[0].id).await.unwrap().len(),
+            1,
+            "{vendor}: only run.created"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -1,0 +1,5 @@
+//! Test set-ups shared by more than one suite.
+
+#![allow(dead_code)]
+
+pub mod hr_vendors;
