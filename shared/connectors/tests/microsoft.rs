@@ -459,6 +459,45 @@ async fn distribution_lists_are_left_through_exchange_and_read_back() {
     ms.shutdown().await;
 }
 
+/// Exchange pages long member lists; the read-back follows every page (the same command sent
+/// to `@odata.nextLink`), since absence from the first page alone proves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paged_member_list_is_read_to_its_end() {
+    let ms = MicrosoftEmulator::start(MicrosoftConfig {
+        exchange_page_size: 1,
+        ..MicrosoftConfig::default()
+    })
+    .await
+    .unwrap();
+    let demo = demo_seed(&ms);
+    let c = secret_connector(&ms);
+    let mut prior = BTreeMap::new();
+    run(&c, Action::Snapshot, &mut prior).await;
+    let result = c
+        .execute(&request(
+            Action::RemoveGroups,
+            DEMO_LEAVER,
+            Some(DEMO_MANAGER),
+            &prior,
+        ))
+        .await;
+    let exchange_calls = result
+        .calls
+        .iter()
+        .filter(|call| call.path.ends_with("/InvokeCommand"))
+        .count();
+    // One removal, then two one-member pages of the list (manager, colleague).
+    assert_eq!(exchange_calls, 3, "{:?}", result.calls);
+    let done = result.outcome.unwrap();
+    let list = &done.readback["exchange_members_checked"][0];
+    assert_eq!(list["group"], "eng-announce@example.com");
+    assert_eq!(list["members"], 2, "members counted across both pages");
+    let left = members(&ms, &demo.distribution_list_id);
+    assert_eq!(left.len(), 2);
+    assert!(!left.contains(&DEMO_LEAVER.to_owned()));
+    ms.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_works_and_licences_before_conversion_are_refused() {
     let Tenant { ms, demo } = tenant().await;

@@ -110,16 +110,7 @@ impl Api {
         accept: &[StatusCode],
         calls: &mut Calls,
     ) -> Result<Answer, ActionFailure> {
-        if url.origin() != self.graph.origin() {
-            return Err(ActionFailure {
-                class: FailureClass::Permanent,
-                code: "foreign_link".into(),
-                message: format!(
-                    "Graph returned a link to another origin ({}); not followed",
-                    url.origin().ascii_serialization()
-                ),
-            });
-        }
+        same_origin(&url, &self.graph, "Graph")?;
         let accept = Accept {
             statuses: accept,
             exceptions: &[],
@@ -150,6 +141,49 @@ impl Api {
             }
         }
         Err(unexpected("a collection that never ends"))
+    }
+
+    /// Runs a listing cmdlet and returns every row: Exchange pages long answers, and the next
+    /// page is the same command sent again to `@odata.nextLink`. A proof of absence read from
+    /// one page would prove nothing, so every page is read.
+    pub async fn cmdlet_rows(
+        &self,
+        name: &str,
+        parameters: Value,
+        calls: &mut Calls,
+    ) -> Result<Vec<Value>, ActionFailure> {
+        let body = json!({"CmdletInput": {"CmdletName": name, "Parameters": parameters}});
+        let mut url = self.exchange_command_url();
+        let mut rows = Vec::new();
+        for _ in 0..1000 {
+            let accept = Accept {
+                statuses: &[],
+                exceptions: &[],
+            };
+            let answer = self
+                .send(
+                    Resource::Exchange,
+                    Method::POST,
+                    url,
+                    Some(&body),
+                    &accept,
+                    calls,
+                )
+                .await?;
+            let Some(page) = answer.body["value"].as_array() else {
+                return Err(unexpected(&format!("a {name} answer without `value`")));
+            };
+            rows.extend(page.iter().cloned());
+            match answer.body["@odata.nextLink"].as_str() {
+                Some(next) => {
+                    url = url::Url::parse(next)
+                        .map_err(|_| unexpected("an unreadable @odata.nextLink"))?;
+                    same_origin(&url, &self.exchange, "Exchange Online")?;
+                }
+                None => return Ok(rows),
+            }
+        }
+        Err(unexpected("a cmdlet answer that never ends"))
     }
 
     /// Runs one Exchange Online cmdlet through the admin endpoint; returns its `value` and
@@ -313,4 +347,20 @@ pub fn unexpected(what: &str) -> ActionFailure {
         code: "unexpected_body".into(),
         message: format!("Microsoft returned {what}"),
     }
+}
+
+/// A link a provider returned is followed only to the origin Passage's token is for, so a
+/// tampered or misrouted link can never carry the bearer token elsewhere.
+fn same_origin(url: &url::Url, expected: &url::Url, api: &str) -> Result<(), ActionFailure> {
+    if url.origin() == expected.origin() {
+        return Ok(());
+    }
+    Err(ActionFailure {
+        class: FailureClass::Permanent,
+        code: "foreign_link".into(),
+        message: format!(
+            "{api} returned a link to another origin ({}); not followed",
+            url.origin().ascii_serialization()
+        ),
+    })
 }

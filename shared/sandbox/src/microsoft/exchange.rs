@@ -12,9 +12,12 @@
 //! Exchange licence is gone as far as Exchange is concerned
 //! (`ManagementObjectNotFoundException`), so converting it to shared fails:
 //! the ordering trap of offboarding.
+//!
+//! Member lists are paged (`exchange_page_size`): the answer carries
+//! `@odata.nextLink`, and the client repeats the same command against it.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -24,6 +27,7 @@ use serde_json::{Map, Value, json};
 use crate::microsoft::errors::GraphError;
 use crate::microsoft::gate::{Caller, RequestCtx};
 use crate::microsoft::model::{GroupKind, MailboxPurpose};
+use crate::microsoft::odata::Query;
 use crate::microsoft::service::AppState;
 use crate::microsoft::state::TenantState;
 
@@ -50,14 +54,42 @@ fn parameter_error(message: String) -> GraphError {
     )
 }
 
-fn ok(tenant: &str, base: &str, value: Vec<Value>, warnings: Vec<String>) -> Response {
-    Json(json!({
+fn ok(
+    tenant: &str,
+    base: &str,
+    value: Vec<Value>,
+    warnings: Vec<String>,
+    next: Option<String>,
+) -> Response {
+    let mut body = json!({
         "@odata.context": format!("{base}/adminapi/beta/{tenant}/$metadata#Collection(Exchange.GenericHashTable)"),
         "adminapi.warnings@odata.type": "#Collection(String)",
         "@adminapi.warnings": warnings,
         "value": value,
-    }))
-    .into_response()
+    });
+    if let Some(next) = next {
+        body["@odata.nextLink"] = next.into();
+    }
+    Json(body).into_response()
+}
+
+/// One page of a cmdlet's rows: the client repeats the same command against
+/// `@odata.nextLink`, whose `$skiptoken` says where the next page starts.
+fn page(
+    rows: Vec<Value>,
+    query: &Query,
+    page_size: usize,
+    link: impl FnOnce(u64) -> String,
+) -> Result<(Vec<Value>, Option<String>), GraphError> {
+    let start = usize::try_from(query.skiptoken()?.unwrap_or(0)).unwrap_or(usize::MAX);
+    let end = start.saturating_add(page_size).min(rows.len());
+    let next = (end < rows.len()).then(|| link(end as u64));
+    let rows = rows
+        .into_iter()
+        .skip(start)
+        .take(end.saturating_sub(start))
+        .collect();
+    Ok((rows, next))
 }
 
 async fn invoke(
@@ -65,6 +97,7 @@ async fn invoke(
     Extension(caller): Extension<Caller>,
     Extension(ctx): Extension<RequestCtx>,
     Path(tenant): Path<String>,
+    RawQuery(raw_query): RawQuery,
     body: Bytes,
 ) -> Result<Response, GraphError> {
     if !app.shared.is_tenant(&tenant) {
@@ -91,12 +124,24 @@ async fn invoke(
     let base = &app.shared.base_url;
     let mut state = app.tenant();
     let actor = caller.actor(&ctx);
+    let query = Query::parse(raw_query);
+    let mut next = None;
     let (value, warnings) = match name.to_ascii_lowercase().as_str() {
         "get-mailbox" => (get_mailbox(&state, &params)?, Vec::new()),
         "set-mailbox" => set_mailbox(&mut state, &params, &actor)?,
         "add-mailboxpermission" => add_permission(&mut state, &params, &actor)?,
         "get-mailboxpermission" => (get_permission(&state, &params)?, Vec::new()),
-        "get-distributiongroupmember" => (get_dl_members(&state, &params)?, Vec::new()),
+        "get-distributiongroupmember" => {
+            let path = format!("/adminapi/beta/{tenant}/InvokeCommand");
+            let (rows, link) = page(
+                get_dl_members(&state, &params)?,
+                &query,
+                app.shared.exchange_page_size,
+                |after| query.next_link(base, &path, after),
+            )?;
+            next = link;
+            (rows, Vec::new())
+        }
         "remove-distributiongroupmember" => {
             remove_dl_member(&mut state, &params, &actor)?;
             (Vec::new(), Vec::new())
@@ -110,7 +155,7 @@ async fn invoke(
             ));
         }
     };
-    Ok(ok(&tenant, base, value, warnings))
+    Ok(ok(&tenant, base, value, warnings, next))
 }
 
 fn allow_only(params: &Map<String, Value>, allowed: &[&str]) -> Result<(), GraphError> {

@@ -113,6 +113,9 @@ pub struct MicrosoftConfig {
     /// How long an Intune action stays `pending` (it also completes on the
     /// read after one that showed it pending).
     pub device_action_delay: Duration,
+    /// Rows per page of an Exchange cmdlet's answer before `@odata.nextLink`
+    /// (Exchange pages at 1000).
+    pub exchange_page_size: usize,
 }
 
 impl Default for MicrosoftConfig {
@@ -127,6 +130,7 @@ impl Default for MicrosoftConfig {
             seed: DEFAULT_SEED,
             max_assertion_lifetime: Duration::from_secs(600),
             device_action_delay: Duration::from_secs(2),
+            exchange_page_size: 1000,
         }
     }
 }
@@ -190,6 +194,7 @@ impl MicrosoftEmulator {
             max_assertion_lifetime_secs: i64::try_from(config.max_assertion_lifetime.as_secs())
                 .unwrap_or(i64::MAX),
             device_action_delay: config.device_action_delay,
+            exchange_page_size: config.exchange_page_size.max(1),
         });
         let tenant = Arc::new(Mutex::new(TenantState::new(config.seed)));
         let app = AppState {

@@ -38,6 +38,7 @@ pub(crate) struct Shared {
     pub jtis: Mutex<HashMap<(String, String), i64>>,
     pub max_assertion_lifetime_secs: i64,
     pub device_action_delay: Duration,
+    pub exchange_page_size: usize,
 }
 
 impl Shared {
