@@ -318,3 +318,81 @@ async fn early_steps_prepare_the_hand_over_before_the_cutoff_and_only_those() {
     sb.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// An early window whose timer was lost (cancelled here, as a crash between storing the run and
+/// arming its timer would leave it) still opens: the sweep looks ahead by the longest early
+/// lead, releases the early steps, and arms the timer for the cutoff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_early_window_without_its_timer_opens_at_the_next_sweep() {
+    use passage_core::ports::Timer;
+    use passage_core::{Action, EarlyPolicy, StepState};
+    let dir = std::env::temp_dir().join(format!(
+        "passage-early-lost-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let mut options = SandboxOptions::new(&dir);
+    options.all_providers = true;
+    options.customize = Some(Arc::new(|p: &mut passage_core::TenantPolicy| {
+        p.early = Some(EarlyPolicy {
+            lead: Duration::from_secs(3600),
+            actions: vec![Action::DelegateMailbox],
+        });
+    }));
+    let sb = Sandbox::start(options).await.unwrap();
+    let google = &sb.others.as_ref().unwrap().google;
+    // The window opens in three seconds; the cutoff is an hour after that.
+    let cutoff = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3603);
+    let mut manager = leaver("G2", CutoffRequest::Exact(cutoff), None);
+    manager.manager = Some(passage_core::Manager {
+        email: "sam.lee@example.com".into(),
+        employee_id: None,
+    });
+    let a = sb
+        .system
+        .engine
+        .start_manual(&TenantId::new("demo"), manager, "ivan", "early-lost")
+        .await
+        .unwrap();
+    let run = sb.system.store.run(&a.run_id).await.unwrap().unwrap();
+    let next_ms = async || {
+        sb.system
+            .timer
+            .next()
+            .await
+            .unwrap()
+            .map(|t| t.as_millisecond())
+    };
+    assert_eq!(next_ms().await, run.early_at.map(|t| t.as_millisecond()));
+    sb.system.timer.cancel(&a.run_id).await.unwrap();
+    assert_eq!(next_ms().await, None, "no timer left");
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let steps = loop {
+        let steps = sb.system.store.steps(&a.run_id).await.unwrap();
+        let early_done = steps
+            .iter()
+            .filter(|s| s.early)
+            .all(|s| s.state == StepState::Verified);
+        if early_done {
+            break steps;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sweep did not open the early window"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for s in steps.iter().filter(|s| !s.early) {
+        assert_eq!(s.state, StepState::Pending, "{} ran early", s.key);
+    }
+    assert!(!google.user(DEMO_LEAVER).unwrap().delegates.is_empty());
+    let run = sb.system.store.run(&a.run_id).await.unwrap().unwrap();
+    assert_eq!(run.state, RunState::Scheduled);
+    assert_eq!(
+        next_ms().await,
+        Some(cutoff.as_millisecond()),
+        "the timer is armed for the cutoff again"
+    );
+    sb.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

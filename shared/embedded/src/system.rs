@@ -1,32 +1,16 @@
 //! Wiring the embedded adapters into an engine from one data directory.
 
 use crate::{Database, FsEvidenceStore, KeyFileSigner, SqliteQueue, SqliteStore, SqliteTimer};
+use passage_core::TenantPolicy;
 use passage_core::engine::{Engine, EngineSettings, Ports};
 use passage_core::ports::{
-    ConnectorRegistry, HrSourceRegistry, NoHrSources, NoNotifier, Notifier, SystemClock,
-    TenantDirectory,
+    ConnectorRegistry, HrSourceRegistry, NoHrSources, NoNotifier, Notifier, StaticTenants,
+    SystemClock,
 };
 use passage_core::secret::Secret;
-use passage_core::{TenantId, TenantPolicy};
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// Tenants from configuration, fixed for the life of the process.
-pub struct StaticTenants(HashMap<TenantId, TenantPolicy>);
-
-impl StaticTenants {
-    pub fn new(policies: Vec<TenantPolicy>) -> Self {
-        Self(policies.into_iter().map(|p| (p.id.clone(), p)).collect())
-    }
-}
-
-impl TenantDirectory for StaticTenants {
-    fn tenant(&self, id: &TenantId) -> Option<TenantPolicy> {
-        self.0.get(id).cloned()
-    }
-}
 
 /// The outside systems an installation talks to besides its own storage.
 #[derive(Clone)]

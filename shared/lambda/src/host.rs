@@ -5,7 +5,7 @@ use passage_aws::{
 };
 use passage_connectors::Registry;
 use passage_core::engine::{Engine, EngineSettings, Ports};
-use passage_core::ports::{EvidenceError, SystemClock};
+use passage_core::ports::{EvidenceError, StaticTenants, SystemClock};
 use passage_core::secret::Secret;
 use passage_core::{RunId, TenantId};
 use passage_http::{ApiState, FileDelivery, Presigner};
@@ -98,9 +98,7 @@ impl AwsHost {
             timer: Arc::new(SchedulerTimer::new(sdk, &names)),
             clock: Arc::new(SystemClock),
             connectors: Arc::new(Registry::new(resolved.connections)),
-            tenants: Arc::new(StaticTenants(
-                policies.into_iter().map(|p| (p.id.clone(), p)).collect(),
-            )),
+            tenants: Arc::new(StaticTenants::new(policies)),
             hr: Arc::new(passage_hrapi::HrRegistry::new(resolved.hr_apis)),
             notifier: Arc::new(notifier),
         };
@@ -151,14 +149,6 @@ impl AwsHost {
             files: FileDelivery::Redirect(Arc::new(S3Presigner(self.evidence.clone()))),
             operators: self.operators.clone(),
         }
-    }
-}
-
-struct StaticTenants(std::collections::HashMap<TenantId, passage_core::TenantPolicy>);
-
-impl passage_core::ports::TenantDirectory for StaticTenants {
-    fn tenant(&self, id: &TenantId) -> Option<passage_core::TenantPolicy> {
-        self.0.get(id).cloned()
     }
 }
 

@@ -17,9 +17,22 @@ pub enum Fired {
     Ignored,
 }
 
+/// Who noticed that a run may be due.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    /// The run's own timer, which is spent once it fires.
+    Timer,
+    /// The sweep, which finds due runs whose timer may never have been set or was lost.
+    Sweep,
+}
+
 impl Engine {
-    /// Called by the timer (and the sweep) for a run whose cutoff may have arrived.
+    /// Called by the timer for a run whose early window or cutoff may have arrived.
     pub async fn fire_cutoff(&self, run_id: &RunId) -> Result<Fired, EngineError> {
+        self.fire(run_id, Caller::Timer).await
+    }
+
+    async fn fire(&self, run_id: &RunId, caller: Caller) -> Result<Fired, EngineError> {
         for _ in 0..self.settings.conflict_retries {
             let Some(mut run) = self.ports.store.run(run_id).await? else {
                 return Err(EngineError::NotFound(format!("run {run_id}")));
@@ -34,13 +47,16 @@ impl Engine {
             }
             if run.cutoff.at > now {
                 // The early window: hand-over preparation starts, the run stays scheduled and
-                // the timer is set again for the cutoff itself.
+                // the timer is set again for the cutoff itself. The sweep re-arms it only when
+                // it was the one to open the window (the early timer never fired).
                 if run.early_at.is_some_and(|t| t <= now) {
-                    self.release_ready(run_id).await?;
-                    self.ports
-                        .timer
-                        .schedule(&run.tenant, run_id, run.cutoff.at)
-                        .await?;
+                    let released = self.release_ready(run_id).await?;
+                    if caller == Caller::Timer || released > 0 {
+                        self.ports
+                            .timer
+                            .schedule(&run.tenant, run_id, run.cutoff.at)
+                            .await?;
+                    }
                 }
                 return Ok(Fired::NotYet);
             }
@@ -77,12 +93,22 @@ impl Engine {
         Err(EngineError::Contended(self.settings.conflict_retries))
     }
 
-    /// Starts every scheduled run whose cutoff has passed. Returns how many started.
+    /// Starts every scheduled run whose cutoff has passed, and opens early windows that have
+    /// arrived without their timer. Returns how many runs started.
     pub async fn start_due(&self) -> Result<usize, EngineError> {
-        let due = self.ports.store.due_runs(self.now()).await?;
+        let now = self.now();
+        // Runs whose cutoff is within the longest early lead may have an early window open.
+        let horizon = self
+            .ports
+            .tenants
+            .longest_early_lead()
+            .and_then(|lead| jiff::SignedDuration::try_from(lead).ok())
+            .and_then(|lead| now.checked_add(lead).ok())
+            .unwrap_or(now);
+        let due = self.ports.store.due_runs(horizon).await?;
         let mut started = 0;
         for id in due {
-            if self.fire_cutoff(&id).await? == Fired::Started {
+            if self.fire(&id, Caller::Sweep).await? == Fired::Started {
                 started += 1;
             }
         }

@@ -12,8 +12,9 @@ use std::time::Duration;
 
 impl Engine {
     /// Moves every releasable step to `ready` and queues it; if nothing is left to do, queues the
-    /// run's finalization. Safe to call any number of times.
-    pub async fn release_ready(&self, run_id: &RunId) -> Result<(), EngineError> {
+    /// run's finalization. Safe to call any number of times. Returns how many steps it moved.
+    pub async fn release_ready(&self, run_id: &RunId) -> Result<usize, EngineError> {
+        let mut released = 0;
         for _ in 0..self.settings.conflict_retries {
             let Some(run) = self.ports.store.run(run_id).await? else {
                 return Err(EngineError::NotFound(format!("run {run_id}")));
@@ -21,17 +22,17 @@ impl Engine {
             // Before the cutoff only early steps move, and only once their window has opened.
             let early_only = run.state == RunState::Scheduled;
             if early_only && run.early_at.is_none_or(|t| t > self.now()) {
-                return Ok(());
+                return Ok(released);
             }
             if !run.state.is_open() && !early_only {
-                return Ok(());
+                return Ok(released);
             }
             let mut steps = self.ports.store.steps(run_id).await?;
             let mut keys = plan::releasable(&steps);
             if early_only {
                 keys.retain(|k| steps.iter().any(|s| &s.key == k && s.early));
                 if keys.is_empty() {
-                    return Ok(());
+                    return Ok(released);
                 }
             }
             if keys.is_empty() {
@@ -46,7 +47,7 @@ impl Engine {
                         )
                         .await?;
                 }
-                return Ok(());
+                return Ok(released);
             }
             let now = self.now();
             let mut commit = Commit::default();
@@ -64,6 +65,7 @@ impl Engine {
             if !self.try_commit(commit).await? {
                 continue;
             }
+            released += keys.len();
             for key in &keys {
                 let msg = QueueMessage::Step {
                     run_id: run_id.clone(),
