@@ -56,6 +56,7 @@ async fn an_unreturned_laptop_holds_the_run_reminds_and_closes_on_confirmation()
             username: None,
             password: None,
             tls: passage_notify::SmtpTls::None,
+            ca_pem: None,
         }),
     };
     options.notifier = Some(Arc::new(
@@ -309,6 +310,7 @@ async fn the_manager_confirms_the_hand_over_from_the_reminder_link() {
             username: None,
             password: None,
             tls: passage_notify::SmtpTls::None,
+            ca_pem: None,
         }),
     };
     options.notifier = Some(Arc::new(

@@ -8,6 +8,7 @@ use std::time::Duration;
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use passage_core::ports::Notice;
 
@@ -45,12 +46,21 @@ impl Mailer {
             .parse()
             .map_err(|e| invalid("from", format!("{:?} is not a mailbox: {e}", settings.from)))?;
         let host = settings.host.trim();
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host);
         let builder = match settings.tls {
-            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-                .map_err(|e| invalid("tls", format!("cannot set up STARTTLS for {host}: {e}")))?,
-            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
-                .map_err(|e| invalid("tls", format!("cannot set up TLS for {host}: {e}")))?,
+            SmtpTls::None => {
+                if settings.ca_pem.is_some() {
+                    return Err(invalid(
+                        "ca_pem",
+                        "is only used with tls = \"starttls\" or \"tls\"".into(),
+                    ));
+                }
+                builder
+            }
+            // STARTTLS must succeed: a relay that does not offer it is refused, never used
+            // in plain text.
+            SmtpTls::Starttls => builder.tls(Tls::Required(tls_parameters(settings)?)),
+            SmtpTls::Tls => builder.tls(Tls::Wrapper(tls_parameters(settings)?)),
         };
         let mut builder = builder.port(settings.port).timeout(Some(timeout));
         match (&settings.username, &settings.password) {
@@ -120,6 +130,22 @@ impl Mailer {
     }
 }
 
+/// Certificate checks for the relay: its name against `host`, its chain against the system's
+/// roots plus the configured private CA.
+fn tls_parameters(settings: &SmtpSettings) -> Result<TlsParameters, NotifyError> {
+    let host = settings.host.trim();
+    let invalid = |field, reason: String| NotifyError::SmtpSettings { field, reason };
+    let mut builder = TlsParameters::builder(host.to_owned());
+    if let Some(pem) = &settings.ca_pem {
+        let ca = Certificate::from_pem(pem.as_bytes())
+            .map_err(|e| invalid("ca_pem", format!("is not a PEM certificate: {e}")))?;
+        builder = builder.add_root_certificate(ca);
+    }
+    builder
+        .build_rustls()
+        .map_err(|e| invalid("tls", format!("cannot set up TLS for {host}: {e}")))
+}
+
 /// A relay's refusal as `SMTP <code> <text>`; anything else (connection, TLS) as its chain.
 fn smtp_error(error: &lettre::transport::smtp::Error) -> DeliveryError {
     match error.status() {
@@ -164,6 +190,7 @@ mod tests {
             username: Some("relay".into()),
             password: Some(Secret::new("hunter2-smtp")),
             tls: SmtpTls::None,
+            ca_pem: None,
         }
     }
 
@@ -177,6 +204,16 @@ mod tests {
         s.from = "not a mailbox".into();
         let err = Mailer::new(&s, Duration::from_secs(1)).unwrap_err();
         assert!(err.to_string().starts_with("smtp.from:"), "{err}");
+        let mut s = settings();
+        s.tls = SmtpTls::Starttls;
+        s.ca_pem =
+            Some("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n".into());
+        let err = Mailer::new(&s, Duration::from_secs(1)).unwrap_err();
+        assert!(err.to_string().starts_with("smtp.ca_pem:"), "{err}");
+        let mut s = settings();
+        s.ca_pem = Some(String::new());
+        let err = Mailer::new(&s, Duration::from_secs(1)).unwrap_err();
+        assert!(err.to_string().starts_with("smtp.ca_pem:"), "{err}");
     }
 
     #[test]

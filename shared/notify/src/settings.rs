@@ -28,6 +28,10 @@ pub struct SmtpSettings {
     pub password: Option<Secret>,
     #[serde(default)]
     pub tls: SmtpTls,
+    /// PEM of a private CA to trust besides the system's, for an internal relay whose
+    /// certificate a public CA did not issue. The relay's name must still match.
+    #[serde(default)]
+    pub ca_pem: Option<String>,
 }
 
 /// How the connection to the relay is protected.

@@ -8,7 +8,7 @@ use passage_core::ids::{RunId, StepKey};
 use passage_core::ports::{Channel, Notice, NoticeDelivery, NoticeKind, Notifier};
 use passage_core::secret::Secret;
 use passage_notify::{ChannelNotifier, NotifySettings, SmtpSettings, SmtpTls};
-use passage_sandbox::sinks::{HookState, SlackSink, SmtpSink, WebhookSink};
+use passage_sandbox::sinks::{HookState, SlackSink, SmtpSink, SmtpTlsMode, WebhookSink};
 
 const SMTP_PASSWORD: &str = "smtp-pass-7f3c91";
 
@@ -288,6 +288,7 @@ impl Sinks {
                 username: Some("relay-user".into()),
                 password: Some(Secret::new(SMTP_PASSWORD)),
                 tls: SmtpTls::None,
+                ca_pem: None,
             }),
         }
     }
@@ -590,4 +591,86 @@ async fn no_secret_reaches_a_delivery_or_debug_output() {
     for secret in secrets {
         assert!(!shown.contains(secret), "{secret:?} leaked in:\n{shown}");
     }
+}
+
+/// Email settings for a TLS sink: `localhost` (the name its certificate carries), the relay
+/// credentials, and optionally the sink's CA.
+fn tls_settings(smtp: &SmtpSink, tls: SmtpTls, trust_sink_ca: bool) -> NotifySettings {
+    let mut settings = Sinks::settings_for(smtp);
+    let s = settings.smtp.as_mut().unwrap();
+    s.host = "localhost".into();
+    s.tls = tls;
+    s.ca_pem = trust_sink_ca.then(|| smtp.ca_pem().unwrap().to_owned());
+    settings
+}
+
+async fn send_email(settings: &NotifySettings) -> NoticeDelivery {
+    let channels = [Channel::Email {
+        to: vec!["it-desk@acme.example".into()],
+        include_recipients: false,
+    }];
+    let mut deliveries = ChannelNotifier::new(settings)
+        .unwrap()
+        .send(
+            &TenantPolicy::new("acme"),
+            &channels,
+            &notice(NoticeKind::Escalation),
+        )
+        .await;
+    deliveries.pop().unwrap()
+}
+
+#[tokio::test]
+async fn email_goes_over_starttls_and_smtps_to_a_relay_with_a_private_ca() {
+    for (mode, tls) in [
+        (SmtpTlsMode::Starttls, SmtpTls::Starttls),
+        (SmtpTlsMode::Implicit, SmtpTls::Tls),
+    ] {
+        let smtp = SmtpSink::start_tls(mode).await.unwrap();
+        smtp.require_auth("relay-user", SMTP_PASSWORD);
+        let delivery = send_email(&tls_settings(&smtp, tls, true)).await;
+        assert!(delivery.delivered, "{mode:?}: {delivery:?}");
+        let mails = smtp.received();
+        assert_eq!(mails.len(), 1, "{mode:?}");
+        assert!(mails[0].tls, "{mode:?}: the message travelled encrypted");
+        assert_eq!(mails[0].authenticated_as.as_deref(), Some("relay-user"));
+        assert_eq!(mails[0].envelope_to, ["it-desk@acme.example"]);
+    }
+}
+
+#[tokio::test]
+async fn an_untrusted_relay_certificate_or_missing_starttls_sends_nothing() {
+    // The relay's certificate chains to a CA Passage was not told about: refused, in either mode.
+    for (mode, tls) in [
+        (SmtpTlsMode::Starttls, SmtpTls::Starttls),
+        (SmtpTlsMode::Implicit, SmtpTls::Tls),
+    ] {
+        let smtp = SmtpSink::start_tls(mode).await.unwrap();
+        let delivery = send_email(&tls_settings(&smtp, tls, false)).await;
+        assert!(!delivery.delivered, "{mode:?}");
+        assert!(
+            delivery.detail.to_lowercase().contains("certificate"),
+            "{mode:?}: the detail names the certificate problem: {}",
+            delivery.detail
+        );
+        assert!(smtp.received().is_empty());
+    }
+
+    // STARTTLS is required: a relay that does not offer it gets no message in plain text.
+    let plain = SmtpSink::start().await.unwrap();
+    let mut settings = Sinks::settings_for(&plain);
+    settings.smtp.as_mut().unwrap().tls = SmtpTls::Starttls;
+    let delivery = send_email(&settings).await;
+    assert!(!delivery.delivered, "{delivery:?}");
+    assert!(plain.received().is_empty());
+
+    // A relay that requires STARTTLS refuses a client that skips it.
+    let strict = SmtpSink::start_tls(SmtpTlsMode::Starttls).await.unwrap();
+    let delivery = send_email(&Sinks::settings_for(&strict)).await;
+    assert!(!delivery.delivered, "{delivery:?}");
+    assert!(delivery.detail.contains("530"), "{}", delivery.detail);
+    assert!(strict.received().is_empty());
+
+    // No secret leaks into what is recorded about a failed delivery.
+    assert!(!delivery.detail.contains(SMTP_PASSWORD));
 }

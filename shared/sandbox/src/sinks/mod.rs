@@ -6,5 +6,5 @@ pub mod smtp;
 pub mod webhook;
 
 pub use slack::{HookState, SlackMessage, SlackSink};
-pub use smtp::{ReceivedMail, SmtpSink};
+pub use smtp::{ReceivedMail, SmtpSink, SmtpTlsMode};
 pub use webhook::{VerifiedDelivery, WebhookSink};

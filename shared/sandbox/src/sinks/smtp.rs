@@ -6,6 +6,10 @@
 //! LOGIN (RFC 4954), MAIL FROM, RCPT TO, DATA with dot-unstuffing, RSET, NOOP and QUIT, and
 //! answers out-of-order commands with 503 as a relay would. Knobs make it reject one
 //! recipient with 550, refuse service with 421 (an outage), or demand credentials.
+//!
+//! [`SmtpSink::start_tls`] protects the sessions as a real relay does: STARTTLS (RFC 3207,
+//! required before MAIL, as submission on port 587 is set up) or TLS from the first byte
+//! (port 465), with a server certificate for `localhost` issued by a CA made for that sink.
 
 use std::collections::HashSet;
 use std::io;
@@ -42,6 +46,8 @@ pub struct ReceivedMail {
     pub subject: Option<String>,
     /// The user name the client authenticated as, when it did.
     pub authenticated_as: Option<String>,
+    /// Whether the message travelled over TLS.
+    pub tls: bool,
 }
 
 impl ReceivedMail {
@@ -68,18 +74,59 @@ struct State {
     failed_logins: u32,
 }
 
+/// How a TLS sink protects its sessions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTlsMode {
+    /// Plain greeting, `STARTTLS` offered and required before `MAIL`.
+    Starttls,
+    /// TLS handshake before the greeting (SMTPS).
+    Implicit,
+}
+
+/// The TLS side of a sink: its mode and the server configuration to accept with.
+#[derive(Clone)]
+struct TlsSetup {
+    mode: SmtpTlsMode,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
 /// A running SMTP sink. Dropping it stops the server.
 #[derive(Debug)]
 pub struct SmtpSink {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
+    /// PEM of the CA that issued a TLS sink's certificate.
+    ca_pem: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
 
 impl SmtpSink {
-    /// Starts a sink on a free loopback port.
+    /// Starts a plain-text sink on a free loopback port.
     pub async fn start() -> io::Result<Self> {
+        Self::serve(None).await
+    }
+
+    /// Starts a sink that protects its sessions with TLS as `mode` says. Its certificate
+    /// names `localhost` and 127.0.0.1 and chains to [`SmtpSink::ca_pem`], which a client
+    /// must be told to trust.
+    pub async fn start_tls(mode: SmtpTlsMode) -> io::Result<Self> {
+        let (config, ca_pem) = tls_config().map_err(io::Error::other)?;
+        let setup = TlsSetup {
+            mode,
+            acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        };
+        let mut sink = Self::serve(Some(setup)).await?;
+        sink.ca_pem = Some(ca_pem);
+        Ok(sink)
+    }
+
+    /// The PEM of the CA a TLS sink's certificate chains to (`None` for a plain sink).
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    async fn serve(tls: Option<TlsSetup>) -> io::Result<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State::default()));
@@ -92,10 +139,11 @@ impl SmtpSink {
                     accepted = listener.accept() => {
                         let Ok((stream, _)) = accepted else { continue };
                         let state = Arc::clone(&shared);
+                        let tls = tls.clone();
                         tokio::spawn(async move {
                             // A client that misbehaves or goes away only ends its own
                             // session; the sink keeps serving others.
-                            let _ = serve_connection(stream, state).await;
+                            let _ = serve_connection(stream, state, tls).await;
                         });
                     }
                 }
@@ -104,6 +152,7 @@ impl SmtpSink {
         Ok(Self {
             addr,
             state,
+            ca_pem: None,
             stop: Some(stop),
             task: Some(task),
         })
@@ -179,6 +228,10 @@ fn locked(state: &Mutex<State>) -> MutexGuard<'_, State> {
 /// Where a session is in the mail transaction (RFC 5321 §3.3).
 #[derive(Default)]
 struct Session {
+    /// The session runs over TLS.
+    secure: bool,
+    /// STARTTLS is offered, and required before MAIL.
+    offer_starttls: bool,
     greeted: bool,
     authenticated_as: Option<String>,
     from: Option<String>,
@@ -192,27 +245,81 @@ impl Session {
     }
 }
 
-async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) -> io::Result<()> {
-    let (read, mut write) = stream.into_split();
+/// How a session ended: the client left, or asked to continue over TLS (STARTTLS).
+enum Ended<S> {
+    Closed,
+    Upgrade(S),
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    state: Arc<Mutex<State>>,
+    tls: Option<TlsSetup>,
+) -> io::Result<()> {
+    let Some(tls) = tls else {
+        serve_session(stream, &state, Session::default(), true).await?;
+        return Ok(());
+    };
+    match tls.mode {
+        SmtpTlsMode::Implicit => {
+            let stream = tls.acceptor.accept(stream).await?;
+            let session = Session {
+                secure: true,
+                ..Session::default()
+            };
+            serve_session(stream, &state, session, true).await?;
+        }
+        SmtpTlsMode::Starttls => {
+            let session = Session {
+                offer_starttls: true,
+                ..Session::default()
+            };
+            if let Ended::Upgrade(stream) = serve_session(stream, &state, session, true).await? {
+                let stream = tls.acceptor.accept(stream).await?;
+                // RFC 3207 §4.2: the client starts again with EHLO; nothing carries over.
+                let session = Session {
+                    secure: true,
+                    ..Session::default()
+                };
+                serve_session(stream, &state, session, false).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn serve_session<S>(
+    stream: S,
+    state: &Arc<Mutex<State>>,
+    mut session: Session,
+    greet: bool,
+) -> io::Result<Ended<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (read, mut write) = tokio::io::split(stream);
     let mut reader = BufReader::new(read);
-    if locked(&state).outage {
+    if greet {
+        if locked(state).outage {
+            reply(
+                &mut write,
+                &format!(
+                    "421 4.3.2 {SERVER_NAME} Service not available, closing transmission channel"
+                ),
+            )
+            .await?;
+            return Ok(Ended::Closed);
+        }
         reply(
             &mut write,
-            &format!("421 4.3.2 {SERVER_NAME} Service not available, closing transmission channel"),
+            &format!("220 {SERVER_NAME} ESMTP Passage sandbox"),
         )
         .await?;
-        return Ok(());
     }
-    reply(
-        &mut write,
-        &format!("220 {SERVER_NAME} ESMTP Passage sandbox"),
-    )
-    .await?;
 
-    let mut session = Session::default();
     loop {
         let Some(line) = read_line(&mut reader, MAX_COMMAND_LINE).await? else {
-            return Ok(());
+            return Ok(Ended::Closed);
         };
         let Ok(line) = String::from_utf8(line) else {
             reply(&mut write, "500 5.5.2 Syntax error, command unrecognized").await?;
@@ -230,13 +337,16 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) -> io::Re
                 }
                 session.greeted = true;
                 session.reset_transaction();
-                let lines = [
+                let mut lines = vec![
                     format!("250-{SERVER_NAME} Hello {arg}"),
                     "250-8BITMIME".to_owned(),
                     format!("250-SIZE {MAX_MESSAGE_BYTES}"),
-                    "250-AUTH PLAIN LOGIN".to_owned(),
-                    "250 ENHANCEDSTATUSCODES".to_owned(),
                 ];
+                if session.offer_starttls {
+                    lines.push("250-STARTTLS".to_owned());
+                }
+                lines.push("250-AUTH PLAIN LOGIN".to_owned());
+                lines.push("250 ENHANCEDSTATUSCODES".to_owned());
                 reply(&mut write, &lines.join("\r\n")).await?;
             }
             "HELO" => {
@@ -256,7 +366,7 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) -> io::Re
                 } else {
                     let answer = authenticate(&mut reader, &mut write, arg).await?;
                     let verdict = answer.map(|(user, password)| {
-                        let mut state = locked(&state);
+                        let mut state = locked(state);
                         let ok = state
                             .credentials
                             .as_ref()
@@ -280,9 +390,11 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) -> io::Re
                 }
             }
             "MAIL" => {
-                let auth_required = locked(&state).credentials.is_some();
+                let auth_required = locked(state).credentials.is_some();
                 if !session.greeted {
                     reply(&mut write, "503 5.5.1 Send EHLO/HELO first").await?;
+                } else if session.offer_starttls && !session.secure {
+                    reply(&mut write, "530 5.7.0 Must issue a STARTTLS command first").await?;
                 } else if session.from.is_some() {
                     reply(&mut write, "503 5.5.1 Sender already specified").await?;
                 } else if auth_required && session.authenticated_as.is_none() {
@@ -303,7 +415,7 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) -> io::Re
                     reply(&mut write, "501 5.5.4 Syntax: RCPT TO:<address>").await?;
                     continue;
                 };
-                let rejected = locked(&state)
+                let rejected = locked(state)
                     .rejected_recipients
                     .contains(&path.to_ascii_lowercase());
                 if rejected {
@@ -329,7 +441,7 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) -> io::Re
                 reply(&mut write, "354 End data with <CR><LF>.<CR><LF>").await?;
                 let Some(data) = read_data(&mut reader).await? else {
                     reply(&mut write, "552 5.3.4 Message size exceeds fixed limit").await?;
-                    return Ok(());
+                    return Ok(Ended::Closed);
                 };
                 let data = String::from_utf8_lossy(&data).into_owned();
                 let mail = ReceivedMail {
@@ -338,9 +450,10 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) -> io::Re
                     subject: header_value(&data, "Subject"),
                     data,
                     authenticated_as: session.authenticated_as.clone(),
+                    tls: session.secure,
                 };
                 let queue_id = {
-                    let mut state = locked(&state);
+                    let mut state = locked(state);
                     state.received.push(mail);
                     state.received.len()
                 };
@@ -368,7 +481,15 @@ async fn serve_connection(stream: TcpStream, state: Arc<Mutex<State>>) -> io::Re
                     &format!("221 2.0.0 {SERVER_NAME} closing connection"),
                 )
                 .await?;
-                return Ok(());
+                return Ok(Ended::Closed);
+            }
+            "STARTTLS" if session.offer_starttls => {
+                if !session.greeted {
+                    reply(&mut write, "503 5.5.1 Send EHLO first").await?;
+                    continue;
+                }
+                reply(&mut write, "220 2.0.0 Ready to start TLS").await?;
+                return Ok(Ended::Upgrade(reader.into_inner().unsplit(write)));
             }
             _ => reply(&mut write, "500 5.5.2 Command not recognized").await?,
         }
@@ -595,6 +716,41 @@ fn decode_q(payload: &str) -> Option<Vec<u8>> {
         i += 1;
     }
     Some(out)
+}
+
+/// A CA made for one sink and a server certificate it issued for `localhost` and 127.0.0.1.
+fn tls_config() -> Result<(rustls::ServerConfig, String), Box<dyn std::error::Error + Send + Sync>>
+{
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType,
+    };
+    let ca_key = KeyPair::generate()?;
+    let mut ca = CertificateParams::new(Vec::<String>::new())?;
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "Passage sandbox SMTP CA");
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key)?;
+
+    let key = KeyPair::generate()?;
+    let mut server = CertificateParams::new(vec!["localhost".to_owned()])?;
+    server
+        .subject_alt_names
+        .push(SanType::IpAddress(Ipv4Addr::LOCALHOST.into()));
+    server
+        .distinguished_name
+        .push(DnType::CommonName, SERVER_NAME);
+    let cert = server.signed_by(&key, &ca_cert, &ca_key)?;
+
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )?;
+    Ok((config, ca_cert.pem()))
 }
 
 #[cfg(test)]
