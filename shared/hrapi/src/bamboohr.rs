@@ -5,7 +5,8 @@
 //!
 //! BambooHR keeps `status` at `Active` until a future termination date is reached, so a
 //! recorded `terminationDate` (anything but `0000-00-00`) is what marks a leaver; `Inactive`
-//! without a date is a leaver too.
+//! without a date is a leaver too. A termination dated in the future is a history-table value
+//! BambooHR returns only with `onlyCurrent=false`, which the employee read always sends.
 
 use async_trait::async_trait;
 use jiff::civil::Date;
@@ -184,7 +185,11 @@ impl HrSource for BambooHr {
     async fn employee(&self, employee_id: &str) -> Result<Option<HrRecord>, HrError> {
         http::check_id(VENDOR, employee_id)?;
         let mut url = self.url(&["v1", "employees", employee_id])?;
-        url.query_pairs_mut().append_pair("fields", FIELDS);
+        // Without onlyCurrent=false BambooHR answers with today's values only, and a
+        // termination dated in the future is not among them.
+        url.query_pairs_mut()
+            .append_pair("fields", FIELDS)
+            .append_pair("onlyCurrent", "false");
         let request = self.authorized(self.http.get(url));
         match http::send(VENDOR, "employee read", request).await? {
             Outcome::NotFound => Ok(None),

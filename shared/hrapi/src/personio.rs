@@ -281,9 +281,12 @@ impl HrSource for Personio {
             "termination.last_working_date",
             termination.and_then(|t| t.last_working_date.as_deref()),
         )?;
+        // Personio's termination types: the employee's own notice (QUIT, EMPLOYEE) is
+        // voluntary, FIRED is not; agreements, contract ends, death and the rest say nothing
+        // about whether access must go at once, so the tenant's default applies.
         let involuntary = match termination.and_then(|t| t.kind.as_deref()) {
-            Some("QUIT") => Some(false),
-            Some("DISMISSAL") => Some(true),
+            Some("QUIT" | "EMPLOYEE") => Some(false),
+            Some("FIRED") => Some(true),
             _ => None,
         };
         let supervisor_id = employment

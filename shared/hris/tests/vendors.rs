@@ -297,6 +297,21 @@ fn bamboohr_hints() {
         HintKind::Changed,
         None,
     );
+    // The field-based form post names each employee in its keys.
+    check(
+        &hint(v, "field_based_single.form"),
+        "employee_with_fields.updated",
+        Some("40418"),
+        HintKind::Changed,
+        None,
+    );
+    check(
+        &hint(v, "field_based_batch.form"),
+        "employee_with_fields.batch",
+        None,
+        HintKind::Changed,
+        None,
+    );
     let created = br#"{"type":"employee.created","timestamp":"2026-01-31T18:42:00+0000","data":{"companyId":"1","employeeId":"2"}}"#;
     assert_eq!(v.parse_hint(created).unwrap().kind, HintKind::Ignored);
 }

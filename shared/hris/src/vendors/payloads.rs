@@ -43,6 +43,9 @@ fn bamboohr(doc: &Doc) -> Result<Hint, HintError> {
     if let Some(employees) = doc.root.get("employees") {
         return bamboohr_field_based(doc, employees);
     }
+    if let Some(employees) = bamboohr_form_employees(&doc.root) {
+        return bamboohr_field_based(doc, &employees);
+    }
     let event_type = doc.required("/type", "type")?;
     let kind = match event_type.as_str() {
         // Status, employment status and termination date arrive as monitored-field updates;
@@ -58,6 +61,42 @@ fn bamboohr(doc: &Doc) -> Result<Hint, HintError> {
         kind,
         occurred_at: doc.text("/timestamp", "timestamp")?,
     })
+}
+
+/// The field-based form post (`employees[<employeeId>][changedFields][0]=Status`,
+/// `employees[<employeeId>][Status]=Inactive`, ...) as the JSON layout's `employees` array:
+/// one entry per employee id, with its `action` when posted (else `Updated`, the only action
+/// that carries fields).
+fn bamboohr_form_employees(root: &Value) -> Option<Value> {
+    let map = root.as_object()?;
+    let mut entries: Vec<(String, Map<String, Value>)> = Vec::new();
+    for (key, value) in map {
+        let Some(rest) = key.strip_prefix("employees[") else {
+            continue;
+        };
+        let (id, rest) = rest.split_once(']')?;
+        let index = match entries.iter().position(|(known, _)| known == id) {
+            Some(i) => i,
+            None => {
+                let mut entry = Map::new();
+                entry.insert("id".into(), Value::String(id.to_owned()));
+                entry.insert("action".into(), Value::String("Updated".into()));
+                entries.push((id.to_owned(), entry));
+                entries.len() - 1
+            }
+        };
+        for field in ["action", "timestamp"] {
+            if rest == format!("[{field}]") {
+                entries[index].1.insert(field.into(), value.clone());
+            }
+        }
+    }
+    if entries.is_empty() {
+        return None;
+    }
+    Some(Value::Array(
+        entries.into_iter().map(|(_, e)| Value::Object(e)).collect(),
+    ))
 }
 
 fn bamboohr_field_based(doc: &Doc, employees: &Value) -> Result<Hint, HintError> {

@@ -245,6 +245,10 @@ async fn authenticate(State(app): State<App>, req: Request, next: Next) -> Respo
 #[derive(Deserialize)]
 struct FieldsQuery {
     fields: Option<String>,
+    /// BambooHR's default (`true`) answers with today's values only: a future-dated
+    /// termination stays hidden until its day.
+    #[serde(rename = "onlyCurrent")]
+    only_current: Option<String>,
 }
 
 async fn get_employee(
@@ -261,6 +265,9 @@ async fn get_employee(
     let requested = query
         .fields
         .unwrap_or_else(|| "firstName,lastName".to_owned());
+    let only_current = query
+        .only_current
+        .is_none_or(|v| !v.eq_ignore_ascii_case("false") && v != "0");
     let mut out = Map::new();
     out.insert("id".into(), json!(employee.id));
     for field in requested
@@ -268,10 +275,16 @@ async fn get_employee(
         .map(str::trim)
         .filter(|f| !f.is_empty())
     {
-        out.insert(
-            field.to_owned(),
-            employee_field(&app.directory, &employee, field),
-        );
+        let mut value = employee_field(&app.directory, &employee, field);
+        if field == "terminationDate"
+            && only_current
+            && employee
+                .termination_date()
+                .is_some_and(|d| d > plumbing::today())
+        {
+            value = date_or_zero(None);
+        }
+        out.insert(field.to_owned(), value);
     }
     Json(Value::Object(out)).into_response()
 }

@@ -363,7 +363,7 @@ fn render_employment(e: &Employee) -> Value {
         "termination": {
             "termination_date": termination.map(|t| t.date.to_string()),
             "last_working_date": termination.and_then(|t| t.last_day_worked).map(|d| d.to_string()),
-            "type": termination.and_then(|t| t.involuntary).map(|i| if i { "DISMISSAL" } else { "QUIT" }),
+            "type": termination.and_then(|t| t.involuntary).map(|i| if i { "FIRED" } else { "QUIT" }),
             "reason": null,
             "terminated_at": termination.map(|_| clock::format_millis(e.modified_at)),
         },
