@@ -250,8 +250,17 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         let total = sb.okta.counters().total();
         let throttled = sb.okta.counters().rate_limited();
         let served = total - throttled;
-        // The limit is a fixed one-minute window, so the capacity is a whole number of windows.
-        let capacity = args.layoff_rate as f64 * (elapsed / 60.0).ceil();
+        // The limit is a fixed one-minute window. Every window but the last had more work
+        // waiting than the limit allows, so how full those were is how well Passage used the
+        // limit; the last one only holds what was left.
+        let windows = sb.okta.rate_windows();
+        let full = &windows[..windows.len().saturating_sub(1)];
+        let used_pct = if full.is_empty() {
+            100.0
+        } else {
+            100.0 * full.iter().map(|&w| f64::from(w)).sum::<f64>()
+                / (f64::from(args.layoff_rate) * full.len() as f64)
+        };
         let mut failed_steps = 0;
         for id in &ids {
             failed_steps += sb
@@ -264,13 +273,16 @@ pub async fn run(args: BenchArgs) -> Result<()> {
                 .count();
         }
         println!(
-            "layoff ({} leavers, Okta limit {}/min): {:.1}s, {} calls served + {} answered 429, {:.0}% of the limit's windows used, {} failed steps",
+            "layoff ({} leavers, Okta limit {}/min): {:.1}s, {} calls served + {} answered 429, {} windows ({:?}), the {} before the last {:.1}% full, {} failed steps",
             ids.len(),
             args.layoff_rate,
             elapsed,
             served,
             throttled,
-            100.0 * served as f64 / capacity,
+            windows.len(),
+            windows,
+            full.len(),
+            used_pct,
             failed_steps
         );
         sb.shutdown().await;

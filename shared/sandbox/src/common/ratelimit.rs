@@ -25,6 +25,8 @@ struct Window {
     /// the first request.
     opened_at_ms: Option<u64>,
     used: u32,
+    /// Requests spent in each window that has ended, oldest first.
+    ended: Vec<u32>,
 }
 
 /// One rate-limit bucket. A window opens at the first request after the
@@ -74,6 +76,16 @@ impl MinuteWindow {
         }
     }
 
+    /// Requests spent per window since the last reset, oldest first, the one in force last.
+    pub fn windows(&self) -> Vec<u32> {
+        let window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = window.ended.clone();
+        if window.opened_at_ms.is_some() {
+            out.push(window.used);
+        }
+        out
+    }
+
     /// Forgets everything spent.
     pub fn reset(&self) {
         *self.window.lock().unwrap_or_else(|e| e.into_inner()) = Window::default();
@@ -86,6 +98,10 @@ fn roll(window: &mut Window, now_ms: u64) -> u64 {
     match window.opened_at_ms {
         Some(opened) if now_ms < opened + WINDOW_MS => opened,
         _ => {
+            if window.opened_at_ms.is_some() {
+                let used = window.used;
+                window.ended.push(used);
+            }
             window.opened_at_ms = Some(now_ms);
             window.used = 0;
             now_ms
@@ -110,6 +126,7 @@ mod tests {
         assert!(!third.allowed);
         assert_eq!(third.remaining, 0);
         assert!(bucket.take(2, t0 + WINDOW_MS).allowed);
+        assert_eq!(bucket.windows(), [2, 1], "the full window, then the one in force");
     }
 
     #[test]

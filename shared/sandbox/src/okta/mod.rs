@@ -270,6 +270,12 @@ impl OktaEmulator {
         self.shared.bucket.reset();
     }
 
+    /// Requests served in each one-minute rate-limit window since the last reset, the
+    /// window in force last.
+    pub fn rate_windows(&self) -> Vec<u32> {
+        self.shared.bucket.windows()
+    }
+
     /// Shared handle on the org, for assertions the accessors do not cover.
     pub fn state(&self) -> Arc<Mutex<OktaState>> {
         Arc::clone(&self.org)
