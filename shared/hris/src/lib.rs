@@ -29,11 +29,9 @@ pub use event::leaver::{LEAVER_EVENT_TYPE, LEAVER_EVENT_V1_SCHEMA, LeaverEvent, 
 pub use event::{EventError, MAX_BODY_BYTES, Problem, ProblemKind};
 pub use evidence::{body_sha256_hex, intake_record, redacted_event};
 pub use vendors::{Hint, HintError, HintKind, UnknownVendor, Vendor};
+pub use verify::BodyMacVerifier;
 pub use verify::bamboohr::BambooHrVerifier;
 pub use verify::finch::FinchVerifier;
-pub use verify::gusto::GustoVerifier;
-pub use verify::hibob::HiBobVerifier;
-pub use verify::merge::MergeVerifier;
 pub use verify::standard_webhooks::{
     SecretError, StandardWebhooksVerifier, WebhookSecret, sign, signed_headers,
 };

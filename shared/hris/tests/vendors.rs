@@ -208,9 +208,18 @@ fn verifier_debug_output_hides_secrets() {
             "{:?}",
             passage_hris::BambooHrVerifier::new(&[secret]).unwrap()
         ),
-        format!("{:?}", passage_hris::HiBobVerifier::new(&[secret]).unwrap()),
-        format!("{:?}", passage_hris::GustoVerifier::new(&[secret]).unwrap()),
-        format!("{:?}", passage_hris::MergeVerifier::new(&[secret]).unwrap()),
+        format!(
+            "{:?}",
+            passage_hris::BodyMacVerifier::hibob(&[secret]).unwrap()
+        ),
+        format!(
+            "{:?}",
+            passage_hris::BodyMacVerifier::gusto(&[secret]).unwrap()
+        ),
+        format!(
+            "{:?}",
+            passage_hris::BodyMacVerifier::merge(&[secret]).unwrap()
+        ),
         format!("{:?}", passage_hris::FinchVerifier::new(&[b64]).unwrap()),
         format!(
             "{:?}",

@@ -16,11 +16,9 @@ use serde::{Serialize, Serializer};
 
 pub use hint::{Hint, HintError, HintKind};
 
+use crate::verify::BodyMacVerifier;
 use crate::verify::bamboohr::BambooHrVerifier;
 use crate::verify::finch::FinchVerifier;
-use crate::verify::gusto::GustoVerifier;
-use crate::verify::hibob::HiBobVerifier;
-use crate::verify::merge::MergeVerifier;
 use crate::verify::standard_webhooks::StandardWebhooksVerifier;
 use crate::verify::static_token::StaticTokenVerifier;
 use crate::verify::{ConfigError, WebhookVerifier};
@@ -75,9 +73,9 @@ impl Vendor {
         Ok(match self {
             Self::StandardWebhooks => Box::new(StandardWebhooksVerifier::new(secrets)?),
             Self::BambooHr => Box::new(BambooHrVerifier::new(secrets)?),
-            Self::HiBob => Box::new(HiBobVerifier::new(secrets)?),
-            Self::Gusto => Box::new(GustoVerifier::new(secrets)?),
-            Self::Merge => Box::new(MergeVerifier::new(secrets)?),
+            Self::HiBob => Box::new(BodyMacVerifier::hibob(secrets)?),
+            Self::Gusto => Box::new(BodyMacVerifier::gusto(secrets)?),
+            Self::Merge => Box::new(BodyMacVerifier::merge(secrets)?),
             Self::Finch => Box::new(FinchVerifier::new(secrets)?),
             Self::Personio => Box::new(StaticTokenVerifier::personio(secrets)?),
             Self::Rippling => Box::new(StaticTokenVerifier::rippling(secrets)?),

@@ -6,6 +6,7 @@
 //! the person configuring the integration.
 
 pub mod bamboohr;
+mod body_mac;
 mod checks;
 pub mod finch;
 pub mod gusto;
@@ -15,6 +16,7 @@ mod secrets;
 pub mod standard_webhooks;
 pub mod static_token;
 
+pub use body_mac::BodyMacVerifier;
 pub use checks::VENDOR_TOLERANCE_SECS;
 pub use secrets::ConfigError;
 

@@ -126,7 +126,11 @@ mod tests {
         assert!(!third.allowed);
         assert_eq!(third.remaining, 0);
         assert!(bucket.take(2, t0 + WINDOW_MS).allowed);
-        assert_eq!(bucket.windows(), [2, 1], "the full window, then the one in force");
+        assert_eq!(
+            bucket.windows(),
+            [2, 1],
+            "the full window, then the one in force"
+        );
     }
 
     #[test]
