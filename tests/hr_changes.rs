@@ -27,6 +27,7 @@ async fn sandbox(emu: &BambooHrEmulator) -> (Sandbox, std::path::PathBuf) {
         p.hr_webhooks = vec![HrWebhook {
             vendor: "bamboohr".into(),
             secrets: vec![Secret::new(key.clone())],
+            unsigned: false,
         }];
     }));
     (Sandbox::start(options).await.unwrap(), dir)

@@ -53,6 +53,7 @@ async fn check(vendor: &'static str) {
         p.hr_webhooks = vec![HrWebhook {
             vendor: vendor.into(),
             secrets: vec![Secret::new(secret.clone())],
+            unsigned: false,
         }];
     }));
     let sb = Sandbox::start(options).await.unwrap();
@@ -155,4 +156,62 @@ async fn personio() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rippling() {
     check("rippling").await;
+}
+
+/// Rippling without a token: a tenant that opts in (`unsigned = true`) takes its deliveries as
+/// unauthenticated hints. The record read from Rippling's API decides: a hint for the leaver
+/// makes her run; a forged hint for someone still employed changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rippling_hints_without_a_token_when_the_tenant_accepts_them() {
+    use passage_sandbox::hr::rippling::RipplingEmulator;
+    let (emu, people) = RipplingEmulator::start_demo().await.unwrap();
+    emu.terminate(&people.leaver_id, termination_day()).unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "passage-hrw-unsigned-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let mut settings = passage_hrapi::RipplingSettings::new(Secret::new(emu.api_token()));
+    settings.base_url = emu.base_url().to_owned();
+    let mut options = SandboxOptions::new(&dir);
+    options.hr = Some(passage_hrapi::HrSettings::Rippling(settings));
+    options.customize = Some(Arc::new(|p: &mut passage_core::TenantPolicy| {
+        p.hr_webhooks = vec![HrWebhook {
+            vendor: "rippling".into(),
+            secrets: Vec::new(),
+            unsigned: true,
+        }];
+    }));
+    let sb = Sandbox::start(options).await.unwrap();
+    let json = vec![("content-type".to_owned(), "application/json".to_owned())];
+
+    // A hint for someone still employed (the manager): read, found active, nothing happens.
+    let forged = emu.webhook_body("employee.deleted", &people.manager_id);
+    let (s, v) = post(&sb, "rippling", &json, &forged).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["outcome"], "unchanged", "{v}");
+    assert!(
+        runs(&sb).await.is_empty(),
+        "an unsigned hint alone cuts no one"
+    );
+
+    // The leaver's hint, no Authorization header: one run, marked unauthenticated.
+    let body = emu.webhook_body("employee.deleted", &people.leaver_id);
+    let (s, v) = post(&sb, "rippling", &json, &body).await;
+    assert_eq!(s, 202, "{v}");
+    assert_eq!(v["outcome"], "created", "{v}");
+    let stored = runs(&sb).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].subject.employee_id, people.leaver_id);
+    let source = serde_json::to_value(&stored[0].source).unwrap();
+    assert!(
+        source.to_string().contains("not authenticated"),
+        "the evidence says the delivery was not authenticated: {source}"
+    );
+    // The same body again is the same delivery.
+    let (s, v) = post(&sb, "rippling", &json, &body).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["outcome"], "existing", "{v}");
+    assert_eq!(runs(&sb).await.len(), 1);
+    sb.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
 }

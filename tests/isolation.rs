@@ -54,6 +54,7 @@ async fn world() -> World {
         policy.hr_webhooks = vec![HrWebhook {
             vendor: "hibob".into(),
             secrets: vec![Secret::new(bob)],
+            unsigned: false,
         }];
         connections.insert(policy.id.clone(), settings);
         policies.push(policy);

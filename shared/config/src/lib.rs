@@ -188,7 +188,12 @@ pub struct LocationConfig {
 pub struct HrWebhookConfig {
     /// `bamboohr`, `hibob`, `gusto`, `merge`, `finch`, `personio`, `rippling`.
     pub vendor: String,
+    #[serde(default)]
     pub secrets: Vec<String>,
+    /// Rippling only, when its webhooks carry no token: accept them unauthenticated as hints
+    /// (the employee's record read from Rippling's API decides).
+    #[serde(default)]
+    pub unsigned: bool,
 }
 
 /// Device return and hand-over confirmation, and where overdue ones are chased.
@@ -687,6 +692,26 @@ fn hr_webhook(h: &HrWebhookConfig) -> Result<HrWebhook> {
         .vendor
         .parse()
         .map_err(|e: passage_hris::UnknownVendor| anyhow::anyhow!("hr_webhooks: {e}"))?;
+    if h.unsigned {
+        if vendor != passage_hris::Vendor::Rippling {
+            anyhow::bail!(
+                "hr_webhooks {}: unsigned is only for rippling; {} signs its webhooks, so configure its secret",
+                h.vendor,
+                h.vendor
+            );
+        }
+        if !h.secrets.is_empty() {
+            anyhow::bail!(
+                "hr_webhooks {}: unsigned and secrets exclude each other (with a token configured in Rippling, drop unsigned)",
+                h.vendor
+            );
+        }
+        return Ok(HrWebhook {
+            vendor: vendor.as_str().to_owned(),
+            secrets: Vec::new(),
+            unsigned: true,
+        });
+    }
     let secrets: Vec<Secret> = h
         .secrets
         .iter()
@@ -699,6 +724,7 @@ fn hr_webhook(h: &HrWebhookConfig) -> Result<HrWebhook> {
     Ok(HrWebhook {
         vendor: vendor.as_str().to_owned(),
         secrets,
+        unsigned: false,
     })
 }
 
@@ -908,6 +934,14 @@ tls = "none"
             (
                 "[[tenants.hr_webhooks]]\nvendor = \"hibob\"\nsecrets = []\n",
                 "hibob",
+            ),
+            (
+                "[[tenants.hr_webhooks]]\nvendor = \"hibob\"\nunsigned = true\n",
+                "only for rippling",
+            ),
+            (
+                "[[tenants.hr_webhooks]]\nvendor = \"rippling\"\nunsigned = true\nsecrets = [\"t0k3n-t0k3n-t0k3n\"]\n",
+                "exclude each other",
             ),
             ("[tenants.hr_api]\nvendor = \"bamboohr\"\n", "hr_api"),
             (

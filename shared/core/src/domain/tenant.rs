@@ -70,6 +70,10 @@ pub struct HrWebhook {
     /// `bamboohr`, `hibob`, `gusto`, `merge`, `finch`, `personio`, `rippling`.
     pub vendor: String,
     pub secrets: Vec<Secret>,
+    /// Deliveries are accepted without authentication, for a sender that cannot sign or send a
+    /// token (only Rippling qualifies). Safe only because a delivery is never more than a hint:
+    /// the employee's record, read from the HR system's API, decides whether anything happens.
+    pub unsigned: bool,
 }
 
 /// Which human steps a run has and how overdue ones are chased.

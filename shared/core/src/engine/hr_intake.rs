@@ -8,7 +8,7 @@ use super::hr::{HrOrigin, HrOutcome};
 use super::intake::IntakeError;
 use crate::ports::HrError;
 use crate::secret::Secret;
-use passage_hris::{HeaderLookup, HintKind, Vendor};
+use passage_hris::{HeaderLookup, HintKind, Vendor, VerifiedDelivery};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -45,12 +45,16 @@ impl Engine {
                 vendor: vendor.as_str().to_owned(),
             });
         };
-        let secrets: Vec<&str> = hook.secrets.iter().map(Secret::expose).collect();
-        let verifier = vendor
-            .verifier(&secrets)
-            .map_err(|e| IntakeError::BadSecret(tenant.to_owned(), e.to_string()))?;
         let now = self.now();
-        let delivery = verifier.verify(headers, body, now.as_second())?;
+        let delivery = if hook.unsigned {
+            VerifiedDelivery::unauthenticated(vendor.as_str(), body, now.as_second())
+        } else {
+            let secrets: Vec<&str> = hook.secrets.iter().map(Secret::expose).collect();
+            let verifier = vendor
+                .verifier(&secrets)
+                .map_err(|e| IntakeError::BadSecret(tenant.to_owned(), e.to_string()))?;
+            verifier.verify(headers, body, now.as_second())?
+        };
         let hint = vendor
             .parse_hint(body)
             .map_err(|e| IntakeError::Hint(e.to_string()))?;

@@ -123,6 +123,23 @@ pub struct VerifiedDelivery {
     pub secret_index: usize,
 }
 
+impl VerifiedDelivery {
+    /// A delivery accepted without authentication, for a sender that cannot sign (the tenant
+    /// opted in): it identifies itself by the digest of its body, so a repeat still dedupes,
+    /// and its method says that nothing was verified.
+    pub fn unauthenticated(scheme: &'static str, body: &[u8], now_unix: i64) -> Self {
+        Self {
+            scheme,
+            delivery_id: checks::digest_id(&[body]),
+            timestamp_unix: now_unix,
+            method: format!(
+                "{scheme}: not authenticated (tenant accepts unsigned hints); the HR record decides"
+            ),
+            secret_index: 0,
+        }
+    }
+}
+
 /// Why a delivery was refused.
 ///
 /// [`code`](Self::code) is a stable machine code; the `Display` message names the problem for the
