@@ -56,6 +56,16 @@ pub fn permanent(code: &str, message: String) -> ActionFailure {
     }
 }
 
+/// A read-back that disagrees with what was just done: usually the provider's own propagation
+/// delay (eventual consistency), so worth retrying.
+pub fn mismatch(message: String) -> ActionFailure {
+    ActionFailure {
+        class: FailureClass::Retryable { retry_after: None },
+        code: "readback_mismatch".into(),
+        message,
+    }
+}
+
 /// A failure from a transport error (no HTTP answer): always worth retrying.
 pub fn transport_failure(e: reqwest::Error) -> ActionFailure {
     let code = if e.is_timeout() {

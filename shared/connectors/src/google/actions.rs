@@ -3,7 +3,7 @@
 use super::api::{Api, As, Service};
 use super::scopes;
 use super::{TransferPolling, WORKSPACE_SKUS};
-use crate::http::permanent;
+use crate::http::{mismatch, permanent};
 use passage_core::ports::{ActionDone, ActionFailure, ActionRequest, FailureClass};
 use passage_core::{Action, CallRecord, DeviceAction, Provider, step_key};
 use reqwest::{Method, StatusCode};
@@ -83,11 +83,6 @@ fn retryable(code: &str, retry_after: Option<Duration>, message: String) -> Acti
         code: code.into(),
         message,
     }
-}
-
-/// Read-back disagreed with what we just did. Usually eventual consistency: retry.
-fn mismatch(message: String) -> ActionFailure {
-    retryable("readback_mismatch", None, message)
 }
 
 fn text(v: &Value, key: &str) -> String {

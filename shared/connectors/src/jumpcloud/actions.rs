@@ -1,8 +1,8 @@
 //! The leaver actions on JumpCloud. Each reads, acts only if needed, and reads back.
 
 use super::api::{Api, unexpected};
-use crate::http::permanent;
-use passage_core::ports::{ActionDone, ActionFailure, ActionRequest, FailureClass};
+use crate::http::{mismatch, permanent};
+use passage_core::ports::{ActionDone, ActionFailure, ActionRequest};
 use passage_core::{Action, CallRecord, DeviceAction, JumpCloudPolicy, StepKey};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -33,15 +33,6 @@ pub async fn run(
         Action::Suspend => suspend(api, &user, calls).await,
         Action::RemoveGroups => remove_groups(api, &user, calls).await,
         _ => secure_devices(api, policy, &user, calls).await,
-    }
-}
-
-/// Read-back disagreed with what we just did. Usually eventual consistency: retry.
-fn mismatch(message: String) -> ActionFailure {
-    ActionFailure {
-        class: FailureClass::Retryable { retry_after: None },
-        code: "readback_mismatch".into(),
-        message,
     }
 }
 

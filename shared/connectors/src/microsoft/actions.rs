@@ -1,8 +1,8 @@
 //! The leaver actions on Microsoft 365. Each reads, acts only if needed, and reads back.
 
 use super::api::{Api, Calls, unexpected};
-use crate::http::permanent;
-use passage_core::ports::{ActionDone, ActionFailure, ActionRequest, FailureClass};
+use crate::http::{mismatch, permanent};
+use passage_core::ports::{ActionDone, ActionFailure, ActionRequest};
 use passage_core::{Action, DeviceAction, MicrosoftPolicy, StepKey};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -55,15 +55,6 @@ pub async fn run(
         Action::SecureDevices => secure_devices(api, policy, &user, calls).await,
         Action::ConvertMailbox => convert_mailbox(api, &user, calls).await,
         _ => remove_licenses(api, policy, &user, calls).await,
-    }
-}
-
-/// Read-back disagreed with what we just did: usually propagation delay, so retry.
-fn mismatch(message: String) -> ActionFailure {
-    ActionFailure {
-        class: FailureClass::Retryable { retry_after: None },
-        code: "readback_mismatch".into(),
-        message,
     }
 }
 

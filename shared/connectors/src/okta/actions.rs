@@ -1,7 +1,7 @@
 //! The leaver actions on Okta. Each reads, acts only if needed, and reads back.
 
 use super::api::Api;
-use crate::http::permanent;
+use crate::http::{mismatch, permanent};
 use passage_core::ports::{ActionDone, ActionFailure, ActionRequest, FailureClass};
 use passage_core::{Action, CallRecord, StepKey};
 use reqwest::{Method, StatusCode};
@@ -62,15 +62,6 @@ pub async fn run(
             "action_not_supported",
             format!("the Okta connector cannot {other}"),
         )),
-    }
-}
-
-/// Read-back disagreed with what we just did. Usually eventual consistency: retry.
-fn mismatch(message: String) -> ActionFailure {
-    ActionFailure {
-        class: FailureClass::Retryable { retry_after: None },
-        code: "readback_mismatch".into(),
-        message,
     }
 }
 
