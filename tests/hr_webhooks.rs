@@ -215,3 +215,91 @@ async fn rippling_hints_without_a_token_when_the_tenant_accepts_them() {
     sb.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Gusto's subscription handshake, completed by Passage: the unsigned verification token is
+/// kept only after Gusto confirms it (`PUT .../verify` with the tenant's system token), then
+/// authenticates Gusto's deliveries. A forged token is refused and nothing is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gusto_subscription_handshake_is_completed_and_its_token_then_authenticates() {
+    use passage_sandbox::hr::gusto::{GustoEmulator, sign};
+    let (emu, people) = GustoEmulator::start_demo().await.unwrap();
+    emu.terminate(&people.leaver_id, termination_day()).unwrap();
+    let subscription = emu.create_subscription("http://127.0.0.1:9/not-yet");
+    let dir = std::env::temp_dir().join(format!(
+        "passage-hrw-gusto-hs-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let mut settings =
+        passage_hrapi::GustoSettings::new(Secret::new(emu.access_token()), emu.company_uuid());
+    settings.base_url = emu.base_url().to_owned();
+    settings.webhook_subscription_uuid = Some(subscription.clone());
+    settings.system_token = Some(Secret::new(emu.system_token()));
+    let mut options = SandboxOptions::new(&dir);
+    options.hr = Some(passage_hrapi::HrSettings::Gusto(settings));
+    options.customize = Some(Arc::new(|p: &mut passage_core::TenantPolicy| {
+        p.hr_webhooks = vec![HrWebhook {
+            vendor: "gusto".into(),
+            secrets: Vec::new(),
+            unsigned: false,
+        }];
+    }));
+    let sb = Sandbox::start(options).await.unwrap();
+    emu.update_subscription_url(
+        &subscription,
+        &format!("{}/v1/tenants/demo/webhooks/gusto", sb.base_url),
+    );
+    let tenant = passage_core::TenantId::new("demo");
+    let learned = async || {
+        sb.system
+            .store
+            .learned_secret(&tenant, "gusto")
+            .await
+            .unwrap()
+            .map(|s| s.expose().to_owned())
+    };
+
+    // Before the handshake no token authenticates anything.
+    let body = emu.webhook_body("employee.terminated", &people.leaver_id);
+    let early = vec![(
+        "X-Gusto-Signature".to_owned(),
+        sign(emu.verification_token(), &body),
+    )];
+    let (s, v) = post(&sb, "gusto", &early, &body).await;
+    assert_eq!(s, 401, "{v}");
+    assert!(v.to_string().contains("handshake"), "{v}");
+
+    // A forged handshake: Gusto does not confirm the token, so it is not kept.
+    let forged = br#"{"verification_token":"9f0c1d2e-not-from-gusto"}"#;
+    let (s, v) = post(&sb, "gusto", &[], forged).await;
+    assert_eq!(s, 401, "{v}");
+    assert_eq!(v["error"]["code"], "handshake_refused");
+    assert_eq!(learned().await, None);
+    assert!(!emu.subscription_verified(&subscription));
+
+    // Gusto's own handshake: verified at Gusto, token kept.
+    let answer = emu.send_verification_token(&subscription).await.unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    assert!(
+        emu.subscription_verified(&subscription),
+        "Gusto marks it verified"
+    );
+    assert!(learned().await.is_some());
+
+    // Gusto's events now authenticate with that token and start the run.
+    let answer = emu
+        .send_subscription_event(&subscription, "employee.terminated", &people.leaver_id)
+        .await
+        .expect("a verified subscription gets events")
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 202);
+    let stored = runs(&sb).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].subject.employee_id, people.leaver_id);
+    // The token is in no run record or event.
+    let token = learned().await.unwrap();
+    let events = sb.system.store.events(&stored[0].id).await.unwrap();
+    let recorded = serde_json::to_string(&(&stored[0], &events)).unwrap();
+    assert!(!recorded.contains(&token));
+    sb.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -9,6 +9,7 @@
 //! | event | `RUN#<id>` | `EVT#<at ms:013>#<uuid v7>` | `doc` |
 //! | idempotency | `IDEM#<tenant>#<key>` | `IDEM` | `run_id` |
 //! | chain head | `CHAIN#<tenant>` | `HEAD` | `sequence`, `manifest_sha256` |
+//! | learned secret | `SECRET#<tenant>` | `<vendor>` | `secret`, `at_ms` |
 //!
 //! Indexes (sparse: only run items carry their key attributes):
 //! - `gsi_state`: `open_state` / `cutoff_ms`, projecting `created_ms`: `due_runs`, `open_runs`.
@@ -31,6 +32,7 @@ use aws_sdk_dynamodb::types::{
 };
 use jiff::Timestamp;
 use passage_core::ports::{ChainHead, Commit, InsertOutcome, RunFilter, RunStore, StoreError};
+use passage_core::secret::Secret;
 use passage_core::{AttemptRecord, Run, RunEvent, RunId, RunState, Step, TenantId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -786,6 +788,36 @@ impl RunStore for DynamoStore {
                 manifest_sha256: string(&item, "manifest_sha256")?.to_owned(),
             }),
         }
+    }
+
+    async fn learned_secret(
+        &self,
+        tenant: &TenantId,
+        vendor: &str,
+    ) -> Result<Option<Secret>, StoreError> {
+        match self.get(format!("SECRET#{tenant}"), vendor).await? {
+            None => Ok(None),
+            Some(item) => Ok(Some(Secret::new(string(&item, "secret")?))),
+        }
+    }
+
+    async fn learn_secret(
+        &self,
+        tenant: &TenantId,
+        vendor: &str,
+        secret: &Secret,
+    ) -> Result<(), StoreError> {
+        let mut item = key(format!("SECRET#{tenant}"), vendor);
+        item.insert("secret".into(), s(secret.expose()));
+        item.insert("at_ms".into(), n(Timestamp::now().as_millisecond()));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| StoreError::Backend(error_text(&e)))?;
+        Ok(())
     }
 }
 

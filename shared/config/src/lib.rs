@@ -717,10 +717,14 @@ fn hr_webhook(h: &HrWebhookConfig) -> Result<HrWebhook> {
         .iter()
         .map(|s| resolve_secret(s))
         .collect::<Result<_>>()?;
-    let exposed: Vec<&str> = secrets.iter().map(Secret::expose).collect();
-    vendor
-        .verifier(&exposed)
-        .map_err(|e| anyhow::anyhow!("hr_webhooks {}: {e}", h.vendor))?;
+    // Gusto may start without a token: Passage completes its subscription handshake and keeps
+    // the token Gusto confirms (hr_api needs webhook_subscription_uuid and system_token).
+    if !(vendor == passage_hris::Vendor::Gusto && secrets.is_empty()) {
+        let exposed: Vec<&str> = secrets.iter().map(Secret::expose).collect();
+        vendor
+            .verifier(&exposed)
+            .map_err(|e| anyhow::anyhow!("hr_webhooks {}: {e}", h.vendor))?;
+    }
     Ok(HrWebhook {
         vendor: vendor.as_str().to_owned(),
         secrets,
@@ -977,6 +981,28 @@ tls = "none"
             let msg = format!("{err:#}");
             assert!(msg.contains(needle), "{extra}: {msg}");
         }
+    }
+
+    #[test]
+    fn hr_webhooks_without_secrets_only_where_passage_can_learn_or_skip_them() {
+        let base = "[[tenants]]\nid = \"acme\"\n";
+        for ok in [
+            "[[tenants.hr_webhooks]]\nvendor = \"gusto\"\n",
+            "[[tenants.hr_webhooks]]\nvendor = \"rippling\"\nunsigned = true\n",
+        ] {
+            let resolved = Config::parse(&format!("{base}{ok}"))
+                .and_then(|c| c.resolve_all())
+                .unwrap_or_else(|e| panic!("{ok}: {e:#}"));
+            let hook = &resolved.policies[0].hr_webhooks[0];
+            assert!(hook.secrets.is_empty(), "{ok}");
+        }
+        let Err(err) = Config::parse(&format!(
+            "{base}[[tenants.hr_webhooks]]\nvendor = \"merge\"\n"
+        ))
+        .and_then(|c| c.resolve_all()) else {
+            panic!("merge without a secret was accepted");
+        };
+        assert!(format!("{err:#}").contains("merge"), "{err:#}");
     }
 
     #[test]

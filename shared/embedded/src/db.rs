@@ -49,6 +49,13 @@ CREATE TABLE IF NOT EXISTS chain (
     sequence INTEGER NOT NULL,
     manifest_sha256 TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS learned_secrets (
+    tenant TEXT NOT NULL,
+    vendor TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    PRIMARY KEY (tenant, vendor)
+);
 CREATE TABLE IF NOT EXISTS queue (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     dedupe_key TEXT NOT NULL UNIQUE,

@@ -5,6 +5,7 @@ use crate::db::{Database, ms};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use passage_core::ports::{ChainHead, Commit, InsertOutcome, RunFilter, RunStore, StoreError};
+use passage_core::secret::Secret;
 use passage_core::{AttemptRecord, Run, RunEvent, RunId, Step, TenantId};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
@@ -332,6 +333,48 @@ impl RunStore for SqliteStore {
             .with(move |conn| {
                 let tx = conn.transaction()?;
                 chain_head(&tx, &tenant)
+            })
+            .await
+            .map_err(backend)
+    }
+
+    async fn learned_secret(
+        &self,
+        tenant: &TenantId,
+        vendor: &str,
+    ) -> Result<Option<Secret>, StoreError> {
+        let (tenant, vendor) = (tenant.to_string(), vendor.to_owned());
+        self.db
+            .with(move |conn| {
+                conn.query_row(
+                    "SELECT secret FROM learned_secrets WHERE tenant = ?1 AND vendor = ?2",
+                    rusqlite::params![tenant, vendor],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()
+            })
+            .await
+            .map(|s| s.map(Secret::new))
+            .map_err(backend)
+    }
+
+    async fn learn_secret(
+        &self,
+        tenant: &TenantId,
+        vendor: &str,
+        secret: &Secret,
+    ) -> Result<(), StoreError> {
+        let (tenant, vendor) = (tenant.to_string(), vendor.to_owned());
+        let secret = secret.expose().to_owned();
+        let at = Timestamp::now().as_millisecond();
+        self.db
+            .with(move |conn| {
+                conn.execute(
+                    "INSERT INTO learned_secrets (tenant, vendor, secret, at_ms) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (tenant, vendor) DO UPDATE SET secret = excluded.secret, at_ms = excluded.at_ms",
+                    rusqlite::params![tenant, vendor, secret, at],
+                )
+                .map(|_| ())
             })
             .await
             .map_err(backend)

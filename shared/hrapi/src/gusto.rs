@@ -41,6 +41,15 @@ pub struct GustoSettings {
     /// Employees per page; overridable to exercise paging.
     #[serde(default)]
     pub page_size: Option<usize>,
+    /// The webhook subscription Passage's address is registered with. With `system_token`, it
+    /// lets Passage complete Gusto's handshake itself: the `verification_token` Gusto posts to
+    /// the address is confirmed with `PUT /v1/webhook_subscriptions/{uuid}/verify` and then
+    /// authenticates deliveries.
+    #[serde(default)]
+    pub webhook_subscription_uuid: Option<String>,
+    /// The organisation-level (system) access token webhook subscriptions are managed with.
+    #[serde(default)]
+    pub system_token: Option<Secret>,
 }
 
 impl GustoSettings {
@@ -50,6 +59,8 @@ impl GustoSettings {
             company_uuid: company_uuid.to_owned(),
             base_url: default_base_url(),
             page_size: None,
+            webhook_subscription_uuid: None,
+            system_token: None,
         }
     }
 }
@@ -207,5 +218,39 @@ impl HrSource for Gusto {
             }
         }
         Ok(records)
+    }
+
+    async fn confirm_webhook_token(&self, token: &Secret) -> Result<bool, HrError> {
+        let (Some(uuid), Some(system_token)) = (
+            self.settings.webhook_subscription_uuid.as_deref(),
+            self.settings.system_token.as_ref(),
+        ) else {
+            return Err(HrError::Denied(
+                "gusto: set webhook_subscription_uuid and system_token in hr_api so Passage can verify the webhook subscription".into(),
+            ));
+        };
+        http::check_id(VENDOR, uuid)?;
+        let base = http::base(VENDOR, &self.settings.base_url)?;
+        let url = http::join(&base, &["v1", "webhook_subscriptions", uuid, "verify"]);
+        let request = self
+            .http
+            .put(url)
+            .bearer_auth(system_token.expose())
+            .header("X-Gusto-API-Version", API_VERSION)
+            .header(ACCEPT, "application/json")
+            .json(&serde_json::json!({"verification_token": token.expose()}));
+        let response = request.send().await.map_err(|e| {
+            HrError::Unavailable(format!("gusto subscription verify: {}", e.without_url()))
+        })?;
+        // Gusto answers a token it did not issue with 422 (400 on older versions).
+        if matches!(response.status().as_u16(), 400 | 422) {
+            return Ok(false);
+        }
+        match http::classify_status(VENDOR, "subscription verify", response)? {
+            Outcome::Ok(_) => Ok(true),
+            Outcome::NotFound => Err(HrError::Denied(format!(
+                "gusto has no webhook subscription {uuid} (check webhook_subscription_uuid)"
+            ))),
+        }
     }
 }

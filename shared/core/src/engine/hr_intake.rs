@@ -22,7 +22,55 @@ pub struct HrAccepted {
     pub outcome: HrOutcome,
 }
 
+/// Gusto's subscription handshake: an unsigned `{"verification_token": "..."}`.
+fn gusto_handshake(body: &[u8]) -> Option<Secret> {
+    #[derive(serde::Deserialize)]
+    struct Handshake {
+        verification_token: String,
+    }
+    let h: Handshake = serde_json::from_slice(body).ok()?;
+    let token = h.verification_token.trim();
+    (!token.is_empty() && token.len() <= 256).then(|| Secret::new(token))
+}
+
 impl Engine {
+    /// Completes Gusto's webhook-subscription handshake. The token arrived unauthenticated, so
+    /// it is kept only once Gusto itself confirms it (the subscription's verify call, made with
+    /// the tenant's Gusto credentials); from then on it authenticates Gusto's deliveries.
+    async fn complete_gusto_handshake(
+        &self,
+        policy: &crate::domain::TenantPolicy,
+        token: Secret,
+    ) -> Result<HrAccepted, IntakeError> {
+        let source = self
+            .ports
+            .hr
+            .source(policy)
+            .filter(|s| s.vendor() == Vendor::Gusto.as_str())
+            .ok_or_else(|| IntakeError::NoHrSource(policy.id.to_string()))?;
+        match source.confirm_webhook_token(&token).await {
+            Ok(true) => {}
+            Ok(false) => return Err(IntakeError::HandshakeRefused("gusto".into())),
+            Err(HrError::Unavailable(why)) => return Err(IntakeError::HrUnavailable(why)),
+            Err(e) => return Err(IntakeError::HrRefused(e.to_string())),
+        }
+        self.ports
+            .store
+            .learn_secret(&policy.id, Vendor::Gusto.as_str(), &token)
+            .await
+            .map_err(|e| IntakeError::Unavailable(e.into()))?;
+        tracing::info!(tenant = %policy.id, "gusto webhook subscription verified; its token now authenticates deliveries");
+        Ok(HrAccepted {
+            vendor: Vendor::Gusto.as_str().to_owned(),
+            delivery_id: "subscription-handshake".into(),
+            event_type: "subscription.verification_token".into(),
+            outcome: HrOutcome::Unchanged {
+                run_id: None,
+                why: "Gusto confirmed the verification token; the webhook subscription is verified and the token now authenticates its deliveries".into(),
+            },
+        })
+    }
+
     /// Authenticates and applies one delivery of `vendor`'s webhook for `tenant`.
     pub async fn receive_hr_webhook(
         &self,
@@ -46,10 +94,38 @@ impl Engine {
             });
         };
         let now = self.now();
+        if vendor == Vendor::Gusto
+            && headers
+                .header(passage_hris::verify::gusto::HEADER_SIGNATURE)
+                .is_none()
+            && let Some(token) = gusto_handshake(body)
+        {
+            return self.complete_gusto_handshake(&policy, token).await;
+        }
         let delivery = if hook.unsigned {
             VerifiedDelivery::unauthenticated(vendor.as_str(), body, now.as_second())
         } else {
-            let secrets: Vec<&str> = hook.secrets.iter().map(Secret::expose).collect();
+            let mut secrets = hook.secrets.clone();
+            if vendor == Vendor::Gusto
+                && let Some(learned) = self
+                    .ports
+                    .store
+                    .learned_secret(&policy.id, vendor.as_str())
+                    .await
+                    .map_err(|e| IntakeError::Unavailable(e.into()))?
+            {
+                secrets.push(learned);
+            }
+            if secrets.is_empty() {
+                return Err(IntakeError::BadSecret(
+                    tenant.to_owned(),
+                    format!(
+                        "no {} secret yet (for Gusto: the subscription handshake has not been completed)",
+                        vendor.as_str()
+                    ),
+                ));
+            }
+            let secrets: Vec<&str> = secrets.iter().map(Secret::expose).collect();
             let verifier = vendor
                 .verifier(&secrets)
                 .map_err(|e| IntakeError::BadSecret(tenant.to_owned(), e.to_string()))?;

@@ -69,6 +69,8 @@ pub enum IntakeError {
     HrUnavailable(String),
     #[error("the HR system refused Passage's request (check its API credentials): {0}")]
     HrRefused(String),
+    #[error("{0} did not accept the verification token this handshake carried; nothing was kept")]
+    HandshakeRefused(String),
     #[error("the run could not be stored; the sender should retry: {0}")]
     Unavailable(#[from] EngineError),
 }
@@ -88,6 +90,7 @@ impl IntakeError {
             IntakeError::NoHrSource(_) => 422,
             IntakeError::HrUnavailable(_) => 503,
             IntakeError::HrRefused(_) => 502,
+            IntakeError::HandshakeRefused(_) => 401,
             IntakeError::Unavailable(EngineError::Plan(_)) => 422,
             IntakeError::Unavailable(_) => 503,
         }
@@ -108,6 +111,7 @@ impl IntakeError {
             IntakeError::NoHrSource(_) => "hr_api_not_configured",
             IntakeError::HrUnavailable(_) => "hr_unavailable",
             IntakeError::HrRefused(_) => "hr_refused",
+            IntakeError::HandshakeRefused(_) => "handshake_refused",
             IntakeError::Unavailable(EngineError::Plan(_)) => "tenant_misconfigured",
             IntakeError::Unavailable(_) => "unavailable",
         }

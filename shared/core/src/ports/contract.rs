@@ -174,6 +174,7 @@ pub async fn store_all(store: &dyn RunStore) {
     store_commit_is_version_checked_and_atomic(store).await;
     store_keeps_attempts_and_events(store).await;
     store_chain_head_compare_and_set(store).await;
+    store_learned_secrets(store).await;
     store_queries(store).await;
 }
 
@@ -543,6 +544,32 @@ pub async fn store_keeps_attempts_and_events(store: &dyn RunStore) {
 }
 
 /// The chain head starts at genesis and moves only from the value the commit expects.
+/// Learned secrets: absent until learned, replaced by a later one, kept per tenant and vendor.
+pub async fn store_learned_secrets(store: &dyn RunStore) {
+    use crate::secret::Secret;
+    let acme = TenantId::new(format!("acme-{}", uuid::Uuid::new_v4().simple()));
+    let globex = TenantId::new(format!("globex-{}", uuid::Uuid::new_v4().simple()));
+    let read = async |t: &TenantId, v: &str| {
+        store
+            .learned_secret(t, v)
+            .await
+            .expect("read learned secret")
+            .map(|s| s.expose().to_owned())
+    };
+    assert_eq!(read(&acme, "gusto").await, None);
+    store
+        .learn_secret(&acme, "gusto", &Secret::new("first-token"))
+        .await
+        .expect("learn");
+    store
+        .learn_secret(&acme, "gusto", &Secret::new("second-token"))
+        .await
+        .expect("learn again");
+    assert_eq!(read(&acme, "gusto").await.as_deref(), Some("second-token"));
+    assert_eq!(read(&acme, "hibob").await, None, "per vendor");
+    assert_eq!(read(&globex, "gusto").await, None, "per tenant");
+}
+
 pub async fn store_chain_head_compare_and_set(store: &dyn RunStore) {
     let tenant = unique_tenant();
     let other = unique_tenant();

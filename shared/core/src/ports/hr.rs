@@ -68,6 +68,17 @@ pub trait HrSource: Send + Sync {
     async fn employee(&self, employee_id: &str) -> Result<Option<HrRecord>, HrError>;
     /// Every employee with a termination dated on or after `since`, for reconciliation.
     async fn terminations(&self, since: Date) -> Result<Vec<HrRecord>, HrError>;
+    /// Completes a webhook-subscription handshake (Gusto's): asks the HR system to verify the
+    /// configured subscription with `token`, which arrived at Passage's webhook address.
+    /// `Ok(true)` when the vendor accepted it, `Ok(false)` when the token is not the one it
+    /// issued. Vendors without such a handshake refuse.
+    async fn confirm_webhook_token(&self, token: &crate::secret::Secret) -> Result<bool, HrError> {
+        let _ = token;
+        Err(HrError::Denied(format!(
+            "{} has no webhook subscription handshake",
+            self.vendor()
+        )))
+    }
 }
 
 /// Finds a tenant's HR source (each tenant has its own HR system and credentials).

@@ -84,4 +84,18 @@ pub trait RunStore: Send + Sync {
     /// Runs that are running or blocked: the ones a sweep must look after.
     async fn open_runs(&self) -> Result<Vec<RunId>, StoreError>;
     async fn chain_head(&self, tenant: &TenantId) -> Result<ChainHead, StoreError>;
+    /// A webhook secret a tenant's HR vendor handed over at run time and Passage confirmed with
+    /// the vendor (Gusto's verification token), if there is one.
+    async fn learned_secret(
+        &self,
+        tenant: &TenantId,
+        vendor: &str,
+    ) -> Result<Option<crate::secret::Secret>, StoreError>;
+    /// Keeps `secret` as the tenant's learned secret for `vendor`, replacing an earlier one.
+    async fn learn_secret(
+        &self,
+        tenant: &TenantId,
+        vendor: &str,
+        secret: &crate::secret::Secret,
+    ) -> Result<(), StoreError>;
 }

@@ -7,15 +7,22 @@
 //! A termination's `effective_date` is the employee's last day of work; `terminated` turns true
 //! once it has passed. Webhooks carry `X-Gusto-Signature` = hex HMAC-SHA256 over the raw body,
 //! keyed with the subscription's `verification_token`.
+//!
+//! Webhook subscriptions go through Gusto's handshake: a new subscription gets its own
+//! `verification_token`, posted unsigned to the subscription's URL as
+//! `{"verification_token": "..."}`; `PUT /v1/webhook_subscriptions/{uuid}/verify` with that
+//! token (and the organisation's system token) verifies the subscription, and only a verified
+//! subscription is sent events, signed with its token.
 
+use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::{Json, Router};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -47,6 +54,8 @@ pub struct GustoConfig {
     pub access_token: String,
     pub company_uuid: String,
     pub verification_token: String,
+    /// The organisation-level token webhook subscriptions are managed with.
+    pub system_token: String,
     pub seed: u64,
 }
 
@@ -56,15 +65,27 @@ impl Default for GustoConfig {
             access_token: "gusto-at-4f2c8e1a6b9d3f5e7a0c2e4b".into(),
             company_uuid: "c5f3a1e2-7b44-4d0e-9f3a-2a6c1d8e0b57".into(),
             verification_token: "gusto-verification-token-9b1e".into(),
+            system_token: "gusto-system-token-5d0a7c3e9f1b".into(),
             seed: 0x6057,
         }
     }
 }
 
+/// One webhook subscription and where its handshake stands.
+#[derive(Clone, Debug)]
+struct Subscription {
+    url: String,
+    token: String,
+    verified: bool,
+}
+
+type Subscriptions = Arc<Mutex<HashMap<String, Subscription>>>;
+
 #[derive(Clone)]
 struct App {
     directory: Arc<Directory>,
     config: Arc<GustoConfig>,
+    subscriptions: Subscriptions,
 }
 
 /// A running Gusto emulator. Derefs to its [`Directory`] for the state API.
@@ -75,6 +96,7 @@ pub struct GustoEmulator {
     config: Arc<GustoConfig>,
     directory: Arc<Directory>,
     faults: Arc<Faults>,
+    subscriptions: Subscriptions,
 }
 
 impl GustoEmulator {
@@ -86,19 +108,27 @@ impl GustoEmulator {
         let directory = Arc::new(Directory::new(IdStyle::Uuid, config.seed));
         let faults = Arc::new(Faults::new(error));
         let config = Arc::new(config);
+        let subscriptions = Subscriptions::default();
         let app = App {
             directory: Arc::clone(&directory),
             config: Arc::clone(&config),
+            subscriptions: Arc::clone(&subscriptions),
         };
-        let router = Router::new()
+        let company_api = Router::new()
             .route("/v1/employees/{uuid}", get(employee))
             .route("/v1/employees/{uuid}/terminations", get(terminations))
             .route("/v1/companies/{company}/employees", get(company_employees))
+            .layer(middleware::from_fn_with_state(app.clone(), authenticate));
+        let router = Router::new()
+            .route(
+                "/v1/webhook_subscriptions/{uuid}/verify",
+                put(verify_subscription),
+            )
+            .merge(company_api)
             .layer(middleware::from_fn_with_state(
                 Arc::clone(&faults),
                 plumbing::fault_gate,
             ))
-            .layer(middleware::from_fn_with_state(app.clone(), authenticate))
             .with_state(app);
         let (server, origin) = plumbing::serve(router).await?;
         Ok(Self {
@@ -107,6 +137,7 @@ impl GustoEmulator {
             config,
             directory,
             faults,
+            subscriptions,
         })
     }
 
@@ -175,6 +206,81 @@ impl GustoEmulator {
         plumbing::deliver(url, vec![(SIGNATURE_HEADER, signature)], body).await
     }
 
+    pub fn system_token(&self) -> &str {
+        &self.config.system_token
+    }
+
+    /// Registers a webhook subscription for `url` with a fresh verification token (as
+    /// `POST /v1/webhook_subscriptions` does); the handshake is sent separately.
+    pub fn create_subscription(&self, url: &str) -> String {
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let token = uuid::Uuid::new_v4().to_string();
+        self.subs().insert(
+            uuid.clone(),
+            Subscription {
+                url: url.to_owned(),
+                token,
+                verified: false,
+            },
+        );
+        uuid
+    }
+
+    /// Points a subscription at another URL (`PUT /v1/webhook_subscriptions/{uuid}`).
+    pub fn update_subscription_url(&self, uuid: &str, url: &str) {
+        if let Some(sub) = self.subs().get_mut(uuid) {
+            sub.url = url.to_owned();
+        }
+    }
+
+    /// Posts the subscription's verification token to its URL, unsigned, as Gusto does after
+    /// creating it (and on `request_verification_token`).
+    ///
+    /// # Panics
+    /// If there is no such subscription.
+    ///
+    /// # Errors
+    /// If the receiver cannot be reached.
+    pub async fn send_verification_token(&self, uuid: &str) -> reqwest::Result<reqwest::Response> {
+        let sub = self
+            .subs()
+            .get(uuid)
+            .cloned()
+            .expect("a known subscription");
+        let body = json!({"verification_token": sub.token})
+            .to_string()
+            .into_bytes();
+        plumbing::deliver(&sub.url, Vec::new(), body).await
+    }
+
+    /// Whether the subscription has been verified.
+    pub fn subscription_verified(&self, uuid: &str) -> bool {
+        self.subs().get(uuid).is_some_and(|s| s.verified)
+    }
+
+    /// Sends a signed event about `employee_uuid` to a subscription, as Gusto does only once it
+    /// is verified. `None` for an unverified subscription (nothing is sent).
+    ///
+    /// # Errors
+    /// If the receiver cannot be reached.
+    pub async fn send_subscription_event(
+        &self,
+        uuid: &str,
+        event: &str,
+        employee_uuid: &str,
+    ) -> Option<reqwest::Result<reqwest::Response>> {
+        let sub = self.subs().get(uuid).cloned().filter(|s| s.verified)?;
+        let body = self.webhook_body(event, employee_uuid);
+        let signature = sign(&sub.token, &body);
+        Some(plumbing::deliver(&sub.url, vec![(SIGNATURE_HEADER, signature)], body).await)
+    }
+
+    fn subs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Subscription>> {
+        self.subscriptions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Stops the server, letting in-flight requests finish.
     pub async fn shutdown(self) {
         self.server.shutdown().await;
@@ -216,6 +322,66 @@ async fn authenticate(State(app): State<App>, req: Request, next: Next) -> Respo
         );
     }
     next.run(req).await
+}
+
+#[derive(Deserialize)]
+struct VerifyBody {
+    verification_token: Option<String>,
+}
+
+/// `PUT /v1/webhook_subscriptions/{uuid}/verify`: the organisation's system token, and the
+/// token that was posted to the subscription's URL.
+async fn verify_subscription(
+    State(app): State<App>,
+    Path(uuid): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let authorised = plumbing::bearer_token(&headers)
+        .is_some_and(|t| plumbing::same(&t, &app.config.system_token));
+    if !authorised {
+        return errors(
+            StatusCode::UNAUTHORIZED,
+            "invalid_authorization",
+            "The system access token is invalid or has expired",
+        );
+    }
+    let Ok(VerifyBody {
+        verification_token: Some(token),
+    }) = serde_json::from_slice::<VerifyBody>(&body)
+    else {
+        return errors(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_attribute_value",
+            "verification_token is required",
+        );
+    };
+    let mut subs = app
+        .subscriptions
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(sub) = subs.get_mut(&uuid) else {
+        return errors(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Webhook subscription not found",
+        );
+    };
+    if !plumbing::same(&token, &sub.token) {
+        return errors(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_attribute_value",
+            "Verification token is invalid",
+        );
+    }
+    sub.verified = true;
+    Json(json!({
+        "uuid": uuid,
+        "url": sub.url,
+        "status": "verified",
+        "subscription_types": ["Employee"],
+    }))
+    .into_response()
 }
 
 fn render_termination(e: &Employee) -> Option<Value> {
