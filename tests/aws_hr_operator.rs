@@ -328,3 +328,88 @@ async fn the_operator_api_on_aws_trusts_only_the_verified_iam_principal() {
         1
     );
 }
+
+/// Gusto's subscription handshake through the Lambda intake: the token Gusto confirms is kept
+/// in DynamoDB and then authenticates Gusto's signed deliveries; a forged one is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_gusto_handshake_through_the_lambda_intake_keeps_the_confirmed_token() {
+    use passage_sandbox::hr::gusto::GustoEmulator;
+    use passage_sandbox::hr::receiver::RawReceiver;
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let names = passage_aws::provision(&sdk, "gushs")
+        .await
+        .expect("provision");
+    let okta = OktaEmulator::start(OktaConfig::default()).await.unwrap();
+    passage_sandbox::demo_seed(&okta);
+    let (gusto, people) = GustoEmulator::start_demo().await.unwrap();
+    gusto
+        .terminate(&people.leaver_id, hr_vendors::termination_day())
+        .unwrap();
+    let rx = RawReceiver::start().await.unwrap();
+    let subscription = gusto.create_subscription(&rx.url());
+    let tenants = format!(
+        r#"
+[[tenants]]
+id = "acme"
+default_time_zone = "Europe/London"
+
+[[tenants.hr_webhooks]]
+vendor = "gusto"
+
+[tenants.hr_api]
+vendor = "gusto"
+access_token = "{access}"
+company_uuid = "{company}"
+base_url = "{base}"
+webhook_subscription_uuid = "{subscription}"
+system_token = "{system}"
+
+[tenants.okta]
+org_url = "{okta_url}"
+api_token = "{okta_token}"
+"#,
+        access = gusto.access_token(),
+        company = gusto.company_uuid(),
+        base = gusto.base_url(),
+        system = gusto.system_token(),
+        okta_url = okta.base_url(),
+        okta_token = okta.api_token(),
+    );
+    let host = AwsHost::build(&sdk, names, &tenants, Secret::new("gushs-link-key"))
+        .await
+        .expect("host");
+    let path = "/v1/tenants/acme/webhooks/gusto";
+    let json = vec![("content-type".to_owned(), "application/json".to_owned())];
+
+    let forged = br#"{"verification_token":"not-issued-by-gusto"}"#;
+    let (s, v) = call(&host, "POST", path, &json, forged, None).await;
+    assert_eq!(s, 401, "{v}");
+    assert_eq!(v["error"]["code"], "handshake_refused");
+
+    gusto.send_verification_token(&subscription).await.unwrap();
+    let handshake = rx.received().pop().unwrap();
+    let (s, v) = call(&host, "POST", path, &json, &handshake.body, None).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(gusto.subscription_verified(&subscription));
+
+    gusto
+        .send_subscription_event(&subscription, "employee.terminated", &people.leaver_id)
+        .await
+        .expect("verified")
+        .unwrap();
+    let event = rx.received().pop().unwrap();
+    let headers: Vec<(String, String)> = hr_vendors::headers_of(&event);
+    let (s, v) = call(&host, "POST", path, &headers, &event.body, None).await;
+    assert_eq!(s, 202, "{v}");
+    let runs = host
+        .engine
+        .ports()
+        .store
+        .list_runs(&RunFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].subject.employee_id, people.leaver_id);
+    drop(moto);
+}
