@@ -25,20 +25,35 @@ struct World {
     _okta: OktaEmulator,
 }
 
-async fn world() -> World {
+/// The local AWS (moto, with Passage's resources under `prefix`) and the Okta emulator every
+/// tenant here points at.
+async fn aws_and_okta(
+    prefix: &str,
+) -> (
+    Moto,
+    aws_config::SdkConfig,
+    passage_aws::AwsNames,
+    OktaEmulator,
+) {
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
-    let names = passage_aws::provision(&sdk, "hrop")
+    let names = passage_aws::provision(&sdk, prefix)
         .await
         .expect("provision");
     let okta = OktaEmulator::start(OktaConfig::default()).await.unwrap();
     passage_sandbox::demo_seed(&okta);
-    let tenants = format!(
+    (moto, sdk, names, okta)
+}
+
+/// Two tenants on the Okta emulator: Acme (London, plus the `acme` tables) and Globex; `rest`
+/// follows them (operators).
+fn tenants_toml(okta: &OktaEmulator, acme: &str, rest: &str) -> String {
+    format!(
         r#"
 [[tenants]]
 id = "acme"
 default_time_zone = "Europe/London"
-
+{acme}
 [tenants.okta]
 org_url = "{okta_url}"
 api_token = "{okta_token}"
@@ -49,14 +64,20 @@ id = "globex"
 [tenants.okta]
 org_url = "{okta_url}"
 api_token = "{okta_token}"
-
-[[operators]]
-name = "acme-it"
-iam_principal = "{OPS_ROLE}"
-tenants = ["acme"]
-"#,
+{rest}"#,
         okta_url = okta.base_url(),
         okta_token = okta.api_token(),
+    )
+}
+
+async fn world() -> World {
+    let (moto, sdk, names, okta) = aws_and_okta("hrop").await;
+    let tenants = tenants_toml(
+        &okta,
+        "",
+        &format!(
+            "\n[[operators]]\nname = \"acme-it\"\niam_principal = \"{OPS_ROLE}\"\ntenants = [\"acme\"]\n"
+        ),
     );
     let host = AwsHost::build(&sdk, names, &tenants, Secret::new("hrop-link-key"))
         .await
@@ -118,44 +139,19 @@ async fn call(
 /// forged, stale, misdirected and replayed deliveries store nothing new in DynamoDB.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_vendor_webhook_through_the_lambda_intake_starts_one_run() {
-    let moto = Moto::start();
-    let sdk = moto.sdk_config().await;
-    let okta = OktaEmulator::start(OktaConfig::default()).await.unwrap();
-    passage_sandbox::demo_seed(&okta);
+    let (_moto, sdk, _, okta) = aws_and_okta("hrv").await;
     for (n, vendor) in hr_vendors::VENDORS.into_iter().enumerate() {
         let c = hr_vendors::case(vendor).await;
         let names = passage_aws::provision(&sdk, &format!("hrv{n}"))
             .await
             .expect("provision");
         let q = |s: &str| serde_json::to_string(s).unwrap();
-        let tenants = format!(
-            r#"
-[[tenants]]
-id = "acme"
-default_time_zone = "Europe/London"
-
-[[tenants.hr_webhooks]]
-vendor = "{vendor}"
-secrets = [{secret}]
-
-[tenants.hr_api]
-{api}
-[tenants.okta]
-org_url = "{okta_url}"
-api_token = "{okta_token}"
-
-[[tenants]]
-id = "globex"
-
-[tenants.okta]
-org_url = "{okta_url}"
-api_token = "{okta_token}"
-"#,
-            secret = q(&c.secret),
-            api = hr_vendors::hr_api_toml(&c.settings),
-            okta_url = okta.base_url(),
-            okta_token = okta.api_token(),
+        let acme = format!(
+            "\n[[tenants.hr_webhooks]]\nvendor = \"{vendor}\"\nsecrets = [{}]\n\n[tenants.hr_api]\n{}",
+            q(&c.secret),
+            hr_vendors::hr_api_toml(&c.settings)
         );
+        let tenants = tenants_toml(&okta, &acme, "");
         let host = AwsHost::build(&sdk, names, &tenants, Secret::new("hrv-link-key"))
             .await
             .expect("host");
@@ -335,25 +331,15 @@ async fn the_operator_api_on_aws_trusts_only_the_verified_iam_principal() {
 async fn the_gusto_handshake_through_the_lambda_intake_keeps_the_confirmed_token() {
     use passage_sandbox::hr::gusto::GustoEmulator;
     use passage_sandbox::hr::receiver::RawReceiver;
-    let moto = Moto::start();
-    let sdk = moto.sdk_config().await;
-    let names = passage_aws::provision(&sdk, "gushs")
-        .await
-        .expect("provision");
-    let okta = OktaEmulator::start(OktaConfig::default()).await.unwrap();
-    passage_sandbox::demo_seed(&okta);
+    let (moto, sdk, names, okta) = aws_and_okta("gushs").await;
     let (gusto, people) = GustoEmulator::start_demo().await.unwrap();
     gusto
         .terminate(&people.leaver_id, hr_vendors::termination_day())
         .unwrap();
     let rx = RawReceiver::start().await.unwrap();
     let subscription = gusto.create_subscription(&rx.url());
-    let tenants = format!(
+    let acme = format!(
         r#"
-[[tenants]]
-id = "acme"
-default_time_zone = "Europe/London"
-
 [[tenants.hr_webhooks]]
 vendor = "gusto"
 
@@ -364,18 +350,13 @@ company_uuid = "{company}"
 base_url = "{base}"
 webhook_subscription_uuid = "{subscription}"
 system_token = "{system}"
-
-[tenants.okta]
-org_url = "{okta_url}"
-api_token = "{okta_token}"
 "#,
         access = gusto.access_token(),
         company = gusto.company_uuid(),
         base = gusto.base_url(),
         system = gusto.system_token(),
-        okta_url = okta.base_url(),
-        okta_token = okta.api_token(),
     );
+    let tenants = tenants_toml(&okta, &acme, "");
     let host = AwsHost::build(&sdk, names, &tenants, Secret::new("gushs-link-key"))
         .await
         .expect("host");
