@@ -8,7 +8,6 @@
 //! empty date reads `0000-00-00`.
 
 use std::collections::BTreeMap;
-use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, Request, State};
@@ -23,9 +22,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
-use crate::common::server::ServerHandle;
-use crate::hr::directory::{DemoPeople, Directory, Employee, IdStyle, seed_demo};
-use crate::hr::plumbing::{self, Faults};
+use crate::hr::directory::{DemoPeople, Directory, Employee, IdStyle};
+use crate::hr::plumbing::{self, HrEmulator};
 
 /// Header carrying the hex signature.
 pub const SIGNATURE_HEADER: &str = "X-BambooHR-Signature";
@@ -76,16 +74,8 @@ struct App {
     config: Arc<BambooHrConfig>,
 }
 
-/// A running BambooHR emulator. Derefs to its [`Directory`] for the state API
-/// (`seed`, `terminate`, `rescind`, `move_termination`).
-#[derive(Debug)]
-pub struct BambooHrEmulator {
-    server: ServerHandle,
-    origin: String,
-    config: Arc<BambooHrConfig>,
-    directory: Arc<Directory>,
-    faults: Arc<Faults>,
-}
+/// A running emulator (see [`HrEmulator`]).
+pub type BambooHrEmulator = HrEmulator<BambooHrConfig>;
 
 impl BambooHrEmulator {
     /// Starts an empty emulator on a free loopback port.
@@ -93,36 +83,29 @@ impl BambooHrEmulator {
     /// # Errors
     /// If no loopback port can be bound.
     pub async fn start(config: BambooHrConfig) -> std::io::Result<Self> {
-        let directory = Arc::new(Directory::new(IdStyle::Sequential(101), config.seed));
-        let faults = Arc::new(Faults::new(error));
-        let config = Arc::new(config);
-        let app = App {
-            directory: Arc::clone(&directory),
-            config: Arc::clone(&config),
-        };
-        let router = Router::new()
-            .route(
-                "/api/gateway.php/{company}/v1/employees/{id}",
-                get(get_employee),
-            )
-            .route(
-                "/api/gateway.php/{company}/v2/datasets/{dataset}/data",
-                post(dataset),
-            )
-            .layer(middleware::from_fn_with_state(
-                Arc::clone(&faults),
-                plumbing::fault_gate,
-            ))
-            .layer(middleware::from_fn_with_state(app.clone(), authenticate))
-            .with_state(app);
-        let (server, origin) = plumbing::serve(router).await?;
-        Ok(Self {
-            server,
-            origin,
-            config,
-            directory,
-            faults,
+        let seed = config.seed;
+        HrEmulator::serve(config, IdStyle::Sequential(101), seed, error, (), |p| {
+            let app = App {
+                directory: p.directory,
+                config: p.config,
+            };
+            Router::new()
+                .route(
+                    "/api/gateway.php/{company}/v1/employees/{id}",
+                    get(get_employee),
+                )
+                .route(
+                    "/api/gateway.php/{company}/v2/datasets/{dataset}/data",
+                    post(dataset),
+                )
+                .layer(middleware::from_fn_with_state(
+                    p.faults,
+                    plumbing::fault_gate,
+                ))
+                .layer(middleware::from_fn_with_state(app.clone(), authenticate))
+                .with_state(app)
         })
+        .await
     }
 
     /// Starts an emulator seeded with the demo company (see [`seed_demo`]).
@@ -130,9 +113,7 @@ impl BambooHrEmulator {
     /// # Errors
     /// If no loopback port can be bound.
     pub async fn start_demo() -> std::io::Result<(Self, DemoPeople)> {
-        let emulator = Self::start(BambooHrConfig::default()).await?;
-        let demo = seed_demo(&emulator.directory);
-        Ok((emulator, demo))
+        Ok(Self::start(BambooHrConfig::default()).await?.seeded())
     }
 
     /// The gateway base, e.g. `http://127.0.0.1:49152/api/gateway.php` (the company domain and
@@ -152,15 +133,6 @@ impl BambooHrEmulator {
 
     pub fn webhook_private_key(&self) -> &str {
         &self.config.webhook_private_key
-    }
-
-    pub fn directory(&self) -> &Directory {
-        &self.directory
-    }
-
-    /// Fault injection (429 with `Retry-After`, 5xx).
-    pub fn faults(&self) -> &Faults {
-        &self.faults
     }
 
     /// The event-based webhook body BambooHR sends for `event` (e.g. `employee.updated`).
@@ -195,18 +167,6 @@ impl BambooHrEmulator {
             body,
         )
         .await
-    }
-
-    /// Stops the server, letting in-flight requests finish.
-    pub async fn shutdown(self) {
-        self.server.shutdown().await;
-    }
-}
-
-impl Deref for BambooHrEmulator {
-    type Target = Directory;
-    fn deref(&self) -> &Directory {
-        &self.directory
     }
 }
 

@@ -9,7 +9,6 @@
 //! `finch-signature: v1,<base64 HMAC-SHA256>` over `{id}.{timestamp}.{body}`, keyed with the
 //! base64-decoded webhook secret (`whsec_` prefix removed).
 
-use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::{Query, Request, State};
@@ -25,9 +24,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::common::server::ServerHandle;
-use crate::hr::directory::{DemoPeople, Directory, Employee, IdStyle, seed_demo};
-use crate::hr::plumbing::{self, Faults};
+use crate::hr::directory::{DemoPeople, Directory, Employee, IdStyle};
+use crate::hr::plumbing::{self, HrEmulator};
 
 pub const EVENT_ID_HEADER: &str = "finch-event-id";
 pub const TIMESTAMP_HEADER: &str = "finch-timestamp";
@@ -97,15 +95,8 @@ struct App {
     config: Arc<FinchConfig>,
 }
 
-/// A running Finch emulator. Derefs to its [`Directory`] for the state API.
-#[derive(Debug)]
-pub struct FinchEmulator {
-    server: ServerHandle,
-    origin: String,
-    config: Arc<FinchConfig>,
-    directory: Arc<Directory>,
-    faults: Arc<Faults>,
-}
+/// A running emulator (see [`HrEmulator`]).
+pub type FinchEmulator = HrEmulator<FinchConfig>;
 
 impl FinchEmulator {
     /// Starts an empty emulator on a free loopback port.
@@ -113,31 +104,24 @@ impl FinchEmulator {
     /// # Errors
     /// If no loopback port can be bound.
     pub async fn start(config: FinchConfig) -> std::io::Result<Self> {
-        let directory = Arc::new(Directory::new(IdStyle::Uuid, config.seed));
-        let faults = Arc::new(Faults::new(error));
-        let config = Arc::new(config);
-        let app = App {
-            directory: Arc::clone(&directory),
-            config: Arc::clone(&config),
-        };
-        let router = Router::new()
-            .route("/employer/directory", get(list_directory))
-            .route("/employer/individual", post(individuals))
-            .route("/employer/employment", post(employments))
-            .layer(middleware::from_fn_with_state(
-                Arc::clone(&faults),
-                plumbing::fault_gate,
-            ))
-            .layer(middleware::from_fn_with_state(app.clone(), authenticate))
-            .with_state(app);
-        let (server, origin) = plumbing::serve(router).await?;
-        Ok(Self {
-            server,
-            origin,
-            config,
-            directory,
-            faults,
+        let seed = config.seed;
+        HrEmulator::serve(config, IdStyle::Uuid, seed, error, (), |p| {
+            let app = App {
+                directory: p.directory,
+                config: p.config,
+            };
+            Router::new()
+                .route("/employer/directory", get(list_directory))
+                .route("/employer/individual", post(individuals))
+                .route("/employer/employment", post(employments))
+                .layer(middleware::from_fn_with_state(
+                    p.faults,
+                    plumbing::fault_gate,
+                ))
+                .layer(middleware::from_fn_with_state(app.clone(), authenticate))
+                .with_state(app)
         })
+        .await
     }
 
     /// Starts an emulator seeded with the demo company.
@@ -145,9 +129,7 @@ impl FinchEmulator {
     /// # Errors
     /// If no loopback port can be bound.
     pub async fn start_demo() -> std::io::Result<(Self, DemoPeople)> {
-        let emulator = Self::start(FinchConfig::default()).await?;
-        let demo = seed_demo(&emulator.directory);
-        Ok((emulator, demo))
+        Ok(Self::start(FinchConfig::default()).await?.seeded())
     }
 
     /// The API origin (stands in for `https://api.tryfinch.com`).
@@ -161,14 +143,6 @@ impl FinchEmulator {
 
     pub fn webhook_secret(&self) -> &str {
         &self.config.webhook_secret
-    }
-
-    pub fn directory(&self) -> &Directory {
-        &self.directory
-    }
-
-    pub fn faults(&self) -> &Faults {
-        &self.faults
     }
 
     /// The event body for `event` (e.g. `employment.updated`) about `individual_id`.
@@ -214,18 +188,6 @@ impl FinchEmulator {
             body,
         )
         .await
-    }
-
-    /// Stops the server, letting in-flight requests finish.
-    pub async fn shutdown(self) {
-        self.server.shutdown().await;
-    }
-}
-
-impl Deref for FinchEmulator {
-    type Target = Directory;
-    fn deref(&self) -> &Directory {
-        &self.directory
     }
 }
 

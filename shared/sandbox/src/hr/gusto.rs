@@ -15,7 +15,6 @@
 //! subscription is sent events, signed with its token.
 
 use std::collections::HashMap;
-use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Query, Request, State};
@@ -29,9 +28,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::common::server::ServerHandle;
-use crate::hr::directory::{DemoPeople, Directory, Employee, IdStyle, seed_demo};
-use crate::hr::plumbing::{self, Faults};
+use crate::hr::directory::{DemoPeople, Directory, Employee, IdStyle};
+use crate::hr::plumbing::{self, HrEmulator};
 
 /// Header carrying the hex signature.
 pub const SIGNATURE_HEADER: &str = "X-Gusto-Signature";
@@ -73,13 +71,14 @@ impl Default for GustoConfig {
 
 /// One webhook subscription and where its handshake stands.
 #[derive(Clone, Debug)]
-struct Subscription {
+pub struct Subscription {
     url: String,
     token: String,
     verified: bool,
 }
 
-type Subscriptions = Arc<Mutex<HashMap<String, Subscription>>>;
+/// The emulator's webhook subscriptions by uuid.
+pub type Subscriptions = Arc<Mutex<HashMap<String, Subscription>>>;
 
 #[derive(Clone)]
 struct App {
@@ -88,16 +87,8 @@ struct App {
     subscriptions: Subscriptions,
 }
 
-/// A running Gusto emulator. Derefs to its [`Directory`] for the state API.
-#[derive(Debug)]
-pub struct GustoEmulator {
-    server: ServerHandle,
-    origin: String,
-    config: Arc<GustoConfig>,
-    directory: Arc<Directory>,
-    faults: Arc<Faults>,
-    subscriptions: Subscriptions,
-}
+/// A running emulator (see [`HrEmulator`]); it also keeps its webhook subscriptions.
+pub type GustoEmulator = HrEmulator<GustoConfig, Subscriptions>;
 
 impl GustoEmulator {
     /// Starts an empty emulator on a free loopback port.
@@ -105,40 +96,38 @@ impl GustoEmulator {
     /// # Errors
     /// If no loopback port can be bound.
     pub async fn start(config: GustoConfig) -> std::io::Result<Self> {
-        let directory = Arc::new(Directory::new(IdStyle::Uuid, config.seed));
-        let faults = Arc::new(Faults::new(error));
-        let config = Arc::new(config);
-        let subscriptions = Subscriptions::default();
-        let app = App {
-            directory: Arc::clone(&directory),
-            config: Arc::clone(&config),
-            subscriptions: Arc::clone(&subscriptions),
-        };
-        let company_api = Router::new()
-            .route("/v1/employees/{uuid}", get(employee))
-            .route("/v1/employees/{uuid}/terminations", get(terminations))
-            .route("/v1/companies/{company}/employees", get(company_employees))
-            .layer(middleware::from_fn_with_state(app.clone(), authenticate));
-        let router = Router::new()
-            .route(
-                "/v1/webhook_subscriptions/{uuid}/verify",
-                put(verify_subscription),
-            )
-            .merge(company_api)
-            .layer(middleware::from_fn_with_state(
-                Arc::clone(&faults),
-                plumbing::fault_gate,
-            ))
-            .with_state(app);
-        let (server, origin) = plumbing::serve(router).await?;
-        Ok(Self {
-            server,
-            origin,
+        let seed = config.seed;
+        HrEmulator::serve(
             config,
-            directory,
-            faults,
-            subscriptions,
-        })
+            IdStyle::Uuid,
+            seed,
+            error,
+            Subscriptions::default(),
+            |p| {
+                let app = App {
+                    directory: p.directory,
+                    config: p.config,
+                    subscriptions: p.extra,
+                };
+                let company_api = Router::new()
+                    .route("/v1/employees/{uuid}", get(employee))
+                    .route("/v1/employees/{uuid}/terminations", get(terminations))
+                    .route("/v1/companies/{company}/employees", get(company_employees))
+                    .layer(middleware::from_fn_with_state(app.clone(), authenticate));
+                Router::new()
+                    .route(
+                        "/v1/webhook_subscriptions/{uuid}/verify",
+                        put(verify_subscription),
+                    )
+                    .merge(company_api)
+                    .layer(middleware::from_fn_with_state(
+                        p.faults,
+                        plumbing::fault_gate,
+                    ))
+                    .with_state(app)
+            },
+        )
+        .await
     }
 
     /// Starts an emulator seeded with the demo company.
@@ -146,9 +135,7 @@ impl GustoEmulator {
     /// # Errors
     /// If no loopback port can be bound.
     pub async fn start_demo() -> std::io::Result<(Self, DemoPeople)> {
-        let emulator = Self::start(GustoConfig::default()).await?;
-        let demo = seed_demo(&emulator.directory);
-        Ok((emulator, demo))
+        Ok(Self::start(GustoConfig::default()).await?.seeded())
     }
 
     /// The API origin (stands in for `https://api.gusto.com`).
@@ -166,14 +153,6 @@ impl GustoEmulator {
 
     pub fn verification_token(&self) -> &str {
         &self.config.verification_token
-    }
-
-    pub fn directory(&self) -> &Directory {
-        &self.directory
-    }
-
-    pub fn faults(&self) -> &Faults {
-        &self.faults
     }
 
     /// The event body for `event` (e.g. `employee.terminated`) about `employee_uuid`.
@@ -276,21 +255,9 @@ impl GustoEmulator {
     }
 
     fn subs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Subscription>> {
-        self.subscriptions
+        self.extra
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Stops the server, letting in-flight requests finish.
-    pub async fn shutdown(self) {
-        self.server.shutdown().await;
-    }
-}
-
-impl Deref for GustoEmulator {
-    type Target = Directory;
-    fn deref(&self) -> &Directory {
-        &self.directory
     }
 }
 

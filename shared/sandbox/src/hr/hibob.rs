@@ -7,7 +7,6 @@
 //! `internal.terminationDate`, `internal.status`, `internal.lifecycleStatus`). A termination
 //! dated in the future leaves the employee `Active`/`employed` until the date is reached.
 
-use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::{Path, Request, State};
@@ -23,9 +22,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha512;
 
-use crate::common::server::ServerHandle;
-use crate::hr::directory::{DemoPeople, Directory, Employee, IdStyle, seed_demo};
-use crate::hr::plumbing::{self, Faults};
+use crate::hr::directory::{DemoPeople, Directory, Employee, IdStyle};
+use crate::hr::plumbing::{self, HrEmulator};
 
 /// Header carrying the base64 signature.
 pub const SIGNATURE_HEADER: &str = "Bob-Signature";
@@ -68,15 +66,8 @@ struct App {
     config: Arc<HiBobConfig>,
 }
 
-/// A running HiBob emulator. Derefs to its [`Directory`] for the state API.
-#[derive(Debug)]
-pub struct HiBobEmulator {
-    server: ServerHandle,
-    origin: String,
-    config: Arc<HiBobConfig>,
-    directory: Arc<Directory>,
-    faults: Arc<Faults>,
-}
+/// A running emulator (see [`HrEmulator`]).
+pub type HiBobEmulator = HrEmulator<HiBobConfig>;
 
 impl HiBobEmulator {
     /// Starts an empty emulator on a free loopback port.
@@ -84,30 +75,23 @@ impl HiBobEmulator {
     /// # Errors
     /// If no loopback port can be bound.
     pub async fn start(config: HiBobConfig) -> std::io::Result<Self> {
-        let directory = Arc::new(Directory::new(IdStyle::LongNumeric, config.seed));
-        let faults = Arc::new(Faults::new(error));
-        let config = Arc::new(config);
-        let app = App {
-            directory: Arc::clone(&directory),
-            config: Arc::clone(&config),
-        };
-        let router = Router::new()
-            .route("/v1/people/search", post(search))
-            .route("/v1/people/{identifier}", post(read_one))
-            .layer(middleware::from_fn_with_state(
-                Arc::clone(&faults),
-                plumbing::fault_gate,
-            ))
-            .layer(middleware::from_fn_with_state(app.clone(), authenticate))
-            .with_state(app);
-        let (server, origin) = plumbing::serve(router).await?;
-        Ok(Self {
-            server,
-            origin,
-            config,
-            directory,
-            faults,
+        let seed = config.seed;
+        HrEmulator::serve(config, IdStyle::LongNumeric, seed, error, (), |p| {
+            let app = App {
+                directory: p.directory,
+                config: p.config,
+            };
+            Router::new()
+                .route("/v1/people/search", post(search))
+                .route("/v1/people/{identifier}", post(read_one))
+                .layer(middleware::from_fn_with_state(
+                    p.faults,
+                    plumbing::fault_gate,
+                ))
+                .layer(middleware::from_fn_with_state(app.clone(), authenticate))
+                .with_state(app)
         })
+        .await
     }
 
     /// Starts an emulator seeded with the demo company.
@@ -115,9 +99,7 @@ impl HiBobEmulator {
     /// # Errors
     /// If no loopback port can be bound.
     pub async fn start_demo() -> std::io::Result<(Self, DemoPeople)> {
-        let emulator = Self::start(HiBobConfig::default()).await?;
-        let demo = seed_demo(&emulator.directory);
-        Ok((emulator, demo))
+        Ok(Self::start(HiBobConfig::default()).await?.seeded())
     }
 
     /// The API origin (stands in for `https://api.hibob.com`).
@@ -135,14 +117,6 @@ impl HiBobEmulator {
 
     pub fn webhook_secret(&self) -> &str {
         &self.config.webhook_secret
-    }
-
-    pub fn directory(&self) -> &Directory {
-        &self.directory
-    }
-
-    pub fn faults(&self) -> &Faults {
-        &self.faults
     }
 
     /// The v2 webhook body for `event` (e.g. `employee.left`, `employee.updated`).
@@ -172,18 +146,6 @@ impl HiBobEmulator {
         let body = self.webhook_body(event, employee_id);
         let signature = sign(&self.config.webhook_secret, &body);
         plumbing::deliver(url, vec![(SIGNATURE_HEADER, signature)], body).await
-    }
-
-    /// Stops the server, letting in-flight requests finish.
-    pub async fn shutdown(self) {
-        self.server.shutdown().await;
-    }
-}
-
-impl Deref for HiBobEmulator {
-    type Target = Directory;
-    fn deref(&self) -> &Directory {
-        &self.directory
     }
 }
 

@@ -7,7 +7,6 @@
 //! "Changed data" webhooks carry `hook`, `linked_account` and the employee model in `data`,
 //! signed with `X-Merge-Webhook-Signature` = base64url HMAC-SHA256 over the raw body.
 
-use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, Request, State};
@@ -24,9 +23,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::common::clock;
-use crate::common::server::ServerHandle;
-use crate::hr::directory::{DemoPeople, Directory, Employee, IdStyle, seed_demo};
-use crate::hr::plumbing::{self, Faults};
+use crate::hr::directory::{DemoPeople, Directory, Employee, IdStyle};
+use crate::hr::plumbing::{self, HrEmulator};
 
 /// Header carrying the base64url signature.
 pub const SIGNATURE_HEADER: &str = "X-Merge-Webhook-Signature";
@@ -74,15 +72,8 @@ struct App {
     config: Arc<MergeConfig>,
 }
 
-/// A running Merge emulator. Derefs to its [`Directory`] for the state API.
-#[derive(Debug)]
-pub struct MergeEmulator {
-    server: ServerHandle,
-    origin: String,
-    config: Arc<MergeConfig>,
-    directory: Arc<Directory>,
-    faults: Arc<Faults>,
-}
+/// A running emulator (see [`HrEmulator`]).
+pub type MergeEmulator = HrEmulator<MergeConfig>;
 
 impl MergeEmulator {
     /// Starts an empty emulator on a free loopback port.
@@ -90,30 +81,23 @@ impl MergeEmulator {
     /// # Errors
     /// If no loopback port can be bound.
     pub async fn start(config: MergeConfig) -> std::io::Result<Self> {
-        let directory = Arc::new(Directory::new(IdStyle::Uuid, config.seed));
-        let faults = Arc::new(Faults::new(error));
-        let config = Arc::new(config);
-        let app = App {
-            directory: Arc::clone(&directory),
-            config: Arc::clone(&config),
-        };
-        let router = Router::new()
-            .route("/api/hris/v1/employees", get(list))
-            .route("/api/hris/v1/employees/{id}", get(retrieve))
-            .layer(middleware::from_fn_with_state(
-                Arc::clone(&faults),
-                plumbing::fault_gate,
-            ))
-            .layer(middleware::from_fn_with_state(app.clone(), authenticate))
-            .with_state(app);
-        let (server, origin) = plumbing::serve(router).await?;
-        Ok(Self {
-            server,
-            origin,
-            config,
-            directory,
-            faults,
+        let seed = config.seed;
+        HrEmulator::serve(config, IdStyle::Uuid, seed, error, (), |p| {
+            let app = App {
+                directory: p.directory,
+                config: p.config,
+            };
+            Router::new()
+                .route("/api/hris/v1/employees", get(list))
+                .route("/api/hris/v1/employees/{id}", get(retrieve))
+                .layer(middleware::from_fn_with_state(
+                    p.faults,
+                    plumbing::fault_gate,
+                ))
+                .layer(middleware::from_fn_with_state(app.clone(), authenticate))
+                .with_state(app)
         })
+        .await
     }
 
     /// Starts an emulator seeded with the demo company.
@@ -121,9 +105,7 @@ impl MergeEmulator {
     /// # Errors
     /// If no loopback port can be bound.
     pub async fn start_demo() -> std::io::Result<(Self, DemoPeople)> {
-        let emulator = Self::start(MergeConfig::default()).await?;
-        let demo = seed_demo(&emulator.directory);
-        Ok((emulator, demo))
+        Ok(Self::start(MergeConfig::default()).await?.seeded())
     }
 
     /// The API origin (stands in for `https://api.merge.dev`).
@@ -141,14 +123,6 @@ impl MergeEmulator {
 
     pub fn webhook_signature_key(&self) -> &str {
         &self.config.webhook_signature_key
-    }
-
-    pub fn directory(&self) -> &Directory {
-        &self.directory
-    }
-
-    pub fn faults(&self) -> &Faults {
-        &self.faults
     }
 
     /// The webhook body for `event` (e.g. `Employee.changed`) carrying the employee model.
@@ -193,18 +167,6 @@ impl MergeEmulator {
         let body = self.webhook_body(url, event, employee_id);
         let signature = sign(&self.config.webhook_signature_key, &body);
         plumbing::deliver(url, vec![(SIGNATURE_HEADER, signature)], body).await
-    }
-
-    /// Stops the server, letting in-flight requests finish.
-    pub async fn shutdown(self) {
-        self.server.shutdown().await;
-    }
-}
-
-impl Deref for MergeEmulator {
-    type Target = Directory;
-    fn deref(&self) -> &Directory {
-        &self.directory
     }
 }
 

@@ -18,5 +18,5 @@ pub use directory::{
     DEMO_LEAVER, DEMO_MANAGER, DemoPeople, Directory, DirectoryError, Employee, IdStyle,
     NewEmployee, Termination, seed_demo,
 };
-pub use plumbing::Faults;
+pub use plumbing::{Faults, HrEmulator};
 pub use receiver::{RawDelivery, RawReceiver};

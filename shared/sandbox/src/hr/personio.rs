@@ -8,7 +8,6 @@
 //! Personio does not sign webhooks: a v2 webhook carries the static token configured on the
 //! subscription in its `Authorization` header, and a dataless payload naming the employment.
 
-use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Query, Request, State};
@@ -23,9 +22,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::common::clock;
-use crate::common::server::ServerHandle;
-use crate::hr::directory::{DemoPeople, Directory, Employee, IdStyle, seed_demo};
-use crate::hr::plumbing::{self, Faults};
+use crate::hr::directory::{DemoPeople, Directory, Employee, IdStyle};
+use crate::hr::plumbing::{self, HrEmulator};
 
 /// Where access tokens are issued.
 pub const TOKEN_PATH: &str = "/v2/auth/token";
@@ -56,8 +54,9 @@ impl Default for PersonioConfig {
     }
 }
 
+/// The access tokens the emulator has issued (read through [`PersonioEmulator`]'s accessors).
 #[derive(Debug, Default)]
-struct Tokens {
+pub struct Tokens {
     issued: Vec<String>,
     counter: u64,
 }
@@ -76,16 +75,8 @@ impl App {
     }
 }
 
-/// A running Personio emulator. Derefs to its [`Directory`] for the state API.
-#[derive(Debug)]
-pub struct PersonioEmulator {
-    server: ServerHandle,
-    origin: String,
-    config: Arc<PersonioConfig>,
-    directory: Arc<Directory>,
-    faults: Arc<Faults>,
-    tokens: Arc<Mutex<Tokens>>,
-}
+/// A running emulator (see [`HrEmulator`]); it also keeps the access tokens it issued.
+pub type PersonioEmulator = HrEmulator<PersonioConfig, Arc<Mutex<Tokens>>>;
 
 impl PersonioEmulator {
     /// Starts an empty emulator on a free loopback port.
@@ -93,44 +84,31 @@ impl PersonioEmulator {
     /// # Errors
     /// If no loopback port can be bound.
     pub async fn start(config: PersonioConfig) -> std::io::Result<Self> {
-        let directory = Arc::new(Directory::new(IdStyle::Sequential(4_120_001), config.seed));
-        let faults = Arc::new(Faults::new(error));
-        let config = Arc::new(config);
+        let seed = config.seed;
+        let ids = IdStyle::Sequential(4_120_001);
         let tokens = Arc::new(Mutex::new(Tokens::default()));
-        let listener = ServerHandle::bind(std::net::SocketAddr::from((
-            std::net::Ipv4Addr::LOCALHOST,
-            0,
-        )))
-        .await?;
-        let origin = format!("http://{}", listener.local_addr()?);
-        let app = App {
-            directory: Arc::clone(&directory),
-            config: Arc::clone(&config),
-            tokens: Arc::clone(&tokens),
-            origin: origin.clone().into(),
-        };
-        let api = Router::new()
-            .route("/v2/persons", get(list_persons))
-            .route("/v2/persons/{id}", get(get_person))
-            .route("/v2/persons/{id}/employments", get(list_employments))
-            .layer(middleware::from_fn_with_state(
-                Arc::clone(&faults),
-                plumbing::fault_gate,
-            ))
-            .layer(middleware::from_fn_with_state(app.clone(), authenticate));
-        let router = Router::new()
-            .route(TOKEN_PATH, post(token))
-            .merge(api)
-            .with_state(app);
-        let server = ServerHandle::serve(listener, router)?;
-        Ok(Self {
-            server,
-            origin,
-            config,
-            directory,
-            faults,
-            tokens,
+        HrEmulator::serve(config, ids, seed, error, tokens, |p| {
+            let app = App {
+                directory: p.directory,
+                config: p.config,
+                tokens: p.extra,
+                origin: p.origin.into(),
+            };
+            let api = Router::new()
+                .route("/v2/persons", get(list_persons))
+                .route("/v2/persons/{id}", get(get_person))
+                .route("/v2/persons/{id}/employments", get(list_employments))
+                .layer(middleware::from_fn_with_state(
+                    p.faults,
+                    plumbing::fault_gate,
+                ))
+                .layer(middleware::from_fn_with_state(app.clone(), authenticate));
+            Router::new()
+                .route(TOKEN_PATH, post(token))
+                .merge(api)
+                .with_state(app)
         })
+        .await
     }
 
     /// Starts an emulator seeded with the demo company.
@@ -138,9 +116,7 @@ impl PersonioEmulator {
     /// # Errors
     /// If no loopback port can be bound.
     pub async fn start_demo() -> std::io::Result<(Self, DemoPeople)> {
-        let emulator = Self::start(PersonioConfig::default()).await?;
-        let demo = seed_demo(&emulator.directory);
-        Ok((emulator, demo))
+        Ok(Self::start(PersonioConfig::default()).await?.seeded())
     }
 
     /// The API origin (stands in for `https://api.personio.de`).
@@ -160,25 +136,14 @@ impl PersonioEmulator {
         &self.config.webhook_token
     }
 
-    pub fn directory(&self) -> &Directory {
-        &self.directory
-    }
-
-    pub fn faults(&self) -> &Faults {
-        &self.faults
-    }
-
     /// How many access tokens have been issued (clients should reuse theirs).
     pub fn tokens_issued(&self) -> u64 {
-        self.tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .counter
+        self.extra.lock().unwrap_or_else(|e| e.into_inner()).counter
     }
 
     /// Revokes every access token issued so far, as if they had expired.
     pub fn expire_tokens(&self) {
-        self.tokens
+        self.extra
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .issued
@@ -223,18 +188,6 @@ impl PersonioEmulator {
             body,
         )
         .await
-    }
-
-    /// Stops the server, letting in-flight requests finish.
-    pub async fn shutdown(self) {
-        self.server.shutdown().await;
-    }
-}
-
-impl Deref for PersonioEmulator {
-    type Target = Directory;
-    fn deref(&self) -> &Directory {
-        &self.directory
     }
 }
 

@@ -1,5 +1,6 @@
-//! What every HR emulator shares: starting a loopback server, the fault knobs that make the
-//! API throttle or fail on demand, Basic-auth parsing, and delivering a signed webhook.
+//! What every HR emulator shares: the running emulator itself (server, employees, fault knobs,
+//! configuration), the fault knobs that make the API throttle or fail on demand, Basic-auth
+//! parsing, and delivering a signed webhook.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -16,6 +17,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::common::knobs::Knobs;
 use crate::common::server::ServerHandle;
+use crate::hr::directory::{DemoPeople, Directory, IdStyle, seed_demo};
 
 /// Binds `127.0.0.1:0`, serves `router`, and returns the handle and the origin URL.
 pub(crate) async fn serve(router: Router) -> io::Result<(ServerHandle, String)> {
@@ -23,6 +25,97 @@ pub(crate) async fn serve(router: Router) -> io::Result<(ServerHandle, String)> 
     let server = ServerHandle::serve(listener, router)?;
     let base = format!("http://{}", server.addr());
     Ok((server, base))
+}
+
+/// A running HR emulator: its loopback server, the employees it serves, its fault knobs, the
+/// vendor's configuration `C` and whatever else the vendor keeps (`X`: issued tokens, webhook
+/// subscriptions). Each vendor module names it (`HiBobEmulator = HrEmulator<HiBobConfig>`) and
+/// adds its own accessors. Derefs to its [`Directory`] for the state API (`seed`, `terminate`,
+/// `rescind`, `move_termination`). Dropping it stops the server.
+#[derive(Debug)]
+pub struct HrEmulator<C, X = ()> {
+    server: ServerHandle,
+    pub(crate) origin: String,
+    pub(crate) config: Arc<C>,
+    pub(crate) directory: Arc<Directory>,
+    faults: Arc<Faults>,
+    pub(crate) extra: X,
+}
+
+/// What a vendor's routes are built from.
+pub(crate) struct Parts<C, X> {
+    pub directory: Arc<Directory>,
+    pub config: Arc<C>,
+    pub extra: X,
+    /// `http://127.0.0.1:<port>`, known before the routes are (some answers quote it).
+    pub origin: String,
+    /// Layer [`fault_gate`] with these inside the vendor's authentication gate.
+    pub faults: Arc<Faults>,
+}
+
+impl<C, X: Clone> HrEmulator<C, X> {
+    /// Binds a free loopback port and serves the vendor's `routes` over a fresh directory whose
+    /// ids look like the vendor's (`ids`, seeded with `seed`); injected faults render with
+    /// `render`.
+    pub(crate) async fn serve(
+        config: C,
+        ids: IdStyle,
+        seed: u64,
+        render: ErrorRenderer,
+        extra: X,
+        routes: impl FnOnce(Parts<C, X>) -> Router,
+    ) -> io::Result<Self> {
+        let listener = ServerHandle::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+        let origin = format!("http://{}", listener.local_addr()?);
+        let directory = Arc::new(Directory::new(ids, seed));
+        let faults = Arc::new(Faults::new(render));
+        let config = Arc::new(config);
+        let router = routes(Parts {
+            directory: Arc::clone(&directory),
+            config: Arc::clone(&config),
+            extra: extra.clone(),
+            origin: origin.clone(),
+            faults: Arc::clone(&faults),
+        });
+        let server = ServerHandle::serve(listener, router)?;
+        Ok(Self {
+            server,
+            origin,
+            config,
+            directory,
+            faults,
+            extra,
+        })
+    }
+}
+
+impl<C, X> HrEmulator<C, X> {
+    /// The emulator with the demo company seeded (see [`seed_demo`]).
+    pub(crate) fn seeded(self) -> (Self, DemoPeople) {
+        let demo = seed_demo(&self.directory);
+        (self, demo)
+    }
+
+    pub fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
+    /// Fault injection (429 with `Retry-After`, 5xx).
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Stops the server, letting in-flight requests finish.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
+
+impl<C, X> std::ops::Deref for HrEmulator<C, X> {
+    type Target = Directory;
+    fn deref(&self) -> &Directory {
+        &self.directory
+    }
 }
 
 /// Renders a vendor's error body for a status (429, 5xx) the fault knobs inject.

@@ -7,7 +7,6 @@
 //! (`id`, `company_id`, `event_type`) with, optionally, a static `Authorization: Bearer` token
 //! configured by the partner.
 
-use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, Request, State};
@@ -19,9 +18,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::common::server::ServerHandle;
-use crate::hr::directory::{DemoPeople, Directory, Employee, IdStyle, seed_demo};
-use crate::hr::plumbing::{self, Faults};
+use crate::hr::directory::{DemoPeople, Directory, Employee, IdStyle};
+use crate::hr::plumbing::{self, HrEmulator};
 
 /// Largest page Rippling serves.
 pub const MAX_LIMIT: usize = 100;
@@ -53,15 +51,8 @@ struct App {
     config: Arc<RipplingConfig>,
 }
 
-/// A running Rippling emulator. Derefs to its [`Directory`] for the state API.
-#[derive(Debug)]
-pub struct RipplingEmulator {
-    server: ServerHandle,
-    origin: String,
-    config: Arc<RipplingConfig>,
-    directory: Arc<Directory>,
-    faults: Arc<Faults>,
-}
+/// A running emulator (see [`HrEmulator`]).
+pub type RipplingEmulator = HrEmulator<RipplingConfig>;
 
 impl RipplingEmulator {
     /// Starts an empty emulator on a free loopback port.
@@ -69,33 +60,26 @@ impl RipplingEmulator {
     /// # Errors
     /// If no loopback port can be bound.
     pub async fn start(config: RipplingConfig) -> std::io::Result<Self> {
-        let directory = Arc::new(Directory::new(IdStyle::LongNumeric, config.seed));
-        let faults = Arc::new(Faults::new(error));
-        let config = Arc::new(config);
-        let app = App {
-            directory: Arc::clone(&directory),
-            config: Arc::clone(&config),
-        };
-        let router = Router::new()
-            .route(
-                "/platform/api/employees/include_terminated",
-                get(include_terminated),
-            )
-            .route("/platform/api/employees/{id}", get(employee))
-            .layer(middleware::from_fn_with_state(
-                Arc::clone(&faults),
-                plumbing::fault_gate,
-            ))
-            .layer(middleware::from_fn_with_state(app.clone(), authenticate))
-            .with_state(app);
-        let (server, origin) = plumbing::serve(router).await?;
-        Ok(Self {
-            server,
-            origin,
-            config,
-            directory,
-            faults,
+        let seed = config.seed;
+        HrEmulator::serve(config, IdStyle::LongNumeric, seed, error, (), |p| {
+            let app = App {
+                directory: p.directory,
+                config: p.config,
+            };
+            Router::new()
+                .route(
+                    "/platform/api/employees/include_terminated",
+                    get(include_terminated),
+                )
+                .route("/platform/api/employees/{id}", get(employee))
+                .layer(middleware::from_fn_with_state(
+                    p.faults,
+                    plumbing::fault_gate,
+                ))
+                .layer(middleware::from_fn_with_state(app.clone(), authenticate))
+                .with_state(app)
         })
+        .await
     }
 
     /// Starts an emulator seeded with the demo company.
@@ -103,9 +87,7 @@ impl RipplingEmulator {
     /// # Errors
     /// If no loopback port can be bound.
     pub async fn start_demo() -> std::io::Result<(Self, DemoPeople)> {
-        let emulator = Self::start(RipplingConfig::default()).await?;
-        let demo = seed_demo(&emulator.directory);
-        Ok((emulator, demo))
+        Ok(Self::start(RipplingConfig::default()).await?.seeded())
     }
 
     /// The API origin (stands in for `https://api.rippling.com`).
@@ -119,14 +101,6 @@ impl RipplingEmulator {
 
     pub fn webhook_token(&self) -> &str {
         &self.config.webhook_token
-    }
-
-    pub fn directory(&self) -> &Directory {
-        &self.directory
-    }
-
-    pub fn faults(&self) -> &Faults {
-        &self.faults
     }
 
     /// The form-encoded webhook body for `event` (e.g. `employee.deleted`) about `employee_id`.
@@ -162,18 +136,6 @@ impl RipplingEmulator {
             body,
         )
         .await
-    }
-
-    /// Stops the server, letting in-flight requests finish.
-    pub async fn shutdown(self) {
-        self.server.shutdown().await;
-    }
-}
-
-impl Deref for RipplingEmulator {
-    type Target = Directory;
-    fn deref(&self) -> &Directory {
-        &self.directory
     }
 }
 
