@@ -5,11 +5,11 @@ mod common;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::{hex, in_days};
-use passage_core::ports::{EmploymentStatus, HrSource};
+use passage_core::ports::HrSource;
 use passage_core::secret::Secret;
 use passage_hrapi::{Finch, FinchSettings};
+use passage_sandbox::hr::RawReceiver;
 use passage_sandbox::hr::finch::{self as emu, FinchEmulator};
-use passage_sandbox::hr::{DEMO_LEAVER, DEMO_MANAGER, RawReceiver};
 
 fn client(emulator: &FinchEmulator, token: &str) -> Finch {
     Finch::new(FinchSettings {
@@ -24,31 +24,8 @@ async fn reads_active_terminated_rescinded_and_missing_individuals() {
     let (finch, demo) = FinchEmulator::start_demo().await.unwrap();
     let hr = client(&finch, finch.access_token());
 
-    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
-    assert_eq!(jane.email, DEMO_LEAVER);
-    assert_eq!(jane.display_name.as_deref(), Some("Jane Doe"));
-    assert_eq!(jane.status, EmploymentStatus::Active);
-    assert_eq!(jane.work_location.as_deref(), Some("London"));
-    let manager = jane.manager.unwrap();
-    assert_eq!(manager.email, DEMO_MANAGER);
-    assert_eq!(
-        manager.employee_id.as_deref(),
-        Some(demo.manager_id.as_str())
-    );
-
-    finch.terminate(&demo.leaver_id, in_days(6)).unwrap();
-    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
-    assert_eq!(jane.status, EmploymentStatus::Terminated);
-    assert_eq!(jane.termination_date, Some(in_days(6)));
-
-    finch.move_termination(&demo.leaver_id, in_days(8)).unwrap();
-    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
-    assert_eq!(jane.termination_date, Some(in_days(8)));
-
-    finch.rescind(&demo.leaver_id).unwrap();
-    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
-    assert_eq!(jane.status, EmploymentStatus::Active);
-    assert_eq!(jane.termination_date, None);
+    let seen = common::lifecycle_is_read(&hr, &finch, &demo, in_days(6), in_days(8)).await;
+    assert_eq!(seen.active.work_location.as_deref(), Some("London"));
 
     assert_eq!(
         hr.employee("00000000-0000-4000-8000-000000000000")

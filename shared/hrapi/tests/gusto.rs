@@ -3,11 +3,11 @@
 mod common;
 
 use common::{hex, in_days, openssl_hmac};
-use passage_core::ports::{EmploymentStatus, HrSource};
+use passage_core::ports::HrSource;
 use passage_core::secret::Secret;
 use passage_hrapi::{Gusto, GustoSettings};
+use passage_sandbox::hr::RawReceiver;
 use passage_sandbox::hr::gusto::{self as emu, GustoEmulator};
-use passage_sandbox::hr::{DEMO_LEAVER, DEMO_MANAGER, RawReceiver};
 
 fn client(emulator: &GustoEmulator, token: &str) -> Gusto {
     Gusto::new(GustoSettings {
@@ -22,31 +22,12 @@ async fn reads_active_terminated_rescinded_and_missing_employees() {
     let (gusto, demo) = GustoEmulator::start_demo().await.unwrap();
     let hr = client(&gusto, gusto.access_token());
 
-    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
-    assert_eq!(jane.email, DEMO_LEAVER);
-    assert_eq!(jane.display_name.as_deref(), Some("Jane Doe"));
-    assert_eq!(jane.status, EmploymentStatus::Active);
-    let manager = jane.manager.unwrap();
-    assert_eq!(manager.email, DEMO_MANAGER);
+    let seen = common::lifecycle_is_read(&hr, &gusto, &demo, in_days(9), in_days(4)).await;
+    // A Gusto termination's effective date is also the last day worked.
     assert_eq!(
-        manager.employee_id.as_deref(),
-        Some(demo.manager_id.as_str())
+        seen.terminated.last_day_worked,
+        seen.terminated.termination_date
     );
-
-    gusto.terminate(&demo.leaver_id, in_days(9)).unwrap();
-    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
-    assert_eq!(jane.status, EmploymentStatus::Terminated);
-    assert_eq!(jane.termination_date, Some(in_days(9)));
-    assert_eq!(jane.last_day_worked, Some(in_days(9)));
-
-    gusto.move_termination(&demo.leaver_id, in_days(4)).unwrap();
-    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
-    assert_eq!(jane.termination_date, Some(in_days(4)));
-
-    gusto.rescind(&demo.leaver_id).unwrap();
-    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
-    assert_eq!(jane.status, EmploymentStatus::Active);
-    assert_eq!(jane.termination_date, None);
 
     assert_eq!(
         hr.employee("00000000-0000-4000-8000-000000000000")

@@ -3,11 +3,11 @@
 mod common;
 
 use common::in_days;
-use passage_core::ports::{EmploymentStatus, HrSource};
+use passage_core::ports::HrSource;
 use passage_core::secret::Secret;
 use passage_hrapi::{Rippling, RipplingSettings};
 use passage_sandbox::hr::rippling::RipplingEmulator;
-use passage_sandbox::hr::{DEMO_LEAVER, DEMO_MANAGER, RawReceiver};
+use passage_sandbox::hr::{DEMO_MANAGER, RawReceiver};
 
 fn client(emulator: &RipplingEmulator, token: &str) -> Rippling {
     Rippling::new(RipplingSettings {
@@ -22,32 +22,7 @@ async fn reads_active_terminated_rescinded_and_missing_employees() {
     let (rippling, demo) = RipplingEmulator::start_demo().await.unwrap();
     let hr = client(&rippling, rippling.api_token());
 
-    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
-    assert_eq!(jane.email, DEMO_LEAVER);
-    assert_eq!(jane.display_name.as_deref(), Some("Jane Doe"));
-    assert_eq!(jane.status, EmploymentStatus::Active);
-    let manager = jane.manager.unwrap();
-    assert_eq!(manager.email, DEMO_MANAGER);
-    assert_eq!(
-        manager.employee_id.as_deref(),
-        Some(demo.manager_id.as_str())
-    );
-
-    rippling.terminate(&demo.leaver_id, in_days(15)).unwrap();
-    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
-    assert_eq!(jane.status, EmploymentStatus::Terminated);
-    assert_eq!(jane.termination_date, Some(in_days(15)));
-
-    rippling
-        .move_termination(&demo.leaver_id, in_days(1))
-        .unwrap();
-    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
-    assert_eq!(jane.termination_date, Some(in_days(1)));
-
-    rippling.rescind(&demo.leaver_id).unwrap();
-    let jane = hr.employee(&demo.leaver_id).await.unwrap().unwrap();
-    assert_eq!(jane.status, EmploymentStatus::Active);
-    assert_eq!(jane.termination_date, None);
+    let _seen = common::lifecycle_is_read(&hr, &rippling, &demo, in_days(15), in_days(1)).await;
 
     assert_eq!(hr.employee("1111111111111111111").await.unwrap(), None);
 }

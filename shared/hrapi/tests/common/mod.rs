@@ -128,3 +128,49 @@ pub async fn recent_terminations_are_listed(
     assert_eq!(ids, expected);
     found
 }
+
+/// What [`lifecycle_is_read`] read, for each vendor's own further checks.
+pub struct Lifecycle {
+    pub active: HrRecord,
+    pub terminated: HrRecord,
+}
+
+/// The demo leaver reads as active with her manager; terminated on `first`, as terminated on
+/// that date; moved to `moved`, on the new date; rescinded, active with no date again.
+pub async fn lifecycle_is_read(
+    hr: &dyn HrSource,
+    directory: &Directory,
+    demo: &DemoPeople,
+    first: Date,
+    moved: Date,
+) -> Lifecycle {
+    use passage_core::ports::EmploymentStatus;
+    use passage_sandbox::hr::{DEMO_LEAVER, DEMO_MANAGER};
+    let read = async || hr.employee(&demo.leaver_id).await.unwrap().unwrap();
+    let active = read().await;
+    assert_eq!(active.employee_id, demo.leaver_id);
+    assert_eq!(active.email, DEMO_LEAVER);
+    assert_eq!(active.display_name.as_deref(), Some("Jane Doe"));
+    assert_eq!(active.status, EmploymentStatus::Active);
+    assert_eq!(active.termination_date, None);
+    let manager = active.manager.clone().unwrap();
+    assert_eq!(manager.email, DEMO_MANAGER);
+    assert_eq!(
+        manager.employee_id.as_deref(),
+        Some(demo.manager_id.as_str())
+    );
+
+    directory.terminate(&demo.leaver_id, first).unwrap();
+    let terminated = read().await;
+    assert_eq!(terminated.status, EmploymentStatus::Terminated);
+    assert_eq!(terminated.termination_date, Some(first));
+
+    directory.move_termination(&demo.leaver_id, moved).unwrap();
+    assert_eq!(read().await.termination_date, Some(moved));
+
+    directory.rescind(&demo.leaver_id).unwrap();
+    let rescinded = read().await;
+    assert_eq!(rescinded.status, EmploymentStatus::Active);
+    assert_eq!(rescinded.termination_date, None);
+    Lifecycle { active, terminated }
+}
