@@ -19,6 +19,8 @@ type Prior = BTreeMap<StepKey, serde_json::Value>;
 /// Connectors get a client built from `passage_connectors::http::builder()` with this proxy
 /// set, so what is observed is exactly what went on the wire, with no observation code in the
 /// connectors themselves.
+mod common;
+
 mod recorder {
     use axum::body::Body;
     use axum::extract::{Request, State};
@@ -159,23 +161,8 @@ mod scenarios {
     use super::recorder::{Recorder, Seen};
     use super::*;
     use passage_core::secret::Secret;
-    use std::sync::OnceLock;
 
-    /// One RSA key for every signing credential (2048-bit keygen is slow unoptimised):
-    /// (private PKCS#8 PEM, public SPKI PEM).
-    fn rsa_key() -> &'static (String, String) {
-        static KEY: OnceLock<(String, String)> = OnceLock::new();
-        KEY.get_or_init(|| {
-            use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-            let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
-            (
-                key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
-                key.to_public_key()
-                    .to_public_key_pem(LineEnding::LF)
-                    .unwrap(),
-            )
-        })
-    }
+    use crate::common::rsa_key;
 
     fn request(
         provider: Provider,
@@ -316,10 +303,8 @@ mod scenarios {
     }
 
     pub async fn microsoft() -> Vec<Seen> {
-        use passage_connectors::microsoft::{
-            MicrosoftConnector, MicrosoftCredential, MicrosoftSettings,
-        };
-        use passage_core::MicrosoftPolicy;
+        use passage_connectors::microsoft::{MicrosoftConnector, MicrosoftCredential};
+
         use passage_sandbox::microsoft::{
             AppCredential, DEMO_LEAVER, DEMO_MANAGER, MethodKind, MicrosoftConfig,
             MicrosoftEmulator, Resource, SeedDevice, SeedMethod, SeedUser, demo_seed,
@@ -340,24 +325,12 @@ mod scenarios {
             Action::RemoveLicenses,
         ];
         let settings = |ms: &MicrosoftEmulator, credential, devices| {
-            let base = url::Url::parse(&ms.base_url()).unwrap();
-            MicrosoftSettings {
-                login_url: base.clone(),
-                graph_url: base.clone(),
-                exchange_url: base,
-                tenant_id: ms.tenant_id(),
-                client_id: CLIENT_ID.into(),
+            crate::common::microsoft_settings(
+                ms,
+                CLIENT_ID,
                 credential,
-                policy: MicrosoftPolicy {
-                    reset_factors: true,
-                    auto_reply: Some("Jane has left; please write to Sam.".into()),
-                    forward_to_delegate: true,
-                    convert_mailbox: true,
-                    remove_licenses: true,
-                    devices,
-                    mailbox_critical: false,
-                },
-            }
+                crate::common::microsoft_policy(devices),
+            )
         };
         let recorder = Recorder::start().await;
 
@@ -500,15 +473,10 @@ mod scenarios {
     }
 
     pub async fn google() -> Vec<Seen> {
-        use passage_connectors::google::{
-            DELEGATED_SCOPES, GoogleConnector, GoogleSettings, TransferPolling,
-        };
-        use passage_core::GooglePolicy;
+        use passage_connectors::google::{DELEGATED_SCOPES, GoogleConnector, TransferPolling};
+
         use passage_sandbox::google::{DEMO_LEAVER, DEMO_MANAGER, GoogleConfig, GoogleEmulator};
         use std::time::Duration;
-        const SA_EMAIL: &str = "offboarder@passage-test.iam.gserviceaccount.com";
-        const SA_CLIENT_ID: &str = "104729305811209384756";
-        const KEY_ID: &str = "5f1c0d8a2b";
         const PLAN: [Action; 11] = [
             Action::Snapshot,
             Action::DelegateMailbox,
@@ -528,32 +496,9 @@ mod scenarios {
                 .await
                 .unwrap();
             passage_sandbox::google::demo_seed(&google);
-            let (private, public) = rsa_key();
-            google
-                .register_service_account(SA_EMAIL, SA_CLIENT_ID, public, KEY_ID, DELEGATED_SCOPES)
-                .unwrap();
+            crate::common::register_google_service_account(&google, DELEGATED_SCOPES);
             let connector = GoogleConnector::new(
-                GoogleSettings {
-                    api_base: url::Url::parse(&google.base_url()).unwrap(),
-                    licensing_base: None,
-                    gmail_base: None,
-                    token_url: url::Url::parse(&google.token_url()).unwrap(),
-                    service_account_email: SA_EMAIL.into(),
-                    private_key: Secret::new(private.clone()),
-                    key_id: KEY_ID.into(),
-                    admin_subject: google.admin_email(),
-                    customer_id: "my_customer".into(),
-                    license_skus: Vec::new(),
-                    policy: GooglePolicy {
-                        delegate_mailbox: true,
-                        forward_to_delegate: true,
-                        vacation_reply: Some("Jane has left; please write to Sam.".into()),
-                        transfer_data: true,
-                        release_licenses: true,
-                        devices,
-                        mailbox_critical: false,
-                    },
-                },
+                crate::common::google_settings(&google, crate::common::google_policy(devices)),
                 recorder.client(),
             )
             .with_transfer_polling(TransferPolling {
@@ -574,10 +519,8 @@ mod scenarios {
     }
 
     pub async fn jumpcloud() -> Vec<Seen> {
-        use passage_connectors::jumpcloud::{
-            JumpCloudConnector, JumpCloudCredential, JumpCloudSettings,
-        };
-        use passage_core::JumpCloudPolicy;
+        use passage_connectors::jumpcloud::{JumpCloudConnector, JumpCloudCredential};
+
         use passage_sandbox::jumpcloud::{
             DEMO_LEAVER, JumpCloudConfig, JumpCloudEmulator, SeedSystem, demo_seed,
         };
@@ -590,13 +533,7 @@ mod scenarios {
         let recorder = Recorder::start().await;
         let connector = |jc: &JumpCloudEmulator, credential, org_id, devices| {
             JumpCloudConnector::new(
-                JumpCloudSettings {
-                    base_url: url::Url::parse(&jc.base_url()).unwrap(),
-                    token_url: Some(url::Url::parse(&jc.token_url()).unwrap()),
-                    credential,
-                    org_id,
-                    policy: JumpCloudPolicy { devices },
-                },
+                crate::common::jumpcloud_settings(jc, credential, org_id, devices),
                 recorder.client(),
             )
         };

@@ -7,23 +7,21 @@
 //! run on a twin emulator: the same state-changing requests and the same provider audit events,
 //! so nothing is applied twice and nothing is skipped.
 
-use passage_connectors::google::{DELEGATED_SCOPES, GoogleConnector, GoogleSettings};
-use passage_connectors::jumpcloud::{JumpCloudConnector, JumpCloudCredential, JumpCloudSettings};
-use passage_connectors::microsoft::{MicrosoftConnector, MicrosoftCredential, MicrosoftSettings};
+use passage_connectors::google::{DELEGATED_SCOPES, GoogleConnector};
+use passage_connectors::jumpcloud::{JumpCloudConnector, JumpCloudCredential};
+use passage_connectors::microsoft::{MicrosoftConnector, MicrosoftCredential};
 use passage_connectors::okta::{OktaConnector, OktaCredentials, OktaSettings};
 use passage_core::ports::{ActionDone, ActionFailure, ActionRequest, Connector, FailureClass};
 use passage_core::secret::Secret;
-use passage_core::{
-    Action, DeviceAction, GooglePolicy, JumpCloudPolicy, Manager, MicrosoftPolicy, RunId, StepKey,
-    Subject, TenantId,
-};
+use passage_core::{Action, DeviceAction, Manager, RunId, StepKey, Subject, TenantId};
 use passage_sandbox::google::{GoogleConfig, GoogleEmulator, QuotaReason};
 use passage_sandbox::jumpcloud::{JumpCloudConfig, JumpCloudEmulator, SeedSystem};
 use passage_sandbox::microsoft::{AppCredential, MicrosoftConfig, MicrosoftEmulator};
 use passage_sandbox::okta::{OktaConfig, OktaEmulator, RequestCounters};
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::time::Duration;
+
+mod common;
 
 type Prior = BTreeMap<StepKey, serde_json::Value>;
 /// Requests served, by (method, route template).
@@ -430,22 +428,6 @@ where
     (setup.emulator, effects)
 }
 
-/// One RSA key for the Google service account (2048-bit keygen is slow unoptimised):
-/// (private PKCS#8 PEM, public SPKI PEM).
-fn rsa_key() -> &'static (String, String) {
-    static KEY: OnceLock<(String, String)> = OnceLock::new();
-    KEY.get_or_init(|| {
-        use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
-        (
-            key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
-            key.to_public_key()
-                .to_public_key_pem(LineEnding::LF)
-                .unwrap(),
-        )
-    })
-}
-
 // ---- Okta ----
 
 /// Okta's plan: record, then strip access, then disable. Suspend and deactivate are
@@ -540,25 +522,13 @@ async fn microsoft() -> Setup<MicrosoftEmulator> {
         .unwrap();
     demo_seed(&ms);
     ms.register_app(CLIENT_ID, AppCredential::Secret(SECRET.into()));
-    let base = url::Url::parse(&ms.base_url()).unwrap();
     let connector = MicrosoftConnector::new(
-        MicrosoftSettings {
-            login_url: base.clone(),
-            graph_url: base.clone(),
-            exchange_url: base,
-            tenant_id: ms.tenant_id(),
-            client_id: CLIENT_ID.into(),
-            credential: MicrosoftCredential::Secret(Secret::new(SECRET)),
-            policy: MicrosoftPolicy {
-                reset_factors: true,
-                auto_reply: Some("Jane has left; please write to Sam.".into()),
-                forward_to_delegate: true,
-                convert_mailbox: true,
-                remove_licenses: true,
-                devices: DeviceAction::Retire,
-                mailbox_critical: false,
-            },
-        },
+        common::microsoft_settings(
+            &ms,
+            CLIENT_ID,
+            MicrosoftCredential::Secret(Secret::new(SECRET)),
+            common::microsoft_policy(DeviceAction::Retire),
+        ),
         passage_connectors::http::client(),
     );
     Setup {
@@ -613,39 +583,13 @@ const GOOGLE_PLAN: [Action; 11] = [
 async fn google() -> Setup<GoogleEmulator> {
     use passage_connectors::google::TransferPolling;
     use passage_sandbox::google::{DEMO_LEAVER, DEMO_MANAGER};
-    const SA_EMAIL: &str = "offboarder@passage-test.iam.gserviceaccount.com";
-    const SA_CLIENT_ID: &str = "104729305811209384756";
-    const KEY_ID: &str = "5f1c0d8a2b";
     let google = GoogleEmulator::start(GoogleConfig::default())
         .await
         .unwrap();
     passage_sandbox::google::demo_seed(&google);
-    let (private, public) = rsa_key();
-    google
-        .register_service_account(SA_EMAIL, SA_CLIENT_ID, public, KEY_ID, DELEGATED_SCOPES)
-        .unwrap();
+    common::register_google_service_account(&google, DELEGATED_SCOPES);
     let connector = GoogleConnector::new(
-        GoogleSettings {
-            api_base: url::Url::parse(&google.base_url()).unwrap(),
-            licensing_base: None,
-            gmail_base: None,
-            token_url: url::Url::parse(&google.token_url()).unwrap(),
-            service_account_email: SA_EMAIL.into(),
-            private_key: Secret::new(private.clone()),
-            key_id: KEY_ID.into(),
-            admin_subject: google.admin_email(),
-            customer_id: "my_customer".into(),
-            license_skus: Vec::new(),
-            policy: GooglePolicy {
-                delegate_mailbox: true,
-                forward_to_delegate: true,
-                vacation_reply: Some("Jane has left; please write to Sam.".into()),
-                transfer_data: true,
-                release_licenses: true,
-                devices: DeviceAction::Retire,
-                mailbox_critical: false,
-            },
-        },
+        common::google_settings(&google, common::google_policy(DeviceAction::Retire)),
         passage_connectors::http::client(),
     )
     .with_transfer_polling(TransferPolling {
@@ -713,15 +657,12 @@ async fn jumpcloud() -> Setup<JumpCloudEmulator> {
     let demo = demo_seed(&jc);
     jc.seed_system(SeedSystem::linux("build-box").bound_to(&demo.leaver_id));
     let connector = JumpCloudConnector::new(
-        JumpCloudSettings {
-            base_url: url::Url::parse(&jc.base_url()).unwrap(),
-            token_url: Some(url::Url::parse(&jc.token_url()).unwrap()),
-            credential: JumpCloudCredential::ApiKey(Secret::new(jc.api_key())),
-            org_id: Some(jc.org_id()),
-            policy: JumpCloudPolicy {
-                devices: DeviceAction::Lock,
-            },
-        },
+        common::jumpcloud_settings(
+            &jc,
+            JumpCloudCredential::ApiKey(Secret::new(jc.api_key())),
+            Some(jc.org_id()),
+            DeviceAction::Lock,
+        ),
         passage_connectors::http::client(),
     );
     Setup {

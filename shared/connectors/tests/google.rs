@@ -2,11 +2,8 @@
 //! for the demo leaver, every effect visible in the emulator and applied exactly once, Gmail
 //! steps refused after suspension, throttling, auto-licensing and missing delegation.
 
-use passage_connectors::google::{
-    DELEGATED_SCOPES, GoogleConnector, GoogleSettings, TransferPolling, scopes,
-};
+use passage_connectors::google::{DELEGATED_SCOPES, GoogleConnector, TransferPolling, scopes};
 use passage_core::ports::{ActionDone, ActionFailure, ActionRequest, Connector, FailureClass};
-use passage_core::secret::Secret;
 use passage_core::{
     Action, DeviceAction, GooglePolicy, Manager, Provider, RunId, StepKey, Subject, TenantId,
 };
@@ -14,34 +11,12 @@ use passage_sandbox::google::{
     DEMO_LEAVER, DEMO_MANAGER, GoogleConfig, GoogleEmulator, QuotaReason, TransferStatus,
     demo_seed, event_name,
 };
-use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-const SA_EMAIL: &str = "offboarder@passage-test.iam.gserviceaccount.com";
-const SA_CLIENT_ID: &str = "104729305811209384756";
-const KEY_ID: &str = "5f1c0d8a2b";
+mod common;
+
 const VACATION: &str = "Jane has left Example. Please write to sam.lee@example.com.";
-
-struct Keys {
-    private: String,
-    public: String,
-}
-
-fn keys() -> &'static Keys {
-    static KEYS: OnceLock<Keys> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
-        Keys {
-            private: key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
-            public: key
-                .to_public_key()
-                .to_public_key_pem(LineEnding::LF)
-                .unwrap(),
-        }
-    })
-}
 
 fn policy() -> GooglePolicy {
     GooglePolicy {
@@ -61,27 +36,13 @@ async fn emulator(scopes: &[&str]) -> GoogleEmulator {
         .await
         .unwrap();
     demo_seed(&google);
-    google
-        .register_service_account(SA_EMAIL, SA_CLIENT_ID, &keys().public, KEY_ID, scopes)
-        .unwrap();
+    common::register_google_service_account(&google, scopes);
     google
 }
 
 fn connector(google: &GoogleEmulator, policy: GooglePolicy) -> GoogleConnector {
     GoogleConnector::new(
-        GoogleSettings {
-            api_base: url::Url::parse(&google.base_url()).unwrap(),
-            licensing_base: None,
-            gmail_base: None,
-            token_url: url::Url::parse(&google.token_url()).unwrap(),
-            service_account_email: SA_EMAIL.into(),
-            private_key: Secret::new(keys().private.clone()),
-            key_id: KEY_ID.into(),
-            admin_subject: google.admin_email(),
-            customer_id: "my_customer".into(),
-            license_skus: Vec::new(),
-            policy,
-        },
+        common::google_settings(google, policy),
         passage_connectors::http::client(),
     )
     .with_transfer_polling(TransferPolling {
@@ -409,7 +370,7 @@ async fn missing_delegation_is_permanent_and_names_the_scope() {
     assert!(f.message.contains("delegation"), "{}", f.message);
 
     // No delegation at all: even the user lookup is refused, permanently.
-    google.set_delegated_scopes(SA_CLIENT_ID, &[]);
+    google.set_delegated_scopes(common::GOOGLE_SA_CLIENT_ID, &[]);
     let c = connector(&google, policy());
     let f = failed(&c, &request(Action::Suspend, &BTreeMap::new())).await;
     assert_eq!(f.class, FailureClass::Permanent);

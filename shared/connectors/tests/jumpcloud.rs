@@ -2,7 +2,7 @@
 //! the demo leaver with an API key, with a service account, and with an MSP credential that
 //! needs `x-org-id`; repeats, throttling, pagination and an unknown leaver.
 
-use passage_connectors::jumpcloud::{JumpCloudConnector, JumpCloudCredential, JumpCloudSettings};
+use passage_connectors::jumpcloud::{JumpCloudConnector, JumpCloudCredential};
 use passage_core::ports::{ActionDone, ActionRequest, Connector, FailureClass};
 use passage_core::secret::Secret;
 use passage_core::{
@@ -14,6 +14,8 @@ use passage_sandbox::jumpcloud::{
     SeedUser, UserState, demo_seed, event_type,
 };
 use std::collections::BTreeMap;
+
+mod common;
 
 type Prior = BTreeMap<StepKey, serde_json::Value>;
 
@@ -47,13 +49,7 @@ fn connector(
     devices: DeviceAction,
 ) -> JumpCloudConnector {
     JumpCloudConnector::new(
-        JumpCloudSettings {
-            base_url: url::Url::parse(&jc.base_url()).unwrap(),
-            token_url: Some(url::Url::parse(&jc.token_url()).unwrap()),
-            credential,
-            org_id,
-            policy: policy(devices),
-        },
+        common::jumpcloud_settings(jc, credential, org_id, devices),
         passage_connectors::http::client(),
     )
 }

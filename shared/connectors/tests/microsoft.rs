@@ -14,7 +14,6 @@ use passage_sandbox::microsoft::{
     key_thumbprints,
 };
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 const CLIENT_ID: &str = "5a1e2b3c-4d5e-6f70-8192-a3b4c5d6e7f8";
@@ -36,20 +35,9 @@ const PLAN: [Action; 10] = [
     Action::RemoveLicenses,
 ];
 
-/// One key per test binary (2048-bit keygen is slow unoptimised): (private PKCS#8, public SPKI).
-fn rsa_key() -> &'static (String, String) {
-    static KEY: OnceLock<(String, String)> = OnceLock::new();
-    KEY.get_or_init(|| {
-        use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
-        (
-            key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
-            key.to_public_key()
-                .to_public_key_pem(LineEnding::LF)
-                .unwrap(),
-        )
-    })
-}
+mod common;
+
+use common::rsa_key;
 
 fn policy() -> MicrosoftPolicy {
     MicrosoftPolicy {
@@ -77,16 +65,7 @@ async fn tenant() -> Tenant {
 }
 
 fn settings(ms: &MicrosoftEmulator, credential: MicrosoftCredential) -> MicrosoftSettings {
-    let base = url::Url::parse(&ms.base_url()).unwrap();
-    MicrosoftSettings {
-        login_url: base.clone(),
-        graph_url: base.clone(),
-        exchange_url: base,
-        tenant_id: ms.tenant_id(),
-        client_id: CLIENT_ID.into(),
-        credential,
-        policy: policy(),
-    }
+    common::microsoft_settings(ms, CLIENT_ID, credential, policy())
 }
 
 /// Registers the app with a certificate (public key) credential and builds the connector.

@@ -1,12 +1,13 @@
 //! The Okta connector against the sandbox Okta over real HTTP: every action done, read back and
 //! visible in the emulator's state, with an API token and with an OAuth service app using DPoP.
 
+mod common;
+
 use passage_connectors::okta::{OktaConnector, OktaCredentials, OktaSettings, ServiceApp};
 use passage_core::ports::{ActionDone, ActionRequest, Connector, FailureClass};
 use passage_core::secret::Secret;
 use passage_core::{Action, Provider, RunId, StepKey, Subject, TenantId};
 use passage_sandbox::okta::{ClientKey, DEMO_LEAVER, OktaConfig, OktaEmulator, SigningAlg};
-use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use std::collections::BTreeMap;
 
 fn request(action: Action, prior: &BTreeMap<StepKey, serde_json::Value>) -> ActionRequest {
@@ -52,16 +53,6 @@ async fn run_all(connector: &OktaConnector, last: Action) -> Vec<(Action, Action
         done.push((action, outcome));
     }
     done
-}
-
-fn rsa_key() -> (String, String) {
-    let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
-    let private = key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
-    let public = key
-        .to_public_key()
-        .to_public_key_pem(LineEnding::LF)
-        .unwrap();
-    (private, public)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,7 +101,7 @@ async fn with_an_api_token_every_action_lands_and_repeats_are_harmless() {
 async fn an_oauth_service_app_with_dpop_does_the_same_work() {
     let okta = OktaEmulator::start(OktaConfig::default()).await.unwrap();
     passage_sandbox::demo_seed(&okta);
-    let (private, public) = rsa_key();
+    let (private, public) = common::rsa_key().clone();
     let scopes: Vec<String> = [
         "okta.users.read",
         "okta.users.manage",
