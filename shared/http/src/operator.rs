@@ -5,7 +5,8 @@
 
 use crate::ApiState;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,6 +19,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
@@ -254,40 +256,77 @@ fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// Loads a run and checks it belongs to the tenant in the path (so a run id from another
-/// tenant is simply not found).
-async fn tenant_run(
-    state: &ApiState,
-    tenant: &str,
-    run: &str,
-) -> Result<passage_core::Run, ApiError> {
-    let not_found = || {
-        json_error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            &format!("no run {run:?} in tenant {tenant:?}"),
-        )
-    };
-    match state.engine.ports().store.run(&RunId::new(run)).await {
-        Ok(Some(r)) if r.tenant.as_str() == tenant => Ok(r),
-        Ok(_) => Err(not_found()),
-        Err(e) => Err(EngineError::from(e).into()),
+/// The operator calling, authenticated and authorised for the `{tenant}` in the path.
+struct TenantCall {
+    op: Operator,
+    tenant: String,
+}
+
+impl FromRequestParts<ApiState> for TenantCall {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let tenant = path_param(parts, state, "tenant").await?;
+        let iam = parts.extensions.get::<IamCaller>();
+        let op = authorise(state, &parts.headers, iam, &tenant)?;
+        Ok(Self { op, tenant })
     }
 }
 
-type Iam = Option<axum::Extension<IamCaller>>;
+/// As [`TenantCall`], with the `{run}` in the path, which must belong to that tenant (so a run
+/// id from another tenant is simply not found).
+struct RunCall {
+    op: Operator,
+    run: passage_core::Run,
+}
 
-fn iam(ext: &Iam) -> Option<&IamCaller> {
-    ext.as_ref().map(|axum::Extension(c)| c)
+impl FromRequestParts<ApiState> for RunCall {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let TenantCall { op, tenant } = TenantCall::from_request_parts(parts, state).await?;
+        let run = path_param(parts, state, "run").await?;
+        let not_found = || {
+            json_error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                &format!("no run {run:?} in tenant {tenant:?}"),
+            )
+        };
+        match state.engine.ports().store.run(&RunId::new(&run)).await {
+            Ok(Some(r)) if r.tenant.as_str() == tenant => Ok(Self { op, run: r }),
+            Ok(_) => Err(not_found()),
+            Err(e) => Err(EngineError::from(e).into()),
+        }
+    }
+}
+
+/// The `{step}` of a step route.
+fn step_of(path: &HashMap<String, String>) -> StepKey {
+    StepKey::new(path.get("step").map_or("", String::as_str))
+}
+
+async fn path_param(parts: &mut Parts, state: &ApiState, name: &str) -> Result<String, ApiError> {
+    let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        .await
+        .map_err(|e| json_error(StatusCode::BAD_REQUEST, "invalid_path", &e.body_text()))?;
+    params
+        .get(name)
+        .cloned()
+        .ok_or_else(|| json_error(StatusCode::NOT_FOUND, "not_found", "no such route"))
+}
+
+fn json(value: serde_json::Value) -> Response {
+    axum::Json(value).into_response()
 }
 
 async fn whoami(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    ext: Iam,
+    iam: Option<axum::Extension<IamCaller>>,
 ) -> Result<Response, ApiError> {
-    let op = authenticate(&state, &headers, iam(&ext))?;
-    Ok(axum::Json(json!({"operator": op.name, "tenants": op.tenants})).into_response())
+    let op = authenticate(&state, &headers, iam.as_ref().map(|e| &e.0))?;
+    Ok(json(json!({"operator": op.name, "tenants": op.tenants})))
 }
 
 #[derive(Deserialize)]
@@ -300,12 +339,9 @@ struct ListQuery {
 
 async fn list_runs(
     State(state): State<ApiState>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-    ext: Iam,
+    call: TenantCall,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    authorise(&state, &headers, iam(&ext), &tenant)?;
     let Ok(Query(q)) = query else {
         return Err(json_error(
             StatusCode::BAD_REQUEST,
@@ -320,25 +356,27 @@ async fn list_runs(
         .transpose()
         .map_err(|why| json_error(StatusCode::BAD_REQUEST, "invalid_query", &why))?;
     let filter = RunFilter {
-        tenant: Some(TenantId::new(tenant.as_str())),
+        tenant: Some(TenantId::new(call.tenant.as_str())),
         state: run_state,
         employee_id: q.employee_id,
         limit: Some(q.limit.unwrap_or(100).min(1000)),
     };
-    Ok(match state.engine.ports().store.list_runs(&filter).await {
-        Ok(runs) => {
-            let list: Vec<_> = runs
-                .iter()
-                .map(|r| {
-                    json!({"run_id": r.id, "state": r.state, "employee_id": r.subject.employee_id,
-                        "email": r.subject.email, "cutoff_at": r.cutoff.at, "created_at": r.created_at,
-                        "blocked_reason": r.blocked_reason})
-                })
-                .collect();
-            axum::Json(json!({"tenant": tenant, "runs": list})).into_response()
-        }
-        Err(e) => return Err(EngineError::from(e).into()),
-    })
+    let runs = state
+        .engine
+        .ports()
+        .store
+        .list_runs(&filter)
+        .await
+        .map_err(EngineError::from)?;
+    let list: Vec<_> = runs
+        .iter()
+        .map(|r| {
+            json!({"run_id": r.id, "state": r.state, "employee_id": r.subject.employee_id,
+                "email": r.subject.email, "cutoff_at": r.cutoff.at, "created_at": r.created_at,
+                "blocked_reason": r.blocked_reason})
+        })
+        .collect();
+    Ok(json(json!({"tenant": call.tenant, "runs": list})))
 }
 
 /// `last_working_day`, `cutoff_at` or `immediate`: exactly one.
@@ -384,12 +422,10 @@ struct StartBody {
 
 async fn start_run(
     State(state): State<ApiState>,
-    Path(tenant): Path<String>,
+    TenantCall { op, tenant }: TenantCall,
     headers: HeaderMap,
-    ext: Iam,
     bytes: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let op = authorise(&state, &headers, iam(&ext), &tenant)?;
     let b: StartBody = body(&bytes)?;
     let when = When {
         last_working_day: b.last_working_day,
@@ -417,38 +453,25 @@ async fn start_run(
         }),
         note: b.note,
     };
-    Ok(
-        match state
-            .engine
-            .start_manual(&TenantId::new(tenant.as_str()), leaver, &op.name, &key)
-            .await
-        {
-            Ok(a) => {
-                let status = if a.created {
-                    StatusCode::CREATED
-                } else {
-                    StatusCode::OK
-                };
-                (status, axum::Json(a)).into_response()
-            }
-            Err(e) => return Err(e.into()),
-        },
-    )
+    let accepted = state
+        .engine
+        .start_manual(&TenantId::new(tenant.as_str()), leaver, &op.name, &key)
+        .await?;
+    let status = if accepted.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(accepted)).into_response())
 }
 
 async fn show_run(
     State(state): State<ApiState>,
-    Path((tenant, run)): Path<(String, String)>,
-    headers: HeaderMap,
-    ext: Iam,
+    RunCall { run, .. }: RunCall,
 ) -> Result<Response, ApiError> {
-    authorise(&state, &headers, iam(&ext), &tenant)?;
-    let run = tenant_run(&state, &tenant, &run).await?;
     let store = &state.engine.ports().store;
-    let (steps, events) = match (store.steps(&run.id).await, store.events(&run.id).await) {
-        (Ok(s), Ok(e)) => (s, e),
-        (Err(e), _) | (_, Err(e)) => return Err(EngineError::from(e).into()),
-    };
+    let steps = store.steps(&run.id).await.map_err(EngineError::from)?;
+    let events = store.events(&run.id).await.map_err(EngineError::from)?;
     let gate = match passage_core::gate::evaluate(&steps) {
         passage_core::gate::Gate::Open => json!({"state": "open"}),
         passage_core::gate::Gate::Waiting { outstanding } => {
@@ -458,10 +481,9 @@ async fn show_run(
             json!({"state": "blocked", "failed": failed})
         }
     };
-    Ok(
-        axum::Json(json!({"run": run, "gate": gate, "steps": steps, "events": events}))
-            .into_response(),
-    )
+    Ok(json(
+        json!({"run": run, "gate": gate, "steps": steps, "events": events}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -472,20 +494,12 @@ struct ReasonBody {
 
 async fn cancel(
     State(state): State<ApiState>,
-    Path((tenant, run)): Path<(String, String)>,
-    headers: HeaderMap,
-    ext: Iam,
+    RunCall { op, run }: RunCall,
     bytes: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let op = authorise(&state, &headers, iam(&ext), &tenant)?;
     let b: ReasonBody = body(&bytes)?;
-    let run = tenant_run(&state, &tenant, &run).await?;
-    Ok(
-        match state.engine.cancel(&run.id, &op.name, &b.reason).await {
-            Ok(r) => axum::Json(json!({"run_id": r.id, "state": r.state})).into_response(),
-            Err(e) => return Err(e.into()),
-        },
-    )
+    let r = state.engine.cancel(&run.id, &op.name, &b.reason).await?;
+    Ok(json(json!({"run_id": r.id, "state": r.state})))
 }
 
 #[derive(Deserialize)]
@@ -500,12 +514,9 @@ struct RescheduleBody {
 
 async fn reschedule(
     State(state): State<ApiState>,
-    Path((tenant, run)): Path<(String, String)>,
-    headers: HeaderMap,
-    ext: Iam,
+    RunCall { op, run }: RunCall,
     bytes: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let op = authorise(&state, &headers, iam(&ext), &tenant)?;
     let b: RescheduleBody = body(&bytes)?;
     let request = When {
         last_working_day: b.last_working_day,
@@ -513,41 +524,29 @@ async fn reschedule(
         immediate: b.immediate,
     }
     .request()?;
-    let run = tenant_run(&state, &tenant, &run).await?;
-    Ok(match state
+    let r = state
         .engine
         .reschedule(&run.id, &request, &op.name, &b.reason)
-        .await
-    {
-        Ok(r) => axum::Json(
-            json!({"run_id": r.id, "state": r.state, "cutoff_at": r.cutoff.at, "cutoff": r.cutoff}),
-        )
-        .into_response(),
-        Err(e) => return Err(e.into()),
-    })
+        .await?;
+    Ok(json(
+        json!({"run_id": r.id, "state": r.state, "cutoff_at": r.cutoff.at, "cutoff": r.cutoff}),
+    ))
 }
 
 async fn waive(
     State(state): State<ApiState>,
-    Path((tenant, run, step)): Path<(String, String, String)>,
-    headers: HeaderMap,
-    ext: Iam,
+    RunCall { op, run }: RunCall,
+    Path(path): Path<HashMap<String, String>>,
     bytes: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let op = authorise(&state, &headers, iam(&ext), &tenant)?;
     let b: ReasonBody = body(&bytes)?;
-    let run = tenant_run(&state, &tenant, &run).await?;
-    Ok(
-        match state
-            .engine
-            .waive(&run.id, &StepKey::new(step.as_str()), &op.name, &b.reason)
-            .await
-        {
-            Ok(s) => axum::Json(json!({"step": s.key, "state": s.state, "waiver": s.waiver}))
-                .into_response(),
-            Err(e) => return Err(e.into()),
-        },
-    )
+    let s = state
+        .engine
+        .waive(&run.id, &step_of(&path), &op.name, &b.reason)
+        .await?;
+    Ok(json(
+        json!({"step": s.key, "state": s.state, "waiver": s.waiver}),
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -556,24 +555,16 @@ struct Empty {}
 
 async fn retry(
     State(state): State<ApiState>,
-    Path((tenant, run, step)): Path<(String, String, String)>,
-    headers: HeaderMap,
-    ext: Iam,
+    RunCall { op, run }: RunCall,
+    Path(path): Path<HashMap<String, String>>,
     bytes: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let op = authorise(&state, &headers, iam(&ext), &tenant)?;
     body::<Empty>(&bytes)?;
-    let run = tenant_run(&state, &tenant, &run).await?;
-    Ok(
-        match state
-            .engine
-            .retry(&run.id, &StepKey::new(step.as_str()), &op.name)
-            .await
-        {
-            Ok(s) => axum::Json(json!({"step": s.key, "state": s.state})).into_response(),
-            Err(e) => return Err(e.into()),
-        },
-    )
+    let s = state
+        .engine
+        .retry(&run.id, &step_of(&path), &op.name)
+        .await?;
+    Ok(json(json!({"step": s.key, "state": s.state})))
 }
 
 #[derive(Deserialize)]
@@ -588,14 +579,11 @@ struct ConfirmBody {
 
 async fn confirm(
     State(state): State<ApiState>,
-    Path((tenant, run, step)): Path<(String, String, String)>,
-    headers: HeaderMap,
-    ext: Iam,
+    RunCall { op, run }: RunCall,
+    Path(path): Path<HashMap<String, String>>,
     bytes: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let op = authorise(&state, &headers, iam(&ext), &tenant)?;
     let b: ConfirmBody = body(&bytes)?;
-    let run = tenant_run(&state, &tenant, &run).await?;
     let request = ConfirmRequest {
         item: b.item,
         outcome: b.outcome,
@@ -603,19 +591,13 @@ async fn confirm(
         condition: b.condition,
         note: b.note,
     };
-    Ok(
-        match state
-            .engine
-            .confirm(&run.id, &StepKey::new(step.as_str()), &request)
-            .await
-        {
-            Ok(s) => axum::Json(
-                json!({"step": s.key, "state": s.state, "items": s.human.map(|h| h.items)}),
-            )
-            .into_response(),
-            Err(e) => return Err(e.into()),
-        },
-    )
+    let s = state
+        .engine
+        .confirm(&run.id, &step_of(&path), &request)
+        .await?;
+    Ok(json(
+        json!({"step": s.key, "state": s.state, "items": s.human.map(|h| h.items)}),
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -627,21 +609,13 @@ struct ReconcileBody {
 
 async fn reconcile(
     State(state): State<ApiState>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-    ext: Iam,
+    TenantCall { tenant, .. }: TenantCall,
     bytes: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    authorise(&state, &headers, iam(&ext), &tenant)?;
     let b: ReconcileBody = body(&bytes)?;
-    Ok(
-        match state
-            .engine
-            .reconcile(&TenantId::new(tenant.as_str()), b.since)
-            .await
-        {
-            Ok(report) => axum::Json(report).into_response(),
-            Err(e) => return Err(e.into()),
-        },
-    )
+    let report = state
+        .engine
+        .reconcile(&TenantId::new(tenant.as_str()), b.since)
+        .await?;
+    Ok(axum::Json(report).into_response())
 }
