@@ -51,6 +51,17 @@ impl Sinks {
         ChannelNotifier::new(&self.settings()).unwrap()
     }
 
+    /// Sends the standard reminder for tenant `acme` on `channels`.
+    async fn remind(&self, channels: &[Channel]) -> Vec<NoticeDelivery> {
+        self.notifier()
+            .send(
+                &TenantPolicy::new("acme"),
+                channels,
+                &notice(NoticeKind::Reminder),
+            )
+            .await
+    }
+
     fn channels(&self) -> Vec<Channel> {
         vec![
             Channel::Webhook {
@@ -182,14 +193,7 @@ async fn archived_slack_channel_is_reported_with_slacks_error() {
     sinks
         .slack
         .set_hook_state(&sinks.slack.url(), HookState::Archived);
-    let deliveries = sinks
-        .notifier()
-        .send(
-            &TenantPolicy::new("acme"),
-            &sinks.channels(),
-            &notice(NoticeKind::Reminder),
-        )
-        .await;
+    let deliveries = sinks.remind(&sinks.channels()).await;
     let slack = by_channel(&deliveries, "slack");
     assert!(!slack.delivered);
     assert_eq!(slack.detail, "HTTP 410 channel_is_archived");
@@ -200,14 +204,7 @@ async fn archived_slack_channel_is_reported_with_slacks_error() {
 async fn smtp_550_for_a_recipient_fails_email_alone() {
     let sinks = Sinks::start().await;
     sinks.smtp.reject_recipient("manager@example.com");
-    let deliveries = sinks
-        .notifier()
-        .send(
-            &TenantPolicy::new("acme"),
-            &sinks.channels(),
-            &notice(NoticeKind::Reminder),
-        )
-        .await;
+    let deliveries = sinks.remind(&sinks.channels()).await;
     let email = by_channel(&deliveries, "email");
     assert!(!email.delivered);
     assert!(email.detail.starts_with("SMTP 550"), "{}", email.detail);
@@ -226,14 +223,7 @@ async fn smtp_550_for_a_recipient_fails_email_alone() {
 async fn smtp_outage_421_is_reported() {
     let sinks = Sinks::start().await;
     sinks.smtp.set_outage(true);
-    let deliveries = sinks
-        .notifier()
-        .send(
-            &TenantPolicy::new("acme"),
-            &sinks.channels(),
-            &notice(NoticeKind::Reminder),
-        )
-        .await;
+    let deliveries = sinks.remind(&sinks.channels()).await;
     let email = by_channel(&deliveries, "email");
     assert!(!email.delivered);
     assert!(email.detail.starts_with("SMTP 421"), "{}", email.detail);
@@ -302,14 +292,7 @@ async fn webhook_signed_with_the_wrong_secret_gets_401() {
         url: sinks.webhook.url(),
         secret: Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
     };
-    let deliveries = sinks
-        .notifier()
-        .send(
-            &TenantPolicy::new("acme"),
-            &channels,
-            &notice(NoticeKind::Reminder),
-        )
-        .await;
+    let deliveries = sinks.remind(&channels).await;
     let hook = by_channel(&deliveries, "webhook");
     assert!(!hook.delivered);
     assert!(hook.detail.starts_with("HTTP 401"), "{}", hook.detail);
@@ -325,14 +308,7 @@ async fn slack_429_is_retried_once_after_a_short_retry_after() {
         url: Secret::new(sinks.slack.url()),
     }];
     let started = Instant::now();
-    let deliveries = sinks
-        .notifier()
-        .send(
-            &TenantPolicy::new("acme"),
-            &channels,
-            &notice(NoticeKind::Reminder),
-        )
-        .await;
+    let deliveries = sinks.remind(&channels).await;
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "Retry-After was not waited"
@@ -354,14 +330,7 @@ async fn slack_429_with_a_long_retry_after_is_left_to_the_engine() {
         url: Secret::new(sinks.slack.url()),
     }];
     let started = Instant::now();
-    let deliveries = sinks
-        .notifier()
-        .send(
-            &TenantPolicy::new("acme"),
-            &channels,
-            &notice(NoticeKind::Reminder),
-        )
-        .await;
+    let deliveries = sinks.remind(&channels).await;
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(!deliveries[0].delivered);
     assert!(
@@ -480,14 +449,7 @@ async fn bad_channel_configuration_is_named_in_the_detail() {
             include_recipients: false,
         },
     ];
-    let deliveries = sinks
-        .notifier()
-        .send(
-            &TenantPolicy::new("acme"),
-            &channels,
-            &notice(NoticeKind::Reminder),
-        )
-        .await;
+    let deliveries = sinks.remind(&channels).await;
     assert!(deliveries.iter().all(|d| !d.delivered));
     assert!(
         deliveries[0].detail.contains("webhook secret"),
