@@ -220,32 +220,56 @@ async fn a_cutoff_that_passes_while_passage_is_down_runs_at_start_up() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn early_steps_prepare_the_hand_over_before_the_cutoff_and_only_those() {
-    use passage_core::{Action, EarlyPolicy, StepState};
-    let dir = std::env::temp_dir().join(format!("passage-early-{}", uuid::Uuid::new_v4().simple()));
+/// A four-provider sandbox whose tenant runs `actions` `lead` before the cutoff, and the
+/// manager-handed leaver it started with the cutoff `in_` from now.
+async fn early_world(
+    name: &str,
+    lead: Duration,
+    actions: Vec<passage_core::Action>,
+    in_: jiff::SignedDuration,
+) -> (
+    std::path::PathBuf,
+    Sandbox,
+    jiff::Timestamp,
+    passage_core::engine::Accepted,
+) {
+    let dir =
+        std::env::temp_dir().join(format!("passage-{name}-{}", uuid::Uuid::new_v4().simple()));
     let mut options = SandboxOptions::new(&dir);
     options.all_providers = true;
-    options.customize = Some(Arc::new(|p: &mut passage_core::TenantPolicy| {
-        p.early = Some(EarlyPolicy {
-            lead: Duration::from_secs(5),
-            actions: vec![Action::DelegateMailbox, Action::SetAutoReply],
+    options.customize = Some(Arc::new(move |p: &mut passage_core::TenantPolicy| {
+        p.early = Some(passage_core::EarlyPolicy {
+            lead,
+            actions: actions.clone(),
         });
     }));
     let sb = Sandbox::start(options).await.unwrap();
-    let google = &sb.others.as_ref().unwrap().google;
-    let cutoff = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(7);
-    let mut manager = leaver("G1", CutoffRequest::Exact(cutoff), None);
-    manager.manager = Some(passage_core::Manager {
+    let cutoff = jiff::Timestamp::now() + in_;
+    let mut person = leaver(name, CutoffRequest::Exact(cutoff), None);
+    person.manager = Some(passage_core::Manager {
         email: "sam.lee@example.com".into(),
         employee_id: None,
     });
-    let a = sb
+    let accepted = sb
         .system
         .engine
-        .start_manual(&TenantId::new("demo"), manager, "ivan", "early-1")
+        .start_manual(&TenantId::new("demo"), person, "ivan", name)
         .await
         .unwrap();
+    (dir, sb, cutoff, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn early_steps_prepare_the_hand_over_before_the_cutoff_and_only_those() {
+    use passage_core::{Action, StepState};
+    let (dir, sb, cutoff, a) = early_world(
+        "early",
+        Duration::from_secs(5),
+        vec![Action::DelegateMailbox, Action::SetAutoReply],
+        jiff::SignedDuration::from_secs(7),
+    )
+    .await;
+    let google = &sb.others.as_ref().unwrap().google;
     let run = sb.system.store.run(&a.run_id).await.unwrap().unwrap();
     let early_at = run.early_at.expect("the plan has early steps");
     assert_eq!(
@@ -325,34 +349,16 @@ async fn early_steps_prepare_the_hand_over_before_the_cutoff_and_only_those() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_early_window_without_its_timer_opens_at_the_next_sweep() {
     use passage_core::ports::Timer;
-    use passage_core::{Action, EarlyPolicy, StepState};
-    let dir = std::env::temp_dir().join(format!(
-        "passage-early-lost-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
-    let mut options = SandboxOptions::new(&dir);
-    options.all_providers = true;
-    options.customize = Some(Arc::new(|p: &mut passage_core::TenantPolicy| {
-        p.early = Some(EarlyPolicy {
-            lead: Duration::from_secs(3600),
-            actions: vec![Action::DelegateMailbox],
-        });
-    }));
-    let sb = Sandbox::start(options).await.unwrap();
-    let google = &sb.others.as_ref().unwrap().google;
+    use passage_core::{Action, StepState};
     // The window opens in three seconds; the cutoff is an hour after that.
-    let cutoff = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3603);
-    let mut manager = leaver("G2", CutoffRequest::Exact(cutoff), None);
-    manager.manager = Some(passage_core::Manager {
-        email: "sam.lee@example.com".into(),
-        employee_id: None,
-    });
-    let a = sb
-        .system
-        .engine
-        .start_manual(&TenantId::new("demo"), manager, "ivan", "early-lost")
-        .await
-        .unwrap();
+    let (dir, sb, cutoff, a) = early_world(
+        "early-lost",
+        Duration::from_secs(3600),
+        vec![Action::DelegateMailbox],
+        jiff::SignedDuration::from_secs(3603),
+    )
+    .await;
+    let google = &sb.others.as_ref().unwrap().google;
     let run = sb.system.store.run(&a.run_id).await.unwrap().unwrap();
     let next_ms = async || {
         sb.system
