@@ -1,6 +1,10 @@
 //! A local AWS emulator for tests: `moto_server` from PyPI (`moto[server]`), on a free
 //! loopback port, stopped when the [`Moto`] is dropped.
 //!
+//! It is started through `moto_serializable.py`, which runs DynamoDB requests one at a time:
+//! real DynamoDB isolates every transaction and conditional write, and moto_server on its own
+//! does not, so concurrent-intake tests would otherwise see moto's races rather than ours.
+//!
 //! Tests build their SDK configuration with [`sdk_config_for`], so they never depend on the
 //! process environment (`AWS_ENDPOINT_URL`, profiles, real credentials).
 
@@ -19,6 +23,24 @@ pub struct Moto {
     /// `http://127.0.0.1:<port>`.
     pub url: String,
     child: Child,
+}
+
+/// The launcher that gives moto_server DynamoDB's isolation.
+const LAUNCHER: &str = include_str!("moto_serializable.py");
+
+/// The Python that `moto_server` runs with: the `python3` beside it on `PATH` (the virtual
+/// environment scripts/test makes), so the launcher imports the same moto.
+fn python_beside_moto_server() -> std::path::PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .find(|dir| dir.join("moto_server").is_file())
+        .map(|dir| dir.join("python3"))
+        .filter(|python| python.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "moto_server is not on PATH: install it with scripts/test, which pip-installs moto[server]"
+            )
+        })
 }
 
 fn free_port() -> u16 {
@@ -44,17 +66,14 @@ impl Moto {
     /// Starts `moto_server` and waits until it answers. Panics with the reason if it cannot.
     pub fn start() -> Self {
         let port = free_port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let child = Command::new(python_beside_moto_server())
+            .args(["-c", LAUNCHER, "-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
         let mut child = match child {
             Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-                "moto_server is not on PATH: install it with scripts/test, which pip-installs moto[server]"
-            ),
             Err(e) => panic!("starting moto_server failed: {e}"),
         };
         let started = Instant::now();
