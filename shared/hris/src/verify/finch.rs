@@ -5,9 +5,9 @@
 //! `finch-signature` (several during a secret rotation). Timestamps outside ±300 s are refused,
 //! as Finch's SDK does. `finch-event-id` is stable across retries and is the delivery id.
 
-use super::checks::{VENDOR_TOLERANCE_SECS, check_window, ct_eq, hmac_sha256, required};
+use super::checks::{VENDOR_TOLERANCE_SECS, hmac_sha256};
 use super::secrets::{ConfigError, MacKey, base64_keys};
-use super::standard_webhooks::{check_id_for, parse_timestamp, v1_signatures};
+use super::standard_webhooks::{Layout, check_signed};
 use super::{HeaderLookup, VerifiedDelivery, VerifyError, WebhookVerifier};
 
 /// Header carrying the event id.
@@ -18,6 +18,12 @@ pub const HEADER_TIMESTAMP: &str = "finch-timestamp";
 pub const HEADER_SIGNATURE: &str = "finch-signature";
 
 const SCHEME: &str = "finch";
+
+const LAYOUT: Layout = Layout {
+    id: HEADER_ID,
+    timestamp: HEADER_TIMESTAMP,
+    signature: HEADER_SIGNATURE,
+};
 
 /// Verifies Finch deliveries against one or more webhook secrets.
 #[derive(Debug, Clone)]
@@ -45,32 +51,28 @@ impl WebhookVerifier for FinchVerifier {
         body: &[u8],
         now_unix: i64,
     ) -> Result<VerifiedDelivery, VerifyError> {
-        let id = required(headers, HEADER_ID)?;
-        let timestamp_raw = required(headers, HEADER_TIMESTAMP)?;
-        let signature_header = required(headers, HEADER_SIGNATURE)?;
-        check_id_for(HEADER_ID, id)?;
-        let timestamp = parse_timestamp(timestamp_raw)?;
-        check_window(timestamp, now_unix, VENDOR_TOLERANCE_SECS)?;
-        let candidates = v1_signatures(signature_header)?;
-        let index = self
-            .keys
-            .iter()
-            .position(|key| {
-                let expected = hmac_sha256(
+        let signed = check_signed(
+            LAYOUT,
+            headers,
+            body,
+            now_unix,
+            VENDOR_TOLERANCE_SECS,
+            &self.keys,
+            |key, id, timestamp, body| {
+                hmac_sha256(
                     key,
-                    &[id.as_bytes(), b".", timestamp_raw.as_bytes(), b".", body],
-                );
-                candidates.iter().any(|c| ct_eq(c, &expected))
-            })
-            .ok_or(VerifyError::NoValidSignature)?;
+                    &[id.as_bytes(), b".", timestamp.as_bytes(), b".", body],
+                )
+            },
+        )?;
         Ok(VerifiedDelivery {
             scheme: SCHEME,
-            delivery_id: id.to_owned(),
-            timestamp_unix: timestamp,
+            delivery_id: signed.id.to_owned(),
+            timestamp_unix: signed.timestamp,
             method: format!(
                 "finch v1 hmac-sha256 over id.timestamp.body + timestamp ±{VENDOR_TOLERANCE_SECS}s"
             ),
-            secret_index: index,
+            secret_index: signed.key_index,
         })
     }
 }

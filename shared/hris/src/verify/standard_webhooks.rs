@@ -10,13 +10,12 @@ use std::fmt;
 use std::str::FromStr;
 
 use base64::Engine as _;
-use base64::alphabet;
 use base64::engine::general_purpose::STANDARD;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
+use super::checks::{check_window, ct_eq, required};
+use super::secrets::BASE64_LENIENT;
 use super::{HeaderLookup, VerifiedDelivery, VerifyError, WebhookVerifier};
 
 /// Header carrying the message id (stable across retries).
@@ -34,11 +33,29 @@ const SCHEME: &str = "standard-webhooks";
 const VERSION: &str = "v1";
 const MAC_LEN: usize = 32;
 
-/// Secrets and signatures are standard base64; senders differ on padding, so accept either.
-const BASE64_LENIENT: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
+/// Where a sender using the Standard Webhooks layout puts the id, timestamp and signatures.
+/// Finch uses the same layout under its own header names.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layout {
+    pub id: &'static str,
+    pub timestamp: &'static str,
+    pub signature: &'static str,
+}
+
+/// The specification's own header names.
+const LAYOUT: Layout = Layout {
+    id: HEADER_ID,
+    timestamp: HEADER_TIMESTAMP,
+    signature: HEADER_SIGNATURE,
+};
+
+/// A delivery whose `v1` signature matched one of the keys.
+pub(crate) struct Signed<'h> {
+    pub id: &'h str,
+    pub timestamp: i64,
+    /// Which configured key signed it.
+    pub key_index: usize,
+}
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -230,25 +247,6 @@ impl StandardWebhooksVerifier {
     pub fn tolerance_secs(&self) -> u64 {
         self.tolerance_secs
     }
-
-    fn check_time(&self, timestamp: i64, now_unix: i64) -> Result<(), VerifyError> {
-        let age = i128::from(now_unix) - i128::from(timestamp);
-        let tolerance = i128::from(self.tolerance_secs);
-        let clamp = |secs: i128| i64::try_from(secs).unwrap_or(i64::MAX);
-        if age > tolerance {
-            return Err(VerifyError::TimestampTooOld {
-                age_secs: clamp(age),
-                tolerance_secs: self.tolerance_secs,
-            });
-        }
-        if -age > tolerance {
-            return Err(VerifyError::TimestampInFuture {
-                ahead_secs: clamp(-age),
-                tolerance_secs: self.tolerance_secs,
-            });
-        }
-        Ok(())
-    }
 }
 
 impl WebhookVerifier for StandardWebhooksVerifier {
@@ -262,51 +260,66 @@ impl WebhookVerifier for StandardWebhooksVerifier {
         body: &[u8],
         now_unix: i64,
     ) -> Result<VerifiedDelivery, VerifyError> {
-        let id = required(headers, HEADER_ID)?;
-        let timestamp_raw = required(headers, HEADER_TIMESTAMP)?;
-        let signature_header = required(headers, HEADER_SIGNATURE)?;
-
-        check_id_for(HEADER_ID, id)?;
-        let timestamp = parse_timestamp(timestamp_raw)?;
-        self.check_time(timestamp, now_unix)?;
-        let candidates = v1_signatures(signature_header)?;
-
-        for (index, secret) in self.secrets.iter().enumerate() {
-            let expected = secret.mac(id, timestamp_raw, body);
-            // Every candidate is compared in constant time; stopping at a match only reveals
-            // that the delivery was authentic, which the response says anyway.
-            let matched = candidates
-                .iter()
-                .filter(|c| c.len() == MAC_LEN)
-                .any(|c| bool::from(c.as_slice().ct_eq(&expected)));
-            if matched {
-                return Ok(VerifiedDelivery {
-                    scheme: SCHEME,
-                    delivery_id: id.to_owned(),
-                    timestamp_unix: timestamp,
-                    method: format!(
-                        "{SCHEME} {VERSION} hmac-sha256 + timestamp ±{}s",
-                        self.tolerance_secs
-                    ),
-                    secret_index: index,
-                });
-            }
-        }
-        Err(VerifyError::NoValidSignature)
+        let signed = check_signed(
+            LAYOUT,
+            headers,
+            body,
+            now_unix,
+            self.tolerance_secs,
+            &self.secrets,
+            |secret, id, timestamp, body| secret.mac(id, timestamp, body).to_vec(),
+        )?;
+        Ok(VerifiedDelivery {
+            scheme: SCHEME,
+            delivery_id: signed.id.to_owned(),
+            timestamp_unix: signed.timestamp,
+            method: format!(
+                "{SCHEME} {VERSION} hmac-sha256 + timestamp ±{}s",
+                self.tolerance_secs
+            ),
+            secret_index: signed.key_index,
+        })
     }
 }
 
-fn required<'h>(headers: &'h dyn HeaderLookup, name: &'static str) -> Result<&'h str, VerifyError> {
-    headers
-        .header(name)
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .ok_or(VerifyError::MissingHeader(name))
+/// The Standard Webhooks check under `layout`'s header names: the id is well formed, the
+/// timestamp is within ±`tolerance_secs` of now, and one of the `v1` signatures is the MAC of
+/// `id.timestamp.body` under one of `keys` (`mac` computes it). Every candidate is compared in
+/// constant time; stopping at a match only reveals that the delivery was authentic, which the
+/// response says anyway.
+pub(crate) fn check_signed<'h, K>(
+    layout: Layout,
+    headers: &'h dyn HeaderLookup,
+    body: &[u8],
+    now_unix: i64,
+    tolerance_secs: u64,
+    keys: &[K],
+    mac: impl Fn(&K, &str, &str, &[u8]) -> Vec<u8>,
+) -> Result<Signed<'h>, VerifyError> {
+    let id = required(headers, layout.id)?;
+    let timestamp_raw = required(headers, layout.timestamp)?;
+    let signature_header = required(headers, layout.signature)?;
+    check_id_for(layout.id, id)?;
+    let timestamp = parse_timestamp(timestamp_raw)?;
+    check_window(timestamp, now_unix, tolerance_secs)?;
+    let candidates = v1_signatures(signature_header)?;
+    let key_index = keys
+        .iter()
+        .position(|key| {
+            let expected = mac(key, id, timestamp_raw, body);
+            candidates.iter().any(|c| ct_eq(c, &expected))
+        })
+        .ok_or(VerifyError::NoValidSignature)?;
+    Ok(Signed {
+        id,
+        timestamp,
+        key_index,
+    })
 }
 
 /// The id is part of the signed content (`id.timestamp.body`), so the specification forbids `.`
 /// in it; it is also stored as an idempotency key, so it must be short and printable.
-pub(crate) fn check_id_for(header: &'static str, id: &str) -> Result<(), VerifyError> {
+fn check_id_for(header: &'static str, id: &str) -> Result<(), VerifyError> {
     let invalid = |reason: &str| VerifyError::InvalidHeader {
         header,
         reason: reason.to_owned(),
@@ -325,7 +338,7 @@ pub(crate) fn check_id_for(header: &'static str, id: &str) -> Result<(), VerifyE
 
 /// Plain decimal Unix seconds. Signs, leading zeros and fractions are refused: the signed content
 /// uses the header text, so it must have exactly one spelling.
-pub(crate) fn parse_timestamp(raw: &str) -> Result<i64, VerifyError> {
+fn parse_timestamp(raw: &str) -> Result<i64, VerifyError> {
     let well_formed = !raw.is_empty()
         && raw.bytes().all(|b| b.is_ascii_digit())
         && (raw == "0" || !raw.starts_with('0'));
@@ -340,7 +353,7 @@ pub(crate) fn parse_timestamp(raw: &str) -> Result<i64, VerifyError> {
 /// Decoded `v1` signatures from the header. Entries of other versions (`v1a`, future ones) are
 /// skipped; an entry whose value is not base64 is kept as an impossible candidate so that it
 /// counts as "a v1 signature that did not match" rather than vanishing.
-pub(crate) fn v1_signatures(header: &str) -> Result<Vec<Vec<u8>>, VerifyError> {
+fn v1_signatures(header: &str) -> Result<Vec<Vec<u8>>, VerifyError> {
     let entries: Vec<(&str, &str)> = header
         .split_ascii_whitespace()
         .filter_map(|entry| entry.split_once(','))
