@@ -312,18 +312,6 @@ mod scenarios {
         };
         const CLIENT_ID: &str = "5a1e2b3c-4d5e-6f70-8192-a3b4c5d6e7f8";
         const SECRET: &str = "passage~conformance.secret";
-        const PLAN: [Action; 10] = [
-            Action::Snapshot,
-            Action::Suspend,
-            Action::RevokeSessions,
-            Action::ResetFactors,
-            Action::RemoveGroups,
-            Action::SetAutoReply,
-            Action::ForwardMail,
-            Action::SecureDevices,
-            Action::ConvertMailbox,
-            Action::RemoveLicenses,
-        ];
         let settings = |ms: &MicrosoftEmulator, credential, devices| {
             crate::common::microsoft_settings(
                 ms,
@@ -364,7 +352,7 @@ mod scenarios {
             &certificate,
             DEMO_LEAVER,
             Some(DEMO_MANAGER),
-            &PLAN,
+            &crate::common::MICROSOFT_PLAN,
             &mut prior,
         )
         .await;
@@ -454,7 +442,7 @@ mod scenarios {
             &wipe,
             every_method,
             Some(DEMO_MANAGER),
-            &PLAN,
+            &crate::common::MICROSOFT_PLAN,
             &mut Prior::new(),
         )
         .await;
@@ -477,19 +465,6 @@ mod scenarios {
 
         use passage_sandbox::google::{DEMO_LEAVER, DEMO_MANAGER, GoogleConfig, GoogleEmulator};
         use std::time::Duration;
-        const PLAN: [Action; 11] = [
-            Action::Snapshot,
-            Action::DelegateMailbox,
-            Action::ForwardMail,
-            Action::SetAutoReply,
-            Action::TransferData,
-            Action::Suspend,
-            Action::RevokeSessions,
-            Action::RevokeGrants,
-            Action::RemoveGroups,
-            Action::SecureDevices,
-            Action::RemoveLicenses,
-        ];
         let recorder = Recorder::start().await;
         for devices in [DeviceAction::Retire, DeviceAction::Wipe] {
             let google = GoogleEmulator::start(GoogleConfig::default())
@@ -509,7 +484,7 @@ mod scenarios {
                 &connector,
                 DEMO_LEAVER,
                 Some(DEMO_MANAGER),
-                &PLAN,
+                &crate::common::GOOGLE_PLAN,
                 &mut Prior::new(),
             )
             .await;
@@ -524,12 +499,6 @@ mod scenarios {
         use passage_sandbox::jumpcloud::{
             DEMO_LEAVER, JumpCloudConfig, JumpCloudEmulator, SeedSystem, demo_seed,
         };
-        const PLAN: [Action; 4] = [
-            Action::Snapshot,
-            Action::Suspend,
-            Action::RemoveGroups,
-            Action::SecureDevices,
-        ];
         let recorder = Recorder::start().await;
         let connector = |jc: &JumpCloudEmulator, credential, org_id, devices| {
             JumpCloudConnector::new(
@@ -549,7 +518,14 @@ mod scenarios {
             Some(jc.org_id()),
             DeviceAction::Lock,
         );
-        run(&key, DEMO_LEAVER, None, &PLAN, &mut Prior::new()).await;
+        run(
+            &key,
+            DEMO_LEAVER,
+            None,
+            &crate::common::JUMPCLOUD_PLAN,
+            &mut Prior::new(),
+        )
+        .await;
         jc.shutdown().await;
 
         // A service account; devices erased.
@@ -568,7 +544,14 @@ mod scenarios {
             None,
             DeviceAction::Wipe,
         );
-        run(&account, DEMO_LEAVER, None, &PLAN, &mut Prior::new()).await;
+        run(
+            &account,
+            DEMO_LEAVER,
+            None,
+            &crate::common::JUMPCLOUD_PLAN,
+            &mut Prior::new(),
+        )
+        .await;
         jc.shutdown().await;
         recorder.take()
     }

@@ -500,19 +500,6 @@ async fn okta_every_action_refused_with_503_is_retryable_then_applies_once() {
 
 // ---- Microsoft ----
 
-const MICROSOFT_PLAN: [Action; 10] = [
-    Action::Snapshot,
-    Action::Suspend,
-    Action::RevokeSessions,
-    Action::ResetFactors,
-    Action::RemoveGroups,
-    Action::SetAutoReply,
-    Action::ForwardMail,
-    Action::SecureDevices,
-    Action::ConvertMailbox,
-    Action::RemoveLicenses,
-];
-
 async fn microsoft() -> Setup<MicrosoftEmulator> {
     use passage_sandbox::microsoft::{DEMO_LEAVER, DEMO_MANAGER, demo_seed};
     const CLIENT_ID: &str = "5a1e2b3c-4d5e-6f70-8192-a3b4c5d6e7f8";
@@ -541,7 +528,7 @@ async fn microsoft() -> Setup<MicrosoftEmulator> {
 
 async fn microsoft_case(fault: Fault) {
     use passage_sandbox::microsoft::DEMO_LEAVER;
-    let (ms, _) = matrix(microsoft, &MICROSOFT_PLAN, fault).await;
+    let (ms, _) = matrix(microsoft, &common::MICROSOFT_PLAN, fault).await;
     let user = ms.user(DEMO_LEAVER).unwrap();
     assert!(!user.account_enabled);
     assert!(ms.licenses(DEMO_LEAVER).is_empty());
@@ -565,20 +552,6 @@ async fn microsoft_every_action_refused_with_503_is_retryable_then_applies_once(
 }
 
 // ---- Google ----
-
-const GOOGLE_PLAN: [Action; 11] = [
-    Action::Snapshot,
-    Action::DelegateMailbox,
-    Action::ForwardMail,
-    Action::SetAutoReply,
-    Action::TransferData,
-    Action::Suspend,
-    Action::RevokeSessions,
-    Action::RevokeGrants,
-    Action::RemoveGroups,
-    Action::SecureDevices,
-    Action::RemoveLicenses,
-];
 
 async fn google() -> Setup<GoogleEmulator> {
     use passage_connectors::google::TransferPolling;
@@ -606,7 +579,7 @@ async fn google() -> Setup<GoogleEmulator> {
 
 async fn google_case(fault: Fault) {
     use passage_sandbox::google::DEMO_LEAVER;
-    let (google, _) = matrix(google, &GOOGLE_PLAN, fault).await;
+    let (google, _) = matrix(google, &common::GOOGLE_PLAN, fault).await;
     let user = google.user(DEMO_LEAVER).unwrap();
     assert!(user.suspended);
     assert_eq!(user.sessions, 0);
@@ -642,13 +615,6 @@ async fn google_every_action_refused_with_503_is_retryable_then_applies_once() {
 
 // ---- JumpCloud ----
 
-const JUMPCLOUD_PLAN: [Action; 4] = [
-    Action::Snapshot,
-    Action::Suspend,
-    Action::RemoveGroups,
-    Action::SecureDevices,
-];
-
 async fn jumpcloud() -> Setup<JumpCloudEmulator> {
     use passage_sandbox::jumpcloud::{DEMO_LEAVER, demo_seed};
     let jc = JumpCloudEmulator::start(JumpCloudConfig::default())
@@ -675,7 +641,7 @@ async fn jumpcloud() -> Setup<JumpCloudEmulator> {
 
 async fn jumpcloud_case(fault: Fault) {
     use passage_sandbox::jumpcloud::DEMO_LEAVER;
-    let (jc, _) = matrix(jumpcloud, &JUMPCLOUD_PLAN, fault).await;
+    let (jc, _) = matrix(jumpcloud, &common::JUMPCLOUD_PLAN, fault).await;
     let user = jc.user(DEMO_LEAVER).unwrap();
     assert!(user.suspended);
     assert!(user.groups.is_empty());

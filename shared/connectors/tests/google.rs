@@ -105,20 +105,6 @@ async fn failed(c: &GoogleConnector, req: &ActionRequest) -> ActionFailure {
     }
 }
 
-const PLAN: [Action; 11] = [
-    Action::Snapshot,
-    Action::DelegateMailbox,
-    Action::ForwardMail,
-    Action::SetAutoReply,
-    Action::TransferData,
-    Action::Suspend,
-    Action::RevokeSessions,
-    Action::RevokeGrants,
-    Action::RemoveGroups,
-    Action::SecureDevices,
-    Action::RemoveLicenses,
-];
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_plan_lands_every_effect_once_and_repeats_change_nothing() {
     let google = emulator(DELEGATED_SCOPES).await;
@@ -128,7 +114,7 @@ async fn the_plan_lands_every_effect_once_and_repeats_change_nothing() {
 
     let mut prior = BTreeMap::new();
     let mut results = Vec::new();
-    for action in PLAN {
+    for action in common::GOOGLE_PLAN {
         results.push((action, done(&c, action, &mut prior).await));
         if action == Action::TransferData {
             // A second delivery must reuse the transfer, never start another.
@@ -202,7 +188,7 @@ async fn the_plan_lands_every_effect_once_and_repeats_change_nothing() {
     assert!(after.licenses.is_empty());
 
     // Every admin-side step again: nothing changes, each says so.
-    for action in &PLAN[5..] {
+    for action in &common::GOOGLE_PLAN[5..] {
         let d = done(&c, *action, &mut prior).await;
         if *action != Action::RevokeSessions {
             assert!(d.repeat, "{action} changed something on a repeat: {d:?}");

@@ -21,20 +21,6 @@ const SECRET: &str = "passage~test.secret";
 const AUTO_REPLY: &str = "Jane has left the company; please contact sam.lee@example.com.";
 const RULE: &str = "Passage offboarding forward";
 
-/// The plan's Microsoft actions, in plan order.
-const PLAN: [Action; 10] = [
-    Action::Snapshot,
-    Action::Suspend,
-    Action::RevokeSessions,
-    Action::ResetFactors,
-    Action::RemoveGroups,
-    Action::SetAutoReply,
-    Action::ForwardMail,
-    Action::SecureDevices,
-    Action::ConvertMailbox,
-    Action::RemoveLicenses,
-];
-
 mod common;
 
 use common::rsa_key;
@@ -179,7 +165,7 @@ async fn plan_order_with_a_certificate_lands_every_action_once() {
     let p1 = ms.sku_id("AAD_PREMIUM").unwrap();
     let c = certificate_connector(&ms);
     assert_eq!(c.provider(), Provider::Microsoft);
-    assert!(PLAN.iter().all(|a| c.supports(*a)));
+    assert!(common::MICROSOFT_PLAN.iter().all(|a| c.supports(*a)));
     assert!(!c.supports(Action::Deactivate));
     let leaver = demo.leaver_id.clone();
     let before_sessions = ms.user(DEMO_LEAVER).unwrap().sign_in_sessions_valid_from;
@@ -306,7 +292,7 @@ async fn plan_order_with_a_certificate_lands_every_action_once() {
     assert_eq!(mailbox.purpose, MailboxPurpose::Shared);
 
     // A second delivery of every step changes nothing (revocation is always re-issued).
-    for action in PLAN {
+    for action in common::MICROSOFT_PLAN {
         let done = run(&c, action, &mut prior).await;
         match action {
             Action::Snapshot | Action::RevokeSessions => {}

@@ -7,7 +7,7 @@ use passage_connectors::google::GoogleSettings;
 use passage_connectors::jumpcloud::{JumpCloudCredential, JumpCloudSettings};
 use passage_connectors::microsoft::{MicrosoftCredential, MicrosoftSettings};
 use passage_core::secret::Secret;
-use passage_core::{DeviceAction, GooglePolicy, JumpCloudPolicy, MicrosoftPolicy};
+use passage_core::{Action, DeviceAction, GooglePolicy, JumpCloudPolicy, MicrosoftPolicy};
 use passage_sandbox::google::GoogleEmulator;
 use passage_sandbox::jumpcloud::JumpCloudEmulator;
 use passage_sandbox::microsoft::MicrosoftEmulator;
@@ -28,6 +28,43 @@ pub fn rsa_key() -> &'static (String, String) {
         )
     })
 }
+
+/// Every Microsoft action, in an order the planner's rules allow.
+pub const MICROSOFT_PLAN: [Action; 10] = [
+    Action::Snapshot,
+    Action::Suspend,
+    Action::RevokeSessions,
+    Action::ResetFactors,
+    Action::RemoveGroups,
+    Action::SetAutoReply,
+    Action::ForwardMail,
+    Action::SecureDevices,
+    Action::ConvertMailbox,
+    Action::RemoveLicenses,
+];
+
+/// Every Google action, in an order the planner's rules allow (Gmail settings before suspend).
+pub const GOOGLE_PLAN: [Action; 11] = [
+    Action::Snapshot,
+    Action::DelegateMailbox,
+    Action::ForwardMail,
+    Action::SetAutoReply,
+    Action::TransferData,
+    Action::Suspend,
+    Action::RevokeSessions,
+    Action::RevokeGrants,
+    Action::RemoveGroups,
+    Action::SecureDevices,
+    Action::RemoveLicenses,
+];
+
+/// Every JumpCloud action, in plan order.
+pub const JUMPCLOUD_PLAN: [Action; 4] = [
+    Action::Snapshot,
+    Action::Suspend,
+    Action::RemoveGroups,
+    Action::SecureDevices,
+];
 
 /// The reply the demo policies set while the leaver is away.
 pub const AUTO_REPLY: &str = "Jane has left; please write to Sam.";
