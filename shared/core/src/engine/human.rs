@@ -412,6 +412,59 @@ fn s(v: &Value, key: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Where a provider's snapshot lists the leaver's devices and what it calls their fields.
+struct DeviceFields {
+    provider: Provider,
+    /// The snapshot's list of devices.
+    list: &'static str,
+    id: &'static str,
+    /// The device id and state as the device step's read-back names them.
+    readback_id: &'static str,
+    readback_state: &'static str,
+    /// The display name: the first of these that is set.
+    names: &'static [&'static str],
+    /// Also the asset tag: no provider keeps one apart from the serial number.
+    serial: &'static str,
+    model: &'static str,
+    platform: &'static str,
+}
+
+const DEVICE_FIELDS: [DeviceFields; 3] = [
+    DeviceFields {
+        provider: Provider::Microsoft,
+        list: "devices",
+        id: "id",
+        readback_id: "id",
+        readback_state: "state",
+        names: &["deviceName"],
+        serial: "serialNumber",
+        model: "model",
+        platform: "operatingSystem",
+    },
+    DeviceFields {
+        provider: Provider::Google,
+        list: "mobile_devices",
+        id: "resourceId",
+        readback_id: "resourceId",
+        readback_state: "status",
+        names: &["model"],
+        serial: "serialNumber",
+        model: "model",
+        platform: "os",
+    },
+    DeviceFields {
+        provider: Provider::Jumpcloud,
+        list: "systems",
+        id: "id",
+        readback_id: "system_id",
+        readback_state: "status",
+        names: &["display_name", "hostname"],
+        serial: "serial_number",
+        model: "os",
+        platform: "os_family",
+    },
+];
+
 /// The leaver's devices, from each provider's snapshot, with the state this run's device step
 /// left them in. Devices the same serial number shows in two providers are listed once.
 pub(crate) fn devices_of(steps: &[Step]) -> Vec<DeviceRecord> {
@@ -440,50 +493,21 @@ pub(crate) fn devices_of(steps: &[Step]) -> Vec<DeviceRecord> {
             .unwrap_or_else(|| "not listed by the device step".into())
     };
     let mut out: Vec<DeviceRecord> = Vec::new();
-    if let Some(r) = result(Provider::Microsoft, Action::Snapshot) {
-        for d in r.output["devices"].as_array().into_iter().flatten() {
-            let Some(id) = s(d, "id") else { continue };
+    for f in &DEVICE_FIELDS {
+        let Some(r) = result(f.provider, Action::Snapshot) else {
+            continue;
+        };
+        for d in r.output[f.list].as_array().into_iter().flatten() {
+            let Some(id) = s(d, f.id) else { continue };
             out.push(DeviceRecord {
-                source: "microsoft".into(),
-                mdm_state: secured(Provider::Microsoft, "id", &id, "state"),
+                source: f.provider.as_str().into(),
+                mdm_state: secured(f.provider, f.readback_id, &id, f.readback_state),
                 device_id: id,
-                name: s(d, "deviceName"),
-                serial_number: s(d, "serialNumber"),
-                asset_tag: s(d, "serialNumber"),
-                model: s(d, "model"),
-                platform: s(d, "operatingSystem"),
-            });
-        }
-    }
-    if let Some(r) = result(Provider::Google, Action::Snapshot) {
-        for d in r.output["mobile_devices"].as_array().into_iter().flatten() {
-            let Some(id) = s(d, "resourceId") else {
-                continue;
-            };
-            out.push(DeviceRecord {
-                source: "google".into(),
-                mdm_state: secured(Provider::Google, "resourceId", &id, "status"),
-                device_id: id,
-                name: s(d, "model"),
-                serial_number: s(d, "serialNumber"),
-                asset_tag: s(d, "serialNumber"),
-                model: s(d, "model"),
-                platform: s(d, "os"),
-            });
-        }
-    }
-    if let Some(r) = result(Provider::Jumpcloud, Action::Snapshot) {
-        for d in r.output["systems"].as_array().into_iter().flatten() {
-            let Some(id) = s(d, "id") else { continue };
-            out.push(DeviceRecord {
-                source: "jumpcloud".into(),
-                mdm_state: secured(Provider::Jumpcloud, "system_id", &id, "status"),
-                device_id: id,
-                name: s(d, "display_name").or_else(|| s(d, "hostname")),
-                serial_number: s(d, "serial_number"),
-                asset_tag: s(d, "serial_number"),
-                model: s(d, "os"),
-                platform: s(d, "os_family"),
+                name: f.names.iter().find_map(|key| s(d, key)),
+                serial_number: s(d, f.serial),
+                asset_tag: s(d, f.serial),
+                model: s(d, f.model),
+                platform: s(d, f.platform),
             });
         }
     }
@@ -493,4 +517,112 @@ pub(crate) fn devices_of(steps: &[Step]) -> Vec<DeviceRecord> {
         None => true,
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::StepResult;
+
+    fn done(provider: Provider, action: Action, readback: Value, output: Value) -> Step {
+        let mut step = Step::new(&RunId::new("run_1"), provider, action, true, vec![]);
+        step.result = Some(StepResult {
+            repeat: false,
+            summary: String::new(),
+            readback,
+            output,
+        });
+        step
+    }
+
+    #[test]
+    fn devices_come_from_each_snapshot_with_the_device_steps_state() {
+        let steps = [
+            done(
+                Provider::Microsoft,
+                Action::Snapshot,
+                Value::Null,
+                json!({"devices": [{"id": "m1", "deviceName": "Jane's Mac", "serialNumber": "C02X",
+                    "model": "MacBook Pro", "operatingSystem": "macOS"}]}),
+            ),
+            done(
+                Provider::Microsoft,
+                Action::SecureDevices,
+                json!({"devices": [{"id": "m1", "state": "retire pending"}]}),
+                Value::Null,
+            ),
+            done(
+                Provider::Google,
+                Action::Snapshot,
+                Value::Null,
+                json!({"mobile_devices": [{"resourceId": "g1", "model": "Pixel 8",
+                    "serialNumber": "G-77", "os": "Android 15"}]}),
+            ),
+            done(
+                Provider::Jumpcloud,
+                Action::Snapshot,
+                Value::Null,
+                json!({"systems": [
+                    {"id": "j1", "hostname": "jane-mbp", "serial_number": "J-1", "os": "Mac OS X",
+                        "os_family": "darwin"},
+                    // The Mac Intune also manages: listed once.
+                    {"id": "j2", "display_name": "dup", "serial_number": "C02X"}
+                ]}),
+            ),
+            done(
+                Provider::Jumpcloud,
+                Action::SecureDevices,
+                json!({"devices": [{"system_id": "j1", "status": "locked"}]}),
+                Value::Null,
+            ),
+        ];
+        let devices = devices_of(&steps);
+        let summary: Vec<_> = devices
+            .iter()
+            .map(|d| {
+                (
+                    d.source.as_str(),
+                    d.device_id.as_str(),
+                    d.name.as_deref(),
+                    d.serial_number.as_deref(),
+                    d.model.as_deref(),
+                    d.platform.as_deref(),
+                    d.mdm_state.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    "microsoft",
+                    "m1",
+                    Some("Jane's Mac"),
+                    Some("C02X"),
+                    Some("MacBook Pro"),
+                    Some("macOS"),
+                    "retire pending"
+                ),
+                (
+                    "google",
+                    "g1",
+                    Some("Pixel 8"),
+                    Some("G-77"),
+                    Some("Pixel 8"),
+                    Some("Android 15"),
+                    "not secured by this run (tenant policy)"
+                ),
+                (
+                    "jumpcloud",
+                    "j1",
+                    Some("jane-mbp"),
+                    Some("J-1"),
+                    Some("Mac OS X"),
+                    Some("darwin"),
+                    "locked"
+                ),
+            ]
+        );
+        assert!(devices.iter().all(|d| d.asset_tag == d.serial_number));
+    }
 }
