@@ -2,6 +2,7 @@
 //! exactly twice", "never called suspend") rather than only what state it
 //! left behind.
 
+use crate::common::lock;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -83,8 +84,4 @@ impl RequestCounters {
         lock(&self.by_route).clear();
         lock(&self.by_status).clear();
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -13,3 +13,11 @@ pub mod knobs;
 pub mod ratelimit;
 pub mod scim_filter;
 pub mod server;
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Locks `mutex` even if a request handler panicked while holding it: one failed request must
+/// not take an emulator down for every later request and for the test's own assertions.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -5,6 +5,7 @@
 use std::sync::Mutex;
 
 use crate::common::clock;
+use crate::common::lock;
 
 /// The state of the budget after (or without) spending one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +47,7 @@ impl MinuteWindow {
 
     /// Spends one request if the budget allows it.
     pub fn take(&self, limit: u32, now_ms: u64) -> Quota {
-        let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        let mut window = lock(&self.window);
         let opened = roll(&mut window, now_ms);
         let allowed = window.used < limit;
         if allowed {
@@ -63,7 +64,7 @@ impl MinuteWindow {
     /// Reports the budget without spending anything (used for responses that
     /// are rejected before they count, such as bad credentials).
     pub fn peek(&self, limit: u32, now_ms: u64) -> Quota {
-        let window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        let window = lock(&self.window);
         let (opened, used) = match window.opened_at_ms {
             Some(opened) if now_ms < opened + WINDOW_MS => (opened, window.used),
             _ => (now_ms, 0),
@@ -78,7 +79,7 @@ impl MinuteWindow {
 
     /// Requests spent per window since the last reset, oldest first, the one in force last.
     pub fn windows(&self) -> Vec<u32> {
-        let window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        let window = lock(&self.window);
         let mut out = window.ended.clone();
         if window.opened_at_ms.is_some() {
             out.push(window.used);
@@ -88,7 +89,7 @@ impl MinuteWindow {
 
     /// Forgets everything spent.
     pub fn reset(&self) {
-        *self.window.lock().unwrap_or_else(|e| e.into_inner()) = Window::default();
+        *lock(&self.window) = Window::default();
     }
 }
 

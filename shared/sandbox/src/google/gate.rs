@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::common::clock;
 use crate::common::counters::UNMATCHED;
+use crate::common::lock;
 use crate::common::ratelimit::MinuteWindow;
 use crate::google::auth;
 use crate::google::errors::{GoogleError, QuotaReason};
@@ -88,7 +89,7 @@ pub(crate) async fn gate(State(app): State<AppState>, mut req: Request, next: Ne
     let limit = shared.knobs.rate_limit_per_minute();
     let now_ms = clock::epoch_millis(SystemTime::now());
     let allowed = {
-        let mut buckets = shared.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut buckets = lock(&shared.buckets);
         let key = format!("{}\n{}", grant.client_id, grant.caller.actor);
         buckets
             .entry(key)

@@ -61,6 +61,7 @@ use std::time::Duration;
 
 pub use crate::common::counters::RequestCounters;
 pub use crate::common::knobs::Knobs;
+use crate::common::lock;
 use crate::common::server::ServerHandle;
 pub use audit::{AuditEvent, event_name};
 pub use auth::{ACCESS_TOKEN_LIFETIME, GOOGLE_TOKEN_URL, JWT_BEARER, ServiceAccountError};
@@ -244,7 +245,7 @@ impl GoogleEmulator {
     }
 
     fn lock(&self) -> MutexGuard<'_, GoogleState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 
     /// Registers a service-account key and authorises the account's client
@@ -311,11 +312,7 @@ impl GoogleEmulator {
 
     /// Refills every per-minute budget.
     pub fn reset_rate_limit(&self) {
-        self.shared
-            .buckets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        lock(&self.shared.buckets).clear();
     }
 
     /// Shared handle on the domain, for assertions the accessors do not

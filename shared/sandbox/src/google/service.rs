@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 
 use crate::common::counters::RequestCounters;
 use crate::common::knobs::Knobs;
+use crate::common::lock;
 use crate::common::ratelimit::MinuteWindow;
 use crate::google::errors::GoogleError;
 use crate::google::quota::QuotaKnobs;
@@ -40,7 +41,7 @@ impl AppState {
     /// Locks the domain. A panic in one handler must not take the emulator
     /// down for every later request, so poisoning is ignored.
     pub fn domain(&self) -> MutexGuard<'_, GoogleState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 }
 

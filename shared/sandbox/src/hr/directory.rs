@@ -2,6 +2,7 @@
 //! these records in its own wire format, so one state API (seed, terminate, rescind, move a
 //! termination) drives every HR emulator the same way in tests.
 
+use crate::common::lock;
 use std::sync::{Mutex, MutexGuard};
 
 use jiff::Timestamp;
@@ -174,7 +175,7 @@ impl Directory {
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panicking handler must not take the emulator down for later requests.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.inner)
     }
 
     /// Adds an employee and returns its id.

@@ -28,6 +28,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use crate::common::lock;
 use crate::hr::directory::{DemoPeople, Directory, Employee, IdStyle};
 use crate::hr::plumbing::{self, HrEmulator};
 
@@ -255,9 +256,7 @@ impl GustoEmulator {
     }
 
     fn subs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Subscription>> {
-        self.extra
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.extra)
     }
 }
 
@@ -323,10 +322,7 @@ async fn verify_subscription(
             "verification_token is required",
         );
     };
-    let mut subs = app
-        .subscriptions
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut subs = lock(&app.subscriptions);
     let Some(sub) = subs.get_mut(&uuid) else {
         return errors(
             StatusCode::NOT_FOUND,

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::common::clock;
+use crate::common::lock;
 use crate::hr::directory::{DemoPeople, Directory, Employee, IdStyle};
 use crate::hr::plumbing::{self, HrEmulator};
 
@@ -71,7 +72,7 @@ struct App {
 
 impl App {
     fn tokens(&self) -> std::sync::MutexGuard<'_, Tokens> {
-        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.tokens)
     }
 }
 
@@ -138,16 +139,12 @@ impl PersonioEmulator {
 
     /// How many access tokens have been issued (clients should reuse theirs).
     pub fn tokens_issued(&self) -> u64 {
-        self.extra.lock().unwrap_or_else(|e| e.into_inner()).counter
+        lock(&self.extra).counter
     }
 
     /// Revokes every access token issued so far, as if they had expired.
     pub fn expire_tokens(&self) {
-        self.extra
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .issued
-            .clear();
+        lock(&self.extra).issued.clear();
     }
 
     /// The v2 webhook body for `event` (`employment.terminated`, `employment.updated`,

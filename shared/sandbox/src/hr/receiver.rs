@@ -3,7 +3,7 @@
 //! independent computation — and so an intake under test can be fed the exact same bytes.
 
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 
+use crate::common::lock;
 use crate::common::server::ServerHandle;
 use crate::hr::plumbing;
 
@@ -81,10 +82,6 @@ impl RawReceiver {
     pub async fn shutdown(self) {
         self.server.shutdown().await;
     }
-}
-
-fn lock(log: &Log) -> MutexGuard<'_, Vec<RawDelivery>> {
-    log.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 async fn receive(State(log): State<Log>, headers: HeaderMap, body: Bytes) -> StatusCode {

@@ -64,6 +64,7 @@ use rand::rngs::StdRng;
 pub use crate::common::counters::RequestCounters;
 use crate::common::knobs;
 pub use crate::common::knobs::Knobs;
+use crate::common::lock;
 use crate::common::ratelimit::MinuteWindow;
 use crate::common::server::ServerHandle;
 pub use audit::{AuditEvent, event_type};
@@ -374,7 +375,7 @@ impl JumpCloudEmulator {
     }
 
     fn tenant(&self) -> MutexGuard<'_, JumpCloudState> {
-        self.tenant.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.tenant)
     }
 
     /// Creates a user directly (no request, no audit event); returns its id.

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::common::counters::RequestCounters;
 use crate::common::knobs::Knobs;
+use crate::common::lock;
 use crate::common::ratelimit::MinuteWindow;
 use crate::jumpcloud::auth::{self, Registry};
 use crate::jumpcloud::errors::{ApiFamily, JcError};
@@ -34,7 +35,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub fn registry(&self) -> MutexGuard<'_, Registry> {
-        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.registry)
     }
 }
 
@@ -49,7 +50,7 @@ impl AppState {
     /// Locks the tenant. A panic in one handler must not take the emulator
     /// down for every later request, so poisoning is ignored.
     pub fn tenant(&self) -> MutexGuard<'_, JumpCloudState> {
-        self.tenant.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.tenant)
     }
 }
 

@@ -63,6 +63,7 @@ use rand::{Rng, SeedableRng};
 
 pub use crate::common::counters::RequestCounters;
 pub use crate::common::knobs::Knobs;
+use crate::common::lock;
 use crate::common::server::ServerHandle;
 pub use audit::{AuditEvent, AuditService, AuditTarget, ModifiedProperty, activity};
 pub use errors::GraphError;
@@ -75,7 +76,7 @@ pub use seed::{
     DEMO_LEAVER, DEMO_MANAGER, DemoTenant, SeedDevice, SeedError, SeedGroup, SeedMethod, SeedUser,
     demo_seed,
 };
-use service::{AppState, Shared, lock};
+use service::{AppState, Shared};
 pub use state::TenantState;
 pub use thumbprint::key_thumbprints;
 pub use token::{

@@ -12,6 +12,7 @@ use axum::routing::post;
 
 use crate::common::counters::RequestCounters;
 use crate::common::knobs::Knobs;
+use crate::common::lock;
 use crate::common::ratelimit::MinuteWindow;
 use crate::microsoft::state::TenantState;
 use crate::microsoft::token::AppRecord;
@@ -98,10 +99,6 @@ impl AppState {
     pub fn tenant(&self) -> MutexGuard<'_, TenantState> {
         lock(&self.tenant)
     }
-}
-
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The full router: the token endpoint (envelope only), Graph and the

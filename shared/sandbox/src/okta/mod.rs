@@ -52,6 +52,7 @@ use rand::rngs::StdRng;
 pub use crate::common::counters::RequestCounters;
 use crate::common::knobs;
 pub use crate::common::knobs::Knobs;
+use crate::common::lock;
 use crate::common::ratelimit::MinuteWindow;
 use crate::common::server::ServerHandle;
 use crate::common::{counters, ids};
@@ -282,7 +283,7 @@ impl OktaEmulator {
     }
 
     fn org(&self) -> MutexGuard<'_, OktaState> {
-        self.org.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.org)
     }
 
     /// Creates a user directly (no request, no log event); returns its id.

@@ -9,6 +9,7 @@ use axum::routing::post;
 
 use crate::common::counters::RequestCounters;
 use crate::common::knobs::Knobs;
+use crate::common::lock;
 use crate::common::ratelimit::MinuteWindow;
 use crate::okta::oauth::{self, AuthServer};
 use crate::okta::state::OktaState;
@@ -30,7 +31,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// Locks the authorization server, ignoring poisoning like `org()`.
     pub fn oauth(&self) -> MutexGuard<'_, AuthServer> {
-        self.oauth.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.oauth)
     }
 }
 
@@ -45,7 +46,7 @@ impl AppState {
     /// Locks the org. A panic in one handler must not take the emulator down
     /// for every later test request, so poisoning is ignored.
     pub fn org(&self) -> MutexGuard<'_, OktaState> {
-        self.org.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.org)
     }
 }
 

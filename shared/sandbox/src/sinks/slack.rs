@@ -6,7 +6,7 @@
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -17,6 +17,7 @@ use axum::routing::post;
 use serde_json::Value;
 
 use crate::common::ids::alnum;
+use crate::common::lock;
 use crate::common::server::ServerHandle;
 
 /// How one hook behaves when posted to.
@@ -61,10 +62,6 @@ struct Inner {
 }
 
 type Shared = Arc<Mutex<Inner>>;
-
-fn locked(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
-    inner.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// A running Slack incoming-webhook emulator with one hook created at start.
 #[derive(Debug)]
@@ -127,7 +124,7 @@ impl SlackSink {
             path.1,
             path.2
         );
-        locked(&self.inner).hooks.push(Hook {
+        lock(&self.inner).hooks.push(Hook {
             path,
             state: HookState::Active,
         });
@@ -136,7 +133,7 @@ impl SlackSink {
 
     /// Changes how the hook at `url` answers. Unknown URLs are ignored.
     pub fn set_hook_state(&self, url: &str, state: HookState) {
-        let mut inner = locked(&self.inner);
+        let mut inner = lock(&self.inner);
         for hook in &mut inner.hooks {
             let (t, b, k) = &hook.path;
             if url.ends_with(&format!("/services/{t}/{b}/{k}")) {
@@ -147,19 +144,19 @@ impl SlackSink {
 
     /// Answers the next `count` posts with `429` and `Retry-After: retry_after_secs`.
     pub fn rate_limit(&self, count: u32, retry_after_secs: u64) {
-        let mut inner = locked(&self.inner);
+        let mut inner = lock(&self.inner);
         inner.rate_limited = count;
         inner.retry_after_secs = retry_after_secs;
     }
 
     /// Messages accepted so far, oldest first.
     pub fn received(&self) -> Vec<SlackMessage> {
-        locked(&self.inner).received.clone()
+        lock(&self.inner).received.clone()
     }
 
     /// Every post seen, accepted or not.
     pub fn requests(&self) -> u32 {
-        locked(&self.inner).requests
+        lock(&self.inner).requests
     }
 
     /// Stops the server.
@@ -183,7 +180,7 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut inner = locked(&inner);
+    let mut inner = lock(&inner);
     inner.requests += 1;
     if inner.rate_limited > 0 {
         inner.rate_limited -= 1;

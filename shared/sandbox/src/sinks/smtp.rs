@@ -11,10 +11,11 @@
 //! required before MAIL, as submission on port 587 is set up) or TLS from the first byte
 //! (port 465), with a server certificate for `localhost` issued by a CA made for that sink.
 
+use crate::common::lock;
 use std::collections::HashSet;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use base64::Engine;
@@ -208,7 +209,7 @@ impl SmtpSink {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        locked(&self.state)
+        lock(&self.state)
     }
 }
 
@@ -218,11 +219,6 @@ impl Drop for SmtpSink {
             let _ = stop.send(());
         }
     }
-}
-
-/// The state, even if a session task panicked while holding it: a sink keeps recording.
-fn locked(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Where a session is in the mail transaction (RFC 5321 §3.3).
@@ -300,7 +296,7 @@ where
     let (read, mut write) = tokio::io::split(stream);
     let mut reader = BufReader::new(read);
     if greet {
-        if locked(state).outage {
+        if lock(state).outage {
             reply(
                 &mut write,
                 &format!(
@@ -366,7 +362,7 @@ where
                 } else {
                     let answer = authenticate(&mut reader, &mut write, arg).await?;
                     let verdict = answer.map(|(user, password)| {
-                        let mut state = locked(state);
+                        let mut state = lock(state);
                         let ok = state
                             .credentials
                             .as_ref()
@@ -390,7 +386,7 @@ where
                 }
             }
             "MAIL" => {
-                let auth_required = locked(state).credentials.is_some();
+                let auth_required = lock(state).credentials.is_some();
                 if !session.greeted {
                     reply(&mut write, "503 5.5.1 Send EHLO/HELO first").await?;
                 } else if session.offer_starttls && !session.secure {
@@ -415,7 +411,7 @@ where
                     reply(&mut write, "501 5.5.4 Syntax: RCPT TO:<address>").await?;
                     continue;
                 };
-                let rejected = locked(state)
+                let rejected = lock(state)
                     .rejected_recipients
                     .contains(&path.to_ascii_lowercase());
                 if rejected {
@@ -453,7 +449,7 @@ where
                     tls: session.secure,
                 };
                 let queue_id = {
-                    let mut state = locked(state);
+                    let mut state = lock(state);
                     state.received.push(mail);
                     state.received.len()
                 };

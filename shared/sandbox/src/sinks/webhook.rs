@@ -6,7 +6,7 @@
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -20,6 +20,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::common::ids::alnum;
+use crate::common::lock;
 use crate::common::server::ServerHandle;
 
 /// Path the endpoint listens on.
@@ -71,10 +72,6 @@ struct Inner {
 }
 
 type Shared = Arc<Mutex<Inner>>;
-
-fn locked(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
-    inner.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// A running webhook endpoint.
 #[derive(Debug)]
@@ -134,18 +131,18 @@ impl WebhookSink {
 
     /// Verified deliveries, oldest first.
     pub fn received(&self) -> Vec<VerifiedDelivery> {
-        locked(&self.inner).verified.clone()
+        lock(&self.inner).verified.clone()
     }
 
     /// Refused deliveries, oldest first.
     pub fn rejected(&self) -> Vec<Rejection> {
-        locked(&self.inner).rejected.clone()
+        lock(&self.inner).rejected.clone()
     }
 
     /// Status answered to verified deliveries (default 204), e.g. 500 to simulate a broken
     /// receiver. The delivery is still recorded.
     pub fn answer_with(&self, status: StatusCode) {
-        locked(&self.inner).answer = status;
+        lock(&self.inner).answer = status;
     }
 
     pub async fn shutdown(self) {
@@ -209,7 +206,7 @@ pub fn verify(
 
 async fn receive(State(inner): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let now = jiff::Timestamp::now().as_second();
-    let mut inner = locked(&inner);
+    let mut inner = lock(&inner);
     match verify(&inner.key, &headers, &body, now) {
         Ok((id, timestamp)) => {
             let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
