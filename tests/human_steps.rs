@@ -16,6 +16,22 @@ use std::time::Duration;
 
 const TOKEN: &str = "ivan-operator-token-0123456789abcdef";
 
+/// A notifier that mails through `smtp` (plain SMTP on loopback).
+fn mail_through(smtp: &SmtpSink) -> Arc<passage_notify::ChannelNotifier> {
+    let notify = passage_notify::NotifySettings {
+        smtp: Some(passage_notify::SmtpSettings {
+            host: smtp.addr().ip().to_string(),
+            port: smtp.addr().port(),
+            from: "passage@example.com".into(),
+            username: None,
+            password: None,
+            tls: passage_notify::SmtpTls::None,
+            ca_pem: None,
+        }),
+    };
+    Arc::new(passage_notify::ChannelNotifier::new(&notify).unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_unreturned_laptop_holds_the_run_reminds_and_closes_on_confirmation() {
     let dir = std::env::temp_dir().join(format!("passage-human-{}", uuid::Uuid::new_v4().simple()));
@@ -48,20 +64,7 @@ async fn an_unreturned_laptop_holds_the_run_reminds_and_closes_on_confirmation()
             },
         ];
     }));
-    let notify = passage_notify::NotifySettings {
-        smtp: Some(passage_notify::SmtpSettings {
-            host: smtp.addr().ip().to_string(),
-            port: smtp.addr().port(),
-            from: "passage@example.com".into(),
-            username: None,
-            password: None,
-            tls: passage_notify::SmtpTls::None,
-            ca_pem: None,
-        }),
-    };
-    options.notifier = Some(Arc::new(
-        passage_notify::ChannelNotifier::new(&notify).unwrap(),
-    ));
+    options.notifier = Some(mail_through(&smtp));
     options.operators = Operators::new(vec![Operator::new(
         "ivan",
         Some(&Secret::new(TOKEN)),
@@ -302,20 +305,7 @@ async fn the_manager_confirms_the_hand_over_from_the_reminder_link() {
             include_recipients: true,
         }];
     }));
-    let notify = passage_notify::NotifySettings {
-        smtp: Some(passage_notify::SmtpSettings {
-            host: smtp.addr().ip().to_string(),
-            port: smtp.addr().port(),
-            from: "passage@example.com".into(),
-            username: None,
-            password: None,
-            tls: passage_notify::SmtpTls::None,
-            ca_pem: None,
-        }),
-    };
-    options.notifier = Some(Arc::new(
-        passage_notify::ChannelNotifier::new(&notify).unwrap(),
-    ));
+    options.notifier = Some(mail_through(&smtp));
     options.confirm_links = true;
     let sb = Sandbox::start(options).await.unwrap();
     let r = sb
