@@ -8,10 +8,10 @@ use passage_core::engine::EngineSettings;
 use passage_core::ports::RunStore;
 use passage_core::secret::Secret;
 use passage_core::{DisableMode, OktaPolicy, Run, RunId, RunState, TenantId, TenantPolicy};
-use passage_embedded::System;
-use passage_embedded::host::{Host, HostSettings, Running};
 use passage_hris::WebhookSecret;
 use passage_sandbox::{OktaConfig, OktaEmulator};
+use passage_server::System;
+use passage_server::host::{Host, HostSettings, Running};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -237,7 +237,7 @@ impl Sandbox {
         let mut connections = HashMap::new();
         connections.insert(TenantId::new(TENANT), settings);
         let mut integrations =
-            passage_embedded::Integrations::connectors_only(Arc::new(Registry::new(connections)));
+            passage_server::Integrations::connectors_only(Arc::new(Registry::new(connections)));
         if let Some(hr) = &options.hr {
             let mut by_tenant = HashMap::new();
             by_tenant.insert(TenantId::new(TENANT), hr.clone());
@@ -325,7 +325,7 @@ pub fn open_system(
     System::open(
         data_dir,
         vec![policy],
-        passage_embedded::Integrations::connectors_only(Arc::new(Registry::new(connections))),
+        passage_server::Integrations::connectors_only(Arc::new(Registry::new(connections))),
         EngineSettings::default(),
     )
     .context("opening the sandbox data directory")

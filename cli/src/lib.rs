@@ -2,5 +2,6 @@
 //! sandbox harness the demo, benchmarks and end-to-end tests share.
 
 pub mod commands;
+#[cfg(feature = "sandbox")]
 pub mod harness;
 pub mod system;

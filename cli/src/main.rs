@@ -33,6 +33,7 @@ enum Command {
     /// Run intake, workers, the cutoff timer and auditor links from the config file.
     Serve,
     /// Run one leaver end to end against the sandbox Okta, and verify the signed bundle.
+    #[cfg(feature = "sandbox")]
     Demo(commands::demo::DemoArgs),
     /// Verify evidence bundles (directories) and the hash chain between them.
     Verify(commands::verify::VerifyArgs),
@@ -56,8 +57,10 @@ enum Command {
     /// Issue an auditor link to a closed run's bundle.
     Link(commands::link::LinkArgs),
     /// Measure cutoff-to-verified time, engine throughput and webhook ack latency.
+    #[cfg(feature = "sandbox")]
     Bench(commands::bench::BenchArgs),
     /// Run the sandbox Okta emulator on its own (for trying Passage by hand).
+    #[cfg(feature = "sandbox")]
     Sandbox(commands::sandbox::SandboxArgs),
 }
 
@@ -65,7 +68,9 @@ enum Command {
 async fn main() {
     let cli = Cli::parse();
     let default_level = match cli.command {
-        Command::Serve | Command::Sandbox(_) => "info",
+        Command::Serve => "info",
+        #[cfg(feature = "sandbox")]
+        Command::Sandbox(_) => "info",
         _ => "warn",
     };
     tracing_subscriber::fmt()
@@ -84,6 +89,7 @@ async fn main() {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve => commands::serve::run(&cli.config).await,
+        #[cfg(feature = "sandbox")]
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Verify(args) => commands::verify::run(args),
         Command::Runs(cmd) => commands::runs::run(&cli.config, cmd).await,
@@ -95,7 +101,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Cancel(args) => commands::operate::cancel(&cli.config, args).await,
         Command::Reschedule(args) => commands::operate::reschedule(&cli.config, args).await,
         Command::Link(args) => commands::link::run(&cli.config, args).await,
+        #[cfg(feature = "sandbox")]
         Command::Bench(args) => commands::bench::run(args).await,
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => commands::sandbox::run(args).await,
     }
 }

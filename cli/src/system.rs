@@ -4,8 +4,8 @@ use anyhow::{Context, Result};
 use passage_config::Config;
 use passage_connectors::Registry;
 use passage_core::engine::EngineSettings;
-use passage_embedded::{Integrations, System};
 use passage_http::Operators;
+use passage_server::{Integrations, System};
 use std::path::Path;
 use std::sync::Arc;
 

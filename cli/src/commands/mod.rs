@@ -1,8 +1,11 @@
+#[cfg(feature = "sandbox")]
 pub mod bench;
+#[cfg(feature = "sandbox")]
 pub mod demo;
 pub mod link;
 pub mod operate;
 pub mod runs;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod serve;
 pub mod verify;

@@ -1,6 +1,6 @@
 use crate::system;
 use anyhow::Result;
-use passage_embedded::host::{Host, HostSettings};
+use passage_server::host::{Host, HostSettings};
 use std::path::Path;
 use std::time::Duration;
 

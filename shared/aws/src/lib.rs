@@ -8,29 +8,26 @@
 //! - [`SchedulerTimer`]: one EventBridge Scheduler `at()` schedule per run's cutoff.
 //!
 //! Clients come from one [`aws_config::SdkConfig`] ([`sdk_config`]), which honours
-//! `AWS_ENDPOINT_URL`, so the same code talks to AWS or to the local emulator ([`testing`]).
+//! `AWS_ENDPOINT_URL`, so the same code talks to AWS or to the local emulator (`sandbox/moto`).
 
 mod config;
 mod evidence;
-pub mod provision;
 mod queue;
 mod secrets;
 mod signer;
 mod store;
-pub mod testing;
 mod timer;
 
 pub use config::{AwsNames, ConfigError, sdk_config};
 pub use evidence::S3Evidence;
-pub use provision::{ProvisionError, provision};
 pub use queue::{DeadLetter, SqsQueue, delivery_from_sqs};
 pub use secrets::{SecretError, secret_string};
 pub use signer::KmsSigner;
-pub use store::DynamoStore;
+pub use store::{DynamoStore, GSI_EMPLOYEE, GSI_STATE, GSI_TENANT};
 pub use timer::SchedulerTimer;
 
 /// An SDK error with its whole chain of causes: the `Display` of an `SdkError` alone says
 /// little more than "service error".
-pub(crate) fn error_text<E: std::error::Error>(e: &E) -> String {
+pub fn error_text<E: std::error::Error>(e: &E) -> String {
     aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()
 }

@@ -39,9 +39,9 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 
-pub(crate) const GSI_STATE: &str = "gsi_state";
-pub(crate) const GSI_TENANT: &str = "gsi_tenant";
-pub(crate) const GSI_EMPLOYEE: &str = "gsi_employee";
+pub const GSI_STATE: &str = "gsi_state";
+pub const GSI_TENANT: &str = "gsi_tenant";
+pub const GSI_EMPLOYEE: &str = "gsi_employee";
 
 /// DynamoDB refuses transactions of more items.
 const MAX_TRANSACTION_ITEMS: usize = 100;

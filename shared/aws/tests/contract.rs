@@ -1,15 +1,13 @@
-//! The shared port contracts (`passage_core::ports::contract`) on the AWS adapters, against a
+//! The shared port contracts (`passage_contract`) on the AWS adapters, against a
 //! `moto_server` each test starts on a free loopback port, plus the checks only AWS has
 //! (dead-letter attributes, Object Lock, presigned URLs, schedule definitions).
 
-use passage_aws::testing::Moto;
-use passage_aws::{
-    AwsNames, DynamoStore, KmsSigner, S3Evidence, SchedulerTimer, SqsQueue, provision,
-};
+use passage_aws::{AwsNames, DynamoStore, KmsSigner, S3Evidence, SchedulerTimer, SqsQueue};
+use passage_contract::{self as contract, BoxFuture, QueueCheck};
 use passage_core::RunId;
 use passage_core::evidence::BundleFiles;
-use passage_core::ports::contract::{self, BoxFuture, QueueCheck};
 use passage_core::ports::{EvidenceStore, StepQueue, Timer};
+use passage_moto::{Moto, provision};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Adapters for running Passage as one process: SQLite (WAL) for runs, steps, events, the step
+//! Adapters for running Passage as one process (the host that wires them is `passage-server`): SQLite (WAL) for runs, steps, events, the step
 //! queue and timers; a P-256 key file for signatures; bundles on the local disk.
 //!
 //! Everything lives under one data directory, so backing up or moving an installation is
@@ -6,11 +6,9 @@
 
 mod db;
 mod evidence_fs;
-pub mod host;
 mod key_file;
 mod queue;
 mod store;
-mod system;
 mod timer;
 
 pub use db::{Database, DbError};
@@ -19,5 +17,4 @@ pub use key_file::{KeyFileError, KeyFileSigner};
 pub use passage_core::ports::StaticTenants;
 pub use queue::SqliteQueue;
 pub use store::SqliteStore;
-pub use system::{Integrations, System, SystemError};
 pub use timer::SqliteTimer;

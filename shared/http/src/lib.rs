@@ -5,8 +5,7 @@
 
 use async_trait::async_trait;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +19,8 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 
+mod body;
+pub use body::DRAIN_LIMIT;
 mod confirm;
 mod operator;
 pub use operator::{IamCaller, Operator, Operators};
@@ -76,8 +77,8 @@ pub fn router(state: ApiState) -> Router {
         .merge(confirm::routes())
         .route("/v1/bundles/{tenant}/{run}", get(bundle_index))
         .route("/v1/bundles/{tenant}/{run}/{*path}", get(bundle_file))
-        // The engine checks the size itself and answers with a JSON error; this limit only keeps
-        // a hostile sender from making us buffer an unbounded body first.
+        // Webhook bodies are read by `body::read_limited`; this limit keeps every other route
+        // from buffering an unbounded body.
         .layer(DefaultBodyLimit::max(passage_hris::MAX_BODY_BYTES + 1))
         .with_state(state)
 }
@@ -88,29 +89,6 @@ pub(crate) fn json_error(status: StatusCode, code: &str, message: &str) -> Respo
         axum::Json(json!({"error": {"code": code, "message": message}})),
     )
         .into_response()
-}
-
-/// The raw body of a webhook delivery, or the JSON refusal every intake answers with. A body
-/// past the limit is refused before it is buffered.
-fn delivered_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Box<Response>> {
-    body.map_err(|rejection| {
-        Box::new(if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            json_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                &format!(
-                    "event body exceeds the limit of {} bytes",
-                    passage_hris::MAX_BODY_BYTES
-                ),
-            )
-        } else {
-            json_error(
-                rejection.status(),
-                "unreadable_body",
-                &rejection.body_text(),
-            )
-        })
-    })
 }
 
 /// 202 for a new run, 200 otherwise; an intake error as its status and JSON body.
@@ -141,9 +119,9 @@ async fn intake(
     State(host): State<ApiState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
-    let body = match delivered_body(body) {
+    let body = match body::read_limited(body, passage_hris::MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(refusal) => return *refusal,
     };
@@ -156,9 +134,9 @@ async fn hr_intake(
     State(host): State<ApiState>,
     Path((tenant, vendor)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
-    let body = match delivered_body(body) {
+    let body = match body::read_limited(body, passage_hris::MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(refusal) => return *refusal,
     };

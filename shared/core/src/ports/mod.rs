@@ -5,9 +5,6 @@
 //! on each trait (idempotency, version checks, visibility), because the engine's guarantees
 //! rest on them.
 
-#[cfg(feature = "contract")]
-pub mod contract;
-
 mod clock;
 mod connector;
 mod evidence_store;

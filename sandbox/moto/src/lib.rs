@@ -1,0 +1,16 @@
+//! passage-moto: the local AWS the tests and the `local_stack` example run against.
+//!
+//! - [`Moto`]: `moto_server` from PyPI on a free loopback port, started through a launcher that
+//!   gives DynamoDB requests the isolation real DynamoDB has.
+//! - [`provision`]: the table, queues, key, bucket and schedule group of one deployment, as
+//!   the SAM template would create them (with random names, so suites can share one emulator).
+//!
+//! Nothing here ships: the Lambda functions never link it.
+
+mod launcher;
+mod provision;
+
+pub use launcher::{Moto, sdk_config_for};
+pub use provision::{
+    MAX_RECEIVE_COUNT, ProvisionError, QUEUE_VISIBILITY_SECS, TEST_OBJECT_LOCK_DAYS, provision,
+};

@@ -1,0 +1,583 @@
+//! The Microsoft connector against the sandbox Microsoft tenant over real HTTP: the plan's
+//! actions in plan order with a certificate credential, each read back and visible in the
+//! emulator's state and audit log; repeats change nothing; errors are classified.
+
+use passage_connectors::microsoft::{MicrosoftConnector, MicrosoftCredential, MicrosoftSettings};
+use passage_core::ports::{ActionDone, ActionFailure, ActionRequest, Connector, FailureClass};
+use passage_core::secret::Secret;
+use passage_core::{
+    Action, DeviceAction, Manager, MicrosoftPolicy, Provider, RunId, StepKey, Subject, TenantId,
+};
+use passage_sandbox::microsoft::{
+    ActionState, AppCredential, DEMO_LEAVER, DEMO_MANAGER, DemoTenant, GroupKind, MailboxPurpose,
+    MethodKind, MicrosoftConfig, MicrosoftEmulator, SeedGroup, activity, demo_seed,
+    key_thumbprints,
+};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const CLIENT_ID: &str = "5a1e2b3c-4d5e-6f70-8192-a3b4c5d6e7f8";
+const SECRET: &str = "passage~test.secret";
+const AUTO_REPLY: &str = "Jane has left the company; please contact sam.lee@example.com.";
+const RULE: &str = "Passage offboarding forward";
+
+use crate::common;
+use common::rsa_key;
+
+fn policy() -> MicrosoftPolicy {
+    MicrosoftPolicy {
+        reset_factors: true,
+        auto_reply: Some(AUTO_REPLY.into()),
+        forward_to_delegate: true,
+        convert_mailbox: true,
+        remove_licenses: true,
+        devices: DeviceAction::Retire,
+        mailbox_critical: false,
+    }
+}
+
+struct Tenant {
+    ms: MicrosoftEmulator,
+    demo: DemoTenant,
+}
+
+async fn tenant() -> Tenant {
+    let ms = MicrosoftEmulator::start(MicrosoftConfig::default())
+        .await
+        .unwrap();
+    let demo = demo_seed(&ms);
+    Tenant { ms, demo }
+}
+
+fn settings(ms: &MicrosoftEmulator, credential: MicrosoftCredential) -> MicrosoftSettings {
+    common::microsoft_settings(ms, CLIENT_ID, credential, policy())
+}
+
+/// Registers the app with a certificate (public key) credential and builds the connector.
+fn certificate_connector(ms: &MicrosoftEmulator) -> MicrosoftConnector {
+    let (private, public) = rsa_key();
+    let (x5t, _) = key_thumbprints(public).unwrap();
+    ms.register_app(
+        CLIENT_ID,
+        AppCredential::PublicKey {
+            pem: public.clone(),
+            x5t: x5t.clone(),
+        },
+    );
+    MicrosoftConnector::new(
+        settings(
+            ms,
+            MicrosoftCredential::Certificate {
+                private_key: Secret::new(private.clone()),
+                x5t,
+            },
+        ),
+        passage_connectors::http::client(),
+    )
+}
+
+fn secret_connector(ms: &MicrosoftEmulator) -> MicrosoftConnector {
+    ms.register_app(CLIENT_ID, AppCredential::Secret(SECRET.into()));
+    MicrosoftConnector::new(
+        settings(ms, MicrosoftCredential::Secret(Secret::new(SECRET))),
+        passage_connectors::http::client(),
+    )
+}
+
+fn request(
+    action: Action,
+    email: &str,
+    manager: Option<&str>,
+    prior: &BTreeMap<StepKey, serde_json::Value>,
+) -> ActionRequest {
+    ActionRequest {
+        tenant: TenantId::new("acme"),
+        run_id: RunId::new("run_ms"),
+        step_key: passage_core::step_key(Provider::Microsoft, action),
+        action,
+        subject: Subject {
+            employee_id: "E1".into(),
+            email: email.into(),
+            display_name: None,
+            time_zone: "UTC".into(),
+            manager: manager.map(|m| Manager {
+                email: m.into(),
+                employee_id: None,
+            }),
+        },
+        delegate: manager.map(str::to_owned),
+        attempt: 1,
+        prior: prior.clone(),
+    }
+}
+
+async fn run(
+    c: &MicrosoftConnector,
+    action: Action,
+    prior: &mut BTreeMap<StepKey, serde_json::Value>,
+) -> ActionDone {
+    let report = c
+        .execute(&request(action, DEMO_LEAVER, Some(DEMO_MANAGER), prior))
+        .await;
+    assert!(!report.calls.is_empty(), "{action} made no recorded call");
+    assert!(
+        report.calls.iter().all(|c| c.status != 0),
+        "{action}: every call was answered"
+    );
+    let done = report
+        .outcome
+        .unwrap_or_else(|f| panic!("{action} failed: {f:?}"));
+    if action == Action::Snapshot {
+        prior.insert(
+            passage_core::step_key(Provider::Microsoft, action),
+            done.output.clone(),
+        );
+    }
+    done
+}
+
+async fn fail(c: &MicrosoftConnector, action: Action, email: &str) -> ActionFailure {
+    let report = c
+        .execute(&request(
+            action,
+            email,
+            Some(DEMO_MANAGER),
+            &BTreeMap::new(),
+        ))
+        .await;
+    match report.outcome {
+        Ok(done) => panic!("{action} succeeded unexpectedly: {done:?}"),
+        Err(f) => f,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_order_with_a_certificate_lands_every_action_once() {
+    let Tenant { ms, demo } = tenant().await;
+    // A dynamic group that licenses its members: its licence is inherited and stays.
+    let licensing = ms.seed_group(SeedGroup {
+        membership_rule: Some("(user.department -eq \"Engineering\")".into()),
+        licenses: vec!["AAD_PREMIUM".into()],
+        ..SeedGroup::new("Entra P1 (dynamic)", GroupKind::DynamicSecurity)
+    });
+    assert!(ms.seed_membership(&licensing, DEMO_LEAVER));
+    let p1 = ms.sku_id("AAD_PREMIUM").unwrap();
+    let c = certificate_connector(&ms);
+    assert_eq!(c.provider(), Provider::Microsoft);
+    assert!(common::MICROSOFT_PLAN.iter().all(|a| c.supports(*a)));
+    assert!(!c.supports(Action::Deactivate));
+    let leaver = demo.leaver_id.clone();
+    let before_sessions = ms.user(DEMO_LEAVER).unwrap().sign_in_sessions_valid_from;
+    let mut prior = BTreeMap::new();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    // Snapshot: the pre-state, with the user id later steps use.
+    let snap = run(&c, Action::Snapshot, &mut prior).await;
+    let out = &snap.output;
+    assert_eq!(out["user_id"], leaver.as_str());
+    assert_eq!(out["accountEnabled"], true);
+    assert_eq!(out["groups"].as_array().unwrap().len(), 4);
+    assert_eq!(out["auth_methods"].as_array().unwrap().len(), 3);
+    assert_eq!(out["mailbox"]["userPurpose"], "user");
+    assert_eq!(out["devices"][0]["id"], demo.device_id.as_str());
+    assert_eq!(out["licenseAssignmentStates"].as_array().unwrap().len(), 3);
+    assert!(out["assignedLicenses"].is_array());
+
+    let suspend = run(&c, Action::Suspend, &mut prior).await;
+    assert!(!suspend.repeat);
+    assert_eq!(suspend.readback["accountEnabled"], false);
+    assert!(!ms.user(DEMO_LEAVER).unwrap().account_enabled);
+
+    let revoke = run(&c, Action::RevokeSessions, &mut prior).await;
+    let after_sessions = ms.user(DEMO_LEAVER).unwrap().sign_in_sessions_valid_from;
+    assert!(after_sessions > before_sessions);
+    assert_eq!(
+        revoke.readback["signInSessionsValidFromDateTime"],
+        after_sessions.as_str()
+    );
+
+    let factors = run(&c, Action::ResetFactors, &mut prior).await;
+    assert!(!factors.repeat);
+    assert_eq!(factors.output["removed"].as_array().unwrap().len(), 2);
+    let methods = ms.auth_methods(DEMO_LEAVER);
+    assert_eq!(methods.len(), 1);
+    assert_eq!(methods[0].kind, MethodKind::Password);
+
+    let groups = run(&c, Action::RemoveGroups, &mut prior).await;
+    assert!(!groups.repeat);
+    // Engineering through Graph, the distribution list through Exchange Online.
+    let removed: Vec<&str> = groups.output["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        removed,
+        vec![
+            demo.security_group_id.as_str(),
+            demo.distribution_list_id.as_str()
+        ]
+    );
+    let reported: Vec<&str> = groups.output["not_attempted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["group"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(reported.len(), 2);
+    assert!(reported.contains(&demo.dynamic_group_id.as_str()));
+    assert!(reported.contains(&licensing.as_str()));
+    let left: Vec<String> = ms
+        .user_groups(DEMO_LEAVER)
+        .into_iter()
+        .map(|g| g.id)
+        .collect();
+    assert_eq!(left.len(), 2);
+    assert!(!left.contains(&demo.security_group_id));
+    assert!(!left.contains(&demo.distribution_list_id));
+
+    let reply = run(&c, Action::SetAutoReply, &mut prior).await;
+    assert!(!reply.repeat);
+    let mailbox = ms.mailbox(DEMO_LEAVER).unwrap();
+    assert_eq!(mailbox.auto_reply_status, "alwaysEnabled");
+    assert_eq!(mailbox.auto_reply_internal, AUTO_REPLY);
+    assert_eq!(mailbox.auto_reply_external, AUTO_REPLY);
+
+    let forward = run(&c, Action::ForwardMail, &mut prior).await;
+    assert!(!forward.repeat);
+    let again = run(&c, Action::ForwardMail, &mut prior).await;
+    assert!(again.repeat, "{}", again.summary);
+    let rules = ms.mailbox(DEMO_LEAVER).unwrap().rules;
+    let ours: Vec<_> = rules.iter().filter(|r| r.display_name == RULE).collect();
+    assert_eq!(ours.len(), 1);
+    assert_eq!(ours[0].redirect_to, vec![DEMO_MANAGER.to_owned()]);
+    assert!(ours[0].is_enabled);
+
+    let devices = run(&c, Action::SecureDevices, &mut prior).await;
+    assert!(!devices.repeat);
+    assert_eq!(devices.readback["devices"][0]["action"], "retire");
+    assert_eq!(devices.readback["devices"][0]["state"], "pending");
+
+    let convert = run(&c, Action::ConvertMailbox, &mut prior).await;
+    assert!(!convert.repeat);
+    assert_eq!(convert.readback["userPurpose"], "shared");
+    assert_eq!(
+        ms.mailbox(DEMO_LEAVER).unwrap().purpose,
+        MailboxPurpose::Shared
+    );
+
+    // Licences go last: the mailbox is already shared, so the trap is never hit.
+    let licences = run(&c, Action::RemoveLicenses, &mut prior).await;
+    assert!(!licences.repeat, "{:#}", licences.output);
+    assert_eq!(
+        licences.output["removed"],
+        serde_json::json!([demo.direct_sku_id])
+    );
+    // Entra P2 came with Engineering, which RemoveGroups already left; P1 stays with its
+    // dynamic group and is reported.
+    assert_eq!(licences.output["not_attempted"][0]["skuId"], p1.as_str());
+    assert_eq!(
+        licences.output["not_attempted"][0]["assignedByGroup"],
+        licensing.as_str()
+    );
+    let left = ms.licenses(DEMO_LEAVER);
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].sku_id, p1);
+    assert!(left[0].assigned_by_group.is_some());
+    assert!(left.iter().all(|l| l.sku_id != demo.inherited_sku_id));
+    let mailbox = ms.mailbox(DEMO_LEAVER).unwrap();
+    assert!(mailbox.accessible, "the shared mailbox survived");
+    assert_eq!(mailbox.purpose, MailboxPurpose::Shared);
+
+    // A second delivery of every step changes nothing (revocation is always re-issued).
+    for action in common::MICROSOFT_PLAN {
+        let done = run(&c, action, &mut prior).await;
+        match action {
+            Action::Snapshot | Action::RevokeSessions => {}
+            _ => assert!(done.repeat, "{action} repeat: {}", done.summary),
+        }
+    }
+    // The repeat's read of the device shows the retire confirmed.
+    let device = &ms.devices(DEMO_LEAVER)[0];
+    assert!(device.actions.iter().any(|a| a.action
+        == passage_sandbox::microsoft::DeviceAction::Retire
+        && a.state == ActionState::Done));
+
+    // Exactly one audit event per real change.
+    assert_eq!(ms.count_events(activity::DISABLE_ACCOUNT, &leaver), 1);
+    assert_eq!(ms.count_events(activity::REVOKE_SESSIONS, &leaver), 2);
+    assert_eq!(ms.count_events(activity::DELETE_AUTH_METHOD, &leaver), 2);
+    assert_eq!(ms.count_events(activity::REMOVE_MEMBER, &leaver), 2);
+    assert_eq!(ms.count_events(activity::SET_AUTO_REPLY, &leaver), 1);
+    assert_eq!(ms.count_events(activity::NEW_INBOX_RULE, &leaver), 1);
+    assert_eq!(ms.count_events(activity::SET_INBOX_RULE, &leaver), 0);
+    assert_eq!(ms.count_events(activity::RETIRE_DEVICE, &demo.device_id), 1);
+    assert_eq!(ms.count_events(activity::SET_MAILBOX, &leaver), 1);
+    assert_eq!(ms.count_events(activity::CHANGE_LICENSE, &leaver), 1);
+    ms.shutdown().await;
+}
+
+/// UPNs of a group's direct members, as the emulator holds them.
+fn members(ms: &MicrosoftEmulator, group: &str) -> Vec<String> {
+    ms.group(group).unwrap().members
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distribution_lists_are_left_through_exchange_and_read_back() {
+    let Tenant { ms, demo } = tenant().await;
+    let oncall = ms.seed_group(SeedGroup {
+        mail: Some("eng-oncall@example.com".into()),
+        ..SeedGroup::new("Engineering On-call", GroupKind::MailEnabledSecurity)
+    });
+    let synced = ms.seed_group(SeedGroup {
+        on_prem_synced: true,
+        mail: Some("hq-staff@example.com".into()),
+        ..SeedGroup::new("HQ Staff", GroupKind::Distribution)
+    });
+    assert!(ms.seed_membership(&oncall, DEMO_LEAVER));
+    assert!(ms.seed_membership(&synced, DEMO_LEAVER));
+    let c = secret_connector(&ms);
+    let mut prior = BTreeMap::new();
+    let snap = run(&c, Action::Snapshot, &mut prior).await;
+    assert_eq!(snap.output["groups"].as_array().unwrap().len(), 5);
+    assert!(members(&ms, &demo.distribution_list_id).contains(&DEMO_LEAVER.to_owned()));
+
+    let first = c
+        .execute(&request(
+            Action::RemoveGroups,
+            DEMO_LEAVER,
+            Some(DEMO_MANAGER),
+            &prior,
+        ))
+        .await;
+    let exchange_calls: Vec<_> = first
+        .calls
+        .iter()
+        .filter(|call| call.path.ends_with("/InvokeCommand"))
+        .collect();
+    // One removal and one read-back per Exchange-mastered group; none for the synced list.
+    assert_eq!(exchange_calls.len(), 4, "{exchange_calls:?}");
+    assert!(exchange_calls.iter().all(|call| call.method == "POST"));
+    let done = first.outcome.unwrap();
+    assert!(!done.repeat);
+    let removed: Vec<&str> = done.output["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(removed.len(), 3);
+    assert!(removed.contains(&demo.distribution_list_id.as_str()));
+    assert!(removed.contains(&oncall.as_str()));
+    let checked = done.readback["exchange_members_checked"]
+        .as_array()
+        .unwrap();
+    assert_eq!(checked.len(), 2);
+    let list = checked
+        .iter()
+        .find(|g| g["group"] == "eng-announce@example.com")
+        .unwrap();
+    assert_eq!(list["user_listed"], false);
+    // Manager and a colleague remain on the list, as Exchange read it back.
+    assert_eq!(list["members"], 2);
+    let left = members(&ms, &demo.distribution_list_id);
+    assert_eq!(left.len(), 2);
+    assert!(!left.contains(&DEMO_LEAVER.to_owned()));
+    assert!(left.contains(&DEMO_MANAGER.to_owned()));
+    assert!(!members(&ms, &oncall).contains(&DEMO_LEAVER.to_owned()));
+
+    // The synced list stays, reported with where to change it.
+    assert!(members(&ms, &synced).contains(&DEMO_LEAVER.to_owned()));
+    let reported = done.output["not_attempted"].as_array().unwrap();
+    let hq = reported
+        .iter()
+        .find(|g| g["group"]["id"] == synced.as_str())
+        .unwrap();
+    assert!(hq["reason"].as_str().unwrap().contains("on-premises AD"));
+    assert!(
+        done.summary
+            .contains("HQ Staff (synced from on-premises AD"),
+        "{}",
+        done.summary
+    );
+    assert_eq!(done.readback["not_attempted"].as_array().unwrap().len(), 2);
+
+    // A second delivery with the same snapshot: Exchange says the user is no longer a member
+    // of either list, which counts as done.
+    let again = run(&c, Action::RemoveGroups, &mut prior).await;
+    assert!(again.repeat, "{}", again.summary);
+    assert!(again.output["removed"].as_array().unwrap().is_empty());
+    let already: Vec<&str> = again.output["already_removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(already.len(), 2);
+    assert!(already.contains(&demo.distribution_list_id.as_str()));
+    assert!(already.contains(&oncall.as_str()));
+    assert!(members(&ms, &synced).contains(&DEMO_LEAVER.to_owned()));
+    // Three real removals (Engineering, the list, on-call), one audit event each.
+    assert_eq!(ms.count_events(activity::REMOVE_MEMBER, &demo.leaver_id), 3);
+    ms.shutdown().await;
+}
+
+/// Exchange pages long member lists; the read-back follows every page (the same command sent
+/// to `@odata.nextLink`), since absence from the first page alone proves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paged_member_list_is_read_to_its_end() {
+    let ms = MicrosoftEmulator::start(MicrosoftConfig {
+        exchange_page_size: 1,
+        ..MicrosoftConfig::default()
+    })
+    .await
+    .unwrap();
+    let demo = demo_seed(&ms);
+    let c = secret_connector(&ms);
+    let mut prior = BTreeMap::new();
+    run(&c, Action::Snapshot, &mut prior).await;
+    let result = c
+        .execute(&request(
+            Action::RemoveGroups,
+            DEMO_LEAVER,
+            Some(DEMO_MANAGER),
+            &prior,
+        ))
+        .await;
+    let exchange_calls = result
+        .calls
+        .iter()
+        .filter(|call| call.path.ends_with("/InvokeCommand"))
+        .count();
+    // One removal, then two one-member pages of the list (manager, colleague).
+    assert_eq!(exchange_calls, 3, "{:?}", result.calls);
+    let done = result.outcome.unwrap();
+    let list = &done.readback["exchange_members_checked"][0];
+    assert_eq!(list["group"], "eng-announce@example.com");
+    assert_eq!(list["members"], 2, "members counted across both pages");
+    let left = members(&ms, &demo.distribution_list_id);
+    assert_eq!(left.len(), 2);
+    assert!(!left.contains(&DEMO_LEAVER.to_owned()));
+    ms.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_works_and_licences_before_conversion_are_refused() {
+    let Tenant { ms, demo } = tenant().await;
+    let c = secret_connector(&ms);
+    let mut prior = BTreeMap::new();
+    run(&c, Action::Snapshot, &mut prior).await;
+    // Out of plan order: removing the Exchange licence from a user mailbox would lose it.
+    let report = c
+        .execute(&request(
+            Action::RemoveLicenses,
+            DEMO_LEAVER,
+            Some(DEMO_MANAGER),
+            &prior,
+        ))
+        .await;
+    let failure = report.outcome.unwrap_err();
+    assert_eq!(failure.code, "mailbox_not_converted");
+    assert_eq!(failure.class, FailureClass::Permanent);
+    assert_eq!(ms.licenses(DEMO_LEAVER).len(), 2);
+    assert!(ms.mailbox(DEMO_LEAVER).unwrap().accessible);
+    assert_eq!(ms.count_events(activity::CHANGE_LICENSE, DEMO_LEAVER), 0);
+    // In plan order it goes through.
+    run(&c, Action::ConvertMailbox, &mut prior).await;
+    let done = run(&c, Action::RemoveLicenses, &mut prior).await;
+    assert_eq!(
+        done.output["removed"],
+        serde_json::json!([demo.direct_sku_id])
+    );
+    assert!(ms.mailbox(DEMO_LEAVER).unwrap().accessible);
+    ms.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_burst_is_retryable_with_the_providers_wait() {
+    let Tenant { ms, .. } = tenant().await;
+    let c = secret_connector(&ms);
+    ms.knobs().burst_429(1);
+    let failure = fail(&c, Action::Suspend, DEMO_LEAVER).await;
+    assert_eq!(failure.code, "TooManyRequests");
+    assert_eq!(
+        failure.class,
+        FailureClass::Retryable {
+            retry_after: Some(Duration::from_secs(1))
+        }
+    );
+    assert!(ms.user(DEMO_LEAVER).unwrap().account_enabled);
+    // The next delivery succeeds.
+    let mut prior = BTreeMap::new();
+    assert!(!run(&c, Action::Suspend, &mut prior).await.repeat);
+    ms.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_permanent_and_say_what_to_do() {
+    let Tenant { ms, .. } = tenant().await;
+    let c = secret_connector(&ms);
+
+    let synced = fail(&c, Action::Suspend, "alex.kim@example.com").await;
+    assert_eq!(synced.code, "on_prem_synced");
+    assert_eq!(synced.class, FailureClass::Permanent);
+    assert!(
+        synced
+            .message
+            .contains("disable the account in on-premises AD")
+    );
+    assert!(ms.user("alex.kim@example.com").unwrap().account_enabled);
+
+    let ghost = fail(&c, Action::Suspend, "ghost@example.com").await;
+    assert_eq!(ghost.code, "user_not_found");
+    assert_eq!(ghost.class, FailureClass::Permanent);
+
+    let unsupported = fail(&c, Action::Deactivate, DEMO_LEAVER).await;
+    assert_eq!(unsupported.code, "action_not_supported");
+
+    let report = c
+        .execute(&request(
+            Action::ForwardMail,
+            DEMO_LEAVER,
+            None,
+            &BTreeMap::new(),
+        ))
+        .await;
+    assert_eq!(report.outcome.unwrap_err().code, "no_delegate");
+    assert!(ms.mailbox(DEMO_LEAVER).unwrap().rules.is_empty());
+    ms.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_permission_is_permanent_and_named() {
+    let Tenant { ms, .. } = tenant().await;
+    let c = secret_connector(&ms);
+    // Tokens issued from now on can read users but not disable them.
+    ms.set_graph_roles(CLIENT_ID, &["User.Read.All"]);
+    let denied = fail(&c, Action::Suspend, DEMO_LEAVER).await;
+    assert_eq!(denied.code, "Authorization_RequestDenied");
+    assert_eq!(denied.class, FailureClass::Permanent);
+    assert!(
+        denied.message.contains("User.EnableDisableAccount.All"),
+        "{}",
+        denied.message
+    );
+    assert!(ms.user(DEMO_LEAVER).unwrap().account_enabled);
+
+    // Exchange without Exchange.ManageAsApp: a bare 401, named.
+    let c = secret_connector(&ms);
+    ms.set_exchange_roles(CLIENT_ID, &[]);
+    let denied = fail(&c, Action::ConvertMailbox, DEMO_LEAVER).await;
+    assert_eq!(denied.class, FailureClass::Permanent);
+    assert!(
+        denied.message.contains("Exchange.ManageAsApp"),
+        "{}",
+        denied.message
+    );
+    assert_eq!(
+        ms.mailbox(DEMO_LEAVER).unwrap().purpose,
+        MailboxPurpose::User
+    );
+    ms.shutdown().await;
+}

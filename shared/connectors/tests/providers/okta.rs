@@ -1,0 +1,170 @@
+//! The Okta connector against the sandbox Okta over real HTTP: every action done, read back and
+//! visible in the emulator's state, with an API token and with an OAuth service app using DPoP.
+
+use crate::common;
+use passage_connectors::okta::{OktaConnector, OktaCredentials, OktaSettings, ServiceApp};
+use passage_core::ports::{ActionDone, ActionRequest, Connector, FailureClass};
+use passage_core::secret::Secret;
+use passage_core::{Action, Provider, RunId, StepKey, Subject, TenantId};
+use passage_sandbox::okta::{ClientKey, DEMO_LEAVER, OktaConfig, OktaEmulator, SigningAlg};
+use std::collections::BTreeMap;
+
+fn request(action: Action, prior: &BTreeMap<StepKey, serde_json::Value>) -> ActionRequest {
+    ActionRequest {
+        tenant: TenantId::new("acme"),
+        run_id: RunId::new("run_test"),
+        step_key: passage_core::step_key(Provider::Okta, action),
+        action,
+        subject: Subject {
+            employee_id: "E1".into(),
+            email: DEMO_LEAVER.into(),
+            display_name: None,
+            time_zone: "UTC".into(),
+            manager: None,
+        },
+        delegate: None,
+        attempt: 1,
+        prior: prior.clone(),
+    }
+}
+
+async fn run_all(connector: &OktaConnector, last: Action) -> Vec<(Action, ActionDone)> {
+    let mut prior = BTreeMap::new();
+    let mut done = Vec::new();
+    for action in [
+        Action::Snapshot,
+        Action::ResetFactors,
+        Action::RevokeSessions,
+        Action::RevokeGrants,
+        Action::RemoveGroups,
+        Action::UnassignApps,
+        last,
+    ] {
+        let report = connector.execute(&request(action, &prior)).await;
+        let outcome = report
+            .outcome
+            .unwrap_or_else(|f| panic!("{action} failed: {f:?}"));
+        assert!(!report.calls.is_empty(), "{action} made no recorded call");
+        prior.insert(
+            passage_core::step_key(Provider::Okta, action),
+            outcome.output.clone(),
+        );
+        done.push((action, outcome));
+    }
+    done
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_api_token_every_action_lands_and_repeats_are_harmless() {
+    let okta = OktaEmulator::start(OktaConfig::default()).await.unwrap();
+    passage_sandbox::demo_seed(&okta);
+    let connector = OktaConnector::new(
+        OktaSettings {
+            org_url: url::Url::parse(&okta.base_url()).unwrap(),
+            credentials: OktaCredentials::ApiToken(Secret::new(okta.api_token())),
+        },
+        passage_connectors::http::client(),
+    );
+    let before = okta.user(DEMO_LEAVER).unwrap();
+    assert!(!before.factors.is_empty());
+    let done = run_all(&connector, Action::Deactivate).await;
+
+    let user = okta.user(DEMO_LEAVER).unwrap();
+    assert_eq!(format!("{:?}", user.status), "Deprovisioned");
+    assert_eq!(okta.count_events("user.mfa.factor.reset_all", &user.id), 1);
+    // Direct assignments were removed (and logged) before deactivation; the group-sourced one
+    // went with its group's membership, so no assignment is left at all.
+    let (_, apps) = done
+        .iter()
+        .find(|(a, _)| *a == Action::UnassignApps)
+        .unwrap();
+    assert!(!apps.output["removed"].as_array().unwrap().is_empty());
+    assert!(okta.count_events("application.user_membership.remove", &user.id) >= 2);
+    assert_eq!(okta.app_assignments(DEMO_LEAVER).unwrap().len(), 0);
+    // The snapshot recorded the factors the leaver had.
+    let (_, snapshot) = &done[0];
+    assert_eq!(snapshot.output["status"], "ACTIVE");
+
+    // Running everything again changes nothing and says so.
+    let again = connector
+        .execute(&request(Action::Deactivate, &BTreeMap::new()))
+        .await
+        .outcome
+        .unwrap();
+    assert!(again.repeat);
+    assert_eq!(okta.count_events("user.lifecycle.deactivate", &user.id), 1);
+    okta.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oauth_service_app_with_dpop_does_the_same_work() {
+    let okta = OktaEmulator::start(OktaConfig::default()).await.unwrap();
+    passage_sandbox::demo_seed(&okta);
+    let (private, public) = common::rsa_key().clone();
+    let scopes: Vec<String> = [
+        "okta.users.read",
+        "okta.users.manage",
+        "okta.groups.read",
+        "okta.groups.manage",
+        "okta.apps.read",
+        "okta.apps.manage",
+    ]
+    .map(String::from)
+    .to_vec();
+    okta.register_service_app(
+        "0oapassage",
+        ClientKey::pem("key-1", SigningAlg::RS256, &public),
+        scopes.clone(),
+        true,
+    );
+    let connector = OktaConnector::new(
+        OktaSettings {
+            org_url: url::Url::parse(&okta.base_url()).unwrap(),
+            credentials: OktaCredentials::ServiceApp(ServiceApp {
+                client_id: "0oapassage".into(),
+                private_key: Secret::new(private.clone()),
+                key_id: Some("key-1".into()),
+                scopes,
+                dpop: true,
+            }),
+        },
+        passage_connectors::http::client(),
+    );
+    run_all(&connector, Action::Suspend).await;
+    let user = okta.user(DEMO_LEAVER).unwrap();
+    assert_eq!(format!("{:?}", user.status), "Suspended");
+    assert_eq!(okta.count_events("user.lifecycle.suspend", &user.id), 1);
+
+    // An app without the manage scopes is refused with a clear, permanent error.
+    okta.register_service_app(
+        "0oareadonly",
+        ClientKey::pem("key-2", SigningAlg::RS256, &public),
+        vec!["okta.users.read".into()],
+        false,
+    );
+    let read_only = OktaConnector::new(
+        OktaSettings {
+            org_url: url::Url::parse(&okta.base_url()).unwrap(),
+            credentials: OktaCredentials::ServiceApp(ServiceApp {
+                client_id: "0oareadonly".into(),
+                private_key: Secret::new(private),
+                key_id: Some("key-2".into()),
+                scopes: vec!["okta.users.read".into(), "okta.users.manage".into()],
+                dpop: false,
+            }),
+        },
+        passage_connectors::http::client(),
+    );
+    let failure = read_only
+        .execute(&request(Action::Snapshot, &BTreeMap::new()))
+        .await
+        .outcome
+        .unwrap_err();
+    assert_eq!(failure.class, FailureClass::Permanent);
+    assert!(
+        failure.message.contains("0oareadonly"),
+        "{}",
+        failure.message
+    );
+    okta.shutdown().await;
+}

@@ -1,0 +1,10 @@
+//! The embedded host, as `passage-lambda` is the AWS host: it opens one data directory with the
+//! embedded adapters ([`System`]) and runs the HTTP API, step workers, the cutoff timer, the
+//! sweep and the HR reconcile in one process ([`Host`]), over the same engine the Lambda
+//! functions run.
+
+pub mod host;
+mod system;
+
+pub use host::{Host, HostSettings, Running};
+pub use system::{Integrations, System, SystemError};

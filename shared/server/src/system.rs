@@ -1,0 +1,133 @@
+//! Wiring the embedded adapters into an engine from one data directory.
+
+use passage_core::TenantPolicy;
+use passage_core::engine::{Engine, EngineSettings, Ports};
+use passage_core::ports::{
+    ConnectorRegistry, HrSourceRegistry, NoHrSources, NoNotifier, Notifier, StaticTenants,
+    SystemClock,
+};
+use passage_core::secret::Secret;
+use passage_embedded::{
+    Database, DbError, FsEvidenceStore, KeyFileError, KeyFileSigner, SqliteQueue, SqliteStore,
+    SqliteTimer,
+};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The outside systems an installation talks to besides its own storage.
+#[derive(Clone)]
+pub struct Integrations {
+    pub connectors: Arc<dyn ConnectorRegistry>,
+    pub hr: Arc<dyn HrSourceRegistry>,
+    pub notifier: Arc<dyn Notifier>,
+}
+
+impl Integrations {
+    /// Providers only: no HR system API and no notice channels.
+    pub fn connectors_only(connectors: Arc<dyn ConnectorRegistry>) -> Self {
+        Self {
+            connectors,
+            hr: Arc::new(NoHrSources),
+            notifier: Arc::new(NoNotifier),
+        }
+    }
+}
+
+/// Everything an embedded installation is made of.
+#[derive(Clone)]
+pub struct System {
+    pub engine: Engine,
+    pub store: SqliteStore,
+    pub queue: SqliteQueue,
+    pub timer: SqliteTimer,
+    pub evidence: FsEvidenceStore,
+    pub link_key: Secret,
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SystemError {
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+}
+
+impl System {
+    /// Opens (creating on first start) `data_dir`: `passage.db`, `signing-key.pem`, `link.key`
+    /// and `bundles/`.
+    pub fn open(
+        data_dir: &Path,
+        tenants: Vec<TenantPolicy>,
+        integrations: Integrations,
+        settings: EngineSettings,
+    ) -> Result<Self, SystemError> {
+        let dir_err = |source| SystemError::DataDir {
+            path: data_dir.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(data_dir).map_err(dir_err)?;
+        let db = Database::open(&data_dir.join("passage.db"))?;
+        let store = SqliteStore::new(db.clone());
+        let queue = SqliteQueue::new(db.clone());
+        let timer = SqliteTimer::new(db);
+        let evidence = FsEvidenceStore::new(data_dir.join("bundles"));
+        let signer = KeyFileSigner::load_or_create(&data_dir.join("signing-key.pem"))?;
+        let link_key = load_or_create_secret(&data_dir.join("link.key")).map_err(dir_err)?;
+        // Confirmation links are signed with the installation's link key, like auditor links.
+        let mut settings = settings;
+        if let Some(links) = settings.confirm_links.as_mut() {
+            links.key = link_key.clone();
+        }
+        let ports = Ports {
+            store: Arc::new(store.clone()),
+            queue: Arc::new(queue.clone()),
+            signer: Arc::new(signer),
+            evidence: Arc::new(evidence.clone()),
+            timer: Arc::new(timer.clone()),
+            clock: Arc::new(SystemClock),
+            connectors: integrations.connectors,
+            tenants: Arc::new(StaticTenants::new(tenants)),
+            hr: integrations.hr,
+            notifier: integrations.notifier,
+        };
+        Ok(Self {
+            engine: Engine::new(ports, settings),
+            store,
+            queue,
+            timer,
+            evidence,
+            link_key,
+            data_dir: data_dir.to_owned(),
+        })
+    }
+}
+
+/// A random 32-byte key kept hex-encoded in a 0600 file, created once.
+fn load_or_create_secret(path: &Path) -> std::io::Result<Secret> {
+    if !path.exists() {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        match options.open(path) {
+            Ok(mut f) => {
+                let key: [u8; 32] = rand::random();
+                f.write_all(hex::encode(key).as_bytes())?;
+                f.sync_all()?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Secret::new(std::fs::read_to_string(path)?.trim()))
+}
