@@ -1,9 +1,10 @@
 """Checks on infra/template.yaml and events/*.json that cfn-lint cannot make.
 
-cfn-lint validates the template after running the SAM transform, but a typo inside a SAM event
-(say `ReportBatchItemFailure`) or an IAM action that does not exist passes it silently, and it
-has no opinion on least privilege or on secrets in environment variables. These tests pin the
-settings Passage depends on. Run from the repository root: `python3 -m pytest infra/tests`.
+cfn-lint validates CloudFormation resource schemas but does not run the SAM transform, so a typo
+inside a SAM event (say `ReportBatchItemFailure`) or an IAM action that does not exist passes it
+silently, and it has no opinion on least privilege or on secrets in environment variables. These
+tests pin the settings Passage depends on; test_transform.py runs the transform and deploys its
+output to moto. Run from the repository root: `python3 -m pytest infra/tests`.
 """
 
 from __future__ import annotations
