@@ -384,6 +384,8 @@ def test_bucket_policy_denies_plain_http():
 def test_table_pitr_ttl_sse_and_indexes():
     t = props("StateTable")
     assert resources()["StateTable"]["DeletionPolicy"] == "Retain"
+    assert resources()["StateTable"]["UpdateReplacePolicy"] == "Retain"
+    assert t["DeletionProtectionEnabled"] is True
     assert t["BillingMode"] == "PAY_PER_REQUEST"
     assert t["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert t["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
@@ -400,13 +402,56 @@ def test_table_pitr_ttl_sse_and_indexes():
     }
     got = {}
     for gsi in t["GlobalSecondaryIndexes"]:
-        assert gsi["Projection"]["ProjectionType"] == "ALL"
         keys = {k["KeyType"]: k["AttributeName"] for k in gsi["KeySchema"]}
         got[gsi["IndexName"]] = (
             (keys["HASH"], types[keys["HASH"]]),
             (keys["RANGE"], types[keys["RANGE"]]),
         )
     assert got == expected
+
+
+# What the store reads from each index's items besides the keys (pk, sk and the index's own
+# keys, which every index item carries).
+INDEX_READS = {
+    "gsi_state": ["created_ms"],  # due_runs, open_runs: run id from pk, created_ms to order
+    "gsi_tenant": ["doc", "state"],  # list_runs: the run from doc, filtered on state
+    "gsi_employee": ["doc", "state"],
+}
+
+
+def test_indexes_project_only_what_the_store_reads():
+    projections = {
+        g["IndexName"]: g["Projection"] for g in props("StateTable")["GlobalSecondaryIndexes"]
+    }
+    for index, reads in INDEX_READS.items():
+        assert projections[index] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": reads}, index
+
+
+def test_the_store_reads_nothing_else_from_the_indexes():
+    """Reads the store's index queries so a new attribute read fails here, not in production
+    (DynamoDB returns only projected attributes, silently)."""
+    store = ROOT / "shared" / "aws" / "src" / "store.rs"
+    if not store.exists():
+        pytest.skip("shared/aws/src/store.rs not found")
+    code = store.read_text()
+
+    def body(fn: str) -> str:
+        start = code.index(f"fn {fn}(")
+        nxt = re.search(r"\n    (pub )?(async )?fn ", code[start + 1 :])
+        return code[start : start + 1 + nxt.start()] if nxt else code[start:]
+
+    attr = re.compile(r'(?:number::<\w+>|number|string)\(&item, "(\w+)"\)')
+    by_state = body("by_open_state")
+    assert "GSI_STATE" in by_state
+    assert set(attr.findall(by_state)) <= set(INDEX_READS["gsi_state"]) | {"pk", "sk"}
+    assert "run_id_of(&item)" in by_state  # the id comes from pk
+    query = body("query_runs")
+    names = set(re.findall(r'expression_attribute_names\("#\w+", "?(\w+)"?\)', query))
+    assert names - {"key_attr"} <= {"state"}, names
+    listing = body("list_runs")
+    assert "from_doc" in listing
+    assert re.search(r'fn from_doc<[^{]*\{\s*let doc = string\(item, "doc"\)', code)
+    assert 'const IDEMPOTENCY_TTL_SECONDS' in code and '"expires_at".into()' in code
 
 
 # ------------------------------------------------------------------------------------------------

@@ -353,3 +353,15 @@ def test_deployed_signing_key_policy_names_the_finalizer_role(stack):
     signers = [s for s in key_policy(stack, "SigningKey")["Statement"] if "kms:Sign" in as_list(s["Action"])]
     assert len(signers) == 1
     assert signers[0]["Principal"]["AWS"].endswith(":role/" + physical(stack, "FinalizerRole"))
+
+
+def test_deployed_table_hygiene(stack):
+    ddb = stack["client"]("dynamodb")
+    table = ddb.describe_table(TableName=physical(stack, "StateTable"))["Table"]
+    assert table["DeletionProtectionEnabled"] is True
+    projections = {g["IndexName"]: g["Projection"] for g in table["GlobalSecondaryIndexes"]}
+    assert projections == {
+        "gsi_state": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["created_ms"]},
+        "gsi_tenant": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["doc", "state"]},
+        "gsi_employee": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["doc", "state"]},
+    }
