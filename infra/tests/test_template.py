@@ -107,9 +107,20 @@ def strings_in(value):
             yield from strings_in(v)
 
 
+def role_policies(role: str) -> dict:
+    """The AWS::IAM::Policy resources attached to a role (its permissions live there)."""
+    return {
+        name: p["Properties"]
+        for name, p in of_type("AWS::IAM::Policy").items()
+        if ref(role) in p["Properties"].get("Roles", [])
+    }
+
+
 def role_statements(role: str) -> list[dict]:
     out = []
     for policy in props(role).get("Policies", []):
+        out.extend(as_list(policy["PolicyDocument"]["Statement"]))
+    for policy in role_policies(role).values():
         out.extend(as_list(policy["PolicyDocument"]["Statement"]))
     return out
 
@@ -239,6 +250,19 @@ def test_function_has_own_role_and_log_group(fn):
     assert resources_of(logs) == [getatt(log_group["Ref"])]
 
 
+@pytest.mark.parametrize("fn", sorted(FUNCTIONS))
+def test_function_permissions_are_its_own_policy_and_come_first(fn):
+    role = ROLES[fn]
+    assert "Policies" not in props(role), "permissions belong in the role's AWS::IAM::Policy"
+    policies = role_policies(role)
+    assert list(policies) == [role.replace("Role", "Policy")], policies
+    assert policies[role.replace("Role", "Policy")]["Roles"] == [ref(role)]
+    assert policies[role.replace("Role", "Policy")]["PolicyName"] == f"passage-{FUNCTIONS[fn]}"
+    # An SQS event source mapping is refused if the role cannot yet read the queue, and a
+    # function should never start without its permissions.
+    assert resources()[fn]["DependsOn"] == role.replace("Role", "Policy")
+
+
 def test_timeouts_and_memory():
     assert props("StepFunction")["Timeout"] == 60
     assert props("FinalizerFunction")["Timeout"] == 60
@@ -332,6 +356,162 @@ def test_only_the_finalizer_can_sign():
             assert not {"kms:Sign", "kms:Decrypt", "kms:Encrypt"} & set(as_list(s["Action"]))
 
 
+def key_statements(key: str) -> list[dict]:
+    return as_list(props(key)["KeyPolicy"]["Statement"])
+
+
+def test_key_admin_is_a_required_parameter():
+    param = template()["Parameters"]["KeyAdminArn"]
+    assert "Default" not in param, "each deployment names its own break-glass administrator"
+    pattern = re.compile(param["AllowedPattern"])
+    assert pattern.match("arn:aws:iam::123456789012:role/passage-break-glass")
+    assert pattern.match("arn:aws:iam::123456789012:user/alice")
+    assert not pattern.match("arn:aws:iam::123456789012:root")
+    assert not pattern.match("*")
+
+
+def test_only_break_glass_changes_the_signing_key_policy_or_grants():
+    """Administering the key must not let anyone give themselves Sign: the key policy and grants
+    are the only ways, and both are denied to everyone but KeyAdminArn."""
+    denies = [s for s in key_statements("SigningKey") if s["Effect"] == "Deny"]
+    assert len(denies) == 1
+    deny = denies[0]
+    assert deny["Principal"] == {"AWS": "*"}
+    assert sorted(as_list(deny["Action"])) == ["kms:CreateGrant", "kms:PutKeyPolicy"]
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": ref("KeyAdminArn")}}
+    # The account statement grants no use of the key, so IAM policies cannot grant Sign either.
+    admin = [s for s in key_statements("SigningKey") if s.get("Sid") == "AccountAdministersKey"]
+    assert not {"kms:Sign", "kms:Decrypt", "kms:Encrypt"} & set(as_list(admin[0]["Action"]))
+
+
+# ------------------------------------------------------------------------------------------------
+# data key (table, secrets, log groups)
+# ------------------------------------------------------------------------------------------------
+
+ROOT_PRINCIPAL = {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+FUNCTION_ROLES = [getatt(r) for r in ROLES.values()]
+
+
+def via(service: str) -> dict:
+    return {"Fn::Sub": f"{service}.${{AWS::Region}}.amazonaws.com"}
+
+
+def test_data_key_is_a_rotating_customer_managed_key():
+    key = props("DataKey")
+    assert key["KeySpec"] == "SYMMETRIC_DEFAULT"
+    assert key["KeyUsage"] == "ENCRYPT_DECRYPT"
+    assert key["EnableKeyRotation"] is True
+    assert key["RotationPeriodInDays"] <= 365
+    assert key["PendingWindowInDays"] == 30
+    assert resources()["DataKey"]["DeletionPolicy"] == "Retain"
+    assert resources()["DataKey"]["UpdateReplacePolicy"] == "Retain"
+    assert props("DataKeyAlias")["TargetKeyId"] == ref("DataKey")
+
+
+def test_table_secrets_and_log_groups_use_the_data_key():
+    sse = props("StateTable")["SSESpecification"]
+    assert sse == {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": getatt("DataKey")}
+    secrets = of_type("AWS::SecretsManager::Secret")
+    assert set(secrets) == {"TenantsSecret", "LinkKeySecret", "ConfirmKeySecret"}
+    for name, secret in secrets.items():
+        assert secret["Properties"]["KmsKeyId"] == getatt("DataKey"), name
+    groups = of_type("AWS::Logs::LogGroup")
+    assert len(groups) == 6
+    for name, group in groups.items():
+        assert group["Properties"]["KmsKeyId"] == getatt("DataKey"), name
+
+
+def test_data_key_is_used_only_through_dynamodb_and_secrets_manager():
+    allows = [s for s in key_statements("DataKey") if s["Effect"] == "Allow"]
+    crypto = {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:CreateGrant"}
+    for s in allows:
+        if not crypto & set(as_list(s["Action"])):
+            continue
+        if s["Principal"] == {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}:
+            # CloudWatch Logs, for this stack's log groups only.
+            arn = s["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]["Fn::Sub"]
+            assert arn.endswith(":log-group:${AWS::StackName}-*"), arn
+            continue
+        service = s["Condition"]["StringEquals"]["kms:ViaService"]
+        assert service in (via("dynamodb"), via("secretsmanager")), s["Sid"]
+
+
+def test_only_the_functions_and_break_glass_decrypt_secrets():
+    decrypt_secrets = [
+        s
+        for s in key_statements("DataKey")
+        if s["Effect"] == "Allow"
+        and "kms:Decrypt" in as_list(s["Action"])
+        and s.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService") == via("secretsmanager")
+    ]
+    by_sid = {s["Sid"]: s for s in decrypt_secrets}
+    assert set(by_sid) == {"FunctionsReadSecrets", "BreakGlassReadsSecrets"}
+    assert by_sid["FunctionsReadSecrets"]["Principal"] == {"AWS": FUNCTION_ROLES}
+    assert as_list(by_sid["FunctionsReadSecrets"]["Action"]) == ["kms:Decrypt"]
+    glass = by_sid["BreakGlassReadsSecrets"]
+    assert glass["Principal"] == ROOT_PRINCIPAL
+    assert glass["Condition"]["ArnEquals"] == {"aws:PrincipalArn": ref("KeyAdminArn")}
+    # The account may write secrets (deploys, put-secret-value) but not read them back.
+    writes = [s for s in key_statements("DataKey") if s.get("Sid") == "AccountWritesSecrets"]
+    assert sorted(as_list(writes[0]["Action"])) == ["kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+
+
+def test_functions_use_the_table_through_dynamodb():
+    (s,) = [s for s in key_statements("DataKey") if s.get("Sid") == "FunctionsUseTheTable"]
+    assert s["Principal"] == {"AWS": FUNCTION_ROLES}
+    assert s["Condition"] == {"StringEquals": {"kms:ViaService": via("dynamodb")}}
+    grants = [s for s in key_statements("DataKey") if s["Effect"] == "Allow" and "kms:CreateGrant" in as_list(s["Action"])]
+    assert len(grants) == 1
+    assert grants[0]["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+    assert grants[0]["Condition"]["StringEquals"]["kms:ViaService"] == via("dynamodb")
+
+
+def test_only_break_glass_changes_the_data_key_policy_or_grants_for_people():
+    denies = {s["Sid"]: s for s in key_statements("DataKey") if s["Effect"] == "Deny"}
+    assert set(denies) == {"OnlyBreakGlassChangesPolicy", "OnlyServicesOrBreakGlassCreateGrants"}
+    for s in denies.values():
+        assert s["Principal"] == {"AWS": "*"}
+        assert s["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": ref("KeyAdminArn")}
+    assert as_list(denies["OnlyBreakGlassChangesPolicy"]["Action"]) == ["kms:PutKeyPolicy"]
+    grants = denies["OnlyServicesOrBreakGlassCreateGrants"]
+    assert as_list(grants["Action"]) == ["kms:CreateGrant"]
+    # IfExists: a grant request that does not say it is for an AWS resource is denied too.
+    assert grants["Condition"]["BoolIfExists"] == {"kms:GrantIsForAWSResource": "false"}
+
+
+def test_key_administration_raises_the_alarm_topic():
+    rule = props("KeyAdministrationRule")
+    assert rule["State"] == "ENABLED"
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.kms"]
+    assert pattern["detail-type"] == ["AWS API Call via CloudTrail"]
+    detail = pattern["detail"]
+    assert detail["eventSource"] == ["kms.amazonaws.com"]
+    assert {"PutKeyPolicy", "CreateGrant"} <= set(detail["eventName"])
+    keys = detail["requestParameters"]["keyId"]
+    for key in ("SigningKey", "DataKey"):
+        assert ref(key) in keys and getatt(key) in keys, key
+    (target,) = rule["Targets"]
+    assert target["Arn"] == ref("AlarmTopic")
+
+
+def test_alarm_topic_policy_lets_only_alarms_and_the_rule_publish():
+    policy = props("AlarmTopicPolicy")
+    assert policy["Topics"] == [ref("AlarmTopic")]
+    statements = {s["Sid"]: s for s in as_list(policy["PolicyDocument"]["Statement"])}
+    assert set(statements) == {"CloudWatchAlarmsPublish", "KeyAdministrationRulePublishes"}
+    for s in statements.values():
+        assert s["Effect"] == "Allow"
+        assert as_list(s["Action"]) == ["sns:Publish"]
+        assert s["Resource"] == ref("AlarmTopic")
+    cw = statements["CloudWatchAlarmsPublish"]
+    assert cw["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert cw["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
+    ev = statements["KeyAdministrationRulePublishes"]
+    assert ev["Principal"] == {"Service": "events.amazonaws.com"}
+    assert ev["Condition"] == {"ArnEquals": {"aws:SourceArn": getatt("KeyAdministrationRule")}}
+
+
 # ------------------------------------------------------------------------------------------------
 # evidence bucket
 # ------------------------------------------------------------------------------------------------
@@ -360,9 +540,10 @@ def test_bucket_is_private_and_encrypted():
     assert b["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
 
 
-def test_bucket_policy_denies_plain_http():
-    policy = props("EvidenceBucketPolicy")
-    assert policy["Bucket"] == ref("EvidenceBucket")
+@pytest.mark.parametrize("bucket", ["EvidenceBucket"])
+def test_bucket_policy_denies_plain_http(bucket):
+    policy = props(f"{bucket}Policy")
+    assert policy["Bucket"] == ref(bucket)
     deny = [
         s
         for s in as_list(policy["PolicyDocument"]["Statement"])
@@ -372,8 +553,8 @@ def test_bucket_policy_denies_plain_http():
     assert len(deny) == 1
     assert deny[0]["Principal"] == "*"
     assert as_list(deny[0]["Action"]) == ["s3:*"]
-    assert getatt("EvidenceBucket") in deny[0]["Resource"]
-    assert {"Fn::Sub": "${EvidenceBucket.Arn}/*"} in deny[0]["Resource"]
+    assert getatt(bucket) in deny[0]["Resource"]
+    assert {"Fn::Sub": f"${{{bucket}.Arn}}/*"} in deny[0]["Resource"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -390,6 +571,7 @@ def test_table_pitr_ttl_sse_and_indexes():
     assert t["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert t["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert t["SSESpecification"]["SSEEnabled"] is True
+    assert t["SSESpecification"]["SSEType"] == "KMS"
     types = {a["AttributeName"]: a["AttributeType"] for a in t["AttributeDefinitions"]}
     assert [(k["AttributeName"], k["KeyType"]) for k in t["KeySchema"]] == [
         ("pk", "HASH"),
@@ -606,11 +788,9 @@ def test_intake_and_cutoff_manage_schedules_in_their_group_only():
         assert passes[0]["Condition"] == {
             "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}
         }
-        for action in ("sqs:SendMessage",):
-            got = resources_of(allowed(role, action))
-            assert sorted(map(str, got)) == sorted(
-                map(str, [getatt("StepQueue"), getatt("FinalizeQueue")])
-            )
+        queues = [getatt("StepQueue"), getatt("FinalizeQueue")]
+        got = resources_of(allowed(role, "sqs:SendMessage"))
+        assert sorted(map(str, got)) == sorted(map(str, queues)), role
     for role in ("StepRole", "FinalizerRole", "EvidenceRole"):
         assert not allowed(role, "iam:PassRole")
         assert not allowed(role, "scheduler:CreateSchedule")
@@ -751,6 +931,22 @@ def test_http_routes():
     assert resources()["HttpApi"]["Type"] == "AWS::Serverless::HttpApi"
 
 
+def test_http_api_enables_the_iam_authorizer_without_making_it_the_default():
+    auth = props("HttpApi")["Auth"]
+    assert auth == {"EnableIamAuthorizer": True}  # no DefaultAuthorizer: webhooks stay open
+
+
+def test_http_api_stage_logs_and_throttles():
+    api = props("HttpApi")
+    assert api["FailOnWarnings"] is True
+    logs = api["AccessLogSettings"]
+    assert logs["DestinationArn"] == getatt("HttpApiAccessLogs")
+    fields = json.loads(logs["Format"])
+    assert {"requestId", "ip", "routeKey", "status", "integrationError"} <= set(fields)
+    route = api["DefaultRouteSettings"]
+    assert route["ThrottlingRateLimit"] > 0 and route["ThrottlingBurstLimit"] >= route["ThrottlingRateLimit"]
+
+
 # ------------------------------------------------------------------------------------------------
 # alarms and outputs
 # ------------------------------------------------------------------------------------------------
@@ -761,7 +957,7 @@ def alarm_on(metric: str, **dimension) -> dict:
     for name, a in of_type("AWS::CloudWatch::Alarm").items():
         p = a["Properties"]
         dims = {d["Name"]: d["Value"] for d in p.get("Dimensions", [])}
-        if p["MetricName"] == metric and all(dims.get(k) == v for k, v in dimension.items()):
+        if p.get("MetricName") == metric and all(dims.get(k) == v for k, v in dimension.items()):
             found.append(p)
     assert len(found) == 1, (metric, dimension, found)
     return found[0]
