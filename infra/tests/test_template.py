@@ -540,7 +540,7 @@ def test_bucket_is_private_and_encrypted():
     assert b["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
 
 
-@pytest.mark.parametrize("bucket", ["EvidenceBucket"])
+@pytest.mark.parametrize("bucket", ["EvidenceBucket", "AccessLogBucket"])
 def test_bucket_policy_denies_plain_http(bucket):
     policy = props(f"{bucket}Policy")
     assert policy["Bucket"] == ref(bucket)
@@ -555,6 +555,39 @@ def test_bucket_policy_denies_plain_http(bucket):
     assert as_list(deny[0]["Action"]) == ["s3:*"]
     assert getatt(bucket) in deny[0]["Resource"]
     assert {"Fn::Sub": f"${{{bucket}.Arn}}/*"} in deny[0]["Resource"]
+
+
+def test_evidence_bucket_logs_access_to_its_own_log_bucket():
+    logging = props("EvidenceBucket")["LoggingConfiguration"]
+    assert logging == {"DestinationBucketName": ref("AccessLogBucket"), "LogFilePrefix": "evidence/"}
+
+
+def test_access_log_bucket_is_private_encrypted_and_expires_logs():
+    b = props("AccessLogBucket")
+    pab = b["PublicAccessBlockConfiguration"]
+    for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
+        assert pab[k] is True, k
+    # S3 delivers server access logs only into SSE-S3 buckets.
+    sse = b["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert sse["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert b["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert b["VersioningConfiguration"]["Status"] == "Enabled"
+    rules = {r["Id"]: r for r in b["LifecycleConfiguration"]["Rules"]}
+    assert rules["ExpireAccessLogs"]["ExpirationInDays"] == ref("AccessLogRetentionDays")
+    assert "LoggingConfiguration" not in b, "a log bucket logging into itself never stops"
+    assert resources()["AccessLogBucket"]["DeletionPolicy"] == "Retain"
+
+
+def test_bucket_policy_lets_s3_deliver_only_the_evidence_buckets_logs():
+    statements = as_list(props("AccessLogBucketPolicy")["PolicyDocument"]["Statement"])
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert len(allows) == 1
+    s = allows[0]
+    assert s["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert as_list(s["Action"]) == ["s3:PutObject"]
+    assert s["Resource"] == {"Fn::Sub": "${AccessLogBucket.Arn}/evidence/*"}
+    assert s["Condition"]["ArnLike"] == {"aws:SourceArn": getatt("EvidenceBucket")}
+    assert s["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
 
 
 # ------------------------------------------------------------------------------------------------
