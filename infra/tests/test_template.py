@@ -263,6 +263,42 @@ def test_function_permissions_are_its_own_policy_and_come_first(fn):
     assert resources()[fn]["DependsOn"] == role.replace("Role", "Policy")
 
 
+RESERVED = {
+    "IntakeFunction": "IntakeReservedConcurrency",
+    "CutoffFunction": "CutoffReservedConcurrency",
+    "StepFunction": "StepMaxConcurrency",
+    "FinalizerFunction": "FinalizerMaxConcurrency",
+    "EvidenceFunction": "EvidenceReservedConcurrency",
+}
+
+
+@pytest.mark.parametrize("fn", sorted(FUNCTIONS))
+def test_function_reserves_concurrency(fn):
+    assert props(fn)["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["ReservesConcurrency", ref(RESERVED[fn]), ref("AWS::NoValue")]
+    }
+    param = template()["Parameters"][RESERVED[fn]]
+    assert param["Type"] == "Number"
+    assert 1 <= param["MinValue"] <= param["Default"] <= param["MaxValue"]
+
+
+def test_reserved_concurrency_defaults_are_sane():
+    params = template()["Parameters"]
+    assert params["ReserveConcurrency"]["Default"] == "true"
+    assert template()["Conditions"]["ReservesConcurrency"] == {
+        "Fn::Equals": [ref("ReserveConcurrency"), "true"]
+    }
+    # Lambda keeps 100 of an account's (default 1,000) concurrency unreserved; stay far below.
+    total = sum(params[p]["Default"] for p in RESERVED.values())
+    assert total <= 100, total
+    # Queue mappings never start more invocations than the function may run: a throttled batch
+    # counts as a delivery and ends in the dead-letter queue.
+    for fn in ("StepFunction", "FinalizerFunction"):
+        (ev,) = function_events(fn, "SQS").values()
+        assert ev["Properties"]["ScalingConfig"]["MaximumConcurrency"] == ref(RESERVED[fn]), fn
+        assert params[RESERVED[fn]]["MinValue"] >= 2  # the mappings' own minimum
+
+
 def test_timeouts_and_memory():
     assert props("StepFunction")["Timeout"] == 60
     assert props("FinalizerFunction")["Timeout"] == 60

@@ -377,6 +377,26 @@ def test_deployed_table_hygiene(stack):
     }
 
 
+def test_deployed_reserved_concurrency(stack):
+    lam = stack["client"]("lambda")
+    expected = {
+        "IntakeFunction": 20,
+        "CutoffFunction": 10,
+        "StepFunction": 10,
+        "FinalizerFunction": 5,
+        "EvidenceFunction": 5,
+    }
+    for logical, n in expected.items():
+        got = lam.get_function_concurrency(FunctionName=physical(stack, logical))
+        assert got["ReservedConcurrentExecutions"] == n, logical
+    by_queue = {
+        m["EventSourceArn"].rsplit(":", 1)[1]: m["ScalingConfig"]["MaximumConcurrency"]
+        for m in lam.list_event_source_mappings()["EventSourceMappings"]
+    }
+    name = lambda logical: physical(stack, logical).rsplit("/", 1)[1]
+    assert by_queue == {name("StepQueue"): 10, name("FinalizeQueue"): 5}
+
+
 def test_deployed_function_roles_carry_their_policies(stack):
     iam = stack["client"]("iam")
     for fn in ("Intake", "Cutoff", "Step", "Finalizer", "Evidence"):
