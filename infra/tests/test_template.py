@@ -858,6 +858,8 @@ def test_intake_and_cutoff_manage_schedules_in_their_group_only():
             "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}
         }
         queues = [getatt("StepQueue"), getatt("FinalizeQueue")]
+        if role == "CutoffRole":
+            queues.append(getatt("CutoffDeadLetterQueue"))  # its async-invocation DLQ
         got = resources_of(allowed(role, "sqs:SendMessage"))
         assert sorted(map(str, got)) == sorted(map(str, queues)), role
     for role in ("StepRole", "FinalizerRole", "EvidenceRole"):
@@ -957,9 +959,23 @@ def test_scheduler_role_invokes_only_the_cutoff_function():
     assert trust[0]["Principal"] == {"Service": "scheduler.amazonaws.com"}
     assert trust[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
     statements = role_statements("SchedulerRole")
-    assert [as_list(s["Action"]) for s in statements] == [["lambda:InvokeFunction"]]
+    assert [as_list(s["Action"]) for s in statements] == [["lambda:InvokeFunction"], ["sqs:SendMessage"]]
     for r in as_list(statements[0]["Resource"]):
         assert r["Fn::Sub"].startswith(CUTOFF_ARN["Fn::Sub"]), r
+    # What Scheduler could not deliver goes to the cutoff dead-letter queue, with this role.
+    assert statements[1]["Resource"] == getatt("CutoffDeadLetterQueue")
+
+
+def test_failed_cutoff_invocations_are_dead_lettered():
+    dlq = getatt("CutoffDeadLetterQueue")
+    assert props("CutoffFunction")["DeadLetterQueue"] == {"Type": "SQS", "TargetArn": dlq}
+    for schedule in of_type("AWS::Scheduler::Schedule").values():
+        assert schedule["Properties"]["Target"]["DeadLetterConfig"] == {"Arn": dlq}
+    for fn in ("IntakeFunction", "CutoffFunction"):
+        assert function_env(fn)["CUTOFF_DLQ_ARN"] == dlq, fn
+    q = props("CutoffDeadLetterQueue")
+    assert q["MessageRetentionPeriod"] == 1209600
+    assert "RedrivePolicy" not in q
 
 
 def test_periodic_sweep():
@@ -1057,6 +1073,13 @@ def test_alarms():
     assert sub["Condition"] == "HasAlarmEmail"
     assert sub["Properties"]["Endpoint"] == ref("AlarmEmail")
     assert template()["Parameters"]["AlarmEmail"]["Default"] == ""
+
+
+def test_alarm_dead_letter_queues():
+    for q in ("DeadLetterQueue", "CutoffDeadLetterQueue"):
+        p = alarm_on("ApproximateNumberOfMessagesVisible", QueueName=getatt(q, "QueueName"))
+        assert p["Namespace"] == "AWS/SQS"
+        assert p["Statistic"] == "Maximum"
 
 
 def test_parameters_and_outputs():
