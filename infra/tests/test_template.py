@@ -1075,11 +1075,114 @@ def test_alarms():
     assert template()["Parameters"]["AlarmEmail"]["Default"] == ""
 
 
+def alarm_props(name: str) -> dict:
+    p = props(name)
+    assert p["AlarmActions"] == [ref("AlarmTopic")], name
+    assert p["OKActions"] == [ref("AlarmTopic")], name
+    assert p["TreatMissingData"] == "notBreaching", name
+    assert (p["Threshold"], p["ComparisonOperator"]) == (0, "GreaterThanThreshold"), name
+    return p
+
+
+@pytest.mark.parametrize("fn", sorted(FUNCTIONS))
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+def test_alarm_per_function_errors_and_throttles(fn, metric):
+    p = alarm_on(metric, FunctionName=ref(fn))
+    assert p["Namespace"] == "AWS/Lambda"
+    assert p["Statistic"] == "Sum"
+    assert p is props(fn.replace("Function", f"{metric}Alarm"))
+    alarm_props(fn.replace("Function", f"{metric}Alarm"))
+
+
+def test_alarm_http_api_5xx():
+    p = alarm_on("5xx", ApiId=ref("HttpApi"))
+    assert p["Namespace"] == "AWS/ApiGateway"
+    assert p["Statistic"] == "Sum"
+    alarm_props("HttpApi5xxAlarm")
+
+
+def math_alarm_metrics(name: str) -> list[dict]:
+    p = alarm_props(name)
+    (expr,) = [m for m in p["Metrics"] if "Expression" in m]
+    assert expr["ReturnData"] is True
+    assert expr["Expression"] == "SUM(FILL(METRICS(), 0))"  # a quiet metric is 0, not a gap
+    stats = [m for m in p["Metrics"] if "MetricStat" in m]
+    assert all(m["ReturnData"] is False for m in stats)
+    assert len(p["Metrics"]) <= 10  # CloudWatch's limit per alarm
+    return [m["MetricStat"] for m in stats]
+
+
+def test_alarm_dynamodb_throttled_requests_for_every_operation_the_store_calls():
+    stats = math_alarm_metrics("DynamoDbThrottlesAlarm")
+    ops = set()
+    for st in stats:
+        metric = st["Metric"]
+        assert (metric["Namespace"], metric["MetricName"]) == ("AWS/DynamoDB", "ThrottledRequests")
+        dims = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+        assert dims["TableName"] == ref("StateTable")
+        ops.add(dims["Operation"])
+        assert st["Stat"] == "Sum"
+    store = ROOT / "shared" / "aws" / "src"
+    if store.exists():
+        called = set()
+        for f in store.glob("*.rs"):
+            called |= set(re.findall(r"\.(get_item|put_item|update_item|delete_item|query|scan|transact_write_items|transact_get_items|batch_get_item|batch_write_item)\(\)", f.read_text()))
+        names = {"".join(w.capitalize() for w in c.split("_")) for c in called}
+        assert names <= ops, sorted(names - ops)
+    else:
+        assert ops >= {"GetItem", "PutItem", "Query", "TransactWriteItems"}
+
+
+def test_alarm_scheduler_failures_in_both_groups():
+    stats = math_alarm_metrics("SchedulerFailuresAlarm")
+    seen = set()
+    for st in stats:
+        metric = st["Metric"]
+        assert metric["Namespace"] == "AWS/Scheduler"
+        (dim,) = metric["Dimensions"]
+        assert dim["Name"] == "ScheduleGroup"
+        seen.add((metric["MetricName"], dim["Value"]["Ref"]))
+    assert seen == {
+        (m, g)
+        for m in ("TargetErrorCount", "InvocationDroppedCount")
+        for g in ("CutoffScheduleGroup", "SweepScheduleGroup")
+    }
+
+
 def test_alarm_dead_letter_queues():
     for q in ("DeadLetterQueue", "CutoffDeadLetterQueue"):
         p = alarm_on("ApproximateNumberOfMessagesVisible", QueueName=getatt(q, "QueueName"))
         assert p["Namespace"] == "AWS/SQS"
         assert p["Statistic"] == "Maximum"
+
+
+def dashboard() -> dict:
+    body = props("Dashboard")["DashboardBody"]["Fn::Sub"]
+    names = set(re.findall(r"\$\{([A-Za-z0-9:.]+)\}", body))
+    for n in names:
+        base = n.split(".")[0]
+        assert base.startswith("AWS::") or base in resources(), n
+    return json.loads(re.sub(r"\$\{([A-Za-z0-9:.]+)\}", lambda m: f"<{m.group(1)}>", body))
+
+
+def test_dashboard_shows_every_alarm_and_its_metrics():
+    widgets = dashboard()["widgets"]
+    (alarm_widget,) = [w for w in widgets if w["type"] == "alarm"]
+    shown = set(alarm_widget["properties"]["alarms"])
+    assert shown == {f"<{a}.Arn>" for a in of_type("AWS::CloudWatch::Alarm")}
+    graphed = set()
+    for w in widgets:
+        for m in w["properties"].get("metrics", []):
+            graphed.add((m[0], m[1]))
+    for name, a in of_type("AWS::CloudWatch::Alarm").items():
+        p = a["Properties"]
+        if "MetricName" in p:
+            assert (p["Namespace"], p["MetricName"]) in graphed, name
+        for st in (m["MetricStat"] for m in p.get("Metrics", []) if "MetricStat" in m):
+            assert (st["Metric"]["Namespace"], st["Metric"]["MetricName"]) in graphed, name
+    for w in widgets:
+        if w["type"] == "metric":
+            assert w["properties"]["region"] == "<AWS::Region>"
 
 
 def test_parameters_and_outputs():

@@ -461,3 +461,14 @@ def test_deployed_rule_matches_key_administration(stack):
     assert target["Arn"] == physical(stack, "AlarmTopic")
 
 
+def test_deployed_dashboard_is_valid(stack):
+    cw = stack["client"]("cloudwatch")
+    body = json.loads(cw.get_dashboard(DashboardName=physical(stack, "Dashboard"))["DashboardBody"])
+    functions = {physical(stack, f"{fn}Function") for fn in ("Intake", "Cutoff", "Step", "Finalizer", "Evidence")}
+    graphed = {
+        m[3]
+        for w in body["widgets"]
+        for m in w["properties"].get("metrics", [])
+        if m[:3] == ["AWS/Lambda", "Errors", "FunctionName"]
+    }
+    assert graphed == functions
