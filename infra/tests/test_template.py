@@ -481,7 +481,11 @@ def test_only_the_functions_and_break_glass_decrypt_secrets():
         and s.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService") == via("secretsmanager")
     ]
     by_sid = {s["Sid"]: s for s in decrypt_secrets}
-    assert set(by_sid) == {"FunctionsReadSecrets", "BreakGlassReadsSecrets"}
+    assert set(by_sid) == {"FunctionsReadSecrets", "BreakGlassReadsSecrets", "AccountCreatesSecretsWithKey"}
+    # Creating a secret under the key makes Secrets Manager check the caller may decrypt with
+    # it, on a throwaway data key of this encryption context, never a secret value.
+    check = by_sid.pop("AccountCreatesSecretsWithKey")
+    assert check["Condition"]["StringEquals"]["kms:EncryptionContext:SecretVersionId"] == "RequestToValidateKeyAccess"
     assert by_sid["FunctionsReadSecrets"]["Principal"] == {"AWS": FUNCTION_ROLES}
     assert as_list(by_sid["FunctionsReadSecrets"]["Action"]) == ["kms:Decrypt"]
     glass = by_sid["BreakGlassReadsSecrets"]
