@@ -1,9 +1,10 @@
 """Checks on infra/template.yaml and events/*.json that cfn-lint cannot make.
 
-cfn-lint validates the template after running the SAM transform, but a typo inside a SAM event
-(say `ReportBatchItemFailure`) or an IAM action that does not exist passes it silently, and it
-has no opinion on least privilege or on secrets in environment variables. These tests pin the
-settings Passage depends on. Run from the repository root: `python3 -m pytest infra/tests`.
+cfn-lint validates CloudFormation resource schemas but does not run the SAM transform, so a typo
+inside a SAM event (say `ReportBatchItemFailure`) or an IAM action that does not exist passes it
+silently, and it has no opinion on least privilege or on secrets in environment variables. These
+tests pin the settings Passage depends on; test_transform.py runs the transform and deploys its
+output to moto. Run from the repository root: `python3 -m pytest infra/tests`.
 """
 
 from __future__ import annotations
@@ -106,9 +107,20 @@ def strings_in(value):
             yield from strings_in(v)
 
 
+def role_policies(role: str) -> dict:
+    """The AWS::IAM::Policy resources attached to a role (its permissions live there)."""
+    return {
+        name: p["Properties"]
+        for name, p in of_type("AWS::IAM::Policy").items()
+        if ref(role) in p["Properties"].get("Roles", [])
+    }
+
+
 def role_statements(role: str) -> list[dict]:
     out = []
     for policy in props(role).get("Policies", []):
+        out.extend(as_list(policy["PolicyDocument"]["Statement"]))
+    for policy in role_policies(role).values():
         out.extend(as_list(policy["PolicyDocument"]["Statement"]))
     return out
 
@@ -238,6 +250,55 @@ def test_function_has_own_role_and_log_group(fn):
     assert resources_of(logs) == [getatt(log_group["Ref"])]
 
 
+@pytest.mark.parametrize("fn", sorted(FUNCTIONS))
+def test_function_permissions_are_its_own_policy_and_come_first(fn):
+    role = ROLES[fn]
+    assert "Policies" not in props(role), "permissions belong in the role's AWS::IAM::Policy"
+    policies = role_policies(role)
+    assert list(policies) == [role.replace("Role", "Policy")], policies
+    assert policies[role.replace("Role", "Policy")]["Roles"] == [ref(role)]
+    assert policies[role.replace("Role", "Policy")]["PolicyName"] == f"passage-{FUNCTIONS[fn]}"
+    # An SQS event source mapping is refused if the role cannot yet read the queue, and a
+    # function should never start without its permissions.
+    assert resources()[fn]["DependsOn"] == role.replace("Role", "Policy")
+
+
+RESERVED = {
+    "IntakeFunction": "IntakeReservedConcurrency",
+    "CutoffFunction": "CutoffReservedConcurrency",
+    "StepFunction": "StepMaxConcurrency",
+    "FinalizerFunction": "FinalizerMaxConcurrency",
+    "EvidenceFunction": "EvidenceReservedConcurrency",
+}
+
+
+@pytest.mark.parametrize("fn", sorted(FUNCTIONS))
+def test_function_reserves_concurrency(fn):
+    assert props(fn)["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["ReservesConcurrency", ref(RESERVED[fn]), ref("AWS::NoValue")]
+    }
+    param = template()["Parameters"][RESERVED[fn]]
+    assert param["Type"] == "Number"
+    assert 1 <= param["MinValue"] <= param["Default"] <= param["MaxValue"]
+
+
+def test_reserved_concurrency_defaults_are_sane():
+    params = template()["Parameters"]
+    assert params["ReserveConcurrency"]["Default"] == "true"
+    assert template()["Conditions"]["ReservesConcurrency"] == {
+        "Fn::Equals": [ref("ReserveConcurrency"), "true"]
+    }
+    # Lambda keeps 100 of an account's (default 1,000) concurrency unreserved; stay far below.
+    total = sum(params[p]["Default"] for p in RESERVED.values())
+    assert total <= 100, total
+    # Queue mappings never start more invocations than the function may run: a throttled batch
+    # counts as a delivery and ends in the dead-letter queue.
+    for fn in ("StepFunction", "FinalizerFunction"):
+        (ev,) = function_events(fn, "SQS").values()
+        assert ev["Properties"]["ScalingConfig"]["MaximumConcurrency"] == ref(RESERVED[fn]), fn
+        assert params[RESERVED[fn]]["MinValue"] >= 2  # the mappings' own minimum
+
+
 def test_timeouts_and_memory():
     assert props("StepFunction")["Timeout"] == 60
     assert props("FinalizerFunction")["Timeout"] == 60
@@ -331,6 +392,166 @@ def test_only_the_finalizer_can_sign():
             assert not {"kms:Sign", "kms:Decrypt", "kms:Encrypt"} & set(as_list(s["Action"]))
 
 
+def key_statements(key: str) -> list[dict]:
+    return as_list(props(key)["KeyPolicy"]["Statement"])
+
+
+def test_key_admin_is_a_required_parameter():
+    param = template()["Parameters"]["KeyAdminArn"]
+    assert "Default" not in param, "each deployment names its own break-glass administrator"
+    pattern = re.compile(param["AllowedPattern"])
+    assert pattern.match("arn:aws:iam::123456789012:role/passage-break-glass")
+    assert pattern.match("arn:aws:iam::123456789012:user/alice")
+    assert not pattern.match("arn:aws:iam::123456789012:root")
+    assert not pattern.match("*")
+
+
+def test_only_break_glass_changes_the_signing_key_policy_or_grants():
+    """Administering the key must not let anyone give themselves Sign: the key policy and grants
+    are the only ways, and both are denied to everyone but KeyAdminArn."""
+    denies = [s for s in key_statements("SigningKey") if s["Effect"] == "Deny"]
+    assert len(denies) == 1
+    deny = denies[0]
+    assert deny["Principal"] == {"AWS": "*"}
+    assert sorted(as_list(deny["Action"])) == ["kms:CreateGrant", "kms:PutKeyPolicy"]
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": ref("KeyAdminArn")}}
+    # The account statement grants no use of the key, so IAM policies cannot grant Sign either.
+    admin = [s for s in key_statements("SigningKey") if s.get("Sid") == "AccountAdministersKey"]
+    assert not {"kms:Sign", "kms:Decrypt", "kms:Encrypt"} & set(as_list(admin[0]["Action"]))
+
+
+# ------------------------------------------------------------------------------------------------
+# data key (table, secrets, log groups)
+# ------------------------------------------------------------------------------------------------
+
+ROOT_PRINCIPAL = {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+FUNCTION_ROLES = [getatt(r) for r in ROLES.values()]
+
+
+def via(service: str) -> dict:
+    return {"Fn::Sub": f"{service}.${{AWS::Region}}.amazonaws.com"}
+
+
+def test_data_key_is_a_rotating_customer_managed_key():
+    key = props("DataKey")
+    assert key["KeySpec"] == "SYMMETRIC_DEFAULT"
+    assert key["KeyUsage"] == "ENCRYPT_DECRYPT"
+    assert key["EnableKeyRotation"] is True
+    assert key["RotationPeriodInDays"] <= 365
+    assert key["PendingWindowInDays"] == 30
+    assert resources()["DataKey"]["DeletionPolicy"] == "Retain"
+    assert resources()["DataKey"]["UpdateReplacePolicy"] == "Retain"
+    assert props("DataKeyAlias")["TargetKeyId"] == ref("DataKey")
+
+
+def test_table_secrets_and_log_groups_use_the_data_key():
+    sse = props("StateTable")["SSESpecification"]
+    assert sse == {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": getatt("DataKey")}
+    secrets = of_type("AWS::SecretsManager::Secret")
+    assert set(secrets) == {"TenantsSecret", "LinkKeySecret", "ConfirmKeySecret"}
+    for name, secret in secrets.items():
+        assert secret["Properties"]["KmsKeyId"] == getatt("DataKey"), name
+    groups = of_type("AWS::Logs::LogGroup")
+    assert len(groups) == 6
+    for name, group in groups.items():
+        assert group["Properties"]["KmsKeyId"] == getatt("DataKey"), name
+
+
+def test_data_key_is_used_only_through_dynamodb_and_secrets_manager():
+    allows = [s for s in key_statements("DataKey") if s["Effect"] == "Allow"]
+    crypto = {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:CreateGrant"}
+    for s in allows:
+        if not crypto & set(as_list(s["Action"])):
+            continue
+        if s["Principal"] == {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}:
+            # CloudWatch Logs, for this stack's log groups only.
+            arn = s["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]["Fn::Sub"]
+            assert arn.endswith(":log-group:${AWS::StackName}-*"), arn
+            continue
+        service = s["Condition"]["StringEquals"]["kms:ViaService"]
+        assert service in (via("dynamodb"), via("secretsmanager")), s["Sid"]
+
+
+def test_only_the_functions_and_break_glass_decrypt_secrets():
+    decrypt_secrets = [
+        s
+        for s in key_statements("DataKey")
+        if s["Effect"] == "Allow"
+        and "kms:Decrypt" in as_list(s["Action"])
+        and s.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService") == via("secretsmanager")
+    ]
+    by_sid = {s["Sid"]: s for s in decrypt_secrets}
+    assert set(by_sid) == {"FunctionsReadSecrets", "BreakGlassReadsSecrets", "AccountCreatesSecretsWithKey"}
+    # Creating a secret under the key makes Secrets Manager check the caller may decrypt with
+    # it, on a throwaway data key of this encryption context, never a secret value.
+    check = by_sid.pop("AccountCreatesSecretsWithKey")
+    assert check["Condition"]["StringEquals"]["kms:EncryptionContext:SecretVersionId"] == "RequestToValidateKeyAccess"
+    assert by_sid["FunctionsReadSecrets"]["Principal"] == {"AWS": FUNCTION_ROLES}
+    assert as_list(by_sid["FunctionsReadSecrets"]["Action"]) == ["kms:Decrypt"]
+    glass = by_sid["BreakGlassReadsSecrets"]
+    assert glass["Principal"] == ROOT_PRINCIPAL
+    assert glass["Condition"]["ArnEquals"] == {"aws:PrincipalArn": ref("KeyAdminArn")}
+    # The account may write secrets (deploys, put-secret-value) but not read them back.
+    writes = [s for s in key_statements("DataKey") if s.get("Sid") == "AccountWritesSecrets"]
+    assert sorted(as_list(writes[0]["Action"])) == ["kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+
+
+def test_functions_use_the_table_through_dynamodb():
+    (s,) = [s for s in key_statements("DataKey") if s.get("Sid") == "FunctionsUseTheTable"]
+    assert s["Principal"] == {"AWS": FUNCTION_ROLES}
+    assert s["Condition"] == {"StringEquals": {"kms:ViaService": via("dynamodb")}}
+    grants = [s for s in key_statements("DataKey") if s["Effect"] == "Allow" and "kms:CreateGrant" in as_list(s["Action"])]
+    assert len(grants) == 1
+    assert grants[0]["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+    assert grants[0]["Condition"]["StringEquals"]["kms:ViaService"] == via("dynamodb")
+
+
+def test_only_break_glass_changes_the_data_key_policy_or_grants_for_people():
+    denies = {s["Sid"]: s for s in key_statements("DataKey") if s["Effect"] == "Deny"}
+    assert set(denies) == {"OnlyBreakGlassChangesPolicy", "OnlyServicesOrBreakGlassCreateGrants"}
+    for s in denies.values():
+        assert s["Principal"] == {"AWS": "*"}
+        assert s["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": ref("KeyAdminArn")}
+    assert as_list(denies["OnlyBreakGlassChangesPolicy"]["Action"]) == ["kms:PutKeyPolicy"]
+    grants = denies["OnlyServicesOrBreakGlassCreateGrants"]
+    assert as_list(grants["Action"]) == ["kms:CreateGrant"]
+    # IfExists: a grant request that does not say it is for an AWS resource is denied too.
+    assert grants["Condition"]["BoolIfExists"] == {"kms:GrantIsForAWSResource": "false"}
+
+
+def test_key_administration_raises_the_alarm_topic():
+    rule = props("KeyAdministrationRule")
+    assert rule["State"] == "ENABLED"
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.kms"]
+    assert pattern["detail-type"] == ["AWS API Call via CloudTrail"]
+    detail = pattern["detail"]
+    assert detail["eventSource"] == ["kms.amazonaws.com"]
+    assert {"PutKeyPolicy", "CreateGrant"} <= set(detail["eventName"])
+    keys = detail["requestParameters"]["keyId"]
+    for key in ("SigningKey", "DataKey"):
+        assert ref(key) in keys and getatt(key) in keys, key
+    (target,) = rule["Targets"]
+    assert target["Arn"] == ref("AlarmTopic")
+
+
+def test_alarm_topic_policy_lets_only_alarms_and_the_rule_publish():
+    policy = props("AlarmTopicPolicy")
+    assert policy["Topics"] == [ref("AlarmTopic")]
+    statements = {s["Sid"]: s for s in as_list(policy["PolicyDocument"]["Statement"])}
+    assert set(statements) == {"CloudWatchAlarmsPublish", "KeyAdministrationRulePublishes"}
+    for s in statements.values():
+        assert s["Effect"] == "Allow"
+        assert as_list(s["Action"]) == ["sns:Publish"]
+        assert s["Resource"] == ref("AlarmTopic")
+    cw = statements["CloudWatchAlarmsPublish"]
+    assert cw["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert cw["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
+    ev = statements["KeyAdministrationRulePublishes"]
+    assert ev["Principal"] == {"Service": "events.amazonaws.com"}
+    assert ev["Condition"] == {"ArnEquals": {"aws:SourceArn": getatt("KeyAdministrationRule")}}
+
+
 # ------------------------------------------------------------------------------------------------
 # evidence bucket
 # ------------------------------------------------------------------------------------------------
@@ -359,9 +580,10 @@ def test_bucket_is_private_and_encrypted():
     assert b["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
 
 
-def test_bucket_policy_denies_plain_http():
-    policy = props("EvidenceBucketPolicy")
-    assert policy["Bucket"] == ref("EvidenceBucket")
+@pytest.mark.parametrize("bucket", ["EvidenceBucket", "AccessLogBucket"])
+def test_bucket_policy_denies_plain_http(bucket):
+    policy = props(f"{bucket}Policy")
+    assert policy["Bucket"] == ref(bucket)
     deny = [
         s
         for s in as_list(policy["PolicyDocument"]["Statement"])
@@ -371,8 +593,41 @@ def test_bucket_policy_denies_plain_http():
     assert len(deny) == 1
     assert deny[0]["Principal"] == "*"
     assert as_list(deny[0]["Action"]) == ["s3:*"]
-    assert getatt("EvidenceBucket") in deny[0]["Resource"]
-    assert {"Fn::Sub": "${EvidenceBucket.Arn}/*"} in deny[0]["Resource"]
+    assert getatt(bucket) in deny[0]["Resource"]
+    assert {"Fn::Sub": f"${{{bucket}.Arn}}/*"} in deny[0]["Resource"]
+
+
+def test_evidence_bucket_logs_access_to_its_own_log_bucket():
+    logging = props("EvidenceBucket")["LoggingConfiguration"]
+    assert logging == {"DestinationBucketName": ref("AccessLogBucket"), "LogFilePrefix": "evidence/"}
+
+
+def test_access_log_bucket_is_private_encrypted_and_expires_logs():
+    b = props("AccessLogBucket")
+    pab = b["PublicAccessBlockConfiguration"]
+    for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
+        assert pab[k] is True, k
+    # S3 delivers server access logs only into SSE-S3 buckets.
+    sse = b["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert sse["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert b["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert b["VersioningConfiguration"]["Status"] == "Enabled"
+    rules = {r["Id"]: r for r in b["LifecycleConfiguration"]["Rules"]}
+    assert rules["ExpireAccessLogs"]["ExpirationInDays"] == ref("AccessLogRetentionDays")
+    assert "LoggingConfiguration" not in b, "a log bucket logging into itself never stops"
+    assert resources()["AccessLogBucket"]["DeletionPolicy"] == "Retain"
+
+
+def test_bucket_policy_lets_s3_deliver_only_the_evidence_buckets_logs():
+    statements = as_list(props("AccessLogBucketPolicy")["PolicyDocument"]["Statement"])
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert len(allows) == 1
+    s = allows[0]
+    assert s["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert as_list(s["Action"]) == ["s3:PutObject"]
+    assert s["Resource"] == {"Fn::Sub": "${AccessLogBucket.Arn}/evidence/*"}
+    assert s["Condition"]["ArnLike"] == {"aws:SourceArn": getatt("EvidenceBucket")}
+    assert s["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -383,10 +638,13 @@ def test_bucket_policy_denies_plain_http():
 def test_table_pitr_ttl_sse_and_indexes():
     t = props("StateTable")
     assert resources()["StateTable"]["DeletionPolicy"] == "Retain"
+    assert resources()["StateTable"]["UpdateReplacePolicy"] == "Retain"
+    assert t["DeletionProtectionEnabled"] is True
     assert t["BillingMode"] == "PAY_PER_REQUEST"
     assert t["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert t["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert t["SSESpecification"]["SSEEnabled"] is True
+    assert t["SSESpecification"]["SSEType"] == "KMS"
     types = {a["AttributeName"]: a["AttributeType"] for a in t["AttributeDefinitions"]}
     assert [(k["AttributeName"], k["KeyType"]) for k in t["KeySchema"]] == [
         ("pk", "HASH"),
@@ -399,13 +657,56 @@ def test_table_pitr_ttl_sse_and_indexes():
     }
     got = {}
     for gsi in t["GlobalSecondaryIndexes"]:
-        assert gsi["Projection"]["ProjectionType"] == "ALL"
         keys = {k["KeyType"]: k["AttributeName"] for k in gsi["KeySchema"]}
         got[gsi["IndexName"]] = (
             (keys["HASH"], types[keys["HASH"]]),
             (keys["RANGE"], types[keys["RANGE"]]),
         )
     assert got == expected
+
+
+# What the store reads from each index's items besides the keys (pk, sk and the index's own
+# keys, which every index item carries).
+INDEX_READS = {
+    "gsi_state": ["created_ms"],  # due_runs, open_runs: run id from pk, created_ms to order
+    "gsi_tenant": ["doc", "state"],  # list_runs: the run from doc, filtered on state
+    "gsi_employee": ["doc", "state"],
+}
+
+
+def test_indexes_project_only_what_the_store_reads():
+    projections = {
+        g["IndexName"]: g["Projection"] for g in props("StateTable")["GlobalSecondaryIndexes"]
+    }
+    for index, reads in INDEX_READS.items():
+        assert projections[index] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": reads}, index
+
+
+def test_the_store_reads_nothing_else_from_the_indexes():
+    """Reads the store's index queries so a new attribute read fails here, not in production
+    (DynamoDB returns only projected attributes, silently)."""
+    store = ROOT / "shared" / "aws" / "src" / "store.rs"
+    if not store.exists():
+        pytest.skip("shared/aws/src/store.rs not found")
+    code = store.read_text()
+
+    def body(fn: str) -> str:
+        start = code.index(f"fn {fn}(")
+        nxt = re.search(r"\n    (pub )?(async )?fn ", code[start + 1 :])
+        return code[start : start + 1 + nxt.start()] if nxt else code[start:]
+
+    attr = re.compile(r'(?:number::<\w+>|number|string)\(&item, "(\w+)"\)')
+    by_state = body("by_open_state")
+    assert "GSI_STATE" in by_state
+    assert set(attr.findall(by_state)) <= set(INDEX_READS["gsi_state"]) | {"pk", "sk"}
+    assert "run_id_of(&item)" in by_state  # the id comes from pk
+    query = body("query_runs")
+    names = set(re.findall(r'expression_attribute_names\("#\w+", "?(\w+)"?\)', query))
+    assert names - {"key_attr"} <= {"state"}, names
+    listing = body("list_runs")
+    assert "from_doc" in listing
+    assert re.search(r'fn from_doc<[^{]*\{\s*let doc = string\(item, "doc"\)', code)
+    assert 'const IDEMPOTENCY_TTL_SECONDS' in code and '"expires_at".into()' in code
 
 
 # ------------------------------------------------------------------------------------------------
@@ -560,11 +861,11 @@ def test_intake_and_cutoff_manage_schedules_in_their_group_only():
         assert passes[0]["Condition"] == {
             "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}
         }
-        for action in ("sqs:SendMessage",):
-            got = resources_of(allowed(role, action))
-            assert sorted(map(str, got)) == sorted(
-                map(str, [getatt("StepQueue"), getatt("FinalizeQueue")])
-            )
+        queues = [getatt("StepQueue"), getatt("FinalizeQueue")]
+        if role == "CutoffRole":
+            queues.append(getatt("CutoffDeadLetterQueue"))  # its async-invocation DLQ
+        got = resources_of(allowed(role, "sqs:SendMessage"))
+        assert sorted(map(str, got)) == sorted(map(str, queues)), role
     for role in ("StepRole", "FinalizerRole", "EvidenceRole"):
         assert not allowed(role, "iam:PassRole")
         assert not allowed(role, "scheduler:CreateSchedule")
@@ -662,9 +963,23 @@ def test_scheduler_role_invokes_only_the_cutoff_function():
     assert trust[0]["Principal"] == {"Service": "scheduler.amazonaws.com"}
     assert trust[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
     statements = role_statements("SchedulerRole")
-    assert [as_list(s["Action"]) for s in statements] == [["lambda:InvokeFunction"]]
+    assert [as_list(s["Action"]) for s in statements] == [["lambda:InvokeFunction"], ["sqs:SendMessage"]]
     for r in as_list(statements[0]["Resource"]):
         assert r["Fn::Sub"].startswith(CUTOFF_ARN["Fn::Sub"]), r
+    # What Scheduler could not deliver goes to the cutoff dead-letter queue, with this role.
+    assert statements[1]["Resource"] == getatt("CutoffDeadLetterQueue")
+
+
+def test_failed_cutoff_invocations_are_dead_lettered():
+    dlq = getatt("CutoffDeadLetterQueue")
+    assert props("CutoffFunction")["DeadLetterQueue"] == {"Type": "SQS", "TargetArn": dlq}
+    for schedule in of_type("AWS::Scheduler::Schedule").values():
+        assert schedule["Properties"]["Target"]["DeadLetterConfig"] == {"Arn": dlq}
+    for fn in ("IntakeFunction", "CutoffFunction"):
+        assert function_env(fn)["CUTOFF_DLQ_ARN"] == dlq, fn
+    q = props("CutoffDeadLetterQueue")
+    assert q["MessageRetentionPeriod"] == 1209600
+    assert "RedrivePolicy" not in q
 
 
 def test_periodic_sweep():
@@ -705,6 +1020,22 @@ def test_http_routes():
     assert resources()["HttpApi"]["Type"] == "AWS::Serverless::HttpApi"
 
 
+def test_http_api_enables_the_iam_authorizer_without_making_it_the_default():
+    auth = props("HttpApi")["Auth"]
+    assert auth == {"EnableIamAuthorizer": True}  # no DefaultAuthorizer: webhooks stay open
+
+
+def test_http_api_stage_logs_and_throttles():
+    api = props("HttpApi")
+    assert api["FailOnWarnings"] is True
+    logs = api["AccessLogSettings"]
+    assert logs["DestinationArn"] == getatt("HttpApiAccessLogs")
+    fields = json.loads(logs["Format"])
+    assert {"requestId", "ip", "routeKey", "status", "integrationError"} <= set(fields)
+    route = api["DefaultRouteSettings"]
+    assert route["ThrottlingRateLimit"] > 0 and route["ThrottlingBurstLimit"] >= route["ThrottlingRateLimit"]
+
+
 # ------------------------------------------------------------------------------------------------
 # alarms and outputs
 # ------------------------------------------------------------------------------------------------
@@ -715,7 +1046,7 @@ def alarm_on(metric: str, **dimension) -> dict:
     for name, a in of_type("AWS::CloudWatch::Alarm").items():
         p = a["Properties"]
         dims = {d["Name"]: d["Value"] for d in p.get("Dimensions", [])}
-        if p["MetricName"] == metric and all(dims.get(k) == v for k, v in dimension.items()):
+        if p.get("MetricName") == metric and all(dims.get(k) == v for k, v in dimension.items()):
             found.append(p)
     assert len(found) == 1, (metric, dimension, found)
     return found[0]
@@ -746,6 +1077,116 @@ def test_alarms():
     assert sub["Condition"] == "HasAlarmEmail"
     assert sub["Properties"]["Endpoint"] == ref("AlarmEmail")
     assert template()["Parameters"]["AlarmEmail"]["Default"] == ""
+
+
+def alarm_props(name: str) -> dict:
+    p = props(name)
+    assert p["AlarmActions"] == [ref("AlarmTopic")], name
+    assert p["OKActions"] == [ref("AlarmTopic")], name
+    assert p["TreatMissingData"] == "notBreaching", name
+    assert (p["Threshold"], p["ComparisonOperator"]) == (0, "GreaterThanThreshold"), name
+    return p
+
+
+@pytest.mark.parametrize("fn", sorted(FUNCTIONS))
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+def test_alarm_per_function_errors_and_throttles(fn, metric):
+    p = alarm_on(metric, FunctionName=ref(fn))
+    assert p["Namespace"] == "AWS/Lambda"
+    assert p["Statistic"] == "Sum"
+    assert p is props(fn.replace("Function", f"{metric}Alarm"))
+    alarm_props(fn.replace("Function", f"{metric}Alarm"))
+
+
+def test_alarm_http_api_5xx():
+    p = alarm_on("5xx", ApiId=ref("HttpApi"))
+    assert p["Namespace"] == "AWS/ApiGateway"
+    assert p["Statistic"] == "Sum"
+    alarm_props("HttpApi5xxAlarm")
+
+
+def math_alarm_metrics(name: str) -> list[dict]:
+    p = alarm_props(name)
+    (expr,) = [m for m in p["Metrics"] if "Expression" in m]
+    assert expr["ReturnData"] is True
+    assert expr["Expression"] == "SUM(FILL(METRICS(), 0))"  # a quiet metric is 0, not a gap
+    stats = [m for m in p["Metrics"] if "MetricStat" in m]
+    assert all(m["ReturnData"] is False for m in stats)
+    assert len(p["Metrics"]) <= 10  # CloudWatch's limit per alarm
+    return [m["MetricStat"] for m in stats]
+
+
+def test_alarm_dynamodb_throttled_requests_for_every_operation_the_store_calls():
+    stats = math_alarm_metrics("DynamoDbThrottlesAlarm")
+    ops = set()
+    for st in stats:
+        metric = st["Metric"]
+        assert (metric["Namespace"], metric["MetricName"]) == ("AWS/DynamoDB", "ThrottledRequests")
+        dims = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+        assert dims["TableName"] == ref("StateTable")
+        ops.add(dims["Operation"])
+        assert st["Stat"] == "Sum"
+    store = ROOT / "shared" / "aws" / "src"
+    if store.exists():
+        called = set()
+        for f in store.glob("*.rs"):
+            called |= set(re.findall(r"\.(get_item|put_item|update_item|delete_item|query|scan|transact_write_items|transact_get_items|batch_get_item|batch_write_item)\(\)", f.read_text()))
+        names = {"".join(w.capitalize() for w in c.split("_")) for c in called}
+        assert names <= ops, sorted(names - ops)
+    else:
+        assert ops >= {"GetItem", "PutItem", "Query", "TransactWriteItems"}
+
+
+def test_alarm_scheduler_failures_in_both_groups():
+    stats = math_alarm_metrics("SchedulerFailuresAlarm")
+    seen = set()
+    for st in stats:
+        metric = st["Metric"]
+        assert metric["Namespace"] == "AWS/Scheduler"
+        (dim,) = metric["Dimensions"]
+        assert dim["Name"] == "ScheduleGroup"
+        seen.add((metric["MetricName"], dim["Value"]["Ref"]))
+    assert seen == {
+        (m, g)
+        for m in ("TargetErrorCount", "InvocationDroppedCount")
+        for g in ("CutoffScheduleGroup", "SweepScheduleGroup")
+    }
+
+
+def test_alarm_dead_letter_queues():
+    for q in ("DeadLetterQueue", "CutoffDeadLetterQueue"):
+        p = alarm_on("ApproximateNumberOfMessagesVisible", QueueName=getatt(q, "QueueName"))
+        assert p["Namespace"] == "AWS/SQS"
+        assert p["Statistic"] == "Maximum"
+
+
+def dashboard() -> dict:
+    body = props("Dashboard")["DashboardBody"]["Fn::Sub"]
+    names = set(re.findall(r"\$\{([A-Za-z0-9:.]+)\}", body))
+    for n in names:
+        base = n.split(".")[0]
+        assert base.startswith("AWS::") or base in resources(), n
+    return json.loads(re.sub(r"\$\{([A-Za-z0-9:.]+)\}", lambda m: f"<{m.group(1)}>", body))
+
+
+def test_dashboard_shows_every_alarm_and_its_metrics():
+    widgets = dashboard()["widgets"]
+    (alarm_widget,) = [w for w in widgets if w["type"] == "alarm"]
+    shown = set(alarm_widget["properties"]["alarms"])
+    assert shown == {f"<{a}.Arn>" for a in of_type("AWS::CloudWatch::Alarm")}
+    graphed = set()
+    for w in widgets:
+        for m in w["properties"].get("metrics", []):
+            graphed.add((m[0], m[1]))
+    for name, a in of_type("AWS::CloudWatch::Alarm").items():
+        p = a["Properties"]
+        if "MetricName" in p:
+            assert (p["Namespace"], p["MetricName"]) in graphed, name
+        for st in (m["MetricStat"] for m in p.get("Metrics", []) if "MetricStat" in m):
+            assert (st["Metric"]["Namespace"], st["Metric"]["MetricName"]) in graphed, name
+    for w in widgets:
+        if w["type"] == "metric":
+            assert w["properties"]["region"] == "<AWS::Region>"
 
 
 def test_parameters_and_outputs():
