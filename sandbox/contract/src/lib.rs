@@ -171,6 +171,7 @@ async fn commit_conflicts(store: &dyn RunStore, commit: Commit, what: &str) {
 /// Every store check in turn.
 pub async fn store_all(store: &dyn RunStore) {
     store_insert_is_idempotent(store).await;
+    store_one_open_run_per_employee(store).await;
     store_commit_is_version_checked_and_atomic(store).await;
     store_keeps_attempts_and_events(store).await;
     store_chain_head_compare_and_set(store).await;
@@ -270,6 +271,88 @@ pub async fn store_insert_is_idempotent(store: &dyn RunStore) {
             .expect("steps")
             .is_empty()
     );
+}
+
+/// Concurrent deliveries for one employee that the one-open-run rule must settle.
+pub const RACING_DELIVERIES: usize = 200;
+
+/// An employee has at most one open (scheduled, running or blocked) run per tenant, decided by
+/// the store inside the insert: a second run with another idempotency key is refused with the
+/// open run's id; once that run has ended, a new one may start; and of
+/// [`RACING_DELIVERIES`] inserts racing for one employee exactly one creates a run.
+pub async fn store_one_open_run_per_employee(store: &dyn RunStore) {
+    let tenant = unique_tenant();
+    let employee = format!("emp-{}", suffix());
+    let first = run_fixture(&tenant, &employee, RunState::Scheduled, at(3600), at(0));
+    insert(store, &first, &steps_for(&first), &[]).await;
+    let second = run_fixture(&tenant, &employee, RunState::Scheduled, at(7200), at(1));
+    let outcome = store
+        .insert_run(&second, &steps_for(&second), &[])
+        .await
+        .expect("insert_run while another run is open must not error");
+    assert_eq!(
+        outcome,
+        InsertOutcome::OpenRun(first.id.clone()),
+        "a second open run for the employee must be refused, naming the open one"
+    );
+    assert!(store.run(&second.id).await.expect("run").is_none());
+    // The same employee in another tenant is someone else.
+    let elsewhere = run_fixture(
+        &unique_tenant(),
+        &employee,
+        RunState::Scheduled,
+        at(60),
+        at(1),
+    );
+    insert(store, &elsewhere, &steps_for(&elsewhere), &[]).await;
+
+    // Once the open run has ended, the employee may get a new one.
+    let mut ended = load(store, &first.id).await;
+    ended.state = RunState::Cancelled;
+    store
+        .commit(Commit {
+            runs: vec![ended],
+            ..Commit::default()
+        })
+        .await
+        .expect("cancel the first run");
+    insert(store, &second, &steps_for(&second), &[]).await;
+
+    // A storm of deliveries for one new employee, each with its own event id.
+    let racer = format!("emp-{}", suffix());
+    let runs: Vec<Run> = (0..RACING_DELIVERIES)
+        .map(|i| run_fixture(&tenant, &racer, RunState::Scheduled, at(3600), at(i as i64)))
+        .collect();
+    let outcomes =
+        futures::future::join_all(runs.iter().map(|r| store.insert_run(r, &[], &[]))).await;
+    let mut created = Vec::new();
+    let mut named = std::collections::BTreeSet::new();
+    for (run, outcome) in runs.iter().zip(outcomes) {
+        match outcome.expect("a racing insert must not error") {
+            InsertOutcome::Created => created.push(run.id.clone()),
+            InsertOutcome::OpenRun(id) => {
+                named.insert(id);
+            }
+            InsertOutcome::Existing(id) => {
+                panic!("distinct event ids reported as a repeat of {id}")
+            }
+        }
+    }
+    assert_eq!(
+        created.len(),
+        1,
+        "exactly one of {RACING_DELIVERIES} racing inserts creates a run"
+    );
+    assert!(
+        named.iter().all(|id| *id == created[0]),
+        "every refused insert names the one open run: {named:?}"
+    );
+    let filter = RunFilter {
+        tenant: Some(tenant.clone()),
+        employee_id: Some(racer),
+        ..RunFilter::default()
+    };
+    assert_eq!(store.list_runs(&filter).await.expect("list").len(), 1);
 }
 
 /// Each run and step in a commit carries the version it was read at: the store refuses the
@@ -683,16 +766,20 @@ pub async fn store_queries(store: &dyn RunStore) {
     let other = unique_tenant();
     let e1 = format!("emp-{}", suffix());
     let e2 = format!("emp-{}", suffix());
-    // Created one second apart, oldest first: a .. f in `tenant`, g in `other`.
+    let e3 = format!("emp-{}", suffix());
+    let e4 = format!("emp-{}", suffix());
+    // Created one second apart, oldest first: a .. f in `tenant`, g in `other`. An employee has
+    // at most one open run in a tenant, so e1's history there is one scheduled run (a) and two
+    // that ended (e, f).
     let make = |t: &TenantId, e: &str, state, cutoff: i64, created: i64| {
         run_fixture(t, e, state, at(cutoff), at(created - 100))
     };
     let a = make(&tenant, &e1, RunState::Scheduled, -3600, 1);
-    let b = make(&tenant, &e1, RunState::Scheduled, 3600, 2);
-    let c = make(&tenant, &e1, RunState::Running, -3600, 3);
+    let b = make(&tenant, &e3, RunState::Scheduled, 3600, 2);
+    let c = make(&tenant, &e4, RunState::Running, -3600, 3);
     let d = make(&tenant, &e2, RunState::Blocked, -7200, 4);
-    let e = make(&tenant, &e2, RunState::Closed, -7200, 5);
-    let f = make(&tenant, &e2, RunState::Cancelled, -7200, 6);
+    let e = make(&tenant, &e1, RunState::Closed, -7200, 5);
+    let f = make(&tenant, &e1, RunState::Cancelled, -7200, 6);
     let g = make(&other, &e1, RunState::Scheduled, -60, 7);
     for r in [&a, &b, &c, &d, &e, &f, &g] {
         insert(store, r, &steps_for(r), &[]).await;
@@ -735,13 +822,13 @@ pub async fn store_queries(store: &dyn RunStore) {
     );
     assert_eq!(
         listed(store, filter(Some(&tenant), None, Some(&e1), None)).await,
-        vec![id(&c), id(&b), id(&a)],
+        vec![id(&f), id(&e), id(&a)],
         "list_runs by tenant and employee"
     );
     assert_eq!(
         listed(
             store,
-            filter(Some(&tenant), Some(RunState::Running), Some(&e1), None)
+            filter(Some(&tenant), Some(RunState::Running), Some(&e4), None)
         )
         .await,
         vec![id(&c)],
@@ -754,12 +841,12 @@ pub async fn store_queries(store: &dyn RunStore) {
     );
     assert_eq!(
         listed(store, filter(None, None, Some(&e1), None)).await,
-        vec![id(&g), id(&c), id(&b), id(&a)],
+        vec![id(&g), id(&f), id(&e), id(&a)],
         "list_runs by employee across tenants"
     );
     assert_eq!(
         listed(store, filter(None, None, Some(&e1), Some(2))).await,
-        vec![id(&g), id(&c)],
+        vec![id(&g), id(&f)],
         "list_runs by employee across tenants, limited"
     );
     assert_eq!(
@@ -768,7 +855,7 @@ pub async fn store_queries(store: &dyn RunStore) {
             filter(None, Some(RunState::Scheduled), Some(&e1), None)
         )
         .await,
-        vec![id(&g), id(&b), id(&a)],
+        vec![id(&g), id(&a)],
         "list_runs by employee and state across tenants"
     );
     let blocked = listed(store, filter(None, Some(RunState::Blocked), None, None)).await;
@@ -868,7 +955,7 @@ pub async fn store_queries(store: &dyn RunStore) {
     assert_eq!(
         listed(
             store,
-            filter(Some(&tenant), Some(RunState::Closed), Some(&e1), None)
+            filter(Some(&tenant), Some(RunState::Closed), Some(&e4), None)
         )
         .await,
         vec![id(&c)],

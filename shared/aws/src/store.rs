@@ -508,43 +508,36 @@ fn check_distinct(commit: &Commit) -> Result<(), StoreError> {
     Ok(())
 }
 
-#[async_trait]
-impl RunStore for DynamoStore {
-    /// One transaction: the idempotency record (only if absent), the run, its steps and events.
-    /// If the idempotency record exists, nothing is written and its run is returned.
-    async fn insert_run(
+/// Rounds of taking the open-run lock before an insert gives up with a conflict.
+const OPEN_LOCK_ROUNDS: usize = 4;
+const OPEN_LOCK_SK: &str = "LOCK";
+
+/// The item that holds the employee's one open run: `OPEN#<tenant>#<employee>`.
+fn open_lock_pk(run: &Run) -> String {
+    format!("OPEN#{}#{}", run.tenant, run.subject.employee_id)
+}
+
+impl DynamoStore {
+    /// One insert as one transaction: the idempotency record (item 0), the employee's open-run
+    /// lock (item 1), then the run, its steps and events. `takeover` names the ended run whose
+    /// lock this insert may take; otherwise the lock must be free.
+    fn insert_items(
         &self,
         run: &Run,
         steps: &[Step],
         events: &[RunEvent],
-    ) -> Result<InsertOutcome, StoreError> {
+        takeover: Option<&RunId>,
+    ) -> Result<Vec<TxItem>, StoreError> {
         let table = &self.table;
-        let idem = idem_pk(&run.tenant, &run.idempotency_key);
-        let mut idem_item = key(idem.clone(), "IDEM");
-        idem_item.insert("run_id".into(), s(run.id.as_str()));
-        // Senders redeliver for days at most (Standard Webhooks: about three); after a month
-        // DynamoDB's TTL removes the record. A late duplicate then still finds the leaver's run
-        // through the one-open-run-per-employee check.
-        let expires = run.created_at.as_second() + IDEMPOTENCY_TTL_SECONDS;
-        idem_item.insert(
-            "expires_at".into(),
-            aws_sdk_dynamodb::types::AttributeValue::N(expires.to_string()),
-        );
-        let idem_put = put(
-            table,
-            PutSpec {
-                item: idem_item,
-                condition: Some("attribute_not_exists(pk)"),
-                names: &[],
-                values: vec![],
-                return_old: true,
-            },
-            "idempotency record".into(),
-        )?;
         let mut items = vec![
-            idem_put,
+            idempotency_put(table, run)?,
+            open_lock_put(table, run, takeover)?,
             new_item(table, run_item(run)?, format!("run {}", run.id))?,
         ];
+        if run.state.is_terminal() {
+            // A run stored already ended (an import of history) holds no lock.
+            items.remove(1);
+        }
         for (ord, st) in steps.iter().enumerate() {
             items.push(new_item(
                 table,
@@ -566,32 +559,143 @@ impl RunStore for DynamoStore {
                 events.len()
             )));
         }
-        match self.transact(items).await {
-            Ok(()) => Ok(InsertOutcome::Created),
-            Err((
-                TxFailure::Condition {
-                    index: 0, current, ..
-                },
-                _,
-            )) => {
-                let item = match current {
-                    Some(item) => Some(item),
-                    None => self.get(idem, "IDEM").await?,
-                };
-                let item = item.ok_or_else(|| {
-                    StoreError::Conflict(
-                        "idempotency record (held by a transaction that did not complete)".into(),
-                    )
-                })?;
-                Ok(InsertOutcome::Existing(RunId::new(string(
-                    &item, "run_id",
-                )?)))
+        Ok(items)
+    }
+
+    /// The run a repeated request already made, from its idempotency record.
+    async fn same_request(
+        &self,
+        run: &Run,
+        current: Option<Item>,
+    ) -> Result<InsertOutcome, StoreError> {
+        let item = match current {
+            Some(item) => Some(item),
+            None => {
+                self.get(idem_pk(&run.tenant, &run.idempotency_key), "IDEM")
+                    .await?
             }
-            Err((TxFailure::Condition { index, code, .. }, labels)) => {
-                Err(StoreError::Conflict(format!("{} ({code})", labels[index])))
+        };
+        let item = item.ok_or_else(|| {
+            StoreError::Conflict(
+                "idempotency record (held by a transaction that did not complete)".into(),
+            )
+        })?;
+        Ok(InsertOutcome::Existing(RunId::new(string(
+            &item, "run_id",
+        )?)))
+    }
+}
+
+/// The idempotency record: refused if the same request was stored before.
+fn idempotency_put(table: &str, run: &Run) -> Result<TxItem, StoreError> {
+    let mut item = key(idem_pk(&run.tenant, &run.idempotency_key), "IDEM");
+    item.insert("run_id".into(), s(run.id.as_str()));
+    // Senders redeliver for days at most (Standard Webhooks: about three); after a month
+    // DynamoDB's TTL removes the record. A late duplicate then still finds the leaver's run
+    // through the one-open-run-per-employee lock.
+    let expires = run.created_at.as_second() + IDEMPOTENCY_TTL_SECONDS;
+    item.insert("expires_at".into(), n(expires));
+    put(
+        table,
+        PutSpec {
+            item,
+            condition: Some("attribute_not_exists(pk)"),
+            names: &[],
+            values: vec![],
+            return_old: true,
+        },
+        "idempotency record".into(),
+    )
+}
+
+/// The employee's open-run lock, naming this run: refused while another run holds it, unless
+/// this insert takes it over from `takeover` (a run found ended).
+fn open_lock_put(table: &str, run: &Run, takeover: Option<&RunId>) -> Result<TxItem, StoreError> {
+    let mut item = key(open_lock_pk(run), OPEN_LOCK_SK);
+    item.insert("run_id".into(), s(run.id.as_str()));
+    let (condition, values) = match takeover {
+        None => ("attribute_not_exists(pk)", vec![]),
+        Some(ended) => ("#run = :ended", vec![(":ended", s(ended.as_str()))]),
+    };
+    put(
+        table,
+        PutSpec {
+            item,
+            condition: Some(condition),
+            names: if takeover.is_some() {
+                &[("#run", "run_id")]
+            } else {
+                &[]
+            },
+            values,
+            return_old: true,
+        },
+        format!("open run of employee {}", run.subject.employee_id),
+    )
+}
+
+#[async_trait]
+impl RunStore for DynamoStore {
+    /// One transaction: the idempotency record (only if absent), the run, its steps and events.
+    /// If the idempotency record exists, nothing is written and its run is returned.
+    async fn insert_run(
+        &self,
+        run: &Run,
+        steps: &[Step],
+        events: &[RunEvent],
+    ) -> Result<InsertOutcome, StoreError> {
+        // The lock usually starts free; when it names a run that has since ended, the next
+        // round takes it over from that run (conditional on the holder, so two takers cannot
+        // both win).
+        let mut holder: Option<RunId> = None;
+        for _ in 0..OPEN_LOCK_ROUNDS {
+            let items = self.insert_items(run, steps, events, holder.as_ref())?;
+            match self.transact(items).await {
+                Ok(()) => return Ok(InsertOutcome::Created),
+                Err((
+                    TxFailure::Condition {
+                        index: 0, current, ..
+                    },
+                    _,
+                )) => {
+                    return self.same_request(run, current).await;
+                }
+                Err((
+                    TxFailure::Condition {
+                        index: 1,
+                        current,
+                        code,
+                    },
+                    _,
+                )) => {
+                    let held_by = match current {
+                        Some(item) => Some(item),
+                        None => self.get(open_lock_pk(run), OPEN_LOCK_SK).await?,
+                    };
+                    let Some(item) = held_by else {
+                        // Released meanwhile, or held by a transaction in flight ({code}).
+                        tracing::debug!(%code, "open-run lock busy; trying again");
+                        holder = None;
+                        continue;
+                    };
+                    let held = RunId::new(string(&item, "run_id")?);
+                    match self.run(&held).await? {
+                        Some(held_run) if !held_run.state.is_terminal() => {
+                            return Ok(InsertOutcome::OpenRun(held));
+                        }
+                        _ => holder = Some(held),
+                    }
+                }
+                Err((TxFailure::Condition { index, code, .. }, labels)) => {
+                    return Err(StoreError::Conflict(format!("{} ({code})", labels[index])));
+                }
+                Err((TxFailure::Other(e), _)) => return Err(StoreError::Backend(e)),
             }
-            Err((TxFailure::Other(e), _)) => Err(StoreError::Backend(e)),
         }
+        Err(StoreError::Conflict(format!(
+            "the open-run lock of employee {} changed hands {OPEN_LOCK_ROUNDS} times",
+            run.subject.employee_id
+        )))
     }
 
     async fn run(&self, id: &RunId) -> Result<Option<Run>, StoreError> {

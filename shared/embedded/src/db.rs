@@ -1,13 +1,29 @@
 //! One SQLite database per data directory, shared by the store, queue and timer.
 
 use rusqlite::Connection;
+use rusqlite_migration::{M, Migrations};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-/// Schema version this build writes. Opening a newer database is refused rather than guessed at.
-const SCHEMA_VERSION: i64 = 1;
+/// The schema, one migration per change, applied in order and recorded in SQLite's
+/// `user_version`. A database written by a newer build (a higher `user_version`) is refused
+/// rather than guessed at. Never edit a migration that has shipped: add the next one.
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        // 1: the first schema. `IF NOT EXISTS` because databases made before migrations were
+        // recorded already hold these tables (at `user_version` 0).
+        M::up(SCHEMA_V1),
+        // 2: one leaver, one open run. Two deliveries for the same employee with different
+        // event ids, arriving together, must not both create a run: the store refuses the
+        // second inside the insert's own transaction.
+        M::up(
+            "CREATE UNIQUE INDEX IF NOT EXISTS one_open_run_per_employee ON runs (tenant, employee_id)
+             WHERE state IN ('scheduled', 'running', 'blocked');",
+        ),
+    ])
+}
 
-const SCHEMA: &str = r#"
+const SCHEMA_V1: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
@@ -87,9 +103,10 @@ pub enum DbError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error(
-        "database schema version {found} is newer than this build understands ({SCHEMA_VERSION})"
+        "the database schema cannot be brought up to date: {0} (a database written by a newer \
+         passage is refused; two open runs for one employee must be closed or cancelled first)"
     )]
-    TooNew { found: i64 },
+    Migration(#[from] rusqlite_migration::Error),
 }
 
 /// A shared connection. SQLite serialises writers anyway; one connection behind a mutex keeps
@@ -113,29 +130,12 @@ impl Database {
         Self::init(Connection::open_in_memory()?)
     }
 
-    fn init(conn: Connection) -> Result<Self, DbError> {
+    fn init(mut conn: Connection) -> Result<Self, DbError> {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.execute_batch(SCHEMA)?;
-        let found: Option<String> = conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'schema_version'",
-                [],
-                |r| r.get(0),
-            )
-            .ok();
-        match found.and_then(|v| v.parse::<i64>().ok()) {
-            Some(v) if v > SCHEMA_VERSION => return Err(DbError::TooNew { found: v }),
-            Some(_) => {}
-            None => {
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
-                    [SCHEMA_VERSION.to_string()],
-                )?;
-            }
-        }
+        migrations().to_latest(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })

@@ -133,7 +133,7 @@ impl StepQueue for SqliteQueue {
         let hidden_until = now.saturating_add(delay_ms(visibility));
         self.db
             .with(move |conn| {
-                let tx = conn.transaction()?;
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let picked: Vec<(i64, String, u32)> = {
                     let mut stmt = tx.prepare_cached(
                         "SELECT id, body, receive_count FROM queue WHERE visible_ms <= ?1
@@ -203,7 +203,7 @@ impl StepQueue for SqliteQueue {
         let moved = self
             .db
             .with(move |conn| {
-                let tx = conn.transaction()?;
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let row: Option<(i64, String, String, u32)> = tx
                     .query_row(
                         "SELECT id, dedupe_key, body, receive_count FROM queue WHERE receipt = ?1",

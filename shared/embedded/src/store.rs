@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use passage_core::ports::{ChainHead, Commit, InsertOutcome, RunFilter, RunStore, StoreError};
 use passage_core::secret::Secret;
 use passage_core::{AttemptRecord, Run, RunEvent, RunId, Step, TenantId};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -44,6 +44,29 @@ impl From<rusqlite::Error> for Abort {
     fn from(e: rusqlite::Error) -> Self {
         Abort::Sql(e)
     }
+}
+
+/// The run already stored for this request (same tenant and idempotency key), if any.
+fn same_request(tx: &Transaction<'_>, run: &Run) -> rusqlite::Result<Option<RunId>> {
+    tx.query_row(
+        "SELECT id FROM runs WHERE tenant = ?1 AND idempotency_key = ?2",
+        params![run.tenant.as_str(), run.idempotency_key],
+        |r| r.get::<_, String>(0),
+    )
+    .optional()
+    .map(|id| id.map(RunId::new))
+}
+
+/// The employee's open (scheduled, running or blocked) run in the tenant, if any.
+fn open_run_of(tx: &Transaction<'_>, run: &Run) -> rusqlite::Result<Option<RunId>> {
+    tx.query_row(
+        "SELECT id FROM runs WHERE tenant = ?1 AND employee_id = ?2
+           AND state IN ('scheduled', 'running', 'blocked')",
+        params![run.tenant.as_str(), run.subject.employee_id],
+        |r| r.get::<_, String>(0),
+    )
+    .optional()
+    .map(|id| id.map(RunId::new))
 }
 
 fn apply_commit(tx: &Transaction<'_>, c: &Commit) -> Result<(), Abort> {
@@ -147,16 +170,16 @@ impl RunStore for SqliteStore {
         let (run, steps, events) = (run.clone(), steps.to_vec(), events.to_vec());
         self.db
             .with(move |conn| {
-                let tx = conn.transaction()?;
-                let existing: Option<String> = tx
-                    .query_row(
-                        "SELECT id FROM runs WHERE tenant = ?1 AND idempotency_key = ?2",
-                        params![run.tenant.as_str(), run.idempotency_key],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if let Some(id) = existing {
-                    return Ok(InsertOutcome::Existing(RunId::new(id)));
+                // IMMEDIATE: take the write lock before reading, so the checks below and the
+                // insert are one step for any other connection (a CLI beside the server).
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                if let Some(id) = same_request(&tx, &run)? {
+                    return Ok(InsertOutcome::Existing(id));
+                }
+                // The unique index `one_open_run_per_employee` is the guarantee; reading first
+                // turns it into an answer that names the open run.
+                if let Some(id) = open_run_of(&tx, &run)?.filter(|_| !run.state.is_terminal()) {
+                    return Ok(InsertOutcome::OpenRun(id));
                 }
                 tx.execute(
                     "INSERT INTO runs (id, tenant, idempotency_key, employee_id, state, cutoff_ms,
@@ -252,7 +275,8 @@ impl RunStore for SqliteStore {
         let outcome = self
             .db
             .with(move |conn| {
-                let tx = conn.transaction()?;
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 match apply_commit(&tx, &commit) {
                     Ok(()) => {
                         tx.commit()?;
@@ -331,7 +355,8 @@ impl RunStore for SqliteStore {
         let tenant = tenant.clone();
         self.db
             .with(move |conn| {
-                let tx = conn.transaction()?;
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 chain_head(&tx, &tenant)
             })
             .await

@@ -313,7 +313,7 @@ impl Engine {
             json!({"cutoff": run.cutoff, "steps": steps.iter().map(|s| &s.key).collect::<Vec<_>>()}),
         );
         match self.ports.store.insert_run(&run, &steps, &[event]).await? {
-            InsertOutcome::Existing(id) => {
+            InsertOutcome::Existing(id) | InsertOutcome::OpenRun(id) => {
                 let existing = self
                     .ports
                     .store

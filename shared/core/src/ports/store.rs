@@ -51,6 +51,10 @@ pub enum InsertOutcome {
     Created,
     /// A run with the same tenant and idempotency key already exists.
     Existing(RunId),
+    /// The employee already has an open run (scheduled, running or blocked) in this tenant.
+    /// One leaver has one open run: the store decides this atomically with the insert, so two
+    /// deliveries racing for the same employee cannot both create one.
+    OpenRun(RunId),
 }
 
 #[derive(Clone, Debug, Default)]
@@ -65,7 +69,8 @@ pub struct RunFilter {
 #[async_trait]
 pub trait RunStore: Send + Sync {
     /// Stores a new run with its steps and first events, unless one with the same tenant and
-    /// idempotency key exists. Durable when it returns: intake answers 2xx only after this.
+    /// idempotency key exists, or the employee already has an open run in the tenant. Durable
+    /// when it returns: intake answers 2xx only after this.
     async fn insert_run(
         &self,
         run: &Run,

@@ -23,6 +23,7 @@ async fn store_contract_on_a_file_shared_by_concurrent_checks() {
     let store = SqliteStore::new(Database::open(&dir.path().join("passage.db")).unwrap());
     tokio::join!(
         contract::store_insert_is_idempotent(&store),
+        contract::store_one_open_run_per_employee(&store),
         contract::store_commit_is_version_checked_and_atomic(&store),
         contract::store_keeps_attempts_and_events(&store),
         contract::store_chain_head_compare_and_set(&store),
