@@ -13,6 +13,11 @@
 //! Vendor HR systems (BambooHR, HiBob, Gusto, Merge, Finch, Personio, Rippling) send their own
 //! payloads under their own schemes: [`Vendor`] picks the verifier and reads a [`Hint`] — what
 //! happened to which employee — that intake confirms against the vendor's API before acting.
+//! A vendor that hands over its signing secret by posting it (Gusto) recognises that delivery in
+//! its own module, as a [`handshake`].
+//!
+//! Every error a caller sees is [`Classified`]: a stable code, a message, and an [`ErrorKind`]
+//! from which the host decides how to answer.
 //!
 //! [`evidence`] turns a verified, parsed delivery into the record that may enter an evidence
 //! bundle: no signature headers, and a SHA-256 of the raw body to tie it to what was received.
@@ -20,14 +25,18 @@
 //! The crate does no I/O: no files, network or clock. Callers pass `now` in, and time zones come
 //! from the tz database compiled into the binary, so results do not depend on the host.
 
+mod error_kind;
 pub mod event;
 pub mod evidence;
+pub mod handshake;
 pub mod vendors;
 pub mod verify;
 
+pub use error_kind::{Classified, ErrorKind};
 pub use event::leaver::{LEAVER_EVENT_TYPE, LEAVER_EVENT_V1_SCHEMA, LeaverEvent, Manager};
 pub use event::{EventError, MAX_BODY_BYTES, Problem, ProblemKind};
 pub use evidence::{body_sha256_hex, intake_record, redacted_event};
+pub use handshake::{HandshakeToken, SubscriptionHandshake};
 pub use vendors::{Hint, HintError, HintKind, UnknownVendor, Vendor};
 pub use verify::BodyMacVerifier;
 pub use verify::bamboohr::BambooHrVerifier;

@@ -7,10 +7,11 @@
 //! thrown away (up to [`DRAIN_LIMIT`], which bounds the work a hostile sender can cause) before
 //! the JSON 413 is sent. Only past that does the connection close without an answer.
 
+use crate::error::ApiError;
 use axum::body::{Body, Bytes};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
+use passage_core::engine::ErrorKind;
 
 /// Bodies up to this size are read to the end before an oversized one is refused.
 pub const DRAIN_LIMIT: usize = 8 * 1024 * 1024;
@@ -23,11 +24,14 @@ pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Box<
     let mut seen: usize = 0;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
-            Box::new(crate::json_error(
-                StatusCode::BAD_REQUEST,
-                "unreadable_body",
-                &format!("the request body could not be read: {e}"),
-            ))
+            Box::new(
+                ApiError::new(
+                    ErrorKind::Malformed,
+                    "unreadable_body",
+                    format!("the request body could not be read: {e}"),
+                )
+                .into_response(),
+            )
         })?;
         let Ok(data) = frame.into_data() else {
             continue; // trailers
@@ -51,9 +55,10 @@ fn too_large(seen: usize, limit: usize) -> Response {
     } else {
         format!("{seen} bytes")
     };
-    crate::json_error(
-        StatusCode::PAYLOAD_TOO_LARGE,
+    ApiError::new(
+        ErrorKind::TooLarge,
         "payload_too_large",
-        &format!("event body of {size} exceeds the limit of {limit} bytes"),
+        format!("event body of {size} exceeds the limit of {limit} bytes"),
     )
+    .into_response()
 }

@@ -3,13 +3,13 @@
 //! it (GET) only shows what would be confirmed — mail scanners prefetch links — and the button
 //! on that page (POST) records the confirmation as `manager:<email>`.
 
-use crate::ApiState;
+use crate::{ApiState, error};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use passage_core::engine::{ConfirmRequest, EngineError};
+use passage_core::engine::{Classified, ConfirmRequest, EngineError, ErrorKind};
 use passage_core::link::{self, ConfirmScope};
 use passage_core::{ItemOutcome, RunId, StepKey};
 use serde::Deserialize;
@@ -57,7 +57,7 @@ fn checked(
 ) -> Result<ConfirmScope, Box<Response>> {
     let forbidden = |why: &str| {
         Box::new(page(
-            StatusCode::FORBIDDEN,
+            error::status(ErrorKind::Forbidden),
             "Link not valid",
             &format!("<p>{}</p>", escape(why)),
         ))
@@ -146,7 +146,13 @@ async fn confirm(
     // The link names its tenant; a run of another tenant is not this link's to confirm.
     match state.engine.ports().store.run(&run_id).await {
         Ok(Some(r)) if r.tenant.as_str() == scope.tenant => {}
-        _ => return page(StatusCode::NOT_FOUND, "Not found", "<p>No such run.</p>"),
+        _ => {
+            return page(
+                error::status(ErrorKind::NotFound),
+                "Not found",
+                "<p>No such run.</p>",
+            );
+        }
     }
     let request = ConfirmRequest {
         item: scope.item.clone(),
@@ -166,20 +172,24 @@ async fn confirm(
             "Thank you",
             "<p>Your confirmation is recorded.</p>",
         ),
-        Err(EngineError::NotAllowed(why)) => page(
-            StatusCode::CONFLICT,
-            "Already done",
-            &format!("<p>{}</p>", escape(&why)),
-        ),
-        Err(EngineError::NotFound(why)) | Err(EngineError::Invalid(why)) => page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            &format!("<p>{}</p>", escape(&why)),
-        ),
-        Err(e) => {
+        Err(e) => refusal_page(&e),
+    }
+}
+
+/// The page for a confirmation the engine refused, with the status of its kind. The manager
+/// reads the engine's reason only where it concerns the item; a failure of Passage itself is
+/// logged and the page just asks to try again.
+fn refusal_page(e: &EngineError) -> Response {
+    let status = error::status(e.kind());
+    let reason = format!("<p>{}</p>", escape(&e.to_string()));
+    match e.kind() {
+        ErrorKind::Conflict => page(status, "Already done", &reason),
+        ErrorKind::NotFound => page(status, "Not found", &reason),
+        ErrorKind::Malformed | ErrorKind::Unprocessable => page(status, "Cannot confirm", &reason),
+        _ => {
             tracing::error!(error = %e, "confirmation failed");
             page(
-                StatusCode::SERVICE_UNAVAILABLE,
+                status,
                 "Try again",
                 "<p>The confirmation could not be recorded just now; please try again.</p>",
             )

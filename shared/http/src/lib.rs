@@ -1,7 +1,8 @@
 //! Passage's HTTP endpoints: webhook intake, auditor links, health, the event schema.
 //!
 //! One axum router serves the embedded host and (through lambda_http) the Lambda functions,
-//! so the webhook contract, its checks and its error bodies are the same on both.
+//! so the webhook contract, its checks and its error bodies are the same on both. Every error
+//! is answered through [`error`], the one mapping from error kinds to statuses.
 
 use async_trait::async_trait;
 use axum::Router;
@@ -10,7 +11,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use passage_core::engine::Engine;
+use passage_core::engine::{Engine, ErrorKind, IntakeError};
 use passage_core::link::{self, LinkScope};
 use passage_core::ports::EvidenceError;
 use passage_core::secret::Secret;
@@ -22,6 +23,10 @@ use std::sync::Arc;
 mod body;
 pub use body::DRAIN_LIMIT;
 mod confirm;
+mod error;
+use error::ApiError;
+mod headers;
+use headers::Headers;
 mod operator;
 pub use operator::{IamCaller, Operator, Operators};
 
@@ -83,18 +88,10 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-pub(crate) fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        axum::Json(json!({"error": {"code": code, "message": message}})),
-    )
-        .into_response()
-}
-
 /// 202 for a new run, 200 otherwise; an intake error as its status and JSON body.
 fn intake_answer<T: serde::Serialize>(
     tenant: &str,
-    result: Result<(bool, T), passage_core::engine::IntakeError>,
+    result: Result<(bool, T), IntakeError>,
 ) -> Response {
     match result {
         Ok((created, accepted)) => {
@@ -106,11 +103,8 @@ fn intake_answer<T: serde::Serialize>(
             (status, axum::Json(accepted)).into_response()
         }
         Err(e) => {
-            if e.status() >= 500 {
-                tracing::error!(%tenant, error = %e, "intake failed");
-            }
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-            (status, axum::Json(e.to_json())).into_response()
+            let _tenant = tracing::error_span!("intake", %tenant).entered();
+            ApiError::from(e).into_response()
         }
     }
 }
@@ -125,7 +119,10 @@ async fn intake(
         Ok(b) => b,
         Err(refusal) => return *refusal,
     };
-    let result = host.engine.receive_webhook(&tenant, &headers, &body).await;
+    let result = host
+        .engine
+        .receive_webhook(&tenant, &Headers(&headers), &body)
+        .await;
     intake_answer(&tenant, result.map(|a| (a.created, a)))
 }
 
@@ -142,7 +139,7 @@ async fn hr_intake(
     };
     let result = host
         .engine
-        .receive_hr_webhook(&tenant, &vendor, &headers, &body)
+        .receive_hr_webhook(&tenant, &vendor, &Headers(&headers), &body)
         .await;
     intake_answer(
         &tenant,
@@ -159,10 +156,22 @@ struct LinkQuery {
     sig: Option<String>,
 }
 
-/// Checks the presented link; any failure is a 403 that reveals nothing about the bundle.
-fn authorise(host: &ApiState, tenant: &str, run: &str, q: &LinkQuery) -> Result<(), Box<Response>> {
+/// Checks the presented link; any failure is a refusal that reveals nothing about the bundle.
+fn authorise(host: &ApiState, tenant: &str, run: &str, q: &LinkQuery) -> Result<(), ApiError> {
     check_link(host, tenant, run, q)
-        .map_err(|why| Box::new(json_error(StatusCode::FORBIDDEN, "forbidden", &why)))
+        .map_err(|why| ApiError::new(ErrorKind::Forbidden, "forbidden", why))
+}
+
+/// A bundle path outside the bundle is the request's fault; anything else is the store's.
+fn evidence_error(e: EvidenceError) -> ApiError {
+    match e {
+        EvidenceError::BadPath(p) => ApiError::new(
+            ErrorKind::Malformed,
+            "bad_path",
+            format!("{p:?} is not a bundle path"),
+        ),
+        EvidenceError::Io(_) => ApiError::new(ErrorKind::Internal, "evidence_error", e.to_string()),
+    }
 }
 
 fn check_link(host: &ApiState, tenant: &str, run: &str, q: &LinkQuery) -> Result<(), String> {
@@ -193,76 +202,59 @@ async fn bundle_index(
     State(host): State<ApiState>,
     Path((tenant, run)): Path<(String, String)>,
     Query(q): Query<LinkQuery>,
-) -> Response {
-    if let Err(forbidden) = authorise(&host, &tenant, &run, &q) {
-        return *forbidden;
-    }
-    let evidence = &host.engine.ports().evidence;
-    match evidence
+) -> Result<Response, ApiError> {
+    authorise(&host, &tenant, &run, &q)?;
+    let files = host
+        .engine
+        .ports()
+        .evidence
         .get_bundle(&TenantId::new(tenant.as_str()), &RunId::new(run.as_str()))
         .await
-    {
-        Ok(Some(files)) => {
-            let list: Vec<_> = files
-                .iter()
-                .map(|(p, b)| json!({"path": p, "size": b.len()}))
-                .collect();
-            axum::Json(json!({"tenant": tenant, "run_id": run, "files": list})).into_response()
-        }
-        Ok(None) => json_error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no bundle for this run yet",
-        ),
-        Err(e) => json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "evidence_error",
-            &e.to_string(),
-        ),
-    }
+        .map_err(evidence_error)?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::NotFound,
+                "not_found",
+                "no bundle for this run yet",
+            )
+        })?;
+    let list: Vec<_> = files
+        .iter()
+        .map(|(p, b)| json!({"path": p, "size": b.len()}))
+        .collect();
+    Ok(axum::Json(json!({"tenant": tenant, "run_id": run, "files": list})).into_response())
 }
 
 async fn bundle_file(
     State(host): State<ApiState>,
     Path((tenant, run, path)): Path<(String, String, String)>,
     Query(q): Query<LinkQuery>,
-) -> Response {
-    if let Err(forbidden) = authorise(&host, &tenant, &run, &q) {
-        return *forbidden;
-    }
-    let evidence = &host.engine.ports().evidence;
-    match evidence
+) -> Result<Response, ApiError> {
+    authorise(&host, &tenant, &run, &q)?;
+    let bytes = host
+        .engine
+        .ports()
+        .evidence
         .get_file(
             &TenantId::new(tenant.as_str()),
             &RunId::new(run.as_str()),
             &path,
         )
         .await
-    {
-        Ok(Some(bytes)) => {
-            let kind = if path.ends_with(".json") {
-                "application/json"
-            } else if path.ends_with(".md") || path.ends_with(".txt") || path.ends_with(".pem") {
-                "text/plain; charset=utf-8"
-            } else {
-                "application/octet-stream"
-            };
-            ([(header::CONTENT_TYPE, kind)], bytes).into_response()
-        }
-        Ok(None) => json_error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such file in this bundle",
-        ),
-        Err(EvidenceError::BadPath(p)) => json_error(
-            StatusCode::BAD_REQUEST,
-            "bad_path",
-            &format!("{p:?} is not a bundle path"),
-        ),
-        Err(e) => json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "evidence_error",
-            &e.to_string(),
-        ),
-    }
+        .map_err(evidence_error)?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::NotFound,
+                "not_found",
+                "no such file in this bundle",
+            )
+        })?;
+    let kind = if path.ends_with(".json") {
+        "application/json"
+    } else if path.ends_with(".md") || path.ends_with(".txt") || path.ends_with(".pem") {
+        "text/plain; charset=utf-8"
+    } else {
+        "application/octet-stream"
+    };
+    Ok(([(header::CONTENT_TYPE, kind)], bytes).into_response())
 }

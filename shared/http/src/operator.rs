@@ -4,6 +4,7 @@
 //! outside the scope answers exactly as a tenant that does not exist.
 
 use crate::ApiState;
+use crate::error::ApiError;
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -11,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use passage_core::cutoff::CutoffRequest;
-use passage_core::engine::{ConfirmRequest, EngineError, ManualLeaver};
+use passage_core::engine::{ConfirmRequest, EngineError, ErrorKind, ManualLeaver};
 use passage_core::ports::RunFilter;
 use passage_core::secret::Secret;
 use passage_core::{ItemOutcome, Manager, RunId, RunState, StepKey, TenantId};
@@ -84,35 +85,6 @@ impl Operators {
     }
 }
 
-/// A refusal: status, a stable code and a message naming the problem. Small, so handlers can
-/// return it with `?` and answer with [`IntoResponse`].
-#[derive(Debug)]
-pub(crate) struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-fn json_error(status: StatusCode, code: &'static str, message: &str) -> ApiError {
-    ApiError {
-        status,
-        code,
-        message: message.to_owned(),
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        crate::json_error(self.status, self.code, &self.message)
-    }
-}
-
-impl From<EngineError> for ApiError {
-    fn from(e: EngineError) -> Self {
-        engine_error(e)
-    }
-}
-
 /// The caller's IAM principal (user or role ARN), as API Gateway's IAM authorizer verified it.
 /// Set only by the Lambda shell, from the request context; never read from a header.
 #[derive(Clone, Debug)]
@@ -157,8 +129,8 @@ fn authenticate(
 ) -> Result<Operator, ApiError> {
     if let Some(IamCaller(arn)) = iam {
         return state.operators.by_principal(arn).cloned().ok_or_else(|| {
-            json_error(
-                StatusCode::FORBIDDEN,
+            ApiError::new(
+                ErrorKind::Forbidden,
                 "not_an_operator",
                 "this IAM principal is not configured as a Passage operator",
             )
@@ -168,8 +140,8 @@ fn authenticate(
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     else {
-        return Err(json_error(
-            StatusCode::UNAUTHORIZED,
+        return Err(ApiError::new(
+            ErrorKind::Unauthenticated,
             "unauthenticated",
             "send `Authorization: Bearer <operator token>`",
         ));
@@ -178,8 +150,8 @@ fn authenticate(
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
     else {
-        return Err(json_error(
-            StatusCode::UNAUTHORIZED,
+        return Err(ApiError::new(
+            ErrorKind::Unauthenticated,
             "unauthenticated",
             "the Authorization header must use the Bearer scheme",
         ));
@@ -189,8 +161,8 @@ fn authenticate(
         .by_token(token.trim())
         .cloned()
         .ok_or_else(|| {
-            json_error(
-                StatusCode::UNAUTHORIZED,
+            ApiError::new(
+                ErrorKind::Unauthenticated,
                 "unauthenticated",
                 "the operator token is not valid",
             )
@@ -213,31 +185,13 @@ fn authorise(
             .tenant(&TenantId::new(tenant))
             .is_some();
     if !exists || !op.may_access(tenant) {
-        return Err(json_error(
-            StatusCode::NOT_FOUND,
+        return Err(ApiError::new(
+            ErrorKind::NotFound,
             "not_found",
-            &format!("no tenant {tenant:?} is visible to this operator"),
+            format!("no tenant {tenant:?} is visible to this operator"),
         ));
     }
     Ok(op)
-}
-
-fn engine_error(e: EngineError) -> ApiError {
-    let (status, code) = match &e {
-        EngineError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-        EngineError::NotAllowed(_) => (StatusCode::CONFLICT, "not_allowed"),
-        EngineError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-        EngineError::Plan(_) => (StatusCode::UNPROCESSABLE_ENTITY, "tenant_misconfigured"),
-        EngineError::Contended(_) | EngineError::Busy(_) => {
-            (StatusCode::SERVICE_UNAVAILABLE, "busy")
-        }
-        EngineError::Unavailable(_) => (StatusCode::BAD_GATEWAY, "hr_unavailable"),
-        _ => {
-            tracing::error!(error = %e, "operator request failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-        }
-    };
-    json_error(status, code, &e.to_string())
 }
 
 /// Parses a JSON body strictly: unknown fields and wrong types are named in the 400.
@@ -248,10 +202,10 @@ fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         bytes
     };
     serde_json::from_slice(bytes).map_err(|e| {
-        json_error(
-            StatusCode::BAD_REQUEST,
+        ApiError::new(
+            ErrorKind::Malformed,
             "invalid_body",
-            &format!("the request body is not valid: {e}"),
+            format!("the request body is not valid: {e}"),
         )
     })
 }
@@ -287,10 +241,10 @@ impl FromRequestParts<ApiState> for RunCall {
         let TenantCall { op, tenant } = TenantCall::from_request_parts(parts, state).await?;
         let run = path_param(parts, state, "run").await?;
         let not_found = || {
-            json_error(
-                StatusCode::NOT_FOUND,
+            ApiError::new(
+                ErrorKind::NotFound,
                 "not_found",
-                &format!("no run {run:?} in tenant {tenant:?}"),
+                format!("no run {run:?} in tenant {tenant:?}"),
             )
         };
         match state.engine.ports().store.run(&RunId::new(&run)).await {
@@ -309,11 +263,11 @@ fn step_of(path: &HashMap<String, String>) -> StepKey {
 async fn path_param(parts: &mut Parts, state: &ApiState, name: &str) -> Result<String, ApiError> {
     let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
         .await
-        .map_err(|e| json_error(StatusCode::BAD_REQUEST, "invalid_path", &e.body_text()))?;
+        .map_err(|e| ApiError::new(ErrorKind::Malformed, "invalid_path", e.body_text()))?;
     params
         .get(name)
         .cloned()
-        .ok_or_else(|| json_error(StatusCode::NOT_FOUND, "not_found", "no such route"))
+        .ok_or_else(|| ApiError::new(ErrorKind::NotFound, "not_found", "no such route"))
 }
 
 fn json(value: serde_json::Value) -> Response {
@@ -343,8 +297,8 @@ async fn list_runs(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Ok(Query(q)) = query else {
-        return Err(json_error(
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::new(
+            ErrorKind::Malformed,
             "invalid_query",
             "query parameters are state, employee_id and limit",
         ));
@@ -354,7 +308,7 @@ async fn list_runs(
         .as_deref()
         .map(str::parse::<RunState>)
         .transpose()
-        .map_err(|why| json_error(StatusCode::BAD_REQUEST, "invalid_query", &why))?;
+        .map_err(|why| ApiError::new(ErrorKind::Malformed, "invalid_query", why))?;
     let filter = RunFilter {
         tenant: Some(TenantId::new(call.tenant.as_str())),
         state: run_state,
@@ -395,8 +349,8 @@ impl When {
             (Some(d), None, false) => Ok(CutoffRequest::LastWorkingDay(d)),
             (None, Some(t), false) => Ok(CutoffRequest::Exact(t)),
             (None, None, true) => Ok(CutoffRequest::Immediate),
-            _ => Err(json_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            _ => Err(ApiError::new(
+                ErrorKind::Unprocessable,
                 "invalid",
                 "give exactly one of last_working_day, cutoff_at or immediate: true",
             )),

@@ -1,6 +1,7 @@
 use crate::machine::TransitionError;
 use crate::plan::PlanError;
 use crate::ports::{EvidenceError, QueueError, SignError, StoreError, TimerError};
+pub use passage_hris::{Classified, ErrorKind};
 
 /// Why an engine operation did not complete. Operator-facing variants name the problem; the
 /// infrastructure variants carry the adapter's message.
@@ -38,4 +39,45 @@ pub enum EngineError {
     /// Another task of this process is closing a run of the same tenant; try again shortly.
     #[error("the run's evidence is being written elsewhere; try again in {0:?}")]
     Busy(std::time::Duration),
+}
+
+impl Classified for EngineError {
+    /// The operator-facing variants say what the caller can change; everything the adapters
+    /// report is Passage's own fault as far as the caller is concerned.
+    fn kind(&self) -> ErrorKind {
+        match self {
+            EngineError::NotFound(_) => ErrorKind::NotFound,
+            EngineError::NotAllowed(_) => ErrorKind::Conflict,
+            EngineError::Invalid(_) | EngineError::Plan(_) => ErrorKind::Unprocessable,
+            EngineError::Unavailable(_) | EngineError::Contended(_) | EngineError::Busy(_) => {
+                ErrorKind::Unavailable
+            }
+            EngineError::Transition(_)
+            | EngineError::Store(_)
+            | EngineError::Queue(_)
+            | EngineError::Sign(_)
+            | EngineError::Evidence(_)
+            | EngineError::Timer(_)
+            | EngineError::Bundle(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            EngineError::NotFound(_) => "not_found",
+            EngineError::NotAllowed(_) => "not_allowed",
+            EngineError::Invalid(_) => "invalid",
+            // The tenant's configuration, not the request: say so rather than "invalid".
+            EngineError::Plan(_) => "tenant_misconfigured",
+            EngineError::Unavailable(_) => "hr_unavailable",
+            EngineError::Contended(_) | EngineError::Busy(_) => "busy",
+            EngineError::Transition(_)
+            | EngineError::Store(_)
+            | EngineError::Queue(_)
+            | EngineError::Sign(_)
+            | EngineError::Evidence(_)
+            | EngineError::Timer(_)
+            | EngineError::Bundle(_) => "internal",
+        }
+    }
 }

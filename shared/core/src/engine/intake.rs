@@ -8,13 +8,13 @@ use super::{Engine, EngineError};
 use crate::cutoff::{self, CutoffError, CutoffRequest};
 use crate::domain::{Manager, Run, RunEvent, RunSource, RunState, Subject, TenantPolicy};
 use crate::ids::{RunId, TenantId, is_valid_tenant_id};
-use crate::plan;
-use crate::ports::{InsertOutcome, RunFilter};
+use crate::plan::{self, PlanError};
+use crate::ports::{HrError, InsertOutcome, RunFilter};
 use crate::secret::Secret;
 use jiff::Timestamp;
 use passage_hris::{
-    EventError, HeaderLookup, LeaverEvent, MAX_BODY_BYTES, StandardWebhooksVerifier, VerifyError,
-    WebhookVerifier,
+    Classified, ErrorKind, EventError, HeaderLookup, LeaverEvent, MAX_BODY_BYTES, Problem,
+    StandardWebhooksVerifier, VerifiedDelivery, VerifyError, WebhookVerifier,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -41,6 +41,8 @@ pub struct Accepted {
     pub cutoff_at: Timestamp,
 }
 
+/// Why a delivery was refused or could not be taken. Nothing is stored when intake answers
+/// with one of these.
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
     #[error("unknown tenant {0:?}")]
@@ -71,32 +73,53 @@ pub enum IntakeError {
     HrRefused(String),
     #[error("{0} did not accept the verification token this handshake carried; nothing was kept")]
     HandshakeRefused(String),
+    /// The tenant's configuration, not a passing outage: said so rather than inviting a retry.
+    #[error("tenant policy cannot produce a run: {0}")]
+    Policy(PlanError),
     #[error("the run could not be stored; the sender should retry: {0}")]
-    Unavailable(#[from] EngineError),
+    Unavailable(EngineError),
 }
 
-impl IntakeError {
-    pub fn status(&self) -> u16 {
+impl From<EngineError> for IntakeError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Plan(e) => IntakeError::Policy(e),
+            other => IntakeError::Unavailable(other),
+        }
+    }
+}
+
+impl From<HrError> for IntakeError {
+    /// The HR system down is worth a retry by the sender; a refusal needs an administrator.
+    fn from(e: HrError) -> Self {
+        match e {
+            HrError::Unavailable(why) => IntakeError::HrUnavailable(why),
+            other => IntakeError::HrRefused(other.to_string()),
+        }
+    }
+}
+
+impl Classified for IntakeError {
+    fn kind(&self) -> ErrorKind {
         match self {
-            IntakeError::UnknownTenant(_) => 404,
-            IntakeError::NotConfigured(_) | IntakeError::BadSecret(..) => 401,
-            IntakeError::Verify(e) => e.http_status(),
-            IntakeError::Event(e) => e.http_status(),
-            IntakeError::TenantMismatch { .. } => 403,
-            IntakeError::Cutoff(_) => 422,
-            IntakeError::UnknownVendor(_) => 404,
-            IntakeError::VendorNotConfigured { .. } => 401,
-            IntakeError::Hint(_) => 422,
-            IntakeError::NoHrSource(_) => 422,
-            IntakeError::HrUnavailable(_) => 503,
-            IntakeError::HrRefused(_) => 502,
-            IntakeError::HandshakeRefused(_) => 401,
-            IntakeError::Unavailable(EngineError::Plan(_)) => 422,
-            IntakeError::Unavailable(_) => 503,
+            IntakeError::UnknownTenant(_) | IntakeError::UnknownVendor(_) => ErrorKind::NotFound,
+            IntakeError::NotConfigured(_)
+            | IntakeError::BadSecret(..)
+            | IntakeError::VendorNotConfigured { .. }
+            | IntakeError::HandshakeRefused(_) => ErrorKind::Unauthenticated,
+            IntakeError::Verify(e) => e.kind(),
+            IntakeError::Event(e) => e.kind(),
+            IntakeError::TenantMismatch { .. } => ErrorKind::Forbidden,
+            IntakeError::Cutoff(_)
+            | IntakeError::Hint(_)
+            | IntakeError::NoHrSource(_)
+            | IntakeError::Policy(_) => ErrorKind::Unprocessable,
+            IntakeError::HrRefused(_) => ErrorKind::UpstreamRefused,
+            IntakeError::HrUnavailable(_) | IntakeError::Unavailable(_) => ErrorKind::Unavailable,
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> &'static str {
         match self {
             IntakeError::UnknownTenant(_) => "unknown_tenant",
             IntakeError::NotConfigured(_) => "webhooks_not_configured",
@@ -112,21 +135,42 @@ impl IntakeError {
             IntakeError::HrUnavailable(_) => "hr_unavailable",
             IntakeError::HrRefused(_) => "hr_refused",
             IntakeError::HandshakeRefused(_) => "handshake_refused",
-            IntakeError::Unavailable(EngineError::Plan(_)) => "tenant_misconfigured",
+            IntakeError::Policy(_) => "tenant_misconfigured",
             IntakeError::Unavailable(_) => "unavailable",
         }
     }
 
-    /// `{"error":{"code","message"[,"details"]}}`, the body every 4xx/5xx carries.
-    pub fn to_json(&self) -> Value {
+    fn details(&self) -> Option<&[Problem]> {
         match self {
-            IntakeError::Event(e) => e.to_json(),
-            IntakeError::Verify(e) => e.to_json(),
-            // A plan error is the tenant's configuration, not a passing outage: say so rather
-            // than invite a retry.
-            IntakeError::Unavailable(EngineError::Plan(e)) => json!({"error": {"code": self.code(),
-                "message": format!("tenant policy cannot produce a run: {e}")}}),
-            _ => json!({"error": {"code": self.code(), "message": self.to_string()}}),
+            IntakeError::Event(e) => e.details(),
+            IntakeError::Verify(e) => e.details(),
+            _ => None,
+        }
+    }
+}
+
+impl From<&LeaverEvent> for LeaverRequest {
+    /// `immediate` wins over any date; an event with neither date is immediate too (the
+    /// parser only lets that through when `immediate` is set).
+    fn from(event: &LeaverEvent) -> Self {
+        LeaverRequest {
+            employee_id: event.employee_id().to_owned(),
+            email: event.email().to_owned(),
+            display_name: event.display_name().map(str::to_owned),
+            time_zone: Some(event.time_zone_name().to_owned()),
+            cutoff: if event.immediate() {
+                CutoffRequest::Immediate
+            } else if let Some(at) = event.cutoff_at() {
+                CutoffRequest::Exact(at)
+            } else if let Some(day) = event.last_working_day() {
+                CutoffRequest::LastWorkingDay(day)
+            } else {
+                CutoffRequest::Immediate
+            },
+            manager: event.manager().map(|m| Manager {
+                email: m.email().to_owned(),
+                employee_id: m.employee_id().map(str::to_owned),
+            }),
         }
     }
 }
@@ -159,14 +203,8 @@ impl Engine {
         body: &[u8],
     ) -> Result<Accepted, IntakeError> {
         let policy = self.intake_tenant(tenant, body)?;
-        if policy.webhook_secrets.is_empty() {
-            return Err(IntakeError::NotConfigured(tenant.to_owned()));
-        }
-        let secrets: Vec<&str> = policy.webhook_secrets.iter().map(Secret::expose).collect();
-        let verifier = StandardWebhooksVerifier::new(&secrets)
-            .map_err(|e| IntakeError::BadSecret(tenant.to_owned(), e.to_string()))?;
         let now = self.now();
-        let delivery = verifier.verify(headers, body, now.as_second())?;
+        let delivery = verify_leaver_delivery(&policy, headers, body, now)?;
         let event = LeaverEvent::parse(body)?;
         if event.tenant() != tenant {
             return Err(IntakeError::TenantMismatch {
@@ -174,25 +212,7 @@ impl Engine {
                 body: event.tenant().to_owned(),
             });
         }
-        let request = LeaverRequest {
-            employee_id: event.employee_id().to_owned(),
-            email: event.email().to_owned(),
-            display_name: event.display_name().map(str::to_owned),
-            time_zone: Some(event.time_zone_name().to_owned()),
-            cutoff: if event.immediate() {
-                CutoffRequest::Immediate
-            } else if let Some(at) = event.cutoff_at() {
-                CutoffRequest::Exact(at)
-            } else if let Some(day) = event.last_working_day() {
-                CutoffRequest::LastWorkingDay(day)
-            } else {
-                CutoffRequest::Immediate
-            },
-            manager: event.manager().map(|m| Manager {
-                email: m.email().to_owned(),
-                employee_id: m.employee_id().map(str::to_owned),
-            }),
-        };
+        let request = LeaverRequest::from(&event);
         let source = RunSource::Webhook {
             vendor: delivery.scheme.to_owned(),
             delivery_id: delivery.delivery_id.clone(),
@@ -202,15 +222,11 @@ impl Engine {
             event: passage_hris::redacted_event(&event),
         };
         let key = format!("{}:{}", delivery.scheme, delivery.delivery_id);
-        let cutoff = cutoff::resolve(
-            &request.cutoff,
-            request
-                .time_zone
-                .as_deref()
-                .unwrap_or(&policy.default_time_zone),
-            policy.end_of_day,
-            now,
-        )?;
+        let zone = request
+            .time_zone
+            .as_deref()
+            .unwrap_or(&policy.default_time_zone);
+        let cutoff = cutoff::resolve(&request.cutoff, zone, policy.end_of_day, now)?;
         Ok(self.accept(&policy, source, &key, request, cutoff).await?)
     }
 
@@ -223,96 +239,35 @@ impl Engine {
         request: LeaverRequest,
         cutoff: cutoff::Cutoff,
     ) -> Result<Accepted, EngineError> {
+        let actor = actor_of(&source);
         // One leaver, one open run: a second event for someone whose run is still pending or
         // open returns that run rather than starting a competing one.
-        let open = self
-            .ports
-            .store
-            .list_runs(&RunFilter {
-                tenant: Some(policy.id.clone()),
-                employee_id: Some(request.employee_id.clone()),
-                ..RunFilter::default()
-            })
-            .await?
-            .into_iter()
-            .find(|r| !r.state.is_terminal());
-        let actor = match &source {
-            RunSource::Webhook { vendor, .. } => format!("hr:{vendor}"),
-            RunSource::Manual { actor, .. } => format!("operator:{actor}"),
-            RunSource::Reconcile { vendor, .. } => format!("hr:{vendor}:reconcile"),
-        };
-        if let Some(existing) = open {
-            // A later event (not a resend of the first) with a different cutoff moves a run
-            // that has not started: the newest word from HR decides the date.
-            if existing.state == RunState::Scheduled
-                && existing.cutoff.at != cutoff.at
-                && existing.idempotency_key != idempotency_key
-            {
-                let moved = self
-                    .move_cutoff(
-                        &existing.id,
-                        cutoff,
-                        &actor,
-                        "a later event for this leaver gave a different cutoff",
-                        json!({"source": source, "idempotency_key": idempotency_key}),
-                    )
-                    .await?;
-                return Ok(Accepted {
-                    run_id: moved.id,
-                    created: false,
-                    state: moved.state,
-                    cutoff_at: moved.cutoff.at,
-                });
-            }
-            return Ok(Accepted {
-                run_id: existing.id,
-                created: false,
-                state: existing.state,
-                cutoff_at: existing.cutoff.at,
-            });
+        if let Some(existing) = self.open_run(policy, &request.employee_id).await? {
+            let change = json!({"source": source, "idempotency_key": idempotency_key});
+            return self
+                .answer_existing(existing, cutoff, idempotency_key, &actor, change)
+                .await;
         }
         let now = self.now();
-        let run_id = RunId::generate();
-        let mut run = Run {
-            id: run_id.clone(),
-            tenant: policy.id.clone(),
-            version: 0,
-            state: RunState::Scheduled,
-            subject: Subject {
-                employee_id: request.employee_id,
-                email: request.email,
-                display_name: request.display_name,
-                time_zone: cutoff.zone.clone(),
-                manager: request.manager,
-            },
-            source,
-            idempotency_key: idempotency_key.to_owned(),
-            cutoff,
-            created_at: now,
-            started_at: None,
-            closed_at: None,
-            blocked_reason: None,
-            cancellation: None,
-            bundle: None,
-            finalizing: None,
-            early_at: None,
-        };
+        let mut run = scheduled_run(policy, source, idempotency_key, request, cutoff, now);
         let delegate = run
             .subject
             .manager
             .as_ref()
             .map(|m| m.email.as_str())
             .or(policy.fallback_delegate.as_deref());
-        let steps = plan::build(&run_id, policy, delegate)?;
+        let steps = plan::build(&run.id, policy, delegate)?;
         run.early_at = early_at(policy, &steps, run.cutoff.at);
         let event = RunEvent::new(
-            &run_id,
+            &run.id,
             now,
             "run.created",
             &actor,
             json!({"cutoff": run.cutoff, "steps": steps.iter().map(|s| &s.key).collect::<Vec<_>>()}),
         );
         match self.ports.store.insert_run(&run, &steps, &[event]).await? {
+            // The same delivery (or another for the same employee) raced this one and won: its
+            // run is the answer.
             InsertOutcome::Existing(id) | InsertOutcome::OpenRun(id) => {
                 let existing = self
                     .ports
@@ -320,47 +275,165 @@ impl Engine {
                     .run(&id)
                     .await?
                     .ok_or_else(|| EngineError::NotFound(format!("run {id}")))?;
-                Ok(Accepted {
-                    run_id: id,
-                    created: false,
-                    state: existing.state,
-                    cutoff_at: existing.cutoff.at,
-                })
+                Ok(Accepted::of(&existing, false))
             }
             InsertOutcome::Created => {
-                // The run is durable; a timer or start failure here is repaired by the sweep,
-                // so it must not turn into an error the sender would retry.
-                if let Err(e) = self
-                    .ports
-                    .timer
-                    .schedule(&run.tenant, &run_id, next_fire(&run, now))
-                    .await
-                {
-                    tracing::warn!(run = %run_id, error = %e, "timer not set; the sweep will start the run");
-                }
-                let mut state = RunState::Scheduled;
-                if run.cutoff.at > now && run.early_at.is_some_and(|t| t <= now) {
-                    // Already inside the early window: start the hand-over preparation.
-                    if let Err(e) = self.release_ready(&run_id).await {
-                        tracing::warn!(run = %run_id, error = %e, "early steps deferred to the timer");
-                    }
-                }
-                if run.cutoff.at <= now {
-                    match self.fire_cutoff(&run_id).await {
-                        Ok(_) => state = RunState::Running,
-                        Err(e) => {
-                            tracing::warn!(run = %run_id, error = %e, "start deferred to the sweep")
-                        }
-                    }
-                }
-                Ok(Accepted {
-                    run_id,
-                    created: true,
-                    state,
-                    cutoff_at: run.cutoff.at,
-                })
+                run.state = self.arm(&run, now).await;
+                Ok(Accepted::of(&run, true))
             }
         }
+    }
+
+    /// The employee's run that is not yet closed or cancelled, if any.
+    async fn open_run(
+        &self,
+        policy: &TenantPolicy,
+        employee_id: &str,
+    ) -> Result<Option<Run>, EngineError> {
+        let runs = self
+            .ports
+            .store
+            .list_runs(&RunFilter {
+                tenant: Some(policy.id.clone()),
+                employee_id: Some(employee_id.to_owned()),
+                ..RunFilter::default()
+            })
+            .await?;
+        Ok(runs.into_iter().find(|r| !r.state.is_terminal()))
+    }
+
+    /// The answer for a leaver who already has an open run. A later event (not a resend of the
+    /// first) with a different cutoff moves a run that has not started: the newest word from HR
+    /// decides the date.
+    async fn answer_existing(
+        &self,
+        existing: Run,
+        cutoff: cutoff::Cutoff,
+        idempotency_key: &str,
+        actor: &str,
+        change: Value,
+    ) -> Result<Accepted, EngineError> {
+        if existing.state == RunState::Scheduled
+            && existing.cutoff.at != cutoff.at
+            && existing.idempotency_key != idempotency_key
+        {
+            let moved = self
+                .move_cutoff(
+                    &existing.id,
+                    cutoff,
+                    actor,
+                    "a later event for this leaver gave a different cutoff",
+                    change,
+                )
+                .await?;
+            return Ok(Accepted::of(&moved, false));
+        }
+        Ok(Accepted::of(&existing, false))
+    }
+
+    /// Sets a newly stored run's timer, starts its early steps if their window is already open,
+    /// and fires its cutoff if that has passed; returns the state the run is then in. The run
+    /// is durable by now, so a failure here is repaired by the sweep and must not become an
+    /// error the sender would retry.
+    async fn arm(&self, run: &Run, now: Timestamp) -> RunState {
+        if let Err(e) = self
+            .ports
+            .timer
+            .schedule(&run.tenant, &run.id, next_fire(run, now))
+            .await
+        {
+            tracing::warn!(run = %run.id, error = %e, "timer not set; the sweep will start the run");
+        }
+        if run.cutoff.at > now && run.early_at.is_some_and(|t| t <= now) {
+            // Already inside the early window: start the hand-over preparation.
+            if let Err(e) = self.release_ready(&run.id).await {
+                tracing::warn!(run = %run.id, error = %e, "early steps deferred to the timer");
+            }
+        }
+        if run.cutoff.at > now {
+            return RunState::Scheduled;
+        }
+        match self.fire_cutoff(&run.id).await {
+            Ok(_) => RunState::Running,
+            Err(e) => {
+                tracing::warn!(run = %run.id, error = %e, "start deferred to the sweep");
+                RunState::Scheduled
+            }
+        }
+    }
+}
+
+impl Accepted {
+    fn of(run: &Run, created: bool) -> Self {
+        Accepted {
+            run_id: run.id.clone(),
+            created,
+            state: run.state,
+            cutoff_at: run.cutoff.at,
+        }
+    }
+}
+
+/// Checks a Passage event's signature against the tenant's webhook secrets (several during a
+/// rotation).
+fn verify_leaver_delivery(
+    policy: &TenantPolicy,
+    headers: &(dyn HeaderLookup + Sync),
+    body: &[u8],
+    now: Timestamp,
+) -> Result<VerifiedDelivery, IntakeError> {
+    let tenant = policy.id.as_str();
+    if policy.webhook_secrets.is_empty() {
+        return Err(IntakeError::NotConfigured(tenant.to_owned()));
+    }
+    let secrets: Vec<&str> = policy.webhook_secrets.iter().map(Secret::expose).collect();
+    let verifier = StandardWebhooksVerifier::new(&secrets)
+        .map_err(|e| IntakeError::BadSecret(tenant.to_owned(), e.to_string()))?;
+    Ok(verifier.verify(headers, body, now.as_second())?)
+}
+
+/// Who a run's events name as acting, from where its leaver came.
+fn actor_of(source: &RunSource) -> String {
+    match source {
+        RunSource::Webhook { vendor, .. } => format!("hr:{vendor}"),
+        RunSource::Manual { actor, .. } => format!("operator:{actor}"),
+        RunSource::Reconcile { vendor, .. } => format!("hr:{vendor}:reconcile"),
+    }
+}
+
+/// A new run for `request`, scheduled for `cutoff`; its early window is set once its plan is
+/// known.
+fn scheduled_run(
+    policy: &TenantPolicy,
+    source: RunSource,
+    idempotency_key: &str,
+    request: LeaverRequest,
+    cutoff: cutoff::Cutoff,
+    now: Timestamp,
+) -> Run {
+    Run {
+        id: RunId::generate(),
+        tenant: policy.id.clone(),
+        version: 0,
+        state: RunState::Scheduled,
+        subject: Subject {
+            employee_id: request.employee_id,
+            email: request.email,
+            display_name: request.display_name,
+            time_zone: cutoff.zone.clone(),
+            manager: request.manager,
+        },
+        source,
+        idempotency_key: idempotency_key.to_owned(),
+        cutoff,
+        created_at: now,
+        started_at: None,
+        closed_at: None,
+        blocked_reason: None,
+        cancellation: None,
+        bundle: None,
+        finalizing: None,
+        early_at: None,
     }
 }
 

@@ -15,7 +15,7 @@ mod sweep;
 mod worker;
 
 pub use cutoff::Fired;
-pub use error::EngineError;
+pub use error::{Classified, EngineError, ErrorKind};
 pub use hr::{HrOrigin, HrOutcome, RECONCILE_DAYS, ReconcileReport};
 pub use hr_intake::HrAccepted;
 pub use human::ConfirmRequest;

@@ -222,49 +222,83 @@ impl LeaverEvent {
             parent: "",
             problems: &mut problems,
         };
-        r.reject_unknown(FIELDS);
+        let fields = Fields::read(&mut r);
+        fields.check_dates(&mut r);
+        let scheduled = fields.scheduled(&mut r);
+        fields.into_event(scheduled, problems)
+    }
+}
 
+/// Every top-level field as read: `None` where it is absent or wrong (a problem says which).
+struct Fields {
+    tenant: Option<String>,
+    employee_id: Option<String>,
+    email: Option<String>,
+    last_working_day: Option<Date>,
+    cutoff_at: Option<(Timestamp, String)>,
+    time_zone: Option<TimeZone>,
+    immediate: Option<bool>,
+    manager: Option<Option<Manager>>,
+    display_name: Option<String>,
+    reason: Option<String>,
+    /// Which of the two dates were present at all, valid or not.
+    has_day: bool,
+    has_instant: bool,
+}
+
+impl Fields {
+    /// Reads each field with its own rule; unknown fields and a wrong `type` are problems too.
+    fn read(r: &mut Reader<'_, '_>) -> Self {
+        r.reject_unknown(FIELDS);
         if let Some(ty) = r.string("type", true)
             && ty != LEAVER_EVENT_TYPE
         {
             r.invalid("type", format!("must be `{LEAVER_EVENT_TYPE}`"));
         }
-        let tenant = r.field("tenant", true, |s| fields::tenant(s).map(|()| s.to_owned()));
-        let employee_id = r.field("employee_id", true, |s| {
-            fields::text(s, EMPLOYEE_ID_MAX).map(|()| s.to_owned())
-        });
-        let email = r.field("email", true, |s| fields::email(s).map(|()| s.to_owned()));
-        let last_working_day = r.field("last_working_day", false, fields::date);
-        let cutoff_at = r.field("cutoff_at", false, |s| {
-            fields::instant(s).map(|t| (t, s.to_owned()))
-        });
-        let time_zone = r.field("time_zone", true, fields::time_zone);
-        let immediate = r.boolean("immediate");
-        let manager = r.manager();
-        let display_name = r.field("display_name", false, |s| {
-            fields::text(s, DISPLAY_NAME_MAX).map(|()| s.to_owned())
-        });
-        let reason = r.field("reason", false, |s| {
-            fields::free_text(s, REASON_MAX).map(|()| s.to_owned())
-        });
+        Self {
+            tenant: r.field("tenant", true, |s| fields::tenant(s).map(|()| s.to_owned())),
+            employee_id: r.field("employee_id", true, |s| {
+                fields::text(s, EMPLOYEE_ID_MAX).map(|()| s.to_owned())
+            }),
+            email: r.field("email", true, |s| fields::email(s).map(|()| s.to_owned())),
+            last_working_day: r.field("last_working_day", false, fields::date),
+            cutoff_at: r.field("cutoff_at", false, |s| {
+                fields::instant(s).map(|t| (t, s.to_owned()))
+            }),
+            time_zone: r.field("time_zone", true, fields::time_zone),
+            immediate: r.boolean("immediate"),
+            manager: r.manager(),
+            display_name: r.field("display_name", false, |s| {
+                fields::text(s, DISPLAY_NAME_MAX).map(|()| s.to_owned())
+            }),
+            reason: r.field("reason", false, |s| {
+                fields::free_text(s, REASON_MAX).map(|()| s.to_owned())
+            }),
+            has_day: r.obj.contains_key("last_working_day"),
+            has_instant: r.obj.contains_key("cutoff_at"),
+        }
+    }
 
-        // Exactly one of the two dates, unless the cut is immediate (then at most one).
-        let has_day = obj.contains_key("last_working_day");
-        let has_instant = obj.contains_key("cutoff_at");
-        if has_day && has_instant {
+    /// Exactly one of the two dates, unless the cut is immediate (then at most one).
+    fn check_dates(&self, r: &mut Reader<'_, '_>) {
+        if self.has_day && self.has_instant {
             r.invalid(
                 "cutoff_at",
                 "give either `last_working_day` or `cutoff_at`, not both",
             );
-        } else if !has_day && !has_instant && immediate == Some(false) {
+        } else if !self.has_day && !self.has_instant && self.immediate == Some(false) {
             r.problems.push(
                 "",
                 ProblemKind::Missing,
                 "one of `last_working_day` or `cutoff_at` is required unless `immediate` is true",
             );
         }
+    }
 
-        let scheduled = match (&cutoff_at, last_working_day, &time_zone) {
+    /// When access goes unless `immediate`: `cutoff_at`, or the end of `last_working_day` in
+    /// the leaver's zone (a problem if that lies outside the supported range).
+    fn scheduled(&self, r: &mut Reader<'_, '_>) -> Option<Timestamp> {
+        match (&self.cutoff_at, self.last_working_day, &self.time_zone) {
             (Some((t, _)), _, _) => Some(*t),
             (None, Some(day), Some(tz)) => {
                 let end = day
@@ -277,23 +311,36 @@ impl LeaverEvent {
                 end.ok()
             }
             _ => None,
-        };
+        }
+    }
 
-        match (tenant, employee_id, email, time_zone, immediate) {
+    /// The event, if every required field was read and no problem was found.
+    fn into_event(
+        self,
+        scheduled: Option<Timestamp>,
+        problems: Problems,
+    ) -> Result<LeaverEvent, EventError> {
+        match (
+            self.tenant,
+            self.employee_id,
+            self.email,
+            self.time_zone,
+            self.immediate,
+        ) {
             (Some(tenant), Some(employee_id), Some(email), Some(time_zone), Some(immediate))
                 if problems.is_empty() =>
             {
-                Ok(Self {
+                Ok(LeaverEvent {
                     tenant,
                     employee_id,
                     email,
-                    last_working_day,
-                    cutoff_at,
+                    last_working_day: self.last_working_day,
+                    cutoff_at: self.cutoff_at,
                     time_zone,
                     immediate,
-                    manager: manager.flatten(),
-                    display_name,
-                    reason,
+                    manager: self.manager.flatten(),
+                    display_name: self.display_name,
+                    reason: self.reason,
                     scheduled,
                 })
             }

@@ -12,7 +12,9 @@ mod strict_json;
 use std::fmt;
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use crate::{Classified, ErrorKind};
 
 /// Largest event body accepted. Leaver events are well under 2 KiB; the limit bounds the work
 /// an unauthenticated sender can cause. HTTP layers should enforce it before buffering, too.
@@ -88,11 +90,28 @@ fn join(problems: &[Problem]) -> String {
 }
 
 impl EventError {
-    /// Stable machine-readable code: `payload_too_large`, `invalid_json`, or for field problems
-    /// the problems' common code (`missing_field`, `unknown_field`, `duplicate_field`,
-    /// `invalid_field`), or `invalid_event` when they are of several kinds. Each problem also
-    /// carries its own code in [`to_json`](Self::to_json).
-    pub fn code(&self) -> &'static str {
+    /// The problems found (empty unless [`EventError::Invalid`]).
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            Self::Invalid { problems } => problems,
+            Self::TooLarge { .. } | Self::InvalidJson { .. } => &[],
+        }
+    }
+}
+
+impl Classified for EventError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::TooLarge { .. } => ErrorKind::TooLarge,
+            Self::InvalidJson { .. } | Self::Invalid { .. } => ErrorKind::Malformed,
+        }
+    }
+
+    /// `payload_too_large`, `invalid_json`, or for field problems the problems' common code
+    /// (`missing_field`, `unknown_field`, `duplicate_field`, `invalid_field`), or
+    /// `invalid_event` when they are of several kinds. Each problem also carries its own code in
+    /// [`details`](Self::details).
+    fn code(&self) -> &'static str {
         match self {
             Self::TooLarge { .. } => "payload_too_large",
             Self::InvalidJson { .. } => "invalid_json",
@@ -107,30 +126,10 @@ impl EventError {
         }
     }
 
-    /// HTTP status: 413 for an oversized body, 400 otherwise.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            Self::TooLarge { .. } => 413,
-            Self::InvalidJson { .. } | Self::Invalid { .. } => 400,
-        }
-    }
-
-    /// The problems found (empty unless [`EventError::Invalid`]).
-    pub fn problems(&self) -> &[Problem] {
-        match self {
-            Self::Invalid { problems } => problems,
-            Self::TooLarge { .. } | Self::InvalidJson { .. } => &[],
-        }
-    }
-
-    /// The API error body: `{"error":{"code","message","details":[{"path","code","message"}]}}`.
-    pub fn to_json(&self) -> Value {
-        let details: Vec<Value> = self
-            .problems()
-            .iter()
-            .map(|p| json!({ "path": p.path, "code": p.kind.code(), "message": p.message }))
-            .collect();
-        json!({ "error": { "code": self.code(), "message": self.to_string(), "details": details } })
+    /// Always listed (empty when the body was refused as a whole), so a client reads the same
+    /// shape for every refused event.
+    fn details(&self) -> Option<&[Problem]> {
+        Some(self.problems())
     }
 }
 

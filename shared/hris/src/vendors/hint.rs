@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::Vendor;
+use crate::{Classified, ErrorKind};
 
 /// What intake should do with a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -72,23 +73,24 @@ pub enum HintError {
     NotAVendorPayload,
 }
 
-impl HintError {
-    /// Stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+impl Classified for HintError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::TooLarge { .. } => ErrorKind::TooLarge,
+            Self::Unreadable { .. }
+            | Self::MissingField { .. }
+            | Self::InvalidField { .. }
+            | Self::NotAVendorPayload => ErrorKind::Malformed,
+        }
+    }
+
+    fn code(&self) -> &'static str {
         match self {
             Self::TooLarge { .. } => "payload_too_large",
             Self::Unreadable { .. } => "invalid_payload",
             Self::MissingField { .. } => "missing_field",
             Self::InvalidField { .. } => "invalid_field",
             Self::NotAVendorPayload => "not_a_vendor_payload",
-        }
-    }
-
-    /// HTTP status: 413 for an oversized body, 400 otherwise.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            Self::TooLarge { .. } => 413,
-            _ => 400,
         }
     }
 }

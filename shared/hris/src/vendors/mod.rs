@@ -16,9 +16,11 @@ use serde::{Serialize, Serializer};
 
 pub use hint::{Hint, HintError, HintKind};
 
+use crate::handshake::SubscriptionHandshake;
 use crate::verify::BodyMacVerifier;
 use crate::verify::bamboohr::BambooHrVerifier;
 use crate::verify::finch::FinchVerifier;
+use crate::verify::gusto::GustoHandshake;
 use crate::verify::standard_webhooks::StandardWebhooksVerifier;
 use crate::verify::static_token::StaticTokenVerifier;
 use crate::verify::{ConfigError, WebhookVerifier};
@@ -80,6 +82,21 @@ impl Vendor {
             Self::Personio => Box::new(StaticTokenVerifier::personio(secrets)?),
             Self::Rippling => Box::new(StaticTokenVerifier::rippling(secrets)?),
         })
+    }
+
+    /// How this vendor hands over its signing secret, if it does so in a subscription handshake
+    /// (Gusto). Such a vendor's deliveries are also verified with the secrets learned that way.
+    pub fn handshake(self) -> Option<&'static dyn SubscriptionHandshake> {
+        match self {
+            Self::Gusto => Some(&GustoHandshake),
+            Self::StandardWebhooks
+            | Self::BambooHr
+            | Self::HiBob
+            | Self::Merge
+            | Self::Finch
+            | Self::Personio
+            | Self::Rippling => None,
+        }
     }
 
     /// What a verified delivery's body hints at. Call only after the verifier accepted `body`.

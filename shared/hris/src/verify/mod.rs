@@ -24,7 +24,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 
 use serde::Serialize;
-use serde_json::{Value, json};
+
+use crate::{Classified, ErrorKind};
 
 /// Read access to request headers, whatever HTTP library holds them.
 ///
@@ -74,14 +75,6 @@ impl<V: AsRef<str>, S: BuildHasher> HeaderLookup for HashMap<String, V, S> {
         self.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_ref())
-    }
-}
-
-/// Values that are not visible ASCII (`to_str` fails) read as absent.
-#[cfg(feature = "http")]
-impl HeaderLookup for http::HeaderMap {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
@@ -142,8 +135,8 @@ impl VerifiedDelivery {
 
 /// Why a delivery was refused.
 ///
-/// [`code`](Self::code) is a stable machine code; the `Display` message names the problem for the
-/// person configuring the sender. Neither ever contains secret material.
+/// Its [`code`](Classified::code) is a stable machine code; the `Display` message names the
+/// problem for the person configuring the sender. Neither ever contains secret material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
     /// A header the scheme requires is absent (or not visible ASCII).
@@ -194,9 +187,25 @@ pub enum VerifyError {
     TokenMismatch { header: &'static str },
 }
 
-impl VerifyError {
-    /// Stable machine-readable code for API responses and logs.
-    pub fn code(&self) -> &'static str {
+impl Classified for VerifyError {
+    /// Malformed when the request cannot be read; unauthenticated when it is well-formed but not
+    /// authentic (or no longer fresh).
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::MissingHeader(_)
+            | Self::InvalidHeader { .. }
+            | Self::InvalidTimestamp { .. }
+            | Self::UnreadableTimestamp { .. }
+            | Self::MalformedSignatureHeader => ErrorKind::Malformed,
+            Self::TimestampTooOld { .. }
+            | Self::TimestampInFuture { .. }
+            | Self::UnsupportedSignatureVersion { .. }
+            | Self::NoValidSignature
+            | Self::TokenMismatch { .. } => ErrorKind::Unauthenticated,
+        }
+    }
+
+    fn code(&self) -> &'static str {
         match self {
             Self::MissingHeader(_) => "missing_header",
             Self::InvalidHeader { .. } => "invalid_header",
@@ -208,27 +217,5 @@ impl VerifyError {
             Self::NoValidSignature => "bad_signature",
             Self::TokenMismatch { .. } => "bad_token",
         }
-    }
-
-    /// HTTP status: 400 when the request is malformed, 401 when it is well-formed but not
-    /// authentic (or no longer fresh).
-    pub fn http_status(&self) -> u16 {
-        match self {
-            Self::MissingHeader(_)
-            | Self::InvalidHeader { .. }
-            | Self::InvalidTimestamp { .. }
-            | Self::UnreadableTimestamp { .. }
-            | Self::MalformedSignatureHeader => 400,
-            Self::TimestampTooOld { .. }
-            | Self::TimestampInFuture { .. }
-            | Self::UnsupportedSignatureVersion { .. }
-            | Self::NoValidSignature
-            | Self::TokenMismatch { .. } => 401,
-        }
-    }
-
-    /// The API error body: `{"error":{"code":…,"message":…}}`.
-    pub fn to_json(&self) -> Value {
-        json!({ "error": { "code": self.code(), "message": self.to_string() } })
     }
 }

@@ -1,7 +1,7 @@
 //! `passage.leaver.v1` parsing: the good shapes, and one test per way a body can be wrong.
 
 use jiff::Timestamp;
-use passage_hris::{EventError, LeaverEvent, MAX_BODY_BYTES, ProblemKind};
+use passage_hris::{Classified, ErrorKind, EventError, LeaverEvent, MAX_BODY_BYTES, ProblemKind};
 use serde_json::{Value, json};
 
 fn base() -> Value {
@@ -147,7 +147,7 @@ fn too_large_body() {
         }
     );
     assert_eq!(err.code(), "payload_too_large");
-    assert_eq!(err.http_status(), 413);
+    assert_eq!(err.kind(), ErrorKind::TooLarge);
 }
 
 #[test]
@@ -156,7 +156,7 @@ fn invalid_json() {
         let err = LeaverEvent::parse(body).unwrap_err();
         assert!(matches!(err, EventError::InvalidJson { .. }), "{err}");
         assert_eq!(err.code(), "invalid_json");
-        assert_eq!(err.http_status(), 400);
+        assert_eq!(err.kind(), ErrorKind::Malformed);
     }
 }
 
@@ -372,10 +372,10 @@ fn every_problem_is_listed_at_once() {
         ]
     );
     assert_eq!(err.code(), "invalid_event", "mixed kinds");
-    assert_eq!(err.http_status(), 400);
-    let json = err.to_json();
-    assert_eq!(json["error"]["code"], "invalid_event");
-    assert_eq!(json["error"]["details"].as_array().unwrap().len(), 6);
-    assert_eq!(json["error"]["details"][1]["path"], "/tenant");
-    assert_eq!(json["error"]["details"][1]["code"], "invalid_field");
+    assert_eq!(err.kind(), ErrorKind::Malformed);
+    // What the API body lists under `details` (its shape is checked in passage-http).
+    let details = err.details().expect("an invalid event lists its problems");
+    assert_eq!(details.len(), 6);
+    assert_eq!(details[1].path, "/tenant");
+    assert_eq!(details[1].kind.code(), "invalid_field");
 }
