@@ -171,6 +171,23 @@ async fn find_user(
         .and_then(|v| v.get("user_id"))
         .and_then(Value::as_str);
     let key = known_id.unwrap_or(&req.subject.email);
+    lookup_user(api, key, calls).await?.ok_or_else(|| {
+        permanent(
+            "user_not_found",
+            format!(
+                "no Google Workspace user has address {}; check the address, or waive Google if they never had an account",
+                req.subject.email
+            ),
+        )
+    })
+}
+
+/// The Directory user with this id or address; `None` when there is none.
+async fn lookup_user(
+    api: &Api,
+    key: &str,
+    calls: &mut Calls,
+) -> Result<Option<User>, ActionFailure> {
     let answer = api
         .call(
             Method::GET,
@@ -183,15 +200,9 @@ async fn find_user(
         )
         .await?;
     if answer.status == StatusCode::NOT_FOUND {
-        return Err(permanent(
-            "user_not_found",
-            format!(
-                "no Google Workspace user has address {}; check the address, or waive Google if they never had an account",
-                req.subject.email
-            ),
-        ));
+        return Ok(None);
     }
-    parse_user(&answer.body)
+    parse_user(&answer.body).map(Some)
 }
 
 async fn get_user(api: &Api, id: &str, calls: &mut Calls) -> Result<User, ActionFailure> {

@@ -2,13 +2,13 @@
 //! idempotent, so an existing transfer for the old owner is always reused; a new one is started
 //! only when none exists (or every earlier one failed).
 
-use super::{Calls, Outcome, User, delegate_email, directory, parse_user, retryable, text};
+use super::{Calls, Outcome, User, delegate_email, lookup_user, retryable, text};
 use crate::google::TransferPolling;
 use crate::google::api::{Api, As, Service};
 use crate::google::scopes;
 use crate::http::permanent;
 use passage_core::ports::{ActionDone, ActionFailure, ActionRequest};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -68,24 +68,12 @@ fn status(transfer: &Value) -> String {
 
 /// The delegate as a Directory user: the transfer's new owner.
 async fn new_owner(api: &Api, delegate: &str, calls: &mut Calls) -> Result<User, ActionFailure> {
-    let answer = api
-        .call(
-            Method::GET,
-            directory(api, &["users", delegate]),
-            As::Admin,
-            scopes::DIRECTORY_USER,
-            None,
-            &[StatusCode::NOT_FOUND],
-            calls,
-        )
-        .await?;
-    if answer.status == StatusCode::NOT_FOUND {
-        return Err(permanent(
+    lookup_user(api, delegate, calls).await?.ok_or_else(|| {
+        permanent(
             "delegate_not_found",
             format!("the delegate {delegate} is not a user of this Google Workspace"),
-        ));
-    }
-    parse_user(&answer.body)
+        )
+    })
 }
 
 /// The latest transfer from the leaver that has not failed, preferring one to `new_owner`;

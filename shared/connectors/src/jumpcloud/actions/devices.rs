@@ -127,22 +127,13 @@ async fn insights_has(
     Ok(!rows.is_empty())
 }
 
-async fn builtin_issued(
-    api: &Api,
-    system_id: &str,
-    command: Command,
-    calls: &mut Calls,
-) -> Result<bool, ActionFailure> {
-    insights_has(
-        api,
-        vec![
-            json!({"event_type": "command_run"}),
-            json!({"resource.id": system_id}),
-            json!({"command.name": command.builtin_satisfied_by()}),
-        ],
-        calls,
-    )
-    .await
+/// Directory Insights terms for a builtin command (or one that outdoes it) run on a system.
+fn builtin_run(system_id: &str, command: Command) -> Vec<Value> {
+    vec![
+        json!({"event_type": "command_run"}),
+        json!({"resource.id": system_id}),
+        json!({"command.name": command.builtin_satisfied_by()}),
+    ]
 }
 
 async fn builtin_completed(
@@ -167,22 +158,13 @@ async fn builtin_completed(
         .collect())
 }
 
-async fn mdm_acknowledged(
-    api: &Api,
-    device_id: &str,
-    command: Command,
-    calls: &mut Calls,
-) -> Result<bool, ActionFailure> {
-    insights_has(
-        api,
-        vec![
-            json!({"event_type": "mdm_command_result"}),
-            json!({"device_object_id": device_id}),
-            json!({"request_type": command.mdm_satisfied_by()}),
-        ],
-        calls,
-    )
-    .await
+/// Directory Insights terms for an MDM device's answer to the command (or one that outdoes it).
+fn mdm_result(device_id: &str, command: Command) -> Vec<Value> {
+    vec![
+        json!({"event_type": "mdm_command_result"}),
+        json!({"device_object_id": device_id}),
+        json!({"request_type": command.mdm_satisfied_by()}),
+    ]
 }
 
 /// The Apple MDM device for a system, matched by serial number across the org's MDMs.
@@ -368,7 +350,7 @@ async fn secure_builtin(
 ) -> Result<(Value, bool), ActionFailure> {
     let sid = system["_id"].as_str().unwrap_or_default();
     let mut entry = entry(system, command, "builtin");
-    let already = builtin_issued(api, sid, command, calls).await?;
+    let already = insights_has(api, builtin_run(sid, command), calls).await?;
     if !already {
         let url = api.url(&[
             "api",
@@ -387,7 +369,7 @@ async fn secure_builtin(
         entry["status"] = "completed".into();
         entry["result_id"] = r["_id"].clone();
         entry["response_time"] = r["responseTime"].clone();
-    } else if builtin_issued(api, sid, command, calls).await? {
+    } else if insights_has(api, builtin_run(sid, command), calls).await? {
         entry["status"] = "queued".into();
         entry["status_note"] = "the command runs when the device next connects to JumpCloud".into();
     } else {
@@ -415,7 +397,7 @@ async fn secure_mdm(
     entry["mdm_id"] = mdm_id.into();
     entry["device_id"] = did.into();
     let unenrolled = device["enrolled"].as_bool() == Some(false);
-    let already = unenrolled || mdm_acknowledged(api, did, command, calls).await?;
+    let already = unenrolled || insights_has(api, mdm_result(did, command), calls).await?;
     if !already {
         let body = mdm_command_body(system, &mut entry);
         let segments = [
@@ -445,7 +427,7 @@ async fn secure_mdm(
     entry["enrolled"] = enrolled.into();
     if !enrolled {
         entry["status"] = "erased".into();
-    } else if mdm_acknowledged(api, did, command, calls).await? {
+    } else if insights_has(api, mdm_result(did, command), calls).await? {
         entry["status"] = "acknowledged".into();
     } else {
         entry["status"] = "queued".into();
