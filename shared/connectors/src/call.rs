@@ -214,3 +214,149 @@ async fn attempt<D: Dialect>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use passage_core::ports::FailureClass;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A provider that counts what the loop asks of it.
+    #[derive(Default)]
+    struct Counting {
+        authorized: AtomicUsize,
+        refused: AtomicUsize,
+    }
+
+    impl Dialect for Counting {
+        const REQUEST_ID: &'static str = "x-test-request-id";
+
+        async fn authorize(
+            &self,
+            request: RequestBuilder,
+            _call: &Call<'_>,
+            _calls: &mut Vec<CallRecord>,
+        ) -> Result<RequestBuilder, ActionFailure> {
+            self.authorized.fetch_add(1, Ordering::SeqCst);
+            Ok(request.bearer_auth("token"))
+        }
+
+        fn accepted_code(&self, _body: &[u8]) -> Option<String> {
+            Some(String::new())
+        }
+
+        fn refusal(&self, refused: &Refused<'_>) -> Verdict {
+            Verdict::Fail(http::permanent(
+                &format!("http_{}", refused.status.as_u16()),
+                "refused".into(),
+            ))
+        }
+
+        async fn credential_refused(&self) -> bool {
+            self.refused.fetch_add(1, Ordering::SeqCst);
+            true
+        }
+    }
+
+    /// Answers `/{status}` with that status, a request id, and a JSON body.
+    async fn provider() -> url::Url {
+        use axum::extract::Path;
+        use axum::http::StatusCode as Status;
+        let router = axum::Router::new().route(
+            "/{status}",
+            axum::routing::any(|Path(status): Path<u16>| async move {
+                let status = Status::from_u16(status).unwrap();
+                (status, [("x-test-request-id", "req-1")], "{\"ok\":true}")
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        url
+    }
+
+    fn call(url: url::Url, accept: &[StatusCode]) -> Call<'_> {
+        Call {
+            method: Method::GET,
+            url,
+            body: None,
+            accept,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_recorded_without_its_query() {
+        let url = provider().await.join("/200?filter=email eq 'a@b'").unwrap();
+        let mut calls = Vec::new();
+        let answer = send(
+            &http::client(),
+            &Counting::default(),
+            &call(url, &[]),
+            &mut calls,
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.body["ok"], true);
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].path, "/200");
+        assert_eq!(calls[0].status, 200);
+        assert_eq!(calls[0].request_id.as_deref(), Some("req-1"));
+        assert_eq!(calls[0].error_code, None);
+    }
+
+    #[tokio::test]
+    async fn a_refused_credential_is_tried_fresh_once_and_both_attempts_are_recorded() {
+        let url = provider().await.join("/401").unwrap();
+        let dialect = Counting::default();
+        let mut calls = Vec::new();
+        let failure = send(&http::client(), &dialect, &call(url, &[]), &mut calls)
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(failure.code, "http_401");
+        assert_eq!(dialect.authorized.load(Ordering::SeqCst), 2);
+        assert_eq!(dialect.refused.load(Ordering::SeqCst), 1);
+        let codes: Vec<_> = calls.iter().map(|c| c.error_code.as_deref()).collect();
+        assert_eq!(codes, [Some("http_401"), Some("http_401")]);
+    }
+
+    #[tokio::test]
+    async fn an_accepted_refusal_is_an_answer_and_an_empty_code_is_not_recorded() {
+        let url = provider().await.join("/404").unwrap();
+        let mut calls = Vec::new();
+        let accept = [StatusCode::NOT_FOUND];
+        let answer = send(
+            &http::client(),
+            &Counting::default(),
+            &call(url, &accept),
+            &mut calls,
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.status, StatusCode::NOT_FOUND);
+        assert_eq!(answer.error_code.as_deref(), Some(""));
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].error_code, None);
+    }
+
+    #[tokio::test]
+    async fn no_answer_is_recorded_and_retryable() {
+        // A port nothing listens on: bound, then released.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        drop(listener);
+        let mut calls = Vec::new();
+        let failure = send(
+            &http::client(),
+            &Counting::default(),
+            &call(url, &[]),
+            &mut calls,
+        )
+        .await
+        .err()
+        .unwrap();
+        assert_eq!(failure.class, FailureClass::Retryable { retry_after: None });
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].status, 0);
+    }
+}
