@@ -56,6 +56,25 @@ pub fn permanent(code: &str, message: String) -> ActionFailure {
     }
 }
 
+/// A link a provider returned is followed only to the origin Passage's credentials are for, so
+/// a tampered or misrouted link can never carry a token elsewhere.
+pub(crate) fn same_origin(
+    url: &url::Url,
+    expected: &url::Url,
+    api: &str,
+) -> Result<(), ActionFailure> {
+    if url.origin() == expected.origin() {
+        return Ok(());
+    }
+    Err(permanent(
+        "foreign_link",
+        format!(
+            "{api} returned a link to another origin ({}); not followed",
+            url.origin().ascii_serialization()
+        ),
+    ))
+}
+
 /// A read-back that disagrees with what was just done: usually the provider's own propagation
 /// delay (eventual consistency), so worth retrying.
 pub fn mismatch(message: String) -> ActionFailure {

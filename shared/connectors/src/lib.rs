@@ -2,6 +2,7 @@
 //! calls, reads the effect back, and classifies errors (retryable or permanent) at this
 //! boundary so the engine never has to know a provider's error dialect.
 
+mod call;
 pub mod google;
 pub mod http;
 pub mod jumpcloud;

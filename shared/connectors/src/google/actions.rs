@@ -10,15 +10,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
 
+mod transfer;
+
 type Calls = Vec<CallRecord>;
 type Outcome = Result<ActionDone, ActionFailure>;
 
-/// Data Transfer application ids (confirmed by `GET /admin/datatransfer/v1/applications`).
-const APP_DRIVE: &str = "55656082996";
-const APP_CALENDAR: &str = "435070579839";
-
-/// How long the engine should wait before coming back to a running transfer.
-const TRANSFER_RETRY: Duration = Duration::from_secs(30);
 /// How long before asking again whether a forwarding address was confirmed.
 const FORWARDING_RETRY: Duration = Duration::from_secs(300);
 
@@ -63,7 +59,7 @@ pub async fn run(
         Action::DelegateMailbox => delegate_mailbox(api, req, &user, calls).await,
         Action::ForwardMail => forward_mail(api, req, &user, calls).await,
         Action::SetAutoReply => set_auto_reply(api, &user, calls).await,
-        Action::TransferData => transfer_data(api, polling, req, &user, calls).await,
+        Action::TransferData => transfer::transfer_data(api, polling, req, &user, calls).await,
         Action::Suspend => suspend(api, &user, calls).await,
         Action::RevokeSessions => revoke_sessions(api, &user, calls).await,
         Action::RevokeGrants => revoke_grants(api, &user, calls).await,
@@ -111,12 +107,6 @@ fn gmail(api: &Api, rest: &[&str]) -> url::Url {
     let mut segments = vec!["gmail", "v1", "users", "me", "settings"];
     segments.extend_from_slice(rest);
     api.url(Service::Gmail, &segments)
-}
-
-fn transfers_url(api: &Api, rest: &[&str]) -> url::Url {
-    let mut segments = vec!["admin", "datatransfer", "v1", "transfers"];
-    segments.extend_from_slice(rest);
-    api.url(Service::Directory, &segments)
 }
 
 fn license_url(api: &Api, product: &str, sku: &str, user_id: &str) -> url::Url {
@@ -181,6 +171,23 @@ async fn find_user(
         .and_then(|v| v.get("user_id"))
         .and_then(Value::as_str);
     let key = known_id.unwrap_or(&req.subject.email);
+    lookup_user(api, key, calls).await?.ok_or_else(|| {
+        permanent(
+            "user_not_found",
+            format!(
+                "no Google Workspace user has address {}; check the address, or waive Google if they never had an account",
+                req.subject.email
+            ),
+        )
+    })
+}
+
+/// The Directory user with this id or address; `None` when there is none.
+async fn lookup_user(
+    api: &Api,
+    key: &str,
+    calls: &mut Calls,
+) -> Result<Option<User>, ActionFailure> {
     let answer = api
         .call(
             Method::GET,
@@ -193,15 +200,9 @@ async fn find_user(
         )
         .await?;
     if answer.status == StatusCode::NOT_FOUND {
-        return Err(permanent(
-            "user_not_found",
-            format!(
-                "no Google Workspace user has address {}; check the address, or waive Google if they never had an account",
-                req.subject.email
-            ),
-        ));
+        return Ok(None);
     }
-    parse_user(&answer.body)
+    parse_user(&answer.body).map(Some)
 }
 
 async fn get_user(api: &Api, id: &str, calls: &mut Calls) -> Result<User, ActionFailure> {
@@ -687,159 +688,6 @@ async fn set_auto_reply(api: &Api, user: &User, calls: &mut Calls) -> Outcome {
     })
 }
 
-// ----- data transfer -------------------------------------------------------------------------
-
-fn transfer_view(t: &Value) -> Value {
-    json!({
-        "id": t["id"],
-        "oldOwnerUserId": t["oldOwnerUserId"],
-        "newOwnerUserId": t["newOwnerUserId"],
-        "overallTransferStatusCode": t["overallTransferStatusCode"],
-        "applicationDataTransfers": t["applicationDataTransfers"],
-        "requestTime": t["requestTime"],
-    })
-}
-
-/// Drive and Calendar to the delegate. `transfers.insert` is not idempotent, so an existing
-/// transfer for this old owner is always reused; a new one is started only when none exists
-/// (or every earlier one failed).
-async fn transfer_data(
-    api: &Api,
-    polling: TransferPolling,
-    req: &ActionRequest,
-    user: &User,
-    calls: &mut Calls,
-) -> Outcome {
-    let delegate = delegate_email(req)?;
-    let answer = api
-        .call(
-            Method::GET,
-            directory(api, &["users", &delegate]),
-            As::Admin,
-            scopes::DIRECTORY_USER,
-            None,
-            &[StatusCode::NOT_FOUND],
-            calls,
-        )
-        .await?;
-    if answer.status == StatusCode::NOT_FOUND {
-        return Err(permanent(
-            "delegate_not_found",
-            format!("the delegate {delegate} is not a user of this Google Workspace"),
-        ));
-    }
-    let new_owner = parse_user(&answer.body)?;
-    let mut url = transfers_url(api, &[]);
-    url.query_pairs_mut()
-        .append_pair("oldOwnerUserId", &user.id)
-        .append_pair("customerId", &api.settings.customer_id);
-    let existing = api
-        .list(url, "dataTransfers", As::Admin, scopes::DATATRANSFER, calls)
-        .await?;
-    let usable: Vec<&Value> = existing
-        .iter()
-        .filter(|t| text(t, "overallTransferStatusCode") != "failed")
-        .collect();
-    let chosen = usable
-        .iter()
-        .rev()
-        .find(|t| text(t, "newOwnerUserId") == new_owner.id)
-        .or_else(|| usable.last())
-        .map(|t| (*t).clone());
-    let created = chosen.is_none();
-    let mut transfer = match chosen {
-        Some(t) => t,
-        None => {
-            let body = json!({
-                "oldOwnerUserId": user.id,
-                "newOwnerUserId": new_owner.id,
-                "applicationDataTransfers": [
-                    {"applicationId": APP_DRIVE, "applicationTransferParams": [
-                        {"key": "PRIVACY_LEVEL", "value": ["PRIVATE", "SHARED"]}]},
-                    {"applicationId": APP_CALENDAR, "applicationTransferParams": [
-                        {"key": "RELEASE_RESOURCES", "value": ["TRUE"]}]},
-                ],
-            });
-            api.call(
-                Method::POST,
-                transfers_url(api, &[]),
-                As::Admin,
-                scopes::DATATRANSFER,
-                Some(&body),
-                &[],
-                calls,
-            )
-            .await?
-            .body
-        }
-    };
-    let id = text(&transfer, "id");
-    if id.is_empty() {
-        return Err(retryable(
-            "unexpected_body",
-            None,
-            "Google returned a data transfer without an id".into(),
-        ));
-    }
-    let was_complete = text(&transfer, "overallTransferStatusCode") == "completed";
-    let mut polls = 0;
-    while text(&transfer, "overallTransferStatusCode") != "completed" && polls < polling.polls {
-        if text(&transfer, "overallTransferStatusCode") == "failed" {
-            return Err(retryable(
-                "transfer_failed",
-                Some(TRANSFER_RETRY),
-                format!(
-                    "Google reports data transfer {id} failed; the next attempt starts a new one"
-                ),
-            ));
-        }
-        if polls > 0 {
-            tokio::time::sleep(polling.interval).await;
-        }
-        transfer = api
-            .get(
-                transfers_url(api, &[&id]),
-                As::Admin,
-                scopes::DATATRANSFER,
-                calls,
-            )
-            .await?;
-        polls += 1;
-    }
-    let status = text(&transfer, "overallTransferStatusCode");
-    if status != "completed" {
-        return Err(retryable(
-            "transfer_in_progress",
-            Some(TRANSFER_RETRY),
-            format!(
-                "data transfer {id} to {delegate} is {status}; Passage will check it again (it is never started twice)"
-            ),
-        ));
-    }
-    let reused_to = if text(&transfer, "newOwnerUserId") == new_owner.id {
-        String::new()
-    } else {
-        format!(
-            " (an earlier transfer to user {} was reused; no second transfer started)",
-            text(&transfer, "newOwnerUserId")
-        )
-    };
-    Ok(ActionDone {
-        repeat: was_complete,
-        summary: if was_complete {
-            format!(
-                "Drive and Calendar were already transferred (transfer {id}){reused_to}; nothing changed"
-            )
-        } else if created {
-            format!("transferred Drive and Calendar to {delegate} (transfer {id})")
-        } else {
-            format!("completed the existing transfer {id} of Drive and Calendar{reused_to}")
-        },
-        readback: transfer_view(&transfer),
-        output: json!({"transfer_id": id, "new_owner_user_id": text(&transfer, "newOwnerUserId"), "created": created}),
-    })
-}
-
 // ----- account -------------------------------------------------------------------------------
 
 async fn suspend(api: &Api, user: &User, calls: &mut Calls) -> Outcome {
@@ -1040,6 +888,8 @@ fn device_action(
     }
 }
 
+/// Retires or wipes every mobile device of the leaver's, per tenant policy; a device whose
+/// status already shows the action done or under way is left alone.
 async fn secure_devices(api: &Api, user: &User, calls: &mut Calls) -> Outcome {
     let Some((action, done)) = device_action(api.settings.policy.devices)? else {
         return Ok(ActionDone {
@@ -1058,17 +908,7 @@ async fn secure_devices(api: &Api, user: &User, calls: &mut Calls) -> Outcome {
         let resource = text(d, "resourceId");
         api.call(
             Method::POST,
-            directory(
-                api,
-                &[
-                    "customer",
-                    &api.settings.customer_id,
-                    "devices",
-                    "mobile",
-                    &resource,
-                    "action",
-                ],
-            ),
+            mobile_device(api, &resource, &["action"]),
             As::Admin,
             scopes::DEVICE_MOBILE_ACTION,
             Some(&json!({"action": action})),
@@ -1081,37 +921,7 @@ async fn secure_devices(api: &Api, user: &User, calls: &mut Calls) -> Outcome {
     let mut after = Vec::new();
     for d in &before {
         let resource = text(d, "resourceId");
-        let answer = api
-            .call(
-                Method::GET,
-                directory(
-                    api,
-                    &[
-                        "customer",
-                        &api.settings.customer_id,
-                        "devices",
-                        "mobile",
-                        &resource,
-                    ],
-                ),
-                As::Admin,
-                scopes::DEVICE_MOBILE_READONLY,
-                None,
-                &[StatusCode::NOT_FOUND],
-                calls,
-            )
-            .await?;
-        if answer.status == StatusCode::NOT_FOUND {
-            after.push(json!({"resourceId": resource, "status": "DELETED"}));
-            continue;
-        }
-        let status = text(&answer.body, "status");
-        if !done.contains(&status.as_str()) {
-            return Err(mismatch(format!(
-                "device {resource} reads {status} after {action}"
-            )));
-        }
-        after.push(device_view(&answer.body));
+        after.push(device_after(api, &resource, (action, done), calls).await?);
     }
     Ok(ActionDone {
         repeat: acted.is_empty(),
@@ -1127,6 +937,44 @@ async fn secure_devices(api: &Api, user: &User, calls: &mut Calls) -> Outcome {
         readback: json!({"user_id": user.id, "devices": after}),
         output: json!({"action": action, "devices": acted}),
     })
+}
+
+/// `…/customer/{customer}/devices/mobile/{resource}/{rest…}`.
+fn mobile_device(api: &Api, resource: &str, rest: &[&str]) -> url::Url {
+    let customer = api.settings.customer_id.as_str();
+    let mut segments = vec!["customer", customer, "devices", "mobile", resource];
+    segments.extend_from_slice(rest);
+    directory(api, &segments)
+}
+
+/// Reads one device back after `action`: gone (deleted) or showing one of the `done` statuses.
+async fn device_after(
+    api: &Api,
+    resource: &str,
+    (action, done): (&str, &[&str]),
+    calls: &mut Calls,
+) -> Result<Value, ActionFailure> {
+    let answer = api
+        .call(
+            Method::GET,
+            mobile_device(api, resource, &[]),
+            As::Admin,
+            scopes::DEVICE_MOBILE_READONLY,
+            None,
+            &[StatusCode::NOT_FOUND],
+            calls,
+        )
+        .await?;
+    if answer.status == StatusCode::NOT_FOUND {
+        return Ok(json!({"resourceId": resource, "status": "DELETED"}));
+    }
+    let status = text(&answer.body, "status");
+    if !done.contains(&status.as_str()) {
+        return Err(mismatch(format!(
+            "device {resource} reads {status} after {action}"
+        )));
+    }
+    Ok(device_view(&answer.body))
 }
 
 /// Releases every configured licence the user holds; a 404 means it is already gone. A 412

@@ -4,15 +4,11 @@
 use super::GoogleSettings;
 use super::auth::Auth;
 use super::errors::{CallContext, GoogleError, classify};
-use crate::http;
+use crate::call::{self, Answer, Call, Dialect, Refused, Verdict};
 use passage_core::CallRecord;
 use passage_core::ports::{ActionFailure, FailureClass};
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
-use std::time::Instant;
-
-/// Google documents no request-id header; kept so one appears in evidence if it ever does.
-const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Which API a URL is for (they may live on different hosts).
 #[derive(Clone, Copy)]
@@ -37,10 +33,11 @@ pub struct Api {
     auth: Auth,
 }
 
-/// A successful (or accepted) answer: status and parsed body (`Null` when empty).
-pub struct Answer {
-    pub status: StatusCode,
-    pub body: Value,
+/// One call's view of the API: the token it needs is for this subject and scope.
+struct Acting<'a> {
+    api: &'a Api,
+    subject: &'a str,
+    scope: &'a str,
 }
 
 impl Api {
@@ -101,74 +98,18 @@ impl Api {
         accept: &[StatusCode],
         calls: &mut Vec<CallRecord>,
     ) -> Result<Answer, ActionFailure> {
-        let subject = self.subject(who);
-        let mut retried = false;
-        loop {
-            let token = self.auth.token(&self.http, subject, scope, calls).await?;
-            let started = Instant::now();
-            let mut request = self
-                .http
-                .request(method.clone(), url.clone())
-                .bearer_auth(token)
-                .header(reqwest::header::ACCEPT, "application/json");
-            request = match body {
-                Some(b) => request.json(b),
-                None if method == Method::POST || method == Method::PUT => {
-                    request.header(reqwest::header::CONTENT_LENGTH, "0")
-                }
-                None => request,
-            };
-            let response = match request.send().await {
-                Ok(r) => r,
-                Err(e) => {
-                    calls.push(http::record(
-                        method.as_str(),
-                        &url,
-                        None,
-                        started,
-                        REQUEST_ID_HEADER,
-                    ));
-                    return Err(http::transport_failure(e));
-                }
-            };
-            let mut record = http::record(
-                method.as_str(),
-                &url,
-                Some(&response),
-                started,
-                REQUEST_ID_HEADER,
-            );
-            let status = response.status();
-            let retry_after = http::retry_after(&response);
-            let bytes = match response.bytes().await {
-                Ok(b) => b,
-                Err(e) => {
-                    calls.push(record);
-                    return Err(http::transport_failure(e));
-                }
-            };
-            if status.is_success() || accept.contains(&status) {
-                calls.push(record);
-                let body = if bytes.is_empty() {
-                    Value::Null
-                } else {
-                    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-                };
-                return Ok(Answer { status, body });
-            }
-            let error = GoogleError::parse(&bytes);
-            let failure = classify(status, &error, retry_after, &CallContext { subject, scope });
-            record.error_code = Some(failure.code.clone());
-            calls.push(record);
-            // A cached token may have been revoked (or its subject suspended): mint a new one
-            // once; the token endpoint then says why if it will not.
-            if status == StatusCode::UNAUTHORIZED && !retried {
-                retried = true;
-                self.auth.forget(subject, scope).await;
-                continue;
-            }
-            return Err(failure);
-        }
+        let acting = Acting {
+            api: self,
+            subject: self.subject(who),
+            scope,
+        };
+        let call = Call {
+            method,
+            url,
+            body,
+            accept,
+        };
+        call::send(&self.http, &acting, &call, calls).await
     }
 
     /// GET as `who`, failing on any non-2xx.
@@ -226,5 +167,50 @@ impl Api {
             code: "pagination_loop".into(),
             message: "Google kept returning more pages than Passage will follow".into(),
         })
+    }
+}
+
+/// Google's part of every call: a token for the call's subject and scope, and its error
+/// dialect, whose 403 means throttling or a refusal depending on the reason.
+impl Dialect for Acting<'_> {
+    /// Google documents no request-id header; kept so one appears in evidence if it ever does.
+    const REQUEST_ID: &'static str = "x-request-id";
+
+    async fn authorize(
+        &self,
+        request: RequestBuilder,
+        call: &Call<'_>,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<RequestBuilder, ActionFailure> {
+        let api = self.api;
+        let token = api
+            .auth
+            .token(&api.http, self.subject, self.scope, calls)
+            .await?;
+        let request = request.bearer_auth(token);
+        // Google answers 411 to a bodiless POST or PUT that does not say its length is zero.
+        let bodiless_write =
+            call.body.is_none() && (call.method == Method::POST || call.method == Method::PUT);
+        Ok(if bodiless_write {
+            request.header(reqwest::header::CONTENT_LENGTH, "0")
+        } else {
+            request
+        })
+    }
+
+    fn refusal(&self, refused: &Refused<'_>) -> Verdict {
+        let context = CallContext {
+            subject: self.subject,
+            scope: self.scope,
+        };
+        let error = GoogleError::parse(refused.body);
+        Verdict::Fail(classify(refused.status, &error, refused.wait, &context))
+    }
+
+    /// A cached token may have been revoked (or its subject suspended): mint a new one once;
+    /// the token endpoint then says why if it will not.
+    async fn credential_refused(&self) -> bool {
+        self.api.auth.forget(self.subject, self.scope).await;
+        true
     }
 }

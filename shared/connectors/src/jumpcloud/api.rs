@@ -4,19 +4,16 @@
 use super::JumpCloudSettings;
 use super::auth::{Auth, default_token_url};
 use super::errors::{JcError, classify};
-use crate::http;
+use crate::call::{self, Answer, Call, Dialect, Refused, Verdict};
 use passage_core::CallRecord;
 use passage_core::ports::{ActionFailure, FailureClass};
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
-use std::time::Instant;
 
 /// JumpCloud's largest page.
 pub const PAGE: usize = 100;
 /// A backstop against a provider that never stops paging.
 const MAX_PAGES: usize = 1000;
-
-const REQUEST_ID: &str = "x-request-id";
 
 pub struct Api {
     base_url: url::Url,
@@ -24,12 +21,6 @@ pub struct Api {
     org_id: Option<String>,
     http: reqwest::Client,
     auth: Auth,
-}
-
-/// A successful (or accepted) answer: status and parsed body (`Null` when empty).
-pub struct Answer {
-    pub status: StatusCode,
-    pub body: Value,
 }
 
 pub(crate) fn unexpected(what: &str, e: impl std::fmt::Display) -> ActionFailure {
@@ -93,70 +84,13 @@ impl Api {
         accept: &[StatusCode],
         calls: &mut Vec<CallRecord>,
     ) -> Result<Answer, ActionFailure> {
-        // A service-account token refused before its announced expiry is fetched again, once.
-        let mut fresh_token_tried = false;
-        loop {
-            let (name, value) = self.auth.header(&self.http, calls).await?;
-            let mut request = self
-                .http
-                .request(method.clone(), url.clone())
-                .header(name, value)
-                .header(reqwest::header::ACCEPT, "application/json");
-            if let Some(org) = &self.org_id {
-                request = request.header("x-org-id", org);
-            }
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            let started = Instant::now();
-            let response = match request.send().await {
-                Ok(r) => r,
-                Err(e) => {
-                    calls.push(http::record(
-                        method.as_str(),
-                        &url,
-                        None,
-                        started,
-                        REQUEST_ID,
-                    ));
-                    return Err(http::transport_failure(e));
-                }
-            };
-            let mut record =
-                http::record(method.as_str(), &url, Some(&response), started, REQUEST_ID);
-            let status = response.status();
-            let retry_after = http::retry_after(&response);
-            let bytes = match response.bytes().await {
-                Ok(b) => b,
-                Err(e) => {
-                    calls.push(record);
-                    return Err(http::transport_failure(e));
-                }
-            };
-            if status.is_success() || accept.contains(&status) {
-                calls.push(record);
-                let body = if bytes.is_empty() {
-                    Value::Null
-                } else {
-                    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-                };
-                return Ok(Answer { status, body });
-            }
-            let failure = classify(
-                status,
-                &JcError::parse(&bytes),
-                retry_after,
-                self.org_id.is_some(),
-            );
-            record.error_code = Some(failure.code.clone());
-            calls.push(record);
-            if status == StatusCode::UNAUTHORIZED && self.auth.uses_token() && !fresh_token_tried {
-                fresh_token_tried = true;
-                self.auth.forget_token().await;
-                continue;
-            }
-            return Err(failure);
-        }
+        let call = Call {
+            method,
+            url,
+            body,
+            accept,
+        };
+        call::send(&self.http, self, &call, calls).await
     }
 
     /// Every item of a v1 list (`{totalCount, results}`), paged with limit, skip and
@@ -209,6 +143,41 @@ impl Api {
             }
         }
         Err(too_many_pages())
+    }
+}
+
+/// JumpCloud's part of every call: its credential, `x-org-id` for a multi-tenant one, and
+/// its two error dialects.
+impl Dialect for Api {
+    const REQUEST_ID: &'static str = "x-request-id";
+
+    async fn authorize(
+        &self,
+        request: RequestBuilder,
+        _call: &Call<'_>,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<RequestBuilder, ActionFailure> {
+        let (name, value) = self.auth.header(&self.http, calls).await?;
+        let request = request.header(name, value);
+        Ok(match &self.org_id {
+            Some(org) => request.header("x-org-id", org),
+            None => request,
+        })
+    }
+
+    fn refusal(&self, refused: &Refused<'_>) -> Verdict {
+        let error = JcError::parse(refused.body);
+        let org_id_sent = self.org_id.is_some();
+        Verdict::Fail(classify(refused.status, &error, refused.wait, org_id_sent))
+    }
+
+    /// A service-account token refused before its announced expiry is fetched again, once.
+    async fn credential_refused(&self) -> bool {
+        if !self.auth.uses_token() {
+            return false;
+        }
+        self.auth.forget_token().await;
+        true
     }
 }
 

@@ -421,57 +421,12 @@ async fn reset_factors(
     calls: &mut Calls,
 ) -> Result<ActionDone, ActionFailure> {
     let before = methods(api, user, calls).await?;
-    let mut pending: Vec<&Value> = before
+    let (pending, unknown): (Vec<&Value>, Vec<&Value>) = before
         .iter()
         .filter(|m| method_kind(m) != "passwordAuthenticationMethod")
-        .collect();
-    let unknown: Vec<Value> = pending
-        .iter()
-        .filter(|m| method_segment(method_kind(m)).is_none())
-        .map(|m| method_view(m))
-        .collect();
-    pending.retain(|m| method_segment(method_kind(m)).is_some());
-    let mut removed = Vec::new();
-    // The default method cannot go while others remain (400): retry it after the rest, for as
-    // long as each round removes something.
-    while !pending.is_empty() {
-        let mut refused = Vec::new();
-        let mut last_refusal = String::new();
-        let removed_before = removed.len();
-        for m in pending {
-            let segment = method_segment(method_kind(m)).unwrap_or_default();
-            let id = m["id"].as_str().unwrap_or_default();
-            let url = api.graph_url(&["users", &user.id, "authentication", segment, id], &[]);
-            let answer = api
-                .graph(
-                    Method::DELETE,
-                    url,
-                    None,
-                    &[StatusCode::BAD_REQUEST, StatusCode::NOT_FOUND],
-                    calls,
-                )
-                .await?;
-            if answer.status == StatusCode::BAD_REQUEST {
-                last_refusal = answer.body["error"]["message"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                refused.push(m);
-            } else {
-                removed.push(method_view(m));
-            }
-        }
-        if !refused.is_empty() && removed.len() == removed_before {
-            return Err(permanent(
-                "method_not_removable",
-                format!(
-                    "Graph refused to delete {} authentication methods: {last_refusal}",
-                    refused.len()
-                ),
-            ));
-        }
-        pending = refused;
-    }
+        .partition(|m| method_segment(method_kind(m)).is_some());
+    let unknown: Vec<Value> = unknown.into_iter().map(method_view).collect();
+    let removed = delete_methods(api, user, pending, calls).await?;
     let after = methods(api, user, calls).await?;
     let left: Vec<Value> = after
         .iter()
@@ -501,6 +456,62 @@ async fn reset_factors(
     ))
 }
 
+/// Deletes `pending` methods and returns the views of those removed. The default method cannot
+/// go while others remain (400): it is tried again after the rest, for as long as each round
+/// removes something.
+async fn delete_methods(
+    api: &Api,
+    user: &User,
+    mut pending: Vec<&Value>,
+    calls: &mut Calls,
+) -> Result<Vec<Value>, ActionFailure> {
+    let mut removed = Vec::new();
+    while !pending.is_empty() {
+        let mut refused = Vec::new();
+        let mut last_refusal = String::new();
+        let removed_before = removed.len();
+        for m in pending {
+            match delete_method(api, user, m, calls).await? {
+                Some(refusal) => {
+                    last_refusal = refusal;
+                    refused.push(m);
+                }
+                None => removed.push(method_view(m)),
+            }
+        }
+        if !refused.is_empty() && removed.len() == removed_before {
+            return Err(permanent(
+                "method_not_removable",
+                format!(
+                    "Graph refused to delete {} authentication methods: {last_refusal}",
+                    refused.len()
+                ),
+            ));
+        }
+        pending = refused;
+    }
+    Ok(removed)
+}
+
+/// Deletes one method (404: already gone); `Some(Graph's message)` when Graph refused (400).
+async fn delete_method(
+    api: &Api,
+    user: &User,
+    method: &Value,
+    calls: &mut Calls,
+) -> Result<Option<String>, ActionFailure> {
+    let segment = method_segment(method_kind(method)).unwrap_or_default();
+    let id = method["id"].as_str().unwrap_or_default();
+    let url = api.graph_url(&["users", &user.id, "authentication", segment, id], &[]);
+    let accept = [StatusCode::BAD_REQUEST, StatusCode::NOT_FOUND];
+    let answer = api.graph(Method::DELETE, url, None, &accept, calls).await?;
+    if answer.status != StatusCode::BAD_REQUEST {
+        return Ok(None);
+    }
+    let message = answer.body["error"]["message"].as_str().unwrap_or_default();
+    Ok(Some(message.to_owned()))
+}
+
 /// The Exchange identity of a group: its primary SMTP address, else its object id.
 fn exchange_identity(g: &Value) -> &str {
     g["mail"]
@@ -519,12 +530,7 @@ async fn remove_groups(
     calls: &mut Calls,
 ) -> Result<ActionDone, ActionFailure> {
     let before = groups(api, user, calls).await?;
-    let of = |r: Route| -> Vec<&Value> { before.iter().filter(|g| route(g) == r).collect() };
-    let via_graph = of(Route::Graph);
-    let reported: Vec<&Value> = before
-        .iter()
-        .filter(|g| reported_reason(g).is_some())
-        .collect();
+    let via_graph: Vec<&Value> = before.iter().filter(|g| route(g) == Route::Graph).collect();
     for g in &via_graph {
         let id = g["id"].as_str().unwrap_or_default();
         let url = api.graph_url(&["groups", id, "members", &user.id, "$ref"], &[]);
@@ -547,14 +553,30 @@ async fn remove_groups(
                 .join(", ")
         )));
     }
+    Ok(groups_removed(user, &before, &via_graph, &outcome, &after))
+}
+
+/// The evidence of a group removal: what went through each API, what was already gone, and
+/// the groups no API call can change (reported, with why).
+fn groups_removed(
+    user: &User,
+    before: &[Value],
+    via_graph: &[&Value],
+    outcome: &ExchangeOutcome<'_>,
+    after: &[Value],
+) -> ActionDone {
+    let reported: Vec<&Value> = before
+        .iter()
+        .filter(|g| reported_reason(g).is_some())
+        .collect();
     let not_attempted: Vec<Value> = reported
         .iter()
         .map(|g| json!({"group": group_view(g), "reason": reported_reason(g)}))
         .collect();
     let removed: Vec<Value> = via_graph
         .iter()
+        .chain(outcome.removed.iter())
         .map(|g| group_view(g))
-        .chain(outcome.removed.iter().map(|g| group_view(g)))
         .collect();
     let reasons: Vec<String> = reported
         .iter()
@@ -566,7 +588,7 @@ async fn remove_groups(
             )
         })
         .collect();
-    Ok(done(
+    done(
         removed.is_empty(),
         format!(
             "removed {} group memberships ({} through Graph, {} through Exchange Online); {} already gone in Exchange Online; {} not changeable (reported){}",
@@ -592,7 +614,7 @@ async fn remove_groups(
             "already_removed": outcome.already.iter().map(|g| group_view(g)).collect::<Vec<_>>(),
             "not_attempted": not_attempted,
         }),
-    ))
+    )
 }
 
 /// The Exchange-mastered groups to leave: those Graph lists now, plus those the snapshot
@@ -760,11 +782,28 @@ async fn set_auto_reply(
 }
 
 async fn rules(api: &Api, user: &User, calls: &mut Calls) -> Result<Vec<Value>, ActionFailure> {
-    let url = api.graph_url(
-        &["users", &user.id, "mailFolders", "inbox", "messageRules"],
-        &[],
-    );
-    api.list(url, calls).await
+    api.list(rules_url(api, user, &[]), calls).await
+}
+
+/// The leaver's inbox rules, or (with `rest`) one of them.
+fn rules_url(api: &Api, user: &User, rest: &[&str]) -> url::Url {
+    let mut path = vec![
+        "users",
+        user.id.as_str(),
+        "mailFolders",
+        "inbox",
+        "messageRules",
+    ];
+    path.extend_from_slice(rest);
+    api.graph_url(&path, &[])
+}
+
+/// The rules Passage made, known by their display name.
+fn our_rules(rules: &[Value]) -> Vec<&Value> {
+    rules
+        .iter()
+        .filter(|r| r["displayName"] == FORWARD_RULE_NAME)
+        .collect()
 }
 
 fn rule_redirects_to(rule: &Value, delegate: &str) -> bool {
@@ -795,71 +834,9 @@ async fn forward_mail(
         ));
     };
     let before = rules(api, user, calls).await?;
-    let ours: Vec<&Value> = before
-        .iter()
-        .filter(|r| r["displayName"] == FORWARD_RULE_NAME)
-        .collect();
-    let body = json!({
-        "displayName": FORWARD_RULE_NAME,
-        "sequence": 1,
-        "isEnabled": true,
-        "actions": {"redirectTo": [{"emailAddress": {"address": delegate}}]},
-    });
-    let base = [
-        "users",
-        user.id.as_str(),
-        "mailFolders",
-        "inbox",
-        "messageRules",
-    ];
-    let mut changes = Vec::new();
-    match ours.first() {
-        None => {
-            api.graph(
-                Method::POST,
-                api.graph_url(&base, &[]),
-                Some(&body),
-                &[],
-                calls,
-            )
-            .await?;
-            changes.push("created the rule");
-        }
-        Some(rule) if !rule_redirects_to(rule, &delegate) => {
-            let id = rule["id"].as_str().unwrap_or_default();
-            let mut path = base.to_vec();
-            path.push(id);
-            api.graph(
-                Method::PATCH,
-                api.graph_url(&path, &[]),
-                Some(&body),
-                &[],
-                calls,
-            )
-            .await?;
-            changes.push("updated the rule");
-        }
-        Some(_) => {}
-    }
-    for duplicate in ours.iter().skip(1) {
-        let id = duplicate["id"].as_str().unwrap_or_default();
-        let mut path = base.to_vec();
-        path.push(id);
-        api.graph(
-            Method::DELETE,
-            api.graph_url(&path, &[]),
-            None,
-            &[StatusCode::NOT_FOUND],
-            calls,
-        )
-        .await?;
-        changes.push("deleted a duplicate rule");
-    }
+    let changes = upsert_forward_rule(api, user, &our_rules(&before), &delegate, calls).await?;
     let after = rules(api, user, calls).await?;
-    let ours_after: Vec<&Value> = after
-        .iter()
-        .filter(|r| r["displayName"] == FORWARD_RULE_NAME)
-        .collect();
+    let ours_after = our_rules(&after);
     if ours_after.len() != 1 || !rule_redirects_to(ours_after[0], &delegate) {
         return Err(mismatch(format!(
             "expected one enabled rule \"{FORWARD_RULE_NAME}\" redirecting to {delegate}, read {}",
@@ -881,6 +858,46 @@ async fn forward_mail(
         json!({"user_id": user.id, "rule": {"id": rule["id"], "displayName": rule["displayName"], "isEnabled": rule["isEnabled"], "redirectTo": rule["actions"]["redirectTo"]}}),
         json!({"delegate": delegate, "rule_id": rule["id"]}),
     ))
+}
+
+/// Makes the first of `ours` redirect to the delegate (creating it when there is none) and
+/// deletes the others; says what it changed.
+async fn upsert_forward_rule(
+    api: &Api,
+    user: &User,
+    ours: &[&Value],
+    delegate: &str,
+    calls: &mut Calls,
+) -> Result<Vec<&'static str>, ActionFailure> {
+    let body = json!({
+        "displayName": FORWARD_RULE_NAME,
+        "sequence": 1,
+        "isEnabled": true,
+        "actions": {"redirectTo": [{"emailAddress": {"address": delegate}}]},
+    });
+    let mut changes = Vec::new();
+    match ours.first() {
+        None => {
+            let url = rules_url(api, user, &[]);
+            api.graph(Method::POST, url, Some(&body), &[], calls)
+                .await?;
+            changes.push("created the rule");
+        }
+        Some(rule) if !rule_redirects_to(rule, delegate) => {
+            let url = rules_url(api, user, &[rule["id"].as_str().unwrap_or_default()]);
+            api.graph(Method::PATCH, url, Some(&body), &[], calls)
+                .await?;
+            changes.push("updated the rule");
+        }
+        Some(_) => {}
+    }
+    for duplicate in ours.iter().skip(1) {
+        let url = rules_url(api, user, &[duplicate["id"].as_str().unwrap_or_default()]);
+        api.graph(Method::DELETE, url, None, &[StatusCode::NOT_FOUND], calls)
+            .await?;
+        changes.push("deleted a duplicate rule");
+    }
+    Ok(changes)
 }
 
 fn device_action_name(action: DeviceAction) -> Option<&'static str> {

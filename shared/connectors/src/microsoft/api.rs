@@ -3,13 +3,13 @@
 
 use super::MicrosoftSettings;
 use super::auth::{Auth, Resource};
-use super::errors::{ErrorBody, classify};
-use crate::http;
+use super::errors::{ErrorBody, classify, exchange_object_missing};
+use crate::call::{self, Answer, Call, Dialect, Refused, Verdict};
+use crate::http::same_origin;
 use passage_core::CallRecord;
 use passage_core::ports::{ActionFailure, FailureClass};
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
-use std::time::Instant;
 
 pub struct Api {
     graph: url::Url,
@@ -19,21 +19,15 @@ pub struct Api {
     auth: Auth,
 }
 
-/// A successful (or accepted) answer: status, parsed body (`Null` when empty), and the error
-/// code when the status was an accepted failure.
-pub struct Answer {
-    pub status: StatusCode,
-    pub body: Value,
-    pub error_code: Option<String>,
-}
-
 pub type Calls = Vec<CallRecord>;
 
-/// Error answers a caller handles itself instead of failing: HTTP statuses, and (Exchange)
-/// the cmdlet exceptions named in `details[0].message` (`…|Namespace.NameException|…`).
-struct Accept<'a> {
-    statuses: &'a [StatusCode],
-    exceptions: &'a [&'a str],
+/// One call's view of the API: which resource its token is for, and (Exchange) the cmdlet
+/// exceptions named in `details[0].message` (`…|Namespace.NameException|…`) that the caller
+/// handles itself instead of failing.
+struct Target<'a> {
+    api: &'a Api,
+    resource: Resource,
+    tolerated: &'a [&'a str],
 }
 
 /// Percent-encodes a query value, keeping what OData expressions use literally.
@@ -111,12 +105,13 @@ impl Api {
         calls: &mut Calls,
     ) -> Result<Answer, ActionFailure> {
         same_origin(&url, &self.graph, "Graph")?;
-        let accept = Accept {
-            statuses: accept,
-            exceptions: &[],
+        let call = Call {
+            method,
+            url,
+            body,
+            accept,
         };
-        self.send(Resource::Graph, method, url, body, &accept, calls)
-            .await
+        self.send(Resource::Graph, &[], &call, calls).await
     }
 
     /// GETs every page of a collection, following `@odata.nextLink` verbatim.
@@ -156,20 +151,13 @@ impl Api {
         let mut url = self.exchange_command_url();
         let mut rows = Vec::new();
         for _ in 0..1000 {
-            let accept = Accept {
-                statuses: &[],
-                exceptions: &[],
+            let call = Call {
+                method: Method::POST,
+                url,
+                body: Some(&body),
+                accept: &[],
             };
-            let answer = self
-                .send(
-                    Resource::Exchange,
-                    Method::POST,
-                    url,
-                    Some(&body),
-                    &accept,
-                    calls,
-                )
-                .await?;
+            let answer = self.send(Resource::Exchange, &[], &call, calls).await?;
             let Some(page) = answer.body["value"].as_array() else {
                 return Err(unexpected(&format!("a {name} answer without `value`")));
             };
@@ -208,136 +196,81 @@ impl Api {
         calls: &mut Calls,
     ) -> Result<Answer, ActionFailure> {
         let body = json!({"CmdletInput": {"CmdletName": name, "Parameters": parameters}});
-        self.send(
-            Resource::Exchange,
-            Method::POST,
-            self.exchange_command_url(),
-            Some(&body),
-            &Accept {
-                statuses: &[],
-                exceptions: tolerated,
-            },
-            calls,
-        )
-        .await
+        let call = Call {
+            method: Method::POST,
+            url: self.exchange_command_url(),
+            body: Some(&body),
+            accept: &[],
+        };
+        self.send(Resource::Exchange, tolerated, &call, calls).await
     }
 
     async fn send(
         &self,
         resource: Resource,
-        method: Method,
-        url: url::Url,
-        body: Option<&Value>,
-        accept: &Accept<'_>,
+        tolerated: &[&str],
+        call: &Call<'_>,
         calls: &mut Calls,
     ) -> Result<Answer, ActionFailure> {
-        let token = self.auth.bearer(&self.http, resource, calls).await?;
-        let started = Instant::now();
-        let mut request = self
-            .http
-            .request(method.clone(), url.clone())
+        let target = Target {
+            api: self,
+            resource,
+            tolerated,
+        };
+        call::send(&self.http, &target, call, calls).await
+    }
+}
+
+/// Microsoft's part of every call: a token for the call's resource, `client-request-id` out
+/// and `request-id` back, and the error dialect Graph and Exchange share.
+impl Dialect for Target<'_> {
+    const REQUEST_ID: &'static str = "request-id";
+
+    async fn authorize(
+        &self,
+        request: RequestBuilder,
+        _call: &Call<'_>,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<RequestBuilder, ActionFailure> {
+        let api = self.api;
+        let token = api.auth.bearer(&api.http, self.resource, calls).await?;
+        Ok(request
             .bearer_auth(token)
-            .header("client-request-id", uuid::Uuid::new_v4().to_string())
-            .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = match request.send().await {
-            Ok(r) => r,
-            Err(e) => {
-                calls.push(http::record(
-                    method.as_str(),
-                    &url,
-                    None,
-                    started,
-                    "request-id",
-                ));
-                return Err(http::transport_failure(e));
-            }
-        };
-        let mut record = http::record(
-            method.as_str(),
-            &url,
-            Some(&response),
-            started,
-            "request-id",
-        );
-        let status = response.status();
-        let retry_after = http::retry_after(&response);
-        let bytes = match response.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                calls.push(record);
-                return Err(http::transport_failure(e));
-            }
-        };
-        let parsed = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-        };
-        if status.is_success() {
-            calls.push(record);
-            return Ok(Answer {
-                status,
-                body: parsed,
-                error_code: None,
-            });
-        }
-        let error: ErrorBody = serde_json::from_value(parsed.clone()).unwrap_or_default();
+            .header("client-request-id", uuid::Uuid::new_v4().to_string()))
+    }
+
+    fn accepted_code(&self, body: &[u8]) -> Option<String> {
+        Some(ErrorBody::parse(body).error.code)
+    }
+
+    fn refusal(&self, refused: &Refused<'_>) -> Verdict {
+        let error = ErrorBody::parse(refused.body);
         let detail = error.describe();
-        if let Some(exception) = accept
-            .exceptions
+        if let Some(exception) = self
+            .tolerated
             .iter()
             .find(|e| detail.contains(&format!(".{e}|")))
         {
-            record.error_code = Some((*exception).to_owned());
-            calls.push(record);
-            return Ok(Answer {
-                status,
-                body: parsed,
-                error_code: Some((*exception).to_owned()),
-            });
+            return Verdict::Accept(Some((*exception).to_owned()));
         }
-        if accept.statuses.contains(&status) {
-            record.error_code = Some(error.error.code.clone()).filter(|c| !c.is_empty());
-            calls.push(record);
-            return Ok(Answer {
-                status,
-                body: parsed,
-                error_code: Some(error.error.code),
-            });
-        }
-        if status == StatusCode::UNAUTHORIZED {
-            // A revoked or expired token: the next attempt fetches a new one.
-            self.auth.forget(resource).await;
-        }
-        let mut failure = classify(resource, &method, url.path(), status, &error, retry_after);
+        let resource = self.resource;
         if resource == Resource::Exchange && detail.contains("ManagementObjectNotFoundException") {
-            let cmdlet = body
+            let cmdlet = refused
+                .call
+                .body
                 .and_then(|b| b["CmdletInput"]["CmdletName"].as_str())
                 .unwrap_or_default();
-            failure = if cmdlet.contains("DistributionGroup") {
-                ActionFailure {
-                    class: FailureClass::Permanent,
-                    code: "group_not_found".into(),
-                    message: format!(
-                        "Exchange Online cannot find the distribution group or recipient (deleted, or not yet synchronised to Exchange): {detail}"
-                    ),
-                }
-            } else {
-                ActionFailure {
-                    class: FailureClass::Permanent,
-                    code: "mailbox_not_found".into(),
-                    message: format!(
-                        "Exchange Online cannot find the mailbox (was its Exchange licence removed before conversion?): {detail}"
-                    ),
-                }
-            };
+            return Verdict::Fail(exchange_object_missing(cmdlet, &detail));
         }
-        record.error_code = Some(failure.code.clone());
-        calls.push(record);
-        Err(failure)
+        let (call, status, wait) = (refused.call, refused.status, refused.wait);
+        let path = call.url.path();
+        Verdict::Fail(classify(resource, &call.method, path, status, &error, wait))
+    }
+
+    /// A revoked or expired token: the next attempt (the engine's) fetches a new one.
+    async fn credential_refused(&self) -> bool {
+        self.api.auth.forget(self.resource).await;
+        false
     }
 }
 
@@ -347,20 +280,4 @@ pub fn unexpected(what: &str) -> ActionFailure {
         code: "unexpected_body".into(),
         message: format!("Microsoft returned {what}"),
     }
-}
-
-/// A link a provider returned is followed only to the origin Passage's token is for, so a
-/// tampered or misrouted link can never carry the bearer token elsewhere.
-fn same_origin(url: &url::Url, expected: &url::Url, api: &str) -> Result<(), ActionFailure> {
-    if url.origin() == expected.origin() {
-        return Ok(());
-    }
-    Err(ActionFailure {
-        class: FailureClass::Permanent,
-        code: "foreign_link".into(),
-        message: format!(
-            "{api} returned a link to another origin ({}); not followed",
-            url.origin().ascii_serialization()
-        ),
-    })
 }

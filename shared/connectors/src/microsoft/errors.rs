@@ -29,6 +29,11 @@ pub struct MainError {
 }
 
 impl ErrorBody {
+    /// The error body of an answer; empty when the answer has none Passage can read.
+    pub fn parse(bytes: &[u8]) -> Self {
+        serde_json::from_slice(bytes).unwrap_or_default()
+    }
+
     /// A readable message: Intune's wrapped `Message`, Exchange's first detail, else `message`.
     pub fn describe(&self) -> String {
         let e = &self.error;
@@ -149,5 +154,28 @@ pub fn classify(
         class,
         code,
         message,
+    }
+}
+
+/// Exchange's `ManagementObjectNotFoundException`, which says which object is missing only
+/// through the cmdlet that was run: a distribution-group cmdlet misses the group (or the
+/// recipient), any other the mailbox.
+pub fn exchange_object_missing(cmdlet: &str, detail: &str) -> ActionFailure {
+    if cmdlet.contains("DistributionGroup") {
+        ActionFailure {
+            class: FailureClass::Permanent,
+            code: "group_not_found".into(),
+            message: format!(
+                "Exchange Online cannot find the distribution group or recipient (deleted, or not yet synchronised to Exchange): {detail}"
+            ),
+        }
+    } else {
+        ActionFailure {
+            class: FailureClass::Permanent,
+            code: "mailbox_not_found".into(),
+            message: format!(
+                "Exchange Online cannot find the mailbox (was its Exchange licence removed before conversion?): {detail}"
+            ),
+        }
     }
 }

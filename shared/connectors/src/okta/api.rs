@@ -3,24 +3,19 @@
 use super::OktaSettings;
 use super::auth::Auth;
 use super::errors::{OktaError, classify};
+use crate::call::{self, Answer, Call, Dialect, Refused, Verdict};
 use crate::http;
 use passage_core::CallRecord;
 use passage_core::ports::ActionFailure;
-use reqwest::{Method, StatusCode};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct Api {
     settings: OktaSettings,
     http: reqwest::Client,
     auth: Auth,
-}
-
-/// A successful answer: status and parsed body (or `Null` for 204s).
-pub struct Answer {
-    pub status: StatusCode,
-    pub body: serde_json::Value,
-    next: Option<url::Url>,
 }
 
 impl Api {
@@ -48,75 +43,14 @@ impl Api {
         calls: &mut Vec<CallRecord>,
     ) -> Result<Answer, ActionFailure> {
         // Follow only links on the org's own origin: the token must never go elsewhere.
-        if url.origin() != self.settings.org_url.origin() {
-            return Err(ActionFailure {
-                class: passage_core::ports::FailureClass::Permanent,
-                code: "foreign_link".into(),
-                message: format!(
-                    "Okta returned a link to another origin ({}); not followed",
-                    url.origin().ascii_serialization()
-                ),
-            });
-        }
-        let auth = self
-            .auth
-            .headers(&self.http, &self.settings.org_url, &method, &url, calls)
-            .await?;
-        let started = Instant::now();
-        let mut request = self.http.request(method.clone(), url.clone());
-        for (name, value) in auth {
-            request = request.header(name, value);
-        }
-        let result = request
-            .header(reqwest::header::ACCEPT, "application/json")
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .send()
-            .await;
-        let response = match result {
-            Ok(r) => r,
-            Err(e) => {
-                calls.push(http::record(
-                    method.as_str(),
-                    &url,
-                    None,
-                    started,
-                    "x-okta-request-id",
-                ));
-                return Err(http::transport_failure(e));
-            }
+        http::same_origin(&url, &self.settings.org_url, "Okta")?;
+        let call = Call {
+            method,
+            url,
+            body: None,
+            accept,
         };
-        let mut record = http::record(
-            method.as_str(),
-            &url,
-            Some(&response),
-            started,
-            "x-okta-request-id",
-        );
-        record.rate_limit_remaining = header_u64(&response, "x-rate-limit-remaining");
-        let status = response.status();
-        let wait = rate_limit_wait(&response);
-        let next = next_link(&response);
-        let bytes = match response.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                calls.push(record);
-                return Err(http::transport_failure(e));
-            }
-        };
-        if status.is_success() || accept.contains(&status) {
-            calls.push(record);
-            let body = if bytes.is_empty() {
-                serde_json::Value::Null
-            } else {
-                serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)
-            };
-            return Ok(Answer { status, body, next });
-        }
-        let error: OktaError = serde_json::from_slice(&bytes).unwrap_or_default();
-        let failure = classify(status, &error, wait);
-        record.error_code = Some(failure.code.clone());
-        calls.push(record);
-        Err(failure)
+        call::send(&self.http, self, &call, calls).await
     }
 
     /// GETs every page of a list, following `Link: <…>; rel="next"`.
@@ -134,7 +68,7 @@ impl Api {
                 message: format!("Okta returned a list Passage could not read: {e}"),
             })?;
             items.extend(page);
-            match answer.next {
+            match next_link(&answer.headers) {
                 Some(next) => url = next,
                 None => return Ok(items),
             }
@@ -142,7 +76,48 @@ impl Api {
     }
 }
 
-fn header_u64(response: &reqwest::Response, name: &str) -> Option<u64> {
+/// Okta's part of every call: its credentials (SSWS, Bearer or DPoP), `X-Okta-Request-Id`,
+/// the rate-limit headers, and its error body.
+impl Dialect for Api {
+    const REQUEST_ID: &'static str = "x-okta-request-id";
+
+    async fn authorize(
+        &self,
+        mut request: RequestBuilder,
+        call: &Call<'_>,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<RequestBuilder, ActionFailure> {
+        let auth = self
+            .auth
+            .headers(
+                &self.http,
+                &self.settings.org_url,
+                &call.method,
+                &call.url,
+                calls,
+            )
+            .await?;
+        for (name, value) in auth {
+            request = request.header(name, value);
+        }
+        Ok(request.header(reqwest::header::CONTENT_TYPE, "application/json"))
+    }
+
+    fn wait(&self, response: &Response) -> Option<Duration> {
+        rate_limit_wait(response)
+    }
+
+    fn note(&self, response: &Response, record: &mut CallRecord) {
+        record.rate_limit_remaining = header_u64(response, "x-rate-limit-remaining");
+    }
+
+    fn refusal(&self, refused: &Refused<'_>) -> Verdict {
+        let error: OktaError = serde_json::from_slice(refused.body).unwrap_or_default();
+        Verdict::Fail(classify(refused.status, &error, refused.wait))
+    }
+}
+
+fn header_u64(response: &Response, name: &str) -> Option<u64> {
     response
         .headers()
         .get(name)
@@ -152,7 +127,7 @@ fn header_u64(response: &reqwest::Response, name: &str) -> Option<u64> {
 
 /// How long Okta asks us to wait: until `X-Rate-Limit-Reset` (UTC epoch seconds), or
 /// Retry-After. Only meaningful on a 429, where it is read.
-fn rate_limit_wait(response: &reqwest::Response) -> Option<Duration> {
+fn rate_limit_wait(response: &Response) -> Option<Duration> {
     if response.status() != StatusCode::TOO_MANY_REQUESTS {
         return None;
     }
@@ -165,8 +140,8 @@ fn rate_limit_wait(response: &reqwest::Response) -> Option<Duration> {
 }
 
 /// The `rel="next"` target of a `Link` header, if any.
-fn next_link(response: &reqwest::Response) -> Option<url::Url> {
-    for value in response.headers().get_all(reqwest::header::LINK) {
+fn next_link(headers: &HeaderMap) -> Option<url::Url> {
+    for value in headers.get_all(reqwest::header::LINK) {
         let Ok(value) = value.to_str() else { continue };
         for part in value.split(',') {
             let mut pieces = part.split(';');

@@ -6,7 +6,7 @@
 
 use crate::http::permanent;
 use crate::jwt::{RsaSigner, access_token_hash, jti};
-use crate::oauth::{self, Token, TokenSlot};
+use crate::oauth::{self, Refusal, Token, TokenSlot};
 use passage_core::CallRecord;
 use passage_core::ports::ActionFailure;
 use passage_core::secret::Secret;
@@ -127,50 +127,16 @@ impl Auth {
     ) -> Result<Token, ActionFailure> {
         let mut token_url = org.clone();
         token_url.set_path("/oauth2/v1/token");
-        let now = jiff::Timestamp::now().as_second();
-        let mut header = json!({"typ": "JWT"});
-        if let Some(kid) = &app.key_id {
-            header["kid"] = kid.clone().into();
-        }
-        let sign = |header: serde_json::Value, claims: serde_json::Value| {
-            signer
-                .sign(header, &claims)
-                .map_err(|e| permanent("bad_private_key", e.to_string()))
+        let grant = Grant {
+            app,
+            signer,
+            token_url: &token_url,
+            now: jiff::Timestamp::now().as_second(),
         };
         // Okta may ask for a nonce once (use_dpop_nonce); answer it and try again, no more.
         for _ in 0..2 {
-            let assertion = sign(
-                header.clone(),
-                json!({
-                    "aud": token_url.as_str(),
-                    "iss": app.client_id,
-                    "sub": app.client_id,
-                    "iat": now,
-                    "exp": now + 300,
-                    "jti": jti(),
-                }),
-            )?;
-            let form = [
-                ("grant_type", "client_credentials".to_owned()),
-                ("scope", app.scopes.join(" ")),
-                (
-                    "client_assertion_type",
-                    oauth::CLIENT_ASSERTION_TYPE.to_owned(),
-                ),
-                ("client_assertion", assertion),
-            ];
-            let mut request = http_client.post(token_url.clone()).form(&form);
-            if app.dpop {
-                let mut claims =
-                    json!({"htm": "POST", "htu": htu(&token_url), "iat": now, "jti": jti()});
-                if let Some(nonce) = self.nonce.lock().await.clone() {
-                    claims["nonce"] = nonce.into();
-                }
-                request = request.header(
-                    "dpop",
-                    sign(json!({"typ": "dpop+jwt", "jwk": signer.jwk()}), claims)?,
-                );
-            }
+            let nonce = self.nonce.lock().await.clone();
+            let request = grant.request(http_client, nonce)?;
             let refusal =
                 match oauth::request_token(request, &token_url, "x-okta-request-id", "Okta", calls)
                     .await?
@@ -178,24 +144,107 @@ impl Auth {
                     Ok(token) => return Ok(token),
                     Err(refusal) => refusal,
                 };
-            if refusal.status == StatusCode::BAD_REQUEST
-                && refusal.error.error == "use_dpop_nonce"
-                && refusal.dpop_nonce.is_some()
-            {
+            if asks_for_nonce(&refusal) {
                 *self.nonce.lock().await = refusal.dpop_nonce;
                 continue;
             }
-            let failure = refusal.failure("Okta", |r| {
-                format!(
-                    "Okta refused a token for service app {} ({}): {} {}",
-                    app.client_id, r.status, r.error.error, r.error.error_description
-                )
-            });
-            return Err(oauth::record_failure(calls, failure));
+            return Err(oauth::record_failure(calls, grant.refused(&refusal)));
         }
         Err(permanent(
             "use_dpop_nonce",
             "Okta kept asking for a new DPoP nonce".into(),
         ))
+    }
+}
+
+/// Okta answered a token request with `use_dpop_nonce` and the nonce to put in the next proof.
+fn asks_for_nonce(refusal: &Refusal) -> bool {
+    refusal.status == StatusCode::BAD_REQUEST
+        && refusal.error.error == "use_dpop_nonce"
+        && refusal.dpop_nonce.is_some()
+}
+
+/// One service app's client-credentials grant at the org's token endpoint.
+struct Grant<'a> {
+    app: &'a ServiceApp,
+    signer: &'a RsaSigner,
+    token_url: &'a url::Url,
+    /// When the grant began: every assertion and proof it signs is issued at this second.
+    now: i64,
+}
+
+impl Grant<'_> {
+    /// The token request: a signed client assertion, and a DPoP proof (carrying the server's
+    /// nonce, once it asked for one) when the app requires DPoP-bound tokens.
+    fn request(
+        &self,
+        http_client: &reqwest::Client,
+        nonce: Option<String>,
+    ) -> Result<reqwest::RequestBuilder, ActionFailure> {
+        let form = [
+            ("grant_type", "client_credentials".to_owned()),
+            ("scope", self.app.scopes.join(" ")),
+            (
+                "client_assertion_type",
+                oauth::CLIENT_ASSERTION_TYPE.to_owned(),
+            ),
+            ("client_assertion", self.client_assertion()?),
+        ];
+        let request = http_client.post(self.token_url.clone()).form(&form);
+        if !self.app.dpop {
+            return Ok(request);
+        }
+        Ok(request.header("dpop", self.proof(nonce)?))
+    }
+
+    /// The `private_key_jwt` client assertion (RFC 7523), naming the registered key if known.
+    fn client_assertion(&self) -> Result<String, ActionFailure> {
+        let mut header = json!({"typ": "JWT"});
+        if let Some(kid) = &self.app.key_id {
+            header["kid"] = kid.clone().into();
+        }
+        let app = &self.app.client_id;
+        self.sign(
+            header,
+            json!({
+                "aud": self.token_url.as_str(),
+                "iss": app,
+                "sub": app,
+                "iat": self.now,
+                "exp": self.now + 300,
+                "jti": jti(),
+            }),
+        )
+    }
+
+    /// The DPoP proof for the token request itself (RFC 9449 §4).
+    fn proof(&self, nonce: Option<String>) -> Result<String, ActionFailure> {
+        let mut claims =
+            json!({"htm": "POST", "htu": htu(self.token_url), "iat": self.now, "jti": jti()});
+        if let Some(nonce) = nonce {
+            claims["nonce"] = nonce.into();
+        }
+        let header = json!({"typ": "dpop+jwt", "jwk": self.signer.jwk()});
+        self.sign(header, claims)
+    }
+
+    fn sign(
+        &self,
+        header: serde_json::Value,
+        claims: serde_json::Value,
+    ) -> Result<String, ActionFailure> {
+        self.signer
+            .sign(header, &claims)
+            .map_err(|e| permanent("bad_private_key", e.to_string()))
+    }
+
+    /// Okta's refusal of a token for this app, explained.
+    fn refused(&self, refusal: &Refusal) -> ActionFailure {
+        refusal.failure("Okta", |r| {
+            format!(
+                "Okta refused a token for service app {} ({}): {} {}",
+                self.app.client_id, r.status, r.error.error, r.error.error_description
+            )
+        })
     }
 }

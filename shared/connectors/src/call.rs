@@ -1,0 +1,362 @@
+//! The one HTTP call loop every connector sends its API calls through.
+//!
+//! Sending, recording, reading the answer and classifying transport failures are the same for
+//! every provider; what differs is how a provider puts its credentials on a request, which
+//! header names its request id, what wait it asks for when it throttles, how it explains a
+//! refusal, and whether a refused credential is worth one fresh attempt. A [`Dialect`] says
+//! those things for one provider, and [`send`] does the rest.
+//!
+//! Connectors make one attempt per action and leave retrying to the engine, whose retry policy
+//! (and its evidence of each attempt) owns retries; the only resend here is the one with a
+//! fresh token after the provider refused a cached one.
+
+use crate::http;
+use passage_core::CallRecord;
+use passage_core::ports::ActionFailure;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// One API call as a connector asks for it.
+pub(crate) struct Call<'a> {
+    pub method: Method,
+    pub url: url::Url,
+    /// Sent as JSON when present.
+    pub body: Option<&'a Value>,
+    /// Non-2xx statuses the caller handles itself (e.g. a 404 meaning "already gone").
+    pub accept: &'a [StatusCode],
+}
+
+/// A successful answer, or a refusal the caller accepted.
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    /// The parsed body; `Null` when empty or not JSON.
+    pub body: Value,
+    /// Kept for providers that page through a header (Okta's `Link`).
+    pub headers: HeaderMap,
+    /// For an accepted refusal, the provider's error code where its dialect names one.
+    pub error_code: Option<String>,
+}
+
+/// A refusal (a non-2xx answer) the caller did not accept, for the provider to explain.
+pub(crate) struct Refused<'a> {
+    pub call: &'a Call<'a>,
+    pub status: StatusCode,
+    pub body: &'a [u8],
+    /// What [`Dialect::wait`] read from the answer.
+    pub wait: Option<Duration>,
+}
+
+/// What a provider makes of a refusal.
+pub(crate) enum Verdict {
+    /// The caller handles the answer itself; the code goes into the answer, and into the call
+    /// record unless it is empty.
+    Accept(Option<String>),
+    Fail(ActionFailure),
+}
+
+/// What one provider's API needs that the others' do not.
+pub(crate) trait Dialect {
+    /// The response header that carries the provider's request id.
+    const REQUEST_ID: &'static str;
+
+    /// Puts credentials and the provider's own headers on one attempt (`Accept: JSON` is
+    /// already there). Fetching a token is itself a call, recorded in `calls`.
+    async fn authorize(
+        &self,
+        request: RequestBuilder,
+        call: &Call<'_>,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<RequestBuilder, ActionFailure>;
+
+    /// How long the provider asks to be left alone before a retry.
+    fn wait(&self, response: &Response) -> Option<Duration> {
+        http::retry_after(response)
+    }
+
+    /// Adds what else the provider's answer says about the call to its record.
+    fn note(&self, _response: &Response, _record: &mut CallRecord) {}
+
+    /// The error code an accepted refusal carries to the caller, where the caller needs it.
+    fn accepted_code(&self, _body: &[u8]) -> Option<String> {
+        None
+    }
+
+    /// Explains a refusal the caller did not accept.
+    fn refusal(&self, refused: &Refused<'_>) -> Verdict;
+
+    /// The provider refused the credential (401): forget any cached token, and say whether one
+    /// more attempt with a fresh one is worth making.
+    async fn credential_refused(&self) -> bool {
+        false
+    }
+}
+
+/// Sends `call` and records every attempt in `calls`. A 2xx or an accepted status is an
+/// [`Answer`]; anything else fails as the provider's [`Dialect::refusal`] explains it, and a
+/// transport error fails as retryable.
+pub(crate) async fn send<D: Dialect>(
+    http: &reqwest::Client,
+    dialect: &D,
+    call: &Call<'_>,
+    calls: &mut Vec<CallRecord>,
+) -> Result<Answer, ActionFailure> {
+    let mut fresh_credential_tried = false;
+    loop {
+        let reply = attempt(http, dialect, call, calls).await?;
+        if reply.status.is_success() {
+            return Ok(reply.into_answer(None, calls));
+        }
+        let verdict = if call.accept.contains(&reply.status) {
+            Verdict::Accept(dialect.accepted_code(&reply.bytes))
+        } else {
+            dialect.refusal(&Refused {
+                call,
+                status: reply.status,
+                body: &reply.bytes,
+                wait: reply.wait,
+            })
+        };
+        let failure = match verdict {
+            Verdict::Accept(code) => return Ok(reply.into_answer(code, calls)),
+            Verdict::Fail(failure) => failure,
+        };
+        let status = reply.status;
+        let mut record = reply.record;
+        record.error_code = Some(failure.code.clone());
+        calls.push(record);
+        if status == StatusCode::UNAUTHORIZED
+            && !fresh_credential_tried
+            && dialect.credential_refused().await
+        {
+            fresh_credential_tried = true;
+            continue;
+        }
+        return Err(failure);
+    }
+}
+
+/// An answer read to its end, its record not yet kept.
+struct Reply {
+    record: CallRecord,
+    status: StatusCode,
+    wait: Option<Duration>,
+    headers: HeaderMap,
+    bytes: Vec<u8>,
+}
+
+impl Reply {
+    fn into_answer(self, error_code: Option<String>, calls: &mut Vec<CallRecord>) -> Answer {
+        let mut record = self.record;
+        record.error_code = error_code.clone().filter(|c| !c.is_empty());
+        calls.push(record);
+        let body = if self.bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&self.bytes).unwrap_or(Value::Null)
+        };
+        Answer {
+            status: self.status,
+            body,
+            headers: self.headers,
+            error_code,
+        }
+    }
+}
+
+/// Sends one attempt and reads its whole answer. A call that got no (whole) answer is recorded
+/// here; one that did is recorded by the caller once it knows the error code.
+async fn attempt<D: Dialect>(
+    http: &reqwest::Client,
+    dialect: &D,
+    call: &Call<'_>,
+    calls: &mut Vec<CallRecord>,
+) -> Result<Reply, ActionFailure> {
+    let request = http
+        .request(call.method.clone(), call.url.clone())
+        .header(reqwest::header::ACCEPT, "application/json");
+    let mut request = dialect.authorize(request, call, calls).await?;
+    if let Some(body) = call.body {
+        request = request.json(body);
+    }
+    let started = Instant::now();
+    let method = call.method.as_str();
+    let response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            calls.push(http::record(
+                method,
+                &call.url,
+                None,
+                started,
+                D::REQUEST_ID,
+            ));
+            return Err(http::transport_failure(e));
+        }
+    };
+    let mut record = http::record(method, &call.url, Some(&response), started, D::REQUEST_ID);
+    dialect.note(&response, &mut record);
+    let status = response.status();
+    let wait = dialect.wait(&response);
+    let headers = response.headers().clone();
+    match response.bytes().await {
+        Ok(bytes) => Ok(Reply {
+            record,
+            status,
+            wait,
+            headers,
+            bytes: Vec::from(bytes),
+        }),
+        Err(e) => {
+            calls.push(record);
+            Err(http::transport_failure(e))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use passage_core::ports::FailureClass;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A provider that counts what the loop asks of it.
+    #[derive(Default)]
+    struct Counting {
+        authorized: AtomicUsize,
+        refused: AtomicUsize,
+    }
+
+    impl Dialect for Counting {
+        const REQUEST_ID: &'static str = "x-test-request-id";
+
+        async fn authorize(
+            &self,
+            request: RequestBuilder,
+            _call: &Call<'_>,
+            _calls: &mut Vec<CallRecord>,
+        ) -> Result<RequestBuilder, ActionFailure> {
+            self.authorized.fetch_add(1, Ordering::SeqCst);
+            Ok(request.bearer_auth("token"))
+        }
+
+        fn accepted_code(&self, _body: &[u8]) -> Option<String> {
+            Some(String::new())
+        }
+
+        fn refusal(&self, refused: &Refused<'_>) -> Verdict {
+            Verdict::Fail(http::permanent(
+                &format!("http_{}", refused.status.as_u16()),
+                "refused".into(),
+            ))
+        }
+
+        async fn credential_refused(&self) -> bool {
+            self.refused.fetch_add(1, Ordering::SeqCst);
+            true
+        }
+    }
+
+    /// Answers `/{status}` with that status, a request id, and a JSON body.
+    async fn provider() -> url::Url {
+        use axum::extract::Path;
+        use axum::http::StatusCode as Status;
+        let router = axum::Router::new().route(
+            "/{status}",
+            axum::routing::any(|Path(status): Path<u16>| async move {
+                let status = Status::from_u16(status).unwrap();
+                (status, [("x-test-request-id", "req-1")], "{\"ok\":true}")
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        url
+    }
+
+    fn call(url: url::Url, accept: &[StatusCode]) -> Call<'_> {
+        Call {
+            method: Method::GET,
+            url,
+            body: None,
+            accept,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_recorded_without_its_query() {
+        let url = provider().await.join("/200?filter=email eq 'a@b'").unwrap();
+        let mut calls = Vec::new();
+        let answer = send(
+            &http::client(),
+            &Counting::default(),
+            &call(url, &[]),
+            &mut calls,
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.body["ok"], true);
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].path, "/200");
+        assert_eq!(calls[0].status, 200);
+        assert_eq!(calls[0].request_id.as_deref(), Some("req-1"));
+        assert_eq!(calls[0].error_code, None);
+    }
+
+    #[tokio::test]
+    async fn a_refused_credential_is_tried_fresh_once_and_both_attempts_are_recorded() {
+        let url = provider().await.join("/401").unwrap();
+        let dialect = Counting::default();
+        let mut calls = Vec::new();
+        let failure = send(&http::client(), &dialect, &call(url, &[]), &mut calls)
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(failure.code, "http_401");
+        assert_eq!(dialect.authorized.load(Ordering::SeqCst), 2);
+        assert_eq!(dialect.refused.load(Ordering::SeqCst), 1);
+        let codes: Vec<_> = calls.iter().map(|c| c.error_code.as_deref()).collect();
+        assert_eq!(codes, [Some("http_401"), Some("http_401")]);
+    }
+
+    #[tokio::test]
+    async fn an_accepted_refusal_is_an_answer_and_an_empty_code_is_not_recorded() {
+        let url = provider().await.join("/404").unwrap();
+        let mut calls = Vec::new();
+        let accept = [StatusCode::NOT_FOUND];
+        let answer = send(
+            &http::client(),
+            &Counting::default(),
+            &call(url, &accept),
+            &mut calls,
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.status, StatusCode::NOT_FOUND);
+        assert_eq!(answer.error_code.as_deref(), Some(""));
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].error_code, None);
+    }
+
+    #[tokio::test]
+    async fn no_answer_is_recorded_and_retryable() {
+        // A port nothing listens on: bound, then released.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        drop(listener);
+        let mut calls = Vec::new();
+        let failure = send(
+            &http::client(),
+            &Counting::default(),
+            &call(url, &[]),
+            &mut calls,
+        )
+        .await
+        .err()
+        .unwrap();
+        assert_eq!(failure.class, FailureClass::Retryable { retry_after: None });
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].status, 0);
+    }
+}
