@@ -5,7 +5,8 @@
 //! on is verified or waived.
 
 use crate::domain::{
-    Action, DeviceAction, DisableMode, Provider, Step, StepState, TenantPolicy, step_key,
+    Action, DeviceAction, DisableMode, GooglePolicy, JumpCloudPolicy, MicrosoftPolicy, OktaPolicy,
+    Provider, Step, StepState, TenantPolicy, step_key,
 };
 use crate::ids::{RunId, StepKey};
 use std::collections::{BTreeMap, BTreeSet};
@@ -220,117 +221,19 @@ pub fn build(
     policy: &TenantPolicy,
     delegate: Option<&str>,
 ) -> Result<Vec<Step>, PlanError> {
-    use Action::*;
     let has_delegate = delegate.is_some();
     let mut steps = Vec::new();
     if let Some(okta) = &policy.okta {
-        let disable = match okta.disable {
-            DisableMode::Suspend => Suspend,
-            DisableMode::Deactivate => Deactivate,
-        };
-        let mut p = ProviderPlan::new(run_id, Provider::Okta);
-        p.add(okta.reset_factors, ResetFactors, true, &[])
-            .add(true, RevokeSessions, true, &[])
-            .add(true, RevokeGrants, okta.grants_critical, &[])
-            .add(true, RemoveGroups, true, &[])
-            .add(okta.unassign_apps, UnassignApps, true, &[])
-            .add(
-                true,
-                disable,
-                true,
-                &[
-                    ResetFactors,
-                    RevokeSessions,
-                    RevokeGrants,
-                    RemoveGroups,
-                    UnassignApps,
-                ],
-            );
-        steps.extend(p.steps);
+        steps.extend(okta_steps(run_id, okta));
     }
     if let Some(ms) = &policy.microsoft {
-        let mail = ms.mailbox_critical;
-        let devices = ms.devices != DeviceAction::None;
-        let mut p = ProviderPlan::new(run_id, Provider::Microsoft);
-        p.add(true, Suspend, true, &[])
-            .add(true, RevokeSessions, true, &[Suspend])
-            .add(ms.reset_factors, ResetFactors, true, &[Suspend])
-            .add(true, RemoveGroups, true, &[])
-            .add(ms.auto_reply.is_some(), SetAutoReply, mail, &[])
-            .add(
-                ms.forward_to_delegate && has_delegate,
-                ForwardMail,
-                mail,
-                &[],
-            )
-            .add(devices, SecureDevices, true, &[Suspend])
-            .add(
-                ms.convert_mailbox,
-                ConvertMailbox,
-                mail,
-                &[SecureDevices, ForwardMail, SetAutoReply],
-            )
-            .add(
-                ms.remove_licenses,
-                RemoveLicenses,
-                true,
-                &[ConvertMailbox, ForwardMail, SetAutoReply],
-            );
-        steps.extend(p.steps);
+        steps.extend(microsoft_steps(run_id, ms, has_delegate));
     }
     if let Some(g) = &policy.google {
-        let mail = g.mailbox_critical;
-        let mut p = ProviderPlan::new(run_id, Provider::Google);
-        p.add(
-            g.delegate_mailbox && has_delegate,
-            DelegateMailbox,
-            mail,
-            &[],
-        )
-        .add(
-            g.forward_to_delegate && has_delegate,
-            ForwardMail,
-            mail,
-            &[],
-        )
-        .add(g.vacation_reply.is_some(), SetAutoReply, mail, &[])
-        .add(g.transfer_data && has_delegate, TransferData, mail, &[])
-        // The Drive transfer works on a suspended account and may take hours: it must not hold
-        // up the access cut, only the licence release.
-        .add(
-            true,
-            Suspend,
-            true,
-            &[DelegateMailbox, ForwardMail, SetAutoReply],
-        )
-        .add(true, RevokeSessions, true, &[Suspend])
-        .add(true, RevokeGrants, true, &[Suspend])
-        .add(true, RemoveGroups, true, &[])
-        .add(
-            g.devices != DeviceAction::None,
-            SecureDevices,
-            true,
-            &[Suspend],
-        )
-        .add(
-            g.release_licenses,
-            RemoveLicenses,
-            true,
-            &[TransferData, Suspend],
-        );
-        steps.extend(p.steps);
+        steps.extend(google_steps(run_id, g, has_delegate));
     }
     if let Some(jc) = &policy.jumpcloud {
-        let mut p = ProviderPlan::new(run_id, Provider::Jumpcloud);
-        p.add(true, Suspend, true, &[])
-            .add(true, RemoveGroups, true, &[])
-            .add(
-                jc.devices != DeviceAction::None,
-                SecureDevices,
-                true,
-                &[Suspend],
-            );
-        steps.extend(p.steps);
+        steps.extend(jumpcloud_steps(run_id, jc));
     }
     if steps.is_empty() {
         return Err(PlanError::Empty);
@@ -339,6 +242,123 @@ pub fn build(
     mark_early(policy, &mut steps);
     validate(&steps)?;
     Ok(steps)
+}
+
+fn okta_steps(run_id: &RunId, okta: &OktaPolicy) -> Vec<Step> {
+    use Action::*;
+    let disable = match okta.disable {
+        DisableMode::Suspend => Suspend,
+        DisableMode::Deactivate => Deactivate,
+    };
+    let mut p = ProviderPlan::new(run_id, Provider::Okta);
+    p.add(okta.reset_factors, ResetFactors, true, &[])
+        .add(true, RevokeSessions, true, &[])
+        .add(true, RevokeGrants, okta.grants_critical, &[])
+        .add(true, RemoveGroups, true, &[])
+        .add(okta.unassign_apps, UnassignApps, true, &[])
+        .add(
+            true,
+            disable,
+            true,
+            &[
+                ResetFactors,
+                RevokeSessions,
+                RevokeGrants,
+                RemoveGroups,
+                UnassignApps,
+            ],
+        );
+    p.steps
+}
+
+fn microsoft_steps(run_id: &RunId, ms: &MicrosoftPolicy, has_delegate: bool) -> Vec<Step> {
+    use Action::*;
+    let mail = ms.mailbox_critical;
+    let devices = ms.devices != DeviceAction::None;
+    let mut p = ProviderPlan::new(run_id, Provider::Microsoft);
+    p.add(true, Suspend, true, &[])
+        .add(true, RevokeSessions, true, &[Suspend])
+        .add(ms.reset_factors, ResetFactors, true, &[Suspend])
+        .add(true, RemoveGroups, true, &[])
+        .add(ms.auto_reply.is_some(), SetAutoReply, mail, &[])
+        .add(
+            ms.forward_to_delegate && has_delegate,
+            ForwardMail,
+            mail,
+            &[],
+        )
+        .add(devices, SecureDevices, true, &[Suspend])
+        .add(
+            ms.convert_mailbox,
+            ConvertMailbox,
+            mail,
+            &[SecureDevices, ForwardMail, SetAutoReply],
+        )
+        .add(
+            ms.remove_licenses,
+            RemoveLicenses,
+            true,
+            &[ConvertMailbox, ForwardMail, SetAutoReply],
+        );
+    p.steps
+}
+
+fn google_steps(run_id: &RunId, g: &GooglePolicy, has_delegate: bool) -> Vec<Step> {
+    use Action::*;
+    let mail = g.mailbox_critical;
+    let mut p = ProviderPlan::new(run_id, Provider::Google);
+    p.add(
+        g.delegate_mailbox && has_delegate,
+        DelegateMailbox,
+        mail,
+        &[],
+    )
+    .add(
+        g.forward_to_delegate && has_delegate,
+        ForwardMail,
+        mail,
+        &[],
+    )
+    .add(g.vacation_reply.is_some(), SetAutoReply, mail, &[])
+    .add(g.transfer_data && has_delegate, TransferData, mail, &[])
+    // The Drive transfer works on a suspended account and may take hours: it must not hold
+    // up the access cut, only the licence release.
+    .add(
+        true,
+        Suspend,
+        true,
+        &[DelegateMailbox, ForwardMail, SetAutoReply],
+    )
+    .add(true, RevokeSessions, true, &[Suspend])
+    .add(true, RevokeGrants, true, &[Suspend])
+    .add(true, RemoveGroups, true, &[])
+    .add(
+        g.devices != DeviceAction::None,
+        SecureDevices,
+        true,
+        &[Suspend],
+    )
+    .add(
+        g.release_licenses,
+        RemoveLicenses,
+        true,
+        &[TransferData, Suspend],
+    );
+    p.steps
+}
+
+fn jumpcloud_steps(run_id: &RunId, jc: &JumpCloudPolicy) -> Vec<Step> {
+    use Action::*;
+    let mut p = ProviderPlan::new(run_id, Provider::Jumpcloud);
+    p.add(true, Suspend, true, &[])
+        .add(true, RemoveGroups, true, &[])
+        .add(
+            jc.devices != DeviceAction::None,
+            SecureDevices,
+            true,
+            &[Suspend],
+        );
+    p.steps
 }
 
 /// Marks the tenant's early actions, and every step they depend on (the provider's snapshot),

@@ -2,7 +2,7 @@
 //! they need. The run lists what is outstanding, an authorised person confirms each item, and
 //! the closure gate treats the step like any other: critical ones hold the run open.
 
-use crate::ports::NoticeDelivery;
+use super::{NoticeDelivery, NoticeKind};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -94,7 +94,7 @@ pub enum ItemOutcome {
 /// One reminder or escalation, as sent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NoticeRecord {
-    pub kind: crate::ports::NoticeKind,
+    pub kind: NoticeKind,
     pub at: Timestamp,
     pub outstanding: Vec<String>,
     pub deliveries: Vec<NoticeDelivery>,

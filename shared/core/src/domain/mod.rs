@@ -5,6 +5,7 @@ mod action;
 mod attempt;
 mod event;
 mod human;
+mod notice;
 mod run;
 mod step;
 mod subject;
@@ -16,6 +17,7 @@ pub use event::RunEvent;
 pub use human::{
     Confirmation, DeviceRecord, HumanItem, HumanStepPolicy, HumanTask, ItemOutcome, NoticeRecord,
 };
+pub use notice::{Channel, NoticeDelivery, NoticeKind};
 pub use run::{BundleRef, Cancellation, Run, RunSource, RunState};
 pub use step::{Lease, Step, StepError, StepErrorClass, StepResult, StepState, Waiver, step_key};
 pub use subject::{Manager, Subject};
@@ -23,3 +25,21 @@ pub use tenant::{
     DeviceAction, DisableMode, EarlyPolicy, GooglePolicy, HrWebhook, HumanPolicy, JumpCloudPolicy,
     LocationPolicy, MicrosoftPolicy, OktaPolicy, TenantPolicy,
 };
+
+#[cfg(test)]
+mod tests {
+    /// The domain is what everything else is written in terms of: the ports and the engine
+    /// depend on it, never the other way round.
+    #[test]
+    fn the_domain_depends_on_no_port_and_no_engine() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain");
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for outside in ["ports", "engine"] {
+                let import = format!("crate::{outside}");
+                assert!(!text.contains(&import), "{} uses {import}", path.display());
+            }
+        }
+    }
+}

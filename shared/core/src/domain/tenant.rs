@@ -82,9 +82,9 @@ pub struct HumanPolicy {
     pub device_return: Option<crate::domain::HumanStepPolicy>,
     pub handover: Option<crate::domain::HumanStepPolicy>,
     /// Where reminders go.
-    pub remind: Vec<crate::ports::Channel>,
+    pub remind: Vec<crate::domain::Channel>,
     /// Where escalations go (reminders' channels too when empty).
-    pub escalate: Vec<crate::ports::Channel>,
+    pub escalate: Vec<crate::domain::Channel>,
 }
 
 impl TenantPolicy {

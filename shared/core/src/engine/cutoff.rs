@@ -1,10 +1,10 @@
 //! Starting runs when their cutoff arrives.
 
-use super::{Engine, EngineError, apply};
+use super::effects::Write;
+use super::{Engine, EngineError};
 use crate::domain::{RunEvent, RunState};
 use crate::ids::RunId;
-use crate::machine::run::{RunCommand, RunInput};
-use crate::ports::Commit;
+use crate::machine::run::RunInput;
 use serde_json::json;
 
 /// What firing a cutoff did.
@@ -39,7 +39,8 @@ impl Engine {
             };
             let now = self.now();
             if run.state != RunState::Scheduled {
-                // A duplicate or late fire; still make sure nothing is left unqueued.
+                // A duplicate or late fire moves nothing; like the sweep, it still makes sure
+                // nothing is left unqueued.
                 if run.state.is_open() {
                     self.release_ready(run_id).await?;
                 }
@@ -60,33 +61,20 @@ impl Engine {
                 }
                 return Ok(Fired::NotYet);
             }
-            let cmds = apply::run(&mut run, RunInput::CutoffReached)?;
+            let mut write = Write::new(&run, now);
+            write.run(&mut run, RunInput::CutoffReached)?;
             run.started_at = Some(now);
             let lag_ms = (now - run.cutoff.at).get_milliseconds();
-            let event = RunEvent::new(
+            write.commit.events.push(RunEvent::new(
                 run_id,
                 now,
                 "run.started",
                 "timer",
                 json!({"cutoff_at": run.cutoff.at, "started_ms_after_cutoff": lag_ms}),
-            );
-            if !self
-                .try_commit(Commit {
-                    runs: vec![run],
-                    events: vec![event],
-                    ..Commit::default()
-                })
-                .await?
-            {
+            ));
+            write.commit.runs.push(run);
+            if self.write(write).await?.is_none() {
                 continue;
-            }
-            if cmds.contains(&RunCommand::CancelTimer)
-                && let Err(e) = self.ports.timer.cancel(run_id).await
-            {
-                tracing::warn!(run = %run_id, error = %e, "timer not removed");
-            }
-            if cmds.contains(&RunCommand::ReleaseReadySteps) {
-                self.release_ready(run_id).await?;
             }
             return Ok(Fired::Started);
         }

@@ -1,12 +1,14 @@
 //! The closure gate's last act: assemble, sign and store the evidence, then close the run.
 
-use super::{Engine, EngineError, apply};
-use crate::domain::{BundleRef, RunEvent, RunState};
-use crate::evidence::{BundleInput, build_bundle};
+use super::effects::Write;
+use super::{Engine, EngineError};
+use crate::domain::{BundleRef, Run, RunEvent, RunState, Step};
+use crate::evidence::{BundleFiles, BundleInput, Statement, build_bundle};
 use crate::gate::{self, Gate};
 use crate::ids::RunId;
 use crate::machine::run::RunInput;
-use crate::ports::{ChainHead, Commit};
+use crate::ports::ChainHead;
+use jiff::Timestamp;
 use serde_json::json;
 
 impl Engine {
@@ -38,105 +40,132 @@ impl Engine {
             if !cancelled && gate::evaluate(&steps) != Gate::Open {
                 return Ok(None);
             }
-            // Take (or renew) the run's finalizer lease before writing any file.
-            let now = self.now();
-            if let Some(lease) = &run.finalizing
-                && lease.until > now
-                && lease.owner != self.settings.worker_id
-            {
-                return Err(EngineError::Busy(super::until(now, lease.until)));
-            }
-            run.finalizing = Some(crate::domain::Lease {
-                owner: self.settings.worker_id.clone(),
-                until: super::after(now, self.settings.lease),
-            });
-            if !self
-                .try_commit(Commit {
-                    runs: vec![run.clone()],
-                    ..Commit::default()
-                })
-                .await?
-            {
+            if !self.take_finalizer_lease(&mut run).await? {
                 continue;
             }
-            run.version += 1;
-            if run.state == RunState::Blocked {
-                apply::run(&mut run, RunInput::Unblocked)?;
-                run.blocked_reason = None;
+            if let Some(bundle) = self.seal(run, &steps).await? {
+                return Ok(Some(bundle));
             }
-            let attempts = self.ports.store.attempts(run_id).await?;
-            let now = self.now();
-            let mut events = self.ports.store.events(run_id).await?;
-            let kind = if cancelled {
-                "run.cancellation_recorded"
-            } else {
-                "run.closed"
-            };
-            let closing = RunEvent::new(run_id, now, kind, "system", json!({}));
-            events.push(closing.clone());
-            let head = self.ports.store.chain_head(&run.tenant).await?;
-            let sequence = head.sequence + 1;
-            let key_id = self.ports.signer.key_id();
-            let pem = self.ports.signer.public_key_pem();
-            let (mut files, statement) = build_bundle(&BundleInput {
-                run: &run,
-                steps: &steps,
-                attempts: &attempts,
-                events: &events,
-                sequence,
-                prev_manifest_sha256: &head.manifest_sha256,
-                key_id: &key_id,
-                public_key_pem: &pem,
-                created_at: now,
-            })
-            .map_err(EngineError::Bundle)?;
-            let text = statement.render();
-            let sig = self.ports.signer.sign(text.as_bytes()).await?;
-            let bad = |e: crate::evidence::PathError| EngineError::Bundle(e.to_string());
-            files
-                .insert("statement.txt", text.into_bytes())
-                .map_err(bad)?;
-            files.insert("statement.sig", sig).map_err(bad)?;
-            files
-                .insert("signing-key.pem", pem.into_bytes())
-                .map_err(bad)?;
-            let location = self
-                .ports
-                .evidence
-                .put_bundle(&run.tenant, run_id, &files)
-                .await?;
-            if !cancelled {
-                apply::run(&mut run, RunInput::Close)?;
-                run.closed_at = Some(now);
-            }
-            run.finalizing = None;
-            let bundle = BundleRef {
-                sequence,
-                manifest_sha256: statement.manifest_sha256.clone(),
-                location,
-            };
-            run.bundle = Some(bundle.clone());
-            let new_head = ChainHead {
-                sequence,
-                manifest_sha256: statement.manifest_sha256,
-            };
-            let mut closed = closing;
-            closed.detail = json!({"sequence": sequence, "manifest_sha256": new_head.manifest_sha256, "location": bundle.location});
-            if !self
-                .try_commit(Commit {
-                    chain: Some((run.tenant.clone(), head, new_head)),
-                    runs: vec![run],
-                    events: vec![closed],
-                    ..Commit::default()
-                })
-                .await?
-            {
-                // Another run of the tenant took this sequence, or the run changed: rebuild.
-                continue;
-            }
-            return Ok(Some(bundle));
+            // Another run of the tenant took this sequence, or the run changed: rebuild.
         }
         Err(EngineError::Contended(self.settings.conflict_retries))
+    }
+
+    /// Takes (or renews) the run's finalizer lease before any file is written. `false` when
+    /// the run changed meanwhile; [`EngineError::Busy`] while another finalizer holds it.
+    async fn take_finalizer_lease(&self, run: &mut Run) -> Result<bool, EngineError> {
+        let now = self.now();
+        if let Some(lease) = &run.finalizing
+            && lease.until > now
+            && lease.owner != self.settings.worker_id
+        {
+            return Err(EngineError::Busy(super::until(now, lease.until)));
+        }
+        run.finalizing = Some(crate::domain::Lease {
+            owner: self.settings.worker_id.clone(),
+            until: super::after(now, self.settings.lease),
+        });
+        let stored = self
+            .try_commit(crate::ports::Commit {
+                runs: vec![run.clone()],
+                ..crate::ports::Commit::default()
+            })
+            .await?;
+        if stored {
+            run.version += 1;
+        }
+        Ok(stored)
+    }
+
+    /// Builds, signs and stores the run's bundle, then closes the run (a cancelled one stays
+    /// cancelled) and moves the tenant's chain head, in one write. `None` when that write lost
+    /// to another: the caller rebuilds.
+    async fn seal(&self, mut run: Run, steps: &[Step]) -> Result<Option<BundleRef>, EngineError> {
+        let cancelled = run.state == RunState::Cancelled;
+        let mut write = Write::new(&run, self.now());
+        if run.state == RunState::Blocked {
+            write.run(&mut run, RunInput::Unblocked)?;
+            run.blocked_reason = None;
+        }
+        let attempts = self.ports.store.attempts(&run.id).await?;
+        let now = self.now();
+        let mut events = self.ports.store.events(&run.id).await?;
+        let kind = if cancelled {
+            "run.cancellation_recorded"
+        } else {
+            "run.closed"
+        };
+        let closing = RunEvent::new(&run.id, now, kind, "system", json!({}));
+        events.push(closing.clone());
+        let head = self.ports.store.chain_head(&run.tenant).await?;
+        let sequence = head.sequence + 1;
+        let (files, statement) = self
+            .signed_bundle(&run, steps, &attempts, &events, &head, now)
+            .await?;
+        let location = self
+            .ports
+            .evidence
+            .put_bundle(&run.tenant, &run.id, &files)
+            .await?;
+        if !cancelled {
+            write.run(&mut run, RunInput::Close)?;
+            run.closed_at = Some(now);
+        }
+        run.finalizing = None;
+        let bundle = BundleRef {
+            sequence,
+            manifest_sha256: statement.manifest_sha256.clone(),
+            location,
+        };
+        run.bundle = Some(bundle.clone());
+        let new_head = ChainHead {
+            sequence,
+            manifest_sha256: statement.manifest_sha256,
+        };
+        let mut closed = closing;
+        closed.detail = json!({"sequence": sequence, "manifest_sha256": new_head.manifest_sha256, "location": bundle.location});
+        write.commit.chain = Some((run.tenant.clone(), head, new_head));
+        write.commit.runs.push(run);
+        write.commit.events.push(closed);
+        Ok(self.write(write).await?.map(|_| bundle))
+    }
+
+    /// The run's bundle, signed: every evidence file, the statement, its signature and the
+    /// public key to check it with.
+    async fn signed_bundle(
+        &self,
+        run: &Run,
+        steps: &[Step],
+        attempts: &[crate::domain::AttemptRecord],
+        events: &[RunEvent],
+        head: &ChainHead,
+        now: Timestamp,
+    ) -> Result<(BundleFiles, Statement), EngineError> {
+        let key_id = self.ports.signer.key_id();
+        let pem = self.ports.signer.public_key_pem();
+        let (mut files, statement) = build_bundle(&BundleInput {
+            run,
+            steps,
+            attempts,
+            events,
+            sequence: head.sequence + 1,
+            prev_manifest_sha256: &head.manifest_sha256,
+            key_id: &key_id,
+            public_key_pem: &pem,
+            created_at: now,
+        })
+        .map_err(EngineError::Bundle)?;
+        let text = statement.render();
+        let sig = self.ports.signer.sign(text.as_bytes()).await?;
+        let bad = |e: crate::evidence::PathError| EngineError::Bundle(e.to_string());
+        files
+            .insert("statement.txt", text.into_bytes())
+            .map_err(bad)?;
+        files.insert("statement.sig", sig).map_err(bad)?;
+        files
+            .insert("signing-key.pem", pem.into_bytes())
+            .map_err(bad)?;
+        Ok((files, statement))
     }
 }
 

@@ -47,6 +47,32 @@ impl HrOrigin {
         }
     }
 
+    /// The source a run started by this fact records, with the HR record as fetched.
+    fn run_source(&self, record: Value) -> RunSource {
+        match self {
+            HrOrigin::Webhook {
+                vendor,
+                delivery_id,
+                verified_by,
+                received_at,
+                body_sha256,
+                hint,
+            } => RunSource::Webhook {
+                vendor: vendor.clone(),
+                delivery_id: delivery_id.clone(),
+                verified_by: verified_by.clone(),
+                received_at: *received_at,
+                body_sha256: body_sha256.clone(),
+                event: json!({"hint": hint, "hr_record": record}),
+            },
+            HrOrigin::Reconcile { vendor, at } => RunSource::Reconcile {
+                vendor: vendor.clone(),
+                found_at: *at,
+                record,
+            },
+        }
+    }
+
     /// What goes into the evidence about the source (no secrets: the delivery was verified).
     fn describe(&self) -> Value {
         match self {
@@ -96,6 +122,56 @@ pub enum HrOutcome {
         run_id: Option<RunId>,
         why: String,
     },
+}
+
+impl HrOutcome {
+    /// What intake answered: a new run, or one it already had for this termination.
+    fn accepted(accepted: Accepted) -> Self {
+        let Accepted {
+            run_id,
+            created,
+            state,
+            cutoff_at,
+        } = accepted;
+        if created {
+            HrOutcome::Created {
+                run_id,
+                cutoff_at,
+                state,
+            }
+        } else {
+            HrOutcome::Existing {
+                run_id,
+                cutoff_at,
+                state,
+            }
+        }
+    }
+}
+
+/// Whether the employee's last run already settled this termination: a closed run offboarded
+/// it, and an operator's cancellation of the same termination stands until HR records a
+/// different date.
+fn settled(last: &Run, cutoff: &Cutoff) -> Option<HrOutcome> {
+    match last.state {
+        RunState::Closed => Some(HrOutcome::Unchanged {
+            run_id: Some(last.id.clone()),
+            why: "this employee's leaver run is already closed".into(),
+        }),
+        RunState::Cancelled
+            if last.cutoff.at == cutoff.at
+                && !last
+                    .cancellation
+                    .as_ref()
+                    .is_some_and(|c| c.actor.starts_with("hr:")) =>
+        {
+            Some(HrOutcome::Unchanged {
+                run_id: Some(last.id.clone()),
+                why: "an operator cancelled the run for this termination".into(),
+            })
+        }
+        _ => None,
+    }
 }
 
 /// What one reconcile pass found and did.
@@ -156,96 +232,16 @@ impl Engine {
         let open = runs.iter().find(|r| !r.state.is_terminal()).cloned();
         let record_json = serde_json::to_value(record).unwrap_or(Value::Null);
         match record.status {
-            EmploymentStatus::Active => {
-                let Some(run) = open else {
-                    return Ok(HrOutcome::Unchanged {
-                        run_id: None,
-                        why: "no termination on record and no run open".into(),
-                    });
-                };
-                if run.state == RunState::Scheduled {
-                    let reason = format!(
-                        "termination rescinded in {} (employee {} is active again)",
-                        origin.vendor(),
-                        record.employee_id
-                    );
-                    self.cancel_with(
-                        &run.id,
-                        &origin.actor(),
-                        &reason,
-                        json!({"source": origin.describe(), "hr_record": record_json}),
-                    )
-                    .await?;
-                    return Ok(HrOutcome::Cancelled { run_id: run.id });
-                }
-                self.note(
-                    &run,
-                    "hr.rescinded_after_cutoff",
-                    &origin.actor(),
-                    json!({"source": origin.describe(), "hr_record": record_json,
-                        "message": "HR shows the employee active again, but access was already cut; restore it by hand"}),
-                )
-                .await?;
-                Ok(HrOutcome::Unchanged {
-                    run_id: Some(run.id),
-                    why: format!(
-                        "termination rescinded after the cutoff; the run is {} and access must be restored by hand",
-                        run.state.as_str()
-                    ),
-                })
-            }
+            EmploymentStatus::Active => self.rescinded(open, record, &origin, record_json).await,
             EmploymentStatus::Terminated => {
                 let cutoff = self.cutoff_for(policy, record)?;
                 if let Some(run) = open {
                     return self.align_open_run(run, cutoff, &origin, record_json).await;
                 }
-                // A closed run already offboarded this termination; an operator's cancellation
-                // of the same termination stands until HR records a different date.
-                if let Some(last) = runs.first() {
-                    match last.state {
-                        RunState::Closed => {
-                            return Ok(HrOutcome::Unchanged {
-                                run_id: Some(last.id.clone()),
-                                why: "this employee's leaver run is already closed".into(),
-                            });
-                        }
-                        RunState::Cancelled
-                            if last.cutoff.at == cutoff.at
-                                && !last
-                                    .cancellation
-                                    .as_ref()
-                                    .is_some_and(|c| c.actor.starts_with("hr:")) =>
-                        {
-                            return Ok(HrOutcome::Unchanged {
-                                run_id: Some(last.id.clone()),
-                                why: "an operator cancelled the run for this termination".into(),
-                            });
-                        }
-                        _ => {}
-                    }
+                if let Some(settled) = runs.first().and_then(|last| settled(last, &cutoff)) {
+                    return Ok(settled);
                 }
-                let source = match &origin {
-                    HrOrigin::Webhook {
-                        vendor,
-                        delivery_id,
-                        verified_by,
-                        received_at,
-                        body_sha256,
-                        hint,
-                    } => RunSource::Webhook {
-                        vendor: vendor.clone(),
-                        delivery_id: delivery_id.clone(),
-                        verified_by: verified_by.clone(),
-                        received_at: *received_at,
-                        body_sha256: body_sha256.clone(),
-                        event: json!({"hint": hint, "hr_record": record_json}),
-                    },
-                    HrOrigin::Reconcile { vendor, at } => RunSource::Reconcile {
-                        vendor: vendor.clone(),
-                        found_at: *at,
-                        record: record_json,
-                    },
-                };
+                let source = origin.run_source(record_json);
                 let request = LeaverRequest {
                     employee_id: record.employee_id.clone(),
                     email: record.email.clone(),
@@ -254,29 +250,59 @@ impl Engine {
                     cutoff: CutoffRequest::Exact(cutoff.at),
                     manager: record.manager.clone(),
                 };
-                let Accepted {
-                    run_id,
-                    created,
-                    state,
-                    cutoff_at,
-                } = self
+                let accepted = self
                     .accept(policy, source, idempotency_key, request, cutoff)
                     .await?;
-                Ok(if created {
-                    HrOutcome::Created {
-                        run_id,
-                        cutoff_at,
-                        state,
-                    }
-                } else {
-                    HrOutcome::Existing {
-                        run_id,
-                        cutoff_at,
-                        state,
-                    }
-                })
+                Ok(HrOutcome::accepted(accepted))
             }
         }
+    }
+
+    /// HR shows the employee active again: a scheduled run is cancelled; one past its cutoff
+    /// is only noted, since access was already cut and must be restored by hand.
+    async fn rescinded(
+        &self,
+        open: Option<Run>,
+        record: &HrRecord,
+        origin: &HrOrigin,
+        record_json: Value,
+    ) -> Result<HrOutcome, EngineError> {
+        let Some(run) = open else {
+            return Ok(HrOutcome::Unchanged {
+                run_id: None,
+                why: "no termination on record and no run open".into(),
+            });
+        };
+        if run.state == RunState::Scheduled {
+            let reason = format!(
+                "termination rescinded in {} (employee {} is active again)",
+                origin.vendor(),
+                record.employee_id
+            );
+            self.cancel_with(
+                &run.id,
+                &origin.actor(),
+                &reason,
+                json!({"source": origin.describe(), "hr_record": record_json}),
+            )
+            .await?;
+            return Ok(HrOutcome::Cancelled { run_id: run.id });
+        }
+        self.note(
+            &run,
+            "hr.rescinded_after_cutoff",
+            &origin.actor(),
+            json!({"source": origin.describe(), "hr_record": record_json,
+                "message": "HR shows the employee active again, but access was already cut; restore it by hand"}),
+        )
+        .await?;
+        Ok(HrOutcome::Unchanged {
+            run_id: Some(run.id),
+            why: format!(
+                "termination rescinded after the cutoff; the run is {} and access must be restored by hand",
+                run.state.as_str()
+            ),
+        })
     }
 
     /// A termination HR still has: move a scheduled run's cutoff if the date moved.
@@ -333,12 +359,7 @@ impl Engine {
         tenant: &TenantId,
         since: Option<jiff::civil::Date>,
     ) -> Result<ReconcileReport, EngineError> {
-        let since = since.unwrap_or_else(|| {
-            let today = self.now().to_zoned(jiff::tz::TimeZone::UTC).date();
-            today
-                .checked_sub(jiff::Span::new().days(RECONCILE_DAYS))
-                .unwrap_or(today)
-        });
+        let since = since.unwrap_or_else(|| self.reconcile_from());
         let policy = self
             .ports
             .tenants
@@ -375,16 +396,8 @@ impl Engine {
                     .map(|d| d.to_string())
                     .unwrap_or_default()
             );
-            match self
-                .apply_hr_record(&policy, record, origin.clone(), &key)
-                .await
-            {
-                Ok(outcome) => tally(&mut report, outcome),
-                Err(EngineError::NotAllowed(why)) => {
-                    report.errors.push(format!("{}: {why}", record.employee_id))
-                }
-                Err(e) => return Err(e),
-            }
+            self.reconcile_one(&policy, record, &origin, &key, &mut report)
+                .await?;
         }
         // Scheduled runs HR no longer lists: ask about each one directly.
         let scheduled = self
@@ -404,16 +417,8 @@ impl Engine {
             match source.employee(&run.subject.employee_id).await {
                 Ok(Some(record)) => {
                     let key = format!("{vendor}:reconcile:{}:check", record.employee_id);
-                    match self
-                        .apply_hr_record(&policy, &record, origin.clone(), &key)
-                        .await
-                    {
-                        Ok(outcome) => tally(&mut report, outcome),
-                        Err(EngineError::NotAllowed(why)) => {
-                            report.errors.push(format!("{}: {why}", record.employee_id))
-                        }
-                        Err(e) => return Err(e),
-                    }
+                    self.reconcile_one(&policy, &record, &origin, &key, &mut report)
+                        .await?;
                 }
                 Ok(None) => report.errors.push(format!(
                     "{}: not found in {vendor}; the run is left as it is",
@@ -425,6 +430,37 @@ impl Engine {
             }
         }
         Ok(report)
+    }
+
+    /// Where a reconcile starts unless told: [`RECONCILE_DAYS`] before today, UTC.
+    fn reconcile_from(&self) -> jiff::civil::Date {
+        let today = self.now().to_zoned(jiff::tz::TimeZone::UTC).date();
+        today
+            .checked_sub(jiff::Span::new().days(RECONCILE_DAYS))
+            .unwrap_or(today)
+    }
+
+    /// Applies one record in a reconcile pass and tallies the outcome. A record that cannot be
+    /// applied (no date, an unknown zone) is reported and tried again next pass.
+    async fn reconcile_one(
+        &self,
+        policy: &TenantPolicy,
+        record: &HrRecord,
+        origin: &HrOrigin,
+        key: &str,
+        report: &mut ReconcileReport,
+    ) -> Result<(), EngineError> {
+        match self
+            .apply_hr_record(policy, record, origin.clone(), key)
+            .await
+        {
+            Ok(outcome) => tally(report, outcome),
+            Err(EngineError::NotAllowed(why)) => {
+                report.errors.push(format!("{}: {why}", record.employee_id))
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
     }
 
     /// Records an event on a run without changing it (an HR change that came too late).

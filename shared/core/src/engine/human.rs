@@ -1,14 +1,15 @@
 //! Human steps: opening them with what is to be confirmed, recording each confirmation, and
 //! chasing overdue ones. No provider is called; the lists come from the run's own step data.
 
-use super::{Engine, EngineError, after, apply};
+use super::effects::Write;
+use super::{Engine, EngineError, after};
 use crate::domain::{
     Action, Confirmation, DeviceRecord, HumanItem, HumanStepPolicy, HumanTask, ItemOutcome,
     NoticeRecord, Provider, Run, RunEvent, Step, StepResult, StepState, TenantPolicy,
 };
 use crate::ids::{RunId, StepKey};
 use crate::machine::step::StepInput;
-use crate::ports::{Commit, Notice, NoticeKind};
+use crate::ports::{Notice, NoticeKind};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -38,28 +39,7 @@ impl Engine {
             .and_then(|p| human_policy(p, claimed.action))
             .unwrap_or_else(|| default_policy(claimed.action));
         let now = self.now();
-        let items = match claimed.action {
-            Action::ReturnDevices => devices_of(steps)
-                .into_iter()
-                .enumerate()
-                .map(|(i, d)| HumanItem {
-                    id: format!("device-{}", i + 1),
-                    label: device_label(&d),
-                    device: Some(d),
-                    confirmation: None,
-                })
-                .collect(),
-            _ => vec![HumanItem {
-                id: "handover".into(),
-                label: format!(
-                    "{} confirms they have {}'s mail and files",
-                    delegate_of(run, policy.as_ref()).unwrap_or_else(|| "the delegate".into()),
-                    run.subject.email
-                ),
-                device: None,
-                confirmation: None,
-            }],
-        };
+        let items = items_of(run, steps, claimed.action, policy.as_ref());
         for _ in 0..self.settings.conflict_retries {
             let current = self.ports.store.steps(&run.id).await?;
             let Some(mut step) = current.into_iter().find(|s| s.key == claimed.key) else {
@@ -69,25 +49,11 @@ impl Engine {
                 return Ok(());
             }
             step.lease = None;
-            let mut commit = Commit::default();
+            let mut write = Write::new(run, now);
             if items.is_empty() {
-                apply::step(&mut step, StepInput::Succeeded)?;
-                step.verified_at = Some(now);
-                step.result = Some(StepResult {
-                    repeat: false,
-                    summary: "no managed device is on record for the leaver in any provider".into(),
-                    readback: json!({"devices": []}),
-                    output: Value::Null,
-                });
-                commit.events.push(RunEvent::new(
-                    &run.id,
-                    now,
-                    "step.verified",
-                    "system",
-                    json!({"step": step.key, "summary": "no devices to return"}),
-                ));
+                nothing_to_return(&mut write, &mut step, now)?;
             } else {
-                apply::step(&mut step, StepInput::AwaitPeople)?;
+                write.step(&mut step, StepInput::AwaitPeople)?;
                 step.human = Some(HumanTask {
                     items: items.clone(),
                     opened_at: now,
@@ -95,7 +61,7 @@ impl Engine {
                     escalate_at: after(now, rules.escalate_after),
                     notices: Vec::new(),
                 });
-                commit.events.push(RunEvent::new(
+                write.commit.events.push(RunEvent::new(
                     &run.id,
                     now,
                     "human.awaiting",
@@ -103,12 +69,9 @@ impl Engine {
                     json!({"step": step.key, "items": items}),
                 ));
             }
-            commit.steps.push(step.clone());
-            if !self.try_commit(commit).await? {
+            write.commit.steps.push(step);
+            if self.write(write).await?.is_none() {
                 continue;
-            }
-            if step.state == StepState::Verified {
-                self.release_ready(&run.id).await?;
             }
             return Ok(());
         }
@@ -135,84 +98,11 @@ impl Engine {
                 "writing a device off needs a note saying why (lost, bought out, …)".into(),
             ));
         }
-        let step = self
-            .change_step(run_id, key, |_run, step, now| {
-                if step.state != StepState::Awaiting {
-                    return Err(EngineError::NotAllowed(format!(
-                        "{key} is {}: only a step awaiting confirmation can be confirmed",
-                        step.state.as_str()
-                    )));
-                }
-                let valid = match step.action {
-                    Action::ReturnDevices => {
-                        matches!(
-                            request.outcome,
-                            ItemOutcome::Received | ItemOutcome::WrittenOff
-                        )
-                    }
-                    _ => request.outcome == ItemOutcome::HandedOver,
-                };
-                if !valid {
-                    return Err(EngineError::NotAllowed(format!(
-                        "{key} cannot be confirmed as {:?}",
-                        request.outcome
-                    )));
-                }
-                let Some(task) = step.human.as_mut() else {
-                    return Err(EngineError::NotAllowed(format!("{key} lists no items")));
-                };
-                let ids: Vec<String> = task.items.iter().map(|i| i.id.clone()).collect();
-                let Some(item) = task.items.iter_mut().find(|i| i.id == request.item) else {
-                    return Err(EngineError::NotFound(format!(
-                        "item {:?} in {key} (items: {})",
-                        request.item,
-                        ids.join(", ")
-                    )));
-                };
-                if let Some(c) = &item.confirmation {
-                    return Err(EngineError::NotAllowed(format!(
-                        "item {} was already confirmed by {} at {}",
-                        item.id, c.actor, c.at
-                    )));
-                }
-                item.confirmation = Some(Confirmation {
-                    outcome: request.outcome,
-                    actor: request.actor.clone(),
-                    at: now,
-                    condition: clean(&request.condition),
-                    note: clean(&request.note),
-                });
-                let item_json = serde_json::to_value(&*item).unwrap_or(Value::Null);
-                let done = task.outstanding().next().is_none();
-                let confirmed: Vec<Value> = task
-                    .items
-                    .iter()
-                    .map(|i| serde_json::to_value(i).unwrap_or(Value::Null))
-                    .collect();
-                if done {
-                    apply::step(step, StepInput::Confirmed)
-                        .map_err(|e| EngineError::NotAllowed(e.to_string()))?;
-                    step.verified_at = Some(now);
-                    step.result = Some(StepResult {
-                        repeat: false,
-                        summary: format!("all {} items confirmed", confirmed.len()),
-                        readback: json!({"items": confirmed}),
-                        output: Value::Null,
-                    });
-                }
-                Ok(RunEvent::new(
-                    run_id,
-                    now,
-                    "human.confirmed",
-                    &request.actor,
-                    json!({"step": key, "item": item_json, "step_verified": done}),
-                ))
-            })
-            .await?;
-        if step.state == StepState::Verified {
-            self.release_ready(run_id).await?;
-        }
-        Ok(step)
+        // Storing the last confirmation verifies the step and releases what waits for it.
+        self.change_step(run_id, key, |_run, step, now, write| {
+            confirm_item(step, request, now, write)
+        })
+        .await
     }
 
     /// Sends reminders and escalations for overdue human steps of one run. Each is recorded on
@@ -271,7 +161,7 @@ impl Engine {
                 NoticeKind::Escalation => "human.escalated",
             };
             let stored = self
-                .change_step(&run.id, &step.key, |_run, s, _now| {
+                .change_step(&run.id, &step.key, |_run, s, _now, _write| {
                     if s.state != StepState::Awaiting {
                         return Err(EngineError::NotAllowed("no longer awaiting".into()));
                     }
@@ -302,6 +192,142 @@ fn clean(s: &Option<String>) -> Option<String> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
+}
+
+/// What a human step asks people to confirm: each device the leaver had, or the hand-over.
+fn items_of(
+    run: &Run,
+    steps: &[Step],
+    action: Action,
+    policy: Option<&TenantPolicy>,
+) -> Vec<HumanItem> {
+    match action {
+        Action::ReturnDevices => devices_of(steps)
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| HumanItem {
+                id: format!("device-{}", i + 1),
+                label: device_label(&d),
+                device: Some(d),
+                confirmation: None,
+            })
+            .collect(),
+        _ => vec![HumanItem {
+            id: "handover".into(),
+            label: format!(
+                "{} confirms they have {}'s mail and files",
+                delegate_of(run, policy).unwrap_or_else(|| "the delegate".into()),
+                run.subject.email
+            ),
+            device: None,
+            confirmation: None,
+        }],
+    }
+}
+
+/// A device return with no device on record: verified at once.
+fn nothing_to_return(
+    write: &mut Write,
+    step: &mut Step,
+    now: Timestamp,
+) -> Result<(), EngineError> {
+    write.step(step, StepInput::Succeeded)?;
+    step.verified_at = Some(now);
+    step.result = Some(StepResult {
+        repeat: false,
+        summary: "no managed device is on record for the leaver in any provider".into(),
+        readback: json!({"devices": []}),
+        output: Value::Null,
+    });
+    write.commit.events.push(RunEvent::new(
+        &step.run_id,
+        now,
+        "step.verified",
+        "system",
+        json!({"step": step.key, "summary": "no devices to return"}),
+    ));
+    Ok(())
+}
+
+/// Confirms the requested item of an awaiting step; the last one verifies the step.
+fn confirm_item(
+    step: &mut Step,
+    request: &ConfirmRequest,
+    now: Timestamp,
+    write: &mut Write,
+) -> Result<RunEvent, EngineError> {
+    let key = step.key.clone();
+    if step.state != StepState::Awaiting {
+        return Err(EngineError::NotAllowed(format!(
+            "{key} is {}: only a step awaiting confirmation can be confirmed",
+            step.state.as_str()
+        )));
+    }
+    let valid = match step.action {
+        Action::ReturnDevices => {
+            matches!(
+                request.outcome,
+                ItemOutcome::Received | ItemOutcome::WrittenOff
+            )
+        }
+        _ => request.outcome == ItemOutcome::HandedOver,
+    };
+    if !valid {
+        return Err(EngineError::NotAllowed(format!(
+            "{key} cannot be confirmed as {:?}",
+            request.outcome
+        )));
+    }
+    let Some(task) = step.human.as_mut() else {
+        return Err(EngineError::NotAllowed(format!("{key} lists no items")));
+    };
+    let ids: Vec<String> = task.items.iter().map(|i| i.id.clone()).collect();
+    let Some(item) = task.items.iter_mut().find(|i| i.id == request.item) else {
+        return Err(EngineError::NotFound(format!(
+            "item {:?} in {key} (items: {})",
+            request.item,
+            ids.join(", ")
+        )));
+    };
+    if let Some(c) = &item.confirmation {
+        return Err(EngineError::NotAllowed(format!(
+            "item {} was already confirmed by {} at {}",
+            item.id, c.actor, c.at
+        )));
+    }
+    item.confirmation = Some(Confirmation {
+        outcome: request.outcome,
+        actor: request.actor.clone(),
+        at: now,
+        condition: clean(&request.condition),
+        note: clean(&request.note),
+    });
+    let item_json = serde_json::to_value(&*item).unwrap_or(Value::Null);
+    let done = task.outstanding().next().is_none();
+    let confirmed: Vec<Value> = task
+        .items
+        .iter()
+        .map(|i| serde_json::to_value(i).unwrap_or(Value::Null))
+        .collect();
+    if done {
+        write
+            .step(step, StepInput::Confirmed)
+            .map_err(|e| EngineError::NotAllowed(e.to_string()))?;
+        step.verified_at = Some(now);
+        step.result = Some(StepResult {
+            repeat: false,
+            summary: format!("all {} items confirmed", confirmed.len()),
+            readback: json!({"items": confirmed}),
+            output: Value::Null,
+        });
+    }
+    Ok(RunEvent::new(
+        &step.run_id,
+        now,
+        "human.confirmed",
+        &request.actor,
+        json!({"step": key, "item": item_json, "step_verified": done}),
+    ))
 }
 
 fn human_policy(policy: &TenantPolicy, action: Action) -> Option<HumanStepPolicy> {

@@ -1,8 +1,8 @@
 //! The engine: the only code that changes runs. Hosts call it from HTTP handlers, queue
 //! consumers and timers; it talks to the world only through [`crate::ports`].
 
-mod apply;
 mod cutoff;
+mod effects;
 mod error;
 mod finalize;
 mod hr;

@@ -1,13 +1,13 @@
 //! What operators may do to a run: waive a non-critical step, retry a failed one, cancel or
 //! reschedule before the cutoff. Every action is recorded with its actor.
 
-use super::{Engine, EngineError, apply};
+use super::effects::Write;
+use super::{Engine, EngineError};
 use crate::cutoff::{self, CutoffRequest};
 use crate::domain::{Cancellation, Run, RunEvent, RunState, Step, StepState, Waiver};
 use crate::ids::{RunId, StepKey};
 use crate::machine::run::RunInput;
 use crate::machine::step::StepInput;
-use crate::ports::Commit;
 use serde_json::json;
 
 impl Engine {
@@ -21,7 +21,7 @@ impl Engine {
     ) -> Result<Step, EngineError> {
         require_reason(reason)?;
         let step = self
-            .change_step(run_id, key, |run, step, now| {
+            .change_step(run_id, key, |run, step, now, write| {
                 if step.critical {
                     return Err(EngineError::NotAllowed(format!(
                         "{key} is critical: critical steps cannot be waived, only retried until verified"
@@ -33,7 +33,8 @@ impl Engine {
                         run.state.as_str()
                     )));
                 }
-                apply::step(step, StepInput::Waive { critical: false })
+                write
+                    .step(step, StepInput::Waive { critical: false })
                     .map_err(|_| not_in_state(key, step.state, "waived"))?;
                 step.lease = None;
                 step.waiver = Some(Waiver {
@@ -50,8 +51,6 @@ impl Engine {
                 ))
             })
             .await?;
-        self.reconsider_block(run_id).await?;
-        self.release_ready(run_id).await?;
         Ok(step)
     }
 
@@ -64,8 +63,9 @@ impl Engine {
         actor: &str,
     ) -> Result<Step, EngineError> {
         let step = self
-            .change_step(run_id, key, |_run, step, now| {
-                apply::step(step, StepInput::OperatorRetry)
+            .change_step(run_id, key, |_run, step, now, write| {
+                write
+                    .step(step, StepInput::OperatorRetry)
                     .map_err(|_| not_in_state(key, step.state, "retried"))?;
                 step.budget_start = step.attempts;
                 step.not_before = None;
@@ -77,17 +77,6 @@ impl Engine {
                     json!({"step": key}),
                 ))
             })
-            .await?;
-        self.reconsider_block(run_id).await?;
-        self.ports
-            .queue
-            .enqueue(
-                &crate::ports::QueueMessage::Step {
-                    run_id: run_id.clone(),
-                    step_key: key.clone(),
-                },
-                std::time::Duration::ZERO,
-            )
             .await?;
         Ok(step)
     }
@@ -122,9 +111,10 @@ impl Engine {
             .filter(|s| s.early && s.state == StepState::Verified)
             .map(|s| s.key.to_string())
             .collect();
+        // Storing the cancellation removes the timer and signs it into the tenant's chain.
         let run = self
-            .change_run(run_id, |run, now| {
-                apply::run(run, RunInput::Cancel).map_err(|_| {
+            .change_run(run_id, |run, now, write| {
+                write.run(run, RunInput::Cancel).map_err(|_| {
                     EngineError::NotAllowed(format!(
                         "run {run_id} is {}: only a scheduled run can be cancelled (access is already being cut)",
                         run.state.as_str()
@@ -143,19 +133,6 @@ impl Engine {
                 }
                 Ok(RunEvent::new(run_id, now, "run.cancelled", actor, data))
             })
-            .await?;
-        if let Err(e) = self.ports.timer.cancel(run_id).await {
-            tracing::warn!(run = %run_id, error = %e, "timer not removed; the run is cancelled and a late fire is ignored");
-        }
-        // Sign the cancellation into the tenant's chain.
-        self.ports
-            .queue
-            .enqueue(
-                &crate::ports::QueueMessage::Finalize {
-                    run_id: run_id.clone(),
-                },
-                std::time::Duration::ZERO,
-            )
             .await?;
         Ok(run)
     }
@@ -204,9 +181,10 @@ impl Engine {
         reason: &str,
         extra: serde_json::Value,
     ) -> Result<Run, EngineError> {
+        // Storing the new cutoff re-arms the timer, which starts the run at once if it is due.
         let run = self
-            .change_run(run_id, |run, now| {
-                apply::run(run, RunInput::Reschedule).map_err(|_| {
+            .change_run(run_id, |run, now, write| {
+                write.run(run, RunInput::Reschedule).map_err(|_| {
                     EngineError::NotAllowed(format!(
                         "run {run_id} is {}: only a scheduled run can be rescheduled",
                         run.state.as_str()
@@ -224,39 +202,26 @@ impl Engine {
                 Ok(RunEvent::new(run_id, now, "run.rescheduled", actor, data))
             })
             .await?;
-        let now = self.now();
-        self.ports
-            .timer
-            .schedule(&run.tenant, run_id, super::intake::next_fire(&run, now))
-            .await?;
-        if run.cutoff.at <= now {
-            self.fire_cutoff(run_id).await?;
-        } else {
-            // Inside a (moved) early window: start the early steps now.
-            self.release_ready(run_id).await?;
-        }
         Ok(run)
     }
 
-    /// Reads, changes and commits one run with its event, retrying on version conflicts.
+    /// Reads, changes and stores one run with its event, retrying on version conflicts; then
+    /// carries out what its transitions say follows.
     pub(crate) async fn change_run(
         &self,
         run_id: &RunId,
-        mut change: impl FnMut(&mut Run, jiff::Timestamp) -> Result<RunEvent, EngineError>,
+        mut change: impl FnMut(&mut Run, jiff::Timestamp, &mut Write) -> Result<RunEvent, EngineError>,
     ) -> Result<Run, EngineError> {
         for _ in 0..self.settings.conflict_retries {
             let Some(mut run) = self.ports.store.run(run_id).await? else {
                 return Err(EngineError::NotFound(format!("run {run_id}")));
             };
-            let event = change(&mut run, self.now())?;
-            if !self
-                .try_commit(Commit {
-                    runs: vec![run.clone()],
-                    events: vec![event],
-                    ..Commit::default()
-                })
-                .await?
-            {
+            let now = self.now();
+            let mut write = Write::new(&run, now);
+            let event = change(&mut run, now, &mut write)?;
+            write.commit.runs.push(run.clone());
+            write.commit.events.push(event);
+            if self.write(write).await?.is_none() {
                 continue;
             }
             run.version += 1;
@@ -265,12 +230,18 @@ impl Engine {
         Err(EngineError::Contended(self.settings.conflict_retries))
     }
 
-    /// Reads, changes and commits one step with its event, retrying on version conflicts.
+    /// Reads, changes and stores one step with its event, retrying on version conflicts; then
+    /// carries out what its transitions say follows.
     pub(crate) async fn change_step(
         &self,
         run_id: &RunId,
         key: &StepKey,
-        mut change: impl FnMut(&Run, &mut Step, jiff::Timestamp) -> Result<RunEvent, EngineError>,
+        mut change: impl FnMut(
+            &Run,
+            &mut Step,
+            jiff::Timestamp,
+            &mut Write,
+        ) -> Result<RunEvent, EngineError>,
     ) -> Result<Step, EngineError> {
         for _ in 0..self.settings.conflict_retries {
             let Some(run) = self.ports.store.run(run_id).await? else {
@@ -280,15 +251,12 @@ impl Engine {
             let Some(mut step) = steps.into_iter().find(|s| &s.key == key) else {
                 return Err(EngineError::NotFound(format!("step {key} in run {run_id}")));
             };
-            let event = change(&run, &mut step, self.now())?;
-            if !self
-                .try_commit(Commit {
-                    steps: vec![step.clone()],
-                    events: vec![event],
-                    ..Commit::default()
-                })
-                .await?
-            {
+            let now = self.now();
+            let mut write = Write::new(&run, now);
+            let event = change(&run, &mut step, now, &mut write)?;
+            write.commit.steps.push(step.clone());
+            write.commit.events.push(event);
+            if self.write(write).await?.is_none() {
                 continue;
             }
             step.version += 1;

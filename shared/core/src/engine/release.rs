@@ -1,12 +1,13 @@
 //! Queuing steps whose dependencies are met, and asking for finalization when the gate opens.
 
-use super::{Engine, EngineError, apply};
+use super::effects::Write;
+use super::{Engine, EngineError};
 use crate::domain::{RunEvent, RunState};
 use crate::gate::{self, Gate};
 use crate::ids::RunId;
 use crate::machine::step::StepInput;
 use crate::plan;
-use crate::ports::{Commit, QueueMessage};
+use crate::ports::QueueMessage;
 use serde_json::json;
 use std::time::Duration;
 
@@ -50,11 +51,11 @@ impl Engine {
                 return Ok(released);
             }
             let now = self.now();
-            let mut commit = Commit::default();
+            let mut write = Write::new(&run, now);
             for s in steps.iter_mut().filter(|s| keys.contains(&s.key)) {
-                apply::step(s, StepInput::DependenciesMet)?;
-                commit.steps.push(s.clone());
-                commit.events.push(RunEvent::new(
+                write.step(s, StepInput::DependenciesMet)?;
+                write.commit.steps.push(s.clone());
+                write.commit.events.push(RunEvent::new(
                     run_id,
                     now,
                     "step.ready",
@@ -62,49 +63,12 @@ impl Engine {
                     json!({"step": s.key}),
                 ));
             }
-            if !self.try_commit(commit).await? {
+            // Storing the write queues the released steps.
+            if self.write(write).await?.is_none() {
                 continue;
             }
             released += keys.len();
-            for key in &keys {
-                let msg = QueueMessage::Step {
-                    run_id: run_id.clone(),
-                    step_key: key.clone(),
-                };
-                self.ports.queue.enqueue(&msg, Duration::ZERO).await?;
-            }
             // Go round once more: with nothing left to release, the gate is checked.
-        }
-        Err(EngineError::Contended(self.settings.conflict_retries))
-    }
-
-    /// Re-evaluates whether a blocked run can run again (after a retry or waiver).
-    pub(crate) async fn reconsider_block(&self, run_id: &RunId) -> Result<(), EngineError> {
-        for _ in 0..self.settings.conflict_retries {
-            let Some(mut run) = self.ports.store.run(run_id).await? else {
-                return Ok(());
-            };
-            if run.state != RunState::Blocked {
-                return Ok(());
-            }
-            let steps = self.ports.store.steps(run_id).await?;
-            if matches!(gate::evaluate(&steps), Gate::Blocked { .. }) {
-                return Ok(());
-            }
-            apply::run(&mut run, crate::machine::run::RunInput::Unblocked)?;
-            run.blocked_reason = None;
-            let event = RunEvent::new(run_id, self.now(), "run.unblocked", "system", json!({}));
-            if !self
-                .try_commit(Commit {
-                    runs: vec![run],
-                    events: vec![event],
-                    ..Commit::default()
-                })
-                .await?
-            {
-                continue;
-            }
-            return Ok(());
         }
         Err(EngineError::Contended(self.settings.conflict_retries))
     }

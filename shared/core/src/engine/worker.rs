@@ -1,15 +1,15 @@
 //! Working one queue delivery: claim the step, call the provider, record the outcome.
 
-use super::{Engine, EngineError, after, apply, until};
+use super::effects::Write;
+use super::{Engine, EngineError, after, until};
 use crate::domain::{
     AttemptRecord, AttemptResult, Lease, Run, RunEvent, RunState, Step, StepError, StepErrorClass,
     StepResult, StepState,
 };
 use crate::ids::{RunId, StepKey};
-use crate::machine::run::RunInput;
 use crate::machine::step::StepInput;
 use crate::ports::{
-    ActionFailure, ActionReport, ActionRequest, Commit, Delivery, FailureClass, QueueMessage,
+    ActionDone, ActionFailure, ActionReport, ActionRequest, Delivery, FailureClass, QueueMessage,
 };
 use jiff::Timestamp;
 use serde_json::json;
@@ -114,7 +114,8 @@ impl Engine {
                 }
             }
             let takeover = step.state == StepState::InFlight;
-            apply::step(&mut step, StepInput::Claim)?;
+            let mut write = Write::delivery(&run, key, now);
+            write.step(&mut step, StepInput::Claim)?;
             step.attempts += 1;
             step.lease = Some(Lease {
                 owner: self.settings.worker_id.clone(),
@@ -122,22 +123,19 @@ impl Engine {
             });
             step.not_before = None;
             step.started_at.get_or_insert(now);
-            let event = RunEvent::new(
+            write.commit.events.push(RunEvent::new(
                 run_id,
                 now,
                 "step.claimed",
                 &format!("worker:{}", self.settings.worker_id),
                 json!({"step": key, "attempt": step.attempts, "took_over_expired_lease": takeover}),
-            );
-            if !self
-                .try_commit(Commit {
-                    steps: vec![step.clone()],
-                    events: vec![event],
-                    ..Commit::default()
-                })
-                .await?
-            {
+            ));
+            write.commit.steps.push(step.clone());
+            let Some(handover) = self.write(write).await? else {
                 continue;
+            };
+            if !handover.execute {
+                return Ok(Claim::Skip(Disposition::Ack));
             }
             step.version += 1;
             return Ok(Claim::Claimed { run, steps, step });
@@ -216,144 +214,84 @@ impl Engine {
             .max(1);
         for _ in 0..self.settings.conflict_retries {
             let finished = self.now();
-            let Some(mut run) = self.ports.store.run(&run.id).await? else {
+            let Some(run) = self.ports.store.run(&run.id).await? else {
                 return Ok(Disposition::Ack);
             };
             let steps = self.ports.store.steps(&run.id).await?;
-            let Some(mut step) = steps.iter().find(|s| s.key == claimed.key).cloned() else {
+            let Some(mut step) = steps.into_iter().find(|s| s.key == claimed.key) else {
                 return Ok(Disposition::Ack);
             };
-            let still_ours = step.state == StepState::InFlight
-                && step.attempts == claimed.attempts
-                && step
-                    .lease
-                    .as_ref()
-                    .is_some_and(|l| l.owner == self.settings.worker_id);
-            if !still_ours {
+            if !self.still_ours(&step, &claimed) {
                 tracing::warn!(run = %run.id, step = %step.key, "lease lost; outcome dropped");
                 return Ok(Disposition::Ack);
             }
-            let worker = format!("worker:{}", self.settings.worker_id);
-            let mut attempt = AttemptRecord {
-                run_id: run.id.clone(),
-                step_key: step.key.clone(),
-                number: step.attempts,
-                worker: self.settings.worker_id.clone(),
-                started_at: started,
-                finished_at: finished,
-                result: AttemptResult::Verified,
-                error_code: None,
-                message: None,
-                calls: report.calls.clone(),
-            };
-            let mut commit = Commit::default();
-            let mut disposition = Disposition::Ack;
+            let mut write = Write::delivery(&run, &step.key, finished);
+            let mut attempt = self.attempt_record(&step, started, finished, &report);
             step.lease = None;
+            let outcome = Outcome {
+                worker: format!("worker:{}", self.settings.worker_id),
+                at: finished,
+            };
             match &report.outcome {
-                Ok(done) => {
-                    apply::step(&mut step, StepInput::Succeeded)?;
-                    step.verified_at = Some(finished);
-                    step.last_error = None;
-                    step.result = Some(StepResult {
-                        repeat: done.repeat,
-                        summary: done.summary.clone(),
-                        readback: done.readback.clone(),
-                        output: done.output.clone(),
-                    });
-                    attempt.result = if done.repeat {
-                        AttemptResult::Repeat
-                    } else {
-                        AttemptResult::Verified
-                    };
-                    attempt.message = Some(done.summary.clone());
-                    commit.events.push(RunEvent::new(
-                        &run.id,
-                        finished,
-                        "step.verified",
-                        &worker,
-                        json!({"step": step.key, "attempt": step.attempts, "repeat": done.repeat, "summary": done.summary}),
-                    ));
-                }
+                Ok(done) => outcome.verified(&mut write, &mut step, &mut attempt, done)?,
                 Err(failure) => {
-                    attempt.error_code = Some(failure.code.clone());
-                    attempt.message = Some(failure.message.clone());
                     let used = step.attempts.saturating_sub(step.budget_start);
-                    let retry_after = match failure.class {
+                    match failure.class {
                         FailureClass::Retryable { retry_after } if used < max_attempts => {
-                            Some(retry_after)
+                            let delay = self.settings.backoff.delay(
+                                used,
+                                rand::random::<f64>(),
+                                retry_after,
+                            );
+                            outcome.retry(&mut write, &mut step, &mut attempt, failure, delay)?;
                         }
-                        _ => None,
-                    };
-                    if let Some(retry_after) = retry_after {
-                        attempt.result = AttemptResult::Retryable;
-                        apply::step(&mut step, StepInput::RetryableError)?;
-                        let delay =
-                            self.settings
-                                .backoff
-                                .delay(used, rand::random::<f64>(), retry_after);
-                        step.not_before = Some(super::after(finished, delay));
-                        step.last_error = Some(StepError {
-                            class: StepErrorClass::Retryable,
-                            code: failure.code.clone(),
-                            message: failure.message.clone(),
-                            at: finished,
-                        });
-                        commit.events.push(RunEvent::new(
-                            &run.id,
-                            finished,
-                            "step.retry_scheduled",
-                            &worker,
-                            json!({"step": step.key, "attempt": step.attempts, "code": failure.code, "delay_ms": delay.as_millis() as u64}),
-                        ));
-                        disposition = Disposition::Release(delay);
-                    } else {
-                        let exhausted = matches!(failure.class, FailureClass::Retryable { .. });
-                        attempt.result = if exhausted {
-                            AttemptResult::Retryable
-                        } else {
-                            AttemptResult::Permanent
-                        };
-                        apply::step(&mut step, StepInput::PermanentError)?;
-                        let message = if exhausted {
-                            format!("gave up after {used} attempts: {}", failure.message)
-                        } else {
-                            failure.message.clone()
-                        };
-                        step.last_error = Some(StepError {
-                            class: StepErrorClass::Permanent,
-                            code: failure.code.clone(),
-                            message: message.clone(),
-                            at: finished,
-                        });
-                        commit.events.push(RunEvent::new(
-                            &run.id,
-                            finished,
-                            "step.failed",
-                            &worker,
-                            json!({"step": step.key, "attempt": step.attempts, "code": failure.code, "message": message}),
-                        ));
-                        block(
-                            &mut run,
-                            &step.key,
-                            &failure.code,
-                            &message,
-                            finished,
-                            &mut commit,
-                        )?;
+                        _ => outcome.failed(&mut write, &mut step, &mut attempt, failure, used)?,
                     }
                 }
             }
-            commit.steps.push(step.clone());
-            commit.attempts.push(attempt);
-            if !self.try_commit(commit).await? {
+            write.commit.steps.push(step);
+            write.commit.attempts.push(attempt);
+            // Storing the write releases a verified step's dependents, or blocks the run.
+            let Some(handover) = self.write(write).await? else {
                 continue;
-            }
-            if step.state == StepState::Verified {
-                self.release_ready(&run.id).await?;
-            }
-            return Ok(disposition);
+            };
+            return Ok(handover
+                .redeliver_after
+                .map_or(Disposition::Ack, Disposition::Release));
         }
         Err(EngineError::Contended(self.settings.conflict_retries))
+    }
+
+    /// Whether this worker still holds the lease of the attempt it made on `claimed`.
+    fn still_ours(&self, step: &Step, claimed: &Step) -> bool {
+        step.state == StepState::InFlight
+            && step.attempts == claimed.attempts
+            && step
+                .lease
+                .as_ref()
+                .is_some_and(|l| l.owner == self.settings.worker_id)
+    }
+
+    /// The attempt as made; its result and message are filled in by the outcome.
+    fn attempt_record(
+        &self,
+        step: &Step,
+        started: Timestamp,
+        finished: Timestamp,
+        report: &ActionReport,
+    ) -> AttemptRecord {
+        AttemptRecord {
+            run_id: step.run_id.clone(),
+            step_key: step.key.clone(),
+            number: step.attempts,
+            worker: self.settings.worker_id.clone(),
+            started_at: started,
+            finished_at: finished,
+            result: AttemptResult::Verified,
+            error_code: None,
+            message: None,
+            calls: report.calls.clone(),
+        }
     }
 
     /// The queue gave up on a step's message: fail the step and block the run, with the reason.
@@ -364,7 +302,7 @@ impl Engine {
         reason: &str,
     ) -> Result<(), EngineError> {
         for _ in 0..self.settings.conflict_retries {
-            let Some(mut run) = self.ports.store.run(run_id).await? else {
+            let Some(run) = self.ports.store.run(run_id).await? else {
                 return Ok(());
             };
             if !run.state.is_open() {
@@ -381,7 +319,8 @@ impl Engine {
                 return Ok(());
             }
             let now = self.now();
-            apply::step(&mut step, StepInput::DeadLettered)?;
+            let mut write = Write::new(&run, now);
+            write.step(&mut step, StepInput::DeadLettered)?;
             step.lease = None;
             step.last_error = Some(StepError {
                 class: StepErrorClass::Permanent,
@@ -389,17 +328,16 @@ impl Engine {
                 message: reason.into(),
                 at: now,
             });
-            let mut commit = Commit::default();
-            commit.events.push(RunEvent::new(
+            write.commit.events.push(RunEvent::new(
                 run_id,
                 now,
                 "step.dead_lettered",
                 "system",
                 json!({"step": key, "reason": reason}),
             ));
-            block(&mut run, key, "dead_lettered", reason, now, &mut commit)?;
-            commit.steps.push(step);
-            if !self.try_commit(commit).await? {
+            write.commit.steps.push(step);
+            // Storing the write blocks the run, with the reason.
+            if self.write(write).await?.is_none() {
                 continue;
             }
             return Ok(());
@@ -417,27 +355,112 @@ enum Claim {
     Skip(Disposition),
 }
 
-/// Blocks the run (if it is not already) and says why.
-fn block(
-    run: &mut Run,
-    key: &StepKey,
-    code: &str,
-    message: &str,
+/// Records one attempt's outcome on the step, its attempt record and the run's timeline.
+struct Outcome {
+    /// The actor of the events.
+    worker: String,
     at: Timestamp,
-    commit: &mut Commit,
-) -> Result<(), EngineError> {
-    let was = run.state;
-    apply::run(run, RunInput::StepFailed)?;
-    run.blocked_reason = Some(format!("{key} failed ({code}): {message}"));
-    if was != RunState::Blocked {
-        commit.events.push(RunEvent::new(
-            &run.id,
-            at,
-            "run.blocked",
-            "system",
-            json!({"step": key, "reason": run.blocked_reason}),
+}
+
+impl Outcome {
+    fn verified(
+        &self,
+        write: &mut Write,
+        step: &mut Step,
+        attempt: &mut AttemptRecord,
+        done: &ActionDone,
+    ) -> Result<(), EngineError> {
+        write.step(step, StepInput::Succeeded)?;
+        step.verified_at = Some(self.at);
+        step.last_error = None;
+        step.result = Some(StepResult {
+            repeat: done.repeat,
+            summary: done.summary.clone(),
+            readback: done.readback.clone(),
+            output: done.output.clone(),
+        });
+        attempt.result = if done.repeat {
+            AttemptResult::Repeat
+        } else {
+            AttemptResult::Verified
+        };
+        attempt.message = Some(done.summary.clone());
+        write.commit.events.push(RunEvent::new(
+            &step.run_id,
+            self.at,
+            "step.verified",
+            &self.worker,
+            json!({"step": step.key, "attempt": step.attempts, "repeat": done.repeat, "summary": done.summary}),
         ));
+        Ok(())
     }
-    commit.runs.push(run.clone());
-    Ok(())
+
+    /// A retryable failure with attempts left: try again after `delay`.
+    fn retry(
+        &self,
+        write: &mut Write,
+        step: &mut Step,
+        attempt: &mut AttemptRecord,
+        failure: &ActionFailure,
+        delay: Duration,
+    ) -> Result<(), EngineError> {
+        attempt.error_code = Some(failure.code.clone());
+        attempt.message = Some(failure.message.clone());
+        attempt.result = AttemptResult::Retryable;
+        write.step(step, StepInput::RetryableError)?;
+        step.not_before = Some(after(self.at, delay));
+        step.last_error = Some(StepError {
+            class: StepErrorClass::Retryable,
+            code: failure.code.clone(),
+            message: failure.message.clone(),
+            at: self.at,
+        });
+        write.commit.events.push(RunEvent::new(
+            &step.run_id,
+            self.at,
+            "step.retry_scheduled",
+            &self.worker,
+            json!({"step": step.key, "attempt": step.attempts, "code": failure.code, "delay_ms": delay.as_millis() as u64}),
+        ));
+        Ok(())
+    }
+
+    /// A permanent failure, or a retryable one out of attempts (`used` of them).
+    fn failed(
+        &self,
+        write: &mut Write,
+        step: &mut Step,
+        attempt: &mut AttemptRecord,
+        failure: &ActionFailure,
+        used: u32,
+    ) -> Result<(), EngineError> {
+        attempt.error_code = Some(failure.code.clone());
+        attempt.message = Some(failure.message.clone());
+        let exhausted = matches!(failure.class, FailureClass::Retryable { .. });
+        attempt.result = if exhausted {
+            AttemptResult::Retryable
+        } else {
+            AttemptResult::Permanent
+        };
+        write.step(step, StepInput::PermanentError)?;
+        let message = if exhausted {
+            format!("gave up after {used} attempts: {}", failure.message)
+        } else {
+            failure.message.clone()
+        };
+        step.last_error = Some(StepError {
+            class: StepErrorClass::Permanent,
+            code: failure.code.clone(),
+            message: message.clone(),
+            at: self.at,
+        });
+        write.commit.events.push(RunEvent::new(
+            &step.run_id,
+            self.at,
+            "step.failed",
+            &self.worker,
+            json!({"step": step.key, "attempt": step.attempts, "code": failure.code, "message": message}),
+        ));
+        Ok(())
+    }
 }

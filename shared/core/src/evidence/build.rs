@@ -23,11 +23,6 @@ pub struct BundleInput<'a> {
 pub fn build_bundle(input: &BundleInput<'_>) -> Result<(BundleFiles, Statement), String> {
     let run = input.run;
     let mut files = BundleFiles::new();
-    let put = |files: &mut BundleFiles, path: &str, value: &Value| -> Result<(), String> {
-        let bytes = pretty(value)?;
-        files.insert(path, bytes).map_err(|e| e.to_string())
-    };
-
     put(
         &mut files,
         "hr-event.json",
@@ -38,118 +33,133 @@ pub fn build_bundle(input: &BundleInput<'_>) -> Result<(BundleFiles, Statement),
         "timeline.json",
         &serde_json::to_value(input.events).map_err(err)?,
     )?;
-
-    let mut pre_state = Vec::new();
-    let mut step_entries = Vec::new();
-    let mut attempts_by_step: BTreeMap<&str, Vec<&AttemptRecord>> = BTreeMap::new();
-    for a in input.attempts {
-        attempts_by_step
-            .entry(a.step_key.as_str())
-            .or_default()
-            .push(a);
-    }
-    for step in input.steps {
-        let attempts = attempts_by_step
-            .remove(step.key.as_str())
-            .unwrap_or_default();
-        let evidence_path = format!("evidence/{}/{}.json", step.provider, step.action);
-        let request_ids: Vec<&str> = attempts
-            .iter()
-            .flat_map(|a| a.calls.iter().filter_map(|c| c.request_id.as_deref()))
-            .collect();
-        let evidence = json!({
-            "step": step.key,
-            "provider": step.provider,
-            "action": step.action,
-            "state": step.state.as_str(),
-            "result": step.result.as_ref().map(|r| json!({
-                "repeat": r.repeat,
-                "summary": r.summary,
-                "readback": r.readback,
-            })),
-            "waiver": step.waiver,
-            "attempts": attempts,
-            // Human steps: each item with who confirmed it and when, and every reminder sent.
-            "human": step.human,
-        });
-        put(&mut files, &evidence_path, &evidence)?;
-        if let Some(result) = &step.result
-            && !result.output.is_null()
-            && step.action == crate::domain::Action::Snapshot
-        {
-            let path = format!("pre-state/{}.json", step.provider);
-            put(&mut files, &path, &result.output)?;
-            pre_state.push(path);
-        }
-        step_entries.push(json!({
-            "key": step.key,
-            "provider": step.provider,
-            "action": step.action,
-            "description": step.action.describe(),
-            "critical": step.critical,
-            "depends_on": step.depends_on,
-            "state": step.state.as_str(),
-            "attempts": step.attempts,
-            "started_at": step.started_at,
-            "verified_at": step.verified_at,
-            "repeat": step.result.as_ref().map(|r| r.repeat),
-            "summary": step.result.as_ref().map(|r| r.summary.clone()),
-            "request_ids": request_ids,
-            "controls": controls_for(step.action).iter().map(|c| c.id).collect::<Vec<_>>(),
-            "evidence": evidence_path,
-        }));
-    }
-
-    let waivers: Vec<Value> = input
-        .steps
-        .iter()
-        .filter_map(|s| {
-            s.waiver
-                .as_ref()
-                .map(|w| json!({"step": s.key, "actor": w.actor, "reason": w.reason, "at": w.at}))
-        })
-        .collect();
-
-    // Who confirmed each human item (a returned laptop, a hand-over), and when.
-    let confirmations: Vec<Value> = input
-        .steps
-        .iter()
-        .filter_map(|s| s.human.as_ref().map(|h| (s, h)))
-        .flat_map(|(s, h)| {
-            h.items.iter().filter_map(move |i| {
-                i.confirmation.as_ref().map(|c| {
-                    json!({"step": s.key, "item": i.id, "label": i.label, "outcome": c.outcome,
-                        "actor": c.actor, "at": c.at, "condition": c.condition, "note": c.note})
-                })
-            })
-        })
-        .collect();
-    // Changes HR made to the run after it was created (a moved date, a rescinded termination),
-    // each with its source.
-    let hr_changes: Vec<Value> = input
-        .events
-        .iter()
-        .filter(|e| e.actor.starts_with("hr:") && e.kind != "run.created")
-        .map(|e| json!({"kind": e.kind, "actor": e.actor, "at": e.at, "detail": e.detail}))
-        .collect();
-
+    let steps = step_files(&mut files, input.steps, input.attempts)?;
     files
         .insert(
             "VERIFY.md",
             verify_instructions(run.tenant.as_str()).into_bytes(),
         )
         .map_err(|e| e.to_string())?;
+    let manifest = manifest(input, &files, steps)?;
+    let manifest_bytes = passage_jcs::to_canonical_vec(&manifest).map_err(|e| e.to_string())?;
+    let manifest_sha256 = sha256_hex(&manifest_bytes);
+    files
+        .insert("manifest.json", manifest_bytes)
+        .map_err(|e| e.to_string())?;
+    let statement = Statement {
+        tenant: run.tenant.to_string(),
+        run_id: run.id.to_string(),
+        sequence: input.sequence,
+        manifest_sha256,
+        prev_manifest_sha256: input.prev_manifest_sha256.to_owned(),
+        key_id: input.key_id.to_owned(),
+    };
+    Ok((files, statement))
+}
 
-    let timeliness = timeliness(run, input.steps);
-    let controls = controls_index(input.steps);
+/// The manifest's account of the steps: one entry each, and the pre-state files written.
+struct StepFiles {
+    entries: Vec<Value>,
+    pre_state: Vec<String>,
+}
+
+/// Writes each step's evidence file (and a snapshot's pre-state file) and lists the steps.
+fn step_files(
+    files: &mut BundleFiles,
+    steps: &[Step],
+    attempts: &[AttemptRecord],
+) -> Result<StepFiles, String> {
+    let mut listed = StepFiles {
+        entries: Vec::new(),
+        pre_state: Vec::new(),
+    };
+    let mut attempts_by_step: BTreeMap<&str, Vec<&AttemptRecord>> = BTreeMap::new();
+    for a in attempts {
+        attempts_by_step
+            .entry(a.step_key.as_str())
+            .or_default()
+            .push(a);
+    }
+    for step in steps {
+        let attempts = attempts_by_step
+            .remove(step.key.as_str())
+            .unwrap_or_default();
+        let evidence_path = format!("evidence/{}/{}.json", step.provider, step.action);
+        put(files, &evidence_path, &step_evidence(step, &attempts))?;
+        if let Some(result) = &step.result
+            && !result.output.is_null()
+            && step.action == crate::domain::Action::Snapshot
+        {
+            let path = format!("pre-state/{}.json", step.provider);
+            put(files, &path, &result.output)?;
+            listed.pre_state.push(path);
+        }
+        listed
+            .entries
+            .push(step_entry(step, &attempts, &evidence_path));
+    }
+    Ok(listed)
+}
+
+/// A step's own evidence file: its outcome, waiver, every attempt and, for human steps, who
+/// confirmed each item and every reminder sent.
+fn step_evidence(step: &Step, attempts: &[&AttemptRecord]) -> Value {
+    json!({
+        "step": step.key,
+        "provider": step.provider,
+        "action": step.action,
+        "state": step.state.as_str(),
+        "result": step.result.as_ref().map(|r| json!({
+            "repeat": r.repeat,
+            "summary": r.summary,
+            "readback": r.readback,
+        })),
+        "waiver": step.waiver,
+        "attempts": attempts,
+        // Human steps: each item with who confirmed it and when, and every reminder sent.
+        "human": step.human,
+    })
+}
+
+/// A step as the manifest lists it.
+fn step_entry(step: &Step, attempts: &[&AttemptRecord], evidence_path: &str) -> Value {
+    let request_ids: Vec<&str> = attempts
+        .iter()
+        .flat_map(|a| a.calls.iter().filter_map(|c| c.request_id.as_deref()))
+        .collect();
+    json!({
+        "key": step.key,
+        "provider": step.provider,
+        "action": step.action,
+        "description": step.action.describe(),
+        "critical": step.critical,
+        "depends_on": step.depends_on,
+        "state": step.state.as_str(),
+        "attempts": step.attempts,
+        "started_at": step.started_at,
+        "verified_at": step.verified_at,
+        "repeat": step.result.as_ref().map(|r| r.repeat),
+        "summary": step.result.as_ref().map(|r| r.summary.clone()),
+        "request_ids": request_ids,
+        "controls": controls_for(step.action).iter().map(|c| c.id).collect::<Vec<_>>(),
+        "evidence": evidence_path,
+    })
+}
+
+/// The manifest: what the bundle proves and the hash of every file in it so far.
+fn manifest(
+    input: &BundleInput<'_>,
+    files: &BundleFiles,
+    steps: StepFiles,
+) -> Result<Value, String> {
+    let run = input.run;
     let file_list: Vec<Value> = files
         .iter()
         .map(
             |(path, bytes)| json!({"path": path, "sha256": sha256_hex(bytes), "size": bytes.len()}),
         )
         .collect();
-
-    let manifest = json!({
+    Ok(json!({
         "schema": SCHEMA,
         "tenant": run.tenant,
         "run_id": run.id,
@@ -174,29 +184,57 @@ pub fn build_bundle(input: &BundleInput<'_>) -> Result<(BundleFiles, Statement),
             "started_at": run.started_at,
             "closed_at": input.created_at,
         },
-        "steps": step_entries,
-        "pre_state": pre_state,
-        "waivers": waivers,
-        "confirmations": confirmations,
-        "hr_changes": hr_changes,
-        "timeliness": timeliness,
-        "controls": controls,
+        "steps": steps.entries,
+        "pre_state": steps.pre_state,
+        "waivers": waivers(input.steps),
+        "confirmations": confirmations(input.steps),
+        "hr_changes": hr_changes(input.events),
+        "timeliness": timeliness(run, input.steps),
+        "controls": controls_index(input.steps),
         "files": file_list,
-    });
-    let manifest_bytes = passage_jcs::to_canonical_vec(&manifest).map_err(|e| e.to_string())?;
-    let manifest_sha256 = sha256_hex(&manifest_bytes);
-    files
-        .insert("manifest.json", manifest_bytes)
-        .map_err(|e| e.to_string())?;
-    let statement = Statement {
-        tenant: run.tenant.to_string(),
-        run_id: run.id.to_string(),
-        sequence: input.sequence,
-        manifest_sha256,
-        prev_manifest_sha256: input.prev_manifest_sha256.to_owned(),
-        key_id: input.key_id.to_owned(),
-    };
-    Ok((files, statement))
+    }))
+}
+
+fn waivers(steps: &[Step]) -> Vec<Value> {
+    steps
+        .iter()
+        .filter_map(|s| {
+            s.waiver
+                .as_ref()
+                .map(|w| json!({"step": s.key, "actor": w.actor, "reason": w.reason, "at": w.at}))
+        })
+        .collect()
+}
+
+/// Who confirmed each human item (a returned laptop, a hand-over), and when.
+fn confirmations(steps: &[Step]) -> Vec<Value> {
+    steps
+        .iter()
+        .filter_map(|s| s.human.as_ref().map(|h| (s, h)))
+        .flat_map(|(s, h)| {
+            h.items.iter().filter_map(move |i| {
+                i.confirmation.as_ref().map(|c| {
+                    json!({"step": s.key, "item": i.id, "label": i.label, "outcome": c.outcome,
+                        "actor": c.actor, "at": c.at, "condition": c.condition, "note": c.note})
+                })
+            })
+        })
+        .collect()
+}
+
+/// Changes HR made to the run after it was created (a moved date, a rescinded termination),
+/// each with its source.
+fn hr_changes(events: &[RunEvent]) -> Vec<Value> {
+    events
+        .iter()
+        .filter(|e| e.actor.starts_with("hr:") && e.kind != "run.created")
+        .map(|e| json!({"kind": e.kind, "actor": e.actor, "at": e.at, "detail": e.detail}))
+        .collect()
+}
+
+fn put(files: &mut BundleFiles, path: &str, value: &Value) -> Result<(), String> {
+    let bytes = pretty(value)?;
+    files.insert(path, bytes).map_err(|e| e.to_string())
 }
 
 fn err(e: serde_json::Error) -> String {

@@ -77,12 +77,33 @@ pub fn verify_bundle(
     files: &BundleFiles,
     trusted_fingerprint: Option<&str>,
 ) -> Result<VerifiedBundle, VerifyError> {
-    let need = |p: &str| {
-        files
-            .get(p)
-            .ok_or_else(|| VerifyError::MissingFile(p.to_owned()))
-    };
-    let pem = std::str::from_utf8(need("signing-key.pem")?)
+    let (statement, fingerprint) = signed_statement(files, trusted_fingerprint)?;
+    let manifest = manifest_of(files, &statement, &fingerprint)?;
+    let files_checked = check_files(files, &manifest)?;
+    Ok(VerifiedBundle {
+        tenant: statement.tenant,
+        run_id: statement.run_id,
+        sequence: statement.sequence,
+        manifest_sha256: statement.manifest_sha256,
+        prev_manifest_sha256: statement.prev_manifest_sha256,
+        key_fingerprint: fingerprint,
+        files_checked,
+    })
+}
+
+fn need<'a>(files: &'a BundleFiles, path: &str) -> Result<&'a [u8], VerifyError> {
+    files
+        .get(path)
+        .ok_or_else(|| VerifyError::MissingFile(path.to_owned()))
+}
+
+/// The statement, once its signature verifies with the bundle's key (the pinned one, if
+/// given), with that key's fingerprint.
+fn signed_statement(
+    files: &BundleFiles,
+    trusted_fingerprint: Option<&str>,
+) -> Result<(Statement, String), VerifyError> {
+    let pem = std::str::from_utf8(need(files, "signing-key.pem")?)
         .map_err(|_| VerifyError::BadKey("not UTF-8".into()))?;
     let key =
         VerifyingKey::from_public_key_pem(pem).map_err(|e| VerifyError::BadKey(e.to_string()))?;
@@ -95,8 +116,8 @@ pub fn verify_bundle(
             found: fingerprint,
         });
     }
-    let statement_bytes = need("statement.txt")?;
-    let sig = DerSignature::try_from(need("statement.sig")?)
+    let statement_bytes = need(files, "statement.txt")?;
+    let sig = DerSignature::try_from(need(files, "statement.sig")?)
         .map_err(|e| VerifyError::BadSignatureEncoding(e.to_string()))?;
     key.verify(statement_bytes, &sig)
         .map_err(|_| VerifyError::BadSignature)?;
@@ -104,12 +125,21 @@ pub fn verify_bundle(
         .map_err(|_| VerifyError::Statement("not UTF-8".into()))?;
     let statement =
         Statement::parse(statement_text).map_err(|e| VerifyError::Statement(e.to_string()))?;
+    Ok((statement, fingerprint))
+}
 
-    let manifest_bytes = need("manifest.json")?;
+/// The manifest, once it is the one the statement names, in canonical form, and agrees with
+/// the statement and the signing key.
+fn manifest_of(
+    files: &BundleFiles,
+    statement: &Statement,
+    fingerprint: &str,
+) -> Result<Value, VerifyError> {
+    let manifest_bytes = need(files, "manifest.json")?;
     let found = sha256_hex(manifest_bytes);
     if found != statement.manifest_sha256 {
         return Err(VerifyError::ManifestHash {
-            expected: statement.manifest_sha256,
+            expected: statement.manifest_sha256.clone(),
             found,
         });
     }
@@ -136,12 +166,17 @@ pub fn verify_bundle(
             return Err(VerifyError::ManifestMismatch { field: name });
         }
     }
-    if manifest["signing"]["public_key_sha256"].as_str() != Some(fingerprint.as_str()) {
+    if manifest["signing"]["public_key_sha256"].as_str() != Some(fingerprint) {
         return Err(VerifyError::ManifestMismatch {
             field: "signing.public_key_sha256",
         });
     }
+    Ok(manifest)
+}
 
+/// Checks every file the manifest lists against its hash and size, and that no other file is
+/// in the bundle. Returns how many were checked.
+fn check_files(files: &BundleFiles, manifest: &Value) -> Result<usize, VerifyError> {
     let listed = manifest["files"]
         .as_array()
         .ok_or_else(|| VerifyError::ManifestShape("files is not an array".into()))?;
@@ -156,7 +191,7 @@ pub fn verify_bundle(
         let size = entry["size"]
             .as_u64()
             .ok_or_else(|| VerifyError::ManifestShape(format!("{path} has no size")))?;
-        let bytes = need(path)?;
+        let bytes = need(files, path)?;
         let found = sha256_hex(bytes);
         if found != expected {
             return Err(VerifyError::FileHash {
@@ -179,15 +214,7 @@ pub fn verify_bundle(
             return Err(VerifyError::UnlistedFile(path.clone()));
         }
     }
-    Ok(VerifiedBundle {
-        tenant: statement.tenant,
-        run_id: statement.run_id,
-        sequence: statement.sequence,
-        manifest_sha256: statement.manifest_sha256,
-        prev_manifest_sha256: statement.prev_manifest_sha256,
-        key_fingerprint: fingerprint,
-        files_checked: seen.len(),
-    })
+    Ok(seen.len())
 }
 
 /// Checks the hash chain across verified bundles, per tenant: sorted by sequence, each one's

@@ -40,6 +40,9 @@ pub enum RunCommand {
     ScheduleTimer,
     /// Remove the cutoff timer.
     CancelTimer,
+    /// Sign the run's record into the tenant's evidence chain. A closed run is finalized when
+    /// its gate opens; a cancelled one at once, since why no access was cut is evidence too.
+    Finalize,
 }
 
 /// The single source of truth for which run moves are legal.
@@ -55,7 +58,7 @@ pub fn transition(
         // Timers fire at least once; a second fire changes nothing.
         (Running | Blocked | Closed | Cancelled, CutoffReached) => (state, vec![]),
         (Scheduled, Reschedule) => (Scheduled, vec![ScheduleTimer]),
-        (Scheduled, Cancel) => (Cancelled, vec![CancelTimer]),
+        (Scheduled, Cancel) => (Cancelled, vec![CancelTimer, Finalize]),
         (Running, StepFailed) => (Blocked, vec![]),
         (Blocked, StepFailed) => (Blocked, vec![]),
         (Blocked, Unblocked) => (Running, vec![ReleaseReadySteps]),
@@ -132,6 +135,12 @@ mod tests {
         assert!(cmds.contains(&RunCommand::ReleaseReadySteps));
         let (_, cmds) = transition(Running, CutoffReached).unwrap();
         assert!(cmds.is_empty());
+    }
+
+    #[test]
+    fn a_cancellation_is_signed_and_its_timer_removed() {
+        let (_, cmds) = transition(Scheduled, Cancel).unwrap();
+        assert_eq!(cmds, vec![RunCommand::CancelTimer, RunCommand::Finalize]);
     }
 
     #[test]

@@ -78,9 +78,9 @@ pub fn transition(
         (Ready | RetryWait | InFlight, AwaitPeople) => (Awaiting, vec![]),
         (Awaiting, Confirmed) => (Verified, vec![ReleaseDependents]),
         (Pending | Ready | RetryWait | InFlight | Failed | Awaiting, Waive { critical: false }) => {
-            (Waived, vec![ReleaseDependents, ReconsiderBlock])
+            (Waived, vec![ReconsiderBlock, ReleaseDependents])
         }
-        (Failed, OperatorRetry) => (Ready, vec![Enqueue, ReconsiderBlock]),
+        (Failed, OperatorRetry) => (Ready, vec![ReconsiderBlock, Enqueue]),
         _ => {
             return Err(TransitionError {
                 machine: "step",
@@ -158,6 +158,19 @@ mod tests {
                 assert!(transition(s, i).is_err(), "{s:?} accepted {i:?}");
             }
         }
+    }
+
+    #[test]
+    fn an_operator_decision_reconsiders_the_block_first() {
+        use StepCommand::*;
+        assert_eq!(
+            transition(Failed, Waive { critical: false }).unwrap().1,
+            vec![ReconsiderBlock, ReleaseDependents]
+        );
+        assert_eq!(
+            transition(Failed, OperatorRetry).unwrap().1,
+            vec![ReconsiderBlock, Enqueue]
+        );
     }
 
     #[test]

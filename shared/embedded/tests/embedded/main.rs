@@ -1,6 +1,7 @@
-//! The embedded adapters against the port contracts.
+//! The embedded adapters against the port contracts, and the engine running on them.
 //!
 //! One test binary for the crate (modules inside), so the suite links once.
 
 mod contract;
+mod engine_commands;
 mod store_contract;

@@ -1,0 +1,577 @@
+//! The engine carries out every command the run and step machines return.
+//!
+//! The engine runs on the SQLite store; the queue and the timer record what they are asked,
+//! so each test can show a command's effect: a message queued, a timer set or removed, a run
+//! blocked or released. `shown_by` names the test for each command, and fails to compile when
+//! a command is added to the tables without one.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use passage_core::cutoff::CutoffRequest;
+use passage_core::domain::{Action, Provider, RunState, StepState, TenantPolicy, step_key};
+use passage_core::engine::{Disposition, Engine, EngineSettings, ManualLeaver, Ports};
+use passage_core::ids::{RunId, StepKey, TenantId};
+use passage_core::machine::run::RunCommand;
+use passage_core::machine::step::StepCommand;
+use passage_core::ports::{
+    ActionDone, ActionFailure, ActionReport, ActionRequest, Clock, Connector, ConnectorRegistry,
+    Delivery, FailureClass, NoHrSources, NoNotifier, QueueError, QueueMessage, RunStore,
+    StaticTenants, StepQueue, Timer, TimerError,
+};
+use passage_embedded::{Database, FsEvidenceStore, KeyFileSigner, SqliteStore};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The test that shows each command carried out.
+fn shown_by_step(command: StepCommand) -> &'static str {
+    match command {
+        StepCommand::Enqueue => "the_cutoff_releases_and_queues_ready_steps",
+        StepCommand::Execute => "a_claim_calls_the_provider",
+        StepCommand::ReleaseDependents => "a_verified_step_releases_its_dependents",
+        StepCommand::BlockRun => "a_permanent_failure_blocks_the_run_in_the_same_write",
+        StepCommand::ReconsiderBlock => "a_waiver_unblocks_the_run_and_releases_what_waited",
+    }
+}
+
+fn shown_by_run(command: RunCommand) -> &'static str {
+    match command {
+        RunCommand::ReleaseReadySteps => "the_cutoff_releases_and_queues_ready_steps",
+        RunCommand::ScheduleTimer => "a_new_cutoff_sets_the_timer_and_a_past_one_starts_the_run",
+        RunCommand::CancelTimer => "a_cancellation_removes_the_timer_and_queues_its_record",
+        RunCommand::Finalize => "a_cancellation_removes_the_timer_and_queues_its_record",
+    }
+}
+
+#[test]
+fn every_command_is_shown_carried_out() {
+    let steps = [
+        StepCommand::Enqueue,
+        StepCommand::Execute,
+        StepCommand::ReleaseDependents,
+        StepCommand::BlockRun,
+        StepCommand::ReconsiderBlock,
+    ];
+    let runs = [
+        RunCommand::ReleaseReadySteps,
+        RunCommand::ScheduleTimer,
+        RunCommand::CancelTimer,
+        RunCommand::Finalize,
+    ];
+    let tests = include_str!("engine_commands.rs");
+    for name in steps
+        .map(shown_by_step)
+        .into_iter()
+        .chain(runs.map(shown_by_run))
+    {
+        assert!(
+            tests.contains(&format!("async fn {name}()")),
+            "no test {name}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ports that record what they are asked
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Default)]
+struct RecordingQueue(Mutex<Vec<(QueueMessage, Duration)>>);
+
+impl RecordingQueue {
+    fn take(&self) -> Vec<(QueueMessage, Duration)> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+#[async_trait]
+impl StepQueue for RecordingQueue {
+    async fn enqueue(&self, message: &QueueMessage, delay: Duration) -> Result<(), QueueError> {
+        self.0.lock().unwrap().push((message.clone(), delay));
+        Ok(())
+    }
+    async fn receive(&self, _: usize, _: Duration) -> Result<Vec<Delivery>, QueueError> {
+        Ok(Vec::new())
+    }
+    async fn ack(&self, _: &str) -> Result<(), QueueError> {
+        Ok(())
+    }
+    async fn release(&self, _: &str, _: Duration) -> Result<(), QueueError> {
+        Ok(())
+    }
+    async fn dead_letter(&self, _: &str, _: &str) -> Result<(), QueueError> {
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum TimerCall {
+    Schedule(RunId, Timestamp),
+    Cancel(RunId),
+}
+
+#[derive(Default)]
+struct RecordingTimer(Mutex<Vec<TimerCall>>);
+
+impl RecordingTimer {
+    fn take(&self) -> Vec<TimerCall> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+#[async_trait]
+impl Timer for RecordingTimer {
+    async fn schedule(&self, _: &TenantId, run: &RunId, at: Timestamp) -> Result<(), TimerError> {
+        self.0
+            .lock()
+            .unwrap()
+            .push(TimerCall::Schedule(run.clone(), at));
+        Ok(())
+    }
+    async fn cancel(&self, run: &RunId) -> Result<(), TimerError> {
+        self.0.lock().unwrap().push(TimerCall::Cancel(run.clone()));
+        Ok(())
+    }
+}
+
+struct TestClock(Mutex<Timestamp>);
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// Okta, answering each action as the test says (verified unless told otherwise) and
+/// counting the calls.
+#[derive(Default)]
+struct ScriptedOkta {
+    failures: Mutex<BTreeMap<Action, FailureClass>>,
+    calls: Mutex<Vec<Action>>,
+}
+
+#[async_trait]
+impl Connector for ScriptedOkta {
+    fn provider(&self) -> Provider {
+        Provider::Okta
+    }
+    fn supports(&self, _: Action) -> bool {
+        true
+    }
+    async fn execute(&self, request: &ActionRequest) -> ActionReport {
+        self.calls.lock().unwrap().push(request.action);
+        let outcome = match self.failures.lock().unwrap().get(&request.action) {
+            Some(class) => Err(ActionFailure {
+                class: *class,
+                code: "E0000006".into(),
+                message: "you do not have permission".into(),
+            }),
+            None => Ok(ActionDone {
+                repeat: false,
+                summary: format!("{} done", request.action),
+                readback: json!({}),
+                output: json!({}),
+            }),
+        };
+        ActionReport {
+            outcome,
+            calls: Vec::new(),
+        }
+    }
+}
+
+struct Registry(Arc<ScriptedOkta>);
+
+impl ConnectorRegistry for Registry {
+    fn connector(&self, _: &TenantPolicy, provider: Provider) -> Option<Arc<dyn Connector>> {
+        (provider == Provider::Okta).then(|| self.0.clone() as Arc<dyn Connector>)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine under test
+// ---------------------------------------------------------------------------------------------
+
+struct World {
+    engine: Engine,
+    store: SqliteStore,
+    queue: Arc<RecordingQueue>,
+    timer: Arc<RecordingTimer>,
+    clock: Arc<TestClock>,
+    okta: Arc<ScriptedOkta>,
+    tenant: TenantId,
+    _dir: tempfile::TempDir,
+}
+
+const START: &str = "2030-01-07T09:00:00Z";
+const CUTOFF: &str = "2030-01-07T17:00:00Z";
+
+fn at(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+impl World {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut policy = TenantPolicy::new("acme");
+        // Grants may be waived: the waiver test needs a step that is not critical.
+        policy.okta.as_mut().unwrap().grants_critical = false;
+        let tenant = policy.id.clone();
+        let store = SqliteStore::new(Database::in_memory().unwrap());
+        let queue = Arc::new(RecordingQueue::default());
+        let timer = Arc::new(RecordingTimer::default());
+        let clock = Arc::new(TestClock(Mutex::new(at(START))));
+        let okta = Arc::new(ScriptedOkta::default());
+        let ports = Ports {
+            store: Arc::new(store.clone()),
+            queue: queue.clone(),
+            signer: Arc::new(KeyFileSigner::load_or_create(&dir.path().join("key.pem")).unwrap()),
+            evidence: Arc::new(FsEvidenceStore::new(dir.path().join("bundles"))),
+            timer: timer.clone(),
+            clock: clock.clone(),
+            connectors: Arc::new(Registry(okta.clone())),
+            tenants: Arc::new(StaticTenants::new(vec![policy])),
+            hr: Arc::new(NoHrSources),
+            notifier: Arc::new(NoNotifier),
+        };
+        let settings = EngineSettings {
+            worker_id: "worker-1".into(),
+            ..EngineSettings::default()
+        };
+        Self {
+            engine: Engine::new(ports, settings),
+            store,
+            queue,
+            timer,
+            clock,
+            okta,
+            tenant,
+            _dir: dir,
+        }
+    }
+
+    fn set_time(&self, s: &str) {
+        *self.clock.0.lock().unwrap() = at(s);
+    }
+
+    /// A leaver whose cutoff is this afternoon; the intake's own timer call is forgotten.
+    async fn scheduled_run(&self) -> RunId {
+        let leaver = ManualLeaver {
+            employee_id: "e-1".into(),
+            email: "jane@example.com".into(),
+            display_name: None,
+            cutoff: CutoffRequest::Exact(at(CUTOFF)),
+            time_zone: None,
+            work_location: None,
+            manager: None,
+            note: None,
+        };
+        let accepted = self
+            .engine
+            .start_manual(&self.tenant, leaver, "ops", "leaver-1")
+            .await
+            .unwrap();
+        assert_eq!(accepted.state, RunState::Scheduled);
+        self.timer.take();
+        self.queue.take();
+        accepted.run_id
+    }
+
+    /// A run past its cutoff with its snapshot claimed by nobody yet.
+    async fn running_run(&self) -> RunId {
+        let run_id = self.scheduled_run().await;
+        self.set_time("2030-01-07T17:00:01Z");
+        self.engine.fire_cutoff(&run_id).await.unwrap();
+        self.timer.take();
+        self.queue.take();
+        run_id
+    }
+
+    async fn work(&self, run_id: &RunId, action: Action) -> Disposition {
+        self.work_delivered(run_id, action, 1).await
+    }
+
+    async fn work_delivered(&self, run_id: &RunId, action: Action, count: u32) -> Disposition {
+        let delivery = Delivery {
+            message: Some(QueueMessage::Step {
+                run_id: run_id.clone(),
+                step_key: okta(action),
+            }),
+            body: String::new(),
+            receipt: "receipt".into(),
+            receive_count: count,
+        };
+        self.engine.handle(&delivery).await.unwrap()
+    }
+
+    fn fail(&self, action: Action, class: FailureClass) {
+        self.okta.failures.lock().unwrap().insert(action, class);
+    }
+
+    async fn state_of(&self, run_id: &RunId, action: Action) -> StepState {
+        let steps = self.store.steps(run_id).await.unwrap();
+        steps.iter().find(|s| s.key == okta(action)).unwrap().state
+    }
+
+    async fn run_state(&self, run_id: &RunId) -> RunState {
+        self.store.run(run_id).await.unwrap().unwrap().state
+    }
+
+    async fn event_kinds(&self, run_id: &RunId) -> Vec<String> {
+        let events = self.store.events(run_id).await.unwrap();
+        events.into_iter().map(|e| e.kind).collect()
+    }
+}
+
+fn okta(action: Action) -> StepKey {
+    step_key(Provider::Okta, action)
+}
+
+fn step_message(run_id: &RunId, action: Action) -> QueueMessage {
+    QueueMessage::Step {
+        run_id: run_id.clone(),
+        step_key: okta(action),
+    }
+}
+
+/// Verifies every Okta step but grants, which the test decides about.
+async fn all_but_grants(world: &World, run_id: &RunId) {
+    world.work(run_id, Action::Snapshot).await;
+    world.work(run_id, Action::RevokeSessions).await;
+    world.work(run_id, Action::RemoveGroups).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One test per command
+// ---------------------------------------------------------------------------------------------
+
+/// `CutoffReached` → `CancelTimer`, `ReleaseReadySteps`; `DependenciesMet` → `Enqueue`.
+#[tokio::test]
+async fn the_cutoff_releases_and_queues_ready_steps() {
+    let world = World::new();
+    let run_id = world.scheduled_run().await;
+    world.set_time("2030-01-07T17:00:01Z");
+    world.engine.fire_cutoff(&run_id).await.unwrap();
+    assert_eq!(world.run_state(&run_id).await, RunState::Running);
+    assert_eq!(world.timer.take(), [TimerCall::Cancel(run_id.clone())]);
+    assert_eq!(
+        world.queue.take(),
+        [(step_message(&run_id, Action::Snapshot), Duration::ZERO)]
+    );
+    assert_eq!(
+        world.state_of(&run_id, Action::Snapshot).await,
+        StepState::Ready
+    );
+}
+
+/// `Claim` → `Execute`.
+#[tokio::test]
+async fn a_claim_calls_the_provider() {
+    let world = World::new();
+    let run_id = world.running_run().await;
+    assert_eq!(
+        world.work(&run_id, Action::Snapshot).await,
+        Disposition::Ack
+    );
+    assert_eq!(*world.okta.calls.lock().unwrap(), [Action::Snapshot]);
+}
+
+/// `Succeeded` → `ReleaseDependents`.
+#[tokio::test]
+async fn a_verified_step_releases_its_dependents() {
+    let world = World::new();
+    let run_id = world.running_run().await;
+    world.work(&run_id, Action::Snapshot).await;
+    let queued: Vec<QueueMessage> = world.queue.take().into_iter().map(|(m, _)| m).collect();
+    let released = [
+        Action::RevokeSessions,
+        Action::RevokeGrants,
+        Action::RemoveGroups,
+    ];
+    assert_eq!(queued, released.map(|a| step_message(&run_id, a)));
+    for action in released {
+        assert_eq!(world.state_of(&run_id, action).await, StepState::Ready);
+    }
+    // The suspension waits for all three.
+    assert_eq!(
+        world.state_of(&run_id, Action::Suspend).await,
+        StepState::Pending
+    );
+}
+
+/// `RetryableError` → `Enqueue`, for the step whose message is being handled: the message
+/// comes back after the backoff instead of a second one being queued.
+#[tokio::test]
+async fn a_retryable_failure_gives_the_message_back_after_its_backoff() {
+    let world = World::new();
+    let run_id = world.running_run().await;
+    world.fail(
+        Action::Snapshot,
+        FailureClass::Retryable { retry_after: None },
+    );
+    let disposition = world.work(&run_id, Action::Snapshot).await;
+    let steps = world.store.steps(&run_id).await.unwrap();
+    let snapshot = steps
+        .iter()
+        .find(|s| s.key == okta(Action::Snapshot))
+        .unwrap();
+    assert_eq!(snapshot.state, StepState::RetryWait);
+    let not_before = snapshot.not_before.unwrap();
+    let backoff =
+        Duration::try_from(not_before.duration_since(at("2030-01-07T17:00:01Z"))).unwrap();
+    assert!(backoff > Duration::ZERO);
+    assert_eq!(disposition, Disposition::Release(backoff));
+    assert!(world.queue.take().is_empty());
+}
+
+/// `PermanentError` and `DeadLettered` → `BlockRun`: the run is blocked with the step's
+/// error, and its event follows the step's.
+#[tokio::test]
+async fn a_permanent_failure_blocks_the_run_in_the_same_write() {
+    let world = World::new();
+    let run_id = world.running_run().await;
+    world.fail(Action::Snapshot, FailureClass::Permanent);
+    assert_eq!(
+        world.work(&run_id, Action::Snapshot).await,
+        Disposition::Ack
+    );
+    let run = world.store.run(&run_id).await.unwrap().unwrap();
+    assert_eq!(run.state, RunState::Blocked);
+    assert_eq!(
+        run.blocked_reason.as_deref(),
+        Some("okta.snapshot failed (E0000006): you do not have permission")
+    );
+    let kinds = world.event_kinds(&run_id).await;
+    assert_eq!(kinds[kinds.len() - 2..], ["step.failed", "run.blocked"]);
+
+    // A message the queue gave up on blocks the run the same way.
+    let world = World::new();
+    let run_id = world.running_run().await;
+    let disposition = world.work_delivered(&run_id, Action::Snapshot, 21).await;
+    assert!(matches!(disposition, Disposition::DeadLetter(_)));
+    let run = world.store.run(&run_id).await.unwrap().unwrap();
+    assert_eq!(run.state, RunState::Blocked);
+    assert!(
+        run.blocked_reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("okta.snapshot failed (dead_lettered): "))
+    );
+    let kinds = world.event_kinds(&run_id).await;
+    assert_eq!(
+        kinds[kinds.len() - 2..],
+        ["step.dead_lettered", "run.blocked"]
+    );
+}
+
+/// `OperatorRetry` → `ReconsiderBlock`, `Enqueue`: the run runs again and the step is queued.
+#[tokio::test]
+async fn an_operator_retry_unblocks_the_run_and_queues_the_step() {
+    let world = World::new();
+    let run_id = world.running_run().await;
+    world.fail(Action::Snapshot, FailureClass::Permanent);
+    world.work(&run_id, Action::Snapshot).await;
+    assert_eq!(world.run_state(&run_id).await, RunState::Blocked);
+    world.queue.take();
+    world
+        .engine
+        .retry(&run_id, &okta(Action::Snapshot), "ops")
+        .await
+        .unwrap();
+    assert_eq!(world.run_state(&run_id).await, RunState::Running);
+    assert_eq!(
+        world.queue.take(),
+        [(step_message(&run_id, Action::Snapshot), Duration::ZERO)]
+    );
+    let kinds = world.event_kinds(&run_id).await;
+    assert_eq!(kinds[kinds.len() - 2..], ["step.retried", "run.unblocked"]);
+}
+
+/// `Waive` → `ReconsiderBlock`, `ReleaseDependents`; unblocking → `ReleaseReadySteps`.
+#[tokio::test]
+async fn a_waiver_unblocks_the_run_and_releases_what_waited() {
+    let world = World::new();
+    let run_id = world.running_run().await;
+    world.fail(Action::RevokeGrants, FailureClass::Permanent);
+    all_but_grants(&world, &run_id).await;
+    world.work(&run_id, Action::RevokeGrants).await;
+    assert_eq!(world.run_state(&run_id).await, RunState::Blocked);
+    world.queue.take();
+    world
+        .engine
+        .waive(
+            &run_id,
+            &okta(Action::RevokeGrants),
+            "ops",
+            "granted elsewhere",
+        )
+        .await
+        .unwrap();
+    assert_eq!(world.run_state(&run_id).await, RunState::Running);
+    assert_eq!(
+        world.state_of(&run_id, Action::Suspend).await,
+        StepState::Ready
+    );
+    // Queued once, though both the waiver and the unblocking ask for a release.
+    assert_eq!(
+        world.queue.take(),
+        [(step_message(&run_id, Action::Suspend), Duration::ZERO)]
+    );
+}
+
+/// `Reschedule` → `ScheduleTimer`: the timer moves to the new cutoff, and a cutoff already
+/// past starts the run at once.
+#[tokio::test]
+async fn a_new_cutoff_sets_the_timer_and_a_past_one_starts_the_run() {
+    let world = World::new();
+    let run_id = world.scheduled_run().await;
+    let later = at("2030-01-08T17:00:00Z");
+    world
+        .engine
+        .reschedule(&run_id, &CutoffRequest::Exact(later), "ops", "one more day")
+        .await
+        .unwrap();
+    assert_eq!(
+        world.timer.take(),
+        [TimerCall::Schedule(run_id.clone(), later)]
+    );
+    assert_eq!(world.run_state(&run_id).await, RunState::Scheduled);
+    assert!(world.queue.take().is_empty());
+
+    let earlier = at("2030-01-07T08:00:00Z");
+    world
+        .engine
+        .reschedule(&run_id, &CutoffRequest::Exact(earlier), "ops", "left early")
+        .await
+        .unwrap();
+    assert_eq!(
+        world.timer.take(),
+        [
+            TimerCall::Schedule(run_id.clone(), earlier),
+            TimerCall::Cancel(run_id.clone())
+        ]
+    );
+    assert_eq!(world.run_state(&run_id).await, RunState::Running);
+    assert_eq!(
+        world.queue.take(),
+        [(step_message(&run_id, Action::Snapshot), Duration::ZERO)]
+    );
+}
+
+/// `Cancel` → `CancelTimer`, `Finalize`.
+#[tokio::test]
+async fn a_cancellation_removes_the_timer_and_queues_its_record() {
+    let world = World::new();
+    let run_id = world.scheduled_run().await;
+    world
+        .engine
+        .cancel(&run_id, "ops", "the leaver stays")
+        .await
+        .unwrap();
+    assert_eq!(world.run_state(&run_id).await, RunState::Cancelled);
+    assert_eq!(world.timer.take(), [TimerCall::Cancel(run_id.clone())]);
+    assert_eq!(
+        world.queue.take(),
+        [(QueueMessage::Finalize { run_id }, Duration::ZERO)]
+    );
+}
