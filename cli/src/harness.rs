@@ -2,8 +2,9 @@
 //! and `passage bench` run, and what the end-to-end tests drive over real HTTP.
 
 use anyhow::{Context, Result, bail};
+use passage_config::Integrations;
+use passage_connectors::ConnectionSettings;
 use passage_connectors::okta::OktaSettings;
-use passage_connectors::{ConnectionSettings, Registry};
 use passage_core::engine::EngineSettings;
 use passage_core::ports::RunStore;
 use passage_core::secret::Secret;
@@ -127,95 +128,134 @@ impl Others {
     /// certificate app in Entra, a delegated service account in Google, an API key in
     /// JumpCloud), and adds their policies and connections to the tenant.
     async fn start(policy: &mut TenantPolicy, settings: &mut ConnectionSettings) -> Result<Self> {
-        use passage_connectors::google::{DELEGATED_SCOPES, GoogleSettings};
-        use passage_connectors::jumpcloud::{JumpCloudCredential, JumpCloudSettings};
-        use passage_connectors::microsoft::{MicrosoftCredential, MicrosoftSettings};
-        use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)?;
-        let private = key.to_pkcs8_pem(LineEnding::LF)?.to_string();
-        let public = key.to_public_key().to_public_key_pem(LineEnding::LF)?;
-
-        let microsoft =
-            passage_sandbox::microsoft::MicrosoftEmulator::start(Default::default()).await?;
-        passage_sandbox::microsoft::demo_seed(&microsoft);
-        let (x5t, _) = passage_sandbox::microsoft::key_thumbprints(&public)
-            .context("thumbprint of the sandbox key")?;
-        let client_id = "5a1e2b3c-4d5e-6f70-8192-a3b4c5d6e7f8";
-        microsoft.register_app(
-            client_id,
-            passage_sandbox::microsoft::AppCredential::PublicKey {
-                pem: public.clone(),
-                x5t: x5t.clone(),
-            },
-        );
-        let ms_base = url::Url::parse(&microsoft.base_url())?;
-        let ms_policy = passage_core::MicrosoftPolicy {
-            auto_reply: Some("I have left the company; please contact my manager.".into()),
-            ..Default::default()
-        };
-        settings.microsoft = Some(MicrosoftSettings {
-            login_url: ms_base.clone(),
-            graph_url: ms_base.clone(),
-            exchange_url: ms_base,
-            tenant_id: microsoft.tenant_id(),
-            client_id: client_id.into(),
-            credential: MicrosoftCredential::Certificate {
-                private_key: Secret::new(private.clone()),
-                x5t,
-            },
-            policy: ms_policy.clone(),
-        });
-        policy.microsoft = Some(ms_policy);
-
-        let google = passage_sandbox::google::GoogleEmulator::start(Default::default()).await?;
-        passage_sandbox::google::demo_seed(&google);
-        let sa = "offboarder@passage-demo.iam.gserviceaccount.com";
-        google
-            .register_service_account(
-                sa,
-                "104729305811209384756",
-                &public,
-                "demo-key",
-                DELEGATED_SCOPES,
-            )
-            .map_err(|e| anyhow::anyhow!("registering the service account: {e:?}"))?;
-        let g_policy = passage_core::GooglePolicy {
-            vacation_reply: Some("I have left the company; please contact my manager.".into()),
-            ..Default::default()
-        };
-        settings.google = Some(GoogleSettings {
-            api_base: url::Url::parse(&google.base_url())?,
-            licensing_base: None,
-            gmail_base: None,
-            token_url: url::Url::parse(&google.token_url())?,
-            service_account_email: sa.into(),
-            private_key: Secret::new(private),
-            key_id: "demo-key".into(),
-            admin_subject: google.admin_email(),
-            customer_id: "my_customer".into(),
-            license_skus: Vec::new(),
-            policy: g_policy.clone(),
-        });
-        policy.google = Some(g_policy);
-
-        let jumpcloud =
-            passage_sandbox::jumpcloud::JumpCloudEmulator::start(Default::default()).await?;
-        passage_sandbox::jumpcloud::demo_seed(&jumpcloud);
-        let jc_policy = passage_core::JumpCloudPolicy::default();
-        settings.jumpcloud = Some(JumpCloudSettings {
-            base_url: url::Url::parse(&jumpcloud.base_url())?,
-            token_url: Some(url::Url::parse(&jumpcloud.token_url())?),
-            credential: JumpCloudCredential::ApiKey(Secret::new(jumpcloud.api_key())),
-            org_id: None,
-            policy: jc_policy.clone(),
-        });
-        policy.jumpcloud = Some(jc_policy);
+        let key = SandboxKey::generate()?;
         Ok(Self {
-            microsoft,
-            google,
-            jumpcloud,
+            microsoft: start_microsoft(&key, policy, settings).await?,
+            google: start_google(&key, policy, settings).await?,
+            jumpcloud: start_jumpcloud(policy, settings).await?,
         })
     }
+}
+
+/// One RSA key pair Passage signs its token requests with, registered with Entra and Google.
+struct SandboxKey {
+    private_pem: String,
+    public_pem: String,
+}
+
+impl SandboxKey {
+    fn generate() -> Result<Self> {
+        use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)?;
+        Ok(Self {
+            private_pem: key.to_pkcs8_pem(LineEnding::LF)?.to_string(),
+            public_pem: key.to_public_key().to_public_key_pem(LineEnding::LF)?,
+        })
+    }
+}
+
+/// The Entra, Graph, Intune and Exchange emulator with a certificate app for Passage.
+async fn start_microsoft(
+    key: &SandboxKey,
+    policy: &mut TenantPolicy,
+    settings: &mut ConnectionSettings,
+) -> Result<passage_sandbox::microsoft::MicrosoftEmulator> {
+    use passage_connectors::microsoft::{MicrosoftCredential, MicrosoftSettings};
+    use passage_sandbox::microsoft::{
+        AppCredential, MicrosoftEmulator, demo_seed, key_thumbprints,
+    };
+    let microsoft = MicrosoftEmulator::start(Default::default()).await?;
+    demo_seed(&microsoft);
+    let (x5t, _) = key_thumbprints(&key.public_pem).context("thumbprint of the sandbox key")?;
+    let client_id = "5a1e2b3c-4d5e-6f70-8192-a3b4c5d6e7f8";
+    microsoft.register_app(
+        client_id,
+        AppCredential::PublicKey {
+            pem: key.public_pem.clone(),
+            x5t: x5t.clone(),
+        },
+    );
+    let base = url::Url::parse(&microsoft.base_url())?;
+    let ms_policy = passage_core::MicrosoftPolicy {
+        auto_reply: Some("I have left the company; please contact my manager.".into()),
+        ..Default::default()
+    };
+    settings.microsoft = Some(MicrosoftSettings {
+        login_url: base.clone(),
+        graph_url: base.clone(),
+        exchange_url: base,
+        tenant_id: microsoft.tenant_id(),
+        client_id: client_id.into(),
+        credential: MicrosoftCredential::Certificate {
+            private_key: Secret::new(key.private_pem.clone()),
+            x5t,
+        },
+        policy: ms_policy.clone(),
+    });
+    policy.microsoft = Some(ms_policy);
+    Ok(microsoft)
+}
+
+/// The Google Workspace emulator with a delegated service account for Passage.
+async fn start_google(
+    key: &SandboxKey,
+    policy: &mut TenantPolicy,
+    settings: &mut ConnectionSettings,
+) -> Result<passage_sandbox::google::GoogleEmulator> {
+    use passage_connectors::google::{DELEGATED_SCOPES, GoogleSettings};
+    use passage_sandbox::google::{GoogleEmulator, demo_seed};
+    let google = GoogleEmulator::start(Default::default()).await?;
+    demo_seed(&google);
+    let sa = "offboarder@passage-demo.iam.gserviceaccount.com";
+    google
+        .register_service_account(
+            sa,
+            "104729305811209384756",
+            &key.public_pem,
+            "demo-key",
+            DELEGATED_SCOPES,
+        )
+        .map_err(|e| anyhow::anyhow!("registering the service account: {e:?}"))?;
+    let g_policy = passage_core::GooglePolicy {
+        vacation_reply: Some("I have left the company; please contact my manager.".into()),
+        ..Default::default()
+    };
+    settings.google = Some(GoogleSettings {
+        api_base: url::Url::parse(&google.base_url())?,
+        licensing_base: None,
+        gmail_base: None,
+        token_url: url::Url::parse(&google.token_url())?,
+        service_account_email: sa.into(),
+        private_key: Secret::new(key.private_pem.clone()),
+        key_id: "demo-key".into(),
+        admin_subject: google.admin_email(),
+        customer_id: "my_customer".into(),
+        license_skus: Vec::new(),
+        policy: g_policy.clone(),
+    });
+    policy.google = Some(g_policy);
+    Ok(google)
+}
+
+/// The JumpCloud emulator with an API key for Passage.
+async fn start_jumpcloud(
+    policy: &mut TenantPolicy,
+    settings: &mut ConnectionSettings,
+) -> Result<passage_sandbox::jumpcloud::JumpCloudEmulator> {
+    use passage_connectors::jumpcloud::{JumpCloudCredential, JumpCloudSettings};
+    use passage_sandbox::jumpcloud::{JumpCloudEmulator, demo_seed};
+    let jumpcloud = JumpCloudEmulator::start(Default::default()).await?;
+    demo_seed(&jumpcloud);
+    let jc_policy = passage_core::JumpCloudPolicy::default();
+    settings.jumpcloud = Some(JumpCloudSettings {
+        base_url: url::Url::parse(&jumpcloud.base_url())?,
+        token_url: Some(url::Url::parse(&jumpcloud.token_url())?),
+        credential: JumpCloudCredential::ApiKey(Secret::new(jumpcloud.api_key())),
+        org_id: None,
+        policy: jc_policy.clone(),
+    });
+    policy.jumpcloud = Some(jc_policy);
+    Ok(jumpcloud)
 }
 
 impl Sandbox {
@@ -234,33 +274,10 @@ impl Sandbox {
         if let Some(customize) = &options.customize {
             customize(&mut policy);
         }
-        let mut connections = HashMap::new();
-        connections.insert(TenantId::new(TENANT), settings);
-        let mut integrations =
-            passage_server::Integrations::connectors_only(Arc::new(Registry::new(connections)));
-        if let Some(hr) = &options.hr {
-            let mut by_tenant = HashMap::new();
-            by_tenant.insert(TenantId::new(TENANT), hr.clone());
-            integrations.hr = Arc::new(passage_hrapi::HrRegistry::new(by_tenant));
-        }
-        if let Some(n) = &options.notifier {
-            integrations.notifier = n.clone();
-        }
-        let mut engine_settings = EngineSettings::default();
-        if options.confirm_links {
-            // The base URL is filled in by the test from the sandbox's address; the key is the
-            // installation's link key.
-            engine_settings.confirm_links = Some(passage_core::engine::ConfirmLinks {
-                base_url: String::new(),
-                key: Secret::new(""),
-                valid_for: Duration::from_secs(7 * 86_400),
-            });
-        }
         let system = System::open(
             &options.data_dir,
-            vec![policy],
-            integrations,
-            engine_settings,
+            integrations(&options, policy, settings),
+            engine_settings(&options),
         )
         .context("opening the sandbox data directory")?;
         let mut h = host(&system, options.workers);
@@ -314,18 +331,50 @@ impl Sandbox {
     }
 }
 
+/// The sandbox tenant's provider connections, with the HR system API and notifier the options
+/// name.
+fn integrations(
+    options: &SandboxOptions,
+    policy: TenantPolicy,
+    settings: ConnectionSettings,
+) -> Integrations {
+    let tenant = TenantId::new(TENANT);
+    let mut integrations =
+        Integrations::providers_only(vec![policy], HashMap::from([(tenant.clone(), settings)]));
+    if let Some(hr) = &options.hr {
+        let by_tenant = HashMap::from([(tenant, hr.clone())]);
+        integrations.hr = Arc::new(passage_hrapi::HrRegistry::new(by_tenant));
+    }
+    if let Some(n) = &options.notifier {
+        integrations.notifier = n.clone();
+    }
+    integrations
+}
+
+fn engine_settings(options: &SandboxOptions) -> EngineSettings {
+    let mut settings = EngineSettings::default();
+    if options.confirm_links {
+        // The base URL is filled in by the test from the sandbox's address; the key is the
+        // installation's link key.
+        settings.confirm_links = Some(passage_core::engine::ConfirmLinks {
+            base_url: String::new(),
+            key: Secret::new(""),
+            valid_for: Duration::from_secs(7 * 86_400),
+        });
+    }
+    settings
+}
+
 /// Opens the embedded system with one tenant.
 pub fn open_system(
     data_dir: &Path,
     policy: TenantPolicy,
     settings: ConnectionSettings,
 ) -> Result<System> {
-    let mut connections = HashMap::new();
-    connections.insert(TenantId::new(TENANT), settings);
+    let connections = HashMap::from([(TenantId::new(TENANT), settings)]);
     System::open(
         data_dir,
-        vec![policy],
-        passage_server::Integrations::connectors_only(Arc::new(Registry::new(connections))),
+        Integrations::providers_only(vec![policy], connections),
         EngineSettings::default(),
     )
     .context("opening the sandbox data directory")

@@ -3,7 +3,7 @@
 //! per tenant.
 
 use passage::harness::{Cutoff, SandboxOptions, leaver_event, random_secret, tenant, wait_for};
-use passage_connectors::Registry;
+use passage_config::Integrations;
 use passage_core::engine::EngineSettings;
 use passage_core::ports::{RunFilter, RunStore};
 use passage_core::secret::Secret;
@@ -12,10 +12,9 @@ use passage_hris::WebhookSecret;
 use passage_http::{Operator, Operators};
 use passage_sandbox::okta::DEMO_LEAVER;
 use passage_sandbox::{OktaConfig, OktaEmulator};
-use passage_server::{Integrations, System};
+use passage_server::System;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 const ACME_OPS: &str = "acme-operator-token-000000000000000";
@@ -62,8 +61,7 @@ async fn world() -> World {
     }
     let system = System::open(
         &dir,
-        policies,
-        Integrations::connectors_only(Arc::new(Registry::new(connections))),
+        Integrations::providers_only(policies, connections),
         EngineSettings::default(),
     )
     .unwrap();

@@ -275,22 +275,12 @@ pub struct ReconcileArgs {
 /// Compares the HR system with Passage and applies the differences.
 pub async fn reconcile(config: &Path, a: ReconcileArgs) -> Result<()> {
     let opened = system::open_all(config)?;
-    let tenants: Vec<String> = match a.tenant {
-        Some(t) => vec![t],
-        None => opened
-            .config
-            .tenants
-            .iter()
-            .filter(|t| t.hr_api.is_some())
-            .map(|t| t.id.clone())
-            .collect(),
+    let tenants = match a.tenant {
+        Some(t) => vec![passage_core::TenantId::new(t.as_str())],
+        None => opened.reconcile,
     };
     for t in tenants {
-        let report = opened
-            .system
-            .engine
-            .reconcile(&passage_core::TenantId::new(t.as_str()), a.since)
-            .await?;
+        let report = opened.system.engine.reconcile(&t, a.since).await?;
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
     Ok(())

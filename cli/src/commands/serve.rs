@@ -9,6 +9,7 @@ pub async fn run(config_path: &Path) -> Result<()> {
         config,
         system,
         operators,
+        reconcile,
     } = system::open_all(config_path)?;
     let host = Host {
         engine: system.engine.clone(),
@@ -23,12 +24,7 @@ pub async fn run(config_path: &Path) -> Result<()> {
             link_key: system.link_key.clone(),
             lock_file: Some(config.server.data_dir.join("serve.lock")),
             operators,
-            reconcile: config
-                .tenants
-                .iter()
-                .filter(|t| t.hr_api.is_some())
-                .map(|t| passage_core::TenantId::new(t.id.as_str()))
-                .collect(),
+            reconcile,
             reconcile_every: Duration::from_secs(config.server.reconcile_minutes.max(1) * 60),
         },
     };

@@ -3,9 +3,9 @@ use async_trait::async_trait;
 use passage_aws::{
     AwsNames, DynamoStore, KmsSigner, S3Evidence, SchedulerTimer, SqsQueue, secret_string,
 };
-use passage_connectors::Registry;
+use passage_config::Wiring;
 use passage_core::engine::{Engine, EngineSettings, Ports};
-use passage_core::ports::{EvidenceError, StaticTenants, SystemClock};
+use passage_core::ports::{EvidenceError, SystemClock};
 use passage_core::secret::Secret;
 use passage_core::{RunId, TenantId};
 use passage_http::{ApiState, FileDelivery, Presigner};
@@ -79,14 +79,13 @@ impl AwsHost {
         link_key: Secret,
         confirm_key: Secret,
     ) -> Result<Self> {
-        let config = passage_config::Config::parse(tenants_toml)
-            .context("the tenants secret is not valid Passage configuration")?;
-        let resolved = config.resolve_all()?;
-        let notifier = passage_notify::ChannelNotifier::new(&resolved.notify)
-            .context("notify settings are unusable")?;
-        let operators = passage_http::Operators::new(resolved.operators);
-        let policies = resolved.policies;
-        let reconcile_tenants: Vec<TenantId> = resolved.hr_apis.keys().cloned().collect();
+        let Wiring {
+            integrations,
+            operators,
+            reconcile,
+        } = passage_config::Config::parse(tenants_toml)
+            .context("the tenants secret is not valid Passage configuration")?
+            .wiring()?;
         let queue = Arc::new(SqsQueue::new(sdk, &names));
         let evidence = Arc::new(S3Evidence::new(sdk, &names));
         let signer = KmsSigner::connect(sdk, &names.kms_key_id).await?;
@@ -97,39 +96,20 @@ impl AwsHost {
             evidence: evidence.clone(),
             timer: Arc::new(SchedulerTimer::new(sdk, &names)),
             clock: Arc::new(SystemClock),
-            connectors: Arc::new(Registry::new(resolved.connections)),
-            tenants: Arc::new(StaticTenants::new(policies)),
-            hr: Arc::new(passage_hrapi::HrRegistry::new(resolved.hr_apis)),
-            notifier: Arc::new(notifier),
-        };
-        let settings = EngineSettings {
-            worker_id: format!("lambda-{}", uuid::Uuid::new_v4().simple()),
-            // Longer than the step function's timeout, so a live invocation never loses it.
-            lease: Duration::from_secs(90),
-            // Below the queues' redrive MaxReceiveCount (10 in infra/template.yaml), so the
-            // engine records the failure and blocks the run before SQS moves the message.
-            max_receives: 9,
-            // PUBLIC_URL (the API's address) turns on the manager's confirmation links in
-            // hand-over reminders, signed with the confirmation key.
-            confirm_links: std::env::var("PUBLIC_URL")
-                .ok()
-                .filter(|u| !u.is_empty() && !confirm_key.expose().is_empty())
-                .map(|base_url| passage_core::engine::ConfirmLinks {
-                    base_url,
-                    key: confirm_key.clone(),
-                    valid_for: Duration::from_secs(14 * 86_400),
-                }),
-            ..EngineSettings::default()
+            connectors: integrations.connectors,
+            tenants: integrations.tenants,
+            hr: integrations.hr,
+            notifier: integrations.notifier,
         };
         Ok(Self {
-            engine: Engine::new(ports, settings),
+            engine: Engine::new(ports, engine_settings(&confirm_key)),
             queue,
             evidence,
             names,
             link_key,
             confirm_key,
             operators,
-            reconcile_tenants,
+            reconcile_tenants: reconcile,
         })
     }
 
@@ -149,6 +129,26 @@ impl AwsHost {
             files: FileDelivery::Redirect(Arc::new(S3Presigner(self.evidence.clone()))),
             operators: self.operators.clone(),
         }
+    }
+}
+
+/// The engine as every function runs it: leases and receive limits set against the Lambda and
+/// SQS settings in infra/template.yaml.
+fn engine_settings(confirm_key: &Secret) -> EngineSettings {
+    EngineSettings {
+        worker_id: format!("lambda-{}", uuid::Uuid::new_v4().simple()),
+        // Longer than the step function's timeout, so a live invocation never loses it.
+        lease: Duration::from_secs(90),
+        // Below the queues' redrive MaxReceiveCount (10 in infra/template.yaml), so the
+        // engine records the failure and blocks the run before SQS moves the message.
+        max_receives: 9,
+        // PUBLIC_URL (the API's address) turns on the manager's confirmation links in
+        // hand-over reminders, signed with the confirmation key.
+        confirm_links: std::env::var("PUBLIC_URL")
+            .ok()
+            .filter(|u| !u.is_empty() && !confirm_key.expose().is_empty())
+            .map(|base_url| passage_config::confirm_links(base_url, confirm_key.clone())),
+        ..EngineSettings::default()
     }
 }
 

@@ -7,4 +7,4 @@ pub mod host;
 mod system;
 
 pub use host::{Host, HostSettings, Running};
-pub use system::{Integrations, System, SystemError};
+pub use system::{System, SystemError};

@@ -1,11 +1,8 @@
 //! Wiring the embedded adapters into an engine from one data directory.
 
-use passage_core::TenantPolicy;
+use passage_config::Integrations;
 use passage_core::engine::{Engine, EngineSettings, Ports};
-use passage_core::ports::{
-    ConnectorRegistry, HrSourceRegistry, NoHrSources, NoNotifier, Notifier, StaticTenants,
-    SystemClock,
-};
+use passage_core::ports::SystemClock;
 use passage_core::secret::Secret;
 use passage_embedded::{
     Database, DbError, FsEvidenceStore, KeyFileError, KeyFileSigner, SqliteQueue, SqliteStore,
@@ -14,25 +11,6 @@ use passage_embedded::{
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// The outside systems an installation talks to besides its own storage.
-#[derive(Clone)]
-pub struct Integrations {
-    pub connectors: Arc<dyn ConnectorRegistry>,
-    pub hr: Arc<dyn HrSourceRegistry>,
-    pub notifier: Arc<dyn Notifier>,
-}
-
-impl Integrations {
-    /// Providers only: no HR system API and no notice channels.
-    pub fn connectors_only(connectors: Arc<dyn ConnectorRegistry>) -> Self {
-        Self {
-            connectors,
-            hr: Arc::new(NoHrSources),
-            notifier: Arc::new(NoNotifier),
-        }
-    }
-}
 
 /// Everything an embedded installation is made of.
 #[derive(Clone)]
@@ -61,10 +39,10 @@ pub enum SystemError {
 
 impl System {
     /// Opens (creating on first start) `data_dir`: `passage.db`, `signing-key.pem`, `link.key`
-    /// and `bundles/`.
+    /// and `bundles/`, and wires them with `integrations` (the same on both hosts, see
+    /// [`passage_config::Wiring`]) into an engine.
     pub fn open(
         data_dir: &Path,
-        tenants: Vec<TenantPolicy>,
         integrations: Integrations,
         settings: EngineSettings,
     ) -> Result<Self, SystemError> {
@@ -93,7 +71,7 @@ impl System {
             timer: Arc::new(timer.clone()),
             clock: Arc::new(SystemClock),
             connectors: integrations.connectors,
-            tenants: Arc::new(StaticTenants::new(tenants)),
+            tenants: integrations.tenants,
             hr: integrations.hr,
             notifier: integrations.notifier,
         };

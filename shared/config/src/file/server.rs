@@ -1,0 +1,61 @@
+//! `[server]`: where the embedded host keeps its data and listens, and how often its loops run.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Base URL auditors reach this server at, used when printing links.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    #[serde(default = "default_workers")]
+    pub workers: usize,
+    #[serde(default = "default_sweep")]
+    pub sweep_seconds: u64,
+    /// How long a worker's claim on a step lasts. A step held by a crashed process is taken
+    /// over after this; it must exceed the longest attempt (each provider call times out at 30 s).
+    #[serde(default = "default_lease")]
+    pub lease_seconds: u64,
+    /// How often tenants with an HR API are compared with Passage.
+    #[serde(default = "default_reconcile")]
+    pub reconcile_minutes: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            public_url: None,
+            data_dir: default_data_dir(),
+            workers: default_workers(),
+            sweep_seconds: default_sweep(),
+            lease_seconds: default_lease(),
+            reconcile_minutes: default_reconcile(),
+        }
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    "127.0.0.1:8080".parse().expect("static address")
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("passage-data")
+}
+fn default_workers() -> usize {
+    8
+}
+fn default_sweep() -> u64 {
+    5
+}
+fn default_lease() -> u64 {
+    60
+}
+fn default_reconcile() -> u64 {
+    60
+}

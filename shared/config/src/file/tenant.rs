@@ -1,0 +1,136 @@
+//! `[[tenants]]`: one customer's time rules, webhook secrets, HR system, human steps and
+//! provider sections.
+
+use crate::file::yes;
+use crate::providers::{GoogleConfig, JumpCloudConfig, MicrosoftConfig, OktaConfig};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Local time access is cut on the last working day, `HH:MM`.
+    #[serde(default = "default_eod")]
+    pub end_of_day: String,
+    #[serde(default = "default_zone")]
+    pub default_time_zone: String,
+    #[serde(default)]
+    pub webhook_secrets: Vec<String>,
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    /// Who receives mail and files when the leaver has no manager on record.
+    #[serde(default)]
+    pub fallback_delegate: Option<String>,
+    #[serde(default)]
+    pub okta: Option<OktaConfig>,
+    #[serde(default)]
+    pub microsoft: Option<MicrosoftConfig>,
+    #[serde(default)]
+    pub google: Option<GoogleConfig>,
+    #[serde(default)]
+    pub jumpcloud: Option<JumpCloudConfig>,
+    /// Work locations with their own zone and end of day.
+    #[serde(default)]
+    pub locations: Vec<LocationConfig>,
+    /// Cut involuntary terminations at once (when the HR system says so).
+    #[serde(default = "yes")]
+    pub involuntary_immediate: bool,
+    /// HR vendors' webhooks this tenant accepts.
+    #[serde(default)]
+    pub hr_webhooks: Vec<HrWebhookConfig>,
+    /// The HR system's API, for following up hints and reconciling: `vendor = "bamboohr"`
+    /// and that vendor's settings (the shape of `passage_hrapi::HrSettings`).
+    #[serde(default)]
+    pub hr_api: Option<toml::Table>,
+    #[serde(default)]
+    pub human: Option<HumanConfig>,
+    /// Hand-over steps run ahead of the cutoff: `lead_hours` before it.
+    #[serde(default)]
+    pub early: Option<EarlyConfig>,
+}
+
+fn default_eod() -> String {
+    "17:00".into()
+}
+fn default_zone() -> String {
+    "UTC".into()
+}
+fn default_attempts() -> u32 {
+    6
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EarlyConfig {
+    pub lead_hours: f64,
+    /// Of delegate_mailbox, forward_mail, set_auto_reply, transfer_data.
+    pub actions: Vec<passage_core::Action>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationConfig {
+    pub name: String,
+    pub time_zone: String,
+    #[serde(default)]
+    pub end_of_day: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HrWebhookConfig {
+    /// `bamboohr`, `hibob`, `gusto`, `merge`, `finch`, `personio`, `rippling`.
+    pub vendor: String,
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Rippling only, when its webhooks carry no token: accept them unauthenticated as hints
+    /// (the employee's record read from Rippling's API decides).
+    #[serde(default)]
+    pub unsigned: bool,
+}
+
+/// Device return and hand-over confirmation, and where overdue ones are chased.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HumanConfig {
+    #[serde(default)]
+    pub device_return: Option<HumanStepConfig>,
+    #[serde(default)]
+    pub handover: Option<HumanStepConfig>,
+    #[serde(default)]
+    pub remind: Vec<ChannelConfig>,
+    #[serde(default)]
+    pub escalate: Vec<ChannelConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HumanStepConfig {
+    #[serde(default)]
+    pub critical: Option<bool>,
+    #[serde(default)]
+    pub due_after_hours: Option<f64>,
+    #[serde(default)]
+    pub remind_every_hours: Option<f64>,
+    #[serde(default)]
+    pub escalate_after_hours: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+pub enum ChannelConfig {
+    Webhook {
+        url: String,
+        secret: String,
+    },
+    Email {
+        to: Vec<String>,
+        #[serde(default)]
+        include_recipients: bool,
+    },
+    Slack {
+        url: String,
+    },
+}

@@ -1,0 +1,49 @@
+//! `[[operators]]` as the HTTP API checks them: each with a credential, for tenants that exist.
+
+use crate::file::{OperatorConfig, TenantConfig};
+use crate::secrets::resolve_secret;
+use anyhow::{Context, Result, bail};
+use std::collections::HashSet;
+
+/// A bearer token shorter than this is guessable; the API keeps only its hash.
+const MIN_TOKEN_CHARS: usize = 24;
+
+pub(crate) fn operators(
+    list: &[OperatorConfig],
+    tenants: &[TenantConfig],
+) -> Result<Vec<passage_http::Operator>> {
+    let known: HashSet<&str> = tenants.iter().map(|t| t.id.as_str()).collect();
+    list.iter().map(|o| operator(o, &known)).collect()
+}
+
+fn operator(o: &OperatorConfig, known: &HashSet<&str>) -> Result<passage_http::Operator> {
+    let at = format!("operator {}", o.name);
+    if o.token.is_none() && o.iam_principal.is_none() {
+        bail!("{at}: needs a token or an iam_principal");
+    }
+    if o.tenants.is_empty() {
+        bail!("{at}: lists no tenants (use \"*\" for all)");
+    }
+    for t in &o.tenants {
+        if t != "*" && !known.contains(t.as_str()) {
+            bail!("{at}: tenant {t:?} is not configured");
+        }
+    }
+    let token = o
+        .token
+        .as_deref()
+        .map(resolve_secret)
+        .transpose()
+        .with_context(|| at.clone())?;
+    if let Some(t) = &token
+        && t.expose().len() < MIN_TOKEN_CHARS
+    {
+        bail!("{at}: the token is too short ({MIN_TOKEN_CHARS} characters at least)");
+    }
+    Ok(passage_http::Operator::new(
+        o.name.clone(),
+        token.as_ref(),
+        o.iam_principal.clone(),
+        o.tenants.clone(),
+    ))
+}

@@ -1,0 +1,112 @@
+//! A tenant's section as the engine's [`TenantPolicy`]: time rules, webhook secrets, HR
+//! webhooks, human steps, early hand-over and what each provider's run does. Every value is
+//! checked here, at start-up, so a bad zone or secret stops the start and not a leaver's run.
+
+mod hr_webhooks;
+mod human;
+
+use crate::file::{EarlyConfig, LocationConfig, TenantConfig};
+use crate::secrets::resolve_secret;
+use anyhow::{Context, Result, bail};
+use jiff::civil::Time;
+use passage_core::secret::Secret;
+use passage_core::{EarlyPolicy, LocationPolicy, TenantId, TenantPolicy};
+use std::time::Duration;
+
+/// The tenant's policy; `at` names the tenant in messages ("tenant acme").
+pub(crate) fn tenant_policy(t: &TenantConfig, at: &str) -> Result<TenantPolicy> {
+    let end_of_day: Time = t
+        .end_of_day
+        .parse()
+        .with_context(|| format!("{at}: end_of_day {:?} is not HH:MM", t.end_of_day))?;
+    jiff::tz::TimeZone::get(&t.default_time_zone)
+        .with_context(|| format!("{at}: unknown time zone {:?}", t.default_time_zone))?;
+    let ctx = || at.to_owned();
+    Ok(TenantPolicy {
+        id: TenantId::new(t.id.as_str()),
+        name: t.name.clone().unwrap_or_else(|| t.id.clone()),
+        end_of_day,
+        default_time_zone: t.default_time_zone.clone(),
+        webhook_secrets: webhook_secrets(&t.webhook_secrets, at)?,
+        fallback_delegate: t.fallback_delegate.clone(),
+        okta: t.okta.as_ref().map(|o| o.policy()),
+        microsoft: t.microsoft.as_ref().map(|m| m.policy()),
+        google: t.google.as_ref().map(|g| g.policy()),
+        jumpcloud: t.jumpcloud.as_ref().map(|j| j.policy()),
+        max_attempts: t.max_attempts.max(1),
+        locations: t
+            .locations
+            .iter()
+            .map(|l| location(l).with_context(ctx))
+            .collect::<Result<_>>()?,
+        involuntary_immediate: t.involuntary_immediate,
+        hr_webhooks: t
+            .hr_webhooks
+            .iter()
+            .map(|h| hr_webhooks::hr_webhook(h).with_context(ctx))
+            .collect::<Result<_>>()?,
+        early: t.early.as_ref().map(early).transpose().with_context(ctx)?,
+        human: t
+            .human
+            .as_ref()
+            .map(human::human)
+            .transpose()
+            .with_context(ctx)?
+            .unwrap_or_default(),
+    })
+}
+
+/// Passage's own webhook secrets (`whsec_…`), refused here if unusable rather than at the
+/// first delivery.
+fn webhook_secrets(specs: &[String], at: &str) -> Result<Vec<Secret>> {
+    specs
+        .iter()
+        .map(|s| {
+            let value = resolve_secret(s).with_context(|| at.to_owned())?;
+            passage_hris::WebhookSecret::parse(value.expose())
+                .map_err(|e| anyhow::anyhow!("{at}: a webhook secret is unusable: {e}"))?;
+            Ok(value)
+        })
+        .collect()
+}
+
+fn location(l: &LocationConfig) -> Result<LocationPolicy> {
+    jiff::tz::TimeZone::get(&l.time_zone)
+        .with_context(|| format!("location {}: unknown time zone {:?}", l.name, l.time_zone))?;
+    let end_of_day = l
+        .end_of_day
+        .as_deref()
+        .map(|e| {
+            e.parse::<Time>()
+                .with_context(|| format!("location {}: end_of_day {e:?} is not HH:MM", l.name))
+        })
+        .transpose()?;
+    Ok(LocationPolicy {
+        name: l.name.clone(),
+        time_zone: l.time_zone.clone(),
+        end_of_day,
+    })
+}
+
+fn early(e: &EarlyConfig) -> Result<EarlyPolicy> {
+    for a in &e.actions {
+        if !EarlyPolicy::ALLOWED.contains(a) {
+            bail!(
+                "early: {a} cuts access or is not hand-over preparation, so it runs at the cutoff; early actions are delegate_mailbox, forward_mail, set_auto_reply and transfer_data"
+            );
+        }
+    }
+    Ok(EarlyPolicy {
+        lead: hours(Some(e.lead_hours), Duration::ZERO, "early.lead_hours")?,
+        actions: e.actions.clone(),
+    })
+}
+
+/// A duration written in hours (fractions allowed), `default` when absent.
+fn hours(h: Option<f64>, default: Duration, key: &str) -> Result<Duration> {
+    match h {
+        None => Ok(default),
+        Some(h) if h.is_finite() && h >= 0.0 => Ok(Duration::from_secs_f64(h * 3600.0)),
+        Some(h) => bail!("{key} must be a non-negative number of hours, not {h}"),
+    }
+}

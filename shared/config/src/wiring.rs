@@ -1,0 +1,97 @@
+//! What both hosts build from the resolved configuration, built in one place: the engine's
+//! outside ports (provider connectors, HR system APIs, notice channels, the tenant directory),
+//! who may operate, and which tenants the HR reconcile visits. The embedded host and the
+//! Lambda host differ only in their storage, queue, signer and timer.
+
+use crate::file::Config;
+use crate::resolve::Resolved;
+use anyhow::{Context, Result};
+use passage_connectors::{ConnectionSettings, Registry};
+use passage_core::engine::ConfirmLinks;
+use passage_core::ports::{
+    ConnectorRegistry, HrSourceRegistry, NoHrSources, NoNotifier, Notifier, StaticTenants,
+    TenantDirectory,
+};
+use passage_core::secret::Secret;
+use passage_core::{TenantId, TenantPolicy};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The engine's ports to the outside world, as opposed to its own storage: the same on both
+/// hosts.
+#[derive(Clone)]
+pub struct Integrations {
+    pub connectors: Arc<dyn ConnectorRegistry>,
+    pub tenants: Arc<dyn TenantDirectory>,
+    pub hr: Arc<dyn HrSourceRegistry>,
+    pub notifier: Arc<dyn Notifier>,
+}
+
+impl Integrations {
+    /// Tenants and their provider connections only: no HR system API and no notice channels.
+    pub fn providers_only(
+        policies: Vec<TenantPolicy>,
+        connections: HashMap<TenantId, ConnectionSettings>,
+    ) -> Self {
+        Self {
+            connectors: Arc::new(Registry::new(connections)),
+            tenants: Arc::new(StaticTenants::new(policies)),
+            hr: Arc::new(NoHrSources),
+            notifier: Arc::new(NoNotifier),
+        }
+    }
+}
+
+/// Everything a host takes from the configuration besides its own adapters.
+pub struct Wiring {
+    pub integrations: Integrations,
+    /// Who may use the operator API.
+    pub operators: passage_http::Operators,
+    /// Tenants with an HR system API, in the order the file lists them: the HR reconcile
+    /// compares each with Passage.
+    pub reconcile: Vec<TenantId>,
+}
+
+impl Config {
+    /// Resolves the configuration and wires what it describes.
+    pub fn wiring(&self) -> Result<Wiring> {
+        self.resolve_all()?.wire()
+    }
+}
+
+impl Resolved {
+    /// Builds the connectors, HR registry, notifier, tenant directory and operators.
+    pub fn wire(self) -> Result<Wiring> {
+        let notifier = passage_notify::ChannelNotifier::new(&self.notify)
+            .context("notify settings are unusable")?;
+        let reconcile = self
+            .policies
+            .iter()
+            .map(|p| p.id.clone())
+            .filter(|id| self.hr_apis.contains_key(id))
+            .collect();
+        Ok(Wiring {
+            integrations: Integrations {
+                connectors: Arc::new(Registry::new(self.connections)),
+                tenants: Arc::new(StaticTenants::new(self.policies)),
+                hr: Arc::new(passage_hrapi::HrRegistry::new(self.hr_apis)),
+                notifier: Arc::new(notifier),
+            },
+            operators: passage_http::Operators::new(self.operators),
+            reconcile,
+        })
+    }
+}
+
+/// How long a manager's hand-over confirmation link stays usable, on either host.
+pub const CONFIRM_LINKS_VALID_FOR: Duration = Duration::from_secs(14 * 86_400);
+
+/// Confirmation links in hand-over reminders, pointing at `base_url` and signed with `key`.
+pub fn confirm_links(base_url: String, key: Secret) -> ConfirmLinks {
+    ConfirmLinks {
+        base_url,
+        key,
+        valid_for: CONFIRM_LINKS_VALID_FOR,
+    }
+}
