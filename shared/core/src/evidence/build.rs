@@ -1,6 +1,7 @@
 //! Assembles a closed run's evidence files and manifest. Pure: signing happens in the engine.
 
-use super::{BundleFiles, SCHEMA, Statement, controls_for};
+use super::controls::{controls_index, step_controls};
+use super::{BundleFiles, SCHEMA, Statement};
 use crate::domain::{AttemptRecord, Run, RunEvent, Step, StepState};
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -141,7 +142,7 @@ fn step_entry(step: &Step, attempts: &[&AttemptRecord], evidence_path: &str) -> 
         "repeat": step.result.as_ref().map(|r| r.repeat),
         "summary": step.result.as_ref().map(|r| r.summary.clone()),
         "request_ids": request_ids,
-        "controls": controls_for(step.action).iter().map(|c| c.id).collect::<Vec<_>>(),
+        "controls": step_controls(step),
         "evidence": evidence_path,
     })
 }
@@ -190,6 +191,7 @@ fn manifest(
         "confirmations": confirmations(input.steps),
         "hr_changes": hr_changes(input.events),
         "timeliness": timeliness(run, input.steps),
+        "control_map_version": crate::compliance::CONTROL_MAP_VERSION,
         "controls": controls_index(input.steps),
         "files": file_list,
     }))
@@ -313,23 +315,6 @@ fn timeliness(run: &Run, steps: &[Step]) -> Value {
         "seconds_after_cutoff": last.map(|l| (l - cutoff).get_seconds()),
         "critical_steps": per_step,
     })
-}
-
-fn controls_index(steps: &[Step]) -> Vec<Value> {
-    let mut by_control: BTreeMap<&'static str, (&'static str, Vec<String>)> = BTreeMap::new();
-    for s in steps.iter().filter(|s| s.state == StepState::Verified) {
-        for c in controls_for(s.action) {
-            by_control
-                .entry(c.id)
-                .or_insert((c.title, Vec::new()))
-                .1
-                .push(s.key.to_string());
-        }
-    }
-    by_control
-        .into_iter()
-        .map(|(id, (title, steps))| json!({"id": id, "title": title, "evidenced_by": steps}))
-        .collect()
 }
 
 fn verify_instructions(tenant: &str) -> String {

@@ -1,89 +1,175 @@
-//! Which compliance controls each action evidences.
+//! The controls a bundle lists, from the compliance table (`crate::compliance`): per step, and
+//! as an index by control. Only a step that was read back lists controls; a failed, waived or
+//! unfinished step lists none, whatever its action.
 
-use crate::domain::Action;
-use serde::Serialize;
+use crate::compliance::{self, Measure, Relation};
+use crate::domain::{DeviceAction, Step, StepState};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, PartialOrd, Ord)]
-pub struct Control {
-    pub id: &'static str,
-    pub title: &'static str,
+/// The measure a step took. A device step's output says whether it locked or retired/wiped;
+/// when it does not say, the step is taken as a lock, which claims the least.
+fn measure(step: &Step) -> Measure {
+    let output = step.result.as_ref().map(|r| &r.output);
+    let said = output
+        .and_then(|o| o.get("action").or_else(|| o.get("policy")))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let devices = if ["retire", "wipe", "erase"].iter().any(|w| said.contains(w)) {
+        DeviceAction::Retire
+    } else {
+        DeviceAction::Lock
+    };
+    Measure::of(step.action, devices)
 }
 
-const SOC2_CC6_2: Control = Control {
-    id: "SOC2:CC6.2",
-    title: "Credentials are removed when access is no longer authorized",
-};
-const SOC2_CC6_3: Control = Control {
-    id: "SOC2:CC6.3",
-    title: "Access is removed when no longer required (roles, groups, apps)",
-};
-const HIPAA: Control = Control {
-    id: "HIPAA:164.308(a)(3)(ii)(C)",
-    title: "Termination procedures: access to ePHI ends when employment ends",
-};
-const NIST171_3_9_2: Control = Control {
-    id: "NIST800-171r2:3.9.2",
-    title: "Systems protected during and after personnel terminations",
-};
-const NIST171_3_1_1: Control = Control {
-    id: "NIST800-171r2:3.1.1",
-    title: "System access limited to authorized users",
-};
-const NIST171_3_5: Control = Control {
-    id: "NIST800-171r3:03.05.12",
-    title: "Authenticators revoked on termination",
-};
-const CSF_PR_AA_01: Control = Control {
-    id: "CSF2:PR.AA-01",
-    title: "Identities and credentials are managed, including revocation",
-};
-const CSF_PR_AA_05: Control = Control {
-    id: "CSF2:PR.AA-05",
-    title: "Privileges rescinded promptly when someone leaves",
-};
-const ISO_A_5_18: Control = Control {
-    id: "ISO27001:2022:A.5.18",
-    title: "Access rights removed in a timely manner on leaving",
-};
-const ISO_A_5_11: Control = Control {
-    id: "ISO27001:2022:A.5.11",
-    title: "Organisation's assets returned (or made safe) on leaving",
-};
+/// `[{"id", "relation"}]` for a step read back; empty for any other.
+pub fn step_controls(step: &Step) -> Value {
+    if step.state != StepState::Verified {
+        return json!([]);
+    }
+    let list: Vec<Value> = compliance::mapping(measure(step))
+        .iter()
+        .map(|(relation, c)| json!({"id": c.id(), "relation": relation.as_str()}))
+        .collect();
+    Value::Array(list)
+}
 
-/// The controls an action evidences when verified.
-pub fn controls_for(action: Action) -> Vec<Control> {
-    match action {
-        Action::Snapshot => vec![ISO_A_5_18, SOC2_CC6_3],
-        Action::RevokeSessions => vec![
-            SOC2_CC6_2,
-            HIPAA,
-            NIST171_3_9_2,
-            NIST171_3_5,
-            CSF_PR_AA_01,
-            ISO_A_5_18,
-        ],
-        Action::RevokeGrants => vec![SOC2_CC6_2, SOC2_CC6_3, NIST171_3_5, CSF_PR_AA_01],
-        Action::RemoveGroups => vec![SOC2_CC6_3, HIPAA, CSF_PR_AA_05, ISO_A_5_18],
-        Action::ResetFactors => vec![SOC2_CC6_2, NIST171_3_5, CSF_PR_AA_01, ISO_A_5_18],
-        Action::UnassignApps | Action::RemoveLicenses => {
-            vec![SOC2_CC6_3, CSF_PR_AA_05, ISO_A_5_18]
+/// One entry per control any verified step is relevant to: its framework, official name (or
+/// null), Passage's summary, and the steps that evidence, support or verify it.
+pub(crate) fn controls_index(steps: &[Step]) -> Vec<Value> {
+    let mut by_id: BTreeMap<String, (compliance::Control, BTreeMap<Relation, Vec<String>>)> =
+        BTreeMap::new();
+    for s in steps.iter().filter(|s| s.state == StepState::Verified) {
+        for (relation, c) in compliance::mapping(measure(s)) {
+            by_id
+                .entry(c.id())
+                .or_insert((*c, BTreeMap::new()))
+                .1
+                .entry(*relation)
+                .or_default()
+                .push(s.key.to_string());
         }
-        Action::SetAutoReply
-        | Action::ForwardMail
-        | Action::DelegateMailbox
-        | Action::ConvertMailbox
-        | Action::TransferData => vec![NIST171_3_9_2, ISO_A_5_18],
-        Action::SecureDevices => vec![HIPAA, NIST171_3_9_2, ISO_A_5_11],
-        Action::ReturnDevices => vec![HIPAA, NIST171_3_9_2, ISO_A_5_11],
-        Action::ConfirmHandover => vec![NIST171_3_9_2, ISO_A_5_11],
-        Action::Suspend | Action::Deactivate => vec![
-            SOC2_CC6_2,
-            HIPAA,
-            NIST171_3_9_2,
-            NIST171_3_1_1,
-            CSF_PR_AA_01,
-            CSF_PR_AA_05,
-            ISO_A_5_18,
-        ],
+    }
+    by_id
+        .into_iter()
+        .map(|(id, (c, relations))| {
+            let steps: BTreeMap<&str, Vec<String>> = relations
+                .into_iter()
+                .map(|(r, v)| (r.as_str(), v))
+                .collect();
+            json!({
+                "id": id,
+                "framework": c.framework.title(),
+                "name": c.name,
+                "summary": format!("Summary (Passage, not official): {}", c.summary),
+                "steps": steps,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Action, Provider, StepResult};
+    use crate::ids::RunId;
+
+    fn step(action: Action, state: StepState, output: Value) -> Step {
+        let mut s = Step::new(
+            &RunId::new("run_t"),
+            Provider::Microsoft,
+            action,
+            true,
+            vec![],
+        );
+        s.state = state;
+        s.result = Some(StepResult {
+            repeat: false,
+            summary: String::new(),
+            readback: Value::Null,
+            output,
+        });
+        s
+    }
+
+    fn ids(v: &Value, relation: &str) -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["relation"] == relation)
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn only_a_step_read_back_lists_controls() {
+        let verified = step_controls(&step(Action::Suspend, StepState::Verified, Value::Null));
+        assert!(ids(&verified, "evidences").contains(&"SOC2-TSC2017:CC6.2".to_owned()));
+        for state in [StepState::Failed, StepState::Waived, StepState::InFlight] {
+            assert_eq!(
+                step_controls(&step(Action::Suspend, state, Value::Null)),
+                json!([])
+            );
+        }
+    }
+
+    #[test]
+    fn a_lock_is_not_a_return_or_a_wipe() {
+        let lock = step(
+            Action::SecureDevices,
+            StepState::Verified,
+            json!({"action": "lock"}),
+        );
+        let wipe = step(
+            Action::SecureDevices,
+            StepState::Verified,
+            json!({"action": "retire"}),
+        );
+        let unsaid = step(Action::SecureDevices, StepState::Verified, Value::Null);
+        for s in [&lock, &unsaid] {
+            let c = step_controls(s);
+            assert!(ids(&c, "evidences").is_empty(), "a lock evidences nothing");
+            assert!(!ids(&c, "supports").contains(&"ISO27001:2022:A.5.11".to_owned()));
+        }
+        assert!(ids(&step_controls(&wipe), "evidences").contains(&"SOC2-TSC2017:CC6.5".to_owned()));
+    }
+
+    #[test]
+    fn the_index_names_each_control_once_with_its_steps() {
+        let steps = [
+            step(Action::Suspend, StepState::Verified, Value::Null),
+            step(Action::RevokeSessions, StepState::Verified, Value::Null),
+            step(Action::RemoveGroups, StepState::Waived, Value::Null),
+        ];
+        let index = controls_index(&steps);
+        let cc62 = index
+            .iter()
+            .find(|c| c["id"] == "SOC2-TSC2017:CC6.2")
+            .unwrap();
+        assert_eq!(
+            cc62["name"],
+            Value::Null,
+            "SOC 2 criteria have no official title"
+        );
+        assert_eq!(cc62["steps"]["evidences"].as_array().unwrap().len(), 2);
+        assert!(
+            cc62["summary"]
+                .as_str()
+                .unwrap()
+                .starts_with("Summary (Passage, not official)")
+        );
+        let a518 = index
+            .iter()
+            .find(|c| c["id"] == "ISO27001:2022:A.5.18")
+            .unwrap();
+        assert_eq!(a518["name"], "Access rights");
+        assert!(
+            !index
+                .iter()
+                .any(|c| c["steps"].to_string().contains("remove_groups")),
+            "a waived step evidences nothing"
+        );
     }
 }

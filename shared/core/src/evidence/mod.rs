@@ -18,7 +18,7 @@ mod verify;
 
 pub use build::public_key_fingerprint;
 pub use build::{BundleInput, build_bundle};
-pub use controls::{Control, controls_for};
+pub use controls::step_controls;
 pub use files::{BundleFiles, PathError, is_safe_path, is_safe_segment};
 pub use statement::{Statement, StatementError};
 pub use verify::{VerifiedBundle, VerifyError, verify_bundle, verify_chain};
