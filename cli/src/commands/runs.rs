@@ -1,10 +1,11 @@
 //! `passage runs list|show`: what operators look at.
 
+use crate::output::{self, label, table};
 use crate::system;
 use anyhow::{Result, bail};
 use clap::Subcommand;
 use passage_core::ports::{RunFilter, RunStore};
-use passage_core::{RunId, RunState, TenantId};
+use passage_core::{AttemptRecord, Run, RunId, RunState, Step, TenantId};
 use std::path::Path;
 
 #[derive(Subcommand)]
@@ -36,141 +37,203 @@ pub async fn run(config_path: &Path, cmd: RunsCommand) -> Result<()> {
             tenant,
             state,
             limit,
-        } => {
-            let filter = RunFilter {
-                tenant: tenant.map(TenantId::new),
-                state: state
-                    .as_deref()
-                    .map(str::parse::<RunState>)
-                    .transpose()
-                    .map_err(anyhow::Error::msg)?,
-                employee_id: None,
-                limit: Some(limit),
+        } => list(store, tenant, state, limit).await,
+        RunsCommand::Show { run_id, json } => show(store, &run_id, json).await,
+    }
+}
+
+async fn list(
+    store: &dyn RunStore,
+    tenant: Option<String>,
+    state: Option<String>,
+    limit: usize,
+) -> Result<()> {
+    let filter = RunFilter {
+        tenant: tenant.map(TenantId::new),
+        state: state
+            .as_deref()
+            .map(str::parse::<RunState>)
+            .transpose()
+            .map_err(anyhow::Error::msg)?,
+        employee_id: None,
+        limit: Some(limit),
+    };
+    let runs = store.list_runs(&filter).await?;
+    let mut t = table(&["run", "tenant", "state", "cutoff (leaver's time)", "email"]);
+    for r in &runs {
+        t.add_row(vec![
+            r.id.to_string(),
+            r.tenant.to_string(),
+            r.state.as_str().to_owned(),
+            output::in_zone(r.cutoff.at, &r.cutoff.zone),
+            r.subject.email.clone(),
+        ]);
+    }
+    println!("{t}");
+    Ok(())
+}
+
+async fn show(store: &dyn RunStore, run_id: &str, json: bool) -> Result<()> {
+    let id = RunId::new(run_id);
+    let Some(run) = store.run(&id).await? else {
+        bail!("no run {run_id}: `passage runs list` shows the runs this installation has");
+    };
+    let steps = store.steps(&id).await?;
+    let attempts = store.attempts(&id).await?;
+    if json {
+        let events = store.events(&id).await?;
+        let out =
+            serde_json::json!({"run": run, "steps": steps, "attempts": attempts, "events": events});
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    print_header(&run);
+    print_steps(&steps);
+    print_human_steps(&steps, &run.cutoff.zone);
+    print_attempts(&attempts, &run.cutoff.zone);
+    Ok(())
+}
+
+fn print_header(run: &Run) {
+    let zone = &run.cutoff.zone;
+    let mut t = output::fields();
+    t.add_row(vec![
+        "run".into(),
+        format!("{} ({})", run.id, run.state.as_str()),
+    ]);
+    t.add_row(vec!["tenant".into(), run.tenant.to_string()]);
+    t.add_row(vec![
+        "leaver".into(),
+        format!("{} <{}>", run.subject.employee_id, run.subject.email),
+    ]);
+    t.add_row(vec!["cutoff".into(), output::in_zone(run.cutoff.at, zone)]);
+    if let Some(reason) = &run.blocked_reason {
+        t.add_row(vec!["blocked".into(), reason.clone()]);
+    }
+    if let Some(c) = &run.cancellation {
+        t.add_row(vec![
+            "cancelled".into(),
+            format!(
+                "by {} at {}: {}",
+                c.actor,
+                output::in_zone(c.at, zone),
+                c.reason
+            ),
+        ]);
+    }
+    if let Some(b) = &run.bundle {
+        t.add_row(vec![
+            "bundle".into(),
+            format!(
+                "#{} {} (manifest {})",
+                b.sequence, b.location, b.manifest_sha256
+            ),
+        ]);
+    }
+    println!("{t}\n");
+}
+
+fn print_steps(steps: &[Step]) {
+    let mut t = table(&["step", "critical", "state", "attempts", "detail"]);
+    for s in steps {
+        let detail = match (&s.result, &s.last_error, &s.waiver) {
+            (_, _, Some(w)) => format!("waived by {}: {}", w.actor, w.reason),
+            (Some(r), _, _) => r.summary.clone(),
+            (None, Some(e), _) => format!("{}: {}", e.code, e.message),
+            _ => String::new(),
+        };
+        t.add_row(vec![
+            s.key.to_string(),
+            if s.critical { "yes" } else { "no" }.into(),
+            s.state.as_str().into(),
+            s.attempts.to_string(),
+            detail,
+        ]);
+    }
+    println!("{t}");
+}
+
+/// Each human step's items (who confirmed what, when) and the notices sent about them.
+fn print_human_steps(steps: &[Step], zone: &str) {
+    for s in steps {
+        let Some(task) = &s.human else { continue };
+        println!("\n{} (due {}):", s.key, output::in_zone(task.due_at, zone));
+        let mut t = table(&["item", "what", "mdm", "status"]);
+        for i in &task.items {
+            let mdm = i
+                .device
+                .as_ref()
+                .map(|d| format!("{}: {}", d.source, d.mdm_state))
+                .unwrap_or_default();
+            let status = match &i.confirmation {
+                Some(c) => format!(
+                    "{} by {} at {}",
+                    label(&c.outcome),
+                    c.actor,
+                    output::in_zone(c.at, zone)
+                ),
+                None => "outstanding".into(),
             };
-            let runs = store.list_runs(&filter).await?;
-            println!(
-                "{:<38} {:<12} {:<10} {:<25} EMAIL",
-                "RUN", "TENANT", "STATE", "CUTOFF"
-            );
-            for r in runs {
-                println!(
-                    "{:<38} {:<12} {:<10} {:<25} {}",
-                    r.id,
-                    r.tenant,
-                    r.state.as_str(),
-                    r.cutoff.at.to_string(),
-                    r.subject.email
-                );
-            }
+            t.add_row(vec![i.id.clone(), i.label.clone(), mdm, status]);
         }
-        RunsCommand::Show { run_id, json } => {
-            let id = RunId::new(run_id.as_str());
-            let Some(run) = store.run(&id).await? else {
-                bail!("no run {run_id}");
-            };
-            let steps = store.steps(&id).await?;
-            let attempts = store.attempts(&id).await?;
-            if json {
-                let events = store.events(&id).await?;
-                let out = serde_json::json!({"run": run, "steps": steps, "attempts": attempts, "events": events});
-                println!("{}", serde_json::to_string_pretty(&out)?);
-                return Ok(());
-            }
-            println!("run      {} ({})", run.id, run.state.as_str());
-            println!("tenant   {}", run.tenant);
+        println!("{t}");
+        for n in &task.notices {
+            let ok = n.deliveries.iter().filter(|d| d.delivered).count();
             println!(
-                "leaver   {} <{}>",
-                run.subject.employee_id, run.subject.email
+                "  {} sent {} ({ok} of {} channels delivered)",
+                label(&n.kind),
+                output::in_zone(n.at, zone),
+                n.deliveries.len()
             );
-            println!("cutoff   {} ({})", run.cutoff.at, run.cutoff.zone);
-            if let Some(reason) = &run.blocked_reason {
-                println!("blocked  {reason}");
-            }
-            if let Some(c) = &run.cancellation {
-                println!("cancelled by {} at {}: {}", c.actor, c.at, c.reason);
-            }
-            if let Some(b) = &run.bundle {
-                println!(
-                    "bundle   #{} {} ({})",
-                    b.sequence, b.location, b.manifest_sha256
-                );
-            }
-            println!();
-            println!(
-                "{:<22} {:<8} {:<11} {:>8}  DETAIL",
-                "STEP", "CRITICAL", "STATE", "ATTEMPTS"
-            );
-            for s in &steps {
-                let detail = match (&s.result, &s.last_error, &s.waiver) {
-                    (_, _, Some(w)) => format!("waived by {}: {}", w.actor, w.reason),
-                    (Some(r), _, _) => r.summary.clone(),
-                    (None, Some(e), _) => format!("{}: {}", e.code, e.message),
-                    _ => String::new(),
-                };
-                println!(
-                    "{:<22} {:<8} {:<11} {:>8}  {}",
-                    s.key,
-                    if s.critical { "yes" } else { "no" },
-                    s.state.as_str(),
-                    s.attempts,
-                    detail
-                );
-            }
-            for s in steps.iter().filter(|s| s.human.is_some()) {
-                let Some(task) = &s.human else { continue };
-                println!();
-                println!("{} (due {}):", s.key, task.due_at);
-                for i in &task.items {
-                    let mdm = i
-                        .device
-                        .as_ref()
-                        .map(|d| format!(" [{}: {}]", d.source, d.mdm_state))
-                        .unwrap_or_default();
-                    let status = match &i.confirmation {
-                        Some(c) => format!("{:?} by {} at {}", c.outcome, c.actor, c.at),
-                        None => "outstanding".into(),
-                    };
-                    println!("  {:<10} {}{} - {}", i.id, i.label, mdm, status);
-                }
-                for n in &task.notices {
-                    let ok = n.deliveries.iter().filter(|d| d.delivered).count();
-                    println!(
-                        "  {:?} sent {} ({} of {} channels delivered)",
-                        n.kind,
-                        n.at,
-                        ok,
-                        n.deliveries.len()
-                    );
-                }
-            }
-            if !attempts.is_empty() {
-                println!();
-                println!("attempts:");
-                for a in &attempts {
-                    println!(
-                        "  {} #{} {:?} {}{}",
-                        a.step_key,
-                        a.number,
-                        a.result,
-                        a.error_code.as_deref().unwrap_or(""),
-                        a.message
-                            .as_deref()
-                            .map(|m| format!(" {m}"))
-                            .unwrap_or_default()
-                    );
-                    for c in &a.calls {
-                        println!(
-                            "      {} {} -> {} {}ms {}",
-                            c.method,
-                            c.path,
-                            c.status,
-                            c.duration_ms,
-                            c.request_id.as_deref().unwrap_or("")
-                        );
-                    }
-                }
-            }
         }
     }
-    Ok(())
+}
+
+/// Every attempt with the calls it made (status, time, the provider's request id).
+fn print_attempts(attempts: &[AttemptRecord], zone: &str) {
+    if attempts.is_empty() {
+        return;
+    }
+    println!("\nattempts:");
+    let mut t = table(&[
+        "step",
+        "#",
+        "result",
+        "at",
+        "call",
+        "status",
+        "ms",
+        "request id",
+    ]);
+    for a in attempts {
+        let what = match (&a.error_code, &a.message) {
+            (Some(code), Some(m)) => format!("{} {code}: {m}", label(&a.result)),
+            (None, Some(m)) => format!("{} {m}", label(&a.result)),
+            (Some(code), None) => format!("{} {code}", label(&a.result)),
+            (None, None) => label(&a.result),
+        };
+        t.add_row(vec![
+            a.step_key.to_string(),
+            a.number.to_string(),
+            what,
+            output::in_zone(a.started_at, zone),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ]);
+        for c in &a.calls {
+            t.add_row(vec![
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                format!("{} {}", c.method, c.path),
+                c.status.to_string(),
+                c.duration_ms.to_string(),
+                c.request_id.clone().unwrap_or_default(),
+            ]);
+        }
+    }
+    println!("{t}");
 }
