@@ -419,11 +419,6 @@ impl Knobs {
         lost.then(|| self.lost_response())
     }
 
-    /// Consumes one pending lost response, if any.
-    pub(crate) fn take_fail_after_apply(&self) -> bool {
-        take_one(&self.fail_after_apply)
-    }
-
     /// Consumes one forced 5xx if any is pending, else rolls the 5xx dice;
     /// returns the status to answer with, if any.
     pub(crate) fn roll_5xx(&self) -> Option<u16> {
