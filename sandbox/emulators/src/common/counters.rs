@@ -224,6 +224,6 @@ mod tests {
         assert_eq!(book.applied_on(effect::REMOVE_MEMBERSHIP, "u1", "g1"), 1);
         assert_eq!(book.repeated_on(effect::REMOVE_MEMBERSHIP, "u1", "g1"), 1);
         assert_eq!(book.applied(effect::SUSPEND, "u2"), 0);
-        assert_eq!(book.rows().len(), 4);
+        assert_eq!(book.rows().len(), 3);
     }
 }

@@ -33,6 +33,7 @@ mod microsoft_common;
 #[cfg(feature = "microsoft")]
 mod microsoft_faults;
 mod okta_actions;
+mod okta_chaos;
 mod okta_factors_apps;
 mod okta_faults;
 mod okta_oauth;
