@@ -5,6 +5,8 @@
 #[cfg(feature = "google")]
 mod google_auth;
 #[cfg(feature = "google")]
+mod google_chaos;
+#[cfg(feature = "google")]
 mod google_directory;
 #[cfg(feature = "google")]
 mod google_faults;
@@ -19,6 +21,8 @@ mod jumpcloud_actions;
 #[cfg(feature = "jumpcloud")]
 mod jumpcloud_auth;
 #[cfg(feature = "jumpcloud")]
+mod jumpcloud_chaos;
+#[cfg(feature = "jumpcloud")]
 mod jumpcloud_faults;
 #[cfg(feature = "jumpcloud")]
 mod jumpcloud_reads;
@@ -28,6 +32,8 @@ mod jumpcloud_support;
 mod microsoft_actions;
 #[cfg(feature = "microsoft")]
 mod microsoft_auth;
+#[cfg(feature = "microsoft")]
+mod microsoft_chaos;
 #[cfg(feature = "microsoft")]
 mod microsoft_common;
 #[cfg(feature = "microsoft")]
