@@ -244,11 +244,7 @@ async fn start_okta(running: &mut Running, port: u16, faults: &FaultConfig) -> R
     Ok(section)
 }
 
-async fn start_microsoft(
-    running: &mut Running,
-    port: u16,
-    faults: &FaultConfig,
-) -> Result<String> {
+async fn start_microsoft(running: &mut Running, port: u16, faults: &FaultConfig) -> Result<String> {
     let emulator = microsoft::MicrosoftEmulator::start(microsoft::MicrosoftConfig {
         faults: faults.clone(),
         ..microsoft::MicrosoftConfig::on_port(port)
@@ -257,7 +253,10 @@ async fn start_microsoft(
     .with_context(|| format!("starting the Microsoft emulator on port {port}"))?;
     microsoft::demo_seed(&emulator);
     let secret = format!("sbx~{}", uuid::Uuid::new_v4().simple());
-    emulator.register_app(MS_CLIENT_ID, microsoft::AppCredential::Secret(secret.clone()));
+    emulator.register_app(
+        MS_CLIENT_ID,
+        microsoft::AppCredential::Secret(secret.clone()),
+    );
     let base = emulator.base_url();
     let section = format!(
         "[tenants.microsoft]\ntenant_id = \"{}\"\nclient_id = \"{MS_CLIENT_ID}\"\n\
@@ -303,11 +302,7 @@ async fn start_google(running: &mut Running, port: u16, faults: &FaultConfig) ->
     Ok(section)
 }
 
-async fn start_jumpcloud(
-    running: &mut Running,
-    port: u16,
-    faults: &FaultConfig,
-) -> Result<String> {
+async fn start_jumpcloud(running: &mut Running, port: u16, faults: &FaultConfig) -> Result<String> {
     let emulator = jumpcloud::JumpCloudEmulator::start(jumpcloud::JumpCloudConfig {
         faults: faults.clone(),
         ..jumpcloud::JumpCloudConfig::on_port(port)
@@ -398,10 +393,7 @@ mod tests {
             "--seed",
             "9",
         ]);
-        assert_eq!(
-            cli.sandbox.providers,
-            [Provider::Okta, Provider::Google]
-        );
+        assert_eq!(cli.sandbox.providers, [Provider::Okta, Provider::Google]);
         let faults = cli.sandbox.faults.to_config().unwrap();
         assert_eq!(
             faults.latency,
@@ -411,7 +403,10 @@ mod tests {
             }
         );
         assert_eq!(faults.storm_429, Some(Storm::share(0.25)));
-        assert_eq!(faults.lost_response, LostResponse::TimedOut(Duration::from_secs(60)));
+        assert_eq!(
+            faults.lost_response,
+            LostResponse::TimedOut(Duration::from_secs(60))
+        );
         assert_eq!(faults.read_lag, Duration::from_millis(1500));
         assert_eq!(faults.clock_offset, SignedDuration::from_secs(-30));
         assert_eq!(faults.long_ops, Some(Duration::from_secs(120)));

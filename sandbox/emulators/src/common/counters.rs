@@ -182,13 +182,15 @@ impl EffectBook {
     pub fn rows(&self) -> Vec<EffectCount> {
         self.rows
             .iter()
-            .map(|((effect, subject, object), &(applied, repeated))| EffectCount {
-                effect: effect.clone(),
-                subject: subject.clone(),
-                object: object.clone(),
-                applied,
-                repeated,
-            })
+            .map(
+                |((effect, subject, object), &(applied, repeated))| EffectCount {
+                    effect: effect.clone(),
+                    subject: subject.clone(),
+                    object: object.clone(),
+                    applied,
+                    repeated,
+                },
+            )
             .collect()
     }
 

@@ -73,7 +73,11 @@ mod tests {
         book.wrote("m", || true, t0, Duration::from_secs(10));
         assert_eq!(book.seen(&"m", at(5)), Some(&true));
         book.wrote("m", || false, at(8), Duration::from_secs(10));
-        assert_eq!(book.seen(&"m", at(17)), Some(&true), "first value, extended");
+        assert_eq!(
+            book.seen(&"m", at(17)),
+            Some(&true),
+            "first value, extended"
+        );
         assert_eq!(book.seen(&"m", at(18)), None);
         book.wrote("n", || true, t0, Duration::ZERO);
         assert_eq!(book.seen(&"n", t0), None, "no lag, nothing kept");

@@ -48,7 +48,8 @@ impl Timeline {
     /// The emulator's current instant: the host's clock, plus the offset, plus whatever a test
     /// has advanced it by.
     pub fn now(&self) -> Timestamp {
-        let shift = self.offset_ms.load(Ordering::Relaxed) + self.advanced_ms.load(Ordering::Relaxed);
+        let shift =
+            self.offset_ms.load(Ordering::Relaxed) + self.advanced_ms.load(Ordering::Relaxed);
         let now = Timestamp::now();
         now.checked_add(SignedDuration::from_millis(shift))
             .unwrap_or(now)
@@ -75,7 +76,9 @@ impl Timeline {
     /// host's time, hiding a configured offset).
     pub fn stamp(&self, response: &mut axum::response::Response) {
         if let Ok(value) = axum::http::HeaderValue::from_str(&self.http_date()) {
-            response.headers_mut().insert(axum::http::header::DATE, value);
+            response
+                .headers_mut()
+                .insert(axum::http::header::DATE, value);
         }
     }
 
@@ -158,7 +161,10 @@ mod tests {
         assert!((-241..=-239).contains(&shifted), "{shifted}");
         timeline.reset();
         let after = timeline.now().duration_since(Timestamp::now()).as_secs();
-        assert!((59..=61).contains(&after), "advance survives reset: {after}");
+        assert!(
+            (59..=61).contains(&after),
+            "advance survives reset: {after}"
+        );
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! artefacts (tokens, application-specific passwords, backup codes),
 //! group membership and user-owned mobile devices.
 
-
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;

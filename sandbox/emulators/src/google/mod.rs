@@ -61,9 +61,9 @@ use std::time::Duration;
 
 pub use crate::common::counters::{EffectCount, RequestCounters, effect};
 pub use crate::common::knobs::{FaultConfig, Knobs, Latency, LostResponse, Storm};
-pub use crate::common::timeline::Timeline;
 use crate::common::lock;
 use crate::common::server::ServerHandle;
+pub use crate::common::timeline::Timeline;
 pub use audit::{AuditEvent, event_name};
 pub use auth::{ACCESS_TOKEN_LIFETIME, GOOGLE_TOKEN_URL, JWT_BEARER, ServiceAccountError};
 pub use errors::{GoogleError, QuotaReason, TokenError};

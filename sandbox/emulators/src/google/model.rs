@@ -1,6 +1,5 @@
 //! The records the emulated domain is made of, and Google's id shapes.
 
-
 use jiff::Timestamp;
 use rand::Rng;
 

@@ -98,7 +98,6 @@ impl GoogleState {
         }
     }
 
-
     fn effect(&mut self, name: &str, user: usize, object: &str, applied: bool) {
         let subject = self.users[user].id.clone();
         self.effects.record(name, &subject, object, applied);
@@ -616,7 +615,12 @@ impl GoogleState {
             .ok_or_else(|| GoogleError::not_found("memberKey"))?;
         let position = self.groups[group].members.iter().position(|&m| m == user);
         let group_id = self.groups[group].id.clone();
-        self.effect(effect::REMOVE_MEMBERSHIP, user, &group_id, position.is_some());
+        self.effect(
+            effect::REMOVE_MEMBERSHIP,
+            user,
+            &group_id,
+            position.is_some(),
+        );
         let position = position.ok_or_else(|| GoogleError::not_found("memberKey"))?;
         let (now, lag) = (self.timeline.now(), self.timeline.read_lag());
         self.member_lag.wrote((group, user), || true, now, lag);
@@ -756,7 +760,8 @@ impl GoogleState {
             .ok_or_else(GoogleError::license_not_found)
             .inspect_err(|_| {
                 let id = self.users[user].id.clone();
-                self.effects.record(effect::REMOVE_LICENSE, &id, sku_id, false);
+                self.effects
+                    .record(effect::REMOVE_LICENSE, &id, sku_id, false);
             })?;
         if self.users[user].auto_license {
             return Err(GoogleError::condition_not_met(

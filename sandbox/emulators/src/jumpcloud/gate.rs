@@ -142,7 +142,10 @@ async fn admit_and_run(
         && response.status().is_success()
         && let Some(lost) = shared.knobs.take_lost_response()
     {
-        return knobs::lose(lost, severer, |s| JcError::server(family, s).into_response()).await;
+        return knobs::lose(lost, severer, |s| {
+            JcError::server(family, s).into_response()
+        })
+        .await;
     }
     response
 }

@@ -64,9 +64,9 @@ use rand::{Rng, SeedableRng};
 
 pub use crate::common::counters::{EffectCount, RequestCounters, effect};
 pub use crate::common::knobs::{FaultConfig, Knobs, Latency, LostResponse, Storm};
-pub use crate::common::timeline::Timeline;
 use crate::common::lock;
 use crate::common::server::ServerHandle;
+pub use crate::common::timeline::Timeline;
 pub use audit::{AuditEvent, AuditService, AuditTarget, ModifiedProperty, activity};
 pub use errors::GraphError;
 pub use gate::{CLIENT_REQUEST_ID_HEADER, DIAGNOSTIC_HEADER, REQUEST_ID_HEADER};

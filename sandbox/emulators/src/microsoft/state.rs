@@ -552,7 +552,10 @@ impl TenantState {
         let now = self.timeline.now();
         let now = Timestamp::from_second(now.as_second()).unwrap_or(now);
         let old = graph_time(self.users[user].sessions_valid_from);
-        let first = self.effects.applied(effect::REVOKE_SESSIONS, &self.users[user].id) == 0;
+        let first = self
+            .effects
+            .applied(effect::REVOKE_SESSIONS, &self.users[user].id)
+            == 0;
         self.effect(effect::REVOKE_SESSIONS, user, "", first);
         self.users[user].sessions_valid_from = now;
         let target = self.user_target(
@@ -695,7 +698,12 @@ impl TenantState {
             .retain(|l| !(l.by_group.is_none() && remove.contains(&l.sku)));
         for &sku in remove {
             let sku_id = self.skus[sku].sku_id.clone();
-            self.effect(effect::REMOVE_LICENSE, user, &sku_id, had_direct.contains(&sku));
+            self.effect(
+                effect::REMOVE_LICENSE,
+                user,
+                &sku_id,
+                had_direct.contains(&sku),
+            );
         }
         let u = &mut self.users[user];
         let mut changed_direct = remove.iter().any(|s| had_direct.contains(s));
@@ -941,7 +949,12 @@ impl TenantState {
         let was = mb.purpose;
         let forwarded_to = mb.forwarding_smtp.clone();
         if purpose == Some(MailboxPurpose::Shared) {
-            self.effect(effect::CONVERT_MAILBOX, user, "", was != MailboxPurpose::Shared);
+            self.effect(
+                effect::CONVERT_MAILBOX,
+                user,
+                "",
+                was != MailboxPurpose::Shared,
+            );
         }
         if let Some(Some(address)) = &forwarding {
             let applied = forwarded_to.as_ref() != Some(address);

@@ -941,7 +941,12 @@ impl OktaState {
     ) -> Result<(), OktaError> {
         self.factor_user(user, as_requested)?;
         let position = self.factor(user, factor_id).inspect_err(|_| {
-            self.effects.record(effect::RESET_FACTORS, &self.users[user].id, factor_id, false);
+            self.effects.record(
+                effect::RESET_FACTORS,
+                &self.users[user].id,
+                factor_id,
+                false,
+            );
         })?;
         self.effect(effect::RESET_FACTORS, user, factor_id, true);
         let factors = &mut self.users[user].factors;

@@ -120,10 +120,7 @@ async fn a_removed_membership_is_listed_until_the_lag_passes() {
         h.delete(&member, &admin).await.status(),
         StatusCode::NO_CONTENT
     );
-    let listed = format!(
-        "/admin/directory/v1/groups?userKey={}",
-        h.demo.leaver_email
-    );
+    let listed = format!("/admin/directory/v1/groups?userKey={}", h.demo.leaver_email);
     let has = |body: Value| {
         body["groups"]
             .as_array()
@@ -193,12 +190,18 @@ async fn a_drive_transfer_stays_in_progress_until_its_time() {
 #[tokio::test]
 async fn a_forwarding_address_verifies_after_its_time() {
     let h = Harness::start().await;
-    h.google.knobs().set_long_ops(Some(Duration::from_secs(300)));
+    h.google
+        .knobs()
+        .set_long_ops(Some(Duration::from_secs(300)));
     let token = h.gmail_token(&h.demo.leaver_email).await;
     let addresses = gmail_path("me", "forwardingAddresses");
     let address = "jane.personal@gmail.com";
     let created: Value = h
-        .post(&addresses, &token, Some(json!({ "forwardingEmail": address })))
+        .post(
+            &addresses,
+            &token,
+            Some(json!({ "forwardingEmail": address })),
+        )
         .await
         .json()
         .await
@@ -242,8 +245,14 @@ async fn the_clock_offset_shows_in_date_and_request_times() {
         )
         .await;
     let date = response.headers()["date"].to_str().unwrap().to_owned();
-    let date = jiff::fmt::rfc2822::parse(&date).unwrap().timestamp().as_second();
-    assert!((115..=125).contains(&(host - date)), "Date two minutes behind");
+    let date = jiff::fmt::rfc2822::parse(&date)
+        .unwrap()
+        .timestamp()
+        .as_second();
+    assert!(
+        (115..=125).contains(&(host - date)),
+        "Date two minutes behind"
+    );
     let body: Value = response.json().await.unwrap();
     let requested: jiff::Timestamp = body["requestTime"].as_str().unwrap().parse().unwrap();
     assert!((115..=125).contains(&(host - requested.as_second())));

@@ -21,7 +21,8 @@ async fn a_storm_answers_bare_429s_and_an_honest_retry_after_when_asked() {
     let h = Harness::start().await;
     let demo = demo_seed(&h.jc);
     let path = format!("/api/systemusers/{}", demo.leaver_id);
-    h.jc.knobs().storm_429(Storm::window(Duration::from_secs(20)));
+    h.jc.knobs()
+        .storm_429(Storm::window(Duration::from_secs(20)));
 
     let bare = h.get(&path).await;
     assert_eq!(bare.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -56,12 +57,18 @@ async fn a_dropped_suspend_still_suspended_and_repeats_are_counted() {
         .send()
         .await;
     assert!(lost.is_err(), "connection closed with no response");
-    assert_eq!(h.jc.user(&demo.leaver_id).unwrap().state, UserState::Suspended);
+    assert_eq!(
+        h.jc.user(&demo.leaver_id).unwrap().state,
+        UserState::Suspended
+    );
 
     let again = h.put_json(&path, &json!({ "state": "SUSPENDED" })).await;
     assert_eq!(again.status(), StatusCode::OK);
     assert_eq!(h.jc.effects_applied(effect::SUSPEND, &demo.leaver_id), 1);
-    assert_eq!(h.jc.effects_repeated(effect::SUSPEND, &demo.leaver_email), 1);
+    assert_eq!(
+        h.jc.effects_repeated(effect::SUSPEND, &demo.leaver_email),
+        1
+    );
 
     let group = &demo.leaver_group_ids[0];
     let remove = json!({ "op": "remove", "type": "user", "id": demo.leaver_id });
@@ -98,16 +105,25 @@ async fn a_device_command_completes_only_after_its_time() {
     let demo = demo_seed(&h.jc);
     let system = &demo.windows_system_id;
     let created = h
-        .post_json(&format!("/api/systems/{system}/command/builtin/lock"), &json!({}))
+        .post_json(
+            &format!("/api/systems/{system}/command/builtin/lock"),
+            &json!({}),
+        )
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
     assert!(!h.jc.commands()[0].completed, "queued, not run");
-    assert_eq!(json(h.get("/api/commandresults").await).await["totalCount"], 0);
+    assert_eq!(
+        json(h.get("/api/commandresults").await).await["totalCount"],
+        0
+    );
 
     h.jc.timeline().advance(Duration::from_secs(179));
     assert!(!h.jc.system(system).unwrap().locked);
     h.jc.timeline().advance(Duration::from_secs(2));
-    assert_eq!(json(h.get("/api/commandresults").await).await["totalCount"], 1);
+    assert_eq!(
+        json(h.get("/api/commandresults").await).await["totalCount"],
+        1
+    );
     assert!(h.jc.system(system).unwrap().locked);
     assert_eq!(h.jc.effects_applied(effect::SECURE_DEVICE, system), 1);
     h.shutdown().await;
@@ -127,12 +143,18 @@ async fn the_clock_offset_shows_in_date_and_command_times() {
     let host = jiff::Timestamp::now().as_second();
     let created = h
         .post_json(
-            &format!("/api/systems/{}/command/builtin/lock", demo.windows_system_id),
+            &format!(
+                "/api/systems/{}/command/builtin/lock",
+                demo.windows_system_id
+            ),
             &json!({}),
         )
         .await;
     let date = created.headers()["date"].to_str().unwrap().to_owned();
-    let date = jiff::fmt::rfc2822::parse(&date).unwrap().timestamp().as_second();
+    let date = jiff::fmt::rfc2822::parse(&date)
+        .unwrap()
+        .timestamp()
+        .as_second();
     assert!((895..=905).contains(&(date - host)), "Date 15 min ahead");
     let requested: jiff::Timestamp = h.jc.commands()[0].requested_at.parse().unwrap();
     assert!((895..=905).contains(&(requested.as_second() - host)));

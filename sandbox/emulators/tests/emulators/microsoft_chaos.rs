@@ -27,7 +27,8 @@ fn retry_after(response: &reqwest::Response) -> u64 {
 async fn a_storm_answers_429_then_503_with_retry_after_at_its_end() {
     let h = Ms::start().await;
     let user = format!("/v1.0/users/{}", encode(DEMO_LEAVER));
-    h.ms.knobs().storm_429(Storm::window(Duration::from_secs(40)));
+    h.ms.knobs()
+        .storm_429(Storm::window(Duration::from_secs(40)));
 
     let throttled = h.get(&user).await;
     assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -112,7 +113,10 @@ async fn user_purpose_reports_user_until_the_conversion_reaches_graph() {
     let h = Ms::start().await;
     h.ms.knobs().set_long_ops(Some(Duration::from_secs(120)));
     let converted = h
-        .cmdlet("Set-Mailbox", json!({ "Identity": DEMO_LEAVER, "Type": "Shared" }))
+        .cmdlet(
+            "Set-Mailbox",
+            json!({ "Identity": DEMO_LEAVER, "Type": "Shared" }),
+        )
         .await;
     assert_eq!(converted.status(), StatusCode::OK);
     let purpose = format!(
@@ -126,11 +130,20 @@ async fn user_purpose_reports_user_until_the_conversion_reaches_graph() {
     assert_eq!(h.get_json(&purpose).await["userPurpose"], "shared");
 
     let again = h
-        .cmdlet("Set-Mailbox", json!({ "Identity": DEMO_LEAVER, "Type": "Shared" }))
+        .cmdlet(
+            "Set-Mailbox",
+            json!({ "Identity": DEMO_LEAVER, "Type": "Shared" }),
+        )
         .await;
     assert_eq!(again.status(), StatusCode::OK);
-    assert_eq!(h.ms.effects_applied(effect::CONVERT_MAILBOX, DEMO_LEAVER), 1);
-    assert_eq!(h.ms.effects_repeated(effect::CONVERT_MAILBOX, DEMO_LEAVER), 1);
+    assert_eq!(
+        h.ms.effects_applied(effect::CONVERT_MAILBOX, DEMO_LEAVER),
+        1
+    );
+    assert_eq!(
+        h.ms.effects_repeated(effect::CONVERT_MAILBOX, DEMO_LEAVER),
+        1
+    );
     h.shutdown().await;
 }
 
@@ -146,7 +159,11 @@ async fn an_intune_action_stays_pending_until_the_device_checks_in() {
     let state = |body: Value| body["deviceActionResults"][0]["actionState"].clone();
     let results = format!("{base}?$select=deviceActionResults");
     for _ in 0..3 {
-        assert_eq!(state(h.get_json(&results).await), "pending", "reads change nothing");
+        assert_eq!(
+            state(h.get_json(&results).await),
+            "pending",
+            "reads change nothing"
+        );
     }
     h.ms.timeline().advance(Duration::from_secs(599));
     assert_eq!(state(h.get_json(&results).await), "pending");
@@ -178,7 +195,10 @@ async fn the_clock_offset_shows_in_sign_in_sessions_valid_from_and_date() {
         .await;
     assert_eq!(revoked.status(), StatusCode::OK);
     let date = header(&revoked, "date").unwrap();
-    let date = jiff::fmt::rfc2822::parse(&date).unwrap().timestamp().as_second();
+    let date = jiff::fmt::rfc2822::parse(&date)
+        .unwrap()
+        .timestamp()
+        .as_second();
     assert!((3595..=3605).contains(&(date - host)), "Date an hour ahead");
 
     let user = h

@@ -21,7 +21,9 @@ use support::{Harness, epoch_secs_now, expect_error, header, header_u64};
 async fn a_storm_answers_okta_429s_whose_reset_is_when_it_ends() {
     let h = Harness::start().await;
     demo_seed(&h.okta);
-    h.okta.knobs().storm_429(Storm::window(Duration::from_secs(30)));
+    h.okta
+        .knobs()
+        .storm_429(Storm::window(Duration::from_secs(30)));
     let started = h.okta.timeline().now().as_second();
 
     let limited = h.get("/api/v1/users?limit=1").await;
@@ -46,7 +48,11 @@ async fn a_storm_answers_okta_429s_whose_reset_is_when_it_ends() {
 
     h.okta.timeline().advance(Duration::from_secs(2));
     let calm = h.get("/api/v1/users?limit=1").await;
-    assert_eq!(calm.status(), StatusCode::OK, "through once the reset passed");
+    assert_eq!(
+        calm.status(),
+        StatusCode::OK,
+        "through once the reset passed"
+    );
     assert_eq!(h.okta.counters().rate_limited(), 2);
     h.shutdown().await;
 }
@@ -84,7 +90,10 @@ async fn a_share_storm_throttles_some_slots_and_every_reset_is_truthful() {
             h.okta.timeline().advance(Duration::from_secs(1));
         }
     }
-    assert!(throttled > 5 && passed > 5, "{throttled} throttled, {passed} passed");
+    assert!(
+        throttled > 5 && passed > 5,
+        "{throttled} throttled, {passed} passed"
+    );
     h.shutdown().await;
 }
 
@@ -147,11 +156,13 @@ async fn a_lost_response_rate_loses_about_that_share_and_each_change_holds() {
     h.okta.knobs().set_lost_response_rate(0.0);
     assert_eq!(h.delete(&path).await.status(), StatusCode::NO_CONTENT);
     assert_eq!(
-        h.okta.effects_applied(effect::REVOKE_SESSIONS, &demo.leaver_id),
+        h.okta
+            .effects_applied(effect::REVOKE_SESSIONS, &demo.leaver_id),
         1
     );
     assert_eq!(
-        h.okta.effects_repeated(effect::REVOKE_SESSIONS, &demo.leaver_id),
+        h.okta
+            .effects_repeated(effect::REVOKE_SESSIONS, &demo.leaver_id),
         1
     );
     h.shutdown().await;
@@ -250,7 +261,10 @@ async fn deactivation_transitions_until_its_time() {
             .count_events("user.lifecycle.deactivate", &demo.leaver_id),
         1
     );
-    assert_eq!(h.okta.effects_applied(effect::DEACTIVATE, &demo.leaver_id), 1);
+    assert_eq!(
+        h.okta.effects_applied(effect::DEACTIVATE, &demo.leaver_id),
+        1
+    );
     h.shutdown().await;
 }
 
@@ -268,14 +282,20 @@ async fn the_clock_offset_shows_in_date_resets_and_timestamps() {
     let demo = demo_seed(&h.okta);
     let host = epoch_secs_now();
     let response = h
-        .post(&format!("/api/v1/users/{}/lifecycle/suspend", demo.leaver_id))
+        .post(&format!(
+            "/api/v1/users/{}/lifecycle/suspend",
+            demo.leaver_id
+        ))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let date = header(&response, "date").unwrap();
     let date = jiff::fmt::rfc2822::parse(&date).unwrap().timestamp();
     #[allow(clippy::cast_precision_loss)]
     let behind = host - date.as_second() as f64;
-    assert!((595.0..=605.0).contains(&behind), "Date is 10 min behind: {behind}");
+    assert!(
+        (595.0..=605.0).contains(&behind),
+        "Date is 10 min behind: {behind}"
+    );
     #[allow(clippy::cast_precision_loss)]
     let reset = header_u64(&response, "x-rate-limit-reset") as f64;
     assert!(
@@ -284,11 +304,19 @@ async fn the_clock_offset_shows_in_date_resets_and_timestamps() {
     );
     let limited = h.get(&format!("/api/v1/users/{}", demo.leaver_id)).await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
-    let changed = h.okta.user(&demo.leaver_id).unwrap().status_changed.unwrap();
+    let changed = h
+        .okta
+        .user(&demo.leaver_id)
+        .unwrap()
+        .status_changed
+        .unwrap();
     let changed: jiff::Timestamp = changed.parse().unwrap();
     #[allow(clippy::cast_precision_loss)]
     let lag = host - changed.as_second() as f64;
-    assert!((595.0..=605.0).contains(&lag), "statusChanged 10 min behind: {lag}");
+    assert!(
+        (595.0..=605.0).contains(&lag),
+        "statusChanged 10 min behind: {lag}"
+    );
     h.shutdown().await;
 }
 
@@ -317,10 +345,15 @@ async fn latency_is_drawn_from_its_distribution_and_repeats_with_its_seed() {
     };
     let first = draws(11);
     assert_eq!(first, draws(11), "the same seed draws the same delays");
-    assert!(first.iter().all(|d| {
-        *d >= Duration::from_millis(40) && *d < Duration::from_millis(60)
-    }));
-    assert!(first.windows(2).any(|w| w[0] != w[1]), "a spread, not a constant");
+    assert!(
+        first
+            .iter()
+            .all(|d| { *d >= Duration::from_millis(40) && *d < Duration::from_millis(60) })
+    );
+    assert!(
+        first.windows(2).any(|w| w[0] != w[1]),
+        "a spread, not a constant"
+    );
     h.shutdown().await;
 }
 
@@ -344,7 +377,8 @@ async fn repeats_of_every_leaver_effect_are_counted_apart() {
         assert_eq!(h.okta.effects_repeated(name, user), 1, "{name} repeated");
     }
     assert_eq!(
-        h.okta.effects_applied(effect::REVOKE_GRANTS, &demo.leaver_login),
+        h.okta
+            .effects_applied(effect::REVOKE_GRANTS, &demo.leaver_login),
         1,
         "by login too"
     );

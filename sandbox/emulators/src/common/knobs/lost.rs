@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use axum::response::{IntoResponse, Response};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 
 use crate::common::server::Severer;
 

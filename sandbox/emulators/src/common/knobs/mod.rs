@@ -22,8 +22,8 @@ pub use config::FaultConfig;
 pub use latency::Latency;
 pub use lost::LostResponse;
 pub(crate) use lost::lose;
-pub use storm::Storm;
 use storm::ActiveStorm;
+pub use storm::Storm;
 
 /// Parts-per-million scale for probabilities, so a rate fits an atomic
 /// integer without floating-point atomics.
@@ -260,16 +260,12 @@ impl Knobs {
             other => other,
         };
         let (kind, a, b) = match storm {
-            Storm::Window { length, every } => (
-                STORM_WINDOW,
-                millis(length),
-                every.map_or(0, millis),
-            ),
-            Storm::Share { share, slot } => (
-                STORM_SHARE,
-                millis(slot).max(1),
-                u64::from(to_ppm(share)),
-            ),
+            Storm::Window { length, every } => {
+                (STORM_WINDOW, millis(length), every.map_or(0, millis))
+            }
+            Storm::Share { share, slot } => {
+                (STORM_SHARE, millis(slot).max(1), u64::from(to_ppm(share)))
+            }
         };
         self.storm_kind.store(STORM_NONE, Ordering::Relaxed);
         self.storm_from_ms
