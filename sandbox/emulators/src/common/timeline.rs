@@ -7,6 +7,10 @@
 //! state, so that a storm's advertised reset, a lagged read's expiry and a long operation's
 //! completion are all measured on the same clock, and a test can move that clock forward
 //! ([`Timeline::advance`]) instead of sleeping.
+//!
+//! Token endpoints and access-token lifetimes keep the host's clock: an offset or an advanced
+//! timeline changes what the provider reports, not whether the caller's credentials work, so a
+//! storm rehearsal is not cut short by every token expiring at once.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
