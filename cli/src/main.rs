@@ -59,7 +59,7 @@ enum Command {
     /// Measure cutoff-to-verified time, engine throughput and webhook ack latency.
     #[cfg(feature = "sandbox")]
     Bench(commands::bench::BenchArgs),
-    /// Run the sandbox Okta emulator on its own (for trying Passage by hand).
+    /// Run the provider emulators, optionally in a storm, and print their passage.toml section.
     #[cfg(feature = "sandbox")]
     Sandbox(commands::sandbox::SandboxArgs),
 }

@@ -1,5 +1,6 @@
 //! Building blocks shared by every provider emulator: runtime knobs, a
-//! per-minute rate-limit window, request counters, id generation, clock
+//! per-minute rate-limit window, request and effect counters, id generation,
+//! the emulator's timeline (clock, read lag, long operations), read-lag books, clock
 //! helpers, a SCIM-style filter parser and the loopback server plumbing.
 //!
 //! Each provider module (`okta`, and later others) owns its wire format;
@@ -10,9 +11,11 @@ pub mod clock;
 pub mod counters;
 pub mod ids;
 pub mod knobs;
+pub mod lag;
 pub mod ratelimit;
 pub mod scim_filter;
 pub mod server;
+pub mod timeline;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

@@ -1,13 +1,24 @@
 //! Serving a router on a TCP listener in a background task, with a handle
 //! that stops it. Emulators bind to loopback port 0 by default so tests can
 //! run in parallel without port clashes.
+//!
+//! Every connection can be severed from inside a request ([`Severer`]): a
+//! provider that applied a change and then lost the connection answers
+//! nothing at all, and no middleware can express that with a response.
 
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
-use tokio::net::TcpListener;
+use axum::extract::{ConnectInfo, Request, connect_info::Connected};
+use axum::serve::{IncomingStream, Listener};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -35,9 +46,11 @@ impl ServerHandle {
     pub fn serve(listener: TcpListener, router: Router) -> io::Result<Self> {
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let service = router
+            .layer(axum::middleware::map_request(expose_peer))
+            .into_make_service_with_connect_info::<Peer>();
         let task = tokio::spawn(async move {
-            axum::serve(listener, service)
+            axum::serve(SeverableListener(listener), service)
                 .with_graceful_shutdown(async move {
                     // A dropped sender also means "stop".
                     let _ = stopped.await;
@@ -77,5 +90,118 @@ impl Drop for ServerHandle {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+/// Closes one connection from inside a request handled on it: whatever the
+/// handler answers is never written, and the client sees the connection end
+/// with no response. Found in every request's extensions.
+#[derive(Clone, Debug, Default)]
+pub struct Severer(Arc<AtomicBool>);
+
+impl Severer {
+    /// Marks the connection severed: the next write or read on it fails.
+    pub fn sever(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    fn is_severed(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// The peer of a connection and its severer, as the server hands them to the router.
+#[derive(Clone, Debug)]
+struct Peer {
+    addr: SocketAddr,
+    severer: Severer,
+}
+
+impl Connected<IncomingStream<'_, SeverableListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, SeverableListener>) -> Self {
+        stream.remote_addr().clone()
+    }
+}
+
+/// Hands handlers the peer address (as `ConnectInfo<SocketAddr>`, what the
+/// emulators read) and the connection's [`Severer`].
+async fn expose_peer(mut req: Request) -> Request {
+    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<Peer>>().cloned() {
+        req.extensions_mut().insert(ConnectInfo(peer.addr));
+        req.extensions_mut().insert(peer.severer);
+    }
+    req
+}
+
+/// A TCP listener whose connections can be severed.
+struct SeverableListener(TcpListener);
+
+impl Listener for SeverableListener {
+    type Io = SeverableStream;
+    type Addr = Peer;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (stream, addr) = Listener::accept(&mut self.0).await;
+        let severer = Severer::default();
+        let io = SeverableStream {
+            inner: stream,
+            severer: severer.clone(),
+        };
+        (io, Peer { addr, severer })
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        Ok(Peer {
+            addr: self.0.local_addr()?,
+            severer: Severer::default(),
+        })
+    }
+}
+
+/// A TCP stream that fails every read and write once severed, so the HTTP
+/// server drops the connection without writing the pending response.
+struct SeverableStream {
+    inner: TcpStream,
+    severer: Severer,
+}
+
+fn severed() -> io::Error {
+    io::Error::new(io::ErrorKind::ConnectionAborted, "connection severed")
+}
+
+impl AsyncRead for SeverableStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.severer.is_severed() {
+            return Poll::Ready(Err(severed()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for SeverableStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.severer.is_severed() {
+            return Poll::Ready(Err(severed()));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.severer.is_severed() {
+            return Poll::Ready(Err(severed()));
+        }
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

@@ -2,9 +2,9 @@
 //! Calendar data to another user. Transfers run asynchronously:
 //! `overallTransferStatusCode` goes `new` → `inProgress` → `completed` as
 //! the transfer is read back (one step per read) or time passes (one step
-//! per `GoogleConfig::async_step`), and the data moves on completion.
-
-use std::time::Instant;
+//! per `GoogleConfig::async_step`), and the data moves on completion. With
+//! long operations configured, a transfer stays `inProgress` until exactly
+//! that long after it was requested, however often it is read.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -222,7 +222,7 @@ async fn get_transfer(State(app): State<AppState>, Path(id): Path<String>) -> Ap
     let transfer = state
         .find_transfer(&id)
         .ok_or_else(|| GoogleError::not_found("dataTransferId"))?;
-    state.advance_transfer(transfer, Instant::now(), true);
+    state.advance_transfer(transfer, true);
     Ok(Json(render_transfer(&state, transfer)).into_response())
 }
 
@@ -263,9 +263,8 @@ async fn list_transfers(State(app): State<AppState>, RawQuery(raw): RawQuery) ->
                     .is_none_or(|id| state.users[tr.new_owner].id == id)
         })
         .collect();
-    let now = Instant::now();
     for &t in &candidates {
-        state.advance_transfer(t, now, true);
+        state.advance_transfer(t, true);
     }
     let keyed: Vec<(u64, usize)> = candidates
         .into_iter()

@@ -2,8 +2,6 @@
 //! artefacts (tokens, application-specific passwords, backup codes),
 //! group membership and user-owned mobile devices.
 
-use std::time::Instant;
-
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -144,9 +142,14 @@ fn render_device(state: &GoogleState, device: usize) -> Value {
 
 /// `users.get`. `projection`, `customFieldMask` and `viewType` are
 /// accepted; the basic projection is always returned.
+/// Directory reads are eventually consistent: with a read lag configured, a
+/// user written recently reads as before the write for that long.
 pub(crate) async fn get_user(State(app): State<AppState>, Path(key): Path<String>) -> ApiResult {
     let state = app.domain();
     let user = state.resolve_user_key(&key, "userKey")?;
+    if let Some(before) = state.lagged_user(user) {
+        return Ok(Json(before.clone()).into_response());
+    }
     Ok(Json(render_user(&state, user)).into_response())
 }
 
@@ -162,7 +165,11 @@ pub(crate) async fn update_user(
     let body = json_object(&body)?;
     let mut state = app.domain();
     let user = state.resolve_user_key(&key, "userKey")?;
+    let before = render_user(&state, user);
     state.update_user(user, &body, &caller)?;
+    if render_user(&state, user) != before {
+        state.note_user_write(user, before);
+    }
     Ok(Json(render_user(&state, user)).into_response())
 }
 
@@ -321,7 +328,7 @@ pub(crate) async fn list_groups(State(app): State<AppState>, RawQuery(raw): RawQ
     let (groups, context) = if let Some(key) = query.get("userKey") {
         let user = state.resolve_user_key(key, "userKey")?;
         (
-            state.groups_of(user),
+            state.listed_groups_of(user),
             format!("groups/user/{}", state.users[user].id),
         )
     } else if let Some(customer) = query.get("customer") {
@@ -474,9 +481,8 @@ pub(crate) async fn list_devices(
         &format!("devices/{search}"),
         max,
     )?;
-    let now = Instant::now();
     for &d in &items {
-        state.advance_device(d, now, true);
+        state.advance_device(d, true);
     }
     let items = items
         .into_iter()
@@ -501,7 +507,7 @@ pub(crate) async fn get_device(
     let device = state
         .find_device(&resource_id)
         .ok_or_else(|| GoogleError::not_found("resourceId"))?;
-    state.advance_device(device, Instant::now(), true);
+    state.advance_device(device, true);
     Ok(Json(render_device(&state, device)).into_response())
 }
 

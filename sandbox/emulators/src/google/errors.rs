@@ -313,6 +313,19 @@ impl GoogleError {
         error
     }
 
+    /// Gmail's per-user 429 (`rateLimitExceeded`), whose message names the
+    /// instant the caller may retry: "User-rate limit exceeded.  Retry after
+    /// <RFC 3339>". Gmail sends no `Retry-After` header; the body is the only
+    /// place the end of the throttling shows.
+    pub fn gmail_rate_limited(retry_after: &str) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RESOURCE_EXHAUSTED",
+            "rateLimitExceeded",
+            format!("User-rate limit exceeded.  Retry after {retry_after}"),
+        )
+    }
+
     /// A 5xx. 500 and 503 carry Google's JSON `backendError` body; 502 is
     /// the front end's HTML error page.
     pub fn server(status: u16) -> Self {

@@ -4,9 +4,9 @@
 //!
 //! Every rejection happens before the handler runs, so a 401, 403, 429 or
 //! injected 5xx never changes domain state. Google documents no request-id
-//! or rate-limit response headers, and the emulator adds none.
-
-use std::time::SystemTime;
+//! or rate-limit response headers, and the emulator adds none: a storm
+//! answers 403 with a rate reason (or 429) and nothing says when it ends,
+//! except Gmail's 429, whose message names the instant to retry after.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
@@ -15,8 +15,10 @@ use axum::response::{IntoResponse, Response};
 
 use crate::common::clock;
 use crate::common::counters::UNMATCHED;
+use crate::common::knobs;
 use crate::common::lock;
 use crate::common::ratelimit::MinuteWindow;
+use crate::common::server::Severer;
 use crate::google::auth;
 use crate::google::errors::{GoogleError, QuotaReason};
 use crate::google::scopes;
@@ -25,16 +27,14 @@ use crate::google::service::AppState;
 /// Outermost layer: added latency, then request accounting by route
 /// template (the discovery path, e.g. `/admin/directory/v1/users/{userKey}`).
 pub(crate) async fn record(State(app): State<AppState>, req: Request, next: Next) -> Response {
-    let latency = app.shared.knobs.latency();
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
+    app.shared.knobs.delay().await;
     let method = req.method().clone();
     let template = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| UNMATCHED.to_owned(), |p| p.as_str().to_owned());
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
+    app.shared.knobs.timeline().stamp(&mut response);
     app.shared
         .counters
         .record(method.as_str(), &template, response.status().as_u16());
@@ -86,8 +86,12 @@ pub(crate) async fn gate(State(app): State<AppState>, mut req: Request, next: Ne
     if let Some(reason) = shared.quota.take_403() {
         return GoogleError::quota(reason, service, &project).into_response();
     }
+    let now_ms = shared.knobs.timeline().epoch_millis();
+    if let Some(until_ms) = shared.knobs.storm_until(now_ms) {
+        let gmail = req.uri().path().starts_with("/gmail/");
+        return storm(&app, gmail, until_ms, service, &project).into_response();
+    }
     let limit = shared.knobs.rate_limit_per_minute();
-    let now_ms = clock::epoch_millis(SystemTime::now());
     let allowed = {
         let mut buckets = lock(&shared.buckets);
         let key = format!("{}\n{}", grant.client_id, grant.caller.actor);
@@ -106,10 +110,31 @@ pub(crate) async fn gate(State(app): State<AppState>, mut req: Request, next: Ne
     }
 
     let mutating = !matches!(method, Method::GET | Method::HEAD);
+    let severer = req.extensions().get::<Severer>().cloned();
     req.extensions_mut().insert(grant.caller);
+    app.domain().advance_all();
     let response = next.run(req).await;
-    if mutating && response.status().is_success() && shared.knobs.take_fail_after_apply() {
-        return GoogleError::server(502).into_response();
+    if mutating
+        && response.status().is_success()
+        && let Some(lost) = shared.knobs.take_lost_response()
+    {
+        return knobs::lose(lost, severer, |s| GoogleError::server(s).into_response()).await;
     }
     response
+}
+
+/// A storm's answer: Gmail's 429 naming when to retry, or for the other APIs
+/// the configured 403 rate reason (or 429).
+fn storm(app: &AppState, gmail: bool, until_ms: u64, service: &str, project: &str) -> GoogleError {
+    if gmail {
+        let until = i64::try_from(until_ms)
+            .ok()
+            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+            .unwrap_or_else(|| app.shared.knobs.timeline().now());
+        return GoogleError::gmail_rate_limited(&clock::format_millis(until));
+    }
+    match app.shared.quota.storm_reason() {
+        Some(reason) => GoogleError::quota(reason, service, project),
+        None => GoogleError::too_many_requests(service, project),
+    }
 }

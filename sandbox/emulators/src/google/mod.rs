@@ -59,10 +59,11 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-pub use crate::common::counters::RequestCounters;
-pub use crate::common::knobs::Knobs;
+pub use crate::common::counters::{EffectCount, RequestCounters, effect};
+pub use crate::common::knobs::{FaultConfig, Knobs, Latency, LostResponse, Storm};
 use crate::common::lock;
 use crate::common::server::ServerHandle;
+pub use crate::common::timeline::Timeline;
 pub use audit::{AuditEvent, event_name};
 pub use auth::{ACCESS_TOKEN_LIFETIME, GOOGLE_TOKEN_URL, JWT_BEARER, ServiceAccountError};
 pub use errors::{GoogleError, QuotaReason, TokenError};
@@ -109,6 +110,11 @@ pub struct GoogleConfig {
     pub async_step: Duration,
     /// Seed for ids.
     pub seed: u64,
+    /// Faults to start with (none by default); adjustable later through
+    /// [`GoogleEmulator::knobs`]. Long operations, when set, replace
+    /// `async_step` for transfers and wipes and also make pending forwarding
+    /// addresses verify themselves after that long.
+    pub faults: FaultConfig,
 }
 
 impl Default for GoogleConfig {
@@ -121,6 +127,7 @@ impl Default for GoogleConfig {
             rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
             async_step: Duration::from_secs(2),
             seed: DEFAULT_SEED,
+            faults: FaultConfig::default(),
         }
     }
 }
@@ -166,11 +173,13 @@ impl GoogleEmulator {
             |url| url.trim_end_matches('/').to_owned(),
         );
         let token_url = format!("{base_url}/token");
+        let knobs = Knobs::with_faults(config.rate_limit_per_minute, &config.faults);
         let mut domain = GoogleState::new(
             &config.domain,
             base_url.clone(),
             config.seed,
             config.async_step,
+            Arc::clone(knobs.timeline()),
         );
         let admin_email = config
             .admin_email
@@ -183,7 +192,7 @@ impl GoogleEmulator {
             })
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let shared = Arc::new(Shared {
-            knobs: Knobs::new(config.rate_limit_per_minute),
+            knobs,
             quota: QuotaKnobs::default(),
             counters: RequestCounters::new(),
             buckets: Mutex::new(HashMap::new()),
@@ -244,8 +253,12 @@ impl GoogleEmulator {
         self.lock().project_number.clone()
     }
 
+    /// The domain, with time-based progress (transfers, wipes, forwarding verification)
+    /// caught up.
     fn lock(&self) -> MutexGuard<'_, GoogleState> {
-        lock(&self.state)
+        let mut state = lock(&self.state);
+        state.advance_all();
+        state
     }
 
     /// Registers a service-account key and authorises the account's client
@@ -308,6 +321,34 @@ impl GoogleEmulator {
     /// template (`/admin/directory/v1/users/{userKey}`, `/token`, …).
     pub fn counters(&self) -> &RequestCounters {
         &self.shared.counters
+    }
+
+    /// The emulator's clock, read lag and long-operation settings (also reachable through
+    /// [`Knobs::timeline`]); tests move time forward with [`Timeline::advance`].
+    pub fn timeline(&self) -> &Arc<Timeline> {
+        self.shared.knobs.timeline()
+    }
+
+    /// Times `effect` (see [`effect`]) took hold on a user (by address or id), over every
+    /// object (group, client, SKU, device, transfer, address).
+    pub fn effects_applied(&self, effect: &str, user: &str) -> u64 {
+        let state = self.lock();
+        let id = subject_id(&state, user);
+        state.effects.applied(effect, &id)
+    }
+
+    /// Times `effect` was asked for on a user (by address or id) when it already held: a
+    /// suspend of a suspended user, a removal of an absent membership, a sign-out with no
+    /// session, a revocation of a token already gone.
+    pub fn effects_repeated(&self, effect: &str, user: &str) -> u64 {
+        let state = self.lock();
+        let id = subject_id(&state, user);
+        state.effects.repeated(effect, &id)
+    }
+
+    /// Every effect recorded, first times and repeats apart.
+    pub fn effects(&self) -> Vec<EffectCount> {
+        self.lock().effects.rows()
     }
 
     /// Refills every per-minute budget.
@@ -411,4 +452,10 @@ impl GoogleEmulator {
     pub async fn shutdown(self) {
         self.server.shutdown().await;
     }
+}
+
+fn subject_id(state: &GoogleState, user: &str) -> String {
+    state
+        .find_user(user)
+        .map_or_else(|| user.to_owned(), |u| state.users[u].id.clone())
 }

@@ -1,7 +1,5 @@
 //! The records the emulated domain is made of, and Google's id shapes.
 
-use std::time::Instant;
-
 use jiff::Timestamp;
 use rand::Rng;
 
@@ -141,6 +139,8 @@ pub(crate) struct Delegate {
 pub(crate) struct ForwardingAddress {
     pub email: String,
     pub verification_status: String,
+    /// When a pending address is confirmed by its recipient, with long operations configured.
+    pub verify_at: Option<Timestamp>,
 }
 
 /// `AutoForwarding`.
@@ -190,7 +190,7 @@ pub(crate) struct DeviceRecord {
     pub last_sync: Timestamp,
     pub etag: String,
     /// A wipe in progress: the status it ends in, and when it last moved.
-    pub pending: Option<(String, Instant)>,
+    pub pending: Option<(String, Timestamp)>,
     pub seq: u64,
 }
 
@@ -233,7 +233,7 @@ pub(crate) struct TransferRecord {
     pub apps: Vec<AppTransfer>,
     pub status: TransferStatus,
     pub request_time: Timestamp,
-    pub last_step: Instant,
+    pub last_step: Timestamp,
     pub etag: String,
     pub seq: u64,
 }

@@ -1,7 +1,8 @@
 //! Google-specific throttling knobs: forced bursts of 403 rate and quota
-//! errors, the signals the Admin SDK uses besides 429.
+//! errors, the signals the Admin SDK uses besides 429, and which of these
+//! signals a storm answers with.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 
 use crate::google::errors::QuotaReason;
 
@@ -13,9 +14,36 @@ pub struct QuotaKnobs {
     user_rate: AtomicU32,
     rate: AtomicU32,
     quota: AtomicU32,
+    /// 0: 403 `userRateLimitExceeded` (the default); 1: 403 `rateLimitExceeded`; 2: 403
+    /// `quotaExceeded`; 3: 429.
+    storm_signal: AtomicU8,
 }
 
 impl QuotaKnobs {
+    /// How a storm throttles Admin SDK, Licensing, Data Transfer and Reports requests:
+    /// 403 with `reason`, or (`None`) 429 `rateLimitExceeded`. Gmail requests in a storm
+    /// always get Gmail's 429 with "Retry after <instant>" in the message. Default: 403
+    /// `userRateLimitExceeded`, the Directory API's per-user budget.
+    pub fn set_storm_reason(&self, reason: Option<QuotaReason>) {
+        let signal = match reason {
+            Some(QuotaReason::UserRateLimitExceeded) => 0,
+            Some(QuotaReason::RateLimitExceeded) => 1,
+            Some(QuotaReason::QuotaExceeded) => 2,
+            None => 3,
+        };
+        self.storm_signal.store(signal, Ordering::Relaxed);
+    }
+
+    /// The reason storms answer with (`None`: 429).
+    pub fn storm_reason(&self) -> Option<QuotaReason> {
+        match self.storm_signal.load(Ordering::Relaxed) {
+            0 => Some(QuotaReason::UserRateLimitExceeded),
+            1 => Some(QuotaReason::RateLimitExceeded),
+            2 => Some(QuotaReason::QuotaExceeded),
+            _ => None,
+        }
+    }
+
     fn counter(&self, reason: QuotaReason) -> &AtomicU32 {
         match reason {
             QuotaReason::UserRateLimitExceeded => &self.user_rate,

@@ -5,12 +5,16 @@
 //! Mutations return `GoogleError` exactly where Google refuses the
 //! operation and write an audit event only when they change something.
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use jiff::Timestamp;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use crate::common::counters::{EffectBook, effect};
+use crate::common::lag::LagBook;
+use crate::common::timeline::Timeline;
 use crate::google::audit::{AuditEvent, event_name};
 use crate::google::auth::AuthState;
 use crate::google::errors::GoogleError;
@@ -52,10 +56,23 @@ pub struct GoogleState {
     pub(crate) auth: AuthState,
     next_seq: u64,
     next_asp: i32,
+    timeline: Arc<Timeline>,
+    /// Every effect requested through the API, first times and repeats apart.
+    pub(crate) effects: EffectBook,
+    /// `users.get` lags behind writes: user → the resource as it was rendered before.
+    user_lag: LagBook<usize, serde_json::Value>,
+    /// `groups.list?userKey=` lags behind membership changes: (group, user) → was a member.
+    member_lag: LagBook<(usize, usize), bool>,
 }
 
 impl GoogleState {
-    pub(crate) fn new(domain: &str, base_url: String, seed: u64, async_step: Duration) -> Self {
+    pub(crate) fn new(
+        domain: &str,
+        base_url: String,
+        seed: u64,
+        async_step: Duration,
+        timeline: Arc<Timeline>,
+    ) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
         let customer_id = model::customer_id(&mut rng);
         let project_number = model::project_number(&mut rng);
@@ -74,7 +91,41 @@ impl GoogleState {
             auth: AuthState::default(),
             next_seq: 0,
             next_asp: 0,
+            timeline,
+            effects: EffectBook::default(),
+            user_lag: LagBook::default(),
+            member_lag: LagBook::default(),
         }
+    }
+
+    fn effect(&mut self, name: &str, user: usize, object: &str, applied: bool) {
+        let subject = self.users[user].id.clone();
+        self.effects.record(name, &subject, object, applied);
+    }
+
+    /// Notes a write to a user: `users.get` keeps answering `before` for the read lag.
+    pub(crate) fn note_user_write(&mut self, user: usize, before: serde_json::Value) {
+        let (now, lag) = (self.timeline.now(), self.timeline.read_lag());
+        self.user_lag.wrote(user, || before, now, lag);
+    }
+
+    /// What `users.get` still answers for a user after a recent write, if anything.
+    pub(crate) fn lagged_user(&self, user: usize) -> Option<&serde_json::Value> {
+        self.user_lag.seen(&user, self.timeline.now())
+    }
+
+    /// A user's groups as `groups.list?userKey=` lists them: each membership as it was
+    /// before a change for the read lag after it.
+    pub(crate) fn listed_groups_of(&self, user: usize) -> Vec<usize> {
+        let now = self.timeline.now();
+        (0..self.groups.len())
+            .filter(|&g| {
+                self.member_lag
+                    .seen(&(g, user), now)
+                    .copied()
+                    .unwrap_or_else(|| self.groups[g].members.contains(&user))
+            })
+            .collect()
     }
 
     /// The primary domain.
@@ -310,7 +361,7 @@ impl GoogleState {
             .collect();
         self.audit.push(AuditEvent::new(
             seq,
-            Timestamp::now(),
+            self.timeline.now(),
             kind,
             actor,
             targets,
@@ -388,6 +439,10 @@ impl GoogleState {
 
         let actor = caller.actor.clone();
         let mut changed = false;
+        if suspended == Some(true) {
+            let applied = !self.users[user].suspended;
+            self.effect(effect::SUSPEND, user, "", applied);
+        }
         if let Some(s) = suspended
             && s != self.users[user].suspended
         {
@@ -460,7 +515,9 @@ impl GoogleState {
 
     /// `users.signOut`: ends every web session.
     pub(crate) fn sign_out(&mut self, user: usize, caller: &Caller) {
-        if self.users[user].sessions > 0 {
+        let live = self.users[user].sessions > 0;
+        self.effect(effect::REVOKE_SESSIONS, user, "", live);
+        if live {
             self.users[user].sessions = 0;
             self.log_user(
                 user,
@@ -482,8 +539,9 @@ impl GoogleState {
         let position = self.users[user]
             .tokens
             .iter()
-            .position(|t| t.client_id == client_id)
-            .ok_or_else(|| GoogleError::not_found("clientId"))?;
+            .position(|t| t.client_id == client_id);
+        self.effect(effect::REVOKE_GRANTS, user, client_id, position.is_some());
+        let position = position.ok_or_else(|| GoogleError::not_found("clientId"))?;
         self.users[user].tokens.remove(position);
         self.log_user(
             user,
@@ -505,8 +563,10 @@ impl GoogleState {
         let position = self.users[user]
             .asps
             .iter()
-            .position(|a| a.code_id == code_id)
-            .ok_or_else(|| GoogleError::not_found("codeId"))?;
+            .position(|a| a.code_id == code_id);
+        let object = format!("asp:{code_id}");
+        self.effect(effect::REVOKE_GRANTS, user, &object, position.is_some());
+        let position = position.ok_or_else(|| GoogleError::not_found("codeId"))?;
         self.users[user].asps.remove(position);
         let id = code_id.to_string();
         self.log_user(
@@ -553,11 +613,17 @@ impl GoogleState {
         let user = self
             .find_user(member_key)
             .ok_or_else(|| GoogleError::not_found("memberKey"))?;
-        let position = self.groups[group]
-            .members
-            .iter()
-            .position(|&m| m == user)
-            .ok_or_else(|| GoogleError::not_found("memberKey"))?;
+        let position = self.groups[group].members.iter().position(|&m| m == user);
+        let group_id = self.groups[group].id.clone();
+        self.effect(
+            effect::REMOVE_MEMBERSHIP,
+            user,
+            &group_id,
+            position.is_some(),
+        );
+        let position = position.ok_or_else(|| GoogleError::not_found("memberKey"))?;
+        let (now, lag) = (self.timeline.now(), self.timeline.read_lag());
+        self.member_lag.wrote((group, user), || true, now, lag);
         self.groups[group].members.remove(position);
         self.groups[group].etag = self.fresh_etag();
         let group_email = self.groups[group].email.clone();
@@ -589,8 +655,8 @@ impl GoogleState {
         action: &str,
         caller: &Caller,
     ) -> Result<(), GoogleError> {
-        let now = Instant::now();
-        self.advance_device(device, now, false);
+        let now = self.timeline.now();
+        self.advance_device(device, false);
         let status = self.devices[device].status.clone();
         let wiping = matches!(status.as_str(), "WIPING" | "ACCOUNT_WIPING");
         let (next, pending): (Option<&str>, Option<&str>) = match action {
@@ -625,6 +691,11 @@ impl GoogleState {
             "cancel_remote_wipe_then_activate" | "cancel_remote_wipe_then_block" => (None, None),
             _ => return Err(GoogleError::invalid_input("action")),
         };
+        let (owner, resource_id) = (
+            self.devices[device].owner,
+            self.devices[device].resource_id.clone(),
+        );
+        self.effect(effect::SECURE_DEVICE, owner, &resource_id, next.is_some());
         let Some(next) = next else {
             return Ok(());
         };
@@ -644,13 +715,17 @@ impl GoogleState {
         Ok(())
     }
 
-    /// Moves a pending wipe forward: one step per read, or one per elapsed
-    /// `async_step` without reads.
-    pub(crate) fn advance_device(&mut self, device: usize, now: Instant, read: bool) {
-        let step = self.async_step;
+    /// Moves a pending wipe forward: exactly when long operations say it
+    /// is done if they are configured; otherwise on a read, or once
+    /// `async_step` has elapsed without reads.
+    pub(crate) fn advance_device(&mut self, device: usize, read: bool) {
+        let now = self.timeline.now();
+        let long = self.timeline.long_ops();
+        let step = long.unwrap_or(self.async_step);
+        let read = read && long.is_none();
         let d = &mut self.devices[device];
         if let Some((target, since)) = d.pending.clone()
-            && (read || now.duration_since(since) >= step)
+            && (read || elapsed(now, since) >= step)
         {
             d.status = target;
             d.pending = None;
@@ -682,13 +757,19 @@ impl GoogleState {
     ) -> Result<(), GoogleError> {
         let position = self
             .find_license(user, product_id, sku_id)
-            .ok_or_else(GoogleError::license_not_found)?;
+            .ok_or_else(GoogleError::license_not_found)
+            .inspect_err(|_| {
+                let id = self.users[user].id.clone();
+                self.effects
+                    .record(effect::REMOVE_LICENSE, &id, sku_id, false);
+            })?;
         if self.users[user].auto_license {
             return Err(GoogleError::condition_not_met(
                 "Auto License un-assignment is not allowed.",
             ));
         }
         self.users[user].licenses.remove(position);
+        self.effect(effect::REMOVE_LICENSE, user, sku_id, true);
         let (product_name, sku_name) =
             model::sku_names(product_id, sku_id).unwrap_or((product_id, sku_id));
         self.log_user(
@@ -738,11 +819,12 @@ impl GoogleState {
             new_owner,
             apps,
             status: TransferStatus::New,
-            request_time: Timestamp::now(),
-            last_step: Instant::now(),
+            request_time: self.timeline.now(),
+            last_step: self.timeline.now(),
             etag,
             seq,
         });
+        self.effect(effect::TRANSFER_DATA, old_owner, &id, true);
         let destination = self.users[new_owner].primary_email.clone();
         self.log_user(
             old_owner,
@@ -761,18 +843,24 @@ impl GoogleState {
         self.transfers.len() - 1
     }
 
-    /// Moves a transfer forward (`new` → `inProgress` → `completed`): one
-    /// step per read, or one per elapsed `async_step`. Completion moves the
-    /// data and logs it.
-    pub(crate) fn advance_transfer(&mut self, transfer: usize, now: Instant, read: bool) {
+    /// Moves a transfer forward (`new` → `inProgress` → `completed`): with
+    /// long operations configured, it is `inProgress` from its first read
+    /// until exactly that long after it was requested; otherwise one step
+    /// per read, or one per elapsed `async_step`. Completion moves the data
+    /// and logs it.
+    pub(crate) fn advance_transfer(&mut self, transfer: usize, read: bool) {
+        let now = self.timeline.now();
+        if let Some(takes) = self.timeline.long_ops() {
+            self.advance_long_transfer(transfer, now, takes, read);
+            return;
+        }
         let step = self.async_step;
         loop {
             let t = &self.transfers[transfer];
             if t.status == TransferStatus::Completed {
                 return;
             }
-            let elapsed = now.duration_since(t.last_step);
-            let due = !step.is_zero() && elapsed >= step;
+            let due = !step.is_zero() && elapsed(now, t.last_step) >= step;
             if !(due || read) {
                 return;
             }
@@ -780,7 +868,11 @@ impl GoogleState {
                 TransferStatus::New => TransferStatus::InProgress,
                 _ => TransferStatus::Completed,
             };
-            let last = if due { t.last_step + step } else { now };
+            let last = if due {
+                Timeline::after(t.last_step, step)
+            } else {
+                now
+            };
             self.transfers[transfer].status = next;
             self.transfers[transfer].last_step = last;
             self.transfers[transfer].etag = model::etag(&mut self.rng);
@@ -790,6 +882,34 @@ impl GoogleState {
             if !due {
                 return;
             }
+        }
+    }
+
+    fn advance_long_transfer(
+        &mut self,
+        transfer: usize,
+        now: Timestamp,
+        takes: Duration,
+        read: bool,
+    ) {
+        let t = &self.transfers[transfer];
+        let next = if t.status == TransferStatus::Completed {
+            return;
+        } else if elapsed(now, t.request_time) >= takes {
+            TransferStatus::Completed
+        } else if read || t.status == TransferStatus::InProgress {
+            TransferStatus::InProgress
+        } else {
+            return;
+        };
+        if next == t.status {
+            return;
+        }
+        self.transfers[transfer].status = next;
+        self.transfers[transfer].last_step = now;
+        self.transfers[transfer].etag = model::etag(&mut self.rng);
+        if next == TransferStatus::Completed {
+            self.complete_transfer(transfer);
         }
     }
 
@@ -848,12 +968,20 @@ impl GoogleState {
 
     /// Lets time-based progress catch up everywhere (used by accessors).
     pub(crate) fn advance_all(&mut self) {
-        let now = Instant::now();
         for t in 0..self.transfers.len() {
-            self.advance_transfer(t, now, false);
+            self.advance_transfer(t, false);
         }
         for d in 0..self.devices.len() {
-            self.advance_device(d, now, false);
+            self.advance_device(d, false);
+        }
+        let now = self.timeline.now();
+        for user in &mut self.users {
+            for f in &mut user.mail.forwarding_addresses {
+                if f.verify_at.is_some_and(|at| at <= now) {
+                    f.verification_status = "accepted".to_owned();
+                    f.verify_at = None;
+                }
+            }
         }
     }
 
@@ -881,8 +1009,10 @@ impl GoogleState {
             .iter()
             .any(|d| d.email == email)
         {
+            self.effect(effect::DELEGATE_MAILBOX, owner, &email, false);
             return Err(GoogleError::already_exists("Delegate already exists."));
         }
+        self.effect(effect::DELEGATE_MAILBOX, owner, &email, true);
         self.users[owner].mail.delegates.push(model::Delegate {
             email: email.clone(),
             verification_status: "accepted".to_owned(),
@@ -936,6 +1066,7 @@ impl GoogleState {
             .iter()
             .any(|f| f.email == email)
         {
+            self.effect(effect::FORWARD_MAIL, owner, &email, false);
             return Err(GoogleError::already_exists(
                 "Forwarding address already exists.",
             ));
@@ -945,12 +1076,18 @@ impl GoogleState {
         } else {
             "pending"
         };
+        self.effect(effect::FORWARD_MAIL, owner, &email, true);
+        let verify_at = (status == "pending")
+            .then(|| self.timeline.long_ops())
+            .flatten()
+            .map(|takes| Timeline::after(self.timeline.now(), takes));
         self.users[owner]
             .mail
             .forwarding_addresses
             .push(model::ForwardingAddress {
                 email: email.clone(),
                 verification_status: status.to_owned(),
+                verify_at,
             });
         self.log_user(
             owner,
@@ -1043,7 +1180,9 @@ impl GoogleState {
         vacation: model::Vacation,
         caller: &Caller,
     ) {
-        if self.users[owner].mail.vacation == vacation {
+        let same = self.users[owner].mail.vacation == vacation;
+        self.effect(effect::SET_AUTO_REPLY, owner, "", !same);
+        if same {
             return;
         }
         let enabled = vacation.enable_auto_reply.to_string();
@@ -1167,9 +1306,15 @@ impl GoogleState {
         for f in &mut self.users[owner].mail.forwarding_addresses {
             if f.email.eq_ignore_ascii_case(email) {
                 f.verification_status = "accepted".to_owned();
+                f.verify_at = None;
                 found = true;
             }
         }
         found
     }
+}
+
+/// Time from `since` to `now`, zero if `since` is later.
+fn elapsed(now: Timestamp, since: Timestamp) -> Duration {
+    Duration::try_from(now.duration_since(since)).unwrap_or(Duration::ZERO)
 }

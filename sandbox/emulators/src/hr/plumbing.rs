@@ -9,14 +9,15 @@ use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::common::knobs::Knobs;
-use crate::common::server::ServerHandle;
+use crate::common::clock;
+use crate::common::knobs::{self, Knobs};
+use crate::common::server::{ServerHandle, Severer};
 use crate::hr::directory::{DemoPeople, Directory, IdStyle, seed_demo};
 
 /// Binds `127.0.0.1:0`, serves `router`, and returns the handle and the origin URL.
@@ -121,9 +122,11 @@ impl<C, X> std::ops::Deref for HrEmulator<C, X> {
 /// Renders a vendor's error body for a status (429, 5xx) the fault knobs inject.
 pub(crate) type ErrorRenderer = fn(StatusCode) -> Response;
 
-/// Fault controls for one HR emulator. Order on each API request: authentication (done by the
-/// vendor's own gate), then a forced 429, then a forced failure status, then random 5xx from
-/// [`Knobs`], then the handler. A rejected request never reaches the handler.
+/// Fault controls for one HR emulator. Order on each API request: latency (drawn from
+/// [`Knobs`]' distribution), authentication (done by the vendor's own gate), then a forced
+/// 429, then a storm (429 with a `Retry-After` naming its end), then a forced failure status,
+/// then random 5xx from [`Knobs`], then the handler, then lost responses (for requests that
+/// change something). A rejected request never reaches the handler.
 #[derive(Debug)]
 pub struct Faults {
     knobs: Knobs,
@@ -146,7 +149,8 @@ impl Faults {
         }
     }
 
-    /// Latency, random 5xx rate and forced 429 bursts, shared with the other emulators.
+    /// Latency, random 5xx rate, forced 429 bursts, storms and lost responses, shared with the
+    /// other emulators.
     pub fn knobs(&self) -> &Knobs {
         &self.knobs
     }
@@ -192,18 +196,16 @@ pub(crate) async fn fault_gate(
     req: Request,
     next: Next,
 ) -> Response {
-    let latency = faults.knobs.latency();
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
+    faults.knobs.delay().await;
     faults.requests.fetch_add(1, Ordering::Relaxed);
     if faults.knobs.take_burst_429() {
-        let mut response = (faults.render)(StatusCode::TOO_MANY_REQUESTS);
         let secs = faults.retry_after_secs.load(Ordering::Relaxed);
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return response;
+        return throttled(&faults, secs);
+    }
+    let now_ms = faults.knobs.timeline().epoch_millis();
+    if let Some(until_ms) = faults.knobs.storm_until(now_ms) {
+        let secs = clock::ceil_secs(until_ms.saturating_sub(now_ms)).max(1);
+        return throttled(&faults, secs);
     }
     if let Some(status) = faults.take_failure() {
         return (faults.render)(status);
@@ -213,7 +215,29 @@ pub(crate) async fn fault_gate(
     {
         return (faults.render)(status);
     }
-    next.run(req).await
+    let mutating = !matches!(*req.method(), Method::GET | Method::HEAD);
+    let severer = req.extensions().get::<Severer>().cloned();
+    let response = next.run(req).await;
+    if mutating
+        && response.status().is_success()
+        && let Some(lost) = faults.knobs.take_lost_response()
+    {
+        let render = faults.render;
+        return knobs::lose(lost, severer, |s| {
+            render(StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_GATEWAY))
+        })
+        .await;
+    }
+    response
+}
+
+/// The vendor's 429 with `Retry-After: secs`.
+fn throttled(faults: &Faults, secs: u64) -> Response {
+    let mut response = (faults.render)(StatusCode::TOO_MANY_REQUESTS);
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
 }
 
 /// The `user:password` pair of an `Authorization: Basic` header.

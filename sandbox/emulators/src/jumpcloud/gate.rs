@@ -6,8 +6,10 @@
 //! 404 (organisation), 429 or injected 5xx never changes state.
 //!
 //! JumpCloud documents no rate-limit or request-id headers for v1/v2, so
-//! none are sent; a 429 carries only the error body. The token endpoint
-//! (another host in production) gets latency only.
+//! none are sent; a 429 carries only the error body. A storm's 429 may carry
+//! a `Retry-After` naming its end when the emulator is told to send one (an
+//! undocumented header clients should honour if it appears). The token
+//! endpoint (another host in production) gets latency only.
 //!
 //! `x-org-id` rules, from the v2 spec's "Multi-Tenant Portal Headers":
 //! 400 malformed id; 400 id differs from an organisation id in the path;
@@ -18,15 +20,16 @@
 //! Insights accepts several `x-org-id` headers at once.
 
 use std::net::SocketAddr;
-use std::time::SystemTime;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::common::clock;
 use crate::common::counters::UNMATCHED;
+use crate::common::knobs;
+use crate::common::server::Severer;
 use crate::jumpcloud::audit::Origin;
 use crate::jumpcloud::auth::Credential;
 use crate::jumpcloud::errors::{ApiFamily, JcError};
@@ -66,16 +69,14 @@ pub(crate) async fn gate(State(app): State<AppState>, req: Request, next: Next) 
         .map(|p| p.as_str().to_owned());
     let family = ApiFamily::of_path(req.uri().path());
 
-    let latency = app.shared.knobs.latency();
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
+    app.shared.knobs.delay().await;
 
-    let response = if family == ApiFamily::OAuth {
+    let mut response = if family == ApiFamily::OAuth {
         next.run(req).await
     } else {
         admit_and_run(&app, req, next, family, &method, template.as_deref()).await
     };
+    app.shared.knobs.timeline().stamp(&mut response);
     app.shared.counters.record(
         method.as_str(),
         template.as_deref().unwrap_or(UNMATCHED),
@@ -101,7 +102,20 @@ async fn admit_and_run(
     if shared.knobs.take_burst_429() {
         return JcError::rate_limited(family).into_response();
     }
-    let now_ms = clock::epoch_millis(SystemTime::now());
+    let now_ms = shared.knobs.timeline().epoch_millis();
+    if let Some(until_ms) = shared.knobs.storm_until(now_ms) {
+        let mut response = JcError::rate_limited(family).into_response();
+        if shared.storm_retry_after()
+            && let Ok(v) = HeaderValue::from_str(
+                &clock::ceil_secs(until_ms.saturating_sub(now_ms))
+                    .max(1)
+                    .to_string(),
+            )
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return response;
+    }
     let quota = shared
         .bucket
         .take(shared.knobs.rate_limit_per_minute(), now_ms);
@@ -120,10 +134,18 @@ async fn admit_and_run(
         return JcError::forbidden(family).into_response();
     }
 
+    let severer = req.extensions().get::<Severer>().cloned();
     req.extensions_mut().insert(caller);
+    app.tenant().settle();
     let response = next.run(req).await;
-    if !reads && response.status().is_success() && shared.knobs.take_fail_after_apply() {
-        return JcError::server(family, 502).into_response();
+    if !reads
+        && response.status().is_success()
+        && let Some(lost) = shared.knobs.take_lost_response()
+    {
+        return knobs::lose(lost, severer, |s| {
+            JcError::server(family, s).into_response()
+        })
+        .await;
     }
     response
 }

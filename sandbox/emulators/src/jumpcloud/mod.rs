@@ -55,18 +55,20 @@ mod views;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-pub use crate::common::counters::RequestCounters;
+pub use crate::common::counters::{EffectCount, RequestCounters, effect};
 use crate::common::knobs;
-pub use crate::common::knobs::Knobs;
+pub use crate::common::knobs::{FaultConfig, Knobs, Latency, LostResponse, Storm};
 use crate::common::lock;
 use crate::common::ratelimit::MinuteWindow;
 use crate::common::server::ServerHandle;
+pub use crate::common::timeline::Timeline;
 pub use audit::{AuditEvent, event_type};
 use auth::{Credential, PrincipalKind, Registry};
 pub use auth::{Role, TOKEN_LIFETIME_SECS};
@@ -113,6 +115,11 @@ pub struct JumpCloudConfig {
     pub token_lifetime: Duration,
     /// Seed for object ids and default credentials.
     pub seed: u64,
+    /// Faults to start with (none by default); adjustable later through
+    /// [`JumpCloudEmulator::knobs`]. Long operations, when set, delay every
+    /// device command's completion by that long (and until its device is
+    /// online).
+    pub faults: FaultConfig,
 }
 
 impl Default for JumpCloudConfig {
@@ -126,6 +133,7 @@ impl Default for JumpCloudConfig {
             rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
             token_lifetime: Duration::from_secs(TOKEN_LIFETIME_SECS),
             seed: DEFAULT_SEED,
+            faults: FaultConfig::default(),
         }
     }
 }
@@ -172,7 +180,9 @@ impl JumpCloudEmulator {
             |url| url.trim_end_matches('/').to_owned(),
         );
 
-        let mut tenant = JumpCloudState::new(config.seed, &config.org_name);
+        let knobs = knobs::Knobs::with_faults(config.rate_limit_per_minute, &config.faults);
+        let timeline = Arc::clone(knobs.timeline());
+        let mut tenant = JumpCloudState::new(config.seed, &config.org_name, timeline);
         let primary = tenant.primary_org().id().to_owned();
         let mut rng = StdRng::seed_from_u64(config.seed ^ 0x0A11_CE55);
         let api_key = config
@@ -212,12 +222,13 @@ impl JumpCloudEmulator {
         registry.default_client.clone_from(&client_id);
 
         let shared = Arc::new(Shared {
-            knobs: knobs::Knobs::new(config.rate_limit_per_minute),
+            knobs,
             counters: RequestCounters::new(),
             bucket: MinuteWindow::new(),
             base_url,
             token_lifetime: config.token_lifetime,
             registry: Mutex::new(registry),
+            storm_retry_after: AtomicBool::new(false),
         });
         let tenant = Arc::new(Mutex::new(tenant));
         let app = AppState {
@@ -374,8 +385,44 @@ impl JumpCloudEmulator {
         Arc::clone(&self.tenant)
     }
 
+    /// The tenant, with commands whose time has come carried out.
     fn tenant(&self) -> MutexGuard<'_, JumpCloudState> {
-        lock(&self.tenant)
+        let mut tenant = lock(&self.tenant);
+        tenant.settle();
+        tenant
+    }
+
+    /// The emulator's clock, read lag and long-operation settings (also reachable through
+    /// [`Knobs::timeline`]); tests move time forward with [`Timeline::advance`].
+    pub fn timeline(&self) -> &Arc<Timeline> {
+        self.shared.knobs.timeline()
+    }
+
+    /// Makes storm 429s carry a `Retry-After` naming the storm's end. JumpCloud documents no
+    /// throttling header, so by default (false) they carry none, as JumpCloud's do.
+    pub fn set_storm_retry_after(&self, send: bool) {
+        self.shared.storm_retry_after.store(send, Ordering::Relaxed);
+    }
+
+    /// Times `effect` (see [`effect`]) took hold on a user (by id or e-mail), or for
+    /// [`effect::SECURE_DEVICE`] on a system (by id), over every object.
+    pub fn effects_applied(&self, effect: &str, subject: &str) -> u64 {
+        let tenant = self.tenant();
+        let id = subject_id(&tenant, subject);
+        tenant.effects.applied(effect, &id)
+    }
+
+    /// Times `effect` was asked for when it already held: a suspend of a suspended user, a
+    /// removal of an absent membership.
+    pub fn effects_repeated(&self, effect: &str, subject: &str) -> u64 {
+        let tenant = self.tenant();
+        let id = subject_id(&tenant, subject);
+        tenant.effects.repeated(effect, &id)
+    }
+
+    /// Every effect recorded, first times and repeats apart.
+    pub fn effects(&self) -> Vec<EffectCount> {
+        self.tenant().effects.rows()
     }
 
     /// Creates a user directly (no request, no audit event); returns its id.
@@ -498,6 +545,13 @@ impl JumpCloudEmulator {
     pub async fn shutdown(self) {
         self.server.shutdown().await;
     }
+}
+
+fn subject_id(tenant: &JumpCloudState, subject: &str) -> String {
+    tenant.locate_user(subject).map_or_else(
+        || subject.to_owned(),
+        |(o, u)| tenant.orgs[o].users[u].id.clone(),
+    )
 }
 
 /// Runs an emulator seeded with the demo tenant until Ctrl-C, logging its

@@ -1,6 +1,7 @@
 //! The pieces every handler and the request gate share, and the router that
 //! ties endpoints, gate and fallbacks together.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -31,9 +32,15 @@ pub(crate) struct Shared {
     pub base_url: String,
     pub token_lifetime: Duration,
     pub registry: Mutex<Registry>,
+    /// Whether storm 429s carry a `Retry-After` (JumpCloud documents none).
+    pub storm_retry_after: AtomicBool,
 }
 
 impl Shared {
+    pub fn storm_retry_after(&self) -> bool {
+        self.storm_retry_after.load(Ordering::Relaxed)
+    }
+
     pub fn registry(&self) -> MutexGuard<'_, Registry> {
         lock(&self.registry)
     }

@@ -6,10 +6,14 @@
 //! JumpCloud's status codes where it refuses, and write an audit event only
 //! when state actually changes.
 
+use std::sync::Arc;
+
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::{Map, Value, json};
 
+use crate::common::counters::{EffectBook, effect};
+use crate::common::timeline::Timeline;
 use crate::common::{clock, ids};
 use crate::jumpcloud::audit::{AuditEvent, EventSpec, Origin, event_type};
 use crate::jumpcloud::errors::{ApiFamily, JcError};
@@ -156,11 +160,14 @@ pub struct JumpCloudState {
     next_uid: u32,
     pub(crate) orgs: Vec<Org>,
     pub(crate) events: Vec<AuditEvent>,
+    timeline: Arc<Timeline>,
+    /// Every effect requested through the API, first times and repeats apart.
+    pub(crate) effects: EffectBook,
 }
 
 impl JumpCloudState {
     /// A tenant with one (primary) organisation.
-    pub(crate) fn new(seed: u64, primary_name: &str) -> Self {
+    pub(crate) fn new(seed: u64, primary_name: &str, timeline: Arc<Timeline>) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
         let ids = ObjectIds::new(&mut rng);
         let mut state = Self {
@@ -169,9 +176,19 @@ impl JumpCloudState {
             next_uid: 5000,
             orgs: Vec::new(),
             events: Vec::new(),
+            timeline,
+            effects: EffectBook::default(),
         };
         state.add_org(primary_name);
         state
+    }
+
+    /// Carries out the queued commands whose time has come in every organisation. Called
+    /// before every request and accessor, so nobody sees a command late.
+    pub(crate) fn settle(&mut self) {
+        for org in 0..self.orgs.len() {
+            self.run_pending(org);
+        }
     }
 
     pub(crate) fn next_id(&mut self) -> String {
@@ -264,7 +281,7 @@ impl JumpCloudState {
         };
         let id = self.next_id();
         self.next_uid += 1;
-        let now = clock::format_millis(clock::now());
+        let now = clock::format_millis(self.timeline.now());
         self.orgs[org].users.push(UserRecord {
             id: id.clone(),
             username,
@@ -318,7 +335,7 @@ impl JumpCloudState {
         } else {
             seed.hostname.clone()
         };
-        let now = clock::format_millis(clock::now());
+        let now = clock::format_millis(self.timeline.now());
         let device = if seed.apple_mdm {
             if self.orgs[org].mdm.is_none() {
                 let mdm_id = self.next_id();
@@ -461,7 +478,7 @@ impl JumpCloudState {
 
     fn push_event(&mut self, org: usize, spec: EventSpec) {
         let id = self.next_id();
-        let now = clock::now();
+        let now = self.timeline.now();
         let timestamp = clock::format_millis(now);
         let mut body = Map::new();
         body.insert("id".into(), json!(id));
@@ -565,6 +582,12 @@ impl JumpCloudState {
             }
         }
 
+        if next_state == UserState::Suspended {
+            let user_id = self.orgs[org].users[ui].id.clone();
+            let applied = self.orgs[org].users[ui].state != UserState::Suspended;
+            self.effects.record(effect::SUSPEND, &user_id, "", applied);
+        }
+        let now = self.timeline.now();
         let mut changes = Vec::new();
         let user = &mut self.orgs[org].users[ui];
         let previous_state = user.state;
@@ -576,7 +599,7 @@ impl JumpCloudState {
                 json!({"field": "account_locked", "from": user.account_locked, "to": locked}),
             );
             user.account_locked = locked;
-            user.account_locked_date = locked.then(|| clock::format_millis(clock::now()));
+            user.account_locked_date = locked.then(|| clock::format_millis(now));
         }
         for (field, value) in texts {
             let slot = match field {
@@ -678,6 +701,12 @@ impl JumpCloudState {
             .ok_or_else(|| JcError::not_found(f))?;
         let u = o.user_by_id(&member).ok_or_else(|| JcError::not_found(f))?;
         let is_member = o.groups[g].members.contains(&member);
+        if op == "remove" {
+            let (user_id, group_id) = (o.users[u].id.clone(), o.groups[g].id.clone());
+            self.effects
+                .record(effect::REMOVE_MEMBERSHIP, &user_id, &group_id, is_member);
+        }
+        let o = &self.orgs[org];
         match (op.as_str(), is_member) {
             ("add", true) => return Err(JcError::conflict(f)),
             ("remove" | "update", false) => return Err(JcError::not_found(f)),
@@ -745,7 +774,7 @@ impl JumpCloudState {
             device_id: None,
             mdm_id: None,
             pin: None,
-            requested_at: clock::now(),
+            requested_at: self.timeline.now(),
             completed_at: None,
             result_id: None,
             initiated_by: origin.initiated_by.clone(),
@@ -760,6 +789,8 @@ impl JumpCloudState {
             json!({ "id": command_id, "name": kind.builtin_name(), "type": "security" }),
         );
         self.push_event(org, origin.apply(spec));
+        self.effects
+            .record(effect::SECURE_DEVICE, system_id, kind.builtin_name(), true);
         self.run_pending(org);
         Ok(())
     }
@@ -808,6 +839,8 @@ impl JumpCloudState {
             ));
         }
         let system_id = system.id.clone();
+        self.effects
+            .record(effect::SECURE_DEVICE, &system_id, kind.builtin_name(), true);
         let command_id = self.next_id();
         self.orgs[org].commands.push(CommandRecord {
             id: command_id,
@@ -817,7 +850,7 @@ impl JumpCloudState {
             device_id: Some(device_id.to_owned()),
             mdm_id: Some(mdm_id.to_owned()),
             pin,
-            requested_at: clock::now(),
+            requested_at: self.timeline.now(),
             completed_at: None,
             result_id: None,
             initiated_by: origin.initiated_by.clone(),
@@ -840,18 +873,23 @@ impl JumpCloudState {
         let system = &mut self.orgs[org].systems[s];
         system.active = online;
         if online {
-            system.last_contact = clock::format_millis(clock::now());
+            system.last_contact = clock::format_millis(self.timeline.now());
             self.run_pending(org);
         }
         true
     }
 
-    /// Carries out queued commands for online devices, oldest first.
+    /// Carries out queued commands for online devices, oldest first. With
+    /// long operations configured, a command completes only once that long
+    /// has passed since it was issued (and its device is online).
     fn run_pending(&mut self, org: usize) {
+        let now = self.timeline.now();
+        let takes = self.timeline.long_ops();
         let pending: Vec<usize> = (0..self.orgs[org].commands.len())
             .filter(|&c| {
                 let cmd = &self.orgs[org].commands[c];
                 cmd.completed_at.is_none()
+                    && takes.is_none_or(|d| Timeline::after(cmd.requested_at, d) <= now)
                     && self.orgs[org]
                         .system_by_id(&cmd.system_id)
                         .is_some_and(|s| self.orgs[org].systems[s].active)
@@ -871,7 +909,7 @@ impl JumpCloudState {
     }
 
     fn execute(&mut self, org: usize, c: usize) {
-        let now = clock::now();
+        let now = self.timeline.now();
         let result_id = self.next_id();
         let o = &mut self.orgs[org];
         let cmd = &mut o.commands[c];
@@ -989,7 +1027,7 @@ mod tests {
 
     #[test]
     fn suspend_logs_once() {
-        let mut s = JumpCloudState::new(1, "Org");
+        let mut s = JumpCloudState::new(1, "Org", Arc::new(Timeline::new()));
         let id = s.insert_user(&SeedUser::new("a@x.com", "A", "B")).unwrap();
         s.update_user(0, &id, &json!({"suspended": true}), &origin())
             .unwrap();
@@ -1002,7 +1040,7 @@ mod tests {
 
     #[test]
     fn membership_remove_then_404() {
-        let mut s = JumpCloudState::new(1, "Org");
+        let mut s = JumpCloudState::new(1, "Org", Arc::new(Timeline::new()));
         let id = s
             .insert_user(&SeedUser {
                 groups: vec!["G".into()],

@@ -9,6 +9,8 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use jiff::Timestamp;
+
 use crate::common::clock;
 
 /// `activityDisplayName` values the emulator writes.
@@ -217,11 +219,11 @@ pub(crate) struct EventSpec {
 }
 
 impl EventSpec {
-    pub(crate) fn finish(self, id: String, seq: u64, actor: &Actor) -> AuditEvent {
+    pub(crate) fn finish(self, id: String, seq: u64, at: Timestamp, actor: &Actor) -> AuditEvent {
         AuditEvent {
             id,
             seq,
-            activity_date_time: clock::format_millis(clock::now()),
+            activity_date_time: clock::format_millis(at),
             activity: self.activity.to_owned(),
             category: self.category.to_owned(),
             service: self.service,

@@ -255,6 +255,12 @@ impl GraphError {
         e
     }
 
+    /// The same error with `Retry-After: secs`.
+    pub(crate) fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs.max(1));
+        self
+    }
+
     /// An injected 5xx with Graph's generic codes; 503 carries `Retry-After`.
     pub(crate) fn server(status: u16) -> Self {
         match status {

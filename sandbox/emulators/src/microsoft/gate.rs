@@ -7,11 +7,11 @@
 //!
 //! The *API gates* sit in front of Graph and the Exchange admin endpoint, in
 //! the order the knobs document: authentication (401), forced 429 bursts,
-//! the per-app per-minute budget (429 with `Retry-After`), injected 5xx,
-//! the handler, then lost responses (`fail_after_apply`). Every rejection
-//! happens before the handler, so it never changes tenant state.
-
-use std::time::SystemTime;
+//! storms (429, or 503 when so set, with a `Retry-After` that names the
+//! storm's end), the per-app per-minute budget (429 with `Retry-After`),
+//! injected 5xx, the handler, then lost responses. Every rejection happens
+//! before the handler, so it never changes tenant state. The envelope stamps
+//! `Date` and error bodies' `innerError.date` from the emulator's clock.
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
@@ -21,6 +21,8 @@ use axum::response::{IntoResponse, Response};
 
 use crate::common::clock;
 use crate::common::counters::UNMATCHED;
+use crate::common::knobs;
+use crate::common::server::Severer;
 use crate::microsoft::audit::Actor;
 use crate::microsoft::errors::{GraphError, PendingError};
 use crate::microsoft::service::AppState;
@@ -91,15 +93,14 @@ pub(crate) async fn envelope(
     };
     req.extensions_mut().insert(ctx.clone());
 
-    let latency = app.shared.knobs.latency();
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
+    app.shared.knobs.delay().await;
 
     let mut response = next.run(req).await;
+    let timeline = app.shared.knobs.timeline();
+    timeline.stamp(&mut response);
 
     if let Some(PendingError(error)) = response.extensions_mut().remove::<PendingError>() {
-        let date = format!("{}", clock::now().strftime("%Y-%m-%dT%H:%M:%S"));
+        let date = format!("{}", timeline.now().strftime("%Y-%m-%dT%H:%M:%S"));
         if let Some(body) = error.body(&ctx.request_id, &ctx.client_request_id, &date) {
             *response.body_mut() = Body::from(body.to_string());
             response.headers_mut().insert(
@@ -165,7 +166,11 @@ async fn api_gate(app: AppState, mut req: Request, next: Next, resource: Resourc
     if shared.knobs.take_burst_429() {
         return throttled(1, &caller, shared.tenant_id.as_str());
     }
-    let now_ms = clock::epoch_millis(SystemTime::now());
+    let now_ms = shared.knobs.timeline().epoch_millis();
+    if let Some(until_ms) = shared.knobs.storm_until(now_ms) {
+        let wait = clock::ceil_secs(until_ms.saturating_sub(now_ms)).max(1);
+        return storm(shared, wait, &caller);
+    }
     let quota = shared
         .bucket(&caller.app_id)
         .take(shared.knobs.rate_limit_per_minute(), now_ms);
@@ -181,20 +186,35 @@ async fn api_gate(app: AppState, mut req: Request, next: Next, resource: Resourc
     }
 
     let mutating = !matches!(*req.method(), Method::GET | Method::HEAD);
+    let severer = req.extensions().get::<Severer>().cloned();
     req.extensions_mut().insert(caller);
     let response = next.run(req).await;
-    let mut response =
-        if mutating && response.status().is_success() && shared.knobs.take_fail_after_apply() {
-            GraphError::server(502).into_response()
-        } else {
-            response
-        };
+    let lost = if mutating && response.status().is_success() {
+        shared.knobs.take_lost_response()
+    } else {
+        None
+    };
+    let mut response = match lost {
+        Some(lost) => knobs::lose(lost, severer, |s| GraphError::server(s).into_response()).await,
+        None => response,
+    };
     if resource == Resource::Graph {
         response
             .headers_mut()
             .insert("x-ms-resource-unit", HeaderValue::from_static("1"));
     }
     response
+}
+
+/// A storm's answer: Graph's 429, or its 503 `serviceNotAvailable` when the
+/// emulator is set to throttle that way; both carry `Retry-After`.
+fn storm(shared: &crate::microsoft::service::Shared, wait_secs: u64, caller: &Caller) -> Response {
+    if shared.storm_status() == 503 {
+        return GraphError::server(503)
+            .with_retry_after(wait_secs)
+            .into_response();
+    }
+    throttled(wait_secs, caller, shared.tenant_id.as_str())
 }
 
 fn throttled(

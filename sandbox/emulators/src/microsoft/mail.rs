@@ -86,7 +86,8 @@ pub(crate) async fn get_settings(
     let Some(mb) = u.mailbox.as_ref() else {
         return Err(GraphError::mailbox_not_enabled());
     };
-    let props = render::mailbox_settings(mb, &select)?;
+    let purpose = state.graph_purpose(user).unwrap_or(mb.purpose);
+    let props = render::mailbox_settings(mb, purpose, &select)?;
     let context = if select.is_empty() {
         format!(
             "{}/v1.0/$metadata#users('{}')/mailboxSettings",
@@ -169,7 +170,8 @@ pub(crate) async fn patch_settings(
         .filter(|k| !k.starts_with('@'))
         .cloned()
         .collect();
-    let props = render::mailbox_settings(mb, &sent)?;
+    let purpose = state.graph_purpose(user).unwrap_or(mb.purpose);
+    let props = render::mailbox_settings(mb, purpose, &sent)?;
     let context = format!(
         "{}/v1.0/$metadata#users('{}')/mailboxSettings",
         app.shared.base_url, u.id

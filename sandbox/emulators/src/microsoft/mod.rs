@@ -55,16 +55,18 @@ mod token;
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-pub use crate::common::counters::RequestCounters;
-pub use crate::common::knobs::Knobs;
+pub use crate::common::counters::{EffectCount, RequestCounters, effect};
+pub use crate::common::knobs::{FaultConfig, Knobs, Latency, LostResponse, Storm};
 use crate::common::lock;
 use crate::common::server::ServerHandle;
+pub use crate::common::timeline::Timeline;
 pub use audit::{AuditEvent, AuditService, AuditTarget, ModifiedProperty, activity};
 pub use errors::GraphError;
 pub use gate::{CLIENT_REQUEST_ID_HEADER, DIAGNOSTIC_HEADER, REQUEST_ID_HEADER};
@@ -112,11 +114,15 @@ pub struct MicrosoftConfig {
     /// How far ahead a client assertion's `exp` may be.
     pub max_assertion_lifetime: Duration,
     /// How long an Intune action stays `pending` (it also completes on the
-    /// read after one that showed it pending).
+    /// read after one that showed it pending) unless long operations are
+    /// configured in `faults`, which then decide alone.
     pub device_action_delay: Duration,
     /// Rows per page of an Exchange cmdlet's answer before `@odata.nextLink`
     /// (Exchange pages at 1000).
     pub exchange_page_size: usize,
+    /// Faults to start with (none by default); adjustable later through
+    /// [`MicrosoftEmulator::knobs`].
+    pub faults: FaultConfig,
 }
 
 impl Default for MicrosoftConfig {
@@ -132,6 +138,7 @@ impl Default for MicrosoftConfig {
             max_assertion_lifetime: Duration::from_secs(600),
             device_action_delay: Duration::from_secs(2),
             exchange_page_size: 1000,
+            faults: FaultConfig::default(),
         }
     }
 }
@@ -182,7 +189,7 @@ impl MicrosoftEmulator {
         });
         let token_key: [u8; 32] = rand::thread_rng().r#gen();
         let shared = Arc::new(Shared {
-            knobs: Knobs::new(config.rate_limit_per_minute),
+            knobs: Knobs::with_faults(config.rate_limit_per_minute, &config.faults),
             counters: RequestCounters::new(),
             buckets: Mutex::new(HashMap::new()),
             base_url,
@@ -196,8 +203,10 @@ impl MicrosoftEmulator {
                 .unwrap_or(i64::MAX),
             device_action_delay: config.device_action_delay,
             exchange_page_size: config.exchange_page_size.max(1),
+            storm_status: AtomicU16::new(429),
         });
-        let tenant = Arc::new(Mutex::new(TenantState::new(config.seed)));
+        let timeline = Arc::clone(shared.knobs.timeline());
+        let tenant = Arc::new(Mutex::new(TenantState::new(config.seed, timeline)));
         let app = AppState {
             tenant: Arc::clone(&tenant),
             shared: Arc::clone(&shared),
@@ -337,6 +346,47 @@ impl MicrosoftEmulator {
     /// `/adminapi/beta/{tenant}/InvokeCommand`.
     pub fn counters(&self) -> &RequestCounters {
         &self.shared.counters
+    }
+
+    /// The emulator's clock, read lag and long-operation settings (also reachable through
+    /// [`Knobs::timeline`]); tests move time forward with [`Timeline::advance`].
+    pub fn timeline(&self) -> &Arc<Timeline> {
+        self.shared.knobs.timeline()
+    }
+
+    /// Makes storms answer 503 `serviceNotAvailable` (true) instead of 429 `TooManyRequests`;
+    /// Graph sends `Retry-After` on both.
+    pub fn set_storm_as_503(&self, as_503: bool) {
+        let status = if as_503 { 503 } else { 429 };
+        self.shared.storm_status.store(status, Ordering::Relaxed);
+    }
+
+    /// Times `effect` (see [`effect`]) took hold on a user (by object id or UPN), over every
+    /// object (group, SKU, method, device, address).
+    pub fn effects_applied(&self, effect: &str, user: &str) -> u64 {
+        let tenant = self.tenant();
+        let id = self.subject_id(&tenant, user);
+        tenant.effects.applied(effect, &id)
+    }
+
+    /// Times `effect` was asked for on a user (by object id or UPN) when it already held: a
+    /// disable of a disabled account, a removal of an absent membership, a repeated session
+    /// revocation, a conversion of a shared mailbox.
+    pub fn effects_repeated(&self, effect: &str, user: &str) -> u64 {
+        let tenant = self.tenant();
+        let id = self.subject_id(&tenant, user);
+        tenant.effects.repeated(effect, &id)
+    }
+
+    /// Every effect recorded, first times and repeats apart.
+    pub fn effects(&self) -> Vec<EffectCount> {
+        self.tenant().effects.rows()
+    }
+
+    fn subject_id(&self, tenant: &TenantState, user: &str) -> String {
+        tenant
+            .find_user(user)
+            .map_or_else(|| user.to_owned(), |u| tenant.users[u].id.clone())
     }
 
     /// Refills every app's rate-limit window.

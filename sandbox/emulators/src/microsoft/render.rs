@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 
 use crate::microsoft::errors::GraphError;
 use crate::microsoft::model::{
-    DeviceRecord, GroupRecord, MailboxRecord, MethodKind, MethodRecord, RuleRecord, SkuRecord,
+    DeviceRecord, GroupRecord, MailboxPurpose, MailboxRecord, MethodKind, MethodRecord, RuleRecord,
+    SkuRecord,
 };
 use crate::microsoft::state::{TenantState, graph_time};
 
@@ -512,9 +513,12 @@ pub(crate) fn method(m: &MethodRecord) -> Value {
     out
 }
 
-/// All `mailboxSettings` properties, or those selected.
+/// All `mailboxSettings` properties, or those selected. `purpose` is the
+/// mailbox type as Graph reports it, which lags behind Exchange after a
+/// conversion.
 pub(crate) fn mailbox_settings(
     mb: &MailboxRecord,
+    purpose: MailboxPurpose,
     select: &[String],
 ) -> Result<Map<String, Value>, GraphError> {
     const PROPS: &[&str] = &[
@@ -555,7 +559,7 @@ pub(crate) fn mailbox_settings(
                 "endTime": "17:00:00.0000000",
                 "timeZone": { "name": mb.time_zone },
             }),
-            "userPurpose" => json!(mb.purpose.as_graph()),
+            "userPurpose" => json!(purpose.as_graph()),
             "dateFormat" => json!("M/d/yyyy"),
             "timeFormat" => json!("h:mm tt"),
             "delegateMeetingMessageDeliveryOptions" => json!("sendToDelegateOrInformationOnly"),

@@ -469,6 +469,8 @@ async fn member_of_groups(
 
 /// Direct memberships, oldest first, `$top` (default 100) per page with an
 /// opaque `$skiptoken` that survives memberships removed between pages.
+/// Eventually consistent: with a read lag configured, a removed membership
+/// is still listed for that long.
 fn list_memberships(
     app: AppState,
     caller: Caller,
@@ -489,7 +491,7 @@ fn list_memberships(
     let state = app.tenant();
     let user = resolve_user(&state, id)?;
     let remaining: Vec<_> = state
-        .memberships_of(user)
+        .listed_memberships_of(user)
         .into_iter()
         .filter(|m| m.seq > after)
         .collect();

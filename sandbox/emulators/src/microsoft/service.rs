@@ -3,6 +3,7 @@
 //! together.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -40,9 +41,15 @@ pub(crate) struct Shared {
     pub max_assertion_lifetime_secs: i64,
     pub device_action_delay: Duration,
     pub exchange_page_size: usize,
+    /// The status storms answer with: 429, or 503 (Graph sends `Retry-After` on both).
+    pub storm_status: AtomicU16,
 }
 
 impl Shared {
+    pub(crate) fn storm_status(&self) -> u16 {
+        self.storm_status.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn is_tenant(&self, tenant: &str) -> bool {
         tenant.eq_ignore_ascii_case(&self.tenant_id)
             || tenant.eq_ignore_ascii_case(&self.tenant_domain)

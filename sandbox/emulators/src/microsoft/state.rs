@@ -6,6 +6,7 @@
 //! operation and append an audit event only when they change something.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -13,7 +14,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use crate::common::{clock, ids};
+use crate::common::counters::{EffectBook, effect};
+use crate::common::ids;
+use crate::common::lag::LagBook;
+use crate::common::timeline::Timeline;
 use crate::microsoft::audit::{self, Actor, AuditEvent, AuditService, EventSpec, activity};
 use crate::microsoft::errors::GraphError;
 use crate::microsoft::model::{
@@ -40,6 +44,13 @@ pub struct TenantState {
     pub(crate) skus: Vec<SkuRecord>,
     pub(crate) devices: Vec<DeviceRecord>,
     pub(crate) audit: Vec<AuditEvent>,
+    timeline: Arc<Timeline>,
+    /// Every effect requested through the API, first times and repeats apart.
+    pub(crate) effects: EffectBook,
+    /// `memberOf` lags behind membership changes: (group, user) → the membership before.
+    member_lag: LagBook<(usize, usize), Option<Membership>>,
+    /// Graph's `userPurpose` lags behind Exchange: user → the purpose Graph still reports.
+    purpose_lag: LagBook<usize, MailboxPurpose>,
 }
 
 /// The fields of a `PATCH /users/{id}` the emulator applies.
@@ -50,7 +61,7 @@ pub(crate) struct UserPatch {
 }
 
 impl TenantState {
-    pub(crate) fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64, timeline: Arc<Timeline>) -> Self {
         let mut state = Self {
             rng: StdRng::seed_from_u64(seed),
             users: Vec::new(),
@@ -62,6 +73,10 @@ impl TenantState {
             skus: Vec::new(),
             devices: Vec::new(),
             audit: Vec::new(),
+            timeline,
+            effects: EffectBook::default(),
+            member_lag: LagBook::default(),
+            purpose_lag: LagBook::default(),
         };
         state.skus = sku_catalogue();
         state
@@ -134,6 +149,42 @@ impl TenantState {
             .collect();
         out.sort_by_key(|m| m.seq);
         out
+    }
+
+    /// Memberships `memberOf` lists for a user, oldest first: each as it was before a change
+    /// for the read lag after it.
+    pub(crate) fn listed_memberships_of(&self, user: usize) -> Vec<Membership> {
+        let now = self.timeline.now();
+        let mut out: Vec<Membership> = self
+            .memberships_of(user)
+            .into_iter()
+            .filter(|m| self.member_lag.seen(&(m.group, user), now).is_none())
+            .collect();
+        out.extend(
+            self.member_lag
+                .lagging(now)
+                .filter(|((_, u), _)| *u == user)
+                .filter_map(|(_, before)| *before),
+        );
+        out.sort_by_key(|m| m.seq);
+        out
+    }
+
+    /// The mailbox type Graph's `userPurpose` reports: Exchange's, once a conversion has
+    /// reached Graph.
+    pub(crate) fn graph_purpose(&self, user: usize) -> Option<MailboxPurpose> {
+        let actual = self.users[user].mailbox.as_ref()?.purpose;
+        Some(
+            self.purpose_lag
+                .seen(&user, self.timeline.now())
+                .copied()
+                .unwrap_or(actual),
+        )
+    }
+
+    fn effect(&mut self, name: &str, user: usize, object: &str, applied: bool) {
+        let subject = self.users[user].id.clone();
+        self.effects.record(name, &subject, object, applied);
     }
 
     pub(crate) fn is_member(&self, group: usize, user: usize) -> bool {
@@ -223,7 +274,7 @@ impl TenantState {
                     .then(|| "(user.accountEnabled -eq true)".to_owned())
             }),
             on_prem_synced: seed.on_prem_synced,
-            created: clock::now(),
+            created: self.timeline.now(),
             licenses,
         });
         Ok(self.groups.len() - 1)
@@ -259,7 +310,7 @@ impl TenantState {
             groups.push(self.insert_group(&SeedGroup::new(name, GroupKind::Security))?);
         }
 
-        let now = clock::now();
+        let now = self.timeline.now();
         let id = self.new_guid();
         let mut methods = vec![MethodRecord {
             id: PASSWORD_METHOD_ID.to_owned(),
@@ -330,7 +381,7 @@ impl TenantState {
             self.users[user].mailbox = Some(MailboxRecord {
                 purpose,
                 exchange_guid: guid,
-                auto_reply: AutoReplyRecord::default_disabled(),
+                auto_reply: AutoReplyRecord::default_disabled(now),
                 rules: Vec::new(),
                 forwarding_smtp: None,
                 deliver_and_forward: false,
@@ -381,7 +432,7 @@ impl TenantState {
         let seq = self.next_membership_seq;
         self.next_membership_seq += 1;
         self.memberships.push(Membership { seq, group, user });
-        let now = clock::now();
+        let now = self.timeline.now();
         for sku in self.groups[group].licenses.clone() {
             self.users[user].licenses.push(LicenseGrant {
                 sku,
@@ -396,7 +447,8 @@ impl TenantState {
     fn record(&mut self, spec: EventSpec, actor: &Actor) {
         let id = self.new_guid();
         let seq = self.audit.len() as u64 + 1;
-        self.audit.push(spec.finish(id, seq, actor));
+        let at = self.timeline.now();
+        self.audit.push(spec.finish(id, seq, at, actor));
     }
 
     fn user_target(
@@ -436,6 +488,11 @@ impl TenantState {
         {
             return Err(GraphError::on_prem_mastered());
         }
+        if patch.account_enabled == Some(false) {
+            let applied = u.account_enabled;
+            self.effect(effect::SUSPEND, user, "", applied);
+        }
+        let u = &self.users[user];
         let mut modified = Vec::new();
         if let Some(enabled) = patch.account_enabled
             && enabled != u.account_enabled
@@ -492,8 +549,14 @@ impl TenantState {
 
     /// `revokeSignInSessions`: every call resets the timestamp and is logged.
     pub(crate) fn revoke_sessions(&mut self, user: usize, actor: &Actor) {
-        let now = Timestamp::from_second(clock::now().as_second()).unwrap_or_else(|_| clock::now());
+        let now = self.timeline.now();
+        let now = Timestamp::from_second(now.as_second()).unwrap_or(now);
         let old = graph_time(self.users[user].sessions_valid_from);
+        let first = self
+            .effects
+            .applied(effect::REVOKE_SESSIONS, &self.users[user].id)
+            == 0;
+        self.effect(effect::REVOKE_SESSIONS, user, "", first);
         self.users[user].sessions_valid_from = now;
         let target = self.user_target(
             user,
@@ -535,15 +598,26 @@ impl TenantState {
         ) {
             return Err(GraphError::mail_enabled_group());
         }
+        let group_id = self.groups[group].id.clone();
         if !self.is_member(group, user) {
-            return Err(GraphError::resource_not_found(&self.groups[group].id));
+            self.effect(effect::REMOVE_MEMBERSHIP, user, &group_id, false);
+            return Err(GraphError::resource_not_found(&group_id));
         }
+        self.effect(effect::REMOVE_MEMBERSHIP, user, &group_id, true);
         self.remove_member(group, user, actor);
         Ok(())
     }
 
     /// Removes a membership, drops licences inherited through it, logs it.
     pub(crate) fn remove_member(&mut self, group: usize, user: usize, actor: &Actor) {
+        let membership = self
+            .memberships
+            .iter()
+            .find(|m| m.group == group && m.user == user)
+            .copied();
+        let (now, lag) = (self.timeline.now(), self.timeline.read_lag());
+        self.member_lag
+            .wrote((group, user), || membership, now, lag);
         let before = self.license_names(user);
         self.memberships
             .retain(|m| !(m.group == group && m.user == user));
@@ -599,6 +673,8 @@ impl TenantState {
                 .filter(|l| l.sku == sku)
                 .collect();
             if grants.is_empty() {
+                let sku_id = self.skus[sku].sku_id.clone();
+                self.effect(effect::REMOVE_LICENSE, user, &sku_id, false);
                 return Err(GraphError::bad_request(
                     "User does not have a corresponding license.",
                 ));
@@ -616,10 +692,20 @@ impl TenantState {
             .filter(|l| l.by_group.is_none())
             .map(|l| l.sku)
             .collect();
-        let now = clock::now();
+        let now = self.timeline.now();
         let u = &mut self.users[user];
         u.licenses
             .retain(|l| !(l.by_group.is_none() && remove.contains(&l.sku)));
+        for &sku in remove {
+            let sku_id = self.skus[sku].sku_id.clone();
+            self.effect(
+                effect::REMOVE_LICENSE,
+                user,
+                &sku_id,
+                had_direct.contains(&sku),
+            );
+        }
+        let u = &mut self.users[user];
         let mut changed_direct = remove.iter().any(|s| had_direct.contains(s));
         for &sku in add {
             if !u
@@ -667,6 +753,7 @@ impl TenantState {
             .iter()
             .position(|m| m.kind == kind && m.id.eq_ignore_ascii_case(method_id))
         else {
+            self.effect(effect::RESET_FACTORS, user, method_id, false);
             return Err(GraphError::auth_methods(
                 axum::http::StatusCode::NOT_FOUND,
                 "itemNotFound",
@@ -687,6 +774,7 @@ impl TenantState {
             ));
         }
         let removed = self.users[user].methods.remove(pos);
+        self.effect(effect::RESET_FACTORS, user, &removed.id, true);
         let target = self.user_target(
             user,
             vec![audit::changed(
@@ -712,10 +800,15 @@ impl TenantState {
 
     /// Applies an `automaticRepliesSetting` patch; logs only a real change.
     pub(crate) fn set_auto_reply(&mut self, user: usize, next: AutoReplyRecord, actor: &Actor) {
+        let Some(mb) = self.users[user].mailbox.as_ref() else {
+            return;
+        };
+        let changed = mb.auto_reply != next;
+        self.effect(effect::SET_AUTO_REPLY, user, "", changed);
         let Some(mb) = self.users[user].mailbox.as_mut() else {
             return;
         };
-        if mb.auto_reply == next {
+        if !changed {
             return;
         }
         let old = mb.auto_reply.status.clone();
@@ -850,6 +943,31 @@ impl TenantState {
         deliver_and_forward: Option<bool>,
         actor: &Actor,
     ) -> bool {
+        let Some(mb) = self.users[user].mailbox.as_ref() else {
+            return false;
+        };
+        let was = mb.purpose;
+        let forwarded_to = mb.forwarding_smtp.clone();
+        if purpose == Some(MailboxPurpose::Shared) {
+            self.effect(
+                effect::CONVERT_MAILBOX,
+                user,
+                "",
+                was != MailboxPurpose::Shared,
+            );
+        }
+        if let Some(Some(address)) = &forwarding {
+            let applied = forwarded_to.as_ref() != Some(address);
+            self.effect(effect::FORWARD_MAIL, user, address, applied);
+        }
+        if purpose.is_some_and(|p| p != was) {
+            let now = self.timeline.now();
+            let reaches_graph = self
+                .timeline
+                .read_lag()
+                .max(self.timeline.long_ops().unwrap_or_default());
+            self.purpose_lag.wrote(user, || was, now, reaches_graph);
+        }
         let Some(mb) = self.users[user].mailbox.as_mut() else {
             return false;
         };
@@ -904,14 +1022,18 @@ impl TenantState {
     /// `Add-MailboxPermission -AccessRights FullAccess`; returns whether it
     /// was new.
     pub(crate) fn grant_full_access(&mut self, user: usize, delegate: &str, actor: &Actor) -> bool {
+        let Some(mb) = self.users[user].mailbox.as_ref() else {
+            return false;
+        };
+        let known = mb
+            .full_access
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(delegate));
+        self.effect(effect::DELEGATE_MAILBOX, user, delegate, !known);
         let Some(mb) = self.users[user].mailbox.as_mut() else {
             return false;
         };
-        if mb
-            .full_access
-            .iter()
-            .any(|d| d.eq_ignore_ascii_case(delegate))
-        {
+        if known {
             return false;
         }
         mb.full_access.push(delegate.to_owned());
@@ -943,7 +1065,13 @@ impl TenantState {
         action: DeviceAction,
         actor: &Actor,
     ) {
-        let now = clock::now();
+        let now = self.timeline.now();
+        let (owner, device_id) = (self.devices[device].user, self.devices[device].id.clone());
+        let repeat = self.devices[device]
+            .actions
+            .iter()
+            .any(|a| a.action == action && a.state == ActionState::Pending);
+        self.effect(effect::SECURE_DEVICE, owner, &device_id, !repeat);
         let d = &mut self.devices[device];
         if let Some(existing) = d.actions.iter_mut().find(|a| a.action == action) {
             if existing.state == ActionState::Pending {
@@ -988,17 +1116,21 @@ impl TenantState {
         );
     }
 
-    /// A client read the device: pending actions older than `delay`, or
-    /// already shown pending once, complete.
+    /// A client read the device: pending actions complete once the device
+    /// has checked in. With long operations configured that is exactly that
+    /// long after the action was issued; otherwise after `delay`, or on the
+    /// read after one that already showed the action pending.
     pub(crate) fn observe_device(&mut self, device: usize, delay: Duration) {
-        let now = clock::now();
+        let now = self.timeline.now();
+        let check_in = self.timeline.long_ops();
         for a in &mut self.devices[device].actions {
             if a.state != ActionState::Pending {
                 continue;
             }
             let elapsed = now.duration_since(a.started);
-            let due = elapsed.as_millis() >= i128::try_from(delay.as_millis()).unwrap_or(i128::MAX);
-            if due || a.seen_pending {
+            let takes = check_in.unwrap_or(delay);
+            let due = elapsed.as_millis() >= i128::try_from(takes.as_millis()).unwrap_or(i128::MAX);
+            if due || (check_in.is_none() && a.seen_pending) {
                 a.state = ActionState::Done;
                 a.updated = now;
             } else {
@@ -1127,8 +1259,7 @@ impl TenantState {
 }
 
 impl AutoReplyRecord {
-    pub(crate) fn default_disabled() -> Self {
-        let start = clock::now();
+    pub(crate) fn default_disabled(start: Timestamp) -> Self {
         let end = start
             .checked_add(jiff::SignedDuration::from_hours(24))
             .unwrap_or(start);

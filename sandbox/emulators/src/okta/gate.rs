@@ -1,13 +1,15 @@
 //! The request gate in front of every endpoint: latency, authentication
 //! (`SSWS` API token, or an OAuth `Bearer`/`DPoP` access token with the
-//! operation's scope), forced and real rate limiting, injected 5xx, lost
-//! responses, request ids, rate-limit headers and request accounting.
+//! operation's scope), forced bursts, storms and real rate limiting, injected
+//! 5xx, lost responses, request ids, rate-limit headers, the `Date` header
+//! (from the emulator's clock) and request accounting.
 //!
 //! Every rejection happens before the handler runs, so a 401, 403 for a
-//! missing scope, 429 or injected 5xx never changes org state.
+//! missing scope, 429 or injected 5xx never changes org state. A storm's 429
+//! carries `X-Rate-Limit-Reset` at the second the storm ends, on the
+//! emulator's clock (so a clock offset shows in it, as it would in Okta's).
 
 use std::net::SocketAddr;
-use std::time::SystemTime;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
@@ -17,7 +19,9 @@ use axum::response::{IntoResponse, Response};
 use crate::common::clock;
 use crate::common::counters::UNMATCHED;
 use crate::common::ids;
+use crate::common::knobs;
 use crate::common::ratelimit::Quota;
+use crate::common::server::Severer;
 use crate::okta::errors::OktaError;
 use crate::okta::oauth::{Challenge, Principal};
 use crate::okta::scopes;
@@ -91,6 +95,7 @@ pub(crate) async fn gate(State(app): State<AppState>, req: Request, next: Next) 
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
+    app.shared.knobs.timeline().stamp(&mut response);
     app.shared
         .counters
         .record(method.as_str(), &template, response.status().as_u16());
@@ -106,12 +111,9 @@ async fn admit_and_run(
     template: &str,
 ) -> Response {
     let shared = &app.shared;
-    let latency = shared.knobs.latency();
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
+    shared.knobs.delay().await;
 
-    let now_ms = clock::epoch_millis(SystemTime::now());
+    let now_ms = shared.knobs.timeline().epoch_millis();
     let limit = shared.knobs.rate_limit_per_minute();
 
     let principal = match authenticate(app, req.headers(), method, &ctx.path) {
@@ -146,6 +148,15 @@ async fn admit_and_run(
         };
         return with_quota(OktaError::rate_limited().into_response(), quota);
     }
+    if let Some(until_ms) = shared.knobs.storm_until(now_ms) {
+        let quota = Quota {
+            allowed: false,
+            limit,
+            remaining: 0,
+            reset_epoch_secs: clock::ceil_secs(until_ms),
+        };
+        return with_quota(OktaError::rate_limited().into_response(), quota);
+    }
 
     let quota = shared.bucket.take(limit, now_ms);
     if !quota.allowed {
@@ -157,14 +168,17 @@ async fn admit_and_run(
     }
 
     let mutating = !matches!(*method, Method::GET | Method::HEAD);
+    let severer = req.extensions().get::<Severer>().cloned();
     req.extensions_mut().insert(ctx);
+    app.org().settle();
     let response = next.run(req).await;
-    let response =
-        if mutating && response.status().is_success() && shared.knobs.take_fail_after_apply() {
-            OktaError::server(502).into_response()
-        } else {
-            response
-        };
+    if mutating
+        && response.status().is_success()
+        && let Some(lost) = shared.knobs.take_lost_response()
+    {
+        let lost = knobs::lose(lost, severer, |s| OktaError::server(s).into_response()).await;
+        return with_quota(lost, quota);
+    }
     with_quota(response, quota)
 }
 
@@ -227,14 +241,12 @@ pub(crate) async fn token_gate(State(app): State<AppState>, req: Request, next: 
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| UNMATCHED.to_owned(), |p| p.as_str().to_owned());
-    let latency = app.shared.knobs.latency();
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
+    app.shared.knobs.delay().await;
     let mut response = next.run(req).await;
     if let Ok(value) = HeaderValue::from_str(&ids::request_id()) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
+    app.shared.knobs.timeline().stamp(&mut response);
     app.shared
         .counters
         .record(method.as_str(), &template, response.status().as_u16());

@@ -49,12 +49,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-pub use crate::common::counters::RequestCounters;
+pub use crate::common::counters::{EffectCount, RequestCounters, effect};
 use crate::common::knobs;
-pub use crate::common::knobs::Knobs;
+pub use crate::common::knobs::{FaultConfig, Knobs, Latency, LostResponse, Storm};
 use crate::common::lock;
 use crate::common::ratelimit::MinuteWindow;
 use crate::common::server::ServerHandle;
+pub use crate::common::timeline::Timeline;
 use crate::common::{counters, ids};
 pub use errors::OktaError;
 pub use gate::{RATE_LIMIT_LIMIT, RATE_LIMIT_REMAINING, RATE_LIMIT_RESET, REQUEST_ID_HEADER};
@@ -94,6 +95,9 @@ pub struct OktaConfig {
     pub rate_limit_per_minute: u32,
     /// Seed for object ids and the default token.
     pub seed: u64,
+    /// Faults to start with (none by default); adjustable later through
+    /// [`OktaEmulator::knobs`].
+    pub faults: FaultConfig,
 }
 
 impl Default for OktaConfig {
@@ -104,6 +108,7 @@ impl Default for OktaConfig {
             api_token: None,
             rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
             seed: DEFAULT_SEED,
+            faults: FaultConfig::default(),
         }
     }
 }
@@ -151,14 +156,15 @@ impl OktaEmulator {
             format!("00{}", ids::url_safe(&mut rng, 40))
         });
         let shared = Arc::new(Shared {
-            knobs: knobs::Knobs::new(config.rate_limit_per_minute),
+            knobs: knobs::Knobs::with_faults(config.rate_limit_per_minute, &config.faults),
             counters: counters::RequestCounters::new(),
             bucket: MinuteWindow::new(),
             api_token,
             oauth: Mutex::new(oauth::AuthServer::new(&base_url)),
             base_url: base_url.clone(),
         });
-        let org = Arc::new(Mutex::new(OktaState::new(base_url, config.seed)));
+        let timeline = Arc::clone(shared.knobs.timeline());
+        let org = Arc::new(Mutex::new(OktaState::new(base_url, config.seed, timeline)));
         let app = AppState {
             org: Arc::clone(&org),
             shared: Arc::clone(&shared),
@@ -282,8 +288,39 @@ impl OktaEmulator {
         Arc::clone(&self.org)
     }
 
+    /// The org, with operations whose time has come completed.
     fn org(&self) -> MutexGuard<'_, OktaState> {
-        lock(&self.org)
+        let mut org = lock(&self.org);
+        org.settle();
+        org
+    }
+
+    /// The emulator's clock, read lag and long-operation settings (also reachable through
+    /// [`Knobs::timeline`]); tests move time forward with [`Timeline::advance`].
+    pub fn timeline(&self) -> &Arc<Timeline> {
+        self.shared.knobs.timeline()
+    }
+
+    /// Times `effect` (see [`effect`]) took hold on a user (by id or login), over every
+    /// object (group, app, client, factor).
+    pub fn effects_applied(&self, effect: &str, user: &str) -> u64 {
+        let org = self.org();
+        let id = org.user(user).map_or_else(|| user.to_owned(), |u| u.id);
+        org.effects.applied(effect, &id)
+    }
+
+    /// Times `effect` was asked for on a user (by id or login) when it already held: a
+    /// suspend of a suspended user, a removal of an absent membership, a session clear with
+    /// nothing to clear, a grant revocation with no grants.
+    pub fn effects_repeated(&self, effect: &str, user: &str) -> u64 {
+        let org = self.org();
+        let id = org.user(user).map_or_else(|| user.to_owned(), |u| u.id);
+        org.effects.repeated(effect, &id)
+    }
+
+    /// Every effect recorded, first times and repeats apart.
+    pub fn effects(&self) -> Vec<EffectCount> {
+        self.org().effects.rows()
     }
 
     /// Creates a user directly (no request, no log event); returns its id.

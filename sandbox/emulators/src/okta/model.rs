@@ -137,6 +137,9 @@ pub(crate) struct UserRecord {
     pub apps: Vec<AppAssignment>,
     /// Enrolled MFA factors, in enrolment order.
     pub factors: Vec<FactorRecord>,
+    /// The status an asynchronous lifecycle change under way leads to
+    /// (`transitioningToStatus`).
+    pub transitioning: Option<UserStatus>,
 }
 
 impl UserRecord {

@@ -56,7 +56,7 @@ pub(crate) fn user(org: &OktaState, index: usize, detailed: bool) -> Value {
         "lastLogin": opt_ts(u.last_login),
         "lastUpdated": ts(u.last_updated),
         "passwordChanged": opt_ts(u.password_changed),
-        "transitioningToStatus": null,
+        "transitioningToStatus": u.transitioning.map(UserStatus::as_str),
         "type": { "id": org.user_type_id() },
         "profile": {
             "firstName": u.first_name,

@@ -21,7 +21,7 @@ use crate::okta::gate::RequestCtx;
 use crate::okta::pagination::{Page, Query, paginate};
 use crate::okta::search::UserQuery;
 use crate::okta::service::AppState;
-use crate::okta::state::{OktaState, now_ms};
+use crate::okta::state::OktaState;
 use crate::okta::{render, syslog};
 
 type ApiResult = Result<Response, OktaError>;
@@ -155,7 +155,9 @@ async fn get_user(State(app): State<AppState>, Path(id): Path<String>) -> ApiRes
 }
 
 /// Okta documents no paging parameters here and returns every group; a
-/// `limit`, when given, pages with `after` like the other lists.
+/// `limit`, when given, pages with `after` like the other lists. Membership
+/// listings are eventually consistent: with a read lag configured they show
+/// memberships as they were before a change for that long.
 async fn list_user_groups(
     State(app): State<AppState>,
     Extension(ctx): Extension<RequestCtx>,
@@ -166,7 +168,7 @@ async fn list_user_groups(
     let limit = query.limit(usize::MAX, 1, usize::MAX)?;
     let org = app.org();
     let user = resolve_user(&org, &id)?;
-    let groups = org.groups_of(user);
+    let groups = org.listed_groups_of(user);
     let (page, next) = paginate(
         &groups,
         query.after(),
@@ -328,8 +330,9 @@ async fn unsuspend(
     Ok(empty_ok())
 }
 
-/// Deactivation completes synchronously (`Prefer: respond-async` is
-/// accepted and ignored); `sendEmail` has no effect.
+/// Deactivation completes synchronously unless long operations are
+/// configured (then the user shows `transitioningToStatus` until it does);
+/// `Prefer: respond-async` is accepted and ignored; `sendEmail` has no effect.
 async fn deactivate(
     State(app): State<AppState>,
     Extension(ctx): Extension<RequestCtx>,
@@ -506,7 +509,7 @@ async fn list_group_users(
     let limit = query.limit(1000, 1, 10_000)?;
     let org = app.org();
     let group = resolve_group(&org, &group_id)?;
-    let members: Vec<usize> = org.groups[group].members.iter().copied().collect();
+    let members = org.listed_members(group);
     let (page, next) = paginate(
         &members,
         query.after(),
@@ -564,7 +567,7 @@ async fn list_logs(
         None => None,
         Some(raw) => Some(parse_time(raw, "until")?),
     };
-    let upper = until.unwrap_or_else(now_ms);
+    let upper = until.unwrap_or_else(|| app.shared.knobs.timeline().now_ms());
     let since = match query.get("since") {
         None => upper
             .checked_sub(SignedDuration::from_hours(24 * 7))

@@ -5,11 +5,15 @@
 //! write a System Log event only when they change something.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use crate::common::counters::{EffectBook, effect};
+use crate::common::lag::LagBook;
+use crate::common::timeline::Timeline;
 use crate::common::{clock, ids};
 use crate::okta::errors::OktaError;
 use crate::okta::gate::RequestCtx;
@@ -57,13 +61,29 @@ pub struct OktaState {
     next_grant_seq: u64,
     pub(crate) log: Vec<StoredEvent>,
     next_log_seq: u64,
+    timeline: Arc<Timeline>,
+    /// Every effect requested through the API, first times and repeats apart.
+    pub(crate) effects: EffectBook,
+    /// Membership listings lag behind membership changes: (group, user) → was a member.
+    member_lag: LagBook<(usize, usize), bool>,
+    /// Deactivations accepted but not yet complete, oldest first.
+    transitions: Vec<Transition>,
+}
+
+/// A deactivation under way: the user, when it completes, and the request that asked for it
+/// (its System Log event names that request).
+#[derive(Debug)]
+struct Transition {
+    user: usize,
+    at: Timestamp,
+    ctx: RequestCtx,
 }
 
 impl OktaState {
     /// A fresh org whose only group is the built-in `Everyone`. Object ids
     /// come from a generator seeded with `seed`, so the same seeding
     /// sequence yields the same ids on every run.
-    pub(crate) fn new(base_url: String, seed: u64) -> Self {
+    pub(crate) fn new(base_url: String, seed: u64, timeline: Arc<Timeline>) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
         let aux_rng = StdRng::seed_from_u64(seed ^ 0xFAC7_0A55_A551_6E00);
         let user_type_id = ids::okta_object_id(&mut rng, "oty");
@@ -91,6 +111,10 @@ impl OktaState {
             next_grant_seq: 0,
             log: Vec::new(),
             next_log_seq: 0,
+            timeline,
+            effects: EffectBook::default(),
+            member_lag: LagBook::default(),
+            transitions: Vec::new(),
         };
         state.insert_group(&SeedGroup {
             name: "Everyone".to_owned(),
@@ -98,6 +122,76 @@ impl OktaState {
             group_type: GroupType::BuiltIn,
         });
         state
+    }
+
+    /// Now on the emulator's clock, truncated to milliseconds so stored times compare exactly
+    /// like their rendered form.
+    pub(crate) fn now_ms(&self) -> Timestamp {
+        self.timeline.now_ms()
+    }
+
+    /// Completes the asynchronous changes whose time has come. Called before every request
+    /// and every accessor, so nobody sees an operation late.
+    pub(crate) fn settle(&mut self) {
+        let now = self.timeline.now();
+        let (due, waiting): (Vec<Transition>, Vec<Transition>) =
+            std::mem::take(&mut self.transitions)
+                .into_iter()
+                .partition(|t| t.at <= now);
+        self.transitions = waiting;
+        for t in due {
+            self.users[t.user].transitioning = None;
+            self.complete_deactivation(t.user, &t.ctx);
+        }
+    }
+
+    // ----- listings that lag ----------------------------------------------
+
+    /// Whether a membership listing shows `user` in `group`: the membership as it was before
+    /// a change for the read lag after it, the membership itself otherwise.
+    pub(crate) fn listed_member(&self, group: usize, user: usize) -> bool {
+        self.member_lag
+            .seen(&(group, user), self.timeline.now())
+            .copied()
+            .unwrap_or_else(|| self.groups[group].members.contains(&user))
+    }
+
+    /// The groups `GET /users/{id}/groups` lists for a user.
+    pub(crate) fn listed_groups_of(&self, user: usize) -> Vec<usize> {
+        (0..self.groups.len())
+            .filter(|&g| self.listed_member(g, user))
+            .collect()
+    }
+
+    /// The members `GET /groups/{id}/users` lists, in user order.
+    pub(crate) fn listed_members(&self, group: usize) -> Vec<usize> {
+        let now = self.timeline.now();
+        let lagging = self
+            .member_lag
+            .lagging(now)
+            .filter(|((g, _), _)| *g == group)
+            .map(|((_, u), _)| *u);
+        let mut users: Vec<usize> = self.groups[group]
+            .members
+            .iter()
+            .copied()
+            .chain(lagging)
+            .filter(|&u| self.listed_member(group, u))
+            .collect();
+        users.sort_unstable();
+        users.dedup();
+        users
+    }
+
+    fn note_membership_write(&mut self, group: usize, user: usize) {
+        let was = self.groups[group].members.contains(&user);
+        let (now, lag) = (self.timeline.now(), self.timeline.read_lag());
+        self.member_lag.wrote((group, user), || was, now, lag);
+    }
+
+    fn effect(&mut self, name: &str, user: usize, object: &str, applied: bool) {
+        let subject = self.users[user].id.clone();
+        self.effects.record(name, &subject, object, applied);
     }
 
     /// The org's absolute origin, used in `_links`.
@@ -195,7 +289,7 @@ impl OktaState {
         if let Some(existing) = self.group_by_name(&seed.name) {
             return existing;
         }
-        let now = clock::now();
+        let now = self.timeline.now();
         let created = ago(now, 24 * 900);
         let source_app = (seed.group_type == GroupType::AppGroup)
             .then(|| self.ensure_app("Active Directory", "active_directory"));
@@ -243,7 +337,7 @@ impl OktaState {
         if self.logins.contains_key(&login.to_lowercase()) {
             return Err(SeedError::DuplicateLogin(login));
         }
-        let now = clock::now();
+        let now = self.timeline.now();
         let ordinal = i64::try_from(self.users.len()).unwrap_or(0);
         let created = ago(now, 24 * (400 + 7 * ordinal));
         let activated = seed.status.was_activated().then(|| ago(created, -1));
@@ -342,6 +436,7 @@ impl OktaState {
             grants,
             apps,
             factors,
+            transitioning: None,
         });
 
         let everyone = self.group_by_name("Everyone");
@@ -401,7 +496,7 @@ impl OktaState {
             let assignment = AppAssignment {
                 app,
                 assignment_id: ids::okta_object_id(&mut self.aux_rng, "0ua"),
-                created: now_ms(),
+                created: self.now_ms(),
                 source_group: Some(group),
             };
             self.users[user].apps.push(assignment);
@@ -453,12 +548,16 @@ impl OktaState {
 
     /// `POST /users/{id}/lifecycle/suspend`: only from ACTIVE.
     pub(crate) fn suspend(&mut self, user: usize, ctx: &RequestCtx) -> Result<(), OktaError> {
+        if self.users[user].status == UserStatus::Suspended {
+            self.effect(effect::SUSPEND, user, "", false);
+        }
         if self.users[user].status != UserStatus::Active {
             return Err(OktaError::lifecycle(
                 "Cannot suspend a user that is not active",
             ));
         }
         self.set_status(user, UserStatus::Suspended);
+        self.effect(effect::SUSPEND, user, "", true);
         self.record(
             EventSpec {
                 event_type: event_type::USER_SUSPEND,
@@ -497,7 +596,9 @@ impl OktaState {
     /// DEPROVISIONED, where Okta answers 404 as if the user were gone.
     /// Deactivation also ends sessions, revokes tokens and removes app
     /// assignments (Okta deprovisions the user from every app); group
-    /// memberships and consent grants are kept.
+    /// memberships and consent grants are kept. With long operations
+    /// configured it is asynchronous, as Okta documents it: the user shows
+    /// `transitioningToStatus: DEPROVISIONED` until it completes.
     pub(crate) fn deactivate(
         &mut self,
         user: usize,
@@ -505,8 +606,30 @@ impl OktaState {
         ctx: &RequestCtx,
     ) -> Result<(), OktaError> {
         if self.users[user].status == UserStatus::Deprovisioned {
+            self.effect(effect::DEACTIVATE, user, "", false);
             return Err(OktaError::not_found(as_requested, "User"));
         }
+        if self.users[user].transitioning.is_some() {
+            self.effect(effect::DEACTIVATE, user, "", false);
+            return Ok(());
+        }
+        self.effect(effect::DEACTIVATE, user, "", true);
+        match self.timeline.long_ops().filter(|d| !d.is_zero()) {
+            Some(takes) => {
+                self.users[user].transitioning = Some(UserStatus::Deprovisioned);
+                let at = Timeline::after(self.timeline.now(), takes);
+                self.transitions.push(Transition {
+                    user,
+                    at,
+                    ctx: ctx.clone(),
+                });
+            }
+            None => self.complete_deactivation(user, ctx),
+        }
+        Ok(())
+    }
+
+    fn complete_deactivation(&mut self, user: usize, ctx: &RequestCtx) {
         let previous = self.users[user].status;
         self.set_status(user, UserStatus::Deprovisioned);
         let u = &mut self.users[user];
@@ -524,11 +647,10 @@ impl OktaState {
             },
             ctx,
         );
-        Ok(())
     }
 
     fn set_status(&mut self, user: usize, status: UserStatus) {
-        let now = now_ms();
+        let now = self.now_ms();
         let u = &mut self.users[user];
         u.status = status;
         u.status_changed = Some(now);
@@ -562,8 +684,11 @@ impl OktaState {
             0
         };
         if sessions == 0 && tokens == 0 && devices == 0 {
+            self.effect(effect::REVOKE_SESSIONS, user, "", false);
             return false;
         }
+        self.effect(effect::REVOKE_SESSIONS, user, "", true);
+        let u = &mut self.users[user];
         u.sessions = 0;
         if oauth_tokens {
             u.oauth_tokens.clear();
@@ -592,6 +717,7 @@ impl OktaState {
     /// returns how many were revoked.
     pub(crate) fn revoke_grants(&mut self, user: usize, ctx: &RequestCtx) -> usize {
         let grants = std::mem::take(&mut self.users[user].grants);
+        self.effect(effect::REVOKE_GRANTS, user, "", !grants.is_empty());
         for grant in &grants {
             let targets = vec![self.app_target(grant.client), self.user_target(user)];
             self.record(
@@ -623,6 +749,8 @@ impl OktaState {
         let before = u.oauth_tokens.len();
         u.oauth_tokens.retain(|t| t.client != client);
         let revoked = before - u.oauth_tokens.len();
+        let client_id = self.apps[client].id.clone();
+        self.effect(effect::REVOKE_GRANTS, user, &client_id, revoked > 0);
         if revoked > 0 {
             let targets = vec![self.user_target(user), self.app_target(client)];
             self.record(
@@ -652,10 +780,14 @@ impl OktaState {
         if self.groups[group].kind != GroupType::OktaGroup {
             return Err(OktaError::access_denied());
         }
-        if !self.groups[group].members.remove(&user) {
+        self.note_membership_write(group, user);
+        let removed = self.groups[group].members.remove(&user);
+        let group_id = self.groups[group].id.clone();
+        self.effect(effect::REMOVE_MEMBERSHIP, user, &group_id, removed);
+        if !removed {
             return Ok(false);
         }
-        self.groups[group].last_membership_updated = now_ms();
+        self.groups[group].last_membership_updated = self.now_ms();
         self.record(
             EventSpec {
                 event_type: event_type::GROUP_MEMBERSHIP_REMOVE,
@@ -683,10 +815,11 @@ impl OktaState {
         if self.groups[group].kind != GroupType::OktaGroup {
             return Err(OktaError::access_denied());
         }
+        self.note_membership_write(group, user);
         if !self.groups[group].members.insert(user) {
             return Ok(false);
         }
-        self.groups[group].last_membership_updated = now_ms();
+        self.groups[group].last_membership_updated = self.now_ms();
         self.record(
             EventSpec {
                 event_type: event_type::GROUP_MEMBERSHIP_ADD,
@@ -720,7 +853,9 @@ impl OktaState {
         app: usize,
         ctx: &RequestCtx,
     ) -> Result<(), OktaError> {
+        let app_id = self.apps[app].id.clone();
         let Some(position) = self.assignment(user, app) else {
+            self.effect(effect::UNASSIGN_APP, user, &app_id, false);
             return Err(OktaError::not_found(&self.users[user].id, "AppUser"));
         };
         if self.users[user].apps[position].source_group.is_some()
@@ -729,6 +864,7 @@ impl OktaState {
             return Err(OktaError::app_assigned_through_group());
         }
         self.users[user].apps.remove(position);
+        self.effect(effect::UNASSIGN_APP, user, &app_id, true);
         self.record_app_membership(user, app, false, None, ctx);
         Ok(())
     }
@@ -804,7 +940,15 @@ impl OktaState {
         ctx: &RequestCtx,
     ) -> Result<(), OktaError> {
         self.factor_user(user, as_requested)?;
-        let position = self.factor(user, factor_id)?;
+        let position = self.factor(user, factor_id).inspect_err(|_| {
+            self.effects.record(
+                effect::RESET_FACTORS,
+                &self.users[user].id,
+                factor_id,
+                false,
+            );
+        })?;
+        self.effect(effect::RESET_FACTORS, user, factor_id, true);
         let factors = &mut self.users[user].factors;
         let target = factors.remove(position);
         let mut removed = vec![target.clone()];
@@ -815,7 +959,7 @@ impl OktaState {
             *factors = kept;
             removed.extend(cascade);
         }
-        self.users[user].last_updated = now_ms();
+        self.users[user].last_updated = self.now_ms();
         for factor in removed {
             self.record(
                 EventSpec {
@@ -846,10 +990,11 @@ impl OktaState {
     ) -> Result<usize, OktaError> {
         self.factor_user(user, as_requested)?;
         let removed = std::mem::take(&mut self.users[user].factors);
+        self.effect(effect::RESET_FACTORS, user, "", !removed.is_empty());
         if removed.is_empty() {
             return Ok(0);
         }
-        self.users[user].last_updated = now_ms();
+        self.users[user].last_updated = self.now_ms();
         let types: Vec<&str> = removed.iter().map(|f| f.kind.factor_type()).collect();
         self.record(
             EventSpec {
@@ -872,7 +1017,7 @@ impl OktaState {
     /// Writes an event. The actor is the admin owning the API token, or the
     /// service app when the request came with an OAuth access token.
     fn record(&mut self, spec: EventSpec<'_>, ctx: &RequestCtx) {
-        let at = now_ms();
+        let at = self.now_ms();
         let actor = ctx.actor.as_ref().unwrap_or(&self.admin);
         let event = syslog::build(spec, actor, ctx, at, uuid::Uuid::new_v4().to_string());
         let seq = self.next_log_seq;
@@ -1004,13 +1149,6 @@ impl OktaState {
             members: group.members.len(),
         }
     }
-}
-
-/// The current instant truncated to milliseconds, so stored times compare
-/// exactly like their rendered form.
-pub(crate) fn now_ms() -> Timestamp {
-    let now = clock::now();
-    Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
 }
 
 /// `hours` before `from` (after it, for negative values).

@@ -5,6 +5,8 @@
 #[cfg(feature = "google")]
 mod google_auth;
 #[cfg(feature = "google")]
+mod google_chaos;
+#[cfg(feature = "google")]
 mod google_directory;
 #[cfg(feature = "google")]
 mod google_faults;
@@ -14,10 +16,14 @@ mod google_gmail;
 mod google_licensing_transfer;
 #[cfg(feature = "google")]
 mod google_support;
+#[cfg(feature = "hr")]
+mod hr_chaos;
 #[cfg(feature = "jumpcloud")]
 mod jumpcloud_actions;
 #[cfg(feature = "jumpcloud")]
 mod jumpcloud_auth;
+#[cfg(feature = "jumpcloud")]
+mod jumpcloud_chaos;
 #[cfg(feature = "jumpcloud")]
 mod jumpcloud_faults;
 #[cfg(feature = "jumpcloud")]
@@ -29,10 +35,13 @@ mod microsoft_actions;
 #[cfg(feature = "microsoft")]
 mod microsoft_auth;
 #[cfg(feature = "microsoft")]
+mod microsoft_chaos;
+#[cfg(feature = "microsoft")]
 mod microsoft_common;
 #[cfg(feature = "microsoft")]
 mod microsoft_faults;
 mod okta_actions;
+mod okta_chaos;
 mod okta_factors_apps;
 mod okta_faults;
 mod okta_oauth;
