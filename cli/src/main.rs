@@ -30,6 +30,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Write a starter config for the providers named, with fresh webhook and operator secrets.
+    Init(commands::init::InitArgs),
+    /// Check the config file.
+    #[command(subcommand)]
+    Config(commands::config::ConfigCommand),
     /// Run intake, workers, the cutoff timer and auditor links from the config file.
     Serve,
     /// Run one leaver end to end against the sandbox Okta, and verify the signed bundle.
@@ -88,6 +93,8 @@ async fn main() {
 
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Init(args) => commands::init::run(&cli.config, args),
+        Command::Config(cmd) => commands::config::run(&cli.config, cmd),
         Command::Serve => commands::serve::run(&cli.config).await,
         #[cfg(feature = "sandbox")]
         Command::Demo(args) => commands::demo::run(args).await,

@@ -30,7 +30,7 @@ pub fn open_all(config_path: &Path) -> Result<Opened> {
         integrations,
         operators,
         reconcile,
-    } = config.wiring()?;
+    } = config.wiring().map_err(|e| every_problem(config_path, e))?;
     let data_dir = &config.server.data_dir;
     let system = System::open(data_dir, integrations, engine_settings(&config.server))
         .with_context(|| format!("opening data directory {}", data_dir.display()))?;
@@ -52,5 +52,55 @@ fn engine_settings(server: &ServerConfig) -> EngineSettings {
             .as_ref()
             .map(|url| passage_config::confirm_links(url.clone(), Secret::new(""))),
         ..EngineSettings::default()
+    }
+}
+
+/// The store and evidence of the installation, for commands that only read them (`runs list`,
+/// `runs show`, `link`): no tenant's provider or webhook secret is read, so they work on a
+/// machine or in a shell that holds none.
+pub fn open_store(config_path: &Path) -> Result<(Config, System)> {
+    let config = Config::load(config_path)?;
+    let data_dir = &config.server.data_dir;
+    let system = System::open(
+        data_dir,
+        passage_config::Integrations::none(),
+        engine_settings(&config.server),
+    )
+    .with_context(|| format!("opening data directory {}", data_dir.display()))?;
+    Ok((config, system))
+}
+
+/// A wiring failure, replaced by every problem of the file when there is more than one, so
+/// the administrator fixes them in one pass.
+fn every_problem(config_path: &Path, first: anyhow::Error) -> anyhow::Error {
+    let problems = passage_config::check_file(config_path);
+    if problems.len() <= 1 {
+        return first;
+    }
+    let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    anyhow::anyhow!(
+        "{} problems in {}:\n{}",
+        problems.len(),
+        config_path.display(),
+        list.join("\n")
+    )
+}
+
+/// Says so when no `passage serve` holds this installation's data directory: a change made by
+/// the CLI is stored, but nothing acts on it until a server runs.
+pub fn warn_if_not_serving(system: &System) {
+    let lock = system.data_dir.join("serve.lock");
+    let free = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .is_ok_and(|f| f.try_lock().is_ok());
+    if free {
+        eprintln!(
+            "note: no `passage serve` is running on {}; the change is stored and takes effect \
+             when the server starts",
+            system.data_dir.display()
+        );
     }
 }

@@ -8,6 +8,7 @@ mod aws_hr_operator;
 mod common;
 mod crash_recovery;
 mod faults;
+mod first_run;
 mod hr_changes;
 mod hr_webhooks;
 mod human_steps;

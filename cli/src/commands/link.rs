@@ -17,7 +17,7 @@ pub struct LinkArgs {
 }
 
 pub async fn run(config_path: &Path, args: LinkArgs) -> Result<()> {
-    let (config, system) = system::open(config_path)?;
+    let (config, system) = system::open_store(config_path)?;
     if !(1..=24 * 90).contains(&args.hours) {
         bail!("--hours must be between 1 and 2160 (90 days)");
     }

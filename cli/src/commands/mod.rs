@@ -1,7 +1,9 @@
 #[cfg(feature = "sandbox")]
 pub mod bench;
+pub mod config;
 #[cfg(feature = "sandbox")]
 pub mod demo;
+pub mod init;
 pub mod link;
 pub mod operate;
 pub mod runs;

@@ -68,6 +68,7 @@ pub async fn waive(config: &Path, a: WaiveArgs) -> Result<()> {
         )
         .await?;
     println!("{} waived by {}", step.key, a.actor);
+    system::warn_if_not_serving(&system);
     Ok(())
 }
 
@@ -82,6 +83,7 @@ pub async fn retry(config: &Path, a: RetryArgs) -> Result<()> {
         )
         .await?;
     println!("{} queued again ({})", step.key, step.state.as_str());
+    system::warn_if_not_serving(&system);
     Ok(())
 }
 
@@ -92,6 +94,7 @@ pub async fn cancel(config: &Path, a: CancelArgs) -> Result<()> {
         .cancel(&RunId::new(a.run_id.as_str()), &a.actor, &a.reason)
         .await?;
     println!("{} cancelled", run.id);
+    system::warn_if_not_serving(&system);
     Ok(())
 }
 
@@ -205,6 +208,7 @@ pub async fn start(config: &Path, a: StartArgs) -> Result<()> {
         accepted.state.as_str(),
         accepted.cutoff_at
     );
+    system::warn_if_not_serving(&system);
     Ok(())
 }
 

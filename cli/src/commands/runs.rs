@@ -30,7 +30,7 @@ pub enum RunsCommand {
 }
 
 pub async fn run(config_path: &Path, cmd: RunsCommand) -> Result<()> {
-    let (_, system) = system::open(config_path)?;
+    let (_, system) = system::open_store(config_path)?;
     let store = &system.store;
     match cmd {
         RunsCommand::List {

@@ -11,10 +11,12 @@ use jiff::SignedDuration;
 use passage_sandbox::common::knobs::{FaultConfig, Latency, LostResponse, Storm};
 use passage_sandbox::{google, jumpcloud, microsoft, okta};
 
+use super::init::{
+    SANDBOX_GOOGLE_ADMIN, SANDBOX_MS_CLIENT_ID as MS_CLIENT_ID, SANDBOX_MS_TENANT_ID,
+};
+
 /// The tenant id the printed section configures.
 const TENANT: &str = "sandbox";
-/// The Entra app registered with the Microsoft emulator.
-const MS_CLIENT_ID: &str = "5a1e2b3c-4d5e-6f70-8192-a3b4c5d6e7f8";
 /// The Google service account registered with the Google emulator.
 const GOOGLE_SA: &str = "offboarder@passage-sandbox.iam.gserviceaccount.com";
 const GOOGLE_SA_ID: &str = "104729305811209384756";
@@ -50,6 +52,10 @@ pub struct SandboxArgs {
     google_port: Option<u16>,
     #[arg(long)]
     jumpcloud_port: Option<u16>,
+    /// Write each emulator's credentials into this folder (files, mode 0600), where a config
+    /// from `passage init --sandbox` reads them, and print a section that references them.
+    #[arg(long)]
+    secrets_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     faults: FaultArgs,
 }
@@ -162,6 +168,23 @@ fn parse_duration(value: &str) -> Result<Duration> {
     Duration::try_from(signed).with_context(|| format!("{value:?} is negative"))
 }
 
+/// Where the credentials go: inline in the printed section, or into files of a folder.
+struct Secrets(Option<std::path::PathBuf>);
+
+impl Secrets {
+    /// The TOML value for a credential: `"value"`, or `"file:<dir>/<name>"` once written.
+    fn keep(&self, name: &str, value: &str) -> Result<String> {
+        let Some(dir) = &self.0 else {
+            return Ok(format!("{value:?}"));
+        };
+        super::init::create_private_dir(dir)?;
+        let path = dir.join(name);
+        let _ = std::fs::remove_file(&path);
+        super::init::keep_or_write(&path, || value.to_owned())?;
+        Ok(format!("\"file:{}\"", path.display()))
+    }
+}
+
 /// The emulators started, kept until Ctrl-C.
 #[derive(Default)]
 pub struct Running {
@@ -198,13 +221,14 @@ fn port(args: &SandboxArgs, provider: Provider) -> u16 {
 pub async fn start(args: &SandboxArgs, faults: &FaultConfig) -> Result<Running> {
     let mut running = Running::default();
     let mut out = header(faults);
+    let secrets = Secrets(args.secrets_dir.clone());
     for provider in &args.providers {
         let port = port(args, *provider);
         let section = match provider {
-            Provider::Okta => start_okta(&mut running, port, faults).await?,
-            Provider::Microsoft => start_microsoft(&mut running, port, faults).await?,
-            Provider::Google => start_google(&mut running, port, faults).await?,
-            Provider::Jumpcloud => start_jumpcloud(&mut running, port, faults).await?,
+            Provider::Okta => start_okta(&mut running, port, faults, &secrets).await?,
+            Provider::Microsoft => start_microsoft(&mut running, port, faults, &secrets).await?,
+            Provider::Google => start_google(&mut running, port, faults, &secrets).await?,
+            Provider::Jumpcloud => start_jumpcloud(&mut running, port, faults, &secrets).await?,
         };
         out.push_str(&section);
     }
@@ -226,7 +250,12 @@ fn header(faults: &FaultConfig) -> String {
     out
 }
 
-async fn start_okta(running: &mut Running, port: u16, faults: &FaultConfig) -> Result<String> {
+async fn start_okta(
+    running: &mut Running,
+    port: u16,
+    faults: &FaultConfig,
+    secrets: &Secrets,
+) -> Result<String> {
     let emulator = okta::OktaEmulator::start(okta::OktaConfig {
         faults: faults.clone(),
         ..okta::OktaConfig::on_port(port)
@@ -235,18 +264,24 @@ async fn start_okta(running: &mut Running, port: u16, faults: &FaultConfig) -> R
     .with_context(|| format!("starting the Okta emulator on port {port}"))?;
     okta::demo_seed(&emulator);
     let section = format!(
-        "[tenants.okta]\norg_url = \"{}\"\napi_token = \"{}\"\n\
+        "[tenants.okta]\norg_url = \"{}\"\napi_token = {}\n\
          grants_critical = false   # so a rehearsal can waive okta.revoke_grants\n\n",
         emulator.base_url(),
-        emulator.api_token()
+        secrets.keep("okta-api-token", &emulator.api_token())?
     );
     running.okta = Some(emulator);
     Ok(section)
 }
 
-async fn start_microsoft(running: &mut Running, port: u16, faults: &FaultConfig) -> Result<String> {
+async fn start_microsoft(
+    running: &mut Running,
+    port: u16,
+    faults: &FaultConfig,
+    secrets: &Secrets,
+) -> Result<String> {
     let emulator = microsoft::MicrosoftEmulator::start(microsoft::MicrosoftConfig {
         faults: faults.clone(),
+        tenant_id: Some(SANDBOX_MS_TENANT_ID.to_owned()),
         ..microsoft::MicrosoftConfig::on_port(port)
     })
     .await
@@ -260,15 +295,21 @@ async fn start_microsoft(running: &mut Running, port: u16, faults: &FaultConfig)
     let base = emulator.base_url();
     let section = format!(
         "[tenants.microsoft]\ntenant_id = \"{}\"\nclient_id = \"{MS_CLIENT_ID}\"\n\
-         client_secret = \"{secret}\"\nlogin_url = \"{base}\"\ngraph_url = \"{base}\"\n\
+         client_secret = {}\nlogin_url = \"{base}\"\ngraph_url = \"{base}\"\n\
          exchange_url = \"{base}\"\n\n",
-        emulator.tenant_id()
+        emulator.tenant_id(),
+        secrets.keep("microsoft-client-secret", &secret)?
     );
     running.microsoft = Some(emulator);
     Ok(section)
 }
 
-async fn start_google(running: &mut Running, port: u16, faults: &FaultConfig) -> Result<String> {
+async fn start_google(
+    running: &mut Running,
+    port: u16,
+    faults: &FaultConfig,
+    secrets: &Secrets,
+) -> Result<String> {
     use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
     let emulator = google::GoogleEmulator::start(google::GoogleConfig {
         faults: faults.clone(),
@@ -290,19 +331,44 @@ async fn start_google(running: &mut Running, port: u16, faults: &FaultConfig) ->
         )
         .map_err(|e| anyhow::anyhow!("registering the sandbox service account: {e:?}"))?;
     let base = emulator.base_url();
+    // Google's downloaded key file, as an administrator would configure a real tenant.
+    let key_file = serde_json::json!({
+        "type": "service_account",
+        "client_email": GOOGLE_SA,
+        "client_id": GOOGLE_SA_ID,
+        "private_key_id": GOOGLE_KEY_ID,
+        "private_key": private,
+        "token_uri": emulator.token_url(),
+    });
+    let credential = if secrets.0.is_some() {
+        format!(
+            "key_file = {}",
+            secrets.keep("google-key.json", &key_file.to_string())?
+        )
+    } else {
+        format!(
+            "service_account_email = \"{GOOGLE_SA}\"\nkey_id = \"{GOOGLE_KEY_ID}\"\n\
+             private_key = '''\n{}'''",
+            private.trim_end()
+        )
+    };
+    debug_assert_eq!(emulator.admin_email(), SANDBOX_GOOGLE_ADMIN);
     let section = format!(
-        "[tenants.google]\nservice_account_email = \"{GOOGLE_SA}\"\nkey_id = \"{GOOGLE_KEY_ID}\"\n\
-         admin_subject = \"{}\"\napi_base = \"{base}\"\nlicensing_base = \"{base}\"\n\
-         gmail_base = \"{base}\"\ntoken_url = \"{}\"\nprivate_key = '''\n{}'''\n\n",
+        "[tenants.google]\n{credential}\nadmin_subject = \"{}\"\napi_base = \"{base}\"\n\
+         licensing_base = \"{base}\"\ngmail_base = \"{base}\"\ntoken_url = \"{}\"\n\n",
         emulator.admin_email(),
         emulator.token_url(),
-        private.trim_end()
     );
     running.google = Some(emulator);
     Ok(section)
 }
 
-async fn start_jumpcloud(running: &mut Running, port: u16, faults: &FaultConfig) -> Result<String> {
+async fn start_jumpcloud(
+    running: &mut Running,
+    port: u16,
+    faults: &FaultConfig,
+    secrets: &Secrets,
+) -> Result<String> {
     let emulator = jumpcloud::JumpCloudEmulator::start(jumpcloud::JumpCloudConfig {
         faults: faults.clone(),
         ..jumpcloud::JumpCloudConfig::on_port(port)
@@ -311,9 +377,9 @@ async fn start_jumpcloud(running: &mut Running, port: u16, faults: &FaultConfig)
     .with_context(|| format!("starting the JumpCloud emulator on port {port}"))?;
     jumpcloud::demo_seed(&emulator);
     let section = format!(
-        "[tenants.jumpcloud]\nbase_url = \"{}\"\napi_key = \"{}\"\n\n",
+        "[tenants.jumpcloud]\nbase_url = \"{}\"\napi_key = {}\n\n",
         emulator.base_url(),
-        emulator.api_key()
+        secrets.keep("jumpcloud-api-key", &emulator.api_key())?
     );
     running.jumpcloud = Some(emulator);
     Ok(section)

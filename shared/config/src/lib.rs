@@ -7,6 +7,7 @@
 //! policies, one module per provider's connection, operators, HR APIs, notices), and
 //! [`Config::wiring`] builds from that what both hosts share.
 
+mod check;
 pub mod file;
 mod operators;
 mod policy;
@@ -15,13 +16,14 @@ mod resolve;
 mod secrets;
 mod wiring;
 
+pub use check::{Problem, check_file};
 pub use file::{
     ChannelConfig, Config, EarlyConfig, HrWebhookConfig, HumanConfig, HumanStepConfig,
     LocationConfig, OperatorConfig, ServerConfig, TenantConfig,
 };
 pub use providers::{GoogleConfig, JumpCloudConfig, MicrosoftConfig, OktaConfig};
 pub use resolve::Resolved;
-pub use secrets::resolve_secret;
+pub use secrets::{SecretError, resolve_secret};
 pub use wiring::{CONFIRM_LINKS_VALID_FOR, Integrations, Wiring, confirm_links};
 
 #[cfg(test)]

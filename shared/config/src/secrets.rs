@@ -5,17 +5,49 @@ use anyhow::{Context, Result};
 use passage_core::secret::Secret;
 use serde::de::DeserializeOwned;
 
+/// A secret the config names but that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("environment variable {0} (named in the config) is not set")]
+    MissingEnv(String),
+    #[error("reading secret file {path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl SecretError {
+    /// How to make the secret readable.
+    pub fn fix(&self) -> String {
+        match self {
+            SecretError::MissingEnv(name) => format!(
+                "export {name}=<value> in the environment passage runs in, or write \
+                 `file:PATH` to read it from a file"
+            ),
+            SecretError::File { path, .. } => {
+                format!("create {path} holding only the value (mode 0600), or write `env:NAME`")
+            }
+        }
+    }
+}
+
 /// `env:NAME`, `file:PATH`, or the value itself.
 pub fn resolve_secret(spec: &str) -> Result<Secret> {
+    Ok(read_secret(spec)?)
+}
+
+/// As [`resolve_secret`], with the failure typed.
+pub fn read_secret(spec: &str) -> Result<Secret, SecretError> {
     if let Some(name) = spec.strip_prefix("env:") {
-        let v = std::env::var(name).with_context(|| {
-            format!("environment variable {name} (named in the config) is not set")
-        })?;
+        let v = std::env::var(name).map_err(|_| SecretError::MissingEnv(name.to_owned()))?;
         return Ok(Secret::new(v.trim()));
     }
     if let Some(path) = spec.strip_prefix("file:") {
-        let v =
-            std::fs::read_to_string(path).with_context(|| format!("reading secret file {path}"))?;
+        let v = std::fs::read_to_string(path).map_err(|source| SecretError::File {
+            path: path.to_owned(),
+            source,
+        })?;
         return Ok(Secret::new(v.trim()));
     }
     Ok(Secret::new(spec))

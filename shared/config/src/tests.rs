@@ -309,3 +309,96 @@ fn a_missing_secret_names_the_tenant_and_the_variable() {
         "{msg}"
     );
 }
+
+#[test]
+fn google_takes_the_downloaded_json_key_file() {
+    let dir = std::env::temp_dir().join(format!("passage-gkey-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("key.json");
+    // The shape `gcloud iam service-accounts keys create` writes (fields Passage ignores kept).
+    std::fs::write(
+        &key,
+        r#"{"type": "service_account", "project_id": "acme-prod", "private_key_id": "abc123",
+            "private_key": "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n",
+            "client_email": "passage@acme-prod.iam.gserviceaccount.com", "client_id": "1",
+            "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+            "token_uri": "https://oauth2.googleapis.com/token", "universe_domain": "googleapis.com"}"#,
+    )
+    .unwrap();
+    let text = format!(
+        "[[tenants]]\nid = \"acme\"\n[tenants.google]\nkey_file = \"file:{}\"\nadmin_subject = \"admin@acme.example\"\n",
+        key.display()
+    );
+    let (_, connections) = Config::parse(&text).unwrap().resolve().unwrap();
+    let g = connections[&passage_core::TenantId::new("acme")]
+        .google
+        .clone()
+        .unwrap();
+    assert_eq!(
+        g.service_account_email,
+        "passage@acme-prod.iam.gserviceaccount.com"
+    );
+    assert_eq!(g.key_id, "abc123");
+    assert!(
+        g.private_key
+            .expose()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
+
+    std::fs::write(&key, r#"{"type": "authorized_user"}"#).unwrap();
+    let err = format!("{:#}", Config::parse(&text).unwrap().resolve().unwrap_err());
+    assert!(err.contains("tenant acme: google.key_file"), "{err}");
+    let both = format!("{text}key_id = \"x\"\n");
+    let err = format!("{:#}", Config::parse(&both).unwrap().resolve().unwrap_err());
+    assert!(err.contains("either key_file"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn config_check_lists_every_problem_at_once_with_its_key_and_fix() {
+    let dir = std::env::temp_dir().join(format!("passage-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("passage.toml");
+    std::fs::write(
+        &path,
+        r#"
+[[tenants]]
+id = "acme"
+webhook_secrets = ["env:PASSAGE_CHECK_NO_SUCH_1"]
+[tenants.okta]
+org_url = "not a url"
+api_token = "env:PASSAGE_CHECK_NO_SUCH_2"
+
+[[tenants]]
+id = "globex"
+webhook_secrets = ["file:secrets/globex-whsec"]
+[tenants.jumpcloud]
+api_key = "k"
+token_url = "nope"
+
+[[operators]]
+name = "it"
+token = "env:PASSAGE_CHECK_NO_SUCH_3"
+tenants = ["nosuch"]
+"#,
+    )
+    .unwrap();
+    let problems = crate::check_file(&path);
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    let all = text.join("\n");
+    for needle in [
+        "tenants[acme].webhook_secrets[0]: environment variable PASSAGE_CHECK_NO_SUCH_1",
+        "tenants[acme].okta.api_token: environment variable PASSAGE_CHECK_NO_SUCH_2",
+        "export PASSAGE_CHECK_NO_SUCH_2=",
+        &format!(
+            "reading secret file {}",
+            dir.join("secrets/globex-whsec").display()
+        ),
+        "operators[it].token: environment variable PASSAGE_CHECK_NO_SUCH_3",
+        "tenant globex: jumpcloud.token_url",
+        "operators:",
+    ] {
+        assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -29,6 +29,11 @@ pub struct Integrations {
 }
 
 impl Integrations {
+    /// No tenants and no outside systems: for commands that only read the store.
+    pub fn none() -> Self {
+        Self::providers_only(Vec::new(), HashMap::new())
+    }
+
     /// Tenants and their provider connections only: no HR system API and no notice channels.
     pub fn providers_only(
         policies: Vec<TenantPolicy>,

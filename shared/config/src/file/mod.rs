@@ -2,6 +2,7 @@
 //! structs that refuse unknown keys, so a typo is an error rather than a silently ignored line.
 //! The provider sections live with their conversions, in [`crate::providers`].
 
+pub(crate) mod paths;
 mod server;
 mod tenant;
 
@@ -48,15 +49,33 @@ pub struct OperatorConfig {
 }
 
 impl Config {
+    /// Reads a config file. Relative paths in it (`data_dir`, `file:` secrets) are taken
+    /// from the file's own folder, not from wherever the command happens to run: a `runs list`
+    /// started elsewhere must open the same database, never make a new empty one.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading config file {}", path.display()))?;
-        Self::parse(&text).with_context(|| format!("config file {} is invalid", path.display()))
+        let folder = std::path::absolute(path)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_owned))
+            .unwrap_or_default();
+        Self::parse_in(&text, Some(&folder))
+            .with_context(|| format!("config file {} is invalid", path.display()))
     }
 
     /// Parses configuration text (a file's contents, or a secret's value on AWS).
     pub fn parse(text: &str) -> Result<Self> {
-        let config: Config = toml::from_str(text)?;
+        Self::parse_in(text, None)
+    }
+
+    fn parse_in(text: &str, folder: Option<&Path>) -> Result<Self> {
+        // Typed first: its errors name the line and the key.
+        let mut config: Config = toml::from_str(text)?;
+        if let Some(folder) = folder {
+            let mut table: toml::Table = toml::from_str(text)?;
+            paths::anchor(&mut table, folder);
+            config = table.try_into()?;
+        }
         config.check()?;
         Ok(config)
     }

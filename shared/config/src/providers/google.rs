@@ -2,7 +2,7 @@
 //! acting as a super administrator for Admin SDK calls.
 
 use super::{parse_url, secret};
-use anyhow::Result;
+use anyhow::{Result, bail};
 use passage_connectors::google::GoogleSettings;
 use passage_core::GooglePolicy;
 use serde::Deserialize;
@@ -10,9 +10,16 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GoogleConfig {
-    pub service_account_email: String,
-    pub private_key: String,
-    pub key_id: String,
+    /// The service account's JSON key file as Google downloads it (`file:key.json`), instead
+    /// of the three fields below.
+    #[serde(default)]
+    pub key_file: Option<String>,
+    #[serde(default)]
+    pub service_account_email: Option<String>,
+    #[serde(default)]
+    pub private_key: Option<String>,
+    #[serde(default)]
+    pub key_id: Option<String>,
     /// A super administrator the service account acts as for Admin SDK calls.
     pub admin_subject: String,
     #[serde(default = "my_customer")]
@@ -48,6 +55,7 @@ fn default_token() -> String {
 impl GoogleConfig {
     /// The connector's settings; `at` names the tenant in messages.
     pub(crate) fn settings(&self, at: &str) -> Result<GoogleSettings> {
+        let key = self.service_account_key(at)?;
         Ok(GoogleSettings {
             api_base: parse_url(at, "google.api_base", &self.api_base)?,
             licensing_base: Some(parse_url(
@@ -57,9 +65,9 @@ impl GoogleConfig {
             )?),
             gmail_base: Some(parse_url(at, "google.gmail_base", &self.gmail_base)?),
             token_url: parse_url(at, "google.token_url", &self.token_url)?,
-            service_account_email: self.service_account_email.clone(),
-            private_key: secret(at, &self.private_key)?,
-            key_id: self.key_id.clone(),
+            service_account_email: key.client_email,
+            private_key: key.private_key,
+            key_id: key.private_key_id,
             admin_subject: self.admin_subject.clone(),
             customer_id: self.customer_id.clone(),
             license_skus: Vec::new(),
@@ -67,8 +75,65 @@ impl GoogleConfig {
         })
     }
 
+    /// The service account's identity and key: from its JSON key file, or from the three
+    /// separate keys.
+    fn service_account_key(&self, at: &str) -> Result<ServiceAccountKey> {
+        match (
+            &self.key_file,
+            &self.service_account_email,
+            &self.private_key,
+            &self.key_id,
+        ) {
+            (Some(file), None, None, None) => {
+                let json = secret(at, file)?;
+                let key: ServiceAccountKeyFile = serde_json::from_str(json.expose()).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{at}: google.key_file is not a service account key file ({e}); download \
+                         one with `gcloud iam service-accounts keys create key.json --iam-account=…`"
+                    )
+                })?;
+                if key.kind != "service_account" {
+                    bail!(
+                        "{at}: google.key_file has type {:?}, not \"service_account\"",
+                        key.kind
+                    );
+                }
+                Ok(ServiceAccountKey {
+                    client_email: key.client_email,
+                    private_key: passage_core::secret::Secret::new(key.private_key),
+                    private_key_id: key.private_key_id,
+                })
+            }
+            (None, Some(email), Some(pem), Some(id)) => Ok(ServiceAccountKey {
+                client_email: email.clone(),
+                private_key: secret(at, pem)?,
+                private_key_id: id.clone(),
+            }),
+            _ => bail!(
+                "{at}: google needs either key_file (the service account's JSON key), or \
+                 service_account_email, private_key and key_id"
+            ),
+        }
+    }
+
     /// What a leaver run does in Google Workspace.
     pub(crate) fn policy(&self) -> GooglePolicy {
         self.policy.clone()
     }
+}
+
+/// The fields of Google's JSON key file Passage reads (the file has more).
+#[derive(Deserialize)]
+struct ServiceAccountKeyFile {
+    #[serde(rename = "type")]
+    kind: String,
+    client_email: String,
+    private_key: String,
+    private_key_id: String,
+}
+
+struct ServiceAccountKey {
+    client_email: String,
+    private_key: passage_core::secret::Secret,
+    private_key_id: String,
 }

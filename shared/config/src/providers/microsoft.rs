@@ -72,12 +72,66 @@ impl MicrosoftConfig {
                 }
                 (None, Some(key), Some(x5t)) => MicrosoftCredential::Certificate {
                     private_key: secret(at, key)?,
-                    x5t: x5t.clone(),
+                    x5t: x5t_from(at, x5t)?,
                 },
                 _ => bail!(
                     "{at}: microsoft needs either client_secret, or private_key and certificate_x5t"
                 ),
             },
         )
+    }
+}
+
+/// The certificate's `x5t` (base64url of its SHA-1), from either that form or the hex
+/// thumbprint Entra shows beside the certificate (`84E05C1D…`, colons or spaces allowed).
+fn x5t_from(at: &str, value: &str) -> Result<String> {
+    use base64::Engine as _;
+    let hex: String = value.chars().filter(|c| !matches!(c, ':' | ' ')).collect();
+    if hex.len() == 40 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        let bytes = (0..40)
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+            .collect::<Result<Vec<u8>, _>>()?;
+        return Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+    }
+    let decoded =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value.trim_end_matches('='));
+    match decoded {
+        Ok(b) if b.len() == 20 => Ok(value.trim_end_matches('=').to_owned()),
+        _ => bail!(
+            "{at}: microsoft.certificate_x5t {value:?} is neither the certificate's hex thumbprint \
+             (40 hex digits, as the Entra portal shows it) nor its base64url SHA-1 (x5t)"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::x5t_from;
+
+    #[test]
+    fn the_portal_thumbprint_and_x5t_are_both_taken() {
+        // The example Microsoft's certificate-credentials page gives.
+        let x5t = "hOBcHZi846VCHSJbFAs26Go9VTQ";
+        assert_eq!(
+            x5t_from("t", "84E05C1D98BCE3A5421D225B140B36E86A3D5534").unwrap(),
+            x5t
+        );
+        assert_eq!(
+            x5t_from(
+                "t",
+                "84:e0:5c:1d:98:bc:e3:a5:42:1d:22:5b:14:0b:36:e8:6a:3d:55:34"
+            )
+            .unwrap(),
+            x5t
+        );
+        assert_eq!(x5t_from("t", x5t).unwrap(), x5t);
+        let err = x5t_from("tenant acme", "not-a-thumbprint")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("tenant acme") && err.contains("hex thumbprint"),
+            "{err}"
+        );
     }
 }

@@ -1,0 +1,187 @@
+//! A new administrator's first hour, as the commands are written in the README: `passage init`
+//! writes a config, `passage sandbox` stands in for the providers, `passage config check`
+//! finds nothing, `passage serve` starts on the first try and a leaver closes; `runs list`
+//! works from another folder with no secret in its environment.
+
+use passage::harness::{Cutoff, TENANT, leaver_event};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn passage(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_passage"))
+        .args(args)
+        .current_dir(cwd)
+        .env("PASSAGE_LOG", "warn")
+        .output()
+        .expect("run passage")
+}
+
+/// Spawns a long-running `passage` command and waits for a line of its stdout starting with
+/// `ready`; returns the child and that line.
+fn spawn_until(args: &[&str], cwd: &Path, ready: &str) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_passage"))
+        .args(args)
+        .current_dir(cwd)
+        .env("PASSAGE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn passage");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.expect("read stdout");
+        if line.starts_with(ready) {
+            // Keep draining so the child never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            return (child, line);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("passage {args:?} ended before printing {ready:?}");
+}
+
+fn free_base_port() -> u16 {
+    // Four consecutive free ports, found by binding them.
+    loop {
+        let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = first.local_addr().unwrap().port();
+        if base > 60000 {
+            continue;
+        }
+        drop(first);
+        if (0..4).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            return base;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_then_serve_works_on_the_first_try_against_the_sandbox() {
+    let dir = std::env::temp_dir().join(format!("passage-first-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("passage.toml");
+    let config_arg = config.to_str().unwrap();
+    let base = free_base_port().to_string();
+
+    let init = passage(
+        &[
+            "--config",
+            config_arg,
+            "init",
+            "--providers",
+            "okta",
+            "--sandbox",
+            "--tenant",
+            TENANT,
+            "--sandbox-port",
+            &base,
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &dir,
+    );
+    assert!(
+        init.status.success(),
+        "init failed: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let again = passage(
+        &["--config", config_arg, "init", "--providers", "okta"],
+        &dir,
+    );
+    assert!(
+        !again.status.success(),
+        "init must not overwrite a config without --force"
+    );
+
+    // Before the sandbox has written its credentials, the check names the missing file.
+    let check = passage(&["--config", config_arg, "config", "check"], &dir);
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        !check.status.success() && said.contains("tenants[demo].okta.api_token"),
+        "{said}"
+    );
+
+    let secrets = dir.join("secrets/sandbox");
+    let (mut sandbox, _) = spawn_until(
+        &[
+            "sandbox",
+            "--providers",
+            "okta",
+            "--port",
+            &base,
+            "--secrets-dir",
+            secrets.to_str().unwrap(),
+        ],
+        &dir,
+        "# Emulators running",
+    );
+    let check = passage(&["--config", config_arg, "config", "check"], &dir);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+
+    let (mut server, line) = spawn_until(&["--config", config_arg, "serve"], &dir, "listening on ");
+    let url = line.trim_start_matches("listening on ").to_owned();
+
+    let whsec =
+        std::fs::read_to_string(dir.join(format!("secrets/{TENANT}-webhook-secret"))).unwrap();
+    let secret = passage_hris::WebhookSecret::parse(whsec.trim()).unwrap();
+    let body = leaver_event("jane.doe@example.com", "E-FIRST", Cutoff::Immediate);
+    let mut req = reqwest::Client::new()
+        .post(format!("{url}/v1/tenants/{TENANT}/webhooks/leaver"))
+        .header("content-type", "application/json")
+        .body(body.clone());
+    for (k, v) in passage_hris::signed_headers(
+        &secret,
+        "msg_first",
+        jiff::Timestamp::now().as_second(),
+        &body,
+    ) {
+        req = req.header(k, v);
+    }
+    let answer = req.send().await.unwrap();
+    assert_eq!(
+        answer.status().as_u16(),
+        202,
+        "{}",
+        answer.text().await.unwrap()
+    );
+
+    // From another folder, with no secret in the environment: the same database.
+    let elsewhere = std::env::temp_dir();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let list = passage(
+            &["--config", config_arg, "runs", "list", "--state", "closed"],
+            &elsewhere,
+        );
+        assert!(
+            list.status.success(),
+            "{}",
+            String::from_utf8_lossy(&list.stderr)
+        );
+        if String::from_utf8_lossy(&list.stdout).contains("jane.doe@example.com") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the first leaver did not close within a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(
+        !elsewhere.join("passage-data").exists(),
+        "a relative data_dir followed the working folder"
+    );
+    let _ = server.kill();
+    let _ = sandbox.kill();
+    let _ = server.wait();
+    let _ = sandbox.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
