@@ -8,6 +8,9 @@ use passage_core::ports::RunStore;
 use passage_sandbox::okta::SeedUser;
 use std::time::{Duration, Instant};
 
+mod stats;
+use stats::{saturated_use, summary};
+
 #[derive(Args)]
 pub struct BenchArgs {
     /// Leavers for the cutoff-to-verified measurement (one at a time).
@@ -31,26 +34,6 @@ pub struct BenchArgs {
     /// The emulated Okta org's rate limit (requests per minute) in the layoff measurement.
     #[arg(long, default_value_t = 3000)]
     layoff_rate: u32,
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let idx = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[idx]
-}
-
-fn summary(mut v: Vec<Duration>) -> String {
-    v.sort();
-    format!(
-        "n={} p50={:.1}ms p90={:.1}ms p99={:.1}ms max={:.1}ms",
-        v.len(),
-        percentile(&v, 0.5).as_secs_f64() * 1e3,
-        percentile(&v, 0.9).as_secs_f64() * 1e3,
-        percentile(&v, 0.99).as_secs_f64() * 1e3,
-        v.last().copied().unwrap_or_default().as_secs_f64() * 1e3
-    )
 }
 
 fn seed(sb: &Sandbox, n: usize, prefix: &str) -> Vec<String> {
@@ -250,17 +233,13 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         let total = sb.okta.counters().total();
         let throttled = sb.okta.counters().rate_limited();
         let served = total - throttled;
-        // The limit is a fixed one-minute window. Every window but the last had more work
-        // waiting than the limit allows, so how full those were is how well Passage used the
-        // limit; the last one only holds what was left.
+        // The limit is a fixed one-minute window: how full the saturated ones were is how well
+        // Passage used the limit.
         let windows = sb.okta.rate_windows();
-        let full = &windows[..windows.len().saturating_sub(1)];
-        let used_pct = if full.is_empty() {
-            100.0
-        } else {
-            100.0 * full.iter().map(|&w| f64::from(w)).sum::<f64>()
-                / (f64::from(args.layoff_rate) * full.len() as f64)
-        };
+        let used = saturated_use(&windows, args.layoff_rate).map_or_else(
+            || "fits in one window (nothing saturated)".to_owned(),
+            |pct| format!("{pct:.1}% full before the last"),
+        );
         let mut failed_steps = 0;
         for id in &ids {
             failed_steps += sb
@@ -273,7 +252,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
                 .count();
         }
         println!(
-            "layoff ({} leavers, Okta limit {}/min): {:.1}s, {} calls served + {} answered 429, {} windows ({:?}), the {} before the last {:.1}% full, {} failed steps",
+            "layoff (n={} leavers, Okta limit {}/min): {:.1}s, {} calls served + {} answered 429, {} windows ({:?}), {}, {} failed steps",
             ids.len(),
             args.layoff_rate,
             elapsed,
@@ -281,8 +260,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             throttled,
             windows.len(),
             windows,
-            full.len(),
-            used_pct,
+            used,
             failed_steps
         );
         sb.shutdown().await;
