@@ -10,6 +10,7 @@ pub mod jwt;
 pub mod microsoft;
 mod oauth;
 pub mod okta;
+pub mod permissions;
 mod registry;
 
 pub use registry::{ConnectionSettings, Registry};
