@@ -11,6 +11,7 @@ pub mod microsoft;
 mod oauth;
 pub mod okta;
 pub mod permissions;
+pub mod preflight;
 mod registry;
 
 pub use registry::{ConnectionSettings, Registry};
