@@ -10,6 +10,8 @@ pub mod jwt;
 pub mod microsoft;
 mod oauth;
 pub mod okta;
+pub mod permissions;
+pub mod preflight;
 mod registry;
 
 pub use registry::{ConnectionSettings, Registry};

@@ -22,6 +22,8 @@ pub(crate) struct Token {
     pub value: Secret,
     /// `Bearer`, or `DPoP` for a proof-of-possession token.
     pub token_type: String,
+    /// The scopes the issuer says it granted (`scope`), where it says so (Okta does).
+    pub scope: Option<String>,
     refresh_at: Instant,
 }
 
@@ -39,6 +41,8 @@ struct TokenAnswer {
     token_type: String,
     #[serde(default)]
     expires_in: u64,
+    #[serde(default)]
+    scope: Option<String>,
 }
 
 /// The token endpoint's error body (RFC 6749 §5.2).
@@ -137,6 +141,7 @@ pub(crate) async fn request_token(
     Ok(Ok(Token {
         value: Secret::new(answer.access_token),
         token_type: answer.token_type,
+        scope: answer.scope,
         refresh_at: Instant::now() + lifetime,
     }))
 }

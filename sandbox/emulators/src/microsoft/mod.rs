@@ -83,7 +83,7 @@ pub use state::TenantState;
 pub use thumbprint::key_thumbprints;
 pub use token::{
     AppCredential, AppRegistration, EXCHANGE_MANAGE_AS_APP, OFFBOARDING_GRAPH_ROLES, Resource,
-    TOKEN_LIFETIME_SECS,
+    TOKEN_LIFETIME_SECS, directory_roles,
 };
 
 /// Default per-app request budget per minute (all Graph and Exchange routes
@@ -309,6 +309,19 @@ impl MicrosoftEmulator {
         match lock(&self.shared.apps).get_mut(client_id) {
             Some(app) => {
                 app.reg.exchange_roles = roles.iter().map(|r| (*r).to_owned()).collect();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Replaces the directory roles (template ids, see [`directory_roles`]) of
+    /// an app's service principal; tokens issued afterwards list them in
+    /// `wids`.
+    pub fn set_directory_roles(&self, client_id: &str, roles: &[&str]) -> bool {
+        match lock(&self.shared.apps).get_mut(client_id) {
+            Some(app) => {
+                app.reg.directory_roles = roles.iter().map(|r| (*r).to_owned()).collect();
                 true
             }
             None => false,

@@ -502,6 +502,9 @@ fn list_memberships(
                 .map(|m| q.next_link(&app.shared.base_url, path, m.seq))
         })
         .flatten();
+    // Without a group permission Graph still lists memberships, with "limited information":
+    // every property but the id comes back null.
+    let limited = !caller.has_any(perms::GROUP_READ);
     let value = page
         .iter()
         .map(|m| {
@@ -509,7 +512,15 @@ fn list_memberships(
             if !cast {
                 item.insert("@odata.type".to_owned(), json!("#microsoft.graph.group"));
             }
-            item.extend(render::group(&state.groups[m.group], &props));
+            let mut group = render::group(&state.groups[m.group], &props);
+            if limited {
+                for (key, value) in &mut group {
+                    if key != "id" {
+                        *value = Value::Null;
+                    }
+                }
+            }
+            item.extend(group);
             Value::Object(item)
         })
         .collect();

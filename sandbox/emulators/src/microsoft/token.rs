@@ -58,6 +58,23 @@ pub const OFFBOARDING_GRAPH_ROLES: &[&str] = &[
 /// admin endpoint.
 pub const EXCHANGE_MANAGE_AS_APP: &str = "Exchange.ManageAsApp";
 
+/// Directory role template ids an app's service principal may hold; tokens
+/// list the held ones in `wids`.
+pub mod directory_roles {
+    /// Global Administrator.
+    pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+    /// Privileged Authentication Administrator.
+    pub const PRIVILEGED_AUTHENTICATION_ADMINISTRATOR: &str =
+        "7be44c8a-adaf-4e2a-84d6-ab2649e08a13";
+    /// User Administrator.
+    pub const USER_ADMINISTRATOR: &str = "fe930be7-5e62-47db-91af-98c3a49a38b1";
+    /// Exchange Administrator: what an app needs for the admin endpoint's
+    /// offboarding cmdlets; the default for [`super::AppRegistration::new`].
+    pub const EXCHANGE_ADMINISTRATOR: &str = "29232cdf-9323-42fd-ade2-1d097af3e4de";
+    /// Exchange Recipient Administrator.
+    pub const EXCHANGE_RECIPIENT_ADMINISTRATOR: &str = "31392ffb-586c-42d1-9346-e59415a2cc4e";
+}
+
 /// The resource a token is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Resource {
@@ -151,11 +168,14 @@ pub struct AppRegistration {
     /// Application permissions on Exchange Online (`roles` in Exchange
     /// tokens).
     pub exchange_roles: Vec<String>,
+    /// Directory roles (template ids) assigned to the app's service
+    /// principal (`wids` in every token it gets).
+    pub directory_roles: Vec<String>,
 }
 
 impl AppRegistration {
-    /// An app with one credential, [`OFFBOARDING_GRAPH_ROLES`] and
-    /// `Exchange.ManageAsApp`.
+    /// An app with one credential, [`OFFBOARDING_GRAPH_ROLES`],
+    /// `Exchange.ManageAsApp` and the Exchange Administrator role.
     pub fn new(client_id: &str, credential: AppCredential) -> Self {
         Self {
             client_id: client_id.to_owned(),
@@ -166,6 +186,7 @@ impl AppRegistration {
                 .map(|r| (*r).to_owned())
                 .collect(),
             exchange_roles: vec![EXCHANGE_MANAGE_AS_APP.to_owned()],
+            directory_roles: vec![directory_roles::EXCHANGE_ADMINISTRATOR.to_owned()],
         }
     }
 
@@ -180,6 +201,14 @@ impl AppRegistration {
     #[must_use]
     pub fn with_exchange_roles(mut self, roles: &[&str]) -> Self {
         self.exchange_roles = roles.iter().map(|r| (*r).to_owned()).collect();
+        self
+    }
+
+    /// The same app holding exactly these directory roles (template ids, see
+    /// [`directory_roles`]).
+    #[must_use]
+    pub fn with_directory_roles(mut self, roles: &[&str]) -> Self {
+        self.directory_roles = roles.iter().map(|r| (*r).to_owned()).collect();
         self
     }
 }
@@ -231,6 +260,9 @@ pub(crate) struct AccessClaims {
     pub oid: String,
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Directory role template ids of the service principal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wids: Vec<String>,
     pub sub: String,
     pub tenant_region_scope: String,
     pub tid: String,
@@ -260,6 +292,7 @@ pub(crate) fn mint(
         idtyp: "app".to_owned(),
         oid: app.service_principal_id.clone(),
         roles: app.roles_for(resource),
+        wids: app.reg.directory_roles.clone(),
         sub: app.service_principal_id.clone(),
         tenant_region_scope: "EU".to_owned(),
         tid: shared.tenant_id.clone(),

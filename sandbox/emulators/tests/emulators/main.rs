@@ -40,6 +40,8 @@ mod microsoft_chaos;
 mod microsoft_common;
 #[cfg(feature = "microsoft")]
 mod microsoft_faults;
+#[cfg(feature = "microsoft")]
+mod microsoft_grants;
 mod okta_actions;
 mod okta_chaos;
 mod okta_factors_apps;

@@ -78,6 +78,21 @@ impl Api {
         url
     }
 
+    /// A token acting as `who` with `scope` alone: the preflight's proof that the scope is
+    /// delegated.
+    pub(crate) async fn token(
+        &self,
+        who: As<'_>,
+        scope: &str,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<(), ActionFailure> {
+        let subject = self.subject(who);
+        self.auth
+            .token(&self.http, subject, scope, calls)
+            .await
+            .map(drop)
+    }
+
     fn subject<'a>(&'a self, who: As<'a>) -> &'a str {
         match who {
             As::Admin => &self.settings.admin_subject,

@@ -11,7 +11,7 @@
 //! back; a repeat delivery changes nothing and is recorded as a repeat.
 
 mod actions;
-mod api;
+pub(crate) mod api;
 mod auth;
 mod errors;
 

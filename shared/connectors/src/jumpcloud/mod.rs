@@ -9,7 +9,7 @@
 //! back; a repeat delivery changes nothing and is reported as a repeat.
 
 mod actions;
-mod api;
+pub(crate) mod api;
 mod auth;
 mod errors;
 

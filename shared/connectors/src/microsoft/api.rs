@@ -85,6 +85,17 @@ impl Api {
         url
     }
 
+    /// A token for `resource` newly issued, not one from the cache: a token carries the
+    /// permissions granted when it was issued, and the preflight must see today's.
+    pub(crate) async fn fresh_token(
+        &self,
+        resource: Resource,
+        calls: &mut Calls,
+    ) -> Result<String, ActionFailure> {
+        self.auth.forget(resource).await;
+        self.auth.bearer(&self.http, resource, calls).await
+    }
+
     fn exchange_command_url(&self) -> url::Url {
         let mut url = self.exchange.clone();
         url.set_query(None);

@@ -7,8 +7,8 @@
 //! already hold, and reads back; the read-back is the proof recorded in `ActionDone::readback`.
 
 mod actions;
-mod api;
-mod auth;
+pub(crate) mod api;
+pub(crate) mod auth;
 mod errors;
 
 use api::Api;

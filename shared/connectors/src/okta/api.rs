@@ -53,6 +53,17 @@ impl Api {
         call::send(&self.http, self, &call, calls).await
     }
 
+    /// The service app's token (from the cache or newly issued), for the preflight to read
+    /// the scopes Okta granted; `None` for an API token, which has no scopes.
+    pub(crate) async fn token(
+        &self,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<Option<crate::oauth::Token>, ActionFailure> {
+        self.auth
+            .token(&self.http, &self.settings.org_url, calls)
+            .await
+    }
+
     /// GETs every page of a list, following `Link: <…>; rel="next"`.
     pub async fn list<T: DeserializeOwned>(
         &self,

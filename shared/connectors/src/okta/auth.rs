@@ -80,15 +80,7 @@ impl Auth {
             }
             OktaCredentials::ServiceApp(app) => app,
         };
-        let signer = self.signer.as_ref().ok_or_else(|| {
-            permanent(
-                "bad_private_key",
-                format!(
-                    "the private key configured for Okta service app {} is not an RSA PEM key",
-                    app.client_id
-                ),
-            )
-        })?;
+        let signer = self.signer(app)?;
         let token = self
             .token
             .get_or_fetch(async || self.fetch_token(http_client, org, app, signer, calls).await)
@@ -115,6 +107,35 @@ impl Auth {
             ("authorization", format!("DPoP {}", token.value.expose())),
             ("dpop", proof),
         ])
+    }
+
+    /// The service app's token, from the cache or newly issued; `None` for an API token.
+    pub async fn token(
+        &self,
+        http_client: &reqwest::Client,
+        org: &url::Url,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<Option<Token>, ActionFailure> {
+        let OktaCredentials::ServiceApp(app) = &self.credentials else {
+            return Ok(None);
+        };
+        let signer = self.signer(app)?;
+        self.token
+            .get_or_fetch(async || self.fetch_token(http_client, org, app, signer, calls).await)
+            .await
+            .map(Some)
+    }
+
+    fn signer(&self, app: &ServiceApp) -> Result<&RsaSigner, ActionFailure> {
+        self.signer.as_ref().ok_or_else(|| {
+            permanent(
+                "bad_private_key",
+                format!(
+                    "the private key configured for Okta service app {} is not an RSA PEM key",
+                    app.client_id
+                ),
+            )
+        })
     }
 
     async fn fetch_token(

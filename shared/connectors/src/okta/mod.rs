@@ -4,7 +4,7 @@
 //! then reads back; a repeat delivery therefore changes nothing and is recorded as a repeat.
 
 mod actions;
-mod api;
+pub(crate) mod api;
 mod auth;
 mod errors;
 
