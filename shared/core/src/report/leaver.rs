@@ -123,7 +123,7 @@ pub struct CancelledRow {
 
 /// The leaver's termination date: the last working day the cutoff was derived from, or the
 /// cutoff's local date in the leaver's zone.
-pub(crate) fn termination_date(run: &Run) -> Date {
+pub fn termination_date(run: &Run) -> Date {
     if let Derivation::LastWorkingDay { date, .. } = &run.cutoff.derivation {
         return *date;
     }

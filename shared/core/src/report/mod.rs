@@ -30,6 +30,7 @@ mod stats;
 pub use build::{PeriodReport, ReportInput, RunRecord, build_report};
 pub use completeness::{Completeness, ExtraRun, HrTerminations, MissingLeaver, OtherRun};
 pub use exceptions::ExceptionRow;
+pub use leaver::termination_date as termination_date_of;
 pub use leaver::{BundleSummary, CancelledRow, LeaverRow, SlaOutcome, SystemRow, VerifiedStep};
 pub use period::{Period, PeriodError};
 pub use signed::{
