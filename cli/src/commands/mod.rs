@@ -4,6 +4,7 @@ pub mod bench;
 pub mod demo;
 pub mod link;
 pub mod operate;
+pub mod report;
 pub mod runs;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
