@@ -59,8 +59,14 @@ enum Command {
     Cancel(commands::operate::CancelArgs),
     /// Move a run's cutoff before it arrives.
     Reschedule(commands::operate::RescheduleArgs),
-    /// Issue an auditor link to a closed run's bundle.
+    /// Issue an auditor link: to a closed run's bundle, or to a period's report and bundles.
     Link(commands::link::LinkArgs),
+    /// The period report: every leaver, graded against the SLA, checked against the HR system.
+    Report(commands::report::ReportArgs),
+    /// A reproducible sample of a period's leavers, drawn from the auditor's seed.
+    Sample(commands::report::SampleArgs),
+    /// The tenant's audit log: auditor links issued and fetched.
+    Audit(commands::report::AuditArgs),
     /// Measure cutoff-to-verified time, engine throughput and webhook ack latency.
     #[cfg(feature = "sandbox")]
     Bench(commands::bench::BenchArgs),
@@ -108,6 +114,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Cancel(args) => commands::operate::cancel(&cli.config, args).await,
         Command::Reschedule(args) => commands::operate::reschedule(&cli.config, args).await,
         Command::Link(args) => commands::link::run(&cli.config, args).await,
+        Command::Report(args) => commands::report::report(&cli.config, args).await,
+        Command::Sample(args) => commands::report::sample(&cli.config, args).await,
+        Command::Audit(args) => commands::report::audit(&cli.config, args).await,
         #[cfg(feature = "sandbox")]
         Command::Bench(args) => commands::bench::run(args).await,
         #[cfg(feature = "sandbox")]

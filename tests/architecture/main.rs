@@ -14,6 +14,8 @@ const CONNECTORS: &[&str] = &["passage-connectors", "passage-hrapi", "passage-no
 const EMBEDDED_ADAPTERS: &str = "passage-embedded";
 const AWS_ADAPTERS: &str = "passage-aws";
 const HTTP: &str = "passage-http";
+/// Reports for people and tools (pages, CSV, PDF, archives): over core, under the routes.
+const REPORT: &str = "passage-report";
 const CONFIG: &str = "passage-config";
 const EMBEDDED_HOST: &str = "passage-server";
 const LAMBDA_HOST: &str = "passage-lambda";
@@ -58,6 +60,16 @@ const RULES: &[Rule] = &[
     Rule {
         name: "core depends on no adapter, connector, host, HTTP or config crate",
         who: || CORE.to_vec(),
+        must_not_reach: || {
+            let mut v = hosts_and_adapters();
+            v.extend(CONNECTORS);
+            v.extend([HTTP, CONFIG, REPORT]);
+            v
+        },
+    },
+    Rule {
+        name: "reports know no host, adapter, connector, HTTP route or config",
+        who: || vec![REPORT],
         must_not_reach: || {
             let mut v = hosts_and_adapters();
             v.extend(CONNECTORS);
@@ -109,7 +121,7 @@ fn shipping() -> Vec<&'static str> {
     let mut v = CORE.to_vec();
     v.extend(CONNECTORS);
     v.extend(hosts_and_adapters());
-    v.extend([HTTP, CONFIG, CLI]);
+    v.extend([HTTP, CONFIG, REPORT, CLI]);
     v.extend(FUNCTIONS);
     v
 }
@@ -393,6 +405,13 @@ fn routes_knowing_a_host_are_refused() {
             .any(|v| v.contains("passage-http reaches passage-server")),
         "{broken:?}"
     );
+}
+
+#[test]
+fn reports_knowing_the_routes_are_refused() {
+    let broken = with("passage-report", vec![("passage-http", false, &[])]);
+    assert_eq!(broken.len(), 1, "{broken:?}");
+    assert!(broken[0].contains("reports know no host"), "{broken:?}");
 }
 
 #[test]

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod init;
 pub mod link;
 pub mod operate;
+pub mod report;
 pub mod runs;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

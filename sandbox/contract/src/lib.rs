@@ -17,8 +17,8 @@ use passage_core::evidence::BundleFiles;
 use passage_core::ids::{RunId, StepKey, TenantId};
 use passage_core::plan;
 use passage_core::ports::{
-    ChainHead, Commit, Delivery, EvidenceError, EvidenceStore, InsertOutcome, QueueMessage,
-    RunFilter, RunStore, Signer, StepQueue, StoreError, Timer,
+    AuditEvent, AuditLog, ChainHead, Commit, Delivery, EvidenceError, EvidenceStore, InsertOutcome,
+    QueueMessage, RunFilter, RunStore, Signer, StepQueue, StoreError, Timer,
 };
 use std::future::Future;
 use std::pin::Pin;
@@ -651,6 +651,69 @@ pub async fn store_learned_secrets(store: &dyn RunStore) {
     assert_eq!(read(&acme, "gusto").await.as_deref(), Some("second-token"));
     assert_eq!(read(&acme, "hibob").await, None, "per vendor");
     assert_eq!(read(&globex, "gusto").await, None, "per tenant");
+}
+
+/// The audit log keeps every event per tenant, as appended (detail included), oldest first
+/// with appends at the same millisecond in append order, and filters by time.
+pub async fn audit_log_appends_and_lists(log: &dyn AuditLog) {
+    let acme = unique_tenant();
+    let globex = unique_tenant();
+    let t0 = at(-600);
+    let when = |secs: i64| t0 + SignedDuration::from_secs(secs);
+    let event = |tenant: &TenantId, secs: i64, n: u32| AuditEvent {
+        tenant: tenant.clone(),
+        at: when(secs),
+        kind: if n == 0 {
+            "link.issued"
+        } else {
+            "link.fetched"
+        }
+        .into(),
+        actor: format!("actor-{n}"),
+        detail: serde_json::json!({"n": n, "path": "/v1/periods/x", "nested": {"ok": true}}),
+    };
+    let base = 0;
+    // Appended out of time order; two at the same instant.
+    for (secs, n) in [(base + 20, 2), (base, 0), (base + 10, 1), (base + 10, 3)] {
+        log.append_audit(&event(&acme, secs, n))
+            .await
+            .expect("append audit event");
+    }
+    log.append_audit(&event(&globex, base, 9))
+        .await
+        .expect("append audit event");
+    let all = log
+        .audit_events(&acme, None)
+        .await
+        .expect("list audit events");
+    let order: Vec<u32> = all
+        .iter()
+        .map(|e| e.detail["n"].as_u64().unwrap() as u32)
+        .collect();
+    assert_eq!(
+        order,
+        [0, 1, 3, 2],
+        "oldest first, same instant in append order"
+    );
+    assert_eq!(
+        all[0],
+        event(&acme, base, 0),
+        "an event reads back as appended"
+    );
+    let since = log
+        .audit_events(&acme, Some(when(base + 10)))
+        .await
+        .expect("list audit events since");
+    assert_eq!(since.len(), 3, "events at or after `since`");
+    let other = log.audit_events(&globex, None).await.expect("list");
+    assert_eq!(other.len(), 1, "per tenant");
+    assert_eq!(other[0].actor, "actor-9");
+    assert!(
+        log.audit_events(&unique_tenant(), None)
+            .await
+            .expect("list")
+            .is_empty()
+    );
 }
 
 pub async fn store_chain_head_compare_and_set(store: &dyn RunStore) {

@@ -10,6 +10,7 @@
 //! Clients come from one [`aws_config::SdkConfig`] ([`sdk_config`]), which honours
 //! `AWS_ENDPOINT_URL`, so the same code talks to AWS or to the local emulator (`sandbox/moto`).
 
+mod audit;
 mod config;
 mod evidence;
 mod queue;

@@ -10,6 +10,7 @@
 //! | idempotency | `IDEM#<tenant>#<key>` | `IDEM` | `run_id` |
 //! | chain head | `CHAIN#<tenant>` | `HEAD` | `sequence`, `manifest_sha256` |
 //! | learned secret | `SECRET#<tenant>` | `<vendor>` | `secret`, `at_ms` |
+//! | audit event | `AUDIT#<tenant>` | `<at ms:013>#<uuid v7>` | `doc` (see `audit.rs`) |
 //!
 //! Indexes (sparse: only run items carry their key attributes):
 //! - `gsi_state`: `open_state` / `cutoff_ms`, projecting `created_ms`: `due_runs`, `open_runs`.
@@ -77,6 +78,10 @@ impl DynamoStore {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
     }
 }
 

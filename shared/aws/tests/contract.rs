@@ -33,6 +33,12 @@ async fn dynamo_store_contract() {
 }
 
 #[tokio::test]
+async fn dynamo_audit_log_contract() {
+    let (_moto, config, names) = deployment().await;
+    contract::audit_log_appends_and_lists(&DynamoStore::new(&config, &names)).await;
+}
+
+#[tokio::test]
 async fn sqs_queue_contract() {
     let (_moto, config, names) = deployment().await;
     let queue = SqsQueue::new(&config, &names);

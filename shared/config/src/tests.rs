@@ -401,4 +401,24 @@ tenants = ["nosuch"]
         assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+fn the_sla_defaults_to_a_day_from_the_cutoff_and_refuses_nonsense() {
+    use passage_core::{SlaClock, SlaPolicy};
+    let base = "[[tenants]]\nid = \"acme\"\n";
+    let r = Config::parse(base).unwrap().resolve_all().unwrap();
+    assert_eq!(r.policies[0].sla, SlaPolicy::default());
+    assert_eq!(r.policies[0].sla.within.as_secs(), 86_400);
+    let text = format!("{base}[tenants.sla]\nhours = 1.5\nfrom = \"hr_notice\"\n");
+    let r = Config::parse(&text).unwrap().resolve_all().unwrap();
+    assert_eq!(r.policies[0].sla.within.as_secs(), 5400);
+    assert_eq!(r.policies[0].sla.from, SlaClock::HrNotice);
+    for (extra, needle) in [
+        ("[tenants.sla]\nhours = 0\n", "sla.hours"),
+        ("[tenants.sla]\nhours = 24\nfrom = \"payday\"\n", "payday"),
+    ] {
+        let err = match Config::parse(&format!("{base}{extra}")) {
+            Err(e) => e,
+            Ok(c) => c.resolve_all().err().expect("refused"),
+        };
+        assert!(format!("{err:#}").contains(needle), "{extra}: {err:#}");
+    }
 }

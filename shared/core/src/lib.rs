@@ -15,6 +15,7 @@ pub mod link;
 pub mod machine;
 pub mod plan;
 pub mod ports;
+pub mod report;
 pub mod retry;
 pub mod secret;
 

@@ -1,4 +1,5 @@
-//! Auditor links: a URL path that grants read access to one bundle until it expires.
+//! Auditor links: a URL path that grants read access to one bundle (or, with a period link,
+//! to one period's report and bundles) until it expires.
 //!
 //! The link carries `tenant`, `run`, `expires` and an HMAC-SHA256 over them with a key only
 //! Passage holds. Nothing else authorises it, so a link cannot be widened to another bundle or
@@ -50,6 +51,76 @@ fn mac(key: &[u8], scope: &LinkScope) -> HmacSha256 {
         b"passage-auditor-link v1\n",
         &[&scope.tenant, &scope.run_id, &scope.expires.to_string()],
     )
+}
+
+/// The scope of a period link: an auditor may read one tenant's report for one period, its
+/// keys and chain checkpoint, and every bundle of the period, until it expires. `id` names the
+/// link in the audit log and the report snapshot it serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeriodScope {
+    pub tenant: String,
+    /// `2026-01-01..2026-03-31` ([`crate::report::Period::id`]).
+    pub period: String,
+    /// `[a-z0-9]{1,32}`, random at issue.
+    pub id: String,
+    pub expires: i64,
+}
+
+fn period_mac(key: &[u8], scope: &PeriodScope) -> HmacSha256 {
+    mac_fields(
+        key,
+        b"passage-period-link v1\n",
+        &[
+            &scope.tenant,
+            &scope.period,
+            &scope.id,
+            &scope.expires.to_string(),
+        ],
+    )
+}
+
+/// The path and query of a period link: `/v1/periods/{tenant}/{period}?link=…&expires=…&sig=…`.
+pub fn period_path(key: &[u8], scope: &PeriodScope) -> String {
+    format!(
+        "/v1/periods/{}/{}?{}",
+        scope.tenant,
+        scope.period,
+        period_query(key, scope)
+    )
+}
+
+/// The query every URL under a period link carries: `link=…&expires=…&sig=…`.
+pub fn period_query(key: &[u8], scope: &PeriodScope) -> String {
+    format!(
+        "link={}&expires={}&sig={}",
+        scope.id,
+        scope.expires,
+        hex::encode(period_mac(key, scope).finalize().into_bytes())
+    )
+}
+
+/// Checks a presented period link, like [`verify`].
+pub fn verify_period(
+    key: &[u8],
+    scope: &PeriodScope,
+    sig_hex: &str,
+    now: Timestamp,
+) -> Result<(), LinkError> {
+    if scope.id.is_empty()
+        || scope.id.len() > 32
+        || !scope
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        return Err(LinkError::Malformed("link id"));
+    }
+    check(period_mac(key, scope), sig_hex, scope.expires, now)
+}
+
+/// A fresh random link id.
+pub fn new_link_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// The scope of a confirmation link: one person may confirm one item of one human step (the
@@ -154,6 +225,72 @@ fn check(mac: HmacSha256, sig_hex: &str, expires: i64, now: Timestamp) -> Result
         return Err(LinkError::Expired);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod period_tests {
+    use super::*;
+
+    fn scope() -> PeriodScope {
+        PeriodScope {
+            tenant: "acme".into(),
+            period: "2026-01-01..2026-03-31".into(),
+            id: "a1b2c3".into(),
+            expires: 2_000_000_000,
+        }
+    }
+
+    #[test]
+    fn a_period_link_verifies_only_for_its_tenant_period_id_and_time() {
+        let key = b"k";
+        let path = period_path(key, &scope());
+        assert!(
+            path.starts_with(
+                "/v1/periods/acme/2026-01-01..2026-03-31?link=a1b2c3&expires=2000000000&sig="
+            ),
+            "{path}"
+        );
+        let sig = path.rsplit("sig=").next().unwrap();
+        let now = Timestamp::from_second(1_900_000_000).unwrap();
+        assert_eq!(verify_period(key, &scope(), sig, now), Ok(()));
+        for change in [
+            |s: &mut PeriodScope| s.tenant = "globex".into(),
+            |s: &mut PeriodScope| s.period = "2026-01-01..2026-12-31".into(),
+            |s: &mut PeriodScope| s.id = "ffffff".into(),
+            |s: &mut PeriodScope| s.expires += 1,
+        ] {
+            let mut other = scope();
+            change(&mut other);
+            assert_eq!(
+                verify_period(key, &other, sig, now),
+                Err(LinkError::BadSignature)
+            );
+        }
+        let late = Timestamp::from_second(2_000_000_001).unwrap();
+        assert_eq!(
+            verify_period(key, &scope(), sig, late),
+            Err(LinkError::Expired)
+        );
+        let mut odd = scope();
+        odd.id = "../x".into();
+        assert_eq!(
+            verify_period(key, &odd, sig, now),
+            Err(LinkError::Malformed("link id"))
+        );
+        // A run link over the same tenant is not a period link.
+        let run = sign(
+            key,
+            &LinkScope {
+                tenant: "acme".into(),
+                run_id: "2026-01-01..2026-03-31".into(),
+                expires: 2_000_000_000,
+            },
+        );
+        assert_eq!(
+            verify_period(key, &scope(), &run, now),
+            Err(LinkError::BadSignature)
+        );
+    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,16 @@ fn migrations() -> Migrations<'static> {
             "CREATE UNIQUE INDEX IF NOT EXISTS one_open_run_per_employee ON runs (tenant, employee_id)
              WHERE state IN ('scheduled', 'running', 'blocked');",
         ),
+        // 3: the tenants' audit log (auditor links issued and fetched), append-only.
+        M::up(
+            "CREATE TABLE IF NOT EXISTS audit_log (
+                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                 tenant TEXT NOT NULL,
+                 at_ms INTEGER NOT NULL,
+                 doc TEXT NOT NULL
+             );
+             CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit_log (tenant, at_ms, seq);",
+        ),
     ])
 }
 

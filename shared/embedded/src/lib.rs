@@ -4,6 +4,7 @@
 //! Everything lives under one data directory, so backing up or moving an installation is
 //! copying a folder.
 
+mod audit;
 mod db;
 mod evidence_fs;
 mod key_file;

@@ -20,6 +20,10 @@ impl SqliteStore {
     pub fn new(db: Database) -> Self {
         Self { db }
     }
+
+    pub(crate) fn db(&self) -> &Database {
+        &self.db
+    }
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {

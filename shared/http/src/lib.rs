@@ -29,6 +29,9 @@ mod headers;
 use headers::Headers;
 mod operator;
 pub use operator::{IamCaller, Operator, Operators};
+mod period;
+mod report;
+pub use report::sample_body;
 
 /// Hands out a short-lived direct URL to one bundle file (an S3 presigned GET), so large
 /// files need not pass through the function.
@@ -80,6 +83,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/tenants/{tenant}/webhooks/{vendor}", post(hr_intake))
         .merge(operator::routes())
         .merge(confirm::routes())
+        .merge(report::routes())
+        .merge(period::routes())
         .route("/v1/bundles/{tenant}/{run}", get(bundle_index))
         .route("/v1/bundles/{tenant}/{run}/{*path}", get(bundle_file))
         // Webhook bodies are read by `body::read_limited`; this limit keeps every other route
@@ -163,7 +168,7 @@ fn authorise(host: &ApiState, tenant: &str, run: &str, q: &LinkQuery) -> Result<
 }
 
 /// A bundle path outside the bundle is the request's fault; anything else is the store's.
-fn evidence_error(e: EvidenceError) -> ApiError {
+pub(crate) fn evidence_error(e: EvidenceError) -> ApiError {
     match e {
         EvidenceError::BadPath(p) => ApiError::new(
             ErrorKind::Malformed,
@@ -198,12 +203,34 @@ fn check_link(host: &ApiState, tenant: &str, run: &str, q: &LinkQuery) -> Result
     .map_err(|e| e.to_string())
 }
 
+/// Records a fetch through a run link in the tenant's audit log; a failed record refuses the
+/// request, so nothing is served unrecorded.
+async fn record_fetch(
+    host: &ApiState,
+    tenant: &str,
+    run: &str,
+    q: &LinkQuery,
+    what: &str,
+) -> Result<(), ApiError> {
+    let detail = json!({"scope": "run", "run_id": run, "expires": q.expires, "fetched": what});
+    host.engine
+        .audit(
+            &TenantId::new(tenant),
+            "link.fetched",
+            &format!("link:run:{run}"),
+            detail,
+        )
+        .await
+        .map_err(|e| ApiError::new(ErrorKind::Unavailable, "audit_unavailable", e.to_string()))
+}
+
 async fn bundle_index(
     State(host): State<ApiState>,
     Path((tenant, run)): Path<(String, String)>,
     Query(q): Query<LinkQuery>,
 ) -> Result<Response, ApiError> {
     authorise(&host, &tenant, &run, &q)?;
+    record_fetch(&host, &tenant, &run, &q, "index").await?;
     let files = host
         .engine
         .ports()
@@ -231,6 +258,7 @@ async fn bundle_file(
     Query(q): Query<LinkQuery>,
 ) -> Result<Response, ApiError> {
     authorise(&host, &tenant, &run, &q)?;
+    record_fetch(&host, &tenant, &run, &q, &path).await?;
     let bytes = host
         .engine
         .ports()

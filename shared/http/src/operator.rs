@@ -195,7 +195,7 @@ fn authorise(
 }
 
 /// Parses a JSON body strictly: unknown fields and wrong types are named in the 400.
-fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes = if bytes.is_empty() {
         b"{}".as_slice()
     } else {
@@ -211,9 +211,9 @@ fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// The operator calling, authenticated and authorised for the `{tenant}` in the path.
-struct TenantCall {
-    op: Operator,
-    tenant: String,
+pub(crate) struct TenantCall {
+    pub(crate) op: Operator,
+    pub(crate) tenant: String,
 }
 
 impl FromRequestParts<ApiState> for TenantCall {

@@ -89,8 +89,9 @@ impl AwsHost {
         let queue = Arc::new(SqsQueue::new(sdk, &names));
         let evidence = Arc::new(S3Evidence::new(sdk, &names));
         let signer = KmsSigner::connect(sdk, &names.kms_key_id).await?;
+        let store = Arc::new(DynamoStore::new(sdk, &names));
         let ports = Ports {
-            store: Arc::new(DynamoStore::new(sdk, &names)),
+            store: store.clone(),
             queue: queue.clone(),
             signer: Arc::new(signer),
             evidence: evidence.clone(),
@@ -100,6 +101,7 @@ impl AwsHost {
             tenants: integrations.tenants,
             hr: integrations.hr,
             notifier: integrations.notifier,
+            audit: store,
         };
         Ok(Self {
             engine: Engine::new(ports, engine_settings(&confirm_key)),

@@ -74,6 +74,7 @@ impl System {
             tenants: integrations.tenants,
             hr: integrations.hr,
             notifier: integrations.notifier,
+            audit: Arc::new(store.clone()),
         };
         Ok(Self {
             engine: Engine::new(ports, settings),

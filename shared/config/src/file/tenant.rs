@@ -49,6 +49,24 @@ pub struct TenantConfig {
     /// Hand-over steps run ahead of the cutoff: `lead_hours` before it.
     #[serde(default)]
     pub early: Option<EarlyConfig>,
+    /// The access-removal SLA period reports grade leavers against (24 h from the cutoff when
+    /// absent).
+    #[serde(default)]
+    pub sla: Option<SlaConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaConfig {
+    pub hours: f64,
+    /// `cutoff` (the last working minute) or `hr_notice` (the later of the cutoff and HR's
+    /// notice reaching Passage).
+    #[serde(default = "default_sla_clock")]
+    pub from: passage_core::SlaClock,
+}
+
+fn default_sla_clock() -> passage_core::SlaClock {
+    passage_core::SlaClock::Cutoff
 }
 
 fn default_eod() -> String {

@@ -5,12 +5,12 @@
 mod hr_webhooks;
 mod human;
 
-use crate::file::{EarlyConfig, LocationConfig, TenantConfig};
+use crate::file::{EarlyConfig, LocationConfig, SlaConfig, TenantConfig};
 use crate::secrets::resolve_secret;
 use anyhow::{Context, Result, bail};
 use jiff::civil::Time;
 use passage_core::secret::Secret;
-use passage_core::{EarlyPolicy, LocationPolicy, TenantId, TenantPolicy};
+use passage_core::{EarlyPolicy, LocationPolicy, SlaPolicy, TenantId, TenantPolicy};
 use std::time::Duration;
 
 /// The tenant's policy; `at` names the tenant in messages ("tenant acme").
@@ -53,6 +53,27 @@ pub(crate) fn tenant_policy(t: &TenantConfig, at: &str) -> Result<TenantPolicy> 
             .transpose()
             .with_context(ctx)?
             .unwrap_or_default(),
+        sla: t
+            .sla
+            .as_ref()
+            .map(sla)
+            .transpose()
+            .with_context(ctx)?
+            .unwrap_or_default(),
+    })
+}
+
+/// The SLA: a positive number of hours (a zero SLA would grade every leaver as late).
+fn sla(s: &SlaConfig) -> Result<SlaPolicy> {
+    if s.hours.is_nan() || s.hours <= 0.0 {
+        bail!(
+            "sla.hours must be a positive number of hours, not {}",
+            s.hours
+        );
+    }
+    Ok(SlaPolicy {
+        within: hours(Some(s.hours), Duration::ZERO, "sla.hours")?,
+        from: s.from,
     })
 }
 

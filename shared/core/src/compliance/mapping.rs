@@ -108,6 +108,23 @@ impl Measure {
         }
     }
 
+    /// Whether the measure ends the leaver's access: disables the account, ends sessions, or
+    /// revokes credentials, grants, groups or app assignments. The time such a step was read
+    /// back is when a system's access was removed, which is what period reports grade against
+    /// the SLA; hand-over, devices and records do not remove access and are not counted.
+    pub fn removes_access(self) -> bool {
+        matches!(
+            self,
+            Measure::Disable
+                | Measure::RevokeSessions
+                | Measure::RevokeFactors
+                | Measure::RevokeGrants
+                | Measure::RemoveGroups
+                | Measure::UnassignApps
+                | Measure::SaasDeactivate
+        )
+    }
+
     /// The measure an action takes. A device step locks or retires/wipes as the tenant's
     /// policy says, and the two are relevant to different controls.
     pub fn of(action: Action, devices: DeviceAction) -> Measure {

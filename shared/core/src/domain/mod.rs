@@ -23,7 +23,7 @@ pub use step::{Lease, Step, StepError, StepErrorClass, StepResult, StepState, Wa
 pub use subject::{Manager, Subject};
 pub use tenant::{
     DeviceAction, DisableMode, EarlyPolicy, GooglePolicy, HrWebhook, HumanPolicy, JumpCloudPolicy,
-    LocationPolicy, MicrosoftPolicy, OktaPolicy, TenantPolicy,
+    LocationPolicy, MicrosoftPolicy, OktaPolicy, SlaClock, SlaPolicy, TenantPolicy,
 };
 
 #[cfg(test)]

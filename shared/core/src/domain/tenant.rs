@@ -33,6 +33,47 @@ pub struct TenantPolicy {
     pub human: HumanPolicy,
     /// Hand-over steps that run ahead of the cutoff (e.g. mailbox delegation the day before).
     pub early: Option<EarlyPolicy>,
+    /// The time within which access must be removed, as the tenant's control states it: what
+    /// period reports grade each leaver against.
+    pub sla: SlaPolicy,
+}
+
+/// The tenant's access-removal SLA: `within` of the moment `from` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlaPolicy {
+    pub within: std::time::Duration,
+    pub from: SlaClock,
+}
+
+/// Where an SLA's clock starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaClock {
+    /// The cutoff: the leaver's last working minute (or the moment of an immediate cut). A
+    /// termination HR recorded late counts against the SLA from the day it should have ended.
+    Cutoff,
+    /// The termination as HR recorded it: the later of the cutoff and the moment HR's notice
+    /// reached Passage. Measures the reaction to the HR record, not HR's own delay.
+    HrNotice,
+}
+
+impl SlaClock {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlaClock::Cutoff => "cutoff",
+            SlaClock::HrNotice => "hr_notice",
+        }
+    }
+}
+
+impl Default for SlaPolicy {
+    /// 24 hours from the cutoff: the commonest wording of the control ("within one day").
+    fn default() -> Self {
+        Self {
+            within: std::time::Duration::from_secs(24 * 3600),
+            from: SlaClock::Cutoff,
+        }
+    }
 }
 
 /// Steps that may run before the cutoff, and how long before.
@@ -234,6 +275,7 @@ impl TenantPolicy {
             hr_webhooks: Vec::new(),
             human: HumanPolicy::default(),
             early: None,
+            sla: SlaPolicy::default(),
         }
     }
 }

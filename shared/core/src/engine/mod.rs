@@ -11,6 +11,7 @@ mod human;
 mod intake;
 mod operator;
 mod release;
+mod report;
 mod sweep;
 mod worker;
 
@@ -25,8 +26,8 @@ pub use sweep::SweepReport;
 pub use worker::Disposition;
 
 use crate::ports::{
-    Clock, ConnectorRegistry, EvidenceStore, HrSourceRegistry, Notifier, RunStore, Signer,
-    StepQueue, TenantDirectory, Timer,
+    AuditLog, Clock, ConnectorRegistry, EvidenceStore, HrSourceRegistry, Notifier, RunStore,
+    Signer, StepQueue, TenantDirectory, Timer,
 };
 use crate::retry::Backoff;
 use std::sync::Arc;
@@ -86,6 +87,8 @@ pub struct Ports {
     pub hr: Arc<dyn HrSourceRegistry>,
     /// Delivers reminders and escalations of overdue human steps.
     pub notifier: Arc<dyn Notifier>,
+    /// The tenants' audit log: auditor links issued and fetched.
+    pub audit: Arc<dyn AuditLog>,
 }
 
 #[derive(Clone)]

@@ -10,11 +10,11 @@
 //! - `signing-key.pem`: the public key (trust comes from its published fingerprint).
 //! - `VERIFY.md`, `hr-event.json`, `timeline.json`, `pre-state/…`, `evidence/<provider>/<action>.json`.
 
-mod build;
+pub(crate) mod build;
 mod controls;
 mod files;
 mod statement;
-mod verify;
+pub(crate) mod verify;
 
 pub use build::public_key_fingerprint;
 pub use build::{BundleInput, build_bundle};

@@ -78,7 +78,7 @@ pub fn verify_bundle(
     trusted_fingerprint: Option<&str>,
 ) -> Result<VerifiedBundle, VerifyError> {
     let (statement, fingerprint) = signed_statement(files, trusted_fingerprint)?;
-    let manifest = manifest_of(files, &statement, &fingerprint)?;
+    let manifest = manifest_of(files, &statement, &fingerprint, SCHEMA)?;
     let files_checked = check_files(files, &manifest)?;
     Ok(VerifiedBundle {
         tenant: statement.tenant,
@@ -99,7 +99,7 @@ fn need<'a>(files: &'a BundleFiles, path: &str) -> Result<&'a [u8], VerifyError>
 
 /// The statement, once its signature verifies with the bundle's key (the pinned one, if
 /// given), with that key's fingerprint.
-fn signed_statement(
+pub(crate) fn signed_statement(
     files: &BundleFiles,
     trusted_fingerprint: Option<&str>,
 ) -> Result<(Statement, String), VerifyError> {
@@ -128,12 +128,13 @@ fn signed_statement(
     Ok((statement, fingerprint))
 }
 
-/// The manifest, once it is the one the statement names, in canonical form, and agrees with
-/// the statement and the signing key.
-fn manifest_of(
+/// The manifest, once it is the one the statement names, in canonical form, of `schema`, and
+/// agrees with the statement and the signing key.
+pub(crate) fn manifest_of(
     files: &BundleFiles,
     statement: &Statement,
     fingerprint: &str,
+    schema: &str,
 ) -> Result<Value, VerifyError> {
     let manifest_bytes = need(files, "manifest.json")?;
     let found = sha256_hex(manifest_bytes);
@@ -152,7 +153,7 @@ fn manifest_of(
     }
     let field = |name: &str| manifest.get(name).cloned().unwrap_or(Value::Null);
     let checks: [(&'static str, Value); 5] = [
-        ("schema", Value::from(SCHEMA)),
+        ("schema", Value::from(schema)),
         ("tenant", Value::from(statement.tenant.clone())),
         ("run_id", Value::from(statement.run_id.clone())),
         ("sequence", Value::from(statement.sequence)),
@@ -176,7 +177,7 @@ fn manifest_of(
 
 /// Checks every file the manifest lists against its hash and size, and that no other file is
 /// in the bundle. Returns how many were checked.
-fn check_files(files: &BundleFiles, manifest: &Value) -> Result<usize, VerifyError> {
+pub(crate) fn check_files(files: &BundleFiles, manifest: &Value) -> Result<usize, VerifyError> {
     let listed = manifest["files"]
         .as_array()
         .ok_or_else(|| VerifyError::ManifestShape("files is not an array".into()))?;

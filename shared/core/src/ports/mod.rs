@@ -5,6 +5,7 @@
 //! on each trait (idempotency, version checks, visibility), because the engine's guarantees
 //! rest on them.
 
+mod audit;
 mod clock;
 mod connector;
 mod evidence_store;
@@ -16,6 +17,7 @@ mod store;
 mod tenants;
 mod timer;
 
+pub use audit::{AuditEvent, AuditLog};
 pub use clock::{Clock, SystemClock};
 pub use connector::{
     ActionDone, ActionFailure, ActionReport, ActionRequest, Connector, ConnectorRegistry,

@@ -94,3 +94,10 @@ async fn timer_contract() {
     };
     contract::timer_schedule_and_cancel_are_idempotent(&timer, Some(&fires_at)).await;
 }
+
+#[tokio::test]
+async fn audit_log_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::new(Database::open(&dir.path().join("passage.db")).unwrap());
+    contract::audit_log_appends_and_lists(&store).await;
+}

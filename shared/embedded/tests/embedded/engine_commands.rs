@@ -234,6 +234,7 @@ impl World {
             tenants: Arc::new(StaticTenants::new(vec![policy])),
             hr: Arc::new(NoHrSources),
             notifier: Arc::new(NoNotifier),
+            audit: Arc::new(store.clone()),
         };
         let settings = EngineSettings {
             worker_id: "worker-1".into(),
