@@ -3,6 +3,7 @@
 //! boundary so the engine never has to know a provider's error dialect.
 
 mod call;
+pub mod github;
 pub mod google;
 pub mod http;
 pub mod jumpcloud;
@@ -11,5 +12,7 @@ pub mod microsoft;
 mod oauth;
 pub mod okta;
 mod registry;
+pub mod scim;
+pub mod slack;
 
 pub use registry::{ConnectionSettings, Registry};
