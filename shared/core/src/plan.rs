@@ -272,7 +272,12 @@ impl<'a> ProviderPlan<'a> {
             return self.add(true, Action::RemoveSeat, critical, after);
         }
         if let Some(grace) = seat.remove_after {
-            self.add(true, Action::RemoveSeat, critical, &[Action::DeactivateSeat]);
+            self.add(
+                true,
+                Action::RemoveSeat,
+                critical,
+                &[Action::DeactivateSeat],
+            );
             if let Some(last) = self.steps.last_mut() {
                 last.wait_after_cutoff_s = Some(grace.as_secs());
             }
@@ -672,9 +677,7 @@ pub fn releasable(steps: &[Step]) -> Vec<StepKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{
-        ManualAppPolicy, ScimAppPolicy, ScimDeactivation, SlackPlan, step_key,
-    };
+    use crate::domain::{ManualAppPolicy, ScimAppPolicy, ScimDeactivation, SlackPlan, step_key};
     use std::time::Duration;
 
     const GRACE: Duration = Duration::from_secs(30 * 86_400);
@@ -953,7 +956,10 @@ mod tests {
             step("scim.notion.deactivate_seat").depends_on,
             [StepKey::new("scim.notion.snapshot")]
         );
-        assert_eq!(step("scim.notion.deactivate_seat").app.as_deref(), Some("notion"));
+        assert_eq!(
+            step("scim.notion.deactivate_seat").app.as_deref(),
+            Some("notion")
+        );
         assert_eq!(
             step("github.deactivate_seat").depends_on,
             [
@@ -965,9 +971,16 @@ mod tests {
         for k in ["scim.notion.remove_seat", "github.remove_seat"] {
             assert_eq!(step(k).wait_after_cutoff_s, Some(GRACE.as_secs()), "{k}");
         }
-        assert_eq!(step("scim.notion.deactivate_seat").wait_after_cutoff_s, None);
+        assert_eq!(
+            step("scim.notion.deactivate_seat").wait_after_cutoff_s,
+            None
+        );
         // The owner's task opens at the cutoff: nothing to wait for.
-        assert!(step("human.figma.confirm_app_removal").depends_on.is_empty());
+        assert!(
+            step("human.figma.confirm_app_removal")
+                .depends_on
+                .is_empty()
+        );
         assert_eq!(releasable(&steps).len(), 4);
     }
 
@@ -999,7 +1012,8 @@ mod tests {
         let slack = saas.slack.as_mut().unwrap();
         slack.plan = SlackPlan::Pro;
         slack.owner = Some("it@example.com".into());
-        saas.scim.push(scim_app("zoom", SeatPlan::deactivate_only()));
+        saas.scim
+            .push(scim_app("zoom", SeatPlan::deactivate_only()));
         policy.saas = saas;
         let steps = build(&RunId::new("r"), &policy, None).unwrap();
         assert!(!steps.iter().any(|s| s.provider == Provider::Slack));
@@ -1008,8 +1022,16 @@ mod tests {
                 .iter()
                 .any(|s| s.key.as_str() == "human.slack.confirm_app_removal")
         );
-        assert!(steps.iter().any(|s| s.key.as_str() == "scim.zoom.deactivate_seat"));
-        assert!(!steps.iter().any(|s| s.key.as_str() == "scim.zoom.remove_seat"));
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.key.as_str() == "scim.zoom.deactivate_seat")
+        );
+        assert!(
+            !steps
+                .iter()
+                .any(|s| s.key.as_str() == "scim.zoom.remove_seat")
+        );
         // Rules hold per app: one app's removal does not count as another's deactivation.
         let mut broken = steps.clone();
         let remove = broken
@@ -1021,7 +1043,15 @@ mod tests {
         // Slack on Business+ deactivates but has no Admin API to reset sessions with.
         policy.saas.slack.as_mut().unwrap().plan = SlackPlan::BusinessPlus;
         let steps = build(&RunId::new("r"), &policy, None).unwrap();
-        assert!(steps.iter().any(|s| s.key.as_str() == "slack.deactivate_seat"));
-        assert!(!steps.iter().any(|s| s.key.as_str() == "slack.revoke_sessions"));
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.key.as_str() == "slack.deactivate_seat")
+        );
+        assert!(
+            !steps
+                .iter()
+                .any(|s| s.key.as_str() == "slack.revoke_sessions")
+        );
     }
 }

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use crate::common::counters::{EffectCount, RequestCounters, effect};
 use crate::common::gate::GateParts;
-pub use crate::common::knobs::{FaultConfig, Knobs};
+pub use crate::common::knobs::{FaultConfig, Knobs, LostResponse, Storm};
 use crate::common::lock;
 use crate::common::server::ServerHandle;
 pub use crate::common::timeline::Timeline;
@@ -43,6 +43,10 @@ pub struct ScimConfig {
     /// The bearer token the server accepts.
     pub token: String,
     pub rate_limit_per_minute: u32,
+    /// What `ServiceProviderConfig` claims about `PATCH`, when it is not the truth: servers
+    /// that advertise a feature they refuse are common, so clients must treat the flags as
+    /// hints.
+    pub advertise_patch: Option<bool>,
     pub seed: u64,
     pub faults: FaultConfig,
 }
@@ -56,6 +60,7 @@ impl ScimConfig {
             base_path: "/scim/v2".into(),
             token: format!("scim-{}", uuid::Uuid::new_v4().simple()),
             rate_limit_per_minute: 600,
+            advertise_patch: None,
             seed: 0x5C1A,
             faults: FaultConfig::default(),
         }
@@ -107,6 +112,7 @@ impl ScimEmulator {
             parts: Arc::clone(&parts),
             token: Arc::new(config.token.clone()),
             flavor: config.flavor,
+            advertise_patch: config.advertise_patch,
         };
         let server = ServerHandle::serve(listener, routes::router(app, &base_path))?;
         Ok(Self {
@@ -161,6 +167,12 @@ impl ScimEmulator {
     /// the ETag read before meets 412.
     pub fn concurrent_change(&self, id: &str) {
         self.state().concurrent_change(id);
+    }
+
+    /// Makes another administrator's edit of a user land just before the next write to it,
+    /// after the client has read its version: that write's `If-Match` is stale (412).
+    pub fn race_next_write(&self, id: &str) {
+        self.state().races.insert(id.to_owned());
     }
 
     pub fn knobs(&self) -> &Knobs {

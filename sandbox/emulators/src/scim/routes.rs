@@ -24,6 +24,7 @@ pub(crate) struct AppState {
     pub parts: Arc<GateParts>,
     pub token: Arc<String>,
     pub flavor: Flavor,
+    pub advertise_patch: Option<bool>,
 }
 
 impl AppState {
@@ -143,11 +144,11 @@ async fn not_found(State(app): State<AppState>) -> Response {
 
 async fn service_provider_config(State(app): State<AppState>) -> Response {
     let base = app.state().base.clone();
-    scim(
-        StatusCode::OK,
-        app.flavor.service_provider_config(&base),
-        None,
-    )
+    let mut config = app.flavor.service_provider_config(&base);
+    if let Some(claim) = app.advertise_patch {
+        config["patch"]["supported"] = claim.into();
+    }
+    scim(StatusCode::OK, config, None)
 }
 
 #[derive(Deserialize)]

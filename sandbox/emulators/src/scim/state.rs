@@ -62,6 +62,8 @@ pub struct ScimState {
     pub(crate) users: Vec<ScimUser>,
     /// Ids of deleted users: every later operation on them is a 404 (RFC 7644 §3.6).
     pub(crate) deleted: HashSet<String>,
+    /// Users whose next write meets another administrator's change landing just before it.
+    pub(crate) races: HashSet<String>,
     pub(crate) effects: EffectBook,
     rng: StdRng,
     timeline: Arc<Timeline>,
@@ -84,6 +86,7 @@ impl ScimState {
             base,
             users: Vec::new(),
             deleted: HashSet::new(),
+            races: HashSet::new(),
             effects: EffectBook::default(),
             rng: StdRng::seed_from_u64(seed),
             timeline,
@@ -289,7 +292,10 @@ impl ScimState {
         self.touch(id);
     }
 
-    fn check_version(&self, id: &str, if_match: IfMatch) -> Result<(), ScimError> {
+    fn check_version(&mut self, id: &str, if_match: IfMatch) -> Result<(), ScimError> {
+        if self.races.remove(id) {
+            self.touch(id);
+        }
         let user = self.get(id)?;
         match if_match {
             Some(tag) if self.flavor.etags() && tag != "*" && tag != user.etag() => {

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use crate::common::counters::{EffectCount, RequestCounters, effect};
 use crate::common::gate::GateParts;
-pub use crate::common::knobs::{FaultConfig, Knobs};
+pub use crate::common::knobs::{FaultConfig, Knobs, LostResponse, Storm};
 use crate::common::lock;
 use crate::common::server::ServerHandle;
 pub use routes::REQUEST_ID_HEADER;

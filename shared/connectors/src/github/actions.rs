@@ -20,7 +20,12 @@ type Calls = Vec<CallRecord>;
 const REVOKE_CHECKS: u32 = 5;
 const REVOKE_INTERVAL: Duration = Duration::from_millis(100);
 
-pub async fn run(api: &Api, org: &Org, req: &ActionRequest, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
+pub async fn run(
+    api: &Api,
+    org: &Org,
+    req: &ActionRequest,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
     match req.action {
         Action::Snapshot => {
             let output = snapshot::take(api, org, &req.subject.email, calls).await?;
@@ -52,7 +57,11 @@ fn summary_of(s: &Value) -> String {
         s["outside_collaborator"],
         s["invitations"].as_array().map_or(0, Vec::len),
         s["credentials"].as_array().map_or(0, Vec::len),
-        if s["copilot"].is_null() { "none" } else { "seat" },
+        if s["copilot"].is_null() {
+            "none"
+        } else {
+            "seat"
+        },
     )
 }
 
@@ -70,14 +79,26 @@ fn login(req: &ActionRequest) -> Option<&str> {
 /// Revokes every SAML SSO credential authorization of the login. GitHub does this in a
 /// background job (202), so the list is checked until it is empty; still-listed credentials
 /// after that make the attempt retryable, never verified.
-async fn revoke_credentials(api: &Api, org: &Org, req: &ActionRequest, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
+async fn revoke_credentials(
+    api: &Api,
+    org: &Org,
+    req: &ActionRequest,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
     let Some(login) = login(req) else {
         return Ok(nothing("no GitHub login, so no credential authorizations"));
     };
     let before = snapshot::credentials(api, org, login, calls).await?;
     if !before.is_empty() {
-        let url = api.url(&["orgs", &org.name, "credential-authorizations", login, "revoke"]);
-        api.call(Method::POST, url, None, &[StatusCode::NOT_FOUND], calls).await?;
+        let url = api.url(&[
+            "orgs",
+            &org.name,
+            "credential-authorizations",
+            login,
+            "revoke",
+        ]);
+        api.call(Method::POST, url, None, &[StatusCode::NOT_FOUND], calls)
+            .await?;
     }
     let mut left = before.clone();
     for check in 0..REVOKE_CHECKS {
@@ -97,7 +118,10 @@ async fn revoke_credentials(api: &Api, org: &Org, req: &ActionRequest, calls: &m
     }
     Ok(ActionDone {
         repeat: before.is_empty(),
-        summary: format!("revoked {} SAML SSO credential authorization(s) of {login}", before.len()),
+        summary: format!(
+            "revoked {} SAML SSO credential authorization(s) of {login}",
+            before.len()
+        ),
         readback: json!({"login": login, "credentials": left}),
         output: json!({"revoked": before}),
     })
@@ -115,7 +139,12 @@ fn nothing(summary: &str) -> ActionDone {
 /// Sets the Copilot seat to pending cancellation: it stays until the end of the billing cycle,
 /// and the read-back is GitHub's `pending_cancellation_date`. A seat that comes through a team
 /// cannot be cancelled directly; it goes with the membership.
-async fn cancel_copilot(api: &Api, org: &Org, req: &ActionRequest, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
+async fn cancel_copilot(
+    api: &Api,
+    org: &Org,
+    req: &ActionRequest,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
     let Some(login) = login(req) else {
         return Ok(nothing("no GitHub login, so no Copilot seat"));
     };
@@ -127,7 +156,9 @@ async fn cancel_copilot(api: &Api, org: &Org, req: &ActionRequest, calls: &mut C
         let outcome = copilot_outcome(login, None, Some(team));
         return Ok(ActionDone {
             repeat: true,
-            summary: format!("{login}'s Copilot seat comes through the team {team}; it ends with the membership"),
+            summary: format!(
+                "{login}'s Copilot seat comes through the team {team}; it ends with the membership"
+            ),
             readback: seat,
             output: json!({"seat": outcome.to_value()}),
         });
@@ -136,11 +167,14 @@ async fn cancel_copilot(api: &Api, org: &Org, req: &ActionRequest, calls: &mut C
     if !repeat {
         let url = api.url(&["orgs", &org.name, "copilot", "billing", "selected_users"]);
         let body = json!({"selected_usernames": [login]});
-        api.call(Method::DELETE, url, Some(&body), &[], calls).await?;
+        api.call(Method::DELETE, url, Some(&body), &[], calls)
+            .await?;
     }
     let after = snapshot::copilot(api, org, login, calls).await?;
     let Some(date) = after["pending_cancellation_date"].as_str() else {
-        return Err(mismatch(format!("{login}'s Copilot seat shows no pending cancellation")));
+        return Err(mismatch(format!(
+            "{login}'s Copilot seat shows no pending cancellation"
+        )));
     };
     let outcome = copilot_outcome(login, Some(date), None);
     Ok(ActionDone {
@@ -169,14 +203,21 @@ fn copilot_outcome(login: &str, date: Option<&str>, team: Option<&str>) -> SeatO
 /// Leaves the organisation: the membership (or the invitation to the login), the
 /// outside-collaborator access and every invitation to the work address; proven by GitHub
 /// answering 404 for the membership and listing neither the collaborator nor an invitation.
-async fn leave_organization(api: &Api, org: &Org, req: &ActionRequest, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
+async fn leave_organization(
+    api: &Api,
+    org: &Org,
+    req: &ActionRequest,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
     let snap = snap(req);
     let login = login(req);
     let email = &req.subject.email;
     let mut done = Vec::new();
     if let Some(login) = login {
         let url = api.url(&["orgs", &org.name, "memberships", login]);
-        let answer = api.call(Method::DELETE, url, None, &[StatusCode::NOT_FOUND], calls).await?;
+        let answer = api
+            .call(Method::DELETE, url, None, &[StatusCode::NOT_FOUND], calls)
+            .await?;
         if answer.status.is_success() {
             done.push(format!("membership of {login}"));
         }
@@ -189,21 +230,28 @@ async fn leave_organization(api: &Api, org: &Org, req: &ActionRequest, calls: &m
     for invitation in snapshot::invitations(api, org, login, email, calls).await? {
         let id = invitation["id"].to_string();
         let url = api.url(&["orgs", &org.name, "invitations", &id]);
-        api.call(Method::DELETE, url, None, &[StatusCode::NOT_FOUND], calls).await?;
+        api.call(Method::DELETE, url, None, &[StatusCode::NOT_FOUND], calls)
+            .await?;
         done.push(format!("invitation {id}"));
     }
     let readback = read_back_removal(api, org, login, email, calls).await?;
     let seat = SeatOutcome {
         outcome: "removed_from_organization".into(),
         seat_freed: "yes".into(),
-        restorable: "yes: re-inviting within three months restores the former member's access and settings".into(),
+        restorable:
+            "yes: re-inviting within three months restores the former member's access and settings"
+                .into(),
         account: login.map(str::to_owned),
         licences: Vec::new(),
     };
     Ok(ActionDone {
         repeat: done.is_empty(),
         summary: if done.is_empty() {
-            format!("{} already holds nothing in {}", login.unwrap_or(email), org.name)
+            format!(
+                "{} already holds nothing in {}",
+                login.unwrap_or(email),
+                org.name
+            )
         } else {
             format!("removed from {}: {}", org.name, done.join(", "))
         },
@@ -212,14 +260,31 @@ async fn leave_organization(api: &Api, org: &Org, req: &ActionRequest, calls: &m
     })
 }
 
-async fn read_back_removal(api: &Api, org: &Org, login: Option<&str>, email: &str, calls: &mut Calls) -> Result<Value, ActionFailure> {
+async fn read_back_removal(
+    api: &Api,
+    org: &Org,
+    login: Option<&str>,
+    email: &str,
+    calls: &mut Calls,
+) -> Result<Value, ActionFailure> {
     let invitations = snapshot::invitations(api, org, login, email, calls).await?;
     let (membership, outside) = match login {
         Some(l) => {
             let url = api.url(&["orgs", &org.name, "memberships", l]);
-            let answer = api.call(Method::GET, url, None, &[StatusCode::NOT_FOUND], calls).await?;
-            let outside = api.list(api.url(&["orgs", &org.name, "outside_collaborators"]), calls).await?;
-            let listed = outside.iter().any(|u| u["login"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(l)));
+            let answer = api
+                .call(Method::GET, url, None, &[StatusCode::NOT_FOUND], calls)
+                .await?;
+            let outside = api
+                .list(
+                    api.url(&["orgs", &org.name, "outside_collaborators"]),
+                    calls,
+                )
+                .await?;
+            let listed = outside.iter().any(|u| {
+                u["login"]
+                    .as_str()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(l))
+            });
             (answer.status.as_u16(), listed)
         }
         None => (404, false),
@@ -232,22 +297,38 @@ async fn read_back_removal(api: &Api, org: &Org, login: Option<&str>, email: &st
             invitations.len()
         )));
     }
-    Ok(json!({"login": login, "membership_status": membership, "outside_collaborator": outside, "invitations": invitations}))
+    Ok(
+        json!({"login": login, "membership_status": membership, "outside_collaborator": outside, "invitations": invitations}),
+    )
 }
 
 fn managed_id(req: &ActionRequest) -> Option<&str> {
     snap(req)["managed_user"]["scim_id"].as_str()
 }
 
-async fn managed(api: &Api, org: &Org, id: &str, calls: &mut Calls) -> Result<Option<ScimUser>, ActionFailure> {
+async fn managed(
+    api: &Api,
+    org: &Org,
+    id: &str,
+    calls: &mut Calls,
+) -> Result<Option<ScimUser>, ActionFailure> {
     let enterprise = org.enterprise.as_deref().unwrap_or_default();
     let url = api.url(&["scim", "v2", "enterprises", enterprise, "Users", id]);
-    let answer = api.call(Method::GET, url, None, &[StatusCode::NOT_FOUND], calls).await?;
-    Ok((answer.status != StatusCode::NOT_FOUND).then(|| ScimUser::parse(&answer.body)).flatten())
+    let answer = api
+        .call(Method::GET, url, None, &[StatusCode::NOT_FOUND], calls)
+        .await?;
+    Ok((answer.status != StatusCode::NOT_FOUND)
+        .then(|| ScimUser::parse(&answer.body))
+        .flatten())
 }
 
 /// Suspends a managed user (SCIM `active: false`): reversible, the seat freed.
-async fn set_managed_active(api: &Api, org: &Org, req: &ActionRequest, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
+async fn set_managed_active(
+    api: &Api,
+    org: &Org,
+    req: &ActionRequest,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
     let Some(id) = managed_id(req) else {
         return Ok(nothing("no managed user for the leaver in the enterprise"));
     };
@@ -256,11 +337,20 @@ async fn set_managed_active(api: &Api, org: &Org, req: &ActionRequest, calls: &m
     if !repeat {
         let enterprise = org.enterprise.as_deref().unwrap_or_default();
         let url = api.url(&["scim", "v2", "enterprises", enterprise, "Users", id]);
-        api.call(Method::PATCH, url, Some(&patch_active(false, true)), &[], calls).await?;
+        api.call(
+            Method::PATCH,
+            url,
+            Some(&patch_active(false, true)),
+            &[],
+            calls,
+        )
+        .await?;
     }
     let after = managed(api, org, id, calls).await?;
     if after.as_ref().is_some_and(|u| u.active) {
-        return Err(mismatch(format!("managed user {id} is still active after suspension")));
+        return Err(mismatch(format!(
+            "managed user {id} is still active after suspension"
+        )));
     }
     let seat = SeatOutcome {
         outcome: "suspended".into(),
@@ -279,15 +369,24 @@ async fn set_managed_active(api: &Api, org: &Org, req: &ActionRequest, calls: &m
 
 /// Deletes a managed user for good (GitHub anonymises it), after the grace period; proven by
 /// GitHub answering 404 for it.
-async fn delete_managed(api: &Api, org: &Org, req: &ActionRequest, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
+async fn delete_managed(
+    api: &Api,
+    org: &Org,
+    req: &ActionRequest,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
     let Some(id) = managed_id(req) else {
         return Ok(nothing("no managed user for the leaver in the enterprise"));
     };
     let enterprise = org.enterprise.as_deref().unwrap_or_default();
     let url = api.url(&["scim", "v2", "enterprises", enterprise, "Users", id]);
-    let answer = api.call(Method::DELETE, url, None, &[StatusCode::NOT_FOUND], calls).await?;
+    let answer = api
+        .call(Method::DELETE, url, None, &[StatusCode::NOT_FOUND], calls)
+        .await?;
     if managed(api, org, id, calls).await?.is_some() {
-        return Err(mismatch(format!("managed user {id} is still there after DELETE")));
+        return Err(mismatch(format!(
+            "managed user {id} is still there after DELETE"
+        )));
     }
     let seat = SeatOutcome {
         outcome: "removed".into(),

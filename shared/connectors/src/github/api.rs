@@ -49,7 +49,11 @@ impl Dialect for Api {
             .header("x-github-api-version", API_VERSION)
             .header(
                 header::ACCEPT,
-                if scim { ACCEPT } else { "application/vnd.github+json" },
+                if scim {
+                    ACCEPT
+                } else {
+                    "application/vnd.github+json"
+                },
             );
         if scim && call.body.is_some() {
             request = request.header(header::CONTENT_TYPE, MEDIA_TYPE);
@@ -89,7 +93,11 @@ pub fn classify(status: StatusCode, message: &str, wait: Option<Duration>) -> Ac
     let (class, code, text) = match status.as_u16() {
         _ if throttled => (
             FailureClass::Retryable { retry_after: wait },
-            if message.contains("secondary") { "secondary_rate_limit" } else { "rate_limited" },
+            if message.contains("secondary") {
+                "secondary_rate_limit"
+            } else {
+                "rate_limited"
+            },
             format!("GitHub rate limit: {message}"),
         ),
         401 => (
@@ -107,7 +115,9 @@ pub fn classify(status: StatusCode, message: &str, wait: Option<Duration>) -> Ac
         404 => (
             FailureClass::Permanent,
             "not_found",
-            format!("GitHub has no such resource ({message}); check the organization and enterprise names"),
+            format!(
+                "GitHub has no such resource ({message}); check the organization and enterprise names"
+            ),
         ),
         _ if is_retryable_status(status) => (
             FailureClass::Retryable { retry_after: wait },
@@ -170,7 +180,11 @@ impl Api {
     }
 
     /// Every item of a list, following `Link: <…>; rel="next"` on GitHub's own origin.
-    pub async fn list(&self, mut url: url::Url, calls: &mut Vec<CallRecord>) -> Result<Vec<Value>, ActionFailure> {
+    pub async fn list(
+        &self,
+        mut url: url::Url,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<Vec<Value>, ActionFailure> {
         url.query_pairs_mut().append_pair("per_page", "100");
         let mut items = Vec::new();
         for _ in 0..MAX_PAGES {
@@ -194,7 +208,9 @@ fn next_link(headers: &HeaderMap) -> Option<url::Url> {
         params
             .split(';')
             .any(|p| p.trim().replace(' ', "") == "rel=\"next\"")
-            .then(|| url::Url::parse(target.trim().trim_start_matches('<').trim_end_matches('>')).ok())
+            .then(|| {
+                url::Url::parse(target.trim().trim_start_matches('<').trim_end_matches('>')).ok()
+            })
             .flatten()
     })
 }
@@ -211,9 +227,16 @@ mod tests {
             "You have exceeded a secondary rate limit.",
             wait,
         );
-        assert_eq!(secondary.class, FailureClass::Retryable { retry_after: wait });
+        assert_eq!(
+            secondary.class,
+            FailureClass::Retryable { retry_after: wait }
+        );
         assert_eq!(secondary.code, "secondary_rate_limit");
-        let primary = classify(StatusCode::FORBIDDEN, "API rate limit exceeded for user ID 1.", wait);
+        let primary = classify(
+            StatusCode::FORBIDDEN,
+            "API rate limit exceeded for user ID 1.",
+            wait,
+        );
         assert_eq!(primary.code, "rate_limited");
         let scope = classify(StatusCode::FORBIDDEN, "Must have admin:org scope", None);
         assert_eq!(scope.class, FailureClass::Permanent);
@@ -229,7 +252,10 @@ mod tests {
                 .parse()
                 .unwrap(),
         );
-        assert_eq!(next_link(&h).unwrap().as_str(), "https://api.github.com/x?page=2");
+        assert_eq!(
+            next_link(&h).unwrap().as_str(),
+            "https://api.github.com/x?page=2"
+        );
         assert_eq!(next_link(&HeaderMap::new()), None);
     }
 }

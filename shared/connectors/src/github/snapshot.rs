@@ -17,23 +17,40 @@ use serde_json::{Value, json};
 type Calls = Vec<CallRecord>;
 
 /// The login for `email`, and how it was found.
-async fn login_of(api: &Api, org: &Org, email: &str, calls: &mut Calls) -> Result<Option<(String, &'static str)>, ActionFailure> {
+async fn login_of(
+    api: &Api,
+    org: &Org,
+    email: &str,
+    calls: &mut Calls,
+) -> Result<Option<(String, &'static str)>, ActionFailure> {
     if let Some(login) = org.logins.get(&email.to_ascii_lowercase()) {
         return Ok(Some((login.clone(), "tenant mapping")));
     }
     let mut url = api.url(&["search", "users"]);
-    url.query_pairs_mut().append_pair("q", &format!("{email} in:email"));
+    url.query_pairs_mut()
+        .append_pair("q", &format!("{email} in:email"));
     let found = api.call(Method::GET, url, None, &[], calls).await?;
-    let items = found.body["items"].as_array().ok_or_else(|| unexpected("a search result"))?;
+    let items = found.body["items"]
+        .as_array()
+        .ok_or_else(|| unexpected("a search result"))?;
     Ok(match items.as_slice() {
-        [one] => one["login"].as_str().map(|l| (l.to_owned(), "public e-mail")),
+        [one] => one["login"]
+            .as_str()
+            .map(|l| (l.to_owned(), "public e-mail")),
         _ => None,
     })
 }
 
-async fn membership(api: &Api, org: &Org, login: &str, calls: &mut Calls) -> Result<Value, ActionFailure> {
+async fn membership(
+    api: &Api,
+    org: &Org,
+    login: &str,
+    calls: &mut Calls,
+) -> Result<Value, ActionFailure> {
     let url = api.url(&["orgs", &org.name, "memberships", login]);
-    let answer = api.call(Method::GET, url, None, &[StatusCode::NOT_FOUND], calls).await?;
+    let answer = api
+        .call(Method::GET, url, None, &[StatusCode::NOT_FOUND], calls)
+        .await?;
     Ok(if answer.status == StatusCode::NOT_FOUND {
         Value::Null
     } else {
@@ -41,26 +58,57 @@ async fn membership(api: &Api, org: &Org, login: &str, calls: &mut Calls) -> Res
     })
 }
 
-async fn is_outside(api: &Api, org: &Org, login: &str, calls: &mut Calls) -> Result<bool, ActionFailure> {
-    let all = api.list(api.url(&["orgs", &org.name, "outside_collaborators"]), calls).await?;
-    Ok(all.iter().any(|u| u["login"].as_str().is_some_and(|l| l.eq_ignore_ascii_case(login))))
+async fn is_outside(
+    api: &Api,
+    org: &Org,
+    login: &str,
+    calls: &mut Calls,
+) -> Result<bool, ActionFailure> {
+    let all = api
+        .list(
+            api.url(&["orgs", &org.name, "outside_collaborators"]),
+            calls,
+        )
+        .await?;
+    Ok(all.iter().any(|u| {
+        u["login"]
+            .as_str()
+            .is_some_and(|l| l.eq_ignore_ascii_case(login))
+    }))
 }
 
 /// Pending invitations to the login or to the work address.
-pub async fn invitations(api: &Api, org: &Org, login: Option<&str>, email: &str, calls: &mut Calls) -> Result<Vec<Value>, ActionFailure> {
-    let all = api.list(api.url(&["orgs", &org.name, "invitations"]), calls).await?;
+pub async fn invitations(
+    api: &Api,
+    org: &Org,
+    login: Option<&str>,
+    email: &str,
+    calls: &mut Calls,
+) -> Result<Vec<Value>, ActionFailure> {
+    let all = api
+        .list(api.url(&["orgs", &org.name, "invitations"]), calls)
+        .await?;
     let is = |v: &Value, want: Option<&str>| {
-        v.as_str().zip(want).is_some_and(|(a, b)| a.eq_ignore_ascii_case(b))
+        v.as_str()
+            .zip(want)
+            .is_some_and(|(a, b)| a.eq_ignore_ascii_case(b))
     };
     Ok(all
         .into_iter()
         .filter(|i| is(&i["email"], Some(email)) || is(&i["login"], login))
-        .map(|i| json!({"id": i["id"], "login": i["login"], "email": i["email"], "role": i["role"]}))
+        .map(
+            |i| json!({"id": i["id"], "login": i["login"], "email": i["email"], "role": i["role"]}),
+        )
         .collect())
 }
 
 /// The login's SAML SSO credential authorizations (tokens, SSH keys).
-pub async fn credentials(api: &Api, org: &Org, login: &str, calls: &mut Calls) -> Result<Vec<Value>, ActionFailure> {
+pub async fn credentials(
+    api: &Api,
+    org: &Org,
+    login: &str,
+    calls: &mut Calls,
+) -> Result<Vec<Value>, ActionFailure> {
     let mut url = api.url(&["orgs", &org.name, "credential-authorizations"]);
     url.query_pairs_mut().append_pair("login", login);
     let all = api.list(url, calls).await?;
@@ -72,7 +120,12 @@ pub async fn credentials(api: &Api, org: &Org, login: &str, calls: &mut Calls) -
 }
 
 /// The login's Copilot seat; `Null` when there is none (404) or Copilot is not set up (422).
-pub async fn copilot(api: &Api, org: &Org, login: &str, calls: &mut Calls) -> Result<Value, ActionFailure> {
+pub async fn copilot(
+    api: &Api,
+    org: &Org,
+    login: &str,
+    calls: &mut Calls,
+) -> Result<Value, ActionFailure> {
     let url = api.url(&["orgs", &org.name, "members", login, "copilot"]);
     let none = [StatusCode::NOT_FOUND, StatusCode::UNPROCESSABLE_ENTITY];
     let answer = api.call(Method::GET, url, None, &none, calls).await?;
@@ -87,17 +140,29 @@ pub async fn copilot(api: &Api, org: &Org, login: &str, calls: &mut Calls) -> Re
 }
 
 /// The enterprise's managed user with `userName` `email`.
-pub async fn managed_user(api: &Api, enterprise: &str, email: &str, calls: &mut Calls) -> Result<Option<ScimUser>, ActionFailure> {
+pub async fn managed_user(
+    api: &Api,
+    enterprise: &str,
+    email: &str,
+    calls: &mut Calls,
+) -> Result<Option<ScimUser>, ActionFailure> {
     let mut url = api.url(&["scim", "v2", "enterprises", enterprise, "Users"]);
-    url.query_pairs_mut().append_pair("filter", &eq_filter("userName", email));
+    url.query_pairs_mut()
+        .append_pair("filter", &eq_filter("userName", email));
     let answer = api.call(Method::GET, url, None, &[], calls).await?;
-    let page = crate::scim::protocol::Page::parse(&answer.body).ok_or_else(|| unexpected("a SCIM list"))?;
+    let page = crate::scim::protocol::Page::parse(&answer.body)
+        .ok_or_else(|| unexpected("a SCIM list"))?;
     Ok(page.users.into_iter().find(|u| u.is(email)))
 }
 
 /// Everything the leaver holds in the organisation (and enterprise), recorded before any
 /// change. Fails, saying how to fix it, when the leaver cannot be found at all.
-pub async fn take(api: &Api, org: &Org, email: &str, calls: &mut Calls) -> Result<Value, ActionFailure> {
+pub async fn take(
+    api: &Api,
+    org: &Org,
+    email: &str,
+    calls: &mut Calls,
+) -> Result<Value, ActionFailure> {
     let found = login_of(api, org, email, calls).await?;
     let login = found.as_ref().map(|(l, _)| l.as_str());
     let managed = match (&org.enterprise, org.policy.emu) {

@@ -35,20 +35,32 @@ pub async fn run(
 
 /// The account id the app's snapshot recorded, if it found one.
 fn known_id<'a>(policy: &ScimAppPolicy, req: &'a ActionRequest) -> Option<&'a str> {
-    let key = app_step_key(passage_core::Provider::Scim, Some(&policy.app), Action::Snapshot);
+    let key = app_step_key(
+        passage_core::Provider::Scim,
+        Some(&policy.app),
+        Action::Snapshot,
+    );
     req.prior.get(&key)?.get("user_id")?.as_str()
 }
 
 /// Records the account before anything changes: its id, state, e-mails and groups, and how it
 /// was found; or that the app has no account for the leaver, after reading every user.
-async fn snapshot(api: &Api, req: &ActionRequest, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
+async fn snapshot(
+    api: &Api,
+    req: &ActionRequest,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
     let features = api.features(calls).await?;
     let found = lookup::by_email(api, &req.subject.email, calls).await?;
-    let support = json!({"patch": features.patch, "filter": features.filter, "etag": features.etag});
+    let support =
+        json!({"patch": features.patch, "filter": features.filter, "etag": features.etag});
     let Some(user) = found.user else {
         return Ok(ActionDone {
             repeat: false,
-            summary: format!("no {} account for {} ({})", api.app, req.subject.email, found.how),
+            summary: format!(
+                "no {} account for {} ({})",
+                api.app, req.subject.email, found.how
+            ),
             readback: json!({"account": null, "found_by": found.how}),
             output: json!({"user_id": null, "found_by": found.how, "server": support}),
         });
@@ -95,7 +107,10 @@ fn no_account(api: &Api, req: &ActionRequest) -> ActionDone {
     };
     ActionDone {
         repeat: true,
-        summary: format!("{} has no account for {}; nothing to do", api.app, req.subject.email),
+        summary: format!(
+            "{} has no account for {}; nothing to do",
+            api.app, req.subject.email
+        ),
         readback: json!({"account": null}),
         output: json!({"seat": seat.to_value()}),
     }
@@ -151,7 +166,9 @@ async fn deactivate(
     Ok(ActionDone {
         repeat,
         summary: format!("{} account {} deactivated ({how})", api.app, user.id),
-        readback: after.map_or(json!({"user_id": user.id, "found": false}), |(u, _)| u.view()),
+        readback: after.map_or(json!({"user_id": user.id, "found": false}), |(u, _)| {
+            u.view()
+        }),
         output: json!({"seat": seat.to_value(), "how": how}),
     })
 }
@@ -178,7 +195,14 @@ async fn set_inactive(
     for _ in 0..features.patch.then_some(3).unwrap_or(0) {
         let body = patch_active(false, with_path);
         let answer = api
-            .call(Method::PATCH, url.clone(), Some(&body), etag.as_deref(), &fallbacks, calls)
+            .call(
+                Method::PATCH,
+                url.clone(),
+                Some(&body),
+                etag.as_deref(),
+                &fallbacks,
+                calls,
+            )
             .await?;
         match answer.status {
             s if s.is_success() => {
@@ -207,7 +231,10 @@ async fn set_inactive(
 
 fn refused_write(api: &Api, status: StatusCode, scim_type: Option<&str>) -> ActionFailure {
     permanent(
-        &format!("scim_{}", scim_type.filter(|t| !t.is_empty()).unwrap_or("refused")),
+        &format!(
+            "scim_{}",
+            scim_type.filter(|t| !t.is_empty()).unwrap_or("refused")
+        ),
         format!(
             "{}'s SCIM server refused to set active=false ({status}); deactivate the account by hand and retry the step",
             api.app
@@ -277,7 +304,10 @@ async fn remove(
         restorable: if policy.delete_reversible {
             "yes: the app restores a deleted account".into()
         } else {
-            format!("no: removal cannot be undone in {}; a rehire needs a new account", api.app)
+            format!(
+                "no: removal cannot be undone in {}; a rehire needs a new account",
+                api.app
+            )
         },
         account: Some(id.to_owned()),
         licences: Vec::new(),
@@ -285,7 +315,10 @@ async fn remove(
     Ok(ActionDone {
         repeat: !deleted,
         summary: if deleted {
-            format!("{} account {id} removed; the app answers 404 for it", api.app)
+            format!(
+                "{} account {id} removed; the app answers 404 for it",
+                api.app
+            )
         } else {
             format!("{} account {id} was already gone", api.app)
         },

@@ -134,7 +134,10 @@ impl Api {
             body,
             accept,
         };
-        let wire = Wire { api: self, if_match };
+        let wire = Wire {
+            api: self,
+            if_match,
+        };
         call::send(&self.http, &wire, &call, calls).await
     }
 
@@ -219,7 +222,10 @@ impl Api {
 
     /// Every user, page by page: `startIndex` advances by what each page holds (servers may
     /// return fewer than asked), until a page is empty or the total is reached.
-    pub async fn all_users(&self, calls: &mut Vec<CallRecord>) -> Result<Vec<ScimUser>, ActionFailure> {
+    pub async fn all_users(
+        &self,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<Vec<ScimUser>, ActionFailure> {
         let mut users = Vec::new();
         let mut start = 1;
         for _ in 0..MAX_PAGES {

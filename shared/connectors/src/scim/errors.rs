@@ -68,7 +68,12 @@ mod tests {
     #[test]
     fn throttling_waits_as_asked_and_refusals_say_what_to_fix() {
         let wait = Some(Duration::from_secs(7));
-        let f = classify("Notion", StatusCode::TOO_MANY_REQUESTS, &ErrorBody::default(), wait);
+        let f = classify(
+            "Notion",
+            StatusCode::TOO_MANY_REQUESTS,
+            &ErrorBody::default(),
+            wait,
+        );
         assert_eq!(f.class, FailureClass::Retryable { retry_after: wait });
         assert_eq!(f.code, "http_429");
         let body = ErrorBody {
@@ -78,8 +83,17 @@ mod tests {
         let f = classify("Notion", StatusCode::BAD_REQUEST, &body, None);
         assert_eq!(f.class, FailureClass::Permanent);
         assert_eq!(f.code, "scim_invalidValue");
-        assert!(f.message.contains("active must be a boolean"), "{}", f.message);
-        let f = classify("Notion", StatusCode::UNAUTHORIZED, &ErrorBody::default(), None);
+        assert!(
+            f.message.contains("active must be a boolean"),
+            "{}",
+            f.message
+        );
+        let f = classify(
+            "Notion",
+            StatusCode::UNAUTHORIZED,
+            &ErrorBody::default(),
+            None,
+        );
         assert!(f.message.contains("issue a new one"), "{}", f.message);
     }
 }

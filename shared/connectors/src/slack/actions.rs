@@ -71,9 +71,19 @@ async fn lookup(api: &Api, email: &str, calls: &mut Calls) -> Result<Option<Valu
     Ok(found.ok().map(|body| body["user"].clone()))
 }
 
-async fn scim_user(api: &Api, id: &str, calls: &mut Calls) -> Result<Option<ScimUser>, ActionFailure> {
+async fn scim_user(
+    api: &Api,
+    id: &str,
+    calls: &mut Calls,
+) -> Result<Option<ScimUser>, ActionFailure> {
     let answer = api
-        .scim(Method::GET, api.scim_url(&["Users", id]), None, &[StatusCode::NOT_FOUND], calls)
+        .scim(
+            Method::GET,
+            api.scim_url(&["Users", id]),
+            None,
+            &[StatusCode::NOT_FOUND],
+            calls,
+        )
         .await?;
     if answer.status == StatusCode::NOT_FOUND {
         return Ok(None);
@@ -109,7 +119,11 @@ async fn snapshot(
         summary: format!(
             "recorded Slack {} {id} ({})",
             output["kind"].as_str().unwrap_or("member"),
-            if user["deleted"] == true { "deactivated" } else { "active" }
+            if user["deleted"] == true {
+                "deactivated"
+            } else {
+                "active"
+            }
         ),
         readback: output.clone(),
         output,
@@ -126,7 +140,10 @@ fn no_member(req: &ActionRequest) -> ActionDone {
     };
     ActionDone {
         repeat: true,
-        summary: format!("no Slack member has the address {}; nothing to do", req.subject.email),
+        summary: format!(
+            "no Slack member has the address {}; nothing to do",
+            req.subject.email
+        ),
         readback: json!({"member": null}),
         output: json!({"seat": seat.to_value()}),
     }
@@ -134,7 +151,11 @@ fn no_member(req: &ActionRequest) -> ActionDone {
 
 /// Deactivates the member with SCIM `DELETE` (Slack's deactivation: signed out everywhere, no
 /// longer billed), proven by SCIM `active: false` and the Web API's `deleted: true`.
-async fn deactivate(api: &Api, req: &ActionRequest, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
+async fn deactivate(
+    api: &Api,
+    req: &ActionRequest,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
     let Some(known) = known(req) else {
         return Ok(no_member(req));
     };
@@ -182,22 +203,39 @@ async fn deactivate(api: &Api, req: &ActionRequest, calls: &mut Calls) -> Result
 
 async fn sessions(api: &Api, id: &str, calls: &mut Calls) -> Result<Vec<Value>, ActionFailure> {
     let listed = api
-        .ok("admin.users.session.list", Method::POST, &json!({"user_id": id}), calls)
+        .ok(
+            "admin.users.session.list",
+            Method::POST,
+            &json!({"user_id": id}),
+            calls,
+        )
         .await?;
-    Ok(listed["active_sessions"].as_array().cloned().unwrap_or_default())
+    Ok(listed["active_sessions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default())
 }
 
 /// Ends every session on every device (`admin.users.session.reset`), proven by
 /// `admin.users.session.list` listing none. Slack answers a reset with nothing to reset as it
 /// does any other, so the call is always made.
-async fn reset_sessions(api: &Api, req: &ActionRequest, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
+async fn reset_sessions(
+    api: &Api,
+    req: &ActionRequest,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
     let Some(known) = known(req) else {
         return Ok(no_member(req));
     };
     let id = known["user_id"].as_str().unwrap_or_default();
     let open = sessions(api, id, calls).await?.len();
-    api.ok("admin.users.session.reset", Method::POST, &json!({"user_id": id}), calls)
-        .await?;
+    api.ok(
+        "admin.users.session.reset",
+        Method::POST,
+        &json!({"user_id": id}),
+        calls,
+    )
+    .await?;
     let left = sessions(api, id, calls).await?;
     if !left.is_empty() {
         return Err(mismatch(format!(

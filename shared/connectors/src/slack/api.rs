@@ -110,7 +110,11 @@ fn classify_web(method: &str, body: &Value) -> ActionFailure {
                 "Slack refused the token for {method} ({error}); issue a new one from a dedicated service admin"
             )
         }
-        "ratelimited" | "fatal_error" | "internal_error" | "request_timeout" | "service_unavailable" => {
+        "ratelimited"
+        | "fatal_error"
+        | "internal_error"
+        | "request_timeout"
+        | "service_unavailable" => {
             return ActionFailure {
                 class: FailureClass::Retryable { retry_after: None },
                 code: error.into(),
@@ -123,7 +127,12 @@ fn classify_web(method: &str, body: &Value) -> ActionFailure {
 }
 
 impl Api {
-    pub fn new(api_url: url::Url, scim_url: url::Url, token: Secret, http: reqwest::Client) -> Self {
+    pub fn new(
+        api_url: url::Url,
+        scim_url: url::Url,
+        token: Secret,
+        http: reqwest::Client,
+    ) -> Self {
         Self {
             api_url,
             scim_url,
@@ -214,7 +223,10 @@ impl Api {
         if answer.body["ok"].as_bool() == Some(true) {
             return Ok(Ok(answer.body));
         }
-        let error = answer.body["error"].as_str().unwrap_or("unknown_error").to_owned();
+        let error = answer.body["error"]
+            .as_str()
+            .unwrap_or("unknown_error")
+            .to_owned();
         if let Some(record) = calls.last_mut() {
             record.error_code = Some(error.clone());
         }
@@ -237,7 +249,10 @@ mod tests {
         assert_eq!(f.class, FailureClass::Permanent);
         assert_eq!(f.code, "missing_scope");
         assert!(f.message.contains("`users:read.email`"), "{}", f.message);
-        let f = classify_web("admin.users.session.reset", &json!({"ok": false, "error": "not_an_enterprise"}));
+        let f = classify_web(
+            "admin.users.session.reset",
+            &json!({"ok": false, "error": "not_an_enterprise"}),
+        );
         assert!(f.message.contains("Enterprise Grid"), "{}", f.message);
         let f = classify_web("users.info", &json!({"ok": false, "error": "fatal_error"}));
         assert!(matches!(f.class, FailureClass::Retryable { .. }));
@@ -247,9 +262,21 @@ mod tests {
     fn the_primary_owner_and_a_plan_without_scim_are_explained() {
         let f = classify_status(StatusCode::FORBIDDEN, "cannot_disable_primary_owner", None);
         assert_eq!(f.code, "cannot_disable_primary_owner");
-        assert!(f.message.contains("transfer primary ownership"), "{}", f.message);
-        let f = classify_status(StatusCode::FORBIDDEN, "SCIM API is only available on Business+", None);
+        assert!(
+            f.message.contains("transfer primary ownership"),
+            "{}",
+            f.message
+        );
+        let f = classify_status(
+            StatusCode::FORBIDDEN,
+            "SCIM API is only available on Business+",
+            None,
+        );
         assert_eq!(f.code, "http_403");
-        assert!(f.message.contains("Business+ or Enterprise Grid"), "{}", f.message);
+        assert!(
+            f.message.contains("Business+ or Enterprise Grid"),
+            "{}",
+            f.message
+        );
     }
 }

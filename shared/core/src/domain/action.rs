@@ -141,7 +141,9 @@ impl Action {
             Action::SecureDevices => "lock, retire or wipe devices",
             Action::ReturnDevices => "confirm each device is returned",
             Action::ConfirmHandover => "manager confirms the data hand-over",
-            Action::DeactivateSeat => "deactivate the app account (reversible where the app allows)",
+            Action::DeactivateSeat => {
+                "deactivate the app account (reversible where the app allows)"
+            }
             Action::RemoveSeat => "remove the app account for good",
             Action::ConfirmAppRemoval => "the app's owner attests the account is gone",
         }

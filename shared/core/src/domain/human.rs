@@ -101,8 +101,12 @@ impl ItemOutcome {
     pub fn fits(self, action: crate::domain::Action) -> bool {
         use crate::domain::Action;
         match action {
-            Action::ReturnDevices => matches!(self, ItemOutcome::Received | ItemOutcome::WrittenOff),
-            Action::ConfirmAppRemoval => matches!(self, ItemOutcome::Attested | ItemOutcome::NoAccount),
+            Action::ReturnDevices => {
+                matches!(self, ItemOutcome::Received | ItemOutcome::WrittenOff)
+            }
+            Action::ConfirmAppRemoval => {
+                matches!(self, ItemOutcome::Attested | ItemOutcome::NoAccount)
+            }
             _ => self == ItemOutcome::HandedOver,
         }
     }

@@ -24,7 +24,10 @@ pub struct SaasPolicy {
 
 impl SaasPolicy {
     pub fn is_empty(&self) -> bool {
-        self.slack.is_none() && self.github.is_none() && self.scim.is_empty() && self.manual.is_empty()
+        self.slack.is_none()
+            && self.github.is_none()
+            && self.scim.is_empty()
+            && self.manual.is_empty()
     }
 
     /// The SCIM app the tenant calls `app`.

@@ -120,8 +120,7 @@ impl Engine {
         let mut sent = 0;
         for step in steps.iter().filter(|s| s.state == StepState::Awaiting) {
             let Some(task) = &step.human else { continue };
-            let rules =
-                human_policy(&policy, step).unwrap_or_else(|| default_policy(step.action));
+            let rules = human_policy(&policy, step).unwrap_or_else(|| default_policy(step.action));
             let next = match task.last_notice_at() {
                 None => task.due_at,
                 Some(last) => after(last, rules.remind_every),

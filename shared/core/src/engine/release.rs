@@ -78,7 +78,11 @@ impl Engine {
                     detail["not_before"] = until.to_string().into();
                 }
                 write.commit.events.push(RunEvent::new(
-                    run_id, now, "step.ready", "system", detail,
+                    run_id,
+                    now,
+                    "step.ready",
+                    "system",
+                    detail,
                 ));
             }
             // Storing the write queues the released steps.
