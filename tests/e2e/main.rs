@@ -15,5 +15,6 @@ mod human_steps;
 mod intake_errors;
 mod isolation;
 mod lifecycle;
+mod saas_seats;
 mod tamper;
 mod time_policy;

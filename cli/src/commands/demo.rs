@@ -1,4 +1,6 @@
-//! `passage demo`: one leaver, end to end, against the sandbox Okta — then the proof.
+//! `passage demo`: one leaver, end to end, against the sandbox Okta (and with all providers,
+//! Microsoft, Google, JumpCloud, Slack, GitHub, a SCIM app and an app without an API) — then
+//! the proof, with each SaaS seat's outcome.
 
 use crate::harness::{Cutoff, Sandbox, SandboxOptions, leaver_event};
 use anyhow::{Context, Result, bail};
@@ -32,6 +34,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let mut options = SandboxOptions::new(&data_dir);
     options.okta_latency = Duration::from_millis(args.latency_ms);
     options.all_providers = !args.okta_only;
+    options.saas = !args.okta_only;
     if options.all_providers {
         // The full demo shows every Okta action and the laptop coming back to IT.
         options.customize = Some(std::sync::Arc::new(|p: &mut passage_core::TenantPolicy| {
@@ -58,6 +61,15 @@ async fn drive(sb: &Sandbox, args: &DemoArgs) -> Result<()> {
         args.latency_ms
     );
     println!("  passage        {}", sb.base_url);
+    if let Some(apps) = &sb.saas {
+        println!(
+            "  SaaS apps      Slack {}, GitHub {}, SCIM app {} (removal {} s after the cutoff), Figma by hand",
+            apps.slack.api_url(),
+            apps.github.base_url(),
+            apps.scim.base_url(),
+            crate::harness::SAAS_GRACE.as_secs()
+        );
+    }
     let before = sb
         .okta
         .user(leaver)
@@ -187,6 +199,9 @@ async fn drive(sb: &Sandbox, args: &DemoArgs) -> Result<()> {
             o.jumpcloud.commands().len()
         );
     }
+    if let Some(apps) = &sb.saas {
+        print_saas(apps, leaver, &dest)?;
+    }
     println!(
         "\nSigned evidence bundle #{}: {}",
         verified.sequence,
@@ -208,13 +223,71 @@ async fn drive(sb: &Sandbox, args: &DemoArgs) -> Result<()> {
     Ok(())
 }
 
-/// Plays IT receiving the leaver's devices: confirms each outstanding item of an awaiting
-/// device-return step, as an operator would with `passage confirm`.
+/// The SaaS apps as they are now, and each seat's outcome as the bundle's run summary lists it.
+fn print_saas(
+    apps: &crate::harness::SaasApps,
+    leaver: &str,
+    bundle: &std::path::Path,
+) -> Result<()> {
+    use passage_sandbox::github::DEMO_LOGIN;
+    let member = apps
+        .slack
+        .member(leaver)
+        .context("leaver missing in Slack")?;
+    println!(
+        "  Slack: {}, {} session(s), {} billed seat(s) in the organisation",
+        if member.deleted {
+            "deactivated"
+        } else {
+            "ACTIVE"
+        },
+        member.sessions,
+        apps.slack.billed_seats()
+    );
+    println!(
+        "  GitHub: membership {}, {} credential authorization(s), Copilot {}",
+        apps.github.membership(DEMO_LOGIN).unwrap_or("none"),
+        apps.github.credentials(DEMO_LOGIN),
+        apps.github
+            .copilot_seat(DEMO_LOGIN)
+            .and_then(|s| s.pending_cancellation)
+            .map_or("unchanged".into(), |d| format!("released on {d}"))
+    );
+    println!(
+        "  SCIM app: {}, {} seat(s) held",
+        match apps.scim.user(leaver) {
+            None => "account removed".to_owned(),
+            Some(u) => format!("account {}", if u.active { "ACTIVE" } else { "inactive" }),
+        },
+        apps.scim.seats_held()
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("manifest.json"))?)?;
+    println!("\nSeats in the bundle (manifest.json `seats`):");
+    for seat in manifest["seats"].as_array().into_iter().flatten() {
+        println!(
+            "  {:<8} {:<26} seat freed: {:<34} restorable: {}",
+            seat["app"].as_str().unwrap_or("?"),
+            seat["outcome"].as_str().unwrap_or("?"),
+            seat["seat_freed"].as_str().unwrap_or("?"),
+            seat["restorable"].as_str().unwrap_or("?")
+        );
+    }
+    Ok(())
+}
+
+/// Plays IT receiving the leaver's devices, and each app owner removing the leaver's account
+/// by hand: confirms each outstanding item of an awaiting step, as an operator (or the owner,
+/// from the reminder's link) would.
 async fn confirm_returns(sb: &Sandbox, run_id: &RunId, started: Instant) -> Result<()> {
     for s in sb.system.store.steps(run_id).await? {
         let (StepState::Awaiting, Some(task)) = (s.state, &s.human) else {
             continue;
         };
+        if s.action == passage_core::Action::ConfirmAppRemoval {
+            attest_removals(sb, run_id, &s, started).await?;
+            continue;
+        }
         for item in task.outstanding() {
             let mdm = item
                 .device
@@ -242,6 +315,42 @@ async fn confirm_returns(sb: &Sandbox, run_id: &RunId, started: Instant) -> Resu
                 item.label
             );
         }
+    }
+    Ok(())
+}
+
+/// The app's owner attests the account is removed, as from the reminder's signed link.
+async fn attest_removals(
+    sb: &Sandbox,
+    run_id: &RunId,
+    step: &passage_core::Step,
+    started: Instant,
+) -> Result<()> {
+    let Some(task) = &step.human else {
+        return Ok(());
+    };
+    for item in task.outstanding() {
+        let actor = format!("owner:{}", crate::harness::saas_owner());
+        sb.system
+            .engine
+            .confirm(
+                run_id,
+                &step.key,
+                &passage_core::engine::ConfirmRequest {
+                    item: item.id.clone(),
+                    outcome: passage_core::ItemOutcome::Attested,
+                    actor: actor.clone(),
+                    condition: None,
+                    note: Some("account removed in the admin console".into()),
+                },
+            )
+            .await?;
+        println!(
+            "  [{:>6.2}s] {:<20} attested by {actor}: {}",
+            started.elapsed().as_secs_f64(),
+            step.key,
+            item.label
+        );
     }
     Ok(())
 }

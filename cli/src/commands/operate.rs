@@ -237,9 +237,11 @@ pub async fn confirm(config: &Path, a: ConfirmArgs) -> Result<()> {
         "received" => passage_core::ItemOutcome::Received,
         "handed_over" => passage_core::ItemOutcome::HandedOver,
         "written_off" => passage_core::ItemOutcome::WrittenOff,
-        other => {
-            anyhow::bail!("unknown outcome {other:?}: use received, handed_over or written_off")
-        }
+        "attested" => passage_core::ItemOutcome::Attested,
+        "no_account" => passage_core::ItemOutcome::NoAccount,
+        other => anyhow::bail!(
+            "unknown outcome {other:?}: use received, handed_over, written_off, attested or no_account"
+        ),
     };
     let (_, system) = system::open(config)?;
     let step = system

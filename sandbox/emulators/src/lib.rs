@@ -4,11 +4,14 @@
 //! including its errors, pagination, rate limits and audit logs — without
 //! touching a real tenant.
 //!
-//! Each provider lives in its own module; behaviour common to all of them
+//! Each provider (and each SaaS app: a generic SCIM server, Slack, GitHub) lives in its own
+//! module; behaviour common to all of them
 //! (fault knobs, rate-limit windows, counters, server plumbing) lives in
 //! [`common`].
 
 pub mod common;
+#[cfg(feature = "github")]
+pub mod github;
 #[cfg(feature = "google")]
 pub mod google;
 #[cfg(feature = "hr")]
@@ -18,7 +21,11 @@ pub mod jumpcloud;
 #[cfg(feature = "microsoft")]
 pub mod microsoft;
 pub mod okta;
+#[cfg(feature = "scim")]
+pub mod scim;
 #[cfg(feature = "sinks")]
 pub mod sinks;
+#[cfg(feature = "slack")]
+pub mod slack;
 
 pub use okta::{OktaConfig, OktaEmulator, demo_seed};

@@ -21,7 +21,10 @@ pub use file::{
     ChannelConfig, Config, EarlyConfig, HrWebhookConfig, HumanConfig, HumanStepConfig,
     LocationConfig, OperatorConfig, ServerConfig, TenantConfig,
 };
-pub use providers::{GoogleConfig, JumpCloudConfig, MicrosoftConfig, OktaConfig};
+pub use providers::{
+    GithubConfig, GoogleConfig, JumpCloudConfig, ManualAppConfig, MicrosoftConfig, OktaConfig,
+    ScimAppConfig, SlackConfig,
+};
 pub use resolve::Resolved;
 pub use secrets::{SecretError, resolve_secret};
 pub use wiring::{CONFIRM_LINKS_VALID_FOR, Integrations, Wiring, confirm_links};

@@ -421,4 +421,161 @@ fn the_sla_defaults_to_a_day_from_the_cutoff_and_refuses_nonsense() {
         };
         assert!(format!("{err:#}").contains(needle), "{extra}: {err:#}");
     }
+fn saas_sections_resolve_into_policies_and_connections() {
+    let text = r#"
+[[tenants]]
+id = "acme"
+[tenants.slack]
+plan = "enterprise_grid"
+token = "xoxp-1"
+[tenants.github]
+org = "acme-corp"
+enterprise = "acme"
+token = "ghp_1"
+saml_sso = true
+copilot = true
+emu = true
+remove_after_days = 14
+logins = { "Jane.Doe@acme.example" = "jdoe" }
+[[tenants.scim_apps]]
+app = "notion"
+name = "Notion"
+base_url = "https://api.notion.example/scim/v2"
+token = "s"
+remove_after_days = 30
+[[tenants.scim_apps]]
+app = "canva"
+name = "Canva"
+base_url = "https://www.canva.example/_scim/v2"
+token = "s"
+deactivate_by = "delete"
+remove_at_cutoff = true
+critical = false
+[[tenants.manual_apps]]
+app = "figma"
+name = "Figma"
+owner = "design@acme.example"
+escalate_after_hours = 48
+"#;
+    let (policies, connections) = Config::parse(text).unwrap().resolve().unwrap();
+    let saas = &policies[0].saas;
+    assert_eq!(
+        saas.slack.as_ref().unwrap().plan,
+        passage_core::SlackPlan::EnterpriseGrid
+    );
+    let github = saas.github.as_ref().unwrap();
+    assert!(github.emu && github.saml_sso && github.copilot);
+    assert_eq!(
+        github.seat.remove_after,
+        Some(std::time::Duration::from_secs(14 * 86_400))
+    );
+    let notion = saas.scim_app("notion").unwrap();
+    assert!(notion.seat.deactivate_first && notion.removal_frees_seat);
+    let canva = saas.scim_app("canva").unwrap();
+    assert!(!canva.seat.deactivate_first && !canva.seat.critical);
+    let figma = saas.manual_app("figma").unwrap();
+    assert_eq!(figma.owner, "design@acme.example");
+    assert_eq!(
+        figma.step.escalate_after,
+        std::time::Duration::from_secs(48 * 3600)
+    );
+    let c = &connections[&passage_core::TenantId::new("acme")];
+    assert_eq!(c.scim.len(), 2);
+    assert_eq!(
+        c.scim["notion"].base_url.as_str(),
+        "https://api.notion.example/scim/v2"
+    );
+    assert_eq!(
+        c.github.as_ref().unwrap().logins["Jane.Doe@acme.example"],
+        "jdoe"
+    );
+    assert_eq!(
+        c.slack.as_ref().unwrap().api_url.as_str(),
+        "https://slack.com/api"
+    );
+    // The plan built from it closes every seat.
+    let steps =
+        passage_core::plan::build(&passage_core::RunId::new("r"), &policies[0], None).unwrap();
+    for key in [
+        "slack.revoke_sessions",
+        "github.remove_seat",
+        "scim.notion.remove_seat",
+        "scim.canva.remove_seat",
+        "human.figma.confirm_app_removal",
+    ] {
+        assert!(steps.iter().any(|s| s.key.as_str() == key), "{key}");
+    }
+}
+
+#[test]
+fn saas_settings_that_would_lose_data_or_cannot_work_are_refused_with_the_fix() {
+    let base = "[[tenants]]\nid = \"acme\"\n";
+    let scim = "[[tenants.scim_apps]]\napp = \"wiki\"\nname = \"Wiki\"\nbase_url = \"https://w.example/scim/v2\"\ntoken = \"t\"\n";
+    let cases = [
+        (
+            format!("{scim}deactivate_by = \"delete\"\n"),
+            "DELETE cannot be undone, so it is no reversible deactivation",
+        ),
+        (
+            format!("{scim}remove_at_cutoff = true\nremove_after_days = 3\n"),
+            "contradict each other",
+        ),
+        (
+            scim.replace("\"wiki\"", "\"Wiki!\""),
+            "must be 1-32 of a-z, 0-9 and -",
+        ),
+        (
+            scim.replace("\"wiki\"", "\"slack\""),
+            "taken by the built-in connector",
+        ),
+        (format!("{scim}{scim}"), "used twice"),
+        (
+            "[tenants.slack]\nplan = \"pro\"\n".to_owned(),
+            "has no SCIM API; name the owner",
+        ),
+        (
+            "[tenants.slack]\nplan = \"business_plus\"\nremove_after_days = 3\ntoken = \"t\"\n"
+                .to_owned(),
+            "no removal beyond its deactivation",
+        ),
+        (
+            "[tenants.github]\norg = \"o\"\ntoken = \"t\"\nremove_after_days = 3\n".to_owned(),
+            "no removal beyond its deactivation",
+        ),
+        (
+            "[tenants.github]\norg = \"o\"\ntoken = \"t\"\nemu = true\n".to_owned(),
+            "needs the enterprise's slug",
+        ),
+        (
+            "[[tenants.manual_apps]]\napp = \"figma\"\nname = \"Figma\"\nowner = \"design team\"\n"
+                .to_owned(),
+            "owner must be the e-mail address",
+        ),
+    ];
+    for (extra, needle) in cases {
+        let text = format!("{base}{extra}");
+        let err = match Config::parse(&text) {
+            Err(e) => e,
+            Ok(config) => config
+                .resolve()
+                .err()
+                .unwrap_or_else(|| panic!("accepted: {extra}")),
+        };
+        assert!(format!("{err:#}").contains(needle), "{extra}: {err:#}");
+    }
+    // On Free or Pro, the named owner gets a task instead of any API call.
+    let text = format!("{base}[tenants.slack]\nplan = \"pro\"\nowner = \"it@acme.example\"\n");
+    let (policies, connections) = Config::parse(&text).unwrap().resolve().unwrap();
+    assert!(
+        connections[&passage_core::TenantId::new("acme")]
+            .slack
+            .is_none()
+    );
+    let steps =
+        passage_core::plan::build(&passage_core::RunId::new("r"), &policies[0], None).unwrap();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.key.as_str() == "human.slack.confirm_app_removal")
+    );
 }

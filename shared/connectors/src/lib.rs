@@ -3,6 +3,7 @@
 //! boundary so the engine never has to know a provider's error dialect.
 
 mod call;
+pub mod github;
 pub mod google;
 pub mod http;
 pub mod jumpcloud;
@@ -13,5 +14,7 @@ pub mod okta;
 pub mod permissions;
 pub mod preflight;
 mod registry;
+pub mod scim;
+pub mod slack;
 
 pub use registry::{ConnectionSettings, Registry};

@@ -5,8 +5,9 @@
 //! on is verified or waived.
 
 use crate::domain::{
-    Action, DeviceAction, DisableMode, GooglePolicy, JumpCloudPolicy, MicrosoftPolicy, OktaPolicy,
-    Provider, Step, StepState, TenantPolicy, step_key,
+    Action, DeviceAction, DisableMode, GithubPolicy, GooglePolicy, JumpCloudPolicy,
+    MicrosoftPolicy, OktaPolicy, Provider, SaasPolicy, SeatPlan, SlackPolicy, Step, StepState,
+    TenantPolicy, app_step_key,
 };
 use crate::ids::{RunId, StepKey};
 use std::collections::{BTreeMap, BTreeSet};
@@ -140,6 +141,36 @@ pub const ORDERING_RULES: &[OrderingRule] = &[
         Action::RemoveLicenses,
         "Drive data must be transferred before the licence goes",
     ),
+    rule(
+        Provider::Slack,
+        Action::DeactivateSeat,
+        Action::RevokeSessions,
+        "a deactivated member cannot sign in again, so no session starts after the reset",
+    ),
+    rule(
+        Provider::Github,
+        Action::RevokeGrants,
+        Action::DeactivateSeat,
+        "credential authorizations are listed and revoked while the user is still a member",
+    ),
+    rule(
+        Provider::Github,
+        Action::RemoveLicenses,
+        Action::DeactivateSeat,
+        "a Copilot seat can be read and cancelled only while the user is a member",
+    ),
+    rule(
+        Provider::Github,
+        Action::DeactivateSeat,
+        Action::RemoveSeat,
+        "deleting a managed user anonymises it for good, so it is suspended first",
+    ),
+    rule(
+        Provider::Scim,
+        Action::DeactivateSeat,
+        Action::RemoveSeat,
+        "removal cannot be undone, so the account is deactivated first and removed after the grace period",
+    ),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -165,19 +196,36 @@ pub enum PlanError {
 struct ProviderPlan<'a> {
     run_id: &'a RunId,
     provider: Provider,
+    /// The tenant's app, for a provider that serves several (SCIM).
+    app: Option<&'a str>,
     steps: Vec<Step>,
 }
 
 impl<'a> ProviderPlan<'a> {
     fn new(run_id: &'a RunId, provider: Provider) -> Self {
+        Self::for_app(run_id, provider, None)
+    }
+
+    fn for_app(run_id: &'a RunId, provider: Provider, app: Option<&'a str>) -> Self {
         let mut plan = Self {
             run_id,
             provider,
+            app,
             steps: Vec::new(),
         };
-        plan.steps
-            .push(Step::new(run_id, provider, Action::Snapshot, true, vec![]));
+        plan.push(Step::new(run_id, provider, Action::Snapshot, true, vec![]));
         plan
+    }
+
+    fn push(&mut self, step: Step) {
+        self.steps.push(match self.app {
+            Some(app) => step.in_app(app),
+            None => step,
+        });
+    }
+
+    fn key(&self, action: Action) -> StepKey {
+        app_step_key(self.provider, self.app, action)
     }
 
     fn has(&self, action: Action) -> bool {
@@ -198,18 +246,42 @@ impl<'a> ProviderPlan<'a> {
         let mut deps: Vec<StepKey> = after
             .iter()
             .filter(|a| self.has(**a))
-            .map(|a| step_key(self.provider, *a))
+            .map(|a| self.key(*a))
             .collect();
         if deps.is_empty() {
-            deps.push(step_key(self.provider, Action::Snapshot));
+            deps.push(self.key(Action::Snapshot));
         }
-        self.steps.push(Step::new(
-            self.run_id,
-            self.provider,
-            action,
-            critical,
-            deps,
-        ));
+        let step = Step::new(self.run_id, self.provider, action, critical, deps);
+        self.push(step);
+        self
+    }
+
+    /// The seat's end: a reversible deactivation at the cutoff (after `after`), then, where
+    /// the app can remove accounts for good (`removable`) and the tenant wants it, the removal
+    /// after the grace period; or the removal itself at the cutoff when the tenant accepts
+    /// that.
+    fn seat(&mut self, seat: &SeatPlan, removable: bool, after: &[Action]) -> &mut Self {
+        let critical = seat.critical;
+        if seat.deactivate_first || !removable {
+            self.add(true, Action::DeactivateSeat, critical, after);
+        }
+        if !removable {
+            return self;
+        }
+        if !seat.deactivate_first {
+            return self.add(true, Action::RemoveSeat, critical, after);
+        }
+        if let Some(grace) = seat.remove_after {
+            self.add(
+                true,
+                Action::RemoveSeat,
+                critical,
+                &[Action::DeactivateSeat],
+            );
+            if let Some(last) = self.steps.last_mut() {
+                last.wait_after_cutoff_s = Some(grace.as_secs());
+            }
+        }
         self
     }
 }
@@ -235,6 +307,7 @@ pub fn build(
     if let Some(jc) = &policy.jumpcloud {
         steps.extend(jumpcloud_steps(run_id, jc));
     }
+    steps.extend(saas_steps(run_id, &policy.saas));
     if steps.is_empty() {
         return Err(PlanError::Empty);
     }
@@ -358,6 +431,61 @@ fn jumpcloud_steps(run_id: &RunId, jc: &JumpCloudPolicy) -> Vec<Step> {
             true,
             &[Suspend],
         );
+    p.steps
+}
+
+/// Each SaaS app's seat: snapshot, what must happen while the account is still live, then the
+/// seat's end. Apps Passage cannot reach (and Slack on a plan without SCIM) get their owner's
+/// confirmation instead, open from the cutoff.
+fn saas_steps(run_id: &RunId, saas: &SaasPolicy) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if let Some(slack) = saas.slack.as_ref().filter(|s| s.plan.has_scim()) {
+        steps.extend(slack_steps(run_id, slack));
+    }
+    if let Some(github) = &saas.github {
+        steps.extend(github_steps(run_id, github));
+    }
+    for app in &saas.scim {
+        let mut p = ProviderPlan::for_app(run_id, Provider::Scim, Some(&app.app));
+        p.seat(&app.seat, true, &[]);
+        steps.extend(p.steps);
+    }
+    let slack_by_hand = saas.slack.as_ref().and_then(|_| saas.manual_app("slack"));
+    for app in saas.manual.iter().cloned().chain(slack_by_hand) {
+        let step = Step::new(
+            run_id,
+            Provider::Human,
+            Action::ConfirmAppRemoval,
+            app.step.critical,
+            vec![],
+        );
+        steps.push(step.in_app(&app.app));
+    }
+    steps
+}
+
+/// Slack: deactivation through SCIM (Business+ and Enterprise Grid), then, on Enterprise Grid,
+/// every session reset through the Admin API. Slack removes no member for good.
+fn slack_steps(run_id: &RunId, slack: &SlackPolicy) -> Vec<Step> {
+    let mut p = ProviderPlan::new(run_id, Provider::Slack);
+    p.seat(&slack.seat, false, &[]).add(
+        slack.plan.has_admin_api(),
+        Action::RevokeSessions,
+        slack.seat.critical,
+        &[Action::DeactivateSeat],
+    );
+    p.steps
+}
+
+/// GitHub: SAML credential authorizations and the Copilot seat while the user is a member, then
+/// the membership; a managed user (EMU) is suspended and may be deleted after the grace period.
+fn github_steps(run_id: &RunId, github: &GithubPolicy) -> Vec<Step> {
+    use Action::*;
+    let critical = github.seat.critical;
+    let mut p = ProviderPlan::new(run_id, Provider::Github);
+    p.add(github.saml_sso, RevokeGrants, critical, &[])
+        .add(github.copilot, RemoveLicenses, critical, &[])
+        .seat(&github.seat, github.emu, &[RevokeGrants, RemoveLicenses]);
     p.steps
 }
 
@@ -485,7 +613,7 @@ pub fn validate(steps: &[Step]) -> Result<(), PlanError> {
         .iter()
         .filter(|s| s.action != Action::Snapshot && s.provider != Provider::Human)
     {
-        let snapshot = step_key(s.provider, Action::Snapshot);
+        let snapshot = app_step_key(s.provider, s.app.as_deref(), Action::Snapshot);
         if !reaches(&by_key, &s.key, &snapshot) {
             return Err(PlanError::Ordering {
                 before: snapshot,
@@ -494,18 +622,20 @@ pub fn validate(steps: &[Step]) -> Result<(), PlanError> {
             });
         }
     }
+    // A rule holds within each app of its provider.
     for rule in ORDERING_RULES {
-        let before = step_key(rule.provider, rule.before);
-        let after = step_key(rule.provider, rule.after);
-        if by_key.contains_key(&before)
-            && by_key.contains_key(&after)
-            && !reaches(&by_key, &after, &before)
+        for after in steps
+            .iter()
+            .filter(|s| s.provider == rule.provider && s.action == rule.after)
         {
-            return Err(PlanError::Ordering {
-                before,
-                after,
-                why: rule.why,
-            });
+            let before = app_step_key(rule.provider, after.app.as_deref(), rule.before);
+            if by_key.contains_key(&before) && !reaches(&by_key, &after.key, &before) {
+                return Err(PlanError::Ordering {
+                    before,
+                    after: after.key.clone(),
+                    why: rule.why,
+                });
+            }
         }
     }
     Ok(())
@@ -547,6 +677,52 @@ pub fn releasable(steps: &[Step]) -> Vec<StepKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{ManualAppPolicy, ScimAppPolicy, ScimDeactivation, SlackPlan, step_key};
+    use std::time::Duration;
+
+    const GRACE: Duration = Duration::from_secs(30 * 86_400);
+
+    fn scim_app(app: &str, seat: SeatPlan) -> ScimAppPolicy {
+        ScimAppPolicy {
+            app: app.into(),
+            name: app.into(),
+            deactivate_by: ScimDeactivation::PatchActive,
+            delete_reversible: false,
+            deactivation_frees_seat: false,
+            removal_frees_seat: true,
+            seat,
+        }
+    }
+
+    /// Slack on Enterprise Grid, a SAML GitHub organisation with Copilot under EMU, a SCIM
+    /// app removed after a grace period, and an app without an API.
+    fn every_saas() -> SaasPolicy {
+        let grace = SeatPlan {
+            remove_after: Some(GRACE),
+            ..SeatPlan::deactivate_only()
+        };
+        SaasPolicy {
+            slack: Some(SlackPolicy {
+                plan: SlackPlan::EnterpriseGrid,
+                seat: SeatPlan::deactivate_only(),
+                owner: None,
+                manual: crate::domain::HumanStepPolicy::app_removal(),
+            }),
+            github: Some(GithubPolicy {
+                saml_sso: true,
+                copilot: true,
+                emu: true,
+                seat: grace.clone(),
+            }),
+            scim: vec![scim_app("notion", grace)],
+            manual: vec![ManualAppPolicy {
+                app: "figma".into(),
+                name: "Figma".into(),
+                owner: "design-lead@example.com".into(),
+                step: crate::domain::HumanStepPolicy::app_removal(),
+            }],
+        }
+    }
 
     fn plan(mode: DisableMode) -> Vec<Step> {
         let mut policy = TenantPolicy::new("acme");
@@ -581,6 +757,7 @@ mod tests {
         policy.jumpcloud = Some(crate::domain::JumpCloudPolicy {
             devices: DeviceAction::Lock,
         });
+        policy.saas = every_saas();
         build(&RunId::new("run_1"), &policy, delegate).unwrap()
     }
 
@@ -593,6 +770,9 @@ mod tests {
             Provider::Microsoft,
             Provider::Google,
             Provider::Jumpcloud,
+            Provider::Slack,
+            Provider::Github,
+            Provider::Scim,
         ] {
             assert!(
                 steps
@@ -619,12 +799,14 @@ mod tests {
         let full = everything(Some("boss@example.com"));
         for r in ORDERING_RULES {
             let mut steps = full.clone();
-            let after = step_key(r.provider, r.after);
-            let Some(s) = steps.iter_mut().find(|s| s.key == after) else {
+            let Some(s) = steps
+                .iter_mut()
+                .find(|s| s.provider == r.provider && s.action == r.after)
+            else {
                 continue;
             };
             // Rewire the later step to wait for the snapshot only.
-            s.depends_on = vec![step_key(r.provider, Action::Snapshot)];
+            s.depends_on = vec![app_step_key(r.provider, s.app.as_deref(), Action::Snapshot)];
             assert!(
                 matches!(validate(&steps), Err(PlanError::Ordering { .. })),
                 "dropping {} before {} went unnoticed",
@@ -742,6 +924,134 @@ mod tests {
         assert_eq!(
             build(&RunId::new("r"), &policy, None),
             Err(PlanError::Empty)
+        );
+    }
+
+    #[test]
+    fn every_app_closes_its_seat_after_its_own_snapshot() {
+        let mut policy = TenantPolicy::new("acme");
+        policy.okta = None;
+        policy.saas = every_saas();
+        let steps = build(&RunId::new("r"), &policy, None).unwrap();
+        let keys: Vec<&str> = steps.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "slack.snapshot",
+                "slack.deactivate_seat",
+                "slack.revoke_sessions",
+                "github.snapshot",
+                "github.revoke_grants",
+                "github.remove_licenses",
+                "github.deactivate_seat",
+                "github.remove_seat",
+                "scim.notion.snapshot",
+                "scim.notion.deactivate_seat",
+                "scim.notion.remove_seat",
+                "human.figma.confirm_app_removal",
+            ]
+        );
+        let step = |k: &str| steps.iter().find(|s| s.key.as_str() == k).unwrap();
+        assert_eq!(
+            step("scim.notion.deactivate_seat").depends_on,
+            [StepKey::new("scim.notion.snapshot")]
+        );
+        assert_eq!(
+            step("scim.notion.deactivate_seat").app.as_deref(),
+            Some("notion")
+        );
+        assert_eq!(
+            step("github.deactivate_seat").depends_on,
+            [
+                StepKey::new("github.revoke_grants"),
+                StepKey::new("github.remove_licenses")
+            ]
+        );
+        // The irreversible removals wait out the grace period, after the reversible step.
+        for k in ["scim.notion.remove_seat", "github.remove_seat"] {
+            assert_eq!(step(k).wait_after_cutoff_s, Some(GRACE.as_secs()), "{k}");
+        }
+        assert_eq!(
+            step("scim.notion.deactivate_seat").wait_after_cutoff_s,
+            None
+        );
+        // The owner's task opens at the cutoff: nothing to wait for.
+        assert!(
+            step("human.figma.confirm_app_removal")
+                .depends_on
+                .is_empty()
+        );
+        assert_eq!(releasable(&steps).len(), 4);
+    }
+
+    #[test]
+    fn a_removal_the_tenant_accepts_at_the_cutoff_replaces_the_deactivation() {
+        let mut policy = TenantPolicy::new("acme");
+        policy.saas.scim = vec![scim_app(
+            "canva",
+            SeatPlan {
+                deactivate_first: false,
+                remove_after: None,
+                critical: false,
+            },
+        )];
+        let steps = build(&RunId::new("r"), &policy, None).unwrap();
+        let remove = steps
+            .iter()
+            .find(|s| s.key.as_str() == "scim.canva.remove_seat")
+            .unwrap();
+        assert_eq!(remove.wait_after_cutoff_s, None);
+        assert!(!remove.critical);
+        assert!(!steps.iter().any(|s| s.action == Action::DeactivateSeat));
+    }
+
+    #[test]
+    fn slack_without_scim_is_its_owners_task_and_a_second_scim_app_is_kept_apart() {
+        let mut policy = TenantPolicy::new("acme");
+        let mut saas = every_saas();
+        let slack = saas.slack.as_mut().unwrap();
+        slack.plan = SlackPlan::Pro;
+        slack.owner = Some("it@example.com".into());
+        saas.scim
+            .push(scim_app("zoom", SeatPlan::deactivate_only()));
+        policy.saas = saas;
+        let steps = build(&RunId::new("r"), &policy, None).unwrap();
+        assert!(!steps.iter().any(|s| s.provider == Provider::Slack));
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.key.as_str() == "human.slack.confirm_app_removal")
+        );
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.key.as_str() == "scim.zoom.deactivate_seat")
+        );
+        assert!(
+            !steps
+                .iter()
+                .any(|s| s.key.as_str() == "scim.zoom.remove_seat")
+        );
+        // Rules hold per app: one app's removal does not count as another's deactivation.
+        let mut broken = steps.clone();
+        let remove = broken
+            .iter_mut()
+            .find(|s| s.key.as_str() == "scim.notion.remove_seat")
+            .unwrap();
+        remove.depends_on = vec![StepKey::new("scim.zoom.deactivate_seat")];
+        assert!(matches!(validate(&broken), Err(PlanError::Ordering { .. })));
+        // Slack on Business+ deactivates but has no Admin API to reset sessions with.
+        policy.saas.slack.as_mut().unwrap().plan = SlackPlan::BusinessPlus;
+        let steps = build(&RunId::new("r"), &policy, None).unwrap();
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.key.as_str() == "slack.deactivate_seat")
+        );
+        assert!(
+            !steps
+                .iter()
+                .any(|s| s.key.as_str() == "slack.revoke_sessions")
         );
     }
 }

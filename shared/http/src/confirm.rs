@@ -1,7 +1,8 @@
 //! Confirmation links: the manager confirms a data hand-over from the reminder itself, without
 //! an operator account. The link is signed for one item, one person and a time window; opening
 //! it (GET) only shows what would be confirmed — mail scanners prefetch links — and the button
-//! on that page (POST) records the confirmation as `manager:<email>`.
+//! on that page (POST) records the confirmation as `manager:<email>` (or, for an app without
+//! an API, the owner's attestation as `owner:<email>`).
 
 use crate::{ApiState, error};
 use axum::Router;
@@ -11,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use passage_core::engine::{Classified, ConfirmRequest, EngineError, ErrorKind};
 use passage_core::link::{self, ConfirmScope};
-use passage_core::{ItemOutcome, RunId, StepKey};
+use passage_core::{Action, ItemOutcome, RunId, StepKey};
 use serde::Deserialize;
 
 pub(crate) fn routes() -> Router<ApiState> {
@@ -154,10 +155,23 @@ async fn confirm(
             );
         }
     }
+    // The step decides what a click confirms: a hand-over by the manager, or an app account's
+    // removal attested by the app's owner.
+    let action = match state.engine.ports().store.steps(&run_id).await {
+        Ok(steps) => steps
+            .iter()
+            .find(|s| s.key.as_str() == scope.step)
+            .map_or(Action::ConfirmHandover, |s| s.action),
+        Err(_) => Action::ConfirmHandover,
+    };
+    let role = match action {
+        Action::ConfirmAppRemoval => "owner",
+        _ => "manager",
+    };
     let request = ConfirmRequest {
         item: scope.item.clone(),
-        outcome: ItemOutcome::HandedOver,
-        actor: format!("manager:{}", scope.by),
+        outcome: ItemOutcome::by_link(action),
+        actor: format!("{role}:{}", scope.by),
         condition: None,
         // A missing or unreadable form just means no note.
         note: form.ok().and_then(|axum::Form(f)| f.note),

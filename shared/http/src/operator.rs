@@ -525,7 +525,7 @@ async fn retry(
 #[serde(deny_unknown_fields)]
 struct ConfirmBody {
     item: String,
-    /// `received`, `handed_over` or `written_off`.
+    /// `received`, `handed_over`, `written_off`, `attested` or `no_account`.
     outcome: ItemOutcome,
     condition: Option<String>,
     note: Option<String>,

@@ -133,6 +133,12 @@ pub mod effect {
     pub const TRANSFER_DATA: &str = "transfer_data";
     /// A device action issued (object: the device).
     pub const SECURE_DEVICE: &str = "secure_device";
+    /// An app account removed for good (a SCIM `DELETE` that erases, a managed user deleted).
+    pub const REMOVE_ACCOUNT: &str = "remove_account";
+    /// An outside collaborator's access to an organisation removed.
+    pub const REMOVE_COLLABORATOR: &str = "remove_collaborator";
+    /// A pending invitation cancelled (object: the invitation).
+    pub const CANCEL_INVITATION: &str = "cancel_invitation";
 }
 
 /// Every effect a provider's state changes recorded, first-time and repeated apart, so a test

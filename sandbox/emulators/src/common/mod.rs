@@ -9,6 +9,7 @@
 
 pub mod clock;
 pub mod counters;
+pub mod gate;
 pub mod ids;
 pub mod knobs;
 pub mod lag;

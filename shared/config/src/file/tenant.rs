@@ -2,7 +2,10 @@
 //! provider sections.
 
 use crate::file::yes;
-use crate::providers::{GoogleConfig, JumpCloudConfig, MicrosoftConfig, OktaConfig};
+use crate::providers::{
+    GithubConfig, GoogleConfig, JumpCloudConfig, ManualAppConfig, MicrosoftConfig, OktaConfig,
+    ScimAppConfig, SlackConfig,
+};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -31,6 +34,16 @@ pub struct TenantConfig {
     pub google: Option<GoogleConfig>,
     #[serde(default)]
     pub jumpcloud: Option<JumpCloudConfig>,
+    /// SaaS apps: Slack, GitHub, any app with SCIM 2.0, and apps without an API whose owner
+    /// confirms by hand.
+    #[serde(default)]
+    pub slack: Option<SlackConfig>,
+    #[serde(default)]
+    pub github: Option<GithubConfig>,
+    #[serde(default)]
+    pub scim_apps: Vec<ScimAppConfig>,
+    #[serde(default)]
+    pub manual_apps: Vec<ManualAppConfig>,
     /// Work locations with their own zone and end of day.
     #[serde(default)]
     pub locations: Vec<LocationConfig>,

@@ -33,6 +33,7 @@ pub(crate) fn tenant_policy(t: &TenantConfig, at: &str) -> Result<TenantPolicy> 
         microsoft: t.microsoft.as_ref().map(|m| m.policy()),
         google: t.google.as_ref().map(|g| g.policy()),
         jumpcloud: t.jumpcloud.as_ref().map(|j| j.policy()),
+        saas: crate::providers::saas_policy(t).with_context(ctx)?,
         max_attempts: t.max_attempts.max(1),
         locations: t
             .locations
@@ -124,7 +125,7 @@ fn early(e: &EarlyConfig) -> Result<EarlyPolicy> {
 }
 
 /// A duration written in hours (fractions allowed), `default` when absent.
-fn hours(h: Option<f64>, default: Duration, key: &str) -> Result<Duration> {
+pub(crate) fn hours(h: Option<f64>, default: Duration, key: &str) -> Result<Duration> {
     match h {
         None => Ok(default),
         Some(h) if h.is_finite() && h >= 0.0 => Ok(Duration::from_secs_f64(h * 3600.0)),

@@ -2,15 +2,23 @@
 //! struct and the one conversion from it into the connector's settings (and the tenant
 //! policy's part for that provider), so a provider's keys, defaults and refusals sit together.
 
+mod github;
 mod google;
 mod jumpcloud;
 mod microsoft;
 mod okta;
+mod saas;
+mod scim;
+mod slack;
 
+pub use github::GithubConfig;
 pub use google::GoogleConfig;
 pub use jumpcloud::JumpCloudConfig;
 pub use microsoft::MicrosoftConfig;
 pub use okta::OktaConfig;
+pub use saas::ManualAppConfig;
+pub use scim::ScimAppConfig;
+pub use slack::SlackConfig;
 
 use crate::file::TenantConfig;
 use anyhow::{Context, Result};
@@ -23,6 +31,37 @@ pub(crate) fn connection_settings(t: &TenantConfig, at: &str) -> Result<Connecti
         microsoft: t.microsoft.as_ref().map(|m| m.settings(at)).transpose()?,
         google: t.google.as_ref().map(|g| g.settings(at)).transpose()?,
         jumpcloud: t.jumpcloud.as_ref().map(|j| j.settings(at)).transpose()?,
+        slack: match &t.slack {
+            Some(s) => s.settings(at)?,
+            None => None,
+        },
+        github: t.github.as_ref().map(|g| g.settings(at)).transpose()?,
+        scim: t
+            .scim_apps
+            .iter()
+            .map(|a| Ok((a.app.clone(), a.settings(at)?)))
+            .collect::<Result<_>>()?,
+    })
+}
+
+/// The tenant's SaaS apps: Slack, GitHub, its SCIM apps and its apps without an API, their
+/// names checked first.
+pub(crate) fn saas_policy(t: &TenantConfig) -> Result<passage_core::SaasPolicy> {
+    let names = t.scim_apps.iter().map(|a| a.app.as_str());
+    saas::check_app_names(names.chain(t.manual_apps.iter().map(|a| a.app.as_str())))?;
+    Ok(passage_core::SaasPolicy {
+        slack: t.slack.as_ref().map(SlackConfig::policy).transpose()?,
+        github: t.github.as_ref().map(GithubConfig::policy).transpose()?,
+        scim: t
+            .scim_apps
+            .iter()
+            .map(ScimAppConfig::policy)
+            .collect::<Result<_>>()?,
+        manual: t
+            .manual_apps
+            .iter()
+            .map(ManualAppConfig::policy)
+            .collect::<Result<_>>()?,
     })
 }
 

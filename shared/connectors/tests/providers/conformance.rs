@@ -555,6 +555,119 @@ mod scenarios {
     }
 }
 
+/// The SaaS apps: two SCIM servers, Slack on Enterprise Grid, a GitHub organisation and
+/// its managed users. Each runs every action its connector supports.
+mod saas_scenarios {
+    use super::recorder::{Recorder, Seen};
+    use crate::common::saas::{self as saas, Prior};
+    use passage_core::Action::*;
+
+    /// Where the SCIM emulators serve SCIM: the app's base path, which the extract leaves out
+    /// (RFC 7644 paths are relative to the base a tenant configures).
+    pub const SCIM_BASE: &str = "/scim/v2";
+
+    pub async fn scim() -> Vec<Seen> {
+        use passage_sandbox::scim::{DEMO_LEAVER, Flavor, ScimConfig, ScimEmulator, demo_seed};
+        let recorder = Recorder::start().await;
+        // A strict server (PATCH, e-mail filters, ETags) and a lenient one that claims PATCH,
+        // refuses it, refuses e-mail filters and discovers under the plural name.
+        for (flavor, lie) in [(Flavor::Strict, None), (Flavor::Lenient, Some(true))] {
+            let mut config = ScimConfig::new(flavor);
+            config.advertise_patch = lie;
+            let scim = ScimEmulator::start(config).await.unwrap();
+            demo_seed(&scim);
+            let connector =
+                saas::scim_connector(&scim, saas::scim_policy("wiki"), recorder.client());
+            let actions = [Snapshot, DeactivateSeat, RemoveSeat];
+            saas::all(
+                &connector,
+                Some("wiki"),
+                &actions,
+                DEMO_LEAVER,
+                &mut Prior::new(),
+            )
+            .await;
+            scim.shutdown().await;
+        }
+        recorder
+            .take()
+            .into_iter()
+            .map(|mut seen| {
+                let path = seen.url.path().to_owned();
+                seen.url
+                    .set_path(path.strip_prefix(SCIM_BASE).unwrap_or(&path));
+                seen
+            })
+            .collect()
+    }
+
+    pub async fn slack() -> Vec<Seen> {
+        use passage_core::SlackPlan as Plan;
+        use passage_sandbox::slack::{
+            DEMO_LEAVER, SlackConfig, SlackEmulator, SlackPlan, demo_seed,
+        };
+        let recorder = Recorder::start().await;
+        let slack = SlackEmulator::start(SlackConfig::new(SlackPlan::EnterpriseGrid))
+            .await
+            .unwrap();
+        demo_seed(&slack);
+        let connector = saas::slack_connector(&slack, Plan::EnterpriseGrid, recorder.client());
+        let actions = [Snapshot, DeactivateSeat, RevokeSessions];
+        saas::all(&connector, None, &actions, DEMO_LEAVER, &mut Prior::new()).await;
+        slack.shutdown().await;
+        recorder.take()
+    }
+
+    pub async fn github() -> Vec<Seen> {
+        use passage_sandbox::github::{
+            DEMO_LEAVER, DEMO_LOGIN, GithubConfig, GithubEmulator, demo_seed,
+        };
+        let recorder = Recorder::start().await;
+        let github = GithubEmulator::start(GithubConfig::default())
+            .await
+            .unwrap();
+        demo_seed(&github);
+        github.seed_outside_collaborator("jane-ext");
+        let org = [Snapshot, RevokeGrants, RemoveLicenses, DeactivateSeat];
+        // The leaver by mapping; an outside collaborator; a colleague by public address.
+        for (email, login) in [
+            (DEMO_LEAVER, DEMO_LOGIN),
+            ("jane.ext@example.com", "jane-ext"),
+        ] {
+            let connector = saas::github_connector(
+                &github,
+                saas::github_policy(false),
+                &[(email, login)],
+                recorder.client(),
+            );
+            saas::all(&connector, None, &org, email, &mut Prior::new()).await;
+        }
+        let connector =
+            saas::github_connector(&github, saas::github_policy(false), &[], recorder.client());
+        saas::all(
+            &connector,
+            None,
+            &org,
+            "sam.lee@example.com",
+            &mut Prior::new(),
+        )
+        .await;
+        // A managed user: suspended, then deleted.
+        let user = "kim.park@example.com";
+        github.seed_managed_user(user, "kim-park_acme");
+        let connector = saas::github_connector(
+            &github,
+            saas::github_policy(true),
+            &[(user, "kim-park_acme")],
+            recorder.client(),
+        );
+        let emu = [Snapshot, DeactivateSeat, RemoveSeat];
+        saas::all(&connector, None, &emu, user, &mut Prior::new()).await;
+        github.shutdown().await;
+        recorder.take()
+    }
+}
+
 /// The committed extract and the check of one request against it.
 mod extract {
     use serde::Deserialize;
@@ -862,7 +975,15 @@ mod extract {
     }
 }
 
-const PROVIDERS: [&str; 4] = ["okta", "microsoft", "google", "jumpcloud"];
+const PROVIDERS: [&str; 7] = [
+    "okta",
+    "microsoft",
+    "google",
+    "jumpcloud",
+    "scim",
+    "slack",
+    "github",
+];
 
 fn conformance_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance")
@@ -880,6 +1001,9 @@ async fn observed() -> &'static BTreeMap<&'static str, Vec<recorder::Seen>> {
                 ("microsoft", scenarios::microsoft().await),
                 ("google", scenarios::google().await),
                 ("jumpcloud", scenarios::jumpcloud().await),
+                ("scim", saas_scenarios::scim().await),
+                ("slack", saas_scenarios::slack().await),
+                ("github", saas_scenarios::github().await),
             ])
         })
         .await
@@ -1193,4 +1317,52 @@ fn the_extract_is_what_the_script_derives_from_the_specs() {
         );
     }
     std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn saas_bodies_are_checked_against_the_rfc_and_the_web_api_arguments() {
+    use serde_json::json;
+    // SCIM: a PatchOp's `value` takes any attribute; its envelope only what RFC 7644 says.
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"active": false}}]});
+    assert!(fabricated("scim", "PATCH", "/Users/u1", Some(patch)).is_ok());
+    let bad = json!({"schemas": [], "Operations": [{"op": "replace", "attribute": "active"}]});
+    assert!(matches!(
+        fabricated("scim", "PATCH", "/Users/u1", Some(bad)),
+        Err(v) if matches!(&*v, extract::Violation::FieldNotInSpec { field, .. } if field == "Operations[].attribute")
+    ));
+    // A PUT carries the User's writable attributes, never read-only ones such as `groups`.
+    let user = json!({"schemas": [], "userName": "a", "active": false, "emails": [{"value": "a@b"}],
+        "name": {"givenName": "A"}});
+    assert!(fabricated("scim", "PUT", "/Users/u1", Some(user)).is_ok());
+    let with_groups = json!({"userName": "a", "groups": [{"display": "g"}]});
+    assert!(fabricated("scim", "PUT", "/Users/u1", Some(with_groups)).is_err());
+    // The RFC has no /Users/{id}/password, and only an app's own base path is stripped.
+    assert!(fabricated("scim", "POST", "/Users/u1/password", None).is_err());
+    assert!(fabricated("slack", "DELETE", "/scim/v2/Users/W1", None).is_ok());
+    assert!(fabricated("slack", "DELETE", "/scim/v1/Users/W1", None).is_err());
+    // Slack's JSON bodies carry the method's form arguments, and nothing else.
+    let reset = "/api/admin.users.session.reset";
+    assert!(fabricated("slack", "POST", reset, Some(json!({"user_id": "W1"}))).is_ok());
+    assert!(fabricated("slack", "POST", reset, Some(json!({"user": "W1"}))).is_err());
+    // GitHub's Copilot cancellation takes `selected_usernames`.
+    let copilot = "/orgs/acme/copilot/billing/selected_users";
+    assert!(
+        fabricated(
+            "github",
+            "DELETE",
+            copilot,
+            Some(json!({"selected_usernames": ["a"]}))
+        )
+        .is_ok()
+    );
+    assert!(
+        fabricated(
+            "github",
+            "DELETE",
+            copilot,
+            Some(json!({"usernames": ["a"]}))
+        )
+        .is_err()
+    );
 }

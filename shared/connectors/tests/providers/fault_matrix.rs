@@ -28,7 +28,7 @@ type Routes = BTreeMap<(String, String), u64>;
 
 /// Every action there is. The match makes adding a variant a compile error here, so the matrix
 /// cannot silently miss an action a connector starts supporting.
-fn every_action() -> [Action; 17] {
+fn every_action() -> [Action; 20] {
     fn listed(action: Action) {
         match action {
             Action::Snapshot
@@ -47,7 +47,10 @@ fn every_action() -> [Action; 17] {
             | Action::RemoveLicenses
             | Action::SecureDevices
             | Action::ReturnDevices
-            | Action::ConfirmHandover => {}
+            | Action::ConfirmHandover
+            | Action::DeactivateSeat
+            | Action::RemoveSeat
+            | Action::ConfirmAppRemoval => {}
         }
     }
     let all = [
@@ -68,6 +71,9 @@ fn every_action() -> [Action; 17] {
         Action::SecureDevices,
         Action::ReturnDevices,
         Action::ConfirmHandover,
+        Action::DeactivateSeat,
+        Action::RemoveSeat,
+        Action::ConfirmAppRemoval,
     ];
     all.iter().copied().for_each(listed);
     all

@@ -147,6 +147,11 @@ impl Measure {
             },
             Action::ReturnDevices => Measure::DeviceReturn,
             Action::ConfirmHandover => Measure::Handover,
+            // An owner's attestation is the same measure, claimed at a lesser relation (see
+            // `evidence::controls`).
+            Action::DeactivateSeat | Action::RemoveSeat | Action::ConfirmAppRemoval => {
+                Measure::SaasDeactivate
+            }
         }
     }
 }

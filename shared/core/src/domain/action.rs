@@ -9,7 +9,13 @@ pub enum Provider {
     Microsoft,
     Google,
     Jumpcloud,
-    /// Not a system: steps a person confirms (device return, data hand-over).
+    /// Any app that speaks SCIM 2.0 (RFC 7643/7644); a tenant names each such app, and its
+    /// steps carry the app's name.
+    Scim,
+    Slack,
+    Github,
+    /// Not a system: steps a person confirms (device return, data hand-over, an app without
+    /// an API).
     Human,
 }
 
@@ -20,8 +26,17 @@ impl Provider {
             Provider::Microsoft => "microsoft",
             Provider::Google => "google",
             Provider::Jumpcloud => "jumpcloud",
+            Provider::Scim => "scim",
+            Provider::Slack => "slack",
+            Provider::Github => "github",
             Provider::Human => "human",
         }
+    }
+
+    /// A SaaS app rather than an identity provider: its steps close one seat each, and the
+    /// run summary lists what became of it.
+    pub fn is_saas(self) -> bool {
+        matches!(self, Provider::Scim | Provider::Slack | Provider::Github)
     }
 }
 
@@ -70,6 +85,14 @@ pub enum Action {
     ReturnDevices,
     /// The manager confirms they have the data they need.
     ConfirmHandover,
+    /// Switch the leaver's account in a SaaS app off at the cutoff, reversibly where the app
+    /// allows it (SCIM `active=false`, Slack deactivation, GitHub organisation removal).
+    DeactivateSeat,
+    /// Remove the leaver's account from a SaaS app for good (an irreversible SCIM `DELETE`):
+    /// after the tenant's grace period, unless the tenant asks for it at the cutoff.
+    RemoveSeat,
+    /// The owner of an app Passage cannot reach confirms the leaver's account there is gone.
+    ConfirmAppRemoval,
 }
 
 impl Action {
@@ -92,6 +115,9 @@ impl Action {
             Action::SecureDevices => "secure_devices",
             Action::ReturnDevices => "return_devices",
             Action::ConfirmHandover => "confirm_handover",
+            Action::DeactivateSeat => "deactivate_seat",
+            Action::RemoveSeat => "remove_seat",
+            Action::ConfirmAppRemoval => "confirm_app_removal",
         }
     }
 
@@ -115,6 +141,11 @@ impl Action {
             Action::SecureDevices => "lock, retire or wipe devices",
             Action::ReturnDevices => "confirm each device is returned",
             Action::ConfirmHandover => "manager confirms the data hand-over",
+            Action::DeactivateSeat => {
+                "deactivate the app account (reversible where the app allows)"
+            }
+            Action::RemoveSeat => "remove the app account for good",
+            Action::ConfirmAppRemoval => "the app's owner attests the account is gone",
         }
     }
 }

@@ -89,6 +89,35 @@ pub enum ItemOutcome {
     HandedOver,
     /// Will not come back (lost, written off, bought out); the note says why.
     WrittenOff,
+    /// An app's owner attests the leaver's account there is removed or deactivated. Passage
+    /// did not see it happen, so the bundle records the owner's word, never a removal.
+    Attested,
+    /// An app's owner attests the leaver never had an account there.
+    NoAccount,
+}
+
+impl ItemOutcome {
+    /// The outcomes an item of a step with `action` may be confirmed with.
+    pub fn fits(self, action: crate::domain::Action) -> bool {
+        use crate::domain::Action;
+        match action {
+            Action::ReturnDevices => {
+                matches!(self, ItemOutcome::Received | ItemOutcome::WrittenOff)
+            }
+            Action::ConfirmAppRemoval => {
+                matches!(self, ItemOutcome::Attested | ItemOutcome::NoAccount)
+            }
+            _ => self == ItemOutcome::HandedOver,
+        }
+    }
+
+    /// What a confirmation link (one click, no choice) confirms for a step with `action`.
+    pub fn by_link(action: crate::domain::Action) -> Self {
+        match action {
+            crate::domain::Action::ConfirmAppRemoval => ItemOutcome::Attested,
+            _ => ItemOutcome::HandedOver,
+        }
+    }
 }
 
 /// One reminder or escalation, as sent.
@@ -121,6 +150,17 @@ impl HumanStepPolicy {
             due_after: Duration::from_secs(3 * 86_400),
             remind_every: Duration::from_secs(86_400),
             escalate_after: Duration::from_secs(7 * 86_400),
+        }
+    }
+
+    /// An app's owner removing the account by hand: critical (access is open until they do),
+    /// first reminder after a day, escalated after three.
+    pub fn app_removal() -> Self {
+        Self {
+            critical: true,
+            due_after: Duration::from_secs(86_400),
+            remind_every: Duration::from_secs(86_400),
+            escalate_after: Duration::from_secs(3 * 86_400),
         }
     }
 

@@ -7,6 +7,7 @@ mod event;
 mod human;
 mod notice;
 mod run;
+mod saas;
 mod step;
 mod subject;
 mod tenant;
@@ -19,7 +20,13 @@ pub use human::{
 };
 pub use notice::{Channel, NoticeDelivery, NoticeKind};
 pub use run::{BundleRef, Cancellation, Run, RunSource, RunState};
-pub use step::{Lease, Step, StepError, StepErrorClass, StepResult, StepState, Waiver, step_key};
+pub use saas::{
+    GithubPolicy, ManualAppPolicy, SaasPolicy, ScimAppPolicy, ScimDeactivation, SeatOutcome,
+    SeatPlan, SlackPlan, SlackPolicy,
+};
+pub use step::{
+    Lease, Step, StepError, StepErrorClass, StepResult, StepState, Waiver, app_step_key, step_key,
+};
 pub use subject::{Manager, Subject};
 pub use tenant::{
     DeviceAction, DisableMode, EarlyPolicy, GooglePolicy, HrWebhook, HumanPolicy, JumpCloudPolicy,

@@ -9,6 +9,10 @@ pub struct Step {
     pub run_id: RunId,
     pub key: StepKey,
     pub provider: Provider,
+    /// The tenant's name for the app a step acts on, where a provider serves several apps (a
+    /// SCIM app, an app whose owner confirms by hand); part of the step's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
     pub action: Action,
     /// Critical steps must be verified for the run to close and can never be waived.
     pub critical: bool,
@@ -16,6 +20,10 @@ pub struct Step {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub early: bool,
     pub depends_on: Vec<StepKey>,
+    /// Not attempted before the run's cutoff plus this many seconds: an irreversible removal
+    /// waits out the tenant's grace period, as a later step of the same run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_after_cutoff_s: Option<u64>,
     pub version: u64,
     pub state: StepState,
     /// Attempts started so far.
@@ -139,10 +147,12 @@ impl Step {
             run_id: run_id.clone(),
             key: step_key(provider, action),
             provider,
+            app: None,
             action,
             critical,
             early: false,
             depends_on,
+            wait_after_cutoff_s: None,
             version: 0,
             state: StepState::Pending,
             attempts: 0,
@@ -159,7 +169,33 @@ impl Step {
     }
 }
 
+impl Step {
+    /// The step for the tenant's app `app` of `provider`: keyed `provider.app.action`.
+    #[must_use]
+    pub fn in_app(mut self, app: &str) -> Self {
+        self.key = app_step_key(self.provider, Some(app), self.action);
+        self.app = Some(app.to_owned());
+        self
+    }
+
+    /// Where the step's files go in a bundle: `okta`, or `scim/<app>` for an app's steps.
+    pub fn scope(&self) -> String {
+        match &self.app {
+            Some(app) => format!("{}/{app}", self.provider),
+            None => self.provider.as_str().to_owned(),
+        }
+    }
+}
+
 /// `provider.action`, the key a step has in its plan.
 pub fn step_key(provider: Provider, action: Action) -> StepKey {
     StepKey(format!("{}.{}", provider.as_str(), action.as_str()))
+}
+
+/// `provider.app.action` for a step of one of the tenant's apps, else `provider.action`.
+pub fn app_step_key(provider: Provider, app: Option<&str>, action: Action) -> StepKey {
+    match app {
+        Some(app) => StepKey(format!("{}.{app}.{}", provider.as_str(), action.as_str())),
+        None => step_key(provider, action),
+    }
 }

@@ -21,6 +21,8 @@ pub struct TenantPolicy {
     pub microsoft: Option<MicrosoftPolicy>,
     pub google: Option<GooglePolicy>,
     pub jumpcloud: Option<JumpCloudPolicy>,
+    /// The SaaS apps whose seats the leaver keeps once the identity providers are closed.
+    pub saas: crate::domain::SaasPolicy,
     /// Attempts at one step before it is marked failed and the run blocked.
     pub max_attempts: u32,
     /// Work locations with their own zone or end of day (matched by the HR system's name).
@@ -269,6 +271,7 @@ impl TenantPolicy {
             microsoft: None,
             google: None,
             jumpcloud: None,
+            saas: crate::domain::SaasPolicy::default(),
             max_attempts: 6,
             locations: Vec::new(),
             involuntary_immediate: true,

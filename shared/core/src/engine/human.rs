@@ -36,10 +36,10 @@ impl Engine {
         let policy = self.ports.tenants.tenant(&run.tenant);
         let rules = policy
             .as_ref()
-            .and_then(|p| human_policy(p, claimed.action))
+            .and_then(|p| human_policy(p, &claimed))
             .unwrap_or_else(|| default_policy(claimed.action));
         let now = self.now();
-        let items = items_of(run, steps, claimed.action, policy.as_ref());
+        let items = items_of(run, steps, &claimed, policy.as_ref());
         for _ in 0..self.settings.conflict_retries {
             let current = self.ports.store.steps(&run.id).await?;
             let Some(mut step) = current.into_iter().find(|s| s.key == claimed.key) else {
@@ -120,8 +120,7 @@ impl Engine {
         let mut sent = 0;
         for step in steps.iter().filter(|s| s.state == StepState::Awaiting) {
             let Some(task) = &step.human else { continue };
-            let rules =
-                human_policy(&policy, step.action).unwrap_or_else(|| default_policy(step.action));
+            let rules = human_policy(&policy, step).unwrap_or_else(|| default_policy(step.action));
             let next = match task.last_notice_at() {
                 None => task.due_at,
                 Some(last) => after(last, rules.remind_every),
@@ -194,14 +193,30 @@ fn clean(s: &Option<String>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// What a human step asks people to confirm: each device the leaver had, or the hand-over.
+/// What a human step asks people to confirm: each device the leaver had, the hand-over, or
+/// the account in an app without an API.
 fn items_of(
     run: &Run,
     steps: &[Step],
-    action: Action,
+    step: &Step,
     policy: Option<&TenantPolicy>,
 ) -> Vec<HumanItem> {
-    match action {
+    match step.action {
+        Action::ConfirmAppRemoval => {
+            let app = app_of(step, policy);
+            vec![HumanItem {
+                id: "account".into(),
+                label: format!(
+                    "{} removes {}'s account in {} (or confirms there is none)",
+                    app.as_ref().map_or("the app's owner", |a| a.owner.as_str()),
+                    run.subject.email,
+                    app.as_ref()
+                        .map_or_else(|| step.app.clone().unwrap_or_default(), |a| a.name.clone()),
+                ),
+                device: None,
+                confirmation: None,
+            }]
+        }
         Action::ReturnDevices => devices_of(steps)
             .into_iter()
             .enumerate()
@@ -263,16 +278,7 @@ fn confirm_item(
             step.state.as_str()
         )));
     }
-    let valid = match step.action {
-        Action::ReturnDevices => {
-            matches!(
-                request.outcome,
-                ItemOutcome::Received | ItemOutcome::WrittenOff
-            )
-        }
-        _ => request.outcome == ItemOutcome::HandedOver,
-    };
-    if !valid {
+    if !request.outcome.fits(step.action) {
         return Err(EngineError::NotAllowed(format!(
             "{key} cannot be confirmed as {:?}",
             request.outcome
@@ -314,11 +320,18 @@ fn confirm_item(
             .step(step, StepInput::Confirmed)
             .map_err(|e| EngineError::NotAllowed(e.to_string()))?;
         step.verified_at = Some(now);
+        let (summary, output) = match step.action {
+            Action::ConfirmAppRemoval => attested(step, request, now),
+            _ => (
+                format!("all {} items confirmed", confirmed.len()),
+                Value::Null,
+            ),
+        };
         step.result = Some(StepResult {
             repeat: false,
-            summary: format!("all {} items confirmed", confirmed.len()),
+            summary,
             readback: json!({"items": confirmed}),
-            output: Value::Null,
+            output,
         });
     }
     Ok(RunEvent::new(
@@ -330,8 +343,44 @@ fn confirm_item(
     ))
 }
 
-fn human_policy(policy: &TenantPolicy, action: Action) -> Option<HumanStepPolicy> {
-    match action {
+/// An app owner's confirmation: what the bundle's run summary says of the seat. Passage saw
+/// nothing, so the outcome is the owner's word, never a removal.
+fn attested(step: &Step, request: &ConfirmRequest, now: Timestamp) -> (String, Value) {
+    let app = step.app.clone().unwrap_or_default();
+    let (outcome, summary) = match request.outcome {
+        ItemOutcome::NoAccount => (
+            "no_account",
+            format!("{} attests the leaver had no {app} account", request.actor),
+        ),
+        _ => (
+            "attested",
+            format!(
+                "{} attests the leaver's {app} account is removed (not read back by Passage)",
+                request.actor
+            ),
+        ),
+    };
+    let seat = crate::domain::SeatOutcome {
+        outcome: outcome.into(),
+        seat_freed: "unknown".into(),
+        restorable: "as the app allows; Passage did not act".into(),
+        account: None,
+        licences: Vec::new(),
+    };
+    let mut seat = seat.to_value();
+    seat["attested_by"] = request.actor.clone().into();
+    seat["attested_at"] = now.to_string().into();
+    (summary, json!({"seat": seat}))
+}
+
+/// The tenant's settings for the app a confirmation step is about.
+fn app_of(step: &Step, policy: Option<&TenantPolicy>) -> Option<crate::domain::ManualAppPolicy> {
+    policy?.saas.manual_app(step.app.as_deref()?)
+}
+
+fn human_policy(policy: &TenantPolicy, step: &Step) -> Option<HumanStepPolicy> {
+    match step.action {
+        Action::ConfirmAppRemoval => app_of(step, Some(policy)).map(|a| a.step),
         Action::ReturnDevices => policy.human.device_return.clone(),
         _ => policy.human.handover.clone(),
     }
@@ -339,9 +388,45 @@ fn human_policy(policy: &TenantPolicy, action: Action) -> Option<HumanStepPolicy
 
 fn default_policy(action: Action) -> HumanStepPolicy {
     match action {
+        Action::ConfirmAppRemoval => HumanStepPolicy::app_removal(),
         Action::ReturnDevices => HumanStepPolicy::device_return(),
         _ => HumanStepPolicy::handover(),
     }
+}
+
+/// Whom a human step's notices go to, and whether they confirm it themselves with a link good
+/// for one item, as them, until it expires: the manager confirms the hand-over, an app's owner
+/// the removal; device returns are confirmed by IT, never by link.
+fn addressee(run: &Run, step: &Step, policy: &TenantPolicy) -> (Option<String>, bool) {
+    match step.action {
+        Action::ConfirmAppRemoval => (app_of(step, Some(policy)).map(|a| a.owner), true),
+        Action::ConfirmHandover => (delegate_of(run, Some(policy)), true),
+        _ => (delegate_of(run, Some(policy)), false),
+    }
+}
+
+/// One item's signed confirmation link, as a line of a notice.
+fn confirm_link(
+    run: &Run,
+    step: &Step,
+    item: &str,
+    by: &str,
+    now: Timestamp,
+    links: &super::ConfirmLinks,
+) -> String {
+    let scope = crate::link::ConfirmScope {
+        tenant: run.tenant.to_string(),
+        run_id: run.id.to_string(),
+        step: step.key.to_string(),
+        item: item.to_owned(),
+        by: by.to_owned(),
+        expires: super::after(now, links.valid_for).as_second(),
+    };
+    format!(
+        "\nConfirm as {by}: {}{}",
+        links.base_url.trim_end_matches('/'),
+        crate::link::confirm_path(links.key.expose().as_bytes(), &scope)
+    )
 }
 
 fn delegate_of(run: &Run, policy: Option<&TenantPolicy>) -> Option<String> {
@@ -364,6 +449,7 @@ fn notice_for(
     let overdue_hours = now.duration_since(task.due_at).as_hours().max(0);
     let what = match step.action {
         Action::ReturnDevices => "Device return",
+        Action::ConfirmAppRemoval => "App account removal",
         _ => "Data hand-over confirmation",
     };
     let prefix = match kind {
@@ -374,29 +460,12 @@ fn notice_for(
         .outstanding()
         .map(|i| format!("- {} ({})", i.label, i.id))
         .collect();
-    let mut recipients = Vec::new();
-    let delegate = delegate_of(run, Some(policy));
-    if let Some(d) = &delegate {
-        recipients.push(d.clone());
-    }
-    // The manager confirms the hand-over themselves, from the message, with a link that is
-    // good for that one item, as them, until it expires.
+    let (addressee, confirms_by_link) = addressee(run, step, policy);
+    let recipients: Vec<String> = addressee.iter().cloned().collect();
     let mut confirm = String::new();
-    if let (Action::ConfirmHandover, Some(links), Some(by)) = (step.action, links, &delegate) {
+    if let (true, Some(links), Some(by)) = (confirms_by_link, links, &addressee) {
         for item in task.outstanding() {
-            let scope = crate::link::ConfirmScope {
-                tenant: run.tenant.to_string(),
-                run_id: run.id.to_string(),
-                step: step.key.to_string(),
-                item: item.id.clone(),
-                by: by.clone(),
-                expires: super::after(now, links.valid_for).as_second(),
-            };
-            confirm.push_str(&format!(
-                "\nConfirm as {by}: {}{}",
-                links.base_url.trim_end_matches('/'),
-                crate::link::confirm_path(links.key.expose().as_bytes(), &scope)
-            ));
+            confirm.push_str(&confirm_link(run, step, &item.id, by, now, links));
         }
     }
     Notice {

@@ -11,6 +11,23 @@ use crate::ports::QueueMessage;
 use serde_json::json;
 use std::time::Duration;
 
+/// A step that waits out a grace period after the cutoff (an irreversible removal) is queued
+/// for the end of it: the cutoff is read when the step is released, so a rescheduled cutoff
+/// moves the removal with it. Returns the time it is held until, if it is held.
+fn hold_past_cutoff(
+    step: &mut crate::domain::Step,
+    run: &crate::domain::Run,
+    now: jiff::Timestamp,
+) -> Option<jiff::Timestamp> {
+    let wait = Duration::from_secs(step.wait_after_cutoff_s?);
+    let until = super::after(run.cutoff.at, wait);
+    if until <= now {
+        return None;
+    }
+    step.not_before = Some(step.not_before.map_or(until, |nb| nb.max(until)));
+    step.not_before
+}
+
 impl Engine {
     /// Moves every releasable step to `ready` and queues it; if nothing is left to do, queues the
     /// run's finalization. Safe to call any number of times. Returns how many steps it moved.
@@ -54,13 +71,18 @@ impl Engine {
             let mut write = Write::new(&run, now);
             for s in steps.iter_mut().filter(|s| keys.contains(&s.key)) {
                 write.step(s, StepInput::DependenciesMet)?;
+                let held = hold_past_cutoff(s, &run, now);
                 write.commit.steps.push(s.clone());
+                let mut detail = json!({"step": s.key});
+                if let Some(until) = held {
+                    detail["not_before"] = until.to_string().into();
+                }
                 write.commit.events.push(RunEvent::new(
                     run_id,
                     now,
                     "step.ready",
                     "system",
-                    json!({"step": s.key}),
+                    detail,
                 ));
             }
             // Storing the write queues the released steps.

@@ -158,7 +158,7 @@ impl Engine {
                 format!("tenant {} is no longer configured", run.tenant),
             );
         };
-        let Some(connector) = self.ports.connectors.connector(&policy, step.provider) else {
+        let Some(connector) = self.ports.connectors.connector_for(&policy, step) else {
             return permanent(
                 "connector_not_configured",
                 format!(

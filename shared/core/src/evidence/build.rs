@@ -85,13 +85,13 @@ fn step_files(
         let attempts = attempts_by_step
             .remove(step.key.as_str())
             .unwrap_or_default();
-        let evidence_path = format!("evidence/{}/{}.json", step.provider, step.action);
+        let evidence_path = format!("evidence/{}/{}.json", step.scope(), step.action);
         put(files, &evidence_path, &step_evidence(step, &attempts))?;
         if let Some(result) = &step.result
             && !result.output.is_null()
             && step.action == crate::domain::Action::Snapshot
         {
-            let path = format!("pre-state/{}.json", step.provider);
+            let path = format!("pre-state/{}.json", step.scope());
             put(files, &path, &result.output)?;
             listed.pre_state.push(path);
         }
@@ -128,6 +128,14 @@ fn step_entry(step: &Step, attempts: &[&AttemptRecord], evidence_path: &str) -> 
         .iter()
         .flat_map(|a| a.calls.iter().filter_map(|c| c.request_id.as_deref()))
         .collect();
+    let mut entry = step_entry_fields(step, &request_ids, evidence_path);
+    if let Some(app) = &step.app {
+        entry["app"] = app.clone().into();
+    }
+    entry
+}
+
+fn step_entry_fields(step: &Step, request_ids: &[&str], evidence_path: &str) -> Value {
     json!({
         "key": step.key,
         "provider": step.provider,
@@ -189,6 +197,7 @@ fn manifest(
         "pre_state": steps.pre_state,
         "waivers": waivers(input.steps),
         "confirmations": confirmations(input.steps),
+        "seats": seats(input.steps),
         "hr_changes": hr_changes(input.events),
         "timeliness": timeliness(run, input.steps),
         "control_map_version": crate::compliance::CONTROL_MAP_VERSION,
@@ -204,6 +213,29 @@ fn waivers(steps: &[Step]) -> Vec<Value> {
             s.waiver
                 .as_ref()
                 .map(|w| json!({"step": s.key, "actor": w.actor, "reason": w.reason, "at": w.at}))
+        })
+        .collect()
+}
+
+/// What became of each SaaS seat, per app, from the steps read back (or, for an app without an
+/// API, attested by its owner): the outcome, whether the paid seat is free, whether a rehire
+/// could be restored, and the licences released with it.
+fn seats(steps: &[Step]) -> Vec<Value> {
+    steps
+        .iter()
+        .filter(|s| s.state == StepState::Verified)
+        .filter_map(|s| {
+            let seat = s.result.as_ref()?.output.get("seat")?;
+            let mut entry = json!({
+                "app": s.app.clone().unwrap_or_else(|| s.provider.to_string()),
+                "provider": s.provider,
+                "step": s.key,
+                "verified_at": s.verified_at,
+            });
+            if let (Some(entry), Some(seat)) = (entry.as_object_mut(), seat.as_object()) {
+                entry.extend(seat.clone());
+            }
+            Some(entry)
         })
         .collect()
 }

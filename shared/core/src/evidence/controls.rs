@@ -3,7 +3,7 @@
 //! unfinished step lists none, whatever its action.
 
 use crate::compliance::{self, Measure, Relation};
-use crate::domain::{DeviceAction, Step, StepState};
+use crate::domain::{Action, DeviceAction, Step, StepState};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -24,12 +24,25 @@ fn measure(step: &Step) -> Measure {
     Measure::of(step.action, devices)
 }
 
+/// The step's controls with the relation it can claim. An app owner's attestation was not read
+/// back by Passage, so it supports, never evidences, what a read-back removal would.
+fn relations(step: &Step) -> Vec<(Relation, compliance::Control)> {
+    let attested = step.action == Action::ConfirmAppRemoval;
+    compliance::mapping(measure(step))
+        .iter()
+        .map(|(relation, c)| match relation {
+            Relation::Evidences if attested => (Relation::Supports, *c),
+            r => (*r, *c),
+        })
+        .collect()
+}
+
 /// `[{"id", "relation"}]` for a step read back; empty for any other.
 pub fn step_controls(step: &Step) -> Value {
     if step.state != StepState::Verified {
         return json!([]);
     }
-    let list: Vec<Value> = compliance::mapping(measure(step))
+    let list: Vec<Value> = relations(step)
         .iter()
         .map(|(relation, c)| json!({"id": c.id(), "relation": relation.as_str()}))
         .collect();
@@ -42,12 +55,12 @@ pub(crate) fn controls_index(steps: &[Step]) -> Vec<Value> {
     let mut by_id: BTreeMap<String, (compliance::Control, BTreeMap<Relation, Vec<String>>)> =
         BTreeMap::new();
     for s in steps.iter().filter(|s| s.state == StepState::Verified) {
-        for (relation, c) in compliance::mapping(measure(s)) {
+        for (relation, c) in relations(s) {
             by_id
                 .entry(c.id())
-                .or_insert((*c, BTreeMap::new()))
+                .or_insert((c, BTreeMap::new()))
                 .1
-                .entry(*relation)
+                .entry(relation)
                 .or_default()
                 .push(s.key.to_string());
         }

@@ -1,4 +1,4 @@
-use crate::domain::{Action, CallRecord, Provider, Subject, TenantPolicy};
+use crate::domain::{Action, CallRecord, Provider, Step, Subject, TenantPolicy};
 use crate::ids::{RunId, StepKey, TenantId};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -68,4 +68,10 @@ pub trait Connector: Send + Sync {
 /// Finds the connector for a tenant and provider (each tenant has its own org and credentials).
 pub trait ConnectorRegistry: Send + Sync {
     fn connector(&self, tenant: &TenantPolicy, provider: Provider) -> Option<Arc<dyn Connector>>;
+
+    /// The connector for one step: its provider's, or, for a provider serving several of the
+    /// tenant's apps (SCIM), the connector of the step's app.
+    fn connector_for(&self, tenant: &TenantPolicy, step: &Step) -> Option<Arc<dyn Connector>> {
+        self.connector(tenant, step.provider)
+    }
 }

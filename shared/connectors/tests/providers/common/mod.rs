@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod saas;
+
 use passage_connectors::google::GoogleSettings;
 use passage_connectors::jumpcloud::{JumpCloudCredential, JumpCloudSettings};
 use passage_connectors::microsoft::{MicrosoftCredential, MicrosoftSettings};

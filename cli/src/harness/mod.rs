@@ -1,6 +1,10 @@
 //! A complete embedded Passage wired to the sandbox Okta, in one process: what `passage demo`
 //! and `passage bench` run, and what the end-to-end tests drive over real HTTP.
 
+mod saas;
+
+pub use saas::{SAAS_GRACE, SaasApps, saas_owner};
+
 use anyhow::{Context, Result, bail};
 use passage_config::Integrations;
 use passage_connectors::ConnectionSettings;
@@ -28,6 +32,9 @@ pub struct SandboxOptions {
     pub data_dir: PathBuf,
     /// Also run Microsoft, Google and JumpCloud emulators and act on all four providers.
     pub all_providers: bool,
+    /// Also run the SaaS apps (Slack, GitHub, a SCIM app) and give an app without an API to
+    /// its owner.
+    pub saas: bool,
     pub okta_latency: Duration,
     pub workers: usize,
     pub disable: DisableMode,
@@ -48,6 +55,7 @@ impl SandboxOptions {
         Self {
             data_dir: data_dir.into(),
             all_providers: false,
+            saas: false,
             okta_latency: Duration::ZERO,
             workers: 8,
             disable: DisableMode::Suspend,
@@ -65,6 +73,8 @@ pub struct Sandbox {
     pub okta: OktaEmulator,
     /// The other providers, when started with `all_providers`.
     pub others: Option<Others>,
+    /// The SaaS apps, when started with `saas`.
+    pub saas: Option<SaasApps>,
     pub system: System,
     pub running: Option<Running>,
     pub secret: WebhookSecret,
@@ -271,6 +281,11 @@ impl Sandbox {
         } else {
             None
         };
+        let saas = if options.saas {
+            Some(SaasApps::start(&mut policy, &mut settings).await?)
+        } else {
+            None
+        };
         if let Some(customize) = &options.customize {
             customize(&mut policy);
         }
@@ -287,6 +302,7 @@ impl Sandbox {
         Ok(Self {
             okta,
             others,
+            saas,
             system,
             running: Some(running),
             secret,
@@ -327,6 +343,9 @@ impl Sandbox {
             o.microsoft.shutdown().await;
             o.google.shutdown().await;
             o.jumpcloud.shutdown().await;
+        }
+        if let Some(s) = self.saas {
+            s.shutdown().await;
         }
     }
 }
