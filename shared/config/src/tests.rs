@@ -401,6 +401,9 @@ tenants = ["nosuch"]
         assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn the_sla_defaults_to_a_day_from_the_cutoff_and_refuses_nonsense() {
     use passage_core::{SlaClock, SlaPolicy};
     let base = "[[tenants]]\nid = \"acme\"\n";
@@ -421,6 +424,9 @@ fn the_sla_defaults_to_a_day_from_the_cutoff_and_refuses_nonsense() {
         };
         assert!(format!("{err:#}").contains(needle), "{extra}: {err:#}");
     }
+}
+
+#[test]
 fn saas_sections_resolve_into_policies_and_connections() {
     let text = r#"
 [[tenants]]

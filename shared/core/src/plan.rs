@@ -677,7 +677,7 @@ pub fn releasable(steps: &[Step]) -> Vec<StepKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ManualAppPolicy, ScimAppPolicy, ScimDeactivation, SlackPlan, step_key};
+    use crate::domain::{ManualAppPolicy, ScimAppPolicy, ScimDeactivation, SlackPlan};
     use std::time::Duration;
 
     const GRACE: Duration = Duration::from_secs(30 * 86_400);

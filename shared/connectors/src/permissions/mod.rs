@@ -14,6 +14,7 @@ mod jumpcloud;
 mod markdown;
 mod microsoft;
 mod okta;
+mod saas;
 
 pub use markdown::{BEGIN_MARKER, END_MARKER, markdown_table, replace_generated};
 pub use microsoft::{for_exchange, for_graph_call, roles as entra_roles};
@@ -42,6 +43,12 @@ pub enum Kind {
     OktaAdminRole,
     /// The role of the JumpCloud administrator or service account behind the credential.
     JumpCloudRole,
+    /// A Slack user-token scope.
+    SlackScope,
+    /// A GitHub token scope (or the matching GitHub App permission).
+    GitHubScope,
+    /// A SCIM app's bearer token, which carries no finer grants.
+    ScimToken,
 }
 
 impl Kind {
@@ -56,6 +63,9 @@ impl Kind {
             Kind::OktaScope => "OAuth scope",
             Kind::OktaAdminRole => "admin role",
             Kind::JumpCloudRole => "administrator role",
+            Kind::SlackScope => "Slack user-token scope",
+            Kind::GitHubScope => "GitHub token scope",
+            Kind::ScimToken => "SCIM token",
         }
     }
 }
@@ -114,6 +124,9 @@ pub fn table(provider: Provider) -> &'static [Permission] {
         Provider::Microsoft => microsoft::TABLE,
         Provider::Google => google::TABLE,
         Provider::Jumpcloud => jumpcloud::TABLE,
+        Provider::Slack => saas::SLACK,
+        Provider::Github => saas::GITHUB,
+        Provider::Scim => saas::SCIM,
         Provider::Human => &[],
     }
 }
@@ -205,6 +218,8 @@ pub fn actions_of(provider: Provider) -> &'static [Action] {
             RemoveLicenses,
         ],
         Provider::Jumpcloud => &[Snapshot, Suspend, RemoveGroups, SecureDevices],
+        Provider::Slack => &[Snapshot, DeactivateSeat],
+        Provider::Github | Provider::Scim => &[Snapshot, DeactivateSeat, RemoveSeat],
         Provider::Human => &[],
     }
 }
