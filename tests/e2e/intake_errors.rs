@@ -834,3 +834,51 @@ async fn redelivery_while_running_does_not_act_twice() {
     );
     sb.shutdown().await;
 }
+
+/// POSTs a correctly signed `body` with `content_type` (or none).
+async fn post_typed(
+    sb: &Sandbox,
+    id: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    let mut req = sb.http.post(sb.webhook_url()).body(body.clone());
+    for (k, v) in passage_hris::signed_headers(&sb.secret, id, now(), &body) {
+        req = req.header(k, v);
+    }
+    if let Some(t) = content_type {
+        req = req.header("content-type", t);
+    }
+    req.send().await.expect("request reaches the host")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_leaver_event_not_sent_as_json_is_refused_with_415() {
+    let (_scratch, sb) = start().await;
+    for (case, content_type) in [
+        ("text/plain", Some("text/plain")),
+        ("form", Some("application/x-www-form-urlencoded")),
+        ("no content type", None),
+    ] {
+        let resp = post_typed(&sb, &format!("msg_{case}"), content_type, immediate_body()).await;
+        assert_refused(
+            &sb,
+            case,
+            resp,
+            415,
+            "unsupported_media_type",
+            &["application/json"],
+        )
+        .await;
+    }
+    // JSON with a charset parameter is JSON.
+    let resp = post_typed(
+        &sb,
+        "msg_charset",
+        Some("application/json; charset=utf-8"),
+        immediate_body(),
+    )
+    .await;
+    assert_eq!(resp.status(), 202);
+    sb.shutdown().await;
+}

@@ -10,6 +10,7 @@ mod crash_recovery;
 mod faults;
 mod hr_changes;
 mod hr_webhooks;
+mod http_limits;
 mod human_steps;
 mod intake_errors;
 mod isolation;
