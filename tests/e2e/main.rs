@@ -15,5 +15,6 @@ mod human_steps;
 mod intake_errors;
 mod isolation;
 mod lifecycle;
+mod operator_cli;
 mod tamper;
 mod time_policy;

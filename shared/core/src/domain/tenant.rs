@@ -33,6 +33,8 @@ pub struct TenantPolicy {
     pub human: HumanPolicy,
     /// Hand-over steps that run ahead of the cutoff (e.g. mailbox delegation the day before).
     pub early: Option<EarlyPolicy>,
+    /// How far in the past or ahead a leaver event's date may lie before it is refused.
+    pub date_window: passage_hris::DateWindow,
 }
 
 /// Steps that may run before the cutoff, and how long before.
@@ -234,6 +236,7 @@ impl TenantPolicy {
             hr_webhooks: Vec::new(),
             human: HumanPolicy::default(),
             early: None,
+            date_window: passage_hris::DateWindow::default(),
         }
     }
 }
