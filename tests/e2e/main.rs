@@ -7,6 +7,7 @@ mod aws_e2e;
 mod aws_hr_operator;
 mod common;
 mod crash_recovery;
+mod data_dir;
 mod faults;
 mod hr_changes;
 mod hr_webhooks;

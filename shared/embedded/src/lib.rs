@@ -7,6 +7,7 @@
 mod db;
 mod evidence_fs;
 mod key_file;
+mod private;
 mod queue;
 mod store;
 mod timer;
@@ -15,6 +16,7 @@ pub use db::{Database, DbError};
 pub use evidence_fs::{FsEvidenceStore, read_bundle_dir};
 pub use key_file::{KeyFileError, KeyFileSigner};
 pub use passage_core::ports::StaticTenants;
+pub use private::{Tightened, create_private_dir_all, make_private, private_file};
 pub use queue::SqliteQueue;
 pub use store::SqliteStore;
 pub use timer::SqliteTimer;

@@ -66,7 +66,7 @@ impl Host {
     pub async fn start(self) -> std::io::Result<Running> {
         let lock = match &self.settings.lock_file {
             Some(path) => {
-                let file = std::fs::OpenOptions::new()
+                let file = passage_embedded::private_file()
                     .create(true)
                     .truncate(false)
                     .write(true)
