@@ -237,6 +237,18 @@ async fn a_signed_link_serves_the_bundle_byte_for_byte() {
     )
     .await;
     assert_eq!(status, 404);
+
+    // So is a directory of the bundle: only files are served.
+    assert!(dir.join("evidence").is_dir());
+    for path in ["/evidence", "/evidence/okta"] {
+        let (status, content_type, body) =
+            get(&sb, &url(&sb, TENANT, run.id.as_str(), path, expires, &sig)).await;
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(status, 404, "{path}: {text}");
+        assert!(content_type.starts_with("application/json"), "{path}");
+        let json: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["error"]["code"], "not_found", "{path}: {json}");
+    }
     sb.shutdown().await;
 }
 

@@ -61,6 +61,7 @@ async fn post(
     let mut req = http
         .post(format!("{url}/v1/tenants/{TENANT}/webhooks/leaver"))
         .timeout(Duration::from_secs(5))
+        .header("content-type", "application/json")
         .body(body.to_vec());
     for (k, v) in passage_hris::signed_headers(secret, id, ts, body) {
         req = req.header(k, v);

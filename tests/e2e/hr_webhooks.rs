@@ -31,6 +31,17 @@ async fn post(
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// `headers` with their content type replaced by `content_type`.
+fn relabelled(headers: &[(String, String)], content_type: &str) -> Vec<(String, String)> {
+    let mut out: Vec<_> = headers
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("content-type"))
+        .cloned()
+        .collect();
+    out.push(("content-type".into(), content_type.into()));
+    out
+}
+
 async fn runs(sb: &Sandbox) -> Vec<passage_core::Run> {
     sb.system
         .store
@@ -65,6 +76,19 @@ async fn check(vendor: &'static str) {
         let (s, v) = post(&sb, vendor, h, body).await;
         assert_eq!(s, 401, "{vendor} stale: {v}");
         assert_eq!(v["error"]["code"], "stale_timestamp", "{vendor}: {v}");
+    }
+    // The genuine delivery in a content type the vendor does not send.
+    let mut others = vec!["text/plain"];
+    if !matches!(vendor, "bamboohr" | "rippling") {
+        others.push("application/x-www-form-urlencoded");
+    }
+    for other in others {
+        let (s, v) = post(&sb, vendor, &relabelled(&genuine, other), &c.genuine.body).await;
+        assert_eq!(s, 415, "{vendor} as {other}: {v}");
+        assert_eq!(
+            v["error"]["code"], "unsupported_media_type",
+            "{vendor}: {v}"
+        );
     }
     assert!(
         runs(&sb).await.is_empty(),
@@ -125,6 +149,50 @@ async fn check(vendor: &'static str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bamboohr() {
     check("bamboohr").await;
+}
+
+/// BambooHR may be set up to post form data: a signed form delivery is taken like JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bamboohr_form_posts_are_taken() {
+    let c = case("bamboohr").await;
+    let dir = std::env::temp_dir().join(format!(
+        "passage-hrw-form-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let mut options = SandboxOptions::new(&dir);
+    options.hr = Some(c.settings.clone());
+    let secret = c.secret.clone();
+    options.customize = Some(Arc::new(move |p: &mut passage_core::TenantPolicy| {
+        p.hr_webhooks = vec![HrWebhook {
+            vendor: "bamboohr".into(),
+            secrets: vec![Secret::new(secret.clone())],
+            unsigned: false,
+        }];
+    }));
+    let sb = Sandbox::start(options).await.unwrap();
+    let body = format!(
+        "type=employee.updated&data%5BcompanyId%5D=1&data%5BemployeeId%5D={}",
+        c.leaver_id
+    )
+    .into_bytes();
+    let ts = jiff::Timestamp::now().as_second().to_string();
+    let signature = passage_sandbox::hr::bamboohr::sign(&c.secret, &body, &ts);
+    let headers = vec![
+        ("X-BambooHR-Signature".to_owned(), signature),
+        ("X-BambooHR-Timestamp".to_owned(), ts),
+        (
+            "Content-Type".to_owned(),
+            "application/x-www-form-urlencoded".to_owned(),
+        ),
+    ];
+    let (s, v) = post(&sb, "bamboohr", &headers, &body).await;
+    assert_eq!(s, 202, "{v}");
+    assert_eq!(v["outcome"], "created", "{v}");
+    let stored = runs(&sb).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].subject.employee_id, c.leaver_id);
+    sb.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -259,17 +327,21 @@ async fn gusto_subscription_handshake_is_completed_and_its_token_then_authentica
 
     // Before the handshake no token authenticates anything.
     let body = emu.webhook_body("employee.terminated", &people.leaver_id);
-    let early = vec![(
-        "X-Gusto-Signature".to_owned(),
-        sign(emu.verification_token(), &body),
-    )];
+    let json = ("content-type".to_owned(), "application/json".to_owned());
+    let early = vec![
+        (
+            "X-Gusto-Signature".to_owned(),
+            sign(emu.verification_token(), &body),
+        ),
+        json.clone(),
+    ];
     let (s, v) = post(&sb, "gusto", &early, &body).await;
     assert_eq!(s, 401, "{v}");
     assert!(v.to_string().contains("handshake"), "{v}");
 
     // A forged handshake: Gusto does not confirm the token, so it is not kept.
     let forged = br#"{"verification_token":"9f0c1d2e-not-from-gusto"}"#;
-    let (s, v) = post(&sb, "gusto", &[], forged).await;
+    let (s, v) = post(&sb, "gusto", &[json], forged).await;
     assert_eq!(s, 401, "{v}");
     assert_eq!(v["error"]["code"], "handshake_refused");
     assert_eq!(learned().await, None);

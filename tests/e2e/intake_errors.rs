@@ -834,3 +834,101 @@ async fn redelivery_while_running_does_not_act_twice() {
     );
     sb.shutdown().await;
 }
+
+/// POSTs a correctly signed `body` with `content_type` (or none).
+async fn post_typed(
+    sb: &Sandbox,
+    id: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    let mut req = sb.http.post(sb.webhook_url()).body(body.clone());
+    for (k, v) in passage_hris::signed_headers(&sb.secret, id, now(), &body) {
+        req = req.header(k, v);
+    }
+    if let Some(t) = content_type {
+        req = req.header("content-type", t);
+    }
+    req.send().await.expect("request reaches the host")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_leaver_event_not_sent_as_json_is_refused_with_415() {
+    let (_scratch, sb) = start().await;
+    for (case, content_type) in [
+        ("text/plain", Some("text/plain")),
+        ("form", Some("application/x-www-form-urlencoded")),
+        ("no content type", None),
+    ] {
+        let resp = post_typed(&sb, &format!("msg_{case}"), content_type, immediate_body()).await;
+        assert_refused(
+            &sb,
+            case,
+            resp,
+            415,
+            "unsupported_media_type",
+            &["application/json"],
+        )
+        .await;
+    }
+    // JSON with a charset parameter is JSON.
+    let resp = post_typed(
+        &sb,
+        "msg_charset",
+        Some("application/json; charset=utf-8"),
+        immediate_body(),
+    )
+    .await;
+    assert_eq!(resp.status(), 202);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dates_outside_the_window_are_refused_with_422_unless_immediate() {
+    let (_scratch, sb) = start().await;
+    let url = sb.webhook_url();
+    let far = jiff::Zoned::now().date() + jiff::Span::new().days(800);
+    for (n, (case, dates, path)) in [
+        (
+            "year zero",
+            json!({"last_working_day": "0000-01-01"}),
+            "/last_working_day",
+        ),
+        (
+            "more than two years ahead",
+            json!({"last_working_day": far.to_string()}),
+            "/last_working_day",
+        ),
+        (
+            "an instant long past",
+            json!({"cutoff_at": "2000-01-01T00:00:00Z"}),
+            "/cutoff_at",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut event = event_json();
+        event["immediate"] = false.into();
+        for (k, v) in dates.as_object().unwrap() {
+            event[k] = v.clone();
+        }
+        let body = serde_json::to_vec(&event).unwrap();
+        let resp = post_signed_at(&sb, &url, &format!("msg_window_{n}"), now(), body).await;
+        let v = assert_refused(&sb, case, resp, 422, "invalid_date", &[path]).await;
+        assert_detail(case, &v, path, "invalid_field");
+    }
+    // The same ancient date with `immediate`: taken, and cut at once.
+    let mut event = event_json();
+    event["last_working_day"] = "0000-01-01".into();
+    let body = serde_json::to_vec(&event).unwrap();
+    let resp = post_signed_at(&sb, &url, "msg_immediate", now(), body).await;
+    assert_eq!(resp.status(), 202);
+    let v: Value = resp.json().await.unwrap();
+    let cutoff: jiff::Timestamp = v["cutoff_at"].as_str().unwrap().parse().unwrap();
+    assert!(
+        cutoff > jiff::Timestamp::now() - jiff::SignedDuration::from_mins(5),
+        "immediate cuts now, not in year zero: {v}"
+    );
+    sb.shutdown().await;
+}

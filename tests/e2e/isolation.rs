@@ -112,6 +112,7 @@ impl World {
                 "{}/v1/tenants/{path_tenant}/webhooks/leaver",
                 self.base
             ))
+            .header("content-type", "application/json")
             .body(body.to_vec());
         for (k, v) in passage_hris::signed_headers(&self.tenant(signer).secret, id, ts, body) {
             req = req.header(k, v);
@@ -211,6 +212,7 @@ async fn one_tenants_webhook_secret_cannot_start_a_run_for_another() {
     let r = w
         .http
         .post(format!("{}/v1/tenants/globex/webhooks/hibob", w.base))
+        .header("content-type", "application/json")
         .header(
             "Bob-Signature",
             passage_sandbox::hr::hibob::sign(ACME_BOB, body),

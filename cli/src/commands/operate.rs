@@ -38,7 +38,8 @@ pub struct RescheduleArgs {
     /// New exact cutoff instant (RFC 3339, e.g. 2026-12-01T17:30:00-05:00).
     #[arg(long, conflicts_with = "now")]
     at: Option<jiff::Timestamp>,
-    /// Cut now (involuntary termination).
+    /// Cut now (involuntary termination). A new cutoff already past is refused without it, so
+    /// a mistyped date never cuts access by surprise.
     #[arg(long)]
     now: bool,
     #[arg(long, required = true)]

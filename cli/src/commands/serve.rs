@@ -1,5 +1,6 @@
 use crate::system;
 use anyhow::Result;
+use passage_server::HttpLimits;
 use passage_server::host::{Host, HostSettings};
 use std::path::Path;
 use std::time::Duration;
@@ -26,6 +27,11 @@ pub async fn run(config_path: &Path) -> Result<()> {
             operators,
             reconcile,
             reconcile_every: Duration::from_secs(config.server.reconcile_minutes.max(1) * 60),
+            http: HttpLimits {
+                header_timeout: Duration::from_secs(config.server.header_timeout_seconds.max(1)),
+                body_timeout: Duration::from_secs(config.server.body_timeout_seconds.max(1)),
+                max_connections: config.server.max_connections.max(1),
+            },
         },
     };
     let running = host.start().await?;

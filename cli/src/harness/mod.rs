@@ -15,8 +15,8 @@ use passage_core::secret::Secret;
 use passage_core::{DisableMode, OktaPolicy, Run, RunId, RunState, TenantId, TenantPolicy};
 use passage_hris::WebhookSecret;
 use passage_sandbox::{OktaConfig, OktaEmulator};
-use passage_server::System;
 use passage_server::host::{Host, HostSettings, Running};
+use passage_server::{HttpLimits, System};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -48,6 +48,8 @@ pub struct SandboxOptions {
     pub operators: passage_http::Operators,
     /// Sign hand-over confirmation links into reminders (pointing at this sandbox).
     pub confirm_links: bool,
+    /// The HTTP listener's deadlines and connection cap.
+    pub http: HttpLimits,
 }
 
 impl SandboxOptions {
@@ -65,6 +67,7 @@ impl SandboxOptions {
             notifier: None,
             operators: passage_http::Operators::default(),
             confirm_links: false,
+            http: HttpLimits::default(),
         }
     }
 }
@@ -297,6 +300,7 @@ impl Sandbox {
         .context("opening the sandbox data directory")?;
         let mut h = host(&system, options.workers);
         h.settings.operators = options.operators.clone();
+        h.settings.http = options.http.clone();
         let running = h.start().await?;
         let base_url = format!("http://{}", running.addr);
         Ok(Self {
@@ -416,6 +420,7 @@ pub fn host(system: &System, workers: usize) -> Host {
             operators: passage_http::Operators::default(),
             reconcile: Vec::new(),
             reconcile_every: Duration::from_secs(3600),
+            http: HttpLimits::default(),
         },
     }
 }

@@ -585,3 +585,41 @@ fn saas_settings_that_would_lose_data_or_cannot_work_are_refused_with_the_fix() 
             .any(|s| s.key.as_str() == "human.slack.confirm_app_removal")
     );
 }
+
+#[test]
+fn the_listener_limits_and_the_date_window_have_defaults_and_can_be_set() {
+    let defaults = Config::parse("[[tenants]]\nid = \"acme\"").unwrap();
+    assert_eq!(defaults.server.header_timeout_seconds, 10);
+    assert_eq!(defaults.server.body_timeout_seconds, 30);
+    assert_eq!(defaults.server.max_connections, 512);
+    let p = &defaults.resolve_all().unwrap().policies[0];
+    assert_eq!(p.date_window, passage_hris::DateWindow::default());
+
+    let text = r#"
+[server]
+header_timeout_seconds = 2
+body_timeout_seconds = 3
+max_connections = 4
+[[tenants]]
+id = "acme"
+max_days_past = 7
+max_days_ahead = 3650
+"#;
+    let config = Config::parse(text).unwrap();
+    assert_eq!(
+        (
+            config.server.header_timeout_seconds,
+            config.server.body_timeout_seconds,
+            config.server.max_connections
+        ),
+        (2, 3, 4)
+    );
+    let p = &config.resolve_all().unwrap().policies[0];
+    assert_eq!(
+        p.date_window,
+        passage_hris::DateWindow {
+            max_days_past: 7,
+            max_days_ahead: 3650,
+        }
+    );
+}

@@ -117,6 +117,8 @@ pub enum DbError {
          passage is refused; two open runs for one employee must be closed or cancelled first)"
     )]
     Migration(#[from] rusqlite_migration::Error),
+    #[error("cannot create the database file {0}: {1}")]
+    Create(std::path::PathBuf, std::io::Error),
 }
 
 /// A shared connection. SQLite serialises writers anyway; one connection behind a mutex keeps
@@ -130,7 +132,16 @@ impl Database {
     /// Opens (creating if needed) the database at `path`: WAL journal, full fsync on commit so an
     /// acknowledged webhook survives power loss, and a busy timeout so CLI commands can write
     /// while a server runs.
+    ///
+    /// The file is created 0600 before SQLite opens it: SQLite gives its `-wal` and `-shm`
+    /// files the database's own mode, so all three stay private to the owner.
     pub fn open(path: &Path) -> Result<Self, DbError> {
+        crate::private_file()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| DbError::Create(path.to_owned(), e))?;
         let conn = Connection::open(path)?;
         Self::init(conn)
     }

@@ -1,10 +1,12 @@
 //! Bundles on the local disk: `<root>/<tenant>/<run_id>/…`, written to a temporary directory
 //! and renamed into place so a reader never sees half a bundle.
 
+use crate::{create_private_dir_all, private_file};
 use async_trait::async_trait;
 use passage_core::evidence::BundleFiles;
 use passage_core::ports::{EvidenceError, EvidenceStore};
 use passage_core::{RunId, TenantId};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone)]
@@ -72,7 +74,7 @@ impl EvidenceStore for FsEvidenceStore {
             let parent = dir
                 .parent()
                 .ok_or_else(|| EvidenceError::Io("no parent".into()))?;
-            std::fs::create_dir_all(parent).map_err(io)?;
+            create_private_dir_all(parent).map_err(io)?;
             let tmp = parent.join(format!(
                 ".{}.tmp-{}",
                 dir.file_name().unwrap_or_default().to_string_lossy(),
@@ -81,12 +83,16 @@ impl EvidenceStore for FsEvidenceStore {
             for (rel, bytes) in files.iter() {
                 let path = tmp.join(rel);
                 if let Some(p) = path.parent() {
-                    std::fs::create_dir_all(p).map_err(io)?;
+                    create_private_dir_all(p).map_err(io)?;
                 }
-                std::fs::write(&path, bytes).map_err(io)?;
-                std::fs::File::open(&path)
-                    .and_then(|f| f.sync_all())
+                let mut file = private_file()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&path)
                     .map_err(io)?;
+                file.write_all(bytes).map_err(io)?;
+                file.sync_all().map_err(io)?;
             }
             if dir.exists() {
                 std::fs::remove_dir_all(&dir).map_err(io)?;
@@ -108,6 +114,13 @@ impl EvidenceStore for FsEvidenceStore {
             return Err(EvidenceError::BadPath(path.to_owned()));
         }
         let full = self.bundle_dir(tenant, run)?.join(path);
+        // Only files are bundle files: a directory of the bundle is not one, and not an error.
+        match tokio::fs::metadata(&full).await {
+            Ok(meta) if meta.is_file() => {}
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+        }
         match tokio::fs::read(&full).await {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -127,5 +140,50 @@ impl EvidenceStore for FsEvidenceStore {
         tokio::task::spawn_blocking(move || read_bundle_dir(&dir).map(Some))
             .await
             .map_err(|e| EvidenceError::Io(e.to_string()))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bundles_are_private_and_only_files_are_served() {
+        let root = tempfile::tempdir().unwrap();
+        let store = FsEvidenceStore::new(root.path().join("bundles"));
+        let (tenant, run) = (TenantId::new("acme"), RunId::new("run_1"));
+        let mut files = BundleFiles::new();
+        files.insert("manifest.json", b"{}".to_vec()).unwrap();
+        files
+            .insert("evidence/okta/suspend.json", b"[]".to_vec())
+            .unwrap();
+        store.put_bundle(&tenant, &run, &files).await.unwrap();
+
+        for (path, served) in [
+            ("manifest.json", Some(b"{}".to_vec())),
+            ("evidence", None),
+            ("evidence/okta", None),
+            ("nope.json", None),
+        ] {
+            let got = store.get_file(&tenant, &run, path).await.unwrap();
+            assert_eq!(got, served, "{path}");
+        }
+
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            let dir = store.bundle_dir(&tenant, &run).unwrap();
+            for (path, want) in [
+                (root.path().join("bundles"), 0o700),
+                (root.path().join("bundles/acme"), 0o700),
+                (dir.clone(), 0o700),
+                (dir.join("evidence/okta"), 0o700),
+                (dir.join("manifest.json"), 0o600),
+                (dir.join("evidence/okta/suspend.json"), 0o600),
+            ] {
+                assert_eq!(mode(&path), want, "{}", path.display());
+            }
+        }
     }
 }

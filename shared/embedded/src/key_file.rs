@@ -45,14 +45,11 @@ impl KeyFileSigner {
                     path: path.to_owned(),
                     detail: e.to_string(),
                 })?;
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
+            match crate::private_file()
+                .write(true)
+                .create_new(true)
+                .open(path)
             {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            match options.open(path) {
                 Ok(mut f) => {
                     f.write_all(pem.as_bytes()).map_err(io)?;
                     f.sync_all().map_err(io)?;

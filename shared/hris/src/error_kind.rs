@@ -30,6 +30,12 @@ pub enum ErrorKind {
     Conflict,
     /// The body is larger than Passage reads.
     TooLarge,
+    /// The body is in a format this endpoint does not take (Passage's own event sent as plain
+    /// text, a vendor's webhook in a content type the vendor does not use).
+    UnsupportedMediaType,
+    /// The request did not arrive in time (a body trickled in slower than Passage waits);
+    /// nothing was done, so sending it again promptly may succeed.
+    TimedOut,
     /// Well-formed, but it cannot be acted on (an impossible cutoff, a policy that yields no plan,
     /// an employee the HR system does not know).
     Unprocessable,
@@ -45,13 +51,15 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, so a mapping can be checked against all of them.
-    pub const ALL: [ErrorKind; 10] = [
+    pub const ALL: [ErrorKind; 12] = [
         Self::Malformed,
         Self::Unauthenticated,
         Self::Forbidden,
         Self::NotFound,
         Self::Conflict,
         Self::TooLarge,
+        Self::UnsupportedMediaType,
+        Self::TimedOut,
         Self::Unprocessable,
         Self::UpstreamRefused,
         Self::Unavailable,

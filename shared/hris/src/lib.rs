@@ -34,10 +34,10 @@ pub mod verify;
 
 pub use error_kind::{Classified, ErrorKind};
 pub use event::leaver::{LEAVER_EVENT_TYPE, LEAVER_EVENT_V1_SCHEMA, LeaverEvent, Manager};
-pub use event::{EventError, MAX_BODY_BYTES, Problem, ProblemKind};
+pub use event::{DateWindow, EventError, MAX_BODY_BYTES, Problem, ProblemKind};
 pub use evidence::{body_sha256_hex, intake_record, redacted_event};
 pub use handshake::{HandshakeToken, SubscriptionHandshake};
-pub use vendors::{Hint, HintError, HintKind, UnknownVendor, Vendor};
+pub use vendors::{Hint, HintError, HintKind, UnknownVendor, UnsupportedMediaType, Vendor};
 pub use verify::BodyMacVerifier;
 pub use verify::bamboohr::BambooHrVerifier;
 pub use verify::finch::FinchVerifier;

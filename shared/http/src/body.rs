@@ -7,6 +7,7 @@
 //! thrown away (up to [`DRAIN_LIMIT`], which bounds the work a hostile sender can cause) before
 //! the JSON 413 is sent. Only past that does the connection close without an answer.
 
+use crate::deadline::BodyTimedOut;
 use crate::error::ApiError;
 use axum::body::{Body, Bytes};
 use axum::response::{IntoResponse, Response};
@@ -23,16 +24,7 @@ pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Box<
     let mut kept: Vec<u8> = Vec::new();
     let mut seen: usize = 0;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            Box::new(
-                ApiError::new(
-                    ErrorKind::Malformed,
-                    "unreadable_body",
-                    format!("the request body could not be read: {e}"),
-                )
-                .into_response(),
-            )
-        })?;
+        let frame = frame.map_err(|e| Box::new(unreadable(&e).into_response()))?;
         let Ok(data) = frame.into_data() else {
             continue; // trailers
         };
@@ -47,6 +39,23 @@ pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Box<
         return Err(Box::new(too_large(seen, limit)));
     }
     Ok(Bytes::from(kept))
+}
+
+/// A body that ran past its deadline is the sender's slowness (408); any other failure to read
+/// it, a malformed request (400).
+fn unreadable(e: &axum::Error) -> ApiError {
+    match BodyTimedOut::find(e) {
+        Some(timed_out) => ApiError::new(
+            ErrorKind::TimedOut,
+            "request_timeout",
+            timed_out.to_string(),
+        ),
+        None => ApiError::new(
+            ErrorKind::Malformed,
+            "unreadable_body",
+            format!("the request body could not be read: {e}"),
+        ),
+    }
 }
 
 fn too_large(seen: usize, limit: usize) -> Response {

@@ -19,6 +19,8 @@ pub(crate) fn status(kind: ErrorKind) -> StatusCode {
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
         ErrorKind::Conflict => StatusCode::CONFLICT,
         ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorKind::TimedOut => StatusCode::REQUEST_TIMEOUT,
         ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorKind::UpstreamRefused => StatusCode::BAD_GATEWAY,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -90,7 +92,16 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(code = self.code, error = %self.message, "request failed");
         }
-        (status, axum::Json(self.body())).into_response()
+        let mut response = (status, axum::Json(self.body())).into_response();
+        if self.kind == ErrorKind::TimedOut {
+            // What is left of a body cut short cannot be told apart from a next request, so
+            // the connection ends with this answer.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        response
     }
 }
 
@@ -146,6 +157,37 @@ mod tests {
                 .starts_with("tenant policy cannot produce a run"),
             "{}",
             plan.message
+        );
+    }
+
+    #[test]
+    fn a_wrong_content_type_a_slow_body_and_a_date_out_of_window() {
+        let media = passage_hris::Vendor::HiBob
+            .check_media_type(Some("text/plain"))
+            .unwrap_err();
+        let api = ApiError::from(media);
+        assert_eq!(
+            (api.status().as_u16(), api.code),
+            (415, "unsupported_media_type")
+        );
+
+        let slow = ApiError::new(ErrorKind::TimedOut, "request_timeout", "slow").into_response();
+        assert_eq!(slow.status().as_u16(), 408);
+        assert_eq!(slow.headers()["connection"], "close", "the connection ends");
+
+        let event = LeaverEvent::parse(
+            br#"{"type":"passage.leaver.v1","tenant":"acme","employee_id":"E1",
+                "email":"a@acme.example","time_zone":"UTC","last_working_day":"0000-01-01"}"#,
+        )
+        .unwrap();
+        let err = passage_hris::DateWindow::default()
+            .check(&event, jiff::Timestamp::now())
+            .unwrap_err();
+        let api = ApiError::from(IntakeError::from(err));
+        assert_eq!((api.status().as_u16(), api.code), (422, "invalid_date"));
+        assert_eq!(
+            api.body()["error"]["details"][0]["path"],
+            "/last_working_day"
         );
     }
 

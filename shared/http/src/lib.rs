@@ -16,6 +16,7 @@ use passage_core::link::{self, LinkScope};
 use passage_core::ports::EvidenceError;
 use passage_core::secret::Secret;
 use passage_core::{RunId, TenantId};
+use passage_hris::Vendor;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -23,6 +24,8 @@ use std::sync::Arc;
 mod body;
 pub use body::DRAIN_LIMIT;
 mod confirm;
+mod deadline;
+pub use deadline::body_deadline;
 mod error;
 use error::ApiError;
 mod headers;
@@ -124,6 +127,9 @@ async fn intake(
         Ok(b) => b,
         Err(refusal) => return *refusal,
     };
+    if let Err(refusal) = media_type(Vendor::StandardWebhooks, &headers) {
+        return refusal.into_response();
+    }
     let result = host
         .engine
         .receive_webhook(&tenant, &Headers(&headers), &body)
@@ -142,6 +148,12 @@ async fn hr_intake(
         Ok(b) => b,
         Err(refusal) => return *refusal,
     };
+    // An unknown vendor is the engine's to refuse (404), whatever the body's type.
+    if let Ok(known) = vendor.parse::<Vendor>()
+        && let Err(refusal) = media_type(known, &headers)
+    {
+        return refusal.into_response();
+    }
     let result = host
         .engine
         .receive_hr_webhook(&tenant, &vendor, &Headers(&headers), &body)
@@ -153,6 +165,15 @@ async fn hr_intake(
             (created, a)
         }),
     )
+}
+
+/// Refuses a webhook whose `Content-Type` is not one its sender uses, before the body is
+/// verified or parsed.
+fn media_type(sender: Vendor, headers: &HeaderMap) -> Result<(), ApiError> {
+    let given = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("(not text)"));
+    Ok(sender.check_media_type(given)?)
 }
 
 #[derive(Deserialize)]

@@ -1,6 +1,7 @@
 //! The embedded host: one process running the intake and auditor HTTP endpoints, step workers,
 //! the cutoff timer and the sweep, all over the same engine the AWS functions use.
 
+use crate::listener::{self, HttpLimits};
 use passage_core::engine::{Disposition, Engine};
 use passage_core::ports::StepQueue;
 use passage_core::secret::Secret;
@@ -30,6 +31,8 @@ pub struct HostSettings {
     /// Tenants whose HR system is compared with Passage every `reconcile_every`.
     pub reconcile: Vec<passage_core::TenantId>,
     pub reconcile_every: Duration,
+    /// Deadlines and the connection cap of the HTTP listener.
+    pub http: HttpLimits,
 }
 
 /// The parts of the embedded adapter set the host loops need beyond the engine's ports.
@@ -63,7 +66,7 @@ impl Host {
     pub async fn start(self) -> std::io::Result<Running> {
         let lock = match &self.settings.lock_file {
             Some(path) => {
-                let file = std::fs::OpenOptions::new()
+                let file = passage_embedded::private_file()
                     .create(true)
                     .truncate(false)
                     .write(true)
@@ -100,11 +103,7 @@ impl Host {
             files: passage_http::FileDelivery::Inline,
             operators: self.settings.operators.clone(),
         });
-        tasks.spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "http server stopped");
-            }
-        });
+        tasks.spawn(listener::serve(listener, app, self.settings.http.clone()));
         for n in 0..self.settings.workers.max(1) {
             let host = self.clone();
             tasks.spawn(async move { host.worker_loop(n).await });

@@ -4,7 +4,9 @@
 //! functions run.
 
 pub mod host;
+pub mod listener;
 mod system;
 
 pub use host::{Host, HostSettings, Running};
+pub use listener::HttpLimits;
 pub use system::{System, SystemError};

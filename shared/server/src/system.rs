@@ -50,7 +50,7 @@ impl System {
             path: data_dir.to_owned(),
             source,
         };
-        std::fs::create_dir_all(data_dir).map_err(dir_err)?;
+        report_tightened(&passage_embedded::make_private(data_dir).map_err(dir_err)?);
         let db = Database::open(&data_dir.join("passage.db"))?;
         let store = SqliteStore::new(db.clone());
         let queue = SqliteQueue::new(db.clone());
@@ -91,14 +91,11 @@ impl System {
 /// A random 32-byte key kept hex-encoded in a 0600 file, created once.
 fn load_or_create_secret(path: &Path) -> std::io::Result<Secret> {
     if !path.exists() {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
+        match passage_embedded::private_file()
+            .write(true)
+            .create_new(true)
+            .open(path)
         {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        match options.open(path) {
             Ok(mut f) => {
                 let key: [u8; 32] = rand::random();
                 f.write_all(hex::encode(key).as_bytes())?;
@@ -109,4 +106,24 @@ fn load_or_create_secret(path: &Path) -> std::io::Result<Secret> {
         }
     }
     Ok(Secret::new(std::fs::read_to_string(path)?.trim()))
+}
+
+/// Says what was readable by others before this start and no longer is: each of the first few
+/// paths, then how many more.
+fn report_tightened(changed: &[passage_embedded::Tightened]) {
+    const NAMED: usize = 20;
+    for t in changed.iter().take(NAMED) {
+        tracing::warn!(
+            path = %t.path.display(),
+            was = format_args!("{:o}", t.was),
+            now = format_args!("{:o}", t.now),
+            "the data directory was readable by other users; permissions tightened"
+        );
+    }
+    if changed.len() > NAMED {
+        tracing::warn!(
+            more = changed.len() - NAMED,
+            "permissions tightened on further files in the data directory"
+        );
+    }
 }

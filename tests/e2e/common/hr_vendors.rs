@@ -71,6 +71,7 @@ pub async fn case(vendor: &'static str) -> Case {
                     vec![
                         ("X-BambooHR-Signature".into(), sig),
                         ("X-BambooHR-Timestamp".into(), old),
+                        ("Content-Type".into(), "application/json".into()),
                     ],
                     body,
                 )),
@@ -166,6 +167,7 @@ pub async fn case(vendor: &'static str) -> Case {
                         ("finch-event-id".into(), id.into()),
                         ("finch-timestamp".into(), old),
                         ("finch-signature".into(), sig),
+                        ("Content-Type".into(), "application/json".into()),
                     ],
                     body,
                 )),

@@ -25,6 +25,17 @@ pub struct ServerConfig {
     /// How often tenants with an HR API are compared with Passage.
     #[serde(default = "default_reconcile")]
     pub reconcile_minutes: u64,
+    /// A request's headers must have arrived this many seconds after the connection opened
+    /// (or after the previous answer on a kept-alive connection, so it also closes idle ones).
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_seconds: u64,
+    /// A request's body must have arrived this many seconds after its headers; a slower one is
+    /// answered 408 and the connection closed.
+    #[serde(default = "default_body_timeout")]
+    pub body_timeout_seconds: u64,
+    /// Connections served at once; further ones wait, unanswered, until one closes.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -37,6 +48,9 @@ impl Default for ServerConfig {
             sweep_seconds: default_sweep(),
             lease_seconds: default_lease(),
             reconcile_minutes: default_reconcile(),
+            header_timeout_seconds: default_header_timeout(),
+            body_timeout_seconds: default_body_timeout(),
+            max_connections: default_max_connections(),
         }
     }
 }
@@ -58,4 +72,13 @@ fn default_lease() -> u64 {
 }
 fn default_reconcile() -> u64 {
     60
+}
+fn default_header_timeout() -> u64 {
+    10
+}
+fn default_body_timeout() -> u64 {
+    30
+}
+fn default_max_connections() -> usize {
+    512
 }

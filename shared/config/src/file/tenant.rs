@@ -62,6 +62,13 @@ pub struct TenantConfig {
     /// Hand-over steps run ahead of the cutoff: `lead_hours` before it.
     #[serde(default)]
     pub early: Option<EarlyConfig>,
+    /// A leaver event whose cutoff lies more than this many days in the past is refused (422)
+    /// unless it says `immediate`.
+    #[serde(default = "default_days_past")]
+    pub max_days_past: u32,
+    /// A leaver event whose cutoff lies more than this many days ahead is refused (422).
+    #[serde(default = "default_days_ahead")]
+    pub max_days_ahead: u32,
     /// The access-removal SLA period reports grade leavers against (24 h from the cutoff when
     /// absent).
     #[serde(default)]
@@ -90,6 +97,12 @@ fn default_zone() -> String {
 }
 fn default_attempts() -> u32 {
     6
+}
+fn default_days_past() -> u32 {
+    passage_hris::DateWindow::default().max_days_past
+}
+fn default_days_ahead() -> u32 {
+    passage_hris::DateWindow::default().max_days_ahead
 }
 
 #[derive(Debug, Deserialize)]

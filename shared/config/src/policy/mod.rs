@@ -47,6 +47,10 @@ pub(crate) fn tenant_policy(t: &TenantConfig, at: &str) -> Result<TenantPolicy> 
             .map(|h| hr_webhooks::hr_webhook(h).with_context(ctx))
             .collect::<Result<_>>()?,
         early: t.early.as_ref().map(early).transpose().with_context(ctx)?,
+        date_window: passage_hris::DateWindow {
+            max_days_past: t.max_days_past,
+            max_days_ahead: t.max_days_ahead,
+        },
         human: t
             .human
             .as_ref()

@@ -35,6 +35,8 @@ pub struct TenantPolicy {
     pub human: HumanPolicy,
     /// Hand-over steps that run ahead of the cutoff (e.g. mailbox delegation the day before).
     pub early: Option<EarlyPolicy>,
+    /// How far in the past or ahead a leaver event's date may lie before it is refused.
+    pub date_window: passage_hris::DateWindow,
     /// The time within which access must be removed, as the tenant's control states it: what
     /// period reports grade each leaver against.
     pub sla: SlaPolicy,
@@ -278,6 +280,7 @@ impl TenantPolicy {
             hr_webhooks: Vec::new(),
             human: HumanPolicy::default(),
             early: None,
+            date_window: passage_hris::DateWindow::default(),
             sla: SlaPolicy::default(),
         }
     }

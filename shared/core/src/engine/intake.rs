@@ -1,6 +1,7 @@
 //! Intake: a signed termination webhook becomes a durably stored, scheduled run.
 //!
-//! Order of checks: size, tenant, signature, payload, then storage. Nothing is stored unless
+//! Order of checks: size, tenant, signature, payload (its format, then whether its date lies in
+//! the tenant's window), then storage. Nothing is stored unless
 //! every check passes, and the answer is 2xx only once the run is durable. The delivery id is
 //! the idempotency key: a resent webhook gets the same run back.
 
@@ -212,6 +213,7 @@ impl Engine {
                 body: event.tenant().to_owned(),
             });
         }
+        policy.date_window.check(&event, now)?;
         let request = LeaverRequest::from(&event);
         let source = RunSource::Webhook {
             vendor: delivery.scheme.to_owned(),

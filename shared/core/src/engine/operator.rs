@@ -138,6 +138,9 @@ impl Engine {
     }
 
     /// Moves a scheduled run's cutoff. The old and new instants and the reason are recorded.
+    /// A new cutoff already in the past is refused unless `request` is
+    /// [`CutoffRequest::Immediate`]: cutting access at once is said outright, never implied by
+    /// a mistyped date.
     pub async fn reschedule(
         &self,
         run_id: &RunId,
@@ -161,6 +164,13 @@ impl Engine {
             self.now(),
         )
         .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        if *request != CutoffRequest::Immediate && resolved.at < self.now() {
+            return Err(EngineError::Invalid(format!(
+                "the new cutoff {} is in the past; to cut access now, reschedule with --now \
+                 (`\"immediate\": true` in the API)",
+                resolved.at
+            )));
+        }
         self.move_cutoff(
             run_id,
             resolved,

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use passage_core::cutoff::CutoffRequest;
 use passage_core::domain::{Action, Provider, RunState, StepState, TenantPolicy, step_key};
-use passage_core::engine::{Disposition, Engine, EngineSettings, ManualLeaver, Ports};
+use passage_core::engine::{Disposition, Engine, EngineError, EngineSettings, ManualLeaver, Ports};
 use passage_core::ids::{RunId, StepKey, TenantId};
 use passage_core::machine::run::RunCommand;
 use passage_core::machine::step::StepCommand;
@@ -520,8 +520,8 @@ async fn a_waiver_unblocks_the_run_and_releases_what_waited() {
     );
 }
 
-/// `Reschedule` → `ScheduleTimer`: the timer moves to the new cutoff, and a cutoff already
-/// past starts the run at once.
+/// `Reschedule` → `ScheduleTimer`: the timer moves to the new cutoff, and a cutoff that is
+/// already due (asked for as `Immediate`: a date in the past is refused) starts the run at once.
 #[tokio::test]
 async fn a_new_cutoff_sets_the_timer_and_a_past_one_starts_the_run() {
     let world = World::new();
@@ -539,10 +539,25 @@ async fn a_new_cutoff_sets_the_timer_and_a_past_one_starts_the_run() {
     assert_eq!(world.run_state(&run_id).await, RunState::Scheduled);
     assert!(world.queue.take().is_empty());
 
-    let earlier = at("2030-01-07T08:00:00Z");
+    let past = at("2030-01-07T08:00:00Z");
+    let refused = world
+        .engine
+        .reschedule(&run_id, &CutoffRequest::Exact(past), "ops", "left early")
+        .await;
+    assert!(
+        matches!(&refused, Err(EngineError::Invalid(why)) if why.contains("in the past")),
+        "{refused:?}"
+    );
+    assert!(
+        world.timer.take().is_empty(),
+        "a refused move sets no timer"
+    );
+    assert_eq!(world.run_state(&run_id).await, RunState::Scheduled);
+
+    let earlier = at(START);
     world
         .engine
-        .reschedule(&run_id, &CutoffRequest::Exact(earlier), "ops", "left early")
+        .reschedule(&run_id, &CutoffRequest::Immediate, "ops", "left early")
         .await
         .unwrap();
     assert_eq!(

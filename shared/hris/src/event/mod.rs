@@ -8,6 +8,9 @@
 mod fields;
 pub mod leaver;
 mod strict_json;
+mod window;
+
+pub use window::DateWindow;
 
 use std::fmt;
 
@@ -79,6 +82,9 @@ pub enum EventError {
     /// JSON, but not a valid event; every problem found is listed.
     #[error("invalid event: {}", join(problems))]
     Invalid { problems: Vec<Problem> },
+    /// A valid event whose date lies outside the accepted [`DateWindow`].
+    #[error("event date outside the accepted window: {problem}")]
+    OutOfWindow { problem: Problem },
 }
 
 fn join(problems: &[Problem]) -> String {
@@ -94,6 +100,7 @@ impl EventError {
     pub fn problems(&self) -> &[Problem] {
         match self {
             Self::Invalid { problems } => problems,
+            Self::OutOfWindow { problem } => std::slice::from_ref(problem),
             Self::TooLarge { .. } | Self::InvalidJson { .. } => &[],
         }
     }
@@ -104,17 +111,19 @@ impl Classified for EventError {
         match self {
             Self::TooLarge { .. } => ErrorKind::TooLarge,
             Self::InvalidJson { .. } | Self::Invalid { .. } => ErrorKind::Malformed,
+            Self::OutOfWindow { .. } => ErrorKind::Unprocessable,
         }
     }
 
     /// `payload_too_large`, `invalid_json`, or for field problems the problems' common code
     /// (`missing_field`, `unknown_field`, `duplicate_field`, `invalid_field`), or
-    /// `invalid_event` when they are of several kinds. Each problem also carries its own code in
-    /// [`details`](Self::details).
+    /// `invalid_event` when they are of several kinds; `invalid_date` for a date outside the
+    /// window. Each problem also carries its own code in [`details`](Self::details).
     fn code(&self) -> &'static str {
         match self {
             Self::TooLarge { .. } => "payload_too_large",
             Self::InvalidJson { .. } => "invalid_json",
+            Self::OutOfWindow { .. } => "invalid_date",
             Self::Invalid { problems } => {
                 let first = problems.first().map_or(ProblemKind::Invalid, |p| p.kind);
                 if problems.iter().all(|p| p.kind == first) {

@@ -7,6 +7,7 @@
 //! from the vendor's API before scheduling anything.
 
 mod hint;
+mod media;
 mod payloads;
 
 use std::fmt;
@@ -15,6 +16,7 @@ use std::str::FromStr;
 use serde::{Serialize, Serializer};
 
 pub use hint::{Hint, HintError, HintKind};
+pub use media::UnsupportedMediaType;
 
 use crate::handshake::SubscriptionHandshake;
 use crate::verify::BodyMacVerifier;
