@@ -87,7 +87,10 @@ fn link(a: &VerifiedBundle, b: &VerifiedBundle) -> Result<(), String> {
 
 /// [`verify_chain`], then every checkpoint: signed by a trusted key (without trusted keys, by a
 /// key the given chain itself uses), and reached by the bundles given with the hash it names.
-pub fn verify_anchored(bundles: &[VerifiedBundle], anchors: Anchors<'_>) -> Result<(), VerifyError> {
+pub fn verify_anchored(
+    bundles: &[VerifiedBundle],
+    anchors: Anchors<'_>,
+) -> Result<(), VerifyError> {
     verify_chain(bundles)?;
     let tenants = by_tenant(bundles);
     for checkpoint in anchors.checkpoints {

@@ -244,8 +244,8 @@ mod tests {
 
     #[test]
     fn rotation_retires_the_current_key_once() {
-        let k1 = PublishedKey::from_pem("k1", &pem(), Some(t("2026-01-01T00:00:00Z")), None)
-            .unwrap();
+        let k1 =
+            PublishedKey::from_pem("k1", &pem(), Some(t("2026-01-01T00:00:00Z")), None).unwrap();
         let k2 = PublishedKey::from_pem("k2", &pem(), None, None).unwrap();
         let set = KeySet::first("acme", k1.clone());
         assert_eq!(set.current(), Some(&k1));
@@ -264,19 +264,20 @@ mod tests {
 
     #[test]
     fn trust_needs_the_key_in_the_set_and_inside_its_validity() {
-        let k1 = PublishedKey::from_pem("k1", &pem(), Some(t("2026-01-01T00:00:00Z")), None)
-            .unwrap();
+        let k1 =
+            PublishedKey::from_pem("k1", &pem(), Some(t("2026-01-01T00:00:00Z")), None).unwrap();
         let k2 = PublishedKey::from_pem("k2", &pem(), None, None).unwrap();
-        let set = KeySet::first("acme", k1.clone()).rotated(
-            k2.clone(),
-            t("2026-02-01T00:00:00Z"),
-            5,
-        );
+        let set =
+            KeySet::first("acme", k1.clone()).rotated(k2.clone(), t("2026-02-01T00:00:00Z"), 5);
         let json = serde_json::to_vec(&set).unwrap();
         let trusted = KeySet::parse_trusted(&json).unwrap();
         let ok = |key: &PublishedKey, at: &str| trusted.check("acme", &key.key_sha256, Some(t(at)));
         assert_eq!(ok(&k1, "2026-01-15T00:00:00Z"), Ok(()));
-        assert_eq!(ok(&k1, "2026-02-01T00:00:00Z"), Ok(()), "until is inclusive");
+        assert_eq!(
+            ok(&k1, "2026-02-01T00:00:00Z"),
+            Ok(()),
+            "until is inclusive"
+        );
         assert!(matches!(
             ok(&k1, "2026-02-02T00:00:00Z"),
             Err(KeyTrustError::OutsideValidity { .. })

@@ -35,9 +35,7 @@ pub use checkpoint::{CHECKPOINT_SCHEMA, Checkpoint, CheckpointError, SignedCheck
 pub use controls::step_controls;
 pub use files::{BundleFiles, PathError, is_safe_path, is_safe_segment};
 pub use keyset::{KEYSET_SCHEMA, KeySet, KeyTrustError, PublishedKey, TrustedKeys};
-pub use rotation::{
-    NEXT_KEY_FILE, ROTATION_KIND, RotationInput, build_rotation, rotation_link_id,
-};
+pub use rotation::{NEXT_KEY_FILE, ROTATION_KIND, RotationInput, build_rotation, rotation_link_id};
 pub use statement::{Statement, StatementError};
 pub use verify::{TIMESTAMP_FILE, VerifiedBundle, VerifyError, verify_bundle};
 

@@ -255,4 +255,3 @@ fn check_files(files: &BundleFiles, manifest: &Value) -> Result<usize, VerifyErr
     }
     Ok(seen.len())
 }
-
