@@ -41,6 +41,8 @@ pub struct SandboxOptions {
     pub operators: passage_http::Operators,
     /// Sign hand-over confirmation links into reminders (pointing at this sandbox).
     pub confirm_links: bool,
+    /// Timestamps every bundle's signature.
+    pub timestamps: Option<Arc<dyn passage_core::ports::TimestampAuthority>>,
 }
 
 impl SandboxOptions {
@@ -57,6 +59,7 @@ impl SandboxOptions {
             notifier: None,
             operators: passage_http::Operators::default(),
             confirm_links: false,
+            timestamps: None,
         }
     }
 }
@@ -274,12 +277,19 @@ impl Sandbox {
         if let Some(customize) = &options.customize {
             customize(&mut policy);
         }
-        let system = System::open(
+        let system = System::open_with(
             &options.data_dir,
             integrations(&options, policy, settings),
             engine_settings(&options),
+            options.timestamps.clone(),
         )
         .context("opening the sandbox data directory")?;
+        // As `passage serve` does: a tenant that lost its key stops the host here.
+        system
+            .engine
+            .prepare_signing_key(&TenantId::new(TENANT))
+            .await
+            .context("the sandbox tenant's signing key")?;
         let mut h = host(&system, options.workers);
         h.settings.operators = options.operators.clone();
         let running = h.start().await?;

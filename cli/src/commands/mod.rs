@@ -2,6 +2,7 @@
 pub mod bench;
 #[cfg(feature = "sandbox")]
 pub mod demo;
+pub mod keys;
 pub mod link;
 pub mod operate;
 pub mod runs;

@@ -11,5 +11,6 @@ pub mod microsoft;
 mod oauth;
 pub mod okta;
 mod registry;
+pub mod tsa;
 
 pub use registry::{ConnectionSettings, Registry};

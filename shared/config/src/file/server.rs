@@ -25,6 +25,10 @@ pub struct ServerConfig {
     /// How often tenants with an HR API are compared with Passage.
     #[serde(default = "default_reconcile")]
     pub reconcile_minutes: u64,
+    /// An RFC 3161 timestamp authority: every bundle's signature gets its token
+    /// (`statement.tsr`), which `openssl ts -verify` checks.
+    #[serde(default)]
+    pub tsa_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -37,6 +41,7 @@ impl Default for ServerConfig {
             sweep_seconds: default_sweep(),
             lease_seconds: default_lease(),
             reconcile_minutes: default_reconcile(),
+            tsa_url: None,
         }
     }
 }

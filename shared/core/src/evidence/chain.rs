@@ -178,6 +178,7 @@ mod tests {
                 files_checked: 1,
                 signed_at: None,
                 next_key_sha256: None,
+                timestamped: None,
             })
             .collect()
     }

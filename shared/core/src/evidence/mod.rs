@@ -26,6 +26,7 @@ mod instructions;
 mod keyset;
 mod rotation;
 mod statement;
+mod timestamp;
 mod verify;
 
 pub use build::public_key_fingerprint;
@@ -37,6 +38,7 @@ pub use files::{BundleFiles, PathError, is_safe_path, is_safe_segment};
 pub use keyset::{KEYSET_SCHEMA, KeySet, KeyTrustError, PublishedKey, TrustedKeys};
 pub use rotation::{NEXT_KEY_FILE, ROTATION_KIND, RotationInput, build_rotation, rotation_link_id};
 pub use statement::{Statement, StatementError};
+pub use timestamp::{check_timestamp, timestamp_request};
 pub use verify::{TIMESTAMP_FILE, VerifiedBundle, VerifyError, verify_bundle};
 
 /// The manifest's `schema` value.

@@ -61,6 +61,8 @@ pub enum VerifyError {
         expected: u64,
         found: u64,
     },
+    #[error("statement.tsr is not a timestamp of statement.sig: {0}")]
+    Timestamp(String),
     #[error("{0} is in the bundle but not listed in the manifest")]
     UnlistedFile(String),
     #[error("chain broken for tenant {tenant}: {detail}")]
@@ -83,6 +85,9 @@ pub struct VerifiedBundle {
     pub signed_at: Option<Timestamp>,
     /// For a key rotation link: the key that signs every later link.
     pub next_key_sha256: Option<String>,
+    /// Whether the signature carries a timestamp authority's token (`statement.tsr`), and
+    /// the authority's time when it states it in whole seconds.
+    pub timestamped: Option<Option<Timestamp>>,
 }
 
 /// Verifies one bundle: signature, statement, manifest and every listed file. With `trusted`,
@@ -102,7 +107,15 @@ pub fn verify_bundle(
             .check(&statement.tenant, &fingerprint, signed_at)
             .map_err(VerifyError::UntrustedKey)?;
     }
+    let timestamped = match files.get(TIMESTAMP_FILE) {
+        Some(token) => Some(
+            super::check_timestamp(token, need(files, "statement.sig")?)
+                .map_err(VerifyError::Timestamp)?,
+        ),
+        None => None,
+    };
     Ok(VerifiedBundle {
+        timestamped,
         next_key_sha256: rotation_of(files, &manifest)?,
         tenant: statement.tenant,
         run_id: statement.run_id,
