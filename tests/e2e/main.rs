@@ -13,6 +13,7 @@ mod hr_webhooks;
 mod human_steps;
 mod intake_errors;
 mod isolation;
+mod keys;
 mod lifecycle;
 mod tamper;
 mod time_policy;

@@ -63,11 +63,8 @@ pub fn check_timestamp(response: &[u8], data: &[u8]) -> Result<Option<Timestamp>
     let token = resp
         .time_stamp_token
         .ok_or("the response carries no token")?;
-    let signed =
-        cms::signed_data::SignedData::from_der(&token.content.to_der().map_err(|e| e.to_string())?)
-            .map_err(|e| format!("the token is not CMS signed data: {e}"))?;
-    let content = signed
-        .encap_content_info
+    let content = signed_content(&token.content.to_der().map_err(|e| e.to_string())?)
+        .map_err(|e| format!("the token is not CMS signed data: {e}"))?
         .econtent
         .ok_or("the token has no content")?;
     let tst_der = content.value();
@@ -92,6 +89,23 @@ pub fn check_timestamp(response: &[u8], data: &[u8]) -> Result<Option<Timestamp>
             }
         }
     }
+}
+
+/// The encapsulated content of a CMS `SignedData`, read without decoding its certificates and
+/// signer infos: TSAs' certificate sets are not always canonical DER (a certificate listed
+/// twice), which a strict decoder refuses though `openssl ts -verify` accepts it.
+fn signed_content(der: &[u8]) -> der::Result<cms::signed_data::EncapsulatedContentInfo> {
+    use der::Reader;
+    let mut reader = der::SliceReader::new(der)?;
+    reader.sequence(|r| {
+        let _version: Any = r.decode()?;
+        let _digest_algorithms: Any = r.decode()?;
+        let content = r.decode()?;
+        while !r.is_finished() {
+            let _rest: Any = r.decode()?;
+        }
+        Ok(content)
+    })
 }
 
 #[cfg(test)]
