@@ -40,7 +40,7 @@ enum Command {
     /// Run one leaver end to end against the sandbox Okta, and verify the signed bundle.
     #[cfg(feature = "sandbox")]
     Demo(commands::demo::DemoArgs),
-    /// Verify evidence bundles (directories) and the hash chain between them.
+    /// Verify evidence bundles (directories), the hash chain and key continuity between them.
     Verify(commands::verify::VerifyArgs),
     /// List and inspect runs.
     #[command(subcommand)]
@@ -59,6 +59,9 @@ enum Command {
     Cancel(commands::operate::CancelArgs),
     /// Move a run's cutoff before it arrives.
     Reschedule(commands::operate::RescheduleArgs),
+    /// Each tenant's signing keys: list, export the published set, rotate, checkpoint the chain.
+    #[command(subcommand)]
+    Keys(commands::keys::KeysCommand),
     /// Issue an auditor link: to a closed run's bundle, or to a period's report and bundles.
     Link(commands::link::LinkArgs),
     /// The period report: every leaver, graded against the SLA, checked against the HR system.
@@ -113,6 +116,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Retry(args) => commands::operate::retry(&cli.config, args).await,
         Command::Cancel(args) => commands::operate::cancel(&cli.config, args).await,
         Command::Reschedule(args) => commands::operate::reschedule(&cli.config, args).await,
+        Command::Keys(cmd) => commands::keys::run(&cli.config, cmd).await,
         Command::Link(args) => commands::link::run(&cli.config, args).await,
         Command::Report(args) => commands::report::report(&cli.config, args).await,
         Command::Sample(args) => commands::report::sample(&cli.config, args).await,

@@ -4,6 +4,7 @@ use anyhow::{Context, Result};
 use passage_config::{Config, ServerConfig, Wiring};
 use passage_core::TenantId;
 use passage_core::engine::EngineSettings;
+use passage_core::ports::TimestampAuthority;
 use passage_core::secret::Secret;
 use passage_http::Operators;
 use passage_server::System;
@@ -32,8 +33,22 @@ pub fn open_all(config_path: &Path) -> Result<Opened> {
         reconcile,
     } = config.wiring().map_err(|e| every_problem(config_path, e))?;
     let data_dir = &config.server.data_dir;
-    let system = System::open(data_dir, integrations, engine_settings(&config.server))
-        .with_context(|| format!("opening data directory {}", data_dir.display()))?;
+    let timestamps = match &config.server.tsa_url {
+        Some(url) => {
+            let url = url::Url::parse(url)
+                .with_context(|| format!("[server] tsa_url {url:?} is not a URL"))?;
+            let tsa = passage_connectors::tsa::HttpTimestampAuthority::new(url)?;
+            Some(std::sync::Arc::new(tsa) as std::sync::Arc<dyn TimestampAuthority>)
+        }
+        None => None,
+    };
+    let system = System::open_with(
+        data_dir,
+        integrations,
+        engine_settings(&config.server),
+        timestamps,
+    )
+    .with_context(|| format!("opening data directory {}", data_dir.display()))?;
     Ok(Opened {
         config,
         system,
@@ -103,4 +118,17 @@ pub fn warn_if_not_serving(system: &System) {
             system.data_dir.display()
         );
     }
+}
+
+/// Makes sure every configured tenant can sign before anything runs: a tenant that has bundles
+/// but lost its key stops the host here, with the reason, instead of failing its next closure.
+pub async fn prepare_signing_keys(config: &Config, system: &System) -> Result<()> {
+    for tenant in &config.tenants {
+        system
+            .engine
+            .prepare_signing_key(&TenantId::new(&tenant.id))
+            .await
+            .with_context(|| format!("signing key of tenant {}", tenant.id))?;
+    }
+    Ok(())
 }

@@ -384,7 +384,9 @@ async fn paths_cannot_escape_the_bundle() {
     let expires = in_an_hour();
     let sig = link::sign(&key, &scope(run_id, expires));
     let link_key = sb.system.link_key.expose().to_owned();
-    let private_key = std::fs::read_to_string(scratch.0.join("signing-key.pem")).unwrap();
+    let private_key =
+        std::fs::read_to_string(scratch.0.join("keys").join(TENANT).join("signing-key.pem"))
+            .unwrap();
     assert!(
         private_key.contains("PRIVATE KEY"),
         "the data directory holds the private signing key"
@@ -394,7 +396,12 @@ async fn paths_cannot_escape_the_bundle() {
 
     // The bundle lives at <data>/bundles/<tenant>/<run>/; the prizes are at <data>/.
     let mut attempts = Vec::new();
-    for target in ["passage.db", "signing-key.pem", "link.key"] {
+    for target in [
+        "passage.db",
+        "signing-key.pem",
+        "keys/demo/signing-key.pem",
+        "link.key",
+    ] {
         for depth in 1..=4 {
             let up = "..%2F".repeat(depth);
             attempts.push(format!("/{up}{target}"));

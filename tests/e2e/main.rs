@@ -16,6 +16,7 @@ mod http_limits;
 mod human_steps;
 mod intake_errors;
 mod isolation;
+mod keys;
 mod lifecycle;
 mod saas_seats;
 mod operator_cli;

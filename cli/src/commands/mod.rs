@@ -4,6 +4,7 @@ pub mod config;
 #[cfg(feature = "sandbox")]
 pub mod demo;
 pub mod init;
+pub mod keys;
 pub mod link;
 pub mod operate;
 pub mod report;

@@ -12,6 +12,7 @@ pub async fn run(config_path: &Path) -> Result<()> {
         operators,
         reconcile,
     } = system::open_all(config_path)?;
+    system::prepare_signing_keys(&config, &system).await?;
     let host = Host {
         engine: system.engine.clone(),
         queue: system.queue.clone(),

@@ -1,8 +1,12 @@
-//! `passage verify`: the same checks as the bundle's VERIFY.md, plus the chain across bundles.
+//! `passage verify`: the same checks as the bundle's VERIFY.md, plus the chain and the
+//! continuity of keys across bundles, anchored to trusted keys and checkpoints when given.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
-use passage_core::evidence::{verify_bundle, verify_chain};
+use passage_core::evidence::{
+    Anchors, Checkpoint, KeySet, SignedCheckpoint, TrustedKeys, VerifiedBundle, verify_anchored,
+    verify_bundle,
+};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -10,9 +14,45 @@ pub struct VerifyArgs {
     /// Bundle directories, or directories holding bundles (searched recursively).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// Require this signing-key fingerprint (hex SHA-256 of the DER public key).
+    /// The tenant's published key set (`passage keys export`, or
+    /// `GET /v1/tenants/{tenant}/keys.json`) or a PEM public key. Bundles signed by any other
+    /// key, or outside the key's validity, fail. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    trusted_keys: Vec<PathBuf>,
+    /// Trust this signing-key fingerprint (hex SHA-256 of the DER public key) at any time.
+    /// Repeatable, so a rotated chain can be pinned.
     #[arg(long)]
-    key_fingerprint: Option<String>,
+    key_fingerprint: Vec<String>,
+    /// A signed checkpoint of a chain head (`passage keys checkpoint`): the bundles given must
+    /// reach its sequence, so withheld newest bundles show. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Vec<PathBuf>,
+}
+
+/// The keys the bundles must be signed by, if any were given.
+fn trusted_keys(args: &VerifyArgs) -> Result<Option<TrustedKeys>> {
+    if args.trusted_keys.is_empty() && args.key_fingerprint.is_empty() {
+        return Ok(None);
+    }
+    let mut trusted = TrustedKeys::fingerprints(&args.key_fingerprint);
+    for path in &args.trusted_keys {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let keys = KeySet::parse_trusted(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        trusted.merge(keys);
+    }
+    Ok(Some(trusted))
+}
+
+fn checkpoints(args: &VerifyArgs) -> Result<Vec<Checkpoint>> {
+    args.checkpoint
+        .iter()
+        .map(|path| {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            SignedCheckpoint::verify(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        })
+        .collect()
 }
 
 /// Bundle directories under `path` (itself, if it holds a manifest).
@@ -35,6 +75,8 @@ fn find_bundles(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 pub fn run(args: VerifyArgs) -> Result<()> {
+    let trusted = trusted_keys(&args)?;
+    let checkpoints = checkpoints(&args)?;
     let mut dirs = Vec::new();
     for p in &args.paths {
         find_bundles(p, &mut dirs)?;
@@ -47,20 +89,10 @@ pub fn run(args: VerifyArgs) -> Result<()> {
     for dir in &dirs {
         let result = passage_embedded::read_bundle_dir(dir)
             .map_err(|e| e.to_string())
-            .and_then(|files| {
-                verify_bundle(&files, args.key_fingerprint.as_deref()).map_err(|e| e.to_string())
-            });
+            .and_then(|files| verify_bundle(&files, trusted.as_ref()).map_err(|e| e.to_string()));
         match result {
             Ok(b) => {
-                println!(
-                    "OK    {}  tenant {} run {} sequence {} ({} files, key {})",
-                    dir.display(),
-                    b.tenant,
-                    b.run_id,
-                    b.sequence,
-                    b.files_checked,
-                    &b.key_fingerprint[..16]
-                );
+                println!("OK    {}  {}", dir.display(), describe(&b));
                 verified.push(b);
             }
             Err(reason) => {
@@ -72,7 +104,46 @@ pub fn run(args: VerifyArgs) -> Result<()> {
     if failures > 0 {
         bail!("{failures} of {} bundles failed verification", dirs.len());
     }
-    verify_chain(&verified)?;
-    println!("chain OK ({} bundles)", verified.len());
+    verify_anchored(
+        &verified,
+        Anchors {
+            trusted: trusted.as_ref(),
+            checkpoints: &checkpoints,
+        },
+    )?;
+    println!("chain OK ({} bundles, keys continuous)", verified.len());
+    for c in &checkpoints {
+        println!(
+            "checkpoint OK: tenant {} sequence {} of {}",
+            c.tenant, c.sequence, c.at
+        );
+    }
+    if trusted.is_none() {
+        println!(
+            "WARNING: no trusted keys given (--trusted-keys). The signatures show only that each \
+             bundle is unchanged since someone signed it; they prove nothing about who signed. \
+             Verify against the tenant's published key set."
+        );
+    }
     Ok(())
+}
+
+fn describe(b: &VerifiedBundle) -> String {
+    let mut line = format!(
+        "tenant {} run {} sequence {} ({} files, key {})",
+        b.tenant,
+        b.run_id,
+        b.sequence,
+        b.files_checked,
+        &b.key_fingerprint[..16]
+    );
+    if let Some(next) = &b.next_key_sha256 {
+        line.push_str(&format!(", rotates to key {}", &next[..16]));
+    }
+    match b.timestamped {
+        Some(Some(at)) => line.push_str(&format!(", timestamped {at}")),
+        Some(None) => line.push_str(", timestamped"),
+        None => {}
+    }
+    line
 }

@@ -50,6 +50,8 @@ pub struct SandboxOptions {
     pub confirm_links: bool,
     /// The HTTP listener's deadlines and connection cap.
     pub http: HttpLimits,
+    /// Timestamps every bundle's signature.
+    pub timestamps: Option<Arc<dyn passage_core::ports::TimestampAuthority>>,
 }
 
 impl SandboxOptions {
@@ -68,6 +70,7 @@ impl SandboxOptions {
             operators: passage_http::Operators::default(),
             confirm_links: false,
             http: HttpLimits::default(),
+            timestamps: None,
         }
     }
 }
@@ -292,12 +295,19 @@ impl Sandbox {
         if let Some(customize) = &options.customize {
             customize(&mut policy);
         }
-        let system = System::open(
+        let system = System::open_with(
             &options.data_dir,
             integrations(&options, policy, settings),
             engine_settings(&options),
+            options.timestamps.clone(),
         )
         .context("opening the sandbox data directory")?;
+        // As `passage serve` does: a tenant that lost its key stops the host here.
+        system
+            .engine
+            .prepare_signing_key(&TenantId::new(TENANT))
+            .await
+            .context("the sandbox tenant's signing key")?;
         let mut h = host(&system, options.workers);
         h.settings.operators = options.operators.clone();
         h.settings.http = options.http.clone();

@@ -18,7 +18,8 @@ use passage_core::ids::{RunId, StepKey, TenantId};
 use passage_core::plan;
 use passage_core::ports::{
     AuditEvent, AuditLog, ChainHead, Commit, Delivery, EvidenceError, EvidenceStore, InsertOutcome,
-    QueueMessage, RunFilter, RunStore, Signer, StepQueue, StoreError, Timer,
+    KeyError, KeySlot, KeyVault, QueueMessage, RunFilter, RunStore, Signer, StepQueue, StoreError,
+    Timer,
 };
 use std::future::Future;
 use std::pin::Pin;
@@ -1281,6 +1282,145 @@ pub async fn signer_produces_verifiable_der(signer: &dyn Signer) {
             "the signature must not verify for another message"
         );
     }
+}
+
+/// One key per tenant: a tenant has no key until one is made, each tenant's key is its own and
+/// stays the same, a key is never replaced by `create`, and a rotation's next key becomes
+/// current only by `promote`, which repeats harmlessly. Key sets and checkpoints round-trip per
+/// tenant.
+pub async fn key_vault_keeps_one_key_per_tenant(vault: &dyn KeyVault) {
+    let (a, b) = (unique_tenant(), unique_tenant());
+    let fp = |s: &std::sync::Arc<dyn Signer>| {
+        passage_core::evidence::public_key_fingerprint(&s.public_key_pem())
+            .expect("the key has a fingerprint")
+    };
+    let current = |t: TenantId| async move { vault.key(&t, KeySlot::Current).await };
+    assert!(
+        current(a.clone()).await.expect("key lookup").is_none(),
+        "a new tenant has no key until one is made"
+    );
+    assert!(vault.key(&a, KeySlot::Next).await.expect("key").is_none());
+    let key_a = vault
+        .create(&a, KeySlot::Current)
+        .await
+        .expect("create a's key");
+    let key_b = vault
+        .create(&b, KeySlot::Current)
+        .await
+        .expect("create b's key");
+    assert_ne!(fp(&key_a), fp(&key_b), "each tenant has a key of its own");
+    signer_produces_verifiable_der(key_a.as_ref()).await;
+    signer_produces_verifiable_der(key_b.as_ref()).await;
+    let again = current(a.clone())
+        .await
+        .expect("key")
+        .expect("a's key is kept");
+    assert_eq!(fp(&again), fp(&key_a), "the key reads back the same");
+    match vault.create(&a, KeySlot::Current).await {
+        Err(KeyError::Exists { slot, .. }) => assert_eq!(slot, KeySlot::Current),
+        Err(e) => panic!("creating over a key must fail with Exists, got {e}"),
+        Ok(_) => panic!("creating over a key must fail, but it replaced the key"),
+    }
+    let stayed = current(a.clone()).await.expect("key").expect("key");
+    assert_eq!(
+        fp(&stayed),
+        fp(&key_a),
+        "a refused create leaves the key alone"
+    );
+
+    // Rotation: the next key waits beside the current one until promoted.
+    vault
+        .promote(&a)
+        .await
+        .expect("promote without a next key does nothing");
+    let unchanged = current(a.clone()).await.expect("key").expect("key");
+    assert_eq!(fp(&unchanged), fp(&key_a));
+    let next = vault
+        .create(&a, KeySlot::Next)
+        .await
+        .expect("create a next key");
+    assert_ne!(fp(&next), fp(&key_a), "the next key is a new key");
+    assert!(matches!(
+        vault.create(&a, KeySlot::Next).await,
+        Err(KeyError::Exists { .. })
+    ));
+    let still = current(a.clone()).await.expect("key").expect("key");
+    assert_eq!(fp(&still), fp(&key_a), "a next key does not sign yet");
+    vault.promote(&a).await.expect("promote");
+    let promoted = current(a.clone()).await.expect("key").expect("key");
+    assert_eq!(
+        fp(&promoted),
+        fp(&next),
+        "the next key is current after promotion"
+    );
+    assert!(vault.key(&a, KeySlot::Next).await.expect("key").is_none());
+    signer_produces_verifiable_der(promoted.as_ref()).await;
+    vault
+        .promote(&a)
+        .await
+        .expect("promoting again does nothing");
+    let same = current(a.clone()).await.expect("key").expect("key");
+    assert_eq!(fp(&same), fp(&next));
+    let b_key = current(b.clone()).await.expect("key").expect("key");
+    assert_eq!(
+        fp(&b_key),
+        fp(&key_b),
+        "another tenant's rotation leaves b alone"
+    );
+
+    // What is published about the keys.
+    assert_eq!(vault.key_set(&a).await.expect("key set"), None);
+    let published = passage_core::evidence::PublishedKey::from_pem(
+        &key_a.key_id(),
+        &key_a.public_key_pem(),
+        Some(at(0)),
+        None,
+    )
+    .expect("published key");
+    let set = passage_core::evidence::KeySet::first(a.as_str(), published.clone());
+    vault.publish_key_set(&a, &set).await.expect("publish");
+    assert_eq!(vault.key_set(&a).await.expect("key set"), Some(set.clone()));
+    let rotated = set.rotated(
+        passage_core::evidence::PublishedKey::from_pem(
+            &next.key_id(),
+            &next.public_key_pem(),
+            None,
+            None,
+        )
+        .expect("next key"),
+        at(1),
+        2,
+    );
+    vault
+        .publish_key_set(&a, &rotated)
+        .await
+        .expect("republish");
+    assert_eq!(
+        vault.key_set(&a).await.expect("key set"),
+        Some(rotated),
+        "a new set replaces the old"
+    );
+    assert_eq!(
+        vault.key_set(&b).await.expect("key set"),
+        None,
+        "sets are per tenant"
+    );
+    assert_eq!(vault.checkpoint(&a).await.expect("checkpoint"), None);
+    let checkpoint = passage_core::evidence::SignedCheckpoint {
+        schema: passage_core::evidence::CHECKPOINT_SCHEMA.into(),
+        checkpoint: "text\n".into(),
+        signature: "c2ln".into(),
+        public_key_pem: next.public_key_pem(),
+    };
+    vault
+        .publish_checkpoint(&a, &checkpoint)
+        .await
+        .expect("publish checkpoint");
+    assert_eq!(
+        vault.checkpoint(&a).await.expect("checkpoint"),
+        Some(checkpoint)
+    );
+    assert_eq!(vault.checkpoint(&b).await.expect("checkpoint"), None);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -114,6 +114,7 @@ async fn run(endpoint: &str, tenants_file: Option<&str>) -> anyhow::Result<Vec<S
         ("FINALIZE_QUEUE_URL", names.finalize_queue_url),
         ("DLQ_URL", names.dead_letter_queue_url),
         ("KMS_KEY_ID", names.kms_key_id),
+        ("KMS_ALIAS_PREFIX", names.kms_alias_prefix),
         ("BUCKET_NAME", names.bucket),
         ("SCHEDULE_GROUP", names.schedule_group),
         ("CUTOFF_FUNCTION_ARN", names.cutoff_target_arn),

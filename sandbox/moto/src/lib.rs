@@ -13,4 +13,5 @@ mod provision;
 pub use launcher::{Moto, sdk_config_for};
 pub use provision::{
     MAX_RECEIVE_COUNT, ProvisionError, QUEUE_VISIBILITY_SECS, TEST_OBJECT_LOCK_DAYS, provision,
+    provision_tenant_key,
 };

@@ -132,6 +132,7 @@ pub async fn provision(config: &SdkConfig, prefix: &str) -> Result<AwsNames, Pro
         finalize_queue_url,
         dead_letter_queue_url: dlq_url,
         kms_key_id,
+        kms_alias_prefix: format!("alias/{prefix}-{id}"),
         bucket,
         schedule_group,
         cutoff_target_arn: format!(
@@ -254,4 +255,39 @@ async fn create_table(config: &SdkConfig, table: &str) -> Result<(), ProvisionEr
         .await
         .map_err(|e| fail(table)(error_text(&e)))?;
     Ok(())
+}
+
+/// Creates a tenant's own signing key behind its alias, as an administrator does for a real
+/// deployment (docs/aws-deployment.md): an ECC_NIST_P256 SIGN_VERIFY key, tagged with the
+/// tenant, named `<kms_alias_prefix>/<tenant>`. Returns the key's ARN.
+pub async fn provision_tenant_key(
+    config: &SdkConfig,
+    names: &AwsNames,
+    tenant: &str,
+) -> Result<String, ProvisionError> {
+    let kms = aws_sdk_kms::Client::new(config);
+    let tag = aws_sdk_kms::types::Tag::builder()
+        .tag_key("passage:tenant")
+        .tag_value(tenant)
+        .build()
+        .map_err(|e| fail("tenant key tag")(e.to_string()))?;
+    let key = kms
+        .create_key()
+        .key_spec(KeySpec::EccNistP256)
+        .key_usage(KeyUsageType::SignVerify)
+        .description(format!("Passage evidence signing key of tenant {tenant}"))
+        .tags(tag)
+        .send()
+        .await
+        .map_err(|e| fail("tenant key")(error_text(&e)))?;
+    let meta = key
+        .key_metadata()
+        .ok_or_else(|| fail("tenant key")("no key metadata".into()))?;
+    kms.create_alias()
+        .alias_name(format!("{}/{tenant}", names.kms_alias_prefix))
+        .target_key_id(meta.key_id())
+        .send()
+        .await
+        .map_err(|e| fail("tenant key alias")(error_text(&e)))?;
+    Ok(meta.arn().unwrap_or(meta.key_id()).to_owned())
 }

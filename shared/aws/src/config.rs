@@ -13,8 +13,12 @@ pub struct AwsNames {
     pub finalize_queue_url: String,
     /// SQS dead-letter queue of both (`DLQ_URL`).
     pub dead_letter_queue_url: String,
-    /// KMS signing key: id, ARN or alias (`KMS_KEY_ID`).
+    /// The deployment's installation-wide KMS signing key of earlier releases: id, ARN or
+    /// alias (`KMS_KEY_ID`). Only tenants whose chains it began keep signing with it.
     pub kms_key_id: String,
+    /// Each tenant's key is the KMS key behind the alias `<prefix>/<tenant>`
+    /// (`KMS_ALIAS_PREFIX`, default `alias/passage`).
+    pub kms_alias_prefix: String,
     /// S3 bucket of evidence bundles (`BUCKET_NAME`).
     pub bucket: String,
     /// EventBridge Scheduler group of cutoff schedules (`SCHEDULE_GROUP`).
@@ -69,6 +73,7 @@ impl AwsNames {
             finalize_queue_url: get("FINALIZE_QUEUE_URL")?,
             dead_letter_queue_url: get("DLQ_URL")?,
             kms_key_id: get("KMS_KEY_ID")?,
+            kms_alias_prefix: get("KMS_ALIAS_PREFIX").unwrap_or_else(|_| "alias/passage".into()),
             bucket: get("BUCKET_NAME")?,
             schedule_group: get("SCHEDULE_GROUP")?,
             cutoff_target_arn: get("CUTOFF_FUNCTION_ARN")?,

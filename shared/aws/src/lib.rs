@@ -3,7 +3,8 @@
 //! - [`DynamoStore`]: runs, steps, attempts, events and evidence chains in one DynamoDB table,
 //!   every commit one version-checked `TransactWriteItems`.
 //! - [`SqsQueue`]: the step and finalize queues on SQS, with a dead-letter queue.
-//! - [`KmsSigner`]: ECDSA P-256/SHA-256 signatures from a KMS asymmetric key.
+//! - [`KmsVault`]: one KMS key per tenant behind an alias, signing ECDSA P-256/SHA-256
+//!   ([`KmsSigner`]); the key sets and checkpoints published in S3.
 //! - [`S3Evidence`]: bundles in S3, under Object Lock when configured.
 //! - [`SchedulerTimer`]: one EventBridge Scheduler `at()` schedule per run's cutoff.
 //!
@@ -13,6 +14,7 @@
 mod audit;
 mod config;
 mod evidence;
+mod key_vault;
 mod queue;
 mod secrets;
 mod signer;
@@ -21,6 +23,7 @@ mod timer;
 
 pub use config::{AwsNames, ConfigError, sdk_config};
 pub use evidence::S3Evidence;
+pub use key_vault::KmsVault;
 pub use queue::{DeadLetter, SqsQueue, delivery_from_sqs};
 pub use secrets::{SecretError, secret_string};
 pub use signer::KmsSigner;

@@ -2,12 +2,14 @@
 //! `moto_server` each test starts on a free loopback port, plus the checks only AWS has
 //! (dead-letter attributes, Object Lock, presigned URLs, schedule definitions).
 
-use passage_aws::{AwsNames, DynamoStore, KmsSigner, S3Evidence, SchedulerTimer, SqsQueue};
+use passage_aws::{
+    AwsNames, DynamoStore, KmsSigner, KmsVault, S3Evidence, SchedulerTimer, SqsQueue,
+};
 use passage_contract::{self as contract, BoxFuture, QueueCheck};
 use passage_core::RunId;
 use passage_core::evidence::BundleFiles;
 use passage_core::ports::{EvidenceStore, StepQueue, Timer};
-use passage_moto::{Moto, provision};
+use passage_moto::{Moto, provision, provision_tenant_key};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -118,6 +120,43 @@ async fn kms_signer_contract() {
             .await
             .is_err(),
         "KMS RAW signing refuses more than 4 KiB"
+    );
+}
+
+#[tokio::test]
+async fn kms_key_vault_contract() {
+    let (_moto, config, names) = deployment().await;
+    let vault = KmsVault::new(&config, &names);
+    contract::key_vault_keeps_one_key_per_tenant(&vault).await;
+
+    // A key an administrator provisioned behind the tenant's alias is the tenant's key, and
+    // another tenant's is not.
+    use passage_core::ports::{KeySlot, KeyVault};
+    let tenant = contract::unique_tenant();
+    let arn = provision_tenant_key(&config, &names, tenant.as_str())
+        .await
+        .expect("provision a tenant key");
+    let key = vault
+        .key(&tenant, KeySlot::Current)
+        .await
+        .unwrap()
+        .expect("the provisioned key");
+    assert_eq!(key.key_id(), arn);
+    let other = contract::unique_tenant();
+    assert!(vault.key(&other, KeySlot::Current).await.unwrap().is_none());
+    assert_eq!(
+        vault.alias(&tenant, KeySlot::Current).unwrap(),
+        format!("{}/{tenant}", names.kms_alias_prefix)
+    );
+    // The deployment's installation key is adopted only when asked (a chain it began).
+    assert!(vault.adopt_installation_key(&other).await.unwrap());
+    let adopted = vault.key(&other, KeySlot::Current).await.unwrap().unwrap();
+    let installation = KmsSigner::connect(&config, &names.kms_key_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        adopted.public_key_pem(),
+        passage_core::ports::Signer::public_key_pem(&installation)
     );
 }
 

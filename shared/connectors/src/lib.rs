@@ -16,5 +16,6 @@ pub mod preflight;
 mod registry;
 pub mod scim;
 pub mod slack;
+pub mod tsa;
 
 pub use registry::{ConnectionSettings, Registry};

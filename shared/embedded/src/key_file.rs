@@ -1,4 +1,4 @@
-//! A P-256 signing key in a file, created on first start with mode 0600.
+//! A P-256 signing key in a file with mode 0600.
 //!
 //! Produces the same DER ECDSA P-256/SHA-256 signatures as KMS, so bundles verify the same way
 //! whichever host signed them.
@@ -31,34 +31,31 @@ pub struct KeyFileSigner {
 }
 
 impl KeyFileSigner {
-    /// Loads the key at `path`, creating it (0600, never overwriting) if absent.
-    pub fn load_or_create(path: &Path) -> Result<Self, KeyFileError> {
+    /// Makes a new key at `path` (mode 0600). Never overwrites: an existing file is an
+    /// [`std::io::ErrorKind::AlreadyExists`] error.
+    pub fn create(path: &Path) -> Result<Self, KeyFileError> {
         let io = |source| KeyFileError::Io {
             path: path.to_owned(),
             source,
         };
-        if !path.exists() {
-            let key = SigningKey::random(&mut rand::rngs::OsRng);
-            let pem = key
-                .to_pkcs8_pem(LineEnding::LF)
-                .map_err(|e| KeyFileError::Format {
-                    path: path.to_owned(),
-                    detail: e.to_string(),
-                })?;
-            match crate::private_file()
-                .write(true)
-                .create_new(true)
-                .open(path)
-            {
-                Ok(mut f) => {
-                    f.write_all(pem.as_bytes()).map_err(io)?;
-                    f.sync_all().map_err(io)?;
-                }
-                // Another process created it first: use theirs.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(io(e)),
-            }
-        }
+        let key = SigningKey::random(&mut rand::rngs::OsRng);
+        let pem = key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| KeyFileError::Format {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            })?;
+        write_private(path, pem.as_bytes()).map_err(io)?;
+        Self::from_key(key)
+    }
+
+    /// Loads the key at `path`. A missing file is an error, never a reason to make a new key:
+    /// bundles signed by the lost key would no longer chain to the new one.
+    pub fn load(path: &Path) -> Result<Self, KeyFileError> {
+        let io = |source| KeyFileError::Io {
+            path: path.to_owned(),
+            source,
+        };
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -115,4 +112,11 @@ impl Signer for KeyFileSigner {
     fn key_id(&self) -> String {
         self.key_id.clone()
     }
+}
+
+/// Writes a new private file (0600), failing if it exists, and syncs it to disk.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut f = crate::private_file().write(true).create_new(true).open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }

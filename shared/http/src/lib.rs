@@ -1,4 +1,5 @@
-//! Passage's HTTP endpoints: webhook intake, auditor links, health, the event schema.
+//! Passage's HTTP endpoints: webhook intake, auditor links, published key sets, health, the
+//! event schema.
 //!
 //! One axum router serves the embedded host and (through lambda_http) the Lambda functions,
 //! so the webhook contract, its checks and its error bodies are the same on both. Every error
@@ -30,6 +31,7 @@ mod error;
 use error::ApiError;
 mod headers;
 use headers::Headers;
+mod keys;
 mod operator;
 pub use operator::{IamCaller, Operator, Operators};
 mod period;
@@ -88,6 +90,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(confirm::routes())
         .merge(report::routes())
         .merge(period::routes())
+        .merge(keys::routes())
         .route("/v1/bundles/{tenant}/{run}", get(bundle_index))
         .route("/v1/bundles/{tenant}/{run}/{*path}", get(bundle_file))
         // Webhook bodies are read by `body::read_limited`; this limit keeps every other route
@@ -270,7 +273,20 @@ async fn bundle_index(
         .iter()
         .map(|(p, b)| json!({"path": p, "size": b.len()}))
         .collect();
-    Ok(axum::Json(json!({"tenant": tenant, "run_id": run, "files": list})).into_response())
+    // What the bundle is checked against travels with it: the tenant's published key set and
+    // the latest checkpoint of its chain (kept outside the bundle's own directory, where an
+    // extra file would be an added file).
+    let key_set = keys::published(&host, &tenant).await?;
+    let checkpoint = keys::checkpoint(&host, &TenantId::new(tenant.as_str())).await?;
+    Ok(axum::Json(json!({
+        "tenant": tenant,
+        "run_id": run,
+        "files": list,
+        "key_set_url": format!("/v1/tenants/{tenant}/keys.json"),
+        "key_set": key_set,
+        "checkpoint": checkpoint,
+    }))
+    .into_response())
 }
 
 async fn bundle_file(

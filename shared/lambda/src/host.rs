@@ -1,7 +1,7 @@
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use passage_aws::{
-    AwsNames, DynamoStore, KmsSigner, S3Evidence, SchedulerTimer, SqsQueue, secret_string,
+    AwsNames, DynamoStore, KmsVault, S3Evidence, SchedulerTimer, SqsQueue, secret_string,
 };
 use passage_config::Wiring;
 use passage_core::engine::{Engine, EngineSettings, Ports};
@@ -88,12 +88,14 @@ impl AwsHost {
             .wiring()?;
         let queue = Arc::new(SqsQueue::new(sdk, &names));
         let evidence = Arc::new(S3Evidence::new(sdk, &names));
-        let signer = KmsSigner::connect(sdk, &names.kms_key_id).await?;
         let store = Arc::new(DynamoStore::new(sdk, &names));
+        // Each tenant's key is looked up when it signs; nothing here calls KMS.
+        let keys = KmsVault::new(sdk, &names);
         let ports = Ports {
             store: store.clone(),
             queue: queue.clone(),
-            signer: Arc::new(signer),
+            keys: Arc::new(keys),
+            timestamps: crate::timestamps_from_env()?,
             evidence: evidence.clone(),
             timer: Arc::new(SchedulerTimer::new(sdk, &names)),
             clock: Arc::new(SystemClock),

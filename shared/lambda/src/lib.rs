@@ -14,3 +14,20 @@ pub use host::AwsHost;
 pub fn init_tracing() {
     lambda_runtime::tracing::init_default_subscriber();
 }
+
+/// The timestamp authority named by `TSA_URL`, if set: every bundle's signature gets its
+/// RFC 3161 token.
+pub fn timestamps_from_env()
+-> anyhow::Result<Option<std::sync::Arc<dyn passage_core::ports::TimestampAuthority>>> {
+    let Some(url) = std::env::var("TSA_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let url = url::Url::parse(url.trim())
+        .map_err(|e| anyhow::anyhow!("TSA_URL {url:?} is not a URL: {e}"))?;
+    Ok(Some(std::sync::Arc::new(
+        passage_connectors::tsa::HttpTimestampAuthority::new(url)?,
+    )))
+}

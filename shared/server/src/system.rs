@@ -3,10 +3,10 @@
 use passage_config::Integrations;
 use passage_core::engine::{Engine, EngineSettings, Ports};
 use passage_core::ports::SystemClock;
+use passage_core::ports::TimestampAuthority;
 use passage_core::secret::Secret;
 use passage_embedded::{
-    Database, DbError, FsEvidenceStore, KeyFileError, KeyFileSigner, SqliteQueue, SqliteStore,
-    SqliteTimer,
+    Database, DbError, FsEvidenceStore, KeyFileVault, SqliteQueue, SqliteStore, SqliteTimer,
 };
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,18 +33,26 @@ pub enum SystemError {
     },
     #[error(transparent)]
     Db(#[from] DbError),
-    #[error(transparent)]
-    Key(#[from] KeyFileError),
 }
 
 impl System {
-    /// Opens (creating on first start) `data_dir`: `passage.db`, `signing-key.pem`, `link.key`
+    /// Opens (creating on first start) `data_dir`: `passage.db`, `keys/<tenant>/`, `link.key`
     /// and `bundles/`, and wires them with `integrations` (the same on both hosts, see
     /// [`passage_config::Wiring`]) into an engine.
     pub fn open(
         data_dir: &Path,
         integrations: Integrations,
         settings: EngineSettings,
+    ) -> Result<Self, SystemError> {
+        Self::open_with(data_dir, integrations, settings, None)
+    }
+
+    /// [`System::open`], with a timestamp authority that timestamps every bundle's signature.
+    pub fn open_with(
+        data_dir: &Path,
+        integrations: Integrations,
+        settings: EngineSettings,
+        timestamps: Option<Arc<dyn TimestampAuthority>>,
     ) -> Result<Self, SystemError> {
         let dir_err = |source| SystemError::DataDir {
             path: data_dir.to_owned(),
@@ -56,7 +64,12 @@ impl System {
         let queue = SqliteQueue::new(db.clone());
         let timer = SqliteTimer::new(db);
         let evidence = FsEvidenceStore::new(data_dir.join("bundles"));
-        let signer = KeyFileSigner::load_or_create(&data_dir.join("signing-key.pem"))?;
+        // Keys are per tenant; an earlier release's one `signing-key.pem` is adopted only by
+        // tenants whose chains it began (see `Engine::prepare_signing_key`).
+        let keys = KeyFileVault::new(
+            data_dir.join("keys"),
+            Some(data_dir.join("signing-key.pem")),
+        );
         let link_key = load_or_create_secret(&data_dir.join("link.key")).map_err(dir_err)?;
         // Confirmation links are signed with the installation's link key, like auditor links.
         let mut settings = settings;
@@ -66,7 +79,8 @@ impl System {
         let ports = Ports {
             store: Arc::new(store.clone()),
             queue: Arc::new(queue.clone()),
-            signer: Arc::new(signer),
+            keys: Arc::new(keys),
+            timestamps,
             evidence: Arc::new(evidence.clone()),
             timer: Arc::new(timer.clone()),
             clock: Arc::new(SystemClock),

@@ -36,6 +36,10 @@ pub struct ServerConfig {
     /// Connections served at once; further ones wait, unanswered, until one closes.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// An RFC 3161 timestamp authority: every bundle's signature gets its token
+    /// (`statement.tsr`), which `openssl ts -verify` checks.
+    #[serde(default)]
+    pub tsa_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +55,7 @@ impl Default for ServerConfig {
             header_timeout_seconds: default_header_timeout(),
             body_timeout_seconds: default_body_timeout(),
             max_connections: default_max_connections(),
+            tsa_url: None,
         }
     }
 }

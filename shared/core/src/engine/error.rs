@@ -1,6 +1,6 @@
 use crate::machine::TransitionError;
 use crate::plan::PlanError;
-use crate::ports::{EvidenceError, QueueError, SignError, StoreError, TimerError};
+use crate::ports::{EvidenceError, KeyError, QueueError, SignError, StoreError, TimerError};
 pub use passage_hris::{Classified, ErrorKind};
 
 /// Why an engine operation did not complete. Operator-facing variants name the problem; the
@@ -25,6 +25,27 @@ pub enum EngineError {
     Queue(#[from] QueueError),
     #[error(transparent)]
     Sign(#[from] SignError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    /// A tenant with signed bundles has no signing key. A new key would sign a chain its
+    /// auditors do not trust, so Passage stops rather than create one.
+    #[error(
+        "tenant {tenant} has {bundles} signed evidence bundles but its signing key is missing; \
+         restore the key (keys/{tenant}/signing-key.pem in the data directory, or the tenant's \
+         KMS alias) from a backup. Passage does not create a new key for a tenant with bundles: \
+         the chain's key would change without a rotation statement and outside the published key set"
+    )]
+    SigningKeyMissing { tenant: String, bundles: u64 },
+    /// The tenant's key is not the one its published key set names as current.
+    #[error(
+        "the signing key of tenant {tenant} ({found}) is not the current key of its published key \
+         set ({published}); restore the published key, or rotate with `passage keys rotate`"
+    )]
+    SigningKeyMismatch {
+        tenant: String,
+        found: String,
+        published: String,
+    },
     #[error(transparent)]
     Evidence(#[from] EvidenceError),
     #[error(transparent)]
@@ -56,6 +77,9 @@ impl Classified for EngineError {
             | EngineError::Store(_)
             | EngineError::Queue(_)
             | EngineError::Sign(_)
+            | EngineError::Keys(_)
+            | EngineError::SigningKeyMissing { .. }
+            | EngineError::SigningKeyMismatch { .. }
             | EngineError::Evidence(_)
             | EngineError::Timer(_)
             | EngineError::Bundle(_) => ErrorKind::Internal,
@@ -71,10 +95,14 @@ impl Classified for EngineError {
             EngineError::Plan(_) => "tenant_misconfigured",
             EngineError::Unavailable(_) => "hr_unavailable",
             EngineError::Contended(_) | EngineError::Busy(_) => "busy",
+            EngineError::SigningKeyMissing { .. } | EngineError::SigningKeyMismatch { .. } => {
+                "signing_key"
+            }
             EngineError::Transition(_)
             | EngineError::Store(_)
             | EngineError::Queue(_)
             | EngineError::Sign(_)
+            | EngineError::Keys(_)
             | EngineError::Evidence(_)
             | EngineError::Timer(_)
             | EngineError::Bundle(_) => "internal",

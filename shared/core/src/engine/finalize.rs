@@ -7,7 +7,7 @@ use crate::evidence::{BundleFiles, BundleInput, Statement, build_bundle};
 use crate::gate::{self, Gate};
 use crate::ids::RunId;
 use crate::machine::run::RunInput;
-use crate::ports::ChainHead;
+use crate::ports::{ChainHead, Signer};
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -43,6 +43,9 @@ impl Engine {
             if !self.take_finalizer_lease(&mut run).await? {
                 continue;
             }
+            // A rotation waiting for its link goes in first, so this bundle is signed by
+            // the key the chain hands over to.
+            self.settle_rotation(&run.tenant).await?;
             if let Some(bundle) = self.seal(run, &steps).await? {
                 return Ok(Some(bundle));
             }
@@ -99,8 +102,9 @@ impl Engine {
         events.push(closing.clone());
         let head = self.ports.store.chain_head(&run.tenant).await?;
         let sequence = head.sequence + 1;
+        let signer = self.current_signer(&run.tenant, &head).await?;
         let (files, statement) = self
-            .signed_bundle(&run, steps, &attempts, &events, &head, now)
+            .signed_bundle(&run, steps, &attempts, &events, &head, now, signer.as_ref())
             .await?;
         let location = self
             .ports
@@ -124,14 +128,21 @@ impl Engine {
         };
         let mut closed = closing;
         closed.detail = json!({"sequence": sequence, "manifest_sha256": new_head.manifest_sha256, "location": bundle.location});
-        write.commit.chain = Some((run.tenant.clone(), head, new_head));
+        let tenant = run.tenant.clone();
+        write.commit.chain = Some((tenant.clone(), head, new_head.clone()));
         write.commit.runs.push(run);
         write.commit.events.push(closed);
-        Ok(self.write(write).await?.map(|_| bundle))
+        if self.write(write).await?.is_none() {
+            return Ok(None);
+        }
+        self.publish_checkpoint_after(&tenant, &new_head, signer.as_ref())
+            .await;
+        Ok(Some(bundle))
     }
 
     /// The run's bundle, signed: every evidence file, the statement, its signature and the
     /// public key to check it with.
+    #[allow(clippy::too_many_arguments)]
     async fn signed_bundle(
         &self,
         run: &Run,
@@ -140,10 +151,11 @@ impl Engine {
         events: &[RunEvent],
         head: &ChainHead,
         now: Timestamp,
+        signer: &dyn Signer,
     ) -> Result<(BundleFiles, Statement), EngineError> {
-        let key_id = self.ports.signer.key_id();
-        let pem = self.ports.signer.public_key_pem();
-        let (mut files, statement) = build_bundle(&BundleInput {
+        let key_id = signer.key_id();
+        let pem = signer.public_key_pem();
+        let (files, statement) = build_bundle(&BundleInput {
             run,
             steps,
             attempts,
@@ -155,23 +167,17 @@ impl Engine {
             created_at: now,
         })
         .map_err(EngineError::Bundle)?;
-        let text = statement.render();
-        let sig = self.ports.signer.sign(text.as_bytes()).await?;
-        let bad = |e: crate::evidence::PathError| EngineError::Bundle(e.to_string());
-        files
-            .insert("statement.txt", text.into_bytes())
-            .map_err(bad)?;
-        files.insert("statement.sig", sig).map_err(bad)?;
-        files
-            .insert("signing-key.pem", pem.into_bytes())
-            .map_err(bad)?;
+        let files = self.sealed(files, &statement, signer).await?;
         Ok((files, statement))
     }
 }
 
 impl Engine {
     /// The in-process lock of a tenant's evidence chain.
-    fn chain_lock(&self, tenant: &crate::ids::TenantId) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    pub(super) fn chain_lock(
+        &self,
+        tenant: &crate::ids::TenantId,
+    ) -> std::sync::Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.finalizing.lock().unwrap_or_else(|p| p.into_inner());
         locks.entry(tenant.clone()).or_default().clone()
     }

@@ -9,6 +9,7 @@ mod hr;
 mod hr_intake;
 mod human;
 mod intake;
+mod keys;
 mod operator;
 mod release;
 mod report;
@@ -21,13 +22,14 @@ pub use hr::{HrOrigin, HrOutcome, RECONCILE_DAYS, ReconcileReport};
 pub use hr_intake::HrAccepted;
 pub use human::ConfirmRequest;
 pub use intake::{Accepted, IntakeError, LeaverRequest};
+pub use keys::Rotated;
 pub use operator::ManualLeaver;
 pub use sweep::SweepReport;
 pub use worker::Disposition;
 
 use crate::ports::{
-    AuditLog, Clock, ConnectorRegistry, EvidenceStore, HrSourceRegistry, Notifier, RunStore,
-    Signer, StepQueue, TenantDirectory, Timer,
+    AuditLog, Clock, ConnectorRegistry, EvidenceStore, HrSourceRegistry, KeyVault, Notifier,
+    RunStore, StepQueue, TenantDirectory, Timer, TimestampAuthority,
 };
 use crate::retry::Backoff;
 use std::sync::Arc;
@@ -77,7 +79,10 @@ impl Default for EngineSettings {
 pub struct Ports {
     pub store: Arc<dyn RunStore>,
     pub queue: Arc<dyn StepQueue>,
-    pub signer: Arc<dyn Signer>,
+    /// Each tenant's signing keys and what is published about them.
+    pub keys: Arc<dyn KeyVault>,
+    /// Timestamps every bundle's signature when configured (`[server] tsa_url`).
+    pub timestamps: Option<Arc<dyn TimestampAuthority>>,
     pub evidence: Arc<dyn EvidenceStore>,
     pub timer: Arc<dyn Timer>,
     pub clock: Arc<dyn Clock>,

@@ -2,7 +2,7 @@
 //! bundle; and the tenant's audit log of auditor links.
 
 use super::{Engine, EngineError};
-use crate::evidence::{BundleFiles, Statement};
+use crate::evidence::BundleFiles;
 use crate::ids::TenantId;
 use crate::ports::{AuditEvent, RunFilter};
 use crate::report::HrTerminations;
@@ -90,36 +90,17 @@ impl Engine {
         report: &PeriodReport,
         renderings: Vec<(String, Vec<u8>)>,
     ) -> Result<BundleFiles, EngineError> {
-        let key_id = self.ports.signer.key_id();
-        let pem = self.ports.signer.public_key_pem();
-        let (mut files, statement) = report_files(&ReportFiles {
+        let tenant = TenantId::new(report.tenant.as_str());
+        let head = self.ports.store.chain_head(&tenant).await?;
+        let signer = self.current_signer(&tenant, &head).await?;
+        let (files, statement) = report_files(&ReportFiles {
             report,
             renderings,
-            key_id: &key_id,
-            public_key_pem: &pem,
+            key_id: &signer.key_id(),
+            public_key_pem: &signer.public_key_pem(),
         })
         .map_err(EngineError::Bundle)?;
-        self.add_signature(&mut files, &statement, pem).await?;
-        Ok(files)
-    }
-
-    async fn add_signature(
-        &self,
-        files: &mut BundleFiles,
-        statement: &Statement,
-        pem: String,
-    ) -> Result<(), EngineError> {
-        let text = statement.render();
-        let sig = self.ports.signer.sign(text.as_bytes()).await?;
-        let bad = |e: crate::evidence::PathError| EngineError::Bundle(e.to_string());
-        files
-            .insert("statement.txt", text.into_bytes())
-            .map_err(bad)?;
-        files.insert("statement.sig", sig).map_err(bad)?;
-        files
-            .insert("signing-key.pem", pem.into_bytes())
-            .map_err(bad)?;
-        Ok(())
+        self.sealed(files, &statement, signer.as_ref()).await
     }
 
     /// Records an event in the tenant's audit log, stamped now.

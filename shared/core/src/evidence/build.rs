@@ -1,6 +1,7 @@
 //! Assembles a closed run's evidence files and manifest. Pure: signing happens in the engine.
 
 use super::controls::{controls_index, step_controls};
+use super::instructions::verify_instructions;
 use super::{BundleFiles, SCHEMA, Statement};
 use crate::domain::{AttemptRecord, Run, RunEvent, Step, StepState};
 use jiff::Timestamp;
@@ -38,7 +39,7 @@ pub fn build_bundle(input: &BundleInput<'_>) -> Result<(BundleFiles, Statement),
     files
         .insert(
             "VERIFY.md",
-            verify_instructions(run.tenant.as_str()).into_bytes(),
+            verify_instructions(run.tenant.as_str(), false).into_bytes(),
         )
         .map_err(|e| e.to_string())?;
     let manifest = manifest(input, &files, steps)?;
@@ -170,6 +171,7 @@ fn manifest(
         .collect();
     Ok(json!({
         "schema": SCHEMA,
+        "kind": "run",
         "tenant": run.tenant,
         "run_id": run.id,
         "sequence": input.sequence,
@@ -347,39 +349,4 @@ fn timeliness(run: &Run, steps: &[Step]) -> Value {
         "seconds_after_cutoff": last.map(|l| (l - cutoff).get_seconds()),
         "critical_steps": per_step,
     })
-}
-
-fn verify_instructions(tenant: &str) -> String {
-    format!(
-        r#"# Verifying this Passage evidence bundle
-
-Needs only `openssl`, `sha256sum` and `jq`. Run in this directory.
-
-1. The public key is the one Passage publishes for tenant `{tenant}`: compare its fingerprint
-   with the published one (also recorded as `signing.public_key_sha256` in manifest.json).
-
-       openssl pkey -pubin -in signing-key.pem -outform DER | sha256sum
-
-2. The statement is signed by that key (prints `Verified OK`):
-
-       openssl dgst -sha256 -verify signing-key.pem -signature statement.sig statement.txt
-
-3. The manifest is the one the statement names (the two hashes are equal):
-
-       grep '^manifest-sha256 ' statement.txt | cut -d' ' -f2
-       sha256sum manifest.json | cut -d' ' -f1
-
-4. Every evidence file is the one the manifest names (every line `OK`):
-
-       jq -r '.files[] | "\(.sha256)  \(.path)"' manifest.json | sha256sum -c -
-
-5. The bundle follows the tenant's previous one (hash chain): the value printed here equals
-   `sha256sum manifest.json` of the bundle with sequence one lower (64 zeros for the first).
-
-       jq -r '.sequence, .prev_manifest_sha256' manifest.json
-
-`passage verify <bundle-dir>...` performs all of these checks, and the chain check across
-several bundles, in one command.
-"#
-    )
 }

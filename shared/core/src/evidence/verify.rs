@@ -1,21 +1,29 @@
 //! Offline verification of bundles, the same checks VERIFY.md spells out for openssl.
 
 use super::build::{public_key_fingerprint, sha256_hex};
+use super::keyset::{KeyTrustError, TrustedKeys};
+use super::rotation::{NEXT_KEY_FILE, ROTATION_KIND};
 use super::{BundleFiles, SCHEMA, Statement};
+use jiff::Timestamp;
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{DerSignature, VerifyingKey};
 use p256::pkcs8::DecodePublicKey;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-/// Files that the manifest cannot list (they are the manifest or sign it); everything else must
-/// be listed, so an added file is as detectable as a changed one.
-const SELF_FILES: [&str; 4] = [
+/// Files that the manifest cannot list (they are the manifest, sign it, or timestamp the
+/// signature); everything else must be listed, so an added file is as detectable as a changed
+/// one.
+const SELF_FILES: [&str; 5] = [
     "manifest.json",
     "statement.txt",
     "statement.sig",
     "signing-key.pem",
+    TIMESTAMP_FILE,
 ];
+
+/// The RFC 3161 timestamp token over `statement.sig`, when a timestamp authority is configured.
+pub const TIMESTAMP_FILE: &str = "statement.tsr";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum VerifyError {
@@ -23,8 +31,8 @@ pub enum VerifyError {
     MissingFile(String),
     #[error("signing-key.pem is not a P-256 public key: {0}")]
     BadKey(String),
-    #[error("the signing key's fingerprint is {found}, not the expected {expected}")]
-    UntrustedKey { expected: String, found: String },
+    #[error("untrusted signing key: {0}")]
+    UntrustedKey(KeyTrustError),
     #[error("statement.sig is not a DER ECDSA signature: {0}")]
     BadSignatureEncoding(String),
     #[error("statement.sig does not verify against statement.txt with signing-key.pem")]
@@ -53,10 +61,14 @@ pub enum VerifyError {
         expected: u64,
         found: u64,
     },
+    #[error("statement.tsr is not a timestamp of statement.sig: {0}")]
+    Timestamp(String),
     #[error("{0} is in the bundle but not listed in the manifest")]
     UnlistedFile(String),
     #[error("chain broken for tenant {tenant}: {detail}")]
     Chain { tenant: String, detail: String },
+    #[error("checkpoint of tenant {tenant}: {detail}")]
+    Checkpoint { tenant: String, detail: String },
 }
 
 /// What a verified bundle says about itself, for chain checks and display.
@@ -69,18 +81,42 @@ pub struct VerifiedBundle {
     pub prev_manifest_sha256: String,
     pub key_fingerprint: String,
     pub files_checked: usize,
+    /// When the bundle says it was signed (its manifest's `created_at`).
+    pub signed_at: Option<Timestamp>,
+    /// For a key rotation link: the key that signs every later link.
+    pub next_key_sha256: Option<String>,
+    /// Whether the signature carries a timestamp authority's token (`statement.tsr`), and
+    /// the authority's time when it states it in whole seconds.
+    pub timestamped: Option<Option<Timestamp>>,
 }
 
-/// Verifies one bundle: signature, statement, manifest and every listed file. With
-/// `trusted_fingerprint`, the key must also be the pinned one.
+/// Verifies one bundle: signature, statement, manifest and every listed file. With `trusted`,
+/// the key must also be one of those keys, valid when the bundle was signed.
 pub fn verify_bundle(
     files: &BundleFiles,
-    trusted_fingerprint: Option<&str>,
+    trusted: Option<&TrustedKeys>,
 ) -> Result<VerifiedBundle, VerifyError> {
-    let (statement, fingerprint) = signed_statement(files, trusted_fingerprint)?;
+    let (statement, fingerprint) = signed_statement(files)?;
     let manifest = manifest_of(files, &statement, &fingerprint, SCHEMA)?;
     let files_checked = check_files(files, &manifest)?;
+    let signed_at = manifest["created_at"]
+        .as_str()
+        .and_then(|t| t.parse::<Timestamp>().ok());
+    if let Some(trusted) = trusted {
+        trusted
+            .check(&statement.tenant, &fingerprint, signed_at)
+            .map_err(VerifyError::UntrustedKey)?;
+    }
+    let timestamped = match files.get(TIMESTAMP_FILE) {
+        Some(token) => Some(
+            super::check_timestamp(token, need(files, "statement.sig")?)
+                .map_err(VerifyError::Timestamp)?,
+        ),
+        None => None,
+    };
     Ok(VerifiedBundle {
+        timestamped,
+        next_key_sha256: rotation_of(files, &manifest)?,
         tenant: statement.tenant,
         run_id: statement.run_id,
         sequence: statement.sequence,
@@ -88,7 +124,34 @@ pub fn verify_bundle(
         prev_manifest_sha256: statement.prev_manifest_sha256,
         key_fingerprint: fingerprint,
         files_checked,
+        signed_at,
     })
+}
+
+/// A rotation link's new key, once `next-key.pem` (listed, so already hash-checked) is the key
+/// the manifest names; `None` for a run bundle.
+fn rotation_of(files: &BundleFiles, manifest: &Value) -> Result<Option<String>, VerifyError> {
+    match manifest.get("kind").and_then(Value::as_str) {
+        None | Some("run") => return Ok(None),
+        Some(ROTATION_KIND) => {}
+        Some(other) => {
+            return Err(VerifyError::ManifestShape(format!(
+                "unknown kind {other:?}"
+            )));
+        }
+    }
+    let named = manifest["rotation"]["next_key_sha256"]
+        .as_str()
+        .ok_or_else(|| VerifyError::ManifestShape("a rotation names no next key".into()))?;
+    let pem = std::str::from_utf8(need(files, NEXT_KEY_FILE)?)
+        .map_err(|_| VerifyError::BadKey(format!("{NEXT_KEY_FILE} is not UTF-8")))?;
+    let found = public_key_fingerprint(pem).map_err(VerifyError::BadKey)?;
+    if found != named {
+        return Err(VerifyError::ManifestMismatch {
+            field: "rotation.next_key_sha256",
+        });
+    }
+    Ok(Some(found))
 }
 
 fn need<'a>(files: &'a BundleFiles, path: &str) -> Result<&'a [u8], VerifyError> {
@@ -97,25 +160,14 @@ fn need<'a>(files: &'a BundleFiles, path: &str) -> Result<&'a [u8], VerifyError>
         .ok_or_else(|| VerifyError::MissingFile(path.to_owned()))
 }
 
-/// The statement, once its signature verifies with the bundle's key (the pinned one, if
-/// given), with that key's fingerprint.
-pub(crate) fn signed_statement(
-    files: &BundleFiles,
-    trusted_fingerprint: Option<&str>,
-) -> Result<(Statement, String), VerifyError> {
+/// The statement, once its signature verifies with the bundle's key, with that key's
+/// fingerprint.
+pub(crate) fn signed_statement(files: &BundleFiles) -> Result<(Statement, String), VerifyError> {
     let pem = std::str::from_utf8(need(files, "signing-key.pem")?)
         .map_err(|_| VerifyError::BadKey("not UTF-8".into()))?;
     let key =
         VerifyingKey::from_public_key_pem(pem).map_err(|e| VerifyError::BadKey(e.to_string()))?;
     let fingerprint = public_key_fingerprint(pem).map_err(VerifyError::BadKey)?;
-    if let Some(expected) = trusted_fingerprint
-        && !expected.eq_ignore_ascii_case(&fingerprint)
-    {
-        return Err(VerifyError::UntrustedKey {
-            expected: expected.to_owned(),
-            found: fingerprint,
-        });
-    }
     let statement_bytes = need(files, "statement.txt")?;
     let sig = DerSignature::try_from(need(files, "statement.sig")?)
         .map_err(|e| VerifyError::BadSignatureEncoding(e.to_string()))?;
@@ -216,50 +268,4 @@ pub(crate) fn check_files(files: &BundleFiles, manifest: &Value) -> Result<usize
         }
     }
     Ok(seen.len())
-}
-
-/// Checks the hash chain across verified bundles, per tenant: sorted by sequence, each one's
-/// `prev_manifest_sha256` must be the previous one's manifest hash, with no gaps. A chain that
-/// starts at sequence 1 must start from the genesis value (64 zeros); a partial chain (an
-/// auditor's sample) is checked from its first bundle on.
-pub fn verify_chain(bundles: &[VerifiedBundle]) -> Result<(), VerifyError> {
-    let mut by_tenant: std::collections::BTreeMap<&str, Vec<&VerifiedBundle>> =
-        std::collections::BTreeMap::new();
-    for b in bundles {
-        by_tenant.entry(b.tenant.as_str()).or_default().push(b);
-    }
-    for (tenant, mut list) in by_tenant {
-        list.sort_by_key(|b| b.sequence);
-        let chain_err = |detail: String| VerifyError::Chain {
-            tenant: tenant.to_owned(),
-            detail,
-        };
-        if list[0].sequence == 1 && list[0].prev_manifest_sha256 != "0".repeat(64) {
-            return Err(chain_err(
-                "the first bundle does not start from the genesis hash".into(),
-            ));
-        }
-        for pair in list.windows(2) {
-            let (a, b) = (pair[0], pair[1]);
-            if b.sequence == a.sequence {
-                return Err(chain_err(format!(
-                    "two bundles claim sequence {} ({} and {})",
-                    a.sequence, a.run_id, b.run_id
-                )));
-            }
-            if b.sequence != a.sequence + 1 {
-                return Err(chain_err(format!(
-                    "sequence {} is followed by {}: bundles are missing",
-                    a.sequence, b.sequence
-                )));
-            }
-            if b.prev_manifest_sha256 != a.manifest_sha256 {
-                return Err(chain_err(format!(
-                    "bundle {} (sequence {}) does not point at bundle {} (sequence {})",
-                    b.run_id, b.sequence, a.run_id, a.sequence
-                )));
-            }
-        }
-    }
-    Ok(())
 }

@@ -1,6 +1,6 @@
 //! The engine's view of the outside world: small traits, one per capability.
 //!
-//! The embedded host fills them with SQLite, a key file and the local disk; the AWS host with
+//! The embedded host fills them with SQLite, key files and the local disk; the AWS host with
 //! DynamoDB, SQS, KMS, S3 and EventBridge Scheduler. Adapters must keep the contracts written
 //! on each trait (idempotency, version checks, visibility), because the engine's guarantees
 //! rest on them.
@@ -10,6 +10,7 @@ mod clock;
 mod connector;
 mod evidence_store;
 mod hr;
+mod keys;
 mod notify;
 mod queue;
 mod signer;
@@ -25,6 +26,7 @@ pub use connector::{
 };
 pub use evidence_store::{EvidenceError, EvidenceStore};
 pub use hr::{EmploymentStatus, HrError, HrRecord, HrSource, HrSourceRegistry, NoHrSources};
+pub use keys::{KeyError, KeySlot, KeyVault, TimestampAuthority};
 pub use notify::{Channel, NoNotifier, Notice, NoticeDelivery, NoticeKind, Notifier};
 pub use queue::{Delivery, QueueError, QueueMessage, StepQueue};
 pub use signer::{SignError, Signer};

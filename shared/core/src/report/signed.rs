@@ -9,6 +9,7 @@ use super::completeness::{Completeness, hr_list_bytes};
 use super::period::Period;
 use super::sample::population_text;
 use crate::evidence::build::{public_key_fingerprint, sha256_hex};
+use crate::evidence::TrustedKeys;
 use crate::evidence::verify::{check_files, manifest_of, signed_statement};
 use crate::evidence::{BundleFiles, Statement, VerifiedBundle, VerifyError};
 use serde_json::{Value, json};
@@ -115,14 +116,21 @@ pub struct VerifiedReport {
 }
 
 /// Verifies a signed report: signature, statement, manifest, every file, and that
-/// `population.txt` is the population the manifest names.
+/// `population.txt` is the population the manifest names. With `trusted`, the key must be one
+/// of those keys, valid when the report was signed.
 pub fn verify_report(
     files: &BundleFiles,
-    trusted_fingerprint: Option<&str>,
+    trusted: Option<&TrustedKeys>,
 ) -> Result<VerifiedReport, VerifyError> {
-    let (statement, fingerprint) = signed_statement(files, trusted_fingerprint)?;
+    let (statement, fingerprint) = signed_statement(files)?;
     let manifest = manifest_of(files, &statement, &fingerprint, REPORT_BUNDLE_SCHEMA)?;
     let files_checked = check_files(files, &manifest)?;
+    if let Some(trusted) = trusted {
+        let signed_at = manifest["created_at"].as_str().and_then(|t| t.parse().ok());
+        trusted
+            .check(&statement.tenant, &fingerprint, signed_at)
+            .map_err(VerifyError::UntrustedKey)?;
+    }
     let shape = |what: &str| VerifyError::ManifestShape(what.to_owned());
     let period: Period = serde_json::from_value(manifest["period"].clone())
         .map_err(|_| shape("period is not {from, to}"))?;

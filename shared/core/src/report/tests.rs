@@ -332,6 +332,9 @@ fn a_signed_report_verifies_and_names_the_chain_head_it_covers() {
         prev_manifest_sha256: "8".repeat(64),
         key_fingerprint: String::new(),
         files_checked: 1,
+        signed_at: None,
+        next_key_sha256: None,
+        timestamped: None,
     };
     assert_eq!(check_covers(&v, std::slice::from_ref(&head)), Ok(()));
     let other = crate::evidence::VerifiedBundle {

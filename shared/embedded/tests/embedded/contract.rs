@@ -4,7 +4,7 @@
 use passage_contract::{self as contract, BoxFuture, QueueCheck};
 use passage_core::RunId;
 use passage_embedded::{
-    Database, FsEvidenceStore, KeyFileSigner, SqliteQueue, SqliteStore, SqliteTimer,
+    Database, FsEvidenceStore, KeyFileSigner, KeyFileVault, SqliteQueue, SqliteStore, SqliteTimer,
 };
 use std::time::Duration;
 
@@ -59,8 +59,34 @@ async fn queue_contract() {
 #[tokio::test]
 async fn signer_contract() {
     let dir = tempfile::tempdir().unwrap();
-    let signer = KeyFileSigner::load_or_create(&dir.path().join("signing-key.pem")).unwrap();
+    let signer = KeyFileSigner::create(&dir.path().join("signing-key.pem")).unwrap();
     contract::signer_produces_verifiable_der(&signer).await;
+}
+
+#[tokio::test]
+async fn key_vault_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = KeyFileVault::new(dir.path().join("keys"), None);
+    contract::key_vault_keeps_one_key_per_tenant(&vault).await;
+}
+
+#[tokio::test]
+async fn a_key_file_is_never_made_by_loading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("signing-key.pem");
+    assert!(KeyFileSigner::load(&path).is_err());
+    assert!(!path.exists(), "loading a missing key made one");
+    KeyFileSigner::create(&path).unwrap();
+    assert!(
+        KeyFileSigner::create(&path).is_err(),
+        "create never overwrites"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
 }
 
 #[tokio::test]

@@ -18,7 +18,7 @@ use passage_core::ports::{
     Delivery, FailureClass, NoHrSources, NoNotifier, QueueError, QueueMessage, RunStore,
     StaticTenants, StepQueue, Timer, TimerError,
 };
-use passage_embedded::{Database, FsEvidenceStore, KeyFileSigner, SqliteStore};
+use passage_embedded::{Database, FsEvidenceStore, KeyFileVault, SqliteStore};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -226,7 +226,8 @@ impl World {
         let ports = Ports {
             store: Arc::new(store.clone()),
             queue: queue.clone(),
-            signer: Arc::new(KeyFileSigner::load_or_create(&dir.path().join("key.pem")).unwrap()),
+            keys: Arc::new(KeyFileVault::new(dir.path().join("keys"), None)),
+            timestamps: None,
             evidence: Arc::new(FsEvidenceStore::new(dir.path().join("bundles"))),
             timer: timer.clone(),
             clock: clock.clone(),
