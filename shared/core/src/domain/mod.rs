@@ -19,11 +19,14 @@ pub use human::{
 };
 pub use notice::{Channel, NoticeDelivery, NoticeKind};
 pub use run::{BundleRef, Cancellation, Run, RunSource, RunState};
-pub use step::{Lease, Step, StepError, StepErrorClass, StepResult, StepState, Waiver, step_key};
+pub use step::{
+    Lease, PendingOperation, Step, StepError, StepErrorClass, StepResult, StepState, Streaks,
+    Waiver, step_key,
+};
 pub use subject::{Manager, Subject};
 pub use tenant::{
     DeviceAction, DisableMode, EarlyPolicy, GooglePolicy, HrWebhook, HumanPolicy, JumpCloudPolicy,
-    LocationPolicy, MicrosoftPolicy, OktaPolicy, TenantPolicy,
+    LocationPolicy, MicrosoftPolicy, OktaPolicy, RetryPolicy, TenantPolicy,
 };
 
 #[cfg(test)]
