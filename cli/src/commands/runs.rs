@@ -4,7 +4,7 @@ use crate::system;
 use anyhow::{Result, bail};
 use clap::Subcommand;
 use passage_core::ports::{RunFilter, RunStore};
-use passage_core::{RunId, RunState, TenantId};
+use passage_core::{RunId, RunState, StepState, TenantId};
 use std::path::Path;
 
 #[derive(Subcommand)]
@@ -101,10 +101,16 @@ pub async fn run(config_path: &Path, cmd: RunsCommand) -> Result<()> {
                 "STEP", "CRITICAL", "STATE", "ATTEMPTS"
             );
             for s in &steps {
-                let detail = match (&s.result, &s.last_error, &s.waiver) {
-                    (_, _, Some(w)) => format!("waived by {}: {}", w.actor, w.reason),
-                    (Some(r), _, _) => r.summary.clone(),
-                    (None, Some(e), _) => format!("{}: {}", e.code, e.message),
+                let detail = match (&s.result, &s.last_error, &s.waiver, &s.operation) {
+                    (_, _, Some(w), _) => format!("waived by {}: {}", w.actor, w.reason),
+                    (Some(r), _, _, _) => r.summary.clone(),
+                    (None, _, None, Some(op)) if s.state == StepState::AwaitingCompletion => {
+                        format!(
+                            "waiting on the provider: {} (gives up at {})",
+                            op.what, op.deadline
+                        )
+                    }
+                    (None, Some(e), _, _) => format!("{}: {}", e.code, e.message),
                     _ => String::new(),
                 };
                 println!(

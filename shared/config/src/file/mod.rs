@@ -8,7 +8,7 @@ mod tenant;
 pub use server::ServerConfig;
 pub use tenant::{
     ChannelConfig, EarlyConfig, HrWebhookConfig, HumanConfig, HumanStepConfig, LocationConfig,
-    TenantConfig,
+    RetryConfig, TenantConfig,
 };
 
 use anyhow::{Context, Result, bail};
