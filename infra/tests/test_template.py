@@ -342,7 +342,7 @@ def test_work_queues_redrive_to_the_dlq(queue):
     assert redrive["deadLetterTargetArn"] == getatt("DeadLetterQueue")
     assert redrive["maxReceiveCount"] == ref("MaxReceiveCount")
     param = template()["Parameters"]["MaxReceiveCount"]
-    assert param["Default"] == 10
+    assert param["Default"] == 100
     assert param["MinValue"] >= 5
 
 

@@ -456,7 +456,7 @@ async fn poison_and_exhausted_messages_go_to_the_dlq_and_block_the_run() {
     assert_eq!(event.records.len(), 1);
     event.records[0]
         .attributes
-        .insert("ApproximateReceiveCount".into(), "99".into());
+        .insert("ApproximateReceiveCount".into(), "100".into());
     let response = passage_lambda::batch::handle(&w.host, event, &w.names.step_queue_url).await;
     assert!(response.batch_item_failures.is_empty());
     let run = w

@@ -560,8 +560,9 @@ pub async fn store_commit_is_version_checked_and_atomic(store: &dyn RunStore) {
     commit_ok(store, Commit::default(), "empty commit").await;
 }
 
-/// Attempts are kept per step and number (a repeated record is stored once) and read back by
-/// step key and number; events append in order across inserts and commits.
+/// Attempts are kept per step and number (a repeated record is stored once, a later record of
+/// the same attempt replaces it) and read back by step key and number; events append in order
+/// across inserts and commits.
 pub async fn store_keeps_attempts_and_events(store: &dyn RunStore) {
     let tenant = unique_tenant();
     let run = run_fixture(&tenant, "e-att", RunState::Running, at(0), at(0));
@@ -617,13 +618,44 @@ pub async fn store_keeps_attempts_and_events(store: &dyn RunStore) {
     let got = store.attempts(&run.id).await.expect("attempts");
     assert_eq!(
         got,
-        vec![b1, a1, a2],
+        vec![b1.clone(), a1.clone(), a2.clone()],
         "attempts read back once each, ordered by step key then number"
     );
     assert_eq!(
         store.events(&run.id).await.expect("events"),
         events,
         "events read back in the order they were appended"
+    );
+
+    // An attempt is stored when claimed and again when it ends: the later record replaces it.
+    let started = attempt(&run.id, &b, 2, AttemptResult::Started);
+    commit_ok(
+        store,
+        Commit {
+            attempts: vec![started],
+            ..Commit::default()
+        },
+        "an attempt as claimed",
+    )
+    .await;
+    let ended = AttemptRecord {
+        finished_at: at(3),
+        ..attempt(&run.id, &b, 2, AttemptResult::Interrupted)
+    };
+    commit_ok(
+        store,
+        Commit {
+            attempts: vec![ended.clone()],
+            ..Commit::default()
+        },
+        "the same attempt as it ended",
+    )
+    .await;
+    let got = store.attempts(&run.id).await.expect("attempts");
+    assert_eq!(
+        got,
+        vec![b1, ended, a1, a2],
+        "the later record of an attempt replaces the earlier"
     );
 }
 
@@ -1097,9 +1129,9 @@ impl QueueCheck<'_> {
     }
 }
 
-/// Visibility, per-message delay, release, ack, fresh receipts and receive counts, routing of
-/// both message kinds, and dead letters. Needs a queue nobody else uses while it runs; leaves
-/// it empty.
+/// Visibility, per-message delay, release, requeue, ack, fresh receipts and receive counts,
+/// routing of both message kinds, and dead letters. Needs a queue nobody else uses while it
+/// runs; leaves it empty.
 pub async fn queue_visibility_receipts_and_dead_letters(check: QueueCheck<'_>) {
     let long = Duration::from_secs(60);
     let run = RunId::generate();
@@ -1178,6 +1210,30 @@ pub async fn queue_visibility_receipts_and_dead_letters(check: QueueCheck<'_>) {
     let retried = check.receive_one(&m3, long).await;
     assert_eq!(retried.receive_count, 2);
     q.ack(&retried.receipt).await.expect("ack");
+
+    // Requeued: hidden for its delay, then delivered as if newly queued, so a step that waits
+    // (however often) never nears the dead-letter limit.
+    let m6 = step("okta.unassign_apps");
+    q.enqueue(&m6, Duration::ZERO).await.expect("enqueue");
+    let got = check.receive_one(&m6, long).await;
+    q.release(&got.receipt, Duration::ZERO)
+        .await
+        .expect("release with no delay");
+    let again = check.receive_one(&m6, long).await;
+    assert_eq!(again.receive_count, 2);
+    q.requeue(&again.receipt, check.visibility_short)
+        .await
+        .expect("requeue with a delay");
+    check
+        .assert_nothing_visible("a requeued message stays hidden for its delay")
+        .await;
+    check.wait_short().await;
+    let fresh = check.receive_one(&m6, long).await;
+    assert_eq!(
+        fresh.receive_count, 1,
+        "a requeued message starts its receive count over"
+    );
+    q.ack(&fresh.receipt).await.expect("ack");
 
     // Finalize messages travel too (SQS adapters route them to their own queue).
     let fin = QueueMessage::Finalize {

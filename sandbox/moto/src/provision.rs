@@ -12,9 +12,10 @@ use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
 use passage_aws::{AwsNames, GSI_EMPLOYEE, GSI_STATE, GSI_TENANT, error_text};
 
-/// Receives before SQS moves a message to the dead-letter queue by itself. Above the engine's
-/// own limit (20), so the engine records the step as failed before SQS takes the message.
-pub const MAX_RECEIVE_COUNT: u32 = 25;
+/// Receives before SQS moves a message to the dead-letter queue by itself. Above the Lambda
+/// engine's own limit (99), so the engine records the step as failed before SQS takes the
+/// message, as in the deployed template.
+pub const MAX_RECEIVE_COUNT: u32 = 100;
 /// Default visibility timeout of the work queues: several times a function's timeout.
 pub const QUEUE_VISIBILITY_SECS: u32 = 300;
 /// Object Lock retention of the test deployments' bundles.

@@ -2,8 +2,8 @@
 //! gets its own function and concurrency), and a dead-letter queue behind both.
 //!
 //! Receipts are `<queue-url>|<receipt-handle>|<message-id>|<body>`: `ack` and `release` need
-//! to know the queue, and `dead_letter` must forward the body, which SQS cannot look up from a
-//! receipt handle. They are opaque to the engine and live only as long as one delivery.
+//! to know the queue, and `requeue` and `dead_letter` must forward the body, which SQS cannot
+//! look up from a receipt handle. They are opaque to the engine and live only as long as one delivery.
 //!
 //! In Lambda the event source mapping receives the batches; [`delivery_from_sqs`] turns each
 //! record into a [`Delivery`]. [`StepQueue::receive`] serves tests and an optional poller.
@@ -19,7 +19,7 @@ use passage_core::ports::{Delivery, QueueError, QueueMessage, StepQueue};
 use std::time::Duration;
 
 /// SQS delays a message by at most 15 minutes. A longer delay is cut to that: the step's own
-/// `not_before` makes the worker release it again until its time has come.
+/// `not_before` makes the worker requeue it again until its time has come.
 const MAX_DELAY_SECS: u64 = 900;
 /// A message may stay invisible for at most 12 hours after it was received; a minute is kept
 /// back for the time the handler has already spent.
@@ -277,6 +277,23 @@ impl StepQueue for SqsQueue {
                 _ => Err(QueueError::Backend(error_text(&e))),
             },
         }
+    }
+
+    /// SQS cannot reset a message's receive count, so the message is sent again as a new one
+    /// (delayed by at most 15 minutes; a step that must wait longer is requeued again by its
+    /// worker until its time has come) and the delivered copy deleted. A crash between the two
+    /// leaves two copies, which the step's claim makes harmless, never none.
+    async fn requeue(&self, receipt: &str, delay: Duration) -> Result<(), QueueError> {
+        let r = parse_receipt(receipt)?;
+        self.client
+            .send_message()
+            .queue_url(r.queue_url)
+            .message_body(r.body)
+            .delay_seconds(ceil_secs(delay, MAX_DELAY_SECS))
+            .send()
+            .await
+            .map_err(|e| QueueError::Backend(error_text(&e)))?;
+        self.delete(receipt).await
     }
 
     /// Copies the message to the dead-letter queue with its reason, then deletes it. A crash

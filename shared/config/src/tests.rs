@@ -23,6 +23,7 @@ fn the_example_config_has_every_section() {
     assert!(t.human.as_ref().unwrap().device_return.is_some());
     assert_eq!(config.operators.len(), 2);
     assert!(config.notify.is_some());
+    assert!(t.retry.is_some());
 }
 
 #[test]
@@ -173,6 +174,37 @@ private_key = "k"
 "#;
     let err = Config::parse(text).unwrap().resolve().unwrap_err();
     assert!(err.to_string().contains("either api_token"), "{err}");
+}
+
+/// `[tenants.retry]` sets the deadlines and the SLA in hours over the defaults; a config
+/// written for the attempt count still loads, the count no longer read.
+#[test]
+fn retry_deadlines_and_the_sla_are_read_in_hours_over_the_defaults() {
+    use passage_core::RetryPolicy;
+    use std::time::Duration;
+    let policy = |extra: &str| {
+        let text = format!("[[tenants]]\nid = \"acme\"\n{extra}");
+        let (policies, _) = Config::parse(&text).unwrap().resolve().unwrap();
+        policies[0].retry
+    };
+    assert_eq!(policy(""), RetryPolicy::default());
+    assert_eq!(policy("max_attempts = 6\n"), RetryPolicy::default());
+    let set = policy("[tenants.retry]\ncritical_deadline_hours = 12\nsla_hours = 0.5\n");
+    assert_eq!(set.critical_deadline, Duration::from_secs(12 * 3600));
+    assert_eq!(set.deadline, RetryPolicy::default().deadline);
+    assert_eq!(set.sla, Duration::from_secs(1800));
+    for (extra, needle) in [
+        ("[tenants.retry]\ndeadline_hours = 0\n", "longer than zero"),
+        ("[tenants.retry]\nsla_hours = -1\n", "retry.sla_hours"),
+        ("[tenants.retry]\nattempts = 3\n", "attempts"),
+    ] {
+        let text = format!("[[tenants]]\nid = \"acme\"\n{extra}");
+        let err = match Config::parse(&text) {
+            Err(e) => e,
+            Ok(c) => c.resolve().map(|_| ()).unwrap_err(),
+        };
+        assert!(format!("{err:#}").contains(needle), "{extra}: {err:#}");
+    }
 }
 
 #[test]

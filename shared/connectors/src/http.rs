@@ -1,7 +1,8 @@
 //! What every connector needs from HTTP: one client, call records, and error classification.
 
 use passage_core::CallRecord;
-use passage_core::ports::{ActionFailure, FailureClass};
+use passage_core::PendingOperation;
+use passage_core::ports::{ActionFailure, ActionPending, FailureClass};
 use reqwest::{Response, StatusCode};
 use std::time::{Duration, Instant};
 
@@ -112,9 +113,123 @@ pub fn retry_after(response: &Response) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-/// Whether a status is worth retrying regardless of provider: throttling and server faults.
-pub fn is_retryable_status(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-        || status.is_server_error()
+/// The class a refusal earns whatever the provider, or `None` for one the provider must
+/// explain. A 429, or a 503 that names a wait, is the provider asking for a pause: throttled,
+/// never counted as a failure. Other server faults and 408 are transient.
+pub fn status_class(status: StatusCode, retry_after: Option<Duration>) -> Option<FailureClass> {
+    let asks_for_a_pause = status == StatusCode::TOO_MANY_REQUESTS
+        || (status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_some());
+    if asks_for_a_pause {
+        Some(FailureClass::Throttled { retry_after })
+    } else if status == StatusCode::REQUEST_TIMEOUT || status.is_server_error() {
+        Some(FailureClass::Retryable { retry_after })
+    } else {
+        None
+    }
+}
+
+/// A refusal the provider's throttling explains (a Google 403 with a rate-limit reason).
+pub fn throttled(code: &str, retry_after: Option<Duration>, message: String) -> ActionFailure {
+    ActionFailure {
+        class: FailureClass::Throttled { retry_after },
+        code: code.into(),
+        message,
+    }
+}
+
+/// How a provider's long-running operation is polled: how soon first, how rarely at most,
+/// and how long it may take in all before the step fails.
+#[derive(Clone, Copy, Debug)]
+pub struct Polling {
+    pub first: Duration,
+    pub most: Duration,
+    pub deadline: Duration,
+}
+
+impl Polling {
+    /// The pending answer for an operation still running. Each poll waits as long again as the
+    /// operation has run so far (within `first..=most`), so one that finishes in seconds (a
+    /// device that is online, a small Drive) is seen done soon, and one that takes hours is
+    /// asked about rarely. `seen` is what an earlier attempt of the step reported.
+    pub fn pending(
+        &self,
+        code: &str,
+        what: String,
+        seen: Option<&PendingOperation>,
+    ) -> ActionPending {
+        let ran = seen
+            .and_then(|o| Duration::try_from(jiff::Timestamp::now().duration_since(o.since)).ok())
+            .unwrap_or_default();
+        ActionPending {
+            code: code.into(),
+            what,
+            poll_after: ran.clamp(self.first, self.most),
+            deadline: self.deadline,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polls_start_soon_and_grow_with_the_operation_up_to_a_cap() {
+        let polling = Polling {
+            first: Duration::from_secs(5),
+            most: Duration::from_secs(900),
+            deadline: Duration::from_secs(3600),
+        };
+        let seen_ago = |secs: i64| {
+            let now = jiff::Timestamp::now();
+            PendingOperation {
+                code: "c".into(),
+                what: "w".into(),
+                since: now - jiff::SignedDuration::from_secs(secs),
+                deadline: now,
+            }
+        };
+        let after = |seen: Option<&PendingOperation>| polling.pending("c", "w".into(), seen);
+        assert_eq!(after(None).poll_after, Duration::from_secs(5));
+        assert_eq!(after(None).deadline, Duration::from_secs(3600));
+        assert_eq!(after(Some(&seen_ago(1))).poll_after, Duration::from_secs(5));
+        let grown = after(Some(&seen_ago(60))).poll_after;
+        assert!((Duration::from_secs(60)..Duration::from_secs(62)).contains(&grown));
+        assert_eq!(
+            after(Some(&seen_ago(7200))).poll_after,
+            Duration::from_secs(900)
+        );
+    }
+
+    #[test]
+    fn a_pause_asked_for_is_throttling_and_other_server_faults_are_transient() {
+        let wait = Some(Duration::from_secs(3));
+        let class = |status: u16, wait| status_class(StatusCode::from_u16(status).unwrap(), wait);
+        assert_eq!(
+            class(429, None),
+            Some(FailureClass::Throttled { retry_after: None })
+        );
+        assert_eq!(
+            class(429, wait),
+            Some(FailureClass::Throttled { retry_after: wait })
+        );
+        assert_eq!(
+            class(503, wait),
+            Some(FailureClass::Throttled { retry_after: wait })
+        );
+        assert_eq!(
+            class(503, None),
+            Some(FailureClass::Retryable { retry_after: None })
+        );
+        assert_eq!(
+            class(500, wait),
+            Some(FailureClass::Retryable { retry_after: wait })
+        );
+        assert_eq!(
+            class(408, None),
+            Some(FailureClass::Retryable { retry_after: None })
+        );
+        assert_eq!(class(404, None), None);
+        assert_eq!(class(403, wait), None);
+    }
 }

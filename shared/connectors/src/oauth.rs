@@ -64,14 +64,12 @@ pub(crate) struct Refusal {
 }
 
 impl Refusal {
-    /// The common reading: throttling and server faults are retryable; anything else is a
+    /// The common reading: throttling waits and server faults are retried; anything else is a
     /// permanent refusal under the endpoint's own error code, explained by `why`.
     pub fn failure(&self, provider: &str, why: impl FnOnce(&Self) -> String) -> ActionFailure {
-        if http::is_retryable_status(self.status) {
+        if let Some(class) = http::status_class(self.status, self.retry_after) {
             return ActionFailure {
-                class: FailureClass::Retryable {
-                    retry_after: self.retry_after,
-                },
+                class,
                 code: format!("token_{}", self.status.as_u16()),
                 message: format!(
                     "{provider}'s token endpoint answered {}: {}",
@@ -196,15 +194,15 @@ mod tests {
     }
 
     #[test]
-    fn throttling_and_server_faults_are_retryable_with_their_hint() {
-        for status in [429, 500, 503] {
+    fn throttling_and_server_faults_are_retried_with_their_hint() {
+        let hint = Some(Duration::from_secs(7));
+        for (status, class) in [
+            (429, FailureClass::Throttled { retry_after: hint }),
+            (500, FailureClass::Retryable { retry_after: hint }),
+            (503, FailureClass::Throttled { retry_after: hint }),
+        ] {
             let f = refusal(status, "").failure("Okta", |_| unreachable!());
-            assert_eq!(
-                f.class,
-                FailureClass::Retryable {
-                    retry_after: Some(Duration::from_secs(7))
-                }
-            );
+            assert_eq!(f.class, class, "{status}");
             assert_eq!(f.code, format!("token_{status}"));
         }
     }

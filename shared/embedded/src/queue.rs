@@ -197,6 +197,29 @@ impl StepQueue for SqliteQueue {
         Ok(())
     }
 
+    async fn requeue(&self, receipt: &str, delay: Duration) -> Result<(), QueueError> {
+        let r = receipt.to_owned();
+        let visible = ms(Timestamp::now()).saturating_add(delay_ms(delay));
+        let n = self
+            .db
+            .with(move |conn| {
+                conn.execute(
+                    "UPDATE queue SET visible_ms = ?1, receipt = NULL, receive_count = 0
+                     WHERE receipt = ?2",
+                    params![visible, r],
+                )
+            })
+            .await
+            .map_err(backend)?;
+        if n == 0 {
+            return Err(QueueError::StaleReceipt(receipt.to_owned()));
+        }
+        if delay.is_zero() {
+            self.wake.notify_waiters();
+        }
+        Ok(())
+    }
+
     async fn dead_letter(&self, receipt: &str, reason: &str) -> Result<(), QueueError> {
         let (r, reason) = (receipt.to_owned(), reason.to_owned());
         let now = ms(Timestamp::now());

@@ -113,9 +113,13 @@ fn apply_commit(tx: &Transaction<'_>, c: &Commit) -> Result<(), Abort> {
             )));
         }
     }
+    // An attempt is stored when claimed (`started`) and again when it ends: the later record
+    // replaces the earlier. The commit that carries it is version-checked on the step, so only
+    // the worker holding the step can write its attempt.
     for a in &c.attempts {
         tx.execute(
-            "INSERT OR IGNORE INTO attempts (run_id, step_key, number, doc) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO attempts (run_id, step_key, number, doc) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (run_id, step_key, number) DO UPDATE SET doc = excluded.doc",
             params![a.run_id.as_str(), a.step_key.as_str(), a.number, to_doc(a)?],
         )?;
     }

@@ -5,8 +5,8 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use passage_core::engine::Disposition;
 use passage_core::ports::StepQueue;
 
-/// Handles each record; records to retry are reported in `batchItemFailures` (with their
-/// visibility already set to the backoff), so one slow step never re-runs its batch mates.
+/// Handles each record; records to retry are reported in `batchItemFailures`, so one slow step
+/// never re-runs its batch mates. A step that must wait is sent again as a fresh message.
 pub async fn handle(host: &AwsHost, event: SqsEvent, queue_url: &str) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for record in event.records {
@@ -25,11 +25,16 @@ pub async fn handle(host: &AwsHost, event: SqsEvent, queue_url: &str) -> SqsBatc
         );
         let retry = match host.engine.handle(&delivery).await {
             Ok(Disposition::Ack) => false,
-            Ok(Disposition::Release(delay)) => {
-                if let Err(e) = host.queue.release(&delivery.receipt, delay).await {
-                    tracing::warn!(%message_id, error = %e, "visibility not changed; default timeout applies");
+            Ok(Disposition::Requeue(delay)) => {
+                // Sent again as a fresh message and this copy deleted; if that fails, let SQS
+                // deliver this one again after its visibility timeout.
+                match host.queue.requeue(&delivery.receipt, delay).await {
+                    Ok(()) => false,
+                    Err(e) => {
+                        tracing::warn!(%message_id, error = %e, "not requeued; redelivered after the visibility timeout");
+                        true
+                    }
                 }
-                true
             }
             Ok(Disposition::DeadLetter(reason)) => {
                 tracing::warn!(%message_id, %reason, "dead-lettering");

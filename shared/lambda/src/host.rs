@@ -143,9 +143,10 @@ fn engine_settings(confirm_key: &Secret) -> EngineSettings {
         worker_id: format!("lambda-{}", uuid::Uuid::new_v4().simple()),
         // Longer than the step function's timeout, so a live invocation never loses it.
         lease: Duration::from_secs(90),
-        // Below the queues' redrive MaxReceiveCount (10 in infra/template.yaml), so the
-        // engine records the failure and blocks the run before SQS moves the message.
-        max_receives: 9,
+        // Below the queues' redrive MaxReceiveCount (100 in infra/template.yaml), so the
+        // engine records the failure and blocks the run before SQS moves the message; far
+        // above the engine's own limit on interrupted attempts, which decides first.
+        max_receives: 99,
         // PUBLIC_URL (the API's address) turns on the manager's confirmation links in
         // hand-over reminders, signed with the confirmation key.
         confirm_links: std::env::var("PUBLIC_URL")

@@ -144,7 +144,7 @@ impl Host {
                 let outcome = self.engine.handle(&d).await;
                 let result = match outcome {
                     Ok(Disposition::Ack) => self.queue.ack(&d.receipt).await,
-                    Ok(Disposition::Release(delay)) => self.queue.release(&d.receipt, delay).await,
+                    Ok(Disposition::Requeue(delay)) => self.queue.requeue(&d.receipt, delay).await,
                     Ok(Disposition::DeadLetter(reason)) => {
                         tracing::warn!(worker = n, %reason, "message dead-lettered");
                         self.queue.dead_letter(&d.receipt, &reason).await

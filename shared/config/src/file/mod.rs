@@ -9,7 +9,7 @@ mod tenant;
 pub use server::ServerConfig;
 pub use tenant::{
     ChannelConfig, EarlyConfig, HrWebhookConfig, HumanConfig, HumanStepConfig, LocationConfig,
-    SlaConfig, TenantConfig,
+    RetryConfig, SlaConfig, TenantConfig,
 };
 
 use anyhow::{Context, Result, bail};

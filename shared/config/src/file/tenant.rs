@@ -21,8 +21,13 @@ pub struct TenantConfig {
     pub default_time_zone: String,
     #[serde(default)]
     pub webhook_secrets: Vec<String>,
-    #[serde(default = "default_attempts")]
-    pub max_attempts: u32,
+    /// No longer read: retries are bounded by time (`[tenants.retry]`), not by a count. Still
+    /// accepted so a configuration written for an earlier version loads unchanged.
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+    /// How long steps keep trying through transient failures, and when the tenant is told.
+    #[serde(default)]
+    pub retry: Option<RetryConfig>,
     /// Who receives mail and files when the leaver has no manager on record.
     #[serde(default)]
     pub fallback_delegate: Option<String>,
@@ -95,8 +100,19 @@ fn default_eod() -> String {
 fn default_zone() -> String {
     "UTC".into()
 }
-fn default_attempts() -> u32 {
-    6
+/// `[tenants.retry]`: each value in hours; absent ones keep the defaults (6, 1 and 4).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryConfig {
+    /// How long a critical step keeps retrying through an unbroken run of transient failures.
+    #[serde(default)]
+    pub critical_deadline_hours: Option<f64>,
+    /// The same for a step that is not critical.
+    #[serde(default)]
+    pub deadline_hours: Option<f64>,
+    /// How long after its first attempt a step may go unverified before the tenant is alerted.
+    #[serde(default)]
+    pub sla_hours: Option<f64>,
 }
 fn default_days_past() -> u32 {
     passage_hris::DateWindow::default().max_days_past

@@ -5,12 +5,12 @@
 mod hr_webhooks;
 mod human;
 
-use crate::file::{EarlyConfig, LocationConfig, SlaConfig, TenantConfig};
+use crate::file::{EarlyConfig, LocationConfig, RetryConfig, SlaConfig, TenantConfig};
 use crate::secrets::resolve_secret;
 use anyhow::{Context, Result, bail};
 use jiff::civil::Time;
 use passage_core::secret::Secret;
-use passage_core::{EarlyPolicy, LocationPolicy, SlaPolicy, TenantId, TenantPolicy};
+use passage_core::{EarlyPolicy, LocationPolicy, RetryPolicy, SlaPolicy, TenantId, TenantPolicy};
 use std::time::Duration;
 
 /// The tenant's policy; `at` names the tenant in messages ("tenant acme").
@@ -34,7 +34,13 @@ pub(crate) fn tenant_policy(t: &TenantConfig, at: &str) -> Result<TenantPolicy> 
         google: t.google.as_ref().map(|g| g.policy()),
         jumpcloud: t.jumpcloud.as_ref().map(|j| j.policy()),
         saas: crate::providers::saas_policy(t).with_context(ctx)?,
-        max_attempts: t.max_attempts.max(1),
+        retry: t
+            .retry
+            .as_ref()
+            .map(retry)
+            .transpose()
+            .with_context(ctx)?
+            .unwrap_or_default(),
         locations: t
             .locations
             .iter()
@@ -129,6 +135,25 @@ fn early(e: &EarlyConfig) -> Result<EarlyPolicy> {
 }
 
 /// A duration written in hours (fractions allowed), `default` when absent.
+/// The tenant's retry deadlines and SLA over the defaults. A deadline of zero would fail a
+/// step at its first hiccup, so deadlines must be positive.
+fn retry(c: &RetryConfig) -> Result<RetryPolicy> {
+    let base = RetryPolicy::default();
+    let policy = RetryPolicy {
+        critical_deadline: hours(
+            c.critical_deadline_hours,
+            base.critical_deadline,
+            "retry.critical_deadline_hours",
+        )?,
+        deadline: hours(c.deadline_hours, base.deadline, "retry.deadline_hours")?,
+        sla: hours(c.sla_hours, base.sla, "retry.sla_hours")?,
+    };
+    if policy.critical_deadline.is_zero() || policy.deadline.is_zero() {
+        bail!("retry deadlines must be longer than zero hours");
+    }
+    Ok(policy)
+}
+
 pub(crate) fn hours(h: Option<f64>, default: Duration, key: &str) -> Result<Duration> {
     match h {
         None => Ok(default),

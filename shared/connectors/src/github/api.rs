@@ -5,7 +5,7 @@
 //! 429 with `retry-after`).
 
 use crate::call::{self, Answer, Call, Dialect, Refused, Verdict};
-use crate::http::{self, is_retryable_status};
+use crate::http;
 use crate::scim::protocol::{ACCEPT, ErrorBody, MEDIA_TYPE};
 use passage_core::CallRecord;
 use passage_core::ports::{ActionFailure, FailureClass};
@@ -92,7 +92,7 @@ pub fn classify(status: StatusCode, message: &str, wait: Option<Duration>) -> Ac
         && (wait.is_some() || message.to_ascii_lowercase().contains("rate limit"));
     let (class, code, text) = match status.as_u16() {
         _ if throttled => (
-            FailureClass::Retryable { retry_after: wait },
+            FailureClass::Throttled { retry_after: wait },
             if message.contains("secondary") {
                 "secondary_rate_limit"
             } else {
@@ -119,8 +119,8 @@ pub fn classify(status: StatusCode, message: &str, wait: Option<Duration>) -> Ac
                 "GitHub has no such resource ({message}); check the organization and enterprise names"
             ),
         ),
-        _ if is_retryable_status(status) => (
-            FailureClass::Retryable { retry_after: wait },
+        _ if http::status_class(status, wait).is_some() => (
+            http::status_class(status, wait).unwrap_or(FailureClass::Permanent),
             "server_error",
             format!("GitHub answered {status}: {message}"),
         ),
@@ -229,7 +229,7 @@ mod tests {
         );
         assert_eq!(
             secondary.class,
-            FailureClass::Retryable { retry_after: wait }
+            FailureClass::Throttled { retry_after: wait }
         );
         assert_eq!(secondary.code, "secondary_rate_limit");
         let primary = classify(

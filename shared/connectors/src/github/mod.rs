@@ -87,6 +87,9 @@ impl Connector for GithubConnector {
     async fn execute(&self, request: &ActionRequest) -> ActionReport {
         let mut calls = Vec::new();
         let outcome = actions::run(&self.api, &self.org, request, &mut calls).await;
-        ActionReport { outcome, calls }
+        ActionReport {
+            outcome: outcome.into(),
+            calls,
+        }
     }
 }

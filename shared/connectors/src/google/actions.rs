@@ -3,8 +3,8 @@
 use super::api::{Api, As, Service};
 use super::scopes;
 use super::{TransferPolling, WORKSPACE_SKUS};
-use crate::http::{mismatch, permanent};
-use passage_core::ports::{ActionDone, ActionFailure, ActionRequest, FailureClass};
+use crate::http::{Polling, mismatch, permanent};
+use passage_core::ports::{ActionDone, ActionFailure, ActionOutcome, ActionRequest, FailureClass};
 use passage_core::{Action, CallRecord, DeviceAction, Provider, step_key};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -15,8 +15,13 @@ mod transfer;
 type Calls = Vec<CallRecord>;
 type Outcome = Result<ActionDone, ActionFailure>;
 
-/// How long before asking again whether a forwarding address was confirmed.
-const FORWARDING_RETRY: Duration = Duration::from_secs(300);
+/// A forwarding address waiting for its recipient to confirm Google's verification mail: a
+/// person must act, which may wait for a weekend.
+const FORWARDING: Polling = Polling {
+    first: Duration::from_secs(60),
+    most: Duration::from_secs(900),
+    deadline: Duration::from_secs(72 * 3600),
+};
 
 /// The leaver as the Directory reports them.
 struct User {
@@ -33,7 +38,18 @@ pub async fn run(
     polling: TransferPolling,
     req: &ActionRequest,
     calls: &mut Calls,
-) -> Outcome {
+) -> ActionOutcome {
+    act(api, polling, req, calls)
+        .await
+        .unwrap_or_else(Into::into)
+}
+
+async fn act(
+    api: &Api,
+    polling: TransferPolling,
+    req: &ActionRequest,
+    calls: &mut Calls,
+) -> Result<ActionOutcome, ActionFailure> {
     if !matches!(
         req.action,
         Action::Snapshot
@@ -54,12 +70,15 @@ pub async fn run(
         ));
     }
     let user = find_user(api, req, calls).await?;
-    match req.action {
+    let done = match req.action {
         Action::Snapshot => snapshot(api, &user, calls).await,
         Action::DelegateMailbox => delegate_mailbox(api, req, &user, calls).await,
-        Action::ForwardMail => forward_mail(api, req, &user, calls).await,
+        // Hand-overs that may wait on the provider (or a person) answer for themselves.
+        Action::ForwardMail => return forward_mail(api, req, &user, calls).await,
+        Action::TransferData => {
+            return transfer::transfer_data(api, polling, req, &user, calls).await;
+        }
         Action::SetAutoReply => set_auto_reply(api, &user, calls).await,
-        Action::TransferData => transfer::transfer_data(api, polling, req, &user, calls).await,
         Action::Suspend => suspend(api, &user, calls).await,
         Action::RevokeSessions => revoke_sessions(api, &user, calls).await,
         Action::RevokeGrants => revoke_grants(api, &user, calls).await,
@@ -70,7 +89,8 @@ pub async fn run(
             "action_not_supported",
             format!("the Google Workspace connector cannot {other}"),
         )),
-    }
+    };
+    done.map(Into::into)
 }
 
 fn retryable(code: &str, retry_after: Option<Duration>, message: String) -> ActionFailure {
@@ -567,7 +587,15 @@ async fn delegate_mailbox(
     })
 }
 
-async fn forward_mail(api: &Api, req: &ActionRequest, user: &User, calls: &mut Calls) -> Outcome {
+/// Forwards new mail to the delegate. Google forwards only to a verified address: an address
+/// outside the domain waits for its recipient to confirm Google's mail, and the step awaits
+/// that confirmation.
+async fn forward_mail(
+    api: &Api,
+    req: &ActionRequest,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<ActionOutcome, ActionFailure> {
     let target = delegate_email(req)?;
     let find = |list: &[Value]| {
         list.iter()
@@ -597,14 +625,12 @@ async fn forward_mail(api: &Api, req: &ActionRequest, user: &User, calls: &mut C
     };
     let status = text(&address, "verificationStatus");
     if status != "accepted" {
-        return Err(retryable(
-            "forwarding_pending",
-            Some(FORWARDING_RETRY),
-            format!(
-                "forwarding to {target} waits for its recipient to confirm Google's verification mail (status {status}); \
-                 mail is forwarded once it is confirmed"
-            ),
-        ));
+        let what = format!(
+            "forwarding to {target} waits for its recipient to confirm Google's verification mail (status {status}); \
+             mail is forwarded once it is confirmed"
+        );
+        let pending = FORWARDING.pending("forwarding_pending", what, req.operation.as_ref());
+        return Ok(pending.into());
     }
     let holds = |a: &Value| flag(a, "enabled") && same(&text(a, "emailAddress"), &target);
     let current = auto_forwarding(api, user, calls).await?;
@@ -627,6 +653,8 @@ async fn forward_mail(api: &Api, req: &ActionRequest, user: &User, calls: &mut C
             "auto-forwarding reads {after} after it was set to {target}"
         )));
     }
+    // Once the address was confirmed, the forwarding this step set up is no repeat.
+    let changed = changed || req.operation.is_some();
     Ok(ActionDone {
         repeat: !changed,
         summary: if changed {
@@ -636,7 +664,8 @@ async fn forward_mail(api: &Api, req: &ActionRequest, user: &User, calls: &mut C
         },
         readback: json!({"user_id": user.id, "forwarding_address": address, "auto_forwarding": after}),
         output: json!({"forward_to": target, "previous": current}),
-    })
+    }
+    .into())
 }
 
 async fn set_auto_reply(api: &Api, user: &User, calls: &mut Calls) -> Outcome {

@@ -1,4 +1,4 @@
-//! Google's error dialect mapped to Passage's two classes.
+//! Google's error dialect mapped to Passage's failure classes.
 //!
 //! API errors: `{"error":{"code","message","errors":[{"message","domain","reason"}],"status"}}`;
 //! the reason in `errors[0].reason` decides (a 403 is throttling or a refusal depending on it).
@@ -82,21 +82,17 @@ pub fn classify(
     } else {
         error.message.clone()
     };
-    let retryable = |message: String| ActionFailure {
-        class: FailureClass::Retryable { retry_after },
-        code: code.clone(),
-        message,
-    };
     let permanent = |message: String| ActionFailure {
         class: FailureClass::Permanent,
         code: code.clone(),
         message,
     };
     match status.as_u16() {
-        429 => retryable(format!("Google rate limit reached: {detail}")),
-        403 if RATE_REASONS.contains(&reason) => retryable(format!(
-            "Google quota or rate limit reached ({reason}): {detail}"
-        )),
+        403 if RATE_REASONS.contains(&reason) => crate::http::throttled(
+            &code,
+            retry_after,
+            format!("Google quota or rate limit reached ({reason}): {detail}"),
+        ),
         403 if reason == "insufficientPermissions" => permanent(format!(
             "the token for {} lacks scope {}; authorise it for the service account's domain-wide delegation: {detail}",
             context.subject, context.scope
@@ -111,10 +107,19 @@ pub fn classify(
         )),
         404 => permanent(format!("not found in Google Workspace: {detail}")),
         412 => permanent(format!("Google's precondition failed: {detail}")),
-        s if crate::http::is_retryable_status(status) => {
-            retryable(format!("Google answered {s}: {detail}"))
-        }
-        s => permanent(format!("Google refused the call ({s}): {detail}")),
+        s => match crate::http::status_class(status, retry_after) {
+            Some(class @ FailureClass::Throttled { .. }) => ActionFailure {
+                class,
+                code,
+                message: format!("Google rate limit reached: {detail}"),
+            },
+            Some(class) => ActionFailure {
+                class,
+                code,
+                message: format!("Google answered {s}: {detail}"),
+            },
+            None => permanent(format!("Google refused the call ({s}): {detail}")),
+        },
     }
 }
 
@@ -128,9 +133,9 @@ pub(crate) fn classify_token(
     context: &CallContext<'_>,
     is_admin: bool,
 ) -> ActionFailure {
-    if status == StatusCode::TOO_MANY_REQUESTS || crate::http::is_retryable_status(status) {
+    if let Some(class) = crate::http::status_class(status, retry_after) {
         return ActionFailure {
-            class: FailureClass::Retryable { retry_after },
+            class,
             code: format!("token_{}", status.as_u16()),
             message: format!("Google's token endpoint answered {status}"),
         };

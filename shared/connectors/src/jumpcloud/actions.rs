@@ -2,7 +2,7 @@
 
 use super::api::{Api, unexpected};
 use crate::http::{mismatch, permanent};
-use passage_core::ports::{ActionDone, ActionFailure, ActionRequest};
+use passage_core::ports::{ActionDone, ActionFailure, ActionOutcome, ActionRequest};
 use passage_core::{Action, CallRecord, JumpCloudPolicy, StepKey};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -16,7 +16,18 @@ pub async fn run(
     policy: &JumpCloudPolicy,
     req: &ActionRequest,
     calls: &mut Calls,
-) -> Result<ActionDone, ActionFailure> {
+) -> ActionOutcome {
+    act(api, policy, req, calls)
+        .await
+        .unwrap_or_else(Into::into)
+}
+
+async fn act(
+    api: &Api,
+    policy: &JumpCloudPolicy,
+    req: &ActionRequest,
+    calls: &mut Calls,
+) -> Result<ActionOutcome, ActionFailure> {
     if !matches!(
         req.action,
         Action::Snapshot | Action::Suspend | Action::RemoveGroups | Action::SecureDevices
@@ -27,12 +38,14 @@ pub async fn run(
         ));
     }
     let user = find_user(api, req, calls).await?;
-    match req.action {
+    let done = match req.action {
         Action::Snapshot => snapshot(api, &user, calls).await,
         Action::Suspend => suspend(api, &user, calls).await,
         Action::RemoveGroups => remove_groups(api, &user, calls).await,
-        _ => devices::secure_devices(api, policy, &user, calls).await,
-    }
+        // Device commands complete when the device connects: the step may await them.
+        _ => return devices::secure_devices(api, policy, req, &user, calls).await,
+    };
+    done.map(Into::into)
 }
 
 /// A system user (`systemuserreturn`), the fields Passage uses.

@@ -1,4 +1,4 @@
-//! JumpCloud's error dialects mapped to Passage's two classes.
+//! JumpCloud's error dialects mapped to Passage's failure classes.
 //!
 //! v1 answers `{"message": "…"}`, v2 `{"code": 404, "message": "…", "status": "Not Found"}`;
 //! the body is best-effort, so classification branches on the HTTP status.
@@ -42,10 +42,6 @@ pub fn classify(
     let detail = body.describe(status);
     let code = format!("http_{}", status.as_u16());
     let (class, message) = match status.as_u16() {
-        429 => (
-            FailureClass::Retryable { retry_after },
-            format!("JumpCloud rate limit reached: {detail}"),
-        ),
         401 if org_id_sent => (
             FailureClass::Permanent,
             format!(
@@ -68,14 +64,16 @@ pub fn classify(
             FailureClass::Permanent,
             format!("not found in JumpCloud: {detail}"),
         ),
-        s if crate::http::is_retryable_status(status) => (
-            FailureClass::Retryable { retry_after },
-            format!("JumpCloud answered {s}: {detail}"),
-        ),
-        s => (
-            FailureClass::Permanent,
-            format!("JumpCloud refused the call ({s}): {detail}"),
-        ),
+        s => match crate::http::status_class(status, retry_after) {
+            Some(class @ FailureClass::Throttled { .. }) => {
+                (class, format!("JumpCloud rate limit reached: {detail}"))
+            }
+            Some(class) => (class, format!("JumpCloud answered {s}: {detail}")),
+            None => (
+                FailureClass::Permanent,
+                format!("JumpCloud refused the call ({s}): {detail}"),
+            ),
+        },
     };
     ActionFailure {
         class,
@@ -92,7 +90,7 @@ mod tests {
     fn both_dialects_and_classes() {
         let v1 = JcError::parse(br#"{"message":"Too Many Requests"}"#);
         let f = classify(StatusCode::TOO_MANY_REQUESTS, &v1, None, false);
-        assert_eq!(f.class, FailureClass::Retryable { retry_after: None });
+        assert_eq!(f.class, FailureClass::Throttled { retry_after: None });
         assert!(f.message.contains("Too Many Requests"));
         let v2 = JcError::parse(br#"{"code":404,"message":"Not Found","status":"Not Found"}"#);
         let f = classify(StatusCode::NOT_FOUND, &v2, None, false);

@@ -1,12 +1,13 @@
 //! The leaver actions on Microsoft 365. Each reads, acts only if needed, and reads back.
 
 use super::api::{Api, Calls, unexpected};
-use crate::http::{mismatch, permanent};
-use passage_core::ports::{ActionDone, ActionFailure, ActionRequest};
+use crate::http::{Polling, mismatch, permanent};
+use passage_core::ports::{ActionDone, ActionFailure, ActionOutcome, ActionRequest};
 use passage_core::{Action, DeviceAction, MicrosoftPolicy, StepKey};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 /// The inbox rule ForwardMail owns; found and updated by this name, never duplicated.
 pub const FORWARD_RULE_NAME: &str = "Passage offboarding forward";
@@ -21,7 +22,18 @@ pub async fn run(
     policy: &MicrosoftPolicy,
     req: &ActionRequest,
     calls: &mut Calls,
-) -> Result<ActionDone, ActionFailure> {
+) -> ActionOutcome {
+    act(api, policy, req, calls)
+        .await
+        .unwrap_or_else(Into::into)
+}
+
+async fn act(
+    api: &Api,
+    policy: &MicrosoftPolicy,
+    req: &ActionRequest,
+    calls: &mut Calls,
+) -> Result<ActionOutcome, ActionFailure> {
     if !matches!(
         req.action,
         Action::Snapshot
@@ -41,7 +53,7 @@ pub async fn run(
         ));
     }
     let user = find_user(api, req, calls).await?;
-    match req.action {
+    let done = match req.action {
         Action::Snapshot => snapshot(api, &user, calls).await,
         Action::Suspend => suspend(api, &user, calls).await,
         Action::RevokeSessions => revoke_sessions(api, &user, calls).await,
@@ -52,10 +64,12 @@ pub async fn run(
         }
         Action::SetAutoReply => set_auto_reply(api, policy, &user, calls).await,
         Action::ForwardMail => forward_mail(api, req, &user, calls).await,
-        Action::SecureDevices => secure_devices(api, policy, &user, calls).await,
-        Action::ConvertMailbox => convert_mailbox(api, &user, calls).await,
+        // Actions the provider completes later answer for themselves.
+        Action::SecureDevices => return secure_devices(api, policy, req, &user, calls).await,
+        Action::ConvertMailbox => return convert_mailbox(api, req, &user, calls).await,
         _ => remove_licenses(api, policy, &user, calls).await,
-    }
+    };
+    done.map(Into::into)
 }
 
 fn done(repeat: bool, summary: String, readback: Value, output: Value) -> ActionDone {
@@ -909,6 +923,14 @@ fn device_action_name(action: DeviceAction) -> Option<&'static str> {
     }
 }
 
+/// Device actions Intune has not completed: it carries them out when the device checks in,
+/// within minutes for a device that is on, and days later for a laptop left off.
+const DEVICE_ACTION: Polling = Polling {
+    first: Duration::from_secs(5),
+    most: Duration::from_secs(900),
+    deadline: Duration::from_secs(72 * 3600),
+};
+
 /// The state of `action` on a device (a wipe also satisfies retire and lock), if issued.
 fn action_state(device: &Value, action: &str) -> Option<String> {
     let results = device["deviceActionResults"].as_array()?;
@@ -928,24 +950,83 @@ fn action_state(device: &Value, action: &str) -> Option<String> {
     find(action).or_else(|| find("wipe"))
 }
 
+/// Issues the tenant's device action on every Intune-managed device of the leaver (unless one
+/// is already issued), then reads each back. Intune carries an action out when the device
+/// checks in: until every device reports it done (or has left Intune), the step awaits
+/// completion.
 async fn secure_devices(
     api: &Api,
     policy: &MicrosoftPolicy,
+    req: &ActionRequest,
     user: &User,
     calls: &mut Calls,
-) -> Result<ActionDone, ActionFailure> {
+) -> Result<ActionOutcome, ActionFailure> {
     let Some(action) = device_action_name(policy.devices) else {
         return Ok(done(
             true,
             "the tenant's policy leaves devices alone".into(),
             Value::Null,
             Value::Null,
-        ));
+        )
+        .into());
     };
     let before = devices(api, user, calls).await?;
+    let (issued, already) = issue_device_action(api, &before, action, calls).await?;
+    let readback = read_device_actions(api, &before, action, calls).await?;
+    let waiting: Vec<&str> = readback
+        .iter()
+        .filter(|d| d["state"] != "done" && d["state"] != "removed")
+        .filter_map(|d| d["deviceName"].as_str())
+        .collect();
+    if !waiting.is_empty() {
+        let what = format!(
+            "{action} is issued and waits for {} to check in with Intune: {}",
+            if waiting.len() == 1 {
+                "the device"
+            } else {
+                "the devices"
+            },
+            waiting.join(", ")
+        );
+        let pending = DEVICE_ACTION.pending("device_action_pending", what, req.operation.as_ref());
+        return Ok(pending.into());
+    }
+    // Seen pending by an earlier attempt of this step: this step saw the action through.
+    let repeat = issued.is_empty() && req.operation.is_none();
+    Ok(done(
+        repeat,
+        if before.is_empty() {
+            "no Intune-managed devices".into()
+        } else if repeat {
+            format!(
+                "{action} already done on all {} devices; nothing changed",
+                before.len()
+            )
+        } else {
+            format!(
+                "{action} done on {} devices ({} issued by this attempt, {} earlier)",
+                before.len(),
+                issued.len(),
+                already.len()
+            )
+        },
+        json!({"user_id": user.id, "devices": readback}),
+        json!({"action": action, "issued": issued, "already": already}),
+    )
+    .into())
+}
+
+/// Issues `action` on each device that has it neither pending, active nor done. Returns the
+/// ids issued now and those that already had it.
+async fn issue_device_action(
+    api: &Api,
+    devices: &[Value],
+    action: &str,
+    calls: &mut Calls,
+) -> Result<(Vec<String>, Vec<String>), ActionFailure> {
     let mut issued = Vec::new();
     let mut already = Vec::new();
-    for d in &before {
+    for d in devices {
         let id = d["id"].as_str().unwrap_or_default();
         if action_state(d, action).is_some() {
             already.push(id.to_owned());
@@ -958,8 +1039,19 @@ async fn secure_devices(
             .await?;
         issued.push(id.to_owned());
     }
+    Ok((issued, already))
+}
+
+/// Reads each device's action back: its state, or `removed` for a device that left Intune
+/// (retired and wiped devices do: gone is the strongest proof).
+async fn read_device_actions(
+    api: &Api,
+    devices: &[Value],
+    action: &str,
+    calls: &mut Calls,
+) -> Result<Vec<Value>, ActionFailure> {
     let mut readback = Vec::new();
-    for d in &before {
+    for d in devices {
         let id = d["id"].as_str().unwrap_or_default();
         let url = api.graph_url(
             &["deviceManagement", "managedDevices", id],
@@ -969,7 +1061,6 @@ async fn secure_devices(
             .graph(Method::GET, url, None, &[StatusCode::NOT_FOUND], calls)
             .await?;
         if answer.status == StatusCode::NOT_FOUND {
-            // Retired and wiped devices leave Intune: gone is the strongest proof.
             readback.push(json!({"id": id, "deviceName": d["deviceName"], "state": "removed"}));
             continue;
         }
@@ -987,40 +1078,33 @@ async fn secure_devices(
             "deviceActionResults": answer.body["deviceActionResults"],
         }));
     }
-    let repeat = issued.is_empty();
-    Ok(done(
-        repeat,
-        if before.is_empty() {
-            "no Intune-managed devices".into()
-        } else if repeat {
-            format!(
-                "{action} already issued on all {} devices; nothing changed",
-                before.len()
-            )
-        } else {
-            format!(
-                "issued {action} on {} devices ({} already had it)",
-                issued.len(),
-                already.len()
-            )
-        },
-        json!({"user_id": user.id, "devices": readback}),
-        json!({"action": action, "issued": issued, "already": already}),
-    ))
+    Ok(readback)
 }
 
+/// A conversion Exchange accepted and Graph does not show yet: it reaches Graph's
+/// `userPurpose` later, by no documented bound.
+const CONVERSION: Polling = Polling {
+    first: Duration::from_secs(5),
+    most: Duration::from_secs(300),
+    deadline: Duration::from_secs(6 * 3600),
+};
+
 /// Converts the mailbox to shared through Exchange Online, so it survives losing its licence.
+/// Exchange accepts the change at once; Graph shows it later, so until `userPurpose` reads
+/// `shared` the step awaits completion, reading Graph again without converting twice.
 async fn convert_mailbox(
     api: &Api,
+    req: &ActionRequest,
     user: &User,
     calls: &mut Calls,
-) -> Result<ActionDone, ActionFailure> {
+) -> Result<ActionOutcome, ActionFailure> {
     let before = mailbox_settings(api, user, "userPurpose", calls)
         .await?
         .map_err(|c| mailbox_unreachable(&c))?;
-    let repeat = before["userPurpose"] == "shared";
+    let converted_earlier = req.operation.is_some();
+    let repeat = before["userPurpose"] == "shared" && !converted_earlier;
     let mut warnings = Value::Null;
-    if !repeat {
+    if before["userPurpose"] != "shared" && !converted_earlier {
         let answer = api
             .cmdlet(
                 "Set-Mailbox",
@@ -1034,15 +1118,21 @@ async fn convert_mailbox(
         .await?
         .map_err(|c| mailbox_unreachable(&c))?;
     if after["userPurpose"] != "shared" {
-        return Err(mismatch(format!(
-            "userPurpose reads {} after converting to shared",
+        let what = format!(
+            "Exchange Online accepted the conversion to a shared mailbox; Graph still reads userPurpose {}",
             after["userPurpose"]
-        )));
+        );
+        let seen = req.operation.as_ref();
+        return Ok(CONVERSION
+            .pending("mailbox_conversion_propagating", what, seen)
+            .into());
     }
     Ok(done(
         repeat,
         if repeat {
             "mailbox already shared; nothing changed".into()
+        } else if converted_earlier {
+            "converted the mailbox to shared; Graph now reads userPurpose shared".into()
         } else {
             format!(
                 "converted the mailbox from {} to shared",
@@ -1051,7 +1141,8 @@ async fn convert_mailbox(
         },
         json!({"user_id": user.id, "userPurpose": after["userPurpose"]}),
         json!({"exchange_warnings": warnings}),
-    ))
+    )
+    .into())
 }
 
 fn license_states(user: &User) -> Vec<Value> {

@@ -1,4 +1,4 @@
-//! Graph's and Exchange's error dialects mapped to Passage's two classes.
+//! Graph's and Exchange's error dialects mapped to Passage's failure classes.
 
 use super::auth::Resource;
 use passage_core::ports::{ActionFailure, FailureClass};
@@ -115,10 +115,6 @@ pub fn classify(
     let detail = body.describe();
     let service = resource.name();
     let (class, message) = match status.as_u16() {
-        429 => (
-            FailureClass::Retryable { retry_after },
-            format!("{service} is throttling the app: {detail}"),
-        ),
         401 if resource == Resource::Exchange => (
             FailureClass::Permanent,
             format!(
@@ -141,14 +137,16 @@ pub fn classify(
             FailureClass::Permanent,
             format!("not found in {service}: {detail}"),
         ),
-        _ if crate::http::is_retryable_status(status) => (
-            FailureClass::Retryable { retry_after },
-            format!("{service} answered {status}: {detail}"),
-        ),
-        s => (
-            FailureClass::Permanent,
-            format!("{service} refused the call ({s}): {detail}"),
-        ),
+        s => match crate::http::status_class(status, retry_after) {
+            Some(class @ FailureClass::Throttled { .. }) => {
+                (class, format!("{service} is throttling the app: {detail}"))
+            }
+            Some(class) => (class, format!("{service} answered {status}: {detail}")),
+            None => (
+                FailureClass::Permanent,
+                format!("{service} refused the call ({s}): {detail}"),
+            ),
+        },
     };
     ActionFailure {
         class,

@@ -1,17 +1,22 @@
 //! The leaver actions on Okta. Each reads, acts only if needed, and reads back.
 
 use super::api::Api;
-use crate::http::{mismatch, permanent};
-use passage_core::ports::{ActionDone, ActionFailure, ActionRequest, FailureClass};
+use crate::http::{Polling, mismatch, permanent};
+use passage_core::ports::{ActionDone, ActionFailure, ActionOutcome, ActionRequest, FailureClass};
 use passage_core::{Action, CallRecord, StepKey};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Deserialize)]
 struct User {
     id: String,
     status: String,
+    /// The status a lifecycle change is moving the user to (deactivation deprovisions every
+    /// app first, which can take a while).
+    #[serde(default, rename = "transitioningToStatus")]
+    transitioning_to: Option<String>,
     #[serde(default, rename = "statusChanged")]
     status_changed: Option<String>,
     profile: Profile,
@@ -43,25 +48,25 @@ const MANAGEABLE_GROUP: &str = "OKTA_GROUP";
 
 type Calls = Vec<CallRecord>;
 
-pub async fn run(
-    api: &Api,
-    req: &ActionRequest,
-    calls: &mut Calls,
-) -> Result<ActionDone, ActionFailure> {
-    let user = find_user(api, req, calls).await?;
+pub async fn run(api: &Api, req: &ActionRequest, calls: &mut Calls) -> ActionOutcome {
+    let user = match find_user(api, req, calls).await {
+        Ok(user) => user,
+        Err(failure) => return failure.into(),
+    };
     match req.action {
-        Action::Snapshot => snapshot(api, &user, calls).await,
-        Action::RevokeSessions => revoke_sessions(api, &user, calls).await,
-        Action::RevokeGrants => revoke_grants(api, &user, calls).await,
-        Action::RemoveGroups => remove_groups(api, &user, calls).await,
-        Action::Suspend => suspend(api, &user, calls).await,
-        Action::Deactivate => deactivate(api, &user, calls).await,
-        Action::ResetFactors => reset_factors(api, &user, calls).await,
-        Action::UnassignApps => unassign_apps(api, &user, calls).await,
-        other => Err(permanent(
+        Action::Snapshot => snapshot(api, &user, calls).await.into(),
+        Action::RevokeSessions => revoke_sessions(api, &user, calls).await.into(),
+        Action::RevokeGrants => revoke_grants(api, &user, calls).await.into(),
+        Action::RemoveGroups => remove_groups(api, &user, calls).await.into(),
+        Action::Suspend => suspend(api, &user, calls).await.into(),
+        Action::Deactivate => deactivate(api, req, &user, calls).await.into(),
+        Action::ResetFactors => reset_factors(api, &user, calls).await.into(),
+        Action::UnassignApps => unassign_apps(api, &user, calls).await.into(),
+        other => permanent(
             "action_not_supported",
             format!("the Okta connector cannot {other}"),
-        )),
+        )
+        .into(),
     }
 }
 
@@ -379,25 +384,53 @@ async fn suspend(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDone
     })
 }
 
+/// A deactivation Okta is still carrying out: it deprovisions every app first, which takes
+/// seconds to minutes.
+const DEACTIVATION: Polling = Polling {
+    first: Duration::from_secs(2),
+    most: Duration::from_secs(60),
+    deadline: Duration::from_secs(3600),
+};
+
+/// Deactivates the user, which deprovisions every assigned app. Okta may do it asynchronously
+/// (`transitioningToStatus: DEPROVISIONED`): the step then awaits completion rather than
+/// asking again, since a second deactivation of a transitioning user changes nothing.
 async fn deactivate(
     api: &Api,
+    req: &ActionRequest,
     user: &User,
     calls: &mut Calls,
-) -> Result<ActionDone, ActionFailure> {
+) -> Result<ActionOutcome, ActionFailure> {
     if user.status == "DEPROVISIONED" {
         return Ok(ActionDone {
-            repeat: true,
-            summary: "already DEPROVISIONED; nothing changed".into(),
+            repeat: req.operation.is_none(),
+            summary: if req.operation.is_none() {
+                "already DEPROVISIONED; nothing changed".into()
+            } else {
+                "deactivated; Okta finished deprovisioning every app".into()
+            },
             readback: user_view(user),
             output: Value::Null,
-        });
+        }
+        .into());
     }
-    let mut url = users_url(api, &[&user.id, "lifecycle", "deactivate"]);
-    url.query_pairs_mut().append_pair("sendEmail", "false");
-    // A 404 here means a concurrent deactivation won the race: the read-back decides.
-    api.call(Method::POST, url, &[StatusCode::NOT_FOUND], calls)
-        .await?;
+    if !deprovisioning(user) {
+        let mut url = users_url(api, &[&user.id, "lifecycle", "deactivate"]);
+        url.query_pairs_mut().append_pair("sendEmail", "false");
+        // A 404 here means a concurrent deactivation won the race: the read-back decides.
+        api.call(Method::POST, url, &[StatusCode::NOT_FOUND], calls)
+            .await?;
+    }
     let after = get_user(api, &user.id, calls).await?;
+    if deprovisioning(&after) {
+        let what = format!(
+            "Okta is deactivating the user (status {}, transitioning to DEPROVISIONED)",
+            after.status
+        );
+        let pending =
+            DEACTIVATION.pending("deactivation_in_progress", what, req.operation.as_ref());
+        return Ok(pending.into());
+    }
     if after.status != "DEPROVISIONED" {
         return Err(mismatch(format!(
             "status is {} after deactivation",
@@ -412,7 +445,13 @@ async fn deactivate(
         ),
         readback: user_view(&after),
         output: Value::Null,
-    })
+    }
+    .into())
+}
+
+/// Okta is carrying out a deactivation of this user.
+fn deprovisioning(user: &User) -> bool {
+    user.status != "DEPROVISIONED" && user.transitioning_to.as_deref() == Some("DEPROVISIONED")
 }
 
 async fn factors(api: &Api, user: &User, calls: &mut Calls) -> Result<Vec<Value>, ActionFailure> {
@@ -526,4 +565,28 @@ async fn unassign_apps(
         readback: json!({"user_id": user.id, "app_links": after}),
         output: json!({"removed": removed, "not_attempted": via_group}),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(status: &str, transitioning: Option<&str>) -> User {
+        serde_json::from_value(json!({
+            "id": "00u1",
+            "status": status,
+            "transitioningToStatus": transitioning,
+            "profile": {"login": "jane@example.com"},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_deactivation_okta_is_still_carrying_out_is_told_from_one_done_or_not_begun() {
+        assert!(deprovisioning(&user("ACTIVE", Some("DEPROVISIONED"))));
+        assert!(deprovisioning(&user("SUSPENDED", Some("DEPROVISIONED"))));
+        assert!(!deprovisioning(&user("DEPROVISIONED", None)));
+        assert!(!deprovisioning(&user("ACTIVE", None)));
+        assert!(!deprovisioning(&user("ACTIVE", Some("ACTIVE"))));
+    }
 }

@@ -136,13 +136,13 @@ fn header_u64(response: &Response, name: &str) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// How long Okta asks us to wait: until `X-Rate-Limit-Reset` (UTC epoch seconds), or
-/// Retry-After. Only meaningful on a 429, where it is read.
+/// How long Okta asks us to wait: on a 429 until `X-Rate-Limit-Reset` (UTC epoch seconds),
+/// else Retry-After. Okta sends its rate-limit headers on every answer, so the reset is read
+/// only where it is a request to wait.
 fn rate_limit_wait(response: &Response) -> Option<Duration> {
-    if response.status() != StatusCode::TOO_MANY_REQUESTS {
-        return None;
-    }
-    if let Some(reset) = header_u64(response, "x-rate-limit-reset") {
+    if response.status() == StatusCode::TOO_MANY_REQUESTS
+        && let Some(reset) = header_u64(response, "x-rate-limit-reset")
+    {
         let now = jiff::Timestamp::now().as_millisecond();
         let wait_ms = (reset as i64 * 1000).saturating_sub(now).max(0);
         return Some(Duration::from_millis(wait_ms as u64));

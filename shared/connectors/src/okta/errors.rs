@@ -1,4 +1,4 @@
-//! Okta's error dialect mapped to Passage's two classes.
+//! Okta's error dialect mapped to Passage's failure classes.
 
 use passage_core::ports::{ActionFailure, FailureClass};
 use reqwest::StatusCode;
@@ -53,10 +53,6 @@ pub fn classify(
     };
     let detail = body.describe();
     let (class, message) = match status.as_u16() {
-        429 => (
-            FailureClass::Retryable { retry_after },
-            format!("Okta rate limit reached: {detail}"),
-        ),
         401 => (
             FailureClass::Permanent,
             format!("Okta rejected the API token (check it is valid and not expired): {detail}"),
@@ -69,14 +65,16 @@ pub fn classify(
             FailureClass::Permanent,
             format!("not found in Okta: {detail}"),
         ),
-        s if crate::http::is_retryable_status(status) => (
-            FailureClass::Retryable { retry_after },
-            format!("Okta answered {s}: {detail}"),
-        ),
-        s => (
-            FailureClass::Permanent,
-            format!("Okta refused the call ({s}): {detail}"),
-        ),
+        s => match crate::http::status_class(status, retry_after) {
+            Some(class @ FailureClass::Throttled { .. }) => {
+                (class, format!("Okta rate limit reached: {detail}"))
+            }
+            Some(class) => (class, format!("Okta answered {s}: {detail}")),
+            None => (
+                FailureClass::Permanent,
+                format!("Okta refused the call ({s}): {detail}"),
+            ),
+        },
     };
     ActionFailure {
         class,

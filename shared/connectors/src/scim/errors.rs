@@ -3,7 +3,7 @@
 //! RFC 7644 and an integer elsewhere.
 
 use super::protocol::ErrorBody;
-use crate::http::is_retryable_status;
+use crate::http;
 use passage_core::ports::{ActionFailure, FailureClass};
 use reqwest::StatusCode;
 use std::time::Duration;
@@ -45,8 +45,8 @@ pub fn classify(
             FailureClass::Permanent,
             format!("{app}'s SCIM server does not implement this{said}"),
         ),
-        s if is_retryable_status(status) => (
-            FailureClass::Retryable { retry_after: wait },
+        s if http::status_class(status, wait).is_some() => (
+            http::status_class(status, wait).unwrap_or(FailureClass::Permanent),
             format!("{app}'s SCIM server answered {s}{said}"),
         ),
         s => (
@@ -74,7 +74,7 @@ mod tests {
             &ErrorBody::default(),
             wait,
         );
-        assert_eq!(f.class, FailureClass::Retryable { retry_after: wait });
+        assert_eq!(f.class, FailureClass::Throttled { retry_after: wait });
         assert_eq!(f.code, "http_429");
         let body = ErrorBody {
             scim_type: Some("invalidValue".into()),

@@ -66,6 +66,9 @@ impl Connector for ScimConnector {
     async fn execute(&self, request: &ActionRequest) -> ActionReport {
         let mut calls = Vec::new();
         let outcome = actions::run(&self.api, &self.policy, request, &mut calls).await;
-        ActionReport { outcome, calls }
+        ActionReport {
+            outcome: outcome.into(),
+            calls,
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! Both throttle with 429 and `Retry-After`, and both carry `x-slack-req-id`.
 
 use crate::call::{self, Answer, Call, Dialect, Refused, Verdict};
-use crate::http::{self, is_retryable_status, permanent};
+use crate::http::{self, permanent};
 use crate::scim::protocol::{ACCEPT, ErrorBody, MEDIA_TYPE};
 use passage_core::CallRecord;
 use passage_core::ports::{ActionFailure, FailureClass};
@@ -77,8 +77,8 @@ fn classify_status(
                 "Slack refused SCIM access ({detail}): SCIM needs a Business+ or Enterprise Grid plan and a token with the `admin` scope; on another plan, set the tenant's Slack plan so a person is asked instead"
             ),
         ),
-        _ if is_retryable_status(status) => (
-            FailureClass::Retryable { retry_after: wait },
+        _ if http::status_class(status, wait).is_some() => (
+            http::status_class(status, wait).unwrap_or(FailureClass::Permanent),
             format!("Slack answered {status} ({detail})"),
         ),
         s => (

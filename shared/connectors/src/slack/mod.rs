@@ -60,6 +60,9 @@ impl Connector for SlackConnector {
     async fn execute(&self, request: &ActionRequest) -> ActionReport {
         let mut calls = Vec::new();
         let outcome = actions::run(&self.api, &self.policy, request, &mut calls).await;
-        ActionReport { outcome, calls }
+        ActionReport {
+            outcome: outcome.into(),
+            calls,
+        }
     }
 }

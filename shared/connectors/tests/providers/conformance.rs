@@ -187,6 +187,7 @@ mod scenarios {
             delegate: delegate.map(str::to_owned),
             attempt: 1,
             prior: prior.clone(),
+            operation: None,
         }
     }
 
@@ -205,11 +206,11 @@ mod scenarios {
                 connector.supports(action),
                 "{provider} does not support {action}"
             );
-            let report = connector
-                .execute(&request(provider, action, email, delegate, prior))
-                .await;
+            let request = request(provider, action, email, delegate, prior);
+            let report = crate::common::execute_polling(connector, &request, 5).await;
             let done = report
                 .outcome
+                .done()
                 .unwrap_or_else(|f| panic!("{provider} {action} for {email} failed: {f:?}"));
             prior.insert(passage_core::step_key(provider, action), done.output);
         }

@@ -2,7 +2,8 @@
 //! real HTTP, first refused by the provider's own throttling signal and then by a server fault.
 //!
 //! Connectors make one attempt per `execute` and leave retrying to the engine, so a refused call
-//! must come back as a retryable failure carrying the provider's wait hint, if it gave one. The
+//! must come back classified, carrying the provider's wait hint if it gave one: throttling (the
+//! provider asking for a pause) as throttled, any other server fault as retryable. The
 //! retry after the fault clears must then do exactly what the same action does in a fault-free
 //! run on a twin emulator: the same state-changing requests and the same provider audit events,
 //! so nothing is applied twice and nothing is skipped.
@@ -11,7 +12,9 @@ use passage_connectors::google::{DELEGATED_SCOPES, GoogleConnector};
 use passage_connectors::jumpcloud::{JumpCloudConnector, JumpCloudCredential};
 use passage_connectors::microsoft::{MicrosoftConnector, MicrosoftCredential};
 use passage_connectors::okta::{OktaConnector, OktaCredentials, OktaSettings};
-use passage_core::ports::{ActionDone, ActionFailure, ActionRequest, Connector, FailureClass};
+use passage_core::ports::{
+    ActionDone, ActionFailure, ActionOutcome, ActionRequest, Connector, FailureClass,
+};
 use passage_core::secret::Secret;
 use passage_core::{Action, DeviceAction, Manager, RunId, StepKey, Subject, TenantId};
 use passage_sandbox::google::{GoogleConfig, GoogleEmulator, QuotaReason};
@@ -91,6 +94,17 @@ enum Fault {
 }
 
 impl Fault {
+    /// Whether the provider's answer asks for a pause (throttling, never counted as a failure)
+    /// rather than reporting a fault: a 429, Google's rate-limit 403, or a 503 that names how
+    /// long to wait.
+    fn asks_for_a_pause(self, hint: Hint) -> bool {
+        match self {
+            Fault::TooManyRequests | Fault::RateLimitExceeded403 => true,
+            Fault::Server(503) => !matches!(hint, Hint::None),
+            Fault::Server(_) => false,
+        }
+    }
+
     /// The status the refused request is answered with.
     fn status(self) -> u16 {
         match self {
@@ -258,6 +272,7 @@ impl<E> Setup<E> {
             delegate: self.delegate.map(str::to_owned),
             attempt: 1,
             prior: prior.clone(),
+            operation: None,
         }
     }
 }
@@ -332,13 +347,15 @@ fn step_key<E>(setup: &Setup<E>, action: Action) -> StepKey {
     passage_core::step_key(setup.connector.provider(), action)
 }
 
+/// Runs `action` to its end as the engine would, polling an operation the provider reports
+/// pending.
 async fn succeed<E>(setup: &Setup<E>, action: Action, prior: &Prior) -> ActionDone {
     let provider = setup.connector.provider();
-    setup
-        .connector
-        .execute(&setup.request(action, prior))
+    let request = setup.request(action, prior);
+    common::execute_polling(setup.connector.as_ref(), &request, 5)
         .await
         .outcome
+        .done()
         .unwrap_or_else(|f| panic!("{provider} {action} failed with no fault injected: {f:?}"))
 }
 
@@ -361,12 +378,19 @@ async fn faulted<E: Emulated>(setup: &Setup<E>, plan: &[Action], fault: Fault, t
             .await;
         emulator.clear();
         let failure: ActionFailure = match report.outcome {
-            Ok(done) => panic!("{at}: succeeded despite the fault: {done:?}"),
-            Err(failure) => failure,
+            ActionOutcome::Failed(failure) => failure,
+            other => panic!("{at}: not refused despite the fault: {other:?}"),
         };
-        let FailureClass::Retryable { retry_after } = failure.class else {
-            panic!("{at}: classified as permanent: {failure:?}");
+        let (throttled, retry_after) = match failure.class {
+            FailureClass::Throttled { retry_after } => (true, retry_after),
+            FailureClass::Retryable { retry_after } => (false, retry_after),
+            FailureClass::Permanent => panic!("{at}: classified as permanent: {failure:?}"),
         };
+        assert_eq!(
+            throttled,
+            fault.asks_for_a_pause(E::hint(fault)),
+            "{at}: throttling must be told from a failure: {failure:?}"
+        );
         match (E::hint(fault), retry_after) {
             (Hint::None, None) => {}
             (Hint::Exactly(want), Some(got)) if got == want => {}
@@ -489,7 +513,7 @@ async fn okta_case(fault: Fault) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn okta_every_action_refused_with_429_and_reset_is_retryable_then_applies_once() {
+async fn okta_every_action_refused_with_429_and_reset_is_throttled_then_applies_once() {
     okta_case(Fault::TooManyRequests).await;
 }
 
@@ -542,7 +566,7 @@ async fn microsoft_case(fault: Fault) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn microsoft_every_action_refused_with_429_and_retry_after_is_retryable_then_applies_once() {
+async fn microsoft_every_action_refused_with_429_and_retry_after_is_throttled_then_applies_once() {
     microsoft_case(Fault::TooManyRequests).await;
 }
 
@@ -552,7 +576,7 @@ async fn microsoft_every_action_refused_with_500_is_retryable_then_applies_once(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn microsoft_every_action_refused_with_503_is_retryable_then_applies_once() {
+async fn microsoft_every_action_refused_with_503_and_retry_after_is_throttled_then_applies_once() {
     microsoft_case(Fault::Server(503)).await;
 }
 
@@ -599,12 +623,12 @@ async fn google_case(fault: Fault) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn google_every_action_refused_with_429_is_retryable_then_applies_once() {
+async fn google_every_action_refused_with_429_is_throttled_then_applies_once() {
     google_case(Fault::TooManyRequests).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn google_every_action_refused_with_403_rate_limit_exceeded_is_retryable_then_applies_once() {
+async fn google_every_action_refused_with_403_rate_limit_exceeded_is_throttled_then_applies_once() {
     google_case(Fault::RateLimitExceeded403).await;
 }
 
@@ -661,7 +685,7 @@ async fn jumpcloud_case(fault: Fault) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn jumpcloud_every_action_refused_with_429_is_retryable_then_applies_once() {
+async fn jumpcloud_every_action_refused_with_429_is_throttled_then_applies_once() {
     jumpcloud_case(Fault::TooManyRequests).await;
 }
 

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::common;
+use common::operation;
 const VACATION: &str = "Jane has left Example. Please write to sam.lee@example.com.";
 
 fn policy() -> GooglePolicy {
@@ -73,6 +74,7 @@ fn request_for(
         delegate: Some(DEMO_MANAGER.into()),
         attempt: 1,
         prior: prior.clone(),
+        operation: None,
     }
 }
 
@@ -89,6 +91,7 @@ async fn done(
     assert!(!report.calls.is_empty(), "{action} made no recorded call");
     let outcome = report
         .outcome
+        .done()
         .unwrap_or_else(|f| panic!("{action} failed: {f:?}"));
     prior.insert(
         passage_core::step_key(Provider::Google, action),
@@ -98,10 +101,11 @@ async fn done(
 }
 
 async fn failed(c: &GoogleConnector, req: &ActionRequest) -> ActionFailure {
-    match c.execute(req).await.outcome {
-        Ok(d) => panic!("{} unexpectedly succeeded: {d:?}", req.action),
-        Err(f) => f,
-    }
+    c.execute(req)
+        .await
+        .outcome
+        .failed()
+        .unwrap_or_else(|o| panic!("{} did not fail: {o:?}", req.action))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,8 +251,10 @@ async fn gmail_steps_after_suspension_fail_as_google_fails_them() {
     google.shutdown().await;
 }
 
+/// Google's throttling answers (403 with a rate-limit reason, 429) ask for a pause and are
+/// classed as throttling, never as a failure; server faults are transient.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn throttling_is_retryable_and_the_next_attempt_lands() {
+async fn throttling_is_throttled_server_faults_retryable_and_the_next_attempt_lands() {
     let google = emulator(DELEGATED_SCOPES).await;
     let c = connector(&google, policy());
     let mut prior = BTreeMap::new();
@@ -261,14 +267,14 @@ async fn throttling_is_retryable_and_the_next_attempt_lands() {
         google.quota_knobs().burst_403(reason, 1);
         let f = failed(&c, &request(Action::Suspend, &prior)).await;
         assert!(
-            matches!(f.class, FailureClass::Retryable { .. }),
+            matches!(f.class, FailureClass::Throttled { .. }),
             "{reason:?}: {f:?}"
         );
         assert_eq!(f.code, reason.as_str());
     }
     google.knobs().burst_429(1);
     let f = failed(&c, &request(Action::Suspend, &prior)).await;
-    assert!(matches!(f.class, FailureClass::Retryable { .. }), "{f:?}");
+    assert!(matches!(f.class, FailureClass::Throttled { .. }), "{f:?}");
 
     google.knobs().set_error_rate_5xx(1.0);
     let f = failed(&c, &request(Action::Suspend, &prior)).await;
@@ -285,30 +291,80 @@ async fn throttling_is_retryable_and_the_next_attempt_lands() {
     google.shutdown().await;
 }
 
+/// A transfer still running when the attempt's reads run out is pending: the engine polls it
+/// on the transfer's cadence, each poll reads the same transfer (never a second one), and the
+/// poll that finds it completed is no repeat.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_running_transfer_is_retryable_and_never_started_twice() {
+async fn a_running_transfer_is_pending_and_never_started_twice() {
     let google = emulator(DELEGATED_SCOPES).await;
     let c = connector(&google, policy()).with_transfer_polling(TransferPolling {
         polls: 1,
         interval: Duration::ZERO,
     });
     let mut prior = BTreeMap::new();
-    let f = failed(&c, &request(Action::TransferData, &prior)).await;
-    assert_eq!(f.code, "transfer_in_progress");
-    assert!(matches!(
-        f.class,
-        FailureClass::Retryable {
-            retry_after: Some(_)
-        }
-    ));
-    let d = done(&c, Action::TransferData, &mut prior).await;
+    let first = c.execute(&request(Action::TransferData, &prior)).await;
+    let pending = first.outcome.pending().unwrap();
+    assert_eq!(pending.code, "transfer_in_progress");
+    assert!(pending.what.contains("inProgress"), "{}", pending.what);
+    assert_eq!(
+        pending.poll_after,
+        Duration::from_secs(10),
+        "the first poll comes soon"
+    );
+    assert_eq!(pending.deadline, Duration::from_secs(72 * 3600));
+    let mut poll = request(Action::TransferData, &prior);
+    poll.operation = Some(operation(&pending));
+    let report = c.execute(&poll).await;
+    let d = report.outcome.done().unwrap();
     assert_eq!(d.readback["overallTransferStatusCode"], "completed");
+    assert!(
+        !d.repeat,
+        "this step saw the transfer through: {}",
+        d.summary
+    );
+    prior.insert(
+        passage_core::step_key(Provider::Google, Action::TransferData),
+        d.output,
+    );
     let transfers = google.transfers();
     assert_eq!(transfers.len(), 1);
     assert_eq!(
         google.count_events(event_name::CREATE_DATA_TRANSFER_REQUEST, DEMO_LEAVER),
         1
     );
+    google.shutdown().await;
+}
+
+/// Forwarding to an address outside the domain waits for its recipient to confirm Google's
+/// verification mail: the step is pending (the address added once), and the poll after the
+/// confirmation turns forwarding on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarding_to_an_unverified_address_is_pending_until_it_is_confirmed() {
+    const OUTSIDE: &str = "sam.lee@partner.example";
+    let google = emulator(DELEGATED_SCOPES).await;
+    let c = connector(&google, policy());
+    let prior = BTreeMap::new();
+    let mut req = request(Action::ForwardMail, &prior);
+    req.delegate = Some(OUTSIDE.into());
+    for _ in 0..2 {
+        let pending = c.execute(&req).await.outcome.pending().unwrap();
+        assert_eq!(pending.code, "forwarding_pending");
+        assert!(pending.what.contains(OUTSIDE), "{}", pending.what);
+        assert_eq!(pending.deadline, Duration::from_secs(72 * 3600));
+        req.operation = Some(operation(&pending));
+    }
+    assert_eq!(
+        google.count_events(event_name::ADD_FORWARDING_ADDRESS, DEMO_LEAVER),
+        1,
+        "the address is added once"
+    );
+    assert!(!google.user(DEMO_LEAVER).unwrap().auto_forwarding.enabled);
+    assert!(google.confirm_forwarding_address(DEMO_LEAVER, OUTSIDE));
+    let d = c.execute(&req).await.outcome.done().unwrap();
+    assert!(!d.repeat, "{}", d.summary);
+    let user = google.user(DEMO_LEAVER).unwrap();
+    assert!(user.auto_forwarding.enabled);
+    assert_eq!(user.auto_forwarding.email_address.as_deref(), Some(OUTSIDE));
     google.shutdown().await;
 }
 

@@ -14,6 +14,7 @@ use passage_sandbox::jumpcloud::{
     SeedUser, UserState, demo_seed, event_type,
 };
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use crate::common;
 type Prior = BTreeMap<StepKey, serde_json::Value>;
@@ -34,6 +35,7 @@ fn request(action: Action, email: &str, prior: &Prior) -> ActionRequest {
         delegate: None,
         attempt: 1,
         prior: prior.clone(),
+        operation: None,
     }
 }
 
@@ -81,6 +83,7 @@ async fn run_plan(
         let report = c.execute(&request(action, email, &prior)).await;
         let outcome = report
             .outcome
+            .done()
             .unwrap_or_else(|f| panic!("{action} failed: {f:?}"));
         assert!(!report.calls.is_empty(), "{action} made no recorded call");
         prior.insert(
@@ -227,7 +230,7 @@ async fn with_a_service_account_the_plan_lands_once() {
     let report = c
         .execute(&request(Action::Suspend, DEMO_LEAVER, &Prior::new()))
         .await;
-    assert!(report.outcome.unwrap().repeat);
+    assert!(report.outcome.done().unwrap().repeat);
     assert_eq!(jc.counters().count("POST", "/oauth2/token"), 2);
     jc.shutdown().await;
 }
@@ -245,7 +248,8 @@ async fn an_msp_credential_needs_the_org_id() {
         .execute(&request(Action::Snapshot, DEMO_LEAVER, &Prior::new()))
         .await
         .outcome
-        .unwrap_err();
+        .failed()
+        .unwrap();
     assert_eq!(failure.class, FailureClass::Permanent);
     assert_eq!(failure.code, "http_401");
     assert!(failure.message.contains("x-org-id"), "{}", failure.message);
@@ -274,6 +278,7 @@ async fn wipe_erases_and_retire_locks_with_a_note() {
         .execute(&request(Action::SecureDevices, DEMO_LEAVER, &Prior::new()))
         .await
         .outcome
+        .done()
         .unwrap();
     assert!(again.repeat, "{}", again.summary);
     assert!(again.summary.contains("no retire"), "{}", again.summary);
@@ -282,7 +287,7 @@ async fn wipe_erases_and_retire_locks_with_a_note() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_429_burst_is_retryable_and_changes_nothing() {
+async fn a_429_burst_is_throttled_and_changes_nothing() {
     let jc = JumpCloudEmulator::start(JumpCloudConfig::default())
         .await
         .unwrap();
@@ -292,8 +297,8 @@ async fn a_429_burst_is_retryable_and_changes_nothing() {
     let report = c
         .execute(&request(Action::Suspend, DEMO_LEAVER, &Prior::new()))
         .await;
-    let failure = report.outcome.unwrap_err();
-    assert!(matches!(failure.class, FailureClass::Retryable { .. }));
+    let failure = report.outcome.failed().unwrap();
+    assert_eq!(failure.class, FailureClass::Throttled { retry_after: None });
     assert_eq!(failure.code, "http_429");
     assert_eq!(report.calls.last().unwrap().status, 429);
     assert!(!jc.user(&demo.leaver_id).unwrap().suspended);
@@ -302,6 +307,7 @@ async fn a_429_burst_is_retryable_and_changes_nothing() {
         .execute(&request(Action::Suspend, DEMO_LEAVER, &Prior::new()))
         .await
         .outcome
+        .done()
         .unwrap();
     assert!(!done.repeat);
     assert_eq!(done.readback["state"], "SUSPENDED");
@@ -351,6 +357,7 @@ async fn more_than_a_page_of_groups_and_users() {
         ))
         .await
         .outcome
+        .done()
         .unwrap();
     assert_eq!(last.output["email"], "user119@example.com");
     jc.shutdown().await;
@@ -371,7 +378,8 @@ async fn an_unknown_leaver_and_an_unsupported_action_are_permanent() {
         ))
         .await
         .outcome
-        .unwrap_err();
+        .failed()
+        .unwrap();
     assert_eq!(failure.class, FailureClass::Permanent);
     assert_eq!(failure.code, "user_not_found");
 
@@ -380,7 +388,8 @@ async fn an_unknown_leaver_and_an_unsupported_action_are_permanent() {
         .execute(&request(Action::Deactivate, DEMO_LEAVER, &Prior::new()))
         .await
         .outcome
-        .unwrap_err();
+        .failed()
+        .unwrap();
     assert_eq!(failure.class, FailureClass::Permanent);
     assert_eq!(failure.code, "action_not_supported");
 
@@ -394,13 +403,14 @@ async fn an_unknown_leaver_and_an_unsupported_action_are_permanent() {
         .execute(&request(Action::Snapshot, DEMO_LEAVER, &Prior::new()))
         .await
         .outcome
-        .unwrap_err();
+        .failed()
+        .unwrap();
     assert_eq!(failure.class, FailureClass::Permanent);
     jc.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn offline_devices_queue_and_unmanaged_macs_stop_the_step() {
+async fn offline_devices_are_awaited_and_unmanaged_macs_stop_the_step() {
     use passage_sandbox::jumpcloud::SeedSystem;
     let jc = JumpCloudEmulator::start(JumpCloudConfig::default())
         .await
@@ -408,35 +418,47 @@ async fn offline_devices_queue_and_unmanaged_macs_stop_the_step() {
     let demo = demo_seed(&jc);
     let c = connector(&jc, api_key(&jc), None, DeviceAction::Lock);
 
-    // An offline Linux box: the lock is queued, read back as queued, and not sent twice.
+    // An offline Linux box: the lock is queued, and the step awaits it (read back as queued,
+    // not sent twice) until the box connects and runs it.
     let linux = jc.seed_system(SeedSystem {
         online: false,
         ..SeedSystem::linux("build-box").bound_to(&demo.leaver_id)
     });
-    let first = c
-        .execute(&request(Action::SecureDevices, DEMO_LEAVER, &Prior::new()))
-        .await
-        .outcome
-        .unwrap();
-    assert!(!first.repeat);
-    let entry = first.output["devices"]
+    let mut req = request(Action::SecureDevices, DEMO_LEAVER, &Prior::new());
+    for _ in 0..2 {
+        let pending = c.execute(&req).await.outcome.pending().unwrap();
+        assert_eq!(pending.code, "device_command_queued");
+        assert!(pending.what.contains("build-box"), "{}", pending.what);
+        assert_eq!(pending.deadline, Duration::from_secs(72 * 3600));
+        req.operation = Some(common::operation(&pending));
+        assert!(!jc.system(&linux).unwrap().locked);
+        assert_eq!(jc.commands().len(), 3, "not sent twice");
+    }
+    assert!(jc.set_system_online(&linux, true));
+    assert!(jc.system(&linux).unwrap().locked);
+    let done = c.execute(&req).await.outcome.done().unwrap();
+    assert!(
+        !done.repeat,
+        "this step saw the lock through: {}",
+        done.summary
+    );
+    let entry = done.output["devices"]
         .as_array()
         .unwrap()
         .iter()
         .find(|d| d["system_id"] == linux.as_str())
         .unwrap()
         .clone();
-    assert_eq!(entry["status"], "queued");
-    assert!(!jc.system(&linux).unwrap().locked);
+    assert_eq!(entry["status"], "completed");
+    assert_eq!(jc.commands().len(), 3);
     let again = c
         .execute(&request(Action::SecureDevices, DEMO_LEAVER, &Prior::new()))
         .await
         .outcome
+        .done()
         .unwrap();
     assert!(again.repeat, "{}", again.summary);
     assert_eq!(jc.commands().len(), 3);
-    assert!(jc.set_system_online(&linux, true));
-    assert!(jc.system(&linux).unwrap().locked);
 
     // A Mac outside Apple MDM cannot be locked through the API: fail before touching anything.
     jc.seed_system(SeedSystem {
@@ -447,7 +469,8 @@ async fn offline_devices_queue_and_unmanaged_macs_stop_the_step() {
         .execute(&request(Action::SecureDevices, DEMO_LEAVER, &Prior::new()))
         .await
         .outcome
-        .unwrap_err();
+        .failed()
+        .unwrap();
     assert_eq!(failure.class, FailureClass::Permanent);
     assert_eq!(failure.code, "device_not_securable");
     assert!(failure.message.contains("old-mac"), "{}", failure.message);

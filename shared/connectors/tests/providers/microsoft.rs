@@ -108,6 +108,7 @@ fn request(
         delegate: manager.map(str::to_owned),
         attempt: 1,
         prior: prior.clone(),
+        operation: None,
     }
 }
 
@@ -126,6 +127,7 @@ async fn run(
     );
     let done = report
         .outcome
+        .done()
         .unwrap_or_else(|f| panic!("{action} failed: {f:?}"));
     if action == Action::Snapshot {
         prior.insert(
@@ -145,10 +147,10 @@ async fn fail(c: &MicrosoftConnector, action: Action, email: &str) -> ActionFail
             &BTreeMap::new(),
         ))
         .await;
-    match report.outcome {
-        Ok(done) => panic!("{action} succeeded unexpectedly: {done:?}"),
-        Err(f) => f,
-    }
+    report
+        .outcome
+        .failed()
+        .unwrap_or_else(|o| panic!("{action} did not fail: {o:?}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,10 +256,31 @@ async fn plan_order_with_a_certificate_lands_every_action_once() {
     assert_eq!(ours[0].redirect_to, vec![DEMO_MANAGER.to_owned()]);
     assert!(ours[0].is_enabled);
 
-    let devices = run(&c, Action::SecureDevices, &mut prior).await;
+    // Intune carries the retire out when the device checks in: until then the step awaits it,
+    // and the poll after the check-in finds it done.
+    let mut req = request(
+        Action::SecureDevices,
+        DEMO_LEAVER,
+        Some(DEMO_MANAGER),
+        &prior,
+    );
+    let pending = c.execute(&req).await.outcome.pending().unwrap();
+    assert_eq!(pending.code, "device_action_pending");
+    assert!(
+        pending.what.starts_with("retire is issued"),
+        "{}",
+        pending.what
+    );
+    assert_eq!(
+        pending.poll_after,
+        Duration::from_secs(5),
+        "the first poll comes soon"
+    );
+    req.operation = Some(common::operation(&pending));
+    let devices = c.execute(&req).await.outcome.done().unwrap();
     assert!(!devices.repeat);
     assert_eq!(devices.readback["devices"][0]["action"], "retire");
-    assert_eq!(devices.readback["devices"][0]["state"], "pending");
+    assert_eq!(devices.readback["devices"][0]["state"], "done");
 
     let convert = run(&c, Action::ConvertMailbox, &mut prior).await;
     assert!(!convert.repeat);
@@ -359,7 +382,7 @@ async fn distribution_lists_are_left_through_exchange_and_read_back() {
     // One removal and one read-back per Exchange-mastered group; none for the synced list.
     assert_eq!(exchange_calls.len(), 4, "{exchange_calls:?}");
     assert!(exchange_calls.iter().all(|call| call.method == "POST"));
-    let done = first.outcome.unwrap();
+    let done = first.outcome.done().unwrap();
     assert!(!done.repeat);
     let removed: Vec<&str> = done.output["removed"]
         .as_array()
@@ -452,7 +475,7 @@ async fn a_paged_member_list_is_read_to_its_end() {
         .count();
     // One removal, then two one-member pages of the list (manager, colleague).
     assert_eq!(exchange_calls, 3, "{:?}", result.calls);
-    let done = result.outcome.unwrap();
+    let done = result.outcome.done().unwrap();
     let list = &done.readback["exchange_members_checked"][0];
     assert_eq!(list["group"], "eng-announce@example.com");
     assert_eq!(list["members"], 2, "members counted across both pages");
@@ -477,7 +500,7 @@ async fn a_secret_works_and_licences_before_conversion_are_refused() {
             &prior,
         ))
         .await;
-    let failure = report.outcome.unwrap_err();
+    let failure = report.outcome.failed().unwrap();
     assert_eq!(failure.code, "mailbox_not_converted");
     assert_eq!(failure.class, FailureClass::Permanent);
     assert_eq!(ms.licenses(DEMO_LEAVER).len(), 2);
@@ -495,7 +518,7 @@ async fn a_secret_works_and_licences_before_conversion_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_429_burst_is_retryable_with_the_providers_wait() {
+async fn a_429_burst_is_throttled_with_the_providers_wait() {
     let Tenant { ms, .. } = tenant().await;
     let c = secret_connector(&ms);
     ms.knobs().burst_429(1);
@@ -503,7 +526,7 @@ async fn a_429_burst_is_retryable_with_the_providers_wait() {
     assert_eq!(failure.code, "TooManyRequests");
     assert_eq!(
         failure.class,
-        FailureClass::Retryable {
+        FailureClass::Throttled {
             retry_after: Some(Duration::from_secs(1))
         }
     );
@@ -544,7 +567,7 @@ async fn refusals_are_permanent_and_say_what_to_do() {
             &BTreeMap::new(),
         ))
         .await;
-    assert_eq!(report.outcome.unwrap_err().code, "no_delegate");
+    assert_eq!(report.outcome.failed().unwrap().code, "no_delegate");
     assert!(ms.mailbox(DEMO_LEAVER).unwrap().rules.is_empty());
     ms.shutdown().await;
 }

@@ -25,6 +25,7 @@ fn request(action: Action, prior: &BTreeMap<StepKey, serde_json::Value>) -> Acti
         delegate: None,
         attempt: 1,
         prior: prior.clone(),
+        operation: None,
     }
 }
 
@@ -43,6 +44,7 @@ async fn run_all(connector: &OktaConnector, last: Action) -> Vec<(Action, Action
         let report = connector.execute(&request(action, &prior)).await;
         let outcome = report
             .outcome
+            .done()
             .unwrap_or_else(|f| panic!("{action} failed: {f:?}"));
         assert!(!report.calls.is_empty(), "{action} made no recorded call");
         prior.insert(
@@ -90,6 +92,7 @@ async fn with_an_api_token_every_action_lands_and_repeats_are_harmless() {
         .execute(&request(Action::Deactivate, &BTreeMap::new()))
         .await
         .outcome
+        .done()
         .unwrap();
     assert!(again.repeat);
     assert_eq!(okta.count_events("user.lifecycle.deactivate", &user.id), 1);
@@ -159,7 +162,8 @@ async fn an_oauth_service_app_with_dpop_does_the_same_work() {
         .execute(&request(Action::Snapshot, &BTreeMap::new()))
         .await
         .outcome
-        .unwrap_err();
+        .failed()
+        .unwrap();
     assert_eq!(failure.class, FailureClass::Permanent);
     assert!(
         failure.message.contains("0oareadonly"),

@@ -90,7 +90,7 @@ async fn request_ids_are_recorded_and_a_reset_ends_live_sessions() {
     // The reset on its own (before any deactivation) ends the sessions that are open.
     let report =
         crate::common::saas::step(&connector, None, RevokeSessions, DEMO_LEAVER, &mut prior).await;
-    let done = report.outcome.unwrap();
+    let done = report.outcome.done().unwrap();
     assert!(!done.repeat);
     assert_eq!(slack.member(DEMO_LEAVER).unwrap().sessions, 0);
     assert_eq!(
@@ -113,7 +113,7 @@ async fn a_missing_scope_is_named_from_slack_s_ok_false_answer() {
     let connector = slack_connector(&slack, Plan::BusinessPlus, http());
     let report =
         crate::common::saas::step(&connector, None, Snapshot, DEMO_LEAVER, &mut Prior::new()).await;
-    let f = report.outcome.unwrap_err();
+    let f = report.outcome.failed().unwrap();
     assert_eq!(f.class, FailureClass::Permanent);
     assert_eq!(f.code, "missing_scope");
     assert!(f.message.contains("`users:read.email`"), "{}", f.message);

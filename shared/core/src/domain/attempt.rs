@@ -11,6 +11,8 @@ pub struct AttemptRecord {
     pub number: u32,
     pub worker: String,
     pub started_at: Timestamp,
+    /// When the attempt ended. For one still `started`, when it began; for one `interrupted`,
+    /// when its lease ran out (the last moment its worker could have been acting).
     pub finished_at: Timestamp,
     pub result: AttemptResult,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -24,12 +26,24 @@ pub struct AttemptRecord {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AttemptResult {
+    /// Claimed and under way: recorded with the claim, before any provider call, so an attempt
+    /// whose worker dies is never missing from the record.
+    Started,
     /// Done and read back.
     Verified,
     /// Already in the target state; read back; nothing changed.
     Repeat,
+    /// The provider's long-running operation is not complete yet; the step polls it again.
+    Pending,
+    /// The provider asked to be left alone for a while; not a failure of the step.
+    Throttled,
+    /// A transient failure; tried again until the step's deadline.
     Retryable,
     Permanent,
+    /// Its worker stopped (crashed, or stalled past its lease) before recording an outcome;
+    /// another worker took the step over. What the provider did, if anything, is unknown, so
+    /// the next attempt reads before it acts.
+    Interrupted,
 }
 
 /// Metadata of one provider call: enough to find it in the provider's own logs.

@@ -25,12 +25,13 @@ pub use saas::{
     SeatPlan, SlackPlan, SlackPolicy,
 };
 pub use step::{
-    Lease, Step, StepError, StepErrorClass, StepResult, StepState, Waiver, app_step_key, step_key,
+    Lease, PendingOperation, Step, StepError, StepErrorClass, StepResult, StepState, Streaks,
+    Waiver, app_step_key, step_key,
 };
 pub use subject::{Manager, Subject};
 pub use tenant::{
     DeviceAction, DisableMode, EarlyPolicy, GooglePolicy, HrWebhook, HumanPolicy, JumpCloudPolicy,
-    LocationPolicy, MicrosoftPolicy, OktaPolicy, SlaClock, SlaPolicy, TenantPolicy,
+    LocationPolicy, MicrosoftPolicy, OktaPolicy, RetryPolicy, SlaClock, SlaPolicy, TenantPolicy,
 };
 
 #[cfg(test)]

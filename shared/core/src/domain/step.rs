@@ -26,11 +26,17 @@ pub struct Step {
     pub wait_after_cutoff_s: Option<u64>,
     pub version: u64,
     pub state: StepState,
-    /// Attempts started so far.
+    /// Attempts started so far (each claim is one, an interrupted one included).
     pub attempts: u32,
-    /// `attempts` when an operator last retried the step: the attempt budget counts from here.
-    #[serde(default)]
-    pub budget_start: u32,
+    /// How the latest attempts went, for deciding when to try again and when to give up.
+    #[serde(default, skip_serializing_if = "Streaks::is_clear")]
+    pub streaks: Streaks,
+    /// The long-running operation the provider is completing, while the step awaits it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<PendingOperation>,
+    /// When the tenant was told the step is past its SLA (once per step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla_alerted_at: Option<Timestamp>,
     /// Held while a worker acts, so two workers never both act on one step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<Lease>,
@@ -61,8 +67,11 @@ pub enum StepState {
     Ready,
     /// A worker holds the lease and is acting.
     InFlight,
-    /// Failed with a retryable error; queued again after `not_before`.
+    /// Failed with a retryable error, or throttled; queued again after `not_before`.
     RetryWait,
+    /// The provider accepted a long-running operation and is completing it; polled again
+    /// after `not_before`, until the operation's own deadline.
+    AwaitingCompletion,
     /// Done and read back from the provider.
     Verified,
     /// Failed for good; holds the gate until retried (or waived, if not critical).
@@ -80,6 +89,7 @@ impl StepState {
             StepState::Ready => "ready",
             StepState::InFlight => "in_flight",
             StepState::RetryWait => "retry_wait",
+            StepState::AwaitingCompletion => "awaiting_completion",
             StepState::Verified => "verified",
             StepState::Failed => "failed",
             StepState::Awaiting => "awaiting",
@@ -87,10 +97,63 @@ impl StepState {
         }
     }
 
+    /// Being worked by the engine: queued, acting, or waiting to try or poll again.
+    pub fn is_in_progress(self) -> bool {
+        matches!(
+            self,
+            StepState::Ready
+                | StepState::InFlight
+                | StepState::RetryWait
+                | StepState::AwaitingCompletion
+        )
+    }
+
     /// Dependents may start once a step is verified or waived.
     pub fn satisfies_dependents(self) -> bool {
         matches!(self, StepState::Verified | StepState::Waived)
     }
+}
+
+/// Runs of like answers, each ended by an answer of another kind. The retry rules read them:
+/// the deadline counts from the first failure of the current run of failures, so time spent
+/// throttled or waiting on a provider's operation never uses it up.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Streaks {
+    /// The first transient failure of the current run of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<Timestamp>,
+    /// Transient failures in a row: the exponent of the next backoff.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failures: u32,
+    /// Throttled answers in a row, for the backoff when a provider names no wait.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub throttles: u32,
+    /// Attempts in a row whose worker stopped before recording them (a crash loop, if long).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub interrupted: u32,
+}
+
+impl Streaks {
+    pub fn is_clear(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A long-running operation a provider accepted and is still completing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingOperation {
+    /// The provider's state of it, as the connector names it (`transfer_in_progress`).
+    pub code: String,
+    /// What is outstanding, in words.
+    pub what: String,
+    /// When the step first saw it pending.
+    pub since: Timestamp,
+    /// When the step fails if the operation has still not completed.
+    pub deadline: Timestamp,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,7 +219,9 @@ impl Step {
             version: 0,
             state: StepState::Pending,
             attempts: 0,
-            budget_start: 0,
+            streaks: Streaks::default(),
+            operation: None,
+            sla_alerted_at: None,
             lease: None,
             not_before: None,
             started_at: None,

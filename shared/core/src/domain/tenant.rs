@@ -23,8 +23,8 @@ pub struct TenantPolicy {
     pub jumpcloud: Option<JumpCloudPolicy>,
     /// The SaaS apps whose seats the leaver keeps once the identity providers are closed.
     pub saas: crate::domain::SaasPolicy,
-    /// Attempts at one step before it is marked failed and the run blocked.
-    pub max_attempts: u32,
+    /// How long steps keep trying through transient failures, and when someone is told.
+    pub retry: RetryPolicy,
     /// Work locations with their own zone or end of day (matched by the HR system's name).
     pub locations: Vec<LocationPolicy>,
     /// Cut an involuntary termination at once instead of at the end of the last day.
@@ -76,6 +76,42 @@ impl Default for SlaPolicy {
         Self {
             within: std::time::Duration::from_secs(24 * 3600),
             from: SlaClock::Cutoff,
+        }
+    }
+}
+
+/// Retries are bounded by time, not by count: a provider that throttles or fails for a few
+/// minutes must not block a run, and one that is down for hours must, with a clear reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// How long a critical step keeps retrying through an unbroken run of transient failures.
+    pub critical_deadline: std::time::Duration,
+    /// The same for a step that is not critical (it can be waived, so it gives up sooner).
+    pub deadline: std::time::Duration,
+    /// How long after its first attempt a step may go unverified before the tenant is alerted
+    /// (it keeps trying).
+    pub sla: std::time::Duration,
+}
+
+impl RetryPolicy {
+    /// The deadline for a step of this class.
+    pub fn deadline_for(&self, critical: bool) -> std::time::Duration {
+        if critical {
+            self.critical_deadline
+        } else {
+            self.deadline
+        }
+    }
+}
+
+impl Default for RetryPolicy {
+    /// Critical steps try for 6 hours, others for 1; the tenant hears after 4 hours, which
+    /// leaves two for someone to look before a critical step gives up.
+    fn default() -> Self {
+        Self {
+            critical_deadline: std::time::Duration::from_secs(6 * 3600),
+            deadline: std::time::Duration::from_secs(3600),
+            sla: std::time::Duration::from_secs(4 * 3600),
         }
     }
 }
@@ -274,7 +310,7 @@ impl TenantPolicy {
             google: None,
             jumpcloud: None,
             saas: crate::domain::SaasPolicy::default(),
-            max_attempts: 6,
+            retry: RetryPolicy::default(),
             locations: Vec::new(),
             involuntary_immediate: true,
             hr_webhooks: Vec::new(),

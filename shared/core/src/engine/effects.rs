@@ -15,10 +15,11 @@
 //!   one commit, so no crash leaves a failed step under a run that does not say so.
 //! - `Execute` belongs to the worker that holds the step's lease: the write hands it back
 //!   ([`Handover::execute`]).
-//! - `Enqueue` queues the step once its backoff (`not_before`) has passed. For the step whose
-//!   own queue message is being handled it hands back the delay to give that message back with
-//!   ([`Handover::redeliver_after`]) instead, so the queue keeps counting its deliveries toward
-//!   the dead-letter limit.
+//! - `Enqueue` queues the step once its wait (`not_before`: a backoff, a throttle, the next
+//!   poll of an operation) has passed. For the step whose own queue message is being handled it
+//!   hands back the delay to give that message back with ([`Handover::redeliver_after`])
+//!   instead, as a fresh message: one message per step, and waiting never counts toward the
+//!   dead-letter limit.
 //! - The rest follow once the write is stored, in the order the tables list them and each once
 //!   per write: releasing ready steps (`ReleaseDependents`, `ReleaseReadySteps`), reconsidering
 //!   a block, setting or removing the cutoff timer, and queuing finalization. A follow-up that
@@ -208,7 +209,7 @@ impl Write {
 pub(crate) struct Handover {
     /// The step is claimed: call the provider (or open the human step).
     pub(crate) execute: bool,
-    /// The step waits for a retry: give its message back for this long.
+    /// The step waits to try (or poll) again: give its message back, fresh, for this long.
     pub(crate) redeliver_after: Option<Duration>,
 }
 

@@ -11,8 +11,10 @@ mod human;
 mod intake;
 mod keys;
 mod operator;
+mod outcome;
 mod release;
 mod report;
+mod sla;
 mod sweep;
 mod worker;
 
@@ -43,7 +45,14 @@ pub struct EngineSettings {
     /// How long a claimed step stays claimed. Longer than any single attempt can take, so a live
     /// worker never loses its lease; a crashed worker's step is picked up after it expires.
     pub lease: Duration,
-    /// Deliveries of one message before it is dead-lettered and its run blocked.
+    /// Attempts in a row whose worker stopped before recording them (a step that crashes its
+    /// worker) before the step is given up as poison and its run blocked. Only attempts count:
+    /// a delivery that finds the step busy or not yet due, or that comes back after a restart,
+    /// makes none.
+    pub max_interrupted: u32,
+    /// Deliveries of one message before it is dead-lettered and its run blocked: the queue's
+    /// own backstop, far above `max_interrupted`. Waiting never adds to it, because a step that
+    /// waits gives its message back as a fresh one ([`Disposition::Requeue`]).
     pub max_receives: u32,
     pub backoff: Backoff,
     /// Attempts to re-read and re-apply a change after a version conflict.
@@ -66,7 +75,8 @@ impl Default for EngineSettings {
         Self {
             worker_id: format!("worker-{}", uuid::Uuid::new_v4().simple()),
             lease: Duration::from_secs(60),
-            max_receives: 20,
+            max_interrupted: 10,
+            max_receives: 100,
             backoff: Backoff::default(),
             conflict_retries: 16,
             confirm_links: None,

@@ -54,8 +54,8 @@ impl Engine {
         Ok(step)
     }
 
-    /// Sends a failed step round again (e.g. after a missing permission was granted), with a
-    /// fresh attempt budget.
+    /// Sends a failed step round again (e.g. after a missing permission was granted), with its
+    /// deadlines starting afresh.
     pub async fn retry(
         &self,
         run_id: &RunId,
@@ -67,7 +67,8 @@ impl Engine {
                 write
                     .step(step, StepInput::OperatorRetry)
                     .map_err(|_| not_in_state(key, step.state, "retried"))?;
-                step.budget_start = step.attempts;
+                step.streaks = crate::domain::Streaks::default();
+                step.operation = None;
                 step.not_before = None;
                 Ok(RunEvent::new(
                     run_id,

@@ -2,7 +2,8 @@
 //!
 //! Every engine write is followed by a queue write; a crash between the two leaves a step
 //! `ready` with no message, or a lease held by a dead worker. The sweep re-queues such work
-//! (queues de-duplicate, and claims make duplicates harmless) and starts overdue runs.
+//! (queues de-duplicate, and claims make duplicates harmless) and starts overdue runs. It also
+//! tells people what only time reveals: human steps overdue, provider steps past their SLA.
 
 use super::{Engine, EngineError, until};
 use crate::domain::StepState;
@@ -16,7 +17,8 @@ pub struct SweepReport {
     pub started: usize,
     pub requeued: usize,
     pub finalizations: usize,
-    /// Reminders and escalations sent for overdue human steps.
+    /// Reminders and escalations sent for overdue human steps, and alerts for steps past the
+    /// tenant's SLA.
     pub notices: usize,
 }
 
@@ -32,7 +34,7 @@ impl Engine {
             let now = self.now();
             for s in &steps {
                 let delay = match s.state {
-                    StepState::Ready | StepState::RetryWait => {
+                    StepState::Ready | StepState::RetryWait | StepState::AwaitingCompletion => {
                         s.not_before.map(|nb| until(now, nb)).unwrap_or_default()
                     }
                     StepState::InFlight => s
@@ -49,11 +51,18 @@ impl Engine {
                 self.ports.queue.enqueue(&msg, delay).await?;
                 report.requeued += 1;
             }
-            // Only runs waiting on people need their run record read for reminders.
-            if steps.iter().any(|s| s.state == StepState::Awaiting)
+            // Only runs waiting on people, or past an SLA, need their run record read.
+            let chase = steps.iter().any(|s| s.state == StepState::Awaiting);
+            let alert = steps.iter().any(|s| s.state.is_in_progress());
+            if (chase || alert)
                 && let Some(run) = self.ports.store.run(&run_id).await?
             {
-                report.notices += self.chase_overdue(&run, &steps).await?;
+                if chase {
+                    report.notices += self.chase_overdue(&run, &steps).await?;
+                }
+                if alert {
+                    report.notices += self.alert_past_sla(&run, &steps).await?;
+                }
             }
             if gate::evaluate(&steps) == Gate::Open {
                 let msg = QueueMessage::Finalize {

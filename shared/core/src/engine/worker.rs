@@ -1,15 +1,22 @@
 //! Working one queue delivery: claim the step, call the provider, record the outcome.
+//!
+//! Accounting that survives crashes: the claim stores the attempt as `started` in the same
+//! commit that takes the lease, before any provider call, so every attempt is on record even
+//! if its worker dies. A worker that takes over an expired lease marks that attempt
+//! `interrupted`; only a long run of those (a step that keeps stopping its worker) gives the
+//! step up as poison. Deliveries that find the step busy or not yet due hand their message back
+//! as a fresh one, so neither waiting nor restarts bring a step nearer its dead-letter limit.
 
 use super::effects::Write;
 use super::{Engine, EngineError, after, until};
 use crate::domain::{
-    AttemptRecord, AttemptResult, Lease, Run, RunEvent, RunState, Step, StepError, StepErrorClass,
-    StepResult, StepState,
+    AttemptRecord, AttemptResult, Lease, Provider, Run, RunEvent, RunState, Step, StepError,
+    StepErrorClass, StepState,
 };
 use crate::ids::{RunId, StepKey};
 use crate::machine::step::StepInput;
 use crate::ports::{
-    ActionDone, ActionFailure, ActionReport, ActionRequest, Delivery, FailureClass, QueueMessage,
+    ActionFailure, ActionReport, ActionRequest, Delivery, FailureClass, QueueMessage,
 };
 use jiff::Timestamp;
 use serde_json::json;
@@ -21,8 +28,11 @@ use std::time::Duration;
 pub enum Disposition {
     /// Done: delete the message.
     Ack,
-    /// Deliver again after this delay (retry backoff, or another worker holds the lease).
-    Release(Duration),
+    /// The work must wait (a backoff, a throttle, an operation still running, another worker's
+    /// lease): give the message back as a fresh one, delivered after this delay
+    /// ([`crate::ports::StepQueue::requeue`]). Waiting is not a failed delivery, so it never
+    /// counts toward the dead-letter limit.
+    Requeue(Duration),
     /// Give up on the message and keep it, with the reason, in dead letters.
     DeadLetter(String),
 }
@@ -50,7 +60,7 @@ impl Engine {
         match message {
             QueueMessage::Step { run_id, step_key } => self.work_step(run_id, step_key).await,
             QueueMessage::Finalize { run_id } => match self.finalize(run_id).await {
-                Err(EngineError::Busy(wait)) => Ok(Disposition::Release(wait)),
+                Err(EngineError::Busy(wait)) => Ok(Disposition::Requeue(wait)),
                 Err(e) => Err(e),
                 Ok(_) => Ok(Disposition::Ack),
             },
@@ -58,20 +68,25 @@ impl Engine {
     }
 
     async fn work_step(&self, run_id: &RunId, key: &StepKey) -> Result<Disposition, EngineError> {
-        let (run, steps, claimed) = match self.claim(run_id, key).await? {
-            Claim::Claimed { run, steps, step } => (run, steps, step),
+        let (run, steps, claimed, started) = match self.claim(run_id, key).await? {
+            Claim::Claimed {
+                run,
+                steps,
+                step,
+                at,
+            } => (run, steps, step, at),
             Claim::Skip(d) => return Ok(d),
         };
-        if claimed.provider == crate::domain::Provider::Human {
+        if claimed.provider == Provider::Human {
             self.open_human_step(&run, &steps, claimed).await?;
             return Ok(Disposition::Ack);
         }
-        let started = self.now();
         let report = self.execute(&run, &steps, &claimed).await;
         self.record(&run, claimed, started, report).await
     }
 
-    /// Takes the step's lease, or says why not.
+    /// Takes the step's lease, or says why not. Taking over an expired lease records the dead
+    /// worker's attempt as interrupted in the same commit.
     async fn claim(&self, run_id: &RunId, key: &StepKey) -> Result<Claim, EngineError> {
         for _ in 0..self.settings.conflict_retries {
             let Some(run) = self.ports.store.run(run_id).await? else {
@@ -81,40 +96,19 @@ impl Engine {
             let Some(mut step) = steps.iter().find(|s| &s.key == key).cloned() else {
                 return Ok(Claim::Skip(Disposition::Ack));
             };
-            let early_window = run.state == RunState::Scheduled
-                && step.early
-                && run.early_at.is_some_and(|t| t <= self.now());
-            if !run.state.is_open() && !early_window {
-                // Scheduled: the cutoff (or early window) will queue the step again. Closed or
-                // cancelled: nothing left to do.
-                return Ok(Claim::Skip(Disposition::Ack));
-            }
             let now = self.now();
-            match step.state {
-                StepState::Pending
-                | StepState::Verified
-                | StepState::Failed
-                | StepState::Waived
-                | StepState::Awaiting => return Ok(Claim::Skip(Disposition::Ack)),
-                StepState::InFlight => {
-                    if let Some(lease) = &step.lease
-                        && lease.until > now
-                    {
-                        // A live worker holds it; look again just after its lease would end.
-                        let wait = until(now, lease.until) + Duration::from_secs(1);
-                        return Ok(Claim::Skip(Disposition::Release(wait)));
-                    }
-                }
-                StepState::Ready | StepState::RetryWait => {
-                    if let Some(nb) = step.not_before
-                        && nb > now
-                    {
-                        return Ok(Claim::Skip(Disposition::Release(until(now, nb))));
-                    }
-                }
+            if let Some(skip) = self.not_claimable(&run, &step, now) {
+                return Ok(Claim::Skip(skip));
             }
-            let takeover = step.state == StepState::InFlight;
             let mut write = Write::delivery(&run, key, now);
+            let takeover = step.state == StepState::InFlight;
+            if takeover && let Some(reason) = self.interrupted(&mut write, &mut step, now).await? {
+                write.commit.steps.push(step);
+                if self.write(write).await?.is_none() {
+                    continue;
+                }
+                return Ok(Claim::Skip(Disposition::DeadLetter(reason)));
+            }
             write.step(&mut step, StepInput::Claim)?;
             step.attempts += 1;
             step.lease = Some(Lease {
@@ -123,6 +117,9 @@ impl Engine {
             });
             step.not_before = None;
             step.started_at.get_or_insert(now);
+            if step.provider != Provider::Human {
+                write.commit.attempts.push(self.started(&step, now));
+            }
             write.commit.events.push(RunEvent::new(
                 run_id,
                 now,
@@ -138,18 +135,114 @@ impl Engine {
                 return Ok(Claim::Skip(Disposition::Ack));
             }
             step.version += 1;
-            return Ok(Claim::Claimed { run, steps, step });
+            return Ok(Claim::Claimed {
+                run,
+                steps,
+                step,
+                at: now,
+            });
         }
         Err(EngineError::Contended(self.settings.conflict_retries))
     }
 
+    /// Why this delivery cannot claim the step now, and what to do with it instead; `None`
+    /// when it can.
+    fn not_claimable(&self, run: &Run, step: &Step, now: Timestamp) -> Option<Disposition> {
+        let early_window = run.state == RunState::Scheduled
+            && step.early
+            && run.early_at.is_some_and(|t| t <= now);
+        if !run.state.is_open() && !early_window {
+            // Scheduled: the cutoff (or early window) will queue the step again. Closed or
+            // cancelled: nothing left to do.
+            return Some(Disposition::Ack);
+        }
+        match step.state {
+            StepState::Pending
+            | StepState::Verified
+            | StepState::Failed
+            | StepState::Waived
+            | StepState::Awaiting => Some(Disposition::Ack),
+            // A live worker holds it; look again just after its lease would end.
+            StepState::InFlight => {
+                step.lease
+                    .as_ref()
+                    .filter(|lease| lease.until > now)
+                    .map(|lease| {
+                        Disposition::Requeue(until(now, lease.until) + Duration::from_secs(1))
+                    })
+            }
+            StepState::Ready | StepState::RetryWait | StepState::AwaitingCompletion => step
+                .not_before
+                .filter(|nb| *nb > now)
+                .map(|nb| Disposition::Requeue(until(now, nb))),
+        }
+    }
+
+    /// Records the attempt of the worker whose lease expired as interrupted. After
+    /// `max_interrupted` of them in a row the step is given up as poison, and the reason is
+    /// returned; the write then fails the step (and blocks the run) instead of claiming it.
+    async fn interrupted(
+        &self,
+        write: &mut Write,
+        step: &mut Step,
+        now: Timestamp,
+    ) -> Result<Option<String>, EngineError> {
+        if step.provider == Provider::Human {
+            return Ok(None);
+        }
+        let lease = step.lease.clone();
+        let ended = lease.as_ref().map_or(now, |l| l.until);
+        let recorded = self
+            .ports
+            .store
+            .attempts(&step.run_id)
+            .await?
+            .into_iter()
+            .find(|a| a.step_key == step.key && a.number == step.attempts);
+        let mut attempt = recorded.unwrap_or_else(|| AttemptRecord {
+            worker: lease.map(|l| l.owner).unwrap_or_default(),
+            ..self.started(step, ended)
+        });
+        attempt.result = AttemptResult::Interrupted;
+        attempt.finished_at = ended;
+        attempt.message = Some("the worker stopped before recording an outcome".into());
+        write.commit.attempts.push(attempt);
+        step.streaks.interrupted = step.streaks.interrupted.saturating_add(1);
+        if step.streaks.interrupted < self.settings.max_interrupted.max(1) {
+            return Ok(None);
+        }
+        let reason = format!(
+            "{} attempts in a row were interrupted (their worker stopped before recording an outcome); given up as poison: dead-lettered",
+            step.streaks.interrupted
+        );
+        self.give_up_as_poison(write, step, "interrupted", &reason, now)?;
+        Ok(Some(reason))
+    }
+
+    /// An attempt as claimed, before its provider call.
+    fn started(&self, step: &Step, at: Timestamp) -> AttemptRecord {
+        AttemptRecord {
+            run_id: step.run_id.clone(),
+            step_key: step.key.clone(),
+            number: step.attempts,
+            worker: self.settings.worker_id.clone(),
+            started_at: at,
+            finished_at: at,
+            result: AttemptResult::Started,
+            error_code: None,
+            message: None,
+            calls: Vec::new(),
+        }
+    }
+
     async fn execute(&self, run: &Run, steps: &[Step], step: &Step) -> ActionReport {
         let permanent = |code: &str, message: String| ActionReport {
-            outcome: Err(ActionFailure {
+            outcome: ActionFailure {
                 class: FailureClass::Permanent,
                 code: code.into(),
                 message,
-            }),
+            }
+            .into(),
             calls: vec![],
         };
         let Some(policy) = self.ports.tenants.tenant(&run.tenant) else {
@@ -192,106 +285,9 @@ impl Engine {
                 .or_else(|| policy.fallback_delegate.clone()),
             attempt: step.attempts,
             prior,
+            operation: step.operation.clone(),
         };
         connector.execute(&request).await
-    }
-
-    /// Stores the attempt's outcome. If the lease was lost meanwhile (this worker stalled past
-    /// it and another took over), the outcome is dropped: the other worker's attempt counts.
-    async fn record(
-        &self,
-        run: &Run,
-        claimed: Step,
-        started: Timestamp,
-        report: ActionReport,
-    ) -> Result<Disposition, EngineError> {
-        let max_attempts = self
-            .ports
-            .tenants
-            .tenant(&run.tenant)
-            .map(|t| t.max_attempts)
-            .unwrap_or(6)
-            .max(1);
-        for _ in 0..self.settings.conflict_retries {
-            let finished = self.now();
-            let Some(run) = self.ports.store.run(&run.id).await? else {
-                return Ok(Disposition::Ack);
-            };
-            let steps = self.ports.store.steps(&run.id).await?;
-            let Some(mut step) = steps.into_iter().find(|s| s.key == claimed.key) else {
-                return Ok(Disposition::Ack);
-            };
-            if !self.still_ours(&step, &claimed) {
-                tracing::warn!(run = %run.id, step = %step.key, "lease lost; outcome dropped");
-                return Ok(Disposition::Ack);
-            }
-            let mut write = Write::delivery(&run, &step.key, finished);
-            let mut attempt = self.attempt_record(&step, started, finished, &report);
-            step.lease = None;
-            let outcome = Outcome {
-                worker: format!("worker:{}", self.settings.worker_id),
-                at: finished,
-            };
-            match &report.outcome {
-                Ok(done) => outcome.verified(&mut write, &mut step, &mut attempt, done)?,
-                Err(failure) => {
-                    let used = step.attempts.saturating_sub(step.budget_start);
-                    match failure.class {
-                        FailureClass::Retryable { retry_after } if used < max_attempts => {
-                            let delay = self.settings.backoff.delay(
-                                used,
-                                rand::random::<f64>(),
-                                retry_after,
-                            );
-                            outcome.retry(&mut write, &mut step, &mut attempt, failure, delay)?;
-                        }
-                        _ => outcome.failed(&mut write, &mut step, &mut attempt, failure, used)?,
-                    }
-                }
-            }
-            write.commit.steps.push(step);
-            write.commit.attempts.push(attempt);
-            // Storing the write releases a verified step's dependents, or blocks the run.
-            let Some(handover) = self.write(write).await? else {
-                continue;
-            };
-            return Ok(handover
-                .redeliver_after
-                .map_or(Disposition::Ack, Disposition::Release));
-        }
-        Err(EngineError::Contended(self.settings.conflict_retries))
-    }
-
-    /// Whether this worker still holds the lease of the attempt it made on `claimed`.
-    fn still_ours(&self, step: &Step, claimed: &Step) -> bool {
-        step.state == StepState::InFlight
-            && step.attempts == claimed.attempts
-            && step
-                .lease
-                .as_ref()
-                .is_some_and(|l| l.owner == self.settings.worker_id)
-    }
-
-    /// The attempt as made; its result and message are filled in by the outcome.
-    fn attempt_record(
-        &self,
-        step: &Step,
-        started: Timestamp,
-        finished: Timestamp,
-        report: &ActionReport,
-    ) -> AttemptRecord {
-        AttemptRecord {
-            run_id: step.run_id.clone(),
-            step_key: step.key.clone(),
-            number: step.attempts,
-            worker: self.settings.worker_id.clone(),
-            started_at: started,
-            finished_at: finished,
-            result: AttemptResult::Verified,
-            error_code: None,
-            message: None,
-            calls: report.calls.clone(),
-        }
     }
 
     /// The queue gave up on a step's message: fail the step and block the run, with the reason.
@@ -314,27 +310,16 @@ impl Engine {
             };
             if !matches!(
                 step.state,
-                StepState::Ready | StepState::RetryWait | StepState::InFlight
+                StepState::Ready
+                    | StepState::RetryWait
+                    | StepState::AwaitingCompletion
+                    | StepState::InFlight
             ) {
                 return Ok(());
             }
             let now = self.now();
             let mut write = Write::new(&run, now);
-            write.step(&mut step, StepInput::DeadLettered)?;
-            step.lease = None;
-            step.last_error = Some(StepError {
-                class: StepErrorClass::Permanent,
-                code: "dead_lettered".into(),
-                message: reason.into(),
-                at: now,
-            });
-            write.commit.events.push(RunEvent::new(
-                run_id,
-                now,
-                "step.dead_lettered",
-                "system",
-                json!({"step": key, "reason": reason}),
-            ));
+            self.give_up_as_poison(&mut write, &mut step, "dead_lettered", reason, now)?;
             write.commit.steps.push(step);
             // Storing the write blocks the run, with the reason.
             if self.write(write).await?.is_none() {
@@ -344,6 +329,34 @@ impl Engine {
         }
         Err(EngineError::Contended(self.settings.conflict_retries))
     }
+
+    /// Fails a step that cannot be worked (its message, or its attempts, keep failing to
+    /// complete), so the run is blocked with the reason rather than left to spin.
+    fn give_up_as_poison(
+        &self,
+        write: &mut Write,
+        step: &mut Step,
+        code: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        write.step(step, StepInput::DeadLettered)?;
+        step.lease = None;
+        step.last_error = Some(StepError {
+            class: StepErrorClass::Permanent,
+            code: code.into(),
+            message: reason.into(),
+            at: now,
+        });
+        write.commit.events.push(RunEvent::new(
+            &step.run_id,
+            now,
+            "step.dead_lettered",
+            "system",
+            json!({"step": step.key, "reason": reason}),
+        ));
+        Ok(())
+    }
 }
 
 enum Claim {
@@ -351,116 +364,8 @@ enum Claim {
         run: Run,
         steps: Vec<Step>,
         step: Step,
+        /// When the claim was made: the attempt's start.
+        at: Timestamp,
     },
     Skip(Disposition),
-}
-
-/// Records one attempt's outcome on the step, its attempt record and the run's timeline.
-struct Outcome {
-    /// The actor of the events.
-    worker: String,
-    at: Timestamp,
-}
-
-impl Outcome {
-    fn verified(
-        &self,
-        write: &mut Write,
-        step: &mut Step,
-        attempt: &mut AttemptRecord,
-        done: &ActionDone,
-    ) -> Result<(), EngineError> {
-        write.step(step, StepInput::Succeeded)?;
-        step.verified_at = Some(self.at);
-        step.last_error = None;
-        step.result = Some(StepResult {
-            repeat: done.repeat,
-            summary: done.summary.clone(),
-            readback: done.readback.clone(),
-            output: done.output.clone(),
-        });
-        attempt.result = if done.repeat {
-            AttemptResult::Repeat
-        } else {
-            AttemptResult::Verified
-        };
-        attempt.message = Some(done.summary.clone());
-        write.commit.events.push(RunEvent::new(
-            &step.run_id,
-            self.at,
-            "step.verified",
-            &self.worker,
-            json!({"step": step.key, "attempt": step.attempts, "repeat": done.repeat, "summary": done.summary}),
-        ));
-        Ok(())
-    }
-
-    /// A retryable failure with attempts left: try again after `delay`.
-    fn retry(
-        &self,
-        write: &mut Write,
-        step: &mut Step,
-        attempt: &mut AttemptRecord,
-        failure: &ActionFailure,
-        delay: Duration,
-    ) -> Result<(), EngineError> {
-        attempt.error_code = Some(failure.code.clone());
-        attempt.message = Some(failure.message.clone());
-        attempt.result = AttemptResult::Retryable;
-        write.step(step, StepInput::RetryableError)?;
-        step.not_before = Some(after(self.at, delay));
-        step.last_error = Some(StepError {
-            class: StepErrorClass::Retryable,
-            code: failure.code.clone(),
-            message: failure.message.clone(),
-            at: self.at,
-        });
-        write.commit.events.push(RunEvent::new(
-            &step.run_id,
-            self.at,
-            "step.retry_scheduled",
-            &self.worker,
-            json!({"step": step.key, "attempt": step.attempts, "code": failure.code, "delay_ms": delay.as_millis() as u64}),
-        ));
-        Ok(())
-    }
-
-    /// A permanent failure, or a retryable one out of attempts (`used` of them).
-    fn failed(
-        &self,
-        write: &mut Write,
-        step: &mut Step,
-        attempt: &mut AttemptRecord,
-        failure: &ActionFailure,
-        used: u32,
-    ) -> Result<(), EngineError> {
-        attempt.error_code = Some(failure.code.clone());
-        attempt.message = Some(failure.message.clone());
-        let exhausted = matches!(failure.class, FailureClass::Retryable { .. });
-        attempt.result = if exhausted {
-            AttemptResult::Retryable
-        } else {
-            AttemptResult::Permanent
-        };
-        write.step(step, StepInput::PermanentError)?;
-        let message = if exhausted {
-            format!("gave up after {used} attempts: {}", failure.message)
-        } else {
-            failure.message.clone()
-        };
-        step.last_error = Some(StepError {
-            class: StepErrorClass::Permanent,
-            code: failure.code.clone(),
-            message: message.clone(),
-            at: self.at,
-        });
-        write.commit.events.push(RunEvent::new(
-            &step.run_id,
-            self.at,
-            "step.failed",
-            &self.worker,
-            json!({"step": step.key, "attempt": step.attempts, "code": failure.code, "message": message}),
-        ));
-        Ok(())
-    }
 }

@@ -1,4 +1,7 @@
 //! The step lifecycle: pending → ready → in_flight → verified, with retry, failure and waiver.
+//! A provider's long-running operation (a Drive transfer, a device action waiting for its
+//! device) sends an in-flight step to `awaiting_completion`, from which it is polled until the
+//! operation completes or its deadline passes.
 
 use super::TransitionError;
 use crate::domain::StepState;
@@ -11,11 +14,18 @@ pub enum StepInput {
     Claim,
     /// Done and read back.
     Succeeded,
-    /// Failed in a way worth trying again, and attempts remain.
+    /// Failed in a way worth trying again, and the step's deadline has not passed.
     RetryableError,
-    /// Failed for good (or out of attempts).
+    /// The provider asked for a pause: wait, without counting it as a failure.
+    Throttled,
+    /// The provider accepted a long-running operation that is not complete yet.
+    OperationPending,
+    /// Failed for good.
     PermanentError,
-    /// The queue gave up on the message (too many deliveries).
+    /// Still failing, or the operation still running, when the step's deadline passed.
+    DeadlinePassed,
+    /// Given up as poison: its attempts kept stopping their workers, or the queue gave up on
+    /// its message.
     DeadLettered,
     /// An operator skipped a non-critical step.
     Waive { critical: bool },
@@ -34,7 +44,10 @@ impl StepInput {
             StepInput::Claim => "claim",
             StepInput::Succeeded => "succeeded",
             StepInput::RetryableError => "retryable_error",
+            StepInput::Throttled => "throttled",
+            StepInput::OperationPending => "operation_pending",
             StepInput::PermanentError => "permanent_error",
+            StepInput::DeadlinePassed => "deadline_passed",
             StepInput::DeadLettered => "dead_lettered",
             StepInput::Waive { critical: true } => "waive_critical",
             StepInput::Waive { critical: false } => "waive",
@@ -69,17 +82,22 @@ pub fn transition(
     use StepState::*;
     let next = match (state, input) {
         (Pending, DependenciesMet) => (Ready, vec![Enqueue]),
-        // A crashed worker's expired lease is taken over by claiming an in-flight step again.
-        (Ready | RetryWait | InFlight, Claim) => (InFlight, vec![Execute]),
+        // A crashed worker's expired lease is taken over by claiming an in-flight step again;
+        // polling an operation is a claim like any other.
+        (Ready | RetryWait | AwaitingCompletion | InFlight, Claim) => (InFlight, vec![Execute]),
         (InFlight, Succeeded) => (Verified, vec![ReleaseDependents]),
-        (InFlight, RetryableError) => (RetryWait, vec![Enqueue]),
-        (InFlight, PermanentError) => (Failed, vec![BlockRun]),
-        (Ready | RetryWait | InFlight, DeadLettered) => (Failed, vec![BlockRun]),
+        (InFlight, RetryableError | Throttled) => (RetryWait, vec![Enqueue]),
+        (InFlight, OperationPending) => (AwaitingCompletion, vec![Enqueue]),
+        (InFlight, PermanentError | DeadlinePassed) => (Failed, vec![BlockRun]),
+        (Ready | RetryWait | AwaitingCompletion | InFlight, DeadLettered) => {
+            (Failed, vec![BlockRun])
+        }
         (Ready | RetryWait | InFlight, AwaitPeople) => (Awaiting, vec![]),
         (Awaiting, Confirmed) => (Verified, vec![ReleaseDependents]),
-        (Pending | Ready | RetryWait | InFlight | Failed | Awaiting, Waive { critical: false }) => {
-            (Waived, vec![ReconsiderBlock, ReleaseDependents])
-        }
+        (
+            Pending | Ready | RetryWait | AwaitingCompletion | InFlight | Failed | Awaiting,
+            Waive { critical: false },
+        ) => (Waived, vec![ReconsiderBlock, ReleaseDependents]),
         (Failed, OperatorRetry) => (Ready, vec![ReconsiderBlock, Enqueue]),
         _ => {
             return Err(TransitionError {
@@ -98,17 +116,28 @@ mod tests {
     use StepInput::*;
     use StepState::*;
 
-    const STATES: [StepState; 8] = [
-        Pending, Ready, InFlight, RetryWait, Verified, Failed, Waived, Awaiting,
+    const STATES: [StepState; 9] = [
+        Pending,
+        Ready,
+        InFlight,
+        RetryWait,
+        AwaitingCompletion,
+        Verified,
+        Failed,
+        Waived,
+        Awaiting,
     ];
-    const INPUTS: [StepInput; 11] = [
+    const INPUTS: [StepInput; 14] = [
         AwaitPeople,
         Confirmed,
         DependenciesMet,
         Claim,
         Succeeded,
         RetryableError,
+        Throttled,
+        OperationPending,
         PermanentError,
+        DeadlinePassed,
         DeadLettered,
         Waive { critical: true },
         Waive { critical: false },
@@ -118,15 +147,16 @@ mod tests {
     fn expected(state: StepState, input: StepInput) -> Option<StepState> {
         match (state, input) {
             (Pending, DependenciesMet) => Some(Ready),
-            (Ready | RetryWait | InFlight, Claim) => Some(InFlight),
+            (Ready | RetryWait | AwaitingCompletion | InFlight, Claim) => Some(InFlight),
             (InFlight, Succeeded) => Some(Verified),
-            (InFlight, RetryableError) => Some(RetryWait),
-            (InFlight, PermanentError) => Some(Failed),
-            (Ready | RetryWait | InFlight, DeadLettered) => Some(Failed),
+            (InFlight, RetryableError | Throttled) => Some(RetryWait),
+            (InFlight, OperationPending) => Some(AwaitingCompletion),
+            (InFlight, PermanentError | DeadlinePassed) => Some(Failed),
+            (Ready | RetryWait | AwaitingCompletion | InFlight, DeadLettered) => Some(Failed),
             (Ready | RetryWait | InFlight, AwaitPeople) => Some(Awaiting),
             (Awaiting, Confirmed) => Some(Verified),
             (
-                Pending | Ready | RetryWait | InFlight | Failed | Awaiting,
+                Pending | Ready | RetryWait | AwaitingCompletion | InFlight | Failed | Awaiting,
                 Waive { critical: false },
             ) => Some(Waived),
             (Failed, OperatorRetry) => Some(Ready),
@@ -174,9 +204,29 @@ mod tests {
     }
 
     #[test]
+    fn waiting_queues_the_step_again_and_never_blocks() {
+        for input in [RetryableError, Throttled, OperationPending] {
+            assert_eq!(
+                transition(InFlight, input).unwrap().1,
+                vec![StepCommand::Enqueue],
+                "{input:?}"
+            );
+        }
+        assert_eq!(
+            transition(AwaitingCompletion, Claim).unwrap(),
+            (InFlight, vec![StepCommand::Execute]),
+            "a poll is a claim"
+        );
+    }
+
+    #[test]
     fn failures_block_the_run() {
         assert_eq!(
             transition(InFlight, PermanentError).unwrap().1,
+            vec![StepCommand::BlockRun]
+        );
+        assert_eq!(
+            transition(InFlight, DeadlinePassed).unwrap().1,
             vec![StepCommand::BlockRun]
         );
         assert_eq!(

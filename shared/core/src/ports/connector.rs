@@ -1,4 +1,6 @@
-use crate::domain::{Action, CallRecord, Provider, Step, Subject, TenantPolicy};
+use crate::domain::{
+    Action, CallRecord, PendingOperation, Provider, Step, Subject, TenantPolicy,
+};
 use crate::ids::{RunId, StepKey, TenantId};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -18,13 +20,84 @@ pub struct ActionRequest {
     pub attempt: u32,
     /// Outputs of this run's verified steps (e.g. the snapshot), by step key.
     pub prior: BTreeMap<StepKey, serde_json::Value>,
+    /// The operation an earlier attempt of this step reported still running, if any. A poll
+    /// that finds it complete is then no repeat: this step saw the change through.
+    pub operation: Option<PendingOperation>,
 }
 
 /// The result of one attempt, with every call made along the way.
 #[derive(Clone, Debug)]
 pub struct ActionReport {
-    pub outcome: Result<ActionDone, ActionFailure>,
+    pub outcome: ActionOutcome,
     pub calls: Vec<CallRecord>,
+}
+
+/// How far one attempt got.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ActionOutcome {
+    /// Done and read back.
+    Done(ActionDone),
+    /// Issued, and the provider is still completing it (a Drive transfer, a device action that
+    /// waits for the device to check in): not a failure, the engine asks again later.
+    Pending(ActionPending),
+    /// Not done: why, and whether trying again can help.
+    Failed(ActionFailure),
+}
+
+/// Each of these hands back the outcome as it is when it is of another kind, so a caller that
+/// expects one kind can say what it got instead.
+impl ActionOutcome {
+    /// The read-back of a done action.
+    pub fn done(self) -> Result<ActionDone, Box<Self>> {
+        match self {
+            ActionOutcome::Done(done) => Ok(done),
+            other => Err(Box::new(other)),
+        }
+    }
+
+    /// The operation still running.
+    pub fn pending(self) -> Result<ActionPending, Box<Self>> {
+        match self {
+            ActionOutcome::Pending(pending) => Ok(pending),
+            other => Err(Box::new(other)),
+        }
+    }
+
+    /// The failure.
+    pub fn failed(self) -> Result<ActionFailure, Box<Self>> {
+        match self {
+            ActionOutcome::Failed(failure) => Ok(failure),
+            other => Err(Box::new(other)),
+        }
+    }
+}
+
+impl From<ActionDone> for ActionOutcome {
+    fn from(done: ActionDone) -> Self {
+        ActionOutcome::Done(done)
+    }
+}
+
+impl From<ActionPending> for ActionOutcome {
+    fn from(pending: ActionPending) -> Self {
+        ActionOutcome::Pending(pending)
+    }
+}
+
+impl From<ActionFailure> for ActionOutcome {
+    fn from(failure: ActionFailure) -> Self {
+        ActionOutcome::Failed(failure)
+    }
+}
+
+/// Connectors write their actions as `Result`s so a failed call ends the action with `?`.
+impl<T: Into<ActionOutcome>> From<Result<T, ActionFailure>> for ActionOutcome {
+    fn from(result: Result<T, ActionFailure>) -> Self {
+        match result {
+            Ok(outcome) => outcome.into(),
+            Err(failure) => ActionOutcome::Failed(failure),
+        }
+    }
 }
 
 /// The action took effect (or already had) and was read back.
@@ -39,6 +112,21 @@ pub struct ActionDone {
     pub output: serde_json::Value,
 }
 
+/// A long-running operation the provider accepted and has not finished. Each provider knows
+/// how long its own operations take, so it says when to look again and how long to wait in
+/// all before the step fails.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionPending {
+    /// Names the operation's state (e.g. `transfer_in_progress`), for the attempt record.
+    pub code: String,
+    /// What is outstanding, for operators and the evidence.
+    pub what: String,
+    /// When to look again: the operation's own cadence.
+    pub poll_after: Duration,
+    /// How long such an operation may take, counted from when a step first saw it pending.
+    pub deadline: Duration,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActionFailure {
     pub class: FailureClass,
@@ -49,7 +137,12 @@ pub struct ActionFailure {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum FailureClass {
-    /// Worth trying again; `retry_after` is the provider's own hint, if it gave one.
+    /// The provider asked Passage to slow down (429, a 503 with Retry-After, Google's rate
+    /// limit reasons). Not the step's failure: it waits `retry_after` (never less), and the wait
+    /// uses none of its deadline.
+    Throttled { retry_after: Option<Duration> },
+    /// Transient (5xx, timeouts, a read-back the provider has not caught up with): worth trying
+    /// again until the step's deadline; `retry_after` is the provider's own hint, if it gave one.
     Retryable { retry_after: Option<Duration> },
     /// Trying again will not help (not found, permission missing, unsupported).
     Permanent,

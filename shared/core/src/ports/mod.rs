@@ -21,8 +21,8 @@ mod timer;
 pub use audit::{AuditEvent, AuditLog};
 pub use clock::{Clock, SystemClock};
 pub use connector::{
-    ActionDone, ActionFailure, ActionReport, ActionRequest, Connector, ConnectorRegistry,
-    FailureClass,
+    ActionDone, ActionFailure, ActionOutcome, ActionPending, ActionReport, ActionRequest,
+    Connector, ConnectorRegistry, FailureClass,
 };
 pub use evidence_store::{EvidenceError, EvidenceStore};
 pub use hr::{EmploymentStatus, HrError, HrRecord, HrSource, HrSourceRegistry, NoHrSources};

@@ -60,7 +60,13 @@ pub trait StepQueue: Send + Sync {
     /// Done with the delivery: delete the message.
     async fn ack(&self, receipt: &str) -> Result<(), QueueError>;
     /// Make the message visible again after `delay` (retry later; SQS ChangeMessageVisibility).
+    /// The next delivery counts as another receive of the same message.
     async fn release(&self, receipt: &str, delay: Duration) -> Result<(), QueueError>;
+    /// Give the message back to be delivered after `delay` as if newly queued: its receive
+    /// count starts over. For a delivery that did its work by finding the step must wait (a
+    /// backoff, a throttle, an operation still running, another worker's lease), so waiting,
+    /// however long, never brings a message nearer the dead-letter limit.
+    async fn requeue(&self, receipt: &str, delay: Duration) -> Result<(), QueueError>;
     /// Move the message to the dead-letter store with a reason.
     async fn dead_letter(&self, receipt: &str, reason: &str) -> Result<(), QueueError>;
 }

@@ -5,23 +5,13 @@
 //! blocked or released. `shown_by` names the test for each command, and fails to compile when
 //! a command is added to the tables without one.
 
-use async_trait::async_trait;
-use jiff::Timestamp;
+use crate::engine_world::{START, TimerCall, World, all_but_grants, at, okta, step_message};
 use passage_core::cutoff::CutoffRequest;
-use passage_core::domain::{Action, Provider, RunState, StepState, TenantPolicy, step_key};
-use passage_core::engine::{Disposition, Engine, EngineError, EngineSettings, ManualLeaver, Ports};
-use passage_core::ids::{RunId, StepKey, TenantId};
+use passage_core::domain::{Action, RunState, StepState};
+use passage_core::engine::{Disposition, EngineError, EngineSettings};
 use passage_core::machine::run::RunCommand;
 use passage_core::machine::step::StepCommand;
-use passage_core::ports::{
-    ActionDone, ActionFailure, ActionReport, ActionRequest, Clock, Connector, ConnectorRegistry,
-    Delivery, FailureClass, NoHrSources, NoNotifier, QueueError, QueueMessage, RunStore,
-    StaticTenants, StepQueue, Timer, TimerError,
-};
-use passage_embedded::{Database, FsEvidenceStore, KeyFileVault, SqliteStore};
-use serde_json::json;
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use passage_core::ports::{FailureClass, QueueMessage, RunStore};
 use std::time::Duration;
 
 /// The test that shows each command carried out.
@@ -70,278 +60,6 @@ fn every_command_is_shown_carried_out() {
             "no test {name}"
         );
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Ports that record what they are asked
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Default)]
-struct RecordingQueue(Mutex<Vec<(QueueMessage, Duration)>>);
-
-impl RecordingQueue {
-    fn take(&self) -> Vec<(QueueMessage, Duration)> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
-
-#[async_trait]
-impl StepQueue for RecordingQueue {
-    async fn enqueue(&self, message: &QueueMessage, delay: Duration) -> Result<(), QueueError> {
-        self.0.lock().unwrap().push((message.clone(), delay));
-        Ok(())
-    }
-    async fn receive(&self, _: usize, _: Duration) -> Result<Vec<Delivery>, QueueError> {
-        Ok(Vec::new())
-    }
-    async fn ack(&self, _: &str) -> Result<(), QueueError> {
-        Ok(())
-    }
-    async fn release(&self, _: &str, _: Duration) -> Result<(), QueueError> {
-        Ok(())
-    }
-    async fn dead_letter(&self, _: &str, _: &str) -> Result<(), QueueError> {
-        Ok(())
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum TimerCall {
-    Schedule(RunId, Timestamp),
-    Cancel(RunId),
-}
-
-#[derive(Default)]
-struct RecordingTimer(Mutex<Vec<TimerCall>>);
-
-impl RecordingTimer {
-    fn take(&self) -> Vec<TimerCall> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
-
-#[async_trait]
-impl Timer for RecordingTimer {
-    async fn schedule(&self, _: &TenantId, run: &RunId, at: Timestamp) -> Result<(), TimerError> {
-        self.0
-            .lock()
-            .unwrap()
-            .push(TimerCall::Schedule(run.clone(), at));
-        Ok(())
-    }
-    async fn cancel(&self, run: &RunId) -> Result<(), TimerError> {
-        self.0.lock().unwrap().push(TimerCall::Cancel(run.clone()));
-        Ok(())
-    }
-}
-
-struct TestClock(Mutex<Timestamp>);
-
-impl Clock for TestClock {
-    fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap()
-    }
-}
-
-/// Okta, answering each action as the test says (verified unless told otherwise) and
-/// counting the calls.
-#[derive(Default)]
-struct ScriptedOkta {
-    failures: Mutex<BTreeMap<Action, FailureClass>>,
-    calls: Mutex<Vec<Action>>,
-}
-
-#[async_trait]
-impl Connector for ScriptedOkta {
-    fn provider(&self) -> Provider {
-        Provider::Okta
-    }
-    fn supports(&self, _: Action) -> bool {
-        true
-    }
-    async fn execute(&self, request: &ActionRequest) -> ActionReport {
-        self.calls.lock().unwrap().push(request.action);
-        let outcome = match self.failures.lock().unwrap().get(&request.action) {
-            Some(class) => Err(ActionFailure {
-                class: *class,
-                code: "E0000006".into(),
-                message: "you do not have permission".into(),
-            }),
-            None => Ok(ActionDone {
-                repeat: false,
-                summary: format!("{} done", request.action),
-                readback: json!({}),
-                output: json!({}),
-            }),
-        };
-        ActionReport {
-            outcome,
-            calls: Vec::new(),
-        }
-    }
-}
-
-struct Registry(Arc<ScriptedOkta>);
-
-impl ConnectorRegistry for Registry {
-    fn connector(&self, _: &TenantPolicy, provider: Provider) -> Option<Arc<dyn Connector>> {
-        (provider == Provider::Okta).then(|| self.0.clone() as Arc<dyn Connector>)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The engine under test
-// ---------------------------------------------------------------------------------------------
-
-struct World {
-    engine: Engine,
-    store: SqliteStore,
-    queue: Arc<RecordingQueue>,
-    timer: Arc<RecordingTimer>,
-    clock: Arc<TestClock>,
-    okta: Arc<ScriptedOkta>,
-    tenant: TenantId,
-    _dir: tempfile::TempDir,
-}
-
-const START: &str = "2030-01-07T09:00:00Z";
-const CUTOFF: &str = "2030-01-07T17:00:00Z";
-
-fn at(s: &str) -> Timestamp {
-    s.parse().unwrap()
-}
-
-impl World {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut policy = TenantPolicy::new("acme");
-        // Grants may be waived: the waiver test needs a step that is not critical.
-        policy.okta.as_mut().unwrap().grants_critical = false;
-        let tenant = policy.id.clone();
-        let store = SqliteStore::new(Database::in_memory().unwrap());
-        let queue = Arc::new(RecordingQueue::default());
-        let timer = Arc::new(RecordingTimer::default());
-        let clock = Arc::new(TestClock(Mutex::new(at(START))));
-        let okta = Arc::new(ScriptedOkta::default());
-        let ports = Ports {
-            store: Arc::new(store.clone()),
-            queue: queue.clone(),
-            keys: Arc::new(KeyFileVault::new(dir.path().join("keys"), None)),
-            timestamps: None,
-            evidence: Arc::new(FsEvidenceStore::new(dir.path().join("bundles"))),
-            timer: timer.clone(),
-            clock: clock.clone(),
-            connectors: Arc::new(Registry(okta.clone())),
-            tenants: Arc::new(StaticTenants::new(vec![policy])),
-            hr: Arc::new(NoHrSources),
-            notifier: Arc::new(NoNotifier),
-            audit: Arc::new(store.clone()),
-        };
-        let settings = EngineSettings {
-            worker_id: "worker-1".into(),
-            ..EngineSettings::default()
-        };
-        Self {
-            engine: Engine::new(ports, settings),
-            store,
-            queue,
-            timer,
-            clock,
-            okta,
-            tenant,
-            _dir: dir,
-        }
-    }
-
-    fn set_time(&self, s: &str) {
-        *self.clock.0.lock().unwrap() = at(s);
-    }
-
-    /// A leaver whose cutoff is this afternoon; the intake's own timer call is forgotten.
-    async fn scheduled_run(&self) -> RunId {
-        let leaver = ManualLeaver {
-            employee_id: "e-1".into(),
-            email: "jane@example.com".into(),
-            display_name: None,
-            cutoff: CutoffRequest::Exact(at(CUTOFF)),
-            time_zone: None,
-            work_location: None,
-            manager: None,
-            note: None,
-        };
-        let accepted = self
-            .engine
-            .start_manual(&self.tenant, leaver, "ops", "leaver-1")
-            .await
-            .unwrap();
-        assert_eq!(accepted.state, RunState::Scheduled);
-        self.timer.take();
-        self.queue.take();
-        accepted.run_id
-    }
-
-    /// A run past its cutoff with its snapshot claimed by nobody yet.
-    async fn running_run(&self) -> RunId {
-        let run_id = self.scheduled_run().await;
-        self.set_time("2030-01-07T17:00:01Z");
-        self.engine.fire_cutoff(&run_id).await.unwrap();
-        self.timer.take();
-        self.queue.take();
-        run_id
-    }
-
-    async fn work(&self, run_id: &RunId, action: Action) -> Disposition {
-        self.work_delivered(run_id, action, 1).await
-    }
-
-    async fn work_delivered(&self, run_id: &RunId, action: Action, count: u32) -> Disposition {
-        let delivery = Delivery {
-            message: Some(QueueMessage::Step {
-                run_id: run_id.clone(),
-                step_key: okta(action),
-            }),
-            body: String::new(),
-            receipt: "receipt".into(),
-            receive_count: count,
-        };
-        self.engine.handle(&delivery).await.unwrap()
-    }
-
-    fn fail(&self, action: Action, class: FailureClass) {
-        self.okta.failures.lock().unwrap().insert(action, class);
-    }
-
-    async fn state_of(&self, run_id: &RunId, action: Action) -> StepState {
-        let steps = self.store.steps(run_id).await.unwrap();
-        steps.iter().find(|s| s.key == okta(action)).unwrap().state
-    }
-
-    async fn run_state(&self, run_id: &RunId) -> RunState {
-        self.store.run(run_id).await.unwrap().unwrap().state
-    }
-
-    async fn event_kinds(&self, run_id: &RunId) -> Vec<String> {
-        let events = self.store.events(run_id).await.unwrap();
-        events.into_iter().map(|e| e.kind).collect()
-    }
-}
-
-fn okta(action: Action) -> StepKey {
-    step_key(Provider::Okta, action)
-}
-
-fn step_message(run_id: &RunId, action: Action) -> QueueMessage {
-    QueueMessage::Step {
-        run_id: run_id.clone(),
-        step_key: okta(action),
-    }
-}
-
-/// Verifies every Okta step but grants, which the test decides about.
-async fn all_but_grants(world: &World, run_id: &RunId) {
-    world.work(run_id, Action::Snapshot).await;
-    world.work(run_id, Action::RevokeSessions).await;
-    world.work(run_id, Action::RemoveGroups).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -423,7 +141,7 @@ async fn a_retryable_failure_gives_the_message_back_after_its_backoff() {
     let backoff =
         Duration::try_from(not_before.duration_since(at("2030-01-07T17:00:01Z"))).unwrap();
     assert!(backoff > Duration::ZERO);
-    assert_eq!(disposition, Disposition::Release(backoff));
+    assert_eq!(disposition, Disposition::Requeue(backoff));
     assert!(world.queue.take().is_empty());
 }
 
@@ -450,7 +168,8 @@ async fn a_permanent_failure_blocks_the_run_in_the_same_write() {
     // A message the queue gave up on blocks the run the same way.
     let world = World::new();
     let run_id = world.running_run().await;
-    let disposition = world.work_delivered(&run_id, Action::Snapshot, 21).await;
+    let over = EngineSettings::default().max_receives + 1;
+    let disposition = world.work_delivered(&run_id, Action::Snapshot, over).await;
     assert!(matches!(disposition, Disposition::DeadLetter(_)));
     let run = world.store.run(&run_id).await.unwrap().unwrap();
     assert_eq!(run.state, RunState::Blocked);

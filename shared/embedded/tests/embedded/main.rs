@@ -4,4 +4,6 @@
 
 mod contract;
 mod engine_commands;
+mod engine_retry;
+mod engine_world;
 mod store_contract;

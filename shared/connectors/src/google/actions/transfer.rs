@@ -2,12 +2,12 @@
 //! idempotent, so an existing transfer for the old owner is always reused; a new one is started
 //! only when none exists (or every earlier one failed).
 
-use super::{Calls, Outcome, User, delegate_email, lookup_user, retryable, text};
+use super::{Calls, User, delegate_email, lookup_user, retryable, text};
 use crate::google::TransferPolling;
 use crate::google::api::{Api, As, Service};
 use crate::google::scopes;
-use crate::http::permanent;
-use passage_core::ports::{ActionDone, ActionFailure, ActionRequest};
+use crate::http::{Polling, permanent};
+use passage_core::ports::{ActionDone, ActionFailure, ActionOutcome, ActionRequest};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -16,8 +16,15 @@ use std::time::Duration;
 const APP_DRIVE: &str = "55656082996";
 const APP_CALENDAR: &str = "435070579839";
 
-/// How long the engine should wait before coming back to a running transfer.
+/// How long the engine should wait before trying again after a transfer failed.
 const TRANSFER_RETRY: Duration = Duration::from_secs(30);
+/// A running transfer: Google documents no bound, and large Drives take hours (reports speak
+/// of days).
+const TRANSFER: Polling = Polling {
+    first: Duration::from_secs(10),
+    most: Duration::from_secs(300),
+    deadline: Duration::from_secs(72 * 3600),
+};
 
 /// A data transfer this attempt started or found, as Google last reported it.
 struct Transfer {
@@ -29,31 +36,32 @@ struct Transfer {
     was_complete: bool,
 }
 
-/// Moves the leaver's Drive and Calendar to the delegate, waiting (within `polling`) for the
-/// transfer to complete; a transfer still running hands back to the engine as retryable.
+/// Moves the leaver's Drive and Calendar to the delegate, waiting briefly (within `polling`)
+/// for the transfer to complete; a transfer still running is handed to the engine as pending,
+/// and each later attempt reads it again (it is never started twice).
 pub(super) async fn transfer_data(
     api: &Api,
     polling: TransferPolling,
     req: &ActionRequest,
     user: &User,
     calls: &mut Calls,
-) -> Outcome {
+) -> Result<ActionOutcome, ActionFailure> {
     let delegate = delegate_email(req)?;
     let new_owner = new_owner(api, &delegate, calls).await?;
     let mut transfer = reuse_or_start(api, user, &new_owner, calls).await?;
+    // Seen running by an earlier attempt of this step: this step saw it through.
+    transfer.was_complete &= req.operation.is_none();
     wait_for(api, polling, &mut transfer, calls).await?;
     let status = status(&transfer.body);
     if status != "completed" {
-        return Err(retryable(
-            "transfer_in_progress",
-            Some(TRANSFER_RETRY),
-            format!(
-                "data transfer {} to {delegate} is {status}; Passage will check it again (it is never started twice)",
-                transfer.id
-            ),
-        ));
+        let what = format!(
+            "data transfer {} of Drive and Calendar to {delegate} is {status}",
+            transfer.id
+        );
+        let pending = TRANSFER.pending("transfer_in_progress", what, req.operation.as_ref());
+        return Ok(pending.into());
     }
-    Ok(done(&transfer, &delegate, &new_owner))
+    Ok(done(&transfer, &delegate, &new_owner).into())
 }
 
 fn transfers_url(api: &Api, rest: &[&str]) -> url::Url {

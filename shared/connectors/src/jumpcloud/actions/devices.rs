@@ -1,17 +1,26 @@
 //! Securing the leaver's devices: Windows and Linux systems with JumpCloud's builtin security
 //! commands, Macs (and iPhones) through Apple MDM. Directory Insights tells whether a command
-//! was already issued, so a repeat delivery sends nothing twice.
+//! was already issued, so a repeat delivery sends nothing twice. A command runs when its device
+//! next connects: until every device has carried it out, the step awaits completion.
 
 use super::{Calls, User, system, system_ids};
-use crate::http::{mismatch, permanent};
+use crate::http::{Polling, mismatch, permanent};
 use crate::jumpcloud::api::{Api, unexpected};
-use passage_core::ports::{ActionDone, ActionFailure};
+use passage_core::ports::{ActionDone, ActionFailure, ActionOutcome, ActionRequest};
 use passage_core::{DeviceAction, JumpCloudPolicy};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 /// Directory Insights keeps 90 days of events; look that far back for earlier commands.
 const INSIGHTS_LOOKBACK_SECS: i64 = 90 * 24 * 3600;
+/// Commands waiting for their device to connect: at once for a device that is online; a
+/// laptop off for a long weekend is normal, one off for longer needs a person.
+const QUEUED_COMMAND: Polling = Polling {
+    first: Duration::from_secs(5),
+    most: Duration::from_secs(900),
+    deadline: Duration::from_secs(72 * 3600),
+};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Command {
@@ -198,16 +207,18 @@ async fn find_mdm_device(
 pub(super) async fn secure_devices(
     api: &Api,
     policy: &JumpCloudPolicy,
+    req: &ActionRequest,
     user: &User,
     calls: &mut Calls,
-) -> Result<ActionDone, ActionFailure> {
+) -> Result<ActionOutcome, ActionFailure> {
     let Some((command, note)) = command_for(policy.devices) else {
         return Ok(ActionDone {
             repeat: true,
             summary: "tenant policy leaves JumpCloud devices alone".into(),
             readback: Value::Null,
             output: Value::Null,
-        });
+        }
+        .into());
     };
     let targets = targets(api, user, command, calls).await?;
     // Act and read back, one system at a time.
@@ -224,16 +235,38 @@ pub(super) async fn secure_devices(
         issued += usize::from(issued_now);
         devices.push(entry);
     }
+    let queued: Vec<String> = devices
+        .iter()
+        .filter(|d| d["status"] == "queued")
+        .map(|d| d["name"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    if !queued.is_empty() {
+        let (devices, verb) = if queued.len() == 1 {
+            ("the device", "connects")
+        } else {
+            ("the devices", "connect")
+        };
+        let what = format!(
+            "the {} command is issued and runs when {devices} next {verb} to JumpCloud: {}",
+            command.builtin(),
+            queued.join(", ")
+        );
+        let pending = QUEUED_COMMAND.pending("device_command_queued", what, req.operation.as_ref());
+        return Ok(pending.into());
+    }
+    // Seen queued by an earlier attempt of this step: this step saw the commands through.
+    let earlier = req.operation.is_some();
     Ok(ActionDone {
-        repeat: issued == 0,
-        summary: summary(command, note, &devices, issued),
+        repeat: issued == 0 && !earlier,
+        summary: summary(command, note, &devices, issued, earlier),
         readback: json!({"user_id": user.id, "devices": readback(&devices)}),
         output: json!({
             "policy": command.builtin(),
             "note": note,
             "devices": devices,
         }),
-    })
+    }
+    .into())
 }
 
 /// The command the tenant's device policy asks for, with a note where JumpCloud can only come
@@ -450,7 +483,15 @@ fn mdm_command_body(system: &Value, entry: &mut Value) -> Value {
     body
 }
 
-fn summary(command: Command, note: Option<&str>, devices: &[Value], issued: usize) -> String {
+/// What was done, for the step's summary. `earlier`: this step issued commands in an earlier
+/// attempt and waited for them.
+fn summary(
+    command: Command,
+    note: Option<&str>,
+    devices: &[Value],
+    issued: usize,
+    earlier: bool,
+) -> String {
     let list: Vec<String> = devices
         .iter()
         .map(|d| {
@@ -464,6 +505,13 @@ fn summary(command: Command, note: Option<&str>, devices: &[Value], issued: usiz
         .collect();
     let mut summary = if devices.is_empty() {
         "no systems are bound to the user".to_owned()
+    } else if earlier {
+        format!(
+            "{} {} devices once they connected: {}",
+            command.done(),
+            devices.len(),
+            list.join(", ")
+        )
     } else if issued == 0 {
         format!(
             "every device already had the {} command: {}",

@@ -8,12 +8,46 @@ pub mod saas;
 use passage_connectors::google::GoogleSettings;
 use passage_connectors::jumpcloud::{JumpCloudCredential, JumpCloudSettings};
 use passage_connectors::microsoft::{MicrosoftCredential, MicrosoftSettings};
+use passage_core::PendingOperation;
+use passage_core::ports::{ActionOutcome, ActionPending, ActionReport, ActionRequest, Connector};
 use passage_core::secret::Secret;
 use passage_core::{Action, DeviceAction, GooglePolicy, JumpCloudPolicy, MicrosoftPolicy};
 use passage_sandbox::google::GoogleEmulator;
 use passage_sandbox::jumpcloud::JumpCloudEmulator;
 use passage_sandbox::microsoft::MicrosoftEmulator;
 use std::sync::OnceLock;
+
+/// The operation a step keeps from a pending answer, as the engine hands it to the next poll.
+pub fn operation(pending: &ActionPending) -> PendingOperation {
+    let now = jiff::Timestamp::now();
+    PendingOperation {
+        code: pending.code.clone(),
+        what: pending.what.clone(),
+        since: now,
+        deadline: now + jiff::SignedDuration::try_from(pending.deadline).unwrap(),
+    }
+}
+
+/// Executes `request` as the engine polls a step: while the provider reports the operation
+/// pending, asks again (telling the connector what it saw), at most `polls` times. Returns the
+/// last outcome with every call made.
+pub async fn execute_polling(
+    connector: &dyn Connector,
+    request: &ActionRequest,
+    polls: usize,
+) -> ActionReport {
+    let mut request = request.clone();
+    let mut calls = Vec::new();
+    for _ in 0..polls {
+        let report = connector.execute(&request).await;
+        calls.extend(report.calls);
+        match report.outcome {
+            ActionOutcome::Pending(pending) => request.operation = Some(operation(&pending)),
+            outcome => return ActionReport { outcome, calls },
+        }
+    }
+    panic!("{} still pending after {polls} polls", request.step_key)
+}
 
 /// One RSA key per test binary for every signing credential (2048-bit keygen is slow
 /// unoptimised): (private PKCS#8 PEM, public SPKI PEM).

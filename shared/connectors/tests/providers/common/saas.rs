@@ -4,7 +4,9 @@
 use passage_connectors::github::{GithubConnector, GithubSettings};
 use passage_connectors::scim::{ScimConnector, ScimSettings};
 use passage_connectors::slack::{SlackConnector, SlackSettings};
-use passage_core::ports::{ActionDone, ActionFailure, ActionReport, ActionRequest, Connector};
+use passage_core::ports::{
+    ActionDone, ActionFailure, ActionOutcome, ActionReport, ActionRequest, Connector,
+};
 use passage_core::secret::Secret;
 use passage_core::{
     Action, GithubPolicy, HumanStepPolicy, Provider, RunId, ScimAppPolicy, ScimDeactivation,
@@ -38,6 +40,7 @@ pub fn request(
         delegate: None,
         attempt: 1,
         prior: prior.clone(),
+        operation: None,
     }
 }
 
@@ -53,7 +56,7 @@ pub async fn step(
     let report = connector
         .execute(&request(provider, app, action, email, prior))
         .await;
-    if let Ok(done) = &report.outcome {
+    if let ActionOutcome::Done(done) = &report.outcome {
         prior.insert(app_step_key(provider, app, action), done.output.clone());
     }
     report
@@ -72,7 +75,8 @@ pub async fn all(
         let report = step(connector, app, action, email, prior).await;
         let done = report
             .outcome
-            .unwrap_or_else(|f| panic!("{action} for {email} failed: {f:?}"));
+            .done()
+            .unwrap_or_else(|f| panic!("{action} for {email} did not finish: {f:?}"));
         // Only an action with nothing to act on (no account) may make no call.
         assert!(
             !report.calls.is_empty() || done.repeat,
@@ -92,8 +96,8 @@ pub async fn failure(
     prior: &mut Prior,
 ) -> ActionFailure {
     match step(connector, app, action, email, prior).await.outcome {
-        Err(f) => f,
-        Ok(done) => panic!("{action} succeeded: {done:?}"),
+        ActionOutcome::Failed(f) => f,
+        other => panic!("{action} did not fail: {other:?}"),
     }
 }
 
