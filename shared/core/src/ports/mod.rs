@@ -10,6 +10,7 @@ mod connector;
 mod evidence_store;
 mod hr;
 mod notify;
+mod pacer;
 mod queue;
 mod signer;
 mod store;
@@ -24,6 +25,7 @@ pub use connector::{
 pub use evidence_store::{EvidenceError, EvidenceStore};
 pub use hr::{EmploymentStatus, HrError, HrRecord, HrSource, HrSourceRegistry, NoHrSources};
 pub use notify::{Channel, NoNotifier, Notice, NoticeDelivery, NoticeKind, Notifier};
+pub use pacer::{PaceError, Pacer, Unpaced};
 pub use queue::{Delivery, QueueError, QueueMessage, StepQueue};
 pub use signer::{SignError, Signer};
 pub use store::{ChainHead, Commit, InsertOutcome, RunFilter, RunStore, StoreError};
