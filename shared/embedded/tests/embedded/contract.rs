@@ -1,11 +1,12 @@
 //! The shared port contracts (`passage_contract`) on the embedded adapters:
-//! SQLite store, queue and timer, the key-file signer and bundles on disk.
+//! SQLite store, queue and timer, the key-file signer, bundles on disk and in-memory budgets.
 
 use passage_contract::{self as contract, BoxFuture, QueueCheck};
 use passage_core::RunId;
 use passage_embedded::{
-    Database, FsEvidenceStore, KeyFileSigner, SqliteQueue, SqliteStore, SqliteTimer,
+    Database, FsEvidenceStore, InProcessPacer, KeyFileSigner, SqliteQueue, SqliteStore, SqliteTimer,
 };
+use std::sync::Arc;
 use std::time::Duration;
 
 fn sleep(d: Duration) -> BoxFuture<'static, ()> {
@@ -93,4 +94,12 @@ async fn timer_contract() {
         })
     };
     contract::timer_schedule_and_cancel_are_idempotent(&timer, Some(&fires_at)).await;
+}
+
+#[tokio::test]
+async fn in_process_pacer_contract() {
+    let clock = Arc::new(contract::ManualClock::new());
+    let pacer = InProcessPacer::new(clock.clone());
+    // Every worker of the process holds a clone: they must share one set of budgets.
+    contract::pacer_all(&pacer, &pacer.clone(), &clock).await;
 }
