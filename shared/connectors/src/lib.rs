@@ -10,6 +10,8 @@ pub mod jwt;
 pub mod microsoft;
 mod oauth;
 pub mod okta;
+mod pace;
 mod registry;
 
-pub use registry::{ConnectionSettings, Registry};
+pub use pace::{ALL as PACE_ALL, PacePlan, Pacing, UnknownFamily};
+pub use registry::{ConnectionSettings, PacePlans, Registry};

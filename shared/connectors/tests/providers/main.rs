@@ -9,3 +9,4 @@ mod google;
 mod jumpcloud;
 mod microsoft;
 mod okta;
+mod pacing;
