@@ -19,7 +19,8 @@ pub use file::{
     ChannelConfig, Config, EarlyConfig, HrWebhookConfig, HumanConfig, HumanStepConfig,
     LocationConfig, OperatorConfig, ServerConfig, TenantConfig,
 };
-pub use providers::{GoogleConfig, JumpCloudConfig, MicrosoftConfig, OktaConfig};
+pub use passage_connectors::Pacing;
+pub use providers::{GoogleConfig, JumpCloudConfig, MicrosoftConfig, OktaConfig, PaceConfig};
 pub use resolve::Resolved;
 pub use secrets::resolve_secret;
 pub use wiring::{CONFIRM_LINKS_VALID_FOR, Integrations, Wiring, confirm_links};

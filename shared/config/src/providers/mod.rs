@@ -6,15 +6,18 @@ mod google;
 mod jumpcloud;
 mod microsoft;
 mod okta;
+mod pace;
 
 pub use google::GoogleConfig;
 pub use jumpcloud::JumpCloudConfig;
 pub use microsoft::MicrosoftConfig;
 pub use okta::OktaConfig;
+pub use pace::PaceConfig;
 
 use crate::file::TenantConfig;
 use anyhow::{Context, Result};
-use passage_connectors::ConnectionSettings;
+use passage_connectors::{ConnectionSettings, PacePlans};
+use passage_core::Provider;
 
 /// The tenant's provider connections; `at` names the tenant in messages ("tenant acme").
 pub(crate) fn connection_settings(t: &TenantConfig, at: &str) -> Result<ConnectionSettings> {
@@ -23,7 +26,38 @@ pub(crate) fn connection_settings(t: &TenantConfig, at: &str) -> Result<Connecti
         microsoft: t.microsoft.as_ref().map(|m| m.settings(at)).transpose()?,
         google: t.google.as_ref().map(|g| g.settings(at)).transpose()?,
         jumpcloud: t.jumpcloud.as_ref().map(|j| j.settings(at)).transpose()?,
+        pace: PacePlans {
+            okta: plan(
+                t.okta.as_ref().and_then(|o| o.pace.as_ref()),
+                Provider::Okta,
+                at,
+            )?,
+            microsoft: plan(
+                t.microsoft.as_ref().and_then(|m| m.pace.as_ref()),
+                Provider::Microsoft,
+                at,
+            )?,
+            google: plan(
+                t.google.as_ref().and_then(|g| g.pace.as_ref()),
+                Provider::Google,
+                at,
+            )?,
+            jumpcloud: plan(
+                t.jumpcloud.as_ref().and_then(|j| j.pace.as_ref()),
+                Provider::Jumpcloud,
+                at,
+            )?,
+        },
     })
+}
+
+/// One provider's budgets: its section's `pace` over the documented limits.
+fn plan(
+    section: Option<&PaceConfig>,
+    provider: Provider,
+    at: &str,
+) -> Result<passage_connectors::PacePlan> {
+    PaceConfig::plan(section, provider, &format!("{at}: {provider}"))
 }
 
 /// A provider URL, refused with the key that holds it (`microsoft.graph_url`).
