@@ -6,12 +6,14 @@
 //! - [`KmsSigner`]: ECDSA P-256/SHA-256 signatures from a KMS asymmetric key.
 //! - [`S3Evidence`]: bundles in S3, under Object Lock when configured.
 //! - [`SchedulerTimer`]: one EventBridge Scheduler `at()` schedule per run's cutoff.
+//! - [`DynamoPacer`]: provider budgets in the same table, shared by concurrent invocations.
 //!
 //! Clients come from one [`aws_config::SdkConfig`] ([`sdk_config`]), which honours
 //! `AWS_ENDPOINT_URL`, so the same code talks to AWS or to the local emulator (`sandbox/moto`).
 
 mod config;
 mod evidence;
+mod pacer;
 mod queue;
 mod secrets;
 mod signer;
@@ -20,6 +22,7 @@ mod timer;
 
 pub use config::{AwsNames, ConfigError, sdk_config};
 pub use evidence::S3Evidence;
+pub use pacer::DynamoPacer;
 pub use queue::{DeadLetter, SqsQueue, delivery_from_sqs};
 pub use secrets::{SecretError, secret_string};
 pub use signer::KmsSigner;
