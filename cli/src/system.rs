@@ -26,13 +26,14 @@ pub fn open(config_path: &Path) -> Result<(Config, System)> {
 
 pub fn open_all(config_path: &Path) -> Result<Opened> {
     let config = Config::load(config_path)?;
+    let settings = engine_settings(&config.server);
     let Wiring {
         integrations,
         operators,
         reconcile,
-    } = config.wiring()?;
+    } = config.wiring(passage_server::pacing(settings.lease))?;
     let data_dir = &config.server.data_dir;
-    let system = System::open(data_dir, integrations, engine_settings(&config.server))
+    let system = System::open(data_dir, integrations, settings)
         .with_context(|| format!("opening data directory {}", data_dir.display()))?;
     Ok(Opened {
         config,
