@@ -14,5 +14,6 @@ mod human_steps;
 mod intake_errors;
 mod isolation;
 mod lifecycle;
+mod pacing;
 mod tamper;
 mod time_policy;
