@@ -27,11 +27,12 @@ pub fn open(config_path: &Path) -> Result<(Config, System)> {
 
 pub fn open_all(config_path: &Path) -> Result<Opened> {
     let config = Config::load(config_path)?;
+    let settings = engine_settings(&config.server);
     let Wiring {
         integrations,
         operators,
         reconcile,
-    } = config.wiring().map_err(|e| every_problem(config_path, e))?;
+    } = config.wiring(passage_server::pacing(settings.lease)).map_err(|e| every_problem(config_path, e))?;
     let data_dir = &config.server.data_dir;
     let timestamps = match &config.server.tsa_url {
         Some(url) => {
@@ -45,7 +46,7 @@ pub fn open_all(config_path: &Path) -> Result<Opened> {
     let system = System::open_with(
         data_dir,
         integrations,
-        engine_settings(&config.server),
+        settings,
         timestamps,
     )
     .with_context(|| format!("opening data directory {}", data_dir.display()))?;

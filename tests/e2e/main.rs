@@ -18,6 +18,7 @@ mod intake_errors;
 mod isolation;
 mod keys;
 mod lifecycle;
+mod pacing;
 mod saas_seats;
 mod operator_cli;
 mod tamper;

@@ -36,6 +36,9 @@ pub struct SandboxOptions {
     /// its owner.
     pub saas: bool,
     pub okta_latency: Duration,
+    /// Pace the workers' calls to the sandbox Okta in one budget of this rate, shared as
+    /// `passage serve` shares it (`[tenants.okta.pace] all = …`); none: calls go at once.
+    pub okta_pace: Option<passage_core::pace::Rate>,
     pub workers: usize,
     pub disable: DisableMode,
     pub end_of_day: jiff::civil::Time,
@@ -61,6 +64,7 @@ impl SandboxOptions {
             all_providers: false,
             saas: false,
             okta_latency: Duration::ZERO,
+            okta_pace: None,
             workers: 8,
             disable: DisableMode::Suspend,
             end_of_day: jiff::civil::Time::constant(17, 0, 0, 0),
@@ -282,6 +286,9 @@ impl Sandbox {
         passage_sandbox::demo_seed(&okta);
         let secret = random_secret();
         let (mut policy, mut settings) = tenant(&okta, &secret, &options);
+        if let Some(rate) = options.okta_pace {
+            settings.pace.okta.single(rate);
+        }
         let others = if options.all_providers {
             Some(Others::start(&mut policy, &mut settings).await?)
         } else {
@@ -372,8 +379,14 @@ fn integrations(
     settings: ConnectionSettings,
 ) -> Integrations {
     let tenant = TenantId::new(TENANT);
-    let mut integrations =
-        Integrations::providers_only(vec![policy], HashMap::from([(tenant.clone(), settings)]));
+    let connections = HashMap::from([(tenant.clone(), settings)]);
+    let mut integrations = match options.okta_pace {
+        Some(_) => {
+            let lease = engine_settings(options).lease;
+            Integrations::providers(vec![policy], connections, passage_server::pacing(lease))
+        }
+        None => Integrations::providers_only(vec![policy], connections),
+    };
     if let Some(hr) = &options.hr {
         let by_tenant = HashMap::from([(tenant, hr.clone())]);
         integrations.hr = Arc::new(passage_hrapi::HrRegistry::new(by_tenant));

@@ -1,5 +1,6 @@
 //! Contract checks every adapter of the ports must pass, run by each adapter set's tests
-//! against real backends (SQLite; DynamoDB, SQS, KMS, S3 and Scheduler on the AWS emulator).
+//! against real backends (SQLite and memory; DynamoDB, SQS, KMS, S3 and Scheduler on the AWS
+//! emulator).
 //!
 //! Each check is an async function taking the port as a trait object and panicking with a
 //! message that names the broken promise. The store, signer, evidence and timer checks make
@@ -21,6 +22,14 @@ use passage_core::ports::{
     KeyError, KeySlot, KeyVault, QueueMessage, RunFilter, RunStore, Signer, StepQueue, StoreError,
     Timer,
 };
+mod pacer;
+
+pub use pacer::{
+    ManualClock, pacer_all, pacer_gives_concurrent_callers_distinct_places,
+    pacer_holds_to_the_providers_count, pacer_pauses_every_caller_after_a_refusal,
+    pacer_serves_the_burst_then_the_rate,
+};
+
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;

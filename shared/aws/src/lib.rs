@@ -7,6 +7,7 @@
 //!   ([`KmsSigner`]); the key sets and checkpoints published in S3.
 //! - [`S3Evidence`]: bundles in S3, under Object Lock when configured.
 //! - [`SchedulerTimer`]: one EventBridge Scheduler `at()` schedule per run's cutoff.
+//! - [`DynamoPacer`]: provider budgets in the same table, shared by concurrent invocations.
 //!
 //! Clients come from one [`aws_config::SdkConfig`] ([`sdk_config`]), which honours
 //! `AWS_ENDPOINT_URL`, so the same code talks to AWS or to the local emulator (`sandbox/moto`).
@@ -15,6 +16,7 @@ mod audit;
 mod config;
 mod evidence;
 mod key_vault;
+mod pacer;
 mod queue;
 mod secrets;
 mod signer;
@@ -24,6 +26,7 @@ mod timer;
 pub use config::{AwsNames, ConfigError, sdk_config};
 pub use evidence::S3Evidence;
 pub use key_vault::KmsVault;
+pub use pacer::DynamoPacer;
 pub use queue::{DeadLetter, SqsQueue, delivery_from_sqs};
 pub use secrets::{SecretError, secret_string};
 pub use signer::KmsSigner;

@@ -3,7 +3,7 @@
 //! (dead-letter attributes, Object Lock, presigned URLs, schedule definitions).
 
 use passage_aws::{
-    AwsNames, DynamoStore, KmsSigner, KmsVault, S3Evidence, SchedulerTimer, SqsQueue,
+    AwsNames, DynamoPacer, DynamoStore, KmsSigner, KmsVault, S3Evidence, SchedulerTimer, SqsQueue,
 };
 use passage_contract::{self as contract, BoxFuture, QueueCheck};
 use passage_core::RunId;
@@ -270,4 +270,15 @@ async fn scheduler_timer_contract() {
         serde_json::json!({"run_id": run.as_str(), "tenant": tenant.as_str()})
     );
     timer.cancel(&run).await.unwrap();
+}
+
+#[tokio::test]
+async fn dynamo_pacer_contract() {
+    let (_moto, config, names) = deployment().await;
+    let clock = Arc::new(contract::ManualClock::new());
+    // Two clients of the one table, as two concurrent Lambda invocations hold.
+    let client = |config: &aws_config::SdkConfig| aws_sdk_dynamodb::Client::new(config);
+    let first = DynamoPacer::from_client(client(&config), &names.table, clock.clone());
+    let second = DynamoPacer::from_client(client(&config), &names.table, clock.clone());
+    contract::pacer_all(&first, &second, &clock).await;
 }

@@ -21,9 +21,10 @@ pub use file::{
     ChannelConfig, Config, EarlyConfig, HrWebhookConfig, HumanConfig, HumanStepConfig,
     LocationConfig, OperatorConfig, ServerConfig, TenantConfig,
 };
+pub use passage_connectors::Pacing;
 pub use providers::{
     GithubConfig, GoogleConfig, JumpCloudConfig, ManualAppConfig, MicrosoftConfig, OktaConfig,
-    ScimAppConfig, SlackConfig,
+    PaceConfig, ScimAppConfig, SlackConfig,
 };
 pub use resolve::Resolved;
 pub use secrets::{SecretError, resolve_secret};

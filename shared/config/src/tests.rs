@@ -20,6 +20,7 @@ fn the_example_config_has_every_section() {
     // Only the sections below are resolved: the Okta key above is not a real PEM.
     let t = &config.tenants[0];
     assert_eq!(t.hr_webhooks[0].vendor, "hibob");
+    assert!(t.okta.as_ref().unwrap().pace.is_some());
     assert!(t.human.as_ref().unwrap().device_return.is_some());
     assert_eq!(config.operators.len(), 2);
     assert!(config.notify.is_some());
@@ -245,7 +246,10 @@ name = "msp-staff"
 token = "0123456789abcdef0123456789abcdef"
 tenants = ["*"]
 "#;
-    let wiring = Config::parse(text).unwrap().wiring().unwrap();
+    let wiring = Config::parse(text)
+        .unwrap()
+        .wiring(crate::Pacing::off())
+        .unwrap();
     assert_eq!(
         wiring.reconcile,
         vec![TenantId::new("zeta"), TenantId::new("globex")],
@@ -272,7 +276,7 @@ tenants = ["*"]
 fn unusable_notify_settings_stop_the_wiring() {
     let text = "[notify.smtp]\nhost = \"localhost\"\nport = 25\nfrom = \"not an address\"\ntls = \"none\"\n";
     let config = Config::parse(text).unwrap();
-    let Err(err) = config.wiring() else {
+    let Err(err) = config.wiring(crate::Pacing::off()) else {
         panic!("a notifier with an unusable sender was wired");
     };
     assert!(format!("{err:#}").contains("notify"), "{err:#}");
@@ -654,4 +658,68 @@ max_days_ahead = 3650
             max_days_ahead: 3650,
         }
     );
+}
+
+#[test]
+fn pace_sections_change_the_documented_budgets() {
+    use passage_connectors::PacePlan;
+    use passage_core::pace::Rate;
+    let text = r#"
+[[tenants]]
+id = "acme"
+[tenants.okta]
+org_url = "https://acme.okta.com"
+api_token = "t"
+[tenants.okta.pace]
+families = { users = "1000/min", logs = "120/min" }
+burst_percent = 10
+[tenants.jumpcloud]
+api_key = "k"
+[tenants.jumpcloud.pace]
+all = "120/min"
+"#;
+    let (_, connections) = Config::parse(text).unwrap().resolve().unwrap();
+    let pace = &connections[&passage_core::TenantId::new("acme")].pace;
+    let mut okta = PacePlan::documented(passage_core::Provider::Okta);
+    okta.set("users", Rate::per_minute(1000)).unwrap();
+    okta.set("logs", Rate::per_minute(120)).unwrap();
+    okta.burst_percent(10);
+    assert_eq!(pace.okta, okta);
+    let mut jumpcloud = PacePlan::documented(passage_core::Provider::Jumpcloud);
+    jumpcloud.single(Rate::per_minute(120));
+    assert_eq!(pace.jumpcloud, jumpcloud);
+    assert_eq!(
+        pace.google,
+        PacePlan::documented(passage_core::Provider::Google),
+        "no section: the documented limits"
+    );
+}
+
+#[test]
+fn bad_pace_sections_are_refused_with_the_key_to_fix() {
+    let base = "[[tenants]]\nid = \"acme\"\n[tenants.okta]\norg_url = \"https://acme.okta.com\"\napi_token = \"t\"\n[tenants.okta.pace]\n";
+    let cases = [
+        ("all = \"lots\"", "tenant acme: okta.pace.all"),
+        (
+            "families = { usres = \"600/min\" }",
+            "no endpoint family \"usres\"",
+        ),
+        (
+            "families = { users = \"600\" }",
+            "tenant acme: okta.pace.users",
+        ),
+        (
+            "all = \"60/min\"\nfamilies = { users = \"600/min\" }",
+            "either `all` or `families`",
+        ),
+        ("burst_percent = 0", "okta.pace.burst_percent"),
+    ];
+    for (section, needle) in cases {
+        let config = Config::parse(&format!("{base}{section}\n")).unwrap();
+        let err = config
+            .resolve()
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {section}"));
+        assert!(format!("{err:#}").contains(needle), "{section}: {err:#}");
+    }
 }

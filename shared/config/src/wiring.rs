@@ -1,12 +1,13 @@
 //! What both hosts build from the resolved configuration, built in one place: the engine's
 //! outside ports (provider connectors, HR system APIs, notice channels, the tenant directory),
 //! who may operate, and which tenants the HR reconcile visits. The embedded host and the
-//! Lambda host differ only in their storage, queue, signer and timer.
+//! Lambda host differ only in their storage, queue, signer and timer, and in where the budgets
+//! that pace provider calls are kept (the [`Pacing`] each hands in).
 
 use crate::file::Config;
 use crate::resolve::Resolved;
 use anyhow::{Context, Result};
-use passage_connectors::{ConnectionSettings, Registry};
+use passage_connectors::{ConnectionSettings, Pacing, Registry};
 use passage_core::engine::ConfirmLinks;
 use passage_core::ports::{
     ConnectorRegistry, HrSourceRegistry, NoHrSources, NoNotifier, Notifier, StaticTenants,
@@ -34,13 +35,24 @@ impl Integrations {
         Self::providers_only(Vec::new(), HashMap::new())
     }
 
-    /// Tenants and their provider connections only: no HR system API and no notice channels.
+    /// Tenants and their provider connections only, unpaced: no HR system API and no notice
+    /// channels.
     pub fn providers_only(
         policies: Vec<TenantPolicy>,
         connections: HashMap<TenantId, ConnectionSettings>,
     ) -> Self {
+        Self::providers(policies, connections, Pacing::off())
+    }
+
+    /// Tenants and their provider connections, paced by `pacing`: no HR system API and no
+    /// notice channels.
+    pub fn providers(
+        policies: Vec<TenantPolicy>,
+        connections: HashMap<TenantId, ConnectionSettings>,
+        pacing: Pacing,
+    ) -> Self {
         Self {
-            connectors: Arc::new(Registry::new(connections)),
+            connectors: Arc::new(Registry::paced(connections, pacing)),
             tenants: Arc::new(StaticTenants::new(policies)),
             hr: Arc::new(NoHrSources),
             notifier: Arc::new(NoNotifier),
@@ -59,15 +71,17 @@ pub struct Wiring {
 }
 
 impl Config {
-    /// Resolves the configuration and wires what it describes.
-    pub fn wiring(&self) -> Result<Wiring> {
-        self.resolve_all()?.wire()
+    /// Resolves the configuration and wires what it describes, pacing provider calls in the
+    /// host's budgets.
+    pub fn wiring(&self, pacing: Pacing) -> Result<Wiring> {
+        self.resolve_all()?.wire(pacing)
     }
 }
 
 impl Resolved {
-    /// Builds the connectors, HR registry, notifier, tenant directory and operators.
-    pub fn wire(self) -> Result<Wiring> {
+    /// Builds the connectors (paced by `pacing`), HR registry, notifier, tenant directory and
+    /// operators.
+    pub fn wire(self, pacing: Pacing) -> Result<Wiring> {
         let notifier = passage_notify::ChannelNotifier::new(&self.notify)
             .context("notify settings are unusable")?;
         let reconcile = self
@@ -78,7 +92,7 @@ impl Resolved {
             .collect();
         Ok(Wiring {
             integrations: Integrations {
-                connectors: Arc::new(Registry::new(self.connections)),
+                connectors: Arc::new(Registry::paced(self.connections, pacing)),
                 tenants: Arc::new(StaticTenants::new(self.policies)),
                 hr: Arc::new(passage_hrapi::HrRegistry::new(self.hr_apis)),
                 notifier: Arc::new(notifier),

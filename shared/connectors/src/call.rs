@@ -6,12 +6,17 @@
 //! refusal, and whether a refused credential is worth one fresh attempt. A [`Dialect`] says
 //! those things for one provider, and [`send`] does the rest.
 //!
+//! Before each attempt the call waits its turn in the provider org's budget, and each answer
+//! tells that budget what the provider said about it (see [`crate::pace`]).
+//!
 //! Connectors make one attempt per action and leave retrying to the engine, whose retry policy
 //! (and its evidence of each attempt) owns retries; the only resend here is the one with a
 //! fresh token after the provider refused a cached one.
 
 use crate::http;
+use crate::pace::{self, Paced};
 use passage_core::CallRecord;
+use passage_core::pace::PaceSignal;
 use passage_core::ports::ActionFailure;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -90,6 +95,16 @@ pub(crate) trait Dialect {
     /// more attempt with a fresh one is worth making.
     async fn credential_refused(&self) -> bool {
         false
+    }
+
+    /// The budget the call waits its turn in, when the connector is paced.
+    fn paced(&self, _call: &Call<'_>) -> Option<Paced<'_>> {
+        None
+    }
+
+    /// What an answer says about that budget: by default, a 429 and its Retry-After.
+    fn pace_signal(&self, status: StatusCode, headers: &HeaderMap, _body: &[u8]) -> PaceSignal {
+        pace::refusal_signal(status, headers)
     }
 }
 
@@ -173,6 +188,10 @@ async fn attempt<D: Dialect>(
     call: &Call<'_>,
     calls: &mut Vec<CallRecord>,
 ) -> Result<Reply, ActionFailure> {
+    let paced = dialect.paced(call);
+    if let Some(turn) = &paced {
+        turn.wait_turn().await?;
+    }
     let request = http
         .request(call.method.clone(), call.url.clone())
         .header(reqwest::header::ACCEPT, "application/json");
@@ -201,13 +220,19 @@ async fn attempt<D: Dialect>(
     let wait = dialect.wait(&response);
     let headers = response.headers().clone();
     match response.bytes().await {
-        Ok(bytes) => Ok(Reply {
-            record,
-            status,
-            wait,
-            headers,
-            bytes: Vec::from(bytes),
-        }),
+        Ok(bytes) => {
+            if let Some(turn) = &paced {
+                turn.observe(dialect.pace_signal(status, &headers, &bytes))
+                    .await;
+            }
+            Ok(Reply {
+                record,
+                status,
+                wait,
+                headers,
+                bytes: Vec::from(bytes),
+            })
+        }
         Err(e) => {
             calls.push(record);
             Err(http::transport_failure(e))

@@ -11,6 +11,7 @@ pub mod jwt;
 pub mod microsoft;
 mod oauth;
 pub mod okta;
+mod pace;
 pub mod permissions;
 pub mod preflight;
 mod registry;
@@ -18,4 +19,5 @@ pub mod scim;
 pub mod slack;
 pub mod tsa;
 
-pub use registry::{ConnectionSettings, Registry};
+pub use pace::{ALL as PACE_ALL, PacePlan, Pacing, UnknownFamily};
+pub use registry::{ConnectionSettings, PacePlans, Registry};

@@ -1,5 +1,5 @@
 //! Connectors per tenant, built from configuration on first use and kept for reuse (each holds
-//! a connection pool and cached tokens).
+//! a connection pool and cached tokens), each paced in its provider org's budgets.
 
 use crate::github::{GithubConnector, GithubSettings};
 use crate::google::{GoogleConnector, GoogleSettings};
@@ -8,6 +8,7 @@ use crate::microsoft::{MicrosoftConnector, MicrosoftSettings};
 use crate::okta::{OktaConnector, OktaSettings};
 use crate::scim::{ScimConnector, ScimSettings};
 use crate::slack::{SlackConnector, SlackSettings};
+use crate::pace::{PacePlan, Pacing};
 use passage_core::ports::{Connector, ConnectorRegistry};
 use passage_core::{Provider, Step, TenantId, TenantPolicy};
 use std::collections::{BTreeMap, HashMap};
@@ -25,6 +26,28 @@ pub struct ConnectionSettings {
     pub github: Option<GithubSettings>,
     /// SCIM apps by the tenant's name for each.
     pub scim: BTreeMap<String, ScimSettings>,
+    /// How fast each provider's org may be called.
+    pub pace: PacePlans,
+}
+
+/// Each provider's budgets for one tenant: the documented limits unless configured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PacePlans {
+    pub okta: PacePlan,
+    pub microsoft: PacePlan,
+    pub google: PacePlan,
+    pub jumpcloud: PacePlan,
+}
+
+impl Default for PacePlans {
+    fn default() -> Self {
+        Self {
+            okta: PacePlan::documented(Provider::Okta),
+            microsoft: PacePlan::documented(Provider::Microsoft),
+            google: PacePlan::documented(Provider::Google),
+            jumpcloud: PacePlan::documented(Provider::Jumpcloud),
+        }
+    }
 }
 
 /// A built connector's key: tenant, provider, and the app for a provider serving several.
@@ -34,14 +57,23 @@ pub struct Registry {
     settings: HashMap<TenantId, ConnectionSettings>,
     built: Mutex<HashMap<Key, Arc<dyn Connector>>>,
     http: reqwest::Client,
+    pacing: Pacing,
 }
 
 impl Registry {
+    /// Connectors whose calls go at once: for tests and tools that call a provider alone.
     pub fn new(settings: HashMap<TenantId, ConnectionSettings>) -> Self {
+        Self::paced(settings, Pacing::off())
+    }
+
+    /// Connectors whose calls wait their turn in the host's budgets, which every connector to
+    /// the same provider org shares (two tenants on one Okta org draw from one budget).
+    pub fn paced(settings: HashMap<TenantId, ConnectionSettings>, pacing: Pacing) -> Self {
         Self {
             settings,
             built: Mutex::new(HashMap::new()),
             http: crate::http::client(),
+            pacing,
         }
     }
 }
@@ -75,22 +107,32 @@ impl Registry {
         app: Option<&str>,
     ) -> Option<Arc<dyn Connector>> {
         let http = self.http.clone();
+        let (pacing, plans) = (self.pacing.clone(), &settings.pace);
         Some(match provider {
-            Provider::Okta => Arc::new(OktaConnector::new(settings.okta.clone()?, http)),
+            Provider::Okta => {
+                let s = settings.okta.clone()?;
+                let org = okta_org(&s);
+                Arc::new(OktaConnector::new(s, http).paced(pacing, org, plans.okta.clone()))
+            }
             Provider::Microsoft => {
                 let mut s = settings.microsoft.clone()?;
                 s.policy = tenant.microsoft.clone()?;
-                Arc::new(MicrosoftConnector::new(s, http))
+                let org = s.tenant_id.clone();
+                let plan = plans.microsoft.clone();
+                Arc::new(MicrosoftConnector::new(s, http).paced(pacing, org, plan))
             }
             Provider::Google => {
                 let mut s = settings.google.clone()?;
                 s.policy = tenant.google.clone()?;
-                Arc::new(GoogleConnector::new(s, http))
+                let org = google_org(&s);
+                Arc::new(GoogleConnector::new(s, http).paced(pacing, org, plans.google.clone()))
             }
             Provider::Jumpcloud => {
                 let mut s = settings.jumpcloud.clone()?;
                 s.policy = tenant.jumpcloud.clone()?;
-                Arc::new(JumpCloudConnector::new(s, http))
+                let org = jumpcloud_org(&s, &tenant.id);
+                let plan = plans.jumpcloud.clone();
+                Arc::new(JumpCloudConnector::new(s, http).paced(pacing, org, plan))
             }
             Provider::Slack => {
                 let mut s = settings.slack.clone()?;
@@ -121,5 +163,37 @@ impl ConnectorRegistry for Registry {
 
     fn connector_for(&self, tenant: &TenantPolicy, step: &Step) -> Option<Arc<dyn Connector>> {
         self.get(tenant, step.provider, step.app.as_deref())
+    }
+}
+
+/// An Okta org is its host (with the port, which only the sandbox has).
+fn okta_org(settings: &OktaSettings) -> String {
+    let url = &settings.org_url;
+    match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        (None, _) => url.as_str().to_owned(),
+    }
+}
+
+/// A Google customer is its id; `my_customer` is everyone's alias for their own, so then the
+/// administrator's domain names it.
+fn google_org(settings: &GoogleSettings) -> String {
+    if settings.customer_id != "my_customer" {
+        return settings.customer_id.clone();
+    }
+    let admin = settings.admin_subject.as_str();
+    admin
+        .rsplit_once('@')
+        .map_or(admin, |(_, domain)| domain)
+        .to_owned()
+}
+
+/// A JumpCloud org is its id when the credential names one (an MSP's); a single-org key
+/// belongs to the one org the tenant has.
+fn jumpcloud_org(settings: &JumpCloudSettings, tenant: &TenantId) -> String {
+    match &settings.org_id {
+        Some(org) if !org.trim().is_empty() => org.clone(),
+        _ => format!("tenant:{tenant}"),
     }
 }

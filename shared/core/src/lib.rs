@@ -13,6 +13,7 @@ pub mod gate;
 pub mod ids;
 pub mod link;
 pub mod machine;
+pub mod pace;
 pub mod plan;
 pub mod ports;
 pub mod report;

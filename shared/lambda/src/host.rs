@@ -1,9 +1,10 @@
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use passage_aws::{
-    AwsNames, DynamoStore, KmsVault, S3Evidence, SchedulerTimer, SqsQueue, secret_string,
+    AwsNames, DynamoPacer, DynamoStore, KmsVault, S3Evidence, SchedulerTimer, SqsQueue,
+    secret_string,
 };
-use passage_config::Wiring;
+use passage_config::{Pacing, Wiring};
 use passage_core::engine::{Engine, EngineSettings, Ports};
 use passage_core::ports::{EvidenceError, SystemClock};
 use passage_core::secret::Secret;
@@ -85,7 +86,7 @@ impl AwsHost {
             reconcile,
         } = passage_config::Config::parse(tenants_toml)
             .context("the tenants secret is not valid Passage configuration")?
-            .wiring()?;
+            .wiring(pacing(sdk, &names))?;
         let queue = Arc::new(SqsQueue::new(sdk, &names));
         let evidence = Arc::new(S3Evidence::new(sdk, &names));
         let store = Arc::new(DynamoStore::new(sdk, &names));
@@ -135,6 +136,18 @@ impl AwsHost {
         }
     }
 }
+
+/// How concurrent invocations pace provider calls: budgets in the table, shared by every
+/// invocation. A call waits in place for its turn only briefly, since a waiting invocation is
+/// billed and the step function handles a batch of steps within one timeout; a longer wait puts
+/// the step back on its queue with that delay (an SQS visibility change), where it costs
+/// nothing until its turn. See docs/pacing.md.
+fn pacing(sdk: &aws_config::SdkConfig, names: &AwsNames) -> Pacing {
+    Pacing::new(Arc::new(DynamoPacer::new(sdk, names)), LAMBDA_PATIENCE)
+}
+
+/// The longest a call waits in place for its turn in a Lambda invocation.
+const LAMBDA_PATIENCE: Duration = Duration::from_secs(3);
 
 /// The engine as every function runs it: leases and receive limits set against the Lambda and
 /// SQS settings in infra/template.yaml.

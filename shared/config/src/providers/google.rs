@@ -34,6 +34,9 @@ pub struct GoogleConfig {
     pub token_url: String,
     #[serde(default)]
     pub policy: GooglePolicy,
+    /// How fast the org may be called, where its limits are not the documented ones.
+    #[serde(default)]
+    pub pace: Option<super::PaceConfig>,
 }
 
 fn my_customer() -> String {

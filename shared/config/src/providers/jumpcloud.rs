@@ -25,6 +25,9 @@ pub struct JumpCloudConfig {
     pub org_id: Option<String>,
     #[serde(default)]
     pub policy: JumpCloudPolicy,
+    /// How fast the org may be called, where its limits are not the documented ones.
+    #[serde(default)]
+    pub pace: Option<super::PaceConfig>,
 }
 
 fn default_base() -> String {

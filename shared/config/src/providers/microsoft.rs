@@ -28,6 +28,9 @@ pub struct MicrosoftConfig {
     pub exchange_url: String,
     #[serde(default)]
     pub policy: MicrosoftPolicy,
+    /// How fast the org may be called, where its limits are not the documented ones.
+    #[serde(default)]
+    pub pace: Option<super::PaceConfig>,
 }
 
 fn default_login() -> String {

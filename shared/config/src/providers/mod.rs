@@ -10,6 +10,7 @@ mod okta;
 mod saas;
 mod scim;
 mod slack;
+mod pace;
 
 pub use github::GithubConfig;
 pub use google::GoogleConfig;
@@ -19,10 +20,12 @@ pub use okta::OktaConfig;
 pub use saas::ManualAppConfig;
 pub use scim::ScimAppConfig;
 pub use slack::SlackConfig;
+pub use pace::PaceConfig;
 
 use crate::file::TenantConfig;
 use anyhow::{Context, Result};
-use passage_connectors::ConnectionSettings;
+use passage_connectors::{ConnectionSettings, PacePlans};
+use passage_core::Provider;
 
 /// The tenant's provider connections; `at` names the tenant in messages ("tenant acme").
 pub(crate) fn connection_settings(t: &TenantConfig, at: &str) -> Result<ConnectionSettings> {
@@ -41,6 +44,28 @@ pub(crate) fn connection_settings(t: &TenantConfig, at: &str) -> Result<Connecti
             .iter()
             .map(|a| Ok((a.app.clone(), a.settings(at)?)))
             .collect::<Result<_>>()?,
+        pace: PacePlans {
+            okta: plan(
+                t.okta.as_ref().and_then(|o| o.pace.as_ref()),
+                Provider::Okta,
+                at,
+            )?,
+            microsoft: plan(
+                t.microsoft.as_ref().and_then(|m| m.pace.as_ref()),
+                Provider::Microsoft,
+                at,
+            )?,
+            google: plan(
+                t.google.as_ref().and_then(|g| g.pace.as_ref()),
+                Provider::Google,
+                at,
+            )?,
+            jumpcloud: plan(
+                t.jumpcloud.as_ref().and_then(|j| j.pace.as_ref()),
+                Provider::Jumpcloud,
+                at,
+            )?,
+        },
     })
 }
 
@@ -63,6 +88,15 @@ pub(crate) fn saas_policy(t: &TenantConfig) -> Result<passage_core::SaasPolicy> 
             .map(ManualAppConfig::policy)
             .collect::<Result<_>>()?,
     })
+}
+
+/// One provider's budgets: its section's `pace` over the documented limits.
+fn plan(
+    section: Option<&PaceConfig>,
+    provider: Provider,
+    at: &str,
+) -> Result<passage_connectors::PacePlan> {
+    PaceConfig::plan(section, provider, &format!("{at}: {provider}"))
 }
 
 /// A provider URL, refused with the key that holds it (`microsoft.graph_url`).

@@ -35,6 +35,9 @@ pub struct OktaConfig {
     pub reset_factors: bool,
     #[serde(default)]
     pub unassign_apps: bool,
+    /// How fast the org may be called, where its limits are not the documented ones.
+    #[serde(default)]
+    pub pace: Option<super::PaceConfig>,
 }
 
 fn default_scopes() -> Vec<String> {

@@ -4,9 +4,13 @@
 use super::GoogleSettings;
 use super::auth::Auth;
 use super::errors::{CallContext, GoogleError, classify};
+use super::pace;
 use crate::call::{self, Answer, Call, Dialect, Refused, Verdict};
-use passage_core::CallRecord;
+use crate::pace::{OrgPace, Paced};
+use passage_core::pace::PaceSignal;
 use passage_core::ports::{ActionFailure, FailureClass};
+use passage_core::{CallRecord, Provider};
+use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 
@@ -31,6 +35,8 @@ pub struct Api {
     pub settings: GoogleSettings,
     http: reqwest::Client,
     auth: Auth,
+    /// The customer's budgets (unpaced until the registry paces the connector).
+    pub pace: OrgPace,
 }
 
 /// One call's view of the API: the token it needs is for this subject and scope.
@@ -52,6 +58,7 @@ impl Api {
             ),
             settings,
             http,
+            pace: OrgPace::off(Provider::Google),
         }
     }
 
@@ -211,6 +218,14 @@ impl Dialect for Acting<'_> {
         } else {
             request
         })
+    }
+
+    fn paced(&self, call: &Call<'_>) -> Option<Paced<'_>> {
+        self.api.pace.turn(pace::family(call.url.path()))
+    }
+
+    fn pace_signal(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> PaceSignal {
+        pace::signal(status, headers, body)
     }
 
     fn refusal(&self, refused: &Refused<'_>) -> Verdict {

@@ -48,7 +48,7 @@ impl GoogleError {
 }
 
 /// Throttling reasons Google sends with a 403 (Directory API limits page).
-const RATE_REASONS: &[&str] = &[
+pub(super) const RATE_REASONS: &[&str] = &[
     "userRateLimitExceeded",
     "rateLimitExceeded",
     "quotaExceeded",

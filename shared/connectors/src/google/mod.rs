@@ -14,7 +14,9 @@ mod actions;
 pub(crate) mod api;
 mod auth;
 mod errors;
+pub(crate) mod pace;
 
+use crate::pace::{OrgPace, PacePlan, Pacing};
 use api::Api;
 use async_trait::async_trait;
 use passage_core::ports::{ActionReport, ActionRequest, Connector};
@@ -122,6 +124,13 @@ impl GoogleConnector {
             api: Api::new(settings, http),
             polling: TransferPolling::default(),
         }
+    }
+
+    /// Paces the connector's calls in `org`'s budgets, drawn from the host's `pacing`.
+    #[must_use]
+    pub fn paced(mut self, pacing: Pacing, org: impl Into<String>, plan: PacePlan) -> Self {
+        self.api.pace = OrgPace::new(pacing, Provider::Google, org.into(), plan);
+        self
     }
 
     /// Overrides how long an attempt polls a data transfer.

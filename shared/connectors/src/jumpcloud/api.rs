@@ -4,9 +4,11 @@
 use super::JumpCloudSettings;
 use super::auth::{Auth, default_token_url};
 use super::errors::{JcError, classify};
+use super::pace;
 use crate::call::{self, Answer, Call, Dialect, Refused, Verdict};
-use passage_core::CallRecord;
+use crate::pace::{OrgPace, Paced};
 use passage_core::ports::{ActionFailure, FailureClass};
+use passage_core::{CallRecord, Provider};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 
@@ -21,6 +23,8 @@ pub struct Api {
     org_id: Option<String>,
     http: reqwest::Client,
     auth: Auth,
+    /// The org's budgets (unpaced until the registry paces the connector).
+    pub pace: OrgPace,
 }
 
 pub(crate) fn unexpected(what: &str, e: impl std::fmt::Display) -> ActionFailure {
@@ -54,6 +58,7 @@ impl Api {
             org_id: settings.org_id.filter(|o| !o.trim().is_empty()),
             http,
             auth: Auth::new(settings.credential, token_url),
+            pace: OrgPace::off(Provider::Jumpcloud),
         }
     }
 
@@ -163,6 +168,10 @@ impl Dialect for Api {
             Some(org) => request.header("x-org-id", org),
             None => request,
         })
+    }
+
+    fn paced(&self, call: &Call<'_>) -> Option<Paced<'_>> {
+        self.pace.turn(pace::family(call.url.path()))
     }
 
     fn refusal(&self, refused: &Refused<'_>) -> Verdict {

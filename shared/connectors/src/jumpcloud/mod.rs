@@ -12,7 +12,9 @@ mod actions;
 pub(crate) mod api;
 mod auth;
 mod errors;
+pub(crate) mod pace;
 
+use crate::pace::{OrgPace, PacePlan, Pacing};
 use api::Api;
 use async_trait::async_trait;
 use passage_core::JumpCloudPolicy;
@@ -63,6 +65,13 @@ impl JumpCloudConnector {
             policy: settings.policy.clone(),
             api: Api::new(settings, http),
         }
+    }
+
+    /// Paces the connector's calls in `org`'s budgets, drawn from the host's `pacing`.
+    #[must_use]
+    pub fn paced(mut self, pacing: Pacing, org: impl Into<String>, plan: PacePlan) -> Self {
+        self.api.pace = OrgPace::new(pacing, Provider::Jumpcloud, org.into(), plan);
+        self
     }
 }
 

@@ -4,10 +4,14 @@
 use super::MicrosoftSettings;
 use super::auth::{Auth, Resource};
 use super::errors::{ErrorBody, classify, exchange_object_missing};
+use super::pace;
 use crate::call::{self, Answer, Call, Dialect, Refused, Verdict};
 use crate::http::same_origin;
-use passage_core::CallRecord;
+use crate::pace::{OrgPace, Paced};
+use passage_core::pace::PaceSignal;
 use passage_core::ports::{ActionFailure, FailureClass};
+use passage_core::{CallRecord, Provider};
+use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
@@ -17,6 +21,8 @@ pub struct Api {
     tenant_id: String,
     http: reqwest::Client,
     auth: Auth,
+    /// The tenant's budgets (unpaced until the registry paces the connector).
+    pub pace: OrgPace,
 }
 
 pub type Calls = Vec<CallRecord>;
@@ -66,6 +72,7 @@ impl Api {
             exchange: settings.exchange_url,
             tenant_id: settings.tenant_id,
             http,
+            pace: OrgPace::off(Provider::Microsoft),
         }
     }
 
@@ -252,6 +259,15 @@ impl Dialect for Target<'_> {
 
     fn accepted_code(&self, body: &[u8]) -> Option<String> {
         Some(ErrorBody::parse(body).error.code)
+    }
+
+    fn paced(&self, call: &Call<'_>) -> Option<Paced<'_>> {
+        let family = pace::family(self.resource, &call.method, call.url.path());
+        self.api.pace.turn(family)
+    }
+
+    fn pace_signal(&self, status: StatusCode, headers: &HeaderMap, _body: &[u8]) -> PaceSignal {
+        pace::signal(status, headers)
     }
 
     fn refusal(&self, refused: &Refused<'_>) -> Verdict {

@@ -3,10 +3,13 @@
 use super::OktaSettings;
 use super::auth::Auth;
 use super::errors::{OktaError, classify};
+use super::pace;
 use crate::call::{self, Answer, Call, Dialect, Refused, Verdict};
 use crate::http;
-use passage_core::CallRecord;
+use crate::pace::{OrgPace, Paced};
+use passage_core::pace::PaceSignal;
 use passage_core::ports::ActionFailure;
+use passage_core::{CallRecord, Provider};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -16,6 +19,8 @@ pub struct Api {
     settings: OktaSettings,
     http: reqwest::Client,
     auth: Auth,
+    /// The org's budgets (unpaced until the registry paces the connector).
+    pub pace: OrgPace,
 }
 
 impl Api {
@@ -24,6 +29,7 @@ impl Api {
             auth: Auth::new(settings.credentials.clone()),
             settings,
             http,
+            pace: OrgPace::off(Provider::Okta),
         }
     }
 
@@ -120,6 +126,14 @@ impl Dialect for Api {
 
     fn note(&self, response: &Response, record: &mut CallRecord) {
         record.rate_limit_remaining = header_u64(response, "x-rate-limit-remaining");
+    }
+
+    fn paced(&self, call: &Call<'_>) -> Option<Paced<'_>> {
+        self.pace.turn(pace::family(call.url.path()))
+    }
+
+    fn pace_signal(&self, status: StatusCode, headers: &HeaderMap, _body: &[u8]) -> PaceSignal {
+        pace::signal(status, headers)
     }
 
     fn refusal(&self, refused: &Refused<'_>) -> Verdict {

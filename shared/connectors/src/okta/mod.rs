@@ -7,9 +7,11 @@ mod actions;
 pub(crate) mod api;
 mod auth;
 mod errors;
+pub(crate) mod pace;
 
 pub use auth::{OktaCredentials, ServiceApp};
 
+use crate::pace::{OrgPace, PacePlan, Pacing};
 use api::Api;
 use async_trait::async_trait;
 use passage_core::ports::{ActionReport, ActionRequest, Connector};
@@ -32,6 +34,13 @@ impl OktaConnector {
         Self {
             api: Api::new(settings, http),
         }
+    }
+
+    /// Paces the connector's calls in `org`'s budgets, drawn from the host's `pacing`.
+    #[must_use]
+    pub fn paced(mut self, pacing: Pacing, org: impl Into<String>, plan: PacePlan) -> Self {
+        self.api.pace = OrgPace::new(pacing, Provider::Okta, org.into(), plan);
+        self
     }
 }
 

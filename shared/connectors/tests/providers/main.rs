@@ -10,6 +10,7 @@ mod google;
 mod jumpcloud;
 mod microsoft;
 mod okta;
+mod pacing;
 mod preflight;
 mod scim;
 mod slack;

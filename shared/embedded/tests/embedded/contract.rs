@@ -1,11 +1,13 @@
 //! The shared port contracts (`passage_contract`) on the embedded adapters:
-//! SQLite store, queue and timer, the key-file signer and bundles on disk.
+//! SQLite store, queue and timer, the key-file signer, bundles on disk and in-memory budgets.
 
 use passage_contract::{self as contract, BoxFuture, QueueCheck};
 use passage_core::RunId;
 use passage_embedded::{
-    Database, FsEvidenceStore, KeyFileSigner, KeyFileVault, SqliteQueue, SqliteStore, SqliteTimer,
+    Database, FsEvidenceStore, InProcessPacer, KeyFileSigner, KeyFileVault, SqliteQueue, SqliteStore,
+    SqliteTimer,
 };
+use std::sync::Arc;
 use std::time::Duration;
 
 fn sleep(d: Duration) -> BoxFuture<'static, ()> {
@@ -126,4 +128,12 @@ async fn audit_log_contract() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::new(Database::open(&dir.path().join("passage.db")).unwrap());
     contract::audit_log_appends_and_lists(&store).await;
+}
+
+#[tokio::test]
+async fn in_process_pacer_contract() {
+    let clock = Arc::new(contract::ManualClock::new());
+    let pacer = InProcessPacer::new(clock.clone());
+    // Every worker of the process holds a clone: they must share one set of budgets.
+    contract::pacer_all(&pacer, &pacer.clone(), &clock).await;
 }
