@@ -28,7 +28,9 @@ use error::ApiError;
 mod headers;
 use headers::Headers;
 mod operator;
+mod principal;
 pub use operator::{IamCaller, Operator, Operators};
+pub use principal::principal_matches;
 
 /// Hands out a short-lived direct URL to one bundle file (an S3 presigned GET), so large
 /// files need not pass through the function.

@@ -1,6 +1,6 @@
 use crate::machine::TransitionError;
 use crate::plan::PlanError;
-use crate::ports::{EvidenceError, QueueError, SignError, StoreError, TimerError};
+use crate::ports::{EvidenceError, QueueError, SignError, StoreError, TenantError, TimerError};
 pub use passage_hris::{Classified, ErrorKind};
 
 /// Why an engine operation did not complete. Operator-facing variants name the problem; the
@@ -29,6 +29,9 @@ pub enum EngineError {
     Evidence(#[from] EvidenceError),
     #[error(transparent)]
     Timer(#[from] TimerError),
+    /// The run's tenant has no usable configuration right now (only that tenant's work waits).
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
     /// An outside system the operation needs (an HR system's API) did not answer.
     #[error("{0}")]
     Unavailable(String),
@@ -49,9 +52,10 @@ impl Classified for EngineError {
             EngineError::NotFound(_) => ErrorKind::NotFound,
             EngineError::NotAllowed(_) => ErrorKind::Conflict,
             EngineError::Invalid(_) | EngineError::Plan(_) => ErrorKind::Unprocessable,
-            EngineError::Unavailable(_) | EngineError::Contended(_) | EngineError::Busy(_) => {
-                ErrorKind::Unavailable
-            }
+            EngineError::Unavailable(_)
+            | EngineError::Contended(_)
+            | EngineError::Busy(_)
+            | EngineError::Tenant(_) => ErrorKind::Unavailable,
             EngineError::Transition(_)
             | EngineError::Store(_)
             | EngineError::Queue(_)
@@ -71,6 +75,8 @@ impl Classified for EngineError {
             EngineError::Plan(_) => "tenant_misconfigured",
             EngineError::Unavailable(_) => "hr_unavailable",
             EngineError::Contended(_) | EngineError::Busy(_) => "busy",
+            EngineError::Tenant(TenantError::Misconfigured { .. }) => "tenant_config_invalid",
+            EngineError::Tenant(TenantError::Unavailable { .. }) => "tenant_config_unavailable",
             EngineError::Transition(_)
             | EngineError::Store(_)
             | EngineError::Queue(_)

@@ -152,7 +152,21 @@ impl Engine {
             }),
             calls: vec![],
         };
-        let Some(policy) = self.ports.tenants.tenant(&run.tenant) else {
+        let policy = match self.ports.tenants.tenant(&run.tenant).await {
+            Ok(policy) => policy,
+            // Only this tenant's configuration is at fault; its steps wait and retry.
+            Err(e) => {
+                return ActionReport {
+                    outcome: Err(ActionFailure {
+                        class: FailureClass::Retryable { retry_after: None },
+                        code: "tenant_config".into(),
+                        message: e.to_string(),
+                    }),
+                    calls: vec![],
+                };
+            }
+        };
+        let Some(policy) = policy else {
             return permanent(
                 "tenant_not_configured",
                 format!("tenant {} is no longer configured", run.tenant),
@@ -209,6 +223,10 @@ impl Engine {
             .ports
             .tenants
             .tenant(&run.tenant)
+            .await
+            // The outcome is in hand: a directory hiccup now must not lose it.
+            .ok()
+            .flatten()
             .map(|t| t.max_attempts)
             .unwrap_or(6)
             .max(1);

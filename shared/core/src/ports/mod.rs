@@ -27,5 +27,5 @@ pub use notify::{Channel, NoNotifier, Notice, NoticeDelivery, NoticeKind, Notifi
 pub use queue::{Delivery, QueueError, QueueMessage, StepQueue};
 pub use signer::{SignError, Signer};
 pub use store::{ChainHead, Commit, InsertOutcome, RunFilter, RunStore, StoreError};
-pub use tenants::{StaticTenants, TenantDirectory};
+pub use tenants::{StaticTenants, TenantDirectory, TenantError};
 pub use timer::{Timer, TimerError};
