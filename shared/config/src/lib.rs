@@ -13,6 +13,7 @@ mod policy;
 pub mod providers;
 mod resolve;
 mod secrets;
+mod split;
 mod wiring;
 
 pub use file::{
@@ -22,6 +23,7 @@ pub use file::{
 pub use providers::{GoogleConfig, JumpCloudConfig, MicrosoftConfig, OktaConfig};
 pub use resolve::Resolved;
 pub use secrets::resolve_secret;
+pub use split::{Settings, TenantParts, resolve_settings, resolve_tenant, split};
 pub use wiring::{CONFIRM_LINKS_VALID_FOR, Integrations, Wiring, confirm_links};
 
 #[cfg(test)]

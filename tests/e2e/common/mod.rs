@@ -2,4 +2,5 @@
 
 #![allow(dead_code)]
 
+pub mod aws;
 pub mod hr_vendors;
