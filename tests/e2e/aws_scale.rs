@@ -10,6 +10,7 @@
 use crate::aws_tenants::Stack;
 use crate::common::aws::{failures, leaver, receive, settle, webhook};
 use passage::harness::Cutoff;
+use passage_core::ports::RunStore;
 use passage_core::{RunId, StepState};
 use passage_lambda::AwsHost;
 use passage_lambda::fairness::FairShare;
@@ -154,7 +155,7 @@ async fn layoff_while_others_leave(scale: Scale) -> (Vec<Duration>, usize) {
             &host,
             &tenant,
             &secrets[t],
-            &login,
+            &format!("q{q}"),
             &leaver(&tenant, &login, "Q", Cutoff::Immediate),
         )
         .await;
@@ -239,7 +240,8 @@ async fn sweep_work(open: usize) -> (usize, usize, usize) {
     let s = Stack::new("sweepwork").await;
     let secret = s.add_tenant("t0").await;
     let host = s.host(Duration::from_secs(300), FairShare::default()).await;
-    let due = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
+    // Due once all are posted; those posted after it start at intake and are swept as running.
+    let due = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3);
     for i in 0..open {
         let id = format!("E{i}");
         let (st, _) = webhook(
@@ -252,7 +254,9 @@ async fn sweep_work(open: usize) -> (usize, usize, usize) {
         .await;
         assert_eq!(st, 202);
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    while jiff::Timestamp::now() <= due {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let (mut most_items, mut most_runs, mut jobs_run) = (0, 0, 0);
     for _ in 0..2 {
         passage_lambda::cutoff::handle(&host, serde_json::json!({"sweep": true}))

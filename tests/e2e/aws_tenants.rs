@@ -4,7 +4,7 @@
 
 use crate::common::aws::{failures, leaver, receive, settle, tenant_text, webhook};
 use passage::harness::{Cutoff, random_secret};
-use passage_core::ports::RunFilter;
+use passage_core::ports::{RunFilter, RunStore};
 use passage_core::{RunId, RunState, StepState, TenantId};
 use passage_hris::WebhookSecret;
 use passage_lambda::fairness::FairShare;
@@ -185,7 +185,7 @@ async fn the_sweep_fans_out_per_tenant_and_reads_one_page_per_job() {
     }
     let host = s.host(Duration::from_secs(60), FairShare::default()).await;
     // t0: more scheduled runs than one page, all due in a moment; t1: one; t2: none.
-    let due = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
+    let due = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(6);
     let many = SWEEP_PAGE + 5;
     for i in 0..many {
         let e = format!("E{i}");
@@ -208,7 +208,24 @@ async fn the_sweep_fans_out_per_tenant_and_reads_one_page_per_job() {
     )
     .await;
     assert_eq!(st, 202);
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    while jiff::Timestamp::now() <= due {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Those whose cutoff passed while the others were being posted started at intake.
+    let mut scheduled = 0;
+    for t in ["t0", "t1"] {
+        scheduled += host
+            .store
+            .list_runs(&RunFilter {
+                tenant: Some(TenantId::new(t)),
+                state: Some(RunState::Scheduled),
+                ..RunFilter::default()
+            })
+            .await
+            .unwrap()
+            .len();
+    }
+    assert!(scheduled > SWEEP_PAGE, "more than a page left for the sweep: {scheduled}");
 
     let out = passage_lambda::cutoff::handle(&host, serde_json::json!({"sweep": true}))
         .await
@@ -221,7 +238,7 @@ async fn the_sweep_fans_out_per_tenant_and_reads_one_page_per_job() {
         "{reports:?}"
     );
     let started: usize = reports.iter().map(|(_, r)| r.started).sum();
-    assert_eq!(started, many + 1);
+    assert_eq!(started, scheduled, "{reports:?}");
     let t0_jobs = reports.iter().filter(|(t, _)| t.as_str() == "t0").count();
     assert!(
         t0_jobs >= 5,

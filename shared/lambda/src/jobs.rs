@@ -175,6 +175,10 @@ pub async fn sweep_page(
     report.finalizations = engine_report.finalizations;
     report.notices = engine_report.notices;
     let next = match page.next {
+        // Runs started on this page have left the scheduled partition: the rest of it is
+        // read from its start again. Only a page where nothing started (early windows, or an
+        // index not yet caught up) moves on by position, so every job makes progress.
+        Some(_) if phase == SweepPhase::Due && report.started > 0 => Some((phase, None)),
         Some(cursor) => Some((phase, Some(cursor))),
         None => phase.next().map(|p| (p, None)),
     };
