@@ -319,7 +319,12 @@ def test_every_sqs_event_reports_batch_item_failures():
                 name,
             )
             seen[fn] = ev["Properties"]
-    assert set(seen) == {"StepFunction", "FinalizerFunction"}
+    assert set(seen) == {"StepFunction", "FinalizerFunction", "CutoffFunction"}
+    assert seen["CutoffFunction"]["Queue"] == getatt("TenantJobsQueue")
+    # The tenant jobs never take all of the cutoff function: per-run cutoffs keep the rest.
+    assert seen["CutoffFunction"]["ScalingConfig"]["MaximumConcurrency"] < template()[
+        "Parameters"
+    ]["CutoffReservedConcurrency"]["MinValue"]
     assert seen["StepFunction"]["Queue"] == getatt("StepQueue")
     assert seen["StepFunction"]["BatchSize"] == 10
     assert seen["StepFunction"]["ScalingConfig"]["MaximumConcurrency"] == ref("StepMaxConcurrency")
@@ -342,8 +347,21 @@ def test_work_queues_redrive_to_the_dlq(queue):
     assert redrive["deadLetterTargetArn"] == getatt("DeadLetterQueue")
     assert redrive["maxReceiveCount"] == ref("MaxReceiveCount")
     param = template()["Parameters"]["MaxReceiveCount"]
+    # High: a step merely waiting is received again without an attempt, and the engine blocks
+    # the run on its own limit (95 receives, shared/lambda/src/host.rs) before SQS moves it.
     assert param["Default"] == 100
-    assert param["MinValue"] >= 5
+    assert param["MinValue"] >= 50
+    host = ROOT / "shared" / "lambda" / "src" / "host.rs"
+    if host.exists():
+        (engine_limit,) = re.findall(r"max_receives: (\d+)", host.read_text())
+        assert int(engine_limit) < param["MinValue"] * 2 and int(engine_limit) < param["Default"]
+
+
+def test_tenant_jobs_queue_redrives_and_expires_stale_jobs():
+    q = props("TenantJobsQueue")
+    assert q["RedrivePolicy"]["deadLetterTargetArn"] == getatt("DeadLetterQueue")
+    assert q["MessageRetentionPeriod"] <= 3600
+    assert q["VisibilityTimeout"] >= 6 * function_setting("CutoffFunction", "Timeout")
 
 
 def test_queues_are_encrypted_and_dlq_keeps_14_days():
@@ -448,7 +466,7 @@ def test_table_secrets_and_log_groups_use_the_data_key():
     sse = props("StateTable")["SSESpecification"]
     assert sse == {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": getatt("DataKey")}
     secrets = of_type("AWS::SecretsManager::Secret")
-    assert set(secrets) == {"TenantsSecret", "LinkKeySecret", "ConfirmKeySecret"}
+    assert set(secrets) == {"SettingsSecret", "LinkKeySecret", "ConfirmKeySecret"}
     for name, secret in secrets.items():
         assert secret["Properties"]["KmsKeyId"] == getatt("DataKey"), name
     groups = of_type("AWS::Logs::LogGroup")
@@ -651,7 +669,7 @@ def test_table_pitr_ttl_sse_and_indexes():
         ("sk", "RANGE"),
     ]
     expected = {
-        "gsi_state": (("open_state", "S"), ("cutoff_ms", "N")),
+        "gsi_open": (("open_key", "S"), ("cutoff_ms", "N")),
         "gsi_tenant": (("tenant", "S"), ("created_ms", "N")),
         "gsi_employee": (("tenant_employee", "S"), ("created_ms", "N")),
     }
@@ -668,7 +686,7 @@ def test_table_pitr_ttl_sse_and_indexes():
 # What the store reads from each index's items besides the keys (pk, sk and the index's own
 # keys, which every index item carries).
 INDEX_READS = {
-    "gsi_state": ["created_ms"],  # due_runs, open_runs: run id from pk, created_ms to order
+    "gsi_open": [],  # a tenant's sweep: run id from pk, cutoff_ms (the range key)
     "gsi_tenant": ["doc", "state"],  # list_runs: the run from doc, filtered on state
     "gsi_employee": ["doc", "state"],
 }
@@ -679,7 +697,12 @@ def test_indexes_project_only_what_the_store_reads():
         g["IndexName"]: g["Projection"] for g in props("StateTable")["GlobalSecondaryIndexes"]
     }
     for index, reads in INDEX_READS.items():
-        assert projections[index] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": reads}, index
+        want = (
+            {"ProjectionType": "INCLUDE", "NonKeyAttributes": reads}
+            if reads
+            else {"ProjectionType": "KEYS_ONLY"}
+        )
+        assert projections[index] == want, index
 
 
 def test_the_store_reads_nothing_else_from_the_indexes():
@@ -695,11 +718,13 @@ def test_the_store_reads_nothing_else_from_the_indexes():
         nxt = re.search(r"\n    (pub )?(async )?fn ", code[start + 1 :])
         return code[start : start + 1 + nxt.start()] if nxt else code[start:]
 
-    attr = re.compile(r'(?:number::<\w+>|number|string)\(&item, "(\w+)"\)')
-    by_state = body("by_open_state")
-    assert "GSI_STATE" in by_state
-    assert set(attr.findall(by_state)) <= set(INDEX_READS["gsi_state"]) | {"pk", "sk"}
-    assert "run_id_of(&item)" in by_state  # the id comes from pk
+    attr = re.compile(r'(?:number::<\w+>|number|string)\(&?item, "(\w+)"\)')
+    open_runs = ROOT / "shared" / "aws" / "src" / "open_runs.rs"
+    page = open_runs.read_text()
+    page = page[page.index("fn open_page(") : page.index("fn run_tenant(")]
+    assert "GSI_OPEN" in page
+    assert set(attr.findall(page)) <= set(INDEX_READS["gsi_open"]) | {"pk", "sk", "cutoff_ms"}
+    assert "run_id_of(item)" in page  # the id comes from pk
     query = body("query_runs")
     names = set(re.findall(r'expression_attribute_names\("#\w+", "?(\w+)"?\)', query))
     assert names - {"key_attr"} <= {"state"}, names
@@ -728,6 +753,10 @@ def test_no_secret_in_environment(fn):
     env = function_env(fn)
     assert env, fn
     for name, value in env.items():
+        if name == "TENANT_SECRET_PREFIX":
+            # A name prefix, not a secret: the tenants' secrets are read by name on demand.
+            assert value == {"Fn::Sub": "passage/${AWS::StackName}/tenants/"}, fn
+            continue
         if "SECRET" in name.upper():
             assert name.endswith("_ARN"), f"{fn}: {name} must carry an ARN, not a secret"
         for s in strings_in(value):
@@ -735,32 +764,60 @@ def test_no_secret_in_environment(fn):
                 assert not pattern.search(s), f"{fn}: {name} looks like a secret: {s!r}"
 
 
+TENANT_SECRETS = {
+    "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:passage/${AWS::StackName}/tenants/*"
+}
+
+
 def test_secrets_live_in_secrets_manager():
-    # The tenants secret holds passage.toml text; the placeholder is a valid, empty one so the
-    # functions start (shared/config parses it at cold start) until the operator replaces it.
-    tenants = props("TenantsSecret")
-    assert tomllib.loads(tenants["SecretString"]) == {"tenants": []}
+    # The settings secret holds passage.toml text ([[operators]], [notify]); the placeholder is
+    # a valid, empty one so the functions start until the operator replaces it.
+    settings = props("SettingsSecret")
+    assert tomllib.loads(settings["SecretString"]) == {}
     link = props("LinkKeySecret")
     assert "SecretString" not in link
     assert link["GenerateSecretString"]["PasswordLength"] >= 32
-    for fn in FUNCTIONS:
-        assert function_env(fn)["TENANTS_SECRET_ARN"] == ref("TenantsSecret")
-    # The auditor link key reaches the evidence function only; the confirmation-link key the
-    # intake (checks links) and cutoff (signs them into reminders) functions only.
+    # Each tenant has its own secret under the stack's prefix, read on demand by the functions
+    # that act for tenants; the finalizer and the public evidence function read none of them.
+    tenants_served = {"IntakeFunction", "CutoffFunction", "StepFunction"}
     for fn, role in ROLES.items():
+        env = function_env(fn)
         grants = resources_of(allowed(role, "secretsmanager:GetSecretValue"))
-        if fn == "EvidenceFunction":
-            assert function_env(fn)["LINK_KEY_SECRET_ARN"] == ref("LinkKeySecret")
-            assert grants == [ref("LinkKeySecret"), ref("TenantsSecret")]
-            assert "CONFIRM_KEY_SECRET_ARN" not in function_env(fn)
-        elif fn in ("IntakeFunction", "CutoffFunction"):
-            assert "LINK_KEY_SECRET_ARN" not in function_env(fn), fn
-            assert function_env(fn)["CONFIRM_KEY_SECRET_ARN"] == ref("ConfirmKeySecret")
-            assert sorted(map(str, grants)) == sorted(map(str, [ref("TenantsSecret"), ref("ConfirmKeySecret")])), fn
+        assert "TENANTS_SECRET_ARN" not in env, fn
+        if fn in tenants_served:
+            assert env["TENANT_SECRET_PREFIX"] == {"Fn::Sub": "passage/${AWS::StackName}/tenants/"}
+            assert env["SETTINGS_SECRET_ARN"] == ref("SettingsSecret")
+            assert TENANT_SECRETS in grants and ref("SettingsSecret") in grants, fn
         else:
-            assert "LINK_KEY_SECRET_ARN" not in function_env(fn), fn
-            assert "CONFIRM_KEY_SECRET_ARN" not in function_env(fn), fn
-            assert grants == [ref("TenantsSecret")], fn
+            assert "TENANT_SECRET_PREFIX" not in env and "SETTINGS_SECRET_ARN" not in env, fn
+            assert TENANT_SECRETS not in grants and ref("SettingsSecret") not in grants, fn
+        if fn == "EvidenceFunction":
+            # The auditor link key only: a compromise of the public endpoint exposes no
+            # customer's credentials.
+            assert env["LINK_KEY_SECRET_ARN"] == ref("LinkKeySecret")
+            assert grants == [ref("LinkKeySecret")]
+            assert "CONFIRM_KEY_SECRET_ARN" not in env
+        elif fn in ("IntakeFunction", "CutoffFunction"):
+            # The confirmation-link key: intake checks links, cutoff signs them into reminders.
+            assert "LINK_KEY_SECRET_ARN" not in env, fn
+            assert env["CONFIRM_KEY_SECRET_ARN"] == ref("ConfirmKeySecret")
+            want = [TENANT_SECRETS, ref("SettingsSecret"), ref("ConfirmKeySecret")]
+            assert sorted(map(str, grants)) == sorted(map(str, want)), fn
+        elif fn == "StepFunction":
+            assert "LINK_KEY_SECRET_ARN" not in env and "CONFIRM_KEY_SECRET_ARN" not in env
+            assert sorted(map(str, grants)) == sorted(map(str, [TENANT_SECRETS, ref("SettingsSecret")]))
+        else:
+            assert grants == [], fn
+
+
+def test_only_the_fan_out_lists_secrets_and_only_by_name():
+    for fn, role in ROLES.items():
+        listed = allowed(role, "secretsmanager:ListSecrets")
+        if fn == "CutoffFunction":
+            # ListSecrets has no resource-level permissions; it returns names, not values.
+            assert resources_of(listed) == ["*"]
+        else:
+            assert not listed, fn
 
 
 def required_env_names() -> set[str]:
@@ -864,6 +921,7 @@ def test_intake_and_cutoff_manage_schedules_in_their_group_only():
         queues = [getatt("StepQueue"), getatt("FinalizeQueue")]
         if role == "CutoffRole":
             queues.append(getatt("CutoffDeadLetterQueue"))  # its async-invocation DLQ
+            queues.append(getatt("TenantJobsQueue"))  # the fan-out and each page's next
         got = resources_of(allowed(role, "sqs:SendMessage"))
         assert sorted(map(str, got)) == sorted(map(str, queues)), role
     for role in ("StepRole", "FinalizerRole", "EvidenceRole"):
@@ -892,7 +950,10 @@ def test_finalizer_permissions():
         "sqs:ChangeMessageVisibility",
     ):
         assert resources_of(allowed("FinalizerRole", action)) == [getatt("FinalizeQueue")]
-    assert resources_of(allowed("FinalizerRole", "sqs:SendMessage")) == [getatt("DeadLetterQueue")]
+    # Its own queue (a finalization waiting for its tenant's one finalizer goes back for
+    # later) and the dead-letter queue.
+    sends = resources_of(allowed("FinalizerRole", "sqs:SendMessage"))
+    assert sorted(map(str, sends)) == sorted(map(str, [getatt("FinalizeQueue"), getatt("DeadLetterQueue")]))
     assert not allowed("FinalizerRole", "s3:DeleteObject")
     assert not allowed("FinalizerRole", "s3:BypassGovernanceRetention")
 
@@ -918,11 +979,10 @@ def test_evidence_function_is_read_only():
     }
 
 
-def test_only_the_sweep_scans():
-    assert resources_of(allowed("CutoffRole", "dynamodb:Scan")) == [getatt("StateTable")]
+def test_no_function_scans_the_table():
+    # The sweep pages through each tenant's open runs on gsi_open; nothing reads the whole table.
     for role in ROLES.values():
-        if role != "CutoffRole":
-            assert not allowed(role, "dynamodb:Scan"), role
+        assert not allowed(role, "dynamodb:Scan"), role
 
 
 @pytest.mark.parametrize("role", ["IntakeRole", "CutoffRole", "StepRole", "FinalizerRole"])
@@ -1065,7 +1125,7 @@ def test_alarms():
     # dimensions, or the alarm watches a metric nobody publishes.
     assert "Dimensions" not in sla
     assert sla["TreatMissingData"] == "breaching"
-    emitter = ROOT / "shared" / "lambda" / "src" / "cutoff.rs"
+    emitter = ROOT / "shared" / "lambda" / "src" / "jobs.rs"
     if emitter.exists():
         code = emitter.read_text()
         assert '"Namespace": "Passage"' in code
@@ -1203,7 +1263,9 @@ def test_parameters_and_outputs():
         "DeadLetterQueueUrl",
         "SigningKeyArn",
         "EvidenceBucketName",
-        "TenantsSecretArn",
+        "SettingsSecretArn",
+        "TenantSecretPrefix",
+        "TenantJobsQueueUrl",
         "LinkKeySecretArn",
     ):
         assert o in outputs, o
@@ -1355,3 +1417,41 @@ def test_hr_reconcile_runs_hourly_through_the_cutoff_function():
     assert p["ScheduleExpression"] == "rate(1 hour)"
     assert p["Target"]["Arn"] == getatt("CutoffFunction")
     assert p["Target"]["RoleArn"] == getatt("SchedulerRole")
+
+
+def test_moto_provisioning_creates_the_templates_table():
+    """sandbox/moto/src/provision.rs makes the table every AWS test runs on: it must have the
+    template's attributes, keys, indexes and projections, or the tests exercise another table."""
+    provision = ROOT / "sandbox" / "moto" / "src" / "provision.rs"
+    if not provision.exists():
+        pytest.skip("sandbox/moto/src/provision.rs not found")
+    code = provision.read_text()
+    store = (ROOT / "shared" / "aws" / "src" / "store.rs").read_text()
+    consts = dict(re.findall(r'pub const (GSI_\w+): &str = "(\w+)";', store))
+    body = code[code.index("async fn create_table(") :]
+    attributes = dict(re.findall(r'attribute\("(\w+)", (S|N)\)', body))
+    projections = {}
+    for var, kind, rest in re.findall(
+        r"let (\w+) = Projection::builder\(\)\s*\.projection_type\(ProjectionType::(\w+)\)(.*?)\.build\(\);",
+        body,
+        re.S,
+    ):
+        spec = {"ProjectionType": {"KeysOnly": "KEYS_ONLY", "Include": "INCLUDE", "All": "ALL"}[kind]}
+        extra = re.findall(r'non_key_attributes\("(\w+)"\)', rest)
+        if extra:
+            spec["NonKeyAttributes"] = extra
+        projections[var] = spec
+    indexes = {}
+    for const, hash_key, range_key, projection in re.findall(
+        r'index\((GSI_\w+), "(\w+)", "(\w+)", (\w+)(?:\.clone\(\))?\)', body
+    ):
+        indexes[consts[const]] = ((hash_key, range_key), projections[projection])
+    t = props("StateTable")
+    assert attributes == {a["AttributeName"]: a["AttributeType"] for a in t["AttributeDefinitions"]}
+    want = {}
+    for g in t["GlobalSecondaryIndexes"]:
+        keys = {k["KeyType"]: k["AttributeName"] for k in g["KeySchema"]}
+        want[g["IndexName"]] = ((keys["HASH"], keys["RANGE"]), g["Projection"])
+    assert indexes == want
+    assert 'key_schema("pk", "sk")' in body
+    assert f'.attribute_name("{t["TimeToLiveSpecification"]["AttributeName"]}")' in body

@@ -153,7 +153,7 @@ def test_sqs_event_sources_keep_partial_batch_responses():
         for r in transformed()["Resources"].values()
         if r["Type"] == "AWS::Lambda::EventSourceMapping"
     ]
-    assert len(mappings) == 2
+    assert len(mappings) == 3  # steps, finalizations, tenant jobs
     for m in mappings:
         assert m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
@@ -316,7 +316,7 @@ def test_deployed_functions(stack):
         assert cfg["Role"].endswith("/" + physical(stack, logical.replace("Function", "Role")))
         assert cfg["Environment"]["Variables"]["TABLE_NAME"] == table
     mappings = lam.list_event_source_mappings()["EventSourceMappings"]
-    assert len(mappings) == 2
+    assert len(mappings) == 3
     for m in mappings:
         assert m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
@@ -330,7 +330,7 @@ def test_deployed_table(stack):
         ("sk", "RANGE"),
     ]
     assert {g["IndexName"] for g in table["GlobalSecondaryIndexes"]} == {
-        "gsi_state",
+        "gsi_open",
         "gsi_tenant",
         "gsi_employee",
     }
@@ -348,7 +348,7 @@ def test_deployed_queues(stack):
         assert attrs["VisibilityTimeout"] == "360", logical
         redrive = json.loads(attrs["RedrivePolicy"])
         assert redrive["deadLetterTargetArn"] == dlq_arn
-        assert int(redrive["maxReceiveCount"]) == 10
+        assert int(redrive["maxReceiveCount"]) == 100
 
 
 def key_policy(stack, logical: str) -> dict:
@@ -371,7 +371,7 @@ def test_deployed_table_hygiene(stack):
     assert table["DeletionProtectionEnabled"] is True
     projections = {g["IndexName"]: g["Projection"] for g in table["GlobalSecondaryIndexes"]}
     assert projections == {
-        "gsi_state": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["created_ms"]},
+        "gsi_open": {"ProjectionType": "KEYS_ONLY"},
         "gsi_tenant": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["doc", "state"]},
         "gsi_employee": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["doc", "state"]},
     }
@@ -394,7 +394,7 @@ def test_deployed_reserved_concurrency(stack):
         for m in lam.list_event_source_mappings()["EventSourceMappings"]
     }
     name = lambda logical: physical(stack, logical).rsplit("/", 1)[1]
-    assert by_queue == {name("StepQueue"): 10, name("FinalizeQueue"): 5}
+    assert by_queue == {name("StepQueue"): 10, name("FinalizeQueue"): 5, name("TenantJobsQueue"): 5}
 
 
 def test_deployed_function_roles_carry_their_policies(stack):

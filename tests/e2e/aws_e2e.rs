@@ -4,13 +4,13 @@
 //! the emulator's KMS key, the bundle in S3 — verified with openssl and `passage verify`.
 //! Then the failure cases of that path.
 
+use crate::common::aws::host_secrets;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use passage::harness::{Cutoff, TENANT, leaver_event, random_secret};
 use passage_core::ports::RunFilter;
-use passage_core::secret::Secret;
 use passage_core::{RunId, RunState};
-use passage_lambda::AwsHost;
 use passage_lambda::aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use passage_lambda::{AwsHost, HostSecrets};
 use passage_moto::Moto;
 use passage_sandbox::okta::{OktaConfig, OktaEmulator, SeedUser};
 use std::time::{Duration, Instant};
@@ -22,7 +22,7 @@ struct World {
     names: passage_aws::AwsNames,
     okta: OktaEmulator,
     secret: passage_hris::WebhookSecret,
-    tenants: String,
+    secrets: HostSecrets,
     host: AwsHost,
     sqs: aws_sdk_sqs::Client,
 }
@@ -52,7 +52,8 @@ api_token = "{}"
         okta.base_url(),
         okta.api_token()
     );
-    let host = AwsHost::build(&sdk, names.clone(), &tenants, Secret::new("e2e-link-key"))
+    let secrets = host_secrets(&sdk, &names, &tenants, "e2e-link-key").await;
+    let host = AwsHost::build(&sdk, names.clone(), secrets.clone())
         .await
         .expect("host");
     let sqs = aws_sdk_sqs::Client::new(&sdk);
@@ -62,7 +63,7 @@ api_token = "{}"
         names,
         okta,
         secret,
-        tenants,
+        secrets,
         host,
         sqs,
     }
@@ -71,14 +72,9 @@ api_token = "{}"
 impl World {
     /// A second, independent function instance (its own worker id), as Lambda would run.
     async fn another_instance(&self) -> AwsHost {
-        AwsHost::build(
-            &self.sdk,
-            self.names.clone(),
-            &self.tenants,
-            Secret::new("e2e-link-key"),
-        )
-        .await
-        .unwrap()
+        AwsHost::build(&self.sdk, self.names.clone(), self.secrets.clone())
+            .await
+            .unwrap()
     }
 
     /// POSTs a signed webhook through the router exactly as API Gateway (HTTP API, payload 2.0)

@@ -4,10 +4,10 @@
 //! header — names the operator and its tenants.
 
 use crate::common;
+use common::aws::aws_host;
 use common::hr_vendors;
 use passage_core::RunState;
 use passage_core::ports::RunFilter;
-use passage_core::secret::Secret;
 use passage_lambda::AwsHost;
 use passage_moto::Moto;
 use passage_sandbox::hr::directory::DEMO_LEAVER;
@@ -78,9 +78,7 @@ async fn world() -> World {
             "\n[[operators]]\nname = \"acme-it\"\niam_principal = \"{OPS_ROLE}\"\ntenants = [\"acme\"]\n"
         ),
     );
-    let host = AwsHost::build(&sdk, names, &tenants, Secret::new("hrop-link-key"))
-        .await
-        .expect("host");
+    let host = aws_host(&sdk, names, &tenants, "hrop-link-key").await;
     World {
         _moto: moto,
         host,
@@ -151,9 +149,7 @@ async fn every_vendor_webhook_through_the_lambda_intake_starts_one_run() {
             hr_vendors::hr_api_toml(&c.settings)
         );
         let tenants = tenants_toml(&okta, &acme, "");
-        let host = AwsHost::build(&sdk, names, &tenants, Secret::new("hrv-link-key"))
-            .await
-            .expect("host");
+        let host = aws_host(&sdk, names, &tenants, "hrv-link-key").await;
         let store = &host.engine.ports().store;
         let all = RunFilter::default;
         let path = format!("/v1/tenants/acme/webhooks/{vendor}");
@@ -356,9 +352,7 @@ system_token = "{system}"
         system = gusto.system_token(),
     );
     let tenants = tenants_toml(&okta, &acme, "");
-    let host = AwsHost::build(&sdk, names, &tenants, Secret::new("gushs-link-key"))
-        .await
-        .expect("host");
+    let host = aws_host(&sdk, names, &tenants, "gushs-link-key").await;
     let path = "/v1/tenants/acme/webhooks/gusto";
     let json = vec![("content-type".to_owned(), "application/json".to_owned())];
 
@@ -392,4 +386,48 @@ system_token = "{system}"
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].subject.employee_id, people.leaver_id);
     drop(moto);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_session_of_the_configured_role_is_that_operator() {
+    let w = world().await;
+    // What API Gateway reports for a caller who assumed the role: its session, not the role.
+    let session = "arn:aws:sts::123456789012:assumed-role/acme-it/jane@example.com";
+    let (s, v) = call(
+        &w.host,
+        "GET",
+        "/v1/operator/tenants/acme/runs",
+        &[],
+        b"",
+        Some(session),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    // Still scoped to the operator's tenants.
+    let (s, _) = call(
+        &w.host,
+        "GET",
+        "/v1/operator/tenants/globex/runs",
+        &[],
+        b"",
+        Some(session),
+    )
+    .await;
+    assert_eq!(s, 404);
+    // A session of another role, or of the same name in another account, is nobody.
+    for other in [
+        "arn:aws:sts::123456789012:assumed-role/acme-it-readonly/jane",
+        "arn:aws:sts::999999999999:assumed-role/acme-it/jane",
+    ] {
+        let (s, _) = call(
+            &w.host,
+            "GET",
+            "/v1/operator/tenants/acme/runs",
+            &[],
+            b"",
+            Some(other),
+        )
+        .await;
+        assert_eq!(s, 403, "{other}");
+    }
 }

@@ -5,6 +5,8 @@
 mod auditor_links;
 mod aws_e2e;
 mod aws_hr_operator;
+mod aws_scale;
+mod aws_tenants;
 mod common;
 mod crash_recovery;
 mod data_dir;

@@ -1,4 +1,5 @@
-//! Cutoff: a run's one-time schedule fired, or the periodic sweep is due.
+//! Cutoff: a run's one-time schedule fired, the periodic sweep or reconcile is due (fanned out
+//! per tenant), or a batch of those per-tenant jobs arrived from their queue.
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use passage_lambda::AwsHost;
@@ -10,7 +11,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let host = AwsHost::from_env().await?;
     let host = &host;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        passage_lambda::cutoff::handle(host, event.payload)
+        let budget =
+            passage_lambda::batch::budget_until(passage_lambda::deadline_of(&event.context));
+        passage_lambda::cutoff::handle_within(host, event.payload, budget)
             .await
             .map_err(lambda_runtime::Error::from)
     }))

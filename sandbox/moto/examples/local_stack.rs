@@ -6,9 +6,9 @@
 //! ```
 //!
 //! Creates the table, queues, signing key, bucket and schedule group (`passage_moto::provision`)
-//! and the two secrets the functions read at cold start: the tenants' configuration (the file's
-//! `[[tenants]]` TOML, or one demo tenant `demo` with a fresh webhook secret) and a random
-//! auditor-link key. Prints `export NAME=value` lines on stdout, one for every variable
+//! and the secrets the functions read: one per tenant of the file (or one demo tenant `demo`
+//! with a fresh webhook secret) under a prefix, the settings secret (the file's operators and
+//! notices) and a random auditor-link key. Prints `export NAME=value` lines on stdout, one for every variable
 //! `AwsHost::from_env` reads plus the SDK's endpoint, region and test credentials; progress goes
 //! to stderr. With the demo tenant it also prints `PASSAGE_DEMO_WEBHOOK_SECRET`, the `whsec_`
 //! secret to sign test webhooks with (no function reads it).
@@ -91,7 +91,8 @@ async fn run(endpoint: &str, tenants_file: Option<&str>) -> anyhow::Result<Vec<S
     // provision names everything `<prefix>-<what>-<id>`; the secrets share the table's id.
     let id = names.table.rsplit('-').next().unwrap_or("local").to_owned();
 
-    let tenants_arn = create_secret(&sdk, &format!("{PREFIX}-tenants-{id}"), &tenants_toml).await?;
+    let stored =
+        passage_moto::store_configuration(&sdk, &format!("{PREFIX}-{id}/"), &tenants_toml).await?;
     // Like the template's generated key: 64 characters, the HMAC key is their UTF-8 bytes.
     let link_key: String = rand::thread_rng()
         .sample_iter(&Alphanumeric)
@@ -100,8 +101,8 @@ async fn run(endpoint: &str, tenants_file: Option<&str>) -> anyhow::Result<Vec<S
         .collect();
     let link_arn = create_secret(&sdk, &format!("{PREFIX}-link-key-{id}"), &link_key).await?;
     eprintln!(
-        "local_stack: table {}, bucket {}, tenants secret {tenants_arn}",
-        names.table, names.bucket
+        "local_stack: table {}, bucket {}, tenant secrets {}*",
+        names.table, names.bucket, stored.tenant_prefix
     );
 
     let mut vars: Vec<(&str, String)> = vec![
@@ -112,6 +113,7 @@ async fn run(endpoint: &str, tenants_file: Option<&str>) -> anyhow::Result<Vec<S
         ("TABLE_NAME", names.table),
         ("STEP_QUEUE_URL", names.step_queue_url),
         ("FINALIZE_QUEUE_URL", names.finalize_queue_url),
+        ("TENANT_JOBS_QUEUE_URL", names.tenant_jobs_queue_url),
         ("DLQ_URL", names.dead_letter_queue_url),
         ("KMS_KEY_ID", names.kms_key_id),
         ("KMS_ALIAS_PREFIX", names.kms_alias_prefix),
@@ -123,7 +125,8 @@ async fn run(endpoint: &str, tenants_file: Option<&str>) -> anyhow::Result<Vec<S
             "OBJECT_LOCK_DAYS",
             names.object_lock_days.unwrap_or(0).to_string(),
         ),
-        ("TENANTS_SECRET_ARN", tenants_arn),
+        ("TENANT_SECRET_PREFIX", stored.tenant_prefix),
+        ("SETTINGS_SECRET_ARN", stored.settings_arn),
         ("LINK_KEY_SECRET_ARN", link_arn),
     ];
     if let Some(secret) = demo_secret {

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
-use passage_aws::{AwsNames, GSI_EMPLOYEE, GSI_STATE, GSI_TENANT, error_text};
+use passage_aws::{AwsNames, GSI_EMPLOYEE, GSI_OPEN, GSI_TENANT, error_text};
 
 /// Receives before SQS moves a message to the dead-letter queue by itself. Above the Lambda
 /// engine's own limit (99), so the engine records the step as failed before SQS takes the
@@ -67,6 +67,7 @@ pub async fn provision(config: &SdkConfig, prefix: &str) -> Result<AwsNames, Pro
     .to_string();
     let step_queue_url = create_queue(&sqs, &name("steps"), Some(&redrive)).await?;
     let finalize_queue_url = create_queue(&sqs, &name("finalize"), Some(&redrive)).await?;
+    let tenant_jobs_queue_url = create_queue(&sqs, &name("tenant-jobs"), Some(&redrive)).await?;
     // arn:aws:sqs:<region>:<account>:<name>
     let arn_parts: Vec<&str> = dlq_arn.split(':').collect();
     let (region, account) = match arn_parts.as_slice() {
@@ -131,6 +132,7 @@ pub async fn provision(config: &SdkConfig, prefix: &str) -> Result<AwsNames, Pro
         table,
         step_queue_url,
         finalize_queue_url,
+        tenant_jobs_queue_url,
         dead_letter_queue_url: dlq_url,
         kms_key_id,
         kms_alias_prefix: format!("alias/{prefix}-{id}"),
@@ -197,22 +199,25 @@ fn index(
         .map_err(|e| e.to_string())
 }
 
-/// The single table and its three sparse indexes (see the store module for the layout).
+/// The single table and its three sparse indexes (see the store module for the layout), as
+/// infra/template.yaml's `StateTable` defines them: `tests/table_matches_template.rs` compares
+/// the two.
 async fn create_table(config: &SdkConfig, table: &str) -> Result<(), ProvisionError> {
     use ScalarAttributeType::{N, S};
     let build = || -> Result<_, String> {
-        let all = Projection::builder()
-            .projection_type(ProjectionType::All)
+        let keys_only = Projection::builder()
+            .projection_type(ProjectionType::KeysOnly)
             .build();
-        let created = Projection::builder()
+        let runs = Projection::builder()
             .projection_type(ProjectionType::Include)
-            .non_key_attributes("created_ms")
+            .non_key_attributes("doc")
+            .non_key_attributes("state")
             .build();
         Ok((
             vec![
                 attribute("pk", S)?,
                 attribute("sk", S)?,
-                attribute("open_state", S)?,
+                attribute("open_key", S)?,
                 attribute("cutoff_ms", N)?,
                 attribute("tenant", S)?,
                 attribute("created_ms", N)?,
@@ -220,9 +225,9 @@ async fn create_table(config: &SdkConfig, table: &str) -> Result<(), ProvisionEr
             ],
             key_schema("pk", "sk")?,
             vec![
-                index(GSI_STATE, "open_state", "cutoff_ms", created)?,
-                index(GSI_TENANT, "tenant", "created_ms", all.clone())?,
-                index(GSI_EMPLOYEE, "tenant_employee", "created_ms", all)?,
+                index(GSI_OPEN, "open_key", "cutoff_ms", keys_only)?,
+                index(GSI_TENANT, "tenant", "created_ms", runs.clone())?,
+                index(GSI_EMPLOYEE, "tenant_employee", "created_ms", runs)?,
             ],
         ))
     };
@@ -243,7 +248,7 @@ async fn create_table(config: &SdkConfig, table: &str) -> Result<(), ProvisionEr
         .wait(std::time::Duration::from_secs(60))
         .await
         .map_err(|e| fail(table)(error_text(&e)))?;
-    // Passage writes no expiring items today; the attribute is reserved for ones it may add.
+    // Idempotency records, ended runs' open-run locks and tenant slots carry expires_at.
     let ttl = TimeToLiveSpecification::builder()
         .attribute_name("expires_at")
         .enabled(true)

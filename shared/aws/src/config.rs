@@ -11,6 +11,8 @@ pub struct AwsNames {
     pub step_queue_url: String,
     /// SQS queue of finalize messages (`FINALIZE_QUEUE_URL`).
     pub finalize_queue_url: String,
+    /// SQS queue of per-tenant jobs: sweep pages and HR reconciles (`TENANT_JOBS_QUEUE_URL`).
+    pub tenant_jobs_queue_url: String,
     /// SQS dead-letter queue of both (`DLQ_URL`).
     pub dead_letter_queue_url: String,
     /// The deployment's installation-wide KMS signing key of earlier releases: id, ARN or
@@ -71,6 +73,7 @@ impl AwsNames {
             table: get("TABLE_NAME")?,
             step_queue_url: get("STEP_QUEUE_URL")?,
             finalize_queue_url: get("FINALIZE_QUEUE_URL")?,
+            tenant_jobs_queue_url: get("TENANT_JOBS_QUEUE_URL")?,
             dead_letter_queue_url: get("DLQ_URL")?,
             kms_key_id: get("KMS_KEY_ID")?,
             kms_alias_prefix: get("KMS_ALIAS_PREFIX").unwrap_or_else(|_| "alias/passage".into()),
@@ -99,6 +102,7 @@ mod tests {
             ("TABLE_NAME", "passage"),
             ("STEP_QUEUE_URL", "https://sqs/steps"),
             ("FINALIZE_QUEUE_URL", "https://sqs/finalize"),
+            ("TENANT_JOBS_QUEUE_URL", "https://sqs/tenant-jobs"),
             ("DLQ_URL", "https://sqs/dlq"),
             ("KMS_KEY_ID", "alias/passage"),
             ("BUCKET_NAME", "evidence"),

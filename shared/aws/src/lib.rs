@@ -8,6 +8,9 @@
 //! - [`S3Evidence`]: bundles in S3, under Object Lock when configured.
 //! - [`SchedulerTimer`]: one EventBridge Scheduler `at()` schedule per run's cutoff.
 //! - [`DynamoPacer`]: provider budgets in the same table, shared by concurrent invocations.
+//! - [`TenantSecrets`]: one Secrets Manager secret per tenant, read on demand.
+//! - [`TenantSlots`]: a bounded number of holders per tenant across every instance (fair
+//!   sharing of the step workers; one finalizer per tenant's evidence chain).
 //!
 //! Clients come from one [`aws_config::SdkConfig`] ([`sdk_config`]), which honours
 //! `AWS_ENDPOINT_URL`, so the same code talks to AWS or to the local emulator (`sandbox/moto`).
@@ -17,9 +20,11 @@ mod config;
 mod evidence;
 mod key_vault;
 mod pacer;
+mod open_runs;
 mod queue;
 mod secrets;
 mod signer;
+mod slots;
 mod store;
 mod timer;
 
@@ -27,10 +32,12 @@ pub use config::{AwsNames, ConfigError, sdk_config};
 pub use evidence::S3Evidence;
 pub use key_vault::KmsVault;
 pub use pacer::DynamoPacer;
+pub use open_runs::{OpenPage, OpenRun};
 pub use queue::{DeadLetter, SqsQueue, delivery_from_sqs};
-pub use secrets::{SecretError, secret_string};
+pub use secrets::{SecretError, TenantSecrets, secret_string};
 pub use signer::KmsSigner;
-pub use store::{DynamoStore, GSI_EMPLOYEE, GSI_STATE, GSI_TENANT};
+pub use slots::{Slot, TenantSlots};
+pub use store::{DynamoStore, GSI_EMPLOYEE, GSI_OPEN, GSI_TENANT};
 pub use timer::SchedulerTimer;
 
 /// An SDK error with its whole chain of causes: the `Display` of an `SdkError` alone says

@@ -198,6 +198,42 @@ fn text_attribute(value: &str) -> Result<MessageAttributeValue, QueueError> {
         .map_err(|e| QueueError::Backend(e.to_string()))
 }
 
+impl SqsQueue {
+    /// Sends every body to `queue_url`, ten to a request. Returns how many were sent.
+    pub async fn send_all(&self, queue_url: &str, bodies: &[String]) -> Result<usize, QueueError> {
+        for (chunk_no, chunk) in bodies.chunks(10).enumerate() {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, body)| {
+                    aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                        .id(format!("m{chunk_no}-{i}"))
+                        .message_body(body)
+                        .build()
+                        .map_err(|e| QueueError::Backend(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| QueueError::Backend(error_text(&e)))?;
+            if let Some(failed) = out.failed().first() {
+                return Err(QueueError::Backend(format!(
+                    "{} of {} messages not sent: {}",
+                    out.failed().len(),
+                    chunk.len(),
+                    failed.message().unwrap_or(failed.code())
+                )));
+            }
+        }
+        Ok(bodies.len())
+    }
+}
+
 #[async_trait]
 impl StepQueue for SqsQueue {
     /// A standard queue: a message queued twice may be delivered twice (the port allows it;

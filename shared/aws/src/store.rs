@@ -3,24 +3,32 @@
 //!
 //! | item | pk | sk | other attributes |
 //! |---|---|---|---|
-//! | run | `RUN#<id>` | `META` | `doc`, `version`, `state`, `tenant`, `employee_id`, `tenant_employee`, `cutoff_ms`, `created_ms`, `idempotency_key`, `open_state` (only while scheduled, running or blocked) |
+//! | run | `RUN#<id>` | `META` | `doc`, `version`, `state`, `tenant`, `employee_id`, `tenant_employee`, `cutoff_ms`, `created_ms`, `idempotency_key`, `open_key` (`<state>#<tenant>`, only while scheduled, running or blocked) |
 //! | step | `RUN#<id>` | `STEP#<key>` | `doc`, `version`, `ord` (position in the plan) |
 //! | attempt | `RUN#<id>` | `ATT#<step>#<number:06>` | `doc` |
 //! | event | `RUN#<id>` | `EVT#<at ms:013>#<uuid v7>` | `doc` |
-//! | idempotency | `IDEM#<tenant>#<key>` | `IDEM` | `run_id` |
+//! | idempotency | `IDEM#<tenant>#<key>` | `IDEM` | `run_id`, `expires_at` |
+//! | open-run lock | `OPEN#<tenant>#<employee>` | `LOCK` | `run_id`, `expires_at` (once its run has ended) |
 //! | chain head | `CHAIN#<tenant>` | `HEAD` | `sequence`, `manifest_sha256` |
 //! | learned secret | `SECRET#<tenant>` | `<vendor>` | `secret`, `at_ms` |
 //! | audit event | `AUDIT#<tenant>` | `<at ms:013>#<uuid v7>` | `doc` (see `audit.rs`) |
 //!
 //! Indexes (sparse: only run items carry their key attributes):
-//! - `gsi_state`: `open_state` / `cutoff_ms`, projecting `created_ms`: `due_runs`, `open_runs`.
+//! - `gsi_open`: `open_key` / `cutoff_ms`, keys only: one tenant's scheduled, running or blocked
+//!   runs, a page at a time ([`DynamoStore::open_page`]). Keyed by state *and* tenant, so no
+//!   key value is shared by every tenant, and a tenant's sweep reads only its own runs.
 //! - `gsi_tenant`: `tenant` / `created_ms`, all attributes: `list_runs` by tenant.
 //! - `gsi_employee`: `tenant_employee` (`<tenant>#<employee_id>`) / `created_ms`, all
 //!   attributes: `list_runs` by tenant and employee.
 //!
-//! `list_runs` without a tenant scans the table (operator tooling only; by employee it filters
-//! the scan). Index reads are eventually consistent on DynamoDB; reads by run are strongly
-//! consistent.
+//! `list_runs` without a tenant, `due_runs` and `open_runs` span every tenant and so scan the
+//! table: they serve tooling and the store's contract suite. The Lambda functions never call
+//! them (they sweep per tenant, through `gsi_open`), and no function's role may Scan.
+//! Index reads are eventually consistent on DynamoDB; reads by run are strongly consistent.
+//!
+//! Items that need not live forever carry `expires_at` (epoch seconds) and DynamoDB's TTL
+//! deletes them: idempotency records, the open-run locks of ended runs, and the tenant slots of
+//! [`crate::TenantSlots`]. Runs, steps, attempts, events and chain heads never expire.
 
 use crate::{AwsNames, error_text};
 use async_trait::async_trait;
@@ -40,7 +48,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 
-pub const GSI_STATE: &str = "gsi_state";
+pub const GSI_OPEN: &str = "gsi_open";
 pub const GSI_TENANT: &str = "gsi_tenant";
 pub const GSI_EMPLOYEE: &str = "gsi_employee";
 
@@ -49,15 +57,15 @@ const MAX_TRANSACTION_ITEMS: usize = 100;
 /// Idempotency keys longer than this are stored as their SHA-256 (keys are at most 2 KiB).
 const MAX_PLAIN_KEY: usize = 512;
 
-type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// How long an idempotency record outlives its delivery.
 const IDEMPOTENCY_TTL_SECONDS: i64 = 30 * 86_400;
 
 #[derive(Clone)]
 pub struct DynamoStore {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
 }
 
 impl DynamoStore {
@@ -87,7 +95,7 @@ impl DynamoStore {
 
 // --- keys and attributes ---------------------------------------------------------------------
 
-fn run_pk(id: &RunId) -> String {
+pub(crate) fn run_pk(id: &RunId) -> String {
     format!("RUN#{id}")
 }
 
@@ -108,15 +116,15 @@ fn chain_pk(tenant: &TenantId) -> String {
     format!("CHAIN#{tenant}")
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-fn n(v: impl ToString) -> AttributeValue {
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn key(pk: String, sk: &str) -> Item {
+pub(crate) fn key(pk: String, sk: &str) -> Item {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
 
@@ -129,7 +137,7 @@ fn from_doc<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
     serde_json::from_str(doc).map_err(|e| StoreError::Corrupt(format!("{}: {e}", describe(item))))
 }
 
-fn describe(item: &Item) -> String {
+pub(crate) fn describe(item: &Item) -> String {
     let part = |k: &str| match item.get(k) {
         Some(AttributeValue::S(v)) => v.clone(),
         _ => "?".into(),
@@ -137,7 +145,7 @@ fn describe(item: &Item) -> String {
     format!("item {}/{}", part("pk"), part("sk"))
 }
 
-fn string<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
+pub(crate) fn string<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Ok(v),
         _ => Err(StoreError::Corrupt(format!(
@@ -147,7 +155,7 @@ fn string<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
     }
 }
 
-fn number<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
+pub(crate) fn number<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
     match item.get(name) {
         Some(AttributeValue::N(v)) => v.parse().map_err(|_| {
             StoreError::Corrupt(format!("{}: {name} = {v} is out of range", describe(item)))
@@ -159,15 +167,20 @@ fn number<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError
     }
 }
 
-fn run_id_of(item: &Item) -> Result<RunId, StoreError> {
+pub(crate) fn run_id_of(item: &Item) -> Result<RunId, StoreError> {
     let pk = string(item, "pk")?;
     pk.strip_prefix("RUN#")
         .map(RunId::new)
         .ok_or_else(|| StoreError::Corrupt(format!("{pk} is not a run key")))
 }
 
-/// The run's item: its document plus the attributes the indexes need. `open_state` exists
-/// only while the run is scheduled, running or blocked, so `gsi_state` holds only those.
+/// The `gsi_open` key of a tenant's runs in one open state.
+pub(crate) fn open_key(state: RunState, tenant: &TenantId) -> String {
+    format!("{}#{tenant}", state.as_str())
+}
+
+/// The run's item: its document plus the attributes the indexes need. `open_key` exists only
+/// while the run is scheduled, running or blocked, so `gsi_open` holds only those.
 fn run_item(run: &Run) -> Result<Item, StoreError> {
     let mut item = key(run_pk(&run.id), "META");
     item.insert("doc".into(), s(to_doc(run)?));
@@ -186,7 +199,7 @@ fn run_item(run: &Run) -> Result<Item, StoreError> {
         run.state,
         RunState::Scheduled | RunState::Running | RunState::Blocked
     ) {
-        item.insert("open_state".into(), s(run.state.as_str()));
+        item.insert("open_key".into(), s(open_key(run.state, &run.tenant)));
     }
     Ok(item)
 }
@@ -451,7 +464,8 @@ impl DynamoStore {
         }
     }
 
-    /// Run ids of one `open_state`, with their creation time; due ones only when `due` is set.
+    /// Run ids of one open state across every tenant, with their creation time; due ones only
+    /// when `due` is set. A scan: for tooling and the contract suite, never the functions.
     async fn by_open_state(
         &self,
         state: RunState,
@@ -462,16 +476,15 @@ impl DynamoStore {
         loop {
             let mut q = self
                 .client
-                .query()
+                .scan()
                 .table_name(&self.table)
-                .index_name(GSI_STATE)
-                .expression_attribute_values(":state", s(state.as_str()))
+                .expression_attribute_values(":state", s(format!("{}#", state.as_str())))
                 .set_exclusive_start_key(start);
             q = match due {
                 Some(now) => q
-                    .key_condition_expression("open_state = :state AND cutoff_ms <= :now")
+                    .filter_expression("begins_with(open_key, :state) AND cutoff_ms <= :now")
                     .expression_attribute_values(":now", n(now.as_millisecond())),
-                None => q.key_condition_expression("open_state = :state"),
+                None => q.filter_expression("begins_with(open_key, :state)"),
             };
             let out = q
                 .send()
@@ -479,11 +492,14 @@ impl DynamoStore {
                 .map_err(|e| StoreError::Backend(error_text(&e)))?;
             for item in out.items.unwrap_or_default() {
                 let created = number::<i64>(&item, "created_ms").unwrap_or(0);
-                out_ids.push((run_id_of(&item)?, created));
+                let cutoff = number::<i64>(&item, "cutoff_ms").unwrap_or(0);
+                out_ids.push((run_id_of(&item)?, created, cutoff));
             }
             start = out.last_evaluated_key;
             if start.is_none() {
-                return Ok(out_ids);
+                // The index would give them in cutoff order; so does this.
+                out_ids.sort_by_key(|(_, _, cutoff)| *cutoff);
+                return Ok(out_ids.into_iter().map(|(id, c, _)| (id, c)).collect());
             }
         }
     }
@@ -590,6 +606,34 @@ impl DynamoStore {
         )?)))
     }
 }
+
+impl DynamoStore {
+    /// Marks an ended run's open-run lock for DynamoDB's TTL. Outside the run's transaction and
+    /// conditional on the lock still naming this run, so a lock another run has taken over is
+    /// never touched; a failure only leaves the lock for the next insert to take over.
+    async fn expire_open_lock(&self, run: &Run) {
+        let expires = Timestamp::now().as_second() + ENDED_LOCK_TTL_SECONDS;
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(open_lock_pk(run), OPEN_LOCK_SK)))
+            .update_expression("SET expires_at = :t")
+            .condition_expression("run_id = :me")
+            .expression_attribute_values(":t", n(expires))
+            .expression_attribute_values(":me", s(run.id.as_str()))
+            .send()
+            .await;
+        if let Err(e) = out {
+            tracing::debug!(run = %run.id, error = %error_text(&e), "open-run lock left without expiry");
+        }
+    }
+}
+
+/// How long the open-run lock of an ended run stays before TTL removes it. While it stays, a
+/// new run of the employee takes it over; once gone, the idempotency record (30 days) still
+/// answers a late duplicate of the ended run's own webhook.
+const ENDED_LOCK_TTL_SECONDS: i64 = 7 * 86_400;
 
 /// The idempotency record: refused if the same request was stored before.
 fn idempotency_put(table: &str, run: &Run) -> Result<TxItem, StoreError> {
@@ -830,7 +874,11 @@ impl RunStore for DynamoStore {
             .map_err(|(failure, labels)| match failure {
                 TxFailure::Condition { index, .. } => StoreError::Conflict(labels[index].clone()),
                 TxFailure::Other(e) => StoreError::Backend(e),
-            })
+            })?;
+        for run in commit.runs.iter().filter(|r| r.state.is_terminal()) {
+            self.expire_open_lock(run).await;
+        }
+        Ok(())
     }
 
     async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>, StoreError> {

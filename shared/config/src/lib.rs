@@ -14,6 +14,7 @@ mod policy;
 pub mod providers;
 mod resolve;
 mod secrets;
+mod split;
 mod wiring;
 
 pub use check::{Problem, check_file};
@@ -28,6 +29,7 @@ pub use providers::{
 };
 pub use resolve::Resolved;
 pub use secrets::{SecretError, resolve_secret};
+pub use split::{Settings, TenantParts, resolve_settings, resolve_tenant, split};
 pub use wiring::{CONFIRM_LINKS_VALID_FOR, Integrations, Wiring, confirm_links};
 
 #[cfg(test)]

@@ -13,10 +13,18 @@ pub(crate) fn operators(
     tenants: &[TenantConfig],
 ) -> Result<Vec<passage_http::Operator>> {
     let known: HashSet<&str> = tenants.iter().map(|t| t.id.as_str()).collect();
-    list.iter().map(|o| operator(o, &known)).collect()
+    list.iter().map(|o| operator(o, Some(&known))).collect()
 }
 
-fn operator(o: &OperatorConfig, known: &HashSet<&str>) -> Result<passage_http::Operator> {
+/// Operators whose tenants live elsewhere (one secret each on AWS): their tenant lists are
+/// checked for form only, since a tenant may be added after its operator.
+pub(crate) fn operators_of_elsewhere(
+    list: &[OperatorConfig],
+) -> Result<Vec<passage_http::Operator>> {
+    list.iter().map(|o| operator(o, None)).collect()
+}
+
+fn operator(o: &OperatorConfig, known: Option<&HashSet<&str>>) -> Result<passage_http::Operator> {
     let at = format!("operator {}", o.name);
     if o.token.is_none() && o.iam_principal.is_none() {
         bail!("{at}: needs a token or an iam_principal");
@@ -25,7 +33,11 @@ fn operator(o: &OperatorConfig, known: &HashSet<&str>) -> Result<passage_http::O
         bail!("{at}: lists no tenants (use \"*\" for all)");
     }
     for t in &o.tenants {
-        if t != "*" && !known.contains(t.as_str()) {
+        let configured = match known {
+            Some(known) => known.contains(t.as_str()),
+            None => passage_core::ids::is_valid_tenant_id(t),
+        };
+        if t != "*" && !configured {
             bail!("{at}: tenant {t:?} is not configured");
         }
     }

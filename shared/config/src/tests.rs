@@ -219,8 +219,8 @@ fn typos_and_bad_values_are_refused_with_a_reason() {
     assert!(bad_zone.to_string().contains("Mars/Base"), "{bad_zone}");
 }
 
-#[test]
-fn the_wiring_carries_each_tenants_connections_hr_api_and_operators() {
+#[tokio::test]
+async fn the_wiring_carries_each_tenants_connections_hr_api_and_operators() {
     use passage_core::{Provider, TenantId};
     let text = r#"
 [[tenants]]
@@ -256,7 +256,12 @@ tenants = ["*"]
         "tenants with an HR API, in the file's order"
     );
     let ports = &wiring.integrations;
-    let acme = ports.tenants.tenant(&TenantId::new("acme")).unwrap();
+    let acme = ports
+        .tenants
+        .tenant(&TenantId::new("acme"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(acme.name, "Acme");
     assert!(ports.connectors.connector(&acme, Provider::Okta).is_some());
     assert!(
@@ -266,9 +271,21 @@ tenants = ["*"]
             .is_none()
     );
     assert!(ports.hr.source(&acme).is_none());
-    let globex = ports.tenants.tenant(&TenantId::new("globex")).unwrap();
+    let globex = ports
+        .tenants
+        .tenant(&TenantId::new("globex"))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(ports.hr.source(&globex).is_some());
-    assert!(ports.tenants.tenant(&TenantId::new("initech")).is_none());
+    assert!(
+        ports
+            .tenants
+            .tenant(&TenantId::new("initech"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(format!("{:?}", wiring.operators).contains("msp-staff"));
 }
 

@@ -27,7 +27,8 @@ pub(crate) async fn published(host: &ApiState, tenant: &str) -> Result<Option<Ke
         return Ok(None);
     }
     let tenant = TenantId::new(tenant);
-    if host.engine.ports().tenants.tenant(&tenant).is_none() {
+    let known = host.engine.ports().tenants.tenant(&tenant).await;
+    if known.map_err(EngineError::from)?.is_none() {
         return Ok(None);
     }
     let set = host.engine.ports().keys.key_set(&tenant).await;

@@ -78,10 +78,14 @@ impl Operators {
         found
     }
 
+    /// The operator whose configured principal the verified caller is: the same ARN, or a
+    /// session of the configured role.
     fn by_principal(&self, arn: &str) -> Option<&Operator> {
-        self.0
-            .iter()
-            .find(|op| op.iam_principal.as_deref() == Some(arn))
+        self.0.iter().find(|op| {
+            op.iam_principal
+                .as_deref()
+                .is_some_and(|configured| crate::principal_matches(configured, arn))
+        })
     }
 }
 
@@ -170,7 +174,7 @@ fn authenticate(
 }
 
 /// Authenticates and checks the tenant is in the operator's scope (and exists).
-fn authorise(
+async fn authorise(
     state: &ApiState,
     headers: &HeaderMap,
     iam: Option<&IamCaller>,
@@ -178,13 +182,9 @@ fn authorise(
 ) -> Result<Operator, ApiError> {
     let op = authenticate(state, headers, iam)?;
     let exists = passage_core::ids::is_valid_tenant_id(tenant)
-        && state
-            .engine
-            .ports()
-            .tenants
-            .tenant(&TenantId::new(tenant))
-            .is_some();
-    if !exists || !op.may_access(tenant) {
+        && op.may_access(tenant)
+        && tenant_exists(state, tenant).await?;
+    if !exists {
         return Err(ApiError::new(
             ErrorKind::NotFound,
             "not_found",
@@ -192,6 +192,26 @@ fn authorise(
         ));
     }
     Ok(op)
+}
+
+/// Whether the tenant is configured. A tenant whose configuration is broken still exists: its
+/// operators must be able to look at and stop its runs while it is being fixed.
+async fn tenant_exists(state: &ApiState, tenant: &str) -> Result<bool, ApiError> {
+    match state
+        .engine
+        .ports()
+        .tenants
+        .tenant(&TenantId::new(tenant))
+        .await
+    {
+        Ok(found) => Ok(found.is_some()),
+        Err(passage_core::ports::TenantError::Misconfigured { .. }) => Ok(true),
+        Err(e) => Err(ApiError::new(
+            ErrorKind::Unavailable,
+            "tenant_config_unavailable",
+            e.to_string(),
+        )),
+    }
 }
 
 /// Parses a JSON body strictly: unknown fields and wrong types are named in the 400.
@@ -222,7 +242,7 @@ impl FromRequestParts<ApiState> for TenantCall {
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         let tenant = path_param(parts, state, "tenant").await?;
         let iam = parts.extensions.get::<IamCaller>();
-        let op = authorise(state, &parts.headers, iam, &tenant)?;
+        let op = authorise(state, &parts.headers, iam, &tenant).await?;
         Ok(Self { op, tenant })
     }
 }

@@ -1,12 +1,14 @@
-//! Scheduler payloads: one run's cutoff (`{"run_id","tenant"}`), the periodic sweep
-//! (`{"sweep": true}`), which also reports runs blocked past their SLA as a metric, and the
-//! hourly HR reconcile (`{"reconcile": true}`).
+//! The cutoff function's events: one run's cutoff (`{"run_id","tenant"}`), the periodic sweep
+//! (`{"sweep": true}`) and the hourly HR reconcile (`{"reconcile": true}`), both fanned out per
+//! tenant ([`crate::jobs`]), and batches from the tenant-jobs queue (an SQS event).
 
 use crate::AwsHost;
+use crate::jobs::{self, TenantJob};
+use aws_lambda_events::event::sqs::SqsEvent;
 use passage_core::RunId;
-use passage_core::ports::RunFilter;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::time::Duration;
 
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -16,10 +18,22 @@ pub enum Trigger {
     Reconcile { reconcile: bool },
 }
 
-/// How long a run may stay blocked before it counts against the SLA metric.
-const BLOCKED_SLA_SECONDS: i64 = 4 * 3600;
-
 pub async fn handle(host: &AwsHost, payload: Value) -> anyhow::Result<Value> {
+    handle_within(host, payload, crate::batch::DEFAULT_BUDGET).await
+}
+
+/// Handles one invocation; a batch of tenant jobs gets `budget` for all its records.
+pub async fn handle_within(
+    host: &AwsHost,
+    payload: Value,
+    budget: Duration,
+) -> anyhow::Result<Value> {
+    if payload.get("Records").is_some() {
+        let event: SqsEvent = serde_json::from_value(payload)?;
+        return Ok(serde_json::to_value(
+            tenant_jobs(host, event, budget).await,
+        )?);
+    }
     let trigger: Trigger = serde_json::from_value(payload.clone())
         .map_err(|e| anyhow::anyhow!("unrecognised cutoff payload {payload}: {e}"))?;
     match trigger {
@@ -30,46 +44,49 @@ pub async fn handle(host: &AwsHost, payload: Value) -> anyhow::Result<Value> {
                 .await?;
             Ok(json!({"run_id": run_id, "fired": format!("{fired:?}")}))
         }
+        Trigger::Sweep { .. } => Ok(json!({"sweep_jobs": jobs::fan_out(host, "sweep").await?})),
         Trigger::Reconcile { .. } => {
-            let mut reports = Vec::new();
-            for tenant in &host.reconcile_tenants {
-                // One tenant's HR outage must not stop the others' reconcile.
-                match host.engine.reconcile(tenant, None).await {
-                    Ok(r) => reports.push(serde_json::to_value(r)?),
-                    Err(e) => reports.push(json!({"tenant": tenant, "error": e.to_string()})),
-                }
-            }
-            Ok(json!({"reconciled": reports}))
-        }
-        Trigger::Sweep { .. } => {
-            let report = host.engine.sweep().await?;
-            let now = jiff::Timestamp::now();
-            let blocked = host
-                .engine
-                .ports()
-                .store
-                .list_runs(&RunFilter {
-                    state: Some(passage_core::RunState::Blocked),
-                    ..RunFilter::default()
-                })
-                .await?;
-            let past_sla = blocked
-                .iter()
-                .filter(|r| (now - r.cutoff.at).get_seconds() > BLOCKED_SLA_SECONDS)
-                .count();
-            // CloudWatch embedded metric format: the alarm on BlockedRunsPastSla reads this.
-            println!(
-                "{}",
-                json!({
-                    "_aws": {"Timestamp": now.as_millisecond(), "CloudWatchMetrics": [{
-                        "Namespace": "Passage", "Dimensions": [[]],
-                        "Metrics": [{"Name": "BlockedRunsPastSla", "Unit": "Count"}]}]},
-                    "BlockedRunsPastSla": past_sla,
-                })
-            );
-            Ok(
-                json!({"started": report.started, "requeued": report.requeued, "finalizations": report.finalizations, "blocked_past_sla": past_sla}),
-            )
+            Ok(json!({"reconcile_jobs": jobs::fan_out(host, "reconcile").await?}))
         }
     }
+}
+
+/// Works each job of the batch concurrently within `budget`; a job that fails or runs out of
+/// time is reported alone in `batchItemFailures` and comes back after the queue's visibility
+/// timeout. One tenant's HR outage or broken configuration fails only that tenant's job.
+pub async fn tenant_jobs(
+    host: &AwsHost,
+    event: SqsEvent,
+    budget: Duration,
+) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+    let work = event.records.into_iter().map(|record| async move {
+        let id = record.message_id.clone().unwrap_or_default();
+        let job: TenantJob = match serde_json::from_str(record.body.as_deref().unwrap_or("")) {
+            Ok(job) => job,
+            Err(e) => {
+                // Retrying cannot make it readable: drop it, loudly.
+                tracing::error!(message_id = %id, error = %e, "unreadable tenant job dropped");
+                return None;
+            }
+        };
+        match tokio::time::timeout(budget, jobs::run(host, job.clone())).await {
+            Ok(Ok(report)) => {
+                tracing::info!(%report, "tenant job done");
+                None
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(?job, error = %format!("{e:#}"), "tenant job failed");
+                Some(id)
+            }
+            Err(_) => {
+                tracing::warn!(?job, "tenant job out of time");
+                Some(id)
+            }
+        }
+    });
+    let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
+    for failed in futures::future::join_all(work).await.into_iter().flatten() {
+        response.add_failure(failed);
+    }
+    response
 }

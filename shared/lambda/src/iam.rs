@@ -1,6 +1,11 @@
 //! The operator API on AWS is protected by API Gateway's IAM authorizer: the caller signed the
 //! request with SigV4 and API Gateway verified it. The verified principal arrives in the
 //! request context (never in a header a client could set), and becomes the operator identity.
+//!
+//! A caller working through a role arrives as its session
+//! (`arn:aws:sts::…:assumed-role/Ops/jane`) while the configuration names the role
+//! (`arn:aws:iam::…:role/Ops`); [`passage_http::principal_matches`] decides that they are the
+//! same principal, so the ARN is handed on exactly as API Gateway verified it.
 
 use axum::extract::Request;
 use axum::middleware::Next;

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod aws;
 pub mod hr_vendors;
 
 use std::path::{Path, PathBuf};

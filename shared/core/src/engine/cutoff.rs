@@ -96,10 +96,17 @@ impl Engine {
         let due = self.ports.store.due_runs(horizon).await?;
         let mut started = 0;
         for id in due {
-            if self.fire(&id, Caller::Sweep).await? == Fired::Started {
+            if self.start_if_due(&id).await? == Fired::Started {
                 started += 1;
             }
         }
         Ok(started)
+    }
+
+    /// What the sweep does for one scheduled run it found due (or in its early window): starts
+    /// it, or opens its early window, as its lost timer would have. For a host that finds due
+    /// runs itself (the AWS sweep, per tenant).
+    pub async fn start_if_due(&self, run_id: &RunId) -> Result<Fired, EngineError> {
+        self.fire(run_id, Caller::Sweep).await
     }
 }

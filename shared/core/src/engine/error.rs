@@ -1,6 +1,8 @@
 use crate::machine::TransitionError;
 use crate::plan::PlanError;
-use crate::ports::{EvidenceError, KeyError, QueueError, SignError, StoreError, TimerError};
+use crate::ports::{
+    EvidenceError, KeyError, QueueError, SignError, StoreError, TenantError, TimerError,
+};
 pub use passage_hris::{Classified, ErrorKind};
 
 /// Why an engine operation did not complete. Operator-facing variants name the problem; the
@@ -50,6 +52,9 @@ pub enum EngineError {
     Evidence(#[from] EvidenceError),
     #[error(transparent)]
     Timer(#[from] TimerError),
+    /// The run's tenant has no usable configuration right now (only that tenant's work waits).
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
     /// An outside system the operation needs (an HR system's API) did not answer.
     #[error("{0}")]
     Unavailable(String),
@@ -70,9 +75,10 @@ impl Classified for EngineError {
             EngineError::NotFound(_) => ErrorKind::NotFound,
             EngineError::NotAllowed(_) => ErrorKind::Conflict,
             EngineError::Invalid(_) | EngineError::Plan(_) => ErrorKind::Unprocessable,
-            EngineError::Unavailable(_) | EngineError::Contended(_) | EngineError::Busy(_) => {
-                ErrorKind::Unavailable
-            }
+            EngineError::Unavailable(_)
+            | EngineError::Contended(_)
+            | EngineError::Busy(_)
+            | EngineError::Tenant(_) => ErrorKind::Unavailable,
             EngineError::Transition(_)
             | EngineError::Store(_)
             | EngineError::Queue(_)
@@ -98,6 +104,8 @@ impl Classified for EngineError {
             EngineError::SigningKeyMissing { .. } | EngineError::SigningKeyMismatch { .. } => {
                 "signing_key"
             }
+            EngineError::Tenant(TenantError::Misconfigured { .. }) => "tenant_config_invalid",
+            EngineError::Tenant(TenantError::Unavailable { .. }) => "tenant_config_unavailable",
             EngineError::Transition(_)
             | EngineError::Store(_)
             | EngineError::Queue(_)

@@ -364,6 +364,7 @@ impl Engine {
             .ports
             .tenants
             .tenant(tenant)
+            .await?
             .ok_or_else(|| EngineError::NotFound(format!("tenant {tenant}")))?;
         let source = self.ports.hr.source(&policy).ok_or_else(|| {
             EngineError::NotAllowed(format!("tenant {tenant} has no HR system API configured"))

@@ -40,7 +40,7 @@ impl Engine {
         headers: &(dyn HeaderLookup + Sync),
         body: &[u8],
     ) -> Result<HrAccepted, IntakeError> {
-        let policy = self.intake_tenant(tenant, body)?;
+        let policy = self.intake_tenant(tenant, body).await?;
         let (vendor, hook) = hr_webhook(&policy, vendor)?;
         if let Some(token) = vendor.handshake().and_then(|h| h.recognise(headers, body)) {
             return self.complete_handshake(&policy, vendor, token).await;

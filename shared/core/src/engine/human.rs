@@ -33,7 +33,7 @@ impl Engine {
         steps: &[Step],
         claimed: Step,
     ) -> Result<(), EngineError> {
-        let policy = self.ports.tenants.tenant(&run.tenant);
+        let policy = self.ports.tenants.tenant(&run.tenant).await?;
         let rules = policy
             .as_ref()
             .and_then(|p| human_policy(p, &claimed))
@@ -113,7 +113,7 @@ impl Engine {
         run: &Run,
         steps: &[Step],
     ) -> Result<usize, EngineError> {
-        let Some(policy) = self.ports.tenants.tenant(&run.tenant) else {
+        let Some(policy) = self.ports.tenants.tenant(&run.tenant).await? else {
             return Ok(0);
         };
         let now = self.now();

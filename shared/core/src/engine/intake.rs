@@ -10,7 +10,7 @@ use crate::cutoff::{self, CutoffError, CutoffRequest};
 use crate::domain::{Manager, Run, RunEvent, RunSource, RunState, Subject, TenantPolicy};
 use crate::ids::{RunId, TenantId, is_valid_tenant_id};
 use crate::plan::{self, PlanError};
-use crate::ports::{HrError, InsertOutcome, RunFilter};
+use crate::ports::{HrError, InsertOutcome, RunFilter, TenantError};
 use crate::secret::Secret;
 use jiff::Timestamp;
 use passage_hris::{
@@ -79,6 +79,10 @@ pub enum IntakeError {
     Policy(PlanError),
     #[error("the run could not be stored; the sender should retry: {0}")]
     Unavailable(EngineError),
+    /// This tenant's configuration cannot be read or used: a 503 naming the configuration, so
+    /// the sender retries and succeeds once an administrator fixes it. Other tenants are fine.
+    #[error("{0}; the sender should retry once it is fixed")]
+    TenantConfig(#[from] TenantError),
 }
 
 impl From<EngineError> for IntakeError {
@@ -116,7 +120,9 @@ impl Classified for IntakeError {
             | IntakeError::NoHrSource(_)
             | IntakeError::Policy(_) => ErrorKind::Unprocessable,
             IntakeError::HrRefused(_) => ErrorKind::UpstreamRefused,
-            IntakeError::HrUnavailable(_) | IntakeError::Unavailable(_) => ErrorKind::Unavailable,
+            IntakeError::HrUnavailable(_)
+            | IntakeError::Unavailable(_)
+            | IntakeError::TenantConfig(_) => ErrorKind::Unavailable,
         }
     }
 
@@ -138,6 +144,10 @@ impl Classified for IntakeError {
             IntakeError::HandshakeRefused(_) => "handshake_refused",
             IntakeError::Policy(_) => "tenant_misconfigured",
             IntakeError::Unavailable(_) => "unavailable",
+            IntakeError::TenantConfig(TenantError::Misconfigured { .. }) => "tenant_config_invalid",
+            IntakeError::TenantConfig(TenantError::Unavailable { .. }) => {
+                "tenant_config_unavailable"
+            }
         }
     }
 
@@ -179,7 +189,7 @@ impl From<&LeaverEvent> for LeaverRequest {
 impl Engine {
     /// The first checks of every intake, before any signature: the body's size, then the
     /// tenant named in the path.
-    pub(crate) fn intake_tenant(
+    pub(crate) async fn intake_tenant(
         &self,
         tenant: &str,
         body: &[u8],
@@ -190,9 +200,13 @@ impl Engine {
                 limit: MAX_BODY_BYTES,
             }));
         }
-        is_valid_tenant_id(tenant)
-            .then(|| self.ports.tenants.tenant(&TenantId::new(tenant)))
-            .flatten()
+        if !is_valid_tenant_id(tenant) {
+            return Err(IntakeError::UnknownTenant(tenant.to_owned()));
+        }
+        self.ports
+            .tenants
+            .tenant(&TenantId::new(tenant))
+            .await?
             .ok_or_else(|| IntakeError::UnknownTenant(tenant.to_owned()))
     }
 
@@ -203,7 +217,7 @@ impl Engine {
         headers: &(dyn HeaderLookup + Sync),
         body: &[u8],
     ) -> Result<Accepted, IntakeError> {
-        let policy = self.intake_tenant(tenant, body)?;
+        let policy = self.intake_tenant(tenant, body).await?;
         let now = self.now();
         let delivery = verify_leaver_delivery(&policy, headers, body, now)?;
         let event = LeaverEvent::parse(body)?;

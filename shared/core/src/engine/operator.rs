@@ -157,6 +157,7 @@ impl Engine {
             .ports
             .tenants
             .tenant(&current.tenant)
+            .await?
             .ok_or_else(|| EngineError::NotFound(format!("tenant {}", current.tenant)))?;
         let resolved = cutoff::resolve(
             request,
@@ -344,6 +345,7 @@ impl Engine {
             .ports
             .tenants
             .tenant(tenant)
+            .await?
             .ok_or_else(|| EngineError::NotFound(format!("tenant {tenant}")))?;
         // A zone the operator names outright wins over the location's.
         let (zone, end_of_day) = policy.time_rules(leaver.work_location.as_deref(), None);

@@ -30,6 +30,10 @@ impl Engine {
             .ports
             .tenants
             .tenant(&run.tenant)
+            .await
+            // The outcome is in hand: a directory hiccup now must not lose it.
+            .ok()
+            .flatten()
             .map(|t| t.retry)
             .unwrap_or_default();
         for _ in 0..self.settings.conflict_retries {

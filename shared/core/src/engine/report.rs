@@ -45,6 +45,7 @@ impl Engine {
             .ports
             .tenants
             .tenant(tenant)
+            .await?
             .ok_or_else(|| EngineError::NotFound(format!("tenant {tenant}")))?;
         let runs = self
             .ports

@@ -16,7 +16,7 @@ impl Engine {
         run: &Run,
         steps: &[Step],
     ) -> Result<usize, EngineError> {
-        let Some(policy) = self.ports.tenants.tenant(&run.tenant) else {
+        let Some(policy) = self.ports.tenants.tenant(&run.tenant).await? else {
             return Ok(0);
         };
         let now = self.now();

@@ -29,49 +29,61 @@ impl Engine {
             ..SweepReport::default()
         };
         for run_id in self.ports.store.open_runs().await? {
-            self.release_ready(&run_id).await?;
-            let steps = self.ports.store.steps(&run_id).await?;
-            let now = self.now();
-            for s in &steps {
-                let delay = match s.state {
-                    StepState::Ready | StepState::RetryWait | StepState::AwaitingCompletion => {
-                        s.not_before.map(|nb| until(now, nb)).unwrap_or_default()
-                    }
-                    StepState::InFlight => s
-                        .lease
-                        .as_ref()
-                        .map(|l| until(now, l.until))
-                        .unwrap_or_default(),
-                    _ => continue,
-                };
-                let msg = QueueMessage::Step {
-                    run_id: run_id.clone(),
-                    step_key: s.key.clone(),
-                };
-                self.ports.queue.enqueue(&msg, delay).await?;
-                report.requeued += 1;
-            }
-            // Only runs waiting on people, or past an SLA, need their run record read.
-            let chase = steps.iter().any(|s| s.state == StepState::Awaiting);
-            let alert = steps.iter().any(|s| s.state.is_in_progress());
-            if (chase || alert)
-                && let Some(run) = self.ports.store.run(&run_id).await?
-            {
-                if chase {
-                    report.notices += self.chase_overdue(&run, &steps).await?;
-                }
-                if alert {
-                    report.notices += self.alert_past_sla(&run, &steps).await?;
-                }
-            }
-            if gate::evaluate(&steps) == Gate::Open {
-                let msg = QueueMessage::Finalize {
-                    run_id: run_id.clone(),
-                };
-                self.ports.queue.enqueue(&msg, Duration::ZERO).await?;
-                report.finalizations += 1;
-            }
+            self.sweep_run(&run_id, &mut report).await?;
         }
         Ok(report)
+    }
+
+    /// Puts one running or blocked run back in motion: re-queues its ready and stranded steps,
+    /// chases its overdue human steps and queues its finalization when the gate is open. A host
+    /// that pages through open runs itself (the AWS sweep, per tenant) calls this per run.
+    pub async fn sweep_run(
+        &self,
+        run_id: &crate::ids::RunId,
+        report: &mut SweepReport,
+    ) -> Result<(), EngineError> {
+        self.release_ready(run_id).await?;
+        let steps = self.ports.store.steps(run_id).await?;
+        let now = self.now();
+        for s in &steps {
+            let delay = match s.state {
+                StepState::Ready | StepState::RetryWait | StepState::AwaitingCompletion => {
+                    s.not_before.map(|nb| until(now, nb)).unwrap_or_default()
+                }
+                StepState::InFlight => s
+                    .lease
+                    .as_ref()
+                    .map(|l| until(now, l.until))
+                    .unwrap_or_default(),
+                _ => continue,
+            };
+            let msg = QueueMessage::Step {
+                run_id: run_id.clone(),
+                step_key: s.key.clone(),
+            };
+            self.ports.queue.enqueue(&msg, delay).await?;
+            report.requeued += 1;
+        }
+        // Only runs waiting on people, or past an SLA, need their run record read.
+        let chase = steps.iter().any(|s| s.state == StepState::Awaiting);
+        let alert = steps.iter().any(|s| s.state.is_in_progress());
+        if (chase || alert)
+            && let Some(run) = self.ports.store.run(run_id).await?
+        {
+            if chase {
+                report.notices += self.chase_overdue(&run, &steps).await?;
+            }
+            if alert {
+                report.notices += self.alert_past_sla(&run, &steps).await?;
+            }
+        }
+        if gate::evaluate(&steps) == Gate::Open {
+            let msg = QueueMessage::Finalize {
+                run_id: run_id.clone(),
+            };
+            self.ports.queue.enqueue(&msg, Duration::ZERO).await?;
+            report.finalizations += 1;
+        }
+        Ok(())
     }
 }

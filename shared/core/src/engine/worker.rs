@@ -16,7 +16,7 @@ use crate::domain::{
 use crate::ids::{RunId, StepKey};
 use crate::machine::step::StepInput;
 use crate::ports::{
-    ActionFailure, ActionReport, ActionRequest, Delivery, FailureClass, QueueMessage,
+    ActionFailure, ActionOutcome, ActionReport, ActionRequest, Delivery, FailureClass, QueueMessage,
 };
 use jiff::Timestamp;
 use serde_json::json;
@@ -245,7 +245,21 @@ impl Engine {
             .into(),
             calls: vec![],
         };
-        let Some(policy) = self.ports.tenants.tenant(&run.tenant) else {
+        let policy = match self.ports.tenants.tenant(&run.tenant).await {
+            Ok(policy) => policy,
+            // Only this tenant's configuration is at fault; its steps wait and retry.
+            Err(e) => {
+                return ActionReport {
+                    outcome: ActionOutcome::Failed(ActionFailure {
+                        class: FailureClass::Retryable { retry_after: None },
+                        code: "tenant_config".into(),
+                        message: e.to_string(),
+                    }),
+                    calls: vec![],
+                };
+            }
+        };
+        let Some(policy) = policy else {
             return permanent(
                 "tenant_not_configured",
                 format!("tenant {} is no longer configured", run.tenant),

@@ -33,5 +33,5 @@ pub use pacer::{PaceError, Pacer, Unpaced};
 pub use queue::{Delivery, QueueError, QueueMessage, StepQueue};
 pub use signer::{SignError, Signer};
 pub use store::{ChainHead, Commit, InsertOutcome, RunFilter, RunStore, StoreError};
-pub use tenants::{StaticTenants, TenantDirectory};
+pub use tenants::{StaticTenants, TenantDirectory, TenantError};
 pub use timer::{Timer, TimerError};
