@@ -32,7 +32,9 @@ pub fn open_all(config_path: &Path) -> Result<Opened> {
         integrations,
         operators,
         reconcile,
-    } = config.wiring(passage_server::pacing(settings.lease)).map_err(|e| every_problem(config_path, e))?;
+    } = config
+        .wiring(passage_server::pacing(settings.lease))
+        .map_err(|e| every_problem(config_path, e))?;
     let data_dir = &config.server.data_dir;
     let timestamps = match &config.server.tsa_url {
         Some(url) => {
@@ -43,13 +45,8 @@ pub fn open_all(config_path: &Path) -> Result<Opened> {
         }
         None => None,
     };
-    let system = System::open_with(
-        data_dir,
-        integrations,
-        settings,
-        timestamps,
-    )
-    .with_context(|| format!("opening data directory {}", data_dir.display()))?;
+    let system = System::open_with(data_dir, integrations, settings, timestamps)
+        .with_context(|| format!("opening data directory {}", data_dir.display()))?;
     Ok(Opened {
         config,
         system,

@@ -225,7 +225,10 @@ async fn the_sweep_fans_out_per_tenant_and_reads_one_page_per_job() {
             .unwrap()
             .len();
     }
-    assert!(scheduled > SWEEP_PAGE, "more than a page left for the sweep: {scheduled}");
+    assert!(
+        scheduled > SWEEP_PAGE,
+        "more than a page left for the sweep: {scheduled}"
+    );
 
     let out = passage_lambda::cutoff::handle(&host, serde_json::json!({"sweep": true}))
         .await
@@ -264,7 +267,7 @@ async fn the_sweep_fans_out_per_tenant_and_reads_one_page_per_job() {
         .unwrap();
     let reports = drain_jobs(&s, &host).await;
     assert!(reports.iter().all(|(_, r)| r.index_items <= SWEEP_PAGE));
-    assert!(reports.iter().map(|(_, r)| r.requeued).sum::<usize>() >= many + 1);
+    assert!(reports.iter().map(|(_, r)| r.requeued).sum::<usize>() > many);
     s.okta.shutdown().await;
 }
 

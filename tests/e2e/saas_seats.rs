@@ -39,9 +39,16 @@ async fn link_for(smtp: &passage_sandbox::sinks::SmtpSink, owner: &str) -> Strin
             .into_iter()
             .find(|m| m.envelope_to.iter().any(|t| t.contains(owner)))
         {
-            let body = mail.body().replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+            let body = mail
+                .body()
+                .replace("=\r\n", "")
+                .replace("=\n", "")
+                .replace("=3D", "=");
             let start = body.find("/v1/confirm/").expect("a confirmation link");
-            return body[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+            return body[start..]
+                .chars()
+                .take_while(|c| !c.is_whitespace())
+                .collect();
         }
         assert!(Instant::now() < deadline, "no reminder reached {owner}");
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -86,12 +93,19 @@ async fn every_seat_is_closed_read_back_and_listed_in_the_bundle() {
         if deactivate.state == StepState::Verified {
             break;
         }
-        assert!(Instant::now() < deadline, "the SCIM deactivation did not verify");
+        assert!(
+            Instant::now() < deadline,
+            "the SCIM deactivation did not verify"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let remove = step_state(&sb, &run_id, "scim.wiki.remove_seat").await;
     if posted.elapsed() < SAAS_GRACE - Duration::from_secs(1) {
-        assert_ne!(remove.state, StepState::Verified, "removed inside the grace period");
+        assert_ne!(
+            remove.state,
+            StepState::Verified,
+            "removed inside the grace period"
+        );
         let account = apps.scim.user(EMAIL).expect("kept during the grace period");
         assert!(!account.active);
     }
@@ -105,11 +119,22 @@ async fn every_seat_is_closed_read_back_and_listed_in_the_bundle() {
     let link = link_for(&smtp, saas_owner()).await;
     let url = format!("{}{link}", sb.base_url);
     let http = reqwest::Client::new();
-    let r = http.post(&url).form(&[("note", "removed in Figma admin")]).send().await.unwrap();
+    let r = http
+        .post(&url)
+        .form(&[("note", "removed in Figma admin")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
 
-    let run = sb.wait_closed(&run_id, Duration::from_secs(60)).await.unwrap();
-    assert!(run.closed_at.unwrap() >= run.cutoff.at + jiff::SignedDuration::try_from(SAAS_GRACE).unwrap());
+    let run = sb
+        .wait_closed(&run_id, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(
+        run.closed_at.unwrap()
+            >= run.cutoff.at + jiff::SignedDuration::try_from(SAAS_GRACE).unwrap()
+    );
 
     // In each app: Slack deactivated, signed out, not billed; GitHub membership, credentials
     // and invitation gone, Copilot pending cancellation; the SCIM account removed.
@@ -119,7 +144,13 @@ async fn every_seat_is_closed_read_back_and_listed_in_the_bundle() {
     assert_eq!(apps.github.membership(DEMO_LOGIN), None);
     assert_eq!(apps.github.credentials(DEMO_LOGIN), 0);
     assert_eq!(apps.github.invitations_for(EMAIL), 0);
-    assert!(apps.github.copilot_seat(DEMO_LOGIN).unwrap().pending_cancellation.is_some());
+    assert!(
+        apps.github
+            .copilot_seat(DEMO_LOGIN)
+            .unwrap()
+            .pending_cancellation
+            .is_some()
+    );
     assert!(apps.scim.user(EMAIL).is_none());
 
     // The bundle says what became of each seat, and only what Passage saw.
@@ -130,7 +161,12 @@ async fn every_seat_is_closed_read_back_and_listed_in_the_bundle() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["app"].as_str().unwrap().into(), s["outcome"].as_str().unwrap().into()))
+        .map(|s| {
+            (
+                s["app"].as_str().unwrap().into(),
+                s["outcome"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     for expected in [
         ("slack", "deactivated"),
@@ -145,13 +181,32 @@ async fn every_seat_is_closed_read_back_and_listed_in_the_bundle() {
             "{expected:?} not in {seats:?}"
         );
     }
-    let figma = manifest["seats"].as_array().unwrap().iter().find(|s| s["app"] == "figma").unwrap();
+    let figma = manifest["seats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["app"] == "figma")
+        .unwrap();
     assert_eq!(figma["attested_by"], format!("owner:{}", saas_owner()));
-    let figma_step = manifest["steps"].as_array().unwrap().iter()
-        .find(|s| s["key"] == "human.figma.confirm_app_removal").unwrap();
-    assert!(figma_step["controls"].as_array().unwrap().iter().all(|c| c["relation"] == "supports"));
-    let github_step = manifest["steps"].as_array().unwrap().iter()
-        .find(|s| s["key"] == "github.deactivate_seat").unwrap();
+    let figma_step = manifest["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "human.figma.confirm_app_removal")
+        .unwrap();
+    assert!(
+        figma_step["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["relation"] == "supports")
+    );
+    let github_step = manifest["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "github.deactivate_seat")
+        .unwrap();
     assert!(!github_step["request_ids"].as_array().unwrap().is_empty());
     assert!(bundle.join("evidence/scim/wiki/remove_seat.json").exists());
     assert!(bundle.join("pre-state/scim/wiki.json").exists());

@@ -51,7 +51,11 @@ pub async fn run(config_path: &Path, args: LinkArgs) -> Result<()> {
     let base = base.trim_end_matches('/');
     let key = system.link_key.expose().as_bytes();
     if let (Some(tenant), Some(from), Some(to)) = (&args.tenant, args.from, args.to) {
-        let period = PeriodArgs { tenant: tenant.clone(), from, to };
+        let period = PeriodArgs {
+            tenant: tenant.clone(),
+            from,
+            to,
+        };
         let issued = issue_period_link(
             &system.engine,
             &LinkRequest {
@@ -66,7 +70,9 @@ pub async fn run(config_path: &Path, args: LinkArgs) -> Result<()> {
         .await?;
         eprintln!(
             "period link {} for {} leavers (population sha256 {})",
-            issued.scope.id, issued.report.report.population.count, issued.report.report.population.sha256
+            issued.scope.id,
+            issued.report.report.population.count,
+            issued.report.report.population.sha256
         );
         println!("{base}{}", issued.path);
         return Ok(());

@@ -73,13 +73,18 @@ pub async fn report(config: &Path, a: ReportArgs) -> Result<()> {
     if let Some(out) = &a.out {
         let pdf = chromium(a.format == Format::Pdf)?;
         let signed =
-            passage_report::signed_period_report(&sys.engine, &tenant, period, pdf.as_ref()).await?;
+            passage_report::signed_period_report(&sys.engine, &tenant, period, pdf.as_ref())
+                .await?;
         write_dir(out, &signed.files)?;
         eprintln!("{}", summary(&signed.report));
         if pdf.is_none() {
             eprintln!("(no Chromium found: the directory has no report.pdf)");
         }
-        eprintln!("signed report written to {}; check it with `passage verify {}`", out.display(), out.display());
+        eprintln!(
+            "signed report written to {}; check it with `passage verify {}`",
+            out.display(),
+            out.display()
+        );
         return Ok(());
     }
     let r = sys.engine.period_report(&tenant, period).await?;
@@ -118,8 +123,17 @@ pub fn write_dir(out: &Path, files: &passage_core::evidence::BundleFiles) -> Res
 fn summary(r: &PeriodReport) -> String {
     let s = &r.statistics;
     let completeness = match &r.completeness {
-        Completeness::Checked { missing, extra, source, .. } => {
-            format!("{} missing and {} extra against {source}", missing.len(), extra.len())
+        Completeness::Checked {
+            missing,
+            extra,
+            source,
+            ..
+        } => {
+            format!(
+                "{} missing and {} extra against {source}",
+                missing.len(),
+                extra.len()
+            )
         }
         Completeness::NotChecked { reason } => format!("completeness not checked: {reason}"),
     };
@@ -165,20 +179,34 @@ pub async fn sample(config: &Path, a: SampleArgs) -> Result<()> {
     let mut head = fields();
     head.add_row(vec!["tenant", &r.tenant]);
     head.add_row(vec!["period".to_owned(), r.period.id()]);
-    head.add_row(vec!["population".to_owned(), format!("{} runs", r.population.count)]);
+    head.add_row(vec![
+        "population".to_owned(),
+        format!("{} runs", r.population.count),
+    ]);
     head.add_row(vec!["population sha256", &r.population.sha256]);
     head.add_row(vec!["seed", &a.seed]);
     head.add_row(vec!["size".to_owned(), drawn.len().to_string()]);
     println!("{head}\n");
-    let mut t = table(&["run", "employee", "termination", "bundle", "manifest sha256"]);
+    let mut t = table(&[
+        "run",
+        "employee",
+        "termination",
+        "bundle",
+        "manifest sha256",
+    ]);
     for d in &drawn {
         let l = r.leavers.iter().find(|l| l.run_id == d.run_id);
         t.add_row(vec![
             d.run_id.clone(),
             l.map(|l| l.employee_id.clone()).unwrap_or_default(),
-            l.map(|l| l.termination_date.to_string()).unwrap_or_default(),
-            l.and_then(|l| l.bundle.as_ref()).map(|b| b.sequence.to_string()).unwrap_or_else(|| "open".into()),
-            l.and_then(|l| l.bundle.as_ref()).map(|b| b.manifest_sha256.clone()).unwrap_or_default(),
+            l.map(|l| l.termination_date.to_string())
+                .unwrap_or_default(),
+            l.and_then(|l| l.bundle.as_ref())
+                .map(|b| b.sequence.to_string())
+                .unwrap_or_else(|| "open".into()),
+            l.and_then(|l| l.bundle.as_ref())
+                .map(|b| b.manifest_sha256.clone())
+                .unwrap_or_default(),
         ]);
     }
     println!("{t}");

@@ -116,7 +116,10 @@ impl Signer for KeyFileSigner {
 
 /// Writes a new private file (0600), failing if it exists, and syncs it to disk.
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut f = crate::private_file().write(true).create_new(true).open(path)?;
+    let mut f = crate::private_file()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
     f.write_all(bytes)?;
     f.sync_all()
 }

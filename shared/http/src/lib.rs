@@ -37,8 +37,8 @@ mod principal;
 pub use operator::{IamCaller, Operator, Operators};
 mod period;
 mod report;
-pub use report::sample_body;
 pub use principal::principal_matches;
+pub use report::sample_body;
 
 /// Hands out a short-lived direct URL to one bundle file (an S3 presigned GET), so large
 /// files need not pass through the function.

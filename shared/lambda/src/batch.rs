@@ -85,12 +85,9 @@ impl Record {
 /// admitted groups' records concurrently; the rest are sent again for later. Returns the ids to
 /// report as failures.
 async fn by_scope(host: &AwsHost, records: Vec<Record>, budget: Duration) -> Vec<String> {
-    let scopes = futures::future::join_all(
-        records
-            .iter()
-            .map(|r| host.fairness.scope_of(&r.delivery)),
-    )
-    .await;
+    let scopes =
+        futures::future::join_all(records.iter().map(|r| host.fairness.scope_of(&r.delivery)))
+            .await;
     let mut groups: Vec<(Option<Scope>, Vec<Record>)> = Vec::new();
     let mut failed = Vec::new();
     for (record, scope) in records.into_iter().zip(scopes) {

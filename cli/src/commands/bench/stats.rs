@@ -26,7 +26,10 @@ pub fn summary(mut v: Vec<Duration>) -> String {
     if v.len() >= P99_MIN_SAMPLES {
         out.push_str(&format!(" p99={}", ms(percentile(&v, 0.99))));
     }
-    out.push_str(&format!(" max={}", ms(v.last().copied().unwrap_or_default())));
+    out.push_str(&format!(
+        " max={}",
+        ms(v.last().copied().unwrap_or_default())
+    ));
     out
 }
 
@@ -50,7 +53,10 @@ mod tests {
     fn p99_needs_a_hundred_samples() {
         let few: Vec<Duration> = (1..=20).map(Duration::from_millis).collect();
         let s = summary(few);
-        assert!(s.starts_with("n=20 ") && !s.contains("p99") && s.ends_with("max=20.0ms"), "{s}");
+        assert!(
+            s.starts_with("n=20 ") && !s.contains("p99") && s.ends_with("max=20.0ms"),
+            "{s}"
+        );
         let many: Vec<Duration> = (1..=200).map(Duration::from_millis).collect();
         assert!(summary(many).contains("p99=198.0ms"));
     }

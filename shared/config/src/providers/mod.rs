@@ -7,20 +7,20 @@ mod google;
 mod jumpcloud;
 mod microsoft;
 mod okta;
+mod pace;
 mod saas;
 mod scim;
 mod slack;
-mod pace;
 
 pub use github::GithubConfig;
 pub use google::GoogleConfig;
 pub use jumpcloud::JumpCloudConfig;
 pub use microsoft::MicrosoftConfig;
 pub use okta::OktaConfig;
+pub use pace::PaceConfig;
 pub use saas::ManualAppConfig;
 pub use scim::ScimAppConfig;
 pub use slack::SlackConfig;
-pub use pace::PaceConfig;
 
 use crate::file::TenantConfig;
 use anyhow::{Context, Result};

@@ -5,8 +5,10 @@
 use super::{Access, Kind, Permission};
 use passage_core::{Action::*, Provider};
 
-const SLACK_CONSOLE: &str = "api.slack.com/apps → (the app) → OAuth & Permissions → User Token Scopes, then reinstall";
-const GITHUB_CONSOLE: &str = "github.com/settings/tokens (classic PAT) or the GitHub App's Permissions & events page";
+const SLACK_CONSOLE: &str =
+    "api.slack.com/apps → (the app) → OAuth & Permissions → User Token Scopes, then reinstall";
+const GITHUB_CONSOLE: &str =
+    "github.com/settings/tokens (classic PAT) or the GitHub App's Permissions & events page";
 const SCIM_CONSOLE: &str = "the app's admin console → SCIM or user provisioning → generate a token";
 
 pub(super) const SLACK: &[Permission] = &[

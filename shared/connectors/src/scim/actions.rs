@@ -192,7 +192,7 @@ async fn set_inactive(
     ];
     let mut etag = etag.filter(|_| features.etag);
     let (mut with_path, mut refreshed) = (true, false);
-    for _ in 0..features.patch.then_some(3).unwrap_or(0) {
+    for _ in 0..if features.patch { 3 } else { 0 } {
         let body = patch_active(false, with_path);
         let answer = api
             .call(

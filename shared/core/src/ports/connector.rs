@@ -1,6 +1,4 @@
-use crate::domain::{
-    Action, CallRecord, PendingOperation, Provider, Step, Subject, TenantPolicy,
-};
+use crate::domain::{Action, CallRecord, PendingOperation, Provider, Step, Subject, TenantPolicy};
 use crate::ids::{RunId, StepKey, TenantId};
 use async_trait::async_trait;
 use std::collections::BTreeMap;

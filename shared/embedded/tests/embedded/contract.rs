@@ -4,8 +4,8 @@
 use passage_contract::{self as contract, BoxFuture, QueueCheck};
 use passage_core::RunId;
 use passage_embedded::{
-    Database, FsEvidenceStore, InProcessPacer, KeyFileSigner, KeyFileVault, SqliteQueue, SqliteStore,
-    SqliteTimer,
+    Database, FsEvidenceStore, InProcessPacer, KeyFileSigner, KeyFileVault, SqliteQueue,
+    SqliteStore, SqliteTimer,
 };
 use std::sync::Arc;
 use std::time::Duration;
