@@ -49,14 +49,7 @@ impl KeyFileVault {
             )));
         }
         let dir = self.root.join(tenant.as_str());
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
-        }
-        builder.create(&dir).map_err(backend)?;
+        crate::create_private_dir_all(&dir).map_err(backend)?;
         Ok(dir)
     }
 
@@ -84,7 +77,7 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> std::io::Result<()>
     let mut bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
     bytes.push(b'\n');
     let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
-    let mut f = std::fs::File::create(&tmp)?;
+    let mut f = crate::private_file().write(true).create_new(true).open(&tmp)?;
     f.write_all(&bytes)?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)

@@ -2,13 +2,12 @@
 //!
 //! The records of a batch run concurrently, each within the time the invocation has left: a
 //! record that runs out of time goes back alone (its claim's lease decides when it is tried
-//! again) and its batch mates' results stand. Before a tenant's records of the batch are
-//! worked, the invocation takes one of that tenant's slots ([`crate::fairness`]); records turned
-//! away are sent again for later, as fresh messages, so waiting a turn never counts towards the
-//! dead-letter limit.
+//! again) and its batch mates' results stand. Before a record is worked, its tenant must hold
+//! one of its slots ([`crate::fairness`]); a record turned away is sent again for later, as a
+//! fresh message, so waiting its turn never counts towards the dead-letter limit.
 
 use crate::AwsHost;
-use crate::fairness::{Admission, Scope};
+use crate::fairness::Admission;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use passage_core::engine::Disposition;
 use passage_core::ports::{Delivery, StepQueue};
@@ -41,123 +40,46 @@ pub async fn handle_within(
     queue_url: &str,
     budget: Duration,
 ) -> SqsBatchResponse {
-    let records: Vec<Record> = event
+    let records = event
         .records
         .into_iter()
-        .map(|r| Record::from_sqs(r, queue_url))
-        .collect();
+        .map(|record| handle_record(host, record, queue_url, budget));
     let mut response = SqsBatchResponse::default();
-    for failed in by_scope(host, records, budget).await {
+    for failed in futures::future::join_all(records)
+        .await
+        .into_iter()
+        .flatten()
+    {
         response.add_failure(failed);
     }
     response
 }
 
-/// One record of a batch, as the engine takes it.
-struct Record {
-    message_id: String,
-    delivery: Delivery,
-}
-
-impl Record {
-    fn from_sqs(record: SqsMessage, queue_url: &str) -> Self {
-        let message_id = record.message_id.clone().unwrap_or_default();
-        let receive_count = record
-            .attributes
-            .get("ApproximateReceiveCount")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1);
-        let delivery = passage_aws::delivery_from_sqs(
-            queue_url,
-            &message_id,
-            record.receipt_handle.as_deref().unwrap_or_default(),
-            record.body.as_deref().unwrap_or_default(),
-            receive_count,
-        );
-        Self {
-            message_id,
-            delivery,
-        }
-    }
-}
-
-/// Groups the records by tenant (and kind of work), takes one slot per group, and works the
-/// admitted groups' records concurrently; the rest are sent again for later. Returns the ids to
-/// report as failures.
-async fn by_scope(host: &AwsHost, records: Vec<Record>, budget: Duration) -> Vec<String> {
-    let scopes =
-        futures::future::join_all(records.iter().map(|r| host.fairness.scope_of(&r.delivery)))
-            .await;
-    let mut groups: Vec<(Option<Scope>, Vec<Record>)> = Vec::new();
-    let mut failed = Vec::new();
-    for (record, scope) in records.into_iter().zip(scopes) {
-        let scope = match scope {
-            Ok(scope) => scope,
-            Err(e) => {
-                tracing::warn!(message_id = %record.message_id, error = %e, "tenant unknown; will be redelivered");
-                failed.push(record.message_id);
-                continue;
-            }
-        };
-        match groups.iter_mut().find(|(s, _)| *s == scope) {
-            Some((_, group)) => group.push(record),
-            None => groups.push((scope, vec![record])),
-        }
-    }
-    let results = futures::future::join_all(
-        groups
-            .into_iter()
-            .map(|(scope, group)| handle_group(host, scope, group, budget)),
-    )
-    .await;
-    failed.extend(results.into_iter().flatten());
-    failed
-}
-
-/// One tenant's records of the batch: worked under one slot, or all deferred.
-async fn handle_group(
-    host: &AwsHost,
-    scope: Option<Scope>,
-    group: Vec<Record>,
-    budget: Duration,
-) -> Vec<String> {
-    // The slot's lease outlasts the work it guards, so a dying invocation holds its tenant's
-    // slot for at most this long.
-    let lease = budget + DEADLINE_MARGIN + Duration::from_secs(30);
-    let admission = match &scope {
-        Some(scope) => host.fairness.admit(host, scope, lease).await,
-        None => Admission::Go(None),
-    };
-    match admission {
-        Admission::Go(slot) => {
-            let work = group.iter().map(|r| handle_record(host, r, budget));
-            let failed = futures::future::join_all(work).await;
-            if let Some(slot) = slot {
-                host.fairness.release(&slot).await;
-            }
-            failed.into_iter().flatten().collect()
-        }
-        Admission::Wait(delay) => {
-            let mut failed = Vec::new();
-            for r in group {
-                if let Err(e) = host.queue.requeue(&r.delivery.receipt, delay).await {
-                    tracing::warn!(message_id = %r.message_id, error = %e, "could not defer; will be redelivered");
-                    failed.push(r.message_id);
-                }
-            }
-            failed
-        }
-    }
-}
-
 /// One record, within `budget`: its message id when it must be delivered again.
-async fn handle_record(host: &AwsHost, record: &Record, budget: Duration) -> Option<String> {
-    let Record {
-        message_id,
-        delivery,
-    } = record;
-    match tokio::time::timeout(budget, dispose(host, delivery, message_id)).await {
-        Ok(retry) => retry.then(|| message_id.clone()),
+async fn handle_record(
+    host: &AwsHost,
+    record: SqsMessage,
+    queue_url: &str,
+    budget: Duration,
+) -> Option<String> {
+    let message_id = record.message_id.clone().unwrap_or_default();
+    let receive_count = record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let delivery = passage_aws::delivery_from_sqs(
+        queue_url,
+        &message_id,
+        record.receipt_handle.as_deref().unwrap_or_default(),
+        record.body.as_deref().unwrap_or_default(),
+        receive_count,
+    );
+    // The slot's lease outlasts the work it guards, so a dying invocation blocks its tenant
+    // for at most this long.
+    let lease = budget + DEADLINE_MARGIN + Duration::from_secs(30);
+    match tokio::time::timeout(budget, admitted(host, &delivery, &message_id, lease)).await {
+        Ok(retry) => retry.then_some(message_id),
         Err(_) => {
             tracing::warn!(%message_id, ?budget, "out of time; only this record goes back");
             // Visible again once the claim this attempt holds has lapsed.
@@ -165,8 +87,28 @@ async fn handle_record(host: &AwsHost, record: &Record, budget: Duration) -> Opt
             if let Err(e) = host.queue.release(&delivery.receipt, lease).await {
                 tracing::warn!(%message_id, error = %e, "visibility not changed; default timeout applies");
             }
-            Some(message_id.clone())
+            Some(message_id)
         }
+    }
+}
+
+/// Works the delivery if its tenant has a free slot, else sends it again for later.
+async fn admitted(host: &AwsHost, delivery: &Delivery, message_id: &str, lease: Duration) -> bool {
+    match host.fairness.admit(host, delivery, lease).await {
+        Admission::Go(slot) => {
+            let retry = dispose(host, delivery, message_id).await;
+            if let Some(slot) = slot {
+                host.fairness.release(&slot).await;
+            }
+            retry
+        }
+        Admission::Wait(delay) => match host.queue.requeue(&delivery.receipt, delay).await {
+            Ok(()) => false,
+            Err(e) => {
+                tracing::warn!(%message_id, error = %e, "could not defer; will be redelivered");
+                true
+            }
+        },
     }
 }
 

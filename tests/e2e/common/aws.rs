@@ -115,13 +115,17 @@ pub fn leaver(
 }
 
 /// One tenant's own configuration text, on the Okta emulator at `okta`.
+///
+/// Every tenant here points at one emulated Okta org, which real tenants never share; its
+/// budget is lifted so that tests of fair sharing between tenants measure the sharing, not
+/// one org's pace (tests/e2e/pacing.rs and the pacer contract cover pacing).
 pub fn tenant_text(
     tenant: &str,
     secret: &passage_hris::WebhookSecret,
     okta: &passage_sandbox::okta::OktaEmulator,
 ) -> String {
     format!(
-        "[[tenants]]\nid = \"{tenant}\"\nwebhook_secrets = [\"{}\"]\ndefault_time_zone = \"America/New_York\"\n\n[tenants.okta]\norg_url = \"{}\"\napi_token = \"{}\"\n",
+        "[[tenants]]\nid = \"{tenant}\"\nwebhook_secrets = [\"{}\"]\ndefault_time_zone = \"America/New_York\"\n\n[tenants.okta]\norg_url = \"{}\"\napi_token = \"{}\"\n\n[tenants.okta.pace]\nall = \"100000/min\"\nburst_percent = 100\n",
         secret.to_whsec(),
         okta.base_url(),
         okta.api_token()
