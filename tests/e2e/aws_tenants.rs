@@ -90,7 +90,11 @@ async fn each_tenant_is_read_from_its_own_secret_and_a_broken_one_fails_alone() 
         .host(Duration::from_millis(500), FairShare::default())
         .await;
     // Well ahead, and inside the date window a leaver event must fall in.
-    let later = Cutoff::LastDay(jiff::Zoned::now().date().saturating_add(jiff::Span::new().days(90)));
+    let later = Cutoff::LastDay(
+        jiff::Zoned::now()
+            .date()
+            .saturating_add(jiff::Span::new().days(90)),
+    );
     let body = |t: &str, e: &str| leaver(t, &format!("{e}@example.com"), e, later_cutoff(&later));
     let (st, v) = webhook(&host, "acme", &acme, "a1", &body("acme", "E1")).await;
     assert_eq!(st, 202, "{v}");

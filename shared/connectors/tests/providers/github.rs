@@ -123,7 +123,7 @@ async fn credential_revocation_is_a_background_job_read_back_until_done() {
 }
 
 #[tokio::test]
-async fn secondary_and_primary_rate_limits_are_retryable_with_github_s_wait() {
+async fn secondary_and_primary_rate_limits_are_throttling_with_github_s_wait() {
     let github = org().await;
     let connector = github_connector(&github, github_policy(false), &MAPPING, http());
     github.knobs().burst_429(1);
@@ -131,7 +131,7 @@ async fn secondary_and_primary_rate_limits_are_retryable_with_github_s_wait() {
     assert_eq!(f.code, "secondary_rate_limit");
     assert_eq!(
         f.class,
-        FailureClass::Retryable {
+        FailureClass::Throttled {
             retry_after: Some(Duration::from_secs(1))
         }
     );
@@ -139,7 +139,7 @@ async fn secondary_and_primary_rate_limits_are_retryable_with_github_s_wait() {
     github.reset_rate_limit();
     let f = failure(&connector, None, Snapshot, DEMO_LEAVER, &mut Prior::new()).await;
     assert_eq!(f.code, "rate_limited");
-    let FailureClass::Retryable {
+    let FailureClass::Throttled {
         retry_after: Some(wait),
     } = f.class
     else {

@@ -253,7 +253,7 @@ async fn throttling_and_a_bad_token_are_classified_with_the_server_s_wait_and_a_
     let throttled = failure(&connector, APP, Snapshot, DEMO_LEAVER, &mut Prior::new()).await;
     assert_eq!(
         throttled.class,
-        FailureClass::Retryable {
+        FailureClass::Throttled {
             retry_after: Some(Duration::from_secs(1))
         }
     );

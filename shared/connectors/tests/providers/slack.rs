@@ -216,7 +216,7 @@ async fn throttling_carries_retry_after_and_an_unknown_address_is_no_account() {
     let f = failure(&connector, None, Snapshot, DEMO_LEAVER, &mut Prior::new()).await;
     assert_eq!(
         f.class,
-        FailureClass::Retryable {
+        FailureClass::Throttled {
             retry_after: Some(Duration::from_secs(1))
         }
     );
