@@ -296,6 +296,110 @@ fn plain_item(table: &str, item: Item, label: String) -> Result<TxItem, StoreErr
     )
 }
 
+/// The transaction items of a commit: each run and step written only at the version the commit
+/// read, attempts and events added, and the chain head moved only from the head it expects.
+fn commit_items(table: &str, commit: &Commit) -> Result<Vec<TxItem>, StoreError> {
+    let mut items = Vec::new();
+    for run in &commit.runs {
+        items.push(run_put(table, run)?);
+    }
+    for st in &commit.steps {
+        items.push(step_update(table, st)?);
+    }
+    let mut attempts = HashSet::new();
+    for a in &commit.attempts {
+        // One transaction may not touch an item twice; the first record of a repeat wins.
+        if attempts.insert((&a.run_id, &a.step_key, a.number)) {
+            items.push(plain_item(
+                table,
+                attempt_item(a)?,
+                format!("attempt {} of {}", a.number, a.step_key),
+            )?);
+        }
+    }
+    for e in &commit.events {
+        items.push(plain_item(
+            table,
+            event_item(e)?,
+            format!("event {}", e.kind),
+        )?);
+    }
+    if let Some((tenant, expected, next)) = &commit.chain {
+        items.push(chain_put(table, tenant, expected, next)?);
+    }
+    Ok(items)
+}
+
+fn run_put(table: &str, run: &Run) -> Result<TxItem, StoreError> {
+    let mut stored = run.clone();
+    stored.version = run.version + 1;
+    put(
+        table,
+        PutSpec {
+            item: run_item(&stored)?,
+            condition: Some("#v = :expected"),
+            names: &[("#v", "version")],
+            values: vec![(":expected", n(run.version))],
+            return_old: false,
+        },
+        format!("run {}", run.id),
+    )
+}
+
+/// An update, not a put: it keeps the step's `ord`, which the commit does not know.
+fn step_update(table: &str, st: &Step) -> Result<TxItem, StoreError> {
+    let mut stored = st.clone();
+    stored.version = st.version + 1;
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(run_pk(&st.run_id), &step_sk(st.key.as_str()))))
+        .update_expression("SET #doc = :doc, #v = :next")
+        .condition_expression("#v = :expected")
+        .expression_attribute_names("#doc", "doc")
+        .expression_attribute_names("#v", "version")
+        .expression_attribute_values(":doc", s(to_doc(&stored)?))
+        .expression_attribute_values(":next", n(stored.version))
+        .expression_attribute_values(":expected", n(st.version))
+        .build()
+        .map_err(|e| StoreError::Backend(format!("building an update: {e}")))?;
+    Ok(TxItem {
+        item: TransactWriteItem::builder().update(update).build(),
+        label: format!("step {} of {}", st.key, st.run_id),
+    })
+}
+
+/// The tenant's chain head, moved from `expected` (absent for a tenant's first link) to `next`.
+fn chain_put(
+    table: &str,
+    tenant: &TenantId,
+    expected: &ChainHead,
+    next: &ChainHead,
+) -> Result<TxItem, StoreError> {
+    let mut item = key(chain_pk(tenant), "HEAD");
+    item.insert("sequence".into(), n(next.sequence));
+    item.insert("manifest_sha256".into(), s(&next.manifest_sha256));
+    let matches_expected = "(#seq = :seq AND #sha = :sha)";
+    let condition = if *expected == ChainHead::genesis() {
+        format!("attribute_not_exists(pk) OR {matches_expected}")
+    } else {
+        matches_expected.to_owned()
+    };
+    put(
+        table,
+        PutSpec {
+            item,
+            condition: Some(&condition),
+            names: &[("#seq", "sequence"), ("#sha", "manifest_sha256")],
+            values: vec![
+                (":seq", n(expected.sequence)),
+                (":sha", s(&expected.manifest_sha256)),
+            ],
+            return_old: false,
+        },
+        format!("evidence chain of tenant {tenant}"),
+    )
+}
+
 /// How a transaction failed.
 enum TxFailure {
     /// The condition of item `index` failed (or it was in another transaction's way).
@@ -779,87 +883,7 @@ impl RunStore for DynamoStore {
     /// expected value.
     async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
         check_distinct(&commit)?;
-        let table = &self.table;
-        let mut items = Vec::new();
-        for run in &commit.runs {
-            let mut stored = run.clone();
-            stored.version = run.version + 1;
-            items.push(put(
-                table,
-                PutSpec {
-                    item: run_item(&stored)?,
-                    condition: Some("#v = :expected"),
-                    names: &[("#v", "version")],
-                    values: vec![(":expected", n(run.version))],
-                    return_old: false,
-                },
-                format!("run {}", run.id),
-            )?);
-        }
-        for st in &commit.steps {
-            let mut stored = st.clone();
-            stored.version = st.version + 1;
-            // An update, not a put: it keeps the step's `ord`, which the commit does not know.
-            let update = Update::builder()
-                .table_name(table)
-                .set_key(Some(key(run_pk(&st.run_id), &step_sk(st.key.as_str()))))
-                .update_expression("SET #doc = :doc, #v = :next")
-                .condition_expression("#v = :expected")
-                .expression_attribute_names("#doc", "doc")
-                .expression_attribute_names("#v", "version")
-                .expression_attribute_values(":doc", s(to_doc(&stored)?))
-                .expression_attribute_values(":next", n(stored.version))
-                .expression_attribute_values(":expected", n(st.version))
-                .build()
-                .map_err(|e| StoreError::Backend(format!("building an update: {e}")))?;
-            items.push(TxItem {
-                item: TransactWriteItem::builder().update(update).build(),
-                label: format!("step {} of {}", st.key, st.run_id),
-            });
-        }
-        let mut attempts = HashSet::new();
-        for a in &commit.attempts {
-            // One transaction may not touch an item twice; the first record of a repeat wins.
-            if attempts.insert((&a.run_id, &a.step_key, a.number)) {
-                items.push(plain_item(
-                    table,
-                    attempt_item(a)?,
-                    format!("attempt {} of {}", a.number, a.step_key),
-                )?);
-            }
-        }
-        for e in &commit.events {
-            items.push(plain_item(
-                table,
-                event_item(e)?,
-                format!("event {}", e.kind),
-            )?);
-        }
-        if let Some((tenant, expected, next)) = &commit.chain {
-            let mut item = key(chain_pk(tenant), "HEAD");
-            item.insert("sequence".into(), n(next.sequence));
-            item.insert("manifest_sha256".into(), s(&next.manifest_sha256));
-            let matches_expected = "(#seq = :seq AND #sha = :sha)";
-            let condition = if *expected == ChainHead::genesis() {
-                format!("attribute_not_exists(pk) OR {matches_expected}")
-            } else {
-                matches_expected.to_owned()
-            };
-            items.push(put(
-                table,
-                PutSpec {
-                    item,
-                    condition: Some(&condition),
-                    names: &[("#seq", "sequence"), ("#sha", "manifest_sha256")],
-                    values: vec![
-                        (":seq", n(expected.sequence)),
-                        (":sha", s(&expected.manifest_sha256)),
-                    ],
-                    return_old: false,
-                },
-                format!("evidence chain of tenant {tenant}"),
-            )?);
-        }
+        let items = commit_items(&self.table, &commit)?;
         if items.is_empty() {
             return Ok(());
         }
