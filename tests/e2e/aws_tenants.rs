@@ -443,12 +443,18 @@ async fn one_finalizer_per_tenant_and_housekeeping_items_expire() {
     let acme = s.add_tenant("acme").await;
     let host = s.host(Duration::from_secs(60), FairShare::default()).await;
     let runs = leavers(&s, &host, "acme", &acme, 2).await;
-    // Work the steps until both runs' finalizations are queued.
-    for _ in 0..40 {
-        let event = receive(&s.sqs, &s.names.step_queue_url).await;
-        if event.records.is_empty() {
+    // Work the steps until no step of either run is in progress (a step that must wait comes
+    // back later as a fresh, delayed message, so an empty receive is not the end).
+    for _ in 0..120 {
+        let mut busy = false;
+        for run in &runs {
+            let steps = host.store.steps(run).await.unwrap();
+            busy |= steps.iter().any(|st| st.state.is_in_progress());
+        }
+        if !busy {
             break;
         }
+        let event = receive(&s.sqs, &s.names.step_queue_url).await;
         let r = passage_lambda::batch::handle(&host, event.clone(), &s.names.step_queue_url).await;
         settle(&s.sqs, &s.names.step_queue_url, &event, &failures(&r)).await;
     }
