@@ -28,7 +28,7 @@ const SIZE: usize = 5;
 
 /// Told after their last day: the SLA clock started at yesterday's cutoff.
 fn late(i: usize) -> bool {
-    i % 6 == 0
+    i.is_multiple_of(6)
 }
 /// The hand-over waived by an operator.
 fn waived(i: usize) -> bool {
