@@ -22,6 +22,7 @@ mod keys;
 mod lifecycle;
 mod operator_cli;
 mod pacing;
+mod period_report;
 mod saas_seats;
 mod tamper;
 mod time_policy;

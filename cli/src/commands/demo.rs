@@ -1,6 +1,7 @@
 //! `passage demo`: one leaver, end to end, against the sandbox Okta (and with all providers,
 //! Microsoft, Google, JumpCloud, Slack, GitHub, a SCIM app and an app without an API) — then
-//! the proof, with each SaaS seat's outcome.
+//! the proof, with each SaaS seat's outcome, and the day's period report as an auditor reads
+//! it (HTML, and PDF when Chromium is installed).
 
 use crate::harness::{Cutoff, Sandbox, SandboxOptions, leaver_event};
 use anyhow::{Context, Result, bail};
@@ -9,7 +10,7 @@ use passage_core::evidence::{verify_bundle, verify_chain};
 use passage_core::ports::RunStore;
 use passage_core::{RunId, StepState};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 #[derive(Args)]
@@ -220,6 +221,32 @@ async fn drive(sb: &Sandbox, args: &DemoArgs) -> Result<()> {
         dest.display()
     );
     println!("  (VERIFY.md in the bundle lists every check with openssl, sha256sum and jq)");
+    write_period_report(sb, &args.out, &run).await
+}
+
+/// The signed report of the day the demo leaver left, beside the bundle.
+async fn write_period_report(sb: &Sandbox, out: &Path, run: &passage_core::Run) -> Result<()> {
+    let day = passage_core::report::termination_date_of(run);
+    let period = passage_core::report::Period::new(day, day)?;
+    let chromium = passage_report::pdf::Chromium::find();
+    let signed = passage_report::signed_period_report(
+        &sb.system.engine,
+        &run.tenant,
+        period,
+        chromium.as_ref(),
+    )
+    .await?;
+    let dir = out.join(format!("report-{}", period.id()));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    crate::commands::report::write_dir(&dir, &signed.files)?;
+    println!("\nThe period report for {period} (signed; `passage verify` checks it too):");
+    println!("  {}", dir.join("report.html").display());
+    match chromium {
+        Some(_) => println!("  {}", dir.join("report.pdf").display()),
+        None => println!("  (no PDF: install Debian's `chromium` package to print one)"),
+    }
     Ok(())
 }
 

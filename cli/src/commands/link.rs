@@ -39,7 +39,13 @@ fn actor() -> String {
 }
 
 pub async fn run(config_path: &Path, args: LinkArgs) -> Result<()> {
-    let (config, system) = system::open_store(config_path)?;
+    // A period link builds the report, which needs the tenant's policy (its SLA) and its HR
+    // system: the full system. A run's link needs the store alone.
+    let (config, system) = if args.tenant.is_some() {
+        system::open(config_path)?
+    } else {
+        system::open_store(config_path)?
+    };
     if !(1..=24 * 90).contains(&args.hours) {
         bail!("--hours must be between 1 and 2160 (90 days)");
     }

@@ -1,12 +1,15 @@
 //! `passage verify`: the same checks as the bundle's VERIFY.md, plus the chain and the
 //! continuity of keys across bundles, anchored to trusted keys and checkpoints when given.
+//! A signed period report among the paths is checked the same way, and against the bundle at
+//! the chain head it says it covers when that bundle is given too.
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use passage_core::evidence::{
-    Anchors, Checkpoint, KeySet, SignedCheckpoint, TrustedKeys, VerifiedBundle, verify_anchored,
-    verify_bundle,
+    Anchors, BundleFiles, Checkpoint, KeySet, SignedCheckpoint, TrustedKeys, VerifiedBundle,
+    verify_anchored, verify_bundle,
 };
+use passage_core::report::{REPORT_BUNDLE_SCHEMA, VerifiedReport, check_covers, verify_report};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -74,6 +77,58 @@ fn find_bundles(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+/// Whether a signed directory is a period report rather than a run's bundle.
+fn is_report(files: &BundleFiles) -> bool {
+    files
+        .get("manifest.json")
+        .and_then(|m| serde_json::from_slice::<serde_json::Value>(m).ok())
+        .is_some_and(|m| m["schema"] == REPORT_BUNDLE_SCHEMA)
+}
+
+/// What the directories given verified as.
+#[derive(Default)]
+struct Verified {
+    bundles: Vec<VerifiedBundle>,
+    reports: Vec<VerifiedReport>,
+    failures: usize,
+}
+
+/// Verifies each directory on its own, printing one line for each.
+fn verify_each(dirs: &[PathBuf], trusted: Option<&TrustedKeys>) -> Verified {
+    let mut out = Verified::default();
+    for dir in dirs {
+        let files = match passage_embedded::read_bundle_dir(dir) {
+            Ok(files) => files,
+            Err(e) => {
+                out.failures += 1;
+                println!("FAIL  {}: {e}", dir.display());
+                continue;
+            }
+        };
+        let line = if is_report(&files) {
+            verify_report(&files, trusted).map(|r| {
+                let line = describe_report(&r);
+                out.reports.push(r);
+                line
+            })
+        } else {
+            verify_bundle(&files, trusted).map(|b| {
+                let line = describe(&b);
+                out.bundles.push(b);
+                line
+            })
+        };
+        match line {
+            Ok(line) => println!("OK    {}  {line}", dir.display()),
+            Err(reason) => {
+                out.failures += 1;
+                println!("FAIL  {}: {reason}", dir.display());
+            }
+        }
+    }
+    out
+}
+
 pub fn run(args: VerifyArgs) -> Result<()> {
     let trusted = trusted_keys(&args)?;
     let checkpoints = checkpoints(&args)?;
@@ -84,34 +139,30 @@ pub fn run(args: VerifyArgs) -> Result<()> {
     if dirs.is_empty() {
         bail!("no evidence bundle found under the given paths");
     }
-    let mut verified = Vec::new();
-    let mut failures = 0;
-    for dir in &dirs {
-        let result = passage_embedded::read_bundle_dir(dir)
-            .map_err(|e| e.to_string())
-            .and_then(|files| verify_bundle(&files, trusted.as_ref()).map_err(|e| e.to_string()));
-        match result {
-            Ok(b) => {
-                println!("OK    {}  {}", dir.display(), describe(&b));
-                verified.push(b);
-            }
-            Err(reason) => {
-                failures += 1;
-                println!("FAIL  {}: {reason}", dir.display());
-            }
-        }
-    }
-    if failures > 0 {
-        bail!("{failures} of {} bundles failed verification", dirs.len());
+    let verified = verify_each(&dirs, trusted.as_ref());
+    if verified.failures > 0 {
+        bail!(
+            "{} of {} bundles failed verification",
+            verified.failures,
+            dirs.len()
+        );
     }
     verify_anchored(
-        &verified,
+        &verified.bundles,
         Anchors {
             trusted: trusted.as_ref(),
             checkpoints: &checkpoints,
         },
     )?;
-    println!("chain OK ({} bundles, keys continuous)", verified.len());
+    for r in &verified.reports {
+        check_covers(r, &verified.bundles)?;
+    }
+    if !verified.bundles.is_empty() {
+        println!(
+            "chain OK ({} bundles, keys continuous)",
+            verified.bundles.len()
+        );
+    }
     for c in &checkpoints {
         println!(
             "checkpoint OK: tenant {} sequence {} of {}",
@@ -126,6 +177,18 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn describe_report(r: &VerifiedReport) -> String {
+    format!(
+        "tenant {} period report {} covering sequence {} ({} files, key {}, population sha256 {})",
+        r.tenant,
+        r.period,
+        r.covers_sequence,
+        r.files_checked,
+        &r.key_fingerprint[..16],
+        r.population_sha256
+    )
 }
 
 fn describe(b: &VerifiedBundle) -> String {

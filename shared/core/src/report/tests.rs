@@ -389,3 +389,51 @@ fn the_oscal_document_observes_every_verified_step_and_finds_breaches() {
     );
     assert_eq!(oscal::assessment_results(&report), doc, "deterministic");
 }
+
+/// NIST's OSCAL assessment-results JSON schema, from the reference folder beside the checkout
+/// (`../shared/specs/oscal`).
+fn oscal_schema() -> jsonschema::Validator {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/specs/oscal/oscal_assessment-results_schema_v1.0.6.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "OSCAL schema not found at {} (the project's shared/specs/oscal, beside the \
+             repository root): {e}",
+            path.display()
+        )
+    });
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    jsonschema::draft7::new(&schema).expect("NIST's schema compiles")
+}
+
+#[test]
+fn the_oscal_document_validates_against_nists_schema() {
+    let runs = sample_runs();
+    let hr = HrTerminations::Listed {
+        vendor: "bamboohr".into(),
+        records: vec![hr(7, date(2026, 3, 15))],
+    };
+    let schema = oscal_schema();
+    for sla in [
+        SlaPolicy::default(),
+        SlaPolicy {
+            within: std::time::Duration::from_secs(60),
+            from: SlaClock::HrNotice,
+        },
+    ] {
+        let doc = oscal::assessment_results(&build_report(&input(&runs, &hr, sla)));
+        let errors: Vec<String> = schema
+            .iter_errors(&doc)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+    // The validator is not vacuous: a document without its metadata is refused.
+    let mut broken =
+        oscal::assessment_results(&build_report(&input(&runs, &hr, SlaPolicy::default())));
+    broken["assessment-results"]
+        .as_object_mut()
+        .unwrap()
+        .remove("metadata");
+    assert!(!schema.is_valid(&broken));
+}
