@@ -103,6 +103,19 @@ pub fn transport_failure(e: reqwest::Error) -> ActionFailure {
     }
 }
 
+/// `{base}/{segments…}`, each segment escaped and the base's query dropped: every connector
+/// builds its URLs this way, so a name with a `/` or `?` can never change which resource is
+/// called.
+pub fn join(base: &url::Url, segments: &[&str]) -> url::Url {
+    let mut u = base.clone();
+    u.set_query(None);
+    u.path_segments_mut()
+        .expect("http urls have paths")
+        .pop_if_empty()
+        .extend(segments);
+    u
+}
+
 /// Retry-After in seconds (the only form providers use for API throttling).
 pub fn retry_after(response: &Response) -> Option<Duration> {
     response

@@ -152,13 +152,7 @@ impl Api {
 
     /// `{base}/{segments…}`, each segment escaped.
     pub fn url(&self, segments: &[&str]) -> url::Url {
-        let mut u = self.base.clone();
-        u.set_query(None);
-        u.path_segments_mut()
-            .expect("http urls have paths")
-            .pop_if_empty()
-            .extend(segments);
-        u
+        http::join(&self.base, segments)
     }
 
     pub async fn call(

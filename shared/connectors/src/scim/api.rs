@@ -108,13 +108,7 @@ impl Api {
 
     /// `{base}/{segments…}`, each segment escaped.
     pub fn url(&self, segments: &[&str]) -> url::Url {
-        let mut u = self.base.clone();
-        u.set_query(None);
-        u.path_segments_mut()
-            .expect("http urls have paths")
-            .pop_if_empty()
-            .extend(segments);
-        u
+        http::join(&self.base, segments)
     }
 
     /// Sends one call. Statuses in `accept` come back as answers for the caller to read.

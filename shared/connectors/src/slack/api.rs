@@ -147,12 +147,7 @@ impl Api {
 
     /// `{scim}/{segments…}`.
     pub fn scim_url(&self, segments: &[&str]) -> url::Url {
-        let mut u = self.scim_url.clone();
-        u.path_segments_mut()
-            .expect("http urls have paths")
-            .pop_if_empty()
-            .extend(segments);
-        u
+        http::join(&self.scim_url, segments)
     }
 
     /// One SCIM call; statuses in `accept` come back as answers.
