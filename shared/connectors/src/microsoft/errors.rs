@@ -56,45 +56,20 @@ impl ErrorBody {
     }
 }
 
-/// The application permission a call needs (least privileged first), from its method and path.
-pub fn permission_for(resource: Resource, method: &Method, path: &str) -> &'static str {
+/// The application permission a call needs, as the permissions table names it (so a refusal
+/// blames what the setup guide told the administrator to grant).
+pub fn permission_for(resource: Resource, method: &Method, path: &str) -> String {
     if resource == Resource::Exchange {
-        return "Exchange.ManageAsApp on Office 365 Exchange Online, plus the Exchange Administrator role on the service principal";
+        let [app, role] = crate::permissions::for_exchange();
+        return format!(
+            "{} on Office 365 Exchange Online, plus the {} role on the service principal",
+            app.name, role.name
+        );
     }
-    let read = *method == Method::GET;
-    let has = |s: &str| path.contains(s);
-    if has("/authentication/") {
-        if read {
-            "UserAuthenticationMethod.Read.All"
-        } else {
-            "UserAuthenticationMethod.ReadWrite.All"
-        }
-    } else if has("/managedDevices") || has("/deviceManagement/") {
-        if read {
-            "DeviceManagementManagedDevices.Read.All"
-        } else {
-            "DeviceManagementManagedDevices.PrivilegedOperations.All"
-        }
-    } else if has("/mailboxSettings") || has("/messageRules") {
-        if read {
-            "MailboxSettings.Read"
-        } else {
-            "MailboxSettings.ReadWrite"
-        }
-    } else if has("/members/") || has("/memberOf") {
-        if read {
-            "GroupMember.Read.All"
-        } else {
-            "GroupMember.ReadWrite.All"
-        }
-    } else if has("/assignLicense") || has("/licenseDetails") {
-        "LicenseAssignment.ReadWrite.All"
-    } else if has("revokeSignInSessions") {
-        "User.RevokeSessions.All"
-    } else if read {
-        "User.Read.All"
-    } else {
-        "User.EnableDisableAccount.All (or User.ReadWrite.All)"
+    let p = crate::permissions::for_graph_call(method, path);
+    match p.also_satisfied_by {
+        [] => p.name.to_owned(),
+        broader => format!("{} (or {})", p.name, broader.join(" or ")),
     }
 }
 
