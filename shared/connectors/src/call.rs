@@ -196,9 +196,15 @@ async fn attempt<D: Dialect>(
         .request(call.method.clone(), call.url.clone())
         .header(reqwest::header::ACCEPT, "application/json");
     let mut request = dialect.authorize(request, call, calls).await?;
-    if let Some(body) = call.body {
-        request = request.json(body);
-    }
+    request = match call.body {
+        Some(body) => request.json(body),
+        // A bodiless write says so: Graph's front end (and other HTTP/1.1 servers) answer 411
+        // to a POST with neither a length nor chunking.
+        None if call.method != Method::GET && call.method != Method::DELETE => {
+            request.header(reqwest::header::CONTENT_LENGTH, "0")
+        }
+        None => request,
+    };
     let started = Instant::now();
     let method = call.method.as_str();
     let response = match request.send().await {

@@ -132,6 +132,14 @@ impl GraphError {
     }
 
     /// 400 `Request_BadRequest`.
+    pub(crate) fn length_required() -> Self {
+        Self::new(
+            StatusCode::LENGTH_REQUIRED,
+            "LengthRequired",
+            "Length Required: a request with a body method needs a Content-Length header",
+        )
+    }
+
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "Request_BadRequest", message)
     }

@@ -138,6 +138,15 @@ pub(crate) async fn graph_gate(State(app): State<AppState>, req: Request, next: 
     api_gate(app, req, next, Resource::Graph).await
 }
 
+/// A write that says neither how long its body is nor that it is chunked: Graph's front end
+/// answers 411, so a bodiless POST (`revokeSignInSessions`, Intune device actions) must carry
+/// `Content-Length: 0`.
+fn lacks_length(req: &Request) -> bool {
+    let writes = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
+    let h = req.headers();
+    writes && !h.contains_key(header::CONTENT_LENGTH) && !h.contains_key(header::TRANSFER_ENCODING)
+}
+
 /// Gate for `/adminapi/...`.
 pub(crate) async fn exchange_gate(
     State(app): State<AppState>,
@@ -148,6 +157,9 @@ pub(crate) async fn exchange_gate(
 }
 
 async fn api_gate(app: AppState, mut req: Request, next: Next, resource: Resource) -> Response {
+    if lacks_length(&req) {
+        return GraphError::length_required().into_response();
+    }
     let shared = &app.shared;
     let caller = match token::authenticate(shared, req.headers(), resource) {
         Ok(caller) => caller,
