@@ -49,8 +49,10 @@ fn render(state: &GoogleState, user: usize, license: usize) -> Value {
     })
 }
 
-/// Resolves `userId` (primary e-mail or id) and the assignment; a user
-/// without it, or unknown, answers 404 "User does not have a license …".
+/// Resolves `userId` and the assignment. Licensing documents `userId` as the user's current
+/// primary e-mail address: a numeric user id or an alias names nobody, and, like a user
+/// without the licence, answers 404 "User does not have a license …" (so a client that sends
+/// the id sees every licence as absent).
 fn resolve(
     state: &GoogleState,
     product_id: &str,
@@ -58,7 +60,9 @@ fn resolve(
     user_id: &str,
 ) -> Result<(usize, usize), GoogleError> {
     let user = state
-        .find_user(user_id)
+        .users
+        .iter()
+        .position(|u| u.primary_email.eq_ignore_ascii_case(user_id))
         .ok_or_else(GoogleError::license_not_found)?;
     let license = state
         .find_license(user, product_id, sku_id)

@@ -129,7 +129,9 @@ fn gmail(api: &Api, rest: &[&str]) -> url::Url {
     api.url(Service::Gmail, &segments)
 }
 
-fn license_url(api: &Api, product: &str, sku: &str, user_id: &str) -> url::Url {
+/// Licensing names a user by their current primary e-mail address, never by the numeric id
+/// the Directory uses: an id finds no assignment, which would read as "no licences".
+fn license_url(api: &Api, product: &str, sku: &str, primary_email: &str) -> url::Url {
     api.url(
         Service::Licensing,
         &[
@@ -141,7 +143,7 @@ fn license_url(api: &Api, product: &str, sku: &str, user_id: &str) -> url::Url {
             "sku",
             sku,
             "user",
-            user_id,
+            primary_email,
         ],
     )
 }
@@ -345,7 +347,7 @@ async fn licenses(
             let answer = api
                 .call(
                     Method::GET,
-                    license_url(api, &product, &sku, &user.id),
+                    license_url(api, &product, &sku, &user.email),
                     As::Admin,
                     scopes::LICENSING,
                     None,
@@ -1014,7 +1016,7 @@ async fn remove_licenses(api: &Api, user: &User, calls: &mut Calls) -> Outcome {
         let result = api
             .call(
                 Method::DELETE,
-                license_url(api, product, sku, &user.id),
+                license_url(api, product, sku, &user.email),
                 As::Admin,
                 scopes::LICENSING,
                 None,
