@@ -437,13 +437,22 @@ mod tests {
         send(&http::client(), &dialect, &call(ok, &[]), &mut calls)
             .await
             .unwrap();
-        let failure = send(&http::client(), &dialect, &call(dead_port(), &[]), &mut calls)
-            .await
-            .err()
-            .unwrap();
+        let failure = send(
+            &http::client(),
+            &dialect,
+            &call(dead_port(), &[]),
+            &mut calls,
+        )
+        .await
+        .err()
+        .unwrap();
         assert_eq!(failure.class, FailureClass::Retryable { retry_after: None });
         let statuses: Vec<_> = calls.iter().map(|c| c.status).collect();
-        assert_eq!(statuses, [200, 0, 0, 0], "one success, then the read and its repeats");
+        assert_eq!(
+            statuses,
+            [200, 0, 0, 0],
+            "one success, then the read and its repeats"
+        );
     }
 
     #[tokio::test]

@@ -195,7 +195,10 @@ async fn a_throttle_waits_until_the_reset_on_oktas_own_clock() {
             .execute(&request(Action::Suspend, &BTreeMap::new()))
             .await;
         let passage_core::ports::ActionOutcome::Failed(failure) = report.outcome else {
-            panic!("clock {offset_s:+}s: the 429 is not a failure: {:?}", report.outcome);
+            panic!(
+                "clock {offset_s:+}s: the 429 is not a failure: {:?}",
+                report.outcome
+            );
         };
         let FailureClass::Throttled { retry_after } = failure.class else {
             panic!("clock {offset_s:+}s: a 429 is throttling: {failure:?}");
