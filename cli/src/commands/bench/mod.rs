@@ -8,6 +8,7 @@ use passage_core::ports::RunStore;
 use passage_sandbox::okta::SeedUser;
 use std::time::{Duration, Instant};
 
+mod lockout;
 mod stats;
 use stats::{saturated_use, summary};
 
@@ -34,6 +35,9 @@ pub struct BenchArgs {
     /// The emulated Okta org's rate limit (requests per minute) in the layoff measurement.
     #[arg(long, default_value_t = 3000)]
     layoff_rate: u32,
+    /// Leavers for the time-to-lockout measurement (0 skips it).
+    #[arg(long, default_value_t = 100)]
+    lockout_leavers: usize,
     /// Run only the chaos scenario: leavers through a `passage serve` process that is killed
     /// and restarted, against all four providers throttling, failing and dropping answers.
     #[arg(long)]
@@ -62,6 +66,8 @@ async fn chaos(args: &BenchArgs, root: &std::path::Path) -> Result<()> {
         args.chaos_seed,
     );
     options.faults.error_rate_5xx = args.chaos_5xx;
+    // At full scale the providers' documented limits, paced, set the pace: give it time.
+    options.settle = Duration::from_secs(3600);
     let report = chaos::run(&options).await?;
     print!("{}", report.detail());
     println!("{}", report.line());
@@ -197,6 +203,16 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             steps_n,
             summary(samples)
         );
+    }
+
+    // 1c. Time to lockout: cutoff -> each provider refuses a new sign-in.
+    if args.lockout_leavers > 0 {
+        lockout::measure(
+            &root,
+            args.lockout_leavers,
+            Duration::from_millis(args.latency_ms),
+        )
+        .await?;
     }
 
     // 2. Engine throughput at zero provider latency.

@@ -6,7 +6,7 @@
 //! runs it at full scale.
 
 mod intake;
-mod seed;
+pub mod seed;
 mod serve;
 mod tally;
 
@@ -80,8 +80,9 @@ pub fn storm(seed: u64) -> FaultConfig {
 pub async fn run(options: &ChaosOptions) -> Result<ChaosReport> {
     std::fs::create_dir_all(&options.dir)?;
     let emulators = sandbox::start(&SandboxArgs::ephemeral(), &options.faults).await?;
+    let providers = seed::Providers::of(&emulators)?;
     for i in 0..options.leavers {
-        seed::leaver(&emulators, i)?;
+        seed::leaver(&providers, i);
     }
     let config = write_config(options, &emulators.snippet)?;
     let secret = WebhookSecret::parse(&emulators.webhook_secret)
