@@ -56,8 +56,13 @@ pub fn open_all(config_path: &Path) -> Result<Opened> {
 }
 
 fn engine_settings(server: &ServerConfig) -> EngineSettings {
+    let mut backoff = passage_core::retry::Backoff::default();
+    if let Some(cap) = server.retry_cap_seconds {
+        backoff.cap = Duration::from_secs(cap.max(1));
+    }
     EngineSettings {
         lease: Duration::from_secs(server.lease_seconds.max(1)),
+        backoff,
         // With a public URL, hand-over reminders carry the manager's confirmation link (signed
         // with the installation's link key, which the system fills in when it opens).
         confirm_links: server

@@ -7,6 +7,7 @@ mod aws_e2e;
 mod aws_hr_operator;
 mod aws_scale;
 mod aws_tenants;
+mod chaos;
 mod common;
 mod crash_recovery;
 mod data_dir;

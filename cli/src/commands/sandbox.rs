@@ -16,7 +16,7 @@ use super::init::{
 };
 
 /// The tenant id the printed section configures.
-const TENANT: &str = "sandbox";
+pub const TENANT: &str = "sandbox";
 /// The Google service account registered with the Google emulator.
 const GOOGLE_SA: &str = "offboarder@passage-sandbox.iam.gserviceaccount.com";
 const GOOGLE_SA_ID: &str = "104729305811209384756";
@@ -58,6 +58,28 @@ pub struct SandboxArgs {
     secrets_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     faults: FaultArgs,
+}
+
+impl SandboxArgs {
+    /// Every provider on a free loopback port, credentials inline: what a chaos run starts
+    /// beside its `passage serve`.
+    pub fn ephemeral() -> Self {
+        Self {
+            providers: vec![
+                Provider::Okta,
+                Provider::Microsoft,
+                Provider::Google,
+                Provider::Jumpcloud,
+            ],
+            port: 0,
+            okta_port: Some(0),
+            microsoft_port: Some(0),
+            google_port: Some(0),
+            jumpcloud_port: Some(0),
+            secrets_dir: None,
+            faults: FaultArgs::default(),
+        }
+    }
 }
 
 /// The fault knobs, the same for every provider started.
@@ -194,6 +216,8 @@ pub struct Running {
     jumpcloud: Option<jumpcloud::JumpCloudEmulator>,
     /// The `[[tenants]]` section pointing at them.
     pub snippet: String,
+    /// The tenant's webhook secret in that section (`whsec_…`).
+    pub webhook_secret: String,
 }
 
 pub async fn run(args: SandboxArgs) -> Result<()> {
@@ -219,8 +243,11 @@ fn port(args: &SandboxArgs, provider: Provider) -> u16 {
 /// Starts and seeds the chosen emulators with `faults`, registers Passage's credentials with
 /// each, and renders the section that connects a tenant to them.
 pub async fn start(args: &SandboxArgs, faults: &FaultConfig) -> Result<Running> {
-    let mut running = Running::default();
-    let mut out = header(faults);
+    let mut running = Running {
+        webhook_secret: crate::harness::random_secret().to_whsec(),
+        ..Running::default()
+    };
+    let mut out = header(faults, &running.webhook_secret);
     let secrets = Secrets(args.secrets_dir.clone());
     for provider in &args.providers {
         let port = port(args, *provider);
@@ -236,8 +263,7 @@ pub async fn start(args: &SandboxArgs, faults: &FaultConfig) -> Result<Running> 
     Ok(running)
 }
 
-fn header(faults: &FaultConfig) -> String {
-    let secret = crate::harness::random_secret().to_whsec();
+fn header(faults: &FaultConfig, secret: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# passage sandbox: faults {faults:?}");
     let _ = writeln!(
@@ -386,6 +412,22 @@ async fn start_jumpcloud(
 }
 
 impl Running {
+    pub fn okta(&self) -> Option<&okta::OktaEmulator> {
+        self.okta.as_ref()
+    }
+
+    pub fn microsoft(&self) -> Option<&microsoft::MicrosoftEmulator> {
+        self.microsoft.as_ref()
+    }
+
+    pub fn google(&self) -> Option<&google::GoogleEmulator> {
+        self.google.as_ref()
+    }
+
+    pub fn jumpcloud(&self) -> Option<&jumpcloud::JumpCloudEmulator> {
+        self.jumpcloud.as_ref()
+    }
+
     /// Stops every emulator, letting in-flight requests finish.
     pub async fn shutdown(self) {
         if let Some(e) = self.okta {

@@ -1,6 +1,7 @@
 //! A complete embedded Passage wired to the sandbox Okta, in one process: what `passage demo`
 //! and `passage bench` run, and what the end-to-end tests drive over real HTTP.
 
+pub mod chaos;
 mod saas;
 
 pub use saas::{SAAS_GRACE, SaasApps, saas_owner};
@@ -476,11 +477,21 @@ pub async fn wait_for(
     }
 }
 
-/// A `passage.leaver.v1` body.
+/// A `passage.leaver.v1` body for the sandbox tenant.
 pub fn leaver_event(email: &str, employee_id: &str, cutoff: Cutoff) -> Vec<u8> {
+    tenant_leaver_event(TENANT, email, employee_id, cutoff)
+}
+
+/// A `passage.leaver.v1` body for `tenant`.
+pub fn tenant_leaver_event(
+    tenant: &str,
+    email: &str,
+    employee_id: &str,
+    cutoff: Cutoff,
+) -> Vec<u8> {
     let mut event = serde_json::json!({
         "type": "passage.leaver.v1",
-        "tenant": TENANT,
+        "tenant": tenant,
         "employee_id": employee_id,
         "email": email,
         "time_zone": "America/New_York",

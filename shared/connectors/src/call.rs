@@ -10,8 +10,9 @@
 //! tells that budget what the provider said about it (see [`crate::pace`]).
 //!
 //! Connectors make one attempt per action and leave retrying to the engine, whose retry policy
-//! (and its evidence of each attempt) owns retries; the only resend here is the one with a
-//! fresh token after the provider refused a cached one.
+//! (and its evidence of each attempt) owns retries. Two resends happen here: one with a fresh
+//! token after the provider refused a cached one, and [`READ_REPEATS`] of a read that failed
+//! transiently after the attempt had already made progress.
 
 use crate::http;
 use crate::pace::{self, Paced};
@@ -108,6 +109,28 @@ pub(crate) trait Dialect {
     }
 }
 
+/// How often a read that failed transiently (a 5xx without a throttle, a lost answer) is sent
+/// again at once, when an earlier call of the same attempt succeeded. Repeating a read changes
+/// nothing, and an action that reads a dozen resources in one attempt (a snapshot) would
+/// otherwise need every one of them to succeed together: at 30 % failed requests, one attempt
+/// in three hundred. A provider failing the attempt's first call is left to the engine's
+/// backoff, which spares it; throttling always goes back to the engine, which waits as asked.
+/// Writes are never repeated here: the engine's next attempt reads before it acts again.
+pub(crate) const READ_REPEATS: u32 = 2;
+
+/// Whether a failed call may be sent again within the attempt (see [`READ_REPEATS`]): a read,
+/// failed without the provider naming a wait, after an earlier call of the attempt (`earlier`,
+/// those recorded before this one began) succeeded.
+fn repeatable(call: &Call<'_>, failure: &ActionFailure, earlier: &[CallRecord], done: u32) -> bool {
+    call.method == Method::GET
+        && done < READ_REPEATS
+        && matches!(
+            failure.class,
+            passage_core::ports::FailureClass::Retryable { retry_after: None }
+        )
+        && earlier.iter().any(|c| (200..300).contains(&c.status))
+}
+
 /// Sends `call` and records every attempt in `calls`. A 2xx or an accepted status is an
 /// [`Answer`]; anything else fails as the provider's [`Dialect::refusal`] explains it, and a
 /// transport error fails as retryable.
@@ -118,8 +141,17 @@ pub(crate) async fn send<D: Dialect>(
     calls: &mut Vec<CallRecord>,
 ) -> Result<Answer, ActionFailure> {
     let mut fresh_credential_tried = false;
+    let mut repeats = 0;
+    let earlier = calls.len();
     loop {
-        let reply = attempt(http, dialect, call, calls).await?;
+        let reply = match attempt(http, dialect, call, calls).await {
+            Ok(reply) => reply,
+            Err(failure) if repeatable(call, &failure, &calls[..earlier], repeats) => {
+                repeats += 1;
+                continue;
+            }
+            Err(failure) => return Err(failure),
+        };
         if reply.status.is_success() {
             return Ok(reply.into_answer(None, calls));
         }
@@ -146,6 +178,10 @@ pub(crate) async fn send<D: Dialect>(
             && dialect.credential_refused().await
         {
             fresh_credential_tried = true;
+            continue;
+        }
+        if repeatable(call, &failure, &calls[..earlier], repeats) {
+            repeats += 1;
             continue;
         }
         return Err(failure);
@@ -389,5 +425,59 @@ mod tests {
         assert_eq!(failure.class, FailureClass::Retryable { retry_after: None });
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].status, 0);
+    }
+
+    /// A port nothing listens on: bound, then released.
+    fn dead_port() -> url::Url {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        drop(listener);
+        url
+    }
+
+    #[tokio::test]
+    async fn a_read_failing_after_progress_is_repeated_and_every_try_recorded() {
+        let ok = provider().await.join("/200").unwrap();
+        let dialect = Counting::default();
+        let mut calls = Vec::new();
+        send(&http::client(), &dialect, &call(ok, &[]), &mut calls)
+            .await
+            .unwrap();
+        let failure = send(
+            &http::client(),
+            &dialect,
+            &call(dead_port(), &[]),
+            &mut calls,
+        )
+        .await
+        .err()
+        .unwrap();
+        assert_eq!(failure.class, FailureClass::Retryable { retry_after: None });
+        let statuses: Vec<_> = calls.iter().map(|c| c.status).collect();
+        assert_eq!(
+            statuses,
+            [200, 0, 0, 0],
+            "one success, then the read and its repeats"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_write_is_never_repeated_even_after_progress() {
+        let ok = provider().await.join("/200").unwrap();
+        let dialect = Counting::default();
+        let mut calls = Vec::new();
+        send(&http::client(), &dialect, &call(ok, &[]), &mut calls)
+            .await
+            .unwrap();
+        let write = Call {
+            method: Method::POST,
+            ..call(dead_port(), &[])
+        };
+        send(&http::client(), &dialect, &write, &mut calls)
+            .await
+            .err()
+            .unwrap();
+        let statuses: Vec<_> = calls.iter().map(|c| c.status).collect();
+        assert_eq!(statuses, [200, 0]);
     }
 }

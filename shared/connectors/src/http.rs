@@ -126,6 +126,28 @@ pub fn retry_after(response: &Response) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
+/// An instant a provider names on its own clock (a rate-limit reset in epoch seconds), moved
+/// onto the local clock through the same answer's `Date`. Provider and host clocks disagree by
+/// seconds or, on a badly kept host, hours; the wait the provider means is the distance between
+/// two readings of *its* clock. `Date` is whole seconds and read after the provider's clock, so
+/// the wait comes out never shorter than meant. Without a `Date`, the instant is taken as is.
+pub fn on_local_clock(
+    provider_instant: jiff::Timestamp,
+    headers: &reqwest::header::HeaderMap,
+) -> jiff::Timestamp {
+    static PARSER: jiff::fmt::rfc2822::DateTimeParser = jiff::fmt::rfc2822::DateTimeParser::new();
+    let date = headers
+        .get(reqwest::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| PARSER.parse_timestamp(v.trim()).ok());
+    match date {
+        Some(date) => jiff::Timestamp::now()
+            .checked_add(provider_instant.duration_since(date))
+            .unwrap_or(provider_instant),
+        None => provider_instant,
+    }
+}
+
 /// The class a refusal earns whatever the provider, or `None` for one the provider must
 /// explain. A 429, or a 503 that names a wait, is the provider asking for a pause: throttled,
 /// never counted as a failure. Other server faults and 408 are transient.

@@ -323,24 +323,27 @@ fn okta_steps(run_id: &RunId, okta: &OktaPolicy) -> Vec<Step> {
         DisableMode::Suspend => Suspend,
         DisableMode::Deactivate => Deactivate,
     };
+    // Sign-in is blocked as soon as the rules allow: a suspension waits only for what must be
+    // done while the user is active (factors, sessions, memberships); grants and app
+    // assignments go on beside it. Deactivation also waits for those, since it would
+    // deprovision every app unrecorded and leave the user unmanageable.
+    let before_disable: &[Action] = match okta.disable {
+        DisableMode::Suspend => &[ResetFactors, RevokeSessions, RemoveGroups],
+        DisableMode::Deactivate => &[
+            ResetFactors,
+            RevokeSessions,
+            RevokeGrants,
+            RemoveGroups,
+            UnassignApps,
+        ],
+    };
     let mut p = ProviderPlan::new(run_id, Provider::Okta);
     p.add(okta.reset_factors, ResetFactors, true, &[])
         .add(true, RevokeSessions, true, &[])
         .add(true, RevokeGrants, okta.grants_critical, &[])
         .add(true, RemoveGroups, true, &[])
         .add(okta.unassign_apps, UnassignApps, true, &[])
-        .add(
-            true,
-            disable,
-            true,
-            &[
-                ResetFactors,
-                RevokeSessions,
-                RevokeGrants,
-                RemoveGroups,
-                UnassignApps,
-            ],
-        );
+        .add(true, disable, true, before_disable);
     p.steps
 }
 
@@ -731,9 +734,15 @@ mod tests {
     }
 
     fn everything(delegate: Option<&str>) -> Vec<Step> {
+        let policy = every_provider_policy(DisableMode::Deactivate);
+        build(&RunId::new("run_1"), &policy, delegate).unwrap()
+    }
+
+    /// Every provider and SaaS app, with every optional step on.
+    fn every_provider_policy(disable: DisableMode) -> TenantPolicy {
         let mut policy = TenantPolicy::new("acme");
         let okta = policy.okta.as_mut().unwrap();
-        okta.disable = DisableMode::Deactivate;
+        okta.disable = disable;
         okta.reset_factors = true;
         okta.unassign_apps = true;
         policy.microsoft = Some(crate::domain::MicrosoftPolicy {
@@ -758,7 +767,7 @@ mod tests {
             devices: DeviceAction::Lock,
         });
         policy.saas = every_saas();
-        build(&RunId::new("run_1"), &policy, delegate).unwrap()
+        policy
     }
 
     #[test]
@@ -844,6 +853,57 @@ mod tests {
         assert_eq!(
             suspend.depends_on,
             vec![StepKey::new("google.set_auto_reply")]
+        );
+    }
+
+    /// Time to lockout: in every provider, the step that blocks sign-in waits for nothing but
+    /// the snapshot and what an ordering rule puts before it (Okta's factors, sessions and
+    /// memberships; Google's Gmail settings, which impersonate the user), and sessions are
+    /// revoked after it wherever the provider allows.
+    #[test]
+    fn sign_in_is_blocked_as_early_as_the_ordering_rules_allow() {
+        let policy = every_provider_policy(DisableMode::Suspend);
+        let steps = build(&RunId::new("run_lockout"), &policy, Some("mgr@example.com")).unwrap();
+        for provider in [
+            Provider::Okta,
+            Provider::Microsoft,
+            Provider::Google,
+            Provider::Jumpcloud,
+        ] {
+            let block = steps
+                .iter()
+                .find(|s| s.provider == provider && s.action == Action::Suspend)
+                .unwrap_or_else(|| panic!("{provider:?} blocks sign-in"));
+            let required: Vec<Action> = ORDERING_RULES
+                .iter()
+                .filter(|r| r.provider == provider && r.after == Action::Suspend)
+                .map(|r| r.before)
+                .collect();
+            for dep in &block.depends_on {
+                let action = steps.iter().find(|s| &s.key == dep).unwrap().action;
+                assert!(
+                    action == Action::Snapshot || required.contains(&action),
+                    "{} waits for {dep}, which no rule puts first",
+                    block.key
+                );
+            }
+        }
+        let after = |provider: Provider| {
+            steps
+                .iter()
+                .find(|s| s.provider == provider && s.action == Action::RevokeSessions)
+                .unwrap()
+                .depends_on
+                .iter()
+                .any(|d| d.as_str().ends_with(".suspend"))
+        };
+        assert!(
+            after(Provider::Microsoft),
+            "Entra revokes sessions after blocking sign-in"
+        );
+        assert!(
+            after(Provider::Google),
+            "Google signs out after the suspension"
         );
     }
 

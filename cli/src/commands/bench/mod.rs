@@ -8,6 +8,7 @@ use passage_core::ports::RunStore;
 use passage_sandbox::okta::SeedUser;
 use std::time::{Duration, Instant};
 
+mod lockout;
 mod stats;
 use stats::{saturated_use, summary};
 
@@ -34,6 +35,43 @@ pub struct BenchArgs {
     /// The emulated Okta org's rate limit (requests per minute) in the layoff measurement.
     #[arg(long, default_value_t = 3000)]
     layoff_rate: u32,
+    /// Leavers for the time-to-lockout measurement (0 skips it).
+    #[arg(long, default_value_t = 100)]
+    lockout_leavers: usize,
+    /// Run only the chaos scenario: leavers through a `passage serve` process that is killed
+    /// and restarted, against all four providers throttling, failing and dropping answers.
+    #[arg(long)]
+    chaos: bool,
+    #[arg(long, default_value_t = 100)]
+    chaos_leavers: usize,
+    #[arg(long, default_value_t = 30)]
+    chaos_kills: usize,
+    /// Seeds the kill schedule and every fault decision.
+    #[arg(long, default_value_t = 1)]
+    chaos_seed: u64,
+    /// Share of provider requests answered with a 5xx in the chaos scenario.
+    #[arg(long, default_value_t = 0.3)]
+    chaos_5xx: f64,
+}
+
+/// The chaos scenario at the scale asked; ends with the one `chaos:` line.
+async fn chaos(args: &BenchArgs, root: &std::path::Path) -> Result<()> {
+    use crate::harness::chaos;
+    let exe = std::env::current_exe().context("the passage executable")?;
+    let mut options = chaos::ChaosOptions::new(
+        exe,
+        root.join("chaos"),
+        args.chaos_leavers,
+        args.chaos_kills,
+        args.chaos_seed,
+    );
+    options.faults.error_rate_5xx = args.chaos_5xx;
+    // At full scale the providers' documented limits, paced, set the pace: give it time.
+    options.settle = Duration::from_secs(3600);
+    let report = chaos::run(&options).await?;
+    print!("{}", report.detail());
+    println!("{}", report.line());
+    Ok(())
 }
 
 fn seed(sb: &Sandbox, n: usize, prefix: &str) -> Vec<String> {
@@ -70,6 +108,11 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             .map(|n| n.get())
             .unwrap_or(1)
     );
+    if args.chaos {
+        chaos(&args, &root).await?;
+        let _ = std::fs::remove_dir_all(&root);
+        return Ok(());
+    }
 
     // 1. Cutoff -> every critical step verified, one leaver at a time, provider latency applied.
     {
@@ -160,6 +203,16 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             steps_n,
             summary(samples)
         );
+    }
+
+    // 1c. Time to lockout: cutoff -> each provider refuses a new sign-in.
+    if args.lockout_leavers > 0 {
+        lockout::measure(
+            &root,
+            args.lockout_leavers,
+            Duration::from_millis(args.latency_ms),
+        )
+        .await?;
     }
 
     // 2. Engine throughput at zero provider latency.

@@ -22,6 +22,12 @@ pub struct ServerConfig {
     /// over after this; it must exceed the longest attempt (each provider call times out at 30 s).
     #[serde(default = "default_lease")]
     pub lease_seconds: u64,
+    /// The longest backoff between retries of a failing step (each wait is drawn below it).
+    /// The default, five minutes, spares a failing provider; a step that needs many reads to
+    /// all succeed in one attempt gets through a provider failing a share of its requests
+    /// sooner with a shorter cap, at the cost of more calls.
+    #[serde(default)]
+    pub retry_cap_seconds: Option<u64>,
     /// How often tenants with an HR API are compared with Passage.
     #[serde(default = "default_reconcile")]
     pub reconcile_minutes: u64,
@@ -51,6 +57,7 @@ impl Default for ServerConfig {
             workers: default_workers(),
             sweep_seconds: default_sweep(),
             lease_seconds: default_lease(),
+            retry_cap_seconds: None,
             reconcile_minutes: default_reconcile(),
             header_timeout_seconds: default_header_timeout(),
             body_timeout_seconds: default_body_timeout(),

@@ -150,16 +150,17 @@ fn header_u64(response: &Response, name: &str) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// How long Okta asks us to wait: on a 429 until `X-Rate-Limit-Reset` (UTC epoch seconds),
-/// else Retry-After. Okta sends its rate-limit headers on every answer, so the reset is read
-/// only where it is a request to wait.
+/// How long Okta asks us to wait: on a 429 until `X-Rate-Limit-Reset` (UTC epoch seconds on
+/// Okta's clock, so measured from the answer's `Date`), else Retry-After. Okta sends its
+/// rate-limit headers on every answer, so the reset is read only where it is a request to wait.
 fn rate_limit_wait(response: &Response) -> Option<Duration> {
     if response.status() == StatusCode::TOO_MANY_REQUESTS
         && let Some(reset) = header_u64(response, "x-rate-limit-reset")
+        && let Ok(reset) = jiff::Timestamp::from_second(reset.min(i64::MAX as u64) as i64)
     {
-        let now = jiff::Timestamp::now().as_millisecond();
-        let wait_ms = (reset as i64 * 1000).saturating_sub(now).max(0);
-        return Some(Duration::from_millis(wait_ms as u64));
+        let reset = http::on_local_clock(reset, response.headers());
+        let wait = reset.duration_since(jiff::Timestamp::now());
+        return Some(Duration::try_from(wait).unwrap_or_default());
     }
     http::retry_after(response)
 }

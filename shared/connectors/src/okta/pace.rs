@@ -40,10 +40,12 @@ pub(crate) fn family(path: &str) -> &'static str {
     }
 }
 
-/// Okta's count of what the bucket has left until its reset (epoch seconds), on every answer.
+/// Okta's count of what the bucket has left until its reset (epoch seconds on Okta's clock,
+/// moved onto ours through the answer's `Date`), on every answer.
 pub(crate) fn signal(status: StatusCode, headers: &HeaderMap) -> PaceSignal {
     let reset = header_u64(headers, "x-rate-limit-reset")
-        .and_then(|s| jiff::Timestamp::from_second(s.min(i64::MAX as u64) as i64).ok());
+        .and_then(|s| jiff::Timestamp::from_second(s.min(i64::MAX as u64) as i64).ok())
+        .map(|reset| crate::http::on_local_clock(reset, headers));
     PaceSignal {
         remaining: header_u64(headers, "x-rate-limit-remaining"),
         reset,

@@ -172,3 +172,43 @@ async fn an_oauth_service_app_with_dpop_does_the_same_work() {
     );
     okta.shutdown().await;
 }
+
+/// Okta's `X-Rate-Limit-Reset` is an instant on Okta's clock. Measured against the local clock,
+/// a host whose clock is off by an hour either waits an hour on a one-second throttle or not at
+/// all; measured against the same answer's `Date`, the wait is what Okta meant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttle_waits_until_the_reset_on_oktas_own_clock() {
+    for offset_s in [3600, -3600] {
+        let okta = OktaEmulator::start(OktaConfig::default()).await.unwrap();
+        passage_sandbox::demo_seed(&okta);
+        okta.knobs()
+            .set_clock_offset(jiff::SignedDuration::from_secs(offset_s));
+        let connector = OktaConnector::new(
+            OktaSettings {
+                org_url: url::Url::parse(&okta.base_url()).unwrap(),
+                credentials: OktaCredentials::ApiToken(Secret::new(okta.api_token())),
+            },
+            passage_connectors::http::client(),
+        );
+        okta.knobs().burst_429(1);
+        let report = connector
+            .execute(&request(Action::Suspend, &BTreeMap::new()))
+            .await;
+        let passage_core::ports::ActionOutcome::Failed(failure) = report.outcome else {
+            panic!(
+                "clock {offset_s:+}s: the 429 is not a failure: {:?}",
+                report.outcome
+            );
+        };
+        let FailureClass::Throttled { retry_after } = failure.class else {
+            panic!("clock {offset_s:+}s: a 429 is throttling: {failure:?}");
+        };
+        // The emulator names a reset one second ahead of its own clock, rounded up to a second.
+        let wait = retry_after.expect("the reset names a wait");
+        assert!(
+            wait <= std::time::Duration::from_secs(2) && !wait.is_zero(),
+            "clock {offset_s:+}s: waited {wait:?} for a reset a second away on Okta's clock"
+        );
+        okta.shutdown().await;
+    }
+}

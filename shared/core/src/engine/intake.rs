@@ -341,8 +341,17 @@ impl Engine {
                     "a later event for this leaver gave a different cutoff",
                     change,
                 )
-                .await?;
-            return Ok(Accepted::of(&moved, false));
+                .await;
+            return match moved {
+                Ok(moved) => Ok(Accepted::of(&moved, false)),
+                // The run started between the read and the move (two deliveries racing): the
+                // later word came too late to move it, and the run is still the answer.
+                Err(EngineError::NotAllowed(_)) => {
+                    let current = self.ports.store.run(&existing.id).await?;
+                    Ok(Accepted::of(current.as_ref().unwrap_or(&existing), false))
+                }
+                Err(e) => Err(e),
+            };
         }
         Ok(Accepted::of(&existing, false))
     }
