@@ -4,6 +4,7 @@
 //! process and the AWS functions) fill with real adapters. The same [`engine::Engine`] runs
 //! unchanged on either set, which is what keeps a run's meaning identical between them.
 
+pub mod access;
 pub mod compliance;
 pub mod cutoff;
 pub mod domain;

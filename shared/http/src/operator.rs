@@ -446,7 +446,8 @@ async fn show_run(
     let store = &state.engine.ports().store;
     let steps = store.steps(&run.id).await.map_err(EngineError::from)?;
     let events = store.events(&run.id).await.map_err(EngineError::from)?;
-    let gate = match passage_core::gate::evaluate(&steps) {
+    let now = state.engine.now();
+    let gate = match passage_core::gate::evaluate_run(&steps, &run.exceptions, now) {
         passage_core::gate::Gate::Open => json!({"state": "open"}),
         passage_core::gate::Gate::Waiting { outstanding } => {
             json!({"state": "waiting", "outstanding": outstanding})
@@ -454,10 +455,17 @@ async fn show_run(
         passage_core::gate::Gate::Blocked { failed } => {
             json!({"state": "blocked", "failed": failed})
         }
+        passage_core::gate::Gate::Held { items } => json!({"state": "held", "items": items}),
     };
-    Ok(json(
-        json!({"run": run, "gate": gate, "steps": steps, "events": events}),
-    ))
+    let access = passage_core::access::grade(&steps);
+    Ok(json(json!({
+        "run": run,
+        "gate": gate,
+        "access": access,
+        "exceptions": run.exceptions,
+        "steps": steps,
+        "events": events,
+    })))
 }
 
 #[derive(Deserialize)]
