@@ -53,6 +53,9 @@ enum Command {
     Reconcile(commands::operate::ReconcileArgs),
     /// Waive a non-critical step (recorded with actor and reason).
     Waive(commands::operate::WaiveArgs),
+    /// Accept an access item that remains or is pending as an exception (recorded with actor,
+    /// reason and optional expiry, and listed in the bundle's exceptions.json).
+    Except(commands::operate::ExceptArgs),
     /// Retry a failed step with a fresh attempt budget.
     Retry(commands::operate::RetryArgs),
     /// Cancel a run before its cutoff.
@@ -113,6 +116,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Confirm(args) => commands::operate::confirm(&cli.config, args).await,
         Command::Reconcile(args) => commands::operate::reconcile(&cli.config, args).await,
         Command::Waive(args) => commands::operate::waive(&cli.config, args).await,
+        Command::Except(args) => commands::operate::except(&cli.config, args).await,
         Command::Retry(args) => commands::operate::retry(&cli.config, args).await,
         Command::Cancel(args) => commands::operate::cancel(&cli.config, args).await,
         Command::Reschedule(args) => commands::operate::reschedule(&cli.config, args).await,

@@ -133,6 +133,7 @@ async fn drive(sb: &Sandbox, args: &DemoArgs) -> Result<()> {
             break run;
         }
         confirm_returns(sb, &run_id, started).await?;
+        accept_exceptions(sb, &run, started).await?;
         if run.state == passage_core::RunState::Blocked {
             bail!("run blocked: {}", run.blocked_reason.unwrap_or_default());
         }
@@ -315,6 +316,58 @@ async fn confirm_returns(sb: &Sandbox, run_id: &RunId, started: Instant) -> Resu
                 item.label
             );
         }
+    }
+    Ok(())
+}
+
+/// The demo's IT lead accepts what no step could remove (the AD-synced and dynamic groups)
+/// and the device commands still waiting for a device, once nothing else holds the run: the
+/// gate lists each such item, and the bundle's `exceptions.json` records who accepted it.
+async fn accept_exceptions(sb: &Sandbox, run: &passage_core::Run, started: Instant) -> Result<()> {
+    use passage_core::gate::{Gate, evaluate_run};
+    let steps = sb.system.store.steps(&run.id).await?;
+    let engine = &sb.system.engine;
+    let items = match evaluate_run(&steps, &run.exceptions, engine.now()) {
+        Gate::Held { items } => items,
+        Gate::Waiting { outstanding }
+            if outstanding.iter().all(|k| {
+                steps
+                    .iter()
+                    .any(|s| &s.key == k && s.state == StepState::AwaitingCompletion)
+            }) =>
+        {
+            let graded = passage_core::access::grade(&steps);
+            graded
+                .into_iter()
+                .filter(|i| outstanding.contains(&i.source.step) && i.grade.holds())
+                .map(|i| i.key)
+                .collect()
+        }
+        _ => return Ok(()),
+    };
+    let graded = passage_core::access::grade(&steps);
+    for key in items {
+        let Some(item) = graded.iter().find(|i| i.key == key) else {
+            continue;
+        };
+        let reason = match item.grade {
+            passage_core::access::Grade::Pending => {
+                "the device is back at the IT desk; the command completes when it next connects"
+            }
+            _ => {
+                "owned outside Passage (AD or a dynamic rule): ticket IT-4711 to the directory team"
+            }
+        };
+        engine
+            .except(&run.id, &key, "demo-it", reason, None)
+            .await?;
+        println!(
+            "  [{:>6.2}s] exception        {} ({}, {}) accepted by demo-it",
+            started.elapsed().as_secs_f64(),
+            item.name,
+            item.key,
+            item.grade.as_str()
+        );
     }
     Ok(())
 }

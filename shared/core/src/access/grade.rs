@@ -62,8 +62,11 @@ fn grade_one(
             recorded.clone(),
         ),
     };
-    let (grade, reason, source) =
-        attested(provider, kind, &id, steps).unwrap_or((grade, reason, source));
+    // A person's word settles what no step could; a command still waiting stays pending.
+    let (grade, reason, source) = match attested(provider, kind, &id, steps) {
+        Some(verdict) if grade == Grade::Remains => verdict,
+        _ => (grade, reason, source),
+    };
     Some(AccessItem {
         key: AccessItem::item_key(provider, kind, &id),
         provider,
@@ -127,7 +130,7 @@ fn verdict(step: &Step, kind: ItemKind, id: &str) -> Verdict {
     (grade, reason, source(ReadKind::Readback))
 }
 
-/// A person's confirmation that the device is back settles it, whatever a command still waits for.
+/// A person's confirmation that the device is back.
 fn attested(provider: Provider, kind: ItemKind, id: &str, steps: &[Step]) -> Option<Verdict> {
     if kind != ItemKind::Device {
         return None;

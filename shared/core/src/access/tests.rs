@@ -185,7 +185,7 @@ fn the_gate_holds_critical_items_until_each_is_accepted() {
 }
 
 #[test]
-fn a_device_handed_back_is_attested_by_who_confirmed_it() {
+fn a_device_handed_back_is_attested_where_no_command_waits() {
     use crate::domain::{Confirmation, DeviceRecord, HumanItem, HumanTask, ItemOutcome};
     let mut ret = step(
         Action::ReturnDevices,
@@ -221,7 +221,12 @@ fn a_device_handed_back_is_attested_by_who_confirmed_it() {
         escalate_at: at(3),
         notices: vec![],
     });
-    let steps = [snapshot(), groups_step(), awaiting_devices(), ret];
+    // The lock command still waits for the device: that stays pending, said so.
+    let steps = [snapshot(), groups_step(), awaiting_devices(), ret.clone()];
+    let device = grade(&steps).into_iter().find(|i| i.id == "d1").unwrap();
+    assert_eq!(device.grade, Grade::Pending);
+    // With no command in the plan, the person's word is what settles it.
+    let steps = [snapshot(), groups_step(), ret];
     let device = grade(&steps).into_iter().find(|i| i.id == "d1").unwrap();
     assert_eq!(device.grade, Grade::Attested);
     assert_eq!(device.source.by.as_deref(), Some("desk@example.com"));

