@@ -320,53 +320,17 @@ async fn confirm_returns(sb: &Sandbox, run_id: &RunId, started: Instant) -> Resu
     Ok(())
 }
 
-/// The demo's IT lead accepts what no step could remove (the AD-synced and dynamic groups)
-/// and the device commands still waiting for a device, once nothing else holds the run: the
-/// gate lists each such item, and the bundle's `exceptions.json` records who accepted it.
+/// The demo's IT lead accepts, by name, what no step could remove and the device commands
+/// still waiting for a device; each is printed as the bundle's `exceptions.json` records it.
 async fn accept_exceptions(sb: &Sandbox, run: &passage_core::Run, started: Instant) -> Result<()> {
-    use passage_core::gate::{Gate, evaluate_run};
-    let steps = sb.system.store.steps(&run.id).await?;
-    let engine = &sb.system.engine;
-    let items = match evaluate_run(&steps, &run.exceptions, engine.now()) {
-        Gate::Held { items } => items,
-        Gate::Waiting { outstanding }
-            if outstanding.iter().all(|k| {
-                steps
-                    .iter()
-                    .any(|s| &s.key == k && s.state == StepState::AwaitingCompletion)
-            }) =>
-        {
-            let graded = passage_core::access::grade(&steps);
-            graded
-                .into_iter()
-                .filter(|i| outstanding.contains(&i.source.step) && i.grade.holds())
-                .map(|i| i.key)
-                .collect()
-        }
-        _ => return Ok(()),
-    };
-    let graded = passage_core::access::grade(&steps);
-    for key in items {
-        let Some(item) = graded.iter().find(|i| i.key == key) else {
-            continue;
-        };
-        let reason = match item.grade {
-            passage_core::access::Grade::Pending => {
-                "the device is back at the IT desk; the command completes when it next connects"
-            }
-            _ => {
-                "owned outside Passage (AD or a dynamic rule): ticket IT-4711 to the directory team"
-            }
-        };
-        engine
-            .except(&run.id, &key, "demo-it", reason, None)
-            .await?;
+    for item in crate::harness::accept_what_stays(&sb.system, run).await? {
         println!(
-            "  [{:>6.2}s] exception        {} ({}, {}) accepted by demo-it",
+            "  [{:>6.2}s] exception        {} ({}, {}) accepted by {}",
             started.elapsed().as_secs_f64(),
             item.name,
             item.key,
-            item.grade.as_str()
+            item.grade.as_str(),
+            crate::harness::IT_LEAD
         );
     }
     Ok(())
