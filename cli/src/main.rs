@@ -42,6 +42,8 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// Verify evidence bundles (directories), the hash chain and key continuity between them.
     Verify(commands::verify::VerifyArgs),
+    /// Open a sealed recovery secret (a device lock PIN) with the tenant's recovery private key.
+    Unseal(commands::unseal::UnsealArgs),
     /// List and inspect runs.
     #[command(subcommand)]
     Runs(commands::runs::RunsCommand),
@@ -111,6 +113,7 @@ async fn run(cli: Cli) -> Result<()> {
         #[cfg(feature = "sandbox")]
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Verify(args) => commands::verify::run(args),
+        Command::Unseal(args) => commands::unseal::run(args),
         Command::Runs(cmd) => commands::runs::run(&cli.config, cmd).await,
         Command::Start(args) => commands::operate::start(&cli.config, args).await,
         Command::Confirm(args) => commands::operate::confirm(&cli.config, args).await,

@@ -50,6 +50,12 @@ async fn what_remains_holds_the_run_until_a_named_operator_accepts_it() {
         std::env::temp_dir().join(format!("passage-access-{}", uuid::Uuid::new_v4().simple()));
     let mut options = SandboxOptions::new(&dir);
     options.all_providers = true;
+    let (recovery_private, recovery_public) = recovery_keypair();
+    options.customize = Some(std::sync::Arc::new(
+        move |p: &mut passage_core::TenantPolicy| {
+            p.recovery_key = Some(recovery_public.clone());
+        },
+    ));
     options.operators = Operators::new(vec![Operator::new(
         "maria",
         Some(&Secret::new(TOKEN)),
@@ -241,6 +247,67 @@ async fn what_remains_holds_the_run_until_a_named_operator_accepts_it() {
         shown["access"].as_array().unwrap().len(),
         graded.as_array().unwrap().len()
     );
+
+    // The Mac's lock PIN reached the device, and nowhere in the store or the bundle is it in
+    // plain text; the step keeps it sealed, and only the recovery key opens it.
+    let jc = &sb.others.as_ref().unwrap().jumpcloud;
+    let pin = jc
+        .commands()
+        .into_iter()
+        .find_map(|c| c.pin)
+        .expect("the Mac got a PIN");
+    // As a JSON string (quoted), the form any JSON document in the store or bundle would hold
+    // it in; six bare digits could occur by chance inside other numbers.
+    let quoted = format!("\"{pin}\"");
+    for file in files_under(&dir).into_iter().chain(files_under(&bundle)) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !bytes.windows(quoted.len()).any(|w| w == quoted.as_bytes()),
+            "the PIN is in plain text in {}",
+            file.display()
+        );
+    }
+    let steps = sb.system.store.steps(&run_id).await.unwrap();
+    let devices = steps
+        .iter()
+        .find(|s| s.key.as_str() == "jumpcloud.secure_devices")
+        .unwrap();
+    let output = &devices.result.as_ref().unwrap().output;
+    let sealed = output["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|d| d["pin"]["sealed"].as_object())
+        .expect("the PIN is kept sealed");
+    let opened =
+        passage_core::seal::open(&recovery_private, &Value::Object(sealed.clone())).unwrap();
+    assert_eq!(opened, pin);
     sb.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The tenant IT's recovery key pair (private PKCS#8 PEM, public SPKI PEM).
+fn recovery_keypair() -> (String, String) {
+    use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+    let key = p256::SecretKey::random(&mut rand::rngs::OsRng);
+    let private = key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
+    let public = key.public_key().to_public_key_pem(LineEnding::LF).unwrap();
+    (private, public)
+}
+
+/// Every file under `dir` (the data directory: SQLite database, its WAL, key files, bundles).
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
 }

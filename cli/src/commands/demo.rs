@@ -323,7 +323,7 @@ async fn confirm_returns(sb: &Sandbox, run_id: &RunId, started: Instant) -> Resu
 /// The demo's IT lead accepts, by name, what no step could remove and the device commands
 /// still waiting for a device; each is printed as the bundle's `exceptions.json` records it.
 async fn accept_exceptions(sb: &Sandbox, run: &passage_core::Run, started: Instant) -> Result<()> {
-    for item in crate::harness::accept_what_stays(&sb.system, run).await? {
+    for item in crate::harness::accept_what_stays(&sb.system.engine, run).await? {
         println!(
             "  [{:>6.2}s] exception        {} ({}, {}) accepted by {}",
             started.elapsed().as_secs_f64(),

@@ -10,7 +10,7 @@ use passage_config::Integrations;
 use passage_connectors::ConnectionSettings;
 use passage_connectors::okta::OktaSettings;
 use passage_core::access::{self, AccessItem, Grade};
-use passage_core::engine::EngineSettings;
+use passage_core::engine::{Engine, EngineSettings};
 use passage_core::gate::{Gate, evaluate_run};
 use passage_core::ports::RunStore;
 use passage_core::secret::Secret;
@@ -460,13 +460,14 @@ pub const IT_LEAD: &str = "demo-it";
 /// command waiting for its device), as the gate lists them, with a reason of its kind. Returns
 /// the items accepted now. The sandbox's leavers hold such items by design, so every wait on a
 /// sandbox run goes through here, as an operator watching the run would.
-pub async fn accept_what_stays(system: &System, run: &Run) -> Result<Vec<AccessItem>> {
+pub async fn accept_what_stays(engine: &Engine, run: &Run) -> Result<Vec<AccessItem>> {
     if !run.state.is_open() {
         return Ok(Vec::new());
     }
-    let steps = system.store.steps(&run.id).await?;
+    let store = &engine.ports().store;
+    let steps = store.steps(&run.id).await?;
     let graded = access::grade(&steps);
-    let keys: Vec<String> = match evaluate_run(&steps, &run.exceptions, system.engine.now()) {
+    let keys: Vec<String> = match evaluate_run(&steps, &run.exceptions, engine.now()) {
         Gate::Held { items } => items,
         Gate::Waiting { outstanding }
             if outstanding.iter().all(|k| {
@@ -493,17 +494,12 @@ pub async fn accept_what_stays(system: &System, run: &Run) -> Result<Vec<AccessI
                 "owned outside Passage (AD or a dynamic rule): ticket IT-4711 to the directory team"
             }
         };
-        let taken = system
-            .engine
+        let taken = engine
             .except(&run.id, &item.key, IT_LEAD, reason, None)
             .await;
         if let Err(e) = taken {
             // The run closed (or moved on) meanwhile: nothing is left to accept.
-            let open = system
-                .store
-                .run(&run.id)
-                .await?
-                .is_some_and(|r| r.state.is_open());
+            let open = store.run(&run.id).await?.is_some_and(|r| r.state.is_open());
             if open {
                 return Err(e.into());
             }
@@ -528,7 +524,7 @@ pub async fn wait_for(
             if done(&run) {
                 return Ok(run);
             }
-            accept_what_stays(system, &run).await?;
+            accept_what_stays(&system.engine, &run).await?;
         }
         if tokio::time::Instant::now() > deadline {
             let state = system.store.run(run_id).await?.map(|r| {

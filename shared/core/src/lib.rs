@@ -19,6 +19,7 @@ pub mod plan;
 pub mod ports;
 pub mod report;
 pub mod retry;
+pub mod seal;
 pub mod secret;
 
 pub use domain::*;

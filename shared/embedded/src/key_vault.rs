@@ -79,12 +79,16 @@ impl KeyFileVault {
     }
 }
 
-/// Replaces `path` with `value` as pretty JSON, atomically.
+/// Replaces `path` with `value` as pretty JSON, atomically, readable by the owner only (the
+/// data directory's rule: `private.rs`).
 fn write_json(path: &Path, value: &impl serde::Serialize) -> std::io::Result<()> {
     let mut bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
     bytes.push(b'\n');
     let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
-    let mut f = std::fs::File::create(&tmp)?;
+    let mut f = crate::private::private_file()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)?;
     f.write_all(&bytes)?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)
