@@ -203,6 +203,7 @@ async fn drive(sb: &Sandbox, args: &DemoArgs) -> Result<()> {
     if let Some(apps) = &sb.saas {
         print_saas(apps, leaver, &dest)?;
     }
+    print_access(&dest)?;
     println!(
         "\nSigned evidence bundle #{}: {}",
         verified.sequence,
@@ -316,6 +317,36 @@ async fn confirm_returns(sb: &Sandbox, run_id: &RunId, started: Instant) -> Resu
                 item.label
             );
         }
+    }
+    Ok(())
+}
+
+/// The bundle's account of the leaver's access (manifest.json `access`): each grade's count,
+/// and every item that stays with who accepted it.
+fn print_access(bundle: &std::path::Path) -> Result<()> {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("manifest.json"))?)?;
+    let access = &manifest["access"];
+    let counts = &access["counts"];
+    println!(
+        "\nAccess in the bundle (access.json): {} removed, {} absent, {} remain, {} pending, {} attested",
+        counts["removed"],
+        counts["absent"],
+        counts["remains"],
+        counts["pending"],
+        counts["attested"]
+    );
+    let exceptions: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("exceptions.json"))?)?;
+    for e in exceptions.as_array().into_iter().flatten() {
+        println!(
+            "  {:<8} {} ({}): exception accepted by {}: {}",
+            e["grade"].as_str().unwrap_or("?"),
+            e["name"].as_str().unwrap_or("?"),
+            e["provider"].as_str().unwrap_or("?"),
+            e["accepted_by"].as_str().unwrap_or("?"),
+            e["reason"].as_str().unwrap_or("?")
+        );
     }
     Ok(())
 }
