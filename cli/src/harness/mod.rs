@@ -190,6 +190,17 @@ async fn start_microsoft(
     };
     let microsoft = MicrosoftEmulator::start(Default::default()).await?;
     demo_seed(&microsoft);
+    // Besides the dynamic group the demo seed gives the leaver, one synced from on-premises
+    // AD: the two memberships Graph refuses to change, which the run grades as remaining.
+    let synced = microsoft.seed_group(passage_sandbox::microsoft::SeedGroup {
+        description: Some("Engineering, mastered in on-premises AD".to_owned()),
+        on_prem_synced: true,
+        ..passage_sandbox::microsoft::SeedGroup::new(
+            "AD Engineering",
+            passage_sandbox::microsoft::GroupKind::Security,
+        )
+    });
+    microsoft.seed_membership(&synced, passage_sandbox::microsoft::DEMO_LEAVER);
     let (x5t, _) = key_thumbprints(&key.public_pem).context("thumbprint of the sandbox key")?;
     let client_id = "5a1e2b3c-4d5e-6f70-8192-a3b4c5d6e7f8";
     microsoft.register_app(

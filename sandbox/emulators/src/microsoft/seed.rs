@@ -199,8 +199,6 @@ pub struct DemoTenant {
     pub security_group_id: String,
     /// `All Engineering (dynamic)`: dynamic membership.
     pub dynamic_group_id: String,
-    /// `AD Engineering`: synced from on-premises AD; Graph refuses membership changes.
-    pub synced_group_id: String,
     /// `Engineering Announcements`: distribution list.
     pub distribution_list_id: String,
     /// The leaver's direct licence (`SPE_E3`, carries Exchange).
@@ -221,12 +219,11 @@ pub struct DemoTenant {
 /// - groups: `Engineering` (assigned security group, licenses
 ///   `AAD_PREMIUM_P2`), `All Engineering (dynamic)` (dynamic security
 ///   group), `Engineering Announcements` (distribution list
-///   `eng-announce@example.com`), `Finance` (security), `AD Engineering`
-///   (synced from on-premises AD);
+///   `eng-announce@example.com`), `Finance` (security);
 /// - the leaver `jane.doe@example.com`: enabled, in the three engineering
-///   groups and `AD Engineering`, `SPE_E3` assigned directly and
-///   `AAD_PREMIUM_P2` inherited from `Engineering`, a user mailbox, a default
-///   Microsoft Authenticator and a mobile phone method besides the password, one Windows laptop, managed
+///   groups, `SPE_E3` assigned directly and `AAD_PREMIUM_P2` inherited from
+///   `Engineering`, a user mailbox, a default Microsoft Authenticator and a
+///   mobile phone method besides the password, one Windows laptop, managed
 ///   by `sam.lee@example.com`;
 /// - the manager `sam.lee@example.com` and colleagues, one of them
 ///   (`alex.kim@example.com`) synced from on-premises AD.
@@ -252,11 +249,6 @@ pub fn demo_seed(emulator: &MicrosoftEmulator) -> DemoTenant {
         ..SeedGroup::new("Engineering Announcements", GroupKind::Distribution)
     });
     emulator.seed_group(SeedGroup::new("Finance", GroupKind::Security));
-    let synced_group = emulator.seed_group(SeedGroup {
-        description: Some("Engineering, mastered in on-premises AD".to_owned()),
-        on_prem_synced: true,
-        ..SeedGroup::new("AD Engineering", GroupKind::Security)
-    });
 
     let engineering = |upn: &str, display: &str, title: &str| SeedUser {
         department: Some("Engineering".to_owned()),
@@ -276,10 +268,7 @@ pub fn demo_seed(emulator: &MicrosoftEmulator) -> DemoTenant {
         ],
         ..engineering(DEMO_MANAGER, "Sam Lee", "Engineering Manager")
     });
-    let mut leaver_groups = engineering(DEMO_LEAVER, "", "").groups;
-    leaver_groups.push("AD Engineering".to_owned());
     let leaver_id = emulator.seed_user(SeedUser {
-        groups: leaver_groups,
         methods: vec![
             SeedMethod::new(MethodKind::MicrosoftAuthenticator, "iPhone 15").default_method(),
             SeedMethod::new(MethodKind::Phone, "+1 5555550123"),
@@ -323,7 +312,6 @@ pub fn demo_seed(emulator: &MicrosoftEmulator) -> DemoTenant {
         manager_upn: DEMO_MANAGER.to_owned(),
         security_group_id: security,
         dynamic_group_id: dynamic,
-        synced_group_id: synced_group,
         distribution_list_id: list,
         direct_sku_id: emulator.sku_id("SPE_E3").unwrap_or_default(),
         inherited_sku_id: emulator.sku_id("AAD_PREMIUM_P2").unwrap_or_default(),
