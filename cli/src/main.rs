@@ -42,6 +42,8 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// Verify evidence bundles (directories), the hash chain and key continuity between them.
     Verify(commands::verify::VerifyArgs),
+    /// Open a sealed recovery secret (a device lock PIN) with the tenant's recovery private key.
+    Unseal(commands::unseal::UnsealArgs),
     /// List and inspect runs.
     #[command(subcommand)]
     Runs(commands::runs::RunsCommand),
@@ -53,6 +55,9 @@ enum Command {
     Reconcile(commands::operate::ReconcileArgs),
     /// Waive a non-critical step (recorded with actor and reason).
     Waive(commands::operate::WaiveArgs),
+    /// Accept an access item that remains or is pending as an exception (recorded with actor,
+    /// reason and optional expiry, and listed in the bundle's exceptions.json).
+    Except(commands::operate::ExceptArgs),
     /// Retry a failed step with a fresh attempt budget.
     Retry(commands::operate::RetryArgs),
     /// Cancel a run before its cutoff.
@@ -108,11 +113,13 @@ async fn run(cli: Cli) -> Result<()> {
         #[cfg(feature = "sandbox")]
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Verify(args) => commands::verify::run(args),
+        Command::Unseal(args) => commands::unseal::run(args),
         Command::Runs(cmd) => commands::runs::run(&cli.config, cmd).await,
         Command::Start(args) => commands::operate::start(&cli.config, args).await,
         Command::Confirm(args) => commands::operate::confirm(&cli.config, args).await,
         Command::Reconcile(args) => commands::operate::reconcile(&cli.config, args).await,
         Command::Waive(args) => commands::operate::waive(&cli.config, args).await,
+        Command::Except(args) => commands::operate::except(&cli.config, args).await,
         Command::Retry(args) => commands::operate::retry(&cli.config, args).await,
         Command::Cancel(args) => commands::operate::cancel(&cli.config, args).await,
         Command::Reschedule(args) => commands::operate::reschedule(&cli.config, args).await,

@@ -6,7 +6,7 @@
 
 use crate::common::aws::host_secrets;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
-use passage::harness::{Cutoff, TENANT, leaver_event, random_secret};
+use passage::harness::{Cutoff, TENANT, accept_what_stays, leaver_event, random_secret};
 use passage_core::ports::RunFilter;
 use passage_core::{RunId, RunState};
 use passage_lambda::aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
@@ -177,6 +177,9 @@ impl World {
                 .unwrap();
             if done(&runs) {
                 return;
+            }
+            for run in &runs {
+                accept_what_stays(&self.host.engine, run).await.unwrap();
             }
             assert!(
                 Instant::now() < deadline,

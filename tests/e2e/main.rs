@@ -2,6 +2,7 @@
 //!
 //! One test binary for the crate (modules inside), so the suite links once.
 
+mod access_grades;
 mod auditor_links;
 mod aws_e2e;
 mod aws_hr_operator;

@@ -12,4 +12,5 @@ pub mod runs;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod serve;
+pub mod unseal;
 pub mod verify;

@@ -22,6 +22,20 @@ pub struct WaiveArgs {
 }
 
 #[derive(Args)]
+pub struct ExceptArgs {
+    run_id: String,
+    /// Access item key, as `passage runs show` lists it (e.g. microsoft.group.<id>).
+    item: String,
+    #[arg(long, required = true)]
+    reason: String,
+    /// When the exception stops holding (RFC 3339); the item must then be resolved or accepted again.
+    #[arg(long)]
+    expires: Option<jiff::Timestamp>,
+    #[arg(long, default_value_t = default_actor())]
+    actor: String,
+}
+
+#[derive(Args)]
 pub struct RetryArgs {
     run_id: String,
     step: String,
@@ -69,6 +83,29 @@ pub async fn waive(config: &Path, a: WaiveArgs) -> Result<()> {
         )
         .await?;
     println!("{} waived by {}", step.key, a.actor);
+    system::warn_if_not_serving(&system);
+    Ok(())
+}
+
+pub async fn except(config: &Path, a: ExceptArgs) -> Result<()> {
+    let (_, system) = system::open(config)?;
+    let run = system
+        .engine
+        .except(
+            &RunId::new(a.run_id.as_str()),
+            &a.item,
+            &a.actor,
+            &a.reason,
+            a.expires,
+        )
+        .await?;
+    println!(
+        "{} accepted as an exception by {} on run {} ({})",
+        a.item,
+        a.actor,
+        run.id,
+        run.state.as_str()
+    );
     system::warn_if_not_serving(&system);
     Ok(())
 }

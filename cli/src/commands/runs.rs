@@ -82,13 +82,15 @@ async fn show(store: &dyn RunStore, run_id: &str, json: bool) -> Result<()> {
     let attempts = store.attempts(&id).await?;
     if json {
         let events = store.events(&id).await?;
-        let out =
-            serde_json::json!({"run": run, "steps": steps, "attempts": attempts, "events": events});
+        let access = passage_core::access::grade(&steps);
+        let out = serde_json::json!({"run": run, "steps": steps, "access": access,
+            "exceptions": run.exceptions, "attempts": attempts, "events": events});
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     print_header(&run);
     print_steps(&steps);
+    print_access(&run, &steps);
     print_human_steps(&steps, &run.cutoff.zone);
     print_attempts(&attempts, &run.cutoff.zone);
     Ok(())
@@ -131,6 +133,32 @@ fn print_header(run: &Run) {
         ]);
     }
     println!("{t}\n");
+}
+
+/// Every access item graded, and who accepted those that stay.
+fn print_access(run: &Run, steps: &[Step]) {
+    let items = passage_core::access::grade(steps);
+    if items.is_empty() {
+        return;
+    }
+    println!("\naccess:");
+    let mut t = table(&["item", "name", "grade", "read", "detail"]);
+    for i in &items {
+        let accepted = run.exceptions.iter().find(|e| e.item == i.key);
+        let detail = match (accepted, &i.reason) {
+            (Some(e), _) => format!("exception accepted by {}: {}", e.operator, e.reason),
+            (None, Some(why)) => why.clone(),
+            (None, None) => String::new(),
+        };
+        t.add_row(vec![
+            i.key.clone(),
+            i.name.clone(),
+            i.grade.as_str().into(),
+            format!("{} ({:?})", i.source.step, i.source.read).to_lowercase(),
+            detail,
+        ]);
+    }
+    println!("{t}");
 }
 
 fn print_steps(steps: &[Step]) {

@@ -102,6 +102,7 @@ pub fn run_fixture(
         closed_at: None,
         blocked_reason: None,
         cancellation: None,
+        exceptions: Vec::new(),
         bundle: None,
         finalizing: None,
         early_at: None,

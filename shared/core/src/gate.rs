@@ -1,8 +1,11 @@
 //! The closure gate: a run closes only when every critical step is verified and every other
-//! step is verified or waived.
+//! step is verified or waived, and no critical access item remains or is pending without an
+//! operator's exception.
 
+use crate::access::{self, AccessException};
 use crate::domain::{Step, StepState};
 use crate::ids::StepKey;
+use jiff::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Gate {
@@ -12,6 +15,33 @@ pub enum Gate {
     Waiting { outstanding: Vec<StepKey> },
     /// Steps failed for good: critical ones must be retried, others retried or waived.
     Blocked { failed: Vec<StepKey> },
+    /// Every step is done, but critical access items remain or are pending: resolved, or
+    /// accepted as exceptions by an operator, they let the run close.
+    Held { items: Vec<String> },
+}
+
+/// The whole gate: [`evaluate`] over the steps, then the graded access items. A step still
+/// awaiting a provider's long operation stops holding the run once every item it waits on is
+/// accepted as an exception (the Intune retire that completes at a check-in weeks away).
+pub fn evaluate_run(steps: &[Step], exceptions: &[AccessException], now: Timestamp) -> Gate {
+    let items = access::grade(steps);
+    let held = access::held(&items, exceptions, now);
+    let excepted = |step: &Step| {
+        step.state == StepState::AwaitingCompletion && {
+            let mine: Vec<_> = items.iter().filter(|i| i.source.step == step.key).collect();
+            !mine.is_empty()
+                && mine
+                    .iter()
+                    .all(|i| !i.grade.holds() || exceptions.iter().any(|e| e.covers(i, now)))
+        }
+    };
+    let rest: Vec<Step> = steps.iter().filter(|s| !excepted(s)).cloned().collect();
+    match evaluate(&rest) {
+        Gate::Open if !held.is_empty() => Gate::Held {
+            items: held.iter().map(|i| i.key.clone()).collect(),
+        },
+        gate => gate,
+    }
 }
 
 pub fn evaluate(steps: &[Step]) -> Gate {

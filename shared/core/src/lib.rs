@@ -4,6 +4,7 @@
 //! process and the AWS functions) fill with real adapters. The same [`engine::Engine`] runs
 //! unchanged on either set, which is what keeps a run's meaning identical between them.
 
+pub mod access;
 pub mod compliance;
 pub mod cutoff;
 pub mod domain;
@@ -18,6 +19,7 @@ pub mod plan;
 pub mod ports;
 pub mod report;
 pub mod retry;
+pub mod seal;
 pub mod secret;
 
 pub use domain::*;

@@ -72,7 +72,8 @@ impl KeyFileVault {
     }
 }
 
-/// Replaces `path` with `value` as pretty JSON, atomically.
+/// Replaces `path` with `value` as pretty JSON, atomically, readable by the owner only (the
+/// data directory's rule: `private.rs`).
 fn write_json(path: &Path, value: &impl serde::Serialize) -> std::io::Result<()> {
     let mut bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
     bytes.push(b'\n');

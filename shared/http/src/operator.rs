@@ -111,6 +111,10 @@ pub(crate) fn routes() -> Router<ApiState> {
             post(reschedule),
         )
         .route(
+            "/v1/operator/tenants/{tenant}/runs/{run}/exceptions",
+            post(except),
+        )
+        .route(
             "/v1/operator/tenants/{tenant}/runs/{run}/steps/{step}/waive",
             post(waive),
         )
@@ -354,6 +358,30 @@ async fn list_runs(
 }
 
 /// `last_working_day`, `cutoff_at` or `immediate`: exactly one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExceptBody {
+    item: String,
+    reason: String,
+    expires_at: Option<jiff::Timestamp>,
+}
+
+/// Accepts an access item that remains or is pending as an exception, by the calling operator.
+async fn except(
+    State(state): State<ApiState>,
+    RunCall { op, run }: RunCall,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let b: ExceptBody = body(&bytes)?;
+    let r = state
+        .engine
+        .except(&run.id, &b.item, &op.name, &b.reason, b.expires_at)
+        .await?;
+    Ok(json(
+        json!({"run_id": r.id, "state": r.state, "exceptions": r.exceptions}),
+    ))
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct When {
@@ -446,7 +474,8 @@ async fn show_run(
     let store = &state.engine.ports().store;
     let steps = store.steps(&run.id).await.map_err(EngineError::from)?;
     let events = store.events(&run.id).await.map_err(EngineError::from)?;
-    let gate = match passage_core::gate::evaluate(&steps) {
+    let now = state.engine.now();
+    let gate = match passage_core::gate::evaluate_run(&steps, &run.exceptions, now) {
         passage_core::gate::Gate::Open => json!({"state": "open"}),
         passage_core::gate::Gate::Waiting { outstanding } => {
             json!({"state": "waiting", "outstanding": outstanding})
@@ -454,10 +483,17 @@ async fn show_run(
         passage_core::gate::Gate::Blocked { failed } => {
             json!({"state": "blocked", "failed": failed})
         }
+        passage_core::gate::Gate::Held { items } => json!({"state": "held", "items": items}),
     };
-    Ok(json(
-        json!({"run": run, "gate": gate, "steps": steps, "events": events}),
-    ))
+    let access = passage_core::access::grade(&steps);
+    Ok(json(json!({
+        "run": run,
+        "gate": gate,
+        "access": access,
+        "exceptions": run.exceptions,
+        "steps": steps,
+        "events": events,
+    })))
 }
 
 #[derive(Deserialize)]

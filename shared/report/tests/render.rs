@@ -51,6 +51,7 @@ fn record(n: u32, cutoff: &str, email: &str, delay: SignedDuration) -> RunRecord
         closed_at: Some(cutoff + delay),
         blocked_reason: None,
         cancellation: None,
+        exceptions: Vec::new(),
         bundle: Some(passage_core::BundleRef {
             sequence: n as u64,
             manifest_sha256: format!("{n:064}"),

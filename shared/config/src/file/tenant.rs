@@ -21,6 +21,10 @@ pub struct TenantConfig {
     pub default_time_zone: String,
     #[serde(default)]
     pub webhook_secrets: Vec<String>,
+    /// The tenant IT's recovery public key (P-256, SPKI PEM): device lock PINs are sealed for
+    /// it. Without one, a PIN is not kept.
+    #[serde(default)]
+    pub recovery_key: Option<String>,
     /// No longer read: retries are bounded by time (`[tenants.retry]`), not by a count. Still
     /// accepted so a configuration written for an earlier version loads unchanged.
     #[serde(default)]

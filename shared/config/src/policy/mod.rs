@@ -33,6 +33,15 @@ pub(crate) fn tenant_policy(t: &TenantConfig, at: &str) -> Result<TenantPolicy> 
         microsoft: t.microsoft.as_ref().map(|m| m.policy()),
         google: t.google.as_ref().map(|g| g.policy()),
         jumpcloud: t.jumpcloud.as_ref().map(|j| j.policy()),
+        recovery_key: t
+            .recovery_key
+            .as_deref()
+            .map(|pem| {
+                passage_core::seal::check_key(pem)
+                    .map(|()| pem.to_owned())
+                    .with_context(|| format!("{at}: recovery_key"))
+            })
+            .transpose()?,
         saas: crate::providers::saas_policy(t).with_context(ctx)?,
         retry: t
             .retry

@@ -245,6 +245,16 @@ async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDon
     let mut output = user.view();
     output["groups"] = Value::Array(groups.clone());
     output["systems"] = Value::Array(systems.clone());
+    // The grading's vocabulary (`passage_core::access`); both lists are read to their end.
+    let access = groups
+        .iter()
+        .map(|g| json!({"kind": "group", "id": g["id"], "name": g["name"]}))
+        .chain(
+            systems
+                .iter()
+                .map(|s| json!({"kind": "device", "id": s["id"], "name": s["display_name"]})),
+        );
+    output["access"] = Value::Array(access.collect());
     Ok(ActionDone {
         repeat: false,
         summary: format!(

@@ -317,6 +317,12 @@ async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDon
         }),
         Err(code) => json!({"unreachable": code}),
     };
+    output["access"] = super::access::recorded(
+        &groups,
+        &license_states(user),
+        &methods.iter().map(method_view).collect::<Vec<_>>(),
+        &devices,
+    );
     output["devices"] = devices
         .iter()
         .map(|d| {
@@ -627,8 +633,22 @@ fn groups_removed(
             "removed": removed,
             "already_removed": outcome.already.iter().map(|g| group_view(g)).collect::<Vec<_>>(),
             "not_attempted": not_attempted,
+            "access": groups_said(&reported, outcome),
         }),
     )
+}
+
+/// Per group, for the grading: the ones no API can change remain (with why, and who must
+/// act); the ones Exchange found gone were absent.
+fn groups_said(reported: &[&Value], outcome: &ExchangeOutcome<'_>) -> Vec<Value> {
+    let remains = reported
+        .iter()
+        .map(|g| super::access::said("group", &g["id"], "remains", reported_reason(g)));
+    let absent = outcome
+        .already
+        .iter()
+        .map(|g| super::access::said("group", &g["id"], "absent", None));
+    remains.chain(absent).collect()
 }
 
 /// The Exchange-mastered groups to leave: those Graph lists now, plus those the snapshot
@@ -1230,6 +1250,27 @@ async fn remove_licenses(
             "assignedLicenses": after.raw["assignedLicenses"],
             "licenseAssignmentStates": after.raw["licenseAssignmentStates"],
         }),
-        json!({"removed": direct, "not_attempted": inherited}),
+        json!({
+            "removed": direct,
+            "not_attempted": inherited,
+            "access": licences_said(&after),
+        }),
     ))
+}
+
+/// Per licence, for the grading: one still inherited from a group after the removal remains
+/// (the group, or its licence, must go first).
+fn licences_said(after: &User) -> Vec<Value> {
+    license_states(after)
+        .iter()
+        .filter(|s| !s["assignedByGroup"].is_null())
+        .map(|s| {
+            super::access::said(
+                "licence",
+                &s["skuId"],
+                "remains",
+                Some("inherited from a group; remove the group membership or the group's licence"),
+            )
+        })
+        .collect()
 }

@@ -6,6 +6,7 @@
 //! their own cached token. Every action reads first, acts only when the target state does not
 //! already hold, and reads back; the read-back is the proof recorded in `ActionDone::readback`.
 
+mod access;
 mod actions;
 pub(crate) mod api;
 pub(crate) mod auth;

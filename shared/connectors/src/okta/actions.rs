@@ -184,6 +184,13 @@ async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDon
     let app_links: Vec<Value> = api.list(url, calls).await?;
     let mut output = user_view(user);
     output["groups"] = groups.iter().map(group_view).collect();
+    // The grading's vocabulary (`passage_core::access`). The built-in Everyone group is left
+    // out: every user is in it and it grants nothing a suspended account can use.
+    output["access"] = groups
+        .iter()
+        .filter(|g| g.kind != "BUILT_IN")
+        .map(|g| json!({"kind": "group", "id": g.id, "name": g.profile.name}))
+        .collect();
     output["grants"] = grants
         .iter()
         .map(|g| json!({"id": g["id"], "clientId": g["clientId"], "scopeId": g["scopeId"]}))
@@ -342,6 +349,12 @@ async fn remove_groups(
         }),
         output: json!({
             "removed": manageable.iter().map(|g| group_view(g)).collect::<Vec<_>>(),
+            "access": not_attempted.iter().map(|n| json!({
+                "kind": "group",
+                "id": n["group"]["id"],
+                "state": "remains",
+                "reason": n["reason"],
+            })).collect::<Vec<_>>(),
             "not_attempted": not_attempted,
         }),
     })

@@ -30,6 +30,10 @@ pub struct Run {
     pub blocked_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancellation: Option<Cancellation>,
+    /// Access items operators accepted as staying (an AD-synced group, a device command that
+    /// completes at a check-in weeks away), each with who, why and until when.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<crate::access::AccessException>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle: Option<BundleRef>,
     /// Held while a finalizer writes the bundle, so two finalizers (duplicate deliveries,

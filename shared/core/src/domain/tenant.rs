@@ -21,6 +21,9 @@ pub struct TenantPolicy {
     pub microsoft: Option<MicrosoftPolicy>,
     pub google: Option<GooglePolicy>,
     pub jumpcloud: Option<JumpCloudPolicy>,
+    /// The tenant IT's recovery public key (P-256, SPKI PEM): a device's lock PIN is sealed
+    /// for it and kept only so. Without one, the PIN is not kept at all.
+    pub recovery_key: Option<String>,
     /// The SaaS apps whose seats the leaver keeps once the identity providers are closed.
     pub saas: crate::domain::SaasPolicy,
     /// How long steps keep trying through transient failures, and when someone is told.
@@ -309,6 +312,7 @@ impl TenantPolicy {
             microsoft: None,
             google: None,
             jumpcloud: None,
+            recovery_key: None,
             saas: crate::domain::SaasPolicy::default(),
             retry: RetryPolicy::default(),
             locations: Vec::new(),

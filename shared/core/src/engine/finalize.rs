@@ -37,7 +37,7 @@ impl Engine {
                 return Ok(None);
             }
             let steps = self.ports.store.steps(run_id).await?;
-            if !cancelled && gate::evaluate(&steps) != Gate::Open {
+            if !cancelled && gate::evaluate_run(&steps, &run.exceptions, self.now()) != Gate::Open {
                 return Ok(None);
             }
             if !self.take_finalizer_lease(&mut run).await? {

@@ -456,6 +456,7 @@ fn scheduled_run(
         closed_at: None,
         blocked_reason: None,
         cancellation: None,
+        exceptions: Vec::new(),
         bundle: None,
         finalizing: None,
         early_at: None,

@@ -4,6 +4,7 @@
 mod cutoff;
 mod effects;
 mod error;
+mod exception;
 mod finalize;
 mod hr;
 mod hr_intake;
@@ -138,7 +139,7 @@ impl Engine {
         &self.settings
     }
 
-    fn now(&self) -> jiff::Timestamp {
+    pub fn now(&self) -> jiff::Timestamp {
         self.ports.clock.now()
     }
 

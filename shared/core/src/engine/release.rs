@@ -54,7 +54,7 @@ impl Engine {
                 }
             }
             if keys.is_empty() {
-                if gate::evaluate(&steps) == Gate::Open {
+                if gate::evaluate_run(&steps, &run.exceptions, self.now()) == Gate::Open {
                     self.ports
                         .queue
                         .enqueue(

@@ -77,7 +77,21 @@ impl Engine {
                 report.notices += self.alert_past_sla(&run, &steps).await?;
             }
         }
-        if gate::evaluate(&steps) == Gate::Open {
+        // The run's exceptions matter only once no step is still being worked: read it then.
+        let settled = steps.iter().all(|s| {
+            matches!(
+                s.state,
+                StepState::Verified | StepState::Waived | StepState::AwaitingCompletion
+            )
+        });
+        if !settled {
+            return Ok(());
+        }
+        let exceptions = match self.ports.store.run(run_id).await? {
+            Some(run) => run.exceptions,
+            None => Vec::new(),
+        };
+        if gate::evaluate_run(&steps, &exceptions, self.now()) == Gate::Open {
             let msg = QueueMessage::Finalize {
                 run_id: run_id.clone(),
             };

@@ -301,7 +301,9 @@ impl Engine {
             prior,
             operation: step.operation.clone(),
         };
-        connector.execute(&request).await
+        let mut report = connector.execute(&request).await;
+        seal_recovery_secrets(&mut report, policy.recovery_key.as_deref());
+        report
     }
 
     /// The queue gave up on a step's message: fail the step and block the run, with the reason.
@@ -382,4 +384,20 @@ enum Claim {
         at: Timestamp,
     },
     Skip(Disposition),
+}
+
+/// Seals every recovery secret (a Mac's lock PIN) in a done action's output before anything
+/// stores it: the step result, its attempt record and the bundle then hold only the envelope.
+/// A recovery key that cannot be used fails the step rather than let the secret through.
+fn seal_recovery_secrets(report: &mut ActionReport, recovery_key: Option<&str>) {
+    let ActionOutcome::Done(done) = &mut report.outcome else {
+        return;
+    };
+    if let Err(e) = crate::seal::seal_output(&mut done.output, recovery_key) {
+        report.outcome = ActionOutcome::Failed(ActionFailure {
+            class: FailureClass::Permanent,
+            code: "recovery_key_unusable".into(),
+            message: format!("the tenant's recovery key cannot seal the device's PIN: {e}"),
+        });
+    }
 }

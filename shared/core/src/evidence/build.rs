@@ -1,5 +1,6 @@
 //! Assembles a closed run's evidence files and manifest. Pure: signing happens in the engine.
 
+use super::access::access_files;
 use super::controls::{controls_index, step_controls};
 use super::instructions::verify_instructions;
 use super::{BundleFiles, SCHEMA, Statement};
@@ -36,13 +37,16 @@ pub fn build_bundle(input: &BundleInput<'_>) -> Result<(BundleFiles, Statement),
         &serde_json::to_value(input.events).map_err(err)?,
     )?;
     let steps = step_files(&mut files, input.steps, input.attempts)?;
+    let access = access_files(run, input.steps);
+    put(&mut files, "access.json", &access.items)?;
+    put(&mut files, "exceptions.json", &access.exceptions)?;
     files
         .insert(
             "VERIFY.md",
             verify_instructions(run.tenant.as_str(), false).into_bytes(),
         )
         .map_err(|e| e.to_string())?;
-    let manifest = manifest(input, &files, steps)?;
+    let manifest = manifest(input, &files, steps, access.summary)?;
     let manifest_bytes = passage_jcs::to_canonical_vec(&manifest).map_err(|e| e.to_string())?;
     let manifest_sha256 = sha256_hex(&manifest_bytes);
     files
@@ -161,6 +165,7 @@ fn manifest(
     input: &BundleInput<'_>,
     files: &BundleFiles,
     steps: StepFiles,
+    access: Value,
 ) -> Result<Value, String> {
     let run = input.run;
     let file_list: Vec<Value> = files
@@ -198,6 +203,8 @@ fn manifest(
         "steps": steps.entries,
         "pre_state": steps.pre_state,
         "waivers": waivers(input.steps),
+        // Every access item the snapshots recorded, graded; those that stay, with who accepted them.
+        "access": access,
         "confirmations": confirmations(input.steps),
         "seats": seats(input.steps),
         "hr_changes": hr_changes(input.events),

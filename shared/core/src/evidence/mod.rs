@@ -12,11 +12,15 @@
 //! - `signing-key.pem`: the public key. Trust comes from the tenant's published key set
 //!   ([`KeySet`]), never from the bundle itself.
 //! - `VERIFY.md`, `hr-event.json`, `timeline.json`, `pre-state/…`, `evidence/<provider>/<action>.json`.
+//! - `access.json`: every access item the snapshots recorded, graded (removed, absent, remains,
+//!   pending, attested) with where each grade was read; `exceptions.json`: the items operators
+//!   accepted as staying, with who, why and until when.
 //!
 //! Each tenant's bundles form a hash chain; a key rotation is a link of its own
 //! ([`build_rotation`]), and signed checkpoints of the chain head ([`Checkpoint`]) show when
 //! its newest links are withheld.
 
+mod access;
 pub(crate) mod build;
 mod chain;
 mod checkpoint;

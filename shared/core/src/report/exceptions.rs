@@ -10,7 +10,8 @@ use serde_json::Value;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExceptionRow {
     /// `waiver`, `operator_retry`, `step_failed`, `blocked`, `dead_lettered`, `rescheduled`,
-    /// `hr_change_after_cutoff` or `written_off`.
+    /// `hr_change_after_cutoff`, `written_off` or `access_exception` (an access item an
+    /// operator accepted as staying; `step` then names the item).
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
@@ -28,6 +29,7 @@ fn kind_of(event_kind: &str) -> Option<&'static str> {
         "step.dead_lettered" => "dead_lettered",
         "run.rescheduled" => "rescheduled",
         "hr.rescinded_after_cutoff" | "hr.date_changed_after_cutoff" => "hr_change_after_cutoff",
+        "access.excepted" => "access_exception",
         _ => return None,
     })
 }
@@ -56,7 +58,7 @@ pub(crate) fn exceptions(steps: &[Step], events: &[RunEvent]) -> Vec<ExceptionRo
             let kind = kind_of(&e.kind)?;
             Some(ExceptionRow {
                 kind: kind.into(),
-                step: text(&e.detail, "step"),
+                step: text(&e.detail, "step").or_else(|| text(&e.detail, "item")),
                 actor: e.actor.clone(),
                 reason: reason_of(e),
                 at: e.at,
@@ -91,4 +93,29 @@ pub(crate) fn exceptions(steps: &[Step], events: &[RunEvent]) -> Vec<ExceptionRo
     }
     rows.sort_by_key(|r| r.at);
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::RunId;
+    use serde_json::json;
+
+    #[test]
+    fn an_accepted_access_item_is_an_exception_naming_the_item() {
+        let at = Timestamp::from_second(1_700_000_000).unwrap();
+        let event = RunEvent::new(
+            &RunId::new("r"),
+            at,
+            "access.excepted",
+            "operator:maria",
+            json!({"item": "microsoft.group.g2", "reason": "AD team removes it"}),
+        );
+        let rows = exceptions(&[], &[event]);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].kind, "access_exception");
+        assert_eq!(rows[0].step.as_deref(), Some("microsoft.group.g2"));
+        assert_eq!(rows[0].actor, "operator:maria");
+        assert_eq!(rows[0].reason, "AD team removes it");
+    }
 }

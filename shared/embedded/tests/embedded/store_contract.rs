@@ -41,6 +41,7 @@ fn run(id: &str, key: &str) -> passage_core::Run {
         closed_at: None,
         blocked_reason: None,
         cancellation: None,
+        exceptions: Vec::new(),
         bundle: None,
         finalizing: None,
         early_at: None,

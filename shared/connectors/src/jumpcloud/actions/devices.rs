@@ -263,10 +263,28 @@ pub(super) async fn secure_devices(
         output: json!({
             "policy": command.builtin(),
             "note": note,
+            "access": devices_said(&devices),
             "devices": devices,
         }),
     }
     .into())
+}
+
+/// Per device, for the grading: a command the device acknowledged but has not reported
+/// complete is pending; one completed (or a device erased out of MDM) is done.
+fn devices_said(devices: &[Value]) -> Vec<Value> {
+    devices
+        .iter()
+        .filter(|d| d["status"] == "acknowledged")
+        .map(|d| {
+            json!({
+                "kind": "device",
+                "id": d["system_id"],
+                "state": "pending",
+                "reason": "the device acknowledged the command; its completion is not reported back",
+            })
+        })
+        .collect()
 }
 
 /// The command the tenant's device policy asks for, with a note where JumpCloud can only come
@@ -470,14 +488,15 @@ async fn secure_mdm(
     Ok((entry, !already))
 }
 
-/// The MDM command's body: a Mac gets a fresh PIN, which is kept in the evidence entry because
-/// the Mac asks for it before it unlocks and JumpCloud cannot show it again.
+/// The MDM command's body: a Mac gets a fresh PIN, which goes into the output's `pin` field
+/// because the Mac asks for it before it unlocks and JumpCloud cannot show it again; the engine
+/// seals that field before anything stores it (`passage_core::seal`).
 fn mdm_command_body(system: &Value, entry: &mut Value) -> Value {
     let mut body = json!({});
     if system["osFamily"].as_str() == Some("darwin") {
         let pin = new_pin();
         entry["pin"] = pin.as_str().into();
-        entry["pin_note"] = "keep this PIN: the Mac asks for it before it unlocks, and JumpCloud cannot show it again".into();
+        entry["pin_note"] = "the Mac asks for this PIN before it unlocks and JumpCloud cannot show it again: Passage keeps it only sealed for the tenant's recovery key".into();
         body["pin"] = pin.into();
     }
     body
@@ -527,7 +546,7 @@ fn summary(
         )
     };
     if devices.iter().any(|d| d.get("pin").is_some()) {
-        summary.push_str("; the Mac PIN is recorded in the output and must be kept");
+        summary.push_str("; the Mac's lock PIN is kept only sealed for the tenant's recovery key");
     }
     if let Some(note) = note {
         summary.push_str("; ");
