@@ -189,8 +189,10 @@ async fn the_sweep_fans_out_per_tenant_and_reads_one_page_per_job() {
         secrets.push(s.add_tenant(t).await);
     }
     let host = s.host(Duration::from_secs(60), FairShare::default()).await;
-    // t0: more scheduled runs than one page, all due in a moment; t1: one; t2: none.
-    let due = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(6);
+    // t0: more scheduled runs than one page, all due once every one is posted (with room for a
+    // loaded machine: a run whose cutoff passes while the others are posted starts at intake);
+    // t1: one; t2: none.
+    let due = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(40);
     let many = SWEEP_PAGE + 5;
     for i in 0..many {
         let e = format!("E{i}");
@@ -445,7 +447,8 @@ async fn one_finalizer_per_tenant_and_housekeeping_items_expire() {
     let runs = leavers(&s, &host, "acme", &acme, 2).await;
     // Work the steps until no step of either run is in progress (a step that must wait comes
     // back later as a fresh, delayed message, so an empty receive is not the end).
-    for _ in 0..120 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    while std::time::Instant::now() < deadline {
         let mut busy = false;
         for run in &runs {
             let steps = host.store.steps(run).await.unwrap();
@@ -455,6 +458,10 @@ async fn one_finalizer_per_tenant_and_housekeeping_items_expire() {
             break;
         }
         let event = receive(&s.sqs, &s.names.step_queue_url).await;
+        if event.records.is_empty() {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            continue;
+        }
         let r = passage_lambda::batch::handle(&host, event.clone(), &s.names.step_queue_url).await;
         settle(&s.sqs, &s.names.step_queue_url, &event, &failures(&r)).await;
     }
@@ -471,8 +478,15 @@ async fn one_finalizer_per_tenant_and_housekeeping_items_expire() {
         .await
         .unwrap()
         .unwrap();
-    let event = receive(&s.sqs, &s.names.finalize_queue_url).await;
-    assert!(!event.records.is_empty());
+    let mut event = receive(&s.sqs, &s.names.finalize_queue_url).await;
+    for _ in 0..40 {
+        if !event.records.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        event = receive(&s.sqs, &s.names.finalize_queue_url).await;
+    }
+    assert!(!event.records.is_empty(), "no finalization queued");
     let r = passage_lambda::batch::handle(&host, event.clone(), &s.names.finalize_queue_url).await;
     assert!(failures(&r).is_empty());
     settle(&s.sqs, &s.names.finalize_queue_url, &event, &[]).await;
