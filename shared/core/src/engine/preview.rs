@@ -27,8 +27,12 @@ pub struct PlanRequest {
 pub struct ProviderRead {
     pub step: StepKey,
     pub provider: Provider,
-    /// What the read found (the snapshot's summary), or why it failed.
-    pub result: Result<String, String>,
+    /// What the read found (the snapshot's summary).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found: Option<String>,
+    /// Why the read failed: every step of this provider would fail the same way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// Every call the read made: method, path, status and the provider's request id.
     pub calls: Vec<CallRecord>,
 }
@@ -148,10 +152,15 @@ impl Engine {
 }
 
 fn read_of(step: &Step, result: Result<String, String>, calls: Vec<CallRecord>) -> ProviderRead {
+    let (found, error) = match result {
+        Ok(found) => (Some(found), None),
+        Err(why) => (None, Some(why)),
+    };
     ProviderRead {
         step: step.key.clone(),
         provider: step.provider,
-        result,
+        found,
+        error,
         calls,
     }
 }
