@@ -47,6 +47,8 @@ enum Command {
     /// List and inspect runs.
     #[command(subcommand)]
     Runs(commands::runs::RunsCommand),
+    /// Show what a run for a leaver would change, read live from every provider; changes nothing.
+    Plan(commands::plan::PlanArgs),
     /// Start a leaver run by hand ("Jane leaves Friday").
     Start(commands::operate::StartArgs),
     /// Confirm an item of a human step: a returned device, a data hand-over.
@@ -115,6 +117,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Verify(args) => commands::verify::run(args),
         Command::Unseal(args) => commands::unseal::run(args),
         Command::Runs(cmd) => commands::runs::run(&cli.config, cmd).await,
+        Command::Plan(args) => commands::plan::run(&cli.config, args).await,
         Command::Start(args) => commands::operate::start(&cli.config, args).await,
         Command::Confirm(args) => commands::operate::confirm(&cli.config, args).await,
         Command::Reconcile(args) => commands::operate::reconcile(&cli.config, args).await,

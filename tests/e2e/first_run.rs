@@ -1,6 +1,6 @@
 //! A new administrator's first hour, as the commands are written in the README: `passage init`
 //! writes a config, `passage sandbox` stands in for the providers, `passage config check`
-//! finds nothing, `passage serve` starts on the first try and a leaver closes; `runs list`
+//! finds nothing, `passage plan` shows what a run would do to the first leaver, `passage serve` starts on the first try and a leaver closes; `runs list`
 //! works from another folder with no secret in its environment.
 
 use passage::harness::{Cutoff, TENANT, leaver_event};
@@ -170,6 +170,35 @@ async fn init_then_serve_works_on_the_first_try_against_the_sandbox() {
         "{}",
         String::from_utf8_lossy(&check.stdout)
     );
+
+    // Before the first leaver: what a run would do to Jane, read live, nothing changed.
+    let plan = passage(
+        &[
+            "--config",
+            config_arg,
+            "plan",
+            "--tenant",
+            TENANT,
+            "--email",
+            "jane.doe@example.com",
+        ],
+        &dir,
+    );
+    let said = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        plan.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    for expected in [
+        "Nothing was changed",
+        "remove groups Engineering, VPN Users, GitHub Admins",
+        "AD Engineering: membership is managed by the source directory",
+        "revoke 2 consent grants",
+        "suspend (now ACTIVE)",
+    ] {
+        assert!(said.contains(expected), "{expected:?} is not in:\n{said}");
+    }
 
     let (mut server, line) = spawn_until(&["--config", config_arg, "serve"], &dir, "listening on ");
     let url = line.trim_start_matches("listening on ").to_owned();

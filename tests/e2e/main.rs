@@ -25,6 +25,7 @@ mod lifecycle;
 mod operator_cli;
 mod pacing;
 mod period_report;
+mod plan_preview;
 mod saas_seats;
 mod tamper;
 mod time_policy;

@@ -17,6 +17,7 @@ pub mod machine;
 pub mod pace;
 pub mod plan;
 pub mod ports;
+pub mod preview;
 pub mod report;
 pub mod retry;
 pub mod seal;

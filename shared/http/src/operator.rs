@@ -127,6 +127,7 @@ pub(crate) fn routes() -> Router<ApiState> {
             post(confirm),
         )
         .route("/v1/operator/tenants/{tenant}/reconcile", post(reconcile))
+        .route("/v1/operator/tenants/{tenant}/plan", post(plan))
 }
 
 /// Who is calling, or a 401 that says what is missing.
@@ -628,4 +629,31 @@ async fn reconcile(
         .reconcile(&TenantId::new(tenant.as_str()), b.since)
         .await?;
     Ok(axum::Json(report).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanBody {
+    email: String,
+    employee_id: Option<String>,
+    manager_email: Option<String>,
+}
+
+/// What a run for this leaver would change, read live from every provider; nothing changes.
+async fn plan(
+    State(state): State<ApiState>,
+    TenantCall { tenant, .. }: TenantCall,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let b: PlanBody = body(&bytes)?;
+    let request = passage_core::engine::PlanRequest {
+        email: b.email,
+        employee_id: b.employee_id,
+        manager: b.manager_email,
+    };
+    let preview = state
+        .engine
+        .preview(&TenantId::new(tenant.as_str()), request)
+        .await?;
+    Ok(axum::Json(preview).into_response())
 }

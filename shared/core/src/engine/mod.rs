@@ -13,6 +13,7 @@ mod intake;
 mod keys;
 mod operator;
 mod outcome;
+mod preview;
 mod release;
 mod report;
 mod sla;
@@ -27,6 +28,7 @@ pub use human::ConfirmRequest;
 pub use intake::{Accepted, IntakeError, LeaverRequest};
 pub use keys::Rotated;
 pub use operator::ManualLeaver;
+pub use preview::{PlanPreview, PlanRequest, ProviderRead};
 pub use sweep::SweepReport;
 pub use worker::Disposition;
 
