@@ -30,12 +30,12 @@ async fn a_licence_is_read_removed_and_then_gone() {
     assert_eq!(assignment["skuId"], SKU_BUSINESS_STANDARD);
     assert_eq!(assignment["skuName"], "Google Workspace Business Standard");
     assert!(assignment["selfLink"].as_str().unwrap().ends_with(&path));
-    // The numeric id works as userId too.
+    // Licensing names users by primary e-mail only: the numeric id finds no assignment.
     assert_eq!(
         h.get(&license_path(&h.demo.leaver_id), &token)
             .await
             .status(),
-        StatusCode::OK
+        StatusCode::NOT_FOUND
     );
 
     let removed = h.delete(&path, &token).await;

@@ -386,3 +386,27 @@ fn url_encode(s: &str) -> String {
         .replace(':', "%3A")
         .replace('/', "%2F")
 }
+
+#[tokio::test]
+async fn a_bodiless_write_without_a_length_is_refused_411_and_changes_nothing() {
+    let h = Ms::start().await;
+    let path = format!("/v1.0/users/{}/revokeSignInSessions", h.demo.leaver_id);
+    let before = h.ms.count_events(activity::REVOKE_SESSIONS, DEMO_LEAVER);
+    let bare = h
+        .http
+        .post(h.url(&path))
+        .bearer_auth(&h.graph_token)
+        .header("client-request-id", uuid::Uuid::new_v4().to_string())
+        .send()
+        .await
+        .unwrap();
+    // A POST built with no body states no length.
+    expect_error(bare, 411, "LengthRequired").await;
+    assert_eq!(
+        h.ms.count_events(activity::REVOKE_SESSIONS, DEMO_LEAVER),
+        before
+    );
+    let stated = h.post(&path, None).await;
+    assert_eq!(stated.status(), StatusCode::OK);
+    h.shutdown().await;
+}

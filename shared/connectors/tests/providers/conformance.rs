@@ -132,6 +132,11 @@ mod recorder {
                 onward = onward.header(name, value);
             }
         }
+        // The relay frames the body again; a length the client stated (0 for a bodiless
+        // write) is stated onward too.
+        if parts.headers.contains_key(header::CONTENT_LENGTH) {
+            onward = onward.header(header::CONTENT_LENGTH, bytes.len());
+        }
         let answer = match onward.body(bytes).send().await {
             Ok(a) => a,
             Err(e) => return plain(StatusCode::BAD_GATEWAY, &format!("relay failed: {e}")),

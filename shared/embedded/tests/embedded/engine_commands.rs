@@ -7,7 +7,7 @@
 
 use crate::engine_world::{START, TimerCall, World, all_but_grants, at, okta, step_message};
 use passage_core::cutoff::CutoffRequest;
-use passage_core::domain::{Action, RunState, StepState};
+use passage_core::domain::{Action, DisableMode, RunState, StepState};
 use passage_core::engine::{Disposition, EngineError, EngineSettings};
 use passage_core::machine::run::RunCommand;
 use passage_core::machine::step::StepCommand;
@@ -211,7 +211,12 @@ async fn an_operator_retry_unblocks_the_run_and_queues_the_step() {
 /// `Waive` → `ReconsiderBlock`, `ReleaseDependents`; unblocking → `ReleaseReadySteps`.
 #[tokio::test]
 async fn a_waiver_unblocks_the_run_and_releases_what_waited() {
-    let world = World::new();
+    // Deactivation waits for grant revocation (suspension no longer does: it blocks sign-in
+    // first), so the waived step has a dependent to release.
+    let world = World::with(
+        |p| p.okta.as_mut().unwrap().disable = DisableMode::Deactivate,
+        |_| {},
+    );
     let run_id = world.running_run().await;
     world.fail(Action::RevokeGrants, FailureClass::Permanent);
     all_but_grants(&world, &run_id).await;
@@ -230,13 +235,13 @@ async fn a_waiver_unblocks_the_run_and_releases_what_waited() {
         .unwrap();
     assert_eq!(world.run_state(&run_id).await, RunState::Running);
     assert_eq!(
-        world.state_of(&run_id, Action::Suspend).await,
+        world.state_of(&run_id, Action::Deactivate).await,
         StepState::Ready
     );
     // Queued once, though both the waiver and the unblocking ask for a release.
     assert_eq!(
         world.queue.take(),
-        [(step_message(&run_id, Action::Suspend), Duration::ZERO)]
+        [(step_message(&run_id, Action::Deactivate), Duration::ZERO)]
     );
 }
 
