@@ -55,6 +55,32 @@ pub async fn run(args: DemoArgs) -> Result<()> {
 
 async fn drive(sb: &Sandbox, args: &DemoArgs) -> Result<()> {
     let leaver = passage_sandbox::okta::DEMO_LEAVER;
+    print_intro(sb, args, leaver)?;
+    let cutoff = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(args.cutoff_in);
+    let cutoff = cutoff.round(jiff::Unit::Second)?;
+    let run_id = post_termination(sb, leaver, cutoff).await?;
+    let limit = Duration::from_secs(60 + args.cutoff_in.max(0) as u64);
+    let run = follow_until_closed(sb, &run_id, limit).await?;
+    let bundle = run.bundle.clone().context("closed run without a bundle")?;
+    let dest = args.out.join(run.id.as_str());
+    if dest.exists() {
+        std::fs::remove_dir_all(&dest)?;
+    }
+    copy_dir(&PathBuf::from(&bundle.location), &dest)?;
+    let files = passage_embedded::read_bundle_dir(&dest)?;
+    let verified = verify_bundle(&files, None)?;
+    verify_chain(std::slice::from_ref(&verified))?;
+    print_providers(sb, leaver)?;
+    if let Some(apps) = &sb.saas {
+        print_saas(apps, leaver, &dest)?;
+    }
+    print_access(&dest)?;
+    print_bundle(&verified, &dest);
+    write_period_report(sb, &args.out, &run).await
+}
+
+/// Where everything runs, and the leaver as the providers hold them before the cutoff.
+fn print_intro(sb: &Sandbox, args: &DemoArgs, leaver: &str) -> Result<()> {
     println!("Passage demo");
     println!(
         "  sandbox Okta   {}  (+{} ms per call)",
@@ -75,16 +101,18 @@ async fn drive(sb: &Sandbox, args: &DemoArgs) -> Result<()> {
         .okta
         .user(leaver)
         .context("demo leaver missing from the sandbox")?;
-    let groups_before = sb.okta.user_groups(leaver);
     println!(
         "  leaver         {leaver}: {:?}, {} groups, {} sessions, {} grants",
         before.status,
-        groups_before.len(),
+        sb.okta.user_groups(leaver).len(),
         sb.okta.sessions(leaver).unwrap_or(0),
         sb.okta.grants(leaver).unwrap_or(0)
     );
-    let cutoff = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(args.cutoff_in);
-    let cutoff = cutoff.round(jiff::Unit::Second)?;
+    Ok(())
+}
+
+/// The HR system's termination webhook; the run it created.
+async fn post_termination(sb: &Sandbox, leaver: &str, cutoff: jiff::Timestamp) -> Result<RunId> {
     let body = leaver_event(leaver, "E1001", Cutoff::At(cutoff));
     let response = sb.post("msg_demo_0001", &body).await?;
     let status = response.status();
@@ -98,13 +126,22 @@ async fn drive(sb: &Sandbox, args: &DemoArgs) -> Result<()> {
             .context("no run_id in the answer")?,
     );
     println!("\nHR webhook accepted ({status}): run {run_id}, cutoff {cutoff}");
+    Ok(run_id)
+}
 
+/// Prints each run and step transition as it happens, doing the demo IT team's part (laptop
+/// returns, accepted exceptions) until the run closes.
+async fn follow_until_closed(
+    sb: &Sandbox,
+    run_id: &RunId,
+    limit: Duration,
+) -> Result<passage_core::Run> {
     let started = Instant::now();
     let mut last: BTreeMap<String, StepState> = BTreeMap::new();
     let mut last_run = None;
     let store = &sb.system.store;
-    let run = loop {
-        let run = store.run(&run_id).await?.context("run vanished")?;
+    loop {
+        let run = store.run(run_id).await?.context("run vanished")?;
         if last_run != Some(run.state) {
             println!(
                 "  [{:>6.2}s] run      {}",
@@ -113,48 +150,44 @@ async fn drive(sb: &Sandbox, args: &DemoArgs) -> Result<()> {
             );
             last_run = Some(run.state);
         }
-        for s in store.steps(&run_id).await? {
+        for s in store.steps(run_id).await? {
             if last.get(s.key.as_str()) != Some(&s.state) {
-                let detail = match (&s.result, &s.last_error) {
-                    (Some(r), _) if s.state == StepState::Verified => format!("  {}", r.summary),
-                    (_, Some(e)) => format!("  {}: {}", e.code, e.message),
-                    _ => String::new(),
-                };
-                println!(
-                    "  [{:>6.2}s] {:<20} {}{}",
-                    started.elapsed().as_secs_f64(),
-                    s.key,
-                    s.state.as_str(),
-                    detail
-                );
+                print_step(&s, started);
                 last.insert(s.key.to_string(), s.state);
             }
         }
         if run.state == passage_core::RunState::Closed {
-            break run;
+            return Ok(run);
         }
-        confirm_returns(sb, &run_id, started).await?;
+        confirm_returns(sb, run_id, started).await?;
         accept_exceptions(sb, &run, started).await?;
         if run.state == passage_core::RunState::Blocked {
             bail!("run blocked: {}", run.blocked_reason.unwrap_or_default());
         }
-        if started.elapsed() > Duration::from_secs(60 + args.cutoff_in.max(0) as u64) {
+        if started.elapsed() > limit {
             bail!("run did not close within a minute of its cutoff");
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
-    };
-
-    let bundle = run.bundle.clone().context("closed run without a bundle")?;
-    let src = PathBuf::from(&bundle.location);
-    let dest = args.out.join(run.id.as_str());
-    if dest.exists() {
-        std::fs::remove_dir_all(&dest)?;
     }
-    copy_dir(&src, &dest)?;
-    let files = passage_embedded::read_bundle_dir(&dest)?;
-    let verified = verify_bundle(&files, None)?;
-    verify_chain(std::slice::from_ref(&verified))?;
+}
 
+fn print_step(s: &passage_core::Step, started: Instant) {
+    let detail = match (&s.result, &s.last_error) {
+        (Some(r), _) if s.state == StepState::Verified => format!("  {}", r.summary),
+        (_, Some(e)) => format!("  {}: {}", e.code, e.message),
+        _ => String::new(),
+    };
+    println!(
+        "  [{:>6.2}s] {:<20} {}{}",
+        started.elapsed().as_secs_f64(),
+        s.key,
+        s.state.as_str(),
+        detail
+    );
+}
+
+/// The leaver as each sandbox provider holds them after the run.
+fn print_providers(sb: &Sandbox, leaver: &str) -> Result<()> {
     let after = sb.okta.user(leaver).context("leaver missing")?;
     let groups_after = sb.okta.user_groups(leaver);
     println!("\nIn the sandbox providers now:");
@@ -170,41 +203,42 @@ async fn drive(sb: &Sandbox, args: &DemoArgs) -> Result<()> {
         sb.okta.sessions(leaver).unwrap_or(0),
         sb.okta.grants(leaver).unwrap_or(0)
     );
-    if let Some(o) = &sb.others {
-        let ms = o
-            .microsoft
-            .user(leaver)
-            .context("leaver missing in Microsoft")?;
-        let mailbox = o.microsoft.mailbox(leaver);
-        println!(
-            "  Microsoft: sign-in {}, mailbox {:?}",
-            if ms.account_enabled {
-                "ENABLED"
-            } else {
-                "blocked"
-            },
-            mailbox.map(|m| m.purpose)
-        );
-        let g = o.google.user(leaver).context("leaver missing in Google")?;
-        println!(
-            "  Google: {}, {} data transfer(s) to the manager",
-            if g.suspended { "suspended" } else { "ACTIVE" },
-            o.google.transfers().len()
-        );
-        let jc = o
-            .jumpcloud
-            .user(leaver)
-            .context("leaver missing in JumpCloud")?;
-        println!(
-            "  JumpCloud: {}, {} device command(s) issued",
-            if jc.suspended { "suspended" } else { "ACTIVE" },
-            o.jumpcloud.commands().len()
-        );
-    }
-    if let Some(apps) = &sb.saas {
-        print_saas(apps, leaver, &dest)?;
-    }
-    print_access(&dest)?;
+    let Some(o) = &sb.others else {
+        return Ok(());
+    };
+    let ms = o
+        .microsoft
+        .user(leaver)
+        .context("leaver missing in Microsoft")?;
+    println!(
+        "  Microsoft: sign-in {}, mailbox {:?}",
+        if ms.account_enabled {
+            "ENABLED"
+        } else {
+            "blocked"
+        },
+        o.microsoft.mailbox(leaver).map(|m| m.purpose)
+    );
+    let g = o.google.user(leaver).context("leaver missing in Google")?;
+    println!(
+        "  Google: {}, {} data transfer(s) to the manager",
+        if g.suspended { "suspended" } else { "ACTIVE" },
+        o.google.transfers().len()
+    );
+    let jc = o
+        .jumpcloud
+        .user(leaver)
+        .context("leaver missing in JumpCloud")?;
+    println!(
+        "  JumpCloud: {}, {} device command(s) issued",
+        if jc.suspended { "suspended" } else { "ACTIVE" },
+        o.jumpcloud.commands().len()
+    );
+    Ok(())
+}
+
+/// The bundle's identity and how to check it with stock tools.
+fn print_bundle(verified: &passage_core::evidence::VerifiedBundle, dest: &Path) {
     println!(
         "\nSigned evidence bundle #{}: {}",
         verified.sequence,
@@ -223,7 +257,6 @@ async fn drive(sb: &Sandbox, args: &DemoArgs) -> Result<()> {
         dest.display()
     );
     println!("  (VERIFY.md in the bundle lists every check with openssl, sha256sum and jq)");
-    write_period_report(sb, &args.out, &run).await
 }
 
 /// The signed report of the day the demo leaver left, beside the bundle.
