@@ -3,6 +3,7 @@
 use super::api::{Api, As, Service};
 use super::scopes;
 use super::{TransferPolling, WORKSPACE_SKUS};
+use crate::call::Branches;
 use crate::http::{Polling, mismatch, permanent};
 use passage_core::ports::{ActionDone, ActionFailure, ActionOutcome, ActionRequest, FailureClass};
 use passage_core::{Action, CallRecord, DeviceAction, Provider, step_key};
@@ -341,9 +342,11 @@ async fn licenses(
     calls: &mut Calls,
 ) -> Result<Vec<(String, String, Value)>, ActionFailure> {
     // One GET per SKU, all at once: Licensing has no "licences of a user" call.
+    let branches = Branches::of(calls);
+    let branches = &branches;
     let answers =
         futures::future::join_all(skus(api).into_iter().map(|(product, sku)| async move {
-            let mut own = Calls::new();
+            let mut own = branches.branch();
             let answer = api
                 .call(
                     Method::GET,
@@ -360,7 +363,7 @@ async fn licenses(
         .await;
     let mut held = Vec::new();
     for (product, sku, answer, own) in answers {
-        calls.extend(own);
+        branches.join(calls, own);
         let answer = answer?;
         if answer.status != StatusCode::NOT_FOUND {
             held.push((product, sku, answer.body));
@@ -471,7 +474,8 @@ async fn vacation(api: &Api, user: &User, calls: &mut Calls) -> Result<Value, Ac
 /// at all, and are recorded as unavailable with the reason.
 async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Outcome {
     // The reads are independent: make them at once, each recording its own calls.
-    let mut c: [Calls; 10] = Default::default();
+    let branches = Branches::of(calls);
+    let mut c: [Calls; 10] = std::array::from_fn(|_| branches.branch());
     let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9] = &mut c;
     let readable_mail = !(user.suspended || user.archived) && user.mailbox;
     let reads = futures::join!(
@@ -500,7 +504,7 @@ async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Outcome {
         },
     );
     for own in c {
-        calls.extend(own);
+        branches.join(calls, own);
     }
     let (groups, tokens, asps, codes, licenses, devices, mail) = reads;
     let (groups, tokens, asps, codes, licenses, devices) =
