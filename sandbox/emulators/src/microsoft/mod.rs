@@ -204,6 +204,7 @@ impl MicrosoftEmulator {
             device_action_delay: config.device_action_delay,
             exchange_page_size: config.exchange_page_size.max(1),
             storm_status: AtomicU16::new(429),
+            expiry: Mutex::new(token::Expiry::default()),
         });
         let timeline = Arc::clone(shared.knobs.timeline());
         let tenant = Arc::new(Mutex::new(TenantState::new(config.seed, timeline)));
@@ -347,6 +348,19 @@ impl MicrosoftEmulator {
     }
 
     // ----- controls -------------------------------------------------------------
+
+    /// Makes every access token issued so far expire now, as a token's lifetime can run out
+    /// (or an admin can revoke it) in the middle of a run: Graph and Exchange answer 401
+    /// `InvalidAuthenticationToken` to it, and tokens issued afterwards work.
+    pub fn expire_issued_tokens(&self) {
+        lock(&self.shared.expiry).expire_issued();
+    }
+
+    /// While on, every access token (also ones issued later) is refused as expired, so a
+    /// client that fetches a fresh token after a 401 is refused again.
+    pub fn refuse_every_token(&self, on: bool) {
+        lock(&self.shared.expiry).refuse_all = on;
+    }
 
     /// Runtime fault and pacing controls.
     pub fn knobs(&self) -> &Knobs {

@@ -15,7 +15,7 @@
 //! with `HS256` and a key private to this emulator, so only it can verify
 //! them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -270,6 +270,26 @@ pub(crate) struct AccessClaims {
     pub ver: String,
 }
 
+/// Tokens the emulator refuses as expired before their `exp`: the knobs of
+/// [`super::MicrosoftEmulator::expire_issued_tokens`] and
+/// [`super::MicrosoftEmulator::refuse_every_token`]. Tokens are named by `uti`.
+#[derive(Debug, Default)]
+pub(crate) struct Expiry {
+    issued: HashSet<String>,
+    expired: HashSet<String>,
+    pub refuse_all: bool,
+}
+
+impl Expiry {
+    pub(crate) fn expire_issued(&mut self) {
+        self.expired.extend(self.issued.drain());
+    }
+
+    fn refuses(&self, uti: &str) -> bool {
+        self.refuse_all || self.expired.contains(uti)
+    }
+}
+
 /// Mints an access token for `app`.
 pub(crate) fn mint(
     shared: &Shared,
@@ -299,6 +319,9 @@ pub(crate) fn mint(
         uti: crate::common::ids::url_safe(&mut rand::thread_rng(), 22),
         ver: "1.0".to_owned(),
     };
+    crate::common::lock(&shared.expiry)
+        .issued
+        .insert(claims.uti.clone());
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some("passage-sandbox".to_owned());
     jsonwebtoken::encode(
@@ -367,7 +390,8 @@ pub(crate) fn authenticate(
     })?;
     let claims = data.claims;
     let now = clock::now().as_second();
-    if now > claims.exp + SKEW_SECS || now + SKEW_SECS < claims.nbf {
+    let expired = crate::common::lock(&shared.expiry).refuses(&claims.uti);
+    if expired || now > claims.exp + SKEW_SECS || now + SKEW_SECS < claims.nbf {
         return Err(TokenProblem::Expired);
     }
     if !resource.accepts_audience(&claims.aud) || claims.tid != shared.tenant_id {

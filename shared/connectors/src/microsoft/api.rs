@@ -294,10 +294,12 @@ impl Dialect for Target<'_> {
         Verdict::Fail(classify(resource, &call.method, path, status, &error, wait))
     }
 
-    /// A revoked or expired token: the next attempt (the engine's) fetches a new one.
+    /// A token that expired or was revoked since it was cached: the call is sent once more
+    /// with a freshly issued one. A second refusal is the app's credential or consent, which
+    /// no further token would change, so it fails.
     async fn credential_refused(&self) -> bool {
         self.api.auth.forget(self.resource).await;
-        false
+        true
     }
 }
 

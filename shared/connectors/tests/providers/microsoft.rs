@@ -604,3 +604,43 @@ async fn a_missing_permission_is_permanent_and_named() {
     );
     ms.shutdown().await;
 }
+
+/// The token endpoint's request count, so a test can see each fresh token the connector asked for.
+fn token_requests(ms: &MicrosoftEmulator) -> u64 {
+    ms.counters().count("POST", "/{tenant}/oauth2/v2.0/token")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_expired_mid_run_is_refreshed_and_the_call_retried_once() {
+    let Tenant { ms, .. } = tenant().await;
+    let c = secret_connector(&ms);
+    let mut prior = BTreeMap::new();
+    run(&c, Action::Snapshot, &mut prior).await;
+    assert_eq!(token_requests(&ms), 1);
+
+    // The cached token expires between two steps: the next call is refused once, a fresh
+    // token is fetched and the same call succeeds.
+    ms.expire_issued_tokens();
+    let report = c
+        .execute(&request(Action::Suspend, DEMO_LEAVER, None, &prior))
+        .await;
+    let done = report.outcome.done().expect("suspend after a fresh token");
+    assert_eq!(done.readback["accountEnabled"], false);
+    assert_eq!(token_requests(&ms), 2);
+    let refused: Vec<_> = report.calls.iter().filter(|c| c.status == 401).collect();
+    assert_eq!(refused.len(), 1, "{:?}", report.calls);
+    assert!(!ms.user(DEMO_LEAVER).unwrap().account_enabled);
+
+    // A tenant that refuses every token: one fresh token is tried, never a second.
+    ms.refuse_every_token(true);
+    let report = c
+        .execute(&request(Action::RevokeSessions, DEMO_LEAVER, None, &prior))
+        .await;
+    let failure = report.outcome.failed().expect("every token refused");
+    assert_eq!(failure.code, "InvalidAuthenticationToken");
+    assert_eq!(failure.class, FailureClass::Permanent);
+    let refused = report.calls.iter().filter(|c| c.status == 401).count();
+    assert_eq!(refused, 2, "{:?}", report.calls);
+    assert_eq!(token_requests(&ms), 3);
+    ms.shutdown().await;
+}
