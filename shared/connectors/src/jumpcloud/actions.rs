@@ -1,6 +1,6 @@
 //! The leaver actions on JumpCloud. Each reads, acts only if needed, and reads back.
 
-use super::api::{Api, unexpected};
+use super::api::{Api, Sort, unexpected};
 use crate::http::{mismatch, permanent};
 use passage_core::ports::{ActionDone, ActionFailure, ActionOutcome, ActionRequest};
 use passage_core::{Action, CallRecord, JumpCloudPolicy, StepKey};
@@ -121,7 +121,7 @@ async fn find_user(
     url.query_pairs_mut()
         .append_pair("filter", &format!("email:$eq:{email}"));
     let found: Vec<Value> = api
-        .list_v1(url, calls)
+        .list_v1(url, Sort::ById, calls)
         .await?
         .into_iter()
         .filter(|u| {
@@ -167,6 +167,7 @@ async fn group_ids(
     let items = api
         .list_v2(
             api.url(&["api", "v2", "users", &user.id, "memberof"]),
+            Sort::ById,
             calls,
         )
         .await?;
@@ -184,7 +185,11 @@ async fn system_ids(
     calls: &mut Calls,
 ) -> Result<Vec<String>, ActionFailure> {
     let items = api
-        .list_v2(api.url(&["api", "v2", "users", &user.id, "systems"]), calls)
+        .list_v2(
+            api.url(&["api", "v2", "users", &user.id, "systems"]),
+            Sort::Undeclared,
+            calls,
+        )
         .await?;
     Ok(items
         .iter()
