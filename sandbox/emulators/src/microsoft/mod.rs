@@ -47,6 +47,7 @@ mod odata;
 mod render;
 mod routes;
 mod seed;
+mod sensitive;
 mod service;
 mod state;
 mod thumbprint;

@@ -199,6 +199,8 @@ pub(crate) struct UserRecord {
     pub licenses: Vec<LicenseGrant>,
     pub methods: Vec<MethodRecord>,
     pub mailbox: Option<MailboxRecord>,
+    /// Directory role template ids the user holds.
+    pub directory_roles: Vec<String>,
 }
 
 #[derive(Clone, Debug)]

@@ -21,7 +21,7 @@ use crate::microsoft::odata::{Clause, Query, parse_filter};
 use crate::microsoft::render;
 use crate::microsoft::service::AppState;
 use crate::microsoft::state::{TenantState, UserPatch, WRITABLE_STRINGS};
-use crate::microsoft::{intune, mail};
+use crate::microsoft::{intune, mail, sensitive};
 
 pub(crate) type ApiResult = Result<Response, GraphError>;
 
@@ -399,6 +399,9 @@ async fn patch_user(
     }
     let mut state = app.tenant();
     let user = resolve_user(&state, &id)?;
+    if patch.account_enabled.is_some() {
+        sensitive::may_act_on(&caller, &state.users[user].directory_roles)?;
+    }
     state.update_user(user, patch, &caller.actor(&ctx))?;
     Ok(no_content())
 }
@@ -437,6 +440,7 @@ async fn revoke_sessions(
     need(&caller, perms::REVOKE_SESSIONS)?;
     let mut state = app.tenant();
     let user = resolve_user(&state, &id)?;
+    sensitive::may_act_on(&caller, &state.users[user].directory_roles)?;
     state.revoke_sessions(user, &caller.actor(&ctx));
     Ok(Json(json!({
         "@odata.context": format!("{}/v1.0/$metadata#Edm.Boolean", app.shared.base_url),
@@ -708,12 +712,18 @@ fn need_methods(caller: &Caller, roles: &[&str]) -> Result<(), GraphError> {
     if caller.has_any(roles) {
         Ok(())
     } else {
-        Err(GraphError::auth_methods(
-            StatusCode::FORBIDDEN,
-            "accessDenied",
-            "Request Authorization failed",
-        ))
+        Err(method_access_denied())
     }
+}
+
+/// The authentication-methods service's 403, for a missing permission and a missing
+/// directory role alike.
+fn method_access_denied() -> GraphError {
+    GraphError::auth_methods(
+        StatusCode::FORBIDDEN,
+        "accessDenied",
+        "Request Authorization failed",
+    )
 }
 
 /// `methods` or a type-specific collection segment.
@@ -802,6 +812,9 @@ async fn delete_method(
     need_methods(&caller, perms::METHODS_WRITE)?;
     let mut state = app.tenant();
     let user = resolve_user(&state, &id)?;
+    if !sensitive::reaches(&caller, &state.users[user].directory_roles) {
+        return Err(method_access_denied());
+    }
     state.delete_method(user, kind, &method_id, &caller.actor(&ctx))?;
     Ok(no_content())
 }

@@ -363,6 +363,7 @@ impl TenantState {
                 .collect(),
             methods,
             mailbox: None,
+            directory_roles: seed.directory_roles.clone(),
         });
         let user = self.users.len() - 1;
         self.user_ids.insert(id.to_ascii_lowercase(), user);

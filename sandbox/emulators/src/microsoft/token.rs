@@ -402,6 +402,7 @@ pub(crate) fn authenticate(
         app_name: claims.app_displayname,
         service_principal_id: claims.oid,
         roles: claims.roles,
+        wids: claims.wids,
     })
 }
 

@@ -3,7 +3,7 @@
 
 use super::MicrosoftSettings;
 use super::auth::{Auth, Resource};
-use super::errors::{ErrorBody, classify, exchange_object_missing};
+use super::errors::{ErrorBody, Refusal, classify, exchange_object_missing};
 use super::pace;
 use crate::call::{self, Answer, Call, Dialect, Refused, Verdict};
 use crate::http::same_origin;
@@ -34,6 +34,10 @@ struct Target<'a> {
     api: &'a Api,
     resource: Resource,
     tolerated: &'a [&'a str],
+    /// The application permissions (`roles`) of the token the call carried: Graph answers a
+    /// missing permission and a missing directory role with the same 403, and only what the
+    /// token holds tells them apart.
+    held: std::sync::Mutex<Vec<String>>,
 }
 
 /// Percent-encodes a query value, keeping what OData expressions use literally.
@@ -234,6 +238,7 @@ impl Api {
             api: self,
             resource,
             tolerated,
+            held: std::sync::Mutex::new(Vec::new()),
         };
         call::send(&self.http, &target, call, calls).await
     }
@@ -252,6 +257,10 @@ impl Dialect for Target<'_> {
     ) -> Result<RequestBuilder, ActionFailure> {
         let api = self.api;
         let token = api.auth.bearer(&api.http, self.resource, calls).await?;
+        let roles = crate::preflight::token_claims(&token)
+            .map(|claims| crate::preflight::strings(&claims, "roles"))
+            .unwrap_or_default();
+        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = roles;
         Ok(request
             .bearer_auth(token)
             .header("client-request-id", uuid::Uuid::new_v4().to_string()))
@@ -291,7 +300,15 @@ impl Dialect for Target<'_> {
         }
         let (call, status, wait) = (refused.call, refused.status, refused.wait);
         let path = call.url.path();
-        Verdict::Fail(classify(resource, &call.method, path, status, &error, wait))
+        let held = self.held.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let refusal = Refusal {
+            resource,
+            method: &call.method,
+            path,
+            status,
+            held: &held,
+        };
+        Verdict::Fail(classify(&refusal, &error, wait))
     }
 
     /// A token that expired or was revoked since it was cached: the call is sent once more

@@ -644,3 +644,57 @@ async fn a_token_expired_mid_run_is_refreshed_and_the_call_retried_once() {
     assert_eq!(token_requests(&ms), 3);
     ms.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_leaver_needs_a_directory_role_not_a_permission() {
+    use passage_sandbox::microsoft::{SeedUser, directory_roles};
+    let Tenant { ms, .. } = tenant().await;
+    let admin = "ada.admin@example.com";
+    ms.seed_user(SeedUser {
+        directory_roles: vec![directory_roles::GLOBAL_ADMINISTRATOR.into()],
+        ..SeedUser::new(admin, "Ada Admin")
+    });
+    // The app holds every Graph permission, but only the Exchange Administrator role.
+    let c = secret_connector(&ms);
+    let denied = fail(&c, Action::Suspend, admin).await;
+    assert_eq!(denied.code, "directory_role_missing");
+    assert_eq!(denied.class, FailureClass::Permanent);
+    assert!(
+        denied
+            .message
+            .contains("Privileged Authentication Administrator"),
+        "{}",
+        denied.message
+    );
+    assert!(
+        !denied.message.contains("grant the application permission"),
+        "{}",
+        denied.message
+    );
+    let revoke = fail(&c, Action::RevokeSessions, admin).await;
+    assert_eq!(revoke.code, "directory_role_missing");
+    assert!(ms.user(admin).unwrap().account_enabled);
+
+    // A missing permission is still named as one.
+    let c = secret_connector(&ms);
+    ms.set_graph_roles(CLIENT_ID, &["User.Read.All"]);
+    let denied = fail(&c, Action::Suspend, admin).await;
+    assert_eq!(denied.code, "Authorization_RequestDenied");
+    assert!(denied.message.contains("User.EnableDisableAccount.All"));
+
+    // With the role the same step lands.
+    let c = secret_connector(&ms);
+    ms.set_directory_roles(
+        CLIENT_ID,
+        &[
+            directory_roles::PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
+            directory_roles::EXCHANGE_ADMINISTRATOR,
+        ],
+    );
+    let report = c
+        .execute(&request(Action::Suspend, admin, None, &BTreeMap::new()))
+        .await;
+    report.outcome.done().expect("suspend with the role");
+    assert!(!ms.user(admin).unwrap().account_enabled);
+    ms.shutdown().await;
+}
