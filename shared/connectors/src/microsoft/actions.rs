@@ -2,6 +2,7 @@
 
 use super::api::{Api, Calls, unexpected};
 use crate::http::{Polling, mismatch, permanent};
+use crate::skew::Reading;
 use passage_core::ports::{ActionDone, ActionFailure, ActionOutcome, ActionRequest};
 use passage_core::{Action, DeviceAction, MicrosoftPolicy, StepKey};
 use reqwest::{Method, StatusCode};
@@ -408,28 +409,31 @@ async fn revoke_sessions(
     user: &User,
     calls: &mut Calls,
 ) -> Result<ActionDone, ActionFailure> {
-    // Graph's timestamps have whole seconds.
-    let called_at = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let url = api.graph_url(&["users", &user.id, "revokeSignInSessions"], &[]);
-    api.graph(Method::POST, url, None, &[], calls).await?;
+    let sent = jiff::Timestamp::now();
+    let answer = api.graph(Method::POST, url, None, &[], calls).await?;
+    let clock = Reading::of(&answer.headers, sent, jiff::Timestamp::now());
     let after = get_user(api, &user.id, calls).await?;
     let valid_from = after.raw["signInSessionsValidFromDateTime"].clone();
     let parsed = valid_from
         .as_str()
         .and_then(|s| s.parse::<jiff::Timestamp>().ok());
-    match parsed {
-        Some(t) if t >= called_at => {}
-        _ => {
-            return Err(mismatch(format!(
-                "signInSessionsValidFromDateTime is {valid_from} after revoking at {called_at}"
-            )));
-        }
+    let proof = clock.evidence();
+    if !parsed.is_some_and(|t| clock.not_before_sending(t)) {
+        return Err(mismatch(format!(
+            "signInSessionsValidFromDateTime is {valid_from} after revoking at {sent} (Graph's clock measured against ours: {proof})"
+        )));
     }
+    let mut readback = json!({
+        "user_id": user.id,
+        "signInSessionsValidFromDateTime": valid_from,
+        "revoked_at": sent.to_string(),
+    });
+    readback["clock"] = proof;
     Ok(done(
         false,
         format!("revoked sign-in sessions; sessions valid only from {valid_from}"),
-        json!({"user_id": user.id, "signInSessionsValidFromDateTime": valid_from, "revoked_at": called_at.to_string()}),
+        readback,
         Value::Null,
     ))
 }

@@ -698,3 +698,42 @@ async fn an_administrator_leaver_needs_a_directory_role_not_a_permission() {
     assert!(!ms.user(admin).unwrap().account_enabled);
     ms.shutdown().await;
 }
+
+/// Graph's clock and the host's disagree; the revocation proof measures the difference from
+/// Graph's `Date` and records it, passing a real revocation and never a stale one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_revocation_proof_measures_the_clock_skew() {
+    let Tenant { ms, .. } = tenant().await;
+    let c = secret_connector(&ms);
+    for minutes in [-10i64, 10] {
+        ms.knobs()
+            .set_clock_offset(jiff::SignedDuration::from_mins(minutes));
+        let report = c
+            .execute(&request(
+                Action::RevokeSessions,
+                DEMO_LEAVER,
+                None,
+                &BTreeMap::new(),
+            ))
+            .await;
+        let done = report
+            .outcome
+            .done()
+            .unwrap_or_else(|f| panic!("revocation with Graph {minutes} min off: {f:?}"));
+        let skew_ms = done.readback["clock"]["clock_skew_ms"].as_i64().unwrap();
+        let expected = minutes * 60_000;
+        assert!(
+            (skew_ms - expected).abs() < 2_000,
+            "measured {skew_ms} ms for {minutes} min"
+        );
+        assert!(done.readback["clock"]["slack_ms"].as_i64().unwrap() < 5_000);
+        assert_eq!(
+            done.readback["signInSessionsValidFromDateTime"],
+            ms.user(DEMO_LEAVER)
+                .unwrap()
+                .sign_in_sessions_valid_from
+                .as_str()
+        );
+    }
+    ms.shutdown().await;
+}
