@@ -201,6 +201,17 @@ pub(crate) struct UserRecord {
     pub mailbox: Option<MailboxRecord>,
     /// Directory role template ids the user holds.
     pub directory_roles: Vec<String>,
+    /// Secondary SMTP addresses (`smtp:` entries of `proxyAddresses`).
+    pub aliases: Vec<String>,
+}
+
+impl UserRecord {
+    /// `proxyAddresses`: `SMTP:` the primary address, `smtp:` each alias.
+    pub fn proxy_addresses(&self) -> Vec<String> {
+        let primary = self.mail.iter().map(|m| format!("SMTP:{m}"));
+        let aliases = self.aliases.iter().map(|a| format!("smtp:{a}"));
+        primary.chain(aliases).collect()
+    }
 }
 
 #[derive(Clone, Debug)]

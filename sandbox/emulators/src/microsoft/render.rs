@@ -328,10 +328,7 @@ fn user_property(state: &TenantState, index: usize, name: &str) -> Value {
         "userType" => json!("Member"),
         "creationType" => Value::Null,
         "mailNickname" => json!(u.upn.split('@').next()),
-        "proxyAddresses" => match &u.mail {
-            Some(m) => json!([format!("SMTP:{m}")]),
-            None => json!([]),
-        },
+        "proxyAddresses" => json!(u.proxy_addresses()),
         "showInAddressList" => Value::Null,
         "assignedLicenses" => {
             let list: Vec<Value> = state

@@ -42,6 +42,9 @@ pub struct SeedUser {
     /// such a user, revoking their sessions or deleting their authentication methods needs the
     /// app to hold a directory role that may act on them, whatever its Graph permissions.
     pub directory_roles: Vec<String>,
+    /// Secondary SMTP addresses (aliases) besides `mail`, without the `smtp:` prefix: they
+    /// appear in `proxyAddresses` as `smtp:alias`, next to `SMTP:mail`.
+    pub aliases: Vec<String>,
 }
 
 impl Default for SeedUser {
@@ -62,6 +65,7 @@ impl Default for SeedUser {
             manager: None,
             usage_location: Some("US".to_owned()),
             directory_roles: Vec::new(),
+            aliases: Vec::new(),
         }
     }
 }

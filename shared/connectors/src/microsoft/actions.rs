@@ -139,29 +139,40 @@ async fn find_user(
     if answer.status != StatusCode::NOT_FOUND {
         return User::from(answer.body);
     }
-    let filter = format!("mail eq '{}'", req.subject.email.replace('\'', "''"));
-    let url = api.graph_url(
-        &["users"],
-        &[("$filter", &filter), ("$select", USER_SELECT)],
-    );
-    let found = api.list(url, calls).await?;
+    let email = req.subject.email.as_str();
+    let quoted = email.replace('\'', "''");
+    let mut found = users_where(api, &format!("mail eq '{quoted}'"), &[], calls).await?;
+    if found.is_empty() {
+        // An alias (secondary SMTP address) is only in proxyAddresses, which Graph filters
+        // on as an advanced query alone.
+        let filter = format!("proxyAddresses/any(x:x eq 'smtp:{quoted}')");
+        found = users_where(api, &filter, &[("$count", "true")], calls).await?;
+    }
     match found.len() {
         1 => User::from(found.into_iter().next().unwrap_or_default()),
         0 => Err(permanent(
             "user_not_found",
             format!(
-                "no Entra ID user has UPN or mail {}; check the address, or waive Microsoft if they never had an account",
-                req.subject.email
+                "no Entra ID user has UPN, mail or proxyAddresses {email}; check the address, or waive Microsoft if they never had an account"
             ),
         )),
         n => Err(permanent(
             "user_ambiguous",
-            format!(
-                "{n} Entra ID users have mail {}; resolve the duplicates first",
-                req.subject.email
-            ),
+            format!("{n} Entra ID users have the address {email}; resolve the duplicates first"),
         )),
     }
+}
+
+/// Every user matching `filter`, with the snapshot's fields.
+async fn users_where(
+    api: &Api,
+    filter: &str,
+    extra: &[(&str, &str)],
+    calls: &mut Calls,
+) -> Result<Vec<Value>, ActionFailure> {
+    let mut query = vec![("$filter", filter), ("$select", USER_SELECT)];
+    query.extend_from_slice(extra);
+    api.list(api.graph_url(&["users"], &query), calls).await
 }
 
 async fn get_user(api: &Api, id: &str, calls: &mut Calls) -> Result<User, ActionFailure> {

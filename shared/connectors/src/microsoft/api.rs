@@ -252,7 +252,7 @@ impl Dialect for Target<'_> {
     async fn authorize(
         &self,
         request: RequestBuilder,
-        _call: &Call<'_>,
+        call: &Call<'_>,
         calls: &mut Vec<CallRecord>,
     ) -> Result<RequestBuilder, ActionFailure> {
         let api = self.api;
@@ -261,9 +261,14 @@ impl Dialect for Target<'_> {
             .map(|claims| crate::preflight::strings(&claims, "roles"))
             .unwrap_or_default();
         *self.held.lock().unwrap_or_else(|e| e.into_inner()) = roles;
-        Ok(request
+        let request = request
             .bearer_auth(token)
-            .header("client-request-id", uuid::Uuid::new_v4().to_string()))
+            .header("client-request-id", uuid::Uuid::new_v4().to_string());
+        Ok(if is_advanced_query(&call.url) {
+            request.header("ConsistencyLevel", "eventual")
+        } else {
+            request
+        })
     }
 
     fn accepted_code(&self, body: &[u8]) -> Option<String> {
@@ -318,6 +323,14 @@ impl Dialect for Target<'_> {
         self.api.auth.forget(self.resource).await;
         true
     }
+}
+
+/// A directory query with `$count=true` is an advanced query: Graph serves it (and filters
+/// such as `proxyAddresses/any(…)`) only with `ConsistencyLevel: eventual`. Its next pages keep
+/// `$count`, so they say so too.
+fn is_advanced_query(url: &url::Url) -> bool {
+    url.query_pairs()
+        .any(|(k, v)| k == "$count" && v.eq_ignore_ascii_case("true"))
 }
 
 pub fn unexpected(what: &str) -> ActionFailure {

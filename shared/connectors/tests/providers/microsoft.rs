@@ -737,3 +737,64 @@ async fn the_revocation_proof_measures_the_clock_skew() {
     }
     ms.shutdown().await;
 }
+
+/// HR knows the leaver by an alias (a secondary SMTP address), neither the UPN nor `mail`:
+/// the lookup finds them through `proxyAddresses`, an advanced query.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaver_known_by_an_alias_is_found_through_proxy_addresses() {
+    use passage_sandbox::microsoft::SeedUser;
+    let Tenant { ms, .. } = tenant().await;
+    ms.seed_user(SeedUser {
+        aliases: vec!["lpark@example.com".into()],
+        ..SeedUser::new("lee.park@example.com", "Lee Park")
+    });
+    let c = secret_connector(&ms);
+    let report = c
+        .execute(&request(
+            Action::Snapshot,
+            "LPark@example.com",
+            None,
+            &BTreeMap::new(),
+        ))
+        .await;
+    let snap = report
+        .outcome
+        .done()
+        .unwrap_or_else(|f| panic!("snapshot by alias: {f:?}"));
+    assert_eq!(
+        snap.output["user_id"].as_str(),
+        Some(ms.user("lee.park@example.com").unwrap().id.as_str())
+    );
+    let ghost = fail(&c, Action::Suspend, "nobody@example.com").await;
+    assert_eq!(ghost.code, "user_not_found");
+    assert!(
+        ghost.message.contains("proxyAddresses"),
+        "{}",
+        ghost.message
+    );
+
+    // Graph serves that filter only as an advanced query.
+    let token = ms
+        .access_token(CLIENT_ID, passage_sandbox::microsoft::Resource::Graph)
+        .unwrap();
+    let url = format!(
+        "{}/v1.0/users?$filter=proxyAddresses/any(x:x%20eq%20'smtp:lpark@example.com')",
+        ms.base_url()
+    );
+    let http = reqwest::Client::new();
+    let plain = http.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(plain.status(), 400);
+    let body: serde_json::Value = plain.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "Request_UnsupportedQuery");
+    let advanced = http
+        .get(format!("{url}&$count=true"))
+        .header("ConsistencyLevel", "eventual")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(advanced.status(), 200);
+    let body: serde_json::Value = advanced.json().await.unwrap();
+    assert_eq!(body["@odata.count"], 1);
+    ms.shutdown().await;
+}
