@@ -182,12 +182,30 @@ async fn get_user(api: &Api, id: &str, calls: &mut Calls) -> Result<User, Action
 
 // ----- reads shared by several actions ---------------------------------------------------------
 
+/// The user's groups, cast to `microsoft.graph.group` with the fields routing needs selected.
+/// Without a group permission Graph answers 200 with "limited information": the id, every
+/// other field null. A group always has a displayName, so a null one means the fields were
+/// withheld, and routing on them would take the wrong path; that is a failure, not an answer.
 async fn groups(api: &Api, user: &User, calls: &mut Calls) -> Result<Vec<Value>, ActionFailure> {
     let url = api.graph_url(
         &["users", &user.id, "memberOf", "microsoft.graph.group"],
         &[("$select", GROUP_SELECT), ("$top", "999")],
     );
-    api.list(url, calls).await
+    let groups = api.list(url, calls).await?;
+    if groups.iter().any(|g| g["displayName"].is_null()) {
+        let needed = crate::permissions::for_graph_call(&Method::GET, "/memberOf");
+        return Err(permanent(
+            "group_details_withheld",
+            format!(
+                "Graph listed the leaver's groups with limited information (ids only): the app \
+                 lacks {} (or {}), so Passage cannot tell distribution lists, dynamic and synced \
+                 groups apart; grant it with admin consent",
+                needed.name,
+                needed.also_satisfied_by.join(" or ")
+            ),
+        ));
+    }
+    Ok(groups)
 }
 
 fn group_view(g: &Value) -> Value {

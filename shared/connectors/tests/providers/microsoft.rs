@@ -798,3 +798,35 @@ async fn a_leaver_known_by_an_alias_is_found_through_proxy_addresses() {
     assert_eq!(body["@odata.count"], 1);
     ms.shutdown().await;
 }
+
+/// Without a group permission Graph still answers memberOf, with every field but the id null:
+/// routing on those nulls would send distribution lists to Graph and dynamic groups to a
+/// removal. The connector refuses to record or act on them and names the permission.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memberships_with_limited_information_are_refused_not_routed() {
+    let Tenant { ms, .. } = tenant().await;
+    let c = secret_connector(&ms);
+    ms.set_graph_roles(
+        CLIENT_ID,
+        &[
+            "User.ReadWrite.All",
+            "UserAuthenticationMethod.ReadWrite.All",
+            "LicenseAssignment.ReadWrite.All",
+            "MailboxSettings.ReadWrite",
+            "DeviceManagementManagedDevices.Read.All",
+        ],
+    );
+    let before = members(&ms, "Engineering");
+    for action in [Action::Snapshot, Action::RemoveGroups] {
+        let failure = fail(&c, action, DEMO_LEAVER).await;
+        assert_eq!(failure.code, "group_details_withheld", "{action}");
+        assert_eq!(failure.class, FailureClass::Permanent);
+        assert!(
+            failure.message.contains("GroupMember.Read.All"),
+            "{}",
+            failure.message
+        );
+    }
+    assert_eq!(members(&ms, "Engineering"), before);
+    ms.shutdown().await;
+}
