@@ -740,3 +740,32 @@ fn bad_pace_sections_are_refused_with_the_key_to_fix() {
         assert!(format!("{err:#}").contains(needle), "{section}: {err:#}");
     }
 }
+
+#[test]
+fn google_licence_skus_come_from_the_config() {
+    let base = "[[tenants]]\nid = \"acme\"\n[tenants.google]\nservice_account_email = \"sa@x\"\nprivate_key = \"k\"\nkey_id = \"1\"\nadmin_subject = \"admin@x\"\n";
+    let google = |text: &str| {
+        let (_, connections) = Config::parse(text).unwrap().resolve().unwrap();
+        connections[&passage_core::TenantId::new("acme")]
+            .google
+            .clone()
+            .unwrap()
+    };
+    assert!(google(base).license_skus.is_empty());
+    let listed = format!(
+        "{base}license_skus = [{{ product = \"Google-Apps\", sku = \"1010020020\" }}, {{ product = \"101047\", sku = \"1010470001\" }}]\n"
+    );
+    assert_eq!(
+        google(&listed).license_skus,
+        vec![
+            ("Google-Apps".to_owned(), "1010020020".to_owned()),
+            ("101047".to_owned(), "1010470001".to_owned()),
+        ]
+    );
+    let blank = format!("{base}license_skus = [{{ product = \"\", sku = \"1\" }}]\n");
+    let err = format!(
+        "{:#}",
+        Config::parse(&blank).unwrap().resolve().unwrap_err()
+    );
+    assert!(err.contains("google.license_skus"), "{err}");
+}

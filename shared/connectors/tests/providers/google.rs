@@ -482,3 +482,56 @@ async fn a_full_wipe_policy_wipes_the_device() {
     );
     google.shutdown().await;
 }
+
+/// A tenant whose users hold licences outside the built-in Workspace SKUs (Gemini here) lists
+/// them in `license_skus`; the connector releases exactly those, found by alias.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_skus_are_released_for_a_leaver_known_by_an_alias() {
+    use passage_sandbox::google::SeedUser;
+    let google = emulator(DELEGATED_SCOPES).await;
+    let gemini = ("101047".to_owned(), "1010470001".to_owned());
+    let mut user = SeedUser::new("gil.gray@example.com", "Gil", "Gray");
+    user.aliases = vec!["gil@example.com".into()];
+    user.licenses.push(gemini.clone());
+    google.seed_user(user);
+
+    // The built-in set misses the Gemini licence.
+    let plain = connector(&google, policy());
+    let report = plain
+        .execute(&request_for(
+            "gil@example.com",
+            Action::RemoveLicenses,
+            &BTreeMap::new(),
+        ))
+        .await;
+    report.outcome.done().expect("built-in SKUs released");
+    let left: Vec<_> = google
+        .user("gil.gray@example.com")
+        .unwrap()
+        .licenses
+        .into_iter()
+        .map(|l| (l.product_id, l.sku_id))
+        .collect();
+    assert_eq!(left, vec![gemini.clone()]);
+
+    // Configured, it is released too.
+    let mut settings = common::google_settings(&google, policy());
+    settings.license_skus = vec![("Google-Apps".into(), "1010020028".into()), gemini.clone()];
+    let configured = GoogleConnector::new(settings, passage_connectors::http::client());
+    let report = configured
+        .execute(&request_for(
+            "gil@example.com",
+            Action::RemoveLicenses,
+            &BTreeMap::new(),
+        ))
+        .await;
+    report.outcome.done().expect("configured SKUs released");
+    assert!(
+        google
+            .user("gil.gray@example.com")
+            .unwrap()
+            .licenses
+            .is_empty()
+    );
+    google.shutdown().await;
+}
