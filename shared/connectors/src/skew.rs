@@ -64,8 +64,14 @@ impl Reading {
     /// Whether `stamped` (on the provider's clock) is not earlier than the request, within
     /// the slack.
     pub fn not_before_sending(&self, stamped: Timestamp) -> bool {
-        let sent_on_provider = self.sent + self.skew.unwrap_or(SignedDuration::ZERO);
-        stamped >= sent_on_provider - self.slack
+        self.not_before(self.sent, stamped)
+    }
+
+    /// Whether `stamped` (on the provider's clock) is not earlier than `local` (on ours),
+    /// within the slack.
+    pub fn not_before(&self, local: Timestamp, stamped: Timestamp) -> bool {
+        let on_provider = local + self.skew.unwrap_or(SignedDuration::ZERO);
+        stamped >= on_provider - self.slack
     }
 
     /// The measurement, for the evidence: the skew in milliseconds (`null` when unmeasured)

@@ -535,3 +535,36 @@ async fn configured_skus_are_released_for_a_leaver_known_by_an_alias() {
     );
     google.shutdown().await;
 }
+
+/// Transfers from before this run (to someone else, or even to the same delegate) are kept by
+/// Google and listed; none of them is this run's transfer, which is started anew and then,
+/// once started, reused by every later attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_from_before_the_run_is_not_this_runs_transfer() {
+    use passage_sandbox::google::SeedUser;
+    let google = emulator(DELEGATED_SCOPES).await;
+    google.seed_user(SeedUser::new("archive@example.com", "Drive", "Archive"));
+    let day = Duration::from_secs(24 * 3600);
+    google
+        .seed_past_transfer(DEMO_LEAVER, "archive@example.com", day)
+        .unwrap();
+    google
+        .seed_past_transfer(DEMO_LEAVER, DEMO_MANAGER, 2 * day)
+        .unwrap();
+    let c = connector(&google, policy());
+    let mut prior = BTreeMap::new();
+    done(&c, Action::Snapshot, &mut prior).await;
+    let first = done(&c, Action::TransferData, &mut prior).await;
+    assert_eq!(first.output["created"], true, "{}", first.summary);
+    assert!(!first.repeat);
+    let manager = google.user(DEMO_MANAGER).unwrap().id;
+    assert_eq!(first.output["new_owner_user_id"], manager.as_str());
+    assert_eq!(google.transfers().len(), 3);
+
+    // A later attempt of the same run finds the transfer it started.
+    let again = done(&c, Action::TransferData, &mut prior).await;
+    assert_eq!(again.output["transfer_id"], first.output["transfer_id"]);
+    assert!(again.repeat);
+    assert_eq!(google.transfers().len(), 3);
+    google.shutdown().await;
+}
