@@ -37,6 +37,7 @@
 //! ```
 
 mod audit;
+mod cloud;
 mod errors;
 mod exchange;
 mod gate;
@@ -69,6 +70,7 @@ use crate::common::lock;
 use crate::common::server::ServerHandle;
 pub use crate::common::timeline::Timeline;
 pub use audit::{AuditEvent, AuditService, AuditTarget, ModifiedProperty, activity};
+pub use cloud::Cloud;
 pub use errors::GraphError;
 pub use gate::{CLIENT_REQUEST_ID_HEADER, DIAGNOSTIC_HEADER, REQUEST_ID_HEADER};
 pub use model::{
@@ -124,6 +126,9 @@ pub struct MicrosoftConfig {
     /// Faults to start with (none by default); adjustable later through
     /// [`MicrosoftEmulator::knobs`].
     pub faults: FaultConfig,
+    /// The cloud played: its Graph and Exchange token audiences are the only ones the token
+    /// endpoint issues and the APIs accept. Default: the global cloud.
+    pub cloud: Cloud,
 }
 
 impl Default for MicrosoftConfig {
@@ -140,6 +145,7 @@ impl Default for MicrosoftConfig {
             device_action_delay: Duration::from_secs(2),
             exchange_page_size: 1000,
             faults: FaultConfig::default(),
+            cloud: Cloud::Global,
         }
     }
 }
@@ -206,6 +212,7 @@ impl MicrosoftEmulator {
             exchange_page_size: config.exchange_page_size.max(1),
             storm_status: AtomicU16::new(429),
             expiry: Mutex::new(token::Expiry::default()),
+            cloud: config.cloud,
         });
         let timeline = Arc::clone(shared.knobs.timeline());
         let tenant = Arc::new(Mutex::new(TenantState::new(config.seed, timeline)));

@@ -45,6 +45,8 @@ pub(crate) struct Shared {
     pub storm_status: AtomicU16,
     /// Which issued access tokens Graph and Exchange now refuse as expired.
     pub expiry: Mutex<token::Expiry>,
+    /// The cloud whose token audiences this emulator issues and accepts.
+    pub cloud: crate::microsoft::cloud::Cloud,
 }
 
 impl Shared {

@@ -68,6 +68,7 @@ impl Api {
         Self {
             auth: Auth::new(
                 &settings.login_url,
+                settings.cloud,
                 &settings.tenant_id,
                 &settings.client_id,
                 settings.credential.clone(),

@@ -830,3 +830,56 @@ async fn memberships_with_limited_information_are_refused_not_routed() {
     assert_eq!(members(&ms, "Engineering"), before);
     ms.shutdown().await;
 }
+
+/// Each national cloud issues tokens for its own Graph and Exchange only: a tenant configured
+/// for a cloud asks for that cloud's resources, whatever host it calls, and a tenant set to the
+/// wrong cloud is refused at the token endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_national_cloud_gets_tokens_for_its_own_resources() {
+    use passage_connectors::microsoft::Cloud;
+    use passage_sandbox::microsoft::Cloud as EmulatedCloud;
+    let clouds = [
+        (Cloud::Global, EmulatedCloud::Global),
+        (Cloud::UsGovHigh, EmulatedCloud::UsGovHigh),
+        (Cloud::UsGovDod, EmulatedCloud::UsGovDod),
+        (Cloud::China, EmulatedCloud::China),
+    ];
+    for (cloud, emulated) in clouds {
+        let ms = MicrosoftEmulator::start(MicrosoftConfig {
+            cloud: emulated,
+            ..MicrosoftConfig::default()
+        })
+        .await
+        .unwrap();
+        demo_seed(&ms);
+        ms.register_app(CLIENT_ID, AppCredential::Secret(SECRET.into()));
+        let connector = |cloud| {
+            let mut s = settings(&ms, MicrosoftCredential::Secret(Secret::new(SECRET)));
+            s.cloud = cloud;
+            MicrosoftConnector::new(s, passage_connectors::http::client())
+        };
+        // Graph and Exchange both answer with this cloud's tokens.
+        let c = connector(cloud);
+        let mut prior = BTreeMap::new();
+        run(&c, Action::Snapshot, &mut prior).await;
+        run(&c, Action::ConvertMailbox, &mut prior).await;
+        assert_eq!(
+            ms.mailbox(DEMO_LEAVER).unwrap().purpose,
+            MailboxPurpose::Shared,
+            "{cloud:?}"
+        );
+        // Another cloud's resource is unknown here.
+        let other = if cloud == Cloud::Global {
+            Cloud::China
+        } else {
+            Cloud::Global
+        };
+        let refused = fail(&connector(other), Action::Suspend, DEMO_LEAVER).await;
+        assert_eq!(refused.class, FailureClass::Permanent, "{cloud:?}");
+        assert!(
+            refused.message.contains("AADSTS500011") || refused.code == "invalid_resource",
+            "{cloud:?}: {refused:?}"
+        );
+        ms.shutdown().await;
+    }
+}
