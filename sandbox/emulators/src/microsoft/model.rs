@@ -84,6 +84,8 @@ pub enum MethodKind {
     WindowsHelloForBusiness,
     /// Temporary Access Pass.
     TemporaryAccessPass,
+    /// Platform Credential for macOS (platform single sign-on).
+    PlatformCredential,
 }
 
 impl MethodKind {
@@ -98,6 +100,7 @@ impl MethodKind {
             Self::Email => "emailMethods",
             Self::WindowsHelloForBusiness => "windowsHelloForBusinessMethods",
             Self::TemporaryAccessPass => "temporaryAccessPassMethods",
+            Self::PlatformCredential => "platformCredentialMethods",
         }
     }
 
@@ -116,6 +119,7 @@ impl MethodKind {
                 "#microsoft.graph.windowsHelloForBusinessAuthenticationMethod"
             }
             Self::TemporaryAccessPass => "#microsoft.graph.temporaryAccessPassAuthenticationMethod",
+            Self::PlatformCredential => "#microsoft.graph.platformCredentialAuthenticationMethod",
         }
     }
 
@@ -130,6 +134,7 @@ impl MethodKind {
             Self::Email,
             Self::WindowsHelloForBusiness,
             Self::TemporaryAccessPass,
+            Self::PlatformCredential,
         ]
         .into_iter()
         .find(|k| k.segment() == segment)

@@ -494,6 +494,12 @@ pub(crate) fn method(m: &MethodRecord) -> Value {
             "keyStrength": "normal",
             "createdDateTime": created,
         }),
+        MethodKind::PlatformCredential => json!({
+            "displayName": m.label,
+            "keyStrength": "normal",
+            "platform": "macOS",
+            "createdDateTime": created,
+        }),
         MethodKind::TemporaryAccessPass => json!({
             "createdDateTime": created,
             "startDateTime": created,

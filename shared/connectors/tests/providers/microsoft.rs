@@ -883,3 +883,35 @@ async fn each_national_cloud_gets_tokens_for_its_own_resources() {
         ms.shutdown().await;
     }
 }
+
+/// A Mac's platform credential (platform single sign-on) is a sign-in method like the others:
+/// resetting factors removes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_macs_platform_credential_is_removed_with_the_other_methods() {
+    use passage_sandbox::microsoft::{SeedMethod, SeedUser};
+    let Tenant { ms, .. } = tenant().await;
+    let mac_user = "mia.mac@example.com";
+    ms.seed_user(SeedUser {
+        methods: vec![
+            SeedMethod::new(MethodKind::MicrosoftAuthenticator, "iPhone").default_method(),
+            SeedMethod::new(MethodKind::PlatformCredential, "MIA-MBP"),
+        ],
+        ..SeedUser::new(mac_user, "Mia Mac")
+    });
+    let c = secret_connector(&ms);
+    let report = c
+        .execute(&request(
+            Action::ResetFactors,
+            mac_user,
+            None,
+            &BTreeMap::new(),
+        ))
+        .await;
+    report
+        .outcome
+        .done()
+        .unwrap_or_else(|f| panic!("reset factors: {f:?}"));
+    let left: Vec<_> = ms.auth_methods(mac_user).iter().map(|m| m.kind).collect();
+    assert_eq!(left, vec![MethodKind::Password], "{left:?}");
+    ms.shutdown().await;
+}
