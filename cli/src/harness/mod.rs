@@ -217,6 +217,7 @@ async fn start_microsoft(
         ..Default::default()
     };
     settings.microsoft = Some(MicrosoftSettings {
+        cloud: passage_connectors::microsoft::Cloud::Global,
         login_url: base.clone(),
         graph_url: base.clone(),
         exchange_url: base,

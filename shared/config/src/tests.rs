@@ -740,3 +740,80 @@ fn bad_pace_sections_are_refused_with_the_key_to_fix() {
         assert!(format!("{err:#}").contains(needle), "{section}: {err:#}");
     }
 }
+
+#[test]
+fn google_licence_skus_come_from_the_config() {
+    let base = "[[tenants]]\nid = \"acme\"\n[tenants.google]\nservice_account_email = \"sa@x\"\nprivate_key = \"k\"\nkey_id = \"1\"\nadmin_subject = \"admin@x\"\n";
+    let google = |text: &str| {
+        let (_, connections) = Config::parse(text).unwrap().resolve().unwrap();
+        connections[&passage_core::TenantId::new("acme")]
+            .google
+            .clone()
+            .unwrap()
+    };
+    assert!(google(base).license_skus.is_empty());
+    let listed = format!(
+        "{base}license_skus = [{{ product = \"Google-Apps\", sku = \"1010020020\" }}, {{ product = \"101047\", sku = \"1010470001\" }}]\n"
+    );
+    assert_eq!(
+        google(&listed).license_skus,
+        vec![
+            ("Google-Apps".to_owned(), "1010020020".to_owned()),
+            ("101047".to_owned(), "1010470001".to_owned()),
+        ]
+    );
+    let blank = format!("{base}license_skus = [{{ product = \"\", sku = \"1\" }}]\n");
+    let err = format!(
+        "{:#}",
+        Config::parse(&blank).unwrap().resolve().unwrap_err()
+    );
+    assert!(err.contains("google.license_skus"), "{err}");
+}
+
+#[test]
+fn a_microsoft_cloud_sets_its_hosts_and_token_resources() {
+    use passage_connectors::microsoft::Cloud;
+    let base = "[[tenants]]\nid = \"acme\"\n[tenants.microsoft]\ntenant_id = \"t\"\nclient_id = \"c\"\nclient_secret = \"s\"\n";
+    let microsoft = |text: &str| {
+        let (_, connections) = Config::parse(text).unwrap().resolve().unwrap();
+        connections[&passage_core::TenantId::new("acme")]
+            .microsoft
+            .clone()
+            .unwrap()
+    };
+    let global = microsoft(base);
+    assert_eq!(global.cloud, Cloud::Global);
+    assert_eq!(global.graph_url.as_str(), "https://graph.microsoft.com/");
+    let cases = [
+        (
+            "us_gov_high",
+            Cloud::UsGovHigh,
+            "https://login.microsoftonline.us/",
+            "https://graph.microsoft.us/",
+        ),
+        (
+            "us_gov_dod",
+            Cloud::UsGovDod,
+            "https://login.microsoftonline.us/",
+            "https://dod-graph.microsoft.us/",
+        ),
+        (
+            "china",
+            Cloud::China,
+            "https://login.chinacloudapi.cn/",
+            "https://microsoftgraph.chinacloudapi.cn/",
+        ),
+    ];
+    for (name, cloud, login, graph) in cases {
+        let s = microsoft(&format!("{base}cloud = \"{name}\"\n"));
+        assert_eq!(s.cloud, cloud);
+        assert_eq!(s.login_url.as_str(), login);
+        assert_eq!(s.graph_url.as_str(), graph);
+    }
+    // A host set by hand wins; the cloud still names the token resources.
+    let proxied = microsoft(&format!(
+        "{base}cloud = \"china\"\ngraph_url = \"https://graph.proxy.example\"\n"
+    ));
+    assert_eq!(proxied.cloud, Cloud::China);
+    assert_eq!(proxied.graph_url.as_str(), "https://graph.proxy.example/");
+}

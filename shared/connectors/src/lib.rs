@@ -16,6 +16,7 @@ pub mod permissions;
 pub mod preflight;
 mod registry;
 pub mod scim;
+pub mod skew;
 pub mod slack;
 pub mod tsa;
 

@@ -425,6 +425,27 @@ impl GoogleEmulator {
             .is_some_and(|u| state.confirm_forwarding(u, address))
     }
 
+    /// Records a completed Drive transfer from `old_owner` to `new_owner` (addresses or ids)
+    /// requested `ago` before now on the emulator's clock, as an earlier offboarding or
+    /// another admin would have left it; `None` if either user is unknown. Google keeps old
+    /// transfers listed, so a run finds it.
+    pub fn seed_past_transfer(
+        &self,
+        old_owner: &str,
+        new_owner: &str,
+        ago: std::time::Duration,
+    ) -> Option<String> {
+        let mut state = self.lock();
+        let old = state.find_user(old_owner)?;
+        let new = state.find_user(new_owner)?;
+        let at = state
+            .timeline
+            .now()
+            .checked_sub(jiff::SignedDuration::try_from(ago).ok()?)
+            .ok()?;
+        Some(state.seed_past_transfer(old, new, at))
+    }
+
     /// Every data transfer, oldest first, after time-based progress.
     pub fn transfers(&self) -> Vec<TransferView> {
         let mut state = self.lock();

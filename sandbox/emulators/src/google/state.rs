@@ -56,7 +56,7 @@ pub struct GoogleState {
     pub(crate) auth: AuthState,
     next_seq: u64,
     next_asp: i32,
-    timeline: Arc<Timeline>,
+    pub(crate) timeline: Arc<Timeline>,
     /// Every effect requested through the API, first times and repeats apart.
     pub(crate) effects: EffectBook,
     /// `users.get` lags behind writes: user → the resource as it was rendered before.
@@ -790,6 +790,34 @@ impl GoogleState {
 
     pub(crate) fn find_transfer(&self, id: &str) -> Option<usize> {
         self.transfers.iter().position(|t| t.id == id)
+    }
+
+    /// A completed Drive transfer requested at `at`, before the test's run:
+    /// no audit event and no effect, as if another admin had made it long ago.
+    pub(crate) fn seed_past_transfer(
+        &mut self,
+        old_owner: usize,
+        new_owner: usize,
+        at: Timestamp,
+    ) -> String {
+        let id = model::transfer_id(&mut self.rng);
+        let etag = self.fresh_etag();
+        let seq = self.seq();
+        self.transfers.push(TransferRecord {
+            id: id.clone(),
+            old_owner,
+            new_owner,
+            apps: vec![AppTransfer {
+                application_id: APP_DRIVE.to_owned(),
+                params: vec![("PRIVACY_LEVEL".to_owned(), vec!["SHARED".to_owned()])],
+            }],
+            status: TransferStatus::Completed,
+            request_time: at,
+            last_step: at,
+            etag,
+            seq,
+        });
+        id
     }
 
     /// `transfers.insert`. Every insert is a new transfer: the API is not

@@ -32,6 +32,7 @@ use crate::common::knobs;
 use crate::common::server::Severer;
 use crate::jumpcloud::audit::Origin;
 use crate::jumpcloud::auth::Credential;
+use crate::jumpcloud::declared;
 use crate::jumpcloud::errors::{ApiFamily, JcError};
 use crate::jumpcloud::model::is_object_id;
 use crate::jumpcloud::service::AppState;
@@ -124,6 +125,14 @@ async fn admit_and_run(
     }
     if let Some(status) = shared.knobs.roll_5xx() {
         return JcError::server(family, status).into_response();
+    }
+
+    if *method == Method::GET
+        && let Some(t) = template
+        && let Some(name) = declared::undeclared(t, req.uri().query())
+    {
+        let detail = format!("this operation does not take the query parameter \"{name}\"");
+        return JcError::bad_request(family, detail).into_response();
     }
 
     let path = req.uri().path().to_owned();

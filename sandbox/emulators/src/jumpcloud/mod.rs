@@ -40,6 +40,7 @@
 
 mod audit;
 mod auth;
+mod declared;
 mod errors;
 mod gate;
 mod insights;

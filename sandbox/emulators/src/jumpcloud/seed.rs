@@ -31,6 +31,8 @@ pub struct SeedUser {
     pub account_locked: bool,
     /// Organisation id; `None` is the primary organisation.
     pub org: Option<String>,
+    /// `alternateEmail`: a second address (often the one HR knows), listed and filterable.
+    pub alternate_email: Option<String>,
 }
 
 impl SeedUser {

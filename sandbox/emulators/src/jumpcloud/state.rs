@@ -300,7 +300,11 @@ impl JumpCloudState {
             job_title: seed.job_title.clone(),
             employee_identifier: seed.employee_identifier.clone(),
             unix_uid: self.next_uid,
-            extra: Map::new(),
+            extra: seed
+                .alternate_email
+                .iter()
+                .map(|a| ("alternateEmail".to_owned(), serde_json::json!(a)))
+                .collect(),
         });
         for name in &seed.groups {
             let gid = self.group_in(org, name, "");

@@ -51,6 +51,8 @@ pub(crate) struct Caller {
     pub app_name: String,
     pub service_principal_id: String,
     pub roles: Vec<String>,
+    /// Directory role template ids the app's service principal holds (`wids`).
+    pub wids: Vec<String>,
 }
 
 impl Caller {

@@ -37,6 +37,7 @@
 //! ```
 
 mod audit;
+mod cloud;
 mod errors;
 mod exchange;
 mod gate;
@@ -47,6 +48,7 @@ mod odata;
 mod render;
 mod routes;
 mod seed;
+mod sensitive;
 mod service;
 mod state;
 mod thumbprint;
@@ -68,6 +70,7 @@ use crate::common::lock;
 use crate::common::server::ServerHandle;
 pub use crate::common::timeline::Timeline;
 pub use audit::{AuditEvent, AuditService, AuditTarget, ModifiedProperty, activity};
+pub use cloud::Cloud;
 pub use errors::GraphError;
 pub use gate::{CLIENT_REQUEST_ID_HEADER, DIAGNOSTIC_HEADER, REQUEST_ID_HEADER};
 pub use model::{
@@ -123,6 +126,9 @@ pub struct MicrosoftConfig {
     /// Faults to start with (none by default); adjustable later through
     /// [`MicrosoftEmulator::knobs`].
     pub faults: FaultConfig,
+    /// The cloud played: its Graph and Exchange token audiences are the only ones the token
+    /// endpoint issues and the APIs accept. Default: the global cloud.
+    pub cloud: Cloud,
 }
 
 impl Default for MicrosoftConfig {
@@ -139,6 +145,7 @@ impl Default for MicrosoftConfig {
             device_action_delay: Duration::from_secs(2),
             exchange_page_size: 1000,
             faults: FaultConfig::default(),
+            cloud: Cloud::Global,
         }
     }
 }
@@ -204,6 +211,8 @@ impl MicrosoftEmulator {
             device_action_delay: config.device_action_delay,
             exchange_page_size: config.exchange_page_size.max(1),
             storm_status: AtomicU16::new(429),
+            expiry: Mutex::new(token::Expiry::default()),
+            cloud: config.cloud,
         });
         let timeline = Arc::clone(shared.knobs.timeline());
         let tenant = Arc::new(Mutex::new(TenantState::new(config.seed, timeline)));
@@ -347,6 +356,19 @@ impl MicrosoftEmulator {
     }
 
     // ----- controls -------------------------------------------------------------
+
+    /// Makes every access token issued so far expire now, as a token's lifetime can run out
+    /// (or an admin can revoke it) in the middle of a run: Graph and Exchange answer 401
+    /// `InvalidAuthenticationToken` to it, and tokens issued afterwards work.
+    pub fn expire_issued_tokens(&self) {
+        lock(&self.shared.expiry).expire_issued();
+    }
+
+    /// While on, every access token (also ones issued later) is refused as expired, so a
+    /// client that fetches a fresh token after a 401 is refused again.
+    pub fn refuse_every_token(&self, on: bool) {
+        lock(&self.shared.expiry).refuse_all = on;
+    }
 
     /// Runtime fault and pacing controls.
     pub fn knobs(&self) -> &Knobs {

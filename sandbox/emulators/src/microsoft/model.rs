@@ -84,6 +84,8 @@ pub enum MethodKind {
     WindowsHelloForBusiness,
     /// Temporary Access Pass.
     TemporaryAccessPass,
+    /// Platform Credential for macOS (platform single sign-on).
+    PlatformCredential,
 }
 
 impl MethodKind {
@@ -98,6 +100,7 @@ impl MethodKind {
             Self::Email => "emailMethods",
             Self::WindowsHelloForBusiness => "windowsHelloForBusinessMethods",
             Self::TemporaryAccessPass => "temporaryAccessPassMethods",
+            Self::PlatformCredential => "platformCredentialMethods",
         }
     }
 
@@ -116,6 +119,7 @@ impl MethodKind {
                 "#microsoft.graph.windowsHelloForBusinessAuthenticationMethod"
             }
             Self::TemporaryAccessPass => "#microsoft.graph.temporaryAccessPassAuthenticationMethod",
+            Self::PlatformCredential => "#microsoft.graph.platformCredentialAuthenticationMethod",
         }
     }
 
@@ -130,6 +134,7 @@ impl MethodKind {
             Self::Email,
             Self::WindowsHelloForBusiness,
             Self::TemporaryAccessPass,
+            Self::PlatformCredential,
         ]
         .into_iter()
         .find(|k| k.segment() == segment)
@@ -199,6 +204,19 @@ pub(crate) struct UserRecord {
     pub licenses: Vec<LicenseGrant>,
     pub methods: Vec<MethodRecord>,
     pub mailbox: Option<MailboxRecord>,
+    /// Directory role template ids the user holds.
+    pub directory_roles: Vec<String>,
+    /// Secondary SMTP addresses (`smtp:` entries of `proxyAddresses`).
+    pub aliases: Vec<String>,
+}
+
+impl UserRecord {
+    /// `proxyAddresses`: `SMTP:` the primary address, `smtp:` each alias.
+    pub fn proxy_addresses(&self) -> Vec<String> {
+        let primary = self.mail.iter().map(|m| format!("SMTP:{m}"));
+        let aliases = self.aliases.iter().map(|a| format!("smtp:{a}"));
+        primary.chain(aliases).collect()
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -118,6 +118,8 @@ pub(crate) enum Clause {
     Le(String, String),
     /// `targetResources/any(t:t/id eq 'value')`.
     AnyTargetId(String),
+    /// `collection/any(x:x eq 'value')` on a collection of strings (`proxyAddresses`).
+    AnyEq(String, String),
 }
 
 /// Parses a conjunction of simple clauses; anything else is refused with
@@ -136,6 +138,17 @@ pub(crate) fn parse_filter(filter: &str) -> Result<Vec<Clause>, GraphError> {
             let prefix = format!("{}/id eq ", var.trim());
             let value = cond.strip_prefix(&prefix).ok_or_else(invalid)?;
             clauses.push(Clause::AnyTargetId(literal(value).ok_or_else(invalid)?));
+            continue;
+        }
+        if let Some((collection, inner)) = part
+            .split_once("/any(")
+            .and_then(|(c, rest)| Some((c, rest.strip_suffix(')')?)))
+        {
+            let (var, cond) = inner.split_once(':').ok_or_else(invalid)?;
+            let prefix = format!("{} eq ", var.trim());
+            let value = cond.trim().strip_prefix(&prefix).ok_or_else(invalid)?;
+            let value = literal(value).ok_or_else(invalid)?;
+            clauses.push(Clause::AnyEq(collection.trim().to_owned(), value));
             continue;
         }
         let mut words = part.splitn(3, ' ');

@@ -328,10 +328,7 @@ fn user_property(state: &TenantState, index: usize, name: &str) -> Value {
         "userType" => json!("Member"),
         "creationType" => Value::Null,
         "mailNickname" => json!(u.upn.split('@').next()),
-        "proxyAddresses" => match &u.mail {
-            Some(m) => json!([format!("SMTP:{m}")]),
-            None => json!([]),
-        },
+        "proxyAddresses" => json!(u.proxy_addresses()),
         "showInAddressList" => Value::Null,
         "assignedLicenses" => {
             let list: Vec<Value> = state
@@ -495,6 +492,12 @@ pub(crate) fn method(m: &MethodRecord) -> Value {
         MethodKind::WindowsHelloForBusiness => json!({
             "displayName": m.label,
             "keyStrength": "normal",
+            "createdDateTime": created,
+        }),
+        MethodKind::PlatformCredential => json!({
+            "displayName": m.label,
+            "keyStrength": "normal",
+            "platform": "macOS",
             "createdDateTime": created,
         }),
         MethodKind::TemporaryAccessPass => json!({

@@ -8,7 +8,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
@@ -21,7 +21,7 @@ use crate::microsoft::odata::{Clause, Query, parse_filter};
 use crate::microsoft::render;
 use crate::microsoft::service::AppState;
 use crate::microsoft::state::{TenantState, UserPatch, WRITABLE_STRINGS};
-use crate::microsoft::{intune, mail};
+use crate::microsoft::{intune, mail, sensitive};
 
 pub(crate) type ApiResult = Result<Response, GraphError>;
 
@@ -243,11 +243,14 @@ fn context_with_select(base: &str, set: &str, select: &[String]) -> String {
 // ----- users ------------------------------------------------------------------
 
 /// `GET /users` with `$filter` on `mail`, `userPrincipalName`, `id` or
-/// `displayName` (`eq`), `$select`, `$top` and `$skiptoken` paging.
+/// `displayName` (`eq`), or `proxyAddresses/any(x:x eq 'smtp:…')` as an
+/// advanced query (`ConsistencyLevel: eventual` and `$count=true`, which
+/// adds `@odata.count`); `$select`, `$top` and `$skiptoken` paging.
 async fn list_users(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
     OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> ApiResult {
     need(&caller, perms::USER_READ)?;
@@ -260,37 +263,21 @@ async fn list_users(
         Some(f) => parse_filter(f)?,
         None => Vec::new(),
     };
-    for clause in &clauses {
-        match clause {
-            Clause::Eq(p, _)
-                if ["mail", "userPrincipalName", "id", "displayName"]
-                    .iter()
-                    .any(|k| k.eq_ignore_ascii_case(p)) => {}
-            Clause::Eq(p, _) | Clause::Ge(p, _) | Clause::Le(p, _) => {
-                return Err(GraphError::bad_request(format!(
-                    "Unsupported or invalid query filter clause specified for property '{p}' of resource 'User'."
-                )));
-            }
-            Clause::AnyTargetId(_) => return Err(GraphError::bad_request("Invalid filter clause")),
-        }
-    }
+    let eventual = headers
+        .get("consistencylevel")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("eventual"));
+    let counted = q
+        .get("$count")
+        .is_some_and(|c| c.eq_ignore_ascii_case("true"));
+    check_user_clauses(&clauses, eventual && counted)?;
     let state = app.tenant();
     let matching: Vec<usize> = (0..state.users.len())
-        .filter(|&i| {
-            let u = &state.users[i];
-            clauses.iter().all(|c| match c {
-                Clause::Eq(p, v) => {
-                    let value = match p.to_ascii_lowercase().as_str() {
-                        "mail" => u.mail.clone().unwrap_or_default(),
-                        "userprincipalname" => u.upn.clone(),
-                        "id" => u.id.clone(),
-                        _ => u.display_name.clone(),
-                    };
-                    value.eq_ignore_ascii_case(v)
-                }
-                _ => false,
-            })
-        })
+        .filter(|&i| clauses.iter().all(|c| user_matches(&state.users[i], c)))
+        .collect();
+    let count = matching.len();
+    let matching: Vec<usize> = matching
+        .into_iter()
         .filter(|&i| (i as u64) + 1 > after)
         .collect();
     let page: Vec<usize> = matching.iter().copied().take(top).collect();
@@ -304,11 +291,81 @@ async fn list_users(
         .iter()
         .map(|&i| Value::Object(render::user(&state, i, &props)))
         .collect();
-    Ok(collection(
-        context_with_select(&app.shared.base_url, "users", &select),
-        next,
-        value,
-    ))
+    let context = context_with_select(&app.shared.base_url, "users", &select);
+    if counted {
+        return Ok(counted_collection(context, count, next, value));
+    }
+    Ok(collection(context, next, value))
+}
+
+/// The filters `GET /users` serves; `proxyAddresses/any(…)` only as an advanced query.
+fn check_user_clauses(clauses: &[Clause], advanced: bool) -> Result<(), GraphError> {
+    let unsupported = |p: &str| {
+        GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "Request_UnsupportedQuery",
+            format!(
+                "Unsupported or invalid query filter clause specified for property '{p}' of resource 'User'."
+            ),
+        )
+    };
+    for clause in clauses {
+        match clause {
+            Clause::Eq(p, _)
+                if ["mail", "userPrincipalName", "id", "displayName"]
+                    .iter()
+                    .any(|k| k.eq_ignore_ascii_case(p)) => {}
+            Clause::AnyEq(p, _) if p.eq_ignore_ascii_case("proxyAddresses") => {
+                if !advanced {
+                    return Err(unsupported(p));
+                }
+            }
+            Clause::Eq(p, _) | Clause::Ge(p, _) | Clause::Le(p, _) | Clause::AnyEq(p, _) => {
+                return Err(GraphError::bad_request(format!(
+                    "Unsupported or invalid query filter clause specified for property '{p}' of resource 'User'."
+                )));
+            }
+            Clause::AnyTargetId(_) => return Err(GraphError::bad_request("Invalid filter clause")),
+        }
+    }
+    Ok(())
+}
+
+fn user_matches(u: &crate::microsoft::model::UserRecord, clause: &Clause) -> bool {
+    match clause {
+        Clause::Eq(p, v) => {
+            let value = match p.to_ascii_lowercase().as_str() {
+                "mail" => u.mail.clone().unwrap_or_default(),
+                "userprincipalname" => u.upn.clone(),
+                "id" => u.id.clone(),
+                _ => u.display_name.clone(),
+            };
+            value.eq_ignore_ascii_case(v)
+        }
+        Clause::AnyEq(_, v) => u
+            .proxy_addresses()
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(v)),
+        _ => false,
+    }
+}
+
+/// `{"@odata.context", "@odata.count", ["@odata.nextLink"], "value"}`: the answer to a
+/// query with `$count=true`.
+fn counted_collection(
+    context: String,
+    count: usize,
+    next: Option<String>,
+    value: Vec<Value>,
+) -> Response {
+    let mut body = Map::new();
+    body.insert("@odata.context".to_owned(), json!(context));
+    body.insert("@odata.count".to_owned(), json!(count));
+    if let Some(next) = next {
+        body.insert("@odata.nextLink".to_owned(), json!(next));
+    }
+    body.insert("value".to_owned(), Value::Array(value));
+    Json(Value::Object(body)).into_response()
 }
 
 async fn get_user(
@@ -399,6 +456,9 @@ async fn patch_user(
     }
     let mut state = app.tenant();
     let user = resolve_user(&state, &id)?;
+    if patch.account_enabled.is_some() {
+        sensitive::may_act_on(&caller, &state.users[user].directory_roles)?;
+    }
     state.update_user(user, patch, &caller.actor(&ctx))?;
     Ok(no_content())
 }
@@ -437,6 +497,7 @@ async fn revoke_sessions(
     need(&caller, perms::REVOKE_SESSIONS)?;
     let mut state = app.tenant();
     let user = resolve_user(&state, &id)?;
+    sensitive::may_act_on(&caller, &state.users[user].directory_roles)?;
     state.revoke_sessions(user, &caller.actor(&ctx));
     Ok(Json(json!({
         "@odata.context": format!("{}/v1.0/$metadata#Edm.Boolean", app.shared.base_url),
@@ -708,12 +769,18 @@ fn need_methods(caller: &Caller, roles: &[&str]) -> Result<(), GraphError> {
     if caller.has_any(roles) {
         Ok(())
     } else {
-        Err(GraphError::auth_methods(
-            StatusCode::FORBIDDEN,
-            "accessDenied",
-            "Request Authorization failed",
-        ))
+        Err(method_access_denied())
     }
+}
+
+/// The authentication-methods service's 403, for a missing permission and a missing
+/// directory role alike.
+fn method_access_denied() -> GraphError {
+    GraphError::auth_methods(
+        StatusCode::FORBIDDEN,
+        "accessDenied",
+        "Request Authorization failed",
+    )
 }
 
 /// `methods` or a type-specific collection segment.
@@ -802,6 +869,9 @@ async fn delete_method(
     need_methods(&caller, perms::METHODS_WRITE)?;
     let mut state = app.tenant();
     let user = resolve_user(&state, &id)?;
+    if !sensitive::reaches(&caller, &state.users[user].directory_roles) {
+        return Err(method_access_denied());
+    }
     state.delete_method(user, kind, &method_id, &caller.actor(&ctx))?;
     Ok(no_content())
 }

@@ -38,6 +38,13 @@ pub struct SeedUser {
     pub manager: Option<String>,
     /// `usageLocation`; licences cannot be added without one.
     pub usage_location: Option<String>,
+    /// Directory roles (template ids, see [`super::directory_roles`]) the user holds. Disabling
+    /// such a user, revoking their sessions or deleting their authentication methods needs the
+    /// app to hold a directory role that may act on them, whatever its Graph permissions.
+    pub directory_roles: Vec<String>,
+    /// Secondary SMTP addresses (aliases) besides `mail`, without the `smtp:` prefix: they
+    /// appear in `proxyAddresses` as `smtp:alias`, next to `SMTP:mail`.
+    pub aliases: Vec<String>,
 }
 
 impl Default for SeedUser {
@@ -57,6 +64,8 @@ impl Default for SeedUser {
             mailbox: None,
             manager: None,
             usage_location: Some("US".to_owned()),
+            directory_roles: Vec::new(),
+            aliases: Vec::new(),
         }
     }
 }

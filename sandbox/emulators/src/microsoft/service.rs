@@ -43,6 +43,10 @@ pub(crate) struct Shared {
     pub exchange_page_size: usize,
     /// The status storms answer with: 429, or 503 (Graph sends `Retry-After` on both).
     pub storm_status: AtomicU16,
+    /// Which issued access tokens Graph and Exchange now refuse as expired.
+    pub expiry: Mutex<token::Expiry>,
+    /// The cloud whose token audiences this emulator issues and accepts.
+    pub cloud: crate::microsoft::cloud::Cloud,
 }
 
 impl Shared {

@@ -363,6 +363,8 @@ impl TenantState {
                 .collect(),
             methods,
             mailbox: None,
+            directory_roles: seed.directory_roles.clone(),
+            aliases: seed.aliases.clone(),
         });
         let user = self.users.len() - 1;
         self.user_ids.insert(id.to_ascii_lowercase(), user);

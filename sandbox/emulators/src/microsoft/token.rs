@@ -15,7 +15,7 @@
 //! with `HS256` and a key private to this emulator, so only it can verify
 //! them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::common::clock;
+use crate::microsoft::cloud::Cloud;
 use crate::microsoft::gate::{Caller, RequestCtx};
 use crate::microsoft::service::{AppState, Shared};
 use crate::microsoft::thumbprint::{self, key_thumbprints};
@@ -78,49 +79,50 @@ pub mod directory_roles {
 /// The resource a token is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Resource {
-    /// Microsoft Graph (`https://graph.microsoft.com/.default`).
+    /// Microsoft Graph (`https://graph.microsoft.com/.default` in the global cloud).
     Graph,
     /// Exchange Online (`https://outlook.office365.com/.default`).
     Exchange,
 }
 
 impl Resource {
-    /// The `aud` of tokens for this resource.
-    pub fn audience(self) -> &'static str {
+    fn host(self, cloud: Cloud) -> &'static str {
         match self {
-            Self::Graph => "https://graph.microsoft.com",
-            Self::Exchange => "https://outlook.office365.com",
+            Self::Graph => cloud.graph_host(),
+            Self::Exchange => cloud.exchange_host(),
         }
     }
 
-    /// The client-credentials scope for this resource.
-    pub fn scope(self) -> &'static str {
-        match self {
-            Self::Graph => "https://graph.microsoft.com/.default",
-            Self::Exchange => "https://outlook.office365.com/.default",
-        }
+    /// The `aud` of this cloud's tokens for this resource.
+    pub fn audience(self, cloud: Cloud) -> String {
+        format!("https://{}", self.host(cloud))
     }
 
-    fn accepts_audience(self, aud: &str) -> bool {
+    /// The client-credentials scope for this resource in `cloud`.
+    pub fn scope(self, cloud: Cloud) -> String {
+        format!("https://{}/.default", self.host(cloud))
+    }
+
+    /// Whether `aud` names this resource in `cloud`: its URI there (global Exchange also as
+    /// `outlook.office.com`) or its application id, the same in every cloud.
+    fn accepts_audience(self, cloud: Cloud, aud: &str) -> bool {
         let aud = aud.trim_end_matches('/');
+        let uri = |host: &str| aud.eq_ignore_ascii_case(&format!("https://{host}"));
         match self {
-            Self::Graph => {
-                aud.eq_ignore_ascii_case("https://graph.microsoft.com")
-                    || aud == "00000003-0000-0000-c000-000000000000"
-            }
+            Self::Graph => uri(cloud.graph_host()) || aud == "00000003-0000-0000-c000-000000000000",
             Self::Exchange => {
-                aud.eq_ignore_ascii_case("https://outlook.office365.com")
-                    || aud.eq_ignore_ascii_case("https://outlook.office.com")
+                uri(cloud.exchange_host())
+                    || (cloud == Cloud::Global && uri("outlook.office.com"))
                     || aud == "00000002-0000-0ff1-ce00-000000000000"
             }
         }
     }
 
-    fn from_scope(scope: &str) -> Option<Self> {
+    fn from_scope(scope: &str, cloud: Cloud) -> Option<Self> {
         let resource = scope.strip_suffix("/.default")?;
         [Self::Graph, Self::Exchange]
             .into_iter()
-            .find(|r| r.accepts_audience(resource))
+            .find(|r| r.accepts_audience(cloud, resource))
     }
 }
 
@@ -270,6 +272,26 @@ pub(crate) struct AccessClaims {
     pub ver: String,
 }
 
+/// Tokens the emulator refuses as expired before their `exp`: the knobs of
+/// [`super::MicrosoftEmulator::expire_issued_tokens`] and
+/// [`super::MicrosoftEmulator::refuse_every_token`]. Tokens are named by `uti`.
+#[derive(Debug, Default)]
+pub(crate) struct Expiry {
+    issued: HashSet<String>,
+    expired: HashSet<String>,
+    pub refuse_all: bool,
+}
+
+impl Expiry {
+    pub(crate) fn expire_issued(&mut self) {
+        self.expired.extend(self.issued.drain());
+    }
+
+    fn refuses(&self, uti: &str) -> bool {
+        self.refuse_all || self.expired.contains(uti)
+    }
+}
+
 /// Mints an access token for `app`.
 pub(crate) fn mint(
     shared: &Shared,
@@ -280,7 +302,7 @@ pub(crate) fn mint(
 ) -> String {
     let now = clock::now().as_second();
     let claims = AccessClaims {
-        aud: resource.audience().to_owned(),
+        aud: resource.audience(shared.cloud),
         iss: format!("https://sts.windows.net/{}/", shared.tenant_id),
         iat: now,
         nbf: now,
@@ -299,6 +321,9 @@ pub(crate) fn mint(
         uti: crate::common::ids::url_safe(&mut rand::thread_rng(), 22),
         ver: "1.0".to_owned(),
     };
+    crate::common::lock(&shared.expiry)
+        .issued
+        .insert(claims.uti.clone());
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some("passage-sandbox".to_owned());
     jsonwebtoken::encode(
@@ -367,10 +392,11 @@ pub(crate) fn authenticate(
     })?;
     let claims = data.claims;
     let now = clock::now().as_second();
-    if now > claims.exp + SKEW_SECS || now + SKEW_SECS < claims.nbf {
+    let expired = crate::common::lock(&shared.expiry).refuses(&claims.uti);
+    if expired || now > claims.exp + SKEW_SECS || now + SKEW_SECS < claims.nbf {
         return Err(TokenProblem::Expired);
     }
-    if !resource.accepts_audience(&claims.aud) || claims.tid != shared.tenant_id {
+    if !resource.accepts_audience(shared.cloud, &claims.aud) || claims.tid != shared.tenant_id {
         return Err(TokenProblem::WrongAudience);
     }
     Ok(Caller {
@@ -378,6 +404,7 @@ pub(crate) fn authenticate(
         app_name: claims.app_displayname,
         service_principal_id: claims.oid,
         roles: claims.roles,
+        wids: claims.wids,
     })
 }
 
@@ -526,7 +553,7 @@ fn issue(shared: &Shared, tenant: &str, body: &[u8]) -> Result<Value, TokenError
         )
     })?;
     let scope = field("scope").ok_or_else(|| TokenError::missing("scope"))?;
-    let resource = resource_for_scope(scope, tenant)?;
+    let resource = resource_for_scope(scope, tenant, shared.cloud)?;
 
     let acr = match (field("client_secret"), field("client_assertion")) {
         (Some(secret), _) => {
@@ -579,7 +606,7 @@ fn issue(shared: &Shared, tenant: &str, body: &[u8]) -> Result<Value, TokenError
     }))
 }
 
-fn resource_for_scope(scope: &str, tenant: &str) -> Result<Resource, TokenError> {
+fn resource_for_scope(scope: &str, tenant: &str, cloud: Cloud) -> Result<Resource, TokenError> {
     let scopes: Vec<&str> = scope.split_whitespace().collect();
     let invalid = |s: &str| {
         TokenError::new(
@@ -597,7 +624,7 @@ fn resource_for_scope(scope: &str, tenant: &str) -> Result<Resource, TokenError>
     if !single.ends_with("/.default") {
         return Err(invalid(single));
     }
-    Resource::from_scope(single).ok_or_else(|| {
+    Resource::from_scope(single, cloud).ok_or_else(|| {
         let resource = single.trim_end_matches("/.default");
         TokenError::new(
             StatusCode::BAD_REQUEST,

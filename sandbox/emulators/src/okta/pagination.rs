@@ -52,6 +52,22 @@ impl Query {
         self.get("after").filter(|a| !a.is_empty())
     }
 
+    /// Refuses any parameter the operation's spec does not declare. Okta's own
+    /// front end passes them over, so a client that sends `limit` to a list that
+    /// does not page believes it asked for a page size it never got; the
+    /// emulator answers 400 E0000001 so such a call is caught in tests.
+    pub fn only(&self, declared: &[&str]) -> Result<(), OktaError> {
+        match self
+            .pairs
+            .iter()
+            .find(|(k, _)| !declared.contains(&k.as_str()))
+        {
+            None => Ok(()),
+            Some((k, _)) => Err(OktaError::validation(k)
+                .with_causes([format!("{k}: this operation takes no such parameter")])),
+        }
+    }
+
     /// The page size: `default` when absent, capped at `max`, never below
     /// `min`. A non-numeric value is a validation error.
     pub fn limit(&self, default: usize, min: usize, max: usize) -> Result<usize, OktaError> {

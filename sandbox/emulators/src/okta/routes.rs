@@ -154,33 +154,33 @@ async fn get_user(State(app): State<AppState>, Path(id): Path<String>) -> ApiRes
     Ok(Json(render::user(&org, user, true)).into_response())
 }
 
-/// Okta documents no paging parameters here and returns every group; a
-/// `limit`, when given, pages with `after` like the other lists. Membership
-/// listings are eventually consistent: with a read lag configured they show
-/// memberships as they were before a change for that long.
+/// Okta documents no parameters here (`listUserGroups`) and returns every
+/// group in one answer; a `limit` or `after` is refused (see [`Query::only`]).
+/// Membership listings are eventually consistent: with a read lag configured
+/// they show memberships as they were before a change for that long.
 async fn list_user_groups(
     State(app): State<AppState>,
-    Extension(ctx): Extension<RequestCtx>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult {
-    let query = Query::parse(raw);
-    let limit = query.limit(usize::MAX, 1, usize::MAX)?;
+    Query::parse(raw).only(&[])?;
     let org = app.org();
     let user = resolve_user(&org, &id)?;
-    let groups = org.listed_groups_of(user);
-    let (page, next) = paginate(
-        &groups,
-        query.after(),
-        limit,
-        |cursor| position_after_index(&groups, org.group_by_id(cursor)),
-        |&g| org.groups[g].id.clone(),
-    )?;
-    let items = page.iter().map(|&&g| render::group(&org, g)).collect();
-    Ok(Page { items, next }.into_response(&app.shared.base_url, &ctx.path, &query))
+    let items: Vec<Value> = org
+        .listed_groups_of(user)
+        .iter()
+        .map(|&g| render::group(&org, g))
+        .collect();
+    Ok(Json(items).into_response())
 }
 
-async fn list_app_links(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult {
+/// `listAppLinks` declares no parameters and returns every link at once.
+async fn list_app_links(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    Query::parse(raw).only(&[])?;
     let org = app.org();
     let user = resolve_user(&org, &id)?;
     let links: Vec<Value> = (0..org.users[user].apps.len())

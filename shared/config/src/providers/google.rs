@@ -34,9 +34,21 @@ pub struct GoogleConfig {
     pub token_url: String,
     #[serde(default)]
     pub policy: GooglePolicy,
+    /// The licences (product id and SKU id, as Google's Licensing API names them) to look for
+    /// and release; empty means the built-in Workspace Business and Enterprise SKUs.
+    #[serde(default)]
+    pub license_skus: Vec<LicenseSku>,
     /// How fast the org may be called, where its limits are not the documented ones.
     #[serde(default)]
     pub pace: Option<super::PaceConfig>,
+}
+
+/// One licence to look for: `{ product = "101047", sku = "1010470001" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicenseSku {
+    pub product: String,
+    pub sku: String,
 }
 
 fn my_customer() -> String {
@@ -73,9 +85,23 @@ impl GoogleConfig {
             key_id: key.private_key_id,
             admin_subject: self.admin_subject.clone(),
             customer_id: self.customer_id.clone(),
-            license_skus: Vec::new(),
+            license_skus: self.license_skus(at)?,
             policy: self.policy.clone(),
         })
+    }
+
+    /// The configured licences as (product, SKU); a blank id would name no licence at all.
+    fn license_skus(&self, at: &str) -> Result<Vec<(String, String)>> {
+        self.license_skus
+            .iter()
+            .map(|l| {
+                let (product, sku) = (l.product.trim(), l.sku.trim());
+                if product.is_empty() || sku.is_empty() {
+                    bail!("{at}: google.license_skus needs a product and a sku in every entry");
+                }
+                Ok((product.to_owned(), sku.to_owned()))
+            })
+            .collect()
     }
 
     /// The service account's identity and key: from its JSON key file, or from the three

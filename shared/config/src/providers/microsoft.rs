@@ -3,7 +3,7 @@
 
 use super::{parse_url, secret};
 use anyhow::{Result, bail};
-use passage_connectors::microsoft::{MicrosoftCredential, MicrosoftSettings};
+use passage_connectors::microsoft::{Cloud, MicrosoftCredential, MicrosoftSettings};
 use passage_core::MicrosoftPolicy;
 use serde::Deserialize;
 
@@ -19,13 +19,18 @@ pub struct MicrosoftConfig {
     pub private_key: Option<String>,
     #[serde(default)]
     pub certificate_x5t: Option<String>,
-    /// National clouds use other hosts.
-    #[serde(default = "default_login")]
-    pub login_url: String,
-    #[serde(default = "default_graph")]
-    pub graph_url: String,
-    #[serde(default = "default_exchange")]
-    pub exchange_url: String,
+    /// The cloud the tenant lives in: `global` (also GCC), `us_gov_high` (GCC High),
+    /// `us_gov_dod` (DoD) or `china` (21Vianet). It sets the hosts below and the resources
+    /// tokens are requested for.
+    #[serde(default)]
+    pub cloud: Cloud,
+    /// The cloud's hosts unless set (a proxy, or the sandbox).
+    #[serde(default)]
+    pub login_url: Option<String>,
+    #[serde(default)]
+    pub graph_url: Option<String>,
+    #[serde(default)]
+    pub exchange_url: Option<String>,
     #[serde(default)]
     pub policy: MicrosoftPolicy,
     /// How fast the org may be called, where its limits are not the documented ones.
@@ -33,24 +38,23 @@ pub struct MicrosoftConfig {
     pub pace: Option<super::PaceConfig>,
 }
 
-fn default_login() -> String {
-    "https://login.microsoftonline.com".into()
-}
-fn default_graph() -> String {
-    "https://graph.microsoft.com".into()
-}
-fn default_exchange() -> String {
-    "https://outlook.office365.com".into()
-}
-
 impl MicrosoftConfig {
     /// The connector's settings; `at` names the tenant in messages.
     pub(crate) fn settings(&self, at: &str) -> Result<MicrosoftSettings> {
         let credential = self.credential(at)?;
+        let cloud = self.cloud;
+        let host = |key: &str, set: &Option<String>, default: &str| {
+            parse_url(at, key, set.as_deref().unwrap_or(default))
+        };
         Ok(MicrosoftSettings {
-            login_url: parse_url(at, "microsoft.login_url", &self.login_url)?,
-            graph_url: parse_url(at, "microsoft.graph_url", &self.graph_url)?,
-            exchange_url: parse_url(at, "microsoft.exchange_url", &self.exchange_url)?,
+            cloud,
+            login_url: host("microsoft.login_url", &self.login_url, cloud.login_url())?,
+            graph_url: host("microsoft.graph_url", &self.graph_url, cloud.graph_url())?,
+            exchange_url: host(
+                "microsoft.exchange_url",
+                &self.exchange_url,
+                cloud.exchange_url(),
+            )?,
             tenant_id: self.tenant_id.clone(),
             client_id: self.client_id.clone(),
             credential,

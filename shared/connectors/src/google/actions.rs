@@ -527,6 +527,8 @@ async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Outcome {
         .collect();
     output["mobile_devices"] = devices.iter().map(device_view).collect();
     output["mail"] = mail;
+    // Dates the run for later steps: a data transfer requested before it is not this run's.
+    output["snapshot_at"] = json!(jiff::Timestamp::now().to_string());
     Ok(ActionDone {
         repeat: false,
         summary: format!(

@@ -157,8 +157,22 @@ impl Api {
         scope: &str,
         calls: &mut Vec<CallRecord>,
     ) -> Result<Vec<Value>, ActionFailure> {
+        self.list_from(url, None, items_key, who, scope, calls)
+            .await
+    }
+
+    /// As [`Api::list`], starting at the page `page_token` names (for a caller that read the
+    /// first page itself).
+    pub async fn list_from(
+        &self,
+        url: url::Url,
+        mut page_token: Option<String>,
+        items_key: &str,
+        who: As<'_>,
+        scope: &str,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<Vec<Value>, ActionFailure> {
         let mut items = Vec::new();
-        let mut page_token: Option<String> = None;
         // A bound, so a provider that keeps answering the same page cannot loop forever.
         for _ in 0..1000 {
             let mut page_url = url.clone();

@@ -1,6 +1,6 @@
 //! The leaver actions on JumpCloud. Each reads, acts only if needed, and reads back.
 
-use super::api::{Api, unexpected};
+use super::api::{Api, Sort, unexpected};
 use crate::http::{mismatch, permanent};
 use passage_core::ports::{ActionDone, ActionFailure, ActionOutcome, ActionRequest};
 use passage_core::{Action, CallRecord, JumpCloudPolicy, StepKey};
@@ -117,32 +117,51 @@ async fn find_user(
         }
     }
     let email = req.subject.email.trim();
-    let mut url = api.url(&["api", "systemusers"]);
-    url.query_pairs_mut()
-        .append_pair("filter", &format!("email:$eq:{email}"));
-    let found: Vec<Value> = api
-        .list_v1(url, calls)
-        .await?
-        .into_iter()
-        .filter(|u| {
-            u["email"]
-                .as_str()
-                .is_some_and(|e| e.eq_ignore_ascii_case(email))
-        })
-        .collect();
+    let mut found = users_with(api, "email", email, calls).await?;
+    if found.is_empty() {
+        // HR often knows the address JumpCloud keeps as the second one.
+        found = users_with(api, "alternateEmail", email, calls).await?;
+    }
     match found.len() {
         1 => User::parse(found.into_iter().next().expect("one user")),
         0 => Err(permanent(
             "user_not_found",
             format!(
-                "no JumpCloud user has email {email}; check the address (and, for an MSP credential, the organisation id), or waive JumpCloud if they never had an account"
+                "no JumpCloud user has email or alternateEmail {email}; check the address (and, for an MSP credential, the organisation id), or waive JumpCloud if they never had an account"
             ),
         )),
         n => Err(permanent(
             "user_ambiguous",
-            format!("{n} JumpCloud users have email {email}; resolve the duplicate accounts first"),
+            format!(
+                "{n} JumpCloud users have the address {email}; resolve the duplicate accounts first"
+            ),
         )),
     }
+}
+
+/// The users whose `field` is `email`. JumpCloud's `$eq` is an exact match, so the address
+/// is sent lower-cased (the form addresses are usually stored in) and the answer compared
+/// without case.
+async fn users_with(
+    api: &Api,
+    field: &str,
+    email: &str,
+    calls: &mut Calls,
+) -> Result<Vec<Value>, ActionFailure> {
+    let mut url = api.url(&["api", "systemusers"]);
+    let wanted = email.to_ascii_lowercase();
+    url.query_pairs_mut()
+        .append_pair("filter", &format!("{field}:$eq:{wanted}"));
+    Ok(api
+        .list_v1(url, Sort::ById, calls)
+        .await?
+        .into_iter()
+        .filter(|u| {
+            u[field]
+                .as_str()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+        })
+        .collect())
 }
 
 async fn get_user(api: &Api, id: &str, calls: &mut Calls) -> Result<User, ActionFailure> {
@@ -167,6 +186,7 @@ async fn group_ids(
     let items = api
         .list_v2(
             api.url(&["api", "v2", "users", &user.id, "memberof"]),
+            Sort::ById,
             calls,
         )
         .await?;
@@ -184,7 +204,11 @@ async fn system_ids(
     calls: &mut Calls,
 ) -> Result<Vec<String>, ActionFailure> {
     let items = api
-        .list_v2(api.url(&["api", "v2", "users", &user.id, "systems"]), calls)
+        .list_v2(
+            api.url(&["api", "v2", "users", &user.id, "systems"]),
+            Sort::Undeclared,
+            calls,
+        )
         .await?;
     Ok(items
         .iter()

@@ -1,5 +1,6 @@
 //! JumpCloud HTTP calls: credentials and `x-org-id` on every call, call records, error
-//! classification, and `limit`/`skip` pagination (v1 `{totalCount, results}`, v2 bare arrays).
+//! classification, and `limit`/`skip` pagination (v1 `{totalCount, results}`, v2 bare arrays,
+//! and v1 searches, which page in their body).
 
 use super::JumpCloudSettings;
 use super::auth::{Auth, default_token_url};
@@ -10,7 +11,16 @@ use crate::pace::{OrgPace, Paced};
 use passage_core::ports::{ActionFailure, FailureClass};
 use passage_core::{CallRecord, Provider};
 use reqwest::{Method, RequestBuilder, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
+
+/// Whether a list operation's spec declares `sort`. Most do, and paging by `skip` is stable
+/// only with `sort=_id`; the v2 traversals (`/users/{id}/systems`) and the Apple MDM list do
+/// not, and get none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sort {
+    ById,
+    Undeclared,
+}
 
 /// JumpCloud's largest page.
 pub const PAGE: usize = 100;
@@ -98,45 +108,72 @@ impl Api {
         call::send(&self.http, self, &call, calls).await
     }
 
-    /// Every item of a v1 list (`{totalCount, results}`), paged with limit, skip and
-    /// `sort=_id` (JumpCloud's advice against gaps and duplicates while paging).
+    /// Every item of a v1 list (`{totalCount, results}`), paged with limit and skip, sorted
+    /// as `sort` says.
     pub async fn list_v1(
         &self,
         url: url::Url,
+        sort: Sort,
         calls: &mut Vec<CallRecord>,
     ) -> Result<Vec<Value>, ActionFailure> {
         let mut items = Vec::new();
         for page in 0..MAX_PAGES {
             let answer = self
-                .call(Method::GET, paged(&url, page * PAGE), None, &[], calls)
+                .call(
+                    Method::GET,
+                    paged(&url, page * PAGE, sort),
+                    None,
+                    &[],
+                    calls,
+                )
                 .await?;
-            let total = answer.body["totalCount"].as_u64();
-            let Some(results) = answer.body["results"].as_array() else {
-                return Err(unexpected("a list", "no `results` array"));
-            };
-            let got = results.len();
-            items.extend(results.iter().cloned());
-            let done = match total {
-                Some(t) => items.len() as u64 >= t,
-                None => false,
-            };
-            if done || got < PAGE {
+            if v1_page(&answer.body, &mut items)? {
                 return Ok(items);
             }
         }
         Err(too_many_pages())
     }
 
-    /// Every item of a v2 list (a bare array), paged with limit, skip and `sort=_id`.
+    /// Every item a v1 search (`POST /api/search/…`) finds for `filter`: the search's body
+    /// carries the filter, `limit` and `skip`, as its spec declares (the list operation
+    /// beside it takes no filter).
+    pub async fn search_v1(
+        &self,
+        url: url::Url,
+        filter: Value,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<Vec<Value>, ActionFailure> {
+        let mut items = Vec::new();
+        for page in 0..MAX_PAGES {
+            let body = json!({"filter": filter, "limit": PAGE, "skip": page * PAGE});
+            let answer = self
+                .call(Method::POST, url.clone(), Some(&body), &[], calls)
+                .await?;
+            if v1_page(&answer.body, &mut items)? {
+                return Ok(items);
+            }
+        }
+        Err(too_many_pages())
+    }
+
+    /// Every item of a v2 list (a bare array), paged with limit and skip, sorted as `sort`
+    /// says.
     pub async fn list_v2(
         &self,
         url: url::Url,
+        sort: Sort,
         calls: &mut Vec<CallRecord>,
     ) -> Result<Vec<Value>, ActionFailure> {
         let mut items = Vec::new();
         for page in 0..MAX_PAGES {
             let answer = self
-                .call(Method::GET, paged(&url, page * PAGE), None, &[], calls)
+                .call(
+                    Method::GET,
+                    paged(&url, page * PAGE, sort),
+                    None,
+                    &[],
+                    calls,
+                )
                 .await?;
             let Value::Array(results) = answer.body else {
                 return Err(unexpected("a list", "not a JSON array"));
@@ -190,12 +227,25 @@ impl Dialect for Api {
     }
 }
 
-fn paged(url: &url::Url, skip: usize) -> url::Url {
+/// Adds one v1 page (`{totalCount, results}`) to `items`; true when it was the last.
+fn v1_page(body: &Value, items: &mut Vec<Value>) -> Result<bool, ActionFailure> {
+    let total = body["totalCount"].as_u64();
+    let Some(results) = body["results"].as_array() else {
+        return Err(unexpected("a list", "no `results` array"));
+    };
+    items.extend(results.iter().cloned());
+    let all_read = total.is_some_and(|t| items.len() as u64 >= t);
+    Ok(all_read || results.len() < PAGE)
+}
+
+fn paged(url: &url::Url, skip: usize, sort: Sort) -> url::Url {
     let mut u = url.clone();
     u.query_pairs_mut()
         .append_pair("limit", &PAGE.to_string())
-        .append_pair("skip", &skip.to_string())
-        .append_pair("sort", "_id");
+        .append_pair("skip", &skip.to_string());
+    if sort == Sort::ById {
+        u.query_pairs_mut().append_pair("sort", "_id");
+    }
     u
 }
 
@@ -224,10 +274,15 @@ mod tests {
     #[test]
     fn pages_carry_limit_skip_and_sort() {
         let u = url::Url::parse("http://x/api/systemusers?filter=email:$eq:a@b").unwrap();
-        let p = paged(&u, 200);
+        let p = paged(&u, 200, Sort::ById);
         assert_eq!(
             p.query(),
             Some("filter=email:$eq:a@b&limit=100&skip=200&sort=_id")
+        );
+        let unsorted = paged(&u, 0, Sort::Undeclared);
+        assert_eq!(
+            unsorted.query(),
+            Some("filter=email:$eq:a@b&limit=100&skip=0")
         );
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Authenticates with an admin API key (`x-api-key`) or a service account (OAuth client
 //! credentials → Bearer), sends `x-org-id` on every call when the credential is multi-tenant
-//! (MSP), pages with `limit`/`skip`/`sort=_id`, and classifies JumpCloud's two error dialects
+//! (MSP), pages with `limit`/`skip` (plus `sort=_id` where the operation declares `sort`, and
+//! filters only where it declares `filter`), and classifies JumpCloud's two error dialects
 //! (v1 `{message}`, v2 `{code, message, status}`).
 //!
 //! Every action reads first, acts only when the target state does not already hold, and reads

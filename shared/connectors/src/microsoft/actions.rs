@@ -2,6 +2,7 @@
 
 use super::api::{Api, Calls, unexpected};
 use crate::http::{Polling, mismatch, permanent};
+use crate::skew::Reading;
 use passage_core::ports::{ActionDone, ActionFailure, ActionOutcome, ActionRequest};
 use passage_core::{Action, DeviceAction, MicrosoftPolicy, StepKey};
 use reqwest::{Method, StatusCode};
@@ -138,29 +139,40 @@ async fn find_user(
     if answer.status != StatusCode::NOT_FOUND {
         return User::from(answer.body);
     }
-    let filter = format!("mail eq '{}'", req.subject.email.replace('\'', "''"));
-    let url = api.graph_url(
-        &["users"],
-        &[("$filter", &filter), ("$select", USER_SELECT)],
-    );
-    let found = api.list(url, calls).await?;
+    let email = req.subject.email.as_str();
+    let quoted = email.replace('\'', "''");
+    let mut found = users_where(api, &format!("mail eq '{quoted}'"), &[], calls).await?;
+    if found.is_empty() {
+        // An alias (secondary SMTP address) is only in proxyAddresses, which Graph filters
+        // on as an advanced query alone.
+        let filter = format!("proxyAddresses/any(x:x eq 'smtp:{quoted}')");
+        found = users_where(api, &filter, &[("$count", "true")], calls).await?;
+    }
     match found.len() {
         1 => User::from(found.into_iter().next().unwrap_or_default()),
         0 => Err(permanent(
             "user_not_found",
             format!(
-                "no Entra ID user has UPN or mail {}; check the address, or waive Microsoft if they never had an account",
-                req.subject.email
+                "no Entra ID user has UPN, mail or proxyAddresses {email}; check the address, or waive Microsoft if they never had an account"
             ),
         )),
         n => Err(permanent(
             "user_ambiguous",
-            format!(
-                "{n} Entra ID users have mail {}; resolve the duplicates first",
-                req.subject.email
-            ),
+            format!("{n} Entra ID users have the address {email}; resolve the duplicates first"),
         )),
     }
+}
+
+/// Every user matching `filter`, with the snapshot's fields.
+async fn users_where(
+    api: &Api,
+    filter: &str,
+    extra: &[(&str, &str)],
+    calls: &mut Calls,
+) -> Result<Vec<Value>, ActionFailure> {
+    let mut query = vec![("$filter", filter), ("$select", USER_SELECT)];
+    query.extend_from_slice(extra);
+    api.list(api.graph_url(&["users"], &query), calls).await
 }
 
 async fn get_user(api: &Api, id: &str, calls: &mut Calls) -> Result<User, ActionFailure> {
@@ -170,12 +182,30 @@ async fn get_user(api: &Api, id: &str, calls: &mut Calls) -> Result<User, Action
 
 // ----- reads shared by several actions ---------------------------------------------------------
 
+/// The user's groups, cast to `microsoft.graph.group` with the fields routing needs selected.
+/// Without a group permission Graph answers 200 with "limited information": the id, every
+/// other field null. A group always has a displayName, so a null one means the fields were
+/// withheld, and routing on them would take the wrong path; that is a failure, not an answer.
 async fn groups(api: &Api, user: &User, calls: &mut Calls) -> Result<Vec<Value>, ActionFailure> {
     let url = api.graph_url(
         &["users", &user.id, "memberOf", "microsoft.graph.group"],
         &[("$select", GROUP_SELECT), ("$top", "999")],
     );
-    api.list(url, calls).await
+    let groups = api.list(url, calls).await?;
+    if groups.iter().any(|g| g["displayName"].is_null()) {
+        let needed = crate::permissions::for_graph_call(&Method::GET, "/memberOf");
+        return Err(permanent(
+            "group_details_withheld",
+            format!(
+                "Graph listed the leaver's groups with limited information (ids only): the app \
+                 lacks {} (or {}), so Passage cannot tell distribution lists, dynamic and synced \
+                 groups apart; grant it with admin consent",
+                needed.name,
+                needed.also_satisfied_by.join(" or ")
+            ),
+        ));
+    }
+    Ok(groups)
 }
 
 fn group_view(g: &Value) -> Value {
@@ -408,28 +438,31 @@ async fn revoke_sessions(
     user: &User,
     calls: &mut Calls,
 ) -> Result<ActionDone, ActionFailure> {
-    // Graph's timestamps have whole seconds.
-    let called_at = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let url = api.graph_url(&["users", &user.id, "revokeSignInSessions"], &[]);
-    api.graph(Method::POST, url, None, &[], calls).await?;
+    let sent = jiff::Timestamp::now();
+    let answer = api.graph(Method::POST, url, None, &[], calls).await?;
+    let clock = Reading::of(&answer.headers, sent, jiff::Timestamp::now());
     let after = get_user(api, &user.id, calls).await?;
     let valid_from = after.raw["signInSessionsValidFromDateTime"].clone();
     let parsed = valid_from
         .as_str()
         .and_then(|s| s.parse::<jiff::Timestamp>().ok());
-    match parsed {
-        Some(t) if t >= called_at => {}
-        _ => {
-            return Err(mismatch(format!(
-                "signInSessionsValidFromDateTime is {valid_from} after revoking at {called_at}"
-            )));
-        }
+    let proof = clock.evidence();
+    if !parsed.is_some_and(|t| clock.not_before_sending(t)) {
+        return Err(mismatch(format!(
+            "signInSessionsValidFromDateTime is {valid_from} after revoking at {sent} (Graph's clock measured against ours: {proof})"
+        )));
     }
+    let mut readback = json!({
+        "user_id": user.id,
+        "signInSessionsValidFromDateTime": valid_from,
+        "revoked_at": sent.to_string(),
+    });
+    readback["clock"] = proof;
     Ok(done(
         false,
         format!("revoked sign-in sessions; sessions valid only from {valid_from}"),
-        json!({"user_id": user.id, "signInSessionsValidFromDateTime": valid_from, "revoked_at": called_at.to_string()}),
+        readback,
         Value::Null,
     ))
 }

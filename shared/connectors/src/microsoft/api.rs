@@ -3,7 +3,7 @@
 
 use super::MicrosoftSettings;
 use super::auth::{Auth, Resource};
-use super::errors::{ErrorBody, classify, exchange_object_missing};
+use super::errors::{ErrorBody, Refusal, classify, exchange_object_missing};
 use super::pace;
 use crate::call::{self, Answer, Call, Dialect, Refused, Verdict};
 use crate::http::same_origin;
@@ -34,6 +34,10 @@ struct Target<'a> {
     api: &'a Api,
     resource: Resource,
     tolerated: &'a [&'a str],
+    /// The application permissions (`roles`) of the token the call carried: Graph answers a
+    /// missing permission and a missing directory role with the same 403, and only what the
+    /// token holds tells them apart.
+    held: std::sync::Mutex<Vec<String>>,
 }
 
 /// Percent-encodes a query value, keeping what OData expressions use literally.
@@ -64,6 +68,7 @@ impl Api {
         Self {
             auth: Auth::new(
                 &settings.login_url,
+                settings.cloud,
                 &settings.tenant_id,
                 &settings.client_id,
                 settings.credential.clone(),
@@ -234,6 +239,7 @@ impl Api {
             api: self,
             resource,
             tolerated,
+            held: std::sync::Mutex::new(Vec::new()),
         };
         call::send(&self.http, &target, call, calls).await
     }
@@ -247,14 +253,23 @@ impl Dialect for Target<'_> {
     async fn authorize(
         &self,
         request: RequestBuilder,
-        _call: &Call<'_>,
+        call: &Call<'_>,
         calls: &mut Vec<CallRecord>,
     ) -> Result<RequestBuilder, ActionFailure> {
         let api = self.api;
         let token = api.auth.bearer(&api.http, self.resource, calls).await?;
-        Ok(request
+        let roles = crate::preflight::token_claims(&token)
+            .map(|claims| crate::preflight::strings(&claims, "roles"))
+            .unwrap_or_default();
+        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = roles;
+        let request = request
             .bearer_auth(token)
-            .header("client-request-id", uuid::Uuid::new_v4().to_string()))
+            .header("client-request-id", uuid::Uuid::new_v4().to_string());
+        Ok(if is_advanced_query(&call.url) {
+            request.header("ConsistencyLevel", "eventual")
+        } else {
+            request
+        })
     }
 
     fn accepted_code(&self, body: &[u8]) -> Option<String> {
@@ -291,14 +306,32 @@ impl Dialect for Target<'_> {
         }
         let (call, status, wait) = (refused.call, refused.status, refused.wait);
         let path = call.url.path();
-        Verdict::Fail(classify(resource, &call.method, path, status, &error, wait))
+        let held = self.held.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let refusal = Refusal {
+            resource,
+            method: &call.method,
+            path,
+            status,
+            held: &held,
+        };
+        Verdict::Fail(classify(&refusal, &error, wait))
     }
 
-    /// A revoked or expired token: the next attempt (the engine's) fetches a new one.
+    /// A token that expired or was revoked since it was cached: the call is sent once more
+    /// with a freshly issued one. A second refusal is the app's credential or consent, which
+    /// no further token would change, so it fails.
     async fn credential_refused(&self) -> bool {
         self.api.auth.forget(self.resource).await;
-        false
+        true
     }
+}
+
+/// A directory query with `$count=true` is an advanced query: Graph serves it (and filters
+/// such as `proxyAddresses/any(…)`) only with `ConsistencyLevel: eventual`. Its next pages keep
+/// `$count`, so they say so too.
+fn is_advanced_query(url: &url::Url) -> bool {
+    url.query_pairs()
+        .any(|(k, v)| k == "$count" && v.eq_ignore_ascii_case("true"))
 }
 
 pub fn unexpected(what: &str) -> ActionFailure {

@@ -2,6 +2,7 @@
 //! (Graph, Exchange Online), refreshed a minute before expiry.
 
 use super::MicrosoftCredential;
+use super::cloud::Cloud;
 use crate::http::permanent;
 use crate::jwt::{RsaSigner, jti};
 use crate::oauth::{self, Token, TokenSlot};
@@ -17,11 +18,14 @@ pub enum Resource {
 }
 
 impl Resource {
-    pub fn scope(self) -> &'static str {
-        match self {
-            Resource::Graph => "https://graph.microsoft.com/.default",
-            Resource::Exchange => "https://outlook.office365.com/.default",
-        }
+    /// The client-credentials scope for this resource in `cloud`: the resource URI is the
+    /// cloud's, whatever host the calls themselves go to.
+    pub fn scope(self, cloud: Cloud) -> String {
+        let uri = match self {
+            Resource::Graph => cloud.graph_url(),
+            Resource::Exchange => cloud.exchange_url(),
+        };
+        format!("{uri}/.default")
     }
 
     pub fn name(self) -> &'static str {
@@ -37,6 +41,7 @@ const ASSERTION_LIFETIME_SECS: i64 = 540;
 
 pub(crate) struct Auth {
     token_url: url::Url,
+    cloud: Cloud,
     client_id: String,
     credential: MicrosoftCredential,
     signer: Option<Result<RsaSigner, String>>,
@@ -47,6 +52,7 @@ pub(crate) struct Auth {
 impl Auth {
     pub fn new(
         login_url: &url::Url,
+        cloud: Cloud,
         tenant_id: &str,
         client_id: &str,
         credential: MicrosoftCredential,
@@ -65,6 +71,7 @@ impl Auth {
         };
         Self {
             token_url,
+            cloud,
             client_id: client_id.to_owned(),
             credential,
             signer,
@@ -136,7 +143,7 @@ impl Auth {
         let mut form = vec![
             ("grant_type", "client_credentials".to_owned()),
             ("client_id", self.client_id.clone()),
-            ("scope", resource.scope().to_owned()),
+            ("scope", resource.scope(self.cloud)),
         ];
         match &self.credential {
             MicrosoftCredential::Secret(secret) => {

@@ -73,21 +73,68 @@ pub fn permission_for(resource: Resource, method: &Method, path: &str) -> String
     }
 }
 
+/// What was refused: the call, its status, and the application permissions its token held.
+pub struct Refusal<'a> {
+    pub resource: Resource,
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub status: StatusCode,
+    pub held: &'a [String],
+}
+
+impl Refusal<'_> {
+    /// A 403 although the token holds the permission the call needs: Entra refuses sensitive
+    /// actions on an administrator (disable, revoke sessions, authentication methods) to an
+    /// app without a directory role that reaches them, with the same answer a missing
+    /// permission gets.
+    fn lacks_directory_role(&self) -> bool {
+        self.resource == Resource::Graph
+            && self.status == StatusCode::FORBIDDEN
+            && is_sensitive(self.method, self.path)
+            && self
+                .held
+                .iter()
+                .any(|r| crate::permissions::for_graph_call(self.method, self.path).satisfied_by(r))
+    }
+}
+
+/// The calls Graph counts as sensitive actions on a user ("Who can perform sensitive
+/// actions"): a change of `accountEnabled`, invalidating sessions, and removing an
+/// authentication method.
+fn is_sensitive(method: &Method, path: &str) -> bool {
+    let on_user = path.contains("/users/");
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let is_user = segments.len() >= 2 && segments[segments.len() - 2] == "users";
+    match *method {
+        Method::PATCH => is_user,
+        Method::POST => path.ends_with("/revokeSignInSessions"),
+        Method::DELETE => on_user && path.contains("/authentication/"),
+        _ => false,
+    }
+}
+
 /// Classifies an error answer. `retry_after` is the response's Retry-After, if any.
 pub fn classify(
-    resource: Resource,
-    method: &Method,
-    path: &str,
-    status: StatusCode,
+    refusal: &Refusal<'_>,
     body: &ErrorBody,
     retry_after: Option<Duration>,
 ) -> ActionFailure {
+    let Refusal {
+        resource,
+        method,
+        path,
+        status,
+        ..
+    } = *refusal;
+    let detail = body.describe();
+    if refusal.lacks_directory_role() {
+        return directory_role_missing(method, path, &detail);
+    }
     let code = if body.error.code.is_empty() {
         format!("http_{}", status.as_u16())
     } else {
         body.error.code.clone()
     };
-    let detail = body.describe();
     let service = resource.name();
     let (class, message) = match status.as_u16() {
         401 if resource == Resource::Exchange => (
@@ -130,6 +177,22 @@ pub fn classify(
     }
 }
 
+/// The leaver is an administrator and the app's service principal holds no directory role
+/// that may act on them; no Graph permission would change that.
+fn directory_role_missing(method: &Method, path: &str, detail: &str) -> ActionFailure {
+    ActionFailure {
+        class: FailureClass::Permanent,
+        code: "directory_role_missing".into(),
+        message: format!(
+            "Graph refused {method} {path} although the app holds the permission it needs: the \
+             leaver holds an administrator role, and Entra lets an app act on administrators only \
+             through a directory role. Assign Privileged Authentication Administrator to the app's \
+             service principal (User Administrator covers only leavers with lesser admin roles), \
+             or have a Global Administrator do this step ({detail})"
+        ),
+    }
+}
+
 /// Exchange's `ManagementObjectNotFoundException`, which says which object is missing only
 /// through the cmdlet that was run: a distribution-group cmdlet misses the group (or the
 /// recipient), any other the mailbox.
@@ -150,5 +213,59 @@ pub fn exchange_object_missing(cmdlet: &str, detail: &str) -> ActionFailure {
                 "Exchange Online cannot find the mailbox (was its Exchange licence removed before conversion?): {detail}"
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sensitive_user_actions_can_lack_a_directory_role() {
+        assert!(is_sensitive(&Method::PATCH, "/v1.0/users/u1"));
+        assert!(!is_sensitive(
+            &Method::PATCH,
+            "/v1.0/users/u1/mailboxSettings"
+        ));
+        assert!(is_sensitive(
+            &Method::POST,
+            "/v1.0/users/u1/revokeSignInSessions"
+        ));
+        assert!(is_sensitive(
+            &Method::DELETE,
+            "/v1.0/users/u1/authentication/phoneMethods/m1"
+        ));
+        assert!(!is_sensitive(
+            &Method::DELETE,
+            "/v1.0/groups/g1/members/u1/$ref"
+        ));
+        assert!(!is_sensitive(&Method::GET, "/v1.0/users/u1"));
+    }
+
+    #[test]
+    fn a_refusal_with_the_permission_held_blames_the_directory_role() {
+        let body = ErrorBody::parse(
+            br#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}"#,
+        );
+        let held = ["User.ReadWrite.All".to_owned()];
+        let refusal = Refusal {
+            resource: Resource::Graph,
+            method: &Method::PATCH,
+            path: "/v1.0/users/u1",
+            status: StatusCode::FORBIDDEN,
+            held: &held,
+        };
+        assert_eq!(
+            classify(&refusal, &body, None).code,
+            "directory_role_missing"
+        );
+        let none = Refusal {
+            held: &[],
+            ..refusal
+        };
+        assert_eq!(
+            classify(&none, &body, None).code,
+            "Authorization_RequestDenied"
+        );
     }
 }

@@ -10,12 +10,14 @@ mod access;
 mod actions;
 pub(crate) mod api;
 pub(crate) mod auth;
+mod cloud;
 mod errors;
 pub(crate) mod pace;
 
 use crate::pace::{OrgPace, PacePlan, Pacing};
 use api::Api;
 use async_trait::async_trait;
+pub use cloud::Cloud;
 use passage_core::MicrosoftPolicy;
 use passage_core::ports::{ActionReport, ActionRequest, Connector};
 use passage_core::secret::Secret;
@@ -34,6 +36,8 @@ pub enum MicrosoftCredential {
 /// Where the tenant's Microsoft endpoints are, which app to use, and what the tenant wants done.
 #[derive(Clone, Debug)]
 pub struct MicrosoftSettings {
+    /// The cloud the tenant lives in: it names the resources tokens are requested for.
+    pub cloud: Cloud,
     /// `https://login.microsoftonline.com` (the emulator's base URL in tests).
     pub login_url: url::Url,
     /// `https://graph.microsoft.com`; `/v1.0` is added unless the path already ends with it.

@@ -147,12 +147,13 @@ async fn get_user(api: &Api, id: &str, calls: &mut Calls) -> Result<User, Action
     )
 }
 
+/// `listUserGroups` declares no paging parameters and answers every group at once, so no
+/// `limit` is sent (a `Link: next`, should Okta ever add one, is still followed).
 async fn groups(api: &Api, user: &User, calls: &mut Calls) -> Result<Vec<Group>, ActionFailure> {
-    let mut url = users_url(api, &[&user.id, "groups"]);
-    url.query_pairs_mut().append_pair("limit", "200");
-    api.list(url, calls).await
+    api.list(users_url(api, &[&user.id, "groups"]), calls).await
 }
 
+/// `listUserGrants` pages (default 20, at most 200): the largest page keeps the calls few.
 async fn grants(api: &Api, user: &User, calls: &mut Calls) -> Result<Vec<Value>, ActionFailure> {
     let mut url = users_url(api, &[&user.id, "grants"]);
     url.query_pairs_mut().append_pair("limit", "200");
@@ -178,8 +179,8 @@ fn group_view(g: &Group) -> Value {
 async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
     let groups = groups(api, user, calls).await?;
     let grants = grants(api, user, calls).await?;
-    let mut url = users_url(api, &[&user.id, "appLinks"]);
-    url.query_pairs_mut().append_pair("limit", "200");
+    // `listAppLinks` declares no paging parameters either.
+    let url = users_url(api, &[&user.id, "appLinks"]);
     // An unread list must fail the snapshot, never be recorded (and signed) as empty.
     let app_links: Vec<Value> = api.list(url, calls).await?;
     let mut output = user_view(user);

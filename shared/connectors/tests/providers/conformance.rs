@@ -409,6 +409,7 @@ mod scenarios {
                 SeedMethod::new(MethodKind::Email, "riley@personal.example"),
                 SeedMethod::new(MethodKind::WindowsHelloForBusiness, "RILEY-PC"),
                 SeedMethod::new(MethodKind::TemporaryAccessPass, "TAP"),
+                SeedMethod::new(MethodKind::PlatformCredential, "RILEY-MBP"),
             ],
             devices: vec![SeedDevice::new("RILEY-PC", "Windows", "ThinkPad X1")],
             groups: vec!["Engineering".into()],

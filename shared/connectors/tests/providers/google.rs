@@ -482,3 +482,89 @@ async fn a_full_wipe_policy_wipes_the_device() {
     );
     google.shutdown().await;
 }
+
+/// A tenant whose users hold licences outside the built-in Workspace SKUs (Gemini here) lists
+/// them in `license_skus`; the connector releases exactly those, found by alias.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_skus_are_released_for_a_leaver_known_by_an_alias() {
+    use passage_sandbox::google::SeedUser;
+    let google = emulator(DELEGATED_SCOPES).await;
+    let gemini = ("101047".to_owned(), "1010470001".to_owned());
+    let mut user = SeedUser::new("gil.gray@example.com", "Gil", "Gray");
+    user.aliases = vec!["gil@example.com".into()];
+    user.licenses.push(gemini.clone());
+    google.seed_user(user);
+
+    // The built-in set misses the Gemini licence.
+    let plain = connector(&google, policy());
+    let report = plain
+        .execute(&request_for(
+            "gil@example.com",
+            Action::RemoveLicenses,
+            &BTreeMap::new(),
+        ))
+        .await;
+    report.outcome.done().expect("built-in SKUs released");
+    let left: Vec<_> = google
+        .user("gil.gray@example.com")
+        .unwrap()
+        .licenses
+        .into_iter()
+        .map(|l| (l.product_id, l.sku_id))
+        .collect();
+    assert_eq!(left, vec![gemini.clone()]);
+
+    // Configured, it is released too.
+    let mut settings = common::google_settings(&google, policy());
+    settings.license_skus = vec![("Google-Apps".into(), "1010020028".into()), gemini.clone()];
+    let configured = GoogleConnector::new(settings, passage_connectors::http::client());
+    let report = configured
+        .execute(&request_for(
+            "gil@example.com",
+            Action::RemoveLicenses,
+            &BTreeMap::new(),
+        ))
+        .await;
+    report.outcome.done().expect("configured SKUs released");
+    assert!(
+        google
+            .user("gil.gray@example.com")
+            .unwrap()
+            .licenses
+            .is_empty()
+    );
+    google.shutdown().await;
+}
+
+/// Transfers from before this run (to someone else, or even to the same delegate) are kept by
+/// Google and listed; none of them is this run's transfer, which is started anew and then,
+/// once started, reused by every later attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_from_before_the_run_is_not_this_runs_transfer() {
+    use passage_sandbox::google::SeedUser;
+    let google = emulator(DELEGATED_SCOPES).await;
+    google.seed_user(SeedUser::new("archive@example.com", "Drive", "Archive"));
+    let day = Duration::from_secs(24 * 3600);
+    google
+        .seed_past_transfer(DEMO_LEAVER, "archive@example.com", day)
+        .unwrap();
+    google
+        .seed_past_transfer(DEMO_LEAVER, DEMO_MANAGER, 2 * day)
+        .unwrap();
+    let c = connector(&google, policy());
+    let mut prior = BTreeMap::new();
+    done(&c, Action::Snapshot, &mut prior).await;
+    let first = done(&c, Action::TransferData, &mut prior).await;
+    assert_eq!(first.output["created"], true, "{}", first.summary);
+    assert!(!first.repeat);
+    let manager = google.user(DEMO_MANAGER).unwrap().id;
+    assert_eq!(first.output["new_owner_user_id"], manager.as_str());
+    assert_eq!(google.transfers().len(), 3);
+
+    // A later attempt of the same run finds the transfer it started.
+    let again = done(&c, Action::TransferData, &mut prior).await;
+    assert_eq!(again.output["transfer_id"], first.output["transfer_id"]);
+    assert!(again.repeat);
+    assert_eq!(google.transfers().len(), 3);
+    google.shutdown().await;
+}

@@ -477,3 +477,34 @@ async fn offline_devices_are_awaited_and_unmanaged_macs_stop_the_step() {
     assert_eq!(jc.commands().len(), 3);
     jc.shutdown().await;
 }
+
+/// HR knows the leaver by the address JumpCloud keeps as `alternateEmail`: found by it once no
+/// user has it as `email`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaver_known_by_the_alternate_email_is_found() {
+    let jc = JumpCloudEmulator::start(JumpCloudConfig::default())
+        .await
+        .unwrap();
+    demo_seed(&jc);
+    jc.seed_user(SeedUser {
+        alternate_email: Some("ana.hr@example.com".into()),
+        ..SeedUser::new("ana.alt@example.com", "Ana", "Alt")
+    });
+    let c = connector(&jc, api_key(&jc), None, DeviceAction::Lock);
+    let report = c
+        .execute(&request(
+            Action::Suspend,
+            "Ana.HR@example.com",
+            &Prior::new(),
+        ))
+        .await;
+    report
+        .outcome
+        .done()
+        .unwrap_or_else(|f| panic!("suspend by alternateEmail: {f:?}"));
+    assert_eq!(
+        jc.user("ana.alt@example.com").unwrap().state,
+        UserState::Suspended
+    );
+    jc.shutdown().await;
+}

@@ -604,3 +604,314 @@ async fn a_missing_permission_is_permanent_and_named() {
     );
     ms.shutdown().await;
 }
+
+/// The token endpoint's request count, so a test can see each fresh token the connector asked for.
+fn token_requests(ms: &MicrosoftEmulator) -> u64 {
+    ms.counters().count("POST", "/{tenant}/oauth2/v2.0/token")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_expired_mid_run_is_refreshed_and_the_call_retried_once() {
+    let Tenant { ms, .. } = tenant().await;
+    let c = secret_connector(&ms);
+    let mut prior = BTreeMap::new();
+    run(&c, Action::Snapshot, &mut prior).await;
+    assert_eq!(token_requests(&ms), 1);
+
+    // The cached token expires between two steps: the next call is refused once, a fresh
+    // token is fetched and the same call succeeds.
+    ms.expire_issued_tokens();
+    let report = c
+        .execute(&request(Action::Suspend, DEMO_LEAVER, None, &prior))
+        .await;
+    let done = report.outcome.done().expect("suspend after a fresh token");
+    assert_eq!(done.readback["accountEnabled"], false);
+    assert_eq!(token_requests(&ms), 2);
+    let refused: Vec<_> = report.calls.iter().filter(|c| c.status == 401).collect();
+    assert_eq!(refused.len(), 1, "{:?}", report.calls);
+    assert!(!ms.user(DEMO_LEAVER).unwrap().account_enabled);
+
+    // A tenant that refuses every token: one fresh token is tried, never a second.
+    ms.refuse_every_token(true);
+    let report = c
+        .execute(&request(Action::RevokeSessions, DEMO_LEAVER, None, &prior))
+        .await;
+    let failure = report.outcome.failed().expect("every token refused");
+    assert_eq!(failure.code, "InvalidAuthenticationToken");
+    assert_eq!(failure.class, FailureClass::Permanent);
+    let refused = report.calls.iter().filter(|c| c.status == 401).count();
+    assert_eq!(refused, 2, "{:?}", report.calls);
+    assert_eq!(token_requests(&ms), 3);
+    ms.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_leaver_needs_a_directory_role_not_a_permission() {
+    use passage_sandbox::microsoft::{SeedUser, directory_roles};
+    let Tenant { ms, .. } = tenant().await;
+    let admin = "ada.admin@example.com";
+    ms.seed_user(SeedUser {
+        directory_roles: vec![directory_roles::GLOBAL_ADMINISTRATOR.into()],
+        ..SeedUser::new(admin, "Ada Admin")
+    });
+    // The app holds every Graph permission, but only the Exchange Administrator role.
+    let c = secret_connector(&ms);
+    let denied = fail(&c, Action::Suspend, admin).await;
+    assert_eq!(denied.code, "directory_role_missing");
+    assert_eq!(denied.class, FailureClass::Permanent);
+    assert!(
+        denied
+            .message
+            .contains("Privileged Authentication Administrator"),
+        "{}",
+        denied.message
+    );
+    assert!(
+        !denied.message.contains("grant the application permission"),
+        "{}",
+        denied.message
+    );
+    let revoke = fail(&c, Action::RevokeSessions, admin).await;
+    assert_eq!(revoke.code, "directory_role_missing");
+    assert!(ms.user(admin).unwrap().account_enabled);
+
+    // A missing permission is still named as one.
+    let c = secret_connector(&ms);
+    ms.set_graph_roles(CLIENT_ID, &["User.Read.All"]);
+    let denied = fail(&c, Action::Suspend, admin).await;
+    assert_eq!(denied.code, "Authorization_RequestDenied");
+    assert!(denied.message.contains("User.EnableDisableAccount.All"));
+
+    // With the role the same step lands.
+    let c = secret_connector(&ms);
+    ms.set_directory_roles(
+        CLIENT_ID,
+        &[
+            directory_roles::PRIVILEGED_AUTHENTICATION_ADMINISTRATOR,
+            directory_roles::EXCHANGE_ADMINISTRATOR,
+        ],
+    );
+    let report = c
+        .execute(&request(Action::Suspend, admin, None, &BTreeMap::new()))
+        .await;
+    report.outcome.done().expect("suspend with the role");
+    assert!(!ms.user(admin).unwrap().account_enabled);
+    ms.shutdown().await;
+}
+
+/// Graph's clock and the host's disagree; the revocation proof measures the difference from
+/// Graph's `Date` and records it, passing a real revocation and never a stale one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_revocation_proof_measures_the_clock_skew() {
+    let Tenant { ms, .. } = tenant().await;
+    let c = secret_connector(&ms);
+    for minutes in [-10i64, 10] {
+        ms.knobs()
+            .set_clock_offset(jiff::SignedDuration::from_mins(minutes));
+        let report = c
+            .execute(&request(
+                Action::RevokeSessions,
+                DEMO_LEAVER,
+                None,
+                &BTreeMap::new(),
+            ))
+            .await;
+        let done = report
+            .outcome
+            .done()
+            .unwrap_or_else(|f| panic!("revocation with Graph {minutes} min off: {f:?}"));
+        let skew_ms = done.readback["clock"]["clock_skew_ms"].as_i64().unwrap();
+        let expected = minutes * 60_000;
+        assert!(
+            (skew_ms - expected).abs() < 2_000,
+            "measured {skew_ms} ms for {minutes} min"
+        );
+        assert!(done.readback["clock"]["slack_ms"].as_i64().unwrap() < 5_000);
+        assert_eq!(
+            done.readback["signInSessionsValidFromDateTime"],
+            ms.user(DEMO_LEAVER)
+                .unwrap()
+                .sign_in_sessions_valid_from
+                .as_str()
+        );
+    }
+    ms.shutdown().await;
+}
+
+/// HR knows the leaver by an alias (a secondary SMTP address), neither the UPN nor `mail`:
+/// the lookup finds them through `proxyAddresses`, an advanced query.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaver_known_by_an_alias_is_found_through_proxy_addresses() {
+    use passage_sandbox::microsoft::SeedUser;
+    let Tenant { ms, .. } = tenant().await;
+    ms.seed_user(SeedUser {
+        aliases: vec!["lpark@example.com".into()],
+        ..SeedUser::new("lee.park@example.com", "Lee Park")
+    });
+    let c = secret_connector(&ms);
+    let report = c
+        .execute(&request(
+            Action::Snapshot,
+            "LPark@example.com",
+            None,
+            &BTreeMap::new(),
+        ))
+        .await;
+    let snap = report
+        .outcome
+        .done()
+        .unwrap_or_else(|f| panic!("snapshot by alias: {f:?}"));
+    assert_eq!(
+        snap.output["user_id"].as_str(),
+        Some(ms.user("lee.park@example.com").unwrap().id.as_str())
+    );
+    let ghost = fail(&c, Action::Suspend, "nobody@example.com").await;
+    assert_eq!(ghost.code, "user_not_found");
+    assert!(
+        ghost.message.contains("proxyAddresses"),
+        "{}",
+        ghost.message
+    );
+
+    // Graph serves that filter only as an advanced query.
+    let token = ms
+        .access_token(CLIENT_ID, passage_sandbox::microsoft::Resource::Graph)
+        .unwrap();
+    let url = format!(
+        "{}/v1.0/users?$filter=proxyAddresses/any(x:x%20eq%20'smtp:lpark@example.com')",
+        ms.base_url()
+    );
+    let http = reqwest::Client::new();
+    let plain = http.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(plain.status(), 400);
+    let body: serde_json::Value = plain.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "Request_UnsupportedQuery");
+    let advanced = http
+        .get(format!("{url}&$count=true"))
+        .header("ConsistencyLevel", "eventual")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(advanced.status(), 200);
+    let body: serde_json::Value = advanced.json().await.unwrap();
+    assert_eq!(body["@odata.count"], 1);
+    ms.shutdown().await;
+}
+
+/// Without a group permission Graph still answers memberOf, with every field but the id null:
+/// routing on those nulls would send distribution lists to Graph and dynamic groups to a
+/// removal. The connector refuses to record or act on them and names the permission.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memberships_with_limited_information_are_refused_not_routed() {
+    let Tenant { ms, .. } = tenant().await;
+    let c = secret_connector(&ms);
+    ms.set_graph_roles(
+        CLIENT_ID,
+        &[
+            "User.ReadWrite.All",
+            "UserAuthenticationMethod.ReadWrite.All",
+            "LicenseAssignment.ReadWrite.All",
+            "MailboxSettings.ReadWrite",
+            "DeviceManagementManagedDevices.Read.All",
+        ],
+    );
+    let before = members(&ms, "Engineering");
+    for action in [Action::Snapshot, Action::RemoveGroups] {
+        let failure = fail(&c, action, DEMO_LEAVER).await;
+        assert_eq!(failure.code, "group_details_withheld", "{action}");
+        assert_eq!(failure.class, FailureClass::Permanent);
+        assert!(
+            failure.message.contains("GroupMember.Read.All"),
+            "{}",
+            failure.message
+        );
+    }
+    assert_eq!(members(&ms, "Engineering"), before);
+    ms.shutdown().await;
+}
+
+/// Each national cloud issues tokens for its own Graph and Exchange only: a tenant configured
+/// for a cloud asks for that cloud's resources, whatever host it calls, and a tenant set to the
+/// wrong cloud is refused at the token endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_national_cloud_gets_tokens_for_its_own_resources() {
+    use passage_connectors::microsoft::Cloud;
+    use passage_sandbox::microsoft::Cloud as EmulatedCloud;
+    let clouds = [
+        (Cloud::Global, EmulatedCloud::Global),
+        (Cloud::UsGovHigh, EmulatedCloud::UsGovHigh),
+        (Cloud::UsGovDod, EmulatedCloud::UsGovDod),
+        (Cloud::China, EmulatedCloud::China),
+    ];
+    for (cloud, emulated) in clouds {
+        let ms = MicrosoftEmulator::start(MicrosoftConfig {
+            cloud: emulated,
+            ..MicrosoftConfig::default()
+        })
+        .await
+        .unwrap();
+        demo_seed(&ms);
+        ms.register_app(CLIENT_ID, AppCredential::Secret(SECRET.into()));
+        let connector = |cloud| {
+            let mut s = settings(&ms, MicrosoftCredential::Secret(Secret::new(SECRET)));
+            s.cloud = cloud;
+            MicrosoftConnector::new(s, passage_connectors::http::client())
+        };
+        // Graph and Exchange both answer with this cloud's tokens.
+        let c = connector(cloud);
+        let mut prior = BTreeMap::new();
+        run(&c, Action::Snapshot, &mut prior).await;
+        run(&c, Action::ConvertMailbox, &mut prior).await;
+        assert_eq!(
+            ms.mailbox(DEMO_LEAVER).unwrap().purpose,
+            MailboxPurpose::Shared,
+            "{cloud:?}"
+        );
+        // Another cloud's resource is unknown here.
+        let other = if cloud == Cloud::Global {
+            Cloud::China
+        } else {
+            Cloud::Global
+        };
+        let refused = fail(&connector(other), Action::Suspend, DEMO_LEAVER).await;
+        assert_eq!(refused.class, FailureClass::Permanent, "{cloud:?}");
+        assert!(
+            refused.message.contains("AADSTS500011") || refused.code == "invalid_resource",
+            "{cloud:?}: {refused:?}"
+        );
+        ms.shutdown().await;
+    }
+}
+
+/// A Mac's platform credential (platform single sign-on) is a sign-in method like the others:
+/// resetting factors removes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_macs_platform_credential_is_removed_with_the_other_methods() {
+    use passage_sandbox::microsoft::{SeedMethod, SeedUser};
+    let Tenant { ms, .. } = tenant().await;
+    let mac_user = "mia.mac@example.com";
+    ms.seed_user(SeedUser {
+        methods: vec![
+            SeedMethod::new(MethodKind::MicrosoftAuthenticator, "iPhone").default_method(),
+            SeedMethod::new(MethodKind::PlatformCredential, "MIA-MBP"),
+        ],
+        ..SeedUser::new(mac_user, "Mia Mac")
+    });
+    let c = secret_connector(&ms);
+    let report = c
+        .execute(&request(
+            Action::ResetFactors,
+            mac_user,
+            None,
+            &BTreeMap::new(),
+        ))
+        .await;
+    report
+        .outcome
+        .done()
+        .unwrap_or_else(|f| panic!("reset factors: {f:?}"));
+    let left: Vec<_> = ms.auth_methods(mac_user).iter().map(|m| m.kind).collect();
+    assert_eq!(left, vec![MethodKind::Password], "{left:?}");
+    ms.shutdown().await;
+}

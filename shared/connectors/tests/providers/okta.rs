@@ -212,3 +212,31 @@ async fn a_throttle_waits_until_the_reset_on_oktas_own_clock() {
         okta.shutdown().await;
     }
 }
+
+/// `listUserGroups` and `listAppLinks` declare no paging parameters (the emulator refuses an
+/// undeclared `limit`); the grants list declares one and pages with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unpaged_lists_are_read_without_a_page_size() {
+    let okta = OktaEmulator::start(OktaConfig::default()).await.unwrap();
+    passage_sandbox::demo_seed(&okta);
+    let connector = OktaConnector::new(
+        OktaSettings {
+            org_url: url::Url::parse(&okta.base_url()).unwrap(),
+            credentials: OktaCredentials::ApiToken(Secret::new(okta.api_token())),
+        },
+        passage_connectors::http::client(),
+    );
+    let report = connector
+        .execute(&request(Action::Snapshot, &BTreeMap::new()))
+        .await;
+    let snapshot = report
+        .outcome
+        .done()
+        .unwrap_or_else(|f| panic!("snapshot failed: {f:?}"));
+    assert!(!snapshot.output["groups"].as_array().unwrap().is_empty());
+    let paths: Vec<_> = report.calls.iter().map(|c| c.path.as_str()).collect();
+    assert!(paths.iter().any(|p| p.ends_with("/groups")), "{paths:?}");
+    assert!(paths.iter().any(|p| p.ends_with("/appLinks")), "{paths:?}");
+    assert!(report.calls.iter().all(|c| c.status == 200));
+    okta.shutdown().await;
+}

@@ -1,12 +1,19 @@
 //! Drive and Calendar to the delegate through the Data Transfer API. `transfers.insert` is not
-//! idempotent, so an existing transfer for the old owner is always reused; a new one is started
-//! only when none exists (or every earlier one failed).
+//! idempotent, so a transfer this run already started is always reused; a new one is started
+//! only when there is none (or every one failed).
+//!
+//! Google keeps old transfers listed. One from before this run, to another owner or even to
+//! the same delegate, moved what the leaver owned then and is not this run's: this run's
+//! transfer goes to the delegate and was requested after the run's snapshot, compared on
+//! Google's clock (see [`crate::skew`]). Without a snapshot to date the run, a transfer to the
+//! delegate is taken as this run's.
 
 use super::{Calls, User, delegate_email, lookup_user, retryable, text};
 use crate::google::TransferPolling;
 use crate::google::api::{Api, As, Service};
 use crate::google::scopes;
 use crate::http::{Polling, permanent};
+use crate::skew::Reading;
 use passage_core::ports::{ActionDone, ActionFailure, ActionOutcome, ActionRequest};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -48,7 +55,8 @@ pub(super) async fn transfer_data(
 ) -> Result<ActionOutcome, ActionFailure> {
     let delegate = delegate_email(req)?;
     let new_owner = new_owner(api, &delegate, calls).await?;
-    let mut transfer = reuse_or_start(api, user, &new_owner, calls).await?;
+    let since = snapshot_at(req);
+    let mut transfer = reuse_or_start(api, user, &new_owner, since, calls).await?;
     // Seen running by an earlier attempt of this step: this step saw it through.
     transfer.was_complete &= req.operation.is_none();
     wait_for(api, polling, &mut transfer, calls).await?;
@@ -84,28 +92,33 @@ async fn new_owner(api: &Api, delegate: &str, calls: &mut Calls) -> Result<User,
     })
 }
 
-/// The latest transfer from the leaver that has not failed, preferring one to `new_owner`;
-/// else a new one.
+/// When the run's snapshot was taken (local clock), as it recorded.
+fn snapshot_at(req: &ActionRequest) -> Option<jiff::Timestamp> {
+    req.prior
+        .get(&passage_core::step_key(
+            passage_core::Provider::Google,
+            passage_core::Action::Snapshot,
+        ))
+        .and_then(|s| s["snapshot_at"].as_str())
+        .and_then(|t| t.parse().ok())
+}
+
+/// This run's latest transfer from the leaver that has not failed; else a new one.
 async fn reuse_or_start(
     api: &Api,
     user: &User,
     new_owner: &User,
+    since: Option<jiff::Timestamp>,
     calls: &mut Calls,
 ) -> Result<Transfer, ActionFailure> {
-    let mut url = transfers_url(api, &[]);
-    url.query_pairs_mut()
-        .append_pair("oldOwnerUserId", &user.id)
-        .append_pair("customerId", &api.settings.customer_id);
-    let existing = api
-        .list(url, "dataTransfers", As::Admin, scopes::DATATRANSFER, calls)
-        .await?;
-    let usable: Vec<&Value> = existing.iter().filter(|t| status(t) != "failed").collect();
-    let chosen = usable
-        .iter()
-        .rev()
-        .find(|t| text(t, "newOwnerUserId") == new_owner.id)
-        .or_else(|| usable.last())
-        .map(|t| (*t).clone());
+    let (existing, clock) = transfers_of(api, user, calls).await?;
+    let this_run = |t: &&Value| {
+        let requested = text(t, "requestTime").parse::<jiff::Timestamp>().ok();
+        status(t) != "failed"
+            && text(t, "newOwnerUserId") == new_owner.id
+            && since.is_none_or(|s| requested.is_some_and(|r| clock.not_before(s, r)))
+    };
+    let chosen = existing.iter().rev().find(this_run).cloned();
     let created = chosen.is_none();
     let body = match chosen {
         Some(t) => t,
@@ -125,6 +138,47 @@ async fn reuse_or_start(
         body,
         created,
     })
+}
+
+/// Every transfer from the leaver, and what the first answer tells about Google's clock.
+async fn transfers_of(
+    api: &Api,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<(Vec<Value>, Reading), ActionFailure> {
+    let mut url = transfers_url(api, &[]);
+    url.query_pairs_mut()
+        .append_pair("oldOwnerUserId", &user.id)
+        .append_pair("customerId", &api.settings.customer_id);
+    let sent = jiff::Timestamp::now();
+    let first = api
+        .call(
+            Method::GET,
+            url.clone(),
+            As::Admin,
+            scopes::DATATRANSFER,
+            None,
+            &[],
+            calls,
+        )
+        .await?;
+    let clock = Reading::of(&first.headers, sent, jiff::Timestamp::now());
+    let mut items: Vec<Value> = first.body["dataTransfers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if let Some(token) = first.body["nextPageToken"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+    {
+        let token = Some(token.to_owned());
+        let (who, scope) = (As::Admin, scopes::DATATRANSFER);
+        let rest = api
+            .list_from(url, token, "dataTransfers", who, scope, calls)
+            .await?;
+        items.extend(rest);
+    }
+    Ok((items, clock))
 }
 
 /// Starts the transfer of Drive (private and shared files) and Calendar (releasing resources).
@@ -197,24 +251,17 @@ async fn wait_for(
 fn done(transfer: &Transfer, delegate: &str, new_owner: &User) -> ActionDone {
     let id = &transfer.id;
     let owner = text(&transfer.body, "newOwnerUserId");
-    let reused_to = if owner == new_owner.id {
-        String::new()
-    } else {
-        format!(" (an earlier transfer to user {owner} was reused; no second transfer started)")
-    };
     ActionDone {
         repeat: transfer.was_complete,
         summary: if transfer.was_complete {
-            format!(
-                "Drive and Calendar were already transferred (transfer {id}){reused_to}; nothing changed"
-            )
+            format!("Drive and Calendar were already transferred (transfer {id}); nothing changed")
         } else if transfer.created {
             format!("transferred Drive and Calendar to {delegate} (transfer {id})")
         } else {
-            format!("completed the existing transfer {id} of Drive and Calendar{reused_to}")
+            format!("completed the existing transfer {id} of Drive and Calendar to {delegate}")
         },
         readback: transfer_view(&transfer.body),
-        output: json!({"transfer_id": id, "new_owner_user_id": owner, "created": transfer.created}),
+        output: json!({"transfer_id": id, "new_owner_user_id": owner, "created": transfer.created, "delegate_user_id": new_owner.id}),
     }
 }
 

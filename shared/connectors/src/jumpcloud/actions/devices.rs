@@ -5,7 +5,7 @@
 
 use super::{Calls, User, system, system_ids};
 use crate::http::{Polling, mismatch, permanent};
-use crate::jumpcloud::api::{Api, unexpected};
+use crate::jumpcloud::api::{Api, Sort, unexpected};
 use passage_core::ports::{ActionDone, ActionFailure, ActionOutcome, ActionRequest};
 use passage_core::{DeviceAction, JumpCloudPolicy};
 use reqwest::{Method, StatusCode};
@@ -151,11 +151,11 @@ async fn builtin_completed(
     command: Command,
     calls: &mut Calls,
 ) -> Result<Vec<Value>, ActionFailure> {
-    let mut url = api.url(&["api", "commandresults"]);
-    url.query_pairs_mut()
-        .append_pair("filter", &format!("systemId:$eq:{system_id}"));
+    // `GET /api/commandresults` declares no filter; its search sibling takes one in the body.
+    let url = api.url(&["api", "search", "commandresults"]);
+    let filter = json!({"and": [{"systemId": system_id}]});
     Ok(api
-        .list_v1(url, calls)
+        .search_v1(url, filter, calls)
         .await?
         .into_iter()
         .filter(|r| {
@@ -190,7 +190,7 @@ async fn find_mdm_device(
         let mut url = api.url(&["api", "v2", "applemdms", mdm_id, "devices"]);
         url.query_pairs_mut()
             .append_pair("filter", &format!("serialNumber:eq:{serial}"));
-        let devices = api.list_v2(url, calls).await?;
+        let devices = api.list_v2(url, Sort::ById, calls).await?;
         if let Some(d) = devices
             .into_iter()
             .find(|d| d["serialNumber"].as_str() == Some(serial))
@@ -367,7 +367,11 @@ impl MdmIds {
     async fn get(&mut self, api: &Api, calls: &mut Calls) -> Result<&[String], ActionFailure> {
         if self.0.is_none() {
             let mdms = api
-                .list_v2(api.url(&["api", "v2", "applemdms"]), calls)
+                .list_v2(
+                    api.url(&["api", "v2", "applemdms"]),
+                    Sort::Undeclared,
+                    calls,
+                )
                 .await?;
             self.0 = Some(
                 mdms.iter()

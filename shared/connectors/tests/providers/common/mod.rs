@@ -114,6 +114,7 @@ pub fn microsoft_settings(
 ) -> MicrosoftSettings {
     let base = url::Url::parse(&ms.base_url()).unwrap();
     MicrosoftSettings {
+        cloud: passage_connectors::microsoft::Cloud::Global,
         login_url: base.clone(),
         graph_url: base.clone(),
         exchange_url: base,
