@@ -105,6 +105,7 @@ pub fn run_fixture(
         exceptions: Vec::new(),
         bundle: None,
         finalizing: None,
+        sign_in_watch: None,
         early_at: None,
     }
 }
