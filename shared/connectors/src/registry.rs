@@ -174,7 +174,7 @@ impl ConnectorRegistry for Registry {
         if let Some(log) = logs.get(&key) {
             return Some(log.clone());
         }
-        let log = self.build_log(self.settings.get(&tenant.id)?, provider)?;
+        let log = self.build_log(tenant, self.settings.get(&tenant.id)?, provider)?;
         logs.insert(key, log.clone());
         Some(log)
     }
@@ -185,6 +185,7 @@ impl Registry {
     /// budgets as its connector. `None` for a provider without one.
     fn build_log(
         &self,
+        tenant: &TenantPolicy,
         settings: &ConnectionSettings,
         provider: Provider,
     ) -> Option<Arc<dyn SignInLog>> {
@@ -194,6 +195,19 @@ impl Registry {
                 let s = settings.okta.clone()?;
                 let org = okta_org(&s);
                 Arc::new(OktaConnector::new(s, http).paced(pacing, org, plans.okta.clone()))
+            }
+            Provider::Microsoft => {
+                let mut s = settings.microsoft.clone()?;
+                s.policy = tenant.microsoft.clone()?;
+                let org = s.tenant_id.clone();
+                let plan = plans.microsoft.clone();
+                Arc::new(MicrosoftConnector::new(s, http).paced(pacing, org, plan))
+            }
+            Provider::Google => {
+                let mut s = settings.google.clone()?;
+                s.policy = tenant.google.clone()?;
+                let org = google_org(&s);
+                Arc::new(GoogleConnector::new(s, http).paced(pacing, org, plans.google.clone()))
             }
             _ => return None,
         })

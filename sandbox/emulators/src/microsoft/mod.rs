@@ -48,6 +48,7 @@ mod render;
 mod routes;
 mod seed;
 mod service;
+mod sign_ins;
 mod state;
 mod thumbprint;
 mod token;
@@ -79,6 +80,7 @@ pub use seed::{
     demo_seed,
 };
 use service::{AppState, Shared};
+pub use sign_ins::{DEFAULT_PAGE as SIGN_IN_PAGE, SignInSpec};
 pub use state::TenantState;
 pub use thumbprint::key_thumbprints;
 pub use token::{
@@ -553,6 +555,14 @@ impl MicrosoftEmulator {
     /// Exchange and Intune).
     pub fn audit_log(&self) -> Vec<AuditEvent> {
         self.tenant().audit.clone()
+    }
+
+    /// Test knob: records a sign-in by a user (by id or UPN) in the sign-in log; returns the
+    /// entry's id and correlation id, or `None` for an unknown user.
+    pub fn inject_sign_in(&self, id_or_upn: &str, spec: SignInSpec) -> Option<(String, String)> {
+        let mut state = self.tenant();
+        let user = state.find_user(id_or_upn)?;
+        Some(state.record_sign_in(user, &spec))
     }
 
     /// How many audit events of `activity` (see [`activity`]) target

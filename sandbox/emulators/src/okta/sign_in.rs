@@ -6,56 +6,21 @@
 //! A successful sign-in also opens a session, as it would at Okta, so a
 //! lockout that follows has something to end.
 
-use std::time::Duration;
-
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use serde_json::json;
 
 use crate::common::clock;
+pub use crate::common::sign_in::SignInSpec;
 use crate::okta::state::OktaState;
 use crate::okta::syslog::{
     LogActor, LogDebugContext, LogEvent, LogOutcome, LogTarget, LogTransaction,
 };
 
-/// What sign-in to record.
-#[derive(Clone, Debug)]
-pub struct SignInSpec {
-    /// When it happened (`published`).
-    pub at: Timestamp,
-    pub success: bool,
-    /// The app signed in to through Okta; none: a sign-in to Okta itself.
-    pub app: Option<String>,
-    pub ip: String,
-    /// How long after `at` the entry shows in the log.
-    pub ingestion_delay: Duration,
-}
-
-impl SignInSpec {
-    /// A successful sign-in to Okta at `at` from a documentation address.
-    pub fn success(at: Timestamp) -> Self {
-        Self {
-            at,
-            success: true,
-            app: None,
-            ip: "203.0.113.7".into(),
-            ingestion_delay: Duration::ZERO,
-        }
-    }
-
-    /// A failed attempt (wrong password) at `at`.
-    pub fn failure(at: Timestamp) -> Self {
-        Self {
-            success: false,
-            ..Self::success(at)
-        }
-    }
-}
-
 impl OktaState {
     /// Records `spec` for the user at `user` (an index); returns the event's `uuid` and the
     /// request id Okta gave the sign-in.
     pub(crate) fn record_sign_in(&mut self, user: usize, spec: &SignInSpec) -> (String, String) {
-        let at = Timestamp::from_millisecond(spec.at.as_millisecond()).unwrap_or(spec.at);
+        let at = spec.at_ms();
         let u = &mut self.users[user];
         if spec.success {
             u.sessions += 1;
@@ -71,9 +36,7 @@ impl OktaState {
         let uuid = uuid::Uuid::new_v4().to_string();
         let request_id = format!("sso{}", &uuid.replace('-', "")[..20]);
         let event = sign_in_event(spec, actor, at, &uuid, &request_id);
-        let delay = SignedDuration::try_from(spec.ingestion_delay).unwrap_or_default();
-        let visible_from = at.saturating_add(delay).unwrap_or(at);
-        self.push_log(at, visible_from, event);
+        self.push_log(at, spec.visible_from(), event);
         (uuid, request_id)
     }
 }

@@ -12,6 +12,7 @@ pub(crate) mod api;
 pub(crate) mod auth;
 mod errors;
 pub(crate) mod pace;
+mod sign_ins;
 
 use crate::pace::{OrgPace, PacePlan, Pacing};
 use api::Api;
