@@ -209,6 +209,13 @@ impl Registry {
                 let org = google_org(&s);
                 Arc::new(GoogleConnector::new(s, http).paced(pacing, org, plans.google.clone()))
             }
+            Provider::Jumpcloud => {
+                let mut s = settings.jumpcloud.clone()?;
+                s.policy = tenant.jumpcloud.clone()?;
+                let org = jumpcloud_org(&s, &tenant.id);
+                let plan = plans.jumpcloud.clone();
+                Arc::new(JumpCloudConnector::new(s, http).paced(pacing, org, plan))
+            }
             _ => return None,
         })
     }

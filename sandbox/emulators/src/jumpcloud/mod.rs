@@ -48,6 +48,7 @@ mod query;
 mod render;
 mod seed;
 mod service;
+mod sign_ins;
 mod state;
 mod v1;
 mod v2;
@@ -80,6 +81,7 @@ pub use seed::{
     DEMO_LEAVER, DEMO_MANAGER, DemoOrg, SeedError, SeedGroup, SeedSystem, SeedUser, demo_seed,
 };
 use service::{AppState, Shared};
+pub use sign_ins::SignInSpec;
 pub use state::{JumpCloudState, Org};
 pub use views::{CommandView, GroupView, SystemView, UserView};
 
@@ -471,6 +473,14 @@ impl JumpCloudEmulator {
     /// device.
     pub fn try_seed_system(&self, system: SeedSystem) -> Result<String, SeedError> {
         self.tenant().insert_system(&system)
+    }
+
+    /// Test knob: records a sign-in by a user (by id or e-mail) in Directory Insights; returns
+    /// the event's id, or `None` for an unknown user.
+    pub fn inject_sign_in(&self, id_or_email: &str, spec: SignInSpec) -> Option<String> {
+        let mut tenant = self.tenant();
+        let (org, user) = tenant.locate_user(id_or_email)?;
+        Some(tenant.record_sign_in(org, user, &spec))
     }
 
     /// A user by id (any organisation) or e-mail (primary organisation
