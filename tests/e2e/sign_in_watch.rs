@@ -167,3 +167,113 @@ async fn okta_a_sign_in_after_the_cutoff_reopens_locks_out_alerts_and_closes_int
     sb.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Waits for the run to reopen and close again as bundle `sequence`.
+async fn reclosed(sb: &Sandbox, run_id: &RunId, sequence: u64) -> passage_core::Run {
+    wait_for(&sb.system, run_id, Duration::from_secs(40), |r| {
+        r.state == RunState::Closed && r.bundle.as_ref().is_some_and(|b| b.sequence == sequence)
+    })
+    .await
+    .unwrap()
+}
+
+/// The sign-in `sign-ins.json` of the run's current bundle lists for `event_id`.
+fn listed(run: &passage_core::Run, event_id: &str) -> Value {
+    let files = read_bundle_dir(Path::new(&run.bundle.as_ref().unwrap().location)).unwrap();
+    verify_bundle(&files, None).unwrap();
+    let listed: Value = serde_json::from_slice(files.get("sign-ins.json").unwrap()).unwrap();
+    listed["access"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["event_id"] == event_id)
+        .cloned()
+        .unwrap_or_else(|| panic!("{event_id} not listed in {listed}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn entra_google_and_jumpcloud_sign_ins_each_reopen_lock_out_again_and_alert() {
+    use passage_sandbox::{google, jumpcloud, microsoft};
+    let dir = std::env::temp_dir().join(format!("passage-watch-{}", uuid::Uuid::new_v4().simple()));
+    let hook = WebhookSink::start().await.unwrap();
+    let (url, secret) = (hook.url(), hook.secret().to_owned());
+    let mut options = SandboxOptions::new(&dir);
+    options.all_providers = true;
+    options.customize = Some(Arc::new(move |p: &mut passage_core::TenantPolicy| {
+        p.sign_in_watch = SignInWatchPolicy {
+            window: Duration::from_secs(120),
+            ..short_watch()
+        };
+        p.human.escalate = vec![Channel::Webhook {
+            url: url.clone(),
+            secret: Secret::new(secret.clone()),
+        }];
+    }));
+    let notify = passage_notify::NotifySettings { smtp: None };
+    options.notifier = Some(Arc::new(
+        passage_notify::ChannelNotifier::new(&notify).unwrap(),
+    ));
+    let sb = Sandbox::start(options).await.unwrap();
+    let run_id = closed_run(&sb, "msg_watch_all").await;
+    let others = sb.others.as_ref().unwrap();
+
+    // Entra: the account is enabled again and the leaver signs in; Graph lists it late.
+    let ms = &others.microsoft;
+    assert!(!ms.user(microsoft::DEMO_LEAVER).unwrap().account_enabled);
+    assert!(ms.reenable_user(microsoft::DEMO_LEAVER));
+    let mut spec = microsoft::SignInSpec::success(jiff::Timestamp::now());
+    spec.app = Some("Office 365 Exchange Online".into());
+    spec.ingestion_delay = Duration::from_millis(800);
+    let (ms_event, correlation) = ms.inject_sign_in(microsoft::DEMO_LEAVER, spec).unwrap();
+    let run = reclosed(&sb, &run_id, 2).await;
+    assert!(
+        !ms.user(microsoft::DEMO_LEAVER).unwrap().account_enabled,
+        "disabled again"
+    );
+    let item = listed(&run, &ms_event);
+    assert_eq!(item["provider"], "microsoft");
+    assert_eq!(item["request_id"], correlation.as_str());
+    assert_eq!(hook.received().len(), 1);
+
+    // Google: unsuspended by mistake, the leaver logs in.
+    let g = &others.google;
+    assert!(g.unsuspend_user(google::DEMO_LEAVER));
+    let g_event = g
+        .inject_sign_in(
+            google::DEMO_LEAVER,
+            google::SignInSpec::success(jiff::Timestamp::now()),
+        )
+        .unwrap();
+    let run = reclosed(&sb, &run_id, 3).await;
+    assert!(
+        g.user(google::DEMO_LEAVER).unwrap().suspended,
+        "suspended again"
+    );
+    assert_eq!(listed(&run, &format!("{g_event}/0"))["provider"], "google");
+    assert_eq!(hook.received().len(), 2);
+
+    // JumpCloud: reactivated, the leaver signs in to an SSO app.
+    let jc = &others.jumpcloud;
+    assert!(jc.reactivate_user(jumpcloud::DEMO_LEAVER));
+    let mut spec = jumpcloud::SignInSpec::success(jiff::Timestamp::now());
+    spec.app = Some("Slack".into());
+    let jc_event = jc.inject_sign_in(jumpcloud::DEMO_LEAVER, spec).unwrap();
+    let run = reclosed(&sb, &run_id, 4).await;
+    assert!(
+        jc.user(jumpcloud::DEMO_LEAVER).unwrap().suspended,
+        "suspended again"
+    );
+    let item = listed(&run, &jc_event);
+    assert_eq!(item["provider"], "jumpcloud");
+    assert_eq!(item["name"], "Slack");
+    let alerts = hook.received();
+    assert_eq!(alerts.len(), 3, "one alert per sign-in");
+    for (alert, provider) in alerts.iter().zip(["microsoft", "google", "jumpcloud"]) {
+        let subject = alert.json["subject"].as_str().unwrap();
+        assert!(subject.contains(provider), "{subject}");
+    }
+    let watch = run.sign_in_watch.unwrap();
+    assert_eq!(watch.reopenings.len(), 3);
+    sb.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -447,6 +447,18 @@ impl GoogleEmulator {
         Some(state.record_sign_in(user, &spec))
     }
 
+    /// Test knob: lifts a user's suspension, as an administrator might by mistake after a
+    /// lockout (no audit event); `false` for an unknown user.
+    pub fn unsuspend_user(&self, key: &str) -> bool {
+        let mut state = self.lock();
+        let Some(user) = state.find_user(key) else {
+            return false;
+        };
+        state.users[user].suspended = false;
+        state.users[user].suspension_reason = None;
+        true
+    }
+
     /// How many audit events named `name` (see [`event_name`]) concern
     /// `target` (a user's address or id, a group address, a client id, a
     /// device resource id or a transfer id).

@@ -483,6 +483,17 @@ impl JumpCloudEmulator {
         Some(tenant.record_sign_in(org, user, &spec))
     }
 
+    /// Test knob: activates a suspended user again, as an administrator might by mistake
+    /// after a lockout (no event); `false` for an unknown user.
+    pub fn reactivate_user(&self, id_or_email: &str) -> bool {
+        let mut tenant = self.tenant();
+        let Some((org, user)) = tenant.locate_user(id_or_email) else {
+            return false;
+        };
+        tenant.orgs[org].users[user].state = crate::jumpcloud::model::UserState::Activated;
+        true
+    }
+
     /// A user by id (any organisation) or e-mail (primary organisation
     /// first).
     pub fn user(&self, id_or_email: &str) -> Option<UserView> {

@@ -565,6 +565,17 @@ impl MicrosoftEmulator {
         Some(state.record_sign_in(user, &spec))
     }
 
+    /// Test knob: turns a user's account back on, as an administrator might by mistake after
+    /// a lockout (no audit event); `false` for an unknown user.
+    pub fn reenable_user(&self, id_or_upn: &str) -> bool {
+        let mut state = self.tenant();
+        let Some(user) = state.find_user(id_or_upn) else {
+            return false;
+        };
+        state.users[user].account_enabled = true;
+        true
+    }
+
     /// How many audit events of `activity` (see [`activity`]) target
     /// `target` (object id, UPN or display name).
     pub fn count_events(&self, activity: &str, target: &str) -> usize {
