@@ -1,5 +1,5 @@
 //! The leaver's Entra sign-ins: `GET /auditLogs/signIns` filtered on `userId` and
-//! `createdDateTime ge`, every `@odata.nextLink` followed. Needs `AuditLog.Read.All` (and an
+//! `createdDateTime ge`, every `@odata.nextLink` followed (Graph chooses the page size). Needs `AuditLog.Read.All` (and an
 //! Entra ID P1/P2 tenant). `status.errorCode` 0 is a success; anything else a failure with
 //! its reason. A page that fails ends the read as incomplete.
 
@@ -11,9 +11,6 @@ use passage_core::ports::{SignInError, SignInLog, SignInRead};
 use passage_core::{CallRecord, Provider, SignIn, Subject};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-
-/// Entries per page asked for.
-const PAGE: &str = "100";
 
 #[async_trait]
 impl SignInLog for MicrosoftConnector {
@@ -29,10 +26,9 @@ impl SignInLog for MicrosoftConnector {
             user_id.replace('\'', "''"),
             since.strftime("%Y-%m-%dT%H:%M:%SZ")
         );
-        let mut url = self.api.graph_url(
-            &["auditLogs", "signIns"],
-            &[("$filter", &filter), ("$top", PAGE)],
-        );
+        let mut url = self
+            .api
+            .graph_url(&["auditLogs", "signIns"], &[("$filter", &filter)]);
         let mut read = SignInRead {
             sign_ins: Vec::new(),
             complete: false,
