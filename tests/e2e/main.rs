@@ -27,5 +27,6 @@ mod pacing;
 mod period_report;
 mod plan_preview;
 mod saas_seats;
+mod sign_in_watch;
 mod tamper;
 mod time_policy;

@@ -105,6 +105,7 @@ pub fn run_fixture(
         exceptions: Vec::new(),
         bundle: None,
         finalizing: None,
+        sign_in_watch: None,
         early_at: None,
     }
 }
@@ -188,6 +189,96 @@ pub async fn store_all(store: &dyn RunStore) {
     store_chain_head_compare_and_set(store).await;
     store_learned_secrets(store).await;
     store_queries(store).await;
+    store_keeps_a_reopened_run(store).await;
+}
+
+/// A closed run's sign-in watch and a reopening by it read back exactly as written: the
+/// providers' readings, the sign-ins (failed ones too), the superseded bundle. Reopened, the
+/// run is open again for the sweep and for the one-open-run-per-employee rule.
+pub async fn store_keeps_a_reopened_run(store: &dyn RunStore) {
+    use passage_core::domain::{
+        BundleRef, LogReading, Provider, Reopening, SignIn, SignInWatch, SignInWatchPolicy,
+    };
+    let tenant = unique_tenant();
+    let mut run = run_fixture(&tenant, "e-watch", RunState::Closed, at(-3600), at(-7200));
+    let bundle = BundleRef {
+        sequence: 1,
+        manifest_sha256: "ab".repeat(32),
+        location: "bundles/x".into(),
+    };
+    run.bundle = Some(bundle.clone());
+    run.sign_in_watch = Some(SignInWatch::new(
+        run.cutoff.at,
+        &SignInWatchPolicy::default(),
+    ));
+    insert(store, &run, &steps_for(&run), &[]).await;
+
+    let mut reopened = load(store, &run.id).await;
+    let sign_in = |id: &str, success| SignIn {
+        provider: Provider::Google,
+        at: at(-600),
+        success,
+        event_id: id.into(),
+        app: Some("Gmail".into()),
+        ip: Some("198.51.100.4".into()),
+        request_id: None,
+        failure: (!success).then(|| "login_failure".into()),
+    };
+    let watch = reopened
+        .sign_in_watch
+        .as_mut()
+        .expect("the watch was stored");
+    watch
+        .logs
+        .insert(Provider::Google, LogReading::Complete { read_at: at(0) });
+    watch.logs.insert(
+        Provider::Okta,
+        LogReading::Unknown {
+            read_at: at(0),
+            why: "page 2: 500".into(),
+        },
+    );
+    watch.logs.insert(
+        Provider::Jumpcloud,
+        LogReading::NotObservable {
+            why: "no scope".into(),
+        },
+    );
+    watch.sign_ins = vec![sign_in("ok", true), sign_in("bad", false)];
+    watch.reopenings.push(Reopening {
+        at: at(0),
+        event_id: "ok".into(),
+        provider: Provider::Google,
+        previous_bundle: Some(bundle),
+    });
+    reopened.state = RunState::Running;
+    reopened.bundle = None;
+    reopened.closed_at = None;
+    commit_ok(
+        store,
+        Commit {
+            runs: vec![reopened.clone()],
+            ..Commit::default()
+        },
+        "a reopened run",
+    )
+    .await;
+    assert_eq!(
+        load(store, &run.id).await,
+        Run {
+            version: reopened.version + 1,
+            ..reopened
+        },
+        "the reopened run and its watch read back as written"
+    );
+    assert!(
+        store
+            .open_runs()
+            .await
+            .expect("open runs")
+            .contains(&run.id),
+        "a reopened run is open again"
+    );
 }
 
 /// `insert_run` stores a run, its steps and events exactly as given; a second run with the same

@@ -22,6 +22,7 @@ fn the_example_config_has_every_section() {
     assert_eq!(t.hr_webhooks[0].vendor, "hibob");
     assert!(t.okta.as_ref().unwrap().pace.is_some());
     assert!(t.human.as_ref().unwrap().device_return.is_some());
+    assert!(t.sign_in_watch.is_some());
     assert_eq!(config.operators.len(), 2);
     assert!(config.notify.is_some());
     assert!(t.retry.is_some());
@@ -470,6 +471,41 @@ fn the_sla_defaults_to_a_day_from_the_cutoff_and_refuses_nonsense() {
     for (extra, needle) in [
         ("[tenants.sla]\nhours = 0\n", "sla.hours"),
         ("[tenants.sla]\nhours = 24\nfrom = \"payday\"\n", "payday"),
+    ] {
+        let err = match Config::parse(&format!("{base}{extra}")) {
+            Err(e) => e,
+            Ok(c) => c.resolve_all().err().expect("refused"),
+        };
+        assert!(format!("{err:#}").contains(needle), "{extra}: {err:#}");
+    }
+}
+
+#[test]
+fn the_sign_in_watch_defaults_to_three_days_and_refuses_nonsense() {
+    use passage_core::SignInWatchPolicy;
+    let base = "[[tenants]]\nid = \"acme\"\n";
+    let r = Config::parse(base).unwrap().resolve_all().unwrap();
+    assert_eq!(r.policies[0].sign_in_watch, SignInWatchPolicy::default());
+    assert_eq!(r.policies[0].sign_in_watch.window.as_secs(), 72 * 3600);
+    let text = format!(
+        "{base}[tenants.sign_in_watch]\nhours = 0.5\nevery_minutes = 1\nslack_seconds = 5\ningestion_hours = 0\n"
+    );
+    let r = Config::parse(&text).unwrap().resolve_all().unwrap();
+    let watch = r.policies[0].sign_in_watch;
+    assert_eq!(watch.window.as_secs(), 1800);
+    assert_eq!(watch.every.as_secs(), 60);
+    assert_eq!(watch.slack.as_secs(), 5);
+    assert!(watch.ingestion.is_zero());
+    for (extra, needle) in [
+        (
+            "[tenants.sign_in_watch]\nhours = -1\n",
+            "sign_in_watch.hours",
+        ),
+        (
+            "[tenants.sign_in_watch]\nevery_minutes = 0\n",
+            "every_minutes",
+        ),
+        ("[tenants.sign_in_watch]\ndays = 3\n", "days"),
     ] {
         let err = match Config::parse(&format!("{base}{extra}")) {
             Err(e) => e,

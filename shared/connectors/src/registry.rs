@@ -9,7 +9,7 @@ use crate::okta::{OktaConnector, OktaSettings};
 use crate::pace::{PacePlan, Pacing};
 use crate::scim::{ScimConnector, ScimSettings};
 use crate::slack::{SlackConnector, SlackSettings};
-use passage_core::ports::{Connector, ConnectorRegistry};
+use passage_core::ports::{Connector, ConnectorRegistry, SignInLog};
 use passage_core::{Provider, Step, TenantId, TenantPolicy};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -56,6 +56,8 @@ type Key = (TenantId, Provider, Option<String>);
 pub struct Registry {
     settings: HashMap<TenantId, ConnectionSettings>,
     built: Mutex<HashMap<Key, Arc<dyn Connector>>>,
+    /// Each tenant's sign-in log readers, built on first use like the connectors.
+    logs: Mutex<HashMap<(TenantId, Provider), Arc<dyn SignInLog>>>,
     http: reqwest::Client,
     pacing: Pacing,
 }
@@ -72,6 +74,7 @@ impl Registry {
         Self {
             settings,
             built: Mutex::new(HashMap::new()),
+            logs: Mutex::new(HashMap::new()),
             http: crate::http::client(),
             pacing,
         }
@@ -163,6 +166,58 @@ impl ConnectorRegistry for Registry {
 
     fn connector_for(&self, tenant: &TenantPolicy, step: &Step) -> Option<Arc<dyn Connector>> {
         self.get(tenant, step.provider, step.app.as_deref())
+    }
+
+    fn sign_in_log(&self, tenant: &TenantPolicy, provider: Provider) -> Option<Arc<dyn SignInLog>> {
+        let key = (tenant.id.clone(), provider);
+        let mut logs = self.logs.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(log) = logs.get(&key) {
+            return Some(log.clone());
+        }
+        let log = self.build_log(tenant, self.settings.get(&tenant.id)?, provider)?;
+        logs.insert(key, log.clone());
+        Some(log)
+    }
+}
+
+impl Registry {
+    /// A reader of `provider`'s sign-in log over the tenant's connection, paced in the same
+    /// budgets as its connector. `None` for a provider without one.
+    fn build_log(
+        &self,
+        tenant: &TenantPolicy,
+        settings: &ConnectionSettings,
+        provider: Provider,
+    ) -> Option<Arc<dyn SignInLog>> {
+        let (http, pacing, plans) = (self.http.clone(), self.pacing.clone(), &settings.pace);
+        Some(match provider {
+            Provider::Okta => {
+                let s = settings.okta.clone()?;
+                let org = okta_org(&s);
+                Arc::new(OktaConnector::new(s, http).paced(pacing, org, plans.okta.clone()))
+            }
+            Provider::Microsoft => {
+                let mut s = settings.microsoft.clone()?;
+                s.policy = tenant.microsoft.clone()?;
+                let org = s.tenant_id.clone();
+                let plan = plans.microsoft.clone();
+                Arc::new(MicrosoftConnector::new(s, http).paced(pacing, org, plan))
+            }
+            Provider::Google => {
+                let mut s = settings.google.clone()?;
+                s.policy = tenant.google.clone()?;
+                let org = google_org(&s);
+                Arc::new(GoogleConnector::new(s, http).paced(pacing, org, plans.google.clone()))
+            }
+            Provider::Jumpcloud => {
+                let mut s = settings.jumpcloud.clone()?;
+                s.policy = tenant.jumpcloud.clone()?;
+                let org = jumpcloud_org(&s, &tenant.id);
+                let plan = plans.jumpcloud.clone();
+                Arc::new(JumpCloudConnector::new(s, http).paced(pacing, org, plan))
+            }
+            _ => return None,
+        })
     }
 }
 

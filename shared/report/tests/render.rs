@@ -58,6 +58,7 @@ fn record(n: u32, cutoff: &str, email: &str, delay: SignedDuration) -> RunRecord
             location: String::new(),
         }),
         finalizing: None,
+        sign_in_watch: None,
     };
     let mut steps = passage_core::plan::build(&id, &TenantPolicy::new("acme"), None).unwrap();
     for s in &mut steps {

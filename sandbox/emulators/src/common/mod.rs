@@ -16,6 +16,7 @@ pub mod lag;
 pub mod ratelimit;
 pub mod scim_filter;
 pub mod server;
+pub mod sign_in;
 pub mod timeline;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -84,6 +84,13 @@ pub struct AuditEvent {
     pub targets: Vec<String>,
     /// Reports-style parameters (`USER_EMAIL`, `GROUP_EMAIL`, …).
     pub parameters: Vec<(String, String)>,
+    /// The client address, for the events that carry one (`login`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    /// When the Reports API starts listing the event: its lag behind the event (hours for
+    /// `login` at Google). `None`: at once.
+    #[serde(skip)]
+    pub visible_from: Option<Timestamp>,
 }
 
 impl AuditEvent {
@@ -104,6 +111,8 @@ impl AuditEvent {
             actor: actor.to_owned(),
             targets,
             parameters,
+            ip_address: None,
+            visible_from: None,
         }
     }
 
@@ -127,7 +136,7 @@ impl AuditEvent {
             .iter()
             .map(|(k, v)| json!({ "name": k, "value": v }))
             .collect();
-        json!({
+        let mut activity = json!({
             "kind": "admin#reports#activity",
             "id": {
                 "time": self.time,
@@ -141,6 +150,10 @@ impl AuditEvent {
                 "name": self.name,
                 "parameters": parameters,
             }],
-        })
+        });
+        if let Some(ip) = &self.ip_address {
+            activity["ipAddress"] = json!(ip);
+        }
+        activity
     }
 }

@@ -50,6 +50,7 @@ mod reports;
 pub mod scopes;
 mod seed;
 mod service;
+mod sign_ins;
 mod state;
 mod views;
 
@@ -76,6 +77,7 @@ pub use seed::{
     DEMO_LEAVER, DEMO_MANAGER, DemoDomain, SeedDevice, SeedError, SeedToken, SeedUser, demo_seed,
 };
 use service::{AppState, Shared};
+pub use sign_ins::SignInSpec;
 pub use state::GoogleState;
 pub use views::{
     AspView, AutoForwardingView, DelegateView, DeviceView, ForwardingView, LicenseView, TokenView,
@@ -456,6 +458,26 @@ impl GoogleEmulator {
     /// Every audit event, oldest first.
     pub fn audit_log(&self) -> Vec<AuditEvent> {
         self.lock().audit.clone()
+    }
+
+    /// Test knob: records a login by a user (by id or e-mail) in the Reports API's login
+    /// activity; returns its `uniqueQualifier`, or `None` for an unknown user.
+    pub fn inject_sign_in(&self, key: &str, spec: SignInSpec) -> Option<String> {
+        let mut state = self.lock();
+        let user = state.find_user(key)?;
+        Some(state.record_sign_in(user, &spec))
+    }
+
+    /// Test knob: lifts a user's suspension, as an administrator might by mistake after a
+    /// lockout (no audit event); `false` for an unknown user.
+    pub fn unsuspend_user(&self, key: &str) -> bool {
+        let mut state = self.lock();
+        let Some(user) = state.find_user(key) else {
+            return false;
+        };
+        state.users[user].suspended = false;
+        state.users[user].suspension_reason = None;
+        true
     }
 
     /// How many audit events named `name` (see [`event_name`]) concern

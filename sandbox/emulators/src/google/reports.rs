@@ -84,6 +84,7 @@ async fn list_activities(
         }
     }
     let state = app.domain();
+    let now = app.shared.knobs.timeline().now();
     let actor = if user_key == "all" {
         None
     } else {
@@ -95,6 +96,7 @@ async fn list_activities(
         .iter()
         .enumerate()
         .filter(|(_, e)| e.application == application)
+        .filter(|(_, e)| e.visible_from.is_none_or(|v| v <= now))
         .filter(|(_, e)| {
             actor
                 .as_deref()

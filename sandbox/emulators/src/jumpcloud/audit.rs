@@ -8,6 +8,7 @@
 //! nature: JumpCloud queues a new command for every request, so every
 //! accepted lock or erase is logged.
 
+use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 /// Event types the emulator writes (names from the Directory Insights
@@ -50,6 +51,8 @@ pub struct AuditEvent {
     pub targets: Vec<String>,
     /// The event as the Directory Insights API returns it.
     pub body: Value,
+    /// When Directory Insights starts returning the event (its ingestion lag); `None`: at once.
+    pub visible_from: Option<Timestamp>,
 }
 
 impl AuditEvent {

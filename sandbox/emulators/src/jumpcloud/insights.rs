@@ -273,10 +273,12 @@ async fn events(
     body: Bytes,
 ) -> Result<Response, JcError> {
     let query = EventQuery::parse(&json_body(F, &body)?)?;
+    let now = app.shared.knobs.timeline().now();
     let state = app.tenant();
     let mut selected: Vec<&AuditEvent> = state
         .events
         .iter()
+        .filter(|e| e.visible_from.is_none_or(|v| v <= now))
         .filter(|e| caller.org_ids.contains(&e.org_id) && query.selects(e))
         .collect();
     selected.sort_by(|a, b| (a.epoch_ms, &a.id).cmp(&(b.epoch_ms, &b.id)));

@@ -49,6 +49,7 @@ mod query;
 mod render;
 mod seed;
 mod service;
+mod sign_ins;
 mod state;
 mod v1;
 mod v2;
@@ -81,6 +82,7 @@ pub use seed::{
     DEMO_LEAVER, DEMO_MANAGER, DemoOrg, SeedError, SeedGroup, SeedSystem, SeedUser, demo_seed,
 };
 use service::{AppState, Shared};
+pub use sign_ins::SignInSpec;
 pub use state::{JumpCloudState, Org};
 pub use views::{CommandView, GroupView, SystemView, UserView};
 
@@ -472,6 +474,25 @@ impl JumpCloudEmulator {
     /// device.
     pub fn try_seed_system(&self, system: SeedSystem) -> Result<String, SeedError> {
         self.tenant().insert_system(&system)
+    }
+
+    /// Test knob: records a sign-in by a user (by id or e-mail) in Directory Insights; returns
+    /// the event's id, or `None` for an unknown user.
+    pub fn inject_sign_in(&self, id_or_email: &str, spec: SignInSpec) -> Option<String> {
+        let mut tenant = self.tenant();
+        let (org, user) = tenant.locate_user(id_or_email)?;
+        Some(tenant.record_sign_in(org, user, &spec))
+    }
+
+    /// Test knob: activates a suspended user again, as an administrator might by mistake
+    /// after a lockout (no event); `false` for an unknown user.
+    pub fn reactivate_user(&self, id_or_email: &str) -> bool {
+        let mut tenant = self.tenant();
+        let Some((org, user)) = tenant.locate_user(id_or_email) else {
+            return false;
+        };
+        tenant.orgs[org].users[user].state = crate::jumpcloud::model::UserState::Activated;
+        true
     }
 
     /// A user by id (any organisation) or e-mail (primary organisation

@@ -503,6 +503,7 @@ impl JumpCloudState {
             epoch_ms: now.as_millisecond(),
             targets: spec.targets,
             body: Value::Object(body),
+            visible_from: None,
         });
     }
 

@@ -50,6 +50,7 @@ mod routes;
 mod seed;
 mod sensitive;
 mod service;
+mod sign_ins;
 mod state;
 mod thumbprint;
 mod token;
@@ -82,6 +83,7 @@ pub use seed::{
     demo_seed,
 };
 use service::{AppState, Shared};
+pub use sign_ins::{DEFAULT_PAGE as SIGN_IN_PAGE, SignInSpec};
 pub use state::TenantState;
 pub use thumbprint::key_thumbprints;
 pub use token::{
@@ -575,6 +577,25 @@ impl MicrosoftEmulator {
     /// Exchange and Intune).
     pub fn audit_log(&self) -> Vec<AuditEvent> {
         self.tenant().audit.clone()
+    }
+
+    /// Test knob: records a sign-in by a user (by id or UPN) in the sign-in log; returns the
+    /// entry's id and correlation id, or `None` for an unknown user.
+    pub fn inject_sign_in(&self, id_or_upn: &str, spec: SignInSpec) -> Option<(String, String)> {
+        let mut state = self.tenant();
+        let user = state.find_user(id_or_upn)?;
+        Some(state.record_sign_in(user, &spec))
+    }
+
+    /// Test knob: turns a user's account back on, as an administrator might by mistake after
+    /// a lockout (no audit event); `false` for an unknown user.
+    pub fn reenable_user(&self, id_or_upn: &str) -> bool {
+        let mut state = self.tenant();
+        let Some(user) = state.find_user(id_or_upn) else {
+            return false;
+        };
+        state.users[user].account_enabled = true;
+        true
     }
 
     /// How many audit events of `activity` (see [`activity`]) target

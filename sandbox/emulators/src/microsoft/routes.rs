@@ -182,6 +182,10 @@ pub(crate) fn graph() -> Router<AppState> {
             post(intune::device_action),
         )
         .route("/v1.0/auditLogs/directoryAudits", get(directory_audits))
+        .route(
+            "/v1.0/auditLogs/signIns",
+            get(crate::microsoft::sign_ins::list_sign_ins),
+        )
 }
 
 // ----- shared helpers --------------------------------------------------------

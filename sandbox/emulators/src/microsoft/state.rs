@@ -44,6 +44,8 @@ pub struct TenantState {
     pub(crate) skus: Vec<SkuRecord>,
     pub(crate) devices: Vec<DeviceRecord>,
     pub(crate) audit: Vec<AuditEvent>,
+    /// The sign-in log (`/auditLogs/signIns`), oldest first.
+    pub(crate) sign_ins: Vec<crate::microsoft::sign_ins::SignInRecord>,
     timeline: Arc<Timeline>,
     /// Every effect requested through the API, first times and repeats apart.
     pub(crate) effects: EffectBook,
@@ -73,6 +75,7 @@ impl TenantState {
             skus: Vec::new(),
             devices: Vec::new(),
             audit: Vec::new(),
+            sign_ins: Vec::new(),
             timeline,
             effects: EffectBook::default(),
             member_lag: LagBook::default(),

@@ -38,6 +38,7 @@ mod scopes;
 mod search;
 mod seed;
 mod service;
+mod sign_in;
 mod state;
 mod syslog;
 mod views;
@@ -66,6 +67,7 @@ pub use oauth::{
 };
 pub use seed::{DEMO_LEAVER, DemoOrg, SeedError, SeedGroup, SeedGroupApp, SeedUser, demo_seed};
 use service::{AppState, Shared};
+pub use sign_in::SignInSpec;
 pub use state::OktaState;
 pub use syslog::{
     LogActor, LogDebugContext, LogEvent, LogOutcome, LogTarget, LogTransaction, event_type,
@@ -405,6 +407,15 @@ impl OktaEmulator {
     /// Every System Log event, oldest first.
     pub fn system_log(&self) -> Vec<LogEvent> {
         self.org().system_log()
+    }
+
+    /// Test knob: records a sign-in by a user (by id or login) in the System Log, as Okta
+    /// would after an authentication; returns the event's `uuid` and request id, or `None`
+    /// for an unknown user.
+    pub fn inject_sign_in(&self, id_or_login: &str, spec: SignInSpec) -> Option<(String, String)> {
+        let mut org = self.org();
+        let user = org.find_user(id_or_login)?;
+        Some(org.record_sign_in(user, &spec))
     }
 
     /// How many System Log events of `event_type` target `target_id`.

@@ -593,10 +593,12 @@ async fn list_logs(
     };
     let limit = query.limit(100, 0, 1000)?;
 
+    let now = app.shared.knobs.timeline().now_ms();
     let org = app.org();
     let mut events: Vec<&syslog::StoredEvent> = org
         .log
         .iter()
+        .filter(|e| e.visible_from <= now)
         .filter(|e| e.at >= since && e.at <= upper)
         .filter(|e| {
             filter

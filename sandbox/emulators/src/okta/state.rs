@@ -1020,9 +1020,19 @@ impl OktaState {
         let at = self.now_ms();
         let actor = ctx.actor.as_ref().unwrap_or(&self.admin);
         let event = syslog::build(spec, actor, ctx, at, uuid::Uuid::new_v4().to_string());
+        self.push_log(at, at, event);
+    }
+
+    /// Appends an event that happened at `at` and shows in the log from `visible_from` on.
+    pub(crate) fn push_log(&mut self, at: Timestamp, visible_from: Timestamp, event: LogEvent) {
         let seq = self.next_log_seq;
         self.next_log_seq += 1;
-        self.log.push(StoredEvent { seq, at, event });
+        self.log.push(StoredEvent {
+            seq,
+            at,
+            visible_from,
+            event,
+        });
     }
 
     /// The highest log sequence number written so far, if any.

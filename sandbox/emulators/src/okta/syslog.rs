@@ -169,6 +169,8 @@ pub struct LogTransaction {
 pub(crate) struct StoredEvent {
     pub seq: u64,
     pub at: Timestamp,
+    /// When the entry shows in `GET /logs`: Okta's log lags the events it records.
+    pub visible_from: Timestamp,
     pub event: LogEvent,
 }
 

@@ -9,7 +9,7 @@ mod tenant;
 pub use server::ServerConfig;
 pub use tenant::{
     ChannelConfig, EarlyConfig, HrWebhookConfig, HumanConfig, HumanStepConfig, LocationConfig,
-    RetryConfig, SlaConfig, TenantConfig,
+    RetryConfig, SignInWatchConfig, SlaConfig, TenantConfig,
 };
 
 use anyhow::{Context, Result, bail};

@@ -82,6 +82,9 @@ pub struct TenantConfig {
     /// absent).
     #[serde(default)]
     pub sla: Option<SlaConfig>,
+    /// How long after the cutoff a closed run's sign-ins are watched (72 h when absent).
+    #[serde(default)]
+    pub sign_in_watch: Option<SignInWatchConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,6 +95,20 @@ pub struct SlaConfig {
     /// notice reaching Passage).
     #[serde(default = "default_sla_clock")]
     pub from: passage_core::SlaClock,
+}
+
+/// `[tenants.sign_in_watch]`: each field falls back to the default policy's.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignInWatchConfig {
+    /// The window after the cutoff; 0 turns the watch off.
+    pub hours: Option<f64>,
+    /// Minutes between two reads of the logs.
+    pub every_minutes: Option<f64>,
+    /// Seconds after the cutoff that still count as the cutoff (clock slack).
+    pub slack_seconds: Option<u64>,
+    /// Hours the logs are read past the window for late-arriving entries.
+    pub ingestion_hours: Option<f64>,
 }
 
 fn default_sla_clock() -> passage_core::SlaClock {

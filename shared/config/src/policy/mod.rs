@@ -5,7 +5,9 @@
 mod hr_webhooks;
 mod human;
 
-use crate::file::{EarlyConfig, LocationConfig, RetryConfig, SlaConfig, TenantConfig};
+use crate::file::{
+    EarlyConfig, LocationConfig, RetryConfig, SignInWatchConfig, SlaConfig, TenantConfig,
+};
 use crate::secrets::resolve_secret;
 use anyhow::{Context, Result, bail};
 use jiff::civil::Time;
@@ -80,6 +82,35 @@ pub(crate) fn tenant_policy(t: &TenantConfig, at: &str) -> Result<TenantPolicy> 
             .transpose()
             .with_context(ctx)?
             .unwrap_or_default(),
+        sign_in_watch: t
+            .sign_in_watch
+            .as_ref()
+            .map(sign_in_watch)
+            .transpose()
+            .with_context(ctx)?
+            .unwrap_or_default(),
+    })
+}
+
+/// The sign-in watch: non-negative hours and minutes, a positive period between reads.
+fn sign_in_watch(c: &SignInWatchConfig) -> Result<passage_core::SignInWatchPolicy> {
+    let base = passage_core::SignInWatchPolicy::default();
+    let span = |v: Option<f64>, unit: f64, field: &str, or: Duration| -> Result<Duration> {
+        match v {
+            None => Ok(or),
+            Some(v) if v.is_finite() && v >= 0.0 => Ok(Duration::from_secs_f64(v * unit)),
+            Some(v) => bail!("sign_in_watch.{field} must be a non-negative number, not {v}"),
+        }
+    };
+    let every = span(c.every_minutes, 60.0, "every_minutes", base.every)?;
+    if every.is_zero() {
+        bail!("sign_in_watch.every_minutes must be more than 0");
+    }
+    Ok(passage_core::SignInWatchPolicy {
+        window: span(c.hours, 3600.0, "hours", base.window)?,
+        every,
+        slack: c.slack_seconds.map_or(base.slack, Duration::from_secs),
+        ingestion: span(c.ingestion_hours, 3600.0, "ingestion_hours", base.ingestion)?,
     })
 }
 

@@ -15,6 +15,7 @@ pub(crate) mod api;
 mod auth;
 mod errors;
 pub(crate) mod pace;
+mod sign_ins;
 
 use crate::pace::{OrgPace, PacePlan, Pacing};
 use api::Api;
@@ -37,6 +38,7 @@ pub const DELEGATED_SCOPES: &[&str] = &[
     scopes::DATATRANSFER,
     scopes::GMAIL_SETTINGS_BASIC,
     scopes::GMAIL_SETTINGS_SHARING,
+    scopes::REPORTS_AUDIT_READONLY,
 ];
 
 /// Scope URLs, one per kind of call.
@@ -57,6 +59,8 @@ pub mod scopes {
     pub const GMAIL_SETTINGS_BASIC: &str = "https://www.googleapis.com/auth/gmail.settings.basic";
     pub const GMAIL_SETTINGS_SHARING: &str =
         "https://www.googleapis.com/auth/gmail.settings.sharing";
+    pub const REPORTS_AUDIT_READONLY: &str =
+        "https://www.googleapis.com/auth/admin.reports.audit.readonly";
 }
 
 /// The Google Workspace licences checked when `license_skus` is empty: product `Google-Apps`

@@ -14,6 +14,7 @@ pub(crate) mod api;
 mod auth;
 mod errors;
 pub(crate) mod pace;
+mod sign_ins;
 
 use crate::pace::{OrgPace, PacePlan, Pacing};
 use api::Api;

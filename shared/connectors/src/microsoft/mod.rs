@@ -13,6 +13,7 @@ pub(crate) mod auth;
 mod cloud;
 mod errors;
 pub(crate) mod pace;
+mod sign_ins;
 
 use crate::pace::{OrgPace, PacePlan, Pacing};
 use api::Api;

@@ -166,7 +166,7 @@ fn rate_limit_wait(response: &Response) -> Option<Duration> {
 }
 
 /// The `rel="next"` target of a `Link` header, if any.
-fn next_link(headers: &HeaderMap) -> Option<url::Url> {
+pub(crate) fn next_link(headers: &HeaderMap) -> Option<url::Url> {
     for value in headers.get_all(reqwest::header::LINK) {
         let Ok(value) = value.to_str() else { continue };
         for part in value.split(',') {

@@ -8,6 +8,7 @@ pub(crate) mod api;
 mod auth;
 mod errors;
 pub(crate) mod pace;
+mod sign_ins;
 
 pub use auth::{OktaCredentials, ServiceApp};
 

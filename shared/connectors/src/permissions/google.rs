@@ -107,6 +107,13 @@ pub(super) const TABLE: &[Permission] = &[
         &[DelegateMailbox, ForwardMail],
         "adds the delegate and the forwarding address, acting as the leaver; has no read method, so only the token request proves it",
     ),
+    scope(
+        scopes::REPORTS_AUDIT_READONLY,
+        Access::Read,
+        // The sign-in watch that follows the suspension reads the login activity.
+        &[Suspend],
+        "reads the leaver's logins (Reports API, login activity) after the cutoff for the sign-in watch; not needed when the tenant's sign_in_watch.hours is 0",
+    ),
     Permission {
         provider: Provider::Google,
         kind: Kind::GoogleAdminRole,

@@ -23,7 +23,7 @@ pub(super) const TABLE: &[Permission] = &[
         ],
         privileged_only: false,
         console: ROLE_CONSOLE,
-        note: "reads users, group memberships, systems and Apple MDM devices (Command Runner cannot use the API)",
+        note: "reads users, group memberships, systems and Apple MDM devices (Command Runner cannot use the API), and the leaver's sign-ins in Directory Insights (services sso and directory) for the sign-in watch after the cutoff",
     },
     Permission {
         provider: Provider::Jumpcloud,

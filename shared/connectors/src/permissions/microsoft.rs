@@ -126,6 +126,15 @@ pub(super) const TABLE: &[Permission] = &[
         "reads the auto-reply and the mailbox type (userPurpose) the conversion is read back from",
     ),
     graph(
+        "AuditLog.Read.All",
+        Some("b0afded3-3588-46d8-8b3d-9842eff778da"),
+        Access::Read,
+        // The sign-in watch that follows the lockout reads the sign-in log.
+        &[Suspend],
+        &[],
+        "reads the leaver's sign-ins (/auditLogs/signIns) after the cutoff for the sign-in watch; the tenant needs Entra ID P1 or P2; not needed when the tenant's sign_in_watch.hours is 0",
+    ),
+    graph(
         "DeviceManagementManagedDevices.Read.All",
         Some("2f51be20-0bb4-4fed-bf7b-db946066c75e"),
         Access::Read,

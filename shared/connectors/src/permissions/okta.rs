@@ -96,6 +96,14 @@ pub(super) const TABLE: &[Permission] = &[
         &[],
         "removes direct app assignments",
     ),
+    scope(
+        "okta.logs.read",
+        Access::Read,
+        // The sign-in watch that follows a lockout reads the System Log.
+        &[Suspend, Deactivate],
+        &[],
+        "reads the leaver's sign-ins from the System Log after the cutoff (the sign-in watch; not needed when the tenant's sign_in_watch.hours is 0)",
+    ),
     Permission {
         provider: Provider::Okta,
         kind: Kind::OktaAdminRole,

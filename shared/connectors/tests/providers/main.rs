@@ -13,4 +13,5 @@ mod okta;
 mod pacing;
 mod preflight;
 mod scim;
+mod sign_ins;
 mod slack;

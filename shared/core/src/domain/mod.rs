@@ -8,6 +8,7 @@ mod human;
 mod notice;
 mod run;
 mod saas;
+mod sign_in;
 mod step;
 mod subject;
 mod tenant;
@@ -24,6 +25,7 @@ pub use saas::{
     GithubPolicy, ManualAppPolicy, SaasPolicy, ScimAppPolicy, ScimDeactivation, SeatOutcome,
     SeatPlan, SlackPlan, SlackPolicy,
 };
+pub use sign_in::{LogReading, Reopening, SignIn, SignInWatch, SignInWatchPolicy};
 pub use step::{
     Lease, PendingOperation, Step, StepError, StepErrorClass, StepResult, StepState, Streaks,
     Waiver, app_step_key, step_key,

@@ -40,6 +40,9 @@ pub struct Run {
     /// concurrent functions) never interleave their files in one bundle location.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finalizing: Option<crate::domain::Lease>,
+    /// After the run closed: what the providers' sign-in logs said, and every reopening.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_watch: Option<crate::domain::SignInWatch>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -43,6 +43,8 @@ pub struct TenantPolicy {
     /// The time within which access must be removed, as the tenant's control states it: what
     /// period reports grade each leaver against.
     pub sla: SlaPolicy,
+    /// How long after the cutoff a closed run's sign-ins are watched.
+    pub sign_in_watch: crate::domain::SignInWatchPolicy,
 }
 
 /// The tenant's access-removal SLA: `within` of the moment `from` names.
@@ -322,6 +324,7 @@ impl TenantPolicy {
             early: None,
             date_window: passage_hris::DateWindow::default(),
             sla: SlaPolicy::default(),
+            sign_in_watch: crate::domain::SignInWatchPolicy::default(),
         }
     }
 }

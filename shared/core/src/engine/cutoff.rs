@@ -11,7 +11,8 @@ use serde_json::json;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fired {
     Started,
-    /// The run is not due yet (it was rescheduled later); the timer will fire again.
+    /// The run is not due yet (it was rescheduled later), or its sign-in watch goes on: the
+    /// timer will fire again.
     NotYet,
     /// Already started, closed or cancelled: nothing to do.
     Ignored,
@@ -38,6 +39,13 @@ impl Engine {
                 return Err(EngineError::NotFound(format!("run {run_id}")));
             };
             let now = self.now();
+            if run.state == RunState::Closed && run.sign_in_watch.is_some() {
+                // A closed run's timer wakes its sign-in watch.
+                return Ok(match self.watch_sign_ins(run_id).await? {
+                    super::Watched::Again => Fired::NotYet,
+                    super::Watched::Done => Fired::Ignored,
+                });
+            }
             if run.state != RunState::Scheduled {
                 // A duplicate or late fire moves nothing; like the sweep, it still makes sure
                 // nothing is left unqueued.

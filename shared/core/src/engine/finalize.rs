@@ -85,6 +85,7 @@ impl Engine {
     /// to another: the caller rebuilds.
     async fn seal(&self, mut run: Run, steps: &[Step]) -> Result<Option<BundleRef>, EngineError> {
         let cancelled = run.state == RunState::Cancelled;
+        self.begin_watch(&mut run).await?;
         let mut write = Write::new(&run, self.now());
         if run.state == RunState::Blocked {
             write.run(&mut run, RunInput::Unblocked)?;
@@ -109,7 +110,7 @@ impl Engine {
         let location = self
             .ports
             .evidence
-            .put_bundle(&run.tenant, &run.id, &files)
+            .put_bundle(&run.tenant, &super::watch::bundle_slot(&run), &files)
             .await?;
         if !cancelled {
             write.run(&mut run, RunInput::Close)?;
@@ -130,11 +131,12 @@ impl Engine {
         closed.detail = json!({"sequence": sequence, "manifest_sha256": new_head.manifest_sha256, "location": bundle.location});
         let tenant = run.tenant.clone();
         write.commit.chain = Some((tenant.clone(), head, new_head.clone()));
-        write.commit.runs.push(run);
+        write.commit.runs.push(run.clone());
         write.commit.events.push(closed);
         if self.write(write).await?.is_none() {
             return Ok(None);
         }
+        self.arm_watch(&run).await?;
         self.publish_checkpoint_after(&tenant, &new_head, signer.as_ref())
             .await;
         Ok(Some(bundle))

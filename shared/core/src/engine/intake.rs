@@ -459,6 +459,7 @@ fn scheduled_run(
         exceptions: Vec::new(),
         bundle: None,
         finalizing: None,
+        sign_in_watch: None,
         early_at: None,
     }
 }

@@ -18,6 +18,7 @@ mod release;
 mod report;
 mod sla;
 mod sweep;
+mod watch;
 mod worker;
 
 pub use cutoff::Fired;
@@ -30,6 +31,7 @@ pub use keys::Rotated;
 pub use operator::ManualLeaver;
 pub use preview::{PlanPreview, PlanRequest, ProviderRead};
 pub use sweep::SweepReport;
+pub use watch::Watched;
 pub use worker::Disposition;
 
 use crate::ports::{

@@ -40,13 +40,20 @@ pub fn build_bundle(input: &BundleInput<'_>) -> Result<(BundleFiles, Statement),
     let access = access_files(run, input.steps);
     put(&mut files, "access.json", &access.items)?;
     put(&mut files, "exceptions.json", &access.exceptions)?;
+    let sign_ins = super::sign_ins::sign_in_files(run);
+    if let Some((file, _)) = &sign_ins {
+        put(&mut files, "sign-ins.json", file)?;
+    }
     files
         .insert(
             "VERIFY.md",
             verify_instructions(run.tenant.as_str(), false).into_bytes(),
         )
         .map_err(|e| e.to_string())?;
-    let manifest = manifest(input, &files, steps, access.summary)?;
+    let mut manifest = manifest(input, &files, steps, access.summary)?;
+    if let (Some((_, summary)), Some(m)) = (sign_ins, manifest.as_object_mut()) {
+        m.insert("sign_in_watch".into(), summary);
+    }
     let manifest_bytes = passage_jcs::to_canonical_vec(&manifest).map_err(|e| e.to_string())?;
     let manifest_sha256 = sha256_hex(&manifest_bytes);
     files

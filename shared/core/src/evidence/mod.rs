@@ -15,6 +15,8 @@
 //! - `access.json`: every access item the snapshots recorded, graded (removed, absent, remains,
 //!   pending, attested) with where each grade was read; `exceptions.json`: the items operators
 //!   accepted as staying, with who, why and until when.
+//! - `sign-ins.json` (a run under the sign-in watch): each provider's sign-in log reading after
+//!   the cutoff, the sign-ins found, and every reopening they caused.
 //!
 //! Each tenant's bundles form a hash chain; a key rotation is a link of its own
 //! ([`build_rotation`]), and signed checkpoints of the chain head ([`Checkpoint`]) show when
@@ -29,6 +31,7 @@ mod files;
 mod instructions;
 mod keyset;
 mod rotation;
+mod sign_ins;
 mod statement;
 mod timestamp;
 pub(crate) mod verify;

@@ -17,6 +17,8 @@ pub enum RunInput {
     Unblocked,
     /// The closure gate opened and the evidence is signed and stored.
     Close,
+    /// The sign-in watch found the leaver signed in after the cutoff: access was not cut.
+    Reopen,
 }
 
 impl RunInput {
@@ -28,6 +30,7 @@ impl RunInput {
             RunInput::StepFailed => "step_failed",
             RunInput::Unblocked => "unblocked",
             RunInput::Close => "close",
+            RunInput::Reopen => "reopen",
         }
     }
 }
@@ -64,6 +67,8 @@ pub fn transition(
         (Blocked, Unblocked) => (Running, vec![ReleaseReadySteps]),
         (Running, Unblocked) => (Running, vec![]),
         (Running, Close) => (Closed, vec![]),
+        // Only a closed run reopens; it closes again only through the gate (`Close`).
+        (Closed, Reopen) => (Running, vec![ReleaseReadySteps]),
         _ => {
             return Err(TransitionError {
                 machine: "run",
@@ -141,6 +146,20 @@ mod tests {
     fn a_cancellation_is_signed_and_its_timer_removed() {
         let (_, cmds) = transition(Scheduled, Cancel).unwrap();
         assert_eq!(cmds, vec![RunCommand::CancelTimer, RunCommand::Finalize]);
+    }
+
+    #[test]
+    fn only_a_closed_run_reopens_and_it_works_its_steps_again() {
+        for s in STATES {
+            let r = transition(s, Reopen);
+            if s == Closed {
+                assert_eq!(r.unwrap(), (Running, vec![RunCommand::ReleaseReadySteps]));
+            } else {
+                assert!(r.is_err(), "{s:?} accepted a reopening");
+            }
+        }
+        // Reopened, the run closes again only through the gate's `Close`.
+        assert_eq!(transition(Running, Close).unwrap().0, Closed);
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub enum StepInput {
     AwaitPeople,
     /// The last outstanding item of a human step was confirmed.
     Confirmed,
+    /// The leaver signed in after the cutoff: a verified lockout is done again.
+    Relock,
 }
 
 impl StepInput {
@@ -54,6 +56,7 @@ impl StepInput {
             StepInput::OperatorRetry => "operator_retry",
             StepInput::AwaitPeople => "await_people",
             StepInput::Confirmed => "confirmed",
+            StepInput::Relock => "relock",
         }
     }
 }
@@ -99,6 +102,7 @@ pub fn transition(
             Waive { critical: false },
         ) => (Waived, vec![ReconsiderBlock, ReleaseDependents]),
         (Failed, OperatorRetry) => (Ready, vec![ReconsiderBlock, Enqueue]),
+        (Verified, Relock) => (Ready, vec![Enqueue]),
         _ => {
             return Err(TransitionError {
                 machine: "step",
@@ -127,7 +131,8 @@ mod tests {
         Waived,
         Awaiting,
     ];
-    const INPUTS: [StepInput; 14] = [
+    const INPUTS: [StepInput; 15] = [
+        Relock,
         AwaitPeople,
         Confirmed,
         DependenciesMet,
@@ -160,6 +165,7 @@ mod tests {
                 Waive { critical: false },
             ) => Some(Waived),
             (Failed, OperatorRetry) => Some(Ready),
+            (Verified, Relock) => Some(Ready),
             _ => None,
         }
     }
@@ -182,12 +188,19 @@ mod tests {
     }
 
     #[test]
-    fn verified_and_waived_are_final() {
+    fn verified_and_waived_are_final_but_for_a_relock_after_a_late_sign_in() {
         for s in [Verified, Waived] {
             for i in INPUTS {
+                if (s, i) == (Verified, Relock) {
+                    continue;
+                }
                 assert!(transition(s, i).is_err(), "{s:?} accepted {i:?}");
             }
         }
+        assert_eq!(
+            transition(Verified, Relock).unwrap(),
+            (Ready, vec![StepCommand::Enqueue])
+        );
     }
 
     #[test]

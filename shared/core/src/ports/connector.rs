@@ -165,4 +165,14 @@ pub trait ConnectorRegistry: Send + Sync {
     fn connector_for(&self, tenant: &TenantPolicy, step: &Step) -> Option<Arc<dyn Connector>> {
         self.connector(tenant, step.provider)
     }
+
+    /// The tenant's sign-in log at `provider`, when its connection can read one. None: the
+    /// sign-in watch records the provider as not observable.
+    fn sign_in_log(
+        &self,
+        _tenant: &TenantPolicy,
+        _provider: Provider,
+    ) -> Option<Arc<dyn crate::ports::SignInLog>> {
+        None
+    }
 }

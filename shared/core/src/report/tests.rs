@@ -71,6 +71,7 @@ fn record(n: u32, cutoff: &str, removed_after: Option<SignedDuration>) -> RunRec
             location: String::new(),
         }),
         finalizing: None,
+        sign_in_watch: None,
     };
     let mut steps = crate::plan::build(&id, &TenantPolicy::new("acme"), None).unwrap();
     for (i, s) in steps.iter_mut().enumerate() {

@@ -6,14 +6,16 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use passage_core::cutoff::CutoffRequest;
 use passage_core::domain::{
-    Action, AttemptRecord, Provider, RunState, Step, StepState, TenantPolicy, step_key,
+    Action, AttemptRecord, Provider, RunState, SignIn, Step, StepState, Subject, TenantPolicy,
+    step_key,
 };
 use passage_core::engine::{Disposition, Engine, EngineSettings, ManualLeaver, Ports};
 use passage_core::ids::{RunId, StepKey, TenantId};
 use passage_core::ports::{
     ActionDone, ActionFailure, ActionOutcome, ActionReport, ActionRequest, Channel, Clock,
     Connector, ConnectorRegistry, Delivery, FailureClass, NoHrSources, Notice, NoticeDelivery,
-    Notifier, QueueError, QueueMessage, RunStore, StaticTenants, StepQueue, Timer, TimerError,
+    Notifier, QueueError, QueueMessage, RunStore, SignInError, SignInLog, SignInRead,
+    StaticTenants, StepQueue, Timer, TimerError,
 };
 use passage_embedded::{Database, FsEvidenceStore, KeyFileVault, SqliteStore};
 use serde_json::json;
@@ -196,11 +198,52 @@ impl Connector for ScriptedOkta {
     }
 }
 
-struct Registry(Arc<dyn Connector>);
+/// Okta's sign-in log as the test scripts it: the entries it holds, and whether a read stops
+/// before its last page or fails outright.
+#[derive(Default)]
+pub struct ScriptedSignIns {
+    pub entries: Mutex<Vec<SignIn>>,
+    /// Reads stop after the first page: what was read comes back with `complete: false`.
+    pub partial: Mutex<bool>,
+    /// Reads fail outright.
+    pub broken: Mutex<bool>,
+    pub reads: Mutex<u32>,
+}
+
+#[async_trait]
+impl SignInLog for ScriptedSignIns {
+    async fn sign_ins(&self, _: &Subject, since: Timestamp) -> Result<SignInRead, SignInError> {
+        *self.reads.lock().unwrap() += 1;
+        if *self.broken.lock().unwrap() {
+            return Err(SignInError {
+                code: "E0000009".into(),
+                message: "internal server error".into(),
+            });
+        }
+        let partial = *self.partial.lock().unwrap();
+        let entries = self.entries.lock().unwrap();
+        let found = entries.iter().filter(|s| s.at >= since);
+        Ok(SignInRead {
+            sign_ins: found
+                .take(if partial { 0 } else { usize::MAX })
+                .cloned()
+                .collect(),
+            complete: !partial,
+            stopped: partial.then(|| "page 2: 500 E0000009".into()),
+            calls: Vec::new(),
+        })
+    }
+}
+
+struct Registry(Arc<dyn Connector>, Arc<ScriptedSignIns>);
 
 impl ConnectorRegistry for Registry {
     fn connector(&self, _: &TenantPolicy, provider: Provider) -> Option<Arc<dyn Connector>> {
         (provider == Provider::Okta).then(|| self.0.clone())
+    }
+
+    fn sign_in_log(&self, _: &TenantPolicy, provider: Provider) -> Option<Arc<dyn SignInLog>> {
+        (provider == Provider::Okta).then(|| self.1.clone() as Arc<dyn SignInLog>)
     }
 }
 
@@ -216,6 +259,7 @@ pub struct World {
     pub clock: Arc<TestClock>,
     pub okta: Arc<ScriptedOkta>,
     pub notifier: Arc<RecordingNotifier>,
+    pub sign_ins: Arc<ScriptedSignIns>,
     pub tenant: TenantId,
     pub evidence: FsEvidenceStore,
     _dir: tempfile::TempDir,
@@ -260,6 +304,7 @@ impl World {
         let timer = Arc::new(RecordingTimer::default());
         let okta = Arc::new(ScriptedOkta::new(clock.clone()));
         let notifier = Arc::new(RecordingNotifier::default());
+        let sign_ins = Arc::new(ScriptedSignIns::default());
         let evidence = FsEvidenceStore::new(dir.path().join("bundles"));
         let ports = Ports {
             store: Arc::new(store.clone()),
@@ -269,7 +314,7 @@ impl World {
             evidence: Arc::new(evidence.clone()),
             timer: timer.clone(),
             clock: clock.clone(),
-            connectors: Arc::new(Registry(connector(okta.clone()))),
+            connectors: Arc::new(Registry(connector(okta.clone()), sign_ins.clone())),
             tenants: Arc::new(StaticTenants::new(vec![tenant_policy])),
             hr: Arc::new(NoHrSources),
             notifier: notifier.clone(),
@@ -288,6 +333,7 @@ impl World {
             clock,
             okta,
             notifier,
+            sign_ins,
             tenant,
             evidence,
             _dir: dir,

@@ -5,5 +5,6 @@
 mod contract;
 mod engine_commands;
 mod engine_retry;
+mod engine_watch;
 mod engine_world;
 mod store_contract;

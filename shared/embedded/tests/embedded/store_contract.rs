@@ -44,6 +44,7 @@ fn run(id: &str, key: &str) -> passage_core::Run {
         exceptions: Vec::new(),
         bundle: None,
         finalizing: None,
+        sign_in_watch: None,
         early_at: None,
     }
 }
