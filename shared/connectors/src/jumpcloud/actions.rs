@@ -50,8 +50,8 @@ async fn act(
 
 /// A system user (`systemuserreturn`), the fields Passage uses.
 #[derive(Clone, Debug)]
-struct User {
-    id: String,
+pub(crate) struct User {
+    pub(crate) id: String,
     email: String,
     state: String,
     suspended: bool,
@@ -116,7 +116,15 @@ async fn find_user(
             return User::parse(answer.body);
         }
     }
-    let email = req.subject.email.trim();
+    find_by_email(api, req.subject.email.trim(), calls).await
+}
+
+/// The one user whose e-mail (or, failing that, alternate e-mail) is `email`.
+pub(crate) async fn find_by_email(
+    api: &Api,
+    email: &str,
+    calls: &mut Calls,
+) -> Result<User, ActionFailure> {
     let mut found = users_with(api, "email", email, calls).await?;
     if found.is_empty() {
         // HR often knows the address JumpCloud keeps as the second one.

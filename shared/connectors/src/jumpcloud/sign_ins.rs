@@ -94,36 +94,19 @@ impl SignInLog for JumpCloudConnector {
     }
 }
 
-/// The leaver's JumpCloud id, by e-mail as the actions find them.
+/// The leaver's JumpCloud id, found by e-mail exactly as the actions find them.
 async fn user_id(
     api: &Api,
     subject: &Subject,
     calls: &mut Vec<CallRecord>,
 ) -> Result<String, SignInError> {
-    let email = subject.email.trim();
-    let mut url = api.url(&["api", "systemusers"]);
-    url.query_pairs_mut()
-        .append_pair("filter", &format!("email:$eq:{email}"));
-    let found = api.list_v1(url, calls).await.map_err(|e| SignInError {
-        code: e.code,
-        message: e.message,
-    })?;
-    let ids: Vec<&str> = found
-        .iter()
-        .filter(|u| {
-            u["email"]
-                .as_str()
-                .is_some_and(|e| e.eq_ignore_ascii_case(email))
-        })
-        .filter_map(|u| u["_id"].as_str().or_else(|| u["id"].as_str()))
-        .collect();
-    match ids.as_slice() {
-        [id] => Ok((*id).to_owned()),
-        _ => Err(SignInError {
-            code: "user_not_found".into(),
-            message: format!("{} JumpCloud users have email {email}", ids.len()),
-        }),
-    }
+    let user = super::actions::find_by_email(api, subject.email.trim(), calls)
+        .await
+        .map_err(|e| SignInError {
+            code: e.code,
+            message: e.message,
+        })?;
+    Ok(user.id)
 }
 
 fn sign_in(event: &Value) -> Option<SignIn> {
