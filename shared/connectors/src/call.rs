@@ -491,6 +491,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_read_in_a_branch_is_repeated_after_the_attempts_progress_and_joined_once() {
+        let ok = provider().await.join("/200").unwrap();
+        let dialect = Counting::default();
+        let mut calls = Vec::new();
+        send(
+            &http::client(),
+            &dialect,
+            &call(ok.clone(), &[]),
+            &mut calls,
+        )
+        .await
+        .unwrap();
+        let branches = Branches::of(&calls);
+        let (mut failing, mut passing) = (branches.branch(), branches.branch());
+        let (client, dead, ok) = (http::client(), call(dead_port(), &[]), call(ok, &[]));
+        let (failed, passed) = futures::join!(
+            send(&client, &dialect, &dead, &mut failing),
+            send(&client, &dialect, &ok, &mut passing),
+        );
+        assert!(failed.is_err() && passed.is_ok());
+        branches.join(&mut calls, failing);
+        branches.join(&mut calls, passing);
+        let statuses: Vec<_> = calls.iter().map(|c| c.status).collect();
+        assert_eq!(
+            statuses,
+            [200, 0, 0, 0, 200],
+            "the attempt's success once, the branch's read and its repeats, the other branch's read"
+        );
+    }
+
+    #[tokio::test]
     async fn a_write_is_never_repeated_even_after_progress() {
         let ok = provider().await.join("/200").unwrap();
         let dialect = Counting::default();
