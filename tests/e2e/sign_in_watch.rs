@@ -272,8 +272,65 @@ async fn entra_google_and_jumpcloud_sign_ins_each_reopen_lock_out_again_and_aler
         let subject = alert.json["subject"].as_str().unwrap();
         assert!(subject.contains(provider), "{subject}");
     }
-    let watch = run.sign_in_watch.unwrap();
+    let watch = run.sign_in_watch.as_ref().unwrap();
     assert_eq!(watch.reopenings.len(), 3);
+    period_view_holds_every_bundle_of(&sb, &run).await;
     sb.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The auditor's period view serves a reopened run's later bundles beside its first: without
+/// them the period's chain would show a gap.
+async fn period_view_holds_every_bundle_of(sb: &Sandbox, run: &passage_core::Run) {
+    let day = passage_core::report::termination_date_of(run);
+    let issued = passage_report::publish::issue_period_link(
+        &sb.system.engine,
+        &passage_report::publish::LinkRequest {
+            tenant: &run.tenant,
+            period: passage_core::report::Period::new(day, day).unwrap(),
+            valid_for: Duration::from_secs(3600),
+            actor: "cli:test",
+            link_key: sb.system.link_key.expose().as_bytes(),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let index = reqwest::get(format!("{}{}", sb.base_url, issued.path))
+        .await
+        .unwrap();
+    assert_eq!(index.status(), 200);
+    let page = index.text().await.unwrap();
+    for n in 1..=3 {
+        let slot = passage_core::engine::reopened_slot(&run.id, n);
+        assert!(
+            page.contains(&format!("bundles/{slot}/manifest.json")),
+            "the period index lists {slot}"
+        );
+    }
+    let (path, query) = issued.path.split_once('?').unwrap();
+    let slot = passage_core::engine::reopened_slot(&run.id, 3);
+    let url = format!("{}{path}/bundles/{slot}/sign-ins.json?{query}", sb.base_url);
+    let sign_ins = reqwest::get(url).await.unwrap();
+    assert_eq!(
+        sign_ins.status(),
+        200,
+        "the latest bundle's files are served"
+    );
+    let archive = reqwest::get(format!("{}{path}/archive.tar?{query}", sb.base_url))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    // Tar keeps each member's name in plain text in its header.
+    let names = String::from_utf8_lossy(&archive);
+    for slot in std::iter::once(run.id.clone())
+        .chain((1..=3).map(|n| passage_core::engine::reopened_slot(&run.id, n)))
+    {
+        assert!(
+            names.contains(&format!("bundles/{slot}/manifest.json")),
+            "the archive holds {slot}"
+        );
+    }
 }

@@ -185,20 +185,56 @@ fn period_runs(report: &PeriodReport) -> Vec<String> {
     leavers.chain(cancelled).collect()
 }
 
-async fn bundle_of(host: &ApiState, tenant: &TenantId, run: &str) -> Result<BundleFiles, ApiError> {
+/// Whether `slot` holds a bundle of one of the period's runs: a run's first bundle, or one it
+/// closed with after a late sign-in reopened it.
+fn in_period(report: &PeriodReport, slot: &str) -> bool {
+    let run = passage_core::engine::run_of_slot(slot);
+    period_runs(report).iter().any(|r| r == run)
+}
+
+/// Every bundle of the period, by slot: each run's first bundle, then those it closed with
+/// after each reopening, in order. Leaving the later ones out would show the auditor a gap
+/// in the chain.
+async fn period_bundles(
+    host: &ApiState,
+    tenant: &TenantId,
+    report: &PeriodReport,
+) -> Result<Vec<(String, BundleFiles)>, ApiError> {
+    let mut bundles = Vec::new();
+    for run in period_runs(report) {
+        bundles.push((run.clone(), bundle_of(host, tenant, &run).await?));
+        for n in 1.. {
+            let slot = passage_core::engine::reopened_slot(&RunId::new(run.as_str()), n);
+            match stored(host, tenant, slot.as_str()).await? {
+                Some(files) => bundles.push((slot.to_string(), files)),
+                None => break,
+            }
+        }
+    }
+    Ok(bundles)
+}
+
+async fn stored(
+    host: &ApiState,
+    tenant: &TenantId,
+    slot: &str,
+) -> Result<Option<BundleFiles>, ApiError> {
     host.engine
         .ports()
         .evidence
-        .get_bundle(tenant, &RunId::new(run))
+        .get_bundle(tenant, &RunId::new(slot))
         .await
-        .map_err(evidence_error)?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorKind::NotFound,
-                "not_found",
-                format!("no bundle for run {run}"),
-            )
-        })
+        .map_err(evidence_error)
+}
+
+async fn bundle_of(host: &ApiState, tenant: &TenantId, run: &str) -> Result<BundleFiles, ApiError> {
+    stored(host, tenant, run).await?.ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::NotFound,
+            "not_found",
+            format!("no bundle for run {run}"),
+        )
+    })
 }
 
 fn content_type(path: &str) -> &'static str {
@@ -267,7 +303,7 @@ async fn bundle_file(
 ) -> Result<Response, ApiError> {
     let what = format!("bundles/{run}/{path}");
     let o = open(&host, (&tenant, &period), &q, &what).await?;
-    if !period_runs(&o.report).contains(&run) {
+    if !in_period(&o.report, &run) {
         return Err(ApiError::new(
             ErrorKind::NotFound,
             "not_found",
@@ -307,13 +343,11 @@ async fn archive(
     Query(q): Query<LinkQuery>,
 ) -> Result<Response, ApiError> {
     let o = open(&host, (&tenant, &period), &q, "archive.tar").await?;
-    let mut bundles = Vec::new();
-    for run in period_runs(&o.report) {
-        bundles.push((
-            format!("bundles/{run}"),
-            bundle_of(&host, &o.tenant, &run).await?,
-        ));
-    }
+    let bundles: Vec<_> = period_bundles(&host, &o.tenant, &o.report)
+        .await?
+        .into_iter()
+        .map(|(slot, files)| (format!("bundles/{slot}"), files))
+        .collect();
     let mut dirs: Vec<(String, &BundleFiles)> = vec![("report".into(), &o.files)];
     dirs.extend(bundles.iter().map(|(p, f)| (p.clone(), f)));
     let tar = passage_report::tar_archive(&dirs, mtime(&o.report)).map_err(tar_error)?;
@@ -341,9 +375,8 @@ async fn keys(
         }
     };
     add(o.files.get("signing-key.pem"), "report".into());
-    for run in period_runs(&o.report) {
-        let files = bundle_of(&host, &o.tenant, &run).await?;
-        add(files.get("signing-key.pem"), run);
+    for (slot, files) in period_bundles(&host, &o.tenant, &o.report).await? {
+        add(files.get("signing-key.pem"), slot);
     }
     let keys: Vec<_> = by_fingerprint
         .into_iter()
@@ -421,8 +454,7 @@ async fn index(
         "the evidence chain head the report covers, and now",
     ));
     let mut bundles = Vec::new();
-    for run in period_runs(&o.report) {
-        let files = bundle_of(&host, &o.tenant, &run).await?;
+    for (run, files) in period_bundles(&host, &o.tenant, &o.report).await? {
         let list = files
             .paths()
             .map(|p| entry(&base, &o.query, &format!("bundles/{run}/{p}"), ""))

@@ -31,7 +31,7 @@ pub use keys::Rotated;
 pub use operator::ManualLeaver;
 pub use preview::{PlanPreview, PlanRequest, ProviderRead};
 pub use sweep::SweepReport;
-pub use watch::Watched;
+pub use watch::{Watched, reopened_slot, run_of_slot};
 pub use worker::Disposition;
 
 use crate::ports::{

@@ -297,7 +297,21 @@ fn reopen(
 pub(super) fn bundle_slot(run: &Run) -> RunId {
     match run.sign_in_watch.as_ref().map_or(0, |w| w.reopenings.len()) {
         0 => run.id.clone(),
-        n => RunId::new(format!("{}.reopened-{n}", run.id)),
+        n => reopened_slot(&run.id, n),
+    }
+}
+
+/// Where the bundle a run closed with after its `n`th reopening is kept, beside the first
+/// (numbered from 1, without gaps): the one naming rule stores and archives both follow.
+pub fn reopened_slot(run: &RunId, n: usize) -> RunId {
+    RunId::new(format!("{run}.reopened-{n}"))
+}
+
+/// The run a bundle slot belongs to: itself, or the run of a `reopened_slot`.
+pub fn run_of_slot(slot: &str) -> &str {
+    match slot.rsplit_once(".reopened-") {
+        Some((run, n)) if n.parse::<usize>().is_ok_and(|n| n > 0) => run,
+        _ => slot,
     }
 }
 
