@@ -62,6 +62,9 @@ enum Command {
     Except(commands::operate::ExceptArgs),
     /// Retry a failed step with a fresh attempt budget.
     Retry(commands::operate::RetryArgs),
+    /// Close a provider's steps (critical ones too) as not applicable, once a fresh read from
+    /// the provider proves the leaver has no account there; the proof goes into the bundle.
+    NotApplicable(commands::operate::NotApplicableArgs),
     /// Cancel a run before its cutoff.
     Cancel(commands::operate::CancelArgs),
     /// Move a run's cutoff before it arrives.
@@ -124,6 +127,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Waive(args) => commands::operate::waive(&cli.config, args).await,
         Command::Except(args) => commands::operate::except(&cli.config, args).await,
         Command::Retry(args) => commands::operate::retry(&cli.config, args).await,
+        Command::NotApplicable(args) => commands::operate::not_applicable(&cli.config, args).await,
         Command::Cancel(args) => commands::operate::cancel(&cli.config, args).await,
         Command::Reschedule(args) => commands::operate::reschedule(&cli.config, args).await,
         Command::Keys(cmd) => commands::keys::run(&cli.config, cmd).await,

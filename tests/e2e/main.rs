@@ -22,6 +22,7 @@ mod intake_errors;
 mod isolation;
 mod keys;
 mod lifecycle;
+mod not_applicable;
 mod operator_cli;
 mod pacing;
 mod period_report;

@@ -101,6 +101,7 @@ pub fn run_fixture(
         started_at: None,
         closed_at: None,
         blocked_reason: None,
+        hold: None,
         cancellation: None,
         exceptions: Vec::new(),
         bundle: None,

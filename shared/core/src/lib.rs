@@ -18,6 +18,7 @@ pub mod pace;
 pub mod plan;
 pub mod ports;
 pub mod preview;
+pub mod remedy;
 pub mod report;
 pub mod retry;
 pub mod seal;

@@ -1,6 +1,7 @@
 //! The nouns of a leaver run: who leaves (subject), under which tenant policy, the run and its
 //! steps, each step's attempts, and the run's event timeline.
 
+mod absence;
 mod action;
 mod attempt;
 mod event;
@@ -12,6 +13,7 @@ mod step;
 mod subject;
 mod tenant;
 
+pub use absence::AbsenceProof;
 pub use action::{Action, Provider};
 pub use attempt::{AttemptRecord, AttemptResult, CallRecord};
 pub use event::RunEvent;
@@ -19,7 +21,7 @@ pub use human::{
     Confirmation, DeviceRecord, HumanItem, HumanStepPolicy, HumanTask, ItemOutcome, NoticeRecord,
 };
 pub use notice::{Channel, NoticeDelivery, NoticeKind};
-pub use run::{BundleRef, Cancellation, Run, RunSource, RunState};
+pub use run::{BundleRef, Cancellation, Run, RunHold, RunSource, RunState};
 pub use saas::{
     GithubPolicy, ManualAppPolicy, SaasPolicy, ScimAppPolicy, ScimDeactivation, SeatOutcome,
     SeatPlan, SlackPlan, SlackPolicy,

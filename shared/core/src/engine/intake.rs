@@ -455,6 +455,7 @@ fn scheduled_run(
         started_at: None,
         closed_at: None,
         blocked_reason: None,
+        hold: None,
         cancellation: None,
         exceptions: Vec::new(),
         bundle: None,

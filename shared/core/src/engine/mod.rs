@@ -11,6 +11,7 @@ mod hr_intake;
 mod human;
 mod intake;
 mod keys;
+mod not_applicable;
 mod operator;
 mod outcome;
 mod preview;

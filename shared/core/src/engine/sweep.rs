@@ -81,7 +81,10 @@ impl Engine {
         let settled = steps.iter().all(|s| {
             matches!(
                 s.state,
-                StepState::Verified | StepState::Waived | StepState::AwaitingCompletion
+                StepState::Verified
+                    | StepState::Waived
+                    | StepState::NotApplicable
+                    | StepState::AwaitingCompletion
             )
         });
         if !settled {

@@ -161,6 +161,7 @@ impl Engine {
             | StepState::Verified
             | StepState::Failed
             | StepState::Waived
+            | StepState::NotApplicable
             | StepState::Awaiting => Some(Disposition::Ack),
             // A live worker holds it; look again just after its lease would end.
             StepState::InFlight => {

@@ -31,6 +31,9 @@ pub enum StepInput {
     Waive { critical: bool },
     /// An operator asked for a failed step to be tried again.
     OperatorRetry,
+    /// An operator closed the step after a fresh read proved the leaver has no account at
+    /// the provider. Not while a worker acts on it: its outcome would contradict the proof.
+    ProvenAbsent,
     /// A human step was opened: its items now wait for people to confirm them.
     AwaitPeople,
     /// The last outstanding item of a human step was confirmed.
@@ -52,6 +55,7 @@ impl StepInput {
             StepInput::Waive { critical: true } => "waive_critical",
             StepInput::Waive { critical: false } => "waive",
             StepInput::OperatorRetry => "operator_retry",
+            StepInput::ProvenAbsent => "proven_absent",
             StepInput::AwaitPeople => "await_people",
             StepInput::Confirmed => "confirmed",
         }
@@ -99,6 +103,9 @@ pub fn transition(
             Waive { critical: false },
         ) => (Waived, vec![ReconsiderBlock, ReleaseDependents]),
         (Failed, OperatorRetry) => (Ready, vec![ReconsiderBlock, Enqueue]),
+        (Pending | Ready | RetryWait | AwaitingCompletion | Failed, ProvenAbsent) => {
+            (NotApplicable, vec![ReconsiderBlock, ReleaseDependents])
+        }
         _ => {
             return Err(TransitionError {
                 machine: "step",
@@ -116,7 +123,7 @@ mod tests {
     use StepInput::*;
     use StepState::*;
 
-    const STATES: [StepState; 9] = [
+    const STATES: [StepState; 10] = [
         Pending,
         Ready,
         InFlight,
@@ -126,8 +133,9 @@ mod tests {
         Failed,
         Waived,
         Awaiting,
+        NotApplicable,
     ];
-    const INPUTS: [StepInput; 14] = [
+    const INPUTS: [StepInput; 15] = [
         AwaitPeople,
         Confirmed,
         DependenciesMet,
@@ -142,6 +150,7 @@ mod tests {
         Waive { critical: true },
         Waive { critical: false },
         OperatorRetry,
+        ProvenAbsent,
     ];
 
     fn expected(state: StepState, input: StepInput) -> Option<StepState> {
@@ -160,6 +169,9 @@ mod tests {
                 Waive { critical: false },
             ) => Some(Waived),
             (Failed, OperatorRetry) => Some(Ready),
+            (Pending | Ready | RetryWait | AwaitingCompletion | Failed, ProvenAbsent) => {
+                Some(NotApplicable)
+            }
             _ => None,
         }
     }
@@ -183,7 +195,7 @@ mod tests {
 
     #[test]
     fn verified_and_waived_are_final() {
-        for s in [Verified, Waived] {
+        for s in [Verified, Waived, NotApplicable] {
             for i in INPUTS {
                 assert!(transition(s, i).is_err(), "{s:?} accepted {i:?}");
             }
@@ -200,6 +212,18 @@ mod tests {
         assert_eq!(
             transition(Failed, OperatorRetry).unwrap().1,
             vec![ReconsiderBlock, Enqueue]
+        );
+    }
+
+    #[test]
+    fn proven_absence_never_races_a_worker_and_releases_dependents() {
+        assert!(transition(InFlight, ProvenAbsent).is_err());
+        assert_eq!(
+            transition(Failed, ProvenAbsent).unwrap(),
+            (
+                NotApplicable,
+                vec![StepCommand::ReconsiderBlock, StepCommand::ReleaseDependents]
+            )
         );
     }
 

@@ -40,6 +40,7 @@ fn run(id: &str, key: &str) -> passage_core::Run {
         started_at: None,
         closed_at: None,
         blocked_reason: None,
+        hold: None,
         cancellation: None,
         exceptions: Vec::new(),
         bundle: None,
