@@ -65,6 +65,8 @@ enum Command {
     /// Close a provider's steps (critical ones too) as not applicable, once a fresh read from
     /// the provider proves the leaver has no account there; the proof goes into the bundle.
     NotApplicable(commands::operate::NotApplicableArgs),
+    /// Release runs the go-live guard holds (one, or --all of a tenant's).
+    Approve(commands::operate::ApproveArgs),
     /// Cancel a run before its cutoff.
     Cancel(commands::operate::CancelArgs),
     /// Move a run's cutoff before it arrives.
@@ -128,6 +130,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Except(args) => commands::operate::except(&cli.config, args).await,
         Command::Retry(args) => commands::operate::retry(&cli.config, args).await,
         Command::NotApplicable(args) => commands::operate::not_applicable(&cli.config, args).await,
+        Command::Approve(args) => commands::operate::approve(&cli.config, args).await,
         Command::Cancel(args) => commands::operate::cancel(&cli.config, args).await,
         Command::Reschedule(args) => commands::operate::reschedule(&cli.config, args).await,
         Command::Keys(cmd) => commands::keys::run(&cli.config, cmd).await,

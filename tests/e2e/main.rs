@@ -14,6 +14,7 @@ mod crash_recovery;
 mod data_dir;
 mod faults;
 mod first_run;
+mod go_live_guard;
 mod hr_changes;
 mod hr_webhooks;
 mod http_limits;

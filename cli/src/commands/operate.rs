@@ -34,6 +34,20 @@ pub struct NotApplicableArgs {
 }
 
 #[derive(Args)]
+pub struct ApproveArgs {
+    #[arg(long)]
+    tenant: String,
+    /// One held run.
+    #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+    run: Option<String>,
+    /// Every run of the tenant the go-live guard holds.
+    #[arg(long)]
+    all: bool,
+    #[arg(long, default_value_t = default_actor())]
+    actor: String,
+}
+
+#[derive(Args)]
 pub struct ExceptArgs {
     run_id: String,
     /// Access item key, as `passage runs show` lists it (e.g. microsoft.group.<id>).
@@ -124,6 +138,36 @@ pub async fn not_applicable(config: &Path, a: NotApplicableArgs) -> Result<()> {
         println!(
             "{} not applicable (proven absent), by {}",
             step.key, a.actor
+        );
+    }
+    system::warn_if_not_serving(&system);
+    Ok(())
+}
+
+pub async fn approve(config: &Path, a: ApproveArgs) -> Result<()> {
+    use passage_core::engine::Approval;
+    let which = match a.run {
+        Some(run) => Approval::One(RunId::new(run.as_str())),
+        None => Approval::All,
+    };
+    let (_, system) = system::open(config)?;
+    let runs = system
+        .engine
+        .approve(
+            &passage_core::TenantId::new(a.tenant.as_str()),
+            which,
+            &a.actor,
+        )
+        .await?;
+    if runs.is_empty() {
+        println!("no run of tenant {} is held", a.tenant);
+    }
+    for run in &runs {
+        println!(
+            "{} approved by {} ({})",
+            run.id,
+            a.actor,
+            run.state.as_str()
         );
     }
     system::warn_if_not_serving(&system);

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod engine;
 pub mod evidence;
 pub mod gate;
+pub mod guard;
 pub mod ids;
 pub mod link;
 pub mod machine;

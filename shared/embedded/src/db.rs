@@ -30,6 +30,13 @@ fn migrations() -> Migrations<'static> {
              );
              CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit_log (tenant, at_ms, seq);",
         ),
+        // 4: the go-live guard's ledger: each tenant's recent terminations, one row per tenant.
+        M::up(
+            "CREATE TABLE IF NOT EXISTS guard_ledger (
+                 tenant TEXT PRIMARY KEY,
+                 doc TEXT NOT NULL
+             );",
+        ),
     ])
 }
 

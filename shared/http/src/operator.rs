@@ -132,6 +132,7 @@ pub(crate) fn routes() -> Router<ApiState> {
         )
         .route("/v1/operator/tenants/{tenant}/reconcile", post(reconcile))
         .route("/v1/operator/tenants/{tenant}/plan", post(plan))
+        .route("/v1/operator/tenants/{tenant}/approve", post(approve))
 }
 
 /// Who is calling, or a 401 that says what is missing.
@@ -679,6 +680,44 @@ async fn reconcile(
         .reconcile(&TenantId::new(tenant.as_str()), b.since)
         .await?;
     Ok(axum::Json(report).into_response())
+}
+
+/// `run_id`, or `all: true`: exactly one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApproveBody {
+    run_id: Option<String>,
+    #[serde(default)]
+    all: bool,
+}
+
+/// Releases runs the go-live guard holds: one, or all of the tenant's.
+async fn approve(
+    State(state): State<ApiState>,
+    TenantCall { op, tenant }: TenantCall,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let b: ApproveBody = body(&bytes)?;
+    let which = match (b.run_id, b.all) {
+        (Some(id), false) => passage_core::engine::Approval::One(RunId::new(id.as_str())),
+        (None, true) => passage_core::engine::Approval::All,
+        _ => {
+            return Err(ApiError::new(
+                ErrorKind::Malformed,
+                "invalid_body",
+                "give either run_id or \"all\": true",
+            ));
+        }
+    };
+    let runs = state
+        .engine
+        .approve(&TenantId::new(tenant.as_str()), which, &op.name)
+        .await?;
+    let list: Vec<_> = runs
+        .iter()
+        .map(|r| json!({"run_id": r.id, "state": r.state, "cutoff_at": r.cutoff.at}))
+        .collect();
+    Ok(json(json!({"tenant": tenant, "approved": list})))
 }
 
 #[derive(Deserialize)]

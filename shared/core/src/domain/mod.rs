@@ -32,8 +32,9 @@ pub use step::{
 };
 pub use subject::{Manager, Subject};
 pub use tenant::{
-    DeviceAction, DisableMode, EarlyPolicy, GooglePolicy, HrWebhook, HumanPolicy, JumpCloudPolicy,
-    LocationPolicy, MicrosoftPolicy, OktaPolicy, RetryPolicy, SlaClock, SlaPolicy, TenantPolicy,
+    DeviceAction, DisableMode, EarlyPolicy, GooglePolicy, GuardPolicy, HrWebhook, HumanPolicy,
+    JumpCloudPolicy, LocationPolicy, MicrosoftPolicy, OktaPolicy, RetryPolicy, SlaClock, SlaPolicy,
+    TenantPolicy,
 };
 
 #[cfg(test)]

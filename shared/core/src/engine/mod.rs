@@ -6,6 +6,7 @@ mod effects;
 mod error;
 mod exception;
 mod finalize;
+mod guard;
 mod hr;
 mod hr_intake;
 mod human;
@@ -23,6 +24,7 @@ mod worker;
 
 pub use cutoff::Fired;
 pub use error::{Classified, EngineError, ErrorKind};
+pub use guard::Approval;
 pub use hr::{HrOrigin, HrOutcome, RECONCILE_DAYS, ReconcileReport};
 pub use hr_intake::HrAccepted;
 pub use human::ConfirmRequest;
