@@ -36,7 +36,7 @@ enum Command {
     #[command(subcommand)]
     Config(commands::config::ConfigCommand),
     /// Run intake, workers, the cutoff timer and auditor links from the config file.
-    Serve,
+    Serve(commands::serve::ServeArgs),
     /// Run one leaver end to end against the sandbox Okta, and verify the signed bundle.
     #[cfg(feature = "sandbox")]
     Demo(commands::demo::DemoArgs),
@@ -94,18 +94,27 @@ enum Command {
 async fn main() {
     let cli = Cli::parse();
     let default_level = match cli.command {
-        Command::Serve => "info",
+        Command::Serve(_) => "info",
         #[cfg(feature = "sandbox")]
         Command::Sandbox(_) => "info",
         _ => "warn",
     };
-    tracing_subscriber::fmt()
+    let json = matches!(&cli.command, Command::Serve(a) if a.json_logs());
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PASSAGE_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if json {
+        // One JSON object a line, fields flattened, for log pipelines.
+        logs.json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init();
+    } else {
+        logs.init();
+    }
     if let Err(e) = run(cli).await {
         eprintln!("error: {e:#}");
         std::process::exit(1);
@@ -116,7 +125,7 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Init(args) => commands::init::run(&cli.config, args),
         Command::Config(cmd) => commands::config::run(&cli.config, cmd),
-        Command::Serve => commands::serve::run(&cli.config).await,
+        Command::Serve(_) => commands::serve::run(&cli.config).await,
         #[cfg(feature = "sandbox")]
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Verify(args) => commands::verify::run(args),

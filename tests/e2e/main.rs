@@ -3,6 +3,7 @@
 //! One test binary for the crate (modules inside), so the suite links once.
 
 mod access_grades;
+mod alerts;
 mod auditor_links;
 mod aws_e2e;
 mod aws_hr_operator;
@@ -29,5 +30,6 @@ mod pacing;
 mod period_report;
 mod plan_preview;
 mod saas_seats;
+mod serve_ops;
 mod tamper;
 mod time_policy;

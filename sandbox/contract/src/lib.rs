@@ -102,6 +102,7 @@ pub fn run_fixture(
         closed_at: None,
         blocked_reason: None,
         hold: None,
+        alerts: Vec::new(),
         cancellation: None,
         exceptions: Vec::new(),
         bundle: None,

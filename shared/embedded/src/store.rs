@@ -391,6 +391,10 @@ impl RunStore for SqliteStore {
             .map_err(backend)
     }
 
+    async fn check(&self) -> Result<(), StoreError> {
+        self.db.check().await.map_err(backend)
+    }
+
     async fn count_termination(
         &self,
         tenant: &TenantId,

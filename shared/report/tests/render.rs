@@ -51,6 +51,7 @@ fn record(n: u32, cutoff: &str, email: &str, delay: SignedDuration) -> RunRecord
         closed_at: Some(cutoff + delay),
         blocked_reason: None,
         hold: None,
+        alerts: Vec::new(),
         cancellation: None,
         exceptions: Vec::new(),
         bundle: Some(passage_core::BundleRef {

@@ -20,7 +20,7 @@ pub use event::RunEvent;
 pub use human::{
     Confirmation, DeviceRecord, HumanItem, HumanStepPolicy, HumanTask, ItemOutcome, NoticeRecord,
 };
-pub use notice::{Channel, NoticeDelivery, NoticeKind};
+pub use notice::{AlertRecord, Channel, NoticeDelivery, NoticeKind};
 pub use run::{BundleRef, Cancellation, Run, RunHold, RunSource, RunState};
 pub use saas::{
     GithubPolicy, ManualAppPolicy, SaasPolicy, ScimAppPolicy, ScimDeactivation, SeatOutcome,

@@ -32,6 +32,9 @@ pub struct Run {
     /// tenant): nothing is released, early steps included, until an operator approves it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<RunHold>,
+    /// Alerts sent about the run (blocked, a step failed, past its SLA), one per cause.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<crate::domain::AlertRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancellation: Option<Cancellation>,
     /// Access items operators accepted as staying (an AD-synced group, a device command that

@@ -308,6 +308,7 @@ impl Engine {
                 Ok(Accepted::of(&existing, false))
             }
             InsertOutcome::Created => {
+                events.iter().for_each(super::log_event);
                 run.state = self.arm(&run, now).await;
                 Ok(Accepted::of(&run, true))
             }
@@ -475,6 +476,7 @@ fn scheduled_run(
         closed_at: None,
         blocked_reason: None,
         hold: None,
+        alerts: Vec::new(),
         cancellation: None,
         exceptions: Vec::new(),
         bundle: None,

@@ -64,6 +64,7 @@ fn record(n: u32, cutoff: &str, removed_after: Option<SignedDuration>) -> RunRec
         closed_at: None,
         blocked_reason: None,
         hold: None,
+        alerts: Vec::new(),
         cancellation: None,
         exceptions: Vec::new(),
         bundle: removed_after.map(|_| crate::domain::BundleRef {

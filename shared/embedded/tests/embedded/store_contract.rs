@@ -41,6 +41,7 @@ fn run(id: &str, key: &str) -> passage_core::Run {
         closed_at: None,
         blocked_reason: None,
         hold: None,
+        alerts: Vec::new(),
         cancellation: None,
         exceptions: Vec::new(),
         bundle: None,
