@@ -83,12 +83,15 @@ async fn list(
 
 /// Why a held or blocked run waits and the command that moves it on; empty for other runs.
 async fn resolution(store: &dyn RunStore, run: &Run) -> Result<String> {
-    if run.state != RunState::Blocked && run.hold.is_none() {
+    if run.state != RunState::Blocked && !run.is_held() {
         return Ok(String::new());
     }
     let steps = store.steps(&run.id).await?;
     let remedies = passage_core::remedy::for_run(run, &steps, jiff::Timestamp::now());
-    let why = match (&run.hold, &run.blocked_reason) {
+    let why = match (
+        run.hold.as_ref().filter(|_| run.is_held()),
+        &run.blocked_reason,
+    ) {
         (Some(hold), _) => hold.reason.clone(),
         (None, Some(reason)) => reason.clone(),
         (None, None) => String::new(),

@@ -22,7 +22,7 @@ pub struct Remedy {
 /// remain, people's confirmations awaited. Empty when nothing an operator does is needed.
 pub fn for_run(run: &Run, steps: &[Step], now: Timestamp) -> Vec<Remedy> {
     let mut out = Vec::new();
-    if let Some(hold) = &run.hold {
+    if let Some(hold) = run.hold.as_ref().filter(|_| run.is_held()) {
         out.extend(for_hold(run, hold));
     }
     match gate::evaluate_run(steps, &run.exceptions, now) {

@@ -370,7 +370,7 @@ async fn remedies(
     state: &ApiState,
     run: &passage_core::Run,
 ) -> Result<Vec<passage_core::remedy::Remedy>, ApiError> {
-    if run.state != RunState::Blocked && run.hold.is_none() {
+    if run.state != RunState::Blocked && !run.is_held() {
         return Ok(Vec::new());
     }
     let steps = state

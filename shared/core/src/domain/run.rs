@@ -152,9 +152,14 @@ pub struct RunHold {
 }
 
 impl Run {
+    /// Whether the go-live guard holds the run now (a cancelled run keeps its hold on record).
+    pub fn is_held(&self) -> bool {
+        self.hold.is_some() && self.state == RunState::Scheduled
+    }
+
     /// The state an operator sees: a scheduled run the guard holds shows as `held`.
     pub fn shown_state(&self) -> &'static str {
-        if self.hold.is_some() && self.state == RunState::Scheduled {
+        if self.is_held() {
             "held"
         } else {
             self.state.as_str()

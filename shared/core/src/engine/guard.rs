@@ -96,7 +96,7 @@ impl Engine {
         Ok(runs
             .into_iter()
             .rev()
-            .filter(|r| r.hold.is_some())
+            .filter(Run::is_held)
             .map(|r| r.id)
             .collect())
     }
