@@ -36,7 +36,7 @@ enum Command {
     #[command(subcommand)]
     Config(commands::config::ConfigCommand),
     /// Run intake, workers, the cutoff timer and auditor links from the config file.
-    Serve,
+    Serve(commands::serve::ServeArgs),
     /// Run one leaver end to end against the sandbox Okta, and verify the signed bundle.
     #[cfg(feature = "sandbox")]
     Demo(commands::demo::DemoArgs),
@@ -62,6 +62,11 @@ enum Command {
     Except(commands::operate::ExceptArgs),
     /// Retry a failed step with a fresh attempt budget.
     Retry(commands::operate::RetryArgs),
+    /// Close a provider's steps (critical ones too) as not applicable, once a fresh read from
+    /// the provider proves the leaver has no account there; the proof goes into the bundle.
+    NotApplicable(commands::operate::NotApplicableArgs),
+    /// Release runs the go-live guard holds (one, or --all of a tenant's).
+    Approve(commands::operate::ApproveArgs),
     /// Cancel a run before its cutoff.
     Cancel(commands::operate::CancelArgs),
     /// Move a run's cutoff before it arrives.
@@ -89,18 +94,27 @@ enum Command {
 async fn main() {
     let cli = Cli::parse();
     let default_level = match cli.command {
-        Command::Serve => "info",
+        Command::Serve(_) => "info",
         #[cfg(feature = "sandbox")]
         Command::Sandbox(_) => "info",
         _ => "warn",
     };
-    tracing_subscriber::fmt()
+    let json = matches!(&cli.command, Command::Serve(a) if a.json_logs());
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PASSAGE_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if json {
+        // One JSON object a line, fields flattened, for log pipelines.
+        logs.json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init();
+    } else {
+        logs.init();
+    }
     if let Err(e) = run(cli).await {
         eprintln!("error: {e:#}");
         std::process::exit(1);
@@ -111,7 +125,7 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Init(args) => commands::init::run(&cli.config, args),
         Command::Config(cmd) => commands::config::run(&cli.config, cmd),
-        Command::Serve => commands::serve::run(&cli.config).await,
+        Command::Serve(_) => commands::serve::run(&cli.config).await,
         #[cfg(feature = "sandbox")]
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Verify(args) => commands::verify::run(args),
@@ -124,6 +138,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Waive(args) => commands::operate::waive(&cli.config, args).await,
         Command::Except(args) => commands::operate::except(&cli.config, args).await,
         Command::Retry(args) => commands::operate::retry(&cli.config, args).await,
+        Command::NotApplicable(args) => commands::operate::not_applicable(&cli.config, args).await,
+        Command::Approve(args) => commands::operate::approve(&cli.config, args).await,
         Command::Cancel(args) => commands::operate::cancel(&cli.config, args).await,
         Command::Reschedule(args) => commands::operate::reschedule(&cli.config, args).await,
         Command::Keys(cmd) => commands::keys::run(&cli.config, cmd).await,

@@ -3,6 +3,7 @@
 //! One test binary for the crate (modules inside), so the suite links once.
 
 mod access_grades;
+mod alerts;
 mod auditor_links;
 mod aws_e2e;
 mod aws_hr_operator;
@@ -14,6 +15,7 @@ mod crash_recovery;
 mod data_dir;
 mod faults;
 mod first_run;
+mod go_live_guard;
 mod hr_changes;
 mod hr_webhooks;
 mod http_limits;
@@ -22,11 +24,13 @@ mod intake_errors;
 mod isolation;
 mod keys;
 mod lifecycle;
+mod not_applicable;
 mod operator_cli;
 mod pacing;
 mod period_report;
 mod plan_preview;
 mod saas_seats;
+mod serve_ops;
 mod sign_in_watch;
 mod tamper;
 mod time_policy;

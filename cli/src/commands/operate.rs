@@ -22,6 +22,32 @@ pub struct WaiveArgs {
 }
 
 #[derive(Args)]
+pub struct NotApplicableArgs {
+    run_id: String,
+    /// Any step of the provider the leaver has no account at, e.g. okta.snapshot; every
+    /// unfinished step of that provider is closed with it.
+    step: String,
+    #[arg(long, required = true)]
+    reason: String,
+    #[arg(long, default_value_t = default_actor())]
+    actor: String,
+}
+
+#[derive(Args)]
+pub struct ApproveArgs {
+    #[arg(long)]
+    tenant: String,
+    /// One held run.
+    #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+    run: Option<String>,
+    /// Every run of the tenant the go-live guard holds.
+    #[arg(long)]
+    all: bool,
+    #[arg(long, default_value_t = default_actor())]
+    actor: String,
+}
+
+#[derive(Args)]
 pub struct ExceptArgs {
     run_id: String,
     /// Access item key, as `passage runs show` lists it (e.g. microsoft.group.<id>).
@@ -83,6 +109,67 @@ pub async fn waive(config: &Path, a: WaiveArgs) -> Result<()> {
         )
         .await?;
     println!("{} waived by {}", step.key, a.actor);
+    system::warn_if_not_serving(&system);
+    Ok(())
+}
+
+pub async fn not_applicable(config: &Path, a: NotApplicableArgs) -> Result<()> {
+    let (_, system) = system::open(config)?;
+    let closed = system
+        .engine
+        .not_applicable(
+            &RunId::new(a.run_id.as_str()),
+            &StepKey::new(a.step.as_str()),
+            &a.actor,
+            &a.reason,
+        )
+        .await?;
+    if let Some(proof) = closed.first().and_then(|s| s.absence.as_ref()) {
+        println!(
+            "{} read at {}: {} ({}); request ids: {}",
+            proof.read,
+            proof.read_at,
+            proof.answer,
+            proof.code,
+            proof.request_ids().join(", ")
+        );
+    }
+    for step in &closed {
+        println!(
+            "{} not applicable (proven absent), by {}",
+            step.key, a.actor
+        );
+    }
+    system::warn_if_not_serving(&system);
+    Ok(())
+}
+
+pub async fn approve(config: &Path, a: ApproveArgs) -> Result<()> {
+    use passage_core::engine::Approval;
+    let which = match a.run {
+        Some(run) => Approval::One(RunId::new(run.as_str())),
+        None => Approval::All,
+    };
+    let (_, system) = system::open(config)?;
+    let runs = system
+        .engine
+        .approve(
+            &passage_core::TenantId::new(a.tenant.as_str()),
+            which,
+            &a.actor,
+        )
+        .await?;
+    if runs.is_empty() {
+        println!("no run of tenant {} is held", a.tenant);
+    }
+    for run in &runs {
+        println!(
+            "{} approved by {} ({})",
+            run.id,
+            a.actor,
+            run.state.as_str()
+        );
+    }
     system::warn_if_not_serving(&system);
     Ok(())
 }

@@ -14,7 +14,7 @@ pub enum RunsCommand {
     List {
         #[arg(long)]
         tenant: Option<String>,
-        /// scheduled, running, blocked, closed or cancelled.
+        /// scheduled, running, blocked, closed or cancelled (a held run is scheduled).
         #[arg(long)]
         state: Option<String>,
         #[arg(long, default_value_t = 50)]
@@ -59,18 +59,64 @@ async fn list(
         limit: Some(limit),
     };
     let runs = store.list_runs(&filter).await?;
-    let mut t = table(&["run", "tenant", "state", "cutoff (leaver's time)", "email"]);
+    let mut t = table(&[
+        "run",
+        "tenant",
+        "state",
+        "cutoff (leaver's time)",
+        "email",
+        "to resolve",
+    ]);
     for r in &runs {
         t.add_row(vec![
             r.id.to_string(),
             r.tenant.to_string(),
-            r.state.as_str().to_owned(),
+            r.shown_state().to_owned(),
             output::in_zone(r.cutoff.at, &r.cutoff.zone),
             r.subject.email.clone(),
+            resolution(store, r).await?,
         ]);
     }
     println!("{t}");
     Ok(())
+}
+
+/// Why a held or blocked run waits and the command that moves it on; empty for other runs.
+async fn resolution(store: &dyn RunStore, run: &Run) -> Result<String> {
+    if run.state != RunState::Blocked && !run.is_held() {
+        return Ok(String::new());
+    }
+    let steps = store.steps(&run.id).await?;
+    let remedies = passage_core::remedy::for_run(run, &steps, jiff::Timestamp::now());
+    let why = match (
+        run.hold.as_ref().filter(|_| run.is_held()),
+        &run.blocked_reason,
+    ) {
+        (Some(hold), _) => hold.reason.clone(),
+        (None, Some(reason)) => reason.clone(),
+        (None, None) => String::new(),
+    };
+    Ok(match remedies.first() {
+        Some(r) => format!("{why}: {}", r.command),
+        None => why,
+    })
+}
+
+/// Every way out of what holds the run, with the command to type.
+fn print_remedies(run: &Run, steps: &[Step]) {
+    let remedies = passage_core::remedy::for_run(run, steps, jiff::Timestamp::now());
+    if remedies.is_empty() {
+        return;
+    }
+    println!(
+        "
+to resolve:"
+    );
+    let mut t = table(&["what", "command"]);
+    for r in &remedies {
+        t.add_row(vec![r.when.clone(), r.command.clone()]);
+    }
+    println!("{t}");
 }
 
 async fn show(store: &dyn RunStore, run_id: &str, json: bool) -> Result<()> {
@@ -89,6 +135,7 @@ async fn show(store: &dyn RunStore, run_id: &str, json: bool) -> Result<()> {
         return Ok(());
     }
     print_header(&run);
+    print_remedies(&run, &steps);
     print_steps(&steps);
     print_access(&run, &steps);
     print_human_steps(&steps, &run.cutoff.zone);
@@ -101,7 +148,7 @@ fn print_header(run: &Run) {
     let mut t = output::fields();
     t.add_row(vec![
         "run".into(),
-        format!("{} ({})", run.id, run.state.as_str()),
+        format!("{} ({})", run.id, run.shown_state()),
     ]);
     t.add_row(vec!["tenant".into(), run.tenant.to_string()]);
     t.add_row(vec![
@@ -111,6 +158,9 @@ fn print_header(run: &Run) {
     t.add_row(vec!["cutoff".into(), output::in_zone(run.cutoff.at, zone)]);
     if let Some(reason) = &run.blocked_reason {
         t.add_row(vec!["blocked".into(), reason.clone()]);
+    }
+    if let Some(hold) = &run.hold {
+        t.add_row(vec!["held".into(), hold.reason.clone()]);
     }
     if let Some(c) = &run.cancellation {
         t.add_row(vec![
@@ -165,6 +215,12 @@ fn print_steps(steps: &[Step]) {
     let mut t = table(&["step", "critical", "state", "attempts", "detail"]);
     for s in steps {
         let detail = match (&s.result, &s.last_error, &s.waiver) {
+            _ if s.absence.is_some() => s.absence.as_ref().map_or(String::new(), |p| {
+                format!(
+                    "proven absent by {} ({} {} at {}): {}",
+                    p.operator, p.read, p.code, p.read_at, p.reason
+                )
+            }),
             (_, _, Some(w)) => format!("waived by {}: {}", w.actor, w.reason),
             (Some(r), _, _) => r.summary.clone(),
             (None, Some(e), _) => format!("{}: {}", e.code, e.message),

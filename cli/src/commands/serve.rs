@@ -1,9 +1,29 @@
 use crate::system;
 use anyhow::Result;
 use passage_server::HttpLimits;
-use passage_server::host::{Host, HostSettings};
+use passage_server::host::{Drained, Host, HostSettings};
 use std::path::Path;
 use std::time::Duration;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// `text` for people, `json` for log pipelines: one JSON object a line, with one event per
+    /// run and step transition (`kind`, `run`, `step`, `actor`).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+impl ServeArgs {
+    pub fn json_logs(&self) -> bool {
+        self.log_format == LogFormat::Json
+    }
+}
 
 pub async fn run(config_path: &Path) -> Result<()> {
     let system::Opened {
@@ -44,8 +64,33 @@ pub async fn run(config_path: &Path) -> Result<()> {
     );
     // A machine-readable line for supervisors and tests that start on port 0.
     println!("listening on http://{}", running.addr);
+    stop_requested().await?;
+    tracing::info!("stopping: no new work; finishing the steps in hand");
+    match running.drain(DRAIN_GRACE).await {
+        Drained::Finished => tracing::info!("stopped; every step in hand was finished"),
+        Drained::Released(n) => tracing::warn!(
+            messages = n,
+            "stopped; steps still in hand after the grace period were given back to the queue"
+        ),
+    }
+    Ok(())
+}
+
+/// How long a stop waits for steps in hand: shorter than the 30 s most supervisors (systemd,
+/// Kubernetes, ECS) allow between SIGTERM and SIGKILL.
+const DRAIN_GRACE: Duration = Duration::from_secs(20);
+
+/// Ctrl-C, or SIGTERM from a supervisor.
+async fn stop_requested() -> Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
     tokio::signal::ctrl_c().await?;
-    tracing::info!("shutting down");
-    running.shutdown().await;
     Ok(())
 }

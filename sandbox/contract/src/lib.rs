@@ -101,6 +101,8 @@ pub fn run_fixture(
         started_at: None,
         closed_at: None,
         blocked_reason: None,
+        hold: None,
+        alerts: Vec::new(),
         cancellation: None,
         exceptions: Vec::new(),
         bundle: None,
@@ -190,6 +192,7 @@ pub async fn store_all(store: &dyn RunStore) {
     store_learned_secrets(store).await;
     store_queries(store).await;
     store_keeps_a_reopened_run(store).await;
+    store_counts_terminations_under_races(store).await;
 }
 
 /// A closed run's sign-in watch and a reopening by it read back exactly as written: the
@@ -762,6 +765,49 @@ pub async fn store_keeps_attempts_and_events(store: &dyn RunStore) {
 
 /// The chain head starts at genesis and moves only from the value the commit expects.
 /// Learned secrets: absent until learned, replaced by a later one, kept per tenant and vendor.
+/// The go-live guard's count: racing terminations each get a distinct count (1..=n), a
+/// redelivered one keeps its count, terminations out of the window no longer count, and each
+/// tenant counts alone.
+pub async fn store_counts_terminations_under_races(store: &dyn RunStore) {
+    let tenant = unique_tenant();
+    let hour = std::time::Duration::from_secs(3600);
+    let racing = 12u32;
+    let base = at(0);
+    let at = |secs: i64| base + jiff::SignedDuration::from_secs(secs);
+    let counts = futures::future::join_all((0..racing).map(|i| {
+        let tenant = tenant.clone();
+        async move {
+            store
+                .count_termination(&tenant, &format!("evt-{i}"), at(i64::from(i)), hour, 100)
+                .await
+                .unwrap()
+        }
+    }))
+    .await;
+    let mut sorted = counts.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        (1..=racing).collect::<Vec<_>>(),
+        "racing counts: {counts:?}"
+    );
+    let again = store
+        .count_termination(&tenant, "evt-3", at(30), hour, 100)
+        .await
+        .unwrap();
+    assert_eq!(again, counts[3], "a redelivery is counted once");
+    let later = store
+        .count_termination(&tenant, "evt-late", at(3600 + 5), hour, 100)
+        .await
+        .unwrap();
+    assert_eq!(later, racing - 5, "the first six fell out of the window");
+    let other = store
+        .count_termination(&unique_tenant(), "evt-0", at(0), hour, 100)
+        .await
+        .unwrap();
+    assert_eq!(other, 1, "another tenant counts alone");
+}
+
 pub async fn store_learned_secrets(store: &dyn RunStore) {
     use passage_core::secret::Secret;
     let acme = TenantId::new(format!("acme-{}", uuid::Uuid::new_v4().simple()));

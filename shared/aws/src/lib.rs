@@ -18,6 +18,7 @@
 mod audit;
 mod config;
 mod evidence;
+mod guard;
 mod key_vault;
 mod open_runs;
 mod pacer;

@@ -11,6 +11,7 @@
 //! | open-run lock | `OPEN#<tenant>#<employee>` | `LOCK` | `run_id`, `expires_at` (once its run has ended) |
 //! | chain head | `CHAIN#<tenant>` | `HEAD` | `sequence`, `manifest_sha256` |
 //! | learned secret | `SECRET#<tenant>` | `<vendor>` | `secret`, `at_ms` |
+//! | go-live guard ledger | `GUARD#<tenant>` | `LEDGER` | `doc` (recent terminations), `version` (see `guard.rs`) |
 //! | audit event | `AUDIT#<tenant>` | `<at ms:013>#<uuid v7>` | `doc` (see `audit.rs`) |
 //!
 //! Indexes (sparse: only run items carry their key attributes):
@@ -980,6 +981,17 @@ impl RunStore for DynamoStore {
             None => Ok(None),
             Some(item) => Ok(Some(Secret::new(string(&item, "secret")?))),
         }
+    }
+
+    async fn count_termination(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        at: Timestamp,
+        window: std::time::Duration,
+        cap: u32,
+    ) -> Result<u32, StoreError> {
+        self.ledger_count(tenant, key, at, window, cap).await
     }
 
     async fn learn_secret(

@@ -210,6 +210,33 @@ fn retry_deadlines_and_the_sla_are_read_in_hours_over_the_defaults() {
 }
 
 #[test]
+fn the_go_live_guard_is_on_unless_turned_off() {
+    use passage_core::GuardPolicy;
+    use std::time::Duration;
+    let guard = |extra: &str| {
+        let text = format!("[[tenants]]\nid = \"acme\"\n{extra}");
+        let (policies, _) = Config::parse(&text).unwrap().resolve().unwrap();
+        policies[0].guard
+    };
+    assert_eq!(guard(""), Some(GuardPolicy::default()));
+    assert_eq!(guard("[tenants.guard]\nenabled = false\n"), None);
+    assert_eq!(
+        guard("[tenants.guard]\nmax_terminations = 20\nwindow_minutes = 10\n"),
+        Some(GuardPolicy {
+            max_terminations: 20,
+            window: Duration::from_secs(600)
+        })
+    );
+    let text = "[[tenants]]\nid = \"acme\"\n[tenants.guard]\nmax_terminations = 0\n";
+    let err = Config::parse(text)
+        .unwrap()
+        .resolve()
+        .map(|_| ())
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("enabled = false"), "{err:#}");
+}
+
+#[test]
 fn typos_and_bad_values_are_refused_with_a_reason() {
     assert!(Config::parse("[[tenants]]\nid = \"acme\"\nend_of_dya = \"17:00\"\n").is_err());
     assert!(Config::parse("[[tenants]]\nid = \"Acme Corp\"\n").is_err());

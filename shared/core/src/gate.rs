@@ -71,6 +71,8 @@ fn closes(step: &Step) -> bool {
     match step.state {
         StepState::Verified => true,
         StepState::Waived => !step.critical,
+        // Only with the read that proved it, whatever the stored state claims.
+        StepState::NotApplicable => step.absence.is_some(),
         _ => false,
     }
 }

@@ -30,6 +30,13 @@ fn migrations() -> Migrations<'static> {
              );
              CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit_log (tenant, at_ms, seq);",
         ),
+        // 4: the go-live guard's ledger: each tenant's recent terminations, one row per tenant.
+        M::up(
+            "CREATE TABLE IF NOT EXISTS guard_ledger (
+                 tenant TEXT PRIMARY KEY,
+                 doc TEXT NOT NULL
+             );",
+        ),
     ])
 }
 
@@ -126,6 +133,9 @@ pub enum DbError {
 #[derive(Clone)]
 pub struct Database {
     conn: Arc<Mutex<Connection>>,
+    /// The file, for health checks that must see it as a new reader would (the open
+    /// connection keeps reading a file that was since removed or replaced).
+    path: Option<std::path::PathBuf>,
 }
 
 impl Database {
@@ -143,7 +153,9 @@ impl Database {
             .open(path)
             .map_err(|e| DbError::Create(path.to_owned(), e))?;
         let conn = Connection::open(path)?;
-        Self::init(conn)
+        let mut db = Self::init(conn)?;
+        db.path = Some(path.to_owned());
+        Ok(db)
     }
 
     /// An in-memory database, for unit tests.
@@ -159,7 +171,28 @@ impl Database {
         migrations().to_latest(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            path: None,
         })
+    }
+
+    /// Whether the database can be read: by a fresh read-only connection to its file (so a
+    /// file removed, replaced or made unreadable shows), else through the shared connection.
+    pub async fn check(&self) -> Result<(), rusqlite::Error> {
+        let Some(path) = self.path.clone() else {
+            return self
+                .with(|c| c.query_row("SELECT count(*) FROM runs", [], |_| Ok(())))
+                .await;
+        };
+        tokio::task::spawn_blocking(move || {
+            let conn = Connection::open_with_flags(
+                &path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            conn.query_row("SELECT count(*) FROM runs", [], |_| Ok(()))
+        })
+        .await
+        .unwrap_or_else(|e| Err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))
     }
 
     /// Runs `f` with the connection on a blocking thread.

@@ -8,6 +8,7 @@
 mod audit;
 mod db;
 mod evidence_fs;
+mod guard;
 mod key_file;
 mod key_vault;
 mod pacer;

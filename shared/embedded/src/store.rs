@@ -391,6 +391,23 @@ impl RunStore for SqliteStore {
             .map_err(backend)
     }
 
+    async fn check(&self) -> Result<(), StoreError> {
+        self.db.check().await.map_err(backend)
+    }
+
+    async fn count_termination(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        at: Timestamp,
+        window: std::time::Duration,
+        cap: u32,
+    ) -> Result<u32, StoreError> {
+        crate::guard::count_termination(&self.db, tenant, key, at, window, cap)
+            .await
+            .map_err(backend)
+    }
+
     async fn learn_secret(
         &self,
         tenant: &TenantId,

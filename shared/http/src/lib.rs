@@ -74,9 +74,22 @@ pub struct ApiState {
     pub operators: Operators,
 }
 
+/// `ok` while the store can be read; 503 with the store's error otherwise, so a load balancer
+/// or supervisor stops sending work to (or restarts) a host that cannot keep it.
+async fn healthz(State(state): State<ApiState>) -> Response {
+    match state.engine.ports().store.check().await {
+        Ok(()) => "ok".into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unavailable: the store cannot be read: {e}"),
+        )
+            .into_response(),
+    }
+}
+
 pub fn router(state: ApiState) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route(
             "/v1/schema/leaver-event.v1.json",
             get(|| async {

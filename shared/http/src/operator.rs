@@ -123,11 +123,16 @@ pub(crate) fn routes() -> Router<ApiState> {
             post(retry),
         )
         .route(
+            "/v1/operator/tenants/{tenant}/runs/{run}/steps/{step}/not-applicable",
+            post(not_applicable),
+        )
+        .route(
             "/v1/operator/tenants/{tenant}/runs/{run}/steps/{step}/confirm",
             post(confirm),
         )
         .route("/v1/operator/tenants/{tenant}/reconcile", post(reconcile))
         .route("/v1/operator/tenants/{tenant}/plan", post(plan))
+        .route("/v1/operator/tenants/{tenant}/approve", post(approve))
 }
 
 /// Who is calling, or a 401 that says what is missing.
@@ -347,15 +352,39 @@ async fn list_runs(
         .list_runs(&filter)
         .await
         .map_err(EngineError::from)?;
-    let list: Vec<_> = runs
-        .iter()
-        .map(|r| {
-            json!({"run_id": r.id, "state": r.state, "employee_id": r.subject.employee_id,
-                "email": r.subject.email, "cutoff_at": r.cutoff.at, "created_at": r.created_at,
-                "blocked_reason": r.blocked_reason})
-        })
-        .collect();
+    let mut list = Vec::with_capacity(runs.len());
+    for r in &runs {
+        let resolve = remedies(&state, r).await?;
+        list.push(
+            json!({"run_id": r.id, "state": r.state, "shown_state": r.shown_state(),
+                "employee_id": r.subject.employee_id, "email": r.subject.email,
+                "cutoff_at": r.cutoff.at, "created_at": r.created_at,
+                "blocked_reason": r.blocked_reason, "hold": r.hold, "resolve": resolve}),
+        );
+    }
     Ok(json(json!({"tenant": call.tenant, "runs": list})))
+}
+
+/// What resolves a blocked or held run; nothing for any other (their steps are not read).
+async fn remedies(
+    state: &ApiState,
+    run: &passage_core::Run,
+) -> Result<Vec<passage_core::remedy::Remedy>, ApiError> {
+    if run.state != RunState::Blocked && !run.is_held() {
+        return Ok(Vec::new());
+    }
+    let steps = state
+        .engine
+        .ports()
+        .store
+        .steps(&run.id)
+        .await
+        .map_err(EngineError::from)?;
+    Ok(passage_core::remedy::for_run(
+        run,
+        &steps,
+        state.engine.now(),
+    ))
 }
 
 /// `last_working_day`, `cutoff_at` or `immediate`: exactly one.
@@ -486,10 +515,12 @@ async fn show_run(
         }
         passage_core::gate::Gate::Held { items } => json!({"state": "held", "items": items}),
     };
+    let resolve = passage_core::remedy::for_run(&run, &steps, now);
     let access = passage_core::access::grade(&steps);
     Ok(json(json!({
         "run": run,
         "gate": gate,
+        "resolve": resolve,
         "access": access,
         "exceptions": run.exceptions,
         "steps": steps,
@@ -558,6 +589,26 @@ async fn waive(
     Ok(json(
         json!({"step": s.key, "state": s.state, "waiver": s.waiver}),
     ))
+}
+
+/// Closes a provider's steps as not applicable once a fresh read proves the leaver has no
+/// account there; any other answer from the provider refuses, with why.
+async fn not_applicable(
+    State(state): State<ApiState>,
+    RunCall { op, run }: RunCall,
+    Path(path): Path<HashMap<String, String>>,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let b: ReasonBody = body(&bytes)?;
+    let closed = state
+        .engine
+        .not_applicable(&run.id, &step_of(&path), &op.name, &b.reason)
+        .await?;
+    let proof = closed.first().and_then(|s| s.absence.clone());
+    Ok(json(json!({
+        "steps": closed.iter().map(|s| json!({"step": s.key, "state": s.state})).collect::<Vec<_>>(),
+        "proof": proof,
+    })))
 }
 
 #[derive(Deserialize, Default)]
@@ -629,6 +680,44 @@ async fn reconcile(
         .reconcile(&TenantId::new(tenant.as_str()), b.since)
         .await?;
     Ok(axum::Json(report).into_response())
+}
+
+/// `run_id`, or `all: true`: exactly one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApproveBody {
+    run_id: Option<String>,
+    #[serde(default)]
+    all: bool,
+}
+
+/// Releases runs the go-live guard holds: one, or all of the tenant's.
+async fn approve(
+    State(state): State<ApiState>,
+    TenantCall { op, tenant }: TenantCall,
+    bytes: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let b: ApproveBody = body(&bytes)?;
+    let which = match (b.run_id, b.all) {
+        (Some(id), false) => passage_core::engine::Approval::One(RunId::new(id.as_str())),
+        (None, true) => passage_core::engine::Approval::All,
+        _ => {
+            return Err(ApiError::new(
+                ErrorKind::Malformed,
+                "invalid_body",
+                "give either run_id or \"all\": true",
+            ));
+        }
+    };
+    let runs = state
+        .engine
+        .approve(&TenantId::new(tenant.as_str()), which, &op.name)
+        .await?;
+    let list: Vec<_> = runs
+        .iter()
+        .map(|r| json!({"run_id": r.id, "state": r.state, "cutoff_at": r.cutoff.at}))
+        .collect();
+    Ok(json(json!({"tenant": tenant, "approved": list})))
 }
 
 #[derive(Deserialize)]

@@ -185,7 +185,7 @@ impl Notifier for ChannelNotifier {
             tracing::info!(
                 tenant = %tenant.id,
                 run = %notice.run_id,
-                step = %notice.step,
+                step = notice.step.as_ref().map_or("-", |s| s.as_str()),
                 channel = %delivery.channel,
                 target = %delivery.target,
                 delivered = delivery.delivered,

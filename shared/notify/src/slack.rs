@@ -4,7 +4,7 @@
 //! `channel_not_found`, `channel_is_archived`), or 429 with `Retry-After`; all of it ends up
 //! in the delivery's detail.
 
-use passage_core::ports::{Notice, NoticeKind};
+use passage_core::ports::Notice;
 use serde_json::{Value, json};
 use url::Url;
 
@@ -33,10 +33,7 @@ fn truncate(text: &str, max: usize) -> String {
 
 /// The message body for `notice`.
 pub(crate) fn payload(notice: &Notice) -> Value {
-    let label = match notice.kind {
-        NoticeKind::Reminder => "Reminder",
-        NoticeKind::Escalation => "Escalation",
-    };
+    let label = notice.kind.label();
     let text = format!("{}\n{}", escape(&notice.subject), escape(&notice.text));
     let mut blocks = vec![json!({
         "type": "header",
@@ -53,10 +50,14 @@ pub(crate) fn payload(notice: &Notice) -> Value {
         "elements": [{
             "type": "mrkdwn",
             "text": format!(
-                "{label} · tenant {} · run `{}` · step `{}`",
+                "{label} · tenant {} · run `{}`{}",
                 escape(&notice.tenant),
                 escape(notice.run_id.as_str()),
-                escape(notice.step.as_str()),
+                notice
+                    .step
+                    .as_ref()
+                    .map(|s| format!(" · step `{}`", escape(s.as_str())))
+                    .unwrap_or_default(),
             ),
         }],
     }));

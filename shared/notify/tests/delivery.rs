@@ -17,7 +17,7 @@ fn notice(kind: NoticeKind) -> Notice {
         kind,
         tenant: "acme".into(),
         run_id: RunId::new("run-0193a"),
-        step: StepKey::new("laptop_return"),
+        step: Some(StepKey::new("laptop_return")),
         subject: "Laptop return for jane@example.com is 3 days overdue".into(),
         text: "Jane's laptop (serial C02XK1) has not been returned.\nConfirm receipt in Passage once it arrives.".into(),
         recipients: vec!["manager@example.com".into(), "jane@example.com".into()],

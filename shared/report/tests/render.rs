@@ -50,6 +50,8 @@ fn record(n: u32, cutoff: &str, email: &str, delay: SignedDuration) -> RunRecord
         started_at: Some(cutoff),
         closed_at: Some(cutoff + delay),
         blocked_reason: None,
+        hold: None,
+        alerts: Vec::new(),
         cancellation: None,
         exceptions: Vec::new(),
         bundle: Some(passage_core::BundleRef {

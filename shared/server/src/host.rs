@@ -49,7 +49,22 @@ pub struct Running {
     pub addr: SocketAddr,
     _lock: Option<std::fs::File>,
     tasks: JoinSet<()>,
+    /// The step workers, apart: a graceful stop lets them finish what they hold.
+    workers: JoinSet<()>,
+    /// Set to tell workers to take no more work.
+    draining: tokio::sync::watch::Sender<bool>,
+    queue: SqliteQueue,
     stop: Arc<tokio::sync::Notify>,
+}
+
+/// How a graceful stop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Drained {
+    /// Every worker finished the step it held.
+    Finished,
+    /// Some worker was still acting after the grace period: stopped, and its message given
+    /// back to the queue at once (the step's lease lets the next start take it over).
+    Released(u64),
 }
 
 impl Running {
@@ -57,7 +72,38 @@ impl Running {
     pub async fn shutdown(mut self) {
         self.stop.notify_waiters();
         self.tasks.abort_all();
+        self.workers.abort_all();
         while self.tasks.join_next().await.is_some() {}
+        while self.workers.join_next().await.is_some() {}
+    }
+
+    /// Stops gracefully (SIGTERM): takes no more work (intake, timer, sweep and the queue all
+    /// stop), lets each worker finish the step it holds for up to `grace`, and gives back to
+    /// the queue whatever is still held after that, so a restart neither waits a lease out for
+    /// messages nor finds a half-recorded attempt.
+    pub async fn drain(mut self, grace: Duration) -> Drained {
+        let _ = self.draining.send(true);
+        self.stop.notify_waiters();
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+        let workers = &mut self.workers;
+        let finished = tokio::time::timeout(grace, async {
+            while workers.join_next().await.is_some() {}
+        })
+        .await
+        .is_ok();
+        if finished {
+            return Drained::Finished;
+        }
+        self.workers.abort_all();
+        while self.workers.join_next().await.is_some() {}
+        match self.queue.recover_in_flight().await {
+            Ok(n) => Drained::Released(n),
+            Err(e) => {
+                tracing::error!(error = %e, "could not give held messages back; the next start will");
+                Drained::Released(0)
+            }
+        }
     }
 }
 
@@ -104,9 +150,12 @@ impl Host {
             operators: self.settings.operators.clone(),
         });
         tasks.spawn(listener::serve(listener, app, self.settings.http.clone()));
+        let (draining, drain_seen) = tokio::sync::watch::channel(false);
+        let mut workers = JoinSet::new();
         for n in 0..self.settings.workers.max(1) {
             let host = self.clone();
-            tasks.spawn(async move { host.worker_loop(n).await });
+            let drain_seen = drain_seen.clone();
+            workers.spawn(async move { host.worker_loop(n, drain_seen).await });
         }
         let host = self.clone();
         tasks.spawn(async move { host.timer_loop().await });
@@ -120,13 +169,21 @@ impl Host {
             addr,
             _lock: lock,
             tasks,
+            workers,
+            draining,
+            queue: self.queue.clone(),
             stop,
         })
     }
 
-    async fn worker_loop(self, n: usize) {
+    /// Takes one message at a time until told to drain; a message being handled is always
+    /// finished first.
+    async fn worker_loop(self, n: usize, mut draining: tokio::sync::watch::Receiver<bool>) {
         let wake = self.queue.wake();
         loop {
+            if *draining.borrow() {
+                return;
+            }
             let notified = wake.notified();
             let deliveries = match self.queue.receive(1, self.settings.visibility).await {
                 Ok(d) => d,
@@ -137,7 +194,10 @@ impl Host {
                 }
             };
             if deliveries.is_empty() {
-                let _ = tokio::time::timeout(self.settings.idle_poll, notified).await;
+                tokio::select! {
+                    _ = tokio::time::timeout(self.settings.idle_poll, notified) => {}
+                    _ = draining.changed() => {}
+                }
                 continue;
             }
             for d in deliveries {

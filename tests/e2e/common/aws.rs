@@ -118,14 +118,16 @@ pub fn leaver(
 ///
 /// Every tenant here points at one emulated Okta org, which real tenants never share; its
 /// budget is lifted so that tests of fair sharing between tenants measure the sharing, not
-/// one org's pace (tests/e2e/pacing.rs and the pacer contract cover pacing).
+/// one org's pace (tests/e2e/pacing.rs and the pacer contract cover pacing). The go-live
+/// guard is off: these tests post bursts to measure scale (tests/e2e/go_live_guard.rs and
+/// the store contract cover the guard).
 pub fn tenant_text(
     tenant: &str,
     secret: &passage_hris::WebhookSecret,
     okta: &passage_sandbox::okta::OktaEmulator,
 ) -> String {
     format!(
-        "[[tenants]]\nid = \"{tenant}\"\nwebhook_secrets = [\"{}\"]\ndefault_time_zone = \"America/New_York\"\n\n[tenants.okta]\norg_url = \"{}\"\napi_token = \"{}\"\n\n[tenants.okta.pace]\nall = \"100000/min\"\nburst_percent = 100\n",
+        "[[tenants]]\nid = \"{tenant}\"\nwebhook_secrets = [\"{}\"]\ndefault_time_zone = \"America/New_York\"\n\n[tenants.okta]\norg_url = \"{}\"\napi_token = \"{}\"\n\n[tenants.okta.pace]\nall = \"100000/min\"\nburst_percent = 100\n\n[tenants.guard]\nenabled = false\n",
         secret.to_whsec(),
         okta.base_url(),
         okta.api_token()

@@ -181,12 +181,14 @@ async fn settle(store: &SqliteStore, limit: Duration) -> Result<Vec<Run>> {
 /// killed worker's steps are taken over quickly; backoff is capped at 10 s, since at 30 % 5xx
 /// per request a step that must read nine resources in one attempt (Google's snapshot)
 /// succeeds in one attempt of twenty-five, and the default five-minute cap would stretch that
-/// over an hour.
+/// over an hour. The go-live guard is off: a hundred leavers at once is the rehearsal's load,
+/// not an HR mistake to hold.
 fn write_config(options: &ChaosOptions, tenant: &str) -> Result<PathBuf> {
     let path = options.dir.join("passage.toml");
     let text = format!(
         "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\nworkers = {}\n\
-         sweep_seconds = 1\nlease_seconds = 3\nretry_cap_seconds = 10\n\n{tenant}",
+         sweep_seconds = 1\nlease_seconds = 3\nretry_cap_seconds = 10\n\n{tenant}\n\
+         [tenants.guard]\nenabled = false\n",
         options.dir.join("data").display(),
         options.workers,
     );

@@ -8,8 +8,8 @@ mod tenant;
 
 pub use server::ServerConfig;
 pub use tenant::{
-    ChannelConfig, EarlyConfig, HrWebhookConfig, HumanConfig, HumanStepConfig, LocationConfig,
-    RetryConfig, SignInWatchConfig, SlaConfig, TenantConfig,
+    ChannelConfig, EarlyConfig, GuardConfig, HrWebhookConfig, HumanConfig, HumanStepConfig,
+    LocationConfig, RetryConfig, SignInWatchConfig, SlaConfig, TenantConfig,
 };
 
 use anyhow::{Context, Result, bail};

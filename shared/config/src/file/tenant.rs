@@ -85,6 +85,22 @@ pub struct TenantConfig {
     /// How long after the cutoff a closed run's sign-ins are watched (72 h when absent).
     #[serde(default)]
     pub sign_in_watch: Option<SignInWatchConfig>,
+    /// The go-live guard (on with 5 terminations in 60 minutes when absent).
+    #[serde(default)]
+    pub guard: Option<GuardConfig>,
+}
+
+/// `[tenants.guard]`: more than `max_terminations` within `window_minutes` holds new runs
+/// until an operator approves them; `enabled = false` turns it off.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub max_terminations: Option<u32>,
+    #[serde(default)]
+    pub window_minutes: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,13 +6,16 @@ mod hr_webhooks;
 mod human;
 
 use crate::file::{
-    EarlyConfig, LocationConfig, RetryConfig, SignInWatchConfig, SlaConfig, TenantConfig,
+    EarlyConfig, GuardConfig, LocationConfig, RetryConfig, SignInWatchConfig, SlaConfig,
+    TenantConfig,
 };
 use crate::secrets::resolve_secret;
 use anyhow::{Context, Result, bail};
 use jiff::civil::Time;
 use passage_core::secret::Secret;
-use passage_core::{EarlyPolicy, LocationPolicy, RetryPolicy, SlaPolicy, TenantId, TenantPolicy};
+use passage_core::{
+    EarlyPolicy, GuardPolicy, LocationPolicy, RetryPolicy, SlaPolicy, TenantId, TenantPolicy,
+};
 use std::time::Duration;
 
 /// The tenant's policy; `at` names the tenant in messages ("tenant acme").
@@ -82,6 +85,7 @@ pub(crate) fn tenant_policy(t: &TenantConfig, at: &str) -> Result<TenantPolicy> 
             .transpose()
             .with_context(ctx)?
             .unwrap_or_default(),
+        guard: guard(t.guard.as_ref()).with_context(ctx)?,
         sign_in_watch: t
             .sign_in_watch
             .as_ref()
@@ -112,6 +116,28 @@ fn sign_in_watch(c: &SignInWatchConfig) -> Result<passage_core::SignInWatchPolic
         slack: c.slack_seconds.map_or(base.slack, Duration::from_secs),
         ingestion: span(c.ingestion_hours, 3600.0, "ingestion_hours", base.ingestion)?,
     })
+}
+
+/// The go-live guard: on unless the tenant turns it off, with the defaults for what it omits.
+fn guard(g: Option<&GuardConfig>) -> Result<Option<GuardPolicy>> {
+    let base = GuardPolicy::default();
+    let Some(g) = g else {
+        return Ok(Some(base));
+    };
+    if !g.enabled {
+        return Ok(None);
+    }
+    let max_terminations = g.max_terminations.unwrap_or(base.max_terminations);
+    let minutes = g.window_minutes.unwrap_or(base.window.as_secs() / 60);
+    if max_terminations == 0 || minutes == 0 {
+        bail!(
+            "guard.max_terminations and guard.window_minutes must be at least 1; to turn the guard off, say enabled = false"
+        );
+    }
+    Ok(Some(GuardPolicy {
+        max_terminations,
+        window: Duration::from_secs(minutes.saturating_mul(60)),
+    }))
 }
 
 /// The SLA: a positive number of hours (a zero SLA would grade every leaver as late).

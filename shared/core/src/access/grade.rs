@@ -91,6 +91,13 @@ fn verdict(step: &Step, kind: ItemKind, id: &str) -> Verdict {
         at: step.verified_at,
         by: None,
     };
+    if let Some(proof) = &step.absence {
+        let why = format!(
+            "not applicable — proven absent: {} read {} ({}) at {}",
+            proof.read, proof.code, proof.answer, proof.read_at
+        );
+        return (Grade::Absent, Some(why), source(ReadKind::Readback));
+    }
     if let Some(waiver) = &step.waiver {
         let why = format!("{} waived by {}: {}", step.key, waiver.actor, waiver.reason);
         return (Grade::Remains, Some(why), source(ReadKind::NotObservable));

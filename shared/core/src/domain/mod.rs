@@ -1,6 +1,7 @@
 //! The nouns of a leaver run: who leaves (subject), under which tenant policy, the run and its
 //! steps, each step's attempts, and the run's event timeline.
 
+mod absence;
 mod action;
 mod attempt;
 mod event;
@@ -13,14 +14,15 @@ mod step;
 mod subject;
 mod tenant;
 
+pub use absence::AbsenceProof;
 pub use action::{Action, Provider};
 pub use attempt::{AttemptRecord, AttemptResult, CallRecord};
 pub use event::RunEvent;
 pub use human::{
     Confirmation, DeviceRecord, HumanItem, HumanStepPolicy, HumanTask, ItemOutcome, NoticeRecord,
 };
-pub use notice::{Channel, NoticeDelivery, NoticeKind};
-pub use run::{BundleRef, Cancellation, Run, RunSource, RunState};
+pub use notice::{AlertRecord, Channel, NoticeDelivery, NoticeKind};
+pub use run::{BundleRef, Cancellation, Run, RunHold, RunSource, RunState};
 pub use saas::{
     GithubPolicy, ManualAppPolicy, SaasPolicy, ScimAppPolicy, ScimDeactivation, SeatOutcome,
     SeatPlan, SlackPlan, SlackPolicy,
@@ -32,8 +34,9 @@ pub use step::{
 };
 pub use subject::{Manager, Subject};
 pub use tenant::{
-    DeviceAction, DisableMode, EarlyPolicy, GooglePolicy, HrWebhook, HumanPolicy, JumpCloudPolicy,
-    LocationPolicy, MicrosoftPolicy, OktaPolicy, RetryPolicy, SlaClock, SlaPolicy, TenantPolicy,
+    DeviceAction, DisableMode, EarlyPolicy, GooglePolicy, GuardPolicy, HrWebhook, HumanPolicy,
+    JumpCloudPolicy, LocationPolicy, MicrosoftPolicy, OktaPolicy, RetryPolicy, SlaClock, SlaPolicy,
+    TenantPolicy,
 };
 
 #[cfg(test)]

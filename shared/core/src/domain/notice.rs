@@ -12,6 +12,42 @@ use serde::{Deserialize, Serialize};
 pub enum NoticeKind {
     Reminder,
     Escalation,
+    /// A critical step failed for good: the run is blocked until an operator acts.
+    RunBlocked,
+    /// A step that is not critical failed for good: the run waits for a retry or a waiver.
+    StepFailed,
+    /// The run is still open past the tenant's access-removal SLA.
+    PastSla,
+    /// The leaver signed in after the cutoff: the run reopened to lock them out again.
+    SignInAfterCutoff,
+}
+
+impl NoticeKind {
+    /// How a message names its kind.
+    pub fn label(self) -> &'static str {
+        match self {
+            NoticeKind::Reminder => "Reminder",
+            NoticeKind::Escalation => "Escalation",
+            NoticeKind::RunBlocked => "Run blocked",
+            NoticeKind::StepFailed => "Step failed",
+            NoticeKind::PastSla => "Past SLA",
+            NoticeKind::SignInAfterCutoff => "Sign-in after cutoff",
+        }
+    }
+}
+
+/// One alert about a run, kept on the run so each cause is told once however often the run is
+/// looked at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    /// What the alert is about, e.g. `failed:okta.snapshot:3` (the step and its attempts, so a
+    /// step that fails again after a retry is a new cause) or `sla`.
+    pub cause: String,
+    pub kind: NoticeKind,
+    pub at: Timestamp,
+    /// Each channel's delivery, once sent.
+    #[serde(default)]
+    pub deliveries: Vec<NoticeDelivery>,
 }
 
 /// A channel a tenant sends notices to. Holds secrets (signing keys, Slack URLs), so it is

@@ -28,6 +28,13 @@ pub struct Run {
     pub closed_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_reason: Option<String>,
+    /// Set while the go-live guard holds the run (too many terminations at once for its
+    /// tenant): nothing is released, early steps included, until an operator approves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<RunHold>,
+    /// Alerts sent about the run (blocked, a step failed, past its SLA), one per cause.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<crate::domain::AlertRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancellation: Option<Cancellation>,
     /// Access items operators accepted as staying (an AD-synced group, a device command that
@@ -136,6 +143,31 @@ pub enum RunSource {
         /// The HR record as fetched.
         record: serde_json::Value,
     },
+}
+
+/// Why the go-live guard holds a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunHold {
+    pub reason: String,
+    pub at: Timestamp,
+    /// The tenant's terminations in the window when this one arrived, this one included.
+    pub count: u32,
+}
+
+impl Run {
+    /// Whether the go-live guard holds the run now (a cancelled run keeps its hold on record).
+    pub fn is_held(&self) -> bool {
+        self.hold.is_some() && self.state == RunState::Scheduled
+    }
+
+    /// The state an operator sees: a scheduled run the guard holds shows as `held`.
+    pub fn shown_state(&self) -> &'static str {
+        if self.is_held() {
+            "held"
+        } else {
+            self.state.as_str()
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

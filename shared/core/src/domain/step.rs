@@ -53,6 +53,9 @@ pub struct Step {
     pub last_error: Option<StepError>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<Waiver>,
+    /// Why the step is `not_applicable`: the read that found no account for the leaver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absence: Option<crate::domain::AbsenceProof>,
     /// For human steps: what is to be confirmed and what has been.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub human: Option<crate::domain::HumanTask>,
@@ -80,6 +83,9 @@ pub enum StepState {
     Awaiting,
     /// Skipped by an operator, with a reason. Never for critical steps.
     Waived,
+    /// Closed by an operator because a fresh read proved the leaver has no account at the
+    /// provider; the proof is on the step. Critical steps may end this way.
+    NotApplicable,
 }
 
 impl StepState {
@@ -94,6 +100,7 @@ impl StepState {
             StepState::Failed => "failed",
             StepState::Awaiting => "awaiting",
             StepState::Waived => "waived",
+            StepState::NotApplicable => "not_applicable",
         }
     }
 
@@ -108,9 +115,12 @@ impl StepState {
         )
     }
 
-    /// Dependents may start once a step is verified or waived.
+    /// Dependents may start once a step is verified, waived or proven not applicable.
     pub fn satisfies_dependents(self) -> bool {
-        matches!(self, StepState::Verified | StepState::Waived)
+        matches!(
+            self,
+            StepState::Verified | StepState::Waived | StepState::NotApplicable
+        )
     }
 }
 
@@ -229,6 +239,7 @@ impl Step {
             result: None,
             last_error: None,
             waiver: None,
+            absence: None,
             human: None,
         }
     }

@@ -45,6 +45,27 @@ pub struct TenantPolicy {
     pub sla: SlaPolicy,
     /// How long after the cutoff a closed run's sign-ins are watched.
     pub sign_in_watch: crate::domain::SignInWatchPolicy,
+    /// The go-live guard: more terminations than this within its window hold new runs until
+    /// an operator approves them, so an HR mistake cannot lock out a department. `None` is off.
+    pub guard: Option<GuardPolicy>,
+}
+
+/// At most `max_terminations` runs may start within `window` without an operator's approval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuardPolicy {
+    pub max_terminations: u32,
+    pub window: std::time::Duration,
+}
+
+impl Default for GuardPolicy {
+    /// Five in an hour: more than a company of a few hundred loses in a normal week, far fewer
+    /// than a mistaken bulk change in the HR system produces.
+    fn default() -> Self {
+        Self {
+            max_terminations: 5,
+            window: std::time::Duration::from_secs(3600),
+        }
+    }
 }
 
 /// The tenant's access-removal SLA: `within` of the moment `from` names.
@@ -295,7 +316,9 @@ fn default_lock() -> DeviceAction {
 }
 
 impl TenantPolicy {
-    /// A policy with sensible defaults (Okta only), for tests and the demo.
+    /// A policy with sensible defaults (Okta only), for tests and the demo. The go-live guard
+    /// is off here, so load tests and rehearsals run unheld; a tenant configured in
+    /// passage.toml has it on unless it says otherwise.
     pub fn new(id: impl Into<String>) -> Self {
         let id = TenantId::new(id);
         Self {
@@ -325,6 +348,7 @@ impl TenantPolicy {
             date_window: passage_hris::DateWindow::default(),
             sla: SlaPolicy::default(),
             sign_in_watch: crate::domain::SignInWatchPolicy::default(),
+            guard: None,
         }
     }
 }

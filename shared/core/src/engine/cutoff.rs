@@ -16,6 +16,9 @@ pub enum Fired {
     NotYet,
     /// Already started, closed or cancelled: nothing to do.
     Ignored,
+    /// Held by the go-live guard: nothing starts until an operator approves the run, which
+    /// sets its timer again.
+    Held,
 }
 
 /// Who noticed that a run may be due.
@@ -53,6 +56,9 @@ impl Engine {
                     self.release_ready(run_id).await?;
                 }
                 return Ok(Fired::Ignored);
+            }
+            if run.hold.is_some() {
+                return Ok(Fired::Held);
             }
             if run.cutoff.at > now {
                 // The early window: hand-over preparation starts, the run stays scheduled and

@@ -342,7 +342,7 @@ impl Engine {
 
     /// Sets the run's timer for its next moment (the early window or the cutoff), and does at
     /// once what the timer would do if that moment has already come.
-    async fn arm_timer(&self, run: &Run) -> Result<(), EngineError> {
+    pub(super) async fn arm_timer(&self, run: &Run) -> Result<(), EngineError> {
         let now = self.now();
         self.ports
             .timer

@@ -132,6 +132,7 @@ impl HrOutcome {
             created,
             state,
             cutoff_at,
+            ..
         } = accepted;
         if created {
             HrOutcome::Created {

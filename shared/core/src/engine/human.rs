@@ -157,7 +157,7 @@ impl Engine {
             };
             let kind_name = match kind {
                 NoticeKind::Reminder => "human.reminded",
-                NoticeKind::Escalation => "human.escalated",
+                _ => "human.escalated",
             };
             let stored = self
                 .change_step(&run.id, &step.key, |_run, s, _now, _write| {
@@ -452,10 +452,7 @@ fn notice_for(
         Action::ConfirmAppRemoval => "App account removal",
         _ => "Data hand-over confirmation",
     };
-    let prefix = match kind {
-        NoticeKind::Reminder => "Reminder",
-        NoticeKind::Escalation => "Escalation",
-    };
+    let prefix = kind.label();
     let outstanding: Vec<String> = task
         .outstanding()
         .map(|i| format!("- {} ({})", i.label, i.id))
@@ -472,7 +469,7 @@ fn notice_for(
         kind,
         tenant: run.tenant.to_string(),
         run_id: run.id.clone(),
-        step: step.key.clone(),
+        step: Some(step.key.clone()),
         subject: format!(
             "{prefix}: {what} for {} is overdue ({overdue_hours} h)",
             run.subject.email

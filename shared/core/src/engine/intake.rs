@@ -40,6 +40,9 @@ pub struct Accepted {
     pub created: bool,
     pub state: RunState,
     pub cutoff_at: Timestamp,
+    /// The go-live guard holds the run until an operator approves it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
 }
 
 /// Why a delivery was refused or could not be taken. Nothing is stored when intake answers
@@ -281,7 +284,18 @@ impl Engine {
             &actor,
             json!({"cutoff": run.cutoff, "steps": steps.iter().map(|s| &s.key).collect::<Vec<_>>()}),
         );
-        match self.ports.store.insert_run(&run, &steps, &[event]).await? {
+        let mut events = vec![event];
+        run.hold = self.guard_hold(policy, idempotency_key, now).await?;
+        if let Some(hold) = &run.hold {
+            events.push(RunEvent::new(
+                &run.id,
+                now,
+                "run.held",
+                "system",
+                json!(hold),
+            ));
+        }
+        match self.ports.store.insert_run(&run, &steps, &events).await? {
             // The same delivery (or another for the same employee) raced this one and won: its
             // run is the answer.
             InsertOutcome::Existing(id) | InsertOutcome::OpenRun(id) => {
@@ -294,6 +308,7 @@ impl Engine {
                 Ok(Accepted::of(&existing, false))
             }
             InsertOutcome::Created => {
+                events.iter().for_each(super::log_event);
                 run.state = self.arm(&run, now).await;
                 Ok(Accepted::of(&run, true))
             }
@@ -361,6 +376,10 @@ impl Engine {
     /// is durable by now, so a failure here is repaired by the sweep and must not become an
     /// error the sender would retry.
     async fn arm(&self, run: &Run, now: Timestamp) -> RunState {
+        if run.hold.is_some() {
+            // No timer and nothing released: approving the run arms it.
+            return RunState::Scheduled;
+        }
         if let Err(e) = self
             .ports
             .timer
@@ -395,6 +414,7 @@ impl Accepted {
             created,
             state: run.state,
             cutoff_at: run.cutoff.at,
+            held: run.hold.is_some(),
         }
     }
 }
@@ -455,6 +475,8 @@ fn scheduled_run(
         started_at: None,
         closed_at: None,
         blocked_reason: None,
+        hold: None,
+        alerts: Vec::new(),
         cancellation: None,
         exceptions: Vec::new(),
         bundle: None,

@@ -1,16 +1,19 @@
 //! The engine: the only code that changes runs. Hosts call it from HTTP handlers, queue
 //! consumers and timers; it talks to the world only through [`crate::ports`].
 
+mod alerts;
 mod cutoff;
 mod effects;
 mod error;
 mod exception;
 mod finalize;
+mod guard;
 mod hr;
 mod hr_intake;
 mod human;
 mod intake;
 mod keys;
+mod not_applicable;
 mod operator;
 mod outcome;
 mod preview;
@@ -23,6 +26,7 @@ mod worker;
 
 pub use cutoff::Fired;
 pub use error::{Classified, EngineError, ErrorKind};
+pub use guard::Approval;
 pub use hr::{HrOrigin, HrOutcome, RECONCILE_DAYS, ReconcileReport};
 pub use hr_intake::HrAccepted;
 pub use human::ConfirmRequest;
@@ -150,12 +154,36 @@ impl Engine {
     /// Commits, answering `false` when a version check failed: the caller re-reads and decides
     /// again. Every engine write goes through here, inside a bounded retry loop.
     async fn try_commit(&self, commit: crate::ports::Commit) -> Result<bool, EngineError> {
+        let events = commit.events.clone();
         match self.ports.store.commit(commit).await {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                events.iter().for_each(log_event);
+                Ok(true)
+            }
             Err(crate::ports::StoreError::Conflict(_)) => Ok(false),
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// One log event per stored run or step transition (`run.started`, `step.verified`, …), with
+/// the run, the step when there is one, and who acted: what an operator's log search or a
+/// JSON log pipeline follows a run by.
+pub(crate) fn log_event(event: &crate::domain::RunEvent) {
+    let step = event
+        .detail
+        .get("step")
+        .and_then(|s| s.as_str())
+        .unwrap_or("");
+    tracing::info!(
+        target: "passage::events",
+        run = %event.run_id,
+        kind = %event.kind,
+        step,
+        actor = %event.actor,
+        "{}",
+        event.kind
+    );
 }
 
 /// Converts a std duration into a jiff span-compatible signed duration.

@@ -37,6 +37,10 @@ impl Engine {
             let Some(run) = self.ports.store.run(run_id).await? else {
                 return Err(EngineError::NotFound(format!("run {run_id}")));
             };
+            // A run the go-live guard holds moves nothing until an operator approves it.
+            if run.hold.is_some() {
+                return Ok(released);
+            }
             // Before the cutoff only early steps move, and only once their window has opened.
             let early_only = run.state == RunState::Scheduled;
             if early_only && run.early_at.is_none_or(|t| t > self.now()) {

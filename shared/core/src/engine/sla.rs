@@ -84,7 +84,7 @@ fn notice_for(run: &Run, step: &Step, policy: &TenantPolicy, now: Timestamp) -> 
         kind: NoticeKind::Escalation,
         tenant: run.tenant.to_string(),
         run_id: run.id.clone(),
-        step: step.key.clone(),
+        step: Some(step.key.clone()),
         subject: format!(
             "{} for {} is past its SLA ({hours:.1} h since the first attempt)",
             step.key, run.subject.email

@@ -77,11 +77,21 @@ impl Engine {
                 report.notices += self.alert_past_sla(&run, &steps).await?;
             }
         }
+        // Blocked runs and runs past the tenant's SLA tell someone, once per cause.
+        let failed = steps.iter().any(|s| s.state == StepState::Failed);
+        if let Some(run) = self.ports.store.run(run_id).await?
+            && (failed || !run.alerts.iter().any(|a| a.cause == "sla"))
+        {
+            report.notices += self.raise_alerts(&run, &steps).await?;
+        }
         // The run's exceptions matter only once no step is still being worked: read it then.
         let settled = steps.iter().all(|s| {
             matches!(
                 s.state,
-                StepState::Verified | StepState::Waived | StepState::AwaitingCompletion
+                StepState::Verified
+                    | StepState::Waived
+                    | StepState::NotApplicable
+                    | StepState::AwaitingCompletion
             )
         });
         if !settled {

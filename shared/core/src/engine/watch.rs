@@ -349,10 +349,10 @@ fn alert_for(run: &Run, step: &Step, sign_in: &SignIn, now: Timestamp) -> Notice
         .as_deref()
         .unwrap_or("an address the log does not give");
     Notice {
-        kind: NoticeKind::Escalation,
+        kind: NoticeKind::SignInAfterCutoff,
         tenant: run.tenant.to_string(),
         run_id: run.id.clone(),
-        step: step.key.clone(),
+        step: Some(step.key.clone()),
         subject: format!(
             "{} signed in to {} after the cutoff: run reopened",
             run.subject.email, sign_in.provider

@@ -149,6 +149,7 @@ impl Engine {
     /// when it can.
     fn not_claimable(&self, run: &Run, step: &Step, now: Timestamp) -> Option<Disposition> {
         let early_window = run.state == RunState::Scheduled
+            && run.hold.is_none()
             && step.early
             && run.early_at.is_some_and(|t| t <= now);
         if !run.state.is_open() && !early_window {
@@ -161,6 +162,7 @@ impl Engine {
             | StepState::Verified
             | StepState::Failed
             | StepState::Waived
+            | StepState::NotApplicable
             | StepState::Awaiting => Some(Disposition::Ack),
             // A live worker holds it; look again just after its lease would end.
             StepState::InFlight => {

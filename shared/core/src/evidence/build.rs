@@ -128,6 +128,8 @@ fn step_evidence(step: &Step, attempts: &[&AttemptRecord]) -> Value {
             "readback": r.readback,
         })),
         "waiver": step.waiver,
+        // The read that proved the leaver has no account here, when the step is not applicable.
+        "not_applicable": step.absence,
         "attempts": attempts,
         // Human steps: each item with who confirmed it and when, and every reminder sent.
         "human": step.human,
@@ -210,6 +212,7 @@ fn manifest(
         "steps": steps.entries,
         "pre_state": steps.pre_state,
         "waivers": waivers(input.steps),
+        "not_applicable": super::access::not_applicable(input.steps),
         // Every access item the snapshots recorded, graded; those that stay, with who accepted them.
         "access": access,
         "confirmations": confirmations(input.steps),

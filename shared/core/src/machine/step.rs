@@ -31,6 +31,9 @@ pub enum StepInput {
     Waive { critical: bool },
     /// An operator asked for a failed step to be tried again.
     OperatorRetry,
+    /// An operator closed the step after a fresh read proved the leaver has no account at
+    /// the provider. Not while a worker acts on it: its outcome would contradict the proof.
+    ProvenAbsent,
     /// A human step was opened: its items now wait for people to confirm them.
     AwaitPeople,
     /// The last outstanding item of a human step was confirmed.
@@ -54,6 +57,7 @@ impl StepInput {
             StepInput::Waive { critical: true } => "waive_critical",
             StepInput::Waive { critical: false } => "waive",
             StepInput::OperatorRetry => "operator_retry",
+            StepInput::ProvenAbsent => "proven_absent",
             StepInput::AwaitPeople => "await_people",
             StepInput::Confirmed => "confirmed",
             StepInput::Relock => "relock",
@@ -103,6 +107,9 @@ pub fn transition(
         ) => (Waived, vec![ReconsiderBlock, ReleaseDependents]),
         (Failed, OperatorRetry) => (Ready, vec![ReconsiderBlock, Enqueue]),
         (Verified, Relock) => (Ready, vec![Enqueue]),
+        (Pending | Ready | RetryWait | AwaitingCompletion | Failed, ProvenAbsent) => {
+            (NotApplicable, vec![ReconsiderBlock, ReleaseDependents])
+        }
         _ => {
             return Err(TransitionError {
                 machine: "step",
@@ -120,7 +127,7 @@ mod tests {
     use StepInput::*;
     use StepState::*;
 
-    const STATES: [StepState; 9] = [
+    const STATES: [StepState; 10] = [
         Pending,
         Ready,
         InFlight,
@@ -130,8 +137,9 @@ mod tests {
         Failed,
         Waived,
         Awaiting,
+        NotApplicable,
     ];
-    const INPUTS: [StepInput; 15] = [
+    const INPUTS: [StepInput; 16] = [
         Relock,
         AwaitPeople,
         Confirmed,
@@ -147,6 +155,7 @@ mod tests {
         Waive { critical: true },
         Waive { critical: false },
         OperatorRetry,
+        ProvenAbsent,
     ];
 
     fn expected(state: StepState, input: StepInput) -> Option<StepState> {
@@ -166,6 +175,9 @@ mod tests {
             ) => Some(Waived),
             (Failed, OperatorRetry) => Some(Ready),
             (Verified, Relock) => Some(Ready),
+            (Pending | Ready | RetryWait | AwaitingCompletion | Failed, ProvenAbsent) => {
+                Some(NotApplicable)
+            }
             _ => None,
         }
     }
@@ -188,8 +200,8 @@ mod tests {
     }
 
     #[test]
-    fn verified_and_waived_are_final_but_for_a_relock_after_a_late_sign_in() {
-        for s in [Verified, Waived] {
+    fn verified_waived_and_not_applicable_are_final_but_for_a_relock_after_a_late_sign_in() {
+        for s in [Verified, Waived, NotApplicable] {
             for i in INPUTS {
                 if (s, i) == (Verified, Relock) {
                     continue;
@@ -213,6 +225,18 @@ mod tests {
         assert_eq!(
             transition(Failed, OperatorRetry).unwrap().1,
             vec![ReconsiderBlock, Enqueue]
+        );
+    }
+
+    #[test]
+    fn proven_absence_never_races_a_worker_and_releases_dependents() {
+        assert!(transition(InFlight, ProvenAbsent).is_err());
+        assert_eq!(
+            transition(Failed, ProvenAbsent).unwrap(),
+            (
+                NotApplicable,
+                vec![StepCommand::ReconsiderBlock, StepCommand::ReleaseDependents]
+            )
         );
     }
 

@@ -9,13 +9,15 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-/// One message about one outstanding human step.
+/// One message about a run: an outstanding human step, a step past its SLA, a run blocked.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Notice {
     pub kind: NoticeKind,
     pub tenant: String,
     pub run_id: RunId,
-    pub step: StepKey,
+    /// The step the notice is about; none for one about the whole run (past its SLA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<StepKey>,
     /// One line, e.g. "Laptop return for jane@example.com is 3 days overdue".
     pub subject: String,
     /// Plain text body naming what is outstanding and how to confirm it.

@@ -103,4 +103,21 @@ pub trait RunStore: Send + Sync {
         vendor: &str,
         secret: &crate::secret::Secret,
     ) -> Result<(), StoreError>;
+    /// Whether the store can be read now, for health checks. The default reads a run that
+    /// does not exist.
+    async fn check(&self) -> Result<(), StoreError> {
+        self.run(&RunId::new("health-check")).await.map(|_| ())
+    }
+    /// Records a termination for the go-live guard and answers its count: the tenant's
+    /// terminations within `window` up to `at`, this one included, as
+    /// [`crate::guard::admit`] counts them. Atomic: racing calls never see the same count for
+    /// two new keys. The same `key` again answers without adding, while it is still kept.
+    async fn count_termination(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        at: Timestamp,
+        window: std::time::Duration,
+        cap: u32,
+    ) -> Result<u32, StoreError>;
 }

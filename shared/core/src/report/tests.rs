@@ -63,6 +63,8 @@ fn record(n: u32, cutoff: &str, removed_after: Option<SignedDuration>) -> RunRec
         started_at: Some(cutoff),
         closed_at: None,
         blocked_reason: None,
+        hold: None,
+        alerts: Vec::new(),
         cancellation: None,
         exceptions: Vec::new(),
         bundle: removed_after.map(|_| crate::domain::BundleRef {

@@ -212,7 +212,7 @@ async fn past_the_sla_the_tenant_is_alerted_once_while_the_step_keeps_trying() {
     let sent = world.notifier.sent();
     assert_eq!(sent.len(), 1, "one alert per step: {sent:?}");
     assert_eq!(sent[0].kind, NoticeKind::Escalation);
-    assert_eq!(sent[0].step, okta(Action::Snapshot));
+    assert_eq!(sent[0].step, Some(okta(Action::Snapshot)));
     assert!(
         sent[0].subject.contains("past its SLA"),
         "{}",

@@ -115,7 +115,7 @@ async fn a_sign_in_after_the_cutoff_reopens_locks_out_again_alerts_and_closes_in
     );
     let sent = world.notifier.sent();
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].kind, NoticeKind::Escalation);
+    assert_eq!(sent[0].kind, NoticeKind::SignInAfterCutoff);
     assert!(
         sent[0].subject.contains("after the cutoff"),
         "{}",

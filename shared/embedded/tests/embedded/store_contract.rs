@@ -40,6 +40,8 @@ fn run(id: &str, key: &str) -> passage_core::Run {
         started_at: None,
         closed_at: None,
         blocked_reason: None,
+        hold: None,
+        alerts: Vec::new(),
         cancellation: None,
         exceptions: Vec::new(),
         bundle: None,
