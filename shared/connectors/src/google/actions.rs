@@ -198,7 +198,7 @@ async fn find_user(
         permanent(
             "user_not_found",
             format!(
-                "no Google Workspace user has address {}; check the address, or waive Google if they never had an account",
+                "no Google Workspace user has address {}; check the address, or, if they never had an account, close its steps with `passage not-applicable` (a fresh read must find none)",
                 req.subject.email
             ),
         )

@@ -135,7 +135,7 @@ pub(crate) async fn find_by_email(
         0 => Err(permanent(
             "user_not_found",
             format!(
-                "no JumpCloud user has email or alternateEmail {email}; check the address (and, for an MSP credential, the organisation id), or waive JumpCloud if they never had an account"
+                "no JumpCloud user has email or alternateEmail {email}; check the address (and, for an MSP credential, the organisation id), or, if they never had an account, close its steps with `passage not-applicable` (a fresh read must find none)"
             ),
         )),
         n => Err(permanent(

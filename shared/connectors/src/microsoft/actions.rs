@@ -153,7 +153,7 @@ async fn find_user(
         0 => Err(permanent(
             "user_not_found",
             format!(
-                "no Entra ID user has UPN, mail or proxyAddresses {email}; check the address, or waive Microsoft if they never had an account"
+                "no Entra ID user has UPN, mail or proxyAddresses {email}; check the address, or, if they never had an account, close its steps with `passage not-applicable` (a fresh read must find none)"
             ),
         )),
         n => Err(permanent(

@@ -117,7 +117,7 @@ async fn find_user(
         0 => Err(permanent(
             "user_not_found",
             format!(
-                "no Okta user has login or email {}; check the address, or waive Okta if they never had an account",
+                "no Okta user has login or email {}; check the address, or, if they never had an account, close its steps with `passage not-applicable` (a fresh read must find none)",
                 req.subject.email
             ),
         )),
