@@ -14,6 +14,10 @@ use passage_core::{Provider, Step, TenantId, TenantPolicy};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
+/// A connector that also reads its provider's sign-in log: the identity providers.
+trait IdentityProvider: Connector + SignInLog {}
+impl<T: Connector + SignInLog> IdentityProvider for T {}
+
 /// How to reach each provider for one tenant. What to *do* there (the policy) comes from the
 /// tenant's policy, so the plan and the connector never disagree.
 #[derive(Clone, Debug, Default)]
@@ -110,33 +114,10 @@ impl Registry {
         app: Option<&str>,
     ) -> Option<Arc<dyn Connector>> {
         let http = self.http.clone();
-        let (pacing, plans) = (self.pacing.clone(), &settings.pace);
+        if let Some(idp) = self.identity_provider(tenant, settings, provider) {
+            return Some(idp);
+        }
         Some(match provider {
-            Provider::Okta => {
-                let s = settings.okta.clone()?;
-                let org = okta_org(&s);
-                Arc::new(OktaConnector::new(s, http).paced(pacing, org, plans.okta.clone()))
-            }
-            Provider::Microsoft => {
-                let mut s = settings.microsoft.clone()?;
-                s.policy = tenant.microsoft.clone()?;
-                let org = s.tenant_id.clone();
-                let plan = plans.microsoft.clone();
-                Arc::new(MicrosoftConnector::new(s, http).paced(pacing, org, plan))
-            }
-            Provider::Google => {
-                let mut s = settings.google.clone()?;
-                s.policy = tenant.google.clone()?;
-                let org = google_org(&s);
-                Arc::new(GoogleConnector::new(s, http).paced(pacing, org, plans.google.clone()))
-            }
-            Provider::Jumpcloud => {
-                let mut s = settings.jumpcloud.clone()?;
-                s.policy = tenant.jumpcloud.clone()?;
-                let org = jumpcloud_org(&s, &tenant.id);
-                let plan = plans.jumpcloud.clone();
-                Arc::new(JumpCloudConnector::new(s, http).paced(pacing, org, plan))
-            }
             Provider::Slack => {
                 let mut s = settings.slack.clone()?;
                 s.policy = tenant.saas.slack.clone()?;
@@ -153,8 +134,13 @@ impl Registry {
                 s.policy = tenant.saas.scim_app(app)?.clone();
                 Arc::new(ScimConnector::new(s, http))
             }
-            // People confirm human steps; the engine never asks a connector to.
-            Provider::Human => return None,
+            // People confirm human steps; the engine never asks a connector to. The identity
+            // providers were built above, when the tenant connects them.
+            Provider::Human
+            | Provider::Okta
+            | Provider::Microsoft
+            | Provider::Google
+            | Provider::Jumpcloud => return None,
         })
     }
 }
@@ -189,6 +175,18 @@ impl Registry {
         settings: &ConnectionSettings,
         provider: Provider,
     ) -> Option<Arc<dyn SignInLog>> {
+        Some(self.identity_provider(tenant, settings, provider)?)
+    }
+
+    /// The connector of an identity provider (Okta, Microsoft, Google, JumpCloud): it both acts
+    /// and reads the sign-in log, with the tenant's policy for it and paced in its org's
+    /// budgets. `None` for another provider or one the tenant does not connect.
+    fn identity_provider(
+        &self,
+        tenant: &TenantPolicy,
+        settings: &ConnectionSettings,
+        provider: Provider,
+    ) -> Option<Arc<dyn IdentityProvider>> {
         let (http, pacing, plans) = (self.http.clone(), self.pacing.clone(), &settings.pace);
         Some(match provider {
             Provider::Okta => {

@@ -85,8 +85,8 @@ fn done(repeat: bool, summary: String, readback: Value, output: Value) -> Action
 // ----- the user ---------------------------------------------------------------------------
 
 #[derive(Clone, Debug)]
-struct User {
-    id: String,
+pub(crate) struct User {
+    pub(crate) id: String,
     upn: String,
     raw: Value,
 }
@@ -121,7 +121,7 @@ impl User {
     }
 }
 
-/// Finds the leaver: by the id the snapshot recorded, else by UPN, else by `mail`.
+/// Finds the leaver: by the id the snapshot recorded, else by address ([`find_by_address`]).
 async fn find_user(
     api: &Api,
     req: &ActionRequest,
@@ -131,7 +131,23 @@ async fn find_user(
         .prior
         .get(&StepKey::new("microsoft.snapshot"))
         .and_then(|v| v["user_id"].as_str());
-    let key = known.unwrap_or(&req.subject.email);
+    find_by_address(
+        api,
+        known.unwrap_or(&req.subject.email),
+        &req.subject.email,
+        calls,
+    )
+    .await
+}
+
+/// The one user whose id or UPN is `key`, else whose `mail`, else whose proxyAddresses hold
+/// `email`: how every Microsoft read finds the leaver.
+pub(crate) async fn find_by_address(
+    api: &Api,
+    key: &str,
+    email: &str,
+    calls: &mut Calls,
+) -> Result<User, ActionFailure> {
     let url = api.graph_url(&["users", key], &[("$select", USER_SELECT)]);
     let answer = api
         .graph(Method::GET, url, None, &[StatusCode::NOT_FOUND], calls)
@@ -139,7 +155,6 @@ async fn find_user(
     if answer.status != StatusCode::NOT_FOUND {
         return User::from(answer.body);
     }
-    let email = req.subject.email.as_str();
     let quoted = email.replace('\'', "''");
     let mut found = users_where(api, &format!("mail eq '{quoted}'"), &[], calls).await?;
     if found.is_empty() {

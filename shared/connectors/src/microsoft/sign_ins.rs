@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use passage_core::ports::{SignInError, SignInLog, SignInRead};
 use passage_core::{CallRecord, Provider, SignIn, Subject};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::Value;
 
 #[async_trait]
@@ -72,27 +72,20 @@ impl SignInLog for MicrosoftConnector {
     }
 }
 
-/// The leaver's object id, by UPN as the actions find them.
+/// The leaver's object id, found by address exactly as the actions find them.
 async fn user_id(
     api: &Api,
     subject: &Subject,
     calls: &mut Vec<CallRecord>,
 ) -> Result<String, SignInError> {
-    let url = api.graph_url(&["users", &subject.email], &[("$select", "id")]);
-    let answer = api
-        .graph(Method::GET, url, None, &[StatusCode::NOT_FOUND], calls)
+    let email = subject.email.as_str();
+    let user = super::actions::find_by_address(api, email, email, calls)
         .await
         .map_err(|e| SignInError {
             code: e.code,
             message: e.message,
         })?;
-    match answer.body["id"].as_str() {
-        Some(id) if answer.status != StatusCode::NOT_FOUND => Ok(id.to_owned()),
-        _ => Err(SignInError {
-            code: "user_not_found".into(),
-            message: format!("no Entra user has UPN {}", subject.email),
-        }),
-    }
+    Ok(user.id)
 }
 
 fn sign_in(entry: &Value) -> Option<SignIn> {
