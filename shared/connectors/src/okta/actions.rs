@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Deserialize)]
-struct User {
-    id: String,
+pub(crate) struct User {
+    pub(crate) id: String,
     status: String,
     /// The status a lifecycle change is moving the user to (deactivation deprovisions every
     /// app first, which can take a while).
@@ -91,7 +91,23 @@ async fn find_user(
         .get(&StepKey::new("okta.snapshot"))
         .and_then(|v| v.get("user_id"))
         .and_then(Value::as_str);
-    let key = known_id.unwrap_or(&req.subject.email);
+    find_by_key(
+        api,
+        known_id.unwrap_or(&req.subject.email),
+        &req.subject.email,
+        calls,
+    )
+    .await
+}
+
+/// The one user whose id or login is `key`, else whose profile e-mail is `email`: how every
+/// Okta read finds the leaver.
+pub(crate) async fn find_by_key(
+    api: &Api,
+    key: &str,
+    email: &str,
+    calls: &mut Calls,
+) -> Result<User, ActionFailure> {
     let answer = api
         .call(
             Method::GET,
@@ -106,10 +122,7 @@ async fn find_user(
     let mut url = users_url(api, &[]);
     url.query_pairs_mut().append_pair(
         "search",
-        &format!(
-            "profile.email eq \"{}\"",
-            req.subject.email.replace('"', "")
-        ),
+        &format!("profile.email eq \"{}\"", email.replace('"', "")),
     );
     let found: Vec<User> = api.list(url, calls).await?;
     match found.len() {
@@ -117,16 +130,12 @@ async fn find_user(
         0 => Err(permanent(
             "user_not_found",
             format!(
-                "no Okta user has login or email {}; check the address, or, if they never had an account, close its steps with `passage not-applicable` (a fresh read must find none)",
-                req.subject.email
+                "no Okta user has login or email {email}; check the address, or, if they never had an account, close its steps with `passage not-applicable` (a fresh read must find none)"
             ),
         )),
         n => Err(permanent(
             "user_ambiguous",
-            format!(
-                "{n} Okta users have email {}; resolve the duplicate accounts first",
-                req.subject.email
-            ),
+            format!("{n} Okta users have email {email}; resolve the duplicate accounts first"),
         )),
     }
 }

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use passage_core::ports::{ActionFailure, SignInError, SignInLog, SignInRead};
 use passage_core::{CallRecord, Provider, SignIn, Subject};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::Value;
 
 /// Entries per page: Okta's own default, so a busy leaver's log pages.
@@ -63,34 +63,17 @@ impl SignInLog for OktaConnector {
     }
 }
 
-/// The user's Okta id, by login (the leaver's email) as the actions find it.
+/// The leaver's Okta id, found exactly as the actions find them (login, then e-mail).
 async fn user_id(
     api: &Api,
     subject: &Subject,
     calls: &mut Vec<CallRecord>,
 ) -> Result<String, SignInError> {
-    let mut url = api.url("/");
-    url.path_segments_mut()
-        .expect("http urls have paths")
-        .clear()
-        .extend(["api", "v1", "users", &subject.email]);
-    let answer = api
-        .call(Method::GET, url, &[StatusCode::NOT_FOUND], calls)
+    let email = subject.email.as_str();
+    let user = super::actions::find_by_key(api, email, email, calls)
         .await
         .map_err(failed)?;
-    if answer.status == StatusCode::NOT_FOUND {
-        return Err(SignInError {
-            code: "user_not_found".into(),
-            message: format!("no Okta user has login {}", subject.email),
-        });
-    }
-    answer.body["id"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| SignInError {
-            code: "unexpected_body".into(),
-            message: "Okta's user has no id".into(),
-        })
+    Ok(user.id)
 }
 
 fn logs_url(api: &Api, user_id: &str, since: Timestamp) -> url::Url {
