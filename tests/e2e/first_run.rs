@@ -206,23 +206,13 @@ async fn init_then_serve_works_on_the_first_try_against_the_sandbox() {
     let whsec =
         std::fs::read_to_string(dir.join(format!("secrets/{TENANT}-webhook-secret"))).unwrap();
     let secret = passage_hris::WebhookSecret::parse(whsec.trim()).unwrap();
-    let body = leaver_event("jane.doe@example.com", "E-FIRST", Cutoff::Immediate);
-    let mut req = reqwest::Client::new()
-        .post(format!("{url}/v1/tenants/{TENANT}/webhooks/leaver"))
-        .header("content-type", "application/json")
-        .body(body.clone());
-    for (k, v) in passage_hris::signed_headers(
-        &secret,
-        "msg_first",
-        jiff::Timestamp::now().as_second(),
-        &body,
-    ) {
-        req = req.header(k, v);
-    }
-    let answer = req.send().await.unwrap();
-    assert_eq!(answer.status().as_u16(), 202);
-    let accepted: serde_json::Value = answer.json().await.unwrap();
-    let run_id = accepted["run_id"].as_str().unwrap().to_owned();
+    let hr = Hr {
+        url: url.clone(),
+        secret,
+    };
+    let run_id = hr
+        .terminate("jane.doe@example.com", "E-FIRST", Cutoff::Immediate)
+        .await;
 
     // From another folder, with no secret in the environment: the same database.
     let elsewhere = std::env::temp_dir();
@@ -252,9 +242,130 @@ async fn init_then_serve_works_on_the_first_try_against_the_sandbox() {
         !elsewhere.join("passage-data").exists(),
         "a relative data_dir followed the working folder"
     );
+    a_way_out_and_the_guard_as_the_readme_writes_them(config_arg, &hr, &dir).await;
     let _ = server.kill();
     let _ = sandbox.kill();
     let _ = server.wait();
     let _ = sandbox.wait();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The HR system of the first hour: signed leaver webhooks to the served tenant.
+struct Hr {
+    url: String,
+    secret: passage_hris::WebhookSecret,
+}
+
+impl Hr {
+    async fn terminate(&self, email: &str, employee: &str, cutoff: Cutoff) -> String {
+        let body = leaver_event(email, employee, cutoff);
+        let mut req = reqwest::Client::new()
+            .post(format!("{}/v1/tenants/{TENANT}/webhooks/leaver", self.url))
+            .header("content-type", "application/json")
+            .body(body.clone());
+        let id = format!("msg_{employee}");
+        let now = jiff::Timestamp::now().as_second();
+        for (k, v) in passage_hris::signed_headers(&self.secret, &id, now, &body) {
+            req = req.header(k, v);
+        }
+        let answer = req.send().await.unwrap();
+        assert_eq!(answer.status().as_u16(), 202);
+        let accepted: serde_json::Value = answer.json().await.unwrap();
+        accepted["run_id"].as_str().unwrap().to_owned()
+    }
+}
+
+/// `passage runs show RUN --json`, parsed.
+fn shown(config: &str, run_id: &str, cwd: &Path) -> serde_json::Value {
+    let out = passage(&["--config", config, "runs", "show", run_id, "--json"], cwd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Waits until the run's state is `state`.
+async fn wait_state(config: &str, run_id: &str, cwd: &Path, state: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let run = shown(config, run_id, cwd);
+        if run["run"]["state"] == state {
+            return run;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "run {run_id} never became {state}: {run}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+fn ok(out: &Output) -> String {
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    said
+}
+
+/// The README's way out of a block and its go-live guard, typed as the README writes them
+/// against the config `passage init` wrote: a contractor Okta never knew blocks at the
+/// snapshot until `passage not-applicable` proves the absence; the sixth termination within
+/// the hour is held until `passage approve --tenant T --all`.
+async fn a_way_out_and_the_guard_as_the_readme_writes_them(config: &str, hr: &Hr, dir: &Path) {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(readme.contains(
+        "passage not-applicable RUN_ID okta.snapshot --reason \"contractor, never had Okta\""
+    ));
+    assert!(readme.contains("passage approve --tenant T --all"));
+
+    let contractor = hr
+        .terminate("contractor@example.com", "E-CONTRACT", Cutoff::Immediate)
+        .await;
+    wait_state(config, &contractor, dir, "blocked").await;
+    ok(&passage(
+        &[
+            "--config",
+            config,
+            "not-applicable",
+            &contractor,
+            "okta.snapshot",
+            "--reason",
+            "contractor, never had Okta",
+        ],
+        dir,
+    ));
+    let closed = wait_state(config, &contractor, dir, "closed").await;
+    let snapshot = closed["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "okta.snapshot")
+        .unwrap();
+    assert_eq!(snapshot["state"], "not_applicable", "{snapshot}");
+
+    // Jane and the contractor were two; four more in the hour pass the guard's five.
+    let day = jiff::Zoned::now().date() + jiff::Span::new().days(30);
+    let mut runs = Vec::new();
+    for i in 0..4 {
+        let email = format!("planned{i}@example.com");
+        runs.push(
+            hr.terminate(&email, &format!("E-PLAN{i}"), Cutoff::LastDay(day))
+                .await,
+        );
+    }
+    let held = shown(config, &runs[3], dir);
+    assert!(!held["run"]["hold"].is_null(), "the sixth is held: {held}");
+    assert!(shown(config, &runs[2], dir)["run"]["hold"].is_null());
+    let said = ok(&passage(
+        &["--config", config, "approve", "--tenant", TENANT, "--all"],
+        dir,
+    ));
+    assert!(said.contains(&format!("{} approved by", runs[3])), "{said}");
+    assert!(shown(config, &runs[3], dir)["run"]["hold"].is_null());
 }
