@@ -275,6 +275,7 @@ async fn entra_google_and_jumpcloud_sign_ins_each_reopen_lock_out_again_and_aler
     let watch = run.sign_in_watch.as_ref().unwrap();
     assert_eq!(watch.reopenings.len(), 3);
     period_view_holds_every_bundle_of(&sb, &run).await;
+    run_link_reaches_every_bundle_of(&sb, &run).await;
     sb.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -333,4 +334,38 @@ async fn period_view_holds_every_bundle_of(sb: &Sandbox, run: &passage_core::Run
             "the archive holds {slot}"
         );
     }
+}
+
+/// A run's auditor link names the bundles the run closed with after each reopening and serves
+/// them; a forged slot under another run's link is refused.
+async fn run_link_reaches_every_bundle_of(sb: &Sandbox, run: &passage_core::Run) {
+    let scope = passage_core::link::LinkScope {
+        tenant: run.tenant.to_string(),
+        run_id: run.id.to_string(),
+        expires: jiff::Timestamp::now().as_second() + 3600,
+    };
+    let key = sb.system.link_key.expose().as_bytes();
+    let path = passage_core::link::path(key, &scope);
+    let index: Value = reqwest::get(format!("{}{path}", sb.base_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let slots: Vec<String> = (1..=3)
+        .map(|n| passage_core::engine::reopened_slot(&run.id, n).to_string())
+        .collect();
+    assert_eq!(index["reopened_bundles"], serde_json::json!(slots));
+    let (base, query) = path.split_once('?').unwrap();
+    let latest = base.replace(run.id.as_str(), &slots[2]);
+    let url = format!("{}{latest}/sign-ins.json?{query}", sb.base_url);
+    assert_eq!(reqwest::get(url).await.unwrap().status(), 200);
+    let other = passage_core::link::LinkScope {
+        run_id: "run_other".into(),
+        ..scope
+    };
+    let forged = passage_core::link::path(key, &other);
+    let (_, query) = forged.split_once('?').unwrap();
+    let url = format!("{}{latest}/sign-ins.json?{query}", sb.base_url);
+    assert_eq!(reqwest::get(url).await.unwrap().status(), 403);
 }

@@ -12,7 +12,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use passage_core::engine::{Engine, ErrorKind, IntakeError};
+use passage_core::engine::{Engine, ErrorKind, IntakeError, reopened_slot, run_of_slot};
 use passage_core::link::{self, LinkScope};
 use passage_core::ports::EvidenceError;
 use passage_core::secret::Secret;
@@ -263,12 +263,41 @@ async fn record_fetch(
         .map_err(|e| ApiError::new(ErrorKind::Unavailable, "audit_unavailable", e.to_string()))
 }
 
+/// The bundles a run closed with after a late sign-in reopened it (`<run>.reopened-<n>`, from
+/// 1 without gaps), each fetched with the run's own link: an auditor holding the link to the
+/// first bundle must learn that later ones exist.
+async fn reopened_bundles(
+    host: &ApiState,
+    tenant: &str,
+    run: &str,
+) -> Result<Vec<String>, ApiError> {
+    let mut slots = Vec::new();
+    if run_of_slot(run) != run {
+        return Ok(slots);
+    }
+    for n in 1.. {
+        let slot = reopened_slot(&RunId::new(run), n);
+        let stored = host
+            .engine
+            .ports()
+            .evidence
+            .get_file(&TenantId::new(tenant), &slot, "manifest.json")
+            .await
+            .map_err(evidence_error)?;
+        if stored.is_none() {
+            break;
+        }
+        slots.push(slot.to_string());
+    }
+    Ok(slots)
+}
+
 async fn bundle_index(
     State(host): State<ApiState>,
     Path((tenant, run)): Path<(String, String)>,
     Query(q): Query<LinkQuery>,
 ) -> Result<Response, ApiError> {
-    authorise(&host, &tenant, &run, &q)?;
+    authorise(&host, &tenant, run_of_slot(&run), &q)?;
     record_fetch(&host, &tenant, &run, &q, "index").await?;
     let files = host
         .engine
@@ -293,10 +322,12 @@ async fn bundle_index(
     // extra file would be an added file).
     let key_set = keys::published(&host, &tenant).await?;
     let checkpoint = keys::checkpoint(&host, &TenantId::new(tenant.as_str())).await?;
+    let reopened = reopened_bundles(&host, &tenant, &run).await?;
     Ok(axum::Json(json!({
         "tenant": tenant,
         "run_id": run,
         "files": list,
+        "reopened_bundles": reopened,
         "key_set_url": format!("/v1/tenants/{tenant}/keys.json"),
         "key_set": key_set,
         "checkpoint": checkpoint,
@@ -309,7 +340,8 @@ async fn bundle_file(
     Path((tenant, run, path)): Path<(String, String, String)>,
     Query(q): Query<LinkQuery>,
 ) -> Result<Response, ApiError> {
-    authorise(&host, &tenant, &run, &q)?;
+    // A run's link serves every bundle the run closed with, reopenings included.
+    authorise(&host, &tenant, run_of_slot(&run), &q)?;
     record_fetch(&host, &tenant, &run, &q, &path).await?;
     let bytes = host
         .engine
