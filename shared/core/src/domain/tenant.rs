@@ -194,6 +194,18 @@ pub struct HumanPolicy {
     pub escalate: Vec<crate::domain::Channel>,
 }
 
+impl HumanPolicy {
+    /// Where a message that needs someone now goes (an escalation, an alert): the escalation
+    /// channels, else the reminders'.
+    pub fn escalation_channels(&self) -> &[crate::domain::Channel] {
+        if self.escalate.is_empty() {
+            &self.remind
+        } else {
+            &self.escalate
+        }
+    }
+}
+
 impl TenantPolicy {
     /// The zone and end of day for a leaver at `location` (if the tenant lists it).
     pub fn location(&self, location: Option<&str>) -> Option<&LocationPolicy> {

@@ -34,11 +34,7 @@ impl Engine {
             if !self.claim_alert(run, &cause, now).await? {
                 continue;
             }
-            let channels = if policy.human.escalate.is_empty() {
-                &policy.human.remind
-            } else {
-                &policy.human.escalate
-            };
+            let channels = policy.human.escalation_channels();
             let notice = notice_for(run, &cause, &policy, now);
             let deliveries = self.ports.notifier.send(&policy, channels, &notice).await;
             self.change_run(&run.id, |r, at, _write| {

@@ -134,9 +134,7 @@ impl Engine {
                 NoticeKind::Reminder
             };
             let channels = match kind {
-                NoticeKind::Escalation if !policy.human.escalate.is_empty() => {
-                    &policy.human.escalate
-                }
+                NoticeKind::Escalation => policy.human.escalation_channels(),
                 _ => &policy.human.remind,
             };
             let notice = notice_for(

@@ -22,12 +22,7 @@ impl Engine {
         let now = self.now();
         let mut sent = 0;
         for step in steps.iter().filter(|s| past_sla(s, &policy, now)) {
-            // Escalations go where the tenant sends them for human steps, else to its reminders.
-            let channels = if policy.human.escalate.is_empty() {
-                &policy.human.remind
-            } else {
-                &policy.human.escalate
-            };
+            let channels = policy.human.escalation_channels();
             let notice = notice_for(run, step, &policy, now);
             let deliveries = self.ports.notifier.send(&policy, channels, &notice).await;
             let stored = self

@@ -213,11 +213,7 @@ impl Engine {
         steps: &[Step],
         sign_in: &SignIn,
     ) -> Result<(), EngineError> {
-        let channels = if policy.human.escalate.is_empty() {
-            &policy.human.remind
-        } else {
-            &policy.human.escalate
-        };
+        let channels = policy.human.escalation_channels();
         let Some(step) = steps
             .iter()
             .find(|s| lockout_of(s, sign_in.provider))
