@@ -1070,6 +1070,7 @@ def test_http_routes():
     assert routes[("POST", "/v1/tenants/{tenant}/webhooks/leaver")] == "IntakeFunction"
     assert routes[("POST", "/v1/tenants/{tenant}/webhooks/{vendor}")] == "IntakeFunction"
     assert routes[("ANY", "/v1/operator/{proxy+}")] == "IntakeFunction"
+    assert routes[("GET", "/metrics")] == "IntakeFunction"
     assert routes[("GET", "/v1/confirm/{tenant}/{run}/{step}/{item}")] == "IntakeFunction"
     assert routes[("POST", "/v1/confirm/{tenant}/{run}/{step}/{item}")] == "IntakeFunction"
     assert routes[("GET", "/v1/bundles/{tenant}/{run}")] == "EvidenceFunction"
@@ -1400,7 +1401,7 @@ def test_operator_api_requires_iam_and_webhooks_do_not():
     for name, ev in function_events("IntakeFunction", "HttpApi").items():
         p = ev["Properties"]
         auth = p.get("Auth", {}).get("Authorizer")
-        if p["Path"].startswith("/v1/operator/"):
+        if p["Path"].startswith("/v1/operator/") or p["Path"] == "/metrics":
             assert auth == "AWS_IAM", name
         else:
             assert auth in (None, "NONE"), name

@@ -116,12 +116,13 @@ def test_transform_fails_without_the_iam_authorizer():
         del tpl["Resources"]["HttpApi"]["Properties"]["Auth"]
     errors = transform_errors(tpl)
     assert len(errors) == 1, errors
-    assert "OperatorApi" in errors[0]
+    # The transform reports the first IAM route it meets: the operator API's or /metrics'.
+    assert "OperatorApi" in errors[0] or "Metrics" in errors[0]
     assert "Unable to set Authorizer [AWS_IAM]" in errors[0]
     assert "does not define any Authorizers" in errors[0]
 
 
-def test_only_the_operator_routes_require_sigv4():
+def test_only_the_operator_routes_and_metrics_require_sigv4():
     apis = [r for r in transformed()["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Api"]
     assert len(apis) == 1
     body = apis[0]["Properties"]["Body"]
@@ -134,6 +135,7 @@ def test_only_the_operator_routes_require_sigv4():
     assert secured.pop(("x-amazon-apigateway-any-method", "/v1/operator/{proxy+}")) == [
         {"AWS_IAM": []}
     ]
+    assert secured.pop(("get", "/metrics")) == [{"AWS_IAM": []}]
     assert secured and all(v is None for v in secured.values()), secured
 
 

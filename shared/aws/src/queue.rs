@@ -14,8 +14,8 @@ use aws_config::SdkConfig;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::operation::change_message_visibility::ChangeMessageVisibilityError;
 use aws_sdk_sqs::operation::delete_message::DeleteMessageError;
-use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName};
-use passage_core::ports::{Delivery, QueueError, QueueMessage, StepQueue};
+use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
+use passage_core::ports::{Backlog, Delivery, QueueError, QueueMessage, StepQueue};
 use std::time::Duration;
 
 /// SQS delays a message by at most 15 minutes. A longer delay is cut to that: the step's own
@@ -357,6 +357,58 @@ impl StepQueue for SqsQueue {
             .map_err(|e| QueueError::Backend(error_text(&e)))?;
         tracing::warn!(queue = r.queue_url, message_id = r.message_id, %reason, "message dead-lettered");
         self.delete(receipt).await
+    }
+
+    /// SQS's approximate counts: waiting, in flight and delayed on the step and finalize
+    /// queues; waiting on the dead-letter queue.
+    async fn backlog(&self) -> Result<Option<Backlog>, QueueError> {
+        let mut queued = 0;
+        for url in [&self.step_url, &self.finalize_url] {
+            queued += self
+                .approximate(
+                    url,
+                    &[
+                        QueueAttributeName::ApproximateNumberOfMessages,
+                        QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+                        QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+                    ],
+                )
+                .await?;
+        }
+        let dead_letters = self
+            .approximate(
+                &self.dead_letter_url,
+                &[QueueAttributeName::ApproximateNumberOfMessages],
+            )
+            .await?;
+        Ok(Some(Backlog {
+            queued,
+            dead_letters,
+        }))
+    }
+}
+
+impl SqsQueue {
+    /// The sum of the named count attributes of one queue.
+    async fn approximate(
+        &self,
+        url: &str,
+        names: &[QueueAttributeName],
+    ) -> Result<u64, QueueError> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .set_attribute_names(Some(names.to_vec()))
+            .send()
+            .await
+            .map_err(|e| QueueError::Backend(error_text(&e)))?;
+        let attributes = out.attributes.unwrap_or_default();
+        Ok(names
+            .iter()
+            .filter_map(|n| attributes.get(n))
+            .filter_map(|v| v.parse::<u64>().ok())
+            .sum())
     }
 }
 

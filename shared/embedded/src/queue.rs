@@ -4,7 +4,7 @@
 use crate::db::{Database, ms};
 use async_trait::async_trait;
 use jiff::Timestamp;
-use passage_core::ports::{Delivery, QueueError, QueueMessage, StepQueue};
+use passage_core::ports::{Backlog, Delivery, QueueError, QueueMessage, StepQueue};
 use rusqlite::{OptionalExtension, params};
 use std::sync::Arc;
 use std::time::Duration;
@@ -251,5 +251,13 @@ impl StepQueue for SqliteQueue {
             return Err(QueueError::StaleReceipt(receipt.to_owned()));
         }
         Ok(())
+    }
+
+    async fn backlog(&self) -> Result<Option<Backlog>, QueueError> {
+        let (queued, dead_letters) = SqliteQueue::depth(self).await?;
+        Ok(Some(Backlog {
+            queued,
+            dead_letters,
+        }))
     }
 }

@@ -31,7 +31,7 @@ pub use hr::{EmploymentStatus, HrError, HrRecord, HrSource, HrSourceRegistry, No
 pub use keys::{KeyError, KeySlot, KeyVault, TimestampAuthority};
 pub use notify::{Channel, NoNotifier, Notice, NoticeDelivery, NoticeKind, Notifier};
 pub use pacer::{PaceError, Pacer, Unpaced};
-pub use queue::{Delivery, QueueError, QueueMessage, StepQueue};
+pub use queue::{Backlog, Delivery, QueueError, QueueMessage, StepQueue};
 pub use sign_in::{SignInError, SignInLog, SignInRead};
 pub use signer::{SignError, Signer};
 pub use store::{ChainHead, Commit, InsertOutcome, RunFilter, RunStore, StoreError};

@@ -69,4 +69,16 @@ pub trait StepQueue: Send + Sync {
     async fn requeue(&self, receipt: &str, delay: Duration) -> Result<(), QueueError>;
     /// Move the message to the dead-letter store with a reason.
     async fn dead_letter(&self, receipt: &str, reason: &str) -> Result<(), QueueError>;
+    /// How much work is waiting, for monitoring (`/metrics`); `None` where the backend cannot
+    /// say. An approximation on SQS, as SQS itself reports it.
+    async fn backlog(&self) -> Result<Option<Backlog>, QueueError> {
+        Ok(None)
+    }
+}
+
+/// Messages queued (waiting, delayed or in flight) and dead letters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Backlog {
+    pub queued: u64,
+    pub dead_letters: u64,
 }
