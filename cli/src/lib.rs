@@ -5,4 +5,5 @@ pub mod commands;
 #[cfg(feature = "sandbox")]
 pub mod harness;
 pub mod output;
+pub mod remote;
 pub mod system;

@@ -4,7 +4,7 @@
 //! and hands off. Everything a run means lives in `shared/core`.
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use passage::commands;
 use std::path::PathBuf;
 
@@ -24,6 +24,15 @@ struct Cli {
         default_value = "passage.toml"
     )]
     config: PathBuf,
+    /// Send the operator commands (runs, start, confirm, waive, except, retry, not-applicable,
+    /// approve, cancel, reschedule, reconcile, plan) to a running Passage's operator API
+    /// instead of opening the local database.
+    #[arg(long, global = true, env = "PASSAGE_SERVER")]
+    server: Option<String>,
+    /// The operator token for --server (prefer the PASSAGE_TOKEN variable: a flag is seen in
+    /// the process list and shell history).
+    #[arg(long, global = true, env = "PASSAGE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -82,6 +91,12 @@ enum Command {
     Sample(commands::report::SampleArgs),
     /// The tenant's audit log: auditor links issued and fetched.
     Audit(commands::report::AuditArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff) to stdout: `passage man | man -l -`.
+    Man,
+    /// Print the operator API's OpenAPI document (as the server publishes it) to stdout.
+    Openapi,
     /// Measure cutoff-to-verified time, engine throughput and webhook ack latency.
     #[cfg(feature = "sandbox")]
     Bench(commands::bench::BenchArgs),
@@ -100,29 +115,58 @@ async fn main() {
         _ => "warn",
     };
     let json = matches!(&cli.command, Command::Serve(a) if a.json_logs());
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PASSAGE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr);
-    if json {
-        // One JSON object a line, fields flattened, for log pipelines.
-        logs.json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .init();
-    } else {
-        logs.init();
-    }
+    init_logs(default_level, json);
     if let Err(e) = run(cli).await {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
 }
 
+/// Log lines to stderr (text, or one JSON object a line for log pipelines), filtered by
+/// `PASSAGE_LOG`; beside them, the engine's transition events are counted for `/metrics`
+/// whatever the log level.
+fn init_logs(default_level: &str, json: bool) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PASSAGE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let events = tracing_subscriber::filter::Targets::new()
+        .with_target("passage::events", tracing::Level::INFO);
+    let counter = passage_http::metrics::EventCounter.with_filter(events);
+    let text = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry().with(counter);
+    if json {
+        let lines = text.json().flatten_event(true).with_current_span(false);
+        registry.with(lines.with_filter(filter)).init();
+    } else {
+        registry.with(text.with_filter(filter)).init();
+    }
+}
+
 async fn run(cli: Cli) -> Result<()> {
+    if let Some(server) = &cli.server {
+        let remote = passage::remote::Remote::new(server, cli.token.as_deref())?;
+        return remote_command(&remote, cli.command).await;
+    }
     match cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "passage",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Command::Man => Ok(clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?),
+        Command::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&passage_http::openapi::document())?
+            );
+            Ok(())
+        }
         Command::Init(args) => commands::init::run(&cli.config, args),
         Command::Config(cmd) => commands::config::run(&cli.config, cmd),
         Command::Serve(_) => commands::serve::run(&cli.config).await,
@@ -151,5 +195,28 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => commands::bench::run(args).await,
         #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => commands::sandbox::run(args).await,
+    }
+}
+
+/// The operator commands through the operator API; the rest work on the host only.
+async fn remote_command(r: &passage::remote::Remote, command: Command) -> Result<()> {
+    use commands::remote;
+    match command {
+        Command::Runs(cmd) => remote::runs(r, cmd).await,
+        Command::Plan(a) => remote::plan(r, a).await,
+        Command::Start(a) => remote::start(r, a).await,
+        Command::Confirm(a) => remote::confirm(r, a).await,
+        Command::Reconcile(a) => remote::reconcile(r, a).await,
+        Command::Waive(a) => remote::waive(r, a).await,
+        Command::Except(a) => remote::except(r, a).await,
+        Command::Retry(a) => remote::retry(r, a).await,
+        Command::NotApplicable(a) => remote::not_applicable(r, a).await,
+        Command::Approve(a) => remote::approve(r, a).await,
+        Command::Cancel(a) => remote::cancel(r, a).await,
+        Command::Reschedule(a) => remote::reschedule(r, a).await,
+        _ => anyhow::bail!(
+            "this command works on the Passage host only (it needs the data directory); \
+             drop --server (and PASSAGE_SERVER) to run it there"
+        ),
     }
 }

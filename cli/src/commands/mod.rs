@@ -8,6 +8,7 @@ pub mod keys;
 pub mod link;
 pub mod operate;
 pub mod plan;
+pub mod remote;
 pub mod report;
 pub mod runs;
 #[cfg(feature = "sandbox")]

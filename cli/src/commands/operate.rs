@@ -12,89 +12,89 @@ fn default_actor() -> String {
 
 #[derive(Args)]
 pub struct WaiveArgs {
-    run_id: String,
+    pub(crate) run_id: String,
     /// Step key, e.g. okta.revoke_grants.
-    step: String,
+    pub(crate) step: String,
     #[arg(long, required = true)]
-    reason: String,
+    pub(crate) reason: String,
     #[arg(long, default_value_t = default_actor())]
-    actor: String,
+    pub(crate) actor: String,
 }
 
 #[derive(Args)]
 pub struct NotApplicableArgs {
-    run_id: String,
+    pub(crate) run_id: String,
     /// Any step of the provider the leaver has no account at, e.g. okta.snapshot; every
     /// unfinished step of that provider is closed with it.
-    step: String,
+    pub(crate) step: String,
     #[arg(long, required = true)]
-    reason: String,
+    pub(crate) reason: String,
     #[arg(long, default_value_t = default_actor())]
-    actor: String,
+    pub(crate) actor: String,
 }
 
 #[derive(Args)]
 pub struct ApproveArgs {
     #[arg(long)]
-    tenant: String,
+    pub(crate) tenant: String,
     /// One held run.
     #[arg(long, conflicts_with = "all", required_unless_present = "all")]
-    run: Option<String>,
+    pub(crate) run: Option<String>,
     /// Every run of the tenant the go-live guard holds.
     #[arg(long)]
-    all: bool,
+    pub(crate) all: bool,
     #[arg(long, default_value_t = default_actor())]
-    actor: String,
+    pub(crate) actor: String,
 }
 
 #[derive(Args)]
 pub struct ExceptArgs {
-    run_id: String,
+    pub(crate) run_id: String,
     /// Access item key, as `passage runs show` lists it (e.g. microsoft.group.<id>).
-    item: String,
+    pub(crate) item: String,
     #[arg(long, required = true)]
-    reason: String,
+    pub(crate) reason: String,
     /// When the exception stops holding (RFC 3339); the item must then be resolved or accepted again.
     #[arg(long)]
-    expires: Option<jiff::Timestamp>,
+    pub(crate) expires: Option<jiff::Timestamp>,
     #[arg(long, default_value_t = default_actor())]
-    actor: String,
+    pub(crate) actor: String,
 }
 
 #[derive(Args)]
 pub struct RetryArgs {
-    run_id: String,
-    step: String,
+    pub(crate) run_id: String,
+    pub(crate) step: String,
     #[arg(long, default_value_t = default_actor())]
-    actor: String,
+    pub(crate) actor: String,
 }
 
 #[derive(Args)]
 pub struct RescheduleArgs {
-    run_id: String,
+    pub(crate) run_id: String,
     /// New last working day (YYYY-MM-DD), cut at the tenant's end of day in the leaver's zone.
     #[arg(long, conflicts_with_all = ["at", "now"])]
-    last_day: Option<jiff::civil::Date>,
+    pub(crate) last_day: Option<jiff::civil::Date>,
     /// New exact cutoff instant (RFC 3339, e.g. 2026-12-01T17:30:00-05:00).
     #[arg(long, conflicts_with = "now")]
-    at: Option<jiff::Timestamp>,
+    pub(crate) at: Option<jiff::Timestamp>,
     /// Cut now (involuntary termination). A new cutoff already past is refused without it, so
     /// a mistyped date never cuts access by surprise.
     #[arg(long)]
-    now: bool,
+    pub(crate) now: bool,
     #[arg(long, required = true)]
-    reason: String,
+    pub(crate) reason: String,
     #[arg(long, default_value_t = default_actor())]
-    actor: String,
+    pub(crate) actor: String,
 }
 
 #[derive(Args)]
 pub struct CancelArgs {
-    run_id: String,
+    pub(crate) run_id: String,
     #[arg(long, required = true)]
-    reason: String,
+    pub(crate) reason: String,
     #[arg(long, default_value_t = default_actor())]
-    actor: String,
+    pub(crate) actor: String,
 }
 
 pub async fn waive(config: &Path, a: WaiveArgs) -> Result<()> {
@@ -252,39 +252,39 @@ pub async fn reschedule(config: &Path, a: RescheduleArgs) -> Result<()> {
 pub struct StartArgs {
     /// Tenant id.
     #[arg(long)]
-    tenant: String,
+    pub(crate) tenant: String,
     /// The HR system's employee id.
     #[arg(long)]
-    employee_id: String,
+    pub(crate) employee_id: String,
     #[arg(long)]
-    email: String,
+    pub(crate) email: String,
     #[arg(long)]
-    name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Last working day (YYYY-MM-DD), cut at the end of day in the leaver's zone.
     #[arg(long, conflicts_with_all = ["at", "now"])]
-    last_day: Option<jiff::civil::Date>,
+    pub(crate) last_day: Option<jiff::civil::Date>,
     /// Exact cutoff instant (RFC 3339).
     #[arg(long, conflicts_with = "now")]
-    at: Option<jiff::Timestamp>,
+    pub(crate) at: Option<jiff::Timestamp>,
     /// Cut now (involuntary termination).
     #[arg(long)]
-    now: bool,
+    pub(crate) now: bool,
     /// IANA time zone; else the work location's, else the tenant's default.
     #[arg(long)]
-    time_zone: Option<String>,
+    pub(crate) time_zone: Option<String>,
     /// Work location as the tenant's policy names it.
     #[arg(long)]
-    location: Option<String>,
+    pub(crate) location: Option<String>,
     /// Manager's email: receives mail and files, confirms the hand-over.
     #[arg(long)]
-    manager: Option<String>,
+    pub(crate) manager: Option<String>,
     #[arg(long)]
-    note: Option<String>,
+    pub(crate) note: Option<String>,
     /// Makes a repeated command return the same run.
     #[arg(long)]
-    idempotency_key: Option<String>,
+    pub(crate) idempotency_key: Option<String>,
     #[arg(long, default_value_t = default_actor())]
-    actor: String,
+    pub(crate) actor: String,
 }
 
 /// Starts a leaver run by hand ("Jane leaves Friday").
@@ -339,21 +339,21 @@ pub async fn start(config: &Path, a: StartArgs) -> Result<()> {
 
 #[derive(Args)]
 pub struct ConfirmArgs {
-    run_id: String,
+    pub(crate) run_id: String,
     /// Step key, e.g. human.return_devices.
-    step: String,
+    pub(crate) step: String,
     /// Item id as `passage runs show` lists it (device-1, handover).
-    item: String,
+    pub(crate) item: String,
     /// received, handed_over or written_off.
     #[arg(long)]
-    outcome: String,
+    pub(crate) outcome: String,
     /// The device's condition on return.
     #[arg(long)]
-    condition: Option<String>,
+    pub(crate) condition: Option<String>,
     #[arg(long)]
-    note: Option<String>,
+    pub(crate) note: Option<String>,
     #[arg(long, default_value_t = default_actor())]
-    actor: String,
+    pub(crate) actor: String,
 }
 
 /// Confirms one item of a human step (a returned laptop, a hand-over).
@@ -397,10 +397,10 @@ pub async fn confirm(config: &Path, a: ConfirmArgs) -> Result<()> {
 pub struct ReconcileArgs {
     /// Tenant id (every tenant with an HR API when omitted).
     #[arg(long)]
-    tenant: Option<String>,
+    pub(crate) tenant: Option<String>,
     /// Compare terminations dated from this day on (default: 30 days ago).
     #[arg(long)]
-    since: Option<jiff::civil::Date>,
+    pub(crate) since: Option<jiff::civil::Date>,
 }
 
 /// Compares the HR system with Passage and applies the differences.

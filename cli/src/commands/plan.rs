@@ -12,19 +12,19 @@ use passage_core::engine::{PlanPreview, PlanRequest};
 pub struct PlanArgs {
     /// Tenant id.
     #[arg(long)]
-    tenant: String,
+    pub(crate) tenant: String,
     /// The leaver's work email: how each provider's account is found.
     #[arg(long)]
-    email: String,
+    pub(crate) email: String,
     /// The HR system's employee id (recorded only).
     #[arg(long)]
-    employee_id: Option<String>,
+    pub(crate) employee_id: Option<String>,
     /// The manager who would receive mail and files (else the tenant's fallback delegate).
     #[arg(long)]
-    manager: Option<String>,
+    pub(crate) manager: Option<String>,
     /// The preview as JSON, with every call each read made.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 pub async fn run(config: &std::path::Path, a: PlanArgs) -> Result<()> {

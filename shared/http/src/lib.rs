@@ -32,6 +32,8 @@ use error::ApiError;
 mod headers;
 use headers::Headers;
 mod keys;
+pub mod metrics;
+pub mod openapi;
 mod operator;
 mod principal;
 pub use operator::{IamCaller, Operator, Operators};
@@ -88,6 +90,8 @@ async fn healthz(State(state): State<ApiState>) -> Response {
 }
 
 pub fn router(state: ApiState) -> Router {
+    let (operator_routes, doc) = openapi::routes().split_for_parts();
+    let doc = axum::Json(openapi::finish(doc));
     Router::new()
         .route("/healthz", get(healthz))
         .route(
@@ -99,11 +103,11 @@ pub fn router(state: ApiState) -> Router {
                 )
             }),
         )
-        .route("/v1/tenants/{tenant}/webhooks/leaver", post(intake))
-        .route("/v1/tenants/{tenant}/webhooks/{vendor}", post(hr_intake))
-        .merge(operator::routes())
+        .route("/metrics", get(metrics::scrape))
+        .merge(webhook_routes())
+        .merge(operator_routes)
+        .route(openapi::PATH, get(move || async move { doc }))
         .merge(confirm::routes())
-        .merge(report::routes())
         .merge(period::routes())
         .merge(keys::routes())
         .route("/v1/bundles/{tenant}/{run}", get(bundle_index))
@@ -112,6 +116,14 @@ pub fn router(state: ApiState) -> Router {
         // from buffering an unbounded body.
         .layer(DefaultBodyLimit::max(passage_hris::MAX_BODY_BYTES + 1))
         .with_state(state)
+}
+
+/// The webhook intake routes, their refusals counted for `/metrics`.
+fn webhook_routes() -> Router<ApiState> {
+    Router::new()
+        .route("/v1/tenants/{tenant}/webhooks/leaver", post(intake))
+        .route("/v1/tenants/{tenant}/webhooks/{vendor}", post(hr_intake))
+        .route_layer(axum::middleware::from_fn(metrics::count_refusals))
 }
 
 /// 202 for a new run, 200 otherwise; an intake error as its status and JSON body.

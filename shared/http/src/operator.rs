@@ -5,12 +5,10 @@
 
 use crate::ApiState;
 use crate::error::ApiError;
-use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use passage_core::cutoff::CutoffRequest;
 use passage_core::engine::{ConfirmRequest, EngineError, ErrorKind, ManualLeaver};
 use passage_core::ports::RunFilter;
@@ -23,6 +21,9 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// One operator: who they are and which tenants they may touch.
 #[derive(Clone, Debug)]
@@ -94,49 +95,29 @@ impl Operators {
 #[derive(Clone, Debug)]
 pub struct IamCaller(pub String);
 
-pub(crate) fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/v1/operator/whoami", get(whoami))
-        .route(
-            "/v1/operator/tenants/{tenant}/runs",
-            get(list_runs).post(start_run),
-        )
-        .route("/v1/operator/tenants/{tenant}/runs/{run}", get(show_run))
-        .route(
-            "/v1/operator/tenants/{tenant}/runs/{run}/cancel",
-            post(cancel),
-        )
-        .route(
-            "/v1/operator/tenants/{tenant}/runs/{run}/reschedule",
-            post(reschedule),
-        )
-        .route(
-            "/v1/operator/tenants/{tenant}/runs/{run}/exceptions",
-            post(except),
-        )
-        .route(
-            "/v1/operator/tenants/{tenant}/runs/{run}/steps/{step}/waive",
-            post(waive),
-        )
-        .route(
-            "/v1/operator/tenants/{tenant}/runs/{run}/steps/{step}/retry",
-            post(retry),
-        )
-        .route(
-            "/v1/operator/tenants/{tenant}/runs/{run}/steps/{step}/not-applicable",
-            post(not_applicable),
-        )
-        .route(
-            "/v1/operator/tenants/{tenant}/runs/{run}/steps/{step}/confirm",
-            post(confirm),
-        )
-        .route("/v1/operator/tenants/{tenant}/reconcile", post(reconcile))
-        .route("/v1/operator/tenants/{tenant}/plan", post(plan))
-        .route("/v1/operator/tenants/{tenant}/approve", post(approve))
+/// The operator routes and their OpenAPI description, from one list: a handler is routed
+/// only through `routes!`, which reads its `#[utoipa::path]`, so the published document cannot
+/// miss a route or name one that is not served.
+pub(crate) fn routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(whoami))
+        .routes(routes!(find_run))
+        .routes(routes!(list_runs, start_run))
+        .routes(routes!(show_run))
+        .routes(routes!(cancel))
+        .routes(routes!(reschedule))
+        .routes(routes!(except))
+        .routes(routes!(waive))
+        .routes(routes!(retry))
+        .routes(routes!(not_applicable))
+        .routes(routes!(confirm))
+        .routes(routes!(reconcile))
+        .routes(routes!(plan))
+        .routes(routes!(approve))
 }
 
 /// Who is calling, or a 401 that says what is missing.
-fn authenticate(
+pub(crate) fn authenticate(
     state: &ApiState,
     headers: &HeaderMap,
     iam: Option<&IamCaller>,
@@ -304,6 +285,16 @@ fn json(value: serde_json::Value) -> Response {
     axum::Json(value).into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/operator/whoami",
+    tag = "operator",
+    responses(
+        (status = 200, description = "The calling operator and the tenants they may see", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
 async fn whoami(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -313,7 +304,47 @@ async fn whoami(
     Ok(json(json!({"operator": op.name, "tenants": op.tenants})))
 }
 
-#[derive(Deserialize)]
+#[utoipa::path(
+    get,
+    path = "/v1/operator/runs/{run}",
+    tag = "operator",
+    params(("run" = String, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "The run's tenant, for the tenant-scoped routes", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
+/// Which tenant a run belongs to, so a client holding only a run id (the remote CLI) can use
+/// the tenant-scoped routes. A run of a tenant outside the operator's scope is not found.
+async fn find_run(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    iam: Option<axum::Extension<IamCaller>>,
+    Path(run): Path<String>,
+) -> Result<Response, ApiError> {
+    let op = authenticate(&state, &headers, iam.as_ref().map(|e| &e.0))?;
+    let found = state
+        .engine
+        .ports()
+        .store
+        .run(&RunId::new(&run))
+        .await
+        .map_err(EngineError::from)?;
+    match found {
+        Some(r) if op.may_access(r.tenant.as_str()) => Ok(json(
+            json!({"run_id": r.id, "tenant": r.tenant, "state": r.state}),
+        )),
+        _ => Err(ApiError::new(
+            ErrorKind::NotFound,
+            "not_found",
+            format!("no run {run:?} is visible to this operator"),
+        )),
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     state: Option<String>,
@@ -321,6 +352,17 @@ struct ListQuery {
     limit: Option<usize>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/operator/tenants/{tenant}/runs",
+    tag = "operator",
+    params(ListQuery, ("tenant" = String, Path, description = "Tenant id")),
+    responses(
+        (status = 200, description = "The tenant's runs, newest first, each with what resolves it", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
 async fn list_runs(
     State(state): State<ApiState>,
     call: TenantCall,
@@ -387,15 +429,27 @@ async fn remedies(
     ))
 }
 
-/// `last_working_day`, `cutoff_at` or `immediate`: exactly one.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ExceptBody {
     item: String,
     reason: String,
+    #[schema(value_type = Option<String>, format = DateTime)]
     expires_at: Option<jiff::Timestamp>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/operator/tenants/{tenant}/runs/{run}/exceptions",
+    tag = "operator",
+    params(("tenant" = String, Path, description = "Tenant id"), ("run" = String, Path, description = "Run id")),
+    request_body = ExceptBody,
+    responses(
+        (status = 200, description = "The item is accepted as an exception", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
 /// Accepts an access item that remains or is pending as an exception, by the calling operator.
 async fn except(
     State(state): State<ApiState>,
@@ -412,6 +466,7 @@ async fn except(
     ))
 }
 
+/// `last_working_day`, `cutoff_at` or `immediate`: exactly one.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct When {
@@ -436,13 +491,15 @@ impl When {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StartBody {
     employee_id: String,
     email: String,
     display_name: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
     last_working_day: Option<jiff::civil::Date>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     cutoff_at: Option<jiff::Timestamp>,
     #[serde(default)]
     immediate: bool,
@@ -452,6 +509,19 @@ struct StartBody {
     note: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/operator/tenants/{tenant}/runs",
+    tag = "operator",
+    params(("tenant" = String, Path, description = "Tenant id"), ("idempotency-key" = Option<String>, Header, description = "Makes a resent request return the same run")),
+    request_body = StartBody,
+    responses(
+        (status = 201, description = "The run was created", body = serde_json::Value),
+        (status = 200, description = "The run already existed (same idempotency key or open run)", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
 async fn start_run(
     State(state): State<ApiState>,
     TenantCall { op, tenant }: TenantCall,
@@ -497,6 +567,17 @@ async fn start_run(
     Ok((status, axum::Json(accepted)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/operator/tenants/{tenant}/runs/{run}",
+    tag = "operator",
+    params(("tenant" = String, Path, description = "Tenant id"), ("run" = String, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "The run, its gate, steps, graded access, exceptions and events", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
 async fn show_run(
     State(state): State<ApiState>,
     RunCall { run, .. }: RunCall,
@@ -528,12 +609,24 @@ async fn show_run(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReasonBody {
     reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/operator/tenants/{tenant}/runs/{run}/cancel",
+    tag = "operator",
+    params(("tenant" = String, Path, description = "Tenant id"), ("run" = String, Path, description = "Run id")),
+    request_body = ReasonBody,
+    responses(
+        (status = 200, description = "The run is cancelled", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
 async fn cancel(
     State(state): State<ApiState>,
     RunCall { op, run }: RunCall,
@@ -544,16 +637,30 @@ async fn cancel(
     Ok(json(json!({"run_id": r.id, "state": r.state})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RescheduleBody {
     reason: String,
+    #[schema(value_type = Option<String>, format = Date)]
     last_working_day: Option<jiff::civil::Date>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     cutoff_at: Option<jiff::Timestamp>,
     #[serde(default)]
     immediate: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/operator/tenants/{tenant}/runs/{run}/reschedule",
+    tag = "operator",
+    params(("tenant" = String, Path, description = "Tenant id"), ("run" = String, Path, description = "Run id")),
+    request_body = RescheduleBody,
+    responses(
+        (status = 200, description = "The cutoff moved", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
 async fn reschedule(
     State(state): State<ApiState>,
     RunCall { op, run }: RunCall,
@@ -575,6 +682,18 @@ async fn reschedule(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/operator/tenants/{tenant}/runs/{run}/steps/{step}/waive",
+    tag = "operator",
+    params(("tenant" = String, Path, description = "Tenant id"), ("run" = String, Path, description = "Run id"), ("step" = String, Path, description = "Step key, e.g. okta.revoke_grants")),
+    request_body = ReasonBody,
+    responses(
+        (status = 200, description = "The step is waived", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
 async fn waive(
     State(state): State<ApiState>,
     RunCall { op, run }: RunCall,
@@ -591,6 +710,18 @@ async fn waive(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/operator/tenants/{tenant}/runs/{run}/steps/{step}/not-applicable",
+    tag = "operator",
+    params(("tenant" = String, Path, description = "Tenant id"), ("run" = String, Path, description = "Run id"), ("step" = String, Path, description = "Step key, e.g. okta.revoke_grants")),
+    request_body = ReasonBody,
+    responses(
+        (status = 200, description = "The provider's steps are closed with the proof of absence", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
 /// Closes a provider's steps as not applicable once a fresh read proves the leaver has no
 /// account there; any other answer from the provider refuses, with why.
 async fn not_applicable(
@@ -615,6 +746,17 @@ async fn not_applicable(
 #[serde(deny_unknown_fields)]
 struct Empty {}
 
+#[utoipa::path(
+    post,
+    path = "/v1/operator/tenants/{tenant}/runs/{run}/steps/{step}/retry",
+    tag = "operator",
+    params(("tenant" = String, Path, description = "Tenant id"), ("run" = String, Path, description = "Run id"), ("step" = String, Path, description = "Step key, e.g. okta.revoke_grants")),
+    responses(
+        (status = 200, description = "The step is queued again", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
 async fn retry(
     State(state): State<ApiState>,
     RunCall { op, run }: RunCall,
@@ -629,16 +771,29 @@ async fn retry(
     Ok(json(json!({"step": s.key, "state": s.state})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ConfirmBody {
     item: String,
     /// `received`, `handed_over`, `written_off`, `attested` or `no_account`.
+    #[schema(value_type = String, example = "received")]
     outcome: ItemOutcome,
     condition: Option<String>,
     note: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/operator/tenants/{tenant}/runs/{run}/steps/{step}/confirm",
+    tag = "operator",
+    params(("tenant" = String, Path, description = "Tenant id"), ("run" = String, Path, description = "Run id"), ("step" = String, Path, description = "Step key, e.g. okta.revoke_grants")),
+    request_body = ConfirmBody,
+    responses(
+        (status = 200, description = "The item is confirmed", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
 async fn confirm(
     State(state): State<ApiState>,
     RunCall { op, run }: RunCall,
@@ -662,13 +817,26 @@ async fn confirm(
     ))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReconcileBody {
     /// Terminations dated from this day on are compared; default 30 days ago.
+    #[schema(value_type = Option<String>, format = Date)]
     since: Option<jiff::civil::Date>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/operator/tenants/{tenant}/reconcile",
+    tag = "operator",
+    params(("tenant" = String, Path, description = "Tenant id")),
+    request_body = ReconcileBody,
+    responses(
+        (status = 200, description = "What was compared and changed", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
 async fn reconcile(
     State(state): State<ApiState>,
     TenantCall { tenant, .. }: TenantCall,
@@ -683,7 +851,7 @@ async fn reconcile(
 }
 
 /// `run_id`, or `all: true`: exactly one.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ApproveBody {
     run_id: Option<String>,
@@ -691,6 +859,18 @@ struct ApproveBody {
     all: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/operator/tenants/{tenant}/approve",
+    tag = "operator",
+    params(("tenant" = String, Path, description = "Tenant id")),
+    request_body = ApproveBody,
+    responses(
+        (status = 200, description = "The runs released", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
 /// Releases runs the go-live guard holds: one, or all of the tenant's.
 async fn approve(
     State(state): State<ApiState>,
@@ -720,7 +900,7 @@ async fn approve(
     Ok(json(json!({"tenant": tenant, "approved": list})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PlanBody {
     email: String,
@@ -728,6 +908,18 @@ struct PlanBody {
     manager_email: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/operator/tenants/{tenant}/plan",
+    tag = "operator",
+    params(("tenant" = String, Path, description = "Tenant id")),
+    request_body = PlanBody,
+    responses(
+        (status = 200, description = "What a run would change, read live; nothing changes", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
 /// What a run for this leaver would change, read live from every provider; nothing changes.
 async fn plan(
     State(state): State<ApiState>,

@@ -4,11 +4,9 @@
 use crate::ApiState;
 use crate::error::ApiError;
 use crate::operator::{TenantCall, body};
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use jiff::civil::Date;
 use passage_core::TenantId;
 use passage_core::engine::{EngineError, ErrorKind};
@@ -16,16 +14,17 @@ use passage_core::report::{Period, PeriodReport, oscal, sample};
 use passage_report::publish::{LinkRequest, issue_period_link};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(crate) fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/v1/operator/tenants/{tenant}/report", get(report))
-        .route("/v1/operator/tenants/{tenant}/sample", get(sample_runs))
-        .route(
-            "/v1/operator/tenants/{tenant}/period-links",
-            post(period_link),
-        )
-        .route("/v1/operator/tenants/{tenant}/audit", get(audit_log))
+/// The period routes, documented as the other operator routes are (see `operator::routes`).
+pub(crate) fn routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(report))
+        .routes(routes!(sample_runs))
+        .routes(routes!(period_link))
+        .routes(routes!(audit_log))
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -46,15 +45,29 @@ fn report_error(e: passage_report::ReportError) -> ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ReportQuery {
+    #[param(value_type = Option<String>, format = Date)]
     from: Option<Date>,
+    #[param(value_type = Option<String>, format = Date)]
     to: Option<Date>,
     /// `json` (default), `csv`, `html`, `oscal`, or `signed` (the signed directory as a tar).
     format: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/operator/tenants/{tenant}/report",
+    tag = "period",
+    params(("tenant" = String, Path, description = "Tenant id"), ReportQuery),
+    responses(
+        (status = 200, description = "The period report: JSON (default), CSV, HTML, OSCAL assessment results, or the signed report as a tar", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
 async fn report(
     State(state): State<ApiState>,
     call: TenantCall,
@@ -106,15 +119,29 @@ fn render(r: &PeriodReport, format: &str) -> Result<Response, ApiError> {
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct SampleQuery {
+    #[param(value_type = Option<String>, format = Date)]
     from: Option<Date>,
+    #[param(value_type = Option<String>, format = Date)]
     to: Option<Date>,
     seed: Option<String>,
     size: Option<usize>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/operator/tenants/{tenant}/sample",
+    tag = "period",
+    params(("tenant" = String, Path, description = "Tenant id"), SampleQuery),
+    responses(
+        (status = 200, description = "A reproducible sample of the period's leavers, drawn from the seed", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
 async fn sample_runs(
     State(state): State<ApiState>,
     call: TenantCall,
@@ -155,15 +182,29 @@ pub fn sample_body(r: &PeriodReport, seed: &str, drawn: &[sample::Drawn]) -> ser
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LinkBody {
+    #[schema(value_type = String, format = Date)]
     from: Date,
+    #[schema(value_type = String, format = Date)]
     to: Date,
     /// How long the link is valid, in hours (1 to 2160; default 168).
     hours: Option<u64>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/operator/tenants/{tenant}/period-links",
+    tag = "period",
+    params(("tenant" = String, Path, description = "Tenant id")),
+    request_body = LinkBody,
+    responses(
+        (status = 201, description = "A signed link for auditors to the period's report and bundles", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
 async fn period_link(
     State(state): State<ApiState>,
     TenantCall { op, tenant }: TenantCall,
@@ -206,12 +247,25 @@ async fn period_link(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AuditQuery {
+    #[param(value_type = Option<String>, format = DateTime)]
     since: Option<jiff::Timestamp>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/operator/tenants/{tenant}/audit",
+    tag = "period",
+    params(("tenant" = String, Path, description = "Tenant id"), AuditQuery),
+    responses(
+        (status = 200, description = "The tenant's audit log: auditor links issued and fetched", body = serde_json::Value),
+        crate::openapi::Refusals,
+    ),
+    security(("operator_token" = []))
+)]
 async fn audit_log(
     State(state): State<ApiState>,
     call: TenantCall,
