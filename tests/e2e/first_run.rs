@@ -3,45 +3,11 @@
 //! finds nothing, `passage plan` shows what a run would do to the first leaver, `passage serve` starts on the first try and a leaver closes; `runs list`
 //! works from another folder with no secret in its environment.
 
+use crate::common::process::{free_base_port, passage, spawn};
 use passage::harness::{Cutoff, TENANT, leaver_event};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
-
-fn passage(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_passage"))
-        .args(args)
-        .current_dir(cwd)
-        .env("PASSAGE_LOG", "warn")
-        .output()
-        .expect("run passage")
-}
-
-/// Spawns a long-running `passage` command and waits for a line of its stdout starting with
-/// `ready`; returns the child and that line.
-fn spawn_until(args: &[&str], cwd: &Path, ready: &str) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_passage"))
-        .args(args)
-        .current_dir(cwd)
-        .env("PASSAGE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn passage");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        let line = line.expect("read stdout");
-        if line.starts_with(ready) {
-            // Keep draining so the child never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines {});
-            return (child, line);
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("passage {args:?} ended before printing {ready:?}");
-}
 
 /// Accepts, with `passage except`, each critical access item `passage runs show` lists as
 /// remaining or pending once every step is done.
@@ -84,21 +50,6 @@ fn accept_held(config: &str, run_id: &str, cwd: &Path) {
                 "{}",
                 String::from_utf8_lossy(&out.stderr)
             );
-        }
-    }
-}
-
-fn free_base_port() -> u16 {
-    // Four consecutive free ports, found by binding them.
-    loop {
-        let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = first.local_addr().unwrap().port();
-        if base > 60000 {
-            continue;
-        }
-        drop(first);
-        if (0..4).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
-            return base;
         }
     }
 }
@@ -151,7 +102,7 @@ async fn init_then_serve_works_on_the_first_try_against_the_sandbox() {
     );
 
     let secrets = dir.join("secrets/sandbox");
-    let (mut sandbox, _) = spawn_until(
+    let (mut sandbox, _, _) = spawn(
         &[
             "sandbox",
             "--providers",
@@ -163,6 +114,7 @@ async fn init_then_serve_works_on_the_first_try_against_the_sandbox() {
         ],
         &dir,
         "# Emulators running",
+        "warn",
     );
     let check = passage(&["--config", config_arg, "config", "check"], &dir);
     assert!(
@@ -200,7 +152,12 @@ async fn init_then_serve_works_on_the_first_try_against_the_sandbox() {
         assert!(said.contains(expected), "{expected:?} is not in:\n{said}");
     }
 
-    let (mut server, line) = spawn_until(&["--config", config_arg, "serve"], &dir, "listening on ");
+    let (mut server, line, _) = spawn(
+        &["--config", config_arg, "serve"],
+        &dir,
+        "listening on ",
+        "warn",
+    );
     let url = line.trim_start_matches("listening on ").to_owned();
 
     let whsec =

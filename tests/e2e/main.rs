@@ -25,6 +25,7 @@ mod isolation;
 mod keys;
 mod lifecycle;
 mod not_applicable;
+mod operations;
 mod operator_cli;
 mod pacing;
 mod period_report;

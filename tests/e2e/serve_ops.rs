@@ -3,71 +3,10 @@
 //! cannot be read; SIGTERM stops taking work, finishes the steps in hand and exits 0, leaving
 //! no claim for the next start to wait out.
 
+use crate::common::process::{free_base_port, passage, spawn, terminate};
 use passage::harness::{Cutoff, TENANT, leaver_event};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-fn passage(args: &[&str], cwd: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_passage"))
-        .args(args)
-        .current_dir(cwd)
-        .env("PASSAGE_LOG", "warn")
-        .output()
-        .expect("run passage")
-}
-
-/// Spawns `passage`, waits for a stdout line starting with `ready`, and keeps every stderr line.
-fn spawn(
-    args: &[&str],
-    cwd: &Path,
-    ready: &str,
-    log: &str,
-) -> (Child, String, Arc<Mutex<Vec<String>>>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_passage"))
-        .args(args)
-        .current_dir(cwd)
-        .env("PASSAGE_LOG", log)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn passage");
-    let stderr = Arc::new(Mutex::new(Vec::new()));
-    let kept = stderr.clone();
-    let err = BufReader::new(child.stderr.take().unwrap());
-    std::thread::spawn(move || {
-        for line in err.lines().map_while(Result::ok) {
-            kept.lock().unwrap().push(line);
-        }
-    });
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        let line = line.expect("read stdout");
-        if line.starts_with(ready) {
-            std::thread::spawn(move || for _ in lines {});
-            return (child, line, stderr);
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("passage {args:?} ended before printing {ready:?}");
-}
-
-fn free_base_port() -> u16 {
-    loop {
-        let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = first.local_addr().unwrap().port();
-        if base > 60000 {
-            continue;
-        }
-        drop(first);
-        if (0..4).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
-            return base;
-        }
-    }
-}
 
 async fn post_leaver(dir: &Path, url: &str, email: &str, id: &str) -> String {
     let whsec =
@@ -182,11 +121,7 @@ async fn serve_logs_json_reports_health_and_stops_cleanly_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let stopped_at = Instant::now();
-    let kill = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    terminate(&server);
     let status = server.wait().unwrap();
     assert!(status.success(), "serve exited with {status:?}");
     assert!(stopped_at.elapsed() < Duration::from_secs(25));

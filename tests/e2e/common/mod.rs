@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod hr_vendors;
+pub mod process;
 
 use std::path::{Path, PathBuf};
 
