@@ -1416,6 +1416,12 @@ pub async fn queue_visibility_receipts_and_dead_letters(check: QueueCheck<'_>) {
     let m5 = step("okta.revoke_grants");
     q.enqueue(&m5, Duration::ZERO).await.expect("enqueue");
     q.enqueue(&m5, Duration::ZERO).await.expect("enqueue again");
+    // The backlog, where the backend reports one (for /metrics), counts what waits and what
+    // was given up on.
+    if let Some(b) = q.backlog().await.expect("backlog") {
+        assert!(b.queued >= 1, "a queued message is in the backlog: {b:?}");
+        assert!(b.dead_letters >= 1, "the dead letter is counted: {b:?}");
+    }
     let copies = check.receive_some(2, long).await;
     assert!(
         (1..=2).contains(&copies.len()),
