@@ -25,6 +25,7 @@ use std::sync::Arc;
 mod body;
 pub use body::DRAIN_LIMIT;
 mod confirm;
+mod console;
 mod deadline;
 pub use deadline::body_deadline;
 mod error;
@@ -33,12 +34,16 @@ mod headers;
 use headers::Headers;
 mod keys;
 mod operator;
+mod operator_links;
 mod principal;
 pub use operator::{IamCaller, Operator, Operators};
 mod period;
 mod report;
 pub use principal::principal_matches;
 pub use report::sample_body;
+
+/// An Argon2id PHC string for an operator's console password (`password_hash` in the config).
+pub use console::hash_password;
 
 /// Hands out a short-lived direct URL to one bundle file (an S3 presigned GET), so large
 /// files need not pass through the function.
@@ -102,6 +107,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/tenants/{tenant}/webhooks/leaver", post(intake))
         .route("/v1/tenants/{tenant}/webhooks/{vendor}", post(hr_intake))
         .merge(operator::routes())
+        .merge(operator_links::routes())
+        .merge(console::routes())
         .merge(confirm::routes())
         .merge(report::routes())
         .merge(period::routes())
