@@ -209,6 +209,7 @@ pub(crate) fn forms(view: &RunView, csrf: &str) -> Markup {
     html! {
         (people(view, &base, csrf))
         (failed(view, &base, csrf))
+        (waivable(view, &base, csrf))
         (remaining(view, &base, csrf))
         (run_actions(run, &base, csrf))
     }
@@ -301,6 +302,33 @@ fn failed(view: &RunView, base: &str, csrf: &str) -> Markup {
                         (reason_form(base, "waive", &s.key.to_string(), &format!("Waive {}", s.key), csrf))
                         (reason_form(base, "not-applicable", &s.key.to_string(), &format!("Not applicable: {}", s.key), csrf))
                     }
+                }
+            }
+        }
+    }
+}
+
+/// Non-critical steps not yet done: each may be waived with a reason, as the API allows.
+fn waivable(view: &RunView, base: &str, csrf: &str) -> Markup {
+    let open = |s: &&passage_core::Step| {
+        !s.critical
+            && matches!(
+                s.state,
+                StepState::Pending
+                    | StepState::Ready
+                    | StepState::RetryWait
+                    | StepState::AwaitingCompletion
+                    | StepState::Awaiting
+            )
+    };
+    let steps: Vec<_> = view.steps.iter().filter(open).collect();
+    html! {
+        @if !steps.is_empty() && !view.run.state.is_terminal() {
+            section aria-labelledby="waivable-h" {
+                h2 #waivable-h { "Non-critical steps not yet done" }
+                p.muted { "Waiving one records who decided it need not be done, and why." }
+                @for s in steps {
+                    (reason_form(base, "waive", s.key.as_str(), &format!("Waive {}", s.key), csrf))
                 }
             }
         }
