@@ -317,8 +317,10 @@ impl Console {
         );
     }
 
-    /// Submits the form matched by `css`, after filling `fields` by name.
+    /// Submits the form matched by `css`, after filling `fields` by name, and waits for the page
+    /// it answers with (the old page's `main` gone, the new one there).
     async fn submit(&self, css: &str, fields: &[(&str, &str)]) {
+        let old = self.c.find(Locator::Css("main")).await.unwrap();
         let form = self
             .c
             .form(Locator::Css(css))
@@ -328,6 +330,16 @@ impl Console {
             form.set_by_name(name, value).await.unwrap();
         }
         form.submit().await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while old.text().await.is_ok() {
+            assert!(Instant::now() < deadline, "submitting {css} never answered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.c
+            .wait()
+            .for_element(Locator::Css("main"))
+            .await
+            .unwrap();
     }
 
     async fn sign_in_password(&self, name: &str, password: &str) {
@@ -401,6 +413,7 @@ async fn the_console_in_a_real_browser() {
     };
     let started = Instant::now();
     let w = world().await;
+    every_answer_carries_the_security_headers(&w).await;
     let r = runs(&w).await;
     eprintln!("console: world and runs ready in {:?}", started.elapsed());
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/console-shots");
@@ -751,6 +764,21 @@ async fn all_tenants_operator_sees_both_and_issues_a_link(console: &Console, w: 
     );
     console.open("/console/tenants").await;
     console.check_page("tenants-msp", &["acme", "globex"]).await;
+    console
+        .submit(
+            "form[action='/console/tenants/acme/plan']",
+            &[("email", DEMO_LEAVER)],
+        )
+        .await;
+    console
+        .check_page(
+            "plan",
+            &[
+                "Plan for jane.doe@example.com in acme",
+                "nothing was changed",
+            ],
+        )
+        .await;
     console.open("/console/evidence").await;
     console
         .check_page(
@@ -758,6 +786,7 @@ async fn all_tenants_operator_sees_both_and_issues_a_link(console: &Console, w: 
             &["Bundles of closed runs", GLOBEX_LEAVER, "matches the chain"],
         )
         .await;
+    period_link(console, w).await;
 
     console
         .open(&format!("/console/tenants/globex/runs/{}", r.globex))
@@ -787,9 +816,9 @@ async fn all_tenants_operator_sees_both_and_issues_a_link(console: &Console, w: 
         .unwrap();
     let issued = audit
         .iter()
-        .find(|e| e.kind == "link.issued")
+        .find(|e| e.kind == "link.issued" && e.detail["scope"] == "run")
         .expect("the issue is recorded");
-    assert_eq!(issued.actor, "msp");
+    assert_eq!(issued.actor, "operator:msp");
     let index = w
         .http
         .get(format!("{}{path}", w.base))
@@ -799,4 +828,129 @@ async fn all_tenants_operator_sees_both_and_issues_a_link(console: &Console, w: 
     assert_eq!(index.status().as_u16(), 200, "{path}");
     let index: Value = index.json().await.unwrap();
     assert_eq!(index["run_id"], r.globex.as_str());
+
+    // The same issue through the operator API, recorded the same way.
+    let api = w
+        .http
+        .post(format!(
+            "{}/v1/operator/tenants/globex/runs/{}/link",
+            w.base, r.globex
+        ))
+        .bearer_auth(MSP_TOKEN)
+        .json(&json!({"hours": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status().as_u16(), 200);
+    let api: Value = api.json().await.unwrap();
+    let fetched = w
+        .http
+        .get(format!("{}{}", w.base, api["path"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetched.status().as_u16(), 200);
+    let audit = w
+        .system
+        .engine
+        .ports()
+        .audit
+        .audit_events(&TenantId::new("globex"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.kind == "link.issued" && e.detail["scope"] == "run")
+            .map(|e| e.actor.as_str())
+            .collect::<Vec<_>>(),
+        ["operator:msp", "operator:msp"]
+    );
+}
+
+/// Every console answer, page or refusal, carries the strict policy; the session cookie is
+/// HttpOnly, SameSite=Strict and scoped to the console (without Secure only on loopback).
+async fn every_answer_carries_the_security_headers(w: &World) {
+    for path in ["/console/sign-in", "/console", "/console/static/console.js"] {
+        let r = w
+            .http
+            .get(format!("{}{path}", w.base))
+            .send()
+            .await
+            .unwrap();
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+            "base-uri 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["cache-control"], "no-store", "{path}");
+    }
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed_in = no_redirects
+        .post(format!("{}/console/sign-in", w.base))
+        .form(&[("method", "token"), ("token", MSP_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status().as_u16(), 303);
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    assert!(
+        !cookie.contains(MSP_TOKEN),
+        "the token is not in the cookie"
+    );
+    let cross_site = w
+        .http
+        .post(format!("{}/console/sign-in", w.base))
+        .header("origin", "https://evil.example")
+        .form(&[("method", "token"), ("token", MSP_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status().as_u16(), 403);
+    assert!(cross_site.headers().get("set-cookie").is_none());
+}
+
+/// A period link issued from the evidence page, recorded with the operator as issuer.
+async fn period_link(console: &Console, w: &World) {
+    let today = jiff::Zoned::now().date().to_string();
+    let fields = [
+        ("tenant", "globex"),
+        ("from", today.as_str()),
+        ("to", today.as_str()),
+    ];
+    console
+        .submit("form[action='/console/evidence/period-link']", &fields)
+        .await;
+    let text = console.main_text().await;
+    assert!(
+        text.contains("Done: period link for 1 leavers: /v1/periods/globex/"),
+        "{text}"
+    );
+    let audit = w
+        .system
+        .engine
+        .ports()
+        .audit
+        .audit_events(&TenantId::new("globex"), None)
+        .await
+        .unwrap();
+    let period = audit
+        .iter()
+        .find(|e| e.kind == "link.issued" && e.detail["scope"] == "period")
+        .expect("the period link is recorded");
+    assert_eq!(period.actor, "operator:msp");
 }

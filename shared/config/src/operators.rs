@@ -27,7 +27,7 @@ pub(crate) fn operators_of_elsewhere(
 fn operator(o: &OperatorConfig, known: Option<&HashSet<&str>>) -> Result<passage_http::Operator> {
     let at = format!("operator {}", o.name);
     if o.token.is_none() && o.iam_principal.is_none() && o.password_hash.is_none() {
-        bail!("{at}: needs a token, an iam_principal or a password_hash");
+        bail!("{at}: needs a token or an iam_principal (or a password_hash for the console)");
     }
     if let Some(phc) = &o.password_hash
         && !phc.starts_with("$argon2")

@@ -33,7 +33,8 @@ pub struct Operator {
     token_sha256: Option<[u8; 32]>,
     iam_principal: Option<String>,
     /// An Argon2 PHC string: signs the operator in to the console.
-    password_phc: Option<String>,
+    /// Kept as a secret so a Debug print shows no hash to attack offline.
+    password_phc: Option<Secret>,
 }
 
 impl Operator {
@@ -56,12 +57,12 @@ impl Operator {
     /// Lets the operator sign in to the console with a password, checked against this Argon2
     /// PHC string (`passage operator hash-password` makes one).
     pub fn with_password_hash(mut self, phc: impl Into<String>) -> Self {
-        self.password_phc = Some(phc.into());
+        self.password_phc = Some(Secret::new(phc.into()));
         self
     }
 
     pub(crate) fn password_phc(&self) -> Option<&str> {
-        self.password_phc.as_deref()
+        self.password_phc.as_ref().map(Secret::expose)
     }
 
     pub fn may_access(&self, tenant: &str) -> bool {

@@ -33,6 +33,7 @@ pub(crate) struct Issued {
 
 /// Signs a link to `run`'s bundle for `hours` and records the issue; refuses a run without a
 /// bundle, a deployment that serves no links, and a lifetime outside 1 hour to 90 days.
+/// `actor` is as the audit log names issuers: `operator:<name>`.
 pub(crate) async fn issue(
     state: &ApiState,
     run: &passage_core::Run,
@@ -96,7 +97,8 @@ async fn issue_route(
     bytes: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let b: LinkBody = crate::operator::body(&bytes)?;
-    let issued = issue(&state, &run, &op.name, b.hours.unwrap_or(DEFAULT_HOURS)).await?;
+    let actor = format!("operator:{}", op.name);
+    let issued = issue(&state, &run, &actor, b.hours.unwrap_or(DEFAULT_HOURS)).await?;
     Ok(axum::Json(json!({
         "run_id": run.id,
         "path": issued.path,

@@ -144,7 +144,8 @@ async fn act(
                 .trim()
                 .parse()
                 .map_err(|_| invalid("hours must be a whole number"))?;
-            let issued = crate::operator_links::issue(state, run, actor, hours).await?;
+            let issuer = format!("operator:{actor}");
+            let issued = crate::operator_links::issue(state, run, &issuer, hours).await?;
             Ok(format!(
                 "auditor link (valid until {}): {}",
                 jiff::Timestamp::from_second(issued.expires)

@@ -97,4 +97,30 @@ mod tests {
             assert_eq!(same_origin(&refused), Err(Refusal::CrossSite));
         }
     }
+
+    #[test]
+    fn only_this_sessions_token_passes() {
+        let key = SessionKey::derive(&[&passage_core::secret::Secret::new("k")]).unwrap();
+        let op = crate::Operator::new("ann", None, None, vec!["acme".into()]);
+        let session = |sid: &str| Session {
+            op: op.clone(),
+            sid: sid.into(),
+        };
+        let own = headers(&[("sec-fetch-site", "same-origin")]);
+        let token = session("s1").csrf(&key);
+        assert_eq!(check(&own, &key, &session("s1"), &token), Ok(()));
+        assert_eq!(
+            check(&own, &key, &session("s2"), &token),
+            Err(Refusal::BadToken)
+        );
+        assert_eq!(
+            check(&own, &key, &session("s1"), ""),
+            Err(Refusal::BadToken)
+        );
+        let cross = headers(&[("sec-fetch-site", "cross-site")]);
+        assert_eq!(
+            check(&cross, &key, &session("s1"), &token),
+            Err(Refusal::CrossSite)
+        );
+    }
 }

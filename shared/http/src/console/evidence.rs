@@ -2,15 +2,18 @@
 //! stored manifest must hash to what the run recorded when it closed), and the links that
 //! serve them and the period reports.
 
-use super::layout;
+use super::csrf;
+use super::layout::{self, Notice};
 use super::scope;
 use super::session::{Session, SessionKey};
 use crate::ApiState;
+use axum::Form;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::{Markup, html};
-use passage_core::{Run, RunState};
+use passage_core::{Run, RunState, TenantId};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 /// Whether a closed run's bundle is as it was sealed.
@@ -42,32 +45,36 @@ async fn verify(state: &ApiState, run: &Run) -> Verified {
 }
 
 pub(crate) async fn page(State(state): State<ApiState>, session: Session) -> Response {
-    let Some(key) = SessionKey::of(&state) else {
+    render(&state, &session, None).await
+}
+
+async fn render(state: &ApiState, session: &Session, notice: Option<Notice>) -> Response {
+    let Some(key) = SessionKey::of(state) else {
         return layout::respond(StatusCode::SERVICE_UNAVAILABLE, html! { "no session key" });
     };
     let csrf = session.csrf(&key);
-    let content = match scope::runs(&state, &session.op, None, Some(RunState::Closed)).await {
+    let tenants = scope::tenants(state, &session.op).await.unwrap_or_default();
+    let content = match scope::runs(state, &session.op, None, Some(RunState::Closed)).await {
         Ok(runs) => {
             let mut rows = Vec::new();
             for run in runs.iter().filter(|r| r.bundle.is_some()) {
-                rows.push(row(run, &verify(&state, run).await));
+                rows.push(row(run, &verify(state, run).await));
             }
-            listing(
-                &rows,
-                &scope::tenants(&state, &session.op)
-                    .await
-                    .unwrap_or_default(),
-            )
+            html! { (listing(&rows)) (periods(&tenants, &csrf)) }
         }
         Err(e) => html! { p role="alert" { (e.message()) } },
     };
+    let status = match &notice {
+        Some(Notice::Refused(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::OK,
+    };
     layout::respond(
-        StatusCode::OK,
+        status,
         layout::page(
             "Evidence",
             "/console/evidence",
-            Some((&session, &csrf)),
-            None,
+            Some((session, &csrf)),
+            notice.as_ref(),
             content,
         ),
     )
@@ -93,7 +100,7 @@ fn row(run: &Run, verified: &Verified) -> Markup {
     }
 }
 
-fn listing(rows: &[Markup], tenants: &[String]) -> Markup {
+fn listing(rows: &[Markup]) -> Markup {
     html! {
         h2 { "Bundles of closed runs" }
         @if rows.is_empty() { p { "No run of your tenants has closed with a bundle yet." } }
@@ -105,9 +112,109 @@ fn listing(rows: &[Markup], tenants: &[String]) -> Markup {
                 tbody { @for r in rows { (r) } }
             }
         }
-        h2 { "Period reports" }
-        p { "A period report covers every leaver of a tenant between two dates, signed, with its keys and every bundle. Issue its link with "
-            code { "passage link --tenant <tenant> --from <date> --to <date>" } "; the published key sets:" }
-        ul { @for t in tenants { li { a href={"/v1/tenants/" (t) "/keys.json"} { "Key set of " (t) } } } }
     }
+}
+
+/// A period link: the signed report of every leaver of a tenant between two days, its keys,
+/// chain checkpoint and every bundle.
+fn periods(tenants: &[String], csrf: &str) -> Markup {
+    html! {
+        h2 #periods-h { "Period reports" }
+        p { "A period link serves the signed report of every leaver of a tenant between two days, with its keys, the chain checkpoint and every bundle." }
+        form.inline method="post" action="/console/evidence/period-link" aria-labelledby="periods-h" {
+            (layout::hidden_csrf(csrf))
+            label for="p-tenant" { "Tenant"
+                select #p-tenant name="tenant" { @for t in tenants { option value=(t) { (t) } } } }
+            label for="p-from" { "From" input #p-from type="date" name="from" required; }
+            label for="p-to" { "To" input #p-to type="date" name="to" required; }
+            label for="p-hours" { "Valid for (hours)" input #p-hours type="number" name="hours" value="168" min="1" max="2160" required; }
+            button type="submit" { "Issue a period link" }
+        }
+        ul { @for t in tenants { li { a href={"/v1/tenants/" (t) "/keys.json"} { "Published key set of " (t) } } } }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PeriodForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    tenant: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    hours: String,
+}
+
+/// Issues a period link for a tenant in the operator's scope, recorded with their name.
+pub(crate) async fn period_link(
+    State(state): State<ApiState>,
+    session: Session,
+    headers: HeaderMap,
+    Form(f): Form<PeriodForm>,
+) -> Response {
+    let Some(key) = SessionKey::of(&state) else {
+        return layout::respond(StatusCode::SERVICE_UNAVAILABLE, html! { "no session key" });
+    };
+    if let Err(refusal) = csrf::check(&headers, &key, &session, &f.csrf) {
+        let mut page = render(
+            &state,
+            &session,
+            Some(Notice::Refused(refusal.message().into())),
+        )
+        .await;
+        *page.status_mut() = StatusCode::FORBIDDEN;
+        return page;
+    }
+    if crate::operator::visible(&state, &session.op, &f.tenant)
+        .await
+        .is_err()
+    {
+        return layout::not_found(&session, &session.csrf(&key));
+    }
+    let notice = match issue_period(&state, &session, &f).await {
+        Ok(done) => Notice::Done(done),
+        Err(why) => Notice::Refused(why),
+    };
+    render(&state, &session, Some(notice)).await
+}
+
+async fn issue_period(
+    state: &ApiState,
+    session: &Session,
+    f: &PeriodForm,
+) -> Result<String, String> {
+    let day = |text: &str| {
+        text.parse::<jiff::civil::Date>()
+            .map_err(|_| format!("{text:?} is not a date such as 2026-03-31"))
+    };
+    let period =
+        passage_core::report::Period::new(day(&f.from)?, day(&f.to)?).map_err(|e| e.to_string())?;
+    let hours: u64 = f
+        .hours
+        .trim()
+        .parse()
+        .ok()
+        .filter(|h| (1..=2160).contains(h))
+        .ok_or("hours must be a whole number from 1 to 2160 (90 days)")?;
+    let tenant = TenantId::new(f.tenant.as_str());
+    let actor = format!("operator:{}", session.op.name);
+    let request = passage_report::publish::LinkRequest {
+        tenant: &tenant,
+        period,
+        valid_for: std::time::Duration::from_secs(hours * 3600),
+        actor: &actor,
+        link_key: state.link_key.expose().as_bytes(),
+    };
+    let chromium = passage_report::pdf::Chromium::find();
+    let issued =
+        passage_report::publish::issue_period_link(&state.engine, &request, chromium.as_ref())
+            .await
+            .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "period link for {} leavers: {}",
+        issued.report.report.population.count, issued.path
+    ))
 }

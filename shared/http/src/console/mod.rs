@@ -46,6 +46,7 @@ pub(crate) fn routes() -> Router<ApiState> {
         .route("/console/tenants/{tenant}/approve", post(tenants::approve))
         .route("/console/tenants/{tenant}/plan", post(tenants::plan))
         .route("/console/evidence", get(evidence::page))
+        .route("/console/evidence/period-link", post(evidence::period_link))
         .route("/console/static/console.css", get(layout::css))
         .route("/console/static/console.js", get(layout::js))
         .layer(axum::middleware::map_response(secure_headers))

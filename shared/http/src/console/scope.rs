@@ -53,7 +53,7 @@ pub(crate) async fn runs(
         }
     }
     out.retain(|r| op.may_access(r.tenant.as_str()));
-    out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    out.sort_by_key(|r| std::cmp::Reverse(r.created_at));
     Ok(out)
 }
 

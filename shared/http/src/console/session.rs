@@ -44,7 +44,7 @@ impl SessionKey {
         Self::derive(&[&state.link_key, &state.confirm_key])
     }
 
-    fn derive(secrets: &[&passage_core::secret::Secret]) -> Option<Self> {
+    pub(crate) fn derive(secrets: &[&passage_core::secret::Secret]) -> Option<Self> {
         let base = secrets.iter().map(|k| k.expose()).find(|k| !k.is_empty())?;
         let mut mac = HmacSha256::new_from_slice(base.as_bytes()).ok()?;
         mac.update(b"passage console session v1");
