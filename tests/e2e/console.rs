@@ -953,4 +953,6 @@ async fn period_link(console: &Console, w: &World) {
         .find(|e| e.kind == "link.issued" && e.detail["scope"] == "period")
         .expect("the period link is recorded");
     assert_eq!(period.actor, "operator:msp");
+    assert!(text.contains("Links issued and fetched"), "{text}");
+    assert!(text.contains("link.issued"), "the issue is listed:\n{text}");
 }

@@ -60,7 +60,8 @@ async fn render(state: &ApiState, session: &Session, notice: Option<Notice>) -> 
             for run in runs.iter().filter(|r| r.bundle.is_some()) {
                 rows.push(row(run, &verify(state, run).await));
             }
-            html! { (listing(&rows)) (periods(&tenants, &csrf)) }
+            let activity = link_activity(state, &tenants).await;
+            html! { (listing(&rows)) (periods(&tenants, &csrf)) (activity) }
         }
         Err(e) => html! { p role="alert" { (e.message()) } },
     };
@@ -217,4 +218,59 @@ async fn issue_period(
         "period link for {} leavers: {}",
         issued.report.report.population.count, issued.path
     ))
+}
+
+/// How many recent link events the page lists.
+const ACTIVITY_SHOWN: usize = 50;
+
+/// Auditor links issued and fetched in the last ninety days, newest first, from the audit logs
+/// of the operator's tenants.
+async fn link_activity(state: &ApiState, tenants: &[String]) -> Markup {
+    let since = state
+        .engine
+        .now()
+        .checked_sub(jiff::SignedDuration::from_hours(24 * 90))
+        .ok();
+    let mut events = Vec::new();
+    let mut unreadable = Vec::new();
+    for t in tenants {
+        let audit = &state.engine.ports().audit;
+        match audit.audit_events(&TenantId::new(t.as_str()), since).await {
+            Ok(found) => events.extend(found.into_iter().filter(|e| e.kind.starts_with("link."))),
+            Err(e) => unreadable.push(format!("{t}: {e}")),
+        }
+    }
+    events.sort_by_key(|e| std::cmp::Reverse(e.at));
+    events.truncate(ACTIVITY_SHOWN);
+    html! {
+        h2 { "Links issued and fetched" }
+        @for u in &unreadable { p role="alert" { "The audit log could not be read: " (u) } }
+        @if events.is_empty() { p { "No auditor link was issued or fetched in the last 90 days." } }
+        @else {
+            table {
+                caption.muted { "The latest link events of your tenants' audit logs" }
+                thead { tr { th scope="col" { "When" } th scope="col" { "Tenant" } th scope="col" { "What" }
+                    th scope="col" { "By" } th scope="col" { "Scope" } } }
+                tbody { @for e in &events {
+                    tr {
+                        td { (layout::at(e.at)) }
+                        td { (e.tenant) }
+                        td { code { (e.kind) } }
+                        td { (e.actor) }
+                        td { (scope_of(&e.detail)) }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+/// A link's scope in words: the run, or the period.
+fn scope_of(detail: &serde_json::Value) -> String {
+    let text = |k: &str| detail[k].as_str().unwrap_or("").to_owned();
+    match detail["scope"].as_str() {
+        Some("run") => format!("run {}", text("run_id")),
+        Some("period") => format!("period {}", text("period")),
+        _ => String::new(),
+    }
 }
