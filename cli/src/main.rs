@@ -83,6 +83,9 @@ enum Command {
     /// Each tenant's signing keys: list, export the published set, rotate, checkpoint the chain.
     #[command(subcommand)]
     Keys(commands::keys::KeysCommand),
+    /// Operator accounts: `hash-password` makes the `password_hash` of a console sign-in.
+    #[command(subcommand)]
+    Operator(commands::operator::OperatorCommand),
     /// Issue an auditor link: to a closed run's bundle, or to a period's report and bundles.
     Link(commands::link::LinkArgs),
     /// The period report: every leaver, graded against the SLA, checked against the HR system.
@@ -187,6 +190,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Cancel(args) => commands::operate::cancel(&cli.config, args).await,
         Command::Reschedule(args) => commands::operate::reschedule(&cli.config, args).await,
         Command::Keys(cmd) => commands::keys::run(&cli.config, cmd).await,
+        Command::Operator(cmd) => commands::operator::run(cmd),
         Command::Link(args) => commands::link::run(&cli.config, args).await,
         Command::Report(args) => commands::report::report(&cli.config, args).await,
         Command::Sample(args) => commands::report::sample(&cli.config, args).await,

@@ -1071,6 +1071,8 @@ def test_http_routes():
     assert routes[("POST", "/v1/tenants/{tenant}/webhooks/{vendor}")] == "IntakeFunction"
     assert routes[("ANY", "/v1/operator/{proxy+}")] == "IntakeFunction"
     assert routes[("GET", "/metrics")] == "IntakeFunction"
+    assert routes[("ANY", "/console")] == "IntakeFunction"
+    assert routes[("ANY", "/console/{proxy+}")] == "IntakeFunction"
     assert routes[("GET", "/v1/confirm/{tenant}/{run}/{step}/{item}")] == "IntakeFunction"
     assert routes[("POST", "/v1/confirm/{tenant}/{run}/{step}/{item}")] == "IntakeFunction"
     assert routes[("GET", "/v1/bundles/{tenant}/{run}")] == "EvidenceFunction"

@@ -11,6 +11,7 @@ mod aws_scale;
 mod aws_tenants;
 mod chaos;
 mod common;
+mod console;
 mod crash_recovery;
 mod data_dir;
 mod faults;

@@ -7,6 +7,7 @@ pub mod init;
 pub mod keys;
 pub mod link;
 pub mod operate;
+pub mod operator;
 pub mod plan;
 pub mod remote;
 pub mod report;

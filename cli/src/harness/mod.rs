@@ -152,7 +152,10 @@ impl Others {
     /// Starts and seeds the three emulators, registers Passage's credentials with each (a
     /// certificate app in Entra, a delegated service account in Google, an API key in
     /// JumpCloud), and adds their policies and connections to the tenant.
-    async fn start(policy: &mut TenantPolicy, settings: &mut ConnectionSettings) -> Result<Self> {
+    pub async fn start(
+        policy: &mut TenantPolicy,
+        settings: &mut ConnectionSettings,
+    ) -> Result<Self> {
         let key = SandboxKey::generate()?;
         Ok(Self {
             microsoft: start_microsoft(&key, policy, settings).await?,

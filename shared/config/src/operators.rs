@@ -26,8 +26,13 @@ pub(crate) fn operators_of_elsewhere(
 
 fn operator(o: &OperatorConfig, known: Option<&HashSet<&str>>) -> Result<passage_http::Operator> {
     let at = format!("operator {}", o.name);
-    if o.token.is_none() && o.iam_principal.is_none() {
-        bail!("{at}: needs a token or an iam_principal");
+    if o.token.is_none() && o.iam_principal.is_none() && o.password_hash.is_none() {
+        bail!("{at}: needs a token or an iam_principal (or a password_hash for the console)");
+    }
+    if let Some(phc) = &o.password_hash
+        && !phc.starts_with("$argon2")
+    {
+        bail!("{at}: password_hash must be an Argon2 hash from `passage operator hash-password`");
     }
     if o.tenants.is_empty() {
         bail!("{at}: lists no tenants (use \"*\" for all)");
@@ -52,10 +57,14 @@ fn operator(o: &OperatorConfig, known: Option<&HashSet<&str>>) -> Result<passage
     {
         bail!("{at}: the token is too short ({MIN_TOKEN_CHARS} characters at least)");
     }
-    Ok(passage_http::Operator::new(
+    let op = passage_http::Operator::new(
         o.name.clone(),
         token.as_ref(),
         o.iam_principal.clone(),
         o.tenants.clone(),
-    ))
+    );
+    Ok(match &o.password_hash {
+        Some(phc) => op.with_password_hash(phc.clone()),
+        None => op,
+    })
 }

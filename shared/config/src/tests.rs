@@ -126,6 +126,10 @@ fn bad_hr_operator_and_human_settings_are_refused_with_a_reason() {
             "[[operators]]\nname = \"o\"\ntenants = [\"acme\"]\n",
             "token or an iam_principal",
         ),
+        (
+            "[[operators]]\nname = \"o\"\npassword_hash = \"hunter2\"\ntenants = [\"acme\"]\n",
+            "must be an Argon2 hash",
+        ),
     ];
     for (extra, needle) in cases {
         let text = format!("{base}{extra}");
@@ -879,4 +883,18 @@ fn a_microsoft_cloud_sets_its_hosts_and_token_resources() {
     ));
     assert_eq!(proxied.cloud, Cloud::China);
     assert_eq!(proxied.graph_url.as_str(), "https://graph.proxy.example/");
+}
+
+#[test]
+fn an_operator_may_have_only_a_console_password() {
+    let phc = passage_http::hash_password("a long console password").unwrap();
+    let text = format!(
+        "[[tenants]]\nid = \"acme\"\n[[operators]]\nname = \"ann\"\npassword_hash = \"{phc}\"\ntenants = [\"acme\"]\n"
+    );
+    let r = Config::parse(&text).unwrap().resolve_all().unwrap();
+    assert_eq!(r.operators[0].name, "ann");
+    assert!(
+        !format!("{:?}", r.operators).contains(&phc),
+        "the hash is not printed"
+    );
 }

@@ -51,6 +51,11 @@ impl ApiError {
         }
     }
 
+    /// What went wrong, in words: what the console shows beside the form that failed.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
     pub(crate) fn status(&self) -> StatusCode {
         status(self.kind)
     }

@@ -25,6 +25,7 @@ use std::sync::Arc;
 mod body;
 pub use body::DRAIN_LIMIT;
 mod confirm;
+mod console;
 mod deadline;
 pub use deadline::body_deadline;
 mod error;
@@ -35,12 +36,16 @@ mod keys;
 pub mod metrics;
 pub mod openapi;
 mod operator;
+mod operator_links;
 mod principal;
 pub use operator::{IamCaller, Operator, Operators};
 mod period;
 mod report;
 pub use principal::principal_matches;
 pub use report::sample_body;
+
+/// An Argon2id PHC string for an operator's console password (`password_hash` in the config).
+pub use console::hash_password;
 
 /// Hands out a short-lived direct URL to one bundle file (an S3 presigned GET), so large
 /// files need not pass through the function.
@@ -107,6 +112,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(webhook_routes())
         .merge(operator_routes)
         .route(openapi::PATH, get(move || async move { doc }))
+        .merge(console::routes())
         .merge(confirm::routes())
         .merge(period::routes())
         .merge(keys::routes())

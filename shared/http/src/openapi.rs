@@ -78,7 +78,9 @@ pub(crate) fn finish(mut doc: OpenApi) -> OpenApi {
 
 /// Every operator route with its description: the runs and the period view.
 pub(crate) fn routes() -> OpenApiRouter<crate::ApiState> {
-    crate::operator::routes().merge(crate::report::routes())
+    crate::operator::routes()
+        .merge(crate::operator_links::routes())
+        .merge(crate::report::routes())
 }
 
 /// The document, as served.

@@ -33,6 +33,9 @@ pub struct Operator {
     pub tenants: Vec<String>,
     token_sha256: Option<[u8; 32]>,
     iam_principal: Option<String>,
+    /// An Argon2 PHC string: signs the operator in to the console.
+    /// Kept as a secret so a Debug print shows no hash to attack offline.
+    password_phc: Option<Secret>,
 }
 
 impl Operator {
@@ -48,7 +51,19 @@ impl Operator {
             // Only a hash is kept, so a heap dump or a Debug print holds no usable token.
             token_sha256: token.map(|t| Sha256::digest(t.expose().as_bytes()).into()),
             iam_principal,
+            password_phc: None,
         }
+    }
+
+    /// Lets the operator sign in to the console with a password, checked against this Argon2
+    /// PHC string (`passage operator hash-password` makes one).
+    pub fn with_password_hash(mut self, phc: impl Into<String>) -> Self {
+        self.password_phc = Some(Secret::new(phc.into()));
+        self
+    }
+
+    pub(crate) fn password_phc(&self) -> Option<&str> {
+        self.password_phc.as_ref().map(Secret::expose)
     }
 
     pub fn may_access(&self, tenant: &str) -> bool {
@@ -65,7 +80,7 @@ impl Operators {
         Self(Arc::new(list))
     }
 
-    fn by_token(&self, token: &str) -> Option<&Operator> {
+    pub(crate) fn by_token(&self, token: &str) -> Option<&Operator> {
         let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         // Compare against every operator so timing says nothing about which one matched.
         let mut found = None;
@@ -77,6 +92,12 @@ impl Operators {
             }
         }
         found
+    }
+
+    /// The operator of this name: a console session names its operator, whose tenants are read
+    /// afresh on every request.
+    pub(crate) fn by_name(&self, name: &str) -> Option<&Operator> {
+        self.0.iter().find(|op| op.name == name)
     }
 
     /// The operator whose configured principal the verified caller is: the same ARN, or a
@@ -172,6 +193,13 @@ async fn authorise(
     tenant: &str,
 ) -> Result<Operator, ApiError> {
     let op = authenticate(state, headers, iam)?;
+    visible(state, &op, tenant).await?;
+    Ok(op)
+}
+
+/// Whether the tenant exists and is in the operator's scope; a tenant outside it answers as
+/// one that does not exist. The one check the API and the console share.
+pub(crate) async fn visible(state: &ApiState, op: &Operator, tenant: &str) -> Result<(), ApiError> {
     let exists = passage_core::ids::is_valid_tenant_id(tenant)
         && op.may_access(tenant)
         && tenant_exists(state, tenant).await?;
@@ -182,7 +210,30 @@ async fn authorise(
             format!("no tenant {tenant:?} is visible to this operator"),
         ));
     }
-    Ok(op)
+    Ok(())
+}
+
+/// The run, when it belongs to a tenant the operator may see; not found otherwise, so a run id
+/// from another tenant reveals nothing.
+pub(crate) async fn visible_run(
+    state: &ApiState,
+    op: &Operator,
+    tenant: &str,
+    run: &str,
+) -> Result<passage_core::Run, ApiError> {
+    visible(state, op, tenant).await?;
+    let not_found = || {
+        ApiError::new(
+            ErrorKind::NotFound,
+            "not_found",
+            format!("no run {run:?} in tenant {tenant:?}"),
+        )
+    };
+    match state.engine.ports().store.run(&RunId::new(run)).await {
+        Ok(Some(r)) if r.tenant.as_str() == tenant => Ok(r),
+        Ok(_) => Err(not_found()),
+        Err(e) => Err(EngineError::from(e).into()),
+    }
 }
 
 /// Whether the tenant is configured. A tenant whose configuration is broken still exists: its
@@ -240,9 +291,9 @@ impl FromRequestParts<ApiState> for TenantCall {
 
 /// As [`TenantCall`], with the `{run}` in the path, which must belong to that tenant (so a run
 /// id from another tenant is simply not found).
-struct RunCall {
-    op: Operator,
-    run: passage_core::Run,
+pub(crate) struct RunCall {
+    pub(crate) op: Operator,
+    pub(crate) run: passage_core::Run,
 }
 
 impl FromRequestParts<ApiState> for RunCall {
@@ -251,18 +302,8 @@ impl FromRequestParts<ApiState> for RunCall {
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         let TenantCall { op, tenant } = TenantCall::from_request_parts(parts, state).await?;
         let run = path_param(parts, state, "run").await?;
-        let not_found = || {
-            ApiError::new(
-                ErrorKind::NotFound,
-                "not_found",
-                format!("no run {run:?} in tenant {tenant:?}"),
-            )
-        };
-        match state.engine.ports().store.run(&RunId::new(&run)).await {
-            Ok(Some(r)) if r.tenant.as_str() == tenant => Ok(Self { op, run: r }),
-            Ok(_) => Err(not_found()),
-            Err(e) => Err(EngineError::from(e).into()),
-        }
+        let run = visible_run(state, &op, &tenant, &run).await?;
+        Ok(Self { op, run })
     }
 }
 
@@ -408,7 +449,7 @@ async fn list_runs(
 }
 
 /// What resolves a blocked or held run; nothing for any other (their steps are not read).
-async fn remedies(
+pub(crate) async fn remedies(
     state: &ApiState,
     run: &passage_core::Run,
 ) -> Result<Vec<passage_core::remedy::Remedy>, ApiError> {

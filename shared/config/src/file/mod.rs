@@ -44,6 +44,10 @@ pub struct OperatorConfig {
     /// An IAM user or role ARN (`arn:aws:iam::123456789012:role/it-ops`).
     #[serde(default)]
     pub iam_principal: Option<String>,
+    /// An Argon2 PHC string (`passage operator hash-password`): signs the operator in to the
+    /// web console with a password.
+    #[serde(default)]
+    pub password_hash: Option<String>,
     /// Tenant ids this operator may see and act on; `"*"` for all (an MSP's own staff).
     pub tenants: Vec<String>,
 }

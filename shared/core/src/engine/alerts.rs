@@ -120,8 +120,9 @@ fn causes(run: &Run, steps: &[Step], policy: &TenantPolicy, now: Timestamp) -> V
     out
 }
 
-/// When the tenant's SLA says the leaver's access should all be gone.
-fn sla_due(run: &Run, policy: &TenantPolicy) -> Timestamp {
+/// When the tenant's SLA says the leaver's access should all be gone: the alerts and the
+/// operator console read the same moment.
+pub fn sla_due(run: &Run, policy: &TenantPolicy) -> Timestamp {
     let from = match policy.sla.from {
         SlaClock::Cutoff => run.cutoff.at,
         SlaClock::HrNotice => run.cutoff.at.max(run.created_at),

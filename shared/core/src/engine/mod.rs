@@ -2,6 +2,7 @@
 //! consumers and timers; it talks to the world only through [`crate::ports`].
 
 mod alerts;
+pub use alerts::sla_due;
 mod cutoff;
 mod effects;
 mod error;
