@@ -71,6 +71,9 @@ enum Command {
     Cancel(commands::operate::CancelArgs),
     /// Move a run's cutoff before it arrives.
     Reschedule(commands::operate::RescheduleArgs),
+    /// Give a rehire back what a closed leaver run took, as its own run and signed bundle
+    /// (shows the plan only, unless --yes).
+    Restore(commands::restore::RestoreArgs),
     /// Each tenant's signing keys: list, export the published set, rotate, checkpoint the chain.
     #[command(subcommand)]
     Keys(commands::keys::KeysCommand),
@@ -142,6 +145,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Approve(args) => commands::operate::approve(&cli.config, args).await,
         Command::Cancel(args) => commands::operate::cancel(&cli.config, args).await,
         Command::Reschedule(args) => commands::operate::reschedule(&cli.config, args).await,
+        Command::Restore(args) => commands::restore::run(&cli.config, args).await,
         Command::Keys(cmd) => commands::keys::run(&cli.config, cmd).await,
         Command::Link(args) => commands::link::run(&cli.config, args).await,
         Command::Report(args) => commands::report::report(&cli.config, args).await,

@@ -9,6 +9,7 @@ pub mod link;
 pub mod operate;
 pub mod plan;
 pub mod report;
+pub mod restore;
 pub mod runs;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

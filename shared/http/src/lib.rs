@@ -33,6 +33,7 @@ mod headers;
 use headers::Headers;
 mod keys;
 mod operator;
+mod operator_restore;
 mod principal;
 pub use operator::{IamCaller, Operator, Operators};
 mod period;
@@ -102,6 +103,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/tenants/{tenant}/webhooks/leaver", post(intake))
         .route("/v1/tenants/{tenant}/webhooks/{vendor}", post(hr_intake))
         .merge(operator::routes())
+        .merge(operator_restore::routes())
         .merge(confirm::routes())
         .merge(report::routes())
         .merge(period::routes())

@@ -259,9 +259,9 @@ impl FromRequestParts<ApiState> for TenantCall {
 
 /// As [`TenantCall`], with the `{run}` in the path, which must belong to that tenant (so a run
 /// id from another tenant is simply not found).
-struct RunCall {
-    op: Operator,
-    run: passage_core::Run,
+pub(crate) struct RunCall {
+    pub(crate) op: Operator,
+    pub(crate) run: passage_core::Run,
 }
 
 impl FromRequestParts<ApiState> for RunCall {
