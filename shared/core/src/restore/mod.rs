@@ -130,7 +130,7 @@ fn account_changes(steps: &[Step], plan: &mut RestorePlan) {
         .iter()
         .filter(|s| s.state == StepState::Verified && s.result.as_ref().is_some_and(|r| !r.repeat));
     for step in changed {
-        let Some(rev) = reversal(step.provider, Taken::Step(step.action)) else {
+        let Some(rev) = reversal(step.provider, Taken::Step(as_taken(step))) else {
             continue;
         };
         let key = step_item_key(&scope(step), step.action);
@@ -147,6 +147,19 @@ fn account_changes(steps: &[Step], plan: &mut RestorePlan) {
             name,
             recorded,
         );
+    }
+}
+
+/// What a step's change amounts to: a seat deactivation the app's own record says cannot be
+/// undone (an app whose deactivation is its irreversible DELETE) is a removal.
+fn as_taken(step: &Step) -> Action {
+    let restorable = step
+        .result
+        .as_ref()
+        .and_then(|r| r.output["seat"]["restorable"].as_str());
+    match (step.action, restorable) {
+        (Action::DeactivateSeat, Some(said)) if said.starts_with("no") => Action::RemoveSeat,
+        (action, _) => action,
     }
 }
 

@@ -220,6 +220,15 @@ fn a_deactivated_seat_comes_back_and_onedrive_past_retention_does_not() {
 }
 
 #[test]
+fn a_seat_the_app_cannot_switch_back_on_is_listed_not_restored() {
+    let output = json!({"seat": {"outcome": "deactivated", "restorable": "no: the app's DELETE cannot be undone"}});
+    let steps = vec![done(Provider::Scim, Action::DeactivateSeat, false, output).in_app("zoom")];
+    let plan = planned(&steps, &[], at(200));
+    assert!(plan.items.is_empty(), "{plan:#?}");
+    assert!(why(&plan, "scim.zoom.seat").contains("SCIM DELETE"));
+}
+
+#[test]
 fn items_restrict_by_key_or_prefix_and_unknown_names_are_reported() {
     let steps = microsoft_run();
     let plan = planned(
