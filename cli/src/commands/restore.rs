@@ -97,3 +97,44 @@ pub fn render(original: &RunId, plan: &RestorePlan) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use passage_core::{Action, NotRestorable, Provider, RestoreItem};
+
+    #[test]
+    fn the_plan_shows_each_item_by_provider_and_what_cannot_come_back_with_why() {
+        let plan = RestorePlan {
+            items: vec![RestoreItem {
+                key: "okta.group.00g1".into(),
+                provider: Provider::Okta,
+                app: None,
+                action: Action::RestoreGroups,
+                id: "00g1".into(),
+                name: "Engineering".into(),
+                recorded: serde_json::Value::Null,
+            }],
+            not_restorable: vec![NotRestorable {
+                key: "jumpcloud.device.s1".into(),
+                provider: Provider::Jumpcloud,
+                name: "JANE-WIN11".into(),
+                why: "a wiped device stays wiped".into(),
+            }],
+        };
+        let text = render(&RunId::new("run_1"), &plan);
+        assert!(text.contains("Restore of run run_1"), "{text}");
+        assert!(text.contains("Restores (1)"), "{text}");
+        for shown in [
+            "okta",
+            "restore_groups",
+            "okta.group.00g1",
+            "Engineering",
+            "Cannot be restored (1)",
+            "jumpcloud.device.s1",
+            "a wiped device stays wiped",
+        ] {
+            assert!(text.contains(shown), "{shown} missing from {text}");
+        }
+    }
+}
