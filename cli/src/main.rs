@@ -25,7 +25,7 @@ struct Cli {
     )]
     config: PathBuf,
     /// Send the operator commands (runs, start, confirm, waive, except, retry, not-applicable,
-    /// approve, cancel, reschedule, reconcile, plan) to a running Passage's operator API
+    /// approve, cancel, reschedule, reconcile, plan, restore) to a running Passage's operator API
     /// instead of opening the local database.
     #[arg(long, global = true, env = "PASSAGE_SERVER")]
     server: Option<String>,
@@ -80,6 +80,9 @@ enum Command {
     Cancel(commands::operate::CancelArgs),
     /// Move a run's cutoff before it arrives.
     Reschedule(commands::operate::RescheduleArgs),
+    /// Give a rehire back what a closed leaver run took, as its own run and signed bundle
+    /// (shows the plan only, unless --yes).
+    Restore(commands::restore::RestoreArgs),
     /// Each tenant's signing keys: list, export the published set, rotate, checkpoint the chain.
     #[command(subcommand)]
     Keys(commands::keys::KeysCommand),
@@ -189,6 +192,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Approve(args) => commands::operate::approve(&cli.config, args).await,
         Command::Cancel(args) => commands::operate::cancel(&cli.config, args).await,
         Command::Reschedule(args) => commands::operate::reschedule(&cli.config, args).await,
+        Command::Restore(args) => commands::restore::run(&cli.config, args).await,
         Command::Keys(cmd) => commands::keys::run(&cli.config, cmd).await,
         Command::Operator(cmd) => commands::operator::run(cmd),
         Command::Link(args) => commands::link::run(&cli.config, args).await,
@@ -218,6 +222,7 @@ async fn remote_command(r: &passage::remote::Remote, command: Command) -> Result
         Command::Approve(a) => remote::approve(r, a).await,
         Command::Cancel(a) => remote::cancel(r, a).await,
         Command::Reschedule(a) => remote::reschedule(r, a).await,
+        Command::Restore(a) => remote::restore(r, a).await,
         _ => anyhow::bail!(
             "this command works on the Passage host only (it needs the data directory); \
              drop --server (and PASSAGE_SERVER) to run it there"

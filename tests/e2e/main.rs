@@ -31,6 +31,7 @@ mod operator_cli;
 mod pacing;
 mod period_report;
 mod plan_preview;
+mod restore;
 mod saas_seats;
 mod serve_ops;
 mod sign_in_watch;

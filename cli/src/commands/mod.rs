@@ -11,6 +11,7 @@ pub mod operator;
 pub mod plan;
 pub mod remote;
 pub mod report;
+pub mod restore;
 pub mod runs;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

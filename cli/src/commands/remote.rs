@@ -6,6 +6,7 @@ use super::operate::{
     RescheduleArgs, RetryArgs, StartArgs, WaiveArgs,
 };
 use super::plan::PlanArgs;
+use super::restore::RestoreArgs;
 use super::runs::RunsCommand;
 use crate::remote::{Remote, seg};
 use anyhow::{Result, bail};
@@ -154,4 +155,11 @@ pub async fn reconcile(r: &Remote, a: ReconcileArgs) -> Result<()> {
 pub async fn plan(r: &Remote, a: PlanArgs) -> Result<()> {
     let body = json!({"email": a.email, "employee_id": a.employee_id, "manager_email": a.manager});
     show(&r.post(&tenant_path(&a.tenant, "/plan"), body).await?)
+}
+
+/// Without `--yes`, the plan only (a dry run), as on the host.
+pub async fn restore(r: &Remote, a: RestoreArgs) -> Result<()> {
+    let path = r.run_path(&a.run_id, "/restore").await?;
+    let body = json!({"items": a.items, "dry_run": !a.yes, "note": a.note});
+    show(&r.post(&path, body).await?)
 }

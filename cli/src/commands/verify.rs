@@ -6,8 +6,8 @@
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use passage_core::evidence::{
-    Anchors, BundleFiles, Checkpoint, KeySet, SignedCheckpoint, TrustedKeys, VerifiedBundle,
-    verify_anchored, verify_bundle,
+    Anchors, BundleFiles, Checkpoint, KeySet, LinkCheck, SignedCheckpoint, TrustedKeys,
+    VerifiedBundle, check_restore_links, verify_anchored, verify_bundle,
 };
 use passage_core::report::{REPORT_BUNDLE_SCHEMA, VerifiedReport, check_covers, verify_report};
 use std::path::{Path, PathBuf};
@@ -156,6 +156,20 @@ pub fn run(args: VerifyArgs) -> Result<()> {
     )?;
     for r in &verified.reports {
         check_covers(r, &verified.bundles)?;
+    }
+    for link in check_restore_links(&verified.bundles)? {
+        match link {
+            LinkCheck::Linked {
+                restore_run,
+                original_run,
+            } => println!("restore link OK: run {restore_run} restores run {original_run}"),
+            LinkCheck::OriginalNotGiven {
+                restore_run,
+                original_run,
+            } => println!(
+                "restore run {restore_run} names run {original_run}, whose bundle was not given: the link is unchecked"
+            ),
+        }
     }
     if !verified.bundles.is_empty() {
         println!(

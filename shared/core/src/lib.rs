@@ -21,6 +21,7 @@ pub mod ports;
 pub mod preview;
 pub mod remedy;
 pub mod report;
+pub mod restore;
 pub mod retry;
 pub mod seal;
 pub mod secret;

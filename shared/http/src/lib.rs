@@ -37,6 +37,7 @@ pub mod metrics;
 pub mod openapi;
 mod operator;
 mod operator_links;
+mod operator_restore;
 mod principal;
 pub use operator::{IamCaller, Operator, Operators};
 mod period;

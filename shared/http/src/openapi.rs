@@ -80,6 +80,7 @@ pub(crate) fn finish(mut doc: OpenApi) -> OpenApi {
 pub(crate) fn routes() -> OpenApiRouter<crate::ApiState> {
     crate::operator::routes()
         .merge(crate::operator_links::routes())
+        .merge(crate::operator_restore::routes())
         .merge(crate::report::routes())
 }
 

@@ -37,6 +37,10 @@ pub mod event_name {
     pub const DELETE_2SV_SCRATCH_CODES: &str = "DELETE_2SV_SCRATCH_CODES";
     /// `members.delete` removed a user from a group (`GROUP_EMAIL`).
     pub const REMOVE_GROUP_MEMBER: &str = "REMOVE_GROUP_MEMBER";
+    /// A member added to a group (a rehire's memberships given back).
+    pub const ADD_GROUP_MEMBER: &str = "ADD_GROUP_MEMBER";
+    /// A licence assigned to a user.
+    pub const USER_LICENSE_ASSIGNMENT: &str = "USER_LICENSE_ASSIGNMENT";
     /// `licenseAssignments.delete` removed a licence (`SKU_NAME`).
     pub const USER_LICENSE_REVOKE: &str = "USER_LICENSE_REVOKE";
     /// `transfers.insert` created a data transfer.

@@ -367,6 +367,26 @@ pub(crate) async fn list_groups(State(app): State<AppState>, RawQuery(raw): RawQ
 
 /// `members.delete`: 204; a repeat answers 404 "Resource Not Found:
 /// memberKey".
+/// `members.insert` (`POST /groups/{groupKey}/members` with `{"email", "role"}`): the member.
+pub(crate) async fn insert_member(
+    State(app): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(group_key): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let body = json_object(&body)?;
+    let email = body
+        .get("email")
+        .or_else(|| body.get("id"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| GoogleError::required_parameter("email"))?
+        .to_owned();
+    let mut state = app.domain();
+    state.add_member(&group_key, &email, &caller)?;
+    let role = body.get("role").cloned().unwrap_or_else(|| json!("MEMBER"));
+    Ok(Json(json!({"kind": "admin#directory#member", "email": email, "role": role, "type": "USER", "status": "ACTIVE"})).into_response())
+}
+
 pub(crate) async fn delete_member(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,

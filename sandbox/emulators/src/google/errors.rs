@@ -130,6 +130,11 @@ impl GoogleError {
         )
     }
 
+    /// 409 `duplicate`: a member (or licence assignment) that already exists.
+    pub fn duplicate(message: &str) -> Self {
+        Self::new(StatusCode::CONFLICT, "ALREADY_EXISTS", "duplicate", message)
+    }
+
     /// 400 `failedPrecondition`.
     pub fn failed_precondition(message: &str) -> Self {
         Self::new(

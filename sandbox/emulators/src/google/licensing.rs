@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
 
@@ -22,6 +22,7 @@ pub(crate) fn routes() -> Router<AppState> {
             &format!("{l}/sku/{{skuId}}/user/{{userId}}"),
             get(get_assignment).delete(delete_assignment),
         )
+        .route(&format!("{l}/sku/{{skuId}}/user"), post(insert_assignment))
         .route(&format!("{l}/users"), get(list_for_product))
         .route(
             &format!("{l}/sku/{{skuId}}/users"),
@@ -83,6 +84,28 @@ async fn get_assignment(
 /// `licenseAssignments.delete`: 200 with an empty object; 404 when the
 /// licence is not (or no longer) assigned; 412 `conditionNotMet` when the
 /// user's OU assigns it automatically.
+/// `licenseAssignments.insert` (`POST …/sku/{skuId}/user` with `{"userId"}`): the assignment.
+async fn insert_assignment(
+    State(app): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((product_id, sku_id)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let body: Value =
+        serde_json::from_slice(&body).map_err(|_| GoogleError::required_parameter("userId"))?;
+    let user_id = body["userId"]
+        .as_str()
+        .ok_or_else(|| GoogleError::required_parameter("userId"))?
+        .to_owned();
+    let mut state = app.domain();
+    let user = state
+        .find_user(&user_id)
+        .ok_or_else(|| GoogleError::not_found("userId"))?;
+    state.insert_license(user, &product_id, &sku_id, &caller)?;
+    let license = state.find_license(user, &product_id, &sku_id).unwrap_or(0);
+    Ok(Json(render(&state, user, license)).into_response())
+}
+
 async fn delete_assignment(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -226,6 +226,13 @@ pub(crate) const ROUTES: &[RouteSpec] = &[
         MEMBER_W
     ),
     spec!(
+        "POST",
+        "/admin/directory/v1/groups/{groupKey}/members",
+        Directory,
+        "directory.members.insert",
+        MEMBER_W
+    ),
+    spec!(
         "GET",
         "/admin/directory/v1/customer/{customerId}/devices/mobile",
         Directory,
@@ -258,6 +265,13 @@ pub(crate) const ROUTES: &[RouteSpec] = &[
         "/apps/licensing/v1/product/{productId}/sku/{skuId}/user/{userId}",
         Licensing,
         "licensing.licenseAssignments.delete",
+        LICENSE
+    ),
+    spec!(
+        "POST",
+        "/apps/licensing/v1/product/{productId}/sku/{skuId}/user",
+        Licensing,
+        "licensing.licenseAssignments.insert",
         LICENSE
     ),
     spec!(

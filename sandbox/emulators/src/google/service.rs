@@ -87,6 +87,10 @@ pub(crate) fn router(app: AppState) -> Router {
         )
         .route(&format!("{d}/groups"), get(directory::list_groups))
         .route(
+            &format!("{d}/groups/{{groupKey}}/members"),
+            post(directory::insert_member),
+        )
+        .route(
             &format!("{d}/groups/{{groupKey}}/members/{{memberKey}}"),
             axum::routing::delete(directory::delete_member),
         )

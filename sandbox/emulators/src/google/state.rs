@@ -748,6 +748,73 @@ impl GoogleState {
 
     /// `licenseAssignments.delete`: 404 when not assigned, 412 when the
     /// user's OU assigns licences automatically.
+    /// `members.insert`: adds a user to a group; 409 `duplicate` when already a member.
+    pub(crate) fn add_member(
+        &mut self,
+        group_key: &str,
+        member_key: &str,
+        caller: &Caller,
+    ) -> Result<(), GoogleError> {
+        let group = self
+            .find_group(group_key)
+            .ok_or_else(|| GoogleError::not_found("groupKey"))?;
+        let user = self
+            .find_user(member_key)
+            .ok_or_else(|| GoogleError::not_found("memberKey"))?;
+        if self.groups[group].members.contains(&user) {
+            return Err(GoogleError::duplicate("Member already exists."));
+        }
+        let (now, lag) = (self.timeline.now(), self.timeline.read_lag());
+        self.member_lag.wrote((group, user), || false, now, lag);
+        self.groups[group].members.push(user);
+        self.groups[group].etag = self.fresh_etag();
+        let group_email = self.groups[group].email.clone();
+        let group_id = self.groups[group].id.clone();
+        self.log_user(
+            user,
+            ("admin", "GROUP_SETTINGS", event_name::ADD_GROUP_MEMBER),
+            &caller.actor,
+            &[group_email.as_str(), group_id.as_str()],
+            &[("GROUP_EMAIL", group_email.as_str())],
+        );
+        Ok(())
+    }
+
+    /// `licenseAssignments.insert`: 409 `duplicate` for a licence the user already holds.
+    pub(crate) fn insert_license(
+        &mut self,
+        user: usize,
+        product_id: &str,
+        sku_id: &str,
+        caller: &Caller,
+    ) -> Result<(), GoogleError> {
+        if self.find_license(user, product_id, sku_id).is_some() {
+            return Err(GoogleError::duplicate(
+                "User already has a license for the specified product and SKU",
+            ));
+        }
+        let seq = self.seq();
+        self.users[user].licenses.push(LicenseRecord {
+            product_id: product_id.to_owned(),
+            sku_id: sku_id.to_owned(),
+            seq,
+        });
+        let (product_name, sku_name) =
+            model::sku_names(product_id, sku_id).unwrap_or((product_id, sku_id));
+        self.log_user(
+            user,
+            (
+                "admin",
+                "LICENSES_SETTINGS",
+                event_name::USER_LICENSE_ASSIGNMENT,
+            ),
+            &caller.actor,
+            &[sku_id],
+            &[("PRODUCT_NAME", product_name), ("SKU_NAME", sku_name)],
+        );
+        Ok(())
+    }
+
     pub(crate) fn delete_license(
         &mut self,
         user: usize,

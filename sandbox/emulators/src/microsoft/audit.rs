@@ -26,6 +26,8 @@ pub mod activity {
     /// A member left a group (Graph `$ref` delete or Exchange cmdlet, and
     /// group-inherited licences leaving with it).
     pub const REMOVE_MEMBER: &str = "Remove member from group";
+    /// A member joined a group again (Graph `$ref` add or Exchange cmdlet), as a rehire does.
+    pub const ADD_MEMBER: &str = "Add member to group";
     /// `assignLicense` changed the user's licences.
     pub const CHANGE_LICENSE: &str = "Change user license";
     /// An authentication method was deleted by an admin or app.

@@ -146,6 +146,10 @@ async fn invoke(
             remove_dl_member(&mut state, &params, &actor)?;
             (Vec::new(), Vec::new())
         }
+        "add-distributiongroupmember" => {
+            add_dl_member(&mut state, &params, &actor)?;
+            (Vec::new(), Vec::new())
+        }
         _ => {
             return Err(GraphError::cmdlet(
                 StatusCode::BAD_REQUEST,
@@ -441,6 +445,53 @@ fn get_dl_members(
         .into_iter()
         .map(|m| member_json(state, m.user))
         .collect())
+}
+
+/// `Add-DistributionGroupMember`: the same checks as removal, and Exchange's
+/// `MemberAlreadyExistsException` for a member already there.
+fn add_dl_member(
+    state: &mut TenantState,
+    params: &Map<String, Value>,
+    actor: &crate::microsoft::audit::Actor,
+) -> Result<(), GraphError> {
+    allow_only(
+        params,
+        &[
+            "Identity",
+            "Member",
+            "BypassSecurityGroupManagerCheck",
+            "Confirm",
+        ],
+    )?;
+    let id = identity(params, "Identity")?;
+    let member = identity(params, "Member")?;
+    let group = distribution_group(state, &id)?;
+    let name = state.groups[group].display_name.clone();
+    if state.groups[group].on_prem_synced {
+        return Err(GraphError::cmdlet(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "Ex6A4C0D|Microsoft.Exchange.Management.Tasks.RecipientTaskException|The action 'Add-DistributionGroupMember', 'Members', can't be performed on the object '{name}' because the object is being synchronized from your on-premises organization. This action should be performed on the object in your on-premises organization."
+            ),
+        ));
+    }
+    if param(params, "BypassSecurityGroupManagerCheck").and_then(Value::as_bool) != Some(true) {
+        return Err(GraphError::cmdlet(
+            StatusCode::BAD_REQUEST,
+            "Ex2D8E21|Microsoft.Exchange.Management.Tasks.RecipientTaskException|You don't have sufficient permissions. This operation can only be performed by a manager of the group.".to_owned(),
+        ));
+    }
+    let user = find_recipient(state, &member).ok_or_else(|| not_found(&member))?;
+    if state.is_member(group, user) {
+        return Err(GraphError::cmdlet(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "Ex4B1F7E|Microsoft.Exchange.Management.Tasks.MemberAlreadyExistsException|The recipient \"{member}\" is already a member of the group \"{name}\"."
+            ),
+        ));
+    }
+    state.join(group, user, actor);
+    Ok(())
 }
 
 fn remove_dl_member(

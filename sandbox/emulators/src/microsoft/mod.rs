@@ -506,6 +506,19 @@ impl MicrosoftEmulator {
             .map(|s| tenant.skus[s].sku_id.clone())
     }
 
+    /// Sets how many seats a SKU's subscription holds (`prepaidUnits.enabled`), so a test can
+    /// leave none free; `false` for an unknown SKU.
+    pub fn set_sku_units(&self, sku_id: &str, units: u32) -> bool {
+        let mut tenant = self.tenant();
+        match tenant.skus.iter_mut().find(|s| s.sku_id == sku_id) {
+            Some(sku) => {
+                sku.enabled_units = units;
+                true
+            }
+            None => false,
+        }
+    }
+
     // ----- accessors -------------------------------------------------------------------
 
     /// A user by object id or UPN.

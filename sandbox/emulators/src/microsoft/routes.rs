@@ -164,6 +164,7 @@ pub(crate) fn graph() -> Router<AppState> {
             post(intune::user_device_action),
         )
         .route("/v1.0/groups/{id}", get(get_group))
+        .route("/v1.0/groups/{id}/members/$ref", post(add_member))
         .route(
             "/v1.0/groups/{id}/members/{member}/$ref",
             delete(remove_member),
@@ -636,6 +637,34 @@ async fn remove_member(
         .find_user(&member)
         .ok_or_else(|| GraphError::resource_not_found(&member))?;
     state.remove_member_graph(group, user, &caller.actor(&ctx))?;
+    Ok(no_content())
+}
+
+/// `POST /groups/{id}/members/$ref` with `{"@odata.id": ".../directoryObjects/{id}"}`: 204.
+async fn add_member(
+    State(app): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Extension(ctx): Extension<RequestCtx>,
+    Path(group_id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    need(&caller, perms::MEMBER_WRITE)?;
+    let map = json_object(&body)?;
+    let reference = map
+        .get("@odata.id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            GraphError::bad_request("The request body must contain an '@odata.id' reference.")
+        })?;
+    let member = reference.rsplit('/').next().unwrap_or_default().to_owned();
+    let mut state = app.tenant();
+    let group = state
+        .find_group(&group_id)
+        .ok_or_else(|| GraphError::resource_not_found(&group_id))?;
+    let user = state
+        .find_user(&member)
+        .ok_or_else(|| GraphError::resource_not_found(&member))?;
+    state.add_member_graph(group, user, &caller.actor(&ctx))?;
     Ok(no_content())
 }
 

@@ -613,6 +613,67 @@ impl TenantState {
         Ok(())
     }
 
+    /// `POST /groups/{id}/members/$ref`: the same groups Graph may remove members from, and
+    /// Graph's 400 when the member is already there.
+    pub(crate) fn add_member_graph(
+        &mut self,
+        group: usize,
+        user: usize,
+        actor: &Actor,
+    ) -> Result<(), GraphError> {
+        let g = &self.groups[group];
+        if g.kind == GroupKind::DynamicSecurity {
+            return Err(GraphError::directory_denied());
+        }
+        if g.on_prem_synced {
+            return Err(GraphError::on_prem_mastered());
+        }
+        if matches!(
+            g.kind,
+            GroupKind::Distribution | GroupKind::MailEnabledSecurity
+        ) {
+            return Err(GraphError::mail_enabled_group());
+        }
+        if self.is_member(group, user) {
+            return Err(GraphError::bad_request(
+                "One or more added object references already exist for the following modified properties: 'members'.",
+            ));
+        }
+        self.join(group, user, actor);
+        Ok(())
+    }
+
+    /// Adds a membership (with the group's licences), as a read-after-write lag shows it
+    /// late, and logs it.
+    pub(crate) fn join(&mut self, group: usize, user: usize, actor: &Actor) {
+        let (now, lag) = (self.timeline.now(), self.timeline.read_lag());
+        self.member_lag.wrote((group, user), || None, now, lag);
+        self.add_member(group, user);
+        let g = &self.groups[group];
+        let group_target = audit::target(&g.id, "Group", &g.display_name, None, Vec::new());
+        let user_modified = vec![audit::changed(
+            "Group.DisplayName",
+            "",
+            format!("\"{}\"", g.display_name),
+        )];
+        let service = if g_is_exchange(g) {
+            AuditService::Exchange
+        } else {
+            AuditService::CoreDirectory
+        };
+        let user_target = self.user_target(user, user_modified);
+        self.record(
+            EventSpec {
+                activity: activity::ADD_MEMBER,
+                category: "GroupManagement",
+                service,
+                operation_type: "Assign",
+                targets: vec![user_target, group_target],
+            },
+            actor,
+        );
+    }
+
     /// Removes a membership, drops licences inherited through it, logs it.
     pub(crate) fn remove_member(&mut self, group: usize, user: usize, actor: &Actor) {
         let membership = self
@@ -670,6 +731,20 @@ impl TenantState {
             return Err(GraphError::bad_request(
                 "License assignment cannot be done for user with invalid usage location.",
             ));
+        }
+        for &sku in add {
+            let holds = self.users[user].licenses.iter().any(|l| l.sku == sku);
+            let consumed = self
+                .users
+                .iter()
+                .filter(|u| u.licenses.iter().any(|l| l.sku == sku))
+                .count();
+            if !holds && consumed >= self.skus[sku].enabled_units as usize {
+                return Err(GraphError::bad_request(format!(
+                    "License assignment failed because there are not enough licenses available for {}.",
+                    self.skus[sku].part_number
+                )));
+            }
         }
         for &sku in remove {
             let grants: Vec<&LicenseGrant> = self.users[user]

@@ -11,6 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
 
+mod restore;
 mod transfer;
 
 type Calls = Vec<CallRecord>;
@@ -64,7 +65,8 @@ async fn act(
             | Action::RemoveGroups
             | Action::SecureDevices
             | Action::RemoveLicenses
-    ) {
+    ) && !super::RESTORES.contains(&req.action)
+    {
         return Err(permanent(
             "action_not_supported",
             format!("the Google Workspace connector cannot {}", req.action),
@@ -86,6 +88,10 @@ async fn act(
         Action::RemoveGroups => remove_groups(api, &user, calls).await,
         Action::SecureDevices => secure_devices(api, &user, calls).await,
         Action::RemoveLicenses => remove_licenses(api, &user, calls).await,
+        Action::Reactivate => restore::reactivate(api, &user, calls).await,
+        Action::RestoreGroups => restore::restore_groups(api, req, &user, calls).await,
+        Action::RestoreLicences => restore::restore_licences(api, req, &user, calls).await,
+        Action::RestoreMailbox => restore::restore_mailbox(api, req, &user, calls).await,
         other => Err(permanent(
             "action_not_supported",
             format!("the Google Workspace connector cannot {other}"),
@@ -527,6 +533,16 @@ async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Outcome {
         .collect();
     output["mobile_devices"] = devices.iter().map(device_view).collect();
     output["mail"] = mail;
+    // The grading's vocabulary (`passage_core::access`): memberships and licences, each list
+    // read to its end; a licence is named `product:sku`.
+    let access = groups
+        .iter()
+        .map(|g| json!({"kind": "group", "id": g["id"], "name": g["email"]}))
+        .chain(licenses.iter().map(|(p, s, a)| {
+            let name = a["skuName"].as_str().unwrap_or(s);
+            json!({"kind": "licence", "id": format!("{p}:{s}"), "name": name})
+        }));
+    output["access"] = Value::Array(access.collect());
     // Dates the run for later steps: a data transfer requested before it is not this run's.
     output["snapshot_at"] = json!(jiff::Timestamp::now().to_string());
     Ok(ActionDone {

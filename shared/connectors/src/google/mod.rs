@@ -145,6 +145,14 @@ impl GoogleConnector {
     }
 }
 
+/// The restore actions Google Workspace gives back (`actions/restore.rs`).
+const RESTORES: [Action; 4] = [
+    Action::Reactivate,
+    Action::RestoreGroups,
+    Action::RestoreLicences,
+    Action::RestoreMailbox,
+];
+
 #[async_trait]
 impl Connector for GoogleConnector {
     fn provider(&self) -> Provider {
@@ -165,7 +173,7 @@ impl Connector for GoogleConnector {
                 | Action::RemoveGroups
                 | Action::SecureDevices
                 | Action::RemoveLicenses
-        )
+        ) || RESTORES.contains(&action)
     }
 
     async fn execute(&self, request: &ActionRequest) -> ActionReport {

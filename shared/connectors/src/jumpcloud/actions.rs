@@ -8,6 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 mod devices;
+mod restore;
 
 type Calls = Vec<CallRecord>;
 
@@ -31,7 +32,8 @@ async fn act(
     if !matches!(
         req.action,
         Action::Snapshot | Action::Suspend | Action::RemoveGroups | Action::SecureDevices
-    ) {
+    ) && !super::RESTORES.contains(&req.action)
+    {
         return Err(permanent(
             "action_not_supported",
             format!("the JumpCloud connector cannot {}", req.action),
@@ -42,6 +44,8 @@ async fn act(
         Action::Snapshot => snapshot(api, &user, calls).await,
         Action::Suspend => suspend(api, &user, calls).await,
         Action::RemoveGroups => remove_groups(api, &user, calls).await,
+        Action::Reactivate => restore::reactivate(api, &user, calls).await,
+        Action::RestoreGroups => restore::restore_groups(api, req, &user, calls).await,
         // Device commands complete when the device connects: the step may await them.
         _ => return devices::secure_devices(api, policy, req, &user, calls).await,
     };

@@ -77,6 +77,9 @@ impl JumpCloudConnector {
     }
 }
 
+/// The restore actions JumpCloud gives back (`actions/restore.rs`).
+const RESTORES: [Action; 2] = [Action::Reactivate, Action::RestoreGroups];
+
 #[async_trait]
 impl Connector for JumpCloudConnector {
     fn provider(&self) -> Provider {
@@ -87,7 +90,7 @@ impl Connector for JumpCloudConnector {
         matches!(
             action,
             Action::Snapshot | Action::Suspend | Action::RemoveGroups | Action::SecureDevices
-        )
+        ) || RESTORES.contains(&action)
     }
 
     async fn execute(&self, request: &ActionRequest) -> ActionReport {

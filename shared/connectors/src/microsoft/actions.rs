@@ -13,6 +13,8 @@ use std::time::Duration;
 /// The inbox rule ForwardMail owns; found and updated by this name, never duplicated.
 pub const FORWARD_RULE_NAME: &str = "Passage offboarding forward";
 
+mod restore;
+
 const USER_SELECT: &str = "id,userPrincipalName,mail,displayName,accountEnabled,onPremisesSyncEnabled,assignedLicenses,licenseAssignmentStates,signInSessionsValidFromDateTime";
 const GROUP_SELECT: &str = "id,displayName,mail,groupTypes,mailEnabled,securityEnabled,onPremisesSyncEnabled,membershipRule";
 const DEVICE_SELECT: &str =
@@ -47,7 +49,8 @@ async fn act(
             | Action::SecureDevices
             | Action::ConvertMailbox
             | Action::RemoveLicenses
-    ) {
+    ) && !super::RESTORES.contains(&req.action)
+    {
         return Err(permanent(
             "action_not_supported",
             format!("the Microsoft connector cannot {}", req.action),
@@ -68,6 +71,10 @@ async fn act(
         // Actions the provider completes later answer for themselves.
         Action::SecureDevices => return secure_devices(api, policy, req, &user, calls).await,
         Action::ConvertMailbox => return convert_mailbox(api, req, &user, calls).await,
+        Action::Reactivate => restore::reactivate(api, &user, calls).await,
+        Action::RestoreGroups => restore::restore_groups(api, req, &user, calls).await,
+        Action::RestoreLicences => restore::restore_licences(api, req, &user, calls).await,
+        Action::RestoreMailbox => return restore::restore_mailbox(api, req, &user, calls).await,
         _ => remove_licenses(api, policy, &user, calls).await,
     };
     done.map(Into::into)

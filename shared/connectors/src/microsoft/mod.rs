@@ -75,6 +75,14 @@ impl MicrosoftConnector {
     }
 }
 
+/// The restore actions Microsoft 365 gives back (`actions/restore.rs`).
+const RESTORES: [Action; 4] = [
+    Action::Reactivate,
+    Action::RestoreGroups,
+    Action::RestoreLicences,
+    Action::RestoreMailbox,
+];
+
 #[async_trait]
 impl Connector for MicrosoftConnector {
     fn provider(&self) -> Provider {
@@ -94,7 +102,7 @@ impl Connector for MicrosoftConnector {
                 | Action::SecureDevices
                 | Action::ConvertMailbox
                 | Action::RemoveLicenses
-        )
+        ) || RESTORES.contains(&action)
     }
 
     async fn execute(&self, request: &ActionRequest) -> ActionReport {

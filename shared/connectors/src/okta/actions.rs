@@ -48,6 +48,8 @@ const MANAGEABLE_GROUP: &str = "OKTA_GROUP";
 
 type Calls = Vec<CallRecord>;
 
+mod restore;
+
 pub async fn run(api: &Api, req: &ActionRequest, calls: &mut Calls) -> ActionOutcome {
     let user = match find_user(api, req, calls).await {
         Ok(user) => user,
@@ -62,6 +64,8 @@ pub async fn run(api: &Api, req: &ActionRequest, calls: &mut Calls) -> ActionOut
         Action::Deactivate => deactivate(api, req, &user, calls).await.into(),
         Action::ResetFactors => reset_factors(api, &user, calls).await.into(),
         Action::UnassignApps => unassign_apps(api, &user, calls).await.into(),
+        Action::Reactivate => restore::reactivate(api, &user, calls).await.into(),
+        Action::RestoreGroups => restore::restore_groups(api, req, &user, calls).await.into(),
         other => permanent(
             "action_not_supported",
             format!("the Okta connector cannot {other}"),

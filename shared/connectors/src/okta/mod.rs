@@ -62,6 +62,8 @@ impl Connector for OktaConnector {
                 | Action::Deactivate
                 | Action::ResetFactors
                 | Action::UnassignApps
+                | Action::Reactivate
+                | Action::RestoreGroups
         )
     }
 

@@ -26,6 +26,7 @@ pub async fn run(
         Action::Snapshot => snapshot(api, req, calls).await,
         Action::DeactivateSeat => deactivate(api, policy, req, calls).await,
         Action::RemoveSeat => remove(api, policy, req, calls).await,
+        Action::ReactivateSeat => reactivate(api, policy, req, calls).await,
         other => Err(permanent(
             "action_not_supported",
             format!("the SCIM connector cannot {other}"),
@@ -173,6 +174,44 @@ async fn deactivate(
     })
 }
 
+/// Switches a deactivated account back on (`active=true`), as the deactivation went; an
+/// account the app no longer has cannot be (the restore plan lists an irreversible DELETE).
+async fn reactivate(
+    api: &Api,
+    policy: &ScimAppPolicy,
+    req: &ActionRequest,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
+    let Some((user, etag)) = current(api, policy, req, calls).await? else {
+        return Err(permanent(
+            "account_gone",
+            format!(
+                "{} no longer has the account the leaver run recorded; it cannot be reactivated",
+                api.app
+            ),
+        ));
+    };
+    let repeat = user.active;
+    let how = if repeat {
+        "already active".to_owned()
+    } else {
+        set_active(api, &user, etag, true, calls).await?
+    };
+    let after = api.user(&user.id, calls).await?;
+    if !after.as_ref().is_some_and(|(u, _)| u.active) {
+        return Err(mismatch(format!(
+            "{} does not show account {} active after reactivation",
+            api.app, user.id
+        )));
+    }
+    Ok(ActionDone {
+        repeat,
+        summary: format!("{} account {} reactivated ({how})", api.app, user.id),
+        readback: after.map_or(Value::Null, |(u, _)| u.view()),
+        output: Value::Null,
+    })
+}
+
 /// `active=false` by PATCH — once more with a fresh version if another change got in first
 /// (412), once more without `path` if the server refuses that shape — or by PUT of the whole
 /// resource where the server has no PATCH. Returns how it was done.
@@ -180,6 +219,17 @@ async fn set_inactive(
     api: &Api,
     user: &ScimUser,
     etag: Option<String>,
+    calls: &mut Calls,
+) -> Result<String, ActionFailure> {
+    set_active(api, user, etag, false, calls).await
+}
+
+/// Sets `active` as [`set_inactive`] describes.
+async fn set_active(
+    api: &Api,
+    user: &ScimUser,
+    etag: Option<String>,
+    active: bool,
     calls: &mut Calls,
 ) -> Result<String, ActionFailure> {
     let features = api.features(calls).await?;
@@ -193,7 +243,7 @@ async fn set_inactive(
     let mut etag = etag.filter(|_| features.etag);
     let (mut with_path, mut refreshed) = (true, false);
     for _ in 0..if features.patch { 3 } else { 0 } {
-        let body = patch_active(false, with_path);
+        let body = patch_active(active, with_path);
         let answer = api
             .call(
                 Method::PATCH,
@@ -207,7 +257,7 @@ async fn set_inactive(
         match answer.status {
             s if s.is_success() => {
                 let shape = if with_path { "path" } else { "value object" };
-                return Ok(format!("PATCH active=false ({shape})"));
+                return Ok(format!("PATCH active={active} ({shape})"));
             }
             StatusCode::PRECONDITION_FAILED if !refreshed => {
                 refreshed = true;
@@ -222,11 +272,13 @@ async fn set_inactive(
     let Some((resource, fresh_tag)) = fresh else {
         return Ok("gone before PUT".into());
     };
-    let body = put_active(&resource.raw, false);
+    let body = put_active(&resource.raw, active);
     let tag = fresh_tag.filter(|_| features.etag);
     api.call(Method::PUT, url, Some(&body), tag.as_deref(), &[], calls)
         .await?;
-    Ok("PUT with active=false (no PATCH on this server)".into())
+    Ok(format!(
+        "PUT with active={active} (no PATCH on this server)"
+    ))
 }
 
 fn refused_write(api: &Api, status: StatusCode, scim_type: Option<&str>) -> ActionFailure {

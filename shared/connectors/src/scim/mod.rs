@@ -59,7 +59,7 @@ impl Connector for ScimConnector {
     fn supports(&self, action: Action) -> bool {
         matches!(
             action,
-            Action::Snapshot | Action::DeactivateSeat | Action::RemoveSeat
+            Action::Snapshot | Action::DeactivateSeat | Action::RemoveSeat | Action::ReactivateSeat
         )
     }
 

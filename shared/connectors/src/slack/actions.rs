@@ -22,6 +22,7 @@ pub async fn run(
         Action::Snapshot => snapshot(api, policy, req, calls).await,
         Action::DeactivateSeat => deactivate(api, req, calls).await,
         Action::RevokeSessions => reset_sessions(api, req, calls).await,
+        Action::ReactivateSeat => reactivate(api, req, calls).await,
         other => Err(permanent(
             "action_not_supported",
             format!("the Slack connector cannot {other}"),
@@ -198,6 +199,50 @@ async fn deactivate(
         },
         readback: json!({"scim": after.as_ref().map(ScimUser::view), "web_api": member_view(&info["user"])}),
         output: json!({"seat": seat.to_value()}),
+    })
+}
+
+/// Reactivates a member the leaver run deactivated: SCIM `PATCH active=true`, proven by SCIM
+/// `active: true` and the Web API's `deleted: false`.
+async fn reactivate(
+    api: &Api,
+    req: &ActionRequest,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
+    let Some(known) = known(req) else {
+        return Err(permanent(
+            "no_member",
+            "the leaver run recorded no Slack member to reactivate".into(),
+        ));
+    };
+    let id = known["user_id"].as_str().unwrap_or_default();
+    let before = scim_user(api, id, calls).await?;
+    let repeat = before.as_ref().is_some_and(|u| u.active);
+    if !repeat {
+        let body = crate::scim::protocol::patch_active(true, true);
+        let url = api.scim_url(&["Users", id]);
+        api.scim(Method::PATCH, url, Some(&body), &[], calls)
+            .await?;
+    }
+    let after = scim_user(api, id, calls).await?;
+    let info = api
+        .ok("users.info", Method::GET, &json!({"user": id}), calls)
+        .await?;
+    let deleted = info["user"]["deleted"].as_bool() == Some(true);
+    if !after.as_ref().is_some_and(|u| u.active) || deleted {
+        return Err(mismatch(format!(
+            "Slack does not show member {id} active after reactivation"
+        )));
+    }
+    Ok(ActionDone {
+        repeat,
+        summary: if repeat {
+            format!("Slack member {id} was already active")
+        } else {
+            format!("Slack member {id} reactivated")
+        },
+        readback: json!({"scim": after.as_ref().map(ScimUser::view), "web_api": member_view(&info["user"])}),
+        output: Value::Null,
     })
 }
 

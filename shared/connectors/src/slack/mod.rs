@@ -51,7 +51,7 @@ impl Connector for SlackConnector {
 
     fn supports(&self, action: Action) -> bool {
         match action {
-            Action::Snapshot | Action::DeactivateSeat => true,
+            Action::Snapshot | Action::DeactivateSeat | Action::ReactivateSeat => true,
             Action::RevokeSessions => self.policy.plan.has_admin_api(),
             _ => false,
         }

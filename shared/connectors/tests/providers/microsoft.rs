@@ -915,3 +915,56 @@ async fn a_macs_platform_credential_is_removed_with_the_other_methods() {
     assert_eq!(left, vec![MethodKind::Password], "{left:?}");
     ms.shutdown().await;
 }
+
+/// A restore step's input: its items (what the leaver run recorded) and the original snapshot.
+fn restore_input(
+    action: Action,
+    items: serde_json::Value,
+    prior: &mut BTreeMap<StepKey, serde_json::Value>,
+) {
+    let snapshot = prior[&passage_core::step_key(Provider::Microsoft, Action::Snapshot)].clone();
+    prior.insert(
+        passage_core::step_key(Provider::Microsoft, action),
+        serde_json::json!({"items": items, "snapshot": snapshot}),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_released_licence_comes_back_only_where_a_seat_is_free() {
+    let Tenant { ms, demo } = tenant().await;
+    let c = secret_connector(&ms);
+    let mut prior = BTreeMap::new();
+    run(&c, Action::Snapshot, &mut prior).await;
+    run(&c, Action::ConvertMailbox, &mut prior).await;
+    run(&c, Action::RemoveLicenses, &mut prior).await;
+    let held = |ms: &MicrosoftEmulator| {
+        ms.licenses(DEMO_LEAVER)
+            .iter()
+            .any(|l| l.sku_id == demo.direct_sku_id && l.assigned_by_group.is_none())
+    };
+    assert!(!held(&ms));
+    let item = serde_json::json!([{
+        "key": format!("microsoft.licence.{}", demo.direct_sku_id),
+        "provider": "microsoft",
+        "action": "restore_licences",
+        "id": demo.direct_sku_id,
+        "name": "SPE_E3",
+    }]);
+    restore_input(Action::RestoreLicences, item, &mut prior);
+    // Every seat taken: the step says so, and nothing is assigned.
+    assert!(ms.set_sku_units(&demo.direct_sku_id, 0));
+    let report = c
+        .execute(&request(Action::RestoreLicences, DEMO_LEAVER, None, &prior))
+        .await;
+    let failure = report.outcome.failed().unwrap();
+    assert_eq!(failure.code, "no_free_seat");
+    assert_eq!(failure.class, FailureClass::Permanent);
+    assert!(failure.message.contains("SPE_E3"), "{}", failure.message);
+    assert!(!held(&ms));
+    // A seat freed: the licence is assigned and read back.
+    assert!(ms.set_sku_units(&demo.direct_sku_id, 250));
+    let done = run(&c, Action::RestoreLicences, &mut prior).await;
+    assert!(!done.repeat);
+    assert!(held(&ms));
+    ms.shutdown().await;
+}

@@ -58,9 +58,20 @@ pub enum Measure {
     DeviceReturn,
     Handover,
     SigninWatch,
+    /// Access given back by a restore run (rehire, rescinded termination).
+    Regrant,
 }
 
 impl Measure {
+    /// Measures the compliance reference's per-action table has no row for, each with why;
+    /// their claims are only `supports`, never more than the reference could back.
+    pub const BEYOND_REFERENCE: [(Measure, &'static str); 1] = [(
+        Measure::Regrant,
+        "re-granting a returning person's access is provisioning (CC6.2's registration and \
+         authorisation before access is granted; CC6.3's authorising and modifying access), \
+         which the leaver table does not cover",
+    )];
+
     pub const ALL: [Measure; 19] = [
         Measure::Intake,
         Measure::Snapshot,
@@ -105,6 +116,7 @@ impl Measure {
             Measure::DeviceReturn => "Device return confirmed by a person",
             Measure::Handover => "Manager hand-over confirmation",
             Measure::SigninWatch => "Post-cutoff sign-in check",
+            Measure::Regrant => "Access re-granted on rehire (restore)",
         }
     }
 
@@ -152,6 +164,13 @@ impl Measure {
             Action::DeactivateSeat | Action::RemoveSeat | Action::ConfirmAppRemoval => {
                 Measure::SaasDeactivate
             }
+            // Restore runs: every action gives access back.
+            Action::Reactivate
+            | Action::RestoreGroups
+            | Action::RestoreApps
+            | Action::RestoreLicences
+            | Action::RestoreMailbox
+            | Action::ReactivateSeat => Measure::Regrant,
         }
     }
 }
@@ -314,5 +333,8 @@ pub fn mapping(measure: Measure) -> &'static [(Relation, Control)] {
             (S, ISO_A_8_16),
             (S, SP53_AC_2G),
         ],
+        // The operator's recorded, read-back re-grant supports provisioning under CC6.2 and
+        // the authorised modification of access under CC6.3; it proves no removal.
+        Measure::Regrant => &[(S, CC6_2), (S, CC6_3)],
     }
 }

@@ -1,6 +1,7 @@
 //! The table against its generated document and against the reference it was drawn from.
 
 use super::*;
+use crate::domain::{Action, DeviceAction};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -40,6 +41,30 @@ fn ids_carry_framework_and_version_and_never_repeat() {
             assert!(ids.insert(c.id()), "{m:?} lists {} twice", c.id());
         }
     }
+}
+
+#[test]
+fn measures_beyond_the_reference_only_support() {
+    for (m, why) in Measure::BEYOND_REFERENCE {
+        assert!(
+            !Measure::ALL.contains(&m),
+            "{m:?} is in the reference table"
+        );
+        assert!(!why.is_empty());
+        assert!(!m.removes_access(), "{m:?} removes nothing");
+        assert!(!mapping(m).is_empty(), "{m:?} maps to something");
+        assert!(
+            mapping(m).iter().all(|(r, _)| *r == Relation::Supports),
+            "{m:?} claims more than support"
+        );
+    }
+    for action in Action::RESTORE {
+        assert_eq!(Measure::of(action, DeviceAction::Lock), Measure::Regrant);
+    }
+    let cc62 = mapping(Measure::Regrant)
+        .iter()
+        .any(|(_, c)| c.reference == "CC6.2");
+    assert!(cc62, "access re-granted on rehire is CC6.2 provisioning");
 }
 
 #[test]

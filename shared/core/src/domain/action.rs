@@ -93,6 +93,20 @@ pub enum Action {
     RemoveSeat,
     /// The owner of an app Passage cannot reach confirms the leaver's account there is gone.
     ConfirmAppRemoval,
+    // ----- Restore (rehire / rescinded termination): each undoes what a leaver run removed,
+    // from that run's snapshot; `crate::restore` decides which apply. -----
+    /// Unsuspend / re-enable the account a leaver run suspended.
+    Reactivate,
+    /// Re-add the group memberships a leaver run removed.
+    RestoreGroups,
+    /// Re-assign the apps a leaver run unassigned.
+    RestoreApps,
+    /// Re-assign the licences a leaver run released, where seats are free.
+    RestoreLicences,
+    /// Put the mailbox back as the snapshot recorded it: its type, no forwarding, no auto-reply.
+    RestoreMailbox,
+    /// Switch a SaaS seat that was only deactivated back on.
+    ReactivateSeat,
 }
 
 impl Action {
@@ -118,6 +132,12 @@ impl Action {
             Action::DeactivateSeat => "deactivate_seat",
             Action::RemoveSeat => "remove_seat",
             Action::ConfirmAppRemoval => "confirm_app_removal",
+            Action::Reactivate => "reactivate",
+            Action::RestoreGroups => "restore_groups",
+            Action::RestoreApps => "restore_apps",
+            Action::RestoreLicences => "restore_licences",
+            Action::RestoreMailbox => "restore_mailbox",
+            Action::ReactivateSeat => "reactivate_seat",
         }
     }
 
@@ -146,7 +166,32 @@ impl Action {
             }
             Action::RemoveSeat => "remove the app account for good",
             Action::ConfirmAppRemoval => "the app's owner attests the account is gone",
+            Action::Reactivate => "re-enable the account (restore)",
+            Action::RestoreGroups => "re-add the group memberships removed (restore)",
+            Action::RestoreApps => "re-assign the apps unassigned (restore)",
+            Action::RestoreLicences => "re-assign the licences released (restore)",
+            Action::RestoreMailbox => {
+                "restore the mailbox type, forwarding and auto-reply (restore)"
+            }
+            Action::ReactivateSeat => "re-enable the app account (restore)",
         }
+    }
+}
+
+impl Action {
+    /// The actions of a restore run: each gives back access a leaver run took.
+    pub const RESTORE: [Action; 6] = [
+        Action::Reactivate,
+        Action::RestoreGroups,
+        Action::RestoreApps,
+        Action::RestoreLicences,
+        Action::RestoreMailbox,
+        Action::ReactivateSeat,
+    ];
+
+    /// Whether the action gives access back (a restore run's step) rather than taking it.
+    pub fn restores(self) -> bool {
+        Self::RESTORE.contains(&self)
     }
 }
 

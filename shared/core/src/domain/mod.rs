@@ -7,6 +7,7 @@ mod attempt;
 mod event;
 mod human;
 mod notice;
+mod restore;
 mod run;
 mod saas;
 mod sign_in;
@@ -22,6 +23,7 @@ pub use human::{
     Confirmation, DeviceRecord, HumanItem, HumanStepPolicy, HumanTask, ItemOutcome, NoticeRecord,
 };
 pub use notice::{AlertRecord, Channel, NoticeDelivery, NoticeKind};
+pub use restore::{NotRestorable, RestoreItem, RestoreOrigin, RestorePlan};
 pub use run::{BundleRef, Cancellation, Run, RunHold, RunSource, RunState};
 pub use saas::{
     GithubPolicy, ManualAppPolicy, SaasPolicy, ScimAppPolicy, ScimDeactivation, SeatOutcome,

@@ -143,6 +143,8 @@ pub enum RunSource {
         /// The HR record as fetched.
         record: serde_json::Value,
     },
+    /// An operator undoes a closed leaver run (rehire, rescinded termination).
+    Restore(Box<crate::domain::RestoreOrigin>),
 }
 
 /// Why the go-live guard holds a run.
@@ -155,6 +157,14 @@ pub struct RunHold {
 }
 
 impl Run {
+    /// For a restore run: where it came from and what it gives back.
+    pub fn restore(&self) -> Option<&crate::domain::RestoreOrigin> {
+        match &self.source {
+            RunSource::Restore(origin) => Some(origin),
+            _ => None,
+        }
+    }
+
     /// Whether the go-live guard holds the run now (a cancelled run keeps its hold on record).
     pub fn is_held(&self) -> bool {
         self.hold.is_some() && self.state == RunState::Scheduled

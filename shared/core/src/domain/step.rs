@@ -59,6 +59,11 @@ pub struct Step {
     /// For human steps: what is to be confirmed and what has been.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub human: Option<crate::domain::HumanTask>,
+    /// What the step acts on that no step of its own run produced: a restore step's items
+    /// and the snapshot it restores to, from the leaver run it undoes. Its connector reads
+    /// it under the step's own key in `ActionRequest::prior`.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub input: serde_json::Value,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -241,6 +246,7 @@ impl Step {
             waiver: None,
             absence: None,
             human: None,
+            input: serde_json::Value::Null,
         }
     }
 }

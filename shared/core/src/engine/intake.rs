@@ -375,7 +375,7 @@ impl Engine {
     /// and fires its cutoff if that has passed; returns the state the run is then in. The run
     /// is durable by now, so a failure here is repaired by the sweep and must not become an
     /// error the sender would retry.
-    async fn arm(&self, run: &Run, now: Timestamp) -> RunState {
+    pub(super) async fn arm(&self, run: &Run, now: Timestamp) -> RunState {
         if run.hold.is_some() {
             // No timer and nothing released: approving the run arms it.
             return RunState::Scheduled;
@@ -438,17 +438,18 @@ fn verify_leaver_delivery(
 }
 
 /// Who a run's events name as acting, from where its leaver came.
-fn actor_of(source: &RunSource) -> String {
+pub(crate) fn actor_of(source: &RunSource) -> String {
     match source {
         RunSource::Webhook { vendor, .. } => format!("hr:{vendor}"),
         RunSource::Manual { actor, .. } => format!("operator:{actor}"),
         RunSource::Reconcile { vendor, .. } => format!("hr:{vendor}:reconcile"),
+        RunSource::Restore(origin) => format!("operator:{}", origin.actor),
     }
 }
 
 /// A new run for `request`, scheduled for `cutoff`; its early window is set once its plan is
 /// known.
-fn scheduled_run(
+pub(crate) fn scheduled_run(
     policy: &TenantPolicy,
     source: RunSource,
     idempotency_key: &str,

@@ -52,7 +52,11 @@ impl Engine {
     /// Starts the watch on a run about to close, from the tenant's policy. A run reopened by
     /// the watch keeps the watch it had: the window counts from the cutoff, not the closing.
     pub(super) async fn begin_watch(&self, run: &mut Run) -> Result<(), EngineError> {
-        if run.sign_in_watch.is_some() || run.state == RunState::Cancelled {
+        // A restore run gives access back: the person's sign-ins after it are expected.
+        if run.sign_in_watch.is_some()
+            || run.state == RunState::Cancelled
+            || run.restore().is_some()
+        {
             return Ok(());
         }
         let Some(policy) = self.ports.tenants.tenant(&run.tenant).await? else {

@@ -282,11 +282,12 @@ impl Engine {
                 format!("the {} connector cannot {}", step.provider, step.action),
             );
         }
-        let prior: BTreeMap<StepKey, serde_json::Value> = steps
+        let mut prior: BTreeMap<StepKey, serde_json::Value> = steps
             .iter()
             .filter(|s| s.state == StepState::Verified)
             .filter_map(|s| s.result.as_ref().map(|r| (s.key.clone(), r.output.clone())))
             .collect();
+        with_input(&mut prior, step);
         let request = ActionRequest {
             tenant: run.tenant.clone(),
             run_id: run.id.clone(),
@@ -391,6 +392,21 @@ enum Claim {
 /// Seals every recovery secret (a Mac's lock PIN) in a done action's output before anything
 /// stores it: the step result, its attempt record and the bundle then hold only the envelope.
 /// A recovery key that cannot be used fails the step rather than let the secret through.
+/// A step that carries its input (a restore step: its items, and the snapshot of the leaver
+/// run it undoes) hands it to its connector under its own key, and the snapshot under the
+/// provider's snapshot key, where every connector already looks for the account's id.
+fn with_input(prior: &mut BTreeMap<StepKey, serde_json::Value>, step: &crate::domain::Step) {
+    if step.input.is_null() {
+        return;
+    }
+    prior.insert(step.key.clone(), step.input.clone());
+    if !step.input["snapshot"].is_null() {
+        prior
+            .entry(crate::restore::snapshot_key(step))
+            .or_insert_with(|| step.input["snapshot"].clone());
+    }
+}
+
 fn seal_recovery_secrets(report: &mut ActionReport, recovery_key: Option<&str>) {
     let ActionOutcome::Done(done) = &mut report.outcome else {
         return;

@@ -223,6 +223,30 @@ fn manifest(
         "controls": controls_index(input.steps),
         "files": file_list,
     }))
+    .map(|mut manifest| {
+        restore_link(run, &mut manifest);
+        manifest
+    })
+}
+
+/// A restore run's bundle names the leaver run it undid and that run's bundle (its place in
+/// the chain and its manifest's SHA-256), which `passage verify` checks when both are given,
+/// and lists what it could not give back and why.
+fn restore_link(run: &Run, manifest: &mut Value) {
+    let Some(origin) = run.restore() else {
+        return;
+    };
+    manifest["restores"] = json!({
+        "run_id": origin.original_run,
+        "sequence": origin.original_sequence,
+        "manifest_sha256": origin.original_manifest_sha256,
+        "requested_by": origin.actor,
+        "only": origin.only,
+        "items": origin.plan.items.iter().map(|i| json!({
+            "key": i.key, "provider": i.provider, "action": i.action, "name": i.name,
+        })).collect::<Vec<_>>(),
+        "not_restorable": origin.plan.not_restorable,
+    });
 }
 
 fn waivers(steps: &[Step]) -> Vec<Value> {
@@ -338,6 +362,13 @@ fn source_summary(run: &Run) -> Value {
             found_at,
             record,
         } => json!({"kind": "reconcile", "vendor": vendor, "found_at": found_at, "record": record}),
+        crate::domain::RunSource::Restore(origin) => json!({
+            "kind": "restore",
+            "actor": origin.actor,
+            "received_at": origin.received_at,
+            "original_run": origin.original_run,
+            "original_manifest_sha256": origin.original_manifest_sha256,
+        }),
     }
 }
 

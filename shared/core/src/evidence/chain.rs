@@ -179,6 +179,7 @@ mod tests {
                 signed_at: None,
                 next_key_sha256: None,
                 timestamped: None,
+                restores: None,
             })
             .collect()
     }

@@ -30,6 +30,7 @@ mod controls;
 mod files;
 mod instructions;
 mod keyset;
+mod restore_link;
 mod rotation;
 mod sign_ins;
 mod statement;
@@ -43,6 +44,7 @@ pub use checkpoint::{CHECKPOINT_SCHEMA, Checkpoint, CheckpointError, SignedCheck
 pub use controls::step_controls;
 pub use files::{BundleFiles, PathError, is_safe_path, is_safe_segment};
 pub use keyset::{KEYSET_SCHEMA, KeySet, KeyTrustError, PublishedKey, TrustedKeys};
+pub use restore_link::{LinkCheck, RestoreLink, check_restore_links};
 pub use rotation::{NEXT_KEY_FILE, ROTATION_KIND, RotationInput, build_rotation, rotation_link_id};
 pub use statement::{Statement, StatementError};
 pub use timestamp::{check_timestamp, timestamp_request};

@@ -88,6 +88,8 @@ pub struct VerifiedBundle {
     /// Whether the signature carries a timestamp authority's token (`statement.tsr`), and
     /// the authority's time when it states it in whole seconds.
     pub timestamped: Option<Option<Timestamp>>,
+    /// For a restore run's bundle: the original run's bundle it names.
+    pub restores: Option<super::RestoreLink>,
 }
 
 /// Verifies one bundle: signature, statement, manifest and every listed file. With `trusted`,
@@ -115,6 +117,7 @@ pub fn verify_bundle(
         None => None,
     };
     Ok(VerifiedBundle {
+        restores: super::restore_link::link_of(&manifest)?,
         timestamped,
         next_key_sha256: rotation_of(files, &manifest)?,
         tenant: statement.tenant,

@@ -23,6 +23,17 @@ pub struct ActionRequest {
     pub operation: Option<PendingOperation>,
 }
 
+impl ActionRequest {
+    /// A restore step's items: what it gives back, as the leaver run it undoes recorded them
+    /// (empty for any other step).
+    pub fn restore_items(&self) -> Vec<crate::domain::RestoreItem> {
+        self.prior
+            .get(&self.step_key)
+            .and_then(|input| serde_json::from_value(input["items"].clone()).ok())
+            .unwrap_or_default()
+    }
+}
+
 /// The result of one attempt, with every call made along the way.
 #[derive(Clone, Debug)]
 pub struct ActionReport {

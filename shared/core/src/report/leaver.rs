@@ -144,6 +144,7 @@ fn source(run: &Run) -> (SourceSummary, Timestamp) {
         RunSource::Reconcile {
             vendor, found_at, ..
         } => ("reconcile", vendor.clone(), *found_at),
+        RunSource::Restore(origin) => ("restore", origin.actor.clone(), origin.received_at),
     };
     (
         SourceSummary {

@@ -339,6 +339,7 @@ fn a_signed_report_verifies_and_names_the_chain_head_it_covers() {
         signed_at: None,
         next_key_sha256: None,
         timestamped: None,
+        restores: None,
     };
     assert_eq!(check_covers(&v, std::slice::from_ref(&head)), Ok(()));
     let other = crate::evidence::VerifiedBundle {

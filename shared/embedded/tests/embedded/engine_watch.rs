@@ -2,11 +2,11 @@
 //! reopens, works its lockout again, alerts and closes again into the next bundle; nothing
 //! else reopens it, and a log that was not read to its end proves nothing.
 
-use crate::engine_world::{World, at};
+use crate::engine_world::{World, at, close};
 use passage_core::domain::{Action, LogReading, Provider, RunState, SignIn, StepState, step_key};
 use passage_core::engine::Fired;
 use passage_core::ids::RunId;
-use passage_core::ports::{Delivery, NoticeKind, QueueMessage, RunStore};
+use passage_core::ports::{NoticeKind, RunStore};
 use std::time::Duration;
 
 fn sign_in(id: &str, at_: &str, success: bool) -> SignIn {
@@ -20,34 +20,6 @@ fn sign_in(id: &str, at_: &str, success: bool) -> SignIn {
         request_id: Some(format!("req-{id}")),
         failure: (!success).then(|| "INVALID_CREDENTIALS".into()),
     }
-}
-
-/// Works every ready step of the run until none is left, then closes it through the gate.
-async fn close(world: &World, run_id: &RunId) -> u64 {
-    for _ in 0..10 {
-        let steps = world.store.steps(run_id).await.unwrap();
-        let ready: Vec<_> = steps
-            .iter()
-            .filter(|s| s.state == StepState::Ready)
-            .collect();
-        if ready.is_empty() {
-            break;
-        }
-        for s in ready {
-            let delivery = Delivery {
-                message: Some(QueueMessage::Step {
-                    run_id: run_id.clone(),
-                    step_key: s.key.clone(),
-                }),
-                body: String::new(),
-                receipt: "receipt".into(),
-                receive_count: 1,
-            };
-            world.engine.handle(&delivery).await.unwrap();
-        }
-    }
-    let bundle = world.engine.finalize(run_id).await.unwrap();
-    bundle.expect("the gate opened").sequence
 }
 
 async fn closed_run(world: &World) -> RunId {

@@ -494,3 +494,37 @@ pub async fn all_but_grants(world: &World, run_id: &RunId) {
     world.work(run_id, Action::RevokeSessions).await;
     world.work(run_id, Action::RemoveGroups).await;
 }
+
+/// Works every ready step of the run until none is left, then closes it through the gate;
+/// returns the bundle's sequence.
+pub async fn close(world: &World, run_id: &RunId) -> u64 {
+    work_ready(world, run_id).await;
+    let bundle = world.engine.finalize(run_id).await.unwrap();
+    bundle.expect("the gate opened").sequence
+}
+
+/// Works every ready step of the run (and those they release) until none is left.
+pub async fn work_ready(world: &World, run_id: &RunId) {
+    for _ in 0..10 {
+        let steps = world.store.steps(run_id).await.unwrap();
+        let ready: Vec<_> = steps
+            .iter()
+            .filter(|s| s.state == StepState::Ready)
+            .collect();
+        if ready.is_empty() {
+            break;
+        }
+        for s in ready {
+            let delivery = Delivery {
+                message: Some(QueueMessage::Step {
+                    run_id: run_id.clone(),
+                    step_key: s.key.clone(),
+                }),
+                body: String::new(),
+                receipt: "receipt".into(),
+                receive_count: 1,
+            };
+            world.engine.handle(&delivery).await.unwrap();
+        }
+    }
+}

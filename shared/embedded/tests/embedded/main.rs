@@ -4,6 +4,7 @@
 
 mod contract;
 mod engine_commands;
+mod engine_restore;
 mod engine_retry;
 mod engine_watch;
 mod engine_world;
