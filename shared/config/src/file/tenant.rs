@@ -88,6 +88,9 @@ pub struct TenantConfig {
     /// The go-live guard (on with 5 terminations in 60 minutes when absent).
     #[serde(default)]
     pub guard: Option<GuardConfig>,
+    /// `[tenants.sweep]`: the shared-resource sweep (every part on when absent).
+    #[serde(default)]
+    pub sweep: passage_core::SweepPolicy,
 }
 
 /// `[tenants.guard]`: more than `max_terminations` within `window_minutes` holds new runs

@@ -93,6 +93,17 @@ pub enum Action {
     RemoveSeat,
     /// The owner of an app Passage cannot reach confirms the leaver's account there is gone.
     ConfirmAppRemoval,
+    // ----- the shared-resource sweep (issue 17): what the leaver holds on others' resources.
+    /// Take away the leaver's administrator roles, before any other lockout step, so no
+    /// privileged session or console outlives the cut. Each role is recorded first.
+    RemoveAdminRoles,
+    /// Take the leaver off resources other people own (shared mailbox permissions) and hand
+    /// what the leaver owns (groups) to the manager, so nothing is left ownerless; what no API
+    /// can change (registered apps) is reported with who must act.
+    SweepSharedAccess,
+    /// Give the manager access to the leaver's OneDrive and remove its sharing links, before
+    /// the licence goes (the drive is deleted after the licence's retention window).
+    HandOverOneDrive,
 }
 
 impl Action {
@@ -118,6 +129,9 @@ impl Action {
             Action::DeactivateSeat => "deactivate_seat",
             Action::RemoveSeat => "remove_seat",
             Action::ConfirmAppRemoval => "confirm_app_removal",
+            Action::RemoveAdminRoles => "remove_admin_roles",
+            Action::SweepSharedAccess => "sweep_shared_access",
+            Action::HandOverOneDrive => "hand_over_onedrive",
         }
     }
 
@@ -146,6 +160,13 @@ impl Action {
             }
             Action::RemoveSeat => "remove the app account for good",
             Action::ConfirmAppRemoval => "the app's owner attests the account is gone",
+            Action::RemoveAdminRoles => "remove administrator roles (first, recorded)",
+            Action::SweepSharedAccess => {
+                "remove access to shared resources and hand owned ones to the manager"
+            }
+            Action::HandOverOneDrive => {
+                "give the manager the OneDrive and remove its sharing links"
+            }
         }
     }
 }
