@@ -192,7 +192,8 @@ impl Registry {
             Provider::Okta => {
                 let s = settings.okta.clone()?;
                 let org = okta_org(&s);
-                Arc::new(OktaConnector::new(s, http).paced(pacing, org, plans.okta.clone()))
+                let okta = OktaConnector::new(s, http).sweeping(&tenant.sweep);
+                Arc::new(okta.paced(pacing, org, plans.okta.clone()))
             }
             Provider::Microsoft => {
                 let mut s = settings.microsoft.clone()?;
