@@ -53,6 +53,8 @@ pub struct TenantState {
     member_lag: LagBook<(usize, usize), Option<Membership>>,
     /// Graph's `userPurpose` lags behind Exchange: user → the purpose Graph still reports.
     purpose_lag: LagBook<usize, MailboxPurpose>,
+    /// Grants on others' mailboxes, ownership, app registrations, OneDrives.
+    pub(crate) sweep: crate::microsoft::sweep::SweepBook,
 }
 
 /// The fields of a `PATCH /users/{id}` the emulator applies.
@@ -80,6 +82,7 @@ impl TenantState {
             effects: EffectBook::default(),
             member_lag: LagBook::default(),
             purpose_lag: LagBook::default(),
+            sweep: Default::default(),
         };
         state.skus = sku_catalogue();
         state
