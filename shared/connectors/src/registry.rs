@@ -200,7 +200,8 @@ impl Registry {
                 s.policy = tenant.microsoft.clone()?;
                 let org = s.tenant_id.clone();
                 let plan = plans.microsoft.clone();
-                Arc::new(MicrosoftConnector::new(s, http).paced(pacing, org, plan))
+                let ms = MicrosoftConnector::new(s, http).sweeping(&tenant.sweep);
+                Arc::new(ms.paced(pacing, org, plan))
             }
             Provider::Google => {
                 let mut s = settings.google.clone()?;
