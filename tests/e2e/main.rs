@@ -31,6 +31,7 @@ mod period_report;
 mod plan_preview;
 mod saas_seats;
 mod serve_ops;
+mod shared_sweep;
 mod sign_in_watch;
 mod tamper;
 mod time_policy;

@@ -24,13 +24,13 @@ use axum::routing::post;
 use axum::{Extension, Json, Router};
 use serde_json::{Map, Value, json};
 
+use super::exchange_grants as grants;
 use crate::microsoft::errors::GraphError;
 use crate::microsoft::gate::{Caller, RequestCtx};
 use crate::microsoft::model::{GroupKind, MailboxPurpose};
 use crate::microsoft::odata::Query;
 use crate::microsoft::service::AppState;
 use crate::microsoft::state::TenantState;
-use super::exchange_grants as grants;
 
 /// The server name Exchange quotes in not-found errors.
 const DC_NAME: &str = "AM0PR07A001DC01.EURPR07A001.PROD.OUTLOOK.COM";
@@ -131,15 +131,18 @@ async fn invoke(
         "get-mailbox" => {
             let path = format!("/adminapi/beta/{tenant}/InvokeCommand");
             let shared_only = param(&params, "RecipientTypeDetails").is_some();
-            if shared_only {
-                crate::microsoft::sweep::shared_page_fault(&state, query.skiptoken()?.unwrap_or(0))?;
+            let mut size = app.shared.exchange_page_size;
+            if shared_only && state.sweep.fail_shared_mailbox_pages {
+                // The knob: a long list whose second page fails.
+                crate::microsoft::sweep::shared_page_fault(
+                    &state,
+                    query.skiptoken()?.unwrap_or(0),
+                )?;
+                size = 1;
             }
-            let (rows, link) = page(
-                get_mailbox(&state, &params)?,
-                &query,
-                app.shared.exchange_page_size,
-                |after| query.next_link(base, &path, after),
-            )?;
+            let (rows, link) = page(get_mailbox(&state, &params)?, &query, size, |after| {
+                query.next_link(base, &path, after)
+            })?;
             next = link;
             (rows, Vec::new())
         }
@@ -333,8 +336,8 @@ fn set_mailbox(
         })?),
     };
     let user = mailbox_owner(state, &id)?;
-    let changed = state.set_mailbox(user, purpose, forwarding, deliver, actor)
-        || on_behalf == Some(true);
+    let changed =
+        state.set_mailbox(user, purpose, forwarding, deliver, actor) || on_behalf == Some(true);
     let warnings = if changed {
         Vec::new()
     } else {

@@ -37,7 +37,14 @@ pub(super) fn remove_full_access(
 ) -> Result<Rows, GraphError> {
     allow_only(
         params,
-        &["Identity", "User", "AccessRights", "InheritanceType", "Confirm", "BypassMasterAccountSid"],
+        &[
+            "Identity",
+            "User",
+            "AccessRights",
+            "InheritanceType",
+            "Confirm",
+            "BypassMasterAccountSid",
+        ],
     )?;
     let mailbox = mailbox_owner(state, &identity(params, "Identity")?)?;
     let upn = trustee_upn(state, &identity(params, "User")?)?;
@@ -48,11 +55,16 @@ pub(super) fn remove_full_access(
     let before = mb.full_access.len();
     mb.full_access.retain(|d| !same(d, &upn));
     let removed = mb.full_access.len() != before;
-    state.effects.record("remove_full_access", &subject, &upn, removed);
+    state
+        .effects
+        .record("remove_full_access", &subject, &upn, removed);
     let warnings = if removed {
         Vec::new()
     } else {
-        vec![format!("Can't remove the access control entry on the object \"{}\" for account \"{upn}\" because the ACE doesn't exist on the object.", alias(state, mailbox))]
+        vec![format!(
+            "Can't remove the access control entry on the object \"{}\" for account \"{upn}\" because the ACE doesn't exist on the object.",
+            alias(state, mailbox)
+        )]
     };
     Ok((Vec::new(), warnings))
 }
@@ -72,7 +84,10 @@ pub(super) fn get_send_as(
     state: &TenantState,
     params: &Map<String, Value>,
 ) -> Result<Vec<Value>, GraphError> {
-    allow_only(params, &["Identity", "Trustee", "AccessRights", "ResultSize"])?;
+    allow_only(
+        params,
+        &["Identity", "Trustee", "AccessRights", "ResultSize"],
+    )?;
     let mailbox = mailbox_owner(state, &identity(params, "Identity")?)?;
     let trustee = match param(params, "Trustee").and_then(Value::as_str) {
         Some(t) => Some(trustee_upn(state, t)?),
@@ -102,11 +117,16 @@ pub(super) fn remove_send_as(
         .retain(|(m, t)| !(*m == mailbox && same(t, &upn)));
     let removed = state.sweep.send_as.len() != before;
     let subject = state.users[mailbox].id.clone();
-    state.effects.record("remove_send_as", &subject, &upn, removed);
+    state
+        .effects
+        .record("remove_send_as", &subject, &upn, removed);
     let warnings = if removed {
         Vec::new()
     } else {
-        vec![format!("The appropriate access control entry for \"{upn}\" isn't present on object \"{}\".", alias(state, mailbox))]
+        vec![format!(
+            "The appropriate access control entry for \"{upn}\" isn't present on object \"{}\".",
+            alias(state, mailbox)
+        )]
     };
     Ok((Vec::new(), warnings))
 }
@@ -130,9 +150,16 @@ pub(super) fn apply_send_on_behalf(
     change: &Value,
 ) -> Result<bool, GraphError> {
     let list = |key: &str| -> Vec<String> {
-        match change.get(key).or_else(|| change.get(&key.to_ascii_uppercase())) {
+        match change
+            .get(key)
+            .or_else(|| change.get(&key.to_ascii_uppercase()))
+        {
             Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
             _ => Vec::new(),
         }
     };

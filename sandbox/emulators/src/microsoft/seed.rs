@@ -1,7 +1,7 @@
 //! Seeding: the inputs for populating a tenant, and the fixed demo tenant.
 
-use crate::microsoft::MicrosoftEmulator;
 use crate::microsoft::MailboxRight;
+use crate::microsoft::MicrosoftEmulator;
 use crate::microsoft::model::{GroupKind, MailboxPurpose, MethodKind};
 
 /// A user to create directly in the tenant (no request, no audit event).

@@ -165,7 +165,11 @@ async fn owned_objects(
     let base = &app.shared.base_url;
     let path = format!("/v1.0/users/{id}/ownedObjects");
     let next = (end < all.len()).then(|| q.next_link(base, &path, end as u64));
-    let page = all.into_iter().skip(after).take(end.saturating_sub(after)).collect();
+    let page = all
+        .into_iter()
+        .skip(after)
+        .take(end.saturating_sub(after))
+        .collect();
     Ok(collection(
         format!("{base}/v1.0/$metadata#directoryObjects"),
         next,
@@ -276,9 +280,10 @@ fn permission_json(p: &DrivePermission) -> Value {
 /// The leaver's drive, as the caller names it: the user, then the drive id.
 fn drive_at(state: &TenantState, id: &str, drive: Option<&str>) -> Result<usize, GraphError> {
     let user = resolve_user(state, id)?;
-    let found = state.sweep.drive_of(user).filter(|d| {
-        drive.is_none_or(|want| state.sweep.drives[*d].id.eq_ignore_ascii_case(want))
-    });
+    let found = state
+        .sweep
+        .drive_of(user)
+        .filter(|d| drive.is_none_or(|want| state.sweep.drives[*d].id.eq_ignore_ascii_case(want)));
     found.ok_or_else(|| {
         GraphError::new(
             StatusCode::NOT_FOUND,
@@ -300,7 +305,11 @@ fn root_only(item: &str) -> Result<(), GraphError> {
     }
 }
 
-const FILES_WRITE: &[&str] = &["Files.ReadWrite.All", "Sites.ReadWrite.All", "Sites.FullControl.All"];
+const FILES_WRITE: &[&str] = &[
+    "Files.ReadWrite.All",
+    "Sites.ReadWrite.All",
+    "Sites.FullControl.All",
+];
 const FILES_READ: &[&str] = &[
     "Files.Read.All",
     "Files.ReadWrite.All",
@@ -355,7 +364,12 @@ async fn invite(
     let roles: Vec<String> = body
         .get("roles")
         .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     let recipients: Vec<String> = body
         .get("recipients")
@@ -368,7 +382,9 @@ async fn invite(
         })
         .unwrap_or_default();
     if roles.is_empty() || recipients.is_empty() {
-        return Err(GraphError::bad_request("Invalid request: roles and recipients are required."));
+        return Err(GraphError::bad_request(
+            "Invalid request: roles and recipients are required.",
+        ));
     }
     let mut state = app.tenant();
     let drive = drive_at(&state, &id, Some(&drive))?;
@@ -376,10 +392,11 @@ async fn invite(
     for email in recipients {
         let guid = state.new_guid();
         let d = &mut state.sweep.drives[drive];
-        let at = d
-            .permissions
-            .iter()
-            .position(|p| p.grantee.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(&email)));
+        let at = d.permissions.iter().position(|p| {
+            p.grantee
+                .as_deref()
+                .is_some_and(|g| g.eq_ignore_ascii_case(&email))
+        });
         let at = match at {
             Some(at) => at,
             None => {
@@ -403,7 +420,10 @@ async fn invite(
         state.effects.record("grant_drive", &subject, &email, true);
     }
     Ok(collection(
-        format!("{}/v1.0/$metadata#Collection(permission)", app.shared.base_url),
+        format!(
+            "{}/v1.0/$metadata#Collection(permission)",
+            app.shared.base_url
+        ),
         None,
         granted,
     ))
@@ -428,7 +448,9 @@ async fn delete_permission(
     };
     d.permissions.remove(at);
     let subject = state.users[state.sweep.drives[drive].user].id.clone();
-    state.effects.record("remove_drive_permission", &subject, &perm, true);
+    state
+        .effects
+        .record("remove_drive_permission", &subject, &perm, true);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

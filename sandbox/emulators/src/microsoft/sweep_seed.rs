@@ -173,8 +173,8 @@ impl MicrosoftEmulator {
             .collect()
     }
 
-    /// Knob: every page after the first of `Get-Mailbox -RecipientTypeDetails SharedMailbox`
-    /// answers 500 while on (a list that fails mid-paging).
+    /// Knob: `Get-Mailbox -RecipientTypeDetails SharedMailbox` pages one mailbox at a time and
+    /// every page after the first answers 500 while on (a list that fails mid-paging).
     pub fn fail_shared_mailbox_pages(&self, on: bool) {
         self.tenant().sweep.fail_shared_mailbox_pages = on;
     }

@@ -66,6 +66,7 @@ pub use oauth::{
     ACCESS_TOKEN_TTL_SECS, ClientKey, DPOP_NONCE_HEADER, JWT_BEARER, KeyMaterial, ServiceAppError,
     SigningAlg, TOKEN_PATH, access_token_hash,
 };
+pub use roles::UNASSIGN_ROLE;
 pub use seed::{DEMO_LEAVER, DemoOrg, SeedError, SeedGroup, SeedGroupApp, SeedUser, demo_seed};
 use service::{AppState, Shared};
 pub use sign_in::SignInSpec;
@@ -73,7 +74,6 @@ pub use state::OktaState;
 pub use syslog::{
     LogActor, LogDebugContext, LogEvent, LogOutcome, LogTarget, LogTransaction, event_type,
 };
-pub use roles::UNASSIGN_ROLE;
 pub use views::{AppAssignmentView, FactorView, GroupView, UserView};
 
 /// Okta's documented default per-minute budget for most management

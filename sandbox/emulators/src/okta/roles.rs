@@ -5,9 +5,9 @@
 //! own console, so an offboarding tool meets that refusal for the one admin left.
 
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use axum::http::StatusCode;
 use jiff::Timestamp;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -146,6 +146,7 @@ pub(crate) async fn unassign(
     }
     org.roles.assignments.remove(position);
     let subject = org.users[user].id.clone();
-    org.effects.record(UNASSIGN_ROLE, &subject, &assignment, true);
+    org.effects
+        .record(UNASSIGN_ROLE, &subject, &assignment, true);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

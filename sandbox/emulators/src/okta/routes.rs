@@ -50,10 +50,7 @@ pub(crate) fn api() -> Router<AppState> {
             "/api/v1/users/{id}/lifecycle/reset_factors",
             post(reset_factors),
         )
-        .route(
-            "/api/v1/users/{id}/roles",
-            get(crate::okta::roles::list),
-        )
+        .route("/api/v1/users/{id}/roles", get(crate::okta::roles::list))
         .route(
             "/api/v1/users/{id}/roles/{roleAssignmentId}",
             delete(crate::okta::roles::unassign),

@@ -24,7 +24,11 @@ use passage_core::ports::{ActionDone, ActionFailure, ActionRequest};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-async fn drive_id(api: &Api, user: &User, calls: &mut Calls) -> Result<Option<String>, ActionFailure> {
+async fn drive_id(
+    api: &Api,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<Option<String>, ActionFailure> {
     let url = api.graph_url(&["users", &user.id, "drive"], &[]);
     let answer = api
         .graph(Method::GET, url, None, &[StatusCode::NOT_FOUND], calls)
@@ -41,8 +45,14 @@ fn root(api: &Api, user: &User, drive: &str, rest: &[&str]) -> url::Url {
     api.graph_url(&segs, &[])
 }
 
-async fn permissions(api: &Api, user: &User, drive: &str, calls: &mut Calls) -> Result<Vec<Value>, ActionFailure> {
-    api.list(root(api, user, drive, &["permissions"]), calls).await
+async fn permissions(
+    api: &Api,
+    user: &User,
+    drive: &str,
+    calls: &mut Calls,
+) -> Result<Vec<Value>, ActionFailure> {
+    api.list(root(api, user, drive, &["permissions"]), calls)
+        .await
 }
 
 fn is_link(p: &Value) -> bool {
@@ -65,7 +75,9 @@ pub(super) async fn record(api: &Api, user: &User, output: &mut Value, calls: &m
         let perms = permissions(api, user, &drive, calls).await?;
         Ok::<_, ActionFailure>(json!({"drive_id": drive, "permissions": perms}))
     };
-    let record = read.await.unwrap_or_else(|e| json!({"unreadable": format!("{}: {}", e.code, e.message)}));
+    let record = read
+        .await
+        .unwrap_or_else(|e| json!({"unreadable": format!("{}: {}", e.code, e.message)}));
     let links: Vec<Value> = record["permissions"]
         .as_array()
         .map(|ps| {
@@ -112,8 +124,14 @@ pub(super) async fn hand_over(
             "requireSignIn": true,
             "sendInvitation": false,
         });
-        api.graph(Method::POST, root(api, user, &drive, &["invite"]), Some(&body), &[], calls)
-            .await?;
+        api.graph(
+            Method::POST,
+            root(api, user, &drive, &["invite"]),
+            Some(&body),
+            &[],
+            calls,
+        )
+        .await?;
     }
     let links: Vec<&Value> = before.iter().filter(|p| is_link(p)).collect();
     for link in &links {
@@ -124,7 +142,11 @@ pub(super) async fn hand_over(
     }
     let after = permissions(api, user, &drive, calls).await?;
     let grant = after.iter().find(|p| granted_to(p, &manager));
-    let writes = grant.is_some_and(|p| p["roles"].as_array().is_some_and(|r| r.iter().any(|x| x == "write" || x == "owner")));
+    let writes = grant.is_some_and(|p| {
+        p["roles"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x == "write" || x == "owner"))
+    });
     if !writes || after.iter().any(is_link) {
         return Err(mismatch(format!(
             "after the hand-over {manager} can write: {writes}; sharing links left: {}",

@@ -51,21 +51,26 @@ async fn rights_on(
     calls: &mut Calls,
 ) -> Result<Vec<Value>, ActionFailure> {
     let identity = mailbox["PrimarySmtpAddress"].as_str().unwrap_or_default();
-    let entry = |right: &str| {
-        json!({"mailbox": identity, "mailbox_id": mailbox["ExternalDirectoryObjectId"], "right": right})
-    };
+    let entry = |right: &str| json!({"mailbox": identity, "mailbox_id": mailbox["ExternalDirectoryObjectId"], "right": right});
     let mut out = Vec::new();
     let full = api
-        .cmdlet_rows("Get-MailboxPermission", json!({"Identity": identity}), calls)
+        .cmdlet_rows(
+            "Get-MailboxPermission",
+            json!({"Identity": identity}),
+            calls,
+        )
         .await?;
     if full.iter().any(|p| {
-        p["IsInherited"] != json!(true)
-            && p["User"].as_str().is_some_and(|u| is_leaver(u, user))
+        p["IsInherited"] != json!(true) && p["User"].as_str().is_some_and(|u| is_leaver(u, user))
     }) {
         out.push(entry("FullAccess"));
     }
     let send_as = api
-        .cmdlet_rows("Get-RecipientPermission", json!({"Identity": identity}), calls)
+        .cmdlet_rows(
+            "Get-RecipientPermission",
+            json!({"Identity": identity}),
+            calls,
+        )
         .await?;
     if send_as
         .iter()
@@ -74,14 +79,22 @@ async fn rights_on(
         out.push(entry("SendAs"));
     }
     let on_behalf = mailbox["GrantSendOnBehalfTo"].as_array();
-    if on_behalf.is_some_and(|l| l.iter().filter_map(Value::as_str).any(|t| is_leaver(t, user))) {
+    if on_behalf.is_some_and(|l| {
+        l.iter()
+            .filter_map(Value::as_str)
+            .any(|t| is_leaver(t, user))
+    }) {
         out.push(entry("SendOnBehalf"));
     }
     Ok(out)
 }
 
 /// Every right the leaver holds on any shared mailbox.
-async fn shared_rights(api: &Api, user: &User, calls: &mut Calls) -> Result<Vec<Value>, ActionFailure> {
+async fn shared_rights(
+    api: &Api,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<Vec<Value>, ActionFailure> {
     let mut out = Vec::new();
     for mailbox in shared_mailboxes(api, calls).await? {
         out.extend(rights_on(api, &mailbox, user, calls).await?);
@@ -155,7 +168,12 @@ pub(super) async fn record(api: &Api, user: &User, output: &mut Value, calls: &m
 }
 
 /// Removes one right; Exchange answers a right already gone with a warning, not an error.
-async fn remove_right(api: &Api, grant: &Value, user: &User, calls: &mut Calls) -> Result<(), ActionFailure> {
+async fn remove_right(
+    api: &Api,
+    grant: &Value,
+    user: &User,
+    calls: &mut Calls,
+) -> Result<(), ActionFailure> {
     let mailbox = grant["mailbox"].as_str().unwrap_or_default();
     let (name, params) = match grant["right"].as_str() {
         Some("FullAccess") => (
@@ -217,7 +235,9 @@ pub(super) async fn sweep(
             "removed {} shared mailbox rights; handed {} owned groups to {}; {} reported (who must act named)",
             before.len(),
             handed.len(),
-            req.delegate.as_deref().unwrap_or("nobody (no manager on record)"),
+            req.delegate
+                .as_deref()
+                .unwrap_or("nobody (no manager on record)"),
             said.len()
         ),
         readback: json!({"user_id": user.id, "shared_access": after}),
@@ -254,10 +274,17 @@ async fn hand_over_group(
     let name = group["displayName"].as_str().unwrap_or(id);
     if let Some(m) = manager {
         let url = api.graph_url(&["groups", id, "owners", "$ref"], &[]);
-        let body = json!({"@odata.id": api.graph_url(&["directoryObjects", &m.id], &[]).to_string()});
+        let body =
+            json!({"@odata.id": api.graph_url(&["directoryObjects", &m.id], &[]).to_string()});
         // 400 "already exist": the manager owns it already.
-        api.graph(Method::POST, url, Some(&body), &[StatusCode::BAD_REQUEST], calls)
-            .await?;
+        api.graph(
+            Method::POST,
+            url,
+            Some(&body),
+            &[StatusCode::BAD_REQUEST],
+            calls,
+        )
+        .await?;
     }
     let url = api.graph_url(&["groups", id, "owners", &user.id, "$ref"], &[]);
     let accept = [StatusCode::NOT_FOUND, StatusCode::BAD_REQUEST];
@@ -272,7 +299,9 @@ async fn hand_over_group(
         )));
     }
     if leaver_owns {
-        return Err(mismatch(format!("the leaver still owns {name} after removal")));
+        return Err(mismatch(format!(
+            "the leaver still owns {name} after removal"
+        )));
     }
     let manager_owns = manager.is_none_or(|m| owners.iter().any(|o| o["id"] == json!(m.id)));
     if !manager_owns {

@@ -81,7 +81,12 @@ pub(super) async fn remove(
         let id = role["id"].as_str().unwrap_or_default();
         let accept = [StatusCode::NOT_FOUND, StatusCode::FORBIDDEN];
         let answer = api
-            .call(Method::DELETE, roles_url(api, &user.id, &[id]), &accept, calls)
+            .call(
+                Method::DELETE,
+                roles_url(api, &user.id, &[id]),
+                &accept,
+                calls,
+            )
             .await?;
         if answer.status == StatusCode::FORBIDDEN {
             refused.push(role);
