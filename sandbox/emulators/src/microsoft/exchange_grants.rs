@@ -152,7 +152,7 @@ pub(super) fn apply_send_on_behalf(
     let list = |key: &str| -> Vec<String> {
         match change
             .get(key)
-            .or_else(|| change.get(&key.to_ascii_uppercase()))
+            .or_else(|| change.get(key.to_ascii_uppercase()))
         {
             Some(Value::String(s)) => vec![s.clone()],
             Some(Value::Array(a)) => a

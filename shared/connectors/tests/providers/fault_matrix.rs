@@ -31,7 +31,7 @@ type Routes = BTreeMap<(String, String), u64>;
 
 /// Every action there is. The match makes adding a variant a compile error here, so the matrix
 /// cannot silently miss an action a connector starts supporting.
-fn every_action() -> [Action; 20] {
+fn every_action() -> [Action; 23] {
     fn listed(action: Action) {
         match action {
             Action::Snapshot
@@ -53,7 +53,10 @@ fn every_action() -> [Action; 20] {
             | Action::ConfirmHandover
             | Action::DeactivateSeat
             | Action::RemoveSeat
-            | Action::ConfirmAppRemoval => {}
+            | Action::ConfirmAppRemoval
+            | Action::RemoveAdminRoles
+            | Action::SweepSharedAccess
+            | Action::HandOverOneDrive => {}
         }
     }
     let all = [
@@ -77,6 +80,9 @@ fn every_action() -> [Action; 20] {
         Action::DeactivateSeat,
         Action::RemoveSeat,
         Action::ConfirmAppRemoval,
+        Action::RemoveAdminRoles,
+        Action::SweepSharedAccess,
+        Action::HandOverOneDrive,
     ];
     all.iter().copied().for_each(listed);
     all
