@@ -246,7 +246,9 @@ async fn remove_owner(
         return Err(GraphError::resource_not_found(&member));
     };
     if state.sweep.owners_of(group).len() == 1 {
-        return Err(GraphError::bad_request(
+        return Err(GraphError::new(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
             "The group must have at least one owner, hence this owner cannot be removed.",
         ));
     }
