@@ -309,7 +309,7 @@ pub fn demo_seed(emulator: &MicrosoftEmulator) -> DemoTenant {
         ..SeedUser::new("alex.kim@example.com", "Alex Kim")
     });
 
-    let sweep = sweep_seed(emulator);
+    let sweep = emulator.seed_aside(sweep_seed);
     let device_id = emulator
         .devices(DEMO_LEAVER)
         .first()
@@ -344,7 +344,7 @@ pub fn demo_seed(emulator: &MicrosoftEmulator) -> DemoTenant {
 /// The shared mailbox the demo leaver holds rights on.
 pub const DEMO_SHARED_MAILBOX: &str = "support@example.com";
 
-/// What the shared-resource sweep finds on the demo leaver, seeded after everything else so
+/// What the shared-resource sweep finds on the demo leaver, seeded with ids drawn aside so
 /// no other object's id changes: FullAccess, SendAs and SendOnBehalf on the `Support` shared
 /// mailbox, sole ownership of the Microsoft 365 group `Project Atlas`, an app registration,
 /// and a OneDrive with an anonymous and an organisation-wide sharing link. Returns the

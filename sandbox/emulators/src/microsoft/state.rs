@@ -876,6 +876,17 @@ impl TenantState {
         rule
     }
 
+    /// Puts a generator of its own in place of the tenant's, returning the tenant's: what is
+    /// seeded meanwhile shifts no id drawn later (restore it with [`Self::restore_rng`]).
+    pub(crate) fn rng_aside(&mut self, salt: u64) -> StdRng {
+        let side = StdRng::seed_from_u64(self.rng.clone().r#gen::<u64>() ^ salt);
+        std::mem::replace(&mut self.rng, side)
+    }
+
+    pub(crate) fn restore_rng(&mut self, rng: StdRng) {
+        self.rng = rng;
+    }
+
     fn new_rule_id(&mut self) -> String {
         use base64::Engine;
         let bytes: [u8; 8] = self.rng.r#gen();

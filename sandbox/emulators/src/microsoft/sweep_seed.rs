@@ -23,6 +23,15 @@ pub struct DrivePermissionView {
 }
 
 impl MicrosoftEmulator {
+    /// Runs `seed` with ids drawn aside, so that adding it to a seeded tenant changes no id
+    /// the tenant hands out afterwards.
+    pub fn seed_aside<T>(&self, seed: impl FnOnce(&Self) -> T) -> T {
+        let main = self.tenant().rng_aside(0x5EED_A51DE);
+        let out = seed(self);
+        self.tenant().restore_rng(main);
+        out
+    }
+
     /// Grants `trustee` a right on `mailbox`'s mailbox (both by UPN); false if either is unknown.
     pub fn seed_mailbox_grant(&self, mailbox: &str, trustee: &str, right: MailboxRight) -> bool {
         let mut t = self.tenant();
