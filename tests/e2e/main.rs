@@ -34,6 +34,7 @@ mod plan_preview;
 mod restore;
 mod saas_seats;
 mod serve_ops;
+mod shared_sweep;
 mod sign_in_watch;
 mod tamper;
 mod time_policy;

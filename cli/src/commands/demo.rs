@@ -44,6 +44,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
                 okta.unassign_apps = true;
             }
             p.human.device_return = Some(passage_core::HumanStepPolicy::device_return());
+            // As a tenant configured in passage.toml has it: the shared-resource sweep on.
+            p.sweep = passage_core::SweepPolicy::default();
         }));
     }
     let sandbox = Sandbox::start(options).await?;

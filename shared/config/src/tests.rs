@@ -241,6 +241,24 @@ fn the_go_live_guard_is_on_unless_turned_off() {
 }
 
 #[test]
+fn the_shared_resource_sweep_is_on_once_its_section_is_there() {
+    use passage_core::SweepPolicy;
+    let sweep = |extra: &str| {
+        let text = format!("[[tenants]]\nid = \"acme\"\n{extra}");
+        let (policies, _) = Config::parse(&text).unwrap().resolve().unwrap();
+        policies[0].sweep.clone()
+    };
+    assert_eq!(sweep(""), SweepPolicy::off());
+    assert_eq!(sweep("[tenants.sweep]\n"), SweepPolicy::default());
+    let some = sweep("[tenants.sweep]\nonedrive_handover = false\nonedrive_retention_days = 93\n");
+    assert!(some.admin_roles && some.shared_access && !some.onedrive_handover);
+    assert_eq!(some.onedrive_retention_days, 93);
+    assert!(
+        Config::parse("[[tenants]]\nid = \"acme\"\n[tenants.sweep]\nadmin_role = true\n").is_err()
+    );
+}
+
+#[test]
 fn typos_and_bad_values_are_refused_with_a_reason() {
     assert!(Config::parse("[[tenants]]\nid = \"acme\"\nend_of_dya = \"17:00\"\n").is_err());
     assert!(Config::parse("[[tenants]]\nid = \"Acme Corp\"\n").is_err());

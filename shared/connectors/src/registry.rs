@@ -192,14 +192,16 @@ impl Registry {
             Provider::Okta => {
                 let s = settings.okta.clone()?;
                 let org = okta_org(&s);
-                Arc::new(OktaConnector::new(s, http).paced(pacing, org, plans.okta.clone()))
+                let okta = OktaConnector::new(s, http).sweeping(&tenant.sweep);
+                Arc::new(okta.paced(pacing, org, plans.okta.clone()))
             }
             Provider::Microsoft => {
                 let mut s = settings.microsoft.clone()?;
                 s.policy = tenant.microsoft.clone()?;
                 let org = s.tenant_id.clone();
                 let plan = plans.microsoft.clone();
-                Arc::new(MicrosoftConnector::new(s, http).paced(pacing, org, plan))
+                let ms = MicrosoftConnector::new(s, http).sweeping(&tenant.sweep);
+                Arc::new(ms.paced(pacing, org, plan))
             }
             Provider::Google => {
                 let mut s = settings.google.clone()?;

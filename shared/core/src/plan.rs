@@ -7,7 +7,7 @@
 use crate::domain::{
     Action, DeviceAction, DisableMode, GithubPolicy, GooglePolicy, JumpCloudPolicy,
     MicrosoftPolicy, OktaPolicy, Provider, SaasPolicy, SeatPlan, SlackPolicy, Step, StepState,
-    TenantPolicy, app_step_key,
+    SweepPolicy, TenantPolicy, app_step_key,
 };
 use crate::ids::{RunId, StepKey};
 use std::collections::{BTreeMap, BTreeSet};
@@ -171,6 +171,25 @@ pub const ORDERING_RULES: &[OrderingRule] = &[
         Action::RemoveSeat,
         "removal cannot be undone, so the account is deactivated first and removed after the grace period",
     ),
+    // ----- the shared-resource sweep (issue 17)
+    rule(
+        Provider::Okta,
+        Action::RemoveAdminRoles,
+        Action::Suspend,
+        "admin roles go first, so no privileged session outlives the cut, and are recorded while the user is manageable",
+    ),
+    rule(
+        Provider::Okta,
+        Action::RemoveAdminRoles,
+        Action::Deactivate,
+        "admin roles go first, so no privileged session outlives the cut, and are recorded while the user is manageable",
+    ),
+    rule(
+        Provider::Microsoft,
+        Action::HandOverOneDrive,
+        Action::RemoveLicenses,
+        "the OneDrive is deleted after the licence's retention window: the manager's access and the links are settled while it is live",
+    ),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -296,10 +315,12 @@ pub fn build(
     let has_delegate = delegate.is_some();
     let mut steps = Vec::new();
     if let Some(okta) = &policy.okta {
-        steps.extend(okta_steps(run_id, okta));
+        steps.extend(okta_steps(run_id, okta, &policy.sweep));
     }
     if let Some(ms) = &policy.microsoft {
-        steps.extend(microsoft_steps(run_id, ms, has_delegate));
+        let mut ms_steps = microsoft_steps(run_id, ms, has_delegate);
+        sweep::microsoft(run_id, &policy.sweep, has_delegate, &mut ms_steps);
+        steps.extend(ms_steps);
     }
     if let Some(g) = &policy.google {
         steps.extend(google_steps(run_id, g, has_delegate));
@@ -317,7 +338,7 @@ pub fn build(
     Ok(steps)
 }
 
-fn okta_steps(run_id: &RunId, okta: &OktaPolicy) -> Vec<Step> {
+fn okta_steps(run_id: &RunId, okta: &OktaPolicy, sweep: &SweepPolicy) -> Vec<Step> {
     use Action::*;
     let disable = match okta.disable {
         DisableMode::Suspend => Suspend,
@@ -338,12 +359,16 @@ fn okta_steps(run_id: &RunId, okta: &OktaPolicy) -> Vec<Step> {
         ],
     };
     let mut p = ProviderPlan::new(run_id, Provider::Okta);
-    p.add(okta.reset_factors, ResetFactors, true, &[])
-        .add(true, RevokeSessions, true, &[])
-        .add(true, RevokeGrants, okta.grants_critical, &[])
-        .add(true, RemoveGroups, true, &[])
-        .add(okta.unassign_apps, UnassignApps, true, &[])
-        .add(true, disable, true, before_disable);
+    // Admin roles go before every other lockout step (the sweep's first rule).
+    p.add(sweep.admin_roles, RemoveAdminRoles, sweep.critical, &[]);
+    let first: &[Action] = &[RemoveAdminRoles];
+    let before_disable: Vec<Action> = first.iter().chain(before_disable).copied().collect();
+    p.add(okta.reset_factors, ResetFactors, true, first)
+        .add(true, RevokeSessions, true, first)
+        .add(true, RevokeGrants, okta.grants_critical, first)
+        .add(true, RemoveGroups, true, first)
+        .add(okta.unassign_apps, UnassignApps, true, first)
+        .add(true, disable, true, &before_disable);
     p.steps
 }
 
@@ -435,6 +460,47 @@ fn jumpcloud_steps(run_id: &RunId, jc: &JumpCloudPolicy) -> Vec<Step> {
             &[Suspend],
         );
     p.steps
+}
+
+/// The shared-resource sweep's steps beside a provider's own (issue 17), kept apart so the
+/// provider plans above stay as they were.
+mod sweep {
+    use super::{Action, Provider, RunId, Step, SweepPolicy, app_step_key};
+
+    /// Microsoft: the sweep of shared mailboxes and owned groups after the snapshot; the
+    /// OneDrive hand-over (with a delegate to hand it to) before the licence goes.
+    pub(super) fn microsoft(
+        run_id: &RunId,
+        sweep: &SweepPolicy,
+        has_delegate: bool,
+        steps: &mut Vec<Step>,
+    ) {
+        let key = |a| app_step_key(Provider::Microsoft, None, a);
+        let after_snapshot = || vec![key(Action::Snapshot)];
+        if sweep.shared_access {
+            steps.push(Step::new(
+                run_id,
+                Provider::Microsoft,
+                Action::SweepSharedAccess,
+                sweep.critical,
+                after_snapshot(),
+            ));
+        }
+        if !(sweep.onedrive_handover && has_delegate) {
+            return;
+        }
+        steps.push(Step::new(
+            run_id,
+            Provider::Microsoft,
+            Action::HandOverOneDrive,
+            sweep.critical,
+            after_snapshot(),
+        ));
+        let licences = key(Action::RemoveLicenses);
+        if let Some(release) = steps.iter_mut().find(|s| s.key == licences) {
+            release.depends_on.push(key(Action::HandOverOneDrive));
+        }
+    }
 }
 
 /// Each SaaS app's seat: snapshot, what must happen while the account is still live, then the
@@ -767,6 +833,7 @@ mod tests {
             devices: DeviceAction::Lock,
         });
         policy.saas = every_saas();
+        policy.sweep = crate::domain::SweepPolicy::default();
         policy
     }
 
@@ -1113,5 +1180,75 @@ mod tests {
                 .iter()
                 .any(|s| s.key.as_str() == "slack.revoke_sessions")
         );
+    }
+
+    // ----- the shared-resource sweep (issue 17)
+
+    fn swept(disable: DisableMode) -> Vec<Step> {
+        let mut policy = every_provider_policy(disable);
+        policy.sweep = crate::domain::SweepPolicy::default();
+        build(&RunId::new("run-sweep"), &policy, Some("sam@example.com")).unwrap()
+    }
+
+    fn step<'a>(steps: &'a [Step], key: &str) -> &'a Step {
+        steps.iter().find(|s| s.key.as_str() == key).unwrap()
+    }
+
+    #[test]
+    fn okta_admin_roles_go_before_every_other_lockout_step() {
+        for mode in [DisableMode::Suspend, DisableMode::Deactivate] {
+            let steps = swept(mode);
+            assert_eq!(validate(&steps), Ok(()));
+            let roles = StepKey::new("okta.remove_admin_roles");
+            assert_eq!(
+                step(&steps, "okta.remove_admin_roles").depends_on,
+                vec![StepKey::new("okta.snapshot")]
+            );
+            for s in steps.iter().filter(|s| s.provider == Provider::Okta) {
+                if matches!(s.action, Action::Snapshot | Action::RemoveAdminRoles) {
+                    continue;
+                }
+                assert!(s.depends_on.contains(&roles), "{} waits for roles", s.key);
+            }
+        }
+    }
+
+    #[test]
+    fn onedrive_is_handed_over_before_the_licences_go() {
+        let steps = swept(DisableMode::Suspend);
+        assert!(
+            step(&steps, "microsoft.remove_licenses")
+                .depends_on
+                .contains(&StepKey::new("microsoft.hand_over_onedrive"))
+        );
+        assert_eq!(
+            step(&steps, "microsoft.sweep_shared_access").depends_on,
+            vec![StepKey::new("microsoft.snapshot")]
+        );
+        // The rule is enforced, not only followed: a plan without the wait is refused.
+        let mut broken = steps.clone();
+        let release = broken
+            .iter_mut()
+            .find(|s| s.key.as_str() == "microsoft.remove_licenses")
+            .unwrap();
+        release
+            .depends_on
+            .retain(|d| d.as_str() != "microsoft.hand_over_onedrive");
+        assert!(matches!(validate(&broken), Err(PlanError::Ordering { .. })));
+    }
+
+    #[test]
+    fn no_delegate_no_onedrive_hand_over_and_no_sweep_when_off() {
+        let mut policy = every_provider_policy(DisableMode::Suspend);
+        policy.sweep = crate::domain::SweepPolicy::default();
+        let steps = build(&RunId::new("r"), &policy, None).unwrap();
+        assert!(steps.iter().all(|s| s.action != Action::HandOverOneDrive));
+        assert!(steps.iter().any(|s| s.action == Action::SweepSharedAccess));
+        policy.sweep = crate::domain::SweepPolicy::off();
+        let off = build(&RunId::new("r"), &policy, None);
+        assert!(off.unwrap().iter().all(|s| !matches!(
+            s.action,
+            Action::RemoveAdminRoles | Action::SweepSharedAccess | Action::HandOverOneDrive
+        )));
     }
 }

@@ -24,6 +24,7 @@ use axum::routing::post;
 use axum::{Extension, Json, Router};
 use serde_json::{Map, Value, json};
 
+use super::exchange_grants as grants;
 use crate::microsoft::errors::GraphError;
 use crate::microsoft::gate::{Caller, RequestCtx};
 use crate::microsoft::model::{GroupKind, MailboxPurpose};
@@ -38,7 +39,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/adminapi/beta/{tenant}/InvokeCommand", post(invoke))
 }
 
-fn not_found(identity: &str) -> GraphError {
+pub(super) fn not_found(identity: &str) -> GraphError {
     GraphError::cmdlet(
         StatusCode::INTERNAL_SERVER_ERROR,
         format!(
@@ -127,7 +128,27 @@ async fn invoke(
     let query = Query::parse(raw_query);
     let mut next = None;
     let (value, warnings) = match name.to_ascii_lowercase().as_str() {
-        "get-mailbox" => (get_mailbox(&state, &params)?, Vec::new()),
+        "get-mailbox" => {
+            let path = format!("/adminapi/beta/{tenant}/InvokeCommand");
+            let shared_only = param(&params, "RecipientTypeDetails").is_some();
+            let mut size = app.shared.exchange_page_size;
+            if shared_only && state.sweep.fail_shared_mailbox_pages {
+                // The knob: a long list whose second page fails.
+                crate::microsoft::sweep::shared_page_fault(
+                    &state,
+                    query.skiptoken()?.unwrap_or(0),
+                )?;
+                size = 1;
+            }
+            let (rows, link) = page(get_mailbox(&state, &params)?, &query, size, |after| {
+                query.next_link(base, &path, after)
+            })?;
+            next = link;
+            (rows, Vec::new())
+        }
+        "remove-mailboxpermission" => grants::remove_full_access(&mut state, &params)?,
+        "get-recipientpermission" => (grants::get_send_as(&state, &params)?, Vec::new()),
+        "remove-recipientpermission" => grants::remove_send_as(&mut state, &params)?,
         "set-mailbox" => set_mailbox(&mut state, &params, &actor)?,
         "add-mailboxpermission" => add_permission(&mut state, &params, &actor)?,
         "get-mailboxpermission" => (get_permission(&state, &params)?, Vec::new()),
@@ -162,7 +183,7 @@ async fn invoke(
     Ok(ok(&tenant, base, value, warnings, next))
 }
 
-fn allow_only(params: &Map<String, Value>, allowed: &[&str]) -> Result<(), GraphError> {
+pub(super) fn allow_only(params: &Map<String, Value>, allowed: &[&str]) -> Result<(), GraphError> {
     for key in params.keys() {
         if !allowed.iter().any(|a| a.eq_ignore_ascii_case(key)) {
             return Err(parameter_error(format!(
@@ -173,14 +194,14 @@ fn allow_only(params: &Map<String, Value>, allowed: &[&str]) -> Result<(), Graph
     Ok(())
 }
 
-fn param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+pub(super) fn param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     params
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v)
 }
 
-fn identity(params: &Map<String, Value>, name: &str) -> Result<String, GraphError> {
+pub(super) fn identity(params: &Map<String, Value>, name: &str) -> Result<String, GraphError> {
     param(params, name)
         .and_then(Value::as_str)
         .map(str::to_owned)
@@ -192,7 +213,7 @@ fn identity(params: &Map<String, Value>, name: &str) -> Result<String, GraphErro
 }
 
 /// A user by UPN, primary SMTP address, alias, display name or object id.
-fn find_recipient(state: &TenantState, identity: &str) -> Option<usize> {
+pub(super) fn find_recipient(state: &TenantState, identity: &str) -> Option<usize> {
     state.find_user(identity).or_else(|| {
         state.users.iter().position(|u| {
             u.mail
@@ -208,7 +229,7 @@ fn find_recipient(state: &TenantState, identity: &str) -> Option<usize> {
 }
 
 /// A user whose mailbox Exchange can see.
-fn mailbox_owner(state: &TenantState, identity: &str) -> Result<usize, GraphError> {
+pub(super) fn mailbox_owner(state: &TenantState, identity: &str) -> Result<usize, GraphError> {
     find_recipient(state, identity)
         .filter(|&u| state.mailbox_accessible(u))
         .ok_or_else(|| not_found(identity))
@@ -233,6 +254,7 @@ fn mailbox_json(state: &TenantState, user: usize) -> Value {
         "DeliverToMailboxAndForward": mb.is_some_and(|m| m.deliver_and_forward),
         "EmailAddresses": [format!("SMTP:{}", u.mail.clone().unwrap_or_default())],
         "IsMailboxEnabled": true,
+        "GrantSendOnBehalfTo": grants::send_on_behalf(state, user),
     })
 }
 
@@ -240,10 +262,14 @@ fn get_mailbox(state: &TenantState, params: &Map<String, Value>) -> Result<Vec<V
     allow_only(params, &["Identity", "ResultSize", "RecipientTypeDetails"])?;
     match param(params, "Identity").and_then(Value::as_str) {
         Some(id) => Ok(vec![mailbox_json(state, mailbox_owner(state, id)?)]),
-        None => Ok((0..state.users.len())
-            .filter(|&u| state.mailbox_accessible(u))
-            .map(|u| mailbox_json(state, u))
-            .collect()),
+        None => {
+            let wanted = param(params, "RecipientTypeDetails").and_then(Value::as_str);
+            Ok((0..state.users.len())
+                .filter(|&u| state.mailbox_accessible(u))
+                .map(|u| mailbox_json(state, u))
+                .filter(|m| wanted.is_none_or(|w| m["RecipientTypeDetails"].as_str() == Some(w)))
+                .collect())
+        }
     }
 }
 
@@ -259,11 +285,19 @@ fn set_mailbox(
             "Type",
             "ForwardingSmtpAddress",
             "DeliverToMailboxAndForward",
+            "GrantSendOnBehalfTo",
             "Confirm",
             "Force",
         ],
     )?;
     let id = identity(params, "Identity")?;
+    let on_behalf = match param(params, "GrantSendOnBehalfTo") {
+        Some(change) => {
+            let user = mailbox_owner(state, &id)?;
+            Some(grants::apply_send_on_behalf(state, user, change)?)
+        }
+        None => None,
+    };
     let purpose = match param(params, "Type") {
         None => None,
         Some(v) => Some(
@@ -306,7 +340,8 @@ fn set_mailbox(
         })?),
     };
     let user = mailbox_owner(state, &id)?;
-    let changed = state.set_mailbox(user, purpose, forwarding, deliver, actor);
+    let changed =
+        state.set_mailbox(user, purpose, forwarding, deliver, actor) || on_behalf == Some(true);
     let warnings = if changed {
         Vec::new()
     } else {

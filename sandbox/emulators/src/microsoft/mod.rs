@@ -40,6 +40,7 @@ mod audit;
 mod cloud;
 mod errors;
 mod exchange;
+mod exchange_grants;
 mod gate;
 mod intune;
 mod mail;
@@ -52,6 +53,8 @@ mod sensitive;
 mod service;
 mod sign_ins;
 mod state;
+mod sweep;
+mod sweep_seed;
 mod thumbprint;
 mod token;
 
@@ -79,12 +82,13 @@ pub use model::{
     LicenseView, MailboxPurpose, MailboxView, MethodKind, RuleView, UserView,
 };
 pub use seed::{
-    DEMO_LEAVER, DEMO_MANAGER, DemoTenant, SeedDevice, SeedError, SeedGroup, SeedMethod, SeedUser,
-    demo_seed,
+    DEMO_LEAVER, DEMO_MANAGER, DEMO_SHARED_MAILBOX, DemoTenant, SeedDevice, SeedError, SeedGroup,
+    SeedMethod, SeedUser, demo_seed,
 };
 use service::{AppState, Shared};
 pub use sign_ins::{DEFAULT_PAGE as SIGN_IN_PAGE, SignInSpec};
 pub use state::TenantState;
+pub use sweep_seed::{DrivePermissionView, MailboxRight};
 pub use thumbprint::key_thumbprints;
 pub use token::{
     AppCredential, AppRegistration, EXCHANGE_MANAGE_AS_APP, OFFBOARDING_GRAPH_ROLES, Resource,

@@ -106,7 +106,7 @@ pub(crate) mod perms {
 
 /// Every Graph route.
 pub(crate) fn graph() -> Router<AppState> {
-    Router::new()
+    crate::microsoft::sweep::routes()
         .route("/v1.0/users", get(list_users))
         .route("/v1.0/users/{id}", get(get_user).patch(patch_user))
         .route("/v1.0/users/{id}/manager", get(get_manager))

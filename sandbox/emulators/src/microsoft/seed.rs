@@ -1,5 +1,6 @@
 //! Seeding: the inputs for populating a tenant, and the fixed demo tenant.
 
+use crate::microsoft::MailboxRight;
 use crate::microsoft::MicrosoftEmulator;
 use crate::microsoft::model::{GroupKind, MailboxPurpose, MethodKind};
 
@@ -221,6 +222,12 @@ pub struct DemoTenant {
     pub method_ids: Vec<String>,
     /// An on-premises-synced colleague (`alex.kim@example.com`).
     pub synced_user_id: String,
+    /// The shared mailbox the leaver holds FullAccess, SendAs and SendOnBehalf on.
+    pub shared_mailbox_upn: String,
+    /// The Microsoft 365 group the leaver alone owns.
+    pub owned_group_id: String,
+    /// The app registration the leaver owns.
+    pub owned_app_id: String,
 }
 
 /// Seeds the deterministic demo tenant:
@@ -302,6 +309,7 @@ pub fn demo_seed(emulator: &MicrosoftEmulator) -> DemoTenant {
         ..SeedUser::new("alex.kim@example.com", "Alex Kim")
     });
 
+    let sweep = emulator.seed_aside(sweep_seed);
     let device_id = emulator
         .devices(DEMO_LEAVER)
         .first()
@@ -327,5 +335,43 @@ pub fn demo_seed(emulator: &MicrosoftEmulator) -> DemoTenant {
         device_id,
         method_ids,
         synced_user_id,
+        shared_mailbox_upn: DEMO_SHARED_MAILBOX.to_owned(),
+        owned_group_id: sweep.0,
+        owned_app_id: sweep.1,
     }
+}
+
+/// The shared mailbox the demo leaver holds rights on.
+pub const DEMO_SHARED_MAILBOX: &str = "support@example.com";
+
+/// What the shared-resource sweep finds on the demo leaver, seeded with ids drawn aside so
+/// no other object's id changes: FullAccess, SendAs and SendOnBehalf on the `Support` shared
+/// mailbox, sole ownership of the Microsoft 365 group `Project Atlas`, an app registration,
+/// and a OneDrive with an anonymous and an organisation-wide sharing link. Returns the
+/// group's and the app's ids.
+fn sweep_seed(emulator: &MicrosoftEmulator) -> (String, String) {
+    emulator.seed_user(SeedUser {
+        account_enabled: false,
+        mailbox: Some(MailboxPurpose::Shared),
+        ..SeedUser::new(DEMO_SHARED_MAILBOX, "Support")
+    });
+    for right in [
+        MailboxRight::FullAccess,
+        MailboxRight::SendAs,
+        MailboxRight::SendOnBehalf,
+    ] {
+        emulator.seed_mailbox_grant(DEMO_SHARED_MAILBOX, DEMO_LEAVER, right);
+    }
+    let group = emulator.seed_group(SeedGroup {
+        description: Some("Project Atlas team".to_owned()),
+        mail: Some("atlas@example.com".to_owned()),
+        ..SeedGroup::new("Project Atlas", GroupKind::Microsoft365)
+    });
+    emulator.seed_group_owner(&group, DEMO_LEAVER);
+    let app = emulator.seed_app_registration("Jane's release bot", &[DEMO_LEAVER]);
+    emulator.seed_drive(
+        DEMO_LEAVER,
+        &[("anonymous", "view"), ("organization", "edit")],
+    );
+    (group, app)
 }

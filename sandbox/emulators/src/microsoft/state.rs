@@ -53,6 +53,8 @@ pub struct TenantState {
     member_lag: LagBook<(usize, usize), Option<Membership>>,
     /// Graph's `userPurpose` lags behind Exchange: user → the purpose Graph still reports.
     purpose_lag: LagBook<usize, MailboxPurpose>,
+    /// Grants on others' mailboxes, ownership, app registrations, OneDrives.
+    pub(crate) sweep: crate::microsoft::sweep::SweepBook,
 }
 
 /// The fields of a `PATCH /users/{id}` the emulator applies.
@@ -80,6 +82,7 @@ impl TenantState {
             effects: EffectBook::default(),
             member_lag: LagBook::default(),
             purpose_lag: LagBook::default(),
+            sweep: Default::default(),
         };
         state.skus = sku_catalogue();
         state
@@ -946,6 +949,17 @@ impl TenantState {
             actor,
         );
         rule
+    }
+
+    /// Puts a generator of its own in place of the tenant's, returning the tenant's: what is
+    /// seeded meanwhile shifts no id drawn later (restore it with [`Self::restore_rng`]).
+    pub(crate) fn rng_aside(&mut self, salt: u64) -> StdRng {
+        let side = StdRng::seed_from_u64(self.rng.clone().r#gen::<u64>() ^ salt);
+        std::mem::replace(&mut self.rng, side)
+    }
+
+    pub(crate) fn restore_rng(&mut self, rng: StdRng) {
+        self.rng = rng;
     }
 
     fn new_rule_id(&mut self) -> String {

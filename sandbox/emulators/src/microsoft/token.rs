@@ -53,6 +53,7 @@ pub const OFFBOARDING_GRAPH_ROLES: &[&str] = &[
     "DeviceManagementManagedDevices.Read.All",
     "DeviceManagementManagedDevices.PrivilegedOperations.All",
     "AuditLog.Read.All",
+    "Files.ReadWrite.All",
 ];
 
 /// Application permission on Office 365 Exchange Online needed for the

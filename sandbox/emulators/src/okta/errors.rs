@@ -20,7 +20,7 @@ pub struct OktaError {
 }
 
 impl OktaError {
-    fn new(status: StatusCode, code: &'static str, summary: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, summary: impl Into<String>) -> Self {
         Self {
             status,
             code,

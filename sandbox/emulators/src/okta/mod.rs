@@ -33,6 +33,7 @@ mod model;
 mod oauth;
 mod pagination;
 mod render;
+mod roles;
 mod routes;
 mod scopes;
 mod search;
@@ -65,6 +66,7 @@ pub use oauth::{
     ACCESS_TOKEN_TTL_SECS, ClientKey, DPOP_NONCE_HEADER, JWT_BEARER, KeyMaterial, ServiceAppError,
     SigningAlg, TOKEN_PATH, access_token_hash,
 };
+pub use roles::UNASSIGN_ROLE;
 pub use seed::{DEMO_LEAVER, DemoOrg, SeedError, SeedGroup, SeedGroupApp, SeedUser, demo_seed};
 use service::{AppState, Shared};
 pub use sign_in::SignInSpec;
@@ -362,6 +364,24 @@ impl OktaEmulator {
     /// The groups a user (by id or login) belongs to; empty if unknown.
     pub fn user_groups(&self, id_or_login: &str) -> Vec<GroupView> {
         self.user(id_or_login).map(|u| u.groups).unwrap_or_default()
+    }
+
+    /// Assigns an administrator role (`SUPER_ADMIN`, `ORG_ADMIN`, `APP_ADMIN`, …) to a user
+    /// (by id or login); returns the assignment id, `None` for an unknown user.
+    pub fn seed_admin_role(&self, id_or_login: &str, kind: &str) -> Option<String> {
+        let mut org = self.org();
+        let user = org.find_user(id_or_login)?;
+        let now = org.now_ms();
+        Some(org.roles.assign(user, kind, now))
+    }
+
+    /// The role types a user (by id or login) holds now, in assignment order.
+    pub fn admin_roles(&self, id_or_login: &str) -> Vec<String> {
+        let org = self.org();
+        let Some(user) = org.find_user(id_or_login) else {
+            return Vec::new();
+        };
+        org.roles.of(user).map(|a| a.kind.clone()).collect()
     }
 
     /// A group by id or name.

@@ -50,6 +50,11 @@ pub(crate) fn api() -> Router<AppState> {
             "/api/v1/users/{id}/lifecycle/reset_factors",
             post(reset_factors),
         )
+        .route("/api/v1/users/{id}/roles", get(crate::okta::roles::list))
+        .route(
+            "/api/v1/users/{id}/roles/{roleAssignmentId}",
+            delete(crate::okta::roles::unassign),
+        )
         .route("/api/v1/users/{id}/factors", get(list_factors))
         .route(
             "/api/v1/users/{id}/factors/{factorId}",

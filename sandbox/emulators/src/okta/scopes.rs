@@ -13,6 +13,8 @@ pub const GROUPS_MANAGE: &str = "okta.groups.manage";
 pub const APPS_READ: &str = "okta.apps.read";
 pub const APPS_MANAGE: &str = "okta.apps.manage";
 pub const LOGS_READ: &str = "okta.logs.read";
+pub const ROLES_READ: &str = "okta.roles.read";
+pub const ROLES_MANAGE: &str = "okta.roles.manage";
 
 /// (method, route template, scope). Templates are the router's, which name
 /// every user segment `{id}`.
@@ -74,6 +76,12 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/apps/{appId}/users/{userId}", APPS_READ),
     ("DELETE", "/api/v1/apps/{appId}/users/{userId}", APPS_MANAGE),
     ("GET", "/api/v1/logs", LOGS_READ),
+    ("GET", "/api/v1/users/{id}/roles", ROLES_READ),
+    (
+        "DELETE",
+        "/api/v1/users/{id}/roles/{roleAssignmentId}",
+        ROLES_MANAGE,
+    ),
 ];
 
 /// The scope an OAuth token needs for `method` on route `template`; `None`

@@ -211,6 +211,10 @@ pub fn demo_seed(emulator: &OktaEmulator) -> DemoOrg {
         },
     ];
     let user_ids: Vec<String> = users.into_iter().map(|u| emulator.seed_user(u)).collect();
+    // The leaver administers apps (the shared-resource sweep removes it first); the org's own
+    // super administrator is someone else, so the org is never left without one.
+    emulator.seed_admin_role(DEMO_LEAVER, "APP_ADMIN");
+    emulator.seed_admin_role("john.smith@example.com", "SUPER_ADMIN");
     DemoOrg {
         leaver_id: user_ids[0].clone(),
         leaver_login: DEMO_LEAVER.to_owned(),

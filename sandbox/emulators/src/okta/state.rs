@@ -68,6 +68,8 @@ pub struct OktaState {
     member_lag: LagBook<(usize, usize), bool>,
     /// Deactivations accepted but not yet complete, oldest first.
     transitions: Vec<Transition>,
+    /// Administrator role assignments (`/users/{userId}/roles`).
+    pub(crate) roles: crate::okta::roles::RoleBook,
 }
 
 /// A deactivation under way: the user, when it completes, and the request that asked for it
@@ -115,6 +117,7 @@ impl OktaState {
             effects: EffectBook::default(),
             member_lag: LagBook::default(),
             transitions: Vec::new(),
+            roles: crate::okta::roles::RoleBook::new(seed),
         };
         state.insert_group(&SeedGroup {
             name: "Everyone".to_owned(),

@@ -42,10 +42,13 @@ mod microsoft_common;
 mod microsoft_faults;
 #[cfg(feature = "microsoft")]
 mod microsoft_grants;
+#[cfg(feature = "microsoft")]
+mod microsoft_sweep;
 mod okta_actions;
 mod okta_chaos;
 mod okta_factors_apps;
 mod okta_faults;
 mod okta_oauth;
 mod okta_reads;
+mod okta_roles;
 mod support;

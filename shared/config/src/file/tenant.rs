@@ -88,6 +88,12 @@ pub struct TenantConfig {
     /// The go-live guard (on with 5 terminations in 60 minutes when absent).
     #[serde(default)]
     pub guard: Option<GuardConfig>,
+    /// `[tenants.sweep]`: the shared-resource sweep. Absent, it is off: each part needs grants
+    /// an existing app registration may lack (`okta.roles.*`, `Files.ReadWrite.All`, Exchange
+    /// reads of every shared mailbox), and a snapshot must not start failing on an upgrade.
+    /// Present, every part it does not name is on.
+    #[serde(default = "passage_core::SweepPolicy::off")]
+    pub sweep: passage_core::SweepPolicy,
 }
 
 /// `[tenants.guard]`: more than `max_terminations` within `window_minutes` holds new runs

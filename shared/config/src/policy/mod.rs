@@ -86,6 +86,7 @@ pub(crate) fn tenant_policy(t: &TenantConfig, at: &str) -> Result<TenantPolicy> 
             .with_context(ctx)?
             .unwrap_or_default(),
         guard: guard(t.guard.as_ref()).with_context(ctx)?,
+        sweep: t.sweep.clone(),
         sign_in_watch: t
             .sign_in_watch
             .as_ref()

@@ -49,6 +49,8 @@ async fn act(
             | Action::SecureDevices
             | Action::ConvertMailbox
             | Action::RemoveLicenses
+            | Action::SweepSharedAccess
+            | Action::HandOverOneDrive
     ) && !super::RESTORES.contains(&req.action)
     {
         return Err(permanent(
@@ -75,6 +77,11 @@ async fn act(
         Action::RestoreGroups => restore::restore_groups(api, req, &user, calls).await,
         Action::RestoreLicences => restore::restore_licences(api, req, &user, calls).await,
         Action::RestoreMailbox => return restore::restore_mailbox(api, req, &user, calls).await,
+        Action::SweepSharedAccess => super::sweep::sweep(api, req, &user, calls).await,
+        Action::HandOverOneDrive => {
+            let days = api.sweep.onedrive_retention_days;
+            super::onedrive::hand_over(api, req, &user, days, calls).await
+        }
         _ => remove_licenses(api, policy, &user, calls).await,
     };
     done.map(Into::into)
@@ -94,7 +101,7 @@ fn done(repeat: bool, summary: String, readback: Value, output: Value) -> Action
 #[derive(Clone, Debug)]
 pub(crate) struct User {
     pub(crate) id: String,
-    upn: String,
+    pub(crate) upn: String,
     raw: Value,
 }
 
@@ -375,6 +382,12 @@ async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDon
         &methods.iter().map(method_view).collect::<Vec<_>>(),
         &devices,
     );
+    if api.sweep.shared_access {
+        super::sweep::record(api, user, &mut output, calls).await;
+    }
+    if api.sweep.onedrive_handover {
+        super::onedrive::record(api, user, &mut output, calls).await;
+    }
     output["devices"] = devices
         .iter()
         .map(|d| {

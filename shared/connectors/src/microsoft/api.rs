@@ -23,6 +23,8 @@ pub struct Api {
     auth: Auth,
     /// The tenant's budgets (unpaced until the registry paces the connector).
     pub pace: OrgPace,
+    /// The tenant's shared-resource sweep (off until the registry says otherwise).
+    pub sweep: passage_core::SweepPolicy,
 }
 
 pub type Calls = Vec<CallRecord>;
@@ -78,6 +80,7 @@ impl Api {
             tenant_id: settings.tenant_id,
             http,
             pace: OrgPace::off(Provider::Microsoft),
+            sweep: passage_core::SweepPolicy::off(),
         }
     }
 

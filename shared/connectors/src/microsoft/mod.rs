@@ -12,8 +12,10 @@ pub(crate) mod api;
 pub(crate) mod auth;
 mod cloud;
 mod errors;
+mod onedrive;
 pub(crate) mod pace;
 mod sign_ins;
+mod sweep;
 
 use crate::pace::{OrgPace, PacePlan, Pacing};
 use api::Api;
@@ -73,6 +75,14 @@ impl MicrosoftConnector {
         self.api.pace = OrgPace::new(pacing, Provider::Microsoft, org.into(), plan);
         self
     }
+
+    /// Records and sweeps shared resources and hands OneDrive over as the tenant's sweep says
+    /// (off unless asked: it reads every shared mailbox, and needs Files.ReadWrite.All).
+    #[must_use]
+    pub fn sweeping(mut self, sweep: &passage_core::SweepPolicy) -> Self {
+        self.api.sweep = sweep.clone();
+        self
+    }
 }
 
 /// The restore actions Microsoft 365 gives back (`actions/restore.rs`).
@@ -102,6 +112,8 @@ impl Connector for MicrosoftConnector {
                 | Action::SecureDevices
                 | Action::ConvertMailbox
                 | Action::RemoveLicenses
+                | Action::SweepSharedAccess
+                | Action::HandOverOneDrive
         ) || RESTORES.contains(&action)
     }
 

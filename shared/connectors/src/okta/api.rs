@@ -21,6 +21,8 @@ pub struct Api {
     auth: Auth,
     /// The org's budgets (unpaced until the registry paces the connector).
     pub pace: OrgPace,
+    /// Whether the snapshot records the leaver's admin roles (the tenant's sweep).
+    pub admin_roles: bool,
 }
 
 impl Api {
@@ -30,6 +32,7 @@ impl Api {
             settings,
             http,
             pace: OrgPace::off(Provider::Okta),
+            admin_roles: false,
         }
     }
 

@@ -4,6 +4,7 @@
 //! then reads back; a repeat delivery therefore changes nothing and is recorded as a repeat.
 
 mod actions;
+mod admin_roles;
 pub(crate) mod api;
 mod auth;
 mod errors;
@@ -43,6 +44,14 @@ impl OktaConnector {
         self.api.pace = OrgPace::new(pacing, Provider::Okta, org.into(), plan);
         self
     }
+
+    /// Records and removes the leaver's admin roles as the tenant's sweep says (off unless
+    /// asked: reading roles needs `okta.roles.read`, which an org may not have granted).
+    #[must_use]
+    pub fn sweeping(mut self, sweep: &passage_core::SweepPolicy) -> Self {
+        self.api.admin_roles = sweep.admin_roles;
+        self
+    }
 }
 
 #[async_trait]
@@ -64,6 +73,7 @@ impl Connector for OktaConnector {
                 | Action::UnassignApps
                 | Action::Reactivate
                 | Action::RestoreGroups
+                | Action::RemoveAdminRoles
         )
     }
 

@@ -58,6 +58,8 @@ const ALL: &[Action] = &[
     SecureDevices,
     ConvertMailbox,
     RemoveLicenses,
+    SweepSharedAccess,
+    HandOverOneDrive,
 ];
 
 const fn graph(
@@ -83,6 +85,15 @@ const fn graph(
 }
 
 pub(super) const TABLE: &[Permission] = &[
+    // The shared-resource sweep's OneDrive hand-over (only when the tenant's sweep has it on).
+    graph(
+        "Files.ReadWrite.All",
+        Some("75359482-378d-4052-8f01-80520e7db3cd"),
+        Access::Write,
+        &[HandOverOneDrive],
+        &["Sites.ReadWrite.All", "Sites.FullControl.All"],
+        "records the leaver's OneDrive sharing links, invites the manager to the drive and removes the links (only when sweep.onedrive_handover is on)",
+    ),
     graph(
         "User.Read.All",
         Some("df021288-bdef-4463-88db-98f22de89214"),
@@ -170,7 +181,7 @@ pub(super) const TABLE: &[Permission] = &[
         "GroupMember.ReadWrite.All",
         Some("dbaae8cf-10b5-4b86-a4a1-f871c94c6695"),
         Access::Write,
-        &[RemoveGroups],
+        &[RemoveGroups, SweepSharedAccess],
         &["Group.ReadWrite.All", "Directory.ReadWrite.All"],
         "removes assigned security and Microsoft 365 group memberships; role-assignable groups also need RoleManagement.ReadWrite.Directory",
     ),
@@ -204,7 +215,7 @@ pub(super) const TABLE: &[Permission] = &[
         name: "Exchange.ManageAsApp",
         id: Some("dc50a0fb-09a3-484d-be87-e023b12c6440"),
         access: Access::Write,
-        actions: &[RemoveGroups, ConvertMailbox],
+        actions: &[RemoveGroups, ConvertMailbox, SweepSharedAccess],
         also_satisfied_by: &[],
         privileged_only: false,
         console: EXCHANGE_CONSOLE,
@@ -216,7 +227,7 @@ pub(super) const TABLE: &[Permission] = &[
         name: "Exchange Administrator",
         id: Some(roles::EXCHANGE_ADMINISTRATOR),
         access: Access::Write,
-        actions: &[RemoveGroups, ConvertMailbox],
+        actions: &[RemoveGroups, ConvertMailbox, SweepSharedAccess],
         also_satisfied_by: &["Global Administrator"],
         privileged_only: false,
         console: ROLE_CONSOLE,
@@ -258,7 +269,9 @@ pub fn for_graph_call(method: &Method, path: &str) -> &'static Permission {
         } else {
             "MailboxSettings.ReadWrite"
         }
-    } else if has("/members/") || has("/memberOf") {
+    } else if has("/drive") {
+        "Files.ReadWrite.All"
+    } else if has("/members/") || has("/memberOf") || has("/owners") || has("/ownedObjects") {
         if read {
             "GroupMember.Read.All"
         } else {

@@ -191,6 +191,7 @@ pub fn actions_of(provider: Provider) -> &'static [Action] {
             Deactivate,
             ResetFactors,
             UnassignApps,
+            RemoveAdminRoles,
         ],
         Provider::Microsoft => &[
             Snapshot,
@@ -203,6 +204,8 @@ pub fn actions_of(provider: Provider) -> &'static [Action] {
             SecureDevices,
             ConvertMailbox,
             RemoveLicenses,
+            SweepSharedAccess,
+            HandOverOneDrive,
         ],
         Provider::Google => &[
             Snapshot,

@@ -20,6 +20,7 @@ const ALL: &[Action] = &[
     Deactivate,
     ResetFactors,
     UnassignApps,
+    RemoveAdminRoles,
 ];
 
 /// Every Okta action that changes something.
@@ -95,6 +96,20 @@ pub(super) const TABLE: &[Permission] = &[
         &[UnassignApps],
         &[],
         "removes direct app assignments",
+    ),
+    scope(
+        "okta.roles.read",
+        Access::Read,
+        &[Snapshot, RemoveAdminRoles],
+        &["okta.roles.manage"],
+        "records the leaver's admin roles in the snapshot (only when the tenant's sweep.admin_roles is on)",
+    ),
+    scope(
+        "okta.roles.manage",
+        Access::Write,
+        &[RemoveAdminRoles],
+        &[],
+        "removes the leaver's admin roles before any other lockout step",
     ),
     scope(
         "okta.logs.read",

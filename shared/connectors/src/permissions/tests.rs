@@ -203,6 +203,7 @@ fn full_policy() -> passage_core::TenantPolicy {
         ..GooglePolicy::default()
     });
     policy.jumpcloud = Some(JumpCloudPolicy::default());
+    policy.sweep = passage_core::SweepPolicy::default();
     policy
 }
 
@@ -224,6 +225,7 @@ fn a_full_policy_needs_every_grant_and_a_narrow_one_fewer() {
         devices: DeviceAction::None,
         ..MicrosoftPolicy::default()
     });
+    narrow.sweep = passage_core::SweepPolicy::off();
     let plan = passage_core::plan::build(&RunId::new("r"), &narrow, None).unwrap();
     let names: Vec<&str> = needed(Provider::Microsoft, &plan)
         .iter()

@@ -63,6 +63,9 @@ fn every_action() -> [Action; 20] {
             | Action::RestoreLicences
             | Action::RestoreMailbox
             | Action::ReactivateSeat => {}
+            // The shared-resource sweep's actions are not in the matrix yet: the emulators'
+            // endpoints for them keep no audit trail for it to compare.
+            Action::RemoveAdminRoles | Action::SweepSharedAccess | Action::HandOverOneDrive => {}
         }
     }
     let all = [

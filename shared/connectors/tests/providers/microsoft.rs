@@ -967,4 +967,110 @@ async fn a_released_licence_comes_back_only_where_a_seat_is_free() {
     assert!(!done.repeat);
     assert!(held(&ms));
     ms.shutdown().await;
+// ----- the shared-resource sweep (issue 17) --------------------------------------------------
+
+fn sweeping(ms: &MicrosoftEmulator) -> MicrosoftConnector {
+    secret_connector(ms).sweeping(&passage_core::SweepPolicy::default())
+}
+
+#[tokio::test]
+async fn the_snapshot_records_what_the_sweep_will_remove_in_a_shape_a_restore_can_reverse() {
+    let t = tenant().await;
+    let c = sweeping(&t.ms);
+    let mut prior = BTreeMap::new();
+    let snap = run(&c, Action::Snapshot, &mut prior).await;
+    let rights: Vec<&str> = snap.output["shared_access"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            assert_eq!(g["mailbox"], "support@example.com");
+            g["right"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(rights, ["FullAccess", "SendAs", "SendOnBehalf"]);
+    let owned = snap.output["owned"].as_array().unwrap();
+    assert_eq!(owned[0]["type"], "group");
+    assert_eq!(owned[0]["id"], t.demo.owned_group_id.as_str());
+    assert_eq!(owned[1]["type"], "application");
+    assert_eq!(
+        snap.output["onedrive"]["permissions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let kinds: Vec<&str> = snap.output["access"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    for kind in ["shared_access", "ownership", "drive"] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    // Without the sweep, the snapshot reads none of it.
+    let plain = run(
+        &secret_connector(&t.ms),
+        Action::Snapshot,
+        &mut BTreeMap::new(),
+    )
+    .await;
+    assert!(plain.output.get("shared_access").is_none());
+    t.ms.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_group_whose_last_owner_leaves_without_a_manager_is_reported_with_who_must_act() {
+    let t = tenant().await;
+    let c = sweeping(&t.ms);
+    let report = c
+        .execute(&request(
+            Action::SweepSharedAccess,
+            DEMO_LEAVER,
+            None,
+            &BTreeMap::new(),
+        ))
+        .await;
+    let done = report.outcome.done().unwrap();
+    // The mailbox rights go regardless; the group stays with its only owner.
+    assert!(
+        t.ms.mailbox_grants("support@example.com", DEMO_LEAVER)
+            .is_empty()
+    );
+    assert_eq!(t.ms.group_owners(&t.demo.owned_group_id), vec![DEMO_LEAVER]);
+    let said = done.output["access"].as_array().unwrap();
+    let group = said
+        .iter()
+        .find(|s| s["id"] == format!("group:{}", t.demo.owned_group_id))
+        .unwrap();
+    assert_eq!(group["state"], "remains");
+    assert!(
+        group["reason"]
+            .as_str()
+            .unwrap()
+            .contains("administrator must name a new owner")
+    );
+    t.ms.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_sweep_repeats_as_a_no_op_and_the_onedrive_hand_over_is_idempotent() {
+    let t = tenant().await;
+    let c = sweeping(&t.ms);
+    let mut prior = BTreeMap::new();
+    let first = run(&c, Action::SweepSharedAccess, &mut prior).await;
+    assert!(!first.repeat);
+    assert_eq!(
+        t.ms.group_owners(&t.demo.owned_group_id),
+        vec![DEMO_MANAGER]
+    );
+    let again = run(&c, Action::SweepSharedAccess, &mut prior).await;
+    assert!(again.repeat, "{}", again.summary);
+    let handed = run(&c, Action::HandOverOneDrive, &mut prior).await;
+    assert_eq!(handed.output["removed_links"].as_array().unwrap().len(), 2);
+    assert_eq!(handed.output["retention_days"], 30);
+    let twice = run(&c, Action::HandOverOneDrive, &mut prior).await;
+    assert!(twice.repeat);
+    t.ms.shutdown().await;
 }

@@ -240,3 +240,93 @@ async fn unpaged_lists_are_read_without_a_page_size() {
     assert!(report.calls.iter().all(|c| c.status == 200));
     okta.shutdown().await;
 }
+
+// ----- the shared-resource sweep (issue 17) --------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_roles_are_recorded_then_removed_and_a_repeat_changes_nothing() {
+    let okta = OktaEmulator::start(OktaConfig::default()).await.unwrap();
+    passage_sandbox::demo_seed(&okta);
+    // The org's super administrator is someone else, and stays so.
+    let john = okta.user("john.smith@example.com").unwrap().id;
+    let held = okta.admin_roles(&john);
+    assert_eq!(held, vec!["SUPER_ADMIN"]);
+    let connector = OktaConnector::new(
+        OktaSettings {
+            org_url: url::Url::parse(&okta.base_url()).unwrap(),
+            credentials: OktaCredentials::ApiToken(Secret::new(okta.api_token())),
+        },
+        passage_connectors::http::client(),
+    )
+    .sweeping(&passage_core::SweepPolicy::default());
+    let snapshot = connector
+        .execute(&request(Action::Snapshot, &BTreeMap::new()))
+        .await
+        .outcome
+        .done()
+        .unwrap();
+    let roles = snapshot.output["admin_roles"].as_array().unwrap();
+    assert_eq!(roles.len(), 1);
+    assert_eq!(roles[0]["type"], "APP_ADMIN");
+    let access = snapshot.output["access"].as_array().unwrap();
+    assert!(
+        access
+            .iter()
+            .any(|a| a["kind"] == "admin_role" && a["id"] == roles[0]["id"])
+    );
+
+    let removed = connector
+        .execute(&request(Action::RemoveAdminRoles, &BTreeMap::new()))
+        .await
+        .outcome
+        .done()
+        .unwrap();
+    assert!(!removed.repeat);
+    assert!(okta.admin_roles(DEMO_LEAVER).is_empty());
+    let again = connector
+        .execute(&request(Action::RemoveAdminRoles, &BTreeMap::new()))
+        .await
+        .outcome
+        .done()
+        .unwrap();
+    assert!(again.repeat);
+    assert_eq!(okta.admin_roles(&john), vec!["SUPER_ADMIN"]);
+    okta.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_orgs_last_super_admin_role_is_reported_with_who_must_act() {
+    let okta = OktaEmulator::start(OktaConfig::default()).await.unwrap();
+    okta.seed_user(passage_sandbox::okta::SeedUser::new(
+        DEMO_LEAVER,
+        "Jane",
+        "Doe",
+    ));
+    okta.seed_admin_role(DEMO_LEAVER, "SUPER_ADMIN");
+    okta.seed_admin_role(DEMO_LEAVER, "ORG_ADMIN");
+    let connector = OktaConnector::new(
+        OktaSettings {
+            org_url: url::Url::parse(&okta.base_url()).unwrap(),
+            credentials: OktaCredentials::ApiToken(Secret::new(okta.api_token())),
+        },
+        passage_connectors::http::client(),
+    )
+    .sweeping(&passage_core::SweepPolicy::default());
+    let done = connector
+        .execute(&request(Action::RemoveAdminRoles, &BTreeMap::new()))
+        .await
+        .outcome
+        .done()
+        .unwrap();
+    assert_eq!(okta.admin_roles(DEMO_LEAVER), vec!["SUPER_ADMIN"]);
+    let said = done.output["access"].as_array().unwrap();
+    assert_eq!(said.len(), 1);
+    assert_eq!(said[0]["state"], "remains");
+    assert!(
+        said[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("super administrator")
+    );
+    okta.shutdown().await;
+}

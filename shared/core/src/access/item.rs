@@ -19,6 +19,17 @@ pub enum ItemKind {
     Device,
     Forwarding,
     Delegation,
+    // ----- the shared-resource sweep (issue 17)
+    /// An administrator role the leaver holds (Okta, JumpCloud).
+    AdminRole,
+    /// A grant the leaver holds on a resource someone else owns (a shared mailbox's
+    /// FullAccess, SendAs or SendOnBehalf).
+    SharedAccess,
+    /// A resource the leaver owns (a group, a registered app): handed to the manager, or
+    /// reported with who must act.
+    Ownership,
+    /// The leaver's OneDrive: handed to the manager, its sharing links removed.
+    Drive,
 }
 
 impl ItemKind {
@@ -33,6 +44,10 @@ impl ItemKind {
             ItemKind::Device => "device",
             ItemKind::Forwarding => "forwarding",
             ItemKind::Delegation => "delegation",
+            ItemKind::AdminRole => "admin_role",
+            ItemKind::SharedAccess => "shared_access",
+            ItemKind::Ownership => "ownership",
+            ItemKind::Drive => "drive",
         }
     }
 
@@ -48,6 +63,9 @@ impl ItemKind {
             ItemKind::Licence => &[Action::RemoveLicenses],
             ItemKind::Device => &[Action::SecureDevices, Action::ReturnDevices],
             ItemKind::Forwarding | ItemKind::Delegation => &[],
+            ItemKind::AdminRole => &[Action::RemoveAdminRoles],
+            ItemKind::SharedAccess | ItemKind::Ownership => &[Action::SweepSharedAccess],
+            ItemKind::Drive => &[Action::HandOverOneDrive],
         }
     }
 }

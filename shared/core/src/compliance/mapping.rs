@@ -171,6 +171,13 @@ impl Measure {
             | Action::RestoreLicences
             | Action::RestoreMailbox
             | Action::ReactivateSeat => Measure::Regrant,
+            // The shared-resource sweep (issue 17; research: controls.md, "Remove group
+            // memberships"): admin roles and grants on others' resources are role
+            // entitlements removed (CC6.3, A.5.18, A.8.2 where privileged); the OneDrive
+            // hand-over keeps the leaver's work product, like the Drive transfer, and removes
+            // nothing from the leaver.
+            Action::RemoveAdminRoles | Action::SweepSharedAccess => Measure::RemoveGroups,
+            Action::HandOverOneDrive => Measure::TransferData,
         }
     }
 }

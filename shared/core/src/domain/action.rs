@@ -107,6 +107,17 @@ pub enum Action {
     RestoreMailbox,
     /// Switch a SaaS seat that was only deactivated back on.
     ReactivateSeat,
+    // ----- the shared-resource sweep (issue 17): what the leaver holds on others' resources.
+    /// Take away the leaver's administrator roles, before any other lockout step, so no
+    /// privileged session or console outlives the cut. Each role is recorded first.
+    RemoveAdminRoles,
+    /// Take the leaver off resources other people own (shared mailbox permissions) and hand
+    /// what the leaver owns (groups) to the manager, so nothing is left ownerless; what no API
+    /// can change (registered apps) is reported with who must act.
+    SweepSharedAccess,
+    /// Give the manager access to the leaver's OneDrive and remove its sharing links, before
+    /// the licence goes (the drive is deleted after the licence's retention window).
+    HandOverOneDrive,
 }
 
 impl Action {
@@ -138,6 +149,9 @@ impl Action {
             Action::RestoreLicences => "restore_licences",
             Action::RestoreMailbox => "restore_mailbox",
             Action::ReactivateSeat => "reactivate_seat",
+            Action::RemoveAdminRoles => "remove_admin_roles",
+            Action::SweepSharedAccess => "sweep_shared_access",
+            Action::HandOverOneDrive => "hand_over_onedrive",
         }
     }
 
@@ -174,6 +188,13 @@ impl Action {
                 "restore the mailbox type, forwarding and auto-reply (restore)"
             }
             Action::ReactivateSeat => "re-enable the app account (restore)",
+            Action::RemoveAdminRoles => "remove administrator roles (first, recorded)",
+            Action::SweepSharedAccess => {
+                "remove access to shared resources and hand owned ones to the manager"
+            }
+            Action::HandOverOneDrive => {
+                "give the manager the OneDrive and remove its sharing links"
+            }
         }
     }
 }

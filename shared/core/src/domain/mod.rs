@@ -38,7 +38,7 @@ pub use subject::{Manager, Subject};
 pub use tenant::{
     DeviceAction, DisableMode, EarlyPolicy, GooglePolicy, GuardPolicy, HrWebhook, HumanPolicy,
     JumpCloudPolicy, LocationPolicy, MicrosoftPolicy, OktaPolicy, RetryPolicy, SlaClock, SlaPolicy,
-    TenantPolicy,
+    SweepPolicy, TenantPolicy,
 };
 
 #[cfg(test)]

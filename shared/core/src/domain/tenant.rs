@@ -48,6 +48,65 @@ pub struct TenantPolicy {
     /// The go-live guard: more terminations than this within its window hold new runs until
     /// an operator approves them, so an HR mistake cannot lock out a department. `None` is off.
     pub guard: Option<GuardPolicy>,
+    /// The shared-resource sweep: admin roles, grants on others' resources, owned resources,
+    /// the OneDrive hand-over. On by default.
+    pub sweep: SweepPolicy,
+}
+
+/// What the shared-resource sweep does (`[tenants.sweep]`). Each part is on unless the tenant
+/// turns it off: each only removes what the leaver holds and records it first, and hands
+/// what the leaver owns to the manager rather than deleting it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepPolicy {
+    /// Remove Okta and JumpCloud administrator roles first.
+    #[serde(default = "yes")]
+    pub admin_roles: bool,
+    /// Microsoft: shared mailbox grants removed, owned groups handed to the manager, owned
+    /// app registrations reported.
+    #[serde(default = "yes")]
+    pub shared_access: bool,
+    /// Microsoft: OneDrive handed to the manager and its sharing links removed before the
+    /// licence goes.
+    #[serde(default = "yes")]
+    pub onedrive_handover: bool,
+    /// Days the tenant keeps a deleted user's OneDrive (the SharePoint admin centre's
+    /// retention setting, 30 by default), recorded with the hand-over so the evidence says
+    /// until when the manager can copy the files.
+    #[serde(default = "default_onedrive_retention")]
+    pub onedrive_retention_days: u32,
+    /// Whether the sweep's steps hold the closure gate.
+    #[serde(default = "yes")]
+    pub critical: bool,
+}
+
+fn default_onedrive_retention() -> u32 {
+    30
+}
+
+impl SweepPolicy {
+    /// No sweep at all: the policy tests and rehearsals start from ([`TenantPolicy::new`]);
+    /// a tenant configured in passage.toml has the sweep on unless it says otherwise.
+    pub fn off() -> Self {
+        Self {
+            admin_roles: false,
+            shared_access: false,
+            onedrive_handover: false,
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for SweepPolicy {
+    fn default() -> Self {
+        Self {
+            admin_roles: true,
+            shared_access: true,
+            onedrive_handover: true,
+            onedrive_retention_days: default_onedrive_retention(),
+            critical: true,
+        }
+    }
 }
 
 /// At most `max_terminations` runs may start within `window` without an operator's approval.
@@ -329,7 +388,7 @@ fn default_lock() -> DeviceAction {
 
 impl TenantPolicy {
     /// A policy with sensible defaults (Okta only), for tests and the demo. The go-live guard
-    /// is off here, so load tests and rehearsals run unheld; a tenant configured in
+    /// and the shared-resource sweep are off here, so load tests and rehearsals run unheld; a tenant configured in
     /// passage.toml has it on unless it says otherwise.
     pub fn new(id: impl Into<String>) -> Self {
         let id = TenantId::new(id);
@@ -361,6 +420,7 @@ impl TenantPolicy {
             sla: SlaPolicy::default(),
             sign_in_watch: crate::domain::SignInWatchPolicy::default(),
             guard: None,
+            sweep: SweepPolicy::off(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The one table of what undoes what: for each kind of change a leaver run records, the
-//! restore action that gives it back, or why nothing can. A new kind of recorded item (a
-//! shared-mailbox grant, an owned group, an admin role) is one more arm here.
+//! restore action that gives it back, or why nothing can. A new kind of recorded item is one
+//! more arm here.
 
 use crate::access::ItemKind;
 use crate::domain::{Action, Provider};
@@ -80,6 +80,26 @@ pub fn reversal(provider: Provider, taken: Taken) -> Option<Reversal> {
                  enrols again, a locked one is unlocked at the device",
             ),
             (ItemKind::Forwarding | ItemKind::Delegation, _) => return None,
+            // The shared-resource sweep: what the leaver held on others' resources is theirs
+            // to give again, so a restore lists it (from the original snapshot) rather than
+            // re-granting it unasked.
+            (ItemKind::AdminRole, _) => Cannot(
+                "administrator roles are not given back automatically: privileges are \
+                 re-granted by an administrator after review (the roles held are in the \
+                 original bundle's snapshot)",
+            ),
+            (ItemKind::SharedAccess, _) => Cannot(
+                "rights on other people's mailboxes are granted again by those mailboxes' \
+                 owners (the rights held are in the original bundle's snapshot)",
+            ),
+            (ItemKind::Ownership, _) => Cannot(
+                "ownership was handed to the manager, who now owns the group and adds the \
+                 person back as an owner if wanted",
+            ),
+            (ItemKind::Drive, _) => Cannot(
+                "a removed sharing link cannot come back with its old address; the person \
+                 shares again, and the manager gives up the OneDrive access when done",
+            ),
         },
     })
 }

@@ -301,3 +301,36 @@ fn the_restore_steps_reactivate_first_and_licence_before_the_mailbox() {
     assert_eq!(mailbox.input["items"].as_array().unwrap().len(), 2);
     assert_eq!(mailbox.input["snapshot"]["user_id"], "u1");
 }
+
+#[test]
+fn what_the_sweep_took_from_others_resources_is_listed_for_its_owners_not_regranted() {
+    use crate::access::ItemKind;
+    use reversal::{Reversal, Taken, reversal};
+    for (provider, kind, action) in [
+        (
+            Provider::Okta,
+            ItemKind::AdminRole,
+            Action::RemoveAdminRoles,
+        ),
+        (
+            Provider::Microsoft,
+            ItemKind::SharedAccess,
+            Action::SweepSharedAccess,
+        ),
+        (
+            Provider::Microsoft,
+            ItemKind::Ownership,
+            Action::SweepSharedAccess,
+        ),
+        (
+            Provider::Microsoft,
+            ItemKind::Drive,
+            Action::HandOverOneDrive,
+        ),
+    ] {
+        match reversal(provider, Taken::Access(kind, action)) {
+            Some(Reversal::Cannot(why)) => assert!(!why.is_empty()),
+            other => panic!("{kind:?}: {other:?}"),
+        }
+    }
+}
