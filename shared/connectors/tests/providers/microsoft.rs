@@ -967,6 +967,8 @@ async fn a_released_licence_comes_back_only_where_a_seat_is_free() {
     assert!(!done.repeat);
     assert!(held(&ms));
     ms.shutdown().await;
+}
+
 // ----- the shared-resource sweep (issue 17) --------------------------------------------------
 
 fn sweeping(ms: &MicrosoftEmulator) -> MicrosoftConnector {
