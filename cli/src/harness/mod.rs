@@ -502,9 +502,12 @@ pub async fn accept_what_stays(engine: &Engine, run: &Run) -> Result<Vec<AccessI
     };
     let mut accepted = Vec::new();
     for item in graded.into_iter().filter(|i| keys.contains(&i.key)) {
-        let reason = match item.grade {
-            Grade::Pending => {
+        let reason = match (item.grade, item.kind) {
+            (Grade::Pending, _) => {
                 "the device is back at the IT desk; the command completes when it next connects"
+            }
+            (_, access::ItemKind::Ownership) => {
+                "the app's owning team takes over its registration: ticket IT-4712 to the platform team"
             }
             _ => {
                 "owned outside Passage (AD or a dynamic rule): ticket IT-4711 to the directory team"
