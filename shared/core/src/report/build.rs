@@ -76,9 +76,12 @@ impl PeriodReport {
 }
 
 pub fn build_report(input: &ReportInput<'_>) -> PeriodReport {
+    // A restore run (a rehire, a rescinded termination) gives access back: it is no leaver,
+    // so it is neither counted nor graded here; its bundle stays in the chain.
     let in_period: Vec<&RunRecord> = input
         .runs
         .iter()
+        .filter(|r| !matches!(r.run.source, crate::domain::RunSource::Restore(_)))
         .filter(|r| input.period.contains(termination_date(&r.run)))
         .collect();
     let mut leavers: Vec<LeaverRow> = in_period

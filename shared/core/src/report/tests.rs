@@ -442,3 +442,37 @@ fn the_oscal_document_validates_against_nists_schema() {
         .remove("metadata");
     assert!(!schema.is_valid(&broken));
 }
+
+#[test]
+fn a_restore_run_is_no_leaver_of_the_period() {
+    let mut runs = sample_runs();
+    let before = build_report(&input(
+        &runs,
+        &HrTerminations::Unavailable {
+            reason: "none".into(),
+        },
+        SlaPolicy::default(),
+    ));
+    let mut rehire = runs[0].clone();
+    rehire.run.id = RunId::new("run_rehire");
+    rehire.run.source = RunSource::Restore(Box::new(crate::domain::RestoreOrigin {
+        actor: "ann".into(),
+        received_at: rehire.run.created_at,
+        note: None,
+        original_run: runs[0].run.id.clone(),
+        original_sequence: 1,
+        original_manifest_sha256: "a".repeat(64),
+        only: Vec::new(),
+        plan: crate::domain::RestorePlan::default(),
+    }));
+    runs.push(rehire);
+    let after = build_report(&input(
+        &runs,
+        &HrTerminations::Unavailable {
+            reason: "none".into(),
+        },
+        SlaPolicy::default(),
+    ));
+    assert_eq!(after.population, before.population);
+    assert!(after.leavers.iter().all(|l| l.run_id != "run_rehire"));
+}
