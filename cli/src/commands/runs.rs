@@ -173,6 +173,25 @@ fn print_header(run: &Run) {
             ),
         ]);
     }
+    if let passage_core::RunSource::Restore(origin) = &run.source {
+        t.add_row(vec![
+            "restores".into(),
+            format!(
+                "{} (bundle #{}), asked by {}: {} item(s) to give back, {} that cannot come back",
+                origin.original_run,
+                origin.original_sequence,
+                origin.actor,
+                origin.plan.items.len(),
+                origin.plan.not_restorable.len()
+            ),
+        ]);
+        for n in &origin.plan.not_restorable {
+            t.add_row(vec![
+                "  not restored".into(),
+                format!("{}: {}", n.key, n.why),
+            ]);
+        }
+    }
     if let Some(b) = &run.bundle {
         t.add_row(vec![
             "bundle".into(),
