@@ -154,6 +154,19 @@ impl World {
 }
 
 /// The runs every journey starts from.
+impl World {
+    /// The tenant's audit log as the store holds it.
+    async fn audit(&self, tenant: &str) -> Vec<passage_core::ports::AuditEvent> {
+        self.system
+            .engine
+            .ports()
+            .audit
+            .audit_events(&TenantId::new(tenant), None)
+            .await
+            .unwrap()
+    }
+}
+
 struct Runs {
     devices: RunId,
     ghost: RunId,
@@ -686,14 +699,7 @@ async fn scoped_operator_reaches_nothing_of_another_client(console: &Console, w:
             .unwrap();
         assert_eq!(resp.status().as_u16(), 404, "{path}");
     }
-    let audit = w
-        .system
-        .engine
-        .ports()
-        .audit
-        .audit_events(&TenantId::new("globex"), None)
-        .await
-        .unwrap();
+    let audit = w.audit("globex").await;
     assert!(audit.iter().all(|e| e.kind != "link.issued"), "{audit:?}");
     assert_eq!(
         w.system
@@ -806,14 +812,7 @@ async fn all_tenants_operator_sees_both_and_issues_a_link(console: &Console, w: 
         .find(|t| t.starts_with(&format!("/v1/bundles/globex/{}", r.globex)))
         .unwrap_or_else(|| panic!("no link on the page:\n{text}"))
         .to_owned();
-    let audit = w
-        .system
-        .engine
-        .ports()
-        .audit
-        .audit_events(&TenantId::new("globex"), None)
-        .await
-        .unwrap();
+    let audit = w.audit("globex").await;
     let issued = audit
         .iter()
         .find(|e| e.kind == "link.issued" && e.detail["scope"] == "run")
@@ -850,14 +849,7 @@ async fn all_tenants_operator_sees_both_and_issues_a_link(console: &Console, w: 
         .await
         .unwrap();
     assert_eq!(fetched.status().as_u16(), 200);
-    let audit = w
-        .system
-        .engine
-        .ports()
-        .audit
-        .audit_events(&TenantId::new("globex"), None)
-        .await
-        .unwrap();
+    let audit = w.audit("globex").await;
     assert_eq!(
         audit
             .iter()
@@ -940,14 +932,7 @@ async fn period_link(console: &Console, w: &World) {
         text.contains("Done: period link for 1 leavers: /v1/periods/globex/"),
         "{text}"
     );
-    let audit = w
-        .system
-        .engine
-        .ports()
-        .audit
-        .audit_events(&TenantId::new("globex"), None)
-        .await
-        .unwrap();
+    let audit = w.audit("globex").await;
     let period = audit
         .iter()
         .find(|e| e.kind == "link.issued" && e.detail["scope"] == "period")
