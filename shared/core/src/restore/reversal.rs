@@ -63,7 +63,12 @@ pub fn reversal(provider: Provider, taken: Taken) -> Option<Reversal> {
             (ItemKind::App, Action::Deactivate) => Cannot(
                 "deprovisioned by Okta's deactivation; the app's account was removed downstream",
             ),
-            (ItemKind::App, _) => By(Action::RestoreApps),
+            // No connector re-assigns apps yet: planning a step that would fail would hold the
+            // restore on an action nobody can take.
+            (ItemKind::App, _) => Cannot(
+                "re-assigning apps is not automated yet: the apps the run unassigned are in the \
+                 original bundle's snapshot; assign them again in the provider's console",
+            ),
             (ItemKind::Licence, _) => By(Action::RestoreLicences),
             (ItemKind::Session, _) => {
                 Cannot("an ended session is not revived; the person signs in again")

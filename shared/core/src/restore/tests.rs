@@ -334,3 +334,16 @@ fn what_the_sweep_took_from_others_resources_is_listed_for_its_owners_not_regran
         }
     }
 }
+
+#[test]
+fn an_unassigned_app_is_listed_until_a_connector_can_assign_it_again() {
+    use crate::access::ItemKind;
+    use reversal::{Reversal, Taken, reversal};
+    assert!(matches!(
+        reversal(
+            Provider::Okta,
+            Taken::Access(ItemKind::App, Action::UnassignApps)
+        ),
+        Some(Reversal::Cannot(_))
+    ));
+}
