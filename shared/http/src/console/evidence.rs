@@ -91,7 +91,9 @@ fn row(run: &Run, verified: &Verified) -> Markup {
             td { (sequence) }
             td { @if let Some(t) = run.closed_at { (layout::at(t)) } }
             td { @match verified {
-                Verified::Matches => { (layout::state_badge("verified")) " the stored manifest matches the chain" }
+                // Only the manifest's digest is compared here; the signature and every file are
+                // `passage verify`'s to check, so the badge does not say "verified".
+                Verified::Matches => { (layout::state_badge("sealed")) " the stored manifest matches the chain (signature and files: `passage verify`)" }
                 Verified::Differs => { (layout::state_badge("failed")) " the stored manifest differs from the chain" }
                 Verified::Missing => { (layout::state_badge("failed")) " no manifest is stored" }
                 Verified::Unreadable(e) => { (layout::state_badge("failed")) " unreadable: " (e) }

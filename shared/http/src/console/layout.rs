@@ -117,7 +117,7 @@ pub(crate) fn state_badge(state: &str) -> Markup {
     let class = match state {
         "blocked" | "failed" | "past SLA" => "bad",
         "held" | "awaiting" | "scheduled" | "retry_wait" => "wait",
-        "closed" | "verified" | "waived" | "not_applicable" => "good",
+        "closed" | "verified" | "sealed" | "waived" | "not_applicable" => "good",
         _ => "neutral",
     };
     html! { span class={"badge " (class)} { (state) } }
