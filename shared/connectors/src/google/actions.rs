@@ -744,10 +744,21 @@ async fn set_auto_reply(api: &Api, user: &User, calls: &mut Calls) -> Outcome {
 // ----- account -------------------------------------------------------------------------------
 
 async fn suspend(api: &Api, user: &User, calls: &mut Calls) -> Outcome {
-    if user.suspended {
+    set_suspended(api, user, true, calls).await
+}
+
+/// Suspends or unsuspends the user and reads the account back; a user already in that state
+/// is a repeat. One place for both directions: a leaver run suspends, a restore unsuspends.
+async fn set_suspended(api: &Api, user: &User, suspended: bool, calls: &mut Calls) -> Outcome {
+    let (done, state) = if suspended {
+        ("suspended", "suspended")
+    } else {
+        ("unsuspended", "not suspended")
+    };
+    if user.suspended == suspended {
         return Ok(ActionDone {
             repeat: true,
-            summary: "already suspended; nothing changed".into(),
+            summary: format!("already {state}; nothing changed"),
             readback: user_view(user),
             output: Value::Null,
         });
@@ -757,20 +768,20 @@ async fn suspend(api: &Api, user: &User, calls: &mut Calls) -> Outcome {
         directory(api, &["users", &user.id]),
         As::Admin,
         scopes::DIRECTORY_USER,
-        Some(&json!({"suspended": true})),
+        Some(&json!({ "suspended": suspended })),
         &[],
         calls,
     )
     .await?;
     let after = get_user(api, &user.id, calls).await?;
-    if !after.suspended {
-        return Err(mismatch(
-            "the user is not suspended after suspension".into(),
-        ));
+    if after.suspended != suspended {
+        return Err(mismatch(format!(
+            "the user is not {state} after the change"
+        )));
     }
     Ok(ActionDone {
         repeat: false,
-        summary: format!("suspended {}", after.email),
+        summary: format!("{done} {}", after.email),
         readback: user_view(&after),
         output: Value::Null,
     })

@@ -13,36 +13,7 @@ fn snapshot(req: &ActionRequest) -> Value {
 }
 
 pub(super) async fn reactivate(api: &Api, user: &User, calls: &mut Calls) -> Outcome {
-    if !user.suspended {
-        return Ok(ActionDone {
-            repeat: true,
-            summary: "not suspended; nothing changed".into(),
-            readback: user_view(user),
-            output: Value::Null,
-        });
-    }
-    api.call(
-        Method::PUT,
-        directory(api, &["users", &user.id]),
-        As::Admin,
-        scopes::DIRECTORY_USER,
-        Some(&json!({"suspended": false})),
-        &[],
-        calls,
-    )
-    .await?;
-    let after = get_user(api, &user.id, calls).await?;
-    if after.suspended {
-        return Err(mismatch(
-            "the user is still suspended after unsuspending".into(),
-        ));
-    }
-    Ok(ActionDone {
-        repeat: false,
-        summary: format!("unsuspended {}", after.email),
-        readback: user_view(&after),
-        output: Value::Null,
-    })
+    super::set_suspended(api, user, false, calls).await
 }
 
 pub(super) async fn restore_groups(
