@@ -31,6 +31,7 @@ mod errors;
 mod gate;
 mod model;
 mod oauth;
+mod oidc;
 mod pagination;
 mod render;
 mod roles;
@@ -165,6 +166,7 @@ impl OktaEmulator {
             bucket: MinuteWindow::new(),
             api_token,
             oauth: Mutex::new(oauth::AuthServer::new(&base_url)),
+            oidc: Mutex::new(oidc::SignInServer::new(&base_url)),
             base_url: base_url.clone(),
         });
         let timeline = Arc::clone(shared.knobs.timeline());
@@ -244,6 +246,26 @@ impl OktaEmulator {
         self.shared
             .oauth()
             .register(client_id, &key, scopes, require_dpop)
+    }
+
+    /// Registers (or replaces) an OpenID Connect web app: `client_id` signs people in with
+    /// `client_secret` (basic or post) and gets codes only at one of `redirect_uris`.
+    pub fn register_web_app(&self, client_id: &str, client_secret: &str, redirect_uris: &[String]) {
+        self.shared
+            .oidc()
+            .register(client_id, client_secret, redirect_uris);
+    }
+
+    /// Sets the password a user (by login) signs in with on the sign-in form; a user without
+    /// one cannot sign in.
+    pub fn set_password(&self, login: &str, password: &str) {
+        self.shared.oidc().set_password(login, password);
+    }
+
+    /// Signs later ID tokens with a key the key set does not publish (same `kid`), as a forged
+    /// token would be.
+    pub fn sign_id_tokens_with_unpublished_key(&self, on: bool) {
+        self.shared.oidc().sign_with_unpublished_key(on);
     }
 
     /// The DPoP nonce the token endpoint currently demands.

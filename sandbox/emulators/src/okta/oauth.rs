@@ -31,8 +31,8 @@
 //! Approximations: the token endpoint is outside the management API's
 //! rate-limit bucket and fault knobs; token grants are not written to the
 //! System Log; access tokens are HS256 JWTs the emulator recognises by value
-//! (Okta signs with RS256 keys published at `/oauth2/v1/keys`, which is not
-//! served); only one key per app; a DPoP header sent for an app that does not
+//! (Okta signs them with the RS256 keys published at `/oauth2/v1/keys`, which
+//! here publishes only the ID-token key of `oidc.rs`); only one key per app; a DPoP header sent for an app that does not
 //! require DPoP is ignored and a Bearer token issued.
 
 use std::collections::{BTreeSet, HashMap};
@@ -955,6 +955,9 @@ pub(crate) async fn token(
     let form: HashMap<String, String> = url::form_urlencoded::parse(&body)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
+    if form.get("grant_type").map(String::as_str) == Some("authorization_code") {
+        return crate::okta::oidc::exchange(&app, &headers, &form);
+    }
     let proofs: Vec<&str> = headers
         .get_all("dpop")
         .iter()

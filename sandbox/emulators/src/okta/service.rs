@@ -5,13 +5,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::post;
+use axum::routing::{get, post};
 
 use crate::common::counters::RequestCounters;
 use crate::common::knobs::Knobs;
 use crate::common::lock;
 use crate::common::ratelimit::MinuteWindow;
 use crate::okta::oauth::{self, AuthServer};
+use crate::okta::oidc::{self, SignInServer};
 use crate::okta::state::OktaState;
 use crate::okta::{gate, routes};
 
@@ -26,12 +27,19 @@ pub(crate) struct Shared {
     pub base_url: String,
     /// The org authorization server (service apps, access tokens, DPoP).
     pub oauth: Mutex<AuthServer>,
+    /// Sign-in for people (OpenID Connect web apps).
+    pub oidc: Mutex<SignInServer>,
 }
 
 impl Shared {
     /// Locks the authorization server, ignoring poisoning like `org()`.
     pub fn oauth(&self) -> MutexGuard<'_, AuthServer> {
         lock(&self.oauth)
+    }
+
+    /// Locks the sign-in server.
+    pub fn oidc(&self) -> MutexGuard<'_, SignInServer> {
+        lock(&self.oidc)
     }
 }
 
@@ -58,6 +66,12 @@ impl AppState {
 pub(crate) fn router(app: AppState) -> Router {
     let token = Router::new()
         .route(oauth::TOKEN_PATH, post(oauth::token))
+        .route("/.well-known/openid-configuration", get(oidc::discovery))
+        .route(
+            "/oauth2/v1/authorize",
+            get(oidc::authorize).post(oidc::submit),
+        )
+        .route("/oauth2/v1/keys", get(oidc::keys))
         .layer(middleware::from_fn_with_state(
             app.clone(),
             gate::token_gate,

@@ -49,6 +49,7 @@ mod okta_chaos;
 mod okta_factors_apps;
 mod okta_faults;
 mod okta_oauth;
+mod okta_oidc;
 mod okta_reads;
 mod okta_roles;
 mod support;
