@@ -16,7 +16,7 @@ use passage_core::ports::RunStore;
 use passage_core::secret::Secret;
 use passage_core::{GuardPolicy, HumanStepPolicy, RunId, RunState, StepState, TenantId};
 use passage_hris::WebhookSecret;
-use passage_http::{Operator, Operators};
+use passage_http::{OidcIdentity, OidcProvider, Operator, Operators};
 use passage_sandbox::okta::{DEMO_LEAVER, SeedUser};
 use passage_sandbox::{OktaConfig, OktaEmulator};
 use passage_server::System;
@@ -30,6 +30,14 @@ const ANN_PASSWORD: &str = "ann's long console password";
 const GHOST: &str = "ghost@example.com";
 const GLOBEX_LEAVER: &str = "gina@globex.example";
 const BURST: [&str; 2] = ["burst0@example.com", "burst1@example.com"];
+/// Olga signs in through acme's own Okta (OpenID Connect); Nora has an Okta account there but
+/// is no operator.
+const OLGA: &str = "olga@example.com";
+const NORA: &str = "nora@example.com";
+const IDP_PASSWORD: &str = "olga's okta password";
+const IDP: &str = "acme-okta";
+const IDP_CLIENT: &str = "passage-console";
+const IDP_SECRET: &str = "passage-console-client-secret";
 
 /// Two clients of an MSP: acme (every provider, devices, a go-live guard of two) and globex.
 struct World {
@@ -60,6 +68,10 @@ async fn world() -> World {
         if id == "acme" {
             for email in BURST {
                 okta.seed_user(SeedUser::new(email, "Burst", email));
+            }
+            for login in [OLGA, NORA] {
+                okta.seed_user(SeedUser::new(login, "Operator", login));
+                okta.set_password(login, IDP_PASSWORD);
             }
             others = Some(Others::start(&mut policy, &mut settings).await.unwrap());
             policy.okta.as_mut().unwrap().grants_critical = false;
@@ -94,8 +106,25 @@ async fn world() -> World {
     host.settings.operators = Operators::new(vec![
         Operator::new("ann", None, None, vec!["acme".into()]).with_password_hash(phc),
         Operator::new("msp", Some(&Secret::new(MSP_TOKEN)), None, vec!["*".into()]),
-    ]);
+        Operator::new("olga", None, None, vec!["acme".into()])
+            .with_oidc(IDP, OidcIdentity::Email(OLGA.into())),
+    ])
+    .with_oidc(vec![OidcProvider::new(
+        IDP,
+        oktas[0].base_url(),
+        IDP_CLIENT,
+        Secret::new(IDP_SECRET),
+        None,
+    )]);
     let running = host.start().await.unwrap();
+    oktas[0].register_web_app(
+        IDP_CLIENT,
+        IDP_SECRET,
+        &[format!(
+            "http://{}/console/sign-in/oidc/callback",
+            running.addr
+        )],
+    );
     World {
         system,
         base: format!("http://{}", running.addr),
@@ -444,6 +473,8 @@ async fn the_console_in_a_real_browser() {
     scoped_operator_reaches_nothing_of_another_client(&console, &w, &r).await;
     console.sign_out().await;
     all_tenants_operator_sees_both_and_issues_a_link(&console, &w, &r).await;
+    console.sign_out().await;
+    signed_in_through_the_tenants_own_identity_provider(&console, &w).await;
     eprintln!("console: every journey done in {:?}", started.elapsed());
 
     console.c.close().await.unwrap();
@@ -940,4 +971,112 @@ async fn period_link(console: &Console, w: &World) {
     assert_eq!(period.actor, "operator:msp");
     assert!(text.contains("Links issued and fetched"), "{text}");
     assert!(text.contains("link.issued"), "the issue is listed:\n{text}");
+}
+
+/// Olga signs in through acme's Okta (OpenID Connect, code flow with PKCE) and sees acme only.
+/// Refused, each with its reason: a wrong password and a suspended account (at the IdP), an
+/// Okta user who is no operator, an ID token signed with a key Okta does not publish, and an
+/// answer whose state is not this browser's sign-in.
+async fn signed_in_through_the_tenants_own_identity_provider(console: &Console, w: &World) {
+    let okta = &w._okta[0];
+    console.open("/console/sign-in").await;
+    console
+        .check_page("sign-in", &["Sign in with acme-okta", "With your password"])
+        .await;
+
+    console.idp_sign_in(OLGA, "not it").await;
+    assert!(console.main_text().await.contains("Unable to sign in"));
+    console.idp_sign_in(OLGA, IDP_PASSWORD).await;
+    console.until_text("/console", "Signed in as").await;
+    console
+        .check_page("home-oidc", &["Needs attention", GHOST])
+        .await;
+    let header = console.c.find(Locator::Css("header")).await.unwrap();
+    assert!(header.text().await.unwrap().contains("olga"));
+    assert!(!console.main_text().await.contains(GLOBEX_LEAVER));
+    console.open("/console/tenants").await;
+    assert!(!console.main_text().await.contains("globex"));
+    console.sign_out().await;
+
+    console.idp_sign_in(NORA, IDP_PASSWORD).await;
+    console
+        .until_text(
+            "/console/sign-in/oidc/callback",
+            "no operator of this deployment",
+        )
+        .await;
+    console
+        .check_page("sign-in-oidc-refused", &["nora@example.com", "acme-okta"])
+        .await;
+
+    okta.sign_id_tokens_with_unpublished_key(true);
+    console.idp_sign_in(OLGA, IDP_PASSWORD).await;
+    console
+        .until_text("/console/sign-in/oidc/callback", "does not verify")
+        .await;
+    okta.sign_id_tokens_with_unpublished_key(false);
+
+    // A flow started in this browser, answered with another state.
+    console.open("/console/sign-in/oidc/acme-okta").await;
+    console
+        .open("/console/sign-in/oidc/callback?code=stolen&state=not-this-one")
+        .await;
+    assert!(console.main_text().await.contains("its state differs"));
+    assert!(console.c.get_named_cookie("passage_console").await.is_err());
+
+    let olga = okta.user(OLGA).unwrap().id;
+    let r = w
+        .http
+        .post(format!(
+            "{}/api/v1/users/{olga}/lifecycle/suspend",
+            okta.base_url()
+        ))
+        .header("authorization", okta.authorization())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    console.idp_sign_in(OLGA, IDP_PASSWORD).await;
+    assert!(console.main_text().await.contains("Unable to sign in"));
+}
+
+impl Console {
+    /// From the sign-in page to the IdP's form, filled and sent.
+    async fn idp_sign_in(&self, login: &str, password: &str) {
+        self.open("/console/sign-in").await;
+        self.c
+            .find(Locator::LinkText("Sign in with acme-okta"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.c
+            .wait()
+            .for_element(Locator::Css("input[name='username']"))
+            .await
+            .unwrap();
+        self.submit("form", &[("username", login), ("password", password)])
+            .await;
+    }
+
+    /// Waits until the browser is at `path` and its page says `text`.
+    async fn until_text(&self, path: &str, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let url = self.c.current_url().await.unwrap();
+            let body = match self.c.find(Locator::Css("body")).await {
+                Ok(b) => b.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if url.path() == path && body.contains(text) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never at {path} saying {text:?}: at {url}, saying\n{body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }

@@ -132,7 +132,11 @@ fn section_problems(config: &Config) -> Vec<Problem> {
             note(format!("tenants[{}].hr_api", t.id), e);
         }
     }
-    if let Err(e) = crate::operators::operators(&config.operators, &config.tenants) {
+    let oidc = crate::operators::oidc_providers(&config.oidc).unwrap_or_else(|e| {
+        note("oidc".into(), e);
+        Vec::new()
+    });
+    if let Err(e) = crate::operators::operators(&config.operators, &config.tenants, &oidc) {
         note("operators".into(), e);
     }
     if let Some(table) = &config.notify

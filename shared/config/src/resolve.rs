@@ -2,7 +2,7 @@
 //! own module, every secret read and every value checked before anything starts.
 
 use crate::file::{Config, TenantConfig};
-use crate::operators::operators;
+use crate::operators::{oidc_providers, operators};
 use crate::policy::tenant_policy;
 use crate::providers::connection_settings;
 use crate::secrets::settings_from_table;
@@ -19,6 +19,8 @@ pub struct Resolved {
     pub hr_apis: HashMap<TenantId, passage_hrapi::HrSettings>,
     /// Operators as the HTTP API checks them (tokens kept only as hashes).
     pub operators: Vec<passage_http::Operator>,
+    /// The OpenID Connect providers operators sign in to the console with.
+    pub oidc: Vec<passage_http::OidcProvider>,
     /// Notice delivery settings (the SMTP relay).
     pub notify: passage_notify::NotifySettings,
 }
@@ -37,12 +39,14 @@ impl Config {
             connections: HashMap::new(),
             hr_apis: HashMap::new(),
             operators: Vec::new(),
+            oidc: Vec::new(),
             notify: passage_notify::NotifySettings::default(),
         };
         for t in &self.tenants {
             resolved.add_tenant(t)?;
         }
-        resolved.operators = operators(&self.operators, &self.tenants)?;
+        resolved.oidc = oidc_providers(&self.oidc)?;
+        resolved.operators = operators(&self.operators, &self.tenants, &resolved.oidc)?;
         if let Some(table) = &self.notify {
             resolved.notify = settings_from_table(table, "notify")?;
         }

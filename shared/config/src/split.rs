@@ -3,7 +3,7 @@
 //! is read and checked on its own, so a mistake in one tenant's configuration touches no other.
 
 use crate::file::Config;
-use crate::operators::operators_of_elsewhere;
+use crate::operators::{oidc_providers, operators_of_elsewhere};
 use crate::secrets::settings_from_table;
 use anyhow::{Context, Result, bail};
 use passage_connectors::ConnectionSettings;
@@ -26,9 +26,9 @@ pub struct Settings {
 /// with that id, and nothing else.
 pub fn resolve_tenant(text: &str, expected: &TenantId) -> Result<TenantParts> {
     let config = Config::parse(text)?;
-    if !config.operators.is_empty() || config.notify.is_some() {
+    if !config.operators.is_empty() || !config.oidc.is_empty() || config.notify.is_some() {
         bail!(
-            "a tenant's configuration holds its [[tenants]] table only (operators and [notify] belong in the settings)"
+            "a tenant's configuration holds its [[tenants]] table only (operators, [[oidc]] and [notify] belong in the settings)"
         );
     }
     match config.tenants.as_slice() {
@@ -59,8 +59,10 @@ pub fn resolve_settings(text: &str) -> Result<Settings> {
         Some(table) => settings_from_table(table, "notify")?,
         None => passage_notify::NotifySettings::default(),
     };
+    let oidc = oidc_providers(&config.oidc)?;
     Ok(Settings {
-        operators: passage_http::Operators::new(operators_of_elsewhere(&config.operators)?),
+        operators: passage_http::Operators::new(operators_of_elsewhere(&config.operators, &oidc)?)
+            .with_oidc(oidc),
         notify,
     })
 }

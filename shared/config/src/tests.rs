@@ -24,6 +24,8 @@ fn the_example_config_has_every_section() {
     assert!(t.human.as_ref().unwrap().device_return.is_some());
     assert!(t.sign_in_watch.is_some());
     assert_eq!(config.operators.len(), 2);
+    assert_eq!(config.oidc[0].name, "acme-okta");
+    assert!(config.operators[0].oidc.is_some());
     assert!(config.notify.is_some());
     assert!(t.retry.is_some());
 }
@@ -915,4 +917,61 @@ fn an_operator_may_have_only_a_console_password() {
         !format!("{:?}", r.operators).contains(&phc),
         "the hash is not printed"
     );
+}
+
+/// `[[oidc]]` and an operator's identity there: resolved, the secret kept out of prints, and
+/// every mistake refused with the key to fix.
+#[test]
+fn console_single_sign_on_resolves_and_refuses_what_cannot_work() {
+    let provider = |extra: &str| {
+        format!(
+            "[[tenants]]\nid = \"acme\"\n[[oidc]]\nname = \"acme-okta\"\nissuer = \"https://acme.okta.com\"\nclient_id = \"0oa1\"\nclient_secret = \"s3cret-value-of-the-client\"\n{extra}[[operators]]\nname = \"ann\"\noidc = {{ provider = \"acme-okta\", email = \"ann@acme.example\" }}\ntenants = [\"acme\"]\n"
+        )
+    };
+    let r = Config::parse(&provider("")).unwrap().resolve_all().unwrap();
+    assert_eq!(r.oidc[0].issuer, "https://acme.okta.com");
+    assert_eq!(r.operators[0].oidc_provider(), Some("acme-okta"));
+    assert!(!format!("{:?}", r.oidc).contains("s3cret-value"));
+
+    let refused = |text: String, needle: &str| {
+        let e = Config::parse(&text)
+            .and_then(|c| c.resolve_all())
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {text}"));
+        let e = format!("{e:#}");
+        assert!(e.contains(needle), "{needle:?} not in {e}");
+    };
+    refused(
+        provider("").replace("https://acme.okta.com", "http://acme.okta.com"),
+        "must be an https:// URL",
+    );
+    refused(
+        provider("redirect_url = \"https://passage.acme.example/console\"\n"),
+        "redirect_url must be",
+    );
+    refused(
+        provider("").replace("acme-okta\"\nissuer", "callback\"\nissuer"),
+        "not \"callback\"",
+    );
+    refused(
+        provider("").replace("provider = \"acme-okta\"", "provider = \"entra\""),
+        "is not an [[oidc]] provider",
+    );
+    refused(
+        provider("").replace(
+            "email = \"ann@acme.example\"",
+            "email = \"ann@acme.example\", subject = \"00u1\"",
+        ),
+        "exactly one of subject or email",
+    );
+    refused(
+        provider("").replace(
+            "[[oidc]]\nname = \"acme-okta\"",
+            "[[oidc]]\nname = \"acme okta\"",
+        ),
+        "a name is letters",
+    );
+    // On AWS the providers live in the settings text, never in a tenant's.
+    let settings = "[[oidc]]\nname = \"acme-okta\"\nissuer = \"https://acme.okta.com\"\nclient_id = \"0oa1\"\nclient_secret = \"x\"\n[[operators]]\nname = \"ann\"\noidc = { provider = \"acme-okta\", subject = \"00u1\" }\ntenants = [\"acme\"]\n";
+    assert!(crate::resolve_settings(settings).is_ok());
 }

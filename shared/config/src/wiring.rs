@@ -97,7 +97,7 @@ impl Resolved {
                 hr: Arc::new(passage_hrapi::HrRegistry::new(self.hr_apis)),
                 notifier: Arc::new(notifier),
             },
-            operators: passage_http::Operators::new(self.operators),
+            operators: passage_http::Operators::new(self.operators).with_oidc(self.oidc),
             reconcile,
         })
     }

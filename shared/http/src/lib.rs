@@ -47,6 +47,7 @@ pub use report::sample_body;
 
 /// An Argon2id PHC string for an operator's console password (`password_hash` in the config).
 pub use console::hash_password;
+pub use console::oidc::{CALLBACK_PATH as OIDC_CALLBACK_PATH, OidcIdentity, OidcProvider};
 
 /// Hands out a short-lived direct URL to one bundle file (an S3 presigned GET), so large
 /// files need not pass through the function.

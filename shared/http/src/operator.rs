@@ -4,6 +4,7 @@
 //! outside the scope answers exactly as a tenant that does not exist.
 
 use crate::ApiState;
+use crate::console::oidc::{OidcIdentity, OidcProvider};
 use crate::error::ApiError;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -36,6 +37,8 @@ pub struct Operator {
     /// An Argon2 PHC string: signs the operator in to the console.
     /// Kept as a secret so a Debug print shows no hash to attack offline.
     password_phc: Option<Secret>,
+    /// Who the operator is at a sign-in provider: (provider name, identity).
+    oidc: Option<(String, OidcIdentity)>,
 }
 
 impl Operator {
@@ -52,6 +55,7 @@ impl Operator {
             token_sha256: token.map(|t| Sha256::digest(t.expose().as_bytes()).into()),
             iam_principal,
             password_phc: None,
+            oidc: None,
         }
     }
 
@@ -60,6 +64,18 @@ impl Operator {
     pub fn with_password_hash(mut self, phc: impl Into<String>) -> Self {
         self.password_phc = Some(Secret::new(phc.into()));
         self
+    }
+
+    /// Lets the operator sign in to the console through the OpenID Connect provider named
+    /// `provider`, as `identity`.
+    pub fn with_oidc(mut self, provider: impl Into<String>, identity: OidcIdentity) -> Self {
+        self.oidc = Some((provider.into(), identity));
+        self
+    }
+
+    /// Whether the operator can sign in with something other than a bearer token or IAM.
+    pub fn oidc_provider(&self) -> Option<&str> {
+        self.oidc.as_ref().map(|(p, _)| p.as_str())
     }
 
     pub(crate) fn password_phc(&self) -> Option<&str> {
@@ -71,13 +87,39 @@ impl Operator {
     }
 }
 
-/// The operators of a deployment.
+/// The operators of a deployment, and the identity providers people among them sign in with.
 #[derive(Clone, Debug, Default)]
-pub struct Operators(Arc<Vec<Operator>>);
+pub struct Operators(Arc<Vec<Operator>>, Arc<Vec<OidcProvider>>);
 
 impl Operators {
     pub fn new(list: Vec<Operator>) -> Self {
-        Self(Arc::new(list))
+        Self(Arc::new(list), Arc::default())
+    }
+
+    /// The console offers sign-in through each of `providers`.
+    pub fn with_oidc(self, providers: Vec<OidcProvider>) -> Self {
+        Self(self.0, Arc::new(providers))
+    }
+
+    pub(crate) fn oidc_providers(&self) -> &[OidcProvider] {
+        &self.1
+    }
+
+    pub(crate) fn oidc_provider(&self, name: &str) -> Option<&OidcProvider> {
+        self.1.iter().find(|p| p.name == name)
+    }
+
+    /// The operator known at `provider` by an identity `matches` accepts.
+    pub(crate) fn by_oidc(
+        &self,
+        provider: &str,
+        matches: impl Fn(&OidcIdentity) -> bool,
+    ) -> Option<&Operator> {
+        self.0.iter().find(|op| {
+            op.oidc
+                .as_ref()
+                .is_some_and(|(p, id)| p == provider && matches(id))
+        })
     }
 
     pub(crate) fn by_token(&self, token: &str) -> Option<&Operator> {

@@ -27,6 +27,9 @@ pub struct Config {
     /// People and automations allowed to operate runs, each for the tenants listed.
     #[serde(default)]
     pub operators: Vec<OperatorConfig>,
+    /// OpenID Connect providers operators sign in to the console with.
+    #[serde(default)]
+    pub oidc: Vec<OidcConfig>,
     /// How reminders and escalations leave this deployment (the SMTP relay for email); its
     /// shape is `passage_notify::NotifySettings`.
     #[serde(default)]
@@ -48,8 +51,44 @@ pub struct OperatorConfig {
     /// web console with a password.
     #[serde(default)]
     pub password_hash: Option<String>,
+    /// Who the operator is at one of the `[[oidc]]` providers: signs them in to the console
+    /// with their organisation's account.
+    #[serde(default)]
+    pub oidc: Option<OperatorOidcConfig>,
     /// Tenant ids this operator may see and act on; `"*"` for all (an MSP's own staff).
     pub tenants: Vec<String>,
+}
+
+/// `oidc = { provider = "acme-okta", email = "ann@acme.example" }` (or `subject = "00u…"`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorOidcConfig {
+    pub provider: String,
+    /// The ID token's `sub`.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// An address the provider marks verified (`email_verified`).
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// One `[[oidc]]` provider: a web app registered at the organisation's identity provider.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// Shown as "Sign in with <name>" and named by operators' `oidc.provider`.
+    pub name: String,
+    /// The issuer, e.g. `https://acme.okta.com` or
+    /// `https://login.microsoftonline.com/<tenant id>/v2.0`.
+    pub issuer: String,
+    pub client_id: String,
+    /// A secret reference (`env:…`, `file:…`) or the secret itself.
+    pub client_secret: String,
+    /// The console's callback as registered at the provider
+    /// (`https://passage.example.com/console/sign-in/oidc/callback`); without it, the callback
+    /// on the host the browser used.
+    #[serde(default)]
+    pub redirect_url: Option<String>,
 }
 
 impl Config {

@@ -2,8 +2,9 @@
 //! behind the same scope checks) as the operator API. Every action is a plain HTML form that
 //! calls the engine method the API's handler calls, with the signed-in operator as actor.
 //!
-//! People sign in with a password (an Argon2 hash beside the operator in `passage.toml`) or by
-//! pasting their operator token; the session is a signed cookie, so the console works on
+//! People sign in through their organisation's identity provider (OpenID Connect, `[[oidc]]`),
+//! with a password (an Argon2 hash beside the operator in `passage.toml`) or by pasting their
+//! operator token; the session is a signed cookie, so the console works on
 //! Lambda, where no memory survives between requests.
 
 use crate::ApiState;
@@ -17,6 +18,7 @@ mod csrf;
 mod evidence;
 mod home;
 mod layout;
+pub(crate) mod oidc;
 mod run;
 mod runs;
 mod scope;
@@ -32,6 +34,8 @@ pub(crate) fn routes() -> Router<ApiState> {
         .route("/console/", get(home::page))
         .route("/console/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/console/sign-out", post(sign_in::sign_out))
+        .route(oidc::CALLBACK_PATH, get(oidc::callback))
+        .route("/console/sign-in/oidc/{provider}", get(oidc::start))
         .route("/console/runs", get(runs::page))
         .route("/console/tenants/{tenant}/runs/{run}", get(run::page))
         .route(

@@ -22,11 +22,20 @@ pub(crate) async fn form(State(state): State<ApiState>, headers: HeaderMap) -> R
             return Redirect::to("/console").into_response();
         }
     }
-    sign_in_page(StatusCode::OK, None)
+    sign_in_page(&state, StatusCode::OK, None)
 }
 
-fn sign_in_page(status: StatusCode, notice: Option<Notice>) -> Response {
+fn sign_in_page(state: &ApiState, status: StatusCode, notice: Option<Notice>) -> Response {
+    let providers = state.operators.oidc_providers();
     let content = html! {
+        @if !providers.is_empty() {
+            section.card aria-labelledby="with-idp" {
+                h2 #with-idp { "With your organisation's account" }
+                ul { @for p in providers {
+                    li { a.button href={"/console/sign-in/oidc/" (p.name)} { "Sign in with " (p.name) } }
+                } }
+            }
+        }
         div.grid {
             section.card aria-labelledby="with-password" {
                 h2 #with-password { "With your password" }
@@ -76,14 +85,14 @@ pub(crate) async fn submit(
 ) -> Response {
     if let Err(refusal) = csrf::same_origin(&headers) {
         let notice = Notice::Refused(refusal.message().into());
-        return sign_in_page(StatusCode::FORBIDDEN, Some(notice));
+        return sign_in_page(&state, StatusCode::FORBIDDEN, Some(notice));
     }
     let Some(key) = SessionKey::of(&state) else {
         let notice = Notice::Refused(
             "this deployment has no link key to sign console sessions with; set one and restart"
                 .into(),
         );
-        return sign_in_page(StatusCode::SERVICE_UNAVAILABLE, Some(notice));
+        return sign_in_page(&state, StatusCode::SERVICE_UNAVAILABLE, Some(notice));
     };
     let found = match f.method.as_str() {
         "token" => state.operators.by_token(f.token.trim()).cloned(),
@@ -94,7 +103,7 @@ pub(crate) async fn submit(
             "token" => "that token is not an operator token of this deployment".into(),
             _ => "the name and password do not match an operator with a password".into(),
         });
-        return sign_in_page(StatusCode::UNAUTHORIZED, Some(notice));
+        return sign_in_page(&state, StatusCode::UNAUTHORIZED, Some(notice));
     };
     let cookie = session::issue(&key, &op, jiff::Timestamp::now().as_second(), &headers);
     tracing::info!(operator = %op.name, method = %f.method, "console sign-in");
