@@ -202,11 +202,7 @@ pub(crate) async fn start(
     headers: HeaderMap,
 ) -> Response {
     let Some(key) = SessionKey::of(&state) else {
-        return refused(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "this deployment has no link key to sign console sessions with; set one and restart"
-                .into(),
-        );
+        return no_session_key();
     };
     let Some(p) = state.operators.oidc_provider(&name) else {
         return refused(
@@ -260,32 +256,19 @@ pub(crate) async fn start(
 }
 
 fn flow_cookie(key: &SessionKey, flow: &Flow, headers: &HeaderMap) -> String {
-    let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(flow).expect("flow serializes"));
-    let sig = URL_SAFE_NO_PAD.encode(key.mac("oidc flow", body.as_bytes()));
+    let sealed = key.seal("oidc flow", flow);
     let secure = if session::is_loopback(headers) {
         ""
     } else {
         "; Secure"
     };
     format!(
-        "{FLOW_COOKIE}={body}.{sig}; Max-Age={FLOW_LIFETIME_S}; Path={FLOW_PATH}; HttpOnly; SameSite=Lax{secure}"
+        "{FLOW_COOKIE}={sealed}; Max-Age={FLOW_LIFETIME_S}; Path={FLOW_PATH}; HttpOnly; SameSite=Lax{secure}"
     )
 }
 
 fn read_flow(key: &SessionKey, headers: &HeaderMap, now: i64) -> Option<Flow> {
-    let value = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(FLOW_COOKIE)?.strip_prefix('='))?;
-    let (body, sig) = value.split_once('.')?;
-    let presented = URL_SAFE_NO_PAD.decode(sig).ok()?;
-    let expected = key.mac("oidc flow", body.as_bytes());
-    if !bool::from(presented.ct_eq(&expected)) {
-        return None;
-    }
-    let flow: Flow = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()?;
+    let flow: Flow = key.open("oidc flow", session::cookie_value(headers, FLOW_COOKIE)?)?;
     (flow.exp > now).then_some(flow)
 }
 
@@ -309,11 +292,7 @@ pub(crate) async fn callback(
     Query(cb): Query<Callback>,
 ) -> Response {
     let Some(key) = SessionKey::of(&state) else {
-        return refused(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "this deployment has no link key to sign console sessions with; set one and restart"
-                .into(),
-        );
+        return no_session_key();
     };
     let now = jiff::Timestamp::now().as_second();
     let Some(flow) = read_flow(&key, &headers, now) else {
@@ -494,6 +473,13 @@ fn verify_id_token(token: &str, keys: &JwkSet, p: &OidcProvider) -> Result<IdCla
     jsonwebtoken::decode::<IdClaims>(token, &key, &v)
         .map(|d| d.claims)
         .map_err(|e| format!("the ID token does not verify: {e}"))
+}
+
+fn no_session_key() -> Response {
+    refused(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "this deployment has no link key to sign console sessions with; set one and restart".into(),
+    )
 }
 
 fn refused(status: StatusCode, why: String) -> Response {

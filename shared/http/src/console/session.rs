@@ -51,6 +51,28 @@ impl SessionKey {
         Some(Self(mac.finalize().into_bytes().to_vec()))
     }
 
+    /// `value` as JSON, base64url, with this key's MAC for `purpose`: what a cookie carries.
+    pub(crate) fn seal<T: Serialize>(&self, purpose: &str, value: &T) -> String {
+        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).expect("serializable"));
+        let sig = URL_SAFE_NO_PAD.encode(self.mac(purpose, body.as_bytes()));
+        format!("{body}.{sig}")
+    }
+
+    /// What [`SessionKey::seal`] sealed for `purpose`, if the MAC holds.
+    pub(crate) fn open<T: serde::de::DeserializeOwned>(
+        &self,
+        purpose: &str,
+        sealed: &str,
+    ) -> Option<T> {
+        let (body, sig) = sealed.split_once('.')?;
+        let presented = URL_SAFE_NO_PAD.decode(sig).ok()?;
+        let expected = self.mac(purpose, body.as_bytes());
+        if !bool::from(presented.ct_eq(&expected)) {
+            return None;
+        }
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()
+    }
+
     pub(crate) fn mac(&self, purpose: &str, data: &[u8]) -> Vec<u8> {
         let mut mac = HmacSha256::new_from_slice(&self.0).expect("any key length");
         mac.update(purpose.as_bytes());
@@ -82,9 +104,7 @@ pub(crate) fn issue(key: &SessionKey, op: &Operator, now: i64, headers: &HeaderM
         exp: now + LIFETIME_S,
         sid: hex::encode(sid),
     };
-    let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("claims serialize"));
-    let sig = URL_SAFE_NO_PAD.encode(key.mac("session", body.as_bytes()));
-    cookie(&format!("{body}.{sig}"), LIFETIME_S, headers)
+    cookie(&key.seal("session", &claims), LIFETIME_S, headers)
 }
 
 /// A cookie that ends the session.
@@ -111,6 +131,16 @@ pub(crate) fn is_loopback(headers: &HeaderMap) -> bool {
     matches!(name, "localhost" | "127.0.0.1" | "[::1]")
 }
 
+/// The value of the request's cookie `name`.
+pub(crate) fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
+}
+
 /// The session the request's cookie proves, if it is valid, unexpired and its operator still
 /// configured.
 pub(crate) fn read(
@@ -119,19 +149,7 @@ pub(crate) fn read(
     headers: &HeaderMap,
     now: i64,
 ) -> Option<Session> {
-    let value = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))?;
-    let (body, sig) = value.split_once('.')?;
-    let presented = URL_SAFE_NO_PAD.decode(sig).ok()?;
-    let expected = key.mac("session", body.as_bytes());
-    if !bool::from(presented.ct_eq(&expected)) {
-        return None;
-    }
-    let claims: Claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()?;
+    let claims: Claims = key.open("session", cookie_value(headers, COOKIE)?)?;
     if claims.exp < now {
         return None;
     }
