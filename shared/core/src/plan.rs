@@ -1269,6 +1269,40 @@ mod tests {
     }
 
     #[test]
+    fn the_mail_sweep_follows_passages_own_forward_and_precedes_the_licences() {
+        let steps = swept(DisableMode::Suspend);
+        assert_eq!(
+            step(&steps, "microsoft.sweep_mail_access").depends_on,
+            vec![
+                StepKey::new("microsoft.snapshot"),
+                StepKey::new("microsoft.forward_mail")
+            ]
+        );
+        assert!(
+            step(&steps, "microsoft.remove_licenses")
+                .depends_on
+                .contains(&StepKey::new("microsoft.sweep_mail_access"))
+        );
+        let mut broken = steps.clone();
+        let release = broken
+            .iter_mut()
+            .find(|s| s.key.as_str() == "microsoft.remove_licenses")
+            .unwrap();
+        release
+            .depends_on
+            .retain(|d| d.as_str() != "microsoft.sweep_mail_access");
+        assert!(matches!(validate(&broken), Err(PlanError::Ordering { .. })));
+        // Without a delegate there is no forward to wait for.
+        let mut policy = every_provider_policy(DisableMode::Suspend);
+        policy.sweep = crate::domain::SweepPolicy::default();
+        let alone = build(&RunId::new("r"), &policy, None).unwrap();
+        assert_eq!(
+            step(&alone, "microsoft.sweep_mail_access").depends_on,
+            vec![StepKey::new("microsoft.snapshot")]
+        );
+    }
+
+    #[test]
     fn no_delegate_no_onedrive_hand_over_and_no_sweep_when_off() {
         let mut policy = every_provider_policy(DisableMode::Suspend);
         policy.sweep = crate::domain::SweepPolicy::default();
@@ -1279,7 +1313,10 @@ mod tests {
         let off = build(&RunId::new("r"), &policy, None);
         assert!(off.unwrap().iter().all(|s| !matches!(
             s.action,
-            Action::RemoveAdminRoles | Action::SweepSharedAccess | Action::HandOverOneDrive
+            Action::RemoveAdminRoles
+                | Action::SweepSharedAccess
+                | Action::HandOverOneDrive
+                | Action::SweepMailAccess
         )));
     }
 }

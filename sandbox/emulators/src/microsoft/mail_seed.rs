@@ -6,18 +6,7 @@ use serde_json::{Value, json};
 
 use super::MicrosoftEmulator;
 use super::calendar::CalendarGrant;
-use super::model::RuleRecord;
-
-/// An inbox rule as a test reads it: who it forwards and redirects to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InboxRuleView {
-    pub id: String,
-    pub display_name: String,
-    /// Addresses under `forwardTo` and `forwardAsAttachmentTo`.
-    pub forward_to: Vec<String>,
-    /// Addresses under `redirectTo`.
-    pub redirect_to: Vec<String>,
-}
+use super::model::{RuleRecord, RuleView};
 
 /// A permission on a user's calendar as a test reads it (the "My Organization" entry left out).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,15 +19,6 @@ pub struct CalendarPermissionView {
 fn recipients(list: &[&str]) -> Value {
     list.iter()
         .map(|a| json!({"emailAddress": {"address": a, "name": a}}))
-        .collect()
-}
-
-fn addresses(actions: &Value, keys: &[&str]) -> Vec<String> {
-    keys.iter()
-        .filter_map(|k| actions[*k].as_array())
-        .flatten()
-        .filter_map(|r| r.pointer("/emailAddress/address").and_then(Value::as_str))
-        .map(str::to_owned)
         .collect()
 }
 
@@ -76,21 +56,9 @@ impl MicrosoftEmulator {
         Some(id)
     }
 
-    /// The inbox rules of `user`'s mailbox now.
-    pub fn inbox_rules(&self, user: &str) -> Vec<InboxRuleView> {
-        let t = self.tenant();
-        let Some(mb) = t.find_user(user).and_then(|u| t.users[u].mailbox.as_ref()) else {
-            return Vec::new();
-        };
-        mb.rules
-            .iter()
-            .map(|r| InboxRuleView {
-                id: r.id.clone(),
-                display_name: r.display_name.clone(),
-                forward_to: addresses(&r.actions, &["forwardTo", "forwardAsAttachmentTo"]),
-                redirect_to: addresses(&r.actions, &["redirectTo"]),
-            })
-            .collect()
+    /// The inbox rules of `user`'s mailbox now (none without a mailbox).
+    pub fn inbox_rules(&self, user: &str) -> Vec<RuleView> {
+        self.mailbox(user).map(|m| m.rules).unwrap_or_default()
     }
 
     /// Gives `grantee` (an address, inside the tenant or not) a `role` on `owner`'s calendar;

@@ -79,7 +79,7 @@ pub use audit::{AuditEvent, AuditService, AuditTarget, ModifiedProperty, activit
 pub use cloud::Cloud;
 pub use errors::GraphError;
 pub use gate::{CLIENT_REQUEST_ID_HEADER, DIAGNOSTIC_HEADER, REQUEST_ID_HEADER};
-pub use mail_seed::{CalendarPermissionView, InboxRuleView};
+pub use mail_seed::CalendarPermissionView;
 pub use model::{
     ActionState, AuthMethodView, DeviceAction, DeviceActionView, DeviceView, GroupKind, GroupView,
     LicenseView, MailboxPurpose, MailboxView, MethodKind, RuleView, UserView,

@@ -119,6 +119,16 @@ impl User {
         })
     }
 
+    /// A user with only an id and a UPN, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(id: &str, upn: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            upn: upn.to_owned(),
+            raw: serde_json::json!({"id": id, "userPrincipalName": upn}),
+        }
+    }
+
     /// The addresses other people's rules and calendars may name the user by: the UPN and
     /// the primary SMTP address.
     pub(crate) fn addresses(&self) -> Vec<&str> {

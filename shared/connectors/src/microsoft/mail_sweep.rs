@@ -298,9 +298,13 @@ fn without_leaver(actions: &Value, user: &User) -> Option<Value> {
             map.insert(key.to_owned(), Value::Array(kept));
         }
     }
-    let acts = map
-        .iter()
-        .any(|(k, v)| k != "stopProcessingRules" && !v.is_null() && v != &json!(false));
+    // Graph lists unset actions as null, false or an empty list: only the others act.
+    let acts = map.iter().any(|(k, v)| {
+        k != "stopProcessingRules"
+            && !v.is_null()
+            && v != &json!(false)
+            && v.as_array().is_none_or(|a| !a.is_empty())
+    });
     acts.then_some(next)
 }
 
@@ -392,6 +396,47 @@ mod tests {
         assert_eq!(rule_id(&r), "rule:sam@example.com/AQAAAA==");
         let p = json!({"mailbox": "sam@example.com", "permission_id": "p1"});
         assert_eq!(calendar_id(&p), "calendar:sam@example.com/p1");
+    }
+
+    #[test]
+    fn a_rule_that_only_forwarded_to_the_leaver_is_deleted_and_others_keep_the_rest() {
+        let user = User::for_tests("u1", "jane@example.com");
+        let to = |a: &str| json!([{"emailAddress": {"address": a}}]);
+        let only = json!({"redirectTo": to("Jane@example.com"), "stopProcessingRules": true, "assignCategories": []});
+        assert_eq!(without_leaver(&only, &user), None);
+        let shared = json!({"forwardTo": [{"emailAddress": {"address": "jane@example.com"}}, {"emailAddress": {"address": "sam@example.com"}}]});
+        assert_eq!(
+            without_leaver(&shared, &user),
+            Some(json!({"forwardTo": to("sam@example.com")}))
+        );
+        let moves = json!({"forwardTo": to("jane@example.com"), "moveToFolder": "Archive"});
+        assert_eq!(
+            without_leaver(&moves, &user),
+            Some(json!({"moveToFolder": "Archive"}))
+        );
+    }
+
+    #[test]
+    fn only_passages_enabled_forward_to_the_delegate_is_ours() {
+        let rule = |name: &str, to: &str, on: bool| json!({"displayName": name, "isEnabled": on, "actions": {"redirectTo": [{"emailAddress": {"address": to}}]}});
+        let sam = Some("sam@example.com");
+        assert!(is_ours(
+            &rule(FORWARD_RULE_NAME, "sam@example.com", true),
+            sam
+        ));
+        assert!(!is_ours(
+            &rule(FORWARD_RULE_NAME, "me@home.example", true),
+            sam
+        ));
+        assert!(!is_ours(
+            &rule(FORWARD_RULE_NAME, "sam@example.com", false),
+            sam
+        ));
+        assert!(!is_ours(&rule("Copy", "sam@example.com", true), sam));
+        assert!(!is_ours(
+            &rule(FORWARD_RULE_NAME, "sam@example.com", true),
+            None
+        ));
     }
 
     #[test]
