@@ -568,7 +568,9 @@ async fn refusals_are_permanent_and_say_what_to_do() {
         ))
         .await;
     assert_eq!(report.outcome.failed().unwrap().code, "no_delegate");
-    assert!(ms.mailbox(DEMO_LEAVER).unwrap().rules.is_empty());
+    // Only the demo's own rule (forwarding home) is there: no forward was made.
+    let rules = ms.mailbox(DEMO_LEAVER).unwrap().rules;
+    assert!(rules.iter().all(|r| r.display_name != RULE), "{rules:?}");
     ms.shutdown().await;
 }
 
@@ -1195,7 +1197,10 @@ async fn a_mail_list_failing_mid_paging_is_recorded_unreadable_and_nothing_is_re
         ))
         .await;
     let failure = report.outcome.failed().unwrap();
-    assert_eq!(failure.class, FailureClass::Transient, "{failure:?}");
+    assert!(
+        matches!(failure.class, FailureClass::Retryable { .. }),
+        "{failure:?}"
+    );
     assert_eq!(t.ms.inbox_rules(DEMO_LEAVER).len(), 1);
     assert_eq!(t.ms.inbox_rules(DEMO_MANAGER).len(), 1);
     assert_eq!(t.ms.calendar_permissions(DEMO_MANAGER).len(), 1);
