@@ -3,17 +3,26 @@
 //! alone own is handed to their manager, their OneDrive is handed over (and its sharing links
 //! removed) before their licences go, and the app they registered is reported with who must
 //! act. Each is read back from the emulators and graded in the signed bundle's access.json.
-//! The hostile cases: a shared mailbox list that fails mid-paging holds the run, and a group
-//! whose last owner has no manager to hand it to is reported, not forced.
+//! The mail sweep deletes the leaver's inbox rule forwarding outside, takes the leaver out of
+//! the manager's and the shared mailbox's forwarding rules and off the manager's calendar,
+//! keeps Passage's own forward-to-manager rule and the colleague's permission on the leaver's
+//! calendar, and leaves alone what lies outside its bound.
+//! The hostile cases: a shared mailbox list and an inbox-rule list that fail mid-paging hold
+//! the run, and a group whose last owner has no manager to hand it to is reported, not forced.
 
 use passage::harness::{Cutoff, Sandbox, SandboxOptions, accept_what_stays, leaver_event};
 use passage_core::access::{self, Grade};
 use passage_core::ports::RunStore;
 use passage_core::{RunId, RunState, StepState};
-use passage_sandbox::microsoft::{DEMO_LEAVER as MS_LEAVER, DEMO_MANAGER, DEMO_SHARED_MAILBOX};
+use passage_sandbox::microsoft::{
+    DEMO_EXTERNAL_FORWARD, DEMO_LEAVER as MS_LEAVER, DEMO_MANAGER, DEMO_SHARED_MAILBOX,
+};
 use passage_sandbox::okta::DEMO_LEAVER;
 use serde_json::Value;
 use std::time::{Duration, Instant};
+
+/// The demo leaver's peer: same manager, outside the mail sweep's bound.
+const PEER: &str = "priya.patel@example.com";
 
 fn options(tag: &str) -> SandboxOptions {
     let dir = std::env::temp_dir().join(format!(
@@ -65,6 +74,24 @@ async fn the_demo_leaver_is_swept_from_shared_resources_and_each_is_graded() {
     assert_eq!(ms.group_owners("Project Atlas"), vec![MS_LEAVER]);
     assert_eq!(ms.mailbox_grants(DEMO_SHARED_MAILBOX, MS_LEAVER).len(), 3);
 
+    // Mail: the demo's rules and calendar grants, plus a shared mailbox's rule forwarding to
+    // the leaver and the manager, and a peer's rule outside the sweep's bound.
+    assert_eq!(
+        ms.inbox_rules(MS_LEAVER)[0].forward_to,
+        [DEMO_EXTERNAL_FORWARD]
+    );
+    assert_eq!(ms.calendar_permissions(DEMO_MANAGER)[0].address, MS_LEAVER);
+    let shared_rule = ms
+        .seed_inbox_rule(
+            DEMO_SHARED_MAILBOX,
+            "Escalate",
+            &[MS_LEAVER, DEMO_MANAGER],
+            &[],
+        )
+        .unwrap();
+    ms.seed_inbox_rule(PEER, "To Jane", &[MS_LEAVER], &[])
+        .unwrap();
+
     let run_id = start_run(&sb, "msg_sweep").await;
     let run = close(&sb, &run_id).await;
 
@@ -82,6 +109,22 @@ async fn the_demo_leaver_is_swept_from_shared_resources_and_each_is_graded() {
         p.grantee.as_deref() == Some(DEMO_MANAGER) && p.roles.contains(&"write".to_owned())
     }));
 
+    // The leaver's own forwarding rule is gone; Passage's forward to the manager stays.
+    let own = ms.inbox_rules(MS_LEAVER);
+    assert_eq!(own.len(), 1, "{own:?}");
+    assert_eq!(own[0].redirect_to, [DEMO_MANAGER]);
+    assert!(ms.inbox_rules(DEMO_MANAGER).is_empty());
+    let shared = ms.inbox_rules(DEMO_SHARED_MAILBOX);
+    assert_eq!(shared.len(), 1);
+    assert_eq!(
+        (shared[0].id.as_str(), &shared[0].forward_to[..]),
+        (shared_rule.as_str(), &[DEMO_MANAGER.to_owned()][..])
+    );
+    // Outside the bound (a peer's mailbox): not seen, not changed.
+    assert_eq!(ms.inbox_rules(PEER)[0].forward_to, [MS_LEAVER]);
+    assert!(ms.calendar_permissions(DEMO_MANAGER).is_empty());
+    assert_eq!(ms.calendar_permissions(MS_LEAVER)[0].address, PEER);
+
     // Admin roles went before every other Okta lockout step; OneDrive before the licences.
     let steps = sb.system.store.steps(&run_id).await.unwrap();
     let at = |key: &str| {
@@ -95,6 +138,8 @@ async fn the_demo_leaver_is_swept_from_shared_resources_and_each_is_graded() {
     assert!(at("okta.remove_admin_roles") <= at("okta.suspend"));
     assert!(at("okta.remove_admin_roles") <= at("okta.revoke_sessions"));
     assert!(at("microsoft.hand_over_onedrive") <= at("microsoft.remove_licenses"));
+    assert!(at("microsoft.forward_mail") <= at("microsoft.sweep_mail_access"));
+    assert!(at("microsoft.sweep_mail_access") <= at("microsoft.remove_licenses"));
     let licences = steps
         .iter()
         .find(|s| s.key.as_str() == "microsoft.remove_licenses")
@@ -133,6 +178,43 @@ async fn the_demo_leaver_is_swept_from_shared_resources_and_each_is_graded() {
         why.as_str().unwrap().contains("Entra administrator"),
         "{why}"
     );
+    let forwarding: Vec<&Value> = graded
+        .iter()
+        .filter(|i| i["kind"] == "forwarding")
+        .collect();
+    assert_eq!(forwarding.len(), 3, "{forwarding:#?}");
+    assert!(forwarding.iter().all(|i| i["grade"] == "removed"));
+    for mailbox in [MS_LEAVER, DEMO_MANAGER, DEMO_SHARED_MAILBOX] {
+        assert_eq!(
+            grade("forwarding", &format!("rule:{mailbox}/")).0,
+            "removed"
+        );
+    }
+    assert_eq!(
+        grade("delegation", &format!("calendar:{DEMO_MANAGER}/")).0,
+        "removed"
+    );
+    // The colleague on the leaver's own calendar is recorded, not graded: it is not the
+    // leaver's access, and it carries the leaver's meetings on.
+    assert!(
+        !graded
+            .iter()
+            .any(|i| i["id"].as_str().unwrap().contains(PEER))
+    );
+    let snapshot = steps
+        .iter()
+        .find(|s| s.key.as_str() == "microsoft.snapshot")
+        .unwrap();
+    let mail = &snapshot.result.as_ref().unwrap().output["mail_access"];
+    assert_eq!(mail["own_calendar"][0]["address"], PEER);
+    let scanned: Vec<&str> = mail["scanned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["why"].as_str().unwrap())
+        .collect();
+    assert_eq!(scanned[..2], ["leaver", "manager"]);
+    assert!(scanned[2..].iter().all(|w| *w == "shared mailbox") && scanned.len() > 2);
     let links: Vec<&Value> = graded.iter().filter(|i| i["kind"] == "drive").collect();
     assert_eq!(links.len(), 2);
     assert!(links.iter().all(|l| l["grade"] == "removed"));
@@ -200,5 +282,60 @@ async fn a_shared_mailbox_list_failing_mid_paging_holds_the_run() {
     assert!(run.state.is_open());
     // The leaver still holds the rights: nothing was removed unrecorded.
     assert_eq!(ms.mailbox_grants(DEMO_SHARED_MAILBOX, MS_LEAVER).len(), 3);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_inbox_rule_list_failing_mid_paging_holds_the_run() {
+    let mut options = options("mail-paging");
+    // Without Passage's own forward (whose rule list would fail the same way), the mail
+    // sweep runs straight after the snapshot.
+    options.customize = Some(std::sync::Arc::new(|p: &mut passage_core::TenantPolicy| {
+        p.sweep = passage_core::SweepPolicy::default();
+        if let Some(ms) = p.microsoft.as_mut() {
+            ms.forward_to_delegate = false;
+        }
+    }));
+    let sb = Sandbox::start(options).await.unwrap();
+    let ms = &sb.others.as_ref().unwrap().microsoft;
+    ms.fail_mail_pages(true);
+    // A second rule, so the leaver's rule list has a second page to fail on.
+    ms.seed_inbox_rule(MS_LEAVER, "Also home", &[], &[DEMO_EXTERNAL_FORWARD])
+        .unwrap();
+    let run_id = start_run(&sb, "msg_sweep_mail_paging").await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let steps = sb.system.store.steps(&run_id).await.unwrap();
+        let find = |key: &str| steps.iter().find(|s| s.key.as_str() == key).unwrap();
+        let sweep = find("microsoft.sweep_mail_access");
+        if find("microsoft.suspend").state == StepState::Verified && sweep.attempts >= 2 {
+            assert_ne!(sweep.state, StepState::Verified);
+            let output = &find("microsoft.snapshot").result.as_ref().unwrap().output;
+            assert!(output["mail_unreadable"].is_string(), "{output}");
+            assert!(output.get("mail_access").is_none());
+            // Nothing the failed list would have shown is graded absent, or at all.
+            let items = access::grade(&steps);
+            assert!(items.iter().all(|i| {
+                !matches!(
+                    i.kind,
+                    access::ItemKind::Forwarding | access::ItemKind::Delegation
+                )
+            }));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "mail sweep {} after {} attempts",
+            sweep.state.as_str(),
+            sweep.attempts
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let run = sb.system.store.run(&run_id).await.unwrap().unwrap();
+    assert!(run.state.is_open());
+    // Nothing was removed unrecorded: both rules and the calendar grant are still there.
+    assert_eq!(ms.inbox_rules(MS_LEAVER).len(), 2);
+    assert_eq!(ms.inbox_rules(DEMO_MANAGER).len(), 1);
+    assert_eq!(ms.calendar_permissions(DEMO_MANAGER).len(), 1);
     sb.shutdown().await;
 }

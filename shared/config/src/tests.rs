@@ -256,6 +256,10 @@ fn the_shared_resource_sweep_is_on_once_its_section_is_there() {
     assert!(some.admin_roles && some.shared_access && !some.onedrive_handover);
     assert_eq!(some.onedrive_retention_days, 93);
     assert!(
+        some.mail_access && SweepPolicy::default().mail_access && !SweepPolicy::off().mail_access
+    );
+    assert!(!sweep("[tenants.sweep]\nmail_access = false\n").mail_access);
+    assert!(
         Config::parse("[[tenants]]\nid = \"acme\"\n[tenants.sweep]\nadmin_role = true\n").is_err()
     );
 }

@@ -186,6 +186,12 @@ pub const ORDERING_RULES: &[OrderingRule] = &[
     ),
     rule(
         Provider::Microsoft,
+        Action::SweepMailAccess,
+        Action::RemoveLicenses,
+        "inbox rules and calendars are reached through the mailbox, which Graph no longer serves once the licence is gone",
+    ),
+    rule(
+        Provider::Microsoft,
         Action::HandOverOneDrive,
         Action::RemoveLicenses,
         "the OneDrive is deleted after the licence's retention window: the manager's access and the links are settled while it is live",
@@ -467,8 +473,8 @@ fn jumpcloud_steps(run_id: &RunId, jc: &JumpCloudPolicy) -> Vec<Step> {
 mod sweep {
     use super::{Action, Provider, RunId, Step, SweepPolicy, app_step_key};
 
-    /// Microsoft: the sweep of shared mailboxes and owned groups after the snapshot; the
-    /// OneDrive hand-over (with a delegate to hand it to) before the licence goes.
+    /// Microsoft: the sweep of shared mailboxes and owned groups after the snapshot; the mail
+    /// sweep before the licence goes; the OneDrive hand-over (with a delegate to hand it to) before the licence goes.
     pub(super) fn microsoft(
         run_id: &RunId,
         sweep: &SweepPolicy,
@@ -486,6 +492,9 @@ mod sweep {
                 after_snapshot(),
             ));
         }
+        if sweep.mail_access {
+            mail_access(run_id, sweep, steps);
+        }
         if !(sweep.onedrive_handover && has_delegate) {
             return;
         }
@@ -499,6 +508,28 @@ mod sweep {
         let licences = key(Action::RemoveLicenses);
         if let Some(release) = steps.iter_mut().find(|s| s.key == licences) {
             release.depends_on.push(key(Action::HandOverOneDrive));
+        }
+    }
+
+    /// The mail sweep reads the leaver's rules after Passage's own forward-to-manager rule is
+    /// in place (so it is told apart, not raced), and finishes while the mailbox still has
+    /// its licence.
+    fn mail_access(run_id: &RunId, sweep: &SweepPolicy, steps: &mut Vec<Step>) {
+        let key = |a| app_step_key(Provider::Microsoft, None, a);
+        let mut after = vec![key(Action::Snapshot)];
+        if steps.iter().any(|s| s.key == key(Action::ForwardMail)) {
+            after.push(key(Action::ForwardMail));
+        }
+        steps.push(Step::new(
+            run_id,
+            Provider::Microsoft,
+            Action::SweepMailAccess,
+            sweep.critical,
+            after,
+        ));
+        let licences = key(Action::RemoveLicenses);
+        if let Some(release) = steps.iter_mut().find(|s| s.key == licences) {
+            release.depends_on.push(key(Action::SweepMailAccess));
         }
     }
 }
@@ -1238,6 +1269,40 @@ mod tests {
     }
 
     #[test]
+    fn the_mail_sweep_follows_passages_own_forward_and_precedes_the_licences() {
+        let steps = swept(DisableMode::Suspend);
+        assert_eq!(
+            step(&steps, "microsoft.sweep_mail_access").depends_on,
+            vec![
+                StepKey::new("microsoft.snapshot"),
+                StepKey::new("microsoft.forward_mail")
+            ]
+        );
+        assert!(
+            step(&steps, "microsoft.remove_licenses")
+                .depends_on
+                .contains(&StepKey::new("microsoft.sweep_mail_access"))
+        );
+        let mut broken = steps.clone();
+        let release = broken
+            .iter_mut()
+            .find(|s| s.key.as_str() == "microsoft.remove_licenses")
+            .unwrap();
+        release
+            .depends_on
+            .retain(|d| d.as_str() != "microsoft.sweep_mail_access");
+        assert!(matches!(validate(&broken), Err(PlanError::Ordering { .. })));
+        // Without a delegate there is no forward to wait for.
+        let mut policy = every_provider_policy(DisableMode::Suspend);
+        policy.sweep = crate::domain::SweepPolicy::default();
+        let alone = build(&RunId::new("r"), &policy, None).unwrap();
+        assert_eq!(
+            step(&alone, "microsoft.sweep_mail_access").depends_on,
+            vec![StepKey::new("microsoft.snapshot")]
+        );
+    }
+
+    #[test]
     fn no_delegate_no_onedrive_hand_over_and_no_sweep_when_off() {
         let mut policy = every_provider_policy(DisableMode::Suspend);
         policy.sweep = crate::domain::SweepPolicy::default();
@@ -1248,7 +1313,10 @@ mod tests {
         let off = build(&RunId::new("r"), &policy, None);
         assert!(off.unwrap().iter().all(|s| !matches!(
             s.action,
-            Action::RemoveAdminRoles | Action::SweepSharedAccess | Action::HandOverOneDrive
+            Action::RemoveAdminRoles
+                | Action::SweepSharedAccess
+                | Action::HandOverOneDrive
+                | Action::SweepMailAccess
         )));
     }
 }

@@ -1,5 +1,5 @@
 //! Outlook endpoints on Graph: `mailboxSettings` (automatic replies,
-//! `userPurpose`) and inbox rules.
+//! `userPurpose`) and inbox rules (paged: a mailbox can hold many).
 //!
 //! Every call needs a reachable mailbox: a user mailbox whose owner lost all
 //! Exchange licences answers 404 `MailboxNotEnabledForRESTAPI`, which is how
@@ -337,26 +337,66 @@ fn apply_rule_fields(rule: &mut RuleRecord, map: &Map<String, Value>) -> Result<
     Ok(())
 }
 
+/// `GET …/messageRules`: `$top` rules a page (default [`RULES_PAGE`]), the rest behind
+/// `@odata.nextLink`; while the mail-paging knob is on, one a page and every page after the
+/// first a 500.
 pub(crate) async fn list_rules(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((id, folder)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult {
     need_mail(&caller, perms::MAILBOX_READ)?;
+    let q = Query::parse(raw);
     let state = app.tenant();
     let user = mailbox_user(&state, &id)?;
     check_folder(&folder)?;
     let u = &state.users[user];
-    let value = u
+    let all: Vec<Value> = u
         .mailbox
         .as_ref()
         .map(|mb| mb.rules.iter().map(render::rule).collect())
         .unwrap_or_default();
+    let path = format!("/v1.0/users/{id}/mailFolders/{folder}/messageRules");
+    let (next, page) = mail_page(&state, &q, &app.shared.base_url, &path, all, RULES_PAGE)?;
     Ok(collection(
         rules_context(&app.shared.base_url, &u.id),
-        None,
-        value,
+        next,
+        page,
     ))
+}
+
+/// The page size of an inbox-rule list when the caller names none.
+pub(crate) const RULES_PAGE: usize = 10;
+
+/// One page of a mailbox list (inbox rules, calendar permissions) and the link to the next;
+/// the mail-paging knob makes it one a page and fails every page after the first.
+pub(crate) fn mail_page(
+    state: &TenantState,
+    q: &Query,
+    base: &str,
+    path: &str,
+    all: Vec<Value>,
+    default_top: usize,
+) -> Result<(Option<String>, Vec<Value>), GraphError> {
+    let after = q.skiptoken()?.unwrap_or(0);
+    let top = if state.sweep.fail_mail_pages {
+        if after > 0 {
+            return Err(GraphError::server(500));
+        }
+        1
+    } else {
+        q.top(default_top)?
+    };
+    let after = usize::try_from(after).unwrap_or(usize::MAX);
+    let end = after.saturating_add(top).min(all.len());
+    let next = (end < all.len()).then(|| q.next_link(base, path, end as u64));
+    let page = all
+        .into_iter()
+        .skip(after)
+        .take(end.saturating_sub(after))
+        .collect();
+    Ok((next, page))
 }
 
 /// `POST …/messageRules`: 201 with the rule. `displayName` is required;

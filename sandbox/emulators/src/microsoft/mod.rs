@@ -37,6 +37,7 @@
 //! ```
 
 mod audit;
+mod calendar;
 mod cloud;
 mod errors;
 mod exchange;
@@ -44,6 +45,7 @@ mod exchange_grants;
 mod gate;
 mod intune;
 mod mail;
+mod mail_seed;
 mod model;
 mod odata;
 mod render;
@@ -77,13 +79,14 @@ pub use audit::{AuditEvent, AuditService, AuditTarget, ModifiedProperty, activit
 pub use cloud::Cloud;
 pub use errors::GraphError;
 pub use gate::{CLIENT_REQUEST_ID_HEADER, DIAGNOSTIC_HEADER, REQUEST_ID_HEADER};
+pub use mail_seed::CalendarPermissionView;
 pub use model::{
     ActionState, AuthMethodView, DeviceAction, DeviceActionView, DeviceView, GroupKind, GroupView,
     LicenseView, MailboxPurpose, MailboxView, MethodKind, RuleView, UserView,
 };
 pub use seed::{
-    DEMO_LEAVER, DEMO_MANAGER, DEMO_SHARED_MAILBOX, DemoTenant, SeedDevice, SeedError, SeedGroup,
-    SeedMethod, SeedUser, demo_seed,
+    DEMO_EXTERNAL_FORWARD, DEMO_LEAVER, DEMO_MANAGER, DEMO_SHARED_MAILBOX, DemoTenant, SeedDevice,
+    SeedError, SeedGroup, SeedMethod, SeedUser, demo_seed,
 };
 use service::{AppState, Shared};
 pub use sign_ins::{DEFAULT_PAGE as SIGN_IN_PAGE, SignInSpec};

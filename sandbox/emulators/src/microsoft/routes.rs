@@ -107,9 +107,11 @@ pub(crate) mod perms {
 /// Every Graph route.
 pub(crate) fn graph() -> Router<AppState> {
     crate::microsoft::sweep::routes()
+        .merge(crate::microsoft::calendar::routes())
         .route("/v1.0/users", get(list_users))
         .route("/v1.0/users/{id}", get(get_user).patch(patch_user))
         .route("/v1.0/users/{id}/manager", get(get_manager))
+        .route("/v1.0/users/{id}/directReports", get(direct_reports))
         .route(
             "/v1.0/users/{id}/revokeSignInSessions",
             post(revoke_sessions),
@@ -490,6 +492,46 @@ async fn get_manager(
         props,
     );
     Ok(Json(Value::Object(body)).into_response())
+}
+
+/// `GET /users/{id}/directReports`: the users whose manager is this one, `$top` (default 100)
+/// a page.
+async fn direct_reports(
+    State(app): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    need(&caller, perms::USER_READ)?;
+    let q = Query::parse(raw);
+    let top = q.top(100)?;
+    let after = usize::try_from(q.skiptoken()?.unwrap_or(0)).unwrap_or(usize::MAX);
+    let state = app.tenant();
+    let user = resolve_user(&state, &id)?;
+    let select = render::user_select(&[])?;
+    let all: Vec<Value> = (0..state.users.len())
+        .filter(|u| state.users[*u].manager == Some(user))
+        .map(|u| {
+            let mut props = Map::new();
+            props.insert("@odata.type".to_owned(), json!("#microsoft.graph.user"));
+            props.extend(render::user(&state, u, &select));
+            Value::Object(props)
+        })
+        .collect();
+    let end = after.saturating_add(top).min(all.len());
+    let base = &app.shared.base_url;
+    let path = format!("/v1.0/users/{id}/directReports");
+    let next = (end < all.len()).then(|| q.next_link(base, &path, end as u64));
+    let page = all
+        .into_iter()
+        .skip(after)
+        .take(end.saturating_sub(after))
+        .collect();
+    Ok(collection(
+        format!("{base}/v1.0/$metadata#directoryObjects"),
+        next,
+        page,
+    ))
 }
 
 /// Answers 200 `{"value": true}`, as the service does (the docs say 204).

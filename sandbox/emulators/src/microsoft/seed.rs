@@ -347,7 +347,8 @@ pub const DEMO_SHARED_MAILBOX: &str = "support@example.com";
 /// What the shared-resource sweep finds on the demo leaver, seeded with ids drawn aside so
 /// no other object's id changes: FullAccess, SendAs and SendOnBehalf on the `Support` shared
 /// mailbox, sole ownership of the Microsoft 365 group `Project Atlas`, an app registration,
-/// and a OneDrive with an anonymous and an organisation-wide sharing link. Returns the
+/// a OneDrive with an anonymous and an organisation-wide sharing link, and the mail of
+/// [`mail_seed`]. Returns the
 /// group's and the app's ids.
 fn sweep_seed(emulator: &MicrosoftEmulator) -> (String, String) {
     emulator.seed_user(SeedUser {
@@ -373,5 +374,20 @@ fn sweep_seed(emulator: &MicrosoftEmulator) -> (String, String) {
         DEMO_LEAVER,
         &[("anonymous", "view"), ("organization", "edit")],
     );
+    mail_seed(emulator);
     (group, app)
+}
+
+/// An address outside the demo tenant the leaver's own inbox rule forwards to.
+pub const DEMO_EXTERNAL_FORWARD: &str = "jane.doe.home@mail.example.net";
+
+/// What the mail sweep finds on the demo leaver: an inbox rule forwarding her mail outside the
+/// organisation, a rule on her manager's mailbox redirecting mail to her, her `write`
+/// permission on her manager's calendar, and a colleague's `read` permission on her own
+/// calendar (recorded, kept).
+fn mail_seed(emulator: &MicrosoftEmulator) {
+    emulator.seed_inbox_rule(DEMO_LEAVER, "Copy to home", &[DEMO_EXTERNAL_FORWARD], &[]);
+    emulator.seed_inbox_rule(DEMO_MANAGER, "Escalations to Jane", &[], &[DEMO_LEAVER]);
+    emulator.seed_calendar_permission(DEMO_MANAGER, DEMO_LEAVER, "write");
+    emulator.seed_calendar_permission(DEMO_LEAVER, "priya.patel@example.com", "read");
 }

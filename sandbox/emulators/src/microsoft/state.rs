@@ -962,7 +962,7 @@ impl TenantState {
         self.rng = rng;
     }
 
-    fn new_rule_id(&mut self) -> String {
+    pub(crate) fn new_rule_id(&mut self) -> String {
         use base64::Engine;
         let bytes: [u8; 8] = self.rng.r#gen();
         base64::engine::general_purpose::STANDARD

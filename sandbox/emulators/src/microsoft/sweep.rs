@@ -64,6 +64,12 @@ pub(crate) struct SweepBook {
     pub drives: Vec<DriveRecord>,
     /// Knob: pages after the first of the shared-mailbox list fail with a 500.
     pub fail_shared_mailbox_pages: bool,
+    /// People's permissions on calendars (`calendarPermissions`), beside each mailbox's
+    /// "My Organization" entry, which is not stored (`calendar.rs`).
+    pub calendar: Vec<crate::microsoft::calendar::CalendarGrant>,
+    /// Knob: inbox-rule and calendar-permission lists page one item at a time and every page
+    /// after the first fails with a 500.
+    pub fail_mail_pages: bool,
 }
 
 impl SweepBook {

@@ -54,6 +54,7 @@ pub const OFFBOARDING_GRAPH_ROLES: &[&str] = &[
     "DeviceManagementManagedDevices.PrivilegedOperations.All",
     "AuditLog.Read.All",
     "Files.ReadWrite.All",
+    "Calendars.ReadWrite",
 ];
 
 /// Application permission on Office 365 Exchange Online needed for the

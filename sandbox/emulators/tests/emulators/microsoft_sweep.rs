@@ -214,3 +214,116 @@ async fn files_need_a_files_permission() {
     let _ = MailboxRight::SendAs;
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn inbox_rules_are_paged_and_a_knob_fails_the_second_page() {
+    let h = Ms::start().await;
+    for n in 0..11 {
+        h.ms.seed_inbox_rule(DEMO_MANAGER, &format!("r{n}"), &[DEMO_LEAVER], &[])
+            .unwrap();
+    }
+    let path = format!(
+        "/v1.0/users/{}/mailFolders/inbox/messageRules",
+        common::encode(DEMO_MANAGER)
+    );
+    // The demo's rule redirecting to the leaver, and the eleven: ten, then two.
+    let first = h.get_json(&path).await;
+    assert_eq!(first["value"].as_array().unwrap().len(), 10);
+    let next = first["@odata.nextLink"].as_str().unwrap().to_owned();
+    let second = h.get_json(&next).await;
+    assert_eq!(second["value"].as_array().unwrap().len(), 2);
+    assert!(second.get("@odata.nextLink").is_none());
+
+    h.ms.fail_mail_pages(true);
+    let first = h.get_json(&path).await;
+    assert_eq!(first["value"].as_array().unwrap().len(), 1);
+    let next = first["@odata.nextLink"].as_str().unwrap().to_owned();
+    assert_eq!(
+        h.get(&next).await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    h.shutdown().await;
+}
+
+/// A calendar permission id (base64, as Graph's) as one path segment.
+fn segment(id: &str) -> String {
+    id.replace('/', "%2F")
+        .replace('+', "%2B")
+        .replace('=', "%3D")
+}
+
+#[tokio::test]
+async fn calendar_permissions_are_listed_and_deleted_and_my_organization_stays() {
+    let h = Ms::start().await;
+    let path = format!(
+        "/v1.0/users/{}/calendar/calendarPermissions",
+        common::encode(DEMO_MANAGER)
+    );
+    let listed = h.get_json(&path).await;
+    let value = listed["value"].as_array().unwrap();
+    assert_eq!(value.len(), 2);
+    assert_eq!(value[0]["emailAddress"]["name"], "My Organization");
+    assert_eq!(value[0]["isRemovable"], false);
+    assert_eq!(value[1]["emailAddress"]["address"], DEMO_LEAVER);
+    assert_eq!(value[1]["role"], "write");
+    let mine = value[1]["id"].as_str().unwrap();
+    let org = value[0]["id"].as_str().unwrap();
+
+    // Without Calendars.ReadWrite: Outlook's refusal.
+    let token = h.token_with_roles("cal-reader", &["Calendars.Read"]);
+    let refused = h
+        .graph_as(
+            &token,
+            Method::DELETE,
+            &format!("{path}/{}", segment(mine)),
+            None,
+        )
+        .await;
+    expect_error(refused, 403, "ErrorAccessDenied").await;
+
+    let gone = h.delete(&format!("{path}/{}", segment(mine))).await;
+    assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+    expect_error(
+        h.delete(&format!("{path}/{}", segment(mine))).await,
+        404,
+        "ErrorItemNotFound",
+    )
+    .await;
+    expect_error(
+        h.delete(&format!("{path}/{}", segment(org))).await,
+        400,
+        "ErrorInvalidRequest",
+    )
+    .await;
+    assert!(h.ms.calendar_permissions(DEMO_MANAGER).is_empty());
+    // The leaver's own calendar: the colleague's permission, kept by the sweep.
+    let own = h.ms.calendar_permissions(DEMO_LEAVER);
+    assert_eq!(own[0].address, "priya.patel@example.com");
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn direct_reports_are_the_users_whose_manager_is_named() {
+    let h = Ms::start().await;
+    let reports = h
+        .get_json(&format!(
+            "/v1.0/users/{}/directReports",
+            common::encode(DEMO_MANAGER)
+        ))
+        .await;
+    let upns: Vec<&str> = reports["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userPrincipalName"].as_str().unwrap())
+        .collect();
+    assert!(upns.contains(&DEMO_LEAVER), "{upns:?}");
+    let none = h
+        .get_json(&format!(
+            "/v1.0/users/{}/directReports",
+            common::encode(DEMO_LEAVER)
+        ))
+        .await;
+    assert!(none["value"].as_array().unwrap().is_empty());
+    h.shutdown().await;
+}

@@ -50,6 +50,7 @@ async fn act(
             | Action::ConvertMailbox
             | Action::RemoveLicenses
             | Action::SweepSharedAccess
+            | Action::SweepMailAccess
             | Action::HandOverOneDrive
     ) && !super::RESTORES.contains(&req.action)
     {
@@ -60,7 +61,7 @@ async fn act(
     }
     let user = find_user(api, req, calls).await?;
     let done = match req.action {
-        Action::Snapshot => snapshot(api, &user, calls).await,
+        Action::Snapshot => snapshot(api, &user, req.delegate.as_deref(), calls).await,
         Action::Suspend => suspend(api, &user, calls).await,
         Action::RevokeSessions => revoke_sessions(api, &user, calls).await,
         Action::ResetFactors => reset_factors(api, &user, calls).await,
@@ -78,6 +79,7 @@ async fn act(
         Action::RestoreLicences => restore::restore_licences(api, req, &user, calls).await,
         Action::RestoreMailbox => return restore::restore_mailbox(api, req, &user, calls).await,
         Action::SweepSharedAccess => super::sweep::sweep(api, req, &user, calls).await,
+        Action::SweepMailAccess => super::mail_sweep::sweep(api, req, &user, calls).await,
         Action::HandOverOneDrive => {
             let days = api.sweep.onedrive_retention_days;
             super::onedrive::hand_over(api, req, &user, days, calls).await
@@ -115,6 +117,24 @@ impl User {
             upn: raw["userPrincipalName"].as_str().unwrap_or(id).to_owned(),
             raw,
         })
+    }
+
+    /// A user with only an id and a UPN, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(id: &str, upn: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            upn: upn.to_owned(),
+            raw: serde_json::json!({"id": id, "userPrincipalName": upn}),
+        }
+    }
+
+    /// The addresses other people's rules and calendars may name the user by: the UPN and
+    /// the primary SMTP address.
+    pub(crate) fn addresses(&self) -> Vec<&str> {
+        let mut out = vec![self.upn.as_str()];
+        out.extend(self.raw["mail"].as_str());
+        out
     }
 
     fn enabled(&self) -> bool {
@@ -356,7 +376,12 @@ async fn devices(api: &Api, user: &User, calls: &mut Calls) -> Result<Vec<Value>
 
 // ----- actions ----------------------------------------------------------------------------------
 
-async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDone, ActionFailure> {
+async fn snapshot(
+    api: &Api,
+    user: &User,
+    delegate: Option<&str>,
+    calls: &mut Calls,
+) -> Result<ActionDone, ActionFailure> {
     let groups = groups(api, user, calls).await?;
     let methods = methods(api, user, calls).await?;
     let mailbox = mailbox_settings(api, user, "userPurpose,automaticRepliesSetting", calls).await?;
@@ -387,6 +412,9 @@ async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDon
     }
     if api.sweep.onedrive_handover {
         super::onedrive::record(api, user, &mut output, calls).await;
+    }
+    if api.sweep.mail_access {
+        super::mail_sweep::record(api, user, delegate, &mut output, calls).await;
     }
     output["devices"] = devices
         .iter()

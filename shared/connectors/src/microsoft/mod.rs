@@ -12,6 +12,7 @@ pub(crate) mod api;
 pub(crate) mod auth;
 mod cloud;
 mod errors;
+mod mail_sweep;
 mod onedrive;
 pub(crate) mod pace;
 mod sign_ins;
@@ -113,6 +114,7 @@ impl Connector for MicrosoftConnector {
                 | Action::ConvertMailbox
                 | Action::RemoveLicenses
                 | Action::SweepSharedAccess
+                | Action::SweepMailAccess
                 | Action::HandOverOneDrive
         ) || RESTORES.contains(&action)
     }

@@ -60,6 +60,7 @@ const ALL: &[Action] = &[
     RemoveLicenses,
     SweepSharedAccess,
     HandOverOneDrive,
+    SweepMailAccess,
 ];
 
 const fn graph(
@@ -93,6 +94,15 @@ pub(super) const TABLE: &[Permission] = &[
         &[HandOverOneDrive],
         &["Sites.ReadWrite.All", "Sites.FullControl.All"],
         "records the leaver's OneDrive sharing links, invites the manager to the drive and removes the links (only when sweep.onedrive_handover is on)",
+    ),
+    // The mail sweep (only when the tenant's sweep has sweep.mail_access on).
+    graph(
+        "Calendars.ReadWrite",
+        Some("ef54d2bf-783f-4e0f-bca1-3210c0444d99"),
+        Access::Write,
+        &[SweepMailAccess],
+        &[],
+        "reads the calendar permissions of the leaver, the manager, the direct reports and the shared mailboxes (also at the snapshot) and removes the leaver's (only when sweep.mail_access is on)",
     ),
     graph(
         "User.Read.All",
@@ -189,9 +199,9 @@ pub(super) const TABLE: &[Permission] = &[
         "MailboxSettings.ReadWrite",
         Some("6931bccd-447a-43d1-b442-00a195474933"),
         Access::Write,
-        &[SetAutoReply, ForwardMail],
+        &[SetAutoReply, ForwardMail, SweepMailAccess],
         &[],
-        "sets the auto-reply and the inbox rule that forwards to the delegate",
+        "sets the auto-reply and the inbox rule that forwards to the delegate; the mail sweep deletes forwarding rules to and from the leaver",
     ),
     graph(
         "DeviceManagementManagedDevices.PrivilegedOperations.All",
@@ -215,7 +225,12 @@ pub(super) const TABLE: &[Permission] = &[
         name: "Exchange.ManageAsApp",
         id: Some("dc50a0fb-09a3-484d-be87-e023b12c6440"),
         access: Access::Write,
-        actions: &[RemoveGroups, ConvertMailbox, SweepSharedAccess],
+        actions: &[
+            RemoveGroups,
+            ConvertMailbox,
+            SweepSharedAccess,
+            SweepMailAccess,
+        ],
         also_satisfied_by: &[],
         privileged_only: false,
         console: EXCHANGE_CONSOLE,
@@ -227,7 +242,12 @@ pub(super) const TABLE: &[Permission] = &[
         name: "Exchange Administrator",
         id: Some(roles::EXCHANGE_ADMINISTRATOR),
         access: Access::Write,
-        actions: &[RemoveGroups, ConvertMailbox, SweepSharedAccess],
+        actions: &[
+            RemoveGroups,
+            ConvertMailbox,
+            SweepSharedAccess,
+            SweepMailAccess,
+        ],
         also_satisfied_by: &["Global Administrator"],
         privileged_only: false,
         console: ROLE_CONSOLE,
@@ -269,6 +289,8 @@ pub fn for_graph_call(method: &Method, path: &str) -> &'static Permission {
         } else {
             "MailboxSettings.ReadWrite"
         }
+    } else if has("/calendar/") || path.ends_with("/calendar") {
+        "Calendars.ReadWrite"
     } else if has("/drive") {
         "Files.ReadWrite.All"
     } else if has("/members/") || has("/memberOf") || has("/owners") || has("/ownedObjects") {

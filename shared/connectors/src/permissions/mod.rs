@@ -206,6 +206,7 @@ pub fn actions_of(provider: Provider) -> &'static [Action] {
             RemoveLicenses,
             SweepSharedAccess,
             HandOverOneDrive,
+            SweepMailAccess,
         ],
         Provider::Google => &[
             Snapshot,

@@ -568,7 +568,9 @@ async fn refusals_are_permanent_and_say_what_to_do() {
         ))
         .await;
     assert_eq!(report.outcome.failed().unwrap().code, "no_delegate");
-    assert!(ms.mailbox(DEMO_LEAVER).unwrap().rules.is_empty());
+    // Only the demo's own rule (forwarding home) is there: no forward was made.
+    let rules = ms.mailbox(DEMO_LEAVER).unwrap().rules;
+    assert!(rules.iter().all(|r| r.display_name != RULE), "{rules:?}");
     ms.shutdown().await;
 }
 
@@ -1074,5 +1076,160 @@ async fn the_sweep_repeats_as_a_no_op_and_the_onedrive_hand_over_is_idempotent()
     assert_eq!(handed.output["retention_days"], 30);
     let twice = run(&c, Action::HandOverOneDrive, &mut prior).await;
     assert!(twice.repeat);
+    t.ms.shutdown().await;
+}
+
+// ----- the mail sweep ------------------------------------------------------------------------
+
+const HOME: &str = passage_sandbox::microsoft::DEMO_EXTERNAL_FORWARD;
+
+#[tokio::test]
+async fn the_mail_sweep_clears_forwarding_to_and_from_the_leaver_and_keeps_passages_forward() {
+    let t = tenant().await;
+    let c = sweeping(&t.ms);
+    // A direct report's rule forwarding to the leaver and someone else, and one that only moves.
+    t.ms.seed_user(passage_sandbox::microsoft::SeedUser {
+        manager: Some(DEMO_LEAVER.to_owned()),
+        licenses: vec!["SPE_E3".to_owned()],
+        ..passage_sandbox::microsoft::SeedUser::new("kai.report@example.com", "Kai Report")
+    });
+    // A direct report without a mailbox: Graph answers MailboxNotEnabledForRESTAPI.
+    t.ms.seed_user(passage_sandbox::microsoft::SeedUser {
+        manager: Some(DEMO_LEAVER.to_owned()),
+        ..passage_sandbox::microsoft::SeedUser::new("lee.nomail@example.com", "Lee Nomail")
+    });
+    t.ms.seed_inbox_rule("kai.report@example.com", "Copy", &[DEMO_LEAVER, HOME], &[])
+        .unwrap();
+    let mut prior = BTreeMap::new();
+    let snap = run(&c, Action::Snapshot, &mut prior).await;
+    let ids: Vec<&str> = snap.output["access"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "forwarding" || i["kind"] == "delegation")
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    assert!(ids[0].starts_with(&format!("rule:{DEMO_LEAVER}/")));
+    assert!(
+        ids.iter()
+            .any(|i| i.starts_with("rule:kai.report@example.com/"))
+    );
+    assert!(
+        ids.iter()
+            .any(|i| i.starts_with(&format!("calendar:{DEMO_MANAGER}/")))
+    );
+    let whys: Vec<&str> = snap.output["mail_access"]["scanned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["why"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        whys[..4],
+        ["leaver", "manager", "direct report", "direct report"]
+    );
+    let unserved: Vec<&str> = snap.output["mail_access"]["scanned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["reachable"] == false)
+        .map(|m| m["mailbox"].as_str().unwrap())
+        .collect();
+    assert_eq!(unserved, ["lee.nomail@example.com"]);
+    run(&c, Action::ForwardMail, &mut prior).await;
+
+    let done = run(&c, Action::SweepMailAccess, &mut prior).await;
+    assert!(!done.repeat, "{}", done.summary);
+    let own = t.ms.inbox_rules(DEMO_LEAVER);
+    assert_eq!(own.len(), 1, "{own:?}");
+    assert_eq!(
+        (own[0].display_name.as_str(), &own[0].redirect_to[..]),
+        (RULE, &[DEMO_MANAGER.to_owned()][..])
+    );
+    assert!(t.ms.inbox_rules(DEMO_MANAGER).is_empty());
+    let kai = t.ms.inbox_rules("kai.report@example.com");
+    assert_eq!(kai[0].forward_to, [HOME]);
+    assert!(t.ms.calendar_permissions(DEMO_MANAGER).is_empty());
+    assert_eq!(t.ms.calendar_permissions(DEMO_LEAVER).len(), 1);
+    assert_eq!(
+        done.output["own_calendar_kept"][0]["address"],
+        "priya.patel@example.com"
+    );
+
+    let again = run(&c, Action::SweepMailAccess, &mut prior).await;
+    assert!(again.repeat, "{}", again.summary);
+    t.ms.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rule_named_like_passages_forward_but_sending_elsewhere_is_the_leavers_and_goes() {
+    let t = tenant().await;
+    let c = sweeping(&t.ms);
+    t.ms.seed_inbox_rule(DEMO_LEAVER, RULE, &[], &[HOME])
+        .unwrap();
+    let mut prior = BTreeMap::new();
+    run(&c, Action::Snapshot, &mut prior).await;
+    run(&c, Action::SweepMailAccess, &mut prior).await;
+    assert!(t.ms.inbox_rules(DEMO_LEAVER).is_empty());
+    t.ms.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_mail_list_failing_mid_paging_is_recorded_unreadable_and_nothing_is_removed() {
+    let t = tenant().await;
+    let c = sweeping(&t.ms);
+    t.ms.fail_mail_pages(true);
+    let mut prior = BTreeMap::new();
+    let snap = run(&c, Action::Snapshot, &mut prior).await;
+    assert!(
+        snap.output["mail_unreadable"].is_string(),
+        "{}",
+        snap.output
+    );
+    assert!(snap.output.get("mail_access").is_none());
+    let report = c
+        .execute(&request(
+            Action::SweepMailAccess,
+            DEMO_LEAVER,
+            Some(DEMO_MANAGER),
+            &prior,
+        ))
+        .await;
+    let failure = report.outcome.failed().unwrap();
+    assert!(
+        matches!(failure.class, FailureClass::Retryable { .. }),
+        "{failure:?}"
+    );
+    assert_eq!(t.ms.inbox_rules(DEMO_LEAVER).len(), 1);
+    assert_eq!(t.ms.inbox_rules(DEMO_MANAGER).len(), 1);
+    assert_eq!(t.ms.calendar_permissions(DEMO_MANAGER).len(), 1);
+    t.ms.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_calendars_read_write_the_mail_sweep_fails_naming_the_permission() {
+    let t = tenant().await;
+    let c = sweeping(&t.ms);
+    let mut roles: Vec<&str> = passage_sandbox::microsoft::OFFBOARDING_GRAPH_ROLES.to_vec();
+    roles.retain(|r| *r != "Calendars.ReadWrite");
+    assert!(t.ms.set_graph_roles(CLIENT_ID, &roles));
+    let report = c
+        .execute(&request(
+            Action::SweepMailAccess,
+            DEMO_LEAVER,
+            Some(DEMO_MANAGER),
+            &BTreeMap::new(),
+        ))
+        .await;
+    let failure = report.outcome.failed().unwrap();
+    assert_eq!(failure.class, FailureClass::Permanent, "{failure:?}");
+    assert!(
+        failure.message.contains("Calendars.ReadWrite"),
+        "{}",
+        failure.message
+    );
+    // Nothing was deleted before the refusal: the rules are read first, then the calendars.
+    assert_eq!(t.ms.calendar_permissions(DEMO_MANAGER).len(), 1);
     t.ms.shutdown().await;
 }

@@ -17,7 +17,11 @@ pub enum ItemKind {
     Factor,
     Licence,
     Device,
+    /// An inbox rule forwarding mail away: the leaver's own rule forwarding or redirecting
+    /// mail (`rule:<mailbox>/<rule id>`), or a colleague's rule that forwards to the leaver.
     Forwarding,
+    /// A permission the leaver holds on someone else's calendar
+    /// (`calendar:<mailbox>/<permission id>`).
     Delegation,
     // ----- the shared-resource sweep (issue 17)
     /// An administrator role the leaver holds (Okta, JumpCloud).
@@ -62,7 +66,7 @@ impl ItemKind {
             ItemKind::Factor => &[Action::ResetFactors],
             ItemKind::Licence => &[Action::RemoveLicenses],
             ItemKind::Device => &[Action::SecureDevices, Action::ReturnDevices],
-            ItemKind::Forwarding | ItemKind::Delegation => &[],
+            ItemKind::Forwarding | ItemKind::Delegation => &[Action::SweepMailAccess],
             ItemKind::AdminRole => &[Action::RemoveAdminRoles],
             ItemKind::SharedAccess | ItemKind::Ownership => &[Action::SweepSharedAccess],
             ItemKind::Drive => &[Action::HandOverOneDrive],

@@ -176,7 +176,11 @@ impl Measure {
             // entitlements removed (CC6.3, A.5.18, A.8.2 where privileged); the OneDrive
             // hand-over keeps the leaver's work product, like the Drive transfer, and removes
             // nothing from the leaver.
-            Action::RemoveAdminRoles | Action::SweepSharedAccess => Measure::RemoveGroups,
+            // Forwarding rules to and from the leaver and calendar permissions are access to
+            // other people's mail and calendars, removed like a shared mailbox right.
+            Action::RemoveAdminRoles | Action::SweepSharedAccess | Action::SweepMailAccess => {
+                Measure::RemoveGroups
+            }
             Action::HandOverOneDrive => Measure::TransferData,
         }
     }

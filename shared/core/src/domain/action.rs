@@ -118,6 +118,10 @@ pub enum Action {
     /// Give the manager access to the leaver's OneDrive and remove its sharing links, before
     /// the licence goes (the drive is deleted after the licence's retention window).
     HandOverOneDrive,
+    /// Delete the leaver's own forwarding inbox rules (Passage's forward-to-manager rule
+    /// excepted), take the leaver out of colleagues' rules that forward to them, and remove
+    /// the leaver's permissions on colleagues' calendars, before the mailbox loses its licence.
+    SweepMailAccess,
 }
 
 impl Action {
@@ -152,6 +156,7 @@ impl Action {
             Action::RemoveAdminRoles => "remove_admin_roles",
             Action::SweepSharedAccess => "sweep_shared_access",
             Action::HandOverOneDrive => "hand_over_onedrive",
+            Action::SweepMailAccess => "sweep_mail_access",
         }
     }
 
@@ -194,6 +199,9 @@ impl Action {
             }
             Action::HandOverOneDrive => {
                 "give the manager the OneDrive and remove its sharing links"
+            }
+            Action::SweepMailAccess => {
+                "remove forwarding inbox rules to and from the leaver and their calendar permissions"
             }
         }
     }

@@ -70,6 +70,11 @@ pub struct SweepPolicy {
     /// licence goes.
     #[serde(default = "yes")]
     pub onedrive_handover: bool,
+    /// Microsoft: the leaver's forwarding inbox rules deleted, colleagues' rules forwarding to
+    /// the leaver cleared, the leaver's permissions on colleagues' calendars removed
+    /// (`sweep_mail_access`).
+    #[serde(default = "yes")]
+    pub mail_access: bool,
     /// Days the tenant keeps a deleted user's OneDrive (the SharePoint admin centre's
     /// retention setting, 30 by default), recorded with the hand-over so the evidence says
     /// until when the manager can copy the files.
@@ -92,6 +97,7 @@ impl SweepPolicy {
             admin_roles: false,
             shared_access: false,
             onedrive_handover: false,
+            mail_access: false,
             ..Self::default()
         }
     }
@@ -103,6 +109,7 @@ impl Default for SweepPolicy {
             admin_roles: true,
             shared_access: true,
             onedrive_handover: true,
+            mail_access: true,
             onedrive_retention_days: default_onedrive_retention(),
             critical: true,
         }

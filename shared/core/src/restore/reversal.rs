@@ -84,7 +84,15 @@ pub fn reversal(provider: Provider, taken: Taken) -> Option<Reversal> {
                 "a device command is not undone: a wiped device stays wiped, a retired one \
                  enrols again, a locked one is unlocked at the device",
             ),
-            (ItemKind::Forwarding | ItemKind::Delegation, _) => return None,
+            (ItemKind::Forwarding, _) => Cannot(
+                "a forwarding rule is not put back: the leaver's rule sent mail outside the \
+                 organisation's hands, and a colleague's rule is its owner's to point at the \
+                 person again (the rules are in the original bundle's snapshot)",
+            ),
+            (ItemKind::Delegation, _) => Cannot(
+                "calendar permissions are granted again by the calendars' owners (the \
+                 permissions held are in the original bundle's snapshot)",
+            ),
             // The shared-resource sweep: what the leaver held on others' resources is theirs
             // to give again, so a restore lists it (from the original snapshot) rather than
             // re-granting it unasked.
