@@ -52,6 +52,8 @@ mod seed;
 mod service;
 mod sign_ins;
 mod state;
+mod sweep;
+mod sweep_seed;
 mod views;
 
 use std::collections::HashMap;
@@ -74,7 +76,7 @@ pub use model::{
 };
 pub use quota::QuotaKnobs;
 pub use seed::{
-    DEMO_LEAVER, DEMO_MANAGER, DemoDomain, SeedDevice, SeedError, SeedToken, SeedUser, demo_seed,
+    DEMO_CO_OWNED_GROUP, DEMO_LEAVER, DEMO_MANAGER, DEMO_OWNED_GROUP, DemoDomain, SeedDevice, SeedError, SeedToken, SeedUser, demo_seed,
 };
 use service::{AppState, Shared};
 pub use sign_ins::SignInSpec;
