@@ -70,6 +70,11 @@ pub struct SweepPolicy {
     /// licence goes.
     #[serde(default = "yes")]
     pub onedrive_handover: bool,
+    /// Google Workspace: the groups the leaver owns and the shared drives they manage are
+    /// handed to the manager before their memberships go; a last owner with nobody to hand
+    /// to is reported.
+    #[serde(default = "yes")]
+    pub google_shared: bool,
     /// Days the tenant keeps a deleted user's OneDrive (the SharePoint admin centre's
     /// retention setting, 30 by default), recorded with the hand-over so the evidence says
     /// until when the manager can copy the files.
@@ -92,6 +97,7 @@ impl SweepPolicy {
             admin_roles: false,
             shared_access: false,
             onedrive_handover: false,
+            google_shared: false,
             ..Self::default()
         }
     }
@@ -103,6 +109,7 @@ impl Default for SweepPolicy {
             admin_roles: true,
             shared_access: true,
             onedrive_handover: true,
+            google_shared: true,
             onedrive_retention_days: default_onedrive_retention(),
             critical: true,
         }
