@@ -277,16 +277,19 @@ async fn list_drives(
     Ok(Json(out).into_response())
 }
 
-fn render_permission(state: &GoogleState, p: &DrivePermission) -> Value {
+/// A permission as Drive renders it: `kind`, `id`, `type` and `role` by default; the address
+/// and name only when `fields` names them (`permissions(id,emailAddress,…)` or `*`).
+fn render_permission(state: &GoogleState, p: &DrivePermission, fields: Option<&str>) -> Value {
     let u = &state.users[p.user];
-    json!({
-        "kind": "drive#permission",
-        "id": p.id,
-        "type": "user",
-        "emailAddress": u.primary_email,
-        "displayName": format!("{} {}", u.given_name, u.family_name).trim(),
-        "role": p.role,
-    })
+    let mut v = json!({"kind": "drive#permission", "id": p.id, "type": "user", "role": p.role});
+    let asks = |f: &str| fields.is_some_and(|all| all.contains('*') || all.contains(f));
+    if asks("emailAddress") {
+        v["emailAddress"] = json!(u.primary_email);
+    }
+    if asks("displayName") {
+        v["displayName"] = json!(format!("{} {}", u.given_name, u.family_name).trim());
+    }
+    v
 }
 
 async fn list_permissions(
@@ -310,7 +313,7 @@ async fn list_permissions(
     let (items, next) = page(&keyed, query.get("pageToken"), &format!("perms/{file}"), max)?;
     let permissions: Vec<Value> = items
         .into_iter()
-        .map(|i| render_permission(&state, &d.permissions[i]))
+        .map(|i| render_permission(&state, &d.permissions[i], query.get("fields")))
         .collect();
     let mut out = json!({"kind": "drive#permissionList", "permissions": permissions});
     if let Some(next) = next {
@@ -362,7 +365,7 @@ async fn create_permission(
     state
         .effects
         .record("add_drive_permission", &p.id, &file, true);
-    Ok(Json(render_permission(&state, &p)).into_response())
+    Ok(Json(render_permission(&state, &p, query.get("fields"))).into_response())
 }
 
 fn permission_at(state: &GoogleState, drive: usize, id: &str) -> Result<usize, GoogleError> {
@@ -392,7 +395,7 @@ async fn update_permission(
     state
         .effects
         .record("set_drive_role", &p.id, &file, true);
-    Ok(Json(render_permission(&state, &p)).into_response())
+    Ok(Json(render_permission(&state, &p, query.get("fields"))).into_response())
 }
 
 async fn delete_permission(

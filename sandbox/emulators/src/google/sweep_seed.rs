@@ -81,6 +81,11 @@ impl GoogleEmulator {
         id
     }
 
+    /// The ids of every shared drive, in the order they were created.
+    pub fn shared_drive_ids(&self) -> Vec<String> {
+        self.lock().sweep.drives.iter().map(|d| d.id.clone()).collect()
+    }
+
     /// The members of a shared drive now, as `(address, role)` in the order they were added.
     pub fn shared_drive_members(&self, id: &str) -> Vec<(String, String)> {
         let state = self.lock();
