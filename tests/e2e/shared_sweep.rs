@@ -2,14 +2,17 @@
 //! first, their rights on the Support shared mailbox are removed, the Microsoft 365 group they
 //! alone own is handed to their manager, their OneDrive is handed over (and its sharing links
 //! removed) before their licences go, and the app they registered is reported with who must
-//! act. Each is read back from the emulators and graded in the signed bundle's access.json.
-//! The hostile cases: a shared mailbox list that fails mid-paging holds the run, and a group
-//! whose last owner has no manager to hand it to is reported, not forced.
+//! act; the Google group the leaver alone owns and the shared drive they alone manage are
+//! handed to the manager before their memberships go. Each is read back from the emulators
+//! and graded in the signed bundle's access.json. The hostile cases: a shared mailbox list
+//! and a Google member list that fail mid-paging hold the run, and a group whose last owner
+//! has no manager to hand it to is reported, not forced.
 
 use passage::harness::{Cutoff, Sandbox, SandboxOptions, accept_what_stays, leaver_event};
 use passage_core::access::{self, Grade};
 use passage_core::ports::RunStore;
 use passage_core::{RunId, RunState, StepState};
+use passage_sandbox::google::{DEMO_CO_OWNED_GROUP, DEMO_OWNED_GROUP};
 use passage_sandbox::microsoft::{DEMO_LEAVER as MS_LEAVER, DEMO_MANAGER, DEMO_SHARED_MAILBOX};
 use passage_sandbox::okta::DEMO_LEAVER;
 use serde_json::Value;
@@ -64,6 +67,10 @@ async fn the_demo_leaver_is_swept_from_shared_resources_and_each_is_graded() {
     assert_eq!(sb.okta.admin_roles(DEMO_LEAVER), vec!["APP_ADMIN"]);
     assert_eq!(ms.group_owners("Project Atlas"), vec![MS_LEAVER]);
     assert_eq!(ms.mailbox_grants(DEMO_SHARED_MAILBOX, MS_LEAVER).len(), 3);
+    let google = &sb.others.as_ref().unwrap().google;
+    let owned_id = google.group_id(DEMO_OWNED_GROUP).unwrap();
+    let drive_id = google.shared_drive_ids().remove(0);
+    assert_eq!(google.group_owners(DEMO_OWNED_GROUP), vec![DEMO_LEAVER]);
 
     let run_id = start_run(&sb, "msg_sweep").await;
     let run = close(&sb, &run_id).await;
@@ -82,6 +89,17 @@ async fn the_demo_leaver_is_swept_from_shared_resources_and_each_is_graded() {
         p.grantee.as_deref() == Some(DEMO_MANAGER) && p.roles.contains(&"write".to_owned())
     }));
 
+    // Google: the manager owns the group and manages the drive; the leaver is in neither.
+    assert_eq!(google.group_owners(DEMO_OWNED_GROUP), vec![DEMO_MANAGER]);
+    assert_eq!(google.group_role(DEMO_OWNED_GROUP, DEMO_LEAVER), None);
+    assert_eq!(
+        google.group_owners(DEMO_CO_OWNED_GROUP),
+        vec!["priya.patel@example.com"]
+    );
+    let drive = google.shared_drive_members(&drive_id);
+    assert!(drive.iter().all(|(who, _)| who != DEMO_LEAVER), "{drive:?}");
+    assert!(drive.contains(&(DEMO_MANAGER.to_owned(), "organizer".to_owned())));
+
     // Admin roles went before every other Okta lockout step; OneDrive before the licences.
     let steps = sb.system.store.steps(&run_id).await.unwrap();
     let at = |key: &str| {
@@ -95,6 +113,8 @@ async fn the_demo_leaver_is_swept_from_shared_resources_and_each_is_graded() {
     assert!(at("okta.remove_admin_roles") <= at("okta.suspend"));
     assert!(at("okta.remove_admin_roles") <= at("okta.revoke_sessions"));
     assert!(at("microsoft.hand_over_onedrive") <= at("microsoft.remove_licenses"));
+    // Google ownership was handed over before the memberships went.
+    assert!(at("google.sweep_shared_access") <= at("google.remove_groups"));
     let licences = steps
         .iter()
         .find(|s| s.key.as_str() == "microsoft.remove_licenses")
@@ -127,6 +147,14 @@ async fn the_demo_leaver_is_swept_from_shared_resources_and_each_is_graded() {
         assert_eq!(grade("shared_access", &needle).0, "removed", "{right}");
     }
     assert_eq!(grade("ownership", &format!("group:{app_id}")).0, "removed");
+    assert_eq!(
+        grade("ownership", &format!("group:{owned_id}")).0,
+        "removed"
+    );
+    assert_eq!(
+        grade("ownership", &format!("shared_drive:{drive_id}")).0,
+        "removed"
+    );
     let (app, why) = grade("ownership", "application:");
     assert_eq!(app, "remains");
     assert!(
@@ -200,5 +228,50 @@ async fn a_shared_mailbox_list_failing_mid_paging_holds_the_run() {
     assert!(run.state.is_open());
     // The leaver still holds the rights: nothing was removed unrecorded.
     assert_eq!(ms.mailbox_grants(DEMO_SHARED_MAILBOX, MS_LEAVER).len(), 3);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_google_member_list_failing_mid_paging_holds_the_run() {
+    let sb = Sandbox::start(options("google-paging")).await.unwrap();
+    let google = &sb.others.as_ref().unwrap().google;
+    // The co-owned group has two owners, so its owner list has a second page to fail on.
+    google.fail_sweep_list_pages(true);
+    let run_id = start_run(&sb, "msg_sweep_google_paging").await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let steps = sb.system.store.steps(&run_id).await.unwrap();
+        let step = |key: &str| steps.iter().find(|s| s.key.as_str() == key).unwrap();
+        let sweep = step("google.sweep_shared_access");
+        if step("google.suspend").state == StepState::Verified && sweep.attempts >= 2 {
+            assert_ne!(sweep.state, StepState::Verified);
+            // The memberships wait for the hand-over, so no group is left without an owner.
+            assert_ne!(step("google.remove_groups").state, StepState::Verified);
+            let snapshot = step("google.snapshot").result.as_ref().unwrap();
+            assert!(snapshot.output["owned_unreadable"].is_string());
+            let items = access::grade(&steps);
+            assert!(items.iter().all(|i| {
+                i.provider != passage_core::Provider::Google
+                    || i.kind != access::ItemKind::Ownership
+                    || i.grade != Grade::Absent
+            }));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "google sweep {} after {} attempts",
+            sweep.state.as_str(),
+            sweep.attempts
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let run = sb.system.store.run(&run_id).await.unwrap().unwrap();
+    assert!(run.state.is_open());
+    // Nothing was handed over unrecorded: the leaver still owns the group and is a member.
+    assert_eq!(google.group_owners(DEMO_OWNED_GROUP), vec![DEMO_LEAVER]);
+    assert_eq!(
+        google.group_role(DEMO_OWNED_GROUP, DEMO_LEAVER).as_deref(),
+        Some("OWNER")
+    );
     sb.shutdown().await;
 }

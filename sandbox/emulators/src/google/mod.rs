@@ -76,7 +76,8 @@ pub use model::{
 };
 pub use quota::QuotaKnobs;
 pub use seed::{
-    DEMO_CO_OWNED_GROUP, DEMO_LEAVER, DEMO_MANAGER, DEMO_OWNED_GROUP, DemoDomain, SeedDevice, SeedError, SeedToken, SeedUser, demo_seed,
+    DEMO_CO_OWNED_GROUP, DEMO_LEAVER, DEMO_MANAGER, DEMO_OWNED_GROUP, DemoDomain, SeedDevice,
+    SeedError, SeedToken, SeedUser, demo_seed,
 };
 use service::{AppState, Shared};
 pub use sign_ins::SignInSpec;

@@ -25,8 +25,7 @@ pub const DRIVE_READONLY: &str = "https://www.googleapis.com/auth/drive.readonly
 /// `drive.file`: files the app created or opened (permissions methods accept it).
 pub const DRIVE_FILE: &str = "https://www.googleapis.com/auth/drive.file";
 /// `drive.metadata.readonly`: metadata reads (permissions list accepts it).
-pub const DRIVE_METADATA_READONLY: &str =
-    "https://www.googleapis.com/auth/drive.metadata.readonly";
+pub const DRIVE_METADATA_READONLY: &str = "https://www.googleapis.com/auth/drive.metadata.readonly";
 /// `admin.directory.group.member`: members delete.
 pub const DIRECTORY_GROUP_MEMBER: &str =
     "https://www.googleapis.com/auth/admin.directory.group.member";
@@ -271,7 +270,13 @@ pub(crate) const ROUTES: &[RouteSpec] = &[
         "directory.members.patch",
         MEMBER_W
     ),
-    spec!("GET", "/drive/v3/drives", Drive, "drive.drives.list", DRIVES_R),
+    spec!(
+        "GET",
+        "/drive/v3/drives",
+        Drive,
+        "drive.drives.list",
+        DRIVES_R
+    ),
     spec!(
         "GET",
         "/drive/v3/files/{fileId}/permissions",

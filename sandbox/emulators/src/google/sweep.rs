@@ -68,7 +68,13 @@ impl SweepBook {
 }
 
 const GROUP_ROLES: &[&str] = &["OWNER", "MANAGER", "MEMBER"];
-const DRIVE_ROLES: &[&str] = &["organizer", "fileOrganizer", "writer", "commenter", "reader"];
+const DRIVE_ROLES: &[&str] = &[
+    "organizer",
+    "fileOrganizer",
+    "writer",
+    "commenter",
+    "reader",
+];
 
 /// A group role as Google accepts it, or 400 `invalid` "Invalid Input: role".
 pub(crate) fn group_role(role: &str) -> Result<&'static str, GoogleError> {
@@ -156,13 +162,23 @@ pub(crate) async fn list_members(
         .map(|u| (u64::try_from(u).unwrap_or(u64::MAX), u))
         .collect();
     keyed.sort_unstable();
-    let context = format!("members/{}/{}", g.id, query.get("roles").unwrap_or_default());
+    let context = format!(
+        "members/{}/{}",
+        g.id,
+        query.get("roles").unwrap_or_default()
+    );
     let (items, next) = page(&keyed, query.get("pageToken"), &context, max)?;
     let items = items
         .into_iter()
         .map(|u| render_member(&state, group, u))
         .collect();
-    Ok(Json(list_response("admin#directory#members", "members", items, next)).into_response())
+    Ok(Json(list_response(
+        "admin#directory#members",
+        "members",
+        items,
+        next,
+    ))
+    .into_response())
 }
 
 /// `members.patch` (and `update`) with `{"role"}`: the member; 404 `memberKey` for a
@@ -197,7 +213,9 @@ pub(crate) async fn patch_member(
 }
 
 fn flag(query: &Query, key: &str) -> bool {
-    query.get(key).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    query
+        .get(key)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 /// Whether the caller sees every shared drive: `useDomainAdminAccess=true` from an
@@ -310,7 +328,12 @@ async fn list_permissions(
         .enumerate()
         .map(|(i, p)| (p.seq, i))
         .collect();
-    let (items, next) = page(&keyed, query.get("pageToken"), &format!("perms/{file}"), max)?;
+    let (items, next) = page(
+        &keyed,
+        query.get("pageToken"),
+        &format!("perms/{file}"),
+        max,
+    )?;
     let permissions: Vec<Value> = items
         .into_iter()
         .map(|i| render_permission(&state, &d.permissions[i], query.get("fields")))
@@ -392,9 +415,7 @@ async fn update_permission(
     let at = permission_at(&state, drive, &perm)?;
     state.sweep.drives[drive].permissions[at].role = role;
     let p = state.sweep.drives[drive].permissions[at].clone();
-    state
-        .effects
-        .record("set_drive_role", &p.id, &file, true);
+    state.effects.record("set_drive_role", &p.id, &file, true);
     Ok(Json(render_permission(&state, &p, query.get("fields"))).into_response())
 }
 

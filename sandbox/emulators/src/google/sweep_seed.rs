@@ -22,6 +22,12 @@ impl GoogleEmulator {
         true
     }
 
+    /// A group's id, by address.
+    pub fn group_id(&self, email: &str) -> Option<String> {
+        let state = self.lock();
+        state.find_group(email).map(|g| state.groups[g].id.clone())
+    }
+
     /// The primary addresses of a group's owners (by address or id), in user order.
     pub fn group_owners(&self, group: &str) -> Vec<String> {
         let state = self.lock();
@@ -83,7 +89,12 @@ impl GoogleEmulator {
 
     /// The ids of every shared drive, in the order they were created.
     pub fn shared_drive_ids(&self) -> Vec<String> {
-        self.lock().sweep.drives.iter().map(|d| d.id.clone()).collect()
+        self.lock()
+            .sweep
+            .drives
+            .iter()
+            .map(|d| d.id.clone())
+            .collect()
     }
 
     /// The members of a shared drive now, as `(address, role)` in the order they were added.

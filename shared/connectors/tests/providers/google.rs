@@ -78,7 +78,10 @@ fn request_for(
     }
 }
 
-pub(crate) fn request(action: Action, prior: &BTreeMap<StepKey, serde_json::Value>) -> ActionRequest {
+pub(crate) fn request(
+    action: Action,
+    prior: &BTreeMap<StepKey, serde_json::Value>,
+) -> ActionRequest {
     request_for(DEMO_LEAVER, action, prior)
 }
 

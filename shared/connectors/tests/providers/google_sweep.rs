@@ -5,8 +5,8 @@
 
 use crate::google::{connector, done, emulator, policy, request};
 use passage_connectors::google::{DELEGATED_SCOPES, GoogleConnector};
-use passage_core::ports::{Connector, FailureClass};
 use passage_core::Action;
+use passage_core::ports::{Connector, FailureClass};
 use passage_sandbox::google::{
     DEMO_CO_OWNED_GROUP, DEMO_LEAVER, DEMO_MANAGER, DEMO_OWNED_GROUP, GoogleEmulator,
 };
@@ -20,11 +20,7 @@ fn sweeping(google: &GoogleEmulator) -> GoogleConnector {
 }
 
 fn drive_id(google: &GoogleEmulator) -> String {
-    google
-        .shared_drive_ids()
-        .into_iter()
-        .next()
-        .unwrap()
+    google.shared_drive_ids().into_iter().next().unwrap()
 }
 
 fn ownership_ids(output: &Value) -> Vec<String> {
@@ -104,8 +100,16 @@ async fn without_a_manager_the_last_owner_stays_and_who_must_act_is_named() {
         .map(|i| (i["id"].as_str().unwrap(), i["reason"].as_str().unwrap()))
         .collect();
     assert_eq!(stuck.len(), 2, "{stuck:?}");
-    assert!(stuck.iter().all(|(_, why)| why.contains("Workspace administrator")));
-    assert!(stuck.iter().any(|(id, _)| *id == format!("shared_drive:{drive}")));
+    assert!(
+        stuck
+            .iter()
+            .all(|(_, why)| why.contains("Workspace administrator"))
+    );
+    assert!(
+        stuck
+            .iter()
+            .any(|(id, _)| *id == format!("shared_drive:{drive}"))
+    );
     // Nothing forced: the last owner and the last manager stay; the co-owned group lost the
     // leaver as owner.
     assert_eq!(google.group_owners(DEMO_OWNED_GROUP), [DEMO_LEAVER]);

@@ -340,9 +340,7 @@ async fn hand_over_group(
     {
         return Err(permanent(
             "owner_not_added",
-            format!(
-                "{email}: the manager is not listed among its owners after being made one"
-            ),
+            format!("{email}: the manager is not listed among its owners after being made one"),
         ));
     }
     Ok(Handed::Done(json!({
@@ -406,7 +404,9 @@ async fn hand_over_drive(
     {
         return Err(permanent(
             "manager_not_added",
-            format!("{name}: the manager is not a manager of the shared drive after being made one"),
+            format!(
+                "{name}: the manager is not a manager of the shared drive after being made one"
+            ),
         ));
     }
     Ok(Handed::Done(json!({
@@ -439,9 +439,17 @@ async fn make_organizer(
             json!({"type": "user", "role": ORGANIZER, "emailAddress": manager.email}),
         ),
     };
-    api.call(method, url, As::Admin, scopes::DRIVE, Some(&body), &[], calls)
-        .await
-        .map(drop)
+    api.call(
+        method,
+        url,
+        As::Admin,
+        scopes::DRIVE,
+        Some(&body),
+        &[],
+        calls,
+    )
+    .await
+    .map(drop)
 }
 
 #[cfg(test)]
