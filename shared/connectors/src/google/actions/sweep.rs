@@ -231,10 +231,14 @@ pub(super) async fn sweep(
         .map_or("nobody (no manager with a Google account on record)", |m| {
             m.email.as_str()
         });
+    let given = handed
+        .iter()
+        .filter(|h| !h["new_owner"].is_null() || !h["new_organizer"].is_null())
+        .count();
     Ok(ActionDone {
         repeat: handed.is_empty() && said.is_empty(),
         summary: format!(
-            "{} owned groups and {} managed shared drives: {} handed over to {heir}, {} reported (who must act named)",
+            "{} owned groups and {} managed shared drives: the leaver taken off {}, {given} of them first given to {heir} (the rest have another owner); {} reported (who must act named)",
             groups.len(),
             drives.len(),
             handed.len(),
