@@ -1,6 +1,6 @@
 //! Google Workspace emulator (Admin SDK Directory, Licensing, Data Transfer,
-//! Reports, Gmail settings and the OAuth token endpoint) served over real
-//! HTTP on loopback.
+//! Reports, Gmail settings, Drive's shared drives and the OAuth token
+//! endpoint) served over real HTTP on loopback.
 //!
 //! One server answers every API under its discovery path (`servicePath` +
 //! `flatPath`, e.g. `/admin/directory/v1/users/{userKey}`,

@@ -1,5 +1,6 @@
-//! Google Workspace connector: Admin SDK Directory, Enterprise License Manager, Data Transfer
-//! and Gmail settings, through a service account with domain-wide delegation.
+//! Google Workspace connector: Admin SDK Directory, Enterprise License Manager, Data Transfer,
+//! Gmail settings and (for the shared-resource sweep) Drive's shared drives, through a service
+//! account with domain-wide delegation.
 //!
 //! Admin SDK, Licensing and Data Transfer calls impersonate a configured administrator; Gmail
 //! settings calls impersonate the leaver (Google only lets a mailbox's owner change them, and
