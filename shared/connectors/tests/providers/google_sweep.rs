@@ -4,7 +4,7 @@
 //! reported; a list failing mid-paging is recorded unreadable and the sweep changes nothing.
 
 use crate::google::{connector, done, emulator, policy, request};
-use passage_connectors::google::{DELEGATED_SCOPES, GoogleConnector};
+use passage_connectors::google::{DELEGATED_SCOPES, GoogleConnector, scopes};
 use passage_core::Action;
 use passage_core::ports::{Connector, FailureClass};
 use passage_sandbox::google::{
@@ -144,5 +144,35 @@ async fn a_list_failing_mid_paging_is_unreadable_and_the_sweep_changes_nothing()
     let later = c.execute(&req).await.outcome.done().unwrap();
     assert!(!later.repeat);
     assert_eq!(google.group_owners(DEMO_OWNED_GROUP), [DEMO_MANAGER]);
+    google.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_drive_scope_the_snapshot_says_so_and_the_sweep_names_it() {
+    let without_drive: Vec<&str> = DELEGATED_SCOPES
+        .iter()
+        .copied()
+        .filter(|s| *s != scopes::DRIVE)
+        .collect();
+    let google = emulator(&without_drive).await;
+    let drive = drive_id(&google);
+    let c = sweeping(&google);
+    let mut prior = BTreeMap::new();
+    let snapshot = done(&c, Action::Snapshot, &mut prior).await.output;
+    // The groups are still read; the drives are recorded as unreadable, not as none.
+    assert!(snapshot["owned_groups"].is_array());
+    let why = snapshot["shared_drives_unreadable"].as_str().unwrap();
+    assert!(why.contains(scopes::DRIVE), "{why}");
+    let f = c
+        .execute(&request(Action::SweepSharedAccess, &prior))
+        .await
+        .outcome
+        .failed()
+        .unwrap();
+    assert_eq!(f.class, FailureClass::Permanent);
+    assert!(f.message.contains(scopes::DRIVE), "{}", f.message);
+    // The reads come first: nothing was handed over before the refusal.
+    assert_eq!(google.group_owners(DEMO_OWNED_GROUP), [DEMO_LEAVER]);
+    assert_eq!(google.shared_drive_members(&drive).len(), 2);
     google.shutdown().await;
 }
