@@ -2,18 +2,22 @@
 //! first, their rights on the Support shared mailbox are removed, the Microsoft 365 group they
 //! alone own is handed to their manager, their OneDrive is handed over (and its sharing links
 //! removed) before their licences go, and the app they registered is reported with who must
-//! act. Each is read back from the emulators and graded in the signed bundle's access.json.
+//! act; the Google group the leaver alone owns and the shared drive they alone manage are
+//! handed to the manager before their memberships go. Each is read back from the emulators
+//! and graded in the signed bundle's access.json.
 //! The mail sweep deletes the leaver's inbox rule forwarding outside, takes the leaver out of
 //! the manager's and the shared mailbox's forwarding rules and off the manager's calendar,
 //! keeps Passage's own forward-to-manager rule and the colleague's permission on the leaver's
 //! calendar, and leaves alone what lies outside its bound.
-//! The hostile cases: a shared mailbox list and an inbox-rule list that fail mid-paging hold
-//! the run, and a group whose last owner has no manager to hand it to is reported, not forced.
+//! The hostile cases: a shared mailbox list, an inbox-rule list and a Google member list that
+//! fail mid-paging hold the run, and a group whose last owner has no manager to hand it to is
+//! reported, not forced.
 
 use passage::harness::{Cutoff, Sandbox, SandboxOptions, accept_what_stays, leaver_event};
 use passage_core::access::{self, Grade};
 use passage_core::ports::RunStore;
 use passage_core::{RunId, RunState, StepState};
+use passage_sandbox::google::{DEMO_CO_OWNED_GROUP, DEMO_OWNED_GROUP};
 use passage_sandbox::microsoft::{
     DEMO_EXTERNAL_FORWARD, DEMO_LEAVER as MS_LEAVER, DEMO_MANAGER, DEMO_SHARED_MAILBOX,
 };
@@ -73,6 +77,10 @@ async fn the_demo_leaver_is_swept_from_shared_resources_and_each_is_graded() {
     assert_eq!(sb.okta.admin_roles(DEMO_LEAVER), vec!["APP_ADMIN"]);
     assert_eq!(ms.group_owners("Project Atlas"), vec![MS_LEAVER]);
     assert_eq!(ms.mailbox_grants(DEMO_SHARED_MAILBOX, MS_LEAVER).len(), 3);
+    let google = &sb.others.as_ref().unwrap().google;
+    let owned_id = google.group_id(DEMO_OWNED_GROUP).unwrap();
+    let drive_id = google.shared_drive_ids().remove(0);
+    assert_eq!(google.group_owners(DEMO_OWNED_GROUP), vec![DEMO_LEAVER]);
 
     // Mail: the demo's rules and calendar grants, plus a shared mailbox's rule forwarding to
     // the leaver and the manager, and a peer's rule outside the sweep's bound.
@@ -124,6 +132,16 @@ async fn the_demo_leaver_is_swept_from_shared_resources_and_each_is_graded() {
     assert_eq!(ms.inbox_rules(PEER)[0].forward_to, [MS_LEAVER]);
     assert!(ms.calendar_permissions(DEMO_MANAGER).is_empty());
     assert_eq!(ms.calendar_permissions(MS_LEAVER)[0].address, PEER);
+    // Google: the manager owns the group and manages the drive; the leaver is in neither.
+    assert_eq!(google.group_owners(DEMO_OWNED_GROUP), vec![DEMO_MANAGER]);
+    assert_eq!(google.group_role(DEMO_OWNED_GROUP, DEMO_LEAVER), None);
+    assert_eq!(
+        google.group_owners(DEMO_CO_OWNED_GROUP),
+        vec!["priya.patel@example.com"]
+    );
+    let drive = google.shared_drive_members(&drive_id);
+    assert!(drive.iter().all(|(who, _)| who != DEMO_LEAVER), "{drive:?}");
+    assert!(drive.contains(&(DEMO_MANAGER.to_owned(), "organizer".to_owned())));
 
     // Admin roles went before every other Okta lockout step; OneDrive before the licences.
     let steps = sb.system.store.steps(&run_id).await.unwrap();
@@ -140,6 +158,8 @@ async fn the_demo_leaver_is_swept_from_shared_resources_and_each_is_graded() {
     assert!(at("microsoft.hand_over_onedrive") <= at("microsoft.remove_licenses"));
     assert!(at("microsoft.forward_mail") <= at("microsoft.sweep_mail_access"));
     assert!(at("microsoft.sweep_mail_access") <= at("microsoft.remove_licenses"));
+    // Google ownership was handed over before the memberships went.
+    assert!(at("google.sweep_shared_access") <= at("google.remove_groups"));
     let licences = steps
         .iter()
         .find(|s| s.key.as_str() == "microsoft.remove_licenses")
@@ -172,6 +192,14 @@ async fn the_demo_leaver_is_swept_from_shared_resources_and_each_is_graded() {
         assert_eq!(grade("shared_access", &needle).0, "removed", "{right}");
     }
     assert_eq!(grade("ownership", &format!("group:{app_id}")).0, "removed");
+    assert_eq!(
+        grade("ownership", &format!("group:{owned_id}")).0,
+        "removed"
+    );
+    assert_eq!(
+        grade("ownership", &format!("shared_drive:{drive_id}")).0,
+        "removed"
+    );
     let (app, why) = grade("ownership", "application:");
     assert_eq!(app, "remains");
     assert!(
@@ -337,5 +365,50 @@ async fn an_inbox_rule_list_failing_mid_paging_holds_the_run() {
     assert_eq!(ms.inbox_rules(MS_LEAVER).len(), 2);
     assert_eq!(ms.inbox_rules(DEMO_MANAGER).len(), 1);
     assert_eq!(ms.calendar_permissions(DEMO_MANAGER).len(), 1);
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_google_member_list_failing_mid_paging_holds_the_run() {
+    let sb = Sandbox::start(options("google-paging")).await.unwrap();
+    let google = &sb.others.as_ref().unwrap().google;
+    // The co-owned group has two owners, so its owner list has a second page to fail on.
+    google.fail_sweep_list_pages(true);
+    let run_id = start_run(&sb, "msg_sweep_google_paging").await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let steps = sb.system.store.steps(&run_id).await.unwrap();
+        let step = |key: &str| steps.iter().find(|s| s.key.as_str() == key).unwrap();
+        let sweep = step("google.sweep_shared_access");
+        if step("google.suspend").state == StepState::Verified && sweep.attempts >= 2 {
+            assert_ne!(sweep.state, StepState::Verified);
+            // The memberships wait for the hand-over, so no group is left without an owner.
+            assert_ne!(step("google.remove_groups").state, StepState::Verified);
+            let snapshot = step("google.snapshot").result.as_ref().unwrap();
+            assert!(snapshot.output["owned_unreadable"].is_string());
+            let items = access::grade(&steps);
+            assert!(items.iter().all(|i| {
+                i.provider != passage_core::Provider::Google
+                    || i.kind != access::ItemKind::Ownership
+                    || i.grade != Grade::Absent
+            }));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "google sweep {} after {} attempts",
+            sweep.state.as_str(),
+            sweep.attempts
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let run = sb.system.store.run(&run_id).await.unwrap().unwrap();
+    assert!(run.state.is_open());
+    // Nothing was handed over unrecorded: the leaver still owns the group and is a member.
+    assert_eq!(google.group_owners(DEMO_OWNED_GROUP), vec![DEMO_LEAVER]);
+    assert_eq!(
+        google.group_role(DEMO_OWNED_GROUP, DEMO_LEAVER).as_deref(),
+        Some("OWNER")
+    );
     sb.shutdown().await;
 }

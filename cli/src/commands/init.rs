@@ -159,7 +159,7 @@ fn sandbox_section(p: InitProvider, base: u16) -> String {
         InitProvider::Google => format!(
             "[tenants.google]\nkey_file = \"file:{s}/google-key.json\"\n\
              admin_subject = \"{SANDBOX_GOOGLE_ADMIN}\"\napi_base = \"{google}\"\n\
-             licensing_base = \"{google}\"\ngmail_base = \"{google}\"\n\
+             licensing_base = \"{google}\"\ngmail_base = \"{google}\"\ndrive_base = \"{google}\"\n\
              token_url = \"{google}/token\"\n\n"
         ),
         InitProvider::Jumpcloud => format!(

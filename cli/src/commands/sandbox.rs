@@ -381,7 +381,7 @@ async fn start_google(
     debug_assert_eq!(emulator.admin_email(), SANDBOX_GOOGLE_ADMIN);
     let section = format!(
         "[tenants.google]\n{credential}\nadmin_subject = \"{}\"\napi_base = \"{base}\"\n\
-         licensing_base = \"{base}\"\ngmail_base = \"{base}\"\ntoken_url = \"{}\"\n\n",
+         licensing_base = \"{base}\"\ngmail_base = \"{base}\"\ndrive_base = \"{base}\"\ntoken_url = \"{}\"\n\n",
         emulator.admin_email(),
         emulator.token_url(),
     );

@@ -264,6 +264,7 @@ async fn start_google(
         api_base: url::Url::parse(&google.base_url())?,
         licensing_base: None,
         gmail_base: None,
+        drive_base: None,
         token_url: url::Url::parse(&google.token_url())?,
         service_account_email: sa.into(),
         private_key: Secret::new(key.private_pem.clone()),

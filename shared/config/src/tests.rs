@@ -254,6 +254,9 @@ fn the_shared_resource_sweep_is_on_once_its_section_is_there() {
     assert_eq!(sweep("[tenants.sweep]\n"), SweepPolicy::default());
     let some = sweep("[tenants.sweep]\nonedrive_handover = false\nonedrive_retention_days = 93\n");
     assert!(some.admin_roles && some.shared_access && !some.onedrive_handover);
+    assert!(some.google_shared);
+    let no_google = sweep("[tenants.sweep]\ngoogle_shared = false\n");
+    assert!(no_google.shared_access && !no_google.google_shared);
     assert_eq!(some.onedrive_retention_days, 93);
     assert!(
         some.mail_access && SweepPolicy::default().mail_access && !SweepPolicy::off().mail_access

@@ -207,7 +207,8 @@ impl Registry {
                 let mut s = settings.google.clone()?;
                 s.policy = tenant.google.clone()?;
                 let org = google_org(&s);
-                Arc::new(GoogleConnector::new(s, http).paced(pacing, org, plans.google.clone()))
+                let google = GoogleConnector::new(s, http).sweeping(&tenant.sweep);
+                Arc::new(google.paced(pacing, org, plans.google.clone()))
             }
             Provider::Jumpcloud => {
                 let mut s = settings.jumpcloud.clone()?;

@@ -196,6 +196,12 @@ pub const ORDERING_RULES: &[OrderingRule] = &[
         Action::RemoveLicenses,
         "the OneDrive is deleted after the licence's retention window: the manager's access and the links are settled while it is live",
     ),
+    rule(
+        Provider::Google,
+        Action::SweepSharedAccess,
+        Action::RemoveGroups,
+        "the groups the leaver owns are handed to the manager before the leaver's memberships go, so none is left without an owner",
+    ),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -329,7 +335,9 @@ pub fn build(
         steps.extend(ms_steps);
     }
     if let Some(g) = &policy.google {
-        steps.extend(google_steps(run_id, g, has_delegate));
+        let mut g_steps = google_steps(run_id, g, has_delegate);
+        sweep::google(run_id, &policy.sweep, &mut g_steps);
+        steps.extend(g_steps);
     }
     if let Some(jc) = &policy.jumpcloud {
         steps.extend(jumpcloud_steps(run_id, jc));
@@ -530,6 +538,27 @@ mod sweep {
         let licences = key(Action::RemoveLicenses);
         if let Some(release) = steps.iter_mut().find(|s| s.key == licences) {
             release.depends_on.push(key(Action::SweepMailAccess));
+        }
+    }
+
+    /// Google: the hand-over of owned groups and managed shared drives after the snapshot,
+    /// and before the memberships are removed (an owner who is no longer a member owns
+    /// nothing, and the group would be left without one).
+    pub(super) fn google(run_id: &RunId, sweep: &SweepPolicy, steps: &mut Vec<Step>) {
+        if !sweep.google_shared {
+            return;
+        }
+        let key = |a| app_step_key(Provider::Google, None, a);
+        steps.push(Step::new(
+            run_id,
+            Provider::Google,
+            Action::SweepSharedAccess,
+            sweep.critical,
+            vec![key(Action::Snapshot)],
+        ));
+        let memberships = key(Action::RemoveGroups);
+        if let Some(remove) = steps.iter_mut().find(|s| s.key == memberships) {
+            remove.depends_on.push(key(Action::SweepSharedAccess));
         }
     }
 }
@@ -1300,6 +1329,29 @@ mod tests {
             step(&alone, "microsoft.sweep_mail_access").depends_on,
             vec![StepKey::new("microsoft.snapshot")]
         );
+    }
+
+    #[test]
+    fn google_ownership_is_handed_over_before_the_memberships_go() {
+        let steps = swept(DisableMode::Suspend);
+        assert_eq!(
+            step(&steps, "google.sweep_shared_access").depends_on,
+            vec![StepKey::new("google.snapshot")]
+        );
+        assert!(
+            step(&steps, "google.remove_groups")
+                .depends_on
+                .contains(&StepKey::new("google.sweep_shared_access"))
+        );
+        let mut broken = steps.clone();
+        let remove = broken
+            .iter_mut()
+            .find(|s| s.key.as_str() == "google.remove_groups")
+            .unwrap();
+        remove
+            .depends_on
+            .retain(|d| d.as_str() != "google.sweep_shared_access");
+        assert!(matches!(validate(&broken), Err(PlanError::Ordering { .. })));
     }
 
     #[test]

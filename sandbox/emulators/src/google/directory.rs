@@ -381,9 +381,10 @@ pub(crate) async fn insert_member(
         .and_then(Value::as_str)
         .ok_or_else(|| GoogleError::required_parameter("email"))?
         .to_owned();
+    let role = string_field(&body, "role")?.unwrap_or_else(|| "MEMBER".to_owned());
+    let role = crate::google::sweep::group_role(&role)?;
     let mut state = app.domain();
-    state.add_member(&group_key, &email, &caller)?;
-    let role = body.get("role").cloned().unwrap_or_else(|| json!("MEMBER"));
+    state.add_member(&group_key, &email, role, &caller)?;
     Ok(Json(json!({"kind": "admin#directory#member", "email": email, "role": role, "type": "USER", "status": "ACTIVE"})).into_response())
 }
 

@@ -88,6 +88,17 @@ impl GoogleError {
         )
     }
 
+    /// 404 `notFound` with Drive's wording: "File not found: {id}." for a file or shared
+    /// drive the caller cannot see, "Permission not found: {id}." for a permission.
+    pub fn drive_not_found(what: &str, id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "notFound",
+            format!("{what} not found: {id}."),
+        )
+    }
+
     /// 404 `notFound` with Gmail's wording.
     pub fn entity_not_found() -> Self {
         Self::new(

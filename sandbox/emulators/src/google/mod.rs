@@ -1,6 +1,6 @@
 //! Google Workspace emulator (Admin SDK Directory, Licensing, Data Transfer,
-//! Reports, Gmail settings and the OAuth token endpoint) served over real
-//! HTTP on loopback.
+//! Reports, Gmail settings, Drive's shared drives and the OAuth token
+//! endpoint) served over real HTTP on loopback.
 //!
 //! One server answers every API under its discovery path (`servicePath` +
 //! `flatPath`, e.g. `/admin/directory/v1/users/{userKey}`,
@@ -52,6 +52,8 @@ mod seed;
 mod service;
 mod sign_ins;
 mod state;
+mod sweep;
+mod sweep_seed;
 mod views;
 
 use std::collections::HashMap;
@@ -74,7 +76,8 @@ pub use model::{
 };
 pub use quota::QuotaKnobs;
 pub use seed::{
-    DEMO_LEAVER, DEMO_MANAGER, DemoDomain, SeedDevice, SeedError, SeedToken, SeedUser, demo_seed,
+    DEMO_CO_OWNED_GROUP, DEMO_LEAVER, DEMO_MANAGER, DEMO_OWNED_GROUP, DemoDomain, SeedDevice,
+    SeedError, SeedToken, SeedUser, demo_seed,
 };
 use service::{AppState, Shared};
 pub use sign_ins::SignInSpec;

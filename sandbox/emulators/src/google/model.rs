@@ -174,6 +174,31 @@ pub(crate) struct GroupRecord {
     pub etag: String,
     /// Direct user members, by user index, in join order.
     pub members: Vec<usize>,
+    /// Members whose role is not `MEMBER` (`OWNER` or `MANAGER`), by user index.
+    pub roles: Vec<(usize, String)>,
+}
+
+impl GroupRecord {
+    /// A member's role as `members.list` spells it; `None` for a non-member.
+    pub(crate) fn role_of(&self, user: usize) -> Option<&str> {
+        if !self.members.contains(&user) {
+            return None;
+        }
+        Some(
+            self.roles
+                .iter()
+                .find(|(u, _)| *u == user)
+                .map_or("MEMBER", |(_, r)| r.as_str()),
+        )
+    }
+
+    /// Sets a member's role (`MEMBER` drops the entry).
+    pub(crate) fn set_role(&mut self, user: usize, role: &str) {
+        self.roles.retain(|(u, _)| *u != user);
+        if role != "MEMBER" {
+            self.roles.push((user, role.to_owned()));
+        }
+    }
 }
 
 /// A user-owned mobile device.

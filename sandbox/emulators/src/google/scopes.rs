@@ -15,6 +15,17 @@ pub const DIRECTORY_GROUP: &str = "https://www.googleapis.com/auth/admin.directo
 /// `admin.directory.group.readonly`: groups list.
 pub const DIRECTORY_GROUP_READONLY: &str =
     "https://www.googleapis.com/auth/admin.directory.group.readonly";
+/// `admin.directory.group.member.readonly`: members list and get.
+pub const DIRECTORY_GROUP_MEMBER_READONLY: &str =
+    "https://www.googleapis.com/auth/admin.directory.group.member.readonly";
+/// `drive`: every Drive method, shared drives and their permissions included.
+pub const DRIVE: &str = "https://www.googleapis.com/auth/drive";
+/// `drive.readonly`: Drive reads.
+pub const DRIVE_READONLY: &str = "https://www.googleapis.com/auth/drive.readonly";
+/// `drive.file`: files the app created or opened (permissions methods accept it).
+pub const DRIVE_FILE: &str = "https://www.googleapis.com/auth/drive.file";
+/// `drive.metadata.readonly`: metadata reads (permissions list accepts it).
+pub const DRIVE_METADATA_READONLY: &str = "https://www.googleapis.com/auth/drive.metadata.readonly";
 /// `admin.directory.group.member`: members delete.
 pub const DIRECTORY_GROUP_MEMBER: &str =
     "https://www.googleapis.com/auth/admin.directory.group.member";
@@ -56,6 +67,7 @@ pub(crate) enum Api {
     DataTransfer,
     Reports,
     Gmail,
+    Drive,
 }
 
 impl Api {
@@ -66,13 +78,16 @@ impl Api {
             Self::Directory | Self::DataTransfer | Self::Reports => "admin.googleapis.com",
             Self::Licensing => "licensing.googleapis.com",
             Self::Gmail => "gmail.googleapis.com",
+            Self::Drive => "drive.googleapis.com",
         }
     }
 
     /// Admin SDK APIs act on the whole domain, so the impersonated user
-    /// must be an administrator; Gmail acts on the caller's own mailbox.
+    /// must be an administrator; Gmail acts on the caller's own mailbox, and
+    /// Drive on what the caller can reach (an administrator reaches every
+    /// shared drive only by asking for `useDomainAdminAccess`).
     pub fn needs_admin(self) -> bool {
-        !matches!(self, Self::Gmail)
+        !matches!(self, Self::Gmail | Self::Drive)
     }
 }
 
@@ -92,6 +107,15 @@ const USER_R: &[&str] = &[DIRECTORY_USER, DIRECTORY_USER_READONLY];
 const SECURITY: &[&str] = &[DIRECTORY_USER_SECURITY];
 const GROUP_R: &[&str] = &[DIRECTORY_GROUP, DIRECTORY_GROUP_READONLY];
 const MEMBER_W: &[&str] = &[DIRECTORY_GROUP, DIRECTORY_GROUP_MEMBER];
+const MEMBER_R: &[&str] = &[
+    DIRECTORY_GROUP,
+    DIRECTORY_GROUP_MEMBER,
+    DIRECTORY_GROUP_MEMBER_READONLY,
+    DIRECTORY_GROUP_READONLY,
+];
+const DRIVES_R: &[&str] = &[DRIVE, DRIVE_READONLY];
+const PERMISSIONS_R: &[&str] = &[DRIVE, DRIVE_FILE, DRIVE_READONLY, DRIVE_METADATA_READONLY];
+const PERMISSIONS_W: &[&str] = &[DRIVE, DRIVE_FILE];
 const MOBILE_R: &[&str] = &[
     DIRECTORY_DEVICE_MOBILE,
     DIRECTORY_DEVICE_MOBILE_ACTION,
@@ -231,6 +255,55 @@ pub(crate) const ROUTES: &[RouteSpec] = &[
         Directory,
         "directory.members.insert",
         MEMBER_W
+    ),
+    spec!(
+        "GET",
+        "/admin/directory/v1/groups/{groupKey}/members",
+        Directory,
+        "directory.members.list",
+        MEMBER_R
+    ),
+    spec!(
+        "PATCH",
+        "/admin/directory/v1/groups/{groupKey}/members/{memberKey}",
+        Directory,
+        "directory.members.patch",
+        MEMBER_W
+    ),
+    spec!(
+        "GET",
+        "/drive/v3/drives",
+        Drive,
+        "drive.drives.list",
+        DRIVES_R
+    ),
+    spec!(
+        "GET",
+        "/drive/v3/files/{fileId}/permissions",
+        Drive,
+        "drive.permissions.list",
+        PERMISSIONS_R
+    ),
+    spec!(
+        "POST",
+        "/drive/v3/files/{fileId}/permissions",
+        Drive,
+        "drive.permissions.create",
+        PERMISSIONS_W
+    ),
+    spec!(
+        "PATCH",
+        "/drive/v3/files/{fileId}/permissions/{permissionId}",
+        Drive,
+        "drive.permissions.update",
+        PERMISSIONS_W
+    ),
+    spec!(
+        "DELETE",
+        "/drive/v3/files/{fileId}/permissions/{permissionId}",
+        Drive,
+        "drive.permissions.delete",
+        PERMISSIONS_W
     ),
     spec!(
         "GET",

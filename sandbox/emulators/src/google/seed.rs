@@ -141,6 +141,10 @@ pub enum SeedError {
 pub const DEMO_LEAVER: &str = "jane.doe@example.com";
 /// The leaver's manager, who receives delegation, forwarding and data.
 pub const DEMO_MANAGER: &str = "sam.lee@example.com";
+/// The demo group whose only owner is the leaver (the manager is not a member).
+pub const DEMO_OWNED_GROUP: &str = "vpn-users@example.com";
+/// The demo group the leaver owns beside Priya: no hand-over is needed.
+pub const DEMO_CO_OWNED_GROUP: &str = "all-staff@example.com";
 
 /// Notable objects of the demo domain.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -161,6 +165,12 @@ pub struct DemoDomain {
     pub manager_id: String,
     /// The leaver's groups.
     pub leaver_groups: Vec<String>,
+    /// The group the leaver alone owns ([`DEMO_OWNED_GROUP`]).
+    pub owned_group: String,
+    /// The group the leaver owns with Priya ([`DEMO_CO_OWNED_GROUP`]).
+    pub co_owned_group: String,
+    /// The id of the shared drive the leaver alone manages.
+    pub shared_drive_id: String,
     /// The leaver's OAuth client ids.
     pub leaver_token_clients: Vec<String>,
     /// The leaver's mobile device `resourceId`.
@@ -176,7 +186,10 @@ pub struct DemoDomain {
 ///   Zoom), 1 application-specific password, groups `engineering@`,
 ///   `all-staff@` and `vpn-users@`, a Business Standard licence, an
 ///   approved Android phone, 2 web sessions, 10 backup codes, Drive data
-///   (120 private and 35 shared files) and 42 calendar events;
+///   (120 private and 35 shared files) and 42 calendar events; she is the only
+///   owner of `vpn-users@`, an owner of `all-staff@` beside Priya, and the
+///   only manager (organizer) of the shared drive "Design Reviews", where
+///   Priya is a writer;
 /// - `sam.lee@example.com`, her manager: active and licensed;
 /// - `priya.patel@example.com`: in an auto-licensing OU (licence removal
 ///   answers 412);
@@ -262,6 +275,17 @@ pub fn demo_seed(emulator: &GoogleEmulator) -> DemoDomain {
         },
     ];
     let user_ids: Vec<String> = users.into_iter().map(|u| emulator.seed_user(u)).collect();
+    // What the shared-resource sweep hands over: roles and a drive, seeded without ids drawn.
+    emulator.seed_group_role(DEMO_OWNED_GROUP, DEMO_LEAVER, "OWNER");
+    emulator.seed_group_role(DEMO_CO_OWNED_GROUP, DEMO_LEAVER, "OWNER");
+    emulator.seed_group_role(DEMO_CO_OWNED_GROUP, "priya.patel@example.com", "OWNER");
+    let shared_drive_id = emulator.seed_shared_drive(
+        "Design Reviews",
+        &[
+            (DEMO_LEAVER, "organizer"),
+            ("priya.patel@example.com", "writer"),
+        ],
+    );
     let leaver_device = emulator
         .user(DEMO_LEAVER)
         .and_then(|u| u.devices.first().map(|d| d.resource_id.clone()))
@@ -275,6 +299,9 @@ pub fn demo_seed(emulator: &GoogleEmulator) -> DemoDomain {
         manager_email: DEMO_MANAGER.to_owned(),
         manager_id: user_ids[1].clone(),
         leaver_groups: groups,
+        owned_group: DEMO_OWNED_GROUP.to_owned(),
+        co_owned_group: DEMO_CO_OWNED_GROUP.to_owned(),
+        shared_drive_id,
         leaver_token_clients: vec![slack.to_owned(), zoom.to_owned()],
         leaver_device,
         user_ids,

@@ -15,7 +15,7 @@ use crate::common::ratelimit::MinuteWindow;
 use crate::google::errors::GoogleError;
 use crate::google::quota::QuotaKnobs;
 use crate::google::state::GoogleState;
-use crate::google::{auth, datatransfer, directory, gate, gmail, licensing, reports};
+use crate::google::{auth, datatransfer, directory, gate, gmail, licensing, reports, sweep};
 
 /// Everything about the emulator that is not domain data.
 #[derive(Debug)]
@@ -88,11 +88,11 @@ pub(crate) fn router(app: AppState) -> Router {
         .route(&format!("{d}/groups"), get(directory::list_groups))
         .route(
             &format!("{d}/groups/{{groupKey}}/members"),
-            post(directory::insert_member),
+            post(directory::insert_member).get(sweep::list_members),
         )
         .route(
             &format!("{d}/groups/{{groupKey}}/members/{{memberKey}}"),
-            axum::routing::delete(directory::delete_member),
+            axum::routing::delete(directory::delete_member).patch(sweep::patch_member),
         )
         .route(
             &format!("{d}/customer/{{customerId}}/devices/mobile"),
@@ -110,6 +110,7 @@ pub(crate) fn router(app: AppState) -> Router {
         .merge(datatransfer::routes())
         .merge(reports::routes())
         .merge(gmail::routes())
+        .merge(sweep::routes())
         .route_layer(middleware::from_fn_with_state(app.clone(), gate::gate));
     Router::new()
         .route("/token", post(auth::token))

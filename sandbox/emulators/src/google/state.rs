@@ -63,6 +63,8 @@ pub struct GoogleState {
     user_lag: LagBook<usize, serde_json::Value>,
     /// `groups.list?userKey=` lags behind membership changes: (group, user) → was a member.
     member_lag: LagBook<(usize, usize), bool>,
+    /// Shared drives and the sweep's knob (`sweep.rs`).
+    pub(crate) sweep: crate::google::sweep::SweepBook,
 }
 
 impl GoogleState {
@@ -95,6 +97,7 @@ impl GoogleState {
             effects: EffectBook::default(),
             user_lag: LagBook::default(),
             member_lag: LagBook::default(),
+            sweep: crate::google::sweep::SweepBook::default(),
         }
     }
 
@@ -341,6 +344,7 @@ impl GoogleState {
             description: description.to_owned(),
             etag,
             members: Vec::new(),
+            roles: Vec::new(),
         });
         self.groups.len() - 1
     }
@@ -625,6 +629,7 @@ impl GoogleState {
         let (now, lag) = (self.timeline.now(), self.timeline.read_lag());
         self.member_lag.wrote((group, user), || true, now, lag);
         self.groups[group].members.remove(position);
+        self.groups[group].set_role(user, "MEMBER");
         self.groups[group].etag = self.fresh_etag();
         let group_email = self.groups[group].email.clone();
         let group_id = self.groups[group].id.clone();
@@ -748,11 +753,13 @@ impl GoogleState {
 
     /// `licenseAssignments.delete`: 404 when not assigned, 412 when the
     /// user's OU assigns licences automatically.
-    /// `members.insert`: adds a user to a group; 409 `duplicate` when already a member.
+    /// `members.insert`: adds a user to a group with a role (`MEMBER`, `MANAGER`, `OWNER`);
+    /// 409 `duplicate` when already a member.
     pub(crate) fn add_member(
         &mut self,
         group_key: &str,
         member_key: &str,
+        role: &str,
         caller: &Caller,
     ) -> Result<(), GoogleError> {
         let group = self
@@ -767,6 +774,7 @@ impl GoogleState {
         let (now, lag) = (self.timeline.now(), self.timeline.read_lag());
         self.member_lag.wrote((group, user), || false, now, lag);
         self.groups[group].members.push(user);
+        self.groups[group].set_role(user, role);
         self.groups[group].etag = self.fresh_etag();
         let group_email = self.groups[group].email.clone();
         let group_id = self.groups[group].id.clone();

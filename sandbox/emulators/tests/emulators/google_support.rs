@@ -29,6 +29,7 @@ pub const ADMIN_SCOPES: &[&str] = &[
     scopes::LICENSING,
     scopes::DATATRANSFER,
     scopes::REPORTS_AUDIT_READONLY,
+    scopes::DRIVE,
 ];
 pub const GMAIL_SCOPES: &[&str] = &[scopes::GMAIL_SETTINGS_SHARING, scopes::GMAIL_SETTINGS_BASIC];
 

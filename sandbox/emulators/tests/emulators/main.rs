@@ -16,6 +16,8 @@ mod google_gmail;
 mod google_licensing_transfer;
 #[cfg(feature = "google")]
 mod google_support;
+#[cfg(feature = "google")]
+mod google_sweep;
 #[cfg(feature = "hr")]
 mod hr_chaos;
 #[cfg(feature = "jumpcloud")]

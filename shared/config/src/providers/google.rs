@@ -30,6 +30,9 @@ pub struct GoogleConfig {
     pub licensing_base: String,
     #[serde(default = "default_gmail")]
     pub gmail_base: String,
+    /// Drive v3's host (shared drives, for the sweep).
+    #[serde(default = "default_drive")]
+    pub drive_base: String,
     #[serde(default = "default_token")]
     pub token_url: String,
     #[serde(default)]
@@ -63,6 +66,9 @@ fn default_licensing() -> String {
 fn default_gmail() -> String {
     "https://gmail.googleapis.com".into()
 }
+fn default_drive() -> String {
+    "https://www.googleapis.com".into()
+}
 fn default_token() -> String {
     "https://oauth2.googleapis.com/token".into()
 }
@@ -79,6 +85,7 @@ impl GoogleConfig {
                 &self.licensing_base,
             )?),
             gmail_base: Some(parse_url(at, "google.gmail_base", &self.gmail_base)?),
+            drive_base: Some(parse_url(at, "google.drive_base", &self.drive_base)?),
             token_url: parse_url(at, "google.token_url", &self.token_url)?,
             service_account_email: key.client_email,
             private_key: key.private_key,

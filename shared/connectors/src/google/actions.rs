@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 mod restore;
+mod sweep;
 mod transfer;
 
 type Calls = Vec<CallRecord>;
@@ -65,6 +66,7 @@ async fn act(
             | Action::RemoveGroups
             | Action::SecureDevices
             | Action::RemoveLicenses
+            | Action::SweepSharedAccess
     ) && !super::RESTORES.contains(&req.action)
     {
         return Err(permanent(
@@ -88,6 +90,7 @@ async fn act(
         Action::RemoveGroups => remove_groups(api, &user, calls).await,
         Action::SecureDevices => secure_devices(api, &user, calls).await,
         Action::RemoveLicenses => remove_licenses(api, &user, calls).await,
+        Action::SweepSharedAccess => sweep::sweep(api, req, &user, calls).await,
         Action::Reactivate => restore::reactivate(api, &user, calls).await,
         Action::RestoreGroups => restore::restore_groups(api, req, &user, calls).await,
         Action::RestoreLicences => restore::restore_licences(api, req, &user, calls).await,
@@ -543,6 +546,9 @@ async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Outcome {
             json!({"kind": "licence", "id": format!("{p}:{s}"), "name": name})
         }));
     output["access"] = Value::Array(access.collect());
+    if api.sweep.google_shared {
+        sweep::record(api, user, &mut output, calls).await;
+    }
     // Dates the run for later steps: a data transfer requested before it is not this run's.
     output["snapshot_at"] = json!(jiff::Timestamp::now().to_string());
     Ok(ActionDone {

@@ -20,6 +20,7 @@ pub enum Service {
     Directory,
     Licensing,
     Gmail,
+    Drive,
 }
 
 /// Who a call acts as.
@@ -37,6 +38,8 @@ pub struct Api {
     auth: Auth,
     /// The customer's budgets (unpaced until the registry paces the connector).
     pub pace: OrgPace,
+    /// The tenant's shared-resource sweep (off until the registry says otherwise).
+    pub sweep: passage_core::SweepPolicy,
 }
 
 /// One call's view of the API: the token it needs is for this subject and scope.
@@ -59,6 +62,7 @@ impl Api {
             settings,
             http,
             pace: OrgPace::off(Provider::Google),
+            sweep: passage_core::SweepPolicy::off(),
         }
     }
 
@@ -74,6 +78,11 @@ impl Api {
             Service::Gmail => self
                 .settings
                 .gmail_base
+                .as_ref()
+                .unwrap_or(&self.settings.api_base),
+            Service::Drive => self
+                .settings
+                .drive_base
                 .as_ref()
                 .unwrap_or(&self.settings.api_base),
         };

@@ -1,5 +1,6 @@
-//! Google Workspace connector: Admin SDK Directory, Enterprise License Manager, Data Transfer
-//! and Gmail settings, through a service account with domain-wide delegation.
+//! Google Workspace connector: Admin SDK Directory, Enterprise License Manager, Data Transfer,
+//! Gmail settings and (for the shared-resource sweep) Drive's shared drives, through a service
+//! account with domain-wide delegation.
 //!
 //! Admin SDK, Licensing and Data Transfer calls impersonate a configured administrator; Gmail
 //! settings calls impersonate the leaver (Google only lets a mailbox's owner change them, and
@@ -39,6 +40,7 @@ pub const DELEGATED_SCOPES: &[&str] = &[
     scopes::GMAIL_SETTINGS_BASIC,
     scopes::GMAIL_SETTINGS_SHARING,
     scopes::REPORTS_AUDIT_READONLY,
+    scopes::DRIVE,
 ];
 
 /// Scope URLs, one per kind of call.
@@ -61,6 +63,8 @@ pub mod scopes {
         "https://www.googleapis.com/auth/gmail.settings.sharing";
     pub const REPORTS_AUDIT_READONLY: &str =
         "https://www.googleapis.com/auth/admin.reports.audit.readonly";
+    /// Drive's only scope that lets an administrator change a shared drive's members.
+    pub const DRIVE: &str = "https://www.googleapis.com/auth/drive";
 }
 
 /// The Google Workspace licences checked when `license_skus` is empty: product `Google-Apps`
@@ -83,6 +87,9 @@ pub struct GoogleSettings {
     pub licensing_base: Option<url::Url>,
     /// `https://gmail.googleapis.com` in production; `None` uses `api_base`.
     pub gmail_base: Option<url::Url>,
+    /// `https://www.googleapis.com` in production (Drive v3 lives under it); `None` uses
+    /// `api_base`.
+    pub drive_base: Option<url::Url>,
     /// `https://oauth2.googleapis.com/token` in production; also the assertion's `aud`.
     pub token_url: url::Url,
     /// The service account's `client_email`.
@@ -137,6 +144,14 @@ impl GoogleConnector {
         self
     }
 
+    /// Records and hands over the groups the leaver owns and the shared drives they manage
+    /// as the tenant's sweep says (off until then: the Drive scope may not be delegated yet).
+    #[must_use]
+    pub fn sweeping(mut self, sweep: &passage_core::SweepPolicy) -> Self {
+        self.api.sweep = sweep.clone();
+        self
+    }
+
     /// Overrides how long an attempt polls a data transfer.
     #[must_use]
     pub fn with_transfer_polling(mut self, polling: TransferPolling) -> Self {
@@ -173,6 +188,7 @@ impl Connector for GoogleConnector {
                 | Action::RemoveGroups
                 | Action::SecureDevices
                 | Action::RemoveLicenses
+                | Action::SweepSharedAccess
         ) || RESTORES.contains(&action)
     }
 

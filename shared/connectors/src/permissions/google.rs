@@ -24,6 +24,7 @@ const ALL: &[Action] = &[
     RemoveGroups,
     SecureDevices,
     RemoveLicenses,
+    SweepSharedAccess,
 ];
 
 const fn scope(
@@ -62,14 +63,14 @@ pub(super) const TABLE: &[Permission] = &[
     scope(
         scopes::DIRECTORY_GROUP_READONLY,
         Access::Read,
-        &[Snapshot, RemoveGroups],
-        "lists the leaver's groups",
+        &[Snapshot, RemoveGroups, SweepSharedAccess],
+        "lists the leaver's groups (and, when the tenant sweeps, each group's owners)",
     ),
     scope(
         scopes::DIRECTORY_GROUP_MEMBER,
         Access::Write,
-        &[RemoveGroups],
-        "removes the leaver from each group",
+        &[RemoveGroups, SweepSharedAccess],
+        "removes the leaver from each group; makes the manager an owner of the groups the leaver alone owns",
     ),
     scope(
         scopes::DEVICE_MOBILE_READONLY,
@@ -114,6 +115,12 @@ pub(super) const TABLE: &[Permission] = &[
         &[Suspend],
         "reads the leaver's logins (Reports API, login activity) after the cutoff for the sign-in watch; not needed when the tenant's sign_in_watch.hours is 0",
     ),
+    scope(
+        scopes::DRIVE,
+        Access::Write,
+        &[SweepSharedAccess],
+        "lists every shared drive and its members as a domain administrator, makes the manager a manager of the drives the leaver alone manages and removes the leaver (only when sweep.google_shared is on)",
+    ),
     Permission {
         provider: Provider::Google,
         kind: Kind::GoogleAdminRole,
@@ -129,10 +136,11 @@ pub(super) const TABLE: &[Permission] = &[
             RemoveGroups,
             SecureDevices,
             RemoveLicenses,
+            SweepSharedAccess,
         ],
         also_satisfied_by: &[],
         privileged_only: false,
         console: ROLE_CONSOLE,
-        note: "of admin_subject; or a custom admin role with the Users, Groups, Mobile devices, Licences and Data transfer privileges (only a super admin can act on other super admins)",
+        note: "of admin_subject; or a custom admin role with the Users, Groups, Mobile devices, Licences, Data transfer and (for the sweep) Manage shared drives privileges (only a super admin can act on other super admins)",
     },
 ];

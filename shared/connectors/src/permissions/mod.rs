@@ -220,6 +220,7 @@ pub fn actions_of(provider: Provider) -> &'static [Action] {
             RemoveGroups,
             SecureDevices,
             RemoveLicenses,
+            SweepSharedAccess,
         ],
         Provider::Jumpcloud => &[Snapshot, Suspend, RemoveGroups, SecureDevices],
         Provider::Slack => &[Snapshot, DeactivateSeat],

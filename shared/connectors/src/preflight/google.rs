@@ -121,6 +121,14 @@ async fn reads(api: &Api, delegated: &[&str], evidence: &mut Evidence, calls: &m
         url.query_pairs_mut().append_pair("maxResults", "1");
         plain.push(("the data transfer applications", url, scopes::DATATRANSFER));
     }
+    if has(scopes::DRIVE) {
+        // The sweep reads every shared drive as a domain administrator.
+        let mut url = api.url(Service::Drive, &["drive", "v3", "drives"]);
+        url.query_pairs_mut()
+            .append_pair("useDomainAdminAccess", "true")
+            .append_pair("pageSize", "1");
+        plain.push(("the shared drive list", url, scopes::DRIVE));
+    }
     for (what, url, scope) in plain {
         let answer = api.get(url, As::Admin, scope, calls).await;
         evidence

@@ -18,7 +18,7 @@ use crate::common;
 use common::operation;
 const VACATION: &str = "Jane has left Example. Please write to sam.lee@example.com.";
 
-fn policy() -> GooglePolicy {
+pub(crate) fn policy() -> GooglePolicy {
     GooglePolicy {
         delegate_mailbox: true,
         forward_to_delegate: true,
@@ -31,7 +31,7 @@ fn policy() -> GooglePolicy {
 }
 
 /// A started, demo-seeded emulator with the service account delegated `scopes`.
-async fn emulator(scopes: &[&str]) -> GoogleEmulator {
+pub(crate) async fn emulator(scopes: &[&str]) -> GoogleEmulator {
     let google = GoogleEmulator::start(GoogleConfig::default())
         .await
         .unwrap();
@@ -40,7 +40,7 @@ async fn emulator(scopes: &[&str]) -> GoogleEmulator {
     google
 }
 
-fn connector(google: &GoogleEmulator, policy: GooglePolicy) -> GoogleConnector {
+pub(crate) fn connector(google: &GoogleEmulator, policy: GooglePolicy) -> GoogleConnector {
     GoogleConnector::new(
         common::google_settings(google, policy),
         passage_connectors::http::client(),
@@ -78,11 +78,14 @@ fn request_for(
     }
 }
 
-fn request(action: Action, prior: &BTreeMap<StepKey, serde_json::Value>) -> ActionRequest {
+pub(crate) fn request(
+    action: Action,
+    prior: &BTreeMap<StepKey, serde_json::Value>,
+) -> ActionRequest {
     request_for(DEMO_LEAVER, action, prior)
 }
 
-async fn done(
+pub(crate) async fn done(
     c: &GoogleConnector,
     action: Action,
     prior: &mut BTreeMap<StepKey, serde_json::Value>,

@@ -7,6 +7,7 @@ mod conformance;
 mod fault_matrix;
 mod github;
 mod google;
+mod google_sweep;
 mod jumpcloud;
 mod microsoft;
 mod okta;

@@ -238,6 +238,8 @@ async fn google(scopes: &[&str]) -> (GoogleEmulator, TenantReport) {
     common::register_google_service_account(&google, scopes);
     let mut policy = policy();
     policy.google = Some(common::google_policy(DeviceAction::Retire));
+    // The sweep on, so every delegated scope (Drive's too) is needed and checked.
+    policy.sweep = passage_core::SweepPolicy::default();
     let settings = ConnectionSettings {
         google: Some(common::google_settings(
             &google,
@@ -262,7 +264,13 @@ async fn google_names_the_scope_not_delegated_and_only_reads() {
     let f = finding(&report, withheld);
     assert_eq!(f.status, Status::Missing);
     assert!(f.detail.contains("unauthorized_client"), "{}", f.detail);
-    assert_eq!(steps(f), [("google.remove_groups", true)]);
+    assert_eq!(
+        steps(f),
+        [
+            ("google.remove_groups", true),
+            ("google.sweep_shared_access", true)
+        ]
+    );
     assert!(report.blocks_critical());
     for scope in &delegated {
         assert_eq!(finding(&report, scope).status, Status::Ok, "{scope}");
@@ -276,6 +284,7 @@ async fn google_names_the_scope_not_delegated_and_only_reads() {
         "the data transfer applications",
         "a licence assignment",
         "a Gmail setting (vacation)",
+        "the shared drive list",
     ] {
         let f = finding(&report, read);
         assert_eq!(f.status, Status::Ok, "{read}: {}", f.detail);

@@ -75,6 +75,11 @@ pub struct SweepPolicy {
     /// (`sweep_mail_access`).
     #[serde(default = "yes")]
     pub mail_access: bool,
+    /// Google Workspace: the groups the leaver owns and the shared drives they manage are
+    /// handed to the manager before their memberships go; a last owner with nobody to hand
+    /// to is reported.
+    #[serde(default = "yes")]
+    pub google_shared: bool,
     /// Days the tenant keeps a deleted user's OneDrive (the SharePoint admin centre's
     /// retention setting, 30 by default), recorded with the hand-over so the evidence says
     /// until when the manager can copy the files.
@@ -98,6 +103,7 @@ impl SweepPolicy {
             shared_access: false,
             onedrive_handover: false,
             mail_access: false,
+            google_shared: false,
             ..Self::default()
         }
     }
@@ -110,6 +116,7 @@ impl Default for SweepPolicy {
             shared_access: true,
             onedrive_handover: true,
             mail_access: true,
+            google_shared: true,
             onedrive_retention_days: default_onedrive_retention(),
             critical: true,
         }

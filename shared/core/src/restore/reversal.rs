@@ -105,6 +105,12 @@ pub fn reversal(provider: Provider, taken: Taken) -> Option<Reversal> {
                 "rights on other people's mailboxes are granted again by those mailboxes' \
                  owners (the rights held are in the original bundle's snapshot)",
             ),
+            (ItemKind::Ownership, _) if provider == Provider::Google => Cannot(
+                "group ownership and shared-drive management were handed to the manager, who \
+                 now owns the group or manages the drive and makes the person an owner or \
+                 manager again if wanted (what the person held is in the original bundle's \
+                 snapshot)",
+            ),
             (ItemKind::Ownership, _) => Cannot(
                 "ownership was handed to the manager, who now owns the group and adds the \
                  person back as an owner if wanted",

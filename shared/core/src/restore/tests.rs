@@ -337,6 +337,11 @@ fn what_the_sweep_took_from_others_resources_is_listed_for_its_owners_not_regran
             ItemKind::Delegation,
             Action::SweepMailAccess,
         ),
+        (
+            Provider::Google,
+            ItemKind::Ownership,
+            Action::SweepSharedAccess,
+        ),
     ] {
         match reversal(provider, Taken::Access(kind, action)) {
             Some(Reversal::Cannot(why)) => assert!(!why.is_empty()),

@@ -162,6 +162,7 @@ pub fn google_settings(google: &GoogleEmulator, policy: GooglePolicy) -> GoogleS
         api_base: url::Url::parse(&google.base_url()).unwrap(),
         licensing_base: None,
         gmail_base: None,
+        drive_base: None,
         token_url: url::Url::parse(&google.token_url()).unwrap(),
         service_account_email: GOOGLE_SA_EMAIL.into(),
         private_key: Secret::new(rsa_key().0.clone()),
