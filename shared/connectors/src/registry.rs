@@ -192,7 +192,10 @@ impl Registry {
             Provider::Okta => {
                 let s = settings.okta.clone()?;
                 let org = okta_org(&s);
-                let okta = OktaConnector::new(s, http).sweeping(&tenant.sweep);
+                let unassigns = tenant.okta.as_ref().is_some_and(|o| o.unassign_apps);
+                let okta = OktaConnector::new(s, http)
+                    .sweeping(&tenant.sweep)
+                    .unassigning_apps(unassigns);
                 Arc::new(okta.paced(pacing, org, plans.okta.clone()))
             }
             Provider::Microsoft => {
