@@ -217,7 +217,8 @@ impl Registry {
                 s.policy = tenant.jumpcloud.clone()?;
                 let org = jumpcloud_org(&s, &tenant.id);
                 let plan = plans.jumpcloud.clone();
-                Arc::new(JumpCloudConnector::new(s, http).paced(pacing, org, plan))
+                let jc = JumpCloudConnector::new(s, http).sweeping(&tenant.sweep);
+                Arc::new(jc.paced(pacing, org, plan))
             }
             _ => return None,
         })
