@@ -304,7 +304,10 @@ impl JumpCloudState {
                 .alternate_email
                 .iter()
                 .map(|a| ("alternateEmail".to_owned(), serde_json::json!(a)))
-                .chain(seed.sudo.then(|| ("sudo".to_owned(), serde_json::json!(true))))
+                .chain(
+                    seed.sudo
+                        .then(|| ("sudo".to_owned(), serde_json::json!(true))),
+                )
                 .collect(),
         });
         for name in &seed.groups {
@@ -801,7 +804,9 @@ impl JumpCloudState {
         };
         let o = &mut self.orgs[org];
         o.user_by_id(user_id).ok_or_else(|| JcError::not_found(f))?;
-        let s = o.system_by_id(system_id).ok_or_else(|| JcError::not_found(f))?;
+        let s = o
+            .system_by_id(system_id)
+            .ok_or_else(|| JcError::not_found(f))?;
         let bound = &mut o.systems[s].bound_users;
         let at = bound.iter().position(|(u, _)| u == user_id);
         match (op.as_str(), at) {

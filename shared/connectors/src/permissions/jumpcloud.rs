@@ -14,7 +14,13 @@ pub(super) const TABLE: &[Permission] = &[
         name: "Read Only",
         id: None,
         access: Access::Read,
-        actions: &[Snapshot, RemoveAdminRoles, Suspend, RemoveGroups, SecureDevices],
+        actions: &[
+            Snapshot,
+            RemoveAdminRoles,
+            Suspend,
+            RemoveGroups,
+            SecureDevices,
+        ],
         also_satisfied_by: &[
             "Help Desk",
             "Manager",

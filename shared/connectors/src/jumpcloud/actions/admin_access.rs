@@ -22,8 +22,8 @@
 //! administrator's address outside an MSP's provider list.
 
 use super::{Calls, User, get_user};
-use crate::jumpcloud::api::{Api, Sort};
 use crate::http::mismatch;
+use crate::jumpcloud::api::{Api, Sort};
 use passage_core::ports::{ActionDone, ActionFailure};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
