@@ -302,3 +302,142 @@ fn openssl_verifies(dir: &Path) {
     let digest = String::from_utf8(digest.stdout).unwrap()[..64].to_owned();
     assert!(statement.contains(&digest), "{statement}");
 }
+
+/// A leaver run that unassigns apps (`unassign_apps = true`) is restored: each app the leaver
+/// held directly is assigned again with its recorded username and profile, read back from the
+/// emulator; the app held through a group comes back with the group, not a second time; and
+/// an app deleted since the run is listed with why instead of holding the restore.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rehire_gets_back_the_okta_apps_the_run_unassigned() {
+    use passage_core::Action;
+    use passage_sandbox::okta::effect;
+    let dir = std::env::temp_dir().join(format!(
+        "passage-restore-apps-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let mut options = SandboxOptions::new(&dir);
+    options.customize = Some(std::sync::Arc::new(|p: &mut passage_core::TenantPolicy| {
+        if let Some(okta) = p.okta.as_mut() {
+            okta.unassign_apps = true;
+        }
+    }));
+    options.operators = Operators::new(vec![Operator::new(
+        "rosa",
+        Some(&Secret::new(TOKEN)),
+        None,
+        vec!["demo".into()],
+    )]);
+    let sb = Sandbox::start(options).await.unwrap();
+    let held = |sb: &Sandbox| -> BTreeSet<(String, String, Option<String>)> {
+        sb.okta
+            .user(DEMO_LEAVER)
+            .unwrap()
+            .app_assignments
+            .into_iter()
+            .map(|a| (a.label, a.scope.as_str().to_owned(), a.group))
+            .collect()
+    };
+    let before = held(&sb);
+    let app_id = |label: &str| {
+        let user = sb.okta.user(DEMO_LEAVER).unwrap();
+        let app = user.app_assignments.iter().find(|a| a.label == label);
+        app.unwrap().app_id.clone()
+    };
+    let (slack, workspace, github) = (
+        app_id("Slack"),
+        app_id("Google Workspace"),
+        app_id("GitHub Enterprise"),
+    );
+    assert!(before.contains(&("Slack".into(), "USER".into(), None)));
+    assert!(before.contains(&(
+        "GitHub Enterprise".into(),
+        "GROUP".into(),
+        Some("GitHub Admins".into())
+    )));
+
+    let r = sb
+        .post(
+            "msg_rehire_apps",
+            &leaver_event(DEMO_LEAVER, "E18", Cutoff::Immediate),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    let v: Value = r.json().await.unwrap();
+    let original = RunId::new(v["run_id"].as_str().unwrap());
+    sb.wait_closed(&original, Duration::from_secs(180))
+        .await
+        .unwrap();
+    assert!(held(&sb).is_empty(), "{:?}", held(&sb));
+
+    // The plan gives back the two direct assignments; the group's app is the group's.
+    let (status, dry) = operator_post(&sb, &original, json!({"dry_run": true})).await;
+    assert_eq!(status, 200, "{dry}");
+    let restoring = keys(&dry["plan"], "items");
+    for id in [&slack, &workspace] {
+        assert!(
+            restoring.contains(&format!("okta.app.{id}")),
+            "{restoring:?}"
+        );
+    }
+    assert!(
+        !restoring.contains(&format!("okta.app.{github}")),
+        "{restoring:?}"
+    );
+    assert!(
+        !keys(&dry["plan"], "not_restorable")
+            .iter()
+            .any(|k| k.starts_with("okta.app."))
+    );
+
+    // Hostile: an administrator deletes one of the apps before the restore runs.
+    assert!(sb.okta.delete_app("Google Workspace"));
+    let (status, started) = operator_post(&sb, &original, json!({"note": "rehired"})).await;
+    assert_eq!(status, 202, "{started}");
+    let restore = RunId::new(started["run_id"].as_str().unwrap());
+    wait_for(&sb.system, &restore, Duration::from_secs(180), |r| {
+        r.state == RunState::Closed
+    })
+    .await
+    .unwrap();
+    let steps = sb.system.store.steps(&restore).await.unwrap();
+    let apps = steps
+        .iter()
+        .find(|s| s.action == Action::RestoreApps)
+        .expect("a restore_apps step");
+    assert_eq!(apps.state, StepState::Verified, "{apps:#?}");
+    let output = &apps.result.as_ref().unwrap().output;
+    assert_eq!(output["restored"][0]["id"], slack.as_str(), "{output}");
+    assert_eq!(
+        output["not_restored"][0]["id"],
+        workspace.as_str(),
+        "{output}"
+    );
+    assert!(
+        output["not_restored"][0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("deleted"),
+        "{output}"
+    );
+    assert_eq!(output["via_group"][0]["id"], github.as_str(), "{output}");
+    assert_eq!(output["via_group"][0]["held_again"], true, "{output}");
+
+    // Read from the emulator: Slack is the leaver's again, directly; GitHub through its
+    // group; the deleted app nowhere; exactly one assignment made.
+    let after = held(&sb);
+    assert_eq!(
+        after,
+        BTreeSet::from([
+            ("Slack".into(), "USER".into(), None),
+            (
+                "GitHub Enterprise".into(),
+                "GROUP".into(),
+                Some("GitHub Admins".into())
+            ),
+        ])
+    );
+    assert_eq!(sb.okta.effects_applied(effect::ASSIGN_APP, DEMO_LEAVER), 1);
+    sb.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -412,3 +412,133 @@ async fn a_google_member_list_failing_mid_paging_holds_the_run() {
     );
     sb.shutdown().await;
 }
+/// JumpCloud: the demo leaver's sudo rights (the account-wide flag and the binding to their
+/// Mac) are removed before every other JumpCloud lockout step, read back from the emulator,
+/// and graded `admin_role` removed in the signed bundle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn jumpcloud_sudo_rights_go_first_and_are_graded() {
+    use passage_sandbox::jumpcloud::effect;
+    let sb = Sandbox::start(options("jc")).await.unwrap();
+    let jc = &sb.others.as_ref().unwrap().jumpcloud;
+    let leaver = jc.user(DEMO_LEAVER).unwrap();
+    assert!(leaver.sudo);
+    assert_eq!(leaver.sudo_system_ids.len(), 1, "{leaver:?}");
+    let mac = leaver.sudo_system_ids[0].clone();
+
+    let run_id = start_run(&sb, "msg_sweep_jc").await;
+    let run = close(&sb, &run_id).await;
+
+    // The emulator's state: no sudo left anywhere, the account suspended, two removals.
+    let after = jc.user(DEMO_LEAVER).unwrap();
+    assert!(!after.sudo && after.sudo_system_ids.is_empty(), "{after:?}");
+    assert!(after.suspended);
+    assert!(after.system_ids.contains(&mac), "the binding itself stays");
+    assert_eq!(jc.effects_applied(effect::REMOVE_SUDO, &leaver.id), 2);
+
+    // Before every other JumpCloud lockout step, by plan and in time.
+    let steps = sb.system.store.steps(&run_id).await.unwrap();
+    let step = |key: &str| {
+        steps
+            .iter()
+            .find(|s| s.key.as_str() == key)
+            .unwrap_or_else(|| panic!("{key}"))
+    };
+    let first = step("jumpcloud.remove_admin_roles");
+    assert_eq!(first.state, StepState::Verified);
+    for key in [
+        "jumpcloud.suspend",
+        "jumpcloud.remove_groups",
+        "jumpcloud.secure_devices",
+    ] {
+        let later = step(key);
+        assert!(
+            later.depends_on.contains(&first.key),
+            "{key} waits for the sudo removal"
+        );
+        assert!(
+            first.verified_at.unwrap() <= later.verified_at.unwrap(),
+            "{key}"
+        );
+    }
+    let snapshot = step("jumpcloud.snapshot").result.as_ref().unwrap();
+    assert_eq!(snapshot.output["admin_access"]["sudo"], true);
+    assert_eq!(
+        snapshot.output["admin_access"]["systems"][0]["id"],
+        mac.as_str()
+    );
+
+    // The bundle grades each grant.
+    let bundle = sb.system.evidence.bundle_dir(&run.tenant, &run.id).unwrap();
+    let graded: Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("access.json")).unwrap()).unwrap();
+    let jc_roles: Vec<&Value> = graded
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["provider"] == "jumpcloud" && i["kind"] == "admin_role")
+        .collect();
+    let ids: Vec<&str> = jc_roles.iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        ["sudo", format!("system:{mac}").as_str()],
+        "{jc_roles:#?}"
+    );
+    assert!(
+        jc_roles.iter().all(|i| i["grade"] == "removed"),
+        "{jc_roles:#?}"
+    );
+    sb.shutdown().await;
+}
+
+/// Hostile: JumpCloud refuses Passage's credential the change (its administrator's role was
+/// set to Read Only). The sudo rights are graded `remains` with who must act, the emulator
+/// still shows them, and the run stays open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_jumpcloud_sudo_removal_remains_with_who_must_act() {
+    use passage_sandbox::jumpcloud::Role;
+    let sb = Sandbox::start(options("jc-refused")).await.unwrap();
+    let jc = &sb.others.as_ref().unwrap().jumpcloud;
+    assert!(jc.set_api_key_role(&jc.api_key(), Role::ReadOnly));
+    let run_id = start_run(&sb, "msg_sweep_jc_refused").await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let items = loop {
+        let steps = sb.system.store.steps(&run_id).await.unwrap();
+        let first = steps
+            .iter()
+            .find(|s| s.key.as_str() == "jumpcloud.remove_admin_roles")
+            .unwrap();
+        if first.state == StepState::Verified {
+            break access::grade(&steps);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sudo removal {}",
+            first.state.as_str()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let refused: Vec<_> = items
+        .iter()
+        .filter(|i| {
+            i.provider == passage_core::Provider::Jumpcloud && i.kind == access::ItemKind::AdminRole
+        })
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:#?}");
+    for item in &refused {
+        assert_eq!(item.grade, Grade::Remains, "{item:#?}");
+        let why = item.reason.as_deref().unwrap_or_default();
+        assert!(
+            why.contains("403") && why.contains("Administrator or Manager"),
+            "{why}"
+        );
+    }
+    // Nothing was taken, nothing claimed: the emulator still shows both grants.
+    let leaver = jc.user(DEMO_LEAVER).unwrap();
+    assert!(
+        leaver.sudo && leaver.sudo_system_ids.len() == 1,
+        "{leaver:?}"
+    );
+    let run = sb.system.store.run(&run_id).await.unwrap().unwrap();
+    assert!(run.state.is_open());
+    sb.shutdown().await;
+}

@@ -192,7 +192,10 @@ impl Registry {
             Provider::Okta => {
                 let s = settings.okta.clone()?;
                 let org = okta_org(&s);
-                let okta = OktaConnector::new(s, http).sweeping(&tenant.sweep);
+                let unassigns = tenant.okta.as_ref().is_some_and(|o| o.unassign_apps);
+                let okta = OktaConnector::new(s, http)
+                    .sweeping(&tenant.sweep)
+                    .unassigning_apps(unassigns);
                 Arc::new(okta.paced(pacing, org, plans.okta.clone()))
             }
             Provider::Microsoft => {
@@ -215,7 +218,8 @@ impl Registry {
                 s.policy = tenant.jumpcloud.clone()?;
                 let org = jumpcloud_org(&s, &tenant.id);
                 let plan = plans.jumpcloud.clone();
-                Arc::new(JumpCloudConnector::new(s, http).paced(pacing, org, plan))
+                let jc = JumpCloudConnector::new(s, http).sweeping(&tenant.sweep);
+                Arc::new(jc.paced(pacing, org, plan))
             }
             _ => return None,
         })

@@ -185,6 +185,24 @@ pub const ORDERING_RULES: &[OrderingRule] = &[
         "admin roles go first, so no privileged session outlives the cut, and are recorded while the user is manageable",
     ),
     rule(
+        Provider::Jumpcloud,
+        Action::RemoveAdminRoles,
+        Action::Suspend,
+        "sudo rights go first, recorded and removed while the account is manageable, so no device keeps an administrator the cut missed",
+    ),
+    rule(
+        Provider::Jumpcloud,
+        Action::RemoveAdminRoles,
+        Action::RemoveGroups,
+        "sudo rights go first, recorded and removed while the account is manageable, so no device keeps an administrator the cut missed",
+    ),
+    rule(
+        Provider::Jumpcloud,
+        Action::RemoveAdminRoles,
+        Action::SecureDevices,
+        "sudo rights go first, recorded and removed while the account is manageable, so no device keeps an administrator the cut missed",
+    ),
+    rule(
         Provider::Microsoft,
         Action::SweepMailAccess,
         Action::RemoveLicenses,
@@ -340,7 +358,7 @@ pub fn build(
         steps.extend(g_steps);
     }
     if let Some(jc) = &policy.jumpcloud {
-        steps.extend(jumpcloud_steps(run_id, jc));
+        steps.extend(jumpcloud_steps(run_id, jc, &policy.sweep));
     }
     steps.extend(saas_steps(run_id, &policy.saas));
     if steps.is_empty() {
@@ -462,16 +480,20 @@ fn google_steps(run_id: &RunId, g: &GooglePolicy, has_delegate: bool) -> Vec<Ste
     p.steps
 }
 
-fn jumpcloud_steps(run_id: &RunId, jc: &JumpCloudPolicy) -> Vec<Step> {
+fn jumpcloud_steps(run_id: &RunId, jc: &JumpCloudPolicy, sweep: &SweepPolicy) -> Vec<Step> {
     use Action::*;
     let mut p = ProviderPlan::new(run_id, Provider::Jumpcloud);
-    p.add(true, Suspend, true, &[])
-        .add(true, RemoveGroups, true, &[])
+    // The leaver's sudo rights go before every other lockout step (the sweep's first rule),
+    // recorded and taken while the account is still manageable.
+    p.add(sweep.admin_roles, RemoveAdminRoles, sweep.critical, &[]);
+    let first: &[Action] = &[RemoveAdminRoles];
+    p.add(true, Suspend, true, first)
+        .add(true, RemoveGroups, true, first)
         .add(
             jc.devices != DeviceAction::None,
             SecureDevices,
             true,
-            &[Suspend],
+            &[Suspend, RemoveAdminRoles],
         );
     p.steps
 }
@@ -1271,6 +1293,29 @@ mod tests {
                 assert!(s.depends_on.contains(&roles), "{} waits for roles", s.key);
             }
         }
+    }
+
+    #[test]
+    fn jumpcloud_sudo_rights_go_before_every_other_lockout_step() {
+        let steps = swept(DisableMode::Suspend);
+        let first = StepKey::new("jumpcloud.remove_admin_roles");
+        assert_eq!(
+            step(&steps, "jumpcloud.remove_admin_roles").depends_on,
+            vec![StepKey::new("jumpcloud.snapshot")]
+        );
+        for s in steps.iter().filter(|s| s.provider == Provider::Jumpcloud) {
+            if matches!(s.action, Action::Snapshot | Action::RemoveAdminRoles) {
+                continue;
+            }
+            assert!(s.depends_on.contains(&first), "{} waits for sudo", s.key);
+        }
+        let mut broken = steps.clone();
+        let suspend = broken
+            .iter_mut()
+            .find(|s| s.key.as_str() == "jumpcloud.suspend")
+            .unwrap();
+        suspend.depends_on.retain(|d| d != &first);
+        assert!(matches!(validate(&broken), Err(PlanError::Ordering { .. })));
     }
 
     #[test]

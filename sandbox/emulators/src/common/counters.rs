@@ -117,6 +117,11 @@ pub mod effect {
     pub const REMOVE_MEMBERSHIP: &str = "remove_membership";
     /// One app assignment removed (object: the app).
     pub const UNASSIGN_APP: &str = "unassign_app";
+    /// Administrator rights on a device taken (JumpCloud sudo on a bound system; object:
+    /// the system, or empty for the account-wide flag).
+    pub const REMOVE_SUDO: &str = "remove_sudo";
+    /// One app assigned to a user directly (object: the app): a restore's re-assignment.
+    pub const ASSIGN_APP: &str = "assign_app";
     /// MFA factors or authentication methods removed (object: the factor or method, if one).
     pub const RESET_FACTORS: &str = "reset_factors";
     /// One licence removed (object: the SKU).

@@ -150,6 +150,11 @@ impl Registry {
         }
     }
 
+    /// Changes the role of the administrator behind `key`; whether the key exists.
+    pub fn set_api_key_role(&mut self, key: &str, role: Role) -> bool {
+        self.api_keys.get_mut(key).map(|c| c.role = role).is_some()
+    }
+
     pub fn by_api_key(&self, key: &str) -> Option<Credential> {
         self.api_keys.get(key).cloned()
     }

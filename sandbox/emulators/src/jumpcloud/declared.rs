@@ -25,6 +25,14 @@ const OPERATIONS: &[(&str, Declares)] = &[
             filter: true,
         },
     ),
+    // UserAssociation_Get: targets, limit, skip.
+    (
+        "/api/v2/users/{id}/associations",
+        Declares {
+            sort: false,
+            filter: false,
+        },
+    ),
     // AppleMDM_List: limit, skip, filter.
     (
         "/api/v2/applemdms",

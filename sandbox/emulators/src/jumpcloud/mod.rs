@@ -322,6 +322,13 @@ impl JumpCloudEmulator {
         key
     }
 
+    /// Changes the role of the administrator behind an API key, as an owner does in the
+    /// Admin Portal (a Read Only key is refused every write with 403). Returns whether the
+    /// key exists.
+    pub fn set_api_key_role(&self, key: &str, role: Role) -> bool {
+        self.shared.registry().set_api_key_role(key, role)
+    }
+
     /// Adds a service account with `role` on `orgs` (ids; empty means the
     /// primary organisation). Returns (client id, secret).
     pub fn add_service_account(&self, role: Role, orgs: &[&str]) -> (String, String) {

@@ -173,6 +173,14 @@ pub(crate) fn bound_system(s: &SystemRecord, sudo: bool) -> Value {
     })
 }
 
+/// `GraphConnection` for a user's direct association with a system.
+pub(crate) fn system_association(s: &SystemRecord, sudo: bool) -> Value {
+    json!({
+        "attributes": { "sudo": { "enabled": sudo, "withoutPassword": false } },
+        "to": { "attributes": null, "id": s.id, "type": "system" },
+    })
+}
+
 /// `GraphConnection` for a user-group member.
 pub(crate) fn member(user_id: &str) -> Value {
     json!({ "attributes": null, "to": { "attributes": null, "id": user_id, "type": "user" } })

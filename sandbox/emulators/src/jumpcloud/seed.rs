@@ -33,6 +33,8 @@ pub struct SeedUser {
     pub org: Option<String>,
     /// `alternateEmail`: a second address (often the one HR knows), listed and filterable.
     pub alternate_email: Option<String>,
+    /// `sudo`: administrator on every device the user is bound to.
+    pub sudo: bool,
 }
 
 impl SeedUser {
@@ -231,6 +233,7 @@ pub fn demo_seed(emulator: &JumpCloudEmulator) -> DemoOrg {
         department: "Engineering".to_owned(),
         job_title: "Senior Engineer".to_owned(),
         employee_identifier: "E1002".to_owned(),
+        sudo: true,
         ..SeedUser::new(DEMO_LEAVER, "Jane", "Doe")
     });
     let mut user_ids = vec![manager_id.clone(), leaver_id.clone()];

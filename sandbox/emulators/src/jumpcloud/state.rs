@@ -304,6 +304,10 @@ impl JumpCloudState {
                 .alternate_email
                 .iter()
                 .map(|a| ("alternateEmail".to_owned(), serde_json::json!(a)))
+                .chain(
+                    seed.sudo
+                        .then(|| ("sudo".to_owned(), serde_json::json!(true))),
+                )
                 .collect(),
         });
         for name in &seed.groups {
@@ -421,6 +425,13 @@ impl JumpCloudState {
             system_ids: o
                 .systems_of(&u.id)
                 .into_iter()
+                .map(|(s, _)| o.systems[s].id.clone())
+                .collect(),
+            sudo: u.extra.get("sudo") == Some(&json!(true)),
+            sudo_system_ids: o
+                .systems_of(&u.id)
+                .into_iter()
+                .filter(|(_, sudo)| *sudo)
                 .map(|(s, _)| o.systems[s].id.clone())
                 .collect(),
         }
@@ -594,6 +605,7 @@ impl JumpCloudState {
         }
         let now = self.timeline.now();
         let mut changes = Vec::new();
+        let mut sudo_taken = false;
         let user = &mut self.orgs[org].users[ui];
         let previous_state = user.state;
         user.state = next_state;
@@ -632,6 +644,9 @@ impl JumpCloudState {
         }
         for (k, v) in body {
             if EXTRA_USER_FIELDS.contains(&k.as_str()) && user.extra.get(k) != Some(v) {
+                if k == "sudo" && user.extra.get(k) == Some(&json!(true)) {
+                    sudo_taken = true;
+                }
                 changes.push(json!({"field": k, "from": user.extra.get(k), "to": v}));
                 user.extra.insert(k.clone(), v.clone());
             }
@@ -643,6 +658,9 @@ impl JumpCloudState {
             "email": user.email,
         });
         let user_id = user.id.clone();
+        if sudo_taken {
+            self.effects.record(effect::REMOVE_SUDO, &user_id, "", true);
+        }
 
         if previous_state != next_state {
             let kind = match (previous_state, next_state) {
@@ -739,6 +757,73 @@ impl JumpCloudState {
             .with("resource", resource)
             .with("association", association);
         self.push_event(org, origin.apply(spec));
+        Ok(())
+    }
+
+    /// `POST /api/v2/users/{user_id}/associations` for `type: system` (`GraphOperation-User`):
+    /// `add` binds the user to the system, `remove` unbinds, `update` sets the binding's
+    /// `attributes.sudo` (`{"enabled", "withoutPassword"}`, both required, and
+    /// `withoutPassword` only with `enabled`). Other target types are not emulated (400).
+    pub(crate) fn user_system_op(
+        &mut self,
+        org: usize,
+        user_id: &str,
+        body: &Value,
+    ) -> Result<(), JcError> {
+        let f = ApiFamily::V2;
+        let bad = |m: &str| JcError::bad_request(f, m);
+        let Value::Object(body) = body else {
+            return Err(bad("request body must be a JSON object"));
+        };
+        let op = match body.get("op").and_then(Value::as_str) {
+            Some(op @ ("add" | "remove" | "update")) => op.to_owned(),
+            Some(_) => return Err(bad("\"op\" must be one of add, remove, update")),
+            None => return Err(bad("\"op\" is required")),
+        };
+        match body.get("type").and_then(Value::as_str) {
+            Some("system") => {}
+            Some(_) => return Err(bad("only \"type\": \"system\" is emulated")),
+            None => return Err(bad("\"type\" is required")),
+        }
+        let Some(system_id) = body.get("id").and_then(Value::as_str) else {
+            return Err(bad("\"id\" is required"));
+        };
+        let sudo = match &body.get("attributes").and_then(|a| a.get("sudo")) {
+            None => None,
+            Some(sudo) => {
+                let enabled = sudo["enabled"].as_bool();
+                let without = sudo["withoutPassword"].as_bool();
+                match (enabled, without) {
+                    (Some(false), Some(true)) => {
+                        return Err(bad("withoutPassword requires enabled to be true"));
+                    }
+                    (Some(e), Some(_)) => Some(e),
+                    _ => return Err(bad("sudo needs enabled and withoutPassword")),
+                }
+            }
+        };
+        let o = &mut self.orgs[org];
+        o.user_by_id(user_id).ok_or_else(|| JcError::not_found(f))?;
+        let s = o
+            .system_by_id(system_id)
+            .ok_or_else(|| JcError::not_found(f))?;
+        let bound = &mut o.systems[s].bound_users;
+        let at = bound.iter().position(|(u, _)| u == user_id);
+        match (op.as_str(), at) {
+            ("add", Some(_)) => return Err(JcError::conflict(f)),
+            ("add", None) => bound.push((user_id.to_owned(), sudo.unwrap_or(false))),
+            (_, None) => return Err(JcError::not_found(f)),
+            ("remove", Some(i)) => {
+                bound.remove(i);
+            }
+            (_, Some(i)) => {
+                let was = bound[i].1;
+                bound[i].1 = sudo.unwrap_or(was);
+                let taken = was && !bound[i].1;
+                self.effects
+                    .record(effect::REMOVE_SUDO, user_id, system_id, taken);
+            }
+        }
         Ok(())
     }
 

@@ -28,6 +28,10 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v2/users/{id}/memberof", get(member_of))
         .route("/api/v2/users/{id}/systems", get(user_systems))
+        .route(
+            "/api/v2/users/{id}/associations",
+            get(user_associations).post(change_user_associations),
+        )
         .route("/api/v2/usergroups", get(list_groups))
         .route("/api/v2/usergroups/{id}", get(get_group))
         .route(
@@ -107,6 +111,46 @@ async fn user_systems(
         .map(|(s, sudo)| render::bound_system(&org.systems[s], sudo))
         .collect();
     page(&p, items, DEFAULT_LIMIT, &[("object_id", "id")])
+}
+
+/// `UserAssociation_Get`: the user's _direct_ associations of the `targets` type (required).
+/// Only `system` is emulated; another target answers an empty list, as a user with none.
+async fn user_associations(
+    State(app): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let p = Params::parse(raw);
+    let targets = p
+        .get("targets")
+        .ok_or_else(|| JcError::bad_request(F, "targets is required"))?;
+    let state = app.tenant();
+    let org = &state.orgs[org_of(&state, &caller)];
+    org.user_by_id(&id).ok_or_else(|| JcError::not_found(F))?;
+    let items = if targets == "system" {
+        org.systems_of(&id)
+            .into_iter()
+            .map(|(s, sudo)| render::system_association(&org.systems[s], sudo))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    page(&p, items, DEFAULT_LIMIT, &[])
+}
+
+/// `UserAssociation_Set` for systems: 204.
+async fn change_user_associations(
+    State(app): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let body = json_body(F, &body)?;
+    let mut state = app.tenant();
+    let o = org_of(&state, &caller);
+    state.user_system_op(o, &id, &body)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 // ----- user groups ------------------------------------------------------------

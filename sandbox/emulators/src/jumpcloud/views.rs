@@ -30,6 +30,10 @@ pub struct UserView {
     pub groups: Vec<GroupView>,
     /// Ids of systems bound directly to the user.
     pub system_ids: Vec<String>,
+    /// The account-wide `sudo` flag (administrator on every device the user is bound to).
+    pub sudo: bool,
+    /// Ids of the bound systems whose binding grants sudo.
+    pub sudo_system_ids: Vec<String>,
 }
 
 impl UserView {

@@ -383,6 +383,12 @@ impl OktaEmulator {
         self.org().user(id_or_login)
     }
 
+    /// Deletes an app (by id or label) as an administrator does in the console: its id
+    /// answers 404 from then on and nobody holds it. Returns whether the app existed.
+    pub fn delete_app(&self, id_or_label: &str) -> bool {
+        self.org().delete_app(id_or_label)
+    }
+
     /// The groups a user (by id or login) belongs to; empty if unknown.
     pub fn user_groups(&self, id_or_login: &str) -> Vec<GroupView> {
         self.user(id_or_login).map(|u| u.groups).unwrap_or_default()

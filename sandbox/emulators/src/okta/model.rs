@@ -172,6 +172,17 @@ pub(crate) struct AppAssignment {
     /// The group the assignment comes from (`scope: GROUP`); `None` for a
     /// direct assignment (`scope: USER`).
     pub source_group: Option<usize>,
+    /// The app-specific username and profile a direct assignment was made
+    /// with (`POST /apps/{appId}/users`); `None` renders the user's own.
+    pub given: Option<GivenAppUser>,
+}
+
+/// What an administrator set when assigning an app (`AppUser.credentials.userName`,
+/// `AppUser.profile`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct GivenAppUser {
+    pub user_name: Option<String>,
+    pub profile: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl AppAssignment {

@@ -289,6 +289,7 @@ pub(crate) fn app_user(org: &OktaState, user: usize, position: usize) -> Value {
     let u = &org.users[user];
     let assignment = &u.apps[position];
     let a = &org.apps[assignment.app];
+    let given = assignment.given.as_ref();
     let base = org.base_url();
     let mut links = Map::new();
     links.insert(
@@ -319,12 +320,11 @@ pub(crate) fn app_user(org: &OktaState, user: usize, position: usize) -> Value {
         "passwordChanged": null,
         "syncState": "DISABLED",
         "lastSync": null,
-        "credentials": { "userName": u.login },
-        "profile": {
-            "email": u.email,
-            "firstName": u.first_name,
-            "lastName": u.last_name,
-        },
+        "credentials": { "userName": given.and_then(|g| g.user_name.clone()).unwrap_or_else(|| u.login.clone()) },
+        "profile": given.and_then(|g| g.profile.clone()).map_or_else(
+            || json!({"email": u.email, "firstName": u.first_name, "lastName": u.last_name}),
+            Value::Object,
+        ),
         "_links": links,
     })
 }

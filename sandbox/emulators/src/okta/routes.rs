@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use crate::common::{clock, scim_filter};
 use crate::okta::errors::OktaError;
 use crate::okta::gate::RequestCtx;
+use crate::okta::model::GivenAppUser;
 use crate::okta::pagination::{Page, Query, paginate};
 use crate::okta::search::UserQuery;
 use crate::okta::service::AppState;
@@ -60,6 +61,7 @@ pub(crate) fn api() -> Router<AppState> {
             "/api/v1/users/{id}/factors/{factorId}",
             get(get_factor).delete(unenroll_factor),
         )
+        .route("/api/v1/apps/{appId}/users", post(assign_app_user))
         .route(
             "/api/v1/apps/{appId}/users/{userId}",
             get(get_app_user).delete(unassign_app_user),
@@ -419,6 +421,33 @@ async fn get_app_user(
     let position = org
         .assignment(user, target)
         .ok_or_else(|| OktaError::not_found(&user_id, "AppUser"))?;
+    Ok(Json(render::app_user(&org, user, position)).into_response())
+}
+
+/// `POST /apps/{appId}/users` (`AppUserAssignRequest`: `id` required, `scope`,
+/// `credentials.userName` and `profile` optional) → 200 with the `AppUser`; 404 E0000007
+/// (`AppInstance`) when the app no longer exists, 400 E0000001 without an `id`.
+async fn assign_app_user(
+    State(app): State<AppState>,
+    Extension(ctx): Extension<RequestCtx>,
+    Path(app_id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let request: Value =
+        serde_json::from_slice(&body).map_err(|_| OktaError::validation("appUser"))?;
+    let user_id = request["id"]
+        .as_str()
+        .ok_or_else(|| OktaError::validation("id"))?;
+    let given = GivenAppUser {
+        user_name: request["credentials"]["userName"]
+            .as_str()
+            .map(str::to_owned),
+        profile: request["profile"].as_object().cloned(),
+    };
+    let mut org = app.org();
+    let target = resolve_app(&org, &app_id)?;
+    let user = resolve_user_id(&org, user_id)?;
+    let position = org.assign_app(user, target, given, &ctx)?;
     Ok(Json(render::app_user(&org, user, position)).into_response())
 }
 

@@ -73,6 +73,7 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
         "/api/v1/groups/{groupId}/users/{userId}",
         GROUPS_MANAGE,
     ),
+    ("POST", "/api/v1/apps/{appId}/users", APPS_MANAGE),
     ("GET", "/api/v1/apps/{appId}/users/{userId}", APPS_READ),
     ("DELETE", "/api/v1/apps/{appId}/users/{userId}", APPS_MANAGE),
     ("GET", "/api/v1/logs", LOGS_READ),

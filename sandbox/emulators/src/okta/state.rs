@@ -18,8 +18,8 @@ use crate::common::{clock, ids};
 use crate::okta::errors::OktaError;
 use crate::okta::gate::RequestCtx;
 use crate::okta::model::{
-    AppAssignment, AppRecord, FactorKind, FactorRecord, GrantRecord, GroupRecord, GroupType,
-    OAuthToken, UserRecord, UserStatus,
+    AppAssignment, AppRecord, FactorKind, FactorRecord, GivenAppUser, GrantRecord, GroupRecord,
+    GroupType, OAuthToken, UserRecord, UserStatus,
 };
 use crate::okta::seed::{SeedError, SeedGroup, SeedUser};
 use crate::okta::syslog::{
@@ -387,6 +387,7 @@ impl OktaState {
                 assignment_id,
                 created: assigned_at,
                 source_group,
+                given: None,
             });
         }
         let mut app_groups = Vec::new();
@@ -400,6 +401,7 @@ impl OktaState {
                     assignment_id: ids::okta_object_id(&mut self.aux_rng, "0ua"),
                     created: assigned_at,
                     source_group: Some(group),
+                    given: None,
                 });
             }
         }
@@ -501,6 +503,7 @@ impl OktaState {
                 assignment_id: ids::okta_object_id(&mut self.aux_rng, "0ua"),
                 created: self.now_ms(),
                 source_group: Some(group),
+                given: None,
             };
             self.users[user].apps.push(assignment);
             added.push(app);
@@ -870,6 +873,59 @@ impl OktaState {
         self.effect(effect::UNASSIGN_APP, user, &app_id, true);
         self.record_app_membership(user, app, false, None, ctx);
         Ok(())
+    }
+
+    /// `POST /apps/{appId}/users`: assigns `app` to `user` directly with what the request
+    /// gives (username, profile) and answers the assignment's position. A user who already
+    /// holds the app keeps the assignment, its given fields updated (Okta answers 200 either
+    /// way). A deprovisioned user cannot be assigned apps (403 E0000006).
+    pub(crate) fn assign_app(
+        &mut self,
+        user: usize,
+        app: usize,
+        given: GivenAppUser,
+        ctx: &RequestCtx,
+    ) -> Result<usize, OktaError> {
+        let app_id = self.apps[app].id.clone();
+        if self.users[user].status == UserStatus::Deprovisioned {
+            return Err(OktaError::access_denied());
+        }
+        if let Some(position) = self.assignment(user, app) {
+            self.effect(effect::ASSIGN_APP, user, &app_id, false);
+            self.users[user].apps[position].given = Some(given);
+            return Ok(position);
+        }
+        let assignment = AppAssignment {
+            app,
+            assignment_id: ids::okta_object_id(&mut self.aux_rng, "0ua"),
+            created: self.now_ms(),
+            source_group: None,
+            given: Some(given),
+        };
+        self.users[user].apps.push(assignment);
+        self.effect(effect::ASSIGN_APP, user, &app_id, true);
+        self.record_app_membership(user, app, true, None, ctx);
+        Ok(self.users[user].apps.len() - 1)
+    }
+
+    /// Deletes an app from the org, as an administrator does in the console (deactivate,
+    /// then delete): its id no longer resolves (404 `AppInstance`), and every user and
+    /// group assignment of it is gone. Returns whether an app had that id or label.
+    pub fn delete_app(&mut self, id_or_label: &str) -> bool {
+        let Some(app) = self
+            .app_by_id(id_or_label)
+            .or_else(|| self.apps.iter().position(|a| a.label == id_or_label))
+        else {
+            return false;
+        };
+        self.app_ids.remove(&self.apps[app].id);
+        for user in &mut self.users {
+            user.apps.retain(|a| a.app != app);
+        }
+        for group in &mut self.groups {
+            group.apps.retain(|&a| a != app);
+        }
+        true
     }
 
     fn record_app_membership(

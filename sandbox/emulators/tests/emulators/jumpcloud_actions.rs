@@ -568,3 +568,60 @@ async fn directory_insights_returns_the_audit_trail() {
     );
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn sudo_comes_off_the_account_and_each_device_binding() {
+    use passage_sandbox::jumpcloud::{Role, effect};
+    let h = Harness::start().await;
+    let demo = demo_seed(&h.jc);
+    let id = demo.leaver_id.as_str();
+    let user = format!("/api/systemusers/{id}");
+    let associations = format!("/api/v2/users/{id}/associations");
+    assert_eq!(json(h.get(&user).await).await["sudo"], true);
+
+    // `targets` is required; the Mac's binding grants sudo, the Windows one does not.
+    expect_v2_error(h.get(&associations).await, 400).await;
+    let bound: Vec<Value> = h
+        .get(&format!("{associations}?targets=system"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let sudo: Vec<&str> = bound
+        .iter()
+        .filter(|a| a["attributes"]["sudo"]["enabled"] == true)
+        .map(|a| a["to"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(sudo, [demo.mac_system_id.as_str()]);
+
+    // A Read Only administrator's key is refused the change.
+    let read_only = h.jc.add_api_key(Role::ReadOnly, &[]);
+    let off = json!({"op": "update", "type": "system", "id": demo.mac_system_id,
+        "attributes": {"sudo": {"enabled": false, "withoutPassword": false}}});
+    let refused = send(
+        h.with_key(Method::POST, &associations, &read_only)
+            .json(&off),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    // withoutPassword needs enabled.
+    let bad = json!({"op": "update", "type": "system", "id": demo.mac_system_id,
+        "attributes": {"sudo": {"enabled": false, "withoutPassword": true}}});
+    expect_v2_error(h.post_json(&associations, &bad).await, 400).await;
+
+    assert_eq!(
+        h.post_json(&associations, &off).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let put = h.put_json(&user, &json!({"sudo": false})).await;
+    assert_eq!(json(put).await["sudo"], false);
+    let view = h.jc.user(id).unwrap();
+    assert!(!view.sudo && view.sudo_system_ids.is_empty());
+    assert!(view.system_ids.contains(&demo.mac_system_id), "still bound");
+    assert_eq!(h.jc.effects_applied(effect::REMOVE_SUDO, id), 2);
+    // An unbound system is not found.
+    let unbound = json!({"op": "update", "type": "system", "id": "5f0000000000000000000000",
+        "attributes": {"sudo": {"enabled": false, "withoutPassword": false}}});
+    expect_v2_error(h.post_json(&associations, &unbound).await, 404).await;
+    h.shutdown().await;
+}

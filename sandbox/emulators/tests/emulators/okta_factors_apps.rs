@@ -1,6 +1,6 @@
 //! MFA factors and app assignments on the Okta emulator: listing, unenrolling
 //! and resetting factors (and why a deactivated user's factors are out of
-//! reach), reading `AppUser`s, unassigning direct assignments, refusing
+//! reach), reading `AppUser`s, unassigning direct assignments (and assigning them again), refusing
 //! group-sourced ones, and the System Log evidence of each real change.
 
 use crate::support;
@@ -570,5 +570,57 @@ async fn demo_org_keeps_its_shape() {
         h.okta.factors(DEMO_LEAVER).unwrap()
     );
     other.shutdown().await;
+    h.shutdown().await;
+}
+
+async fn assign(h: &Harness, app: &str, body: &Value) -> reqwest::Response {
+    h.http
+        .post(h.url(&format!("/api/v1/apps/{app}/users")))
+        .header("Authorization", h.okta.authorization())
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_app_is_assigned_again_with_what_the_request_gives_and_a_deleted_one_is_404() {
+    let h = Harness::start().await;
+    let demo = demo_seed(&h.okta);
+    let id = demo.leaver_id.as_str();
+    let slack = h.okta.app_id("Slack").unwrap();
+    let path = format!("/api/v1/apps/{slack}/users/{id}");
+    assert_eq!(h.delete(&path).await.status(), StatusCode::NO_CONTENT);
+
+    let body = json!({"id": id, "scope": "USER", "credentials": {"userName": "jane.d"},
+        "profile": {"team": "platform"}});
+    let assigned = json_of(assign(&h, &slack, &body).await).await;
+    assert_eq!(assigned["scope"], "USER");
+    assert_eq!(assigned["credentials"]["userName"], "jane.d");
+    assert_eq!(assigned["profile"], json!({"team": "platform"}));
+    let read = json_of(h.get(&path).await).await;
+    assert_eq!(read["credentials"]["userName"], "jane.d");
+    assert!(app_link_labels(&h, id).await.contains(&"Slack".to_owned()));
+    assert_eq!(
+        h.okta.count_events(event_type::APP_MEMBERSHIP_ADD, &slack),
+        1
+    );
+    // Assigning again keeps the one assignment.
+    json_of(assign(&h, &slack, &body).await).await;
+    let slacks = h.okta.user(id).unwrap().apps;
+    assert_eq!(slacks.iter().filter(|a| *a == "Slack").count(), 1);
+
+    // Without the user's id the request is invalid; a deleted app is not found.
+    expect_error(
+        assign(&h, &slack, &json!({"scope": "USER"})).await,
+        400,
+        "E0000001",
+    )
+    .await;
+    let workspace = h.okta.app_id("Google Workspace").unwrap();
+    assert!(h.okta.delete_app("Google Workspace"));
+    let held = h.okta.user(id).unwrap().app_assignments;
+    assert!(held.iter().all(|a| a.label != "Google Workspace"));
+    expect_error(assign(&h, &workspace, &body).await, 404, "E0000007").await;
     h.shutdown().await;
 }

@@ -7,6 +7,7 @@ use passage_core::{Action, CallRecord, JumpCloudPolicy, StepKey};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+mod admin_access;
 mod devices;
 mod restore;
 
@@ -29,11 +30,7 @@ async fn act(
     req: &ActionRequest,
     calls: &mut Calls,
 ) -> Result<ActionOutcome, ActionFailure> {
-    if !matches!(
-        req.action,
-        Action::Snapshot | Action::Suspend | Action::RemoveGroups | Action::SecureDevices
-    ) && !super::RESTORES.contains(&req.action)
-    {
+    if !super::LEAVER.contains(&req.action) && !super::RESTORES.contains(&req.action) {
         return Err(permanent(
             "action_not_supported",
             format!("the JumpCloud connector cannot {}", req.action),
@@ -42,6 +39,7 @@ async fn act(
     let user = find_user(api, req, calls).await?;
     let done = match req.action {
         Action::Snapshot => snapshot(api, &user, calls).await,
+        Action::RemoveAdminRoles => admin_access::remove(api, &user, calls).await,
         Action::Suspend => suspend(api, &user, calls).await,
         Action::RemoveGroups => remove_groups(api, &user, calls).await,
         Action::Reactivate => restore::reactivate(api, &user, calls).await,
@@ -291,6 +289,13 @@ async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDon
                 .map(|s| json!({"kind": "device", "id": s["id"], "name": s["display_name"]})),
         );
     output["access"] = Value::Array(access.collect());
+    if api.admin_access {
+        let (record, entries) = admin_access::recorded(api, user, &systems, calls).await?;
+        output["admin_access"] = record;
+        if let Some(listed) = output["access"].as_array_mut() {
+            listed.extend(entries);
+        }
+    }
     Ok(ActionDone {
         repeat: false,
         summary: format!(

@@ -35,6 +35,8 @@ pub struct Api {
     auth: Auth,
     /// The org's budgets (unpaced until the registry paces the connector).
     pub pace: OrgPace,
+    /// Whether the snapshot records the leaver's sudo rights (the tenant's sweep).
+    pub admin_access: bool,
 }
 
 pub(crate) fn unexpected(what: &str, e: impl std::fmt::Display) -> ActionFailure {
@@ -69,6 +71,7 @@ impl Api {
             http,
             auth: Auth::new(settings.credential, token_url),
             pace: OrgPace::off(Provider::Jumpcloud),
+            admin_access: false,
         }
     }
 

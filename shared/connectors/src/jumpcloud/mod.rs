@@ -69,6 +69,14 @@ impl JumpCloudConnector {
         }
     }
 
+    /// Records and removes the leaver's sudo rights as the tenant's sweep says (off unless
+    /// asked, so an existing snapshot does not start reading associations on an upgrade).
+    #[must_use]
+    pub fn sweeping(mut self, sweep: &passage_core::SweepPolicy) -> Self {
+        self.api.admin_access = sweep.admin_roles;
+        self
+    }
+
     /// Paces the connector's calls in `org`'s budgets, drawn from the host's `pacing`.
     #[must_use]
     pub fn paced(mut self, pacing: Pacing, org: impl Into<String>, plan: PacePlan) -> Self {
@@ -80,6 +88,15 @@ impl JumpCloudConnector {
 /// The restore actions JumpCloud gives back (`actions/restore.rs`).
 const RESTORES: [Action; 2] = [Action::Reactivate, Action::RestoreGroups];
 
+/// The leaver actions JumpCloud takes.
+const LEAVER: [Action; 5] = [
+    Action::Snapshot,
+    Action::RemoveAdminRoles,
+    Action::Suspend,
+    Action::RemoveGroups,
+    Action::SecureDevices,
+];
+
 #[async_trait]
 impl Connector for JumpCloudConnector {
     fn provider(&self) -> Provider {
@@ -87,10 +104,7 @@ impl Connector for JumpCloudConnector {
     }
 
     fn supports(&self, action: Action) -> bool {
-        matches!(
-            action,
-            Action::Snapshot | Action::Suspend | Action::RemoveGroups | Action::SecureDevices
-        ) || RESTORES.contains(&action)
+        LEAVER.contains(&action) || RESTORES.contains(&action)
     }
 
     async fn execute(&self, request: &ActionRequest) -> ActionReport {

@@ -66,6 +66,7 @@ pub async fn run(api: &Api, req: &ActionRequest, calls: &mut Calls) -> ActionOut
         Action::UnassignApps => unassign_apps(api, &user, calls).await.into(),
         Action::Reactivate => restore::reactivate(api, &user, calls).await.into(),
         Action::RestoreGroups => restore::restore_groups(api, req, &user, calls).await.into(),
+        Action::RestoreApps => super::apps::restore(api, req, &user, calls).await.into(),
         Action::RemoveAdminRoles => super::admin_roles::remove(api, &user, calls).await.into(),
         other => permanent(
             "action_not_supported",
@@ -214,6 +215,13 @@ async fn snapshot(api: &Api, user: &User, calls: &mut Calls) -> Result<ActionDon
         .iter()
         .map(|a| json!({"appInstanceId": a["appInstanceId"], "appName": a["appName"], "label": a["label"]}))
         .collect();
+    if api.app_assignments {
+        let assignments = super::apps::recorded(api, user, &app_links, calls).await?;
+        if let Some(access) = output["access"].as_array_mut() {
+            access.extend(assignments.iter().filter_map(super::apps::access_entry));
+        }
+        output["app_assignments"] = assignments.into();
+    }
     if api.admin_roles {
         let roles = super::admin_roles::assigned(api, user, calls).await?;
         output["admin_roles"] = roles.iter().map(super::admin_roles::recorded).collect();

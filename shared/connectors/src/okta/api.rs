@@ -23,6 +23,9 @@ pub struct Api {
     pub pace: OrgPace,
     /// Whether the snapshot records the leaver's admin roles (the tenant's sweep).
     pub admin_roles: bool,
+    /// Whether the snapshot records each app assignment in full (the tenant unassigns apps,
+    /// so a restore must be able to give them back).
+    pub app_assignments: bool,
 }
 
 impl Api {
@@ -33,6 +36,7 @@ impl Api {
             http,
             pace: OrgPace::off(Provider::Okta),
             admin_roles: false,
+            app_assignments: false,
         }
     }
 
@@ -57,6 +61,25 @@ impl Api {
             method,
             url,
             body: None,
+            accept,
+        };
+        call::send(&self.http, self, &call, calls).await
+    }
+
+    /// Sends one call with a JSON body and records it, as [`Api::call`].
+    pub async fn send(
+        &self,
+        method: Method,
+        url: url::Url,
+        body: &serde_json::Value,
+        accept: &[StatusCode],
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<Answer, ActionFailure> {
+        http::same_origin(&url, &self.settings.org_url, "Okta")?;
+        let call = Call {
+            method,
+            url,
+            body: Some(body),
             accept,
         };
         call::send(&self.http, self, &call, calls).await

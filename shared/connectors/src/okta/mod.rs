@@ -6,6 +6,7 @@
 mod actions;
 mod admin_roles;
 pub(crate) mod api;
+mod apps;
 mod auth;
 mod errors;
 pub(crate) mod pace;
@@ -52,6 +53,16 @@ impl OktaConnector {
         self.api.admin_roles = sweep.admin_roles;
         self
     }
+
+    /// Records each app assignment in full (scope, username, profile) and grades the direct
+    /// ones, when the tenant's policy unassigns apps (`unassign_apps`): what a restore
+    /// re-assigns from. Off, the snapshot lists app links only and grades none, since no step
+    /// of the run removes them.
+    #[must_use]
+    pub fn unassigning_apps(mut self, on: bool) -> Self {
+        self.api.app_assignments = on;
+        self
+    }
 }
 
 #[async_trait]
@@ -73,6 +84,7 @@ impl Connector for OktaConnector {
                 | Action::UnassignApps
                 | Action::Reactivate
                 | Action::RestoreGroups
+                | Action::RestoreApps
                 | Action::RemoveAdminRoles
         )
     }

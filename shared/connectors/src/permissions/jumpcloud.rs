@@ -14,7 +14,13 @@ pub(super) const TABLE: &[Permission] = &[
         name: "Read Only",
         id: None,
         access: Access::Read,
-        actions: &[Snapshot, Suspend, RemoveGroups, SecureDevices],
+        actions: &[
+            Snapshot,
+            RemoveAdminRoles,
+            Suspend,
+            RemoveGroups,
+            SecureDevices,
+        ],
         also_satisfied_by: &[
             "Help Desk",
             "Manager",
@@ -23,7 +29,7 @@ pub(super) const TABLE: &[Permission] = &[
         ],
         privileged_only: false,
         console: ROLE_CONSOLE,
-        note: "reads users, group memberships, systems and Apple MDM devices (Command Runner cannot use the API), and the leaver's sign-ins in Directory Insights (services sso and directory) for the sign-in watch after the cutoff",
+        note: "reads users, group memberships, systems, the user's system associations (sudo, when the tenant's sweep.admin_roles is on) and Apple MDM devices (Command Runner cannot use the API), and the leaver's sign-ins in Directory Insights (services sso and directory) for the sign-in watch after the cutoff",
     },
     Permission {
         provider: Provider::Jumpcloud,
@@ -31,10 +37,10 @@ pub(super) const TABLE: &[Permission] = &[
         name: "Administrator",
         id: None,
         access: Access::Write,
-        actions: &[Suspend, RemoveGroups, SecureDevices],
+        actions: &[RemoveAdminRoles, Suspend, RemoveGroups, SecureDevices],
         also_satisfied_by: &["Administrator with Billing"],
         privileged_only: false,
         console: ROLE_CONSOLE,
-        note: "suspends the user, removes group memberships and sends lock or erase commands; whether Manager or Help Desk may send device commands is not documented",
+        note: "removes the leaver's sudo (account-wide and per device binding) before anything else, suspends the user, removes group memberships and sends lock or erase commands; whether Manager or Help Desk may send device commands is not documented",
     },
 ];

@@ -88,14 +88,14 @@ pub(super) const TABLE: &[Permission] = &[
         Access::Read,
         &[UnassignApps],
         &["okta.apps.manage"],
-        "reads each app assignment, to leave group-made ones alone",
+        "reads each app assignment, to leave group-made ones alone (and records it in the snapshot, scope, username and profile, for a restore)",
     ),
     scope(
         "okta.apps.manage",
         Access::Write,
         &[UnassignApps],
         &[],
-        "removes direct app assignments",
+        "removes direct app assignments (a restore assigns them again with POST /api/v1/apps/{appId}/users)",
     ),
     scope(
         "okta.roles.read",

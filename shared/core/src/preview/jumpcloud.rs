@@ -1,4 +1,4 @@
-//! JumpCloud, from the snapshot's user, `groups` and bound `systems`.
+//! JumpCloud, from the snapshot's user, `groups`, bound `systems` and `admin_access`.
 
 use super::{Context, Preview, device_verb, list, names};
 use crate::domain::Action;
@@ -12,6 +12,18 @@ pub(super) fn preview(action: Action, state: &Value, cx: Context<'_>) -> Preview
             list(state, "groups").len(),
             list(state, "systems").len()
         )),
+        Action::RemoveAdminRoles => {
+            let access = &state["admin_access"];
+            let devices = list(access, "systems").len();
+            match (access["sudo"] == true, devices) {
+                (false, 0) => Preview::nothing("no sudo rights recorded"),
+                (true, 0) => Preview::change("remove the account-wide sudo"),
+                (false, n) => Preview::change(format!("remove sudo on {n} bound systems")),
+                (true, n) => Preview::change(format!(
+                    "remove the account-wide sudo and sudo on {n} bound systems"
+                )),
+            }
+        }
         Action::Suspend if state["suspended"] == true => Preview::nothing("already suspended"),
         Action::Suspend => Preview::change("suspend (logs the user out of devices and resources)"),
         Action::RemoveGroups => match names(list(state, "groups"), "name") {

@@ -63,11 +63,12 @@ pub fn reversal(provider: Provider, taken: Taken) -> Option<Reversal> {
             (ItemKind::App, Action::Deactivate) => Cannot(
                 "deprovisioned by Okta's deactivation; the app's account was removed downstream",
             ),
-            // No connector re-assigns apps yet: planning a step that would fail would hold the
-            // restore on an action nobody can take.
+            // Apps unassigned directly are assigned again with the recorded username and
+            // profile; ones held through a group come back with the group's restore.
+            (ItemKind::App, Action::UnassignApps) => By(Action::RestoreApps),
             (ItemKind::App, _) => Cannot(
-                "re-assigning apps is not automated yet: the apps the run unassigned are in the \
-                 original bundle's snapshot; assign them again in the provider's console",
+                "no restore step re-assigns an app this step removed; the apps are in the \
+                 original bundle's snapshot, to assign again in the provider's console",
             ),
             (ItemKind::Licence, _) => By(Action::RestoreLicences),
             (ItemKind::Session, _) => {
@@ -125,13 +126,15 @@ pub fn reversal(provider: Provider, taken: Taken) -> Option<Reversal> {
 
 /// Where a restore step of `action` stands in its provider's order: the account first (a
 /// suspended account takes no other change), licences before the mailbox (a user mailbox
-/// needs one).
+/// needs one), groups before apps (an app held through a group comes back with it, and is
+/// then not assigned a second time).
 pub fn order(action: Action) -> u8 {
     match action {
         Action::Reactivate | Action::ReactivateSeat => 0,
         Action::RestoreLicences => 1,
-        Action::RestoreGroups | Action::RestoreApps => 2,
-        _ => 3,
+        Action::RestoreGroups => 2,
+        Action::RestoreApps => 3,
+        _ => 4,
     }
 }
 

@@ -351,14 +351,40 @@ fn what_the_sweep_took_from_others_resources_is_listed_for_its_owners_not_regran
 }
 
 #[test]
-fn an_unassigned_app_is_listed_until_a_connector_can_assign_it_again() {
-    use crate::access::ItemKind;
-    use reversal::{Reversal, Taken, reversal};
-    assert!(matches!(
-        reversal(
-            Provider::Okta,
-            Taken::Access(ItemKind::App, Action::UnassignApps)
-        ),
-        Some(Reversal::Cannot(_))
-    ));
+fn an_app_the_run_unassigned_is_assigned_again_after_the_groups() {
+    let snapshot = json!({
+        "user_id": "o1",
+        "access": [
+            {"kind": "group", "id": "g1", "name": "Engineering"},
+            {"kind": "app", "id": "a1", "name": "Slack"},
+        ],
+        "app_assignments": [
+            {"id": "a1", "label": "Slack", "scope": "USER", "userName": "jane"},
+            {"id": "a2", "label": "GitHub", "scope": "GROUP", "group": {"id": "g1", "name": "Engineering"}},
+        ],
+    });
+    let steps = vec![
+        done(Provider::Okta, Action::Snapshot, false, snapshot),
+        done(Provider::Okta, Action::Suspend, false, Value::Null),
+        done(Provider::Okta, Action::RemoveGroups, false, Value::Null),
+        done(Provider::Okta, Action::UnassignApps, false, Value::Null),
+    ];
+    let plan = planned(&steps, &[], at(200));
+    let app = plan.items.iter().find(|i| i.key == "okta.app.a1").unwrap();
+    assert_eq!(app.action, Action::RestoreApps);
+    assert_eq!(app.recorded["name"], "Slack");
+    // Only what the snapshot graded: the app held through the group is the group's.
+    assert!(plan.items.iter().all(|i| i.id != "a2"), "{plan:#?}");
+    let restore = super::steps(&RunId::new("run_2"), &plan, &steps);
+    let key = |a: Action| step_key(Provider::Okta, a);
+    let apps = restore
+        .iter()
+        .find(|s| s.key == key(Action::RestoreApps))
+        .unwrap();
+    assert!(apps.depends_on.contains(&key(Action::RestoreGroups)));
+    assert!(apps.depends_on.contains(&key(Action::Reactivate)));
+    assert_eq!(
+        apps.input["snapshot"]["app_assignments"][0]["userName"],
+        "jane"
+    );
 }
