@@ -388,15 +388,7 @@ pub(crate) fn mail_page(
     } else {
         q.top(default_top)?
     };
-    let after = usize::try_from(after).unwrap_or(usize::MAX);
-    let end = after.saturating_add(top).min(all.len());
-    let next = (end < all.len()).then(|| q.next_link(base, path, end as u64));
-    let page = all
-        .into_iter()
-        .skip(after)
-        .take(end.saturating_sub(after))
-        .collect();
-    Ok((next, page))
+    Ok(q.page_of(all, after, top, base, path))
 }
 
 /// `POST …/messageRules`: 201 with the rule. `displayName` is required;

@@ -69,6 +69,27 @@ impl Query {
         }
     }
 
+    /// Items `after..after + top` of `all`, and the next link at `base` + `path` when more
+    /// remain: how every position-paged list (not the directory's sequence-paged ones) pages.
+    pub(crate) fn page_of<T>(
+        &self,
+        all: Vec<T>,
+        after: u64,
+        top: usize,
+        base: &str,
+        path: &str,
+    ) -> (Option<String>, Vec<T>) {
+        let after = usize::try_from(after).unwrap_or(usize::MAX);
+        let end = after.saturating_add(top).min(all.len());
+        let next = (end < all.len()).then(|| self.next_link(base, path, end as u64));
+        let page = all
+            .into_iter()
+            .skip(after)
+            .take(end.saturating_sub(after))
+            .collect();
+        (next, page)
+    }
+
     /// The absolute next link: the same path and options, with a new
     /// `$skiptoken`.
     pub(crate) fn next_link(&self, base_url: &str, path: &str, after_seq: u64) -> String {

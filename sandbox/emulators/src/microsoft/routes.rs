@@ -505,7 +505,7 @@ async fn direct_reports(
     need(&caller, perms::USER_READ)?;
     let q = Query::parse(raw);
     let top = q.top(100)?;
-    let after = usize::try_from(q.skiptoken()?.unwrap_or(0)).unwrap_or(usize::MAX);
+    let after = q.skiptoken()?.unwrap_or(0);
     let state = app.tenant();
     let user = resolve_user(&state, &id)?;
     let select = render::user_select(&[])?;
@@ -518,15 +518,9 @@ async fn direct_reports(
             Value::Object(props)
         })
         .collect();
-    let end = after.saturating_add(top).min(all.len());
     let base = &app.shared.base_url;
     let path = format!("/v1.0/users/{id}/directReports");
-    let next = (end < all.len()).then(|| q.next_link(base, &path, end as u64));
-    let page = all
-        .into_iter()
-        .skip(after)
-        .take(end.saturating_sub(after))
-        .collect();
+    let (next, page) = q.page_of(all, after, top, base, &path);
     Ok(collection(
         format!("{base}/v1.0/$metadata#directoryObjects"),
         next,
