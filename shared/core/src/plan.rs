@@ -1318,6 +1318,17 @@ mod tests {
         assert!(matches!(validate(&broken), Err(PlanError::Ordering { .. })));
     }
 
+    /// A plan in which `step` no longer waits for `dependency` breaks an ordering rule.
+    fn assert_refused_without(steps: &[Step], step: &str, dependency: &str) {
+        let mut broken = steps.to_vec();
+        let s = broken.iter_mut().find(|s| s.key.as_str() == step).unwrap();
+        s.depends_on.retain(|d| d.as_str() != dependency);
+        assert!(
+            matches!(validate(&broken), Err(PlanError::Ordering { .. })),
+            "{step} without {dependency} should be refused"
+        );
+    }
+
     #[test]
     fn onedrive_is_handed_over_before_the_licences_go() {
         let steps = swept(DisableMode::Suspend);
@@ -1331,15 +1342,11 @@ mod tests {
             vec![StepKey::new("microsoft.snapshot")]
         );
         // The rule is enforced, not only followed: a plan without the wait is refused.
-        let mut broken = steps.clone();
-        let release = broken
-            .iter_mut()
-            .find(|s| s.key.as_str() == "microsoft.remove_licenses")
-            .unwrap();
-        release
-            .depends_on
-            .retain(|d| d.as_str() != "microsoft.hand_over_onedrive");
-        assert!(matches!(validate(&broken), Err(PlanError::Ordering { .. })));
+        assert_refused_without(
+            &steps,
+            "microsoft.remove_licenses",
+            "microsoft.hand_over_onedrive",
+        );
     }
 
     #[test]
@@ -1357,15 +1364,11 @@ mod tests {
                 .depends_on
                 .contains(&StepKey::new("microsoft.sweep_mail_access"))
         );
-        let mut broken = steps.clone();
-        let release = broken
-            .iter_mut()
-            .find(|s| s.key.as_str() == "microsoft.remove_licenses")
-            .unwrap();
-        release
-            .depends_on
-            .retain(|d| d.as_str() != "microsoft.sweep_mail_access");
-        assert!(matches!(validate(&broken), Err(PlanError::Ordering { .. })));
+        assert_refused_without(
+            &steps,
+            "microsoft.remove_licenses",
+            "microsoft.sweep_mail_access",
+        );
         // Without a delegate there is no forward to wait for.
         let mut policy = every_provider_policy(DisableMode::Suspend);
         policy.sweep = crate::domain::SweepPolicy::default();
@@ -1388,15 +1391,7 @@ mod tests {
                 .depends_on
                 .contains(&StepKey::new("google.sweep_shared_access"))
         );
-        let mut broken = steps.clone();
-        let remove = broken
-            .iter_mut()
-            .find(|s| s.key.as_str() == "google.remove_groups")
-            .unwrap();
-        remove
-            .depends_on
-            .retain(|d| d.as_str() != "google.sweep_shared_access");
-        assert!(matches!(validate(&broken), Err(PlanError::Ordering { .. })));
+        assert_refused_without(&steps, "google.remove_groups", "google.sweep_shared_access");
     }
 
     #[test]
