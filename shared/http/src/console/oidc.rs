@@ -29,9 +29,10 @@ use maud::html;
 use passage_core::secret::Secret;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
+use tokio::sync::OnceCell;
 
 const FLOW_COOKIE: &str = "passage_oidc";
 const FLOW_PATH: &str = "/console/sign-in/oidc";
@@ -54,6 +55,9 @@ pub struct OidcProvider {
     client_secret: Secret,
     /// The callback registered at the provider; `None` derives it from the request's host.
     pub redirect_url: Option<String>,
+    /// The discovery document, read once per process: the sign-in and its callback use the
+    /// same endpoints. (The key set is read at each callback, so a rotated key is seen.)
+    discovered: Arc<OnceCell<Discovery>>,
 }
 
 impl OidcProvider {
@@ -70,6 +74,7 @@ impl OidcProvider {
             client_id: client_id.into(),
             client_secret,
             redirect_url,
+            discovered: Arc::default(),
         }
     }
 
@@ -168,16 +173,20 @@ fn random(bytes: usize) -> String {
 
 /// Fetches and checks the discovery document: its issuer must be the configured one
 /// (OpenID Connect Discovery 1.0, section 4.3), or a look-alike could name other endpoints.
-async fn discover(p: &OidcProvider) -> Result<Discovery, String> {
-    let url = format!("{}/.well-known/openid-configuration", p.issuer);
-    let d: Discovery = get_json(&url).await?;
-    if d.issuer.trim_end_matches('/') != p.issuer {
-        return Err(format!(
-            "{url} names the issuer {:?}, not the configured {:?}",
-            d.issuer, p.issuer
-        ));
-    }
-    Ok(d)
+async fn discover(p: &OidcProvider) -> Result<&Discovery, String> {
+    p.discovered
+        .get_or_try_init(|| async {
+            let url = format!("{}/.well-known/openid-configuration", p.issuer);
+            let d: Discovery = get_json(&url).await?;
+            if d.issuer.trim_end_matches('/') != p.issuer {
+                return Err(format!(
+                    "{url} names the issuer {:?}, not the configured {:?}",
+                    d.issuer, p.issuer
+                ));
+            }
+            Ok(d)
+        })
+        .await
 }
 
 async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, String> {
