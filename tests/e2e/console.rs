@@ -949,10 +949,14 @@ async fn every_answer_carries_the_security_headers(w: &World) {
 
 /// A period link issued from the evidence page, recorded with the operator as issuer.
 async fn period_link(console: &Console, w: &World) {
-    let today = jiff::Zoned::now().date().to_string();
+    // From yesterday, in UTC as the report's days are: a run that closed just before midnight
+    // is still inside the period when the link is issued just after it.
+    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let yesterday = (today - jiff::Span::new().days(1)).to_string();
+    let today = today.to_string();
     let fields = [
         ("tenant", "globex"),
-        ("from", today.as_str()),
+        ("from", yesterday.as_str()),
         ("to", today.as_str()),
     ];
     console
