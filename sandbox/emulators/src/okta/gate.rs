@@ -23,6 +23,7 @@ use crate::common::knobs;
 use crate::common::ratelimit::Quota;
 use crate::common::server::Severer;
 use crate::okta::errors::OktaError;
+use crate::okta::limits;
 use crate::okta::oauth::{Challenge, Principal};
 use crate::okta::scopes;
 use crate::okta::service::AppState;
@@ -115,6 +116,7 @@ async fn admit_and_run(
 
     let now_ms = shared.knobs.timeline().epoch_millis();
     let limit = shared.knobs.rate_limit_per_minute();
+    let endpoint = limits::endpoint(method, &ctx.path);
 
     let principal = match authenticate(app, req.headers(), method, &ctx.path) {
         Ok(principal) => principal,
@@ -142,7 +144,7 @@ async fn admit_and_run(
     if shared.knobs.take_burst_429() {
         let quota = Quota {
             allowed: false,
-            limit,
+            limit: limit.min(endpoint.per_minute),
             remaining: 0,
             reset_epoch_secs: clock::ceil_secs(now_ms) + 1,
         };
@@ -151,17 +153,22 @@ async fn admit_and_run(
     if let Some(until_ms) = shared.knobs.storm_until(now_ms) {
         let quota = Quota {
             allowed: false,
-            limit,
+            limit: limit.min(endpoint.per_minute),
             remaining: 0,
             reset_epoch_secs: clock::ceil_secs(until_ms),
         };
         return with_quota(OktaError::rate_limited().into_response(), quota);
     }
 
+    let by_endpoint = shared.limits.take(endpoint, now_ms);
+    if let Some(quota) = by_endpoint.filter(|q| !q.allowed) {
+        return with_quota(OktaError::rate_limited().into_response(), quota);
+    }
     let quota = shared.bucket.take(limit, now_ms);
     if !quota.allowed {
         return with_quota(OktaError::rate_limited().into_response(), quota);
     }
+    let quota = limits::tighter(by_endpoint, quota);
 
     if let Some(status) = shared.knobs.roll_5xx() {
         return with_quota(OktaError::server(status).into_response(), quota);

@@ -29,6 +29,7 @@
 
 mod errors;
 mod gate;
+mod limits;
 mod model;
 mod oauth;
 mod oidc;
@@ -77,9 +78,9 @@ pub use syslog::{
 };
 pub use views::{AppAssignmentView, FactorView, GroupView, UserView};
 
-/// Okta's documented default per-minute budget for most management
-/// endpoints on Enterprise orgs.
-pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 600;
+/// No org-wide cap by default: Okta meters each endpoint on its own (see `limits`), and the
+/// org-wide window counts requests for the benches without refusing any.
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = u32::MAX;
 
 /// Seed used when none is configured, so the demo org has stable ids.
 pub const DEFAULT_SEED: u64 = 0x0C7A_5EED;
@@ -95,8 +96,8 @@ pub struct OktaConfig {
     /// The accepted API token. Default: derived from `seed`, shaped like an
     /// Okta token (`00` + 40 characters).
     pub api_token: Option<String>,
-    /// Per-minute request budget for the org (all `/api/v1` routes share
-    /// one bucket).
+    /// An org-wide per-minute cap on every management request, on top of Okta's
+    /// per-endpoint limits (unlimited by default; tests set a tight one).
     pub rate_limit_per_minute: u32,
     /// Seed for object ids and the default token.
     pub seed: u64,
@@ -164,6 +165,7 @@ impl OktaEmulator {
             knobs: knobs::Knobs::with_faults(config.rate_limit_per_minute, &config.faults),
             counters: counters::RequestCounters::new(),
             bucket: MinuteWindow::new(),
+            limits: limits::EndpointLimits::default(),
             api_token,
             oauth: Mutex::new(oauth::AuthServer::new(&base_url)),
             oidc: Mutex::new(oidc::SignInServer::new(&base_url)),
@@ -298,9 +300,16 @@ impl OktaEmulator {
         &self.shared.counters
     }
 
-    /// Refills the rate-limit bucket immediately.
+    /// Refills the rate-limit windows (the org's and every endpoint's) immediately.
     pub fn reset_rate_limit(&self) {
         self.shared.bucket.reset();
+        self.shared.limits.reset();
+    }
+
+    /// Turns Okta's documented per-endpoint limits off (or on again), leaving only the
+    /// org-wide window: for benches that model an org whose limits were raised.
+    pub fn enforce_endpoint_limits(&self, on: bool) {
+        self.shared.limits.enforce(on);
     }
 
     /// Requests served in each one-minute rate-limit window since the last reset, the

@@ -21,7 +21,10 @@ use crate::okta::{gate, routes};
 pub(crate) struct Shared {
     pub knobs: Knobs,
     pub counters: RequestCounters,
+    /// The org-wide window (every management request counts in it).
     pub bucket: MinuteWindow,
+    /// Okta's per-endpoint windows.
+    pub limits: crate::okta::limits::EndpointLimits,
     pub api_token: String,
     /// Absolute origin used in `_links` and `Link` headers.
     pub base_url: String,

@@ -385,3 +385,28 @@ async fn repeats_of_every_leaver_effect_are_counted_apart() {
     assert!(h.okta.effects().len() >= 3);
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn each_endpoint_spends_its_own_documented_window() {
+    let h = Harness::start().await;
+    demo_seed(&h.okta);
+    let user = h.get("/api/v1/users/jane.doe@example.com").await;
+    assert_eq!(user.status(), StatusCode::OK);
+    assert_eq!(header_u64(&user, "x-rate-limit-limit"), 1000);
+    assert_eq!(header_u64(&user, "x-rate-limit-remaining"), 999);
+    // The System Log has the smallest budget: spend it, and the users list is still whole.
+    for left in (0..50).rev() {
+        let logs = h.get("/api/v1/logs").await;
+        assert_eq!(logs.status(), StatusCode::OK);
+        assert_eq!(header_u64(&logs, "x-rate-limit-remaining"), left);
+    }
+    let refused = h.get("/api/v1/logs").await;
+    assert_eq!(header_u64(&refused, "x-rate-limit-limit"), 50);
+    expect_error(refused, 429, "E0000047").await;
+    let users = h.get("/api/v1/users?limit=1").await;
+    assert_eq!(users.status(), StatusCode::OK);
+    assert_eq!(header_u64(&users, "x-rate-limit-limit"), 600);
+    assert_eq!(header_u64(&users, "x-rate-limit-remaining"), 599);
+    assert_eq!(h.okta.counters().rate_limited(), 1);
+    h.shutdown().await;
+}
