@@ -94,7 +94,9 @@ pub(crate) async fn gate(State(app): State<AppState>, mut req: Request, next: Ne
     let limit = shared.knobs.rate_limit_per_minute();
     let allowed = {
         let mut buckets = lock(&shared.buckets);
-        let key = format!("{}\n{}", grant.client_id, grant.caller.actor);
+        // Each API keeps its own quota (the refusal names the service whose quota it is):
+        // the Directory API's 2,400 a minute are not spent by License Manager reads.
+        let key = format!("{}\n{}\n{service}", grant.client_id, grant.caller.actor);
         buckets
             .entry(key)
             .or_insert_with(MinuteWindow::new)

@@ -107,7 +107,7 @@ pub struct GoogleConfig {
     /// The super administrator created at start, to impersonate for Admin
     /// SDK calls. Default `admin@<domain>`.
     pub admin_email: Option<String>,
-    /// Per-minute budget for each (service account, impersonated user).
+    /// Per-minute budget for each (service account, impersonated user, API).
     pub rate_limit_per_minute: u32,
     /// How long one step of an asynchronous operation (data transfer,
     /// device wipe) takes when nobody reads it back. Each read also moves

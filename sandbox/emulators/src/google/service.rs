@@ -23,8 +23,8 @@ pub(crate) struct Shared {
     pub knobs: Knobs,
     pub quota: QuotaKnobs,
     pub counters: RequestCounters,
-    /// Per-minute budgets, one per (client id, impersonated user): Google
-    /// meters "queries per minute per user per project".
+    /// Per-minute budgets, one per (client id, impersonated user, API): Google
+    /// meters each API's "queries per minute per user per project".
     pub buckets: Mutex<HashMap<String, MinuteWindow>>,
     pub base_url: String,
     pub token_url: String,

@@ -7,7 +7,9 @@ use crate::google_support as support;
 
 use std::time::{Duration, Instant};
 
-use passage_sandbox::google::{GoogleConfig, QuotaReason, event_name};
+use passage_sandbox::google::{
+    GoogleConfig, PRODUCT_GOOGLE_APPS, QuotaReason, SKU_BUSINESS_STANDARD, event_name,
+};
 use reqwest::StatusCode;
 use serde_json::json;
 use support::{Harness, expect_error, user_path};
@@ -30,7 +32,13 @@ async fn the_per_user_budget_answers_403_user_rate_limit_exceeded() {
     assert!(message.contains("Queries per minute per user"), "{message}");
     assert!(message.contains(&h.google.project_number()), "{message}");
 
-    // The budget is per impersonated user: another subject still has its own.
+    // The budget is per API: the same user's License Manager quota is untouched.
+    let licence = format!(
+        "/apps/licensing/v1/product/{PRODUCT_GOOGLE_APPS}/sku/{SKU_BUSINESS_STANDARD}/user/{}",
+        h.demo.leaver_email
+    );
+    assert_eq!(h.get(&licence, &token).await.status(), StatusCode::OK);
+    // And per impersonated user: another subject still has its own.
     let manager = h
         .token(Some(&h.demo.manager_email), support::GMAIL_SCOPES)
         .await;
