@@ -31,13 +31,20 @@ struct Window {
 }
 
 /// One rate-limit bucket. A window opens at the first request after the
-/// previous one expired and lasts sixty seconds.
-#[derive(Debug, Default)]
+/// previous one expired and lasts sixty seconds (or the length it was made with).
+#[derive(Debug)]
 pub struct MinuteWindow {
     window: Mutex<Window>,
+    length_ms: u64,
 }
 
 const WINDOW_MS: u64 = 60_000;
+
+impl Default for MinuteWindow {
+    fn default() -> Self {
+        Self::lasting(WINDOW_MS)
+    }
+}
 
 impl MinuteWindow {
     /// A bucket with nothing spent.
@@ -45,10 +52,19 @@ impl MinuteWindow {
         Self::default()
     }
 
+    /// A bucket whose windows last `length_ms` (Graph meters some limits per 10 s, 20 s or
+    /// 150 s).
+    pub fn lasting(length_ms: u64) -> Self {
+        Self {
+            window: Mutex::default(),
+            length_ms: length_ms.max(1),
+        }
+    }
+
     /// Spends one request if the budget allows it.
     pub fn take(&self, limit: u32, now_ms: u64) -> Quota {
         let mut window = lock(&self.window);
-        let opened = roll(&mut window, now_ms);
+        let opened = roll(&mut window, now_ms, self.length_ms);
         let allowed = window.used < limit;
         if allowed {
             window.used += 1;
@@ -57,7 +73,7 @@ impl MinuteWindow {
             allowed,
             limit,
             remaining: limit.saturating_sub(window.used),
-            reset_epoch_secs: clock::ceil_secs(opened + WINDOW_MS),
+            reset_epoch_secs: clock::ceil_secs(opened + self.length_ms),
         }
     }
 
@@ -66,14 +82,14 @@ impl MinuteWindow {
     pub fn peek(&self, limit: u32, now_ms: u64) -> Quota {
         let window = lock(&self.window);
         let (opened, used) = match window.opened_at_ms {
-            Some(opened) if now_ms < opened + WINDOW_MS => (opened, window.used),
+            Some(opened) if now_ms < opened + self.length_ms => (opened, window.used),
             _ => (now_ms, 0),
         };
         Quota {
             allowed: used < limit,
             limit,
             remaining: limit.saturating_sub(used),
-            reset_epoch_secs: clock::ceil_secs(opened + WINDOW_MS),
+            reset_epoch_secs: clock::ceil_secs(opened + self.length_ms),
         }
     }
 
@@ -95,9 +111,9 @@ impl MinuteWindow {
 
 /// Opens a fresh window when the current one has expired; returns the
 /// opening instant of the window now in force.
-fn roll(window: &mut Window, now_ms: u64) -> u64 {
+fn roll(window: &mut Window, now_ms: u64, length_ms: u64) -> u64 {
     match window.opened_at_ms {
-        Some(opened) if now_ms < opened + WINDOW_MS => opened,
+        Some(opened) if now_ms < opened + length_ms => opened,
         _ => {
             if window.opened_at_ms.is_some() {
                 let used = window.used;

@@ -25,6 +25,7 @@ use crate::common::knobs;
 use crate::common::server::Severer;
 use crate::microsoft::audit::Actor;
 use crate::microsoft::errors::{GraphError, PendingError};
+use crate::microsoft::limits;
 use crate::microsoft::service::AppState;
 use crate::microsoft::token::{self, EXCHANGE_MANAGE_AS_APP, Resource};
 
@@ -185,9 +186,17 @@ async fn api_gate(app: AppState, mut req: Request, next: Next, resource: Resourc
         let wait = clock::ceil_secs(until_ms.saturating_sub(now_ms)).max(1);
         return storm(shared, wait, &caller);
     }
-    let quota = shared
-        .bucket(&caller.app_id)
-        .take(shared.knobs.rate_limit_per_minute(), now_ms);
+    let service = limits::limit(resource, req.method(), req.uri().path());
+    let by_service = shared
+        .service_bucket(&caller.app_id, service)
+        .map(|window| window.take(service.requests, now_ms))
+        .filter(|quota| !quota.allowed);
+    let quota = match by_service {
+        Some(refused) => refused,
+        None => shared
+            .bucket(&caller.app_id)
+            .take(shared.knobs.rate_limit_per_minute(), now_ms),
+    };
     if !quota.allowed {
         let wait = quota
             .reset_epoch_secs

@@ -44,6 +44,7 @@ mod exchange;
 mod exchange_grants;
 mod gate;
 mod intune;
+mod limits;
 mod mail;
 mod mail_seed;
 mod model;
@@ -98,9 +99,9 @@ pub use token::{
     TOKEN_LIFETIME_SECS, directory_roles,
 };
 
-/// Default per-app request budget per minute (all Graph and Exchange routes
-/// share it; the token endpoint is not counted).
-pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 2000;
+/// No per-app cap on all routes together by default: Graph meters each service on its own
+/// (see `limits`); the per-app window still counts requests.
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = u32::MAX;
 
 /// Seed used when none is configured, so the demo tenant has stable ids.
 pub const DEFAULT_SEED: u64 = 0x0E17_2A5E;
@@ -119,7 +120,8 @@ pub struct MicrosoftConfig {
     pub tenant_domain: String,
     /// Verified domains, also accepted in place of the tenant id.
     pub verified_domains: Vec<String>,
-    /// Per-app request budget per minute.
+    /// A per-app cap per minute on every Graph and Exchange request together, on top of
+    /// Graph's per-service limits (unlimited by default; tests set a tight one).
     pub rate_limit_per_minute: u32,
     /// Seed for object ids and the tenant id.
     pub seed: u64,
@@ -208,6 +210,7 @@ impl MicrosoftEmulator {
             knobs: Knobs::with_faults(config.rate_limit_per_minute, &config.faults),
             counters: RequestCounters::new(),
             buckets: Mutex::new(HashMap::new()),
+            service_limits: std::sync::atomic::AtomicBool::new(true),
             base_url,
             tenant_id,
             tenant_domain: config.tenant_domain.clone(),
@@ -433,9 +436,17 @@ impl MicrosoftEmulator {
             .map_or_else(|| user.to_owned(), |u| tenant.users[u].id.clone())
     }
 
-    /// Refills every app's rate-limit window.
+    /// Refills every app's rate-limit windows.
     pub fn reset_rate_limit(&self) {
         lock(&self.shared.buckets).clear();
+    }
+
+    /// Turns Graph's documented per-service limits off (or on again), leaving only the
+    /// per-app window: for benches that model a tenant whose limits were raised.
+    pub fn enforce_service_limits(&self, on: bool) {
+        self.shared
+            .service_limits
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Shared handle on the tenant, for assertions the accessors do not

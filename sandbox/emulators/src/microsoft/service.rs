@@ -24,8 +24,11 @@ use crate::microsoft::{exchange, gate, routes, token};
 pub(crate) struct Shared {
     pub knobs: Knobs,
     pub counters: RequestCounters,
-    /// One per-minute window per app (Graph throttles per app per tenant).
+    /// Windows per app (Graph throttles per app per tenant): one per minute for all its
+    /// requests, and one per documented service limit.
     pub buckets: Mutex<HashMap<String, Arc<MinuteWindow>>>,
+    /// Whether the per-service limits are enforced.
+    pub service_limits: std::sync::atomic::AtomicBool,
     pub base_url: String,
     pub tenant_id: String,
     /// The initial domain (`contoso.onmicrosoft.com`).
@@ -94,6 +97,25 @@ impl Shared {
                 .entry(app_id.to_owned())
                 .or_insert_with(|| Arc::new(MinuteWindow::new())),
         )
+    }
+
+    /// The app's window for one documented service limit, when those are enforced.
+    pub(crate) fn service_bucket(
+        &self,
+        app_id: &str,
+        limit: crate::microsoft::limits::Limit,
+    ) -> Option<Arc<MinuteWindow>> {
+        if !self
+            .service_limits
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return None;
+        }
+        Some(Arc::clone(
+            lock(&self.buckets)
+                .entry(format!("{app_id}\n{}", limit.name))
+                .or_insert_with(|| Arc::new(MinuteWindow::lasting(limit.window_ms))),
+        ))
     }
 }
 

@@ -410,3 +410,23 @@ async fn a_bodiless_write_without_a_length_is_refused_411_and_changes_nothing() 
     assert_eq!(stated.status(), StatusCode::OK);
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn each_service_limit_has_its_own_window() {
+    let h = Ms::start().await;
+    // Intune's documented limit: 200 requests per 20 s per app and tenant.
+    let devices = "/v1.0/deviceManagement/managedDevices";
+    for _ in 0..200 {
+        assert_eq!(h.get(devices).await.status(), StatusCode::OK);
+    }
+    let limited = h.get(devices).await;
+    let wait: u64 = header(&limited, "retry-after").unwrap().parse().unwrap();
+    assert!((1..=20).contains(&wait), "{wait}");
+    expect_error(limited, 429, "TooManyRequests").await;
+    // Identity reads are metered apart, and are not held by Intune's refusal.
+    let path = format!("/v1.0/users/{}", encode(DEMO_LEAVER));
+    assert_eq!(h.get(&path).await.status(), StatusCode::OK);
+    h.ms.enforce_service_limits(false);
+    assert_eq!(h.get(devices).await.status(), StatusCode::OK);
+    h.shutdown().await;
+}
