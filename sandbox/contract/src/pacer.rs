@@ -90,8 +90,9 @@ pub async fn pacer_all(pacer: &dyn Pacer, other: &dyn Pacer, clock: &ManualClock
     pacer_pauses_every_caller_after_a_refusal(pacer, other, clock).await;
 }
 
-/// A fresh budget lets its burst go at once, defers (taking nothing) what would wait longer
-/// than the caller will, and refills at its rate.
+/// A fresh budget lets its burst go at once, defers (taking no budget) what would wait longer
+/// than the caller will, each deferred caller told a place after the one before it, and
+/// refills at its rate.
 pub async fn pacer_serves_the_burst_then_the_rate(pacer: &dyn Pacer, clock: &ManualClock) {
     let bucket = fresh_bucket();
     for i in 0..3 {
@@ -102,16 +103,18 @@ pub async fn pacer_serves_the_burst_then_the_rate(pacer: &dyn Pacer, clock: &Man
         );
     }
     let step = interval(&bucket);
-    for _ in 0..2 {
+    for k in 1..=2 {
         assert_eq!(
             turn(pacer, &bucket, NOW).await,
-            Turn::Defer(step),
-            "past the burst, a caller who will not wait is deferred, and takes nothing"
+            Turn::Defer(step * k),
+            "past the burst, a caller who will not wait is deferred to its own place"
         );
     }
+    // The first deferred caller comes back at its place and goes; the second's place is
+    // still its own, so the next caller deferred comes after it.
     clock.advance(step);
     assert_eq!(turn(pacer, &bucket, NOW).await, Turn::Go(Duration::ZERO));
-    assert_eq!(turn(pacer, &bucket, NOW).await, Turn::Defer(step));
+    assert_eq!(turn(pacer, &bucket, NOW).await, Turn::Defer(step * 2));
 }
 
 /// Callers asking at once, through two clients of the same state, get successive places: the

@@ -4,7 +4,7 @@
 //!
 //! | item | pk | sk | attributes |
 //! |---|---|---|---|
-//! | budget | `PACE#<provider>#<org>#<family>` | `PACE` | `tat_us`, `hold_until_us`, `allowance`, `version`, `expires_at` |
+//! | budget | `PACE#<provider>#<org>#<family>` | `PACE` | `tat_us`, `hold_until_us`, `allowance`, `deferred_us`, `version`, `expires_at` |
 //!
 //! Each turn reads the item (strongly consistent), runs the same arithmetic as the embedded
 //! pacer ([`BucketState`]) and writes the result back with an `UpdateItem` conditioned on the
@@ -123,6 +123,11 @@ impl DynamoPacer {
                 tat_us: number(&item, "tat_us")?,
                 hold_until_us: number(&item, "hold_until_us")?,
                 allowance: number(&item, "allowance")?,
+                // Items written before deferred callers were spread have none.
+                deferred_us: match item.contains_key("deferred_us") {
+                    true => number(&item, "deferred_us")?,
+                    false => 0,
+                },
             },
             version: number(&item, "version")?,
         })
@@ -134,7 +139,7 @@ impl DynamoPacer {
         state: &BucketState,
         version: u64,
     ) -> Result<(), WriteError> {
-        let last = state.tat_us.max(state.hold_until_us) / 1_000_000;
+        let last = state.tat_us.max(state.hold_until_us).max(state.deferred_us) / 1_000_000;
         let expires_at = last.saturating_add(KEEP_FOR.as_secs() as i64);
         let mut update = self
             .client
@@ -143,8 +148,9 @@ impl DynamoPacer {
             .set_key(Some(item_key(key)))
             .update_expression(
                 "SET tat_us = :tat, hold_until_us = :hold, allowance = :allowance, \
-                 version = :next, expires_at = :expires",
+                 deferred_us = :deferred, version = :next, expires_at = :expires",
             )
+            .expression_attribute_values(":deferred", n(state.deferred_us))
             .expression_attribute_values(":tat", n(state.tat_us))
             .expression_attribute_values(":hold", n(state.hold_until_us))
             .expression_attribute_values(":allowance", n(state.allowance))

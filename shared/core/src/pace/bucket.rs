@@ -8,7 +8,12 @@
 //!
 //! Calls reserve their place: a caller told to wait 300 ms has that place, so callers are
 //! served in the order they asked, and none starves behind luckier ones. A caller that would
-//! wait longer than it is willing to takes nothing and is told how far the earliest place is.
+//! wait longer than it is willing to takes no budget and is told when to come back: the
+//! earliest place for the first such caller, and one interval after the previous one's for
+//! each caller deferred after it. Told the same earliest place, every deferred caller (a step
+//! put back on the queue, with its attempt recorded) would come back at once, one would find
+//! room and the rest be deferred again, round after round; spread out, each comes back to
+//! about its own place.
 //!
 //! The provider's word overrides the arithmetic. A count of what remains until a reset (Okta's
 //! rate-limit headers) holds the bucket to that count until then, which covers calls made by
@@ -29,6 +34,9 @@ pub struct BucketState {
     pub hold_until_us: i64,
     /// How many more calls the provider allows before `hold_until_us`.
     pub allowance: u64,
+    /// The place last given to a deferred caller (0 when none was): the next one deferred
+    /// comes back an interval after it.
+    pub deferred_us: i64,
 }
 
 /// A pause after a throttled answer that named no time is never shorter than this.
@@ -53,7 +61,9 @@ impl BucketState {
         }
         let wait = Duration::from_micros((at - now).max(0) as u64);
         if wait > patience {
-            return Turn::Defer(wait);
+            let back = at.max(self.deferred_us.saturating_add(step));
+            self.deferred_us = back;
+            return Turn::Defer(Duration::from_micros((back - now).max(0) as u64));
         }
         self.tat_us = tat;
         if at < self.hold_until_us {
@@ -84,7 +94,7 @@ impl BucketState {
                 let refill = Duration::from_micros(rate.tolerance_us() as u64).max(LEAST_PAUSE);
                 now_us.saturating_add(micros(refill))
             });
-            self.pause(rate, until);
+            self.pause(rate, now_us, until);
         }
         *self != before
     }
@@ -113,9 +123,18 @@ impl BucketState {
     }
 
     /// No call until `until`, and from then on one at a time at the refill rate: after a
-    /// refusal nothing says the provider would take a burst.
-    fn pause(&mut self, rate: Rate, until: i64) {
-        self.hold_until_us = self.hold_until_us.max(until);
+    /// refusal nothing says the provider would take a burst. A pause already in force (or a
+    /// window already spent) is never shortened; but a window that still had calls left ends
+    /// the pause at the refusal's own time, not at that window's later reset: the refusal is
+    /// the provider's newest word. (Okta keeps a window per endpoint, so one family's calls
+    /// see several resets, and a storm's 429 says to come back in two seconds while the
+    /// window last heard of resets in sixty.)
+    fn pause(&mut self, rate: Rate, now: i64, until: i64) {
+        let closed = self.allowance == 0 && self.hold_until_us > now;
+        self.hold_until_us = match closed {
+            true => self.hold_until_us.max(until),
+            false => until,
+        };
         self.allowance = 0;
         let one_left = until
             .saturating_add(rate.tolerance_us())
@@ -183,7 +202,7 @@ mod tests {
     }
 
     #[test]
-    fn a_deferred_call_takes_nothing() {
+    fn a_deferred_call_takes_no_budget() {
         let mut b = BucketState::default();
         for _ in 0..3 {
             b.reserve(rate(), at(0.0), 1, NO_PATIENCE);
@@ -193,7 +212,45 @@ mod tests {
             b.reserve(rate(), at(0.0), 1, NO_PATIENCE),
             Turn::Defer(_)
         ));
-        assert_eq!(b, before);
+        assert_eq!(
+            (b.tat_us, b.hold_until_us, b.allowance),
+            (before.tat_us, before.hold_until_us, before.allowance)
+        );
+    }
+
+    #[test]
+    fn deferred_callers_are_told_successive_places_not_all_the_earliest() {
+        let mut b = BucketState::default();
+        for _ in 0..3 {
+            b.reserve(rate(), at(0.0), 1, NO_PATIENCE);
+        }
+        let interval = Duration::from_micros(rate().interval_us() as u64);
+        let told: Vec<Duration> = (0..4)
+            .map(|_| match b.reserve(rate(), at(0.0), 1, NO_PATIENCE) {
+                Turn::Defer(wait) => wait,
+                Turn::Go(wait) => panic!("went after {wait:?}"),
+            })
+            .collect();
+        assert_eq!(told, [1, 2, 3, 4].map(|k| interval * k));
+        // Each comes back at its place and finds room there.
+        assert_eq!(
+            go(b.reserve(rate(), at(0.0) + interval, 1, NO_PATIENCE)),
+            Duration::ZERO
+        );
+        let second = at(0.0) + interval * 2;
+        assert_eq!(
+            go(b.reserve(rate(), second, 1, NO_PATIENCE)),
+            Duration::ZERO
+        );
+        // Once the deferred places are past, a new deferral starts from the earliest again.
+        let later = at(600.0);
+        for _ in 0..3 {
+            b.reserve(rate(), later, 1, NO_PATIENCE);
+        }
+        assert_eq!(
+            b.reserve(rate(), later, 1, NO_PATIENCE),
+            Turn::Defer(interval)
+        );
     }
 
     #[test]
@@ -327,6 +384,43 @@ mod tests {
         // A second refusal never shortens a pause.
         asked.observe(rate(), at(1.0), &bare);
         assert_eq!(asked.hold_until_us, at(7.0).as_microsecond());
+    }
+
+    #[test]
+    fn a_refusal_sooner_than_the_windows_reset_pauses_only_until_its_own() {
+        let mut b = BucketState::default();
+        let window = PaceSignal {
+            remaining: Some(500),
+            reset: Some(at(60.0)),
+            ..PaceSignal::default()
+        };
+        b.observe(rate(), at(0.0), &window);
+        let storm = PaceSignal {
+            remaining: Some(0),
+            reset: Some(at(2.0)),
+            throttled: true,
+            retry_after: None,
+        };
+        assert!(b.observe(rate(), at(0.0), &storm));
+        assert_eq!(
+            b.reserve(rate(), at(0.0), 1, NO_PATIENCE),
+            Turn::Defer(Duration::from_secs(2)),
+            "back at the refusal's reset, not the window's"
+        );
+        assert_eq!(
+            go(b.reserve(rate(), at(2.0), 1, NO_PATIENCE)),
+            Duration::ZERO
+        );
+        // A window that was spent stays closed until its reset, whatever a refusal says.
+        let mut spent = BucketState::default();
+        let none_left = PaceSignal {
+            remaining: Some(0),
+            reset: Some(at(60.0)),
+            ..PaceSignal::default()
+        };
+        spent.observe(rate(), at(0.0), &none_left);
+        spent.observe(rate(), at(1.0), &storm);
+        assert_eq!(spent.hold_until_us, at(60.0).as_microsecond());
     }
 
     #[test]
