@@ -951,7 +951,9 @@ async fn every_answer_carries_the_security_headers(w: &World) {
 async fn period_link(console: &Console, w: &World) {
     // From yesterday, in UTC as the report's days are: a run that closed just before midnight
     // is still inside the period when the link is issued just after it.
-    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
     let yesterday = (today - jiff::Span::new().days(1)).to_string();
     let today = today.to_string();
     let fields = [
