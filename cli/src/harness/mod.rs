@@ -44,6 +44,9 @@ pub struct SandboxOptions {
     /// Pace the workers' calls to the sandbox Okta in one budget of this rate, shared as
     /// `passage serve` shares it (`[tenants.okta.pace] all = …`); none: calls go at once.
     pub okta_pace: Option<passage_core::pace::Rate>,
+    /// Pace every provider by its documented budgets as `passage serve` does, with these
+    /// changes to them (applied once every connection is set up).
+    pub pace: Option<fn(&mut passage_connectors::PacePlans)>,
     pub workers: usize,
     pub disable: DisableMode,
     pub end_of_day: jiff::civil::Time,
@@ -70,6 +73,7 @@ impl SandboxOptions {
             saas: false,
             okta_latency: Duration::ZERO,
             okta_pace: None,
+            pace: None,
             workers: 8,
             disable: DisableMode::Suspend,
             end_of_day: jiff::civil::Time::constant(17, 0, 0, 0),
@@ -320,6 +324,9 @@ impl Sandbox {
         } else {
             None
         };
+        if let Some(change) = options.pace {
+            change(&mut settings.pace);
+        }
         if let Some(customize) = &options.customize {
             customize(&mut policy);
         }
@@ -401,12 +408,13 @@ fn integrations(
 ) -> Integrations {
     let tenant = TenantId::new(TENANT);
     let connections = HashMap::from([(tenant.clone(), settings)]);
-    let mut integrations = match options.okta_pace {
-        Some(_) => {
+    let paced = options.okta_pace.is_some() || options.pace.is_some();
+    let mut integrations = match paced {
+        true => {
             let lease = engine_settings(options).lease;
             Integrations::providers(vec![policy], connections, passage_server::pacing(lease))
         }
-        None => Integrations::providers_only(vec![policy], connections),
+        false => Integrations::providers_only(vec![policy], connections),
     };
     if let Some(hr) = &options.hr {
         let by_tenant = HashMap::from([(tenant, hr.clone())]);

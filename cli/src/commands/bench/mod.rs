@@ -9,13 +9,14 @@ use passage_sandbox::okta::SeedUser;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+mod layoff_all;
 mod lockout;
 mod stats;
 use stats::{saturated_use, summary};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Leavers for the cutoff-to-verified measurement (one at a time).
+    /// Leavers for the cutoff-to-verified measurement (one at a time; 0 skips it).
     #[arg(long, default_value_t = 20)]
     leavers: usize,
     /// Provider latency for the cutoff-to-verified measurement, in milliseconds.
@@ -24,10 +25,10 @@ pub struct BenchArgs {
     /// Fresh sandboxes for the four-provider cutoff-to-verified measurement (0 skips it).
     #[arg(long, default_value_t = 5)]
     all_provider_runs: usize,
-    /// Leavers pushed through at once for the throughput measurement.
+    /// Leavers pushed through at once for the throughput measurement (0 skips it).
     #[arg(long, default_value_t = 200)]
     throughput_leavers: usize,
-    /// Webhooks for the acknowledgement-latency measurement.
+    /// Webhooks for the acknowledgement-latency measurement (0 skips it).
     #[arg(long, default_value_t = 300)]
     webhooks: usize,
     /// Leavers in the layoff measurement (0 skips it).
@@ -36,6 +37,10 @@ pub struct BenchArgs {
     /// The emulated Okta org's rate limit (requests per minute) in the layoff measurement.
     #[arg(long, default_value_t = 3000)]
     layoff_rate: u32,
+    /// Leavers in the four-provider layoff, each emulator enforcing its provider's
+    /// documented limits (0 skips it; the scale is 1,000).
+    #[arg(long, default_value_t = 0)]
+    layoff_all_leavers: usize,
     /// Leavers for the time-to-lockout measurement (0 skips it).
     #[arg(long, default_value_t = 100)]
     lockout_leavers: usize,
@@ -116,17 +121,26 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         return Ok(());
     }
     let latency = Duration::from_millis(args.latency_ms);
-    cutoff_one_provider(&root, args.leavers, latency).await?;
+    if args.leavers > 0 {
+        cutoff_one_provider(&root, args.leavers, latency).await?;
+    }
     if args.all_provider_runs > 0 {
         cutoff_all_providers(&root, args.all_provider_runs, latency).await?;
     }
     if args.lockout_leavers > 0 {
         lockout::measure(&root, args.lockout_leavers, latency).await?;
     }
-    throughput(&root, args.throughput_leavers).await?;
-    webhook_ack(&root, args.webhooks).await?;
+    if args.throughput_leavers > 0 {
+        throughput(&root, args.throughput_leavers).await?;
+    }
+    if args.webhooks > 0 {
+        webhook_ack(&root, args.webhooks).await?;
+    }
     if args.layoff_leavers > 0 {
         layoff(&root, args.layoff_leavers, args.layoff_rate).await?;
+    }
+    if args.layoff_all_leavers > 0 {
+        layoff_all::measure(&root, args.layoff_all_leavers).await?;
     }
     let _ = std::fs::remove_dir_all(&root);
     Ok(())

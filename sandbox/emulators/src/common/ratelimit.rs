@@ -28,6 +28,19 @@ struct Window {
     used: u32,
     /// Requests spent in each window that has ended, oldest first.
     ended: Vec<u32>,
+    /// The limit the last request was measured against.
+    limit: u32,
+}
+
+/// How one limit was used: requests served in each of its windows, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WindowUse {
+    /// Which limit (an endpoint, a service, an API and user).
+    pub name: String,
+    /// Requests a window allows.
+    pub limit: u32,
+    /// Requests served in each window, the one in force last.
+    pub windows: Vec<u32>,
 }
 
 /// One rate-limit bucket. A window opens at the first request after the
@@ -65,6 +78,7 @@ impl MinuteWindow {
     pub fn take(&self, limit: u32, now_ms: u64) -> Quota {
         let mut window = lock(&self.window);
         let opened = roll(&mut window, now_ms, self.length_ms);
+        window.limit = limit;
         let allowed = window.used < limit;
         if allowed {
             window.used += 1;
@@ -101,6 +115,16 @@ impl MinuteWindow {
             out.push(window.used);
         }
         out
+    }
+
+    /// How this limit was used, under `name`.
+    pub fn usage(&self, name: impl Into<String>) -> WindowUse {
+        let limit = lock(&self.window).limit;
+        WindowUse {
+            name: name.into(),
+            limit,
+            windows: self.windows(),
+        }
     }
 
     /// Forgets everything spent.

@@ -361,6 +361,20 @@ impl GoogleEmulator {
         lock(&self.shared.buckets).clear();
     }
 
+    /// How each (impersonated user, API) quota was used since the last reset.
+    pub fn limit_usage(&self) -> Vec<crate::common::ratelimit::WindowUse> {
+        let buckets = lock(&self.shared.buckets);
+        let mut out: Vec<_> = buckets
+            .iter()
+            .map(|(key, window)| {
+                let name = key.split_once('\n').map_or(key.as_str(), |(_, rest)| rest);
+                window.usage(name.replace('\n', " "))
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
     /// Shared handle on the domain, for assertions the accessors do not
     /// cover.
     pub fn state(&self) -> Arc<Mutex<GoogleState>> {

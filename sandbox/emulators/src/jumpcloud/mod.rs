@@ -389,6 +389,11 @@ impl JumpCloudEmulator {
         self.shared.bucket.reset();
     }
 
+    /// How the org's one limit was used since the last reset.
+    pub fn limit_usage(&self) -> Vec<crate::common::ratelimit::WindowUse> {
+        vec![self.shared.bucket.usage("org")]
+    }
+
     /// Shared handle on the tenant, for assertions the accessors do not
     /// cover.
     pub fn state(&self) -> Arc<Mutex<JumpCloudState>> {

@@ -441,6 +441,20 @@ impl MicrosoftEmulator {
         lock(&self.shared.buckets).clear();
     }
 
+    /// How each app's service limits (and its per-app window) were used since the last reset.
+    pub fn limit_usage(&self) -> Vec<crate::common::ratelimit::WindowUse> {
+        let buckets = lock(&self.shared.buckets);
+        let mut out: Vec<_> = buckets
+            .iter()
+            .map(|(key, window)| {
+                let name = key.split_once('\n').map_or("all", |(_, name)| name);
+                window.usage(name)
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
     /// Turns Graph's documented per-service limits off (or on again), leaving only the
     /// per-app window: for benches that model a tenant whose limits were raised.
     pub fn enforce_service_limits(&self, on: bool) {

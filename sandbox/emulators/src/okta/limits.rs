@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::http::Method;
 
 use crate::common::lock;
-use crate::common::ratelimit::{MinuteWindow, Quota};
+use crate::common::ratelimit::{MinuteWindow, Quota, WindowUse};
 
 /// One endpoint's budget: its name (one window per name) and its calls per minute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +85,14 @@ impl EndpointLimits {
     /// Turns the documented limits on or off (off: only the org-wide window counts).
     pub fn enforce(&self, on: bool) {
         self.enforced.store(on, Ordering::Relaxed);
+    }
+
+    /// How each endpoint's limit was used, by name.
+    pub fn usage(&self) -> Vec<WindowUse> {
+        let windows = lock(&self.windows);
+        let mut out: Vec<WindowUse> = windows.iter().map(|(n, w)| w.usage(*n)).collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
     }
 
     /// Forgets everything spent.

@@ -306,6 +306,11 @@ impl OktaEmulator {
         self.shared.limits.reset();
     }
 
+    /// How each documented endpoint limit was used since the last reset.
+    pub fn limit_usage(&self) -> Vec<crate::common::ratelimit::WindowUse> {
+        self.shared.limits.usage()
+    }
+
     /// Turns Okta's documented per-endpoint limits off (or on again), leaving only the
     /// org-wide window: for benches that model an org whose limits were raised.
     pub fn enforce_endpoint_limits(&self, on: bool) {
