@@ -110,27 +110,32 @@ pub async fn measure(root: &Path, leavers: usize) -> Result<()> {
     Ok(())
 }
 
-/// One provider: calls served and refused, and every limit the layoff saturated (more than
-/// one window), fullest first.
+/// One provider: calls served and refused, and its three busiest limits (by their fullest
+/// window), each with how full its saturated windows were (every window but the last, when the
+/// limit had more than one; a layoff that fits in one window saturates nothing).
 fn line(s: &Served<'_>) -> String {
     let total = s.counters.total();
     let throttled = s.counters.rate_limited();
-    let mut full: Vec<(f64, &WindowUse)> = s
-        .usage
+    let peak = |u: &WindowUse| u.windows.iter().copied().max().unwrap_or(0) as f64 / u.limit as f64;
+    let mut busiest: Vec<&WindowUse> = s.usage.iter().filter(|u| u.limit > 0).collect();
+    busiest.sort_by(|a, b| peak(b).total_cmp(&peak(a)));
+    let limits = busiest
         .iter()
-        .filter_map(|u| saturated_use(&u.windows, u.limit).map(|pct| (pct, u)))
-        .collect();
-    full.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let limits = if full.is_empty() {
-        "no limit saturated (every one fit in its first window)".to_owned()
-    } else {
-        full.iter()
-            .map(|(pct, u)| format!("{} {pct:.1}% of {} {:?}", u.name, u.limit, u.windows))
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
+        .take(3)
+        .map(|u| {
+            let fill = saturated_use(&u.windows, u.limit).map_or_else(
+                || "fits in one window".to_owned(),
+                |pct| format!("{pct:.1}% full before the last"),
+            );
+            format!(
+                "{} (limit {}): {fill}, windows {:?}",
+                u.name, u.limit, u.windows
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
     format!(
-        "{}: {} calls served, {throttled} answered 429; {limits}",
+        "{}: {} calls served, {throttled} answered 429; busiest limits: {limits}",
         s.provider,
         total - throttled
     )
