@@ -700,24 +700,8 @@ impl JumpCloudState {
         origin: &Origin,
     ) -> Result<(), JcError> {
         let f = ApiFamily::V2;
-        let bad = |m: &str| JcError::bad_request(f, m);
-        let Value::Object(body) = body else {
-            return Err(bad("request body must be a JSON object"));
-        };
-        let op = match body.get("op").and_then(Value::as_str) {
-            Some(op @ ("add" | "remove" | "update")) => op.to_owned(),
-            Some(_) => return Err(bad("\"op\" must be one of add, remove, update")),
-            None => return Err(bad("\"op\" is required")),
-        };
-        match body.get("type").and_then(Value::as_str) {
-            Some("user") => {}
-            Some(_) => return Err(bad("\"type\" must be user")),
-            None => return Err(bad("\"type\" is required")),
-        }
-        let member = match body.get("id").and_then(Value::as_str) {
-            Some(id) if !id.is_empty() => id.to_owned(),
-            _ => return Err(bad("\"id\" is required")),
-        };
+        let (op, member) = graph_operation(body, "user", "\"type\" must be user")?;
+        let (op, member) = (op.to_owned(), member.to_owned());
         let o = &self.orgs[org];
         let g = o
             .group_by_id(group_id)
@@ -772,22 +756,8 @@ impl JumpCloudState {
     ) -> Result<(), JcError> {
         let f = ApiFamily::V2;
         let bad = |m: &str| JcError::bad_request(f, m);
-        let Value::Object(body) = body else {
-            return Err(bad("request body must be a JSON object"));
-        };
-        let op = match body.get("op").and_then(Value::as_str) {
-            Some(op @ ("add" | "remove" | "update")) => op.to_owned(),
-            Some(_) => return Err(bad("\"op\" must be one of add, remove, update")),
-            None => return Err(bad("\"op\" is required")),
-        };
-        match body.get("type").and_then(Value::as_str) {
-            Some("system") => {}
-            Some(_) => return Err(bad("only \"type\": \"system\" is emulated")),
-            None => return Err(bad("\"type\" is required")),
-        }
-        let Some(system_id) = body.get("id").and_then(Value::as_str) else {
-            return Err(bad("\"id\" is required"));
-        };
+        let (op, system_id) =
+            graph_operation(body, "system", "only \"type\": \"system\" is emulated")?;
         let sudo = match &body.get("attributes").and_then(|a| a.get("sudo")) {
             None => None,
             Some(sudo) => {
@@ -809,7 +779,7 @@ impl JumpCloudState {
             .ok_or_else(|| JcError::not_found(f))?;
         let bound = &mut o.systems[s].bound_users;
         let at = bound.iter().position(|(u, _)| u == user_id);
-        match (op.as_str(), at) {
+        match (op, at) {
             ("add", Some(_)) => return Err(JcError::conflict(f)),
             ("add", None) => bound.push((user_id.to_owned(), sudo.unwrap_or(false))),
             (_, None) => return Err(JcError::not_found(f)),
@@ -1100,6 +1070,34 @@ fn uuid_from(object_id: &str) -> String {
     uuid::Builder::from_random_bytes(bytes)
         .into_uuid()
         .to_string()
+}
+
+/// A v2 graph operation's body, `{"op", "type", "id"}`, checked as JumpCloud checks it: one of
+/// its three ops, the one target type the route emulates (`wrong_kind` says so otherwise), and
+/// a target id. Gives back the op and the id.
+fn graph_operation<'a>(
+    body: &'a Value,
+    kind: &str,
+    wrong_kind: &str,
+) -> Result<(&'a str, &'a str), JcError> {
+    let bad = |m: &str| JcError::bad_request(ApiFamily::V2, m);
+    let Value::Object(body) = body else {
+        return Err(bad("request body must be a JSON object"));
+    };
+    let op = match body.get("op").and_then(Value::as_str) {
+        Some(op @ ("add" | "remove" | "update")) => op,
+        Some(_) => return Err(bad("\"op\" must be one of add, remove, update")),
+        None => return Err(bad("\"op\" is required")),
+    };
+    match body.get("type").and_then(Value::as_str) {
+        Some(t) if t == kind => {}
+        Some(_) => return Err(bad(wrong_kind)),
+        None => return Err(bad("\"type\" is required")),
+    }
+    match body.get("id").and_then(Value::as_str) {
+        Some(id) if !id.is_empty() => Ok((op, id)),
+        _ => Err(bad("\"id\" is required")),
+    }
 }
 
 #[cfg(test)]
