@@ -5,6 +5,7 @@
 mod call;
 pub mod github;
 pub mod google;
+mod handover;
 pub mod http;
 pub mod jumpcloud;
 pub mod jwt;

@@ -22,6 +22,7 @@
 
 use super::actions::User;
 use super::api::{Api, Calls};
+use crate::handover::{Handed, Handovers};
 use crate::http::{mismatch, permanent};
 use passage_core::ports::{ActionDone, ActionFailure, ActionRequest};
 use reqwest::{Method, StatusCode};
@@ -216,19 +217,17 @@ pub(super) async fn sweep(
         Some(address) => Some(super::actions::find_by_address(api, address, address, calls).await?),
         None => None,
     };
-    let mut said = Vec::new();
-    let mut handed = Vec::new();
+    let mut done = Handovers::default();
     for o in &objects {
         let id = owned_id(o);
-        if o["type"] == "application" {
-            said.push(remains(&id, APP_REASON.to_owned()));
-            continue;
-        }
-        match hand_over_group(api, o, user, manager.as_ref(), calls).await? {
-            Handed::Done(record) => handed.push(record),
-            Handed::Stuck(why) => said.push(remains(&id, why)),
-        }
+        let outcome = if o["type"] == "application" {
+            Handed::Stuck(APP_REASON.to_owned())
+        } else {
+            hand_over_group(api, o, user, manager.as_ref(), calls).await?
+        };
+        done.file(&id, outcome);
     }
+    let Handovers { handed, said } = done;
     Ok(ActionDone {
         repeat: before.is_empty() && handed.is_empty(),
         summary: format!(
@@ -250,15 +249,6 @@ pub(super) async fn sweep(
 }
 
 const APP_REASON: &str = "an app registration the leaver owns is reported, not changed: an Entra administrator must name a new owner (Entra admin centre → App registrations → Owners), then remove the leaver";
-
-fn remains(id: &str, reason: String) -> Value {
-    json!({"kind": "ownership", "id": id, "state": "remains", "reason": reason})
-}
-
-enum Handed {
-    Done(Value),
-    Stuck(String),
-}
 
 /// The manager is made an owner first, then the leaver is taken off; the owners are read
 /// back. Without a manager, the leaver is taken off only where another owner remains

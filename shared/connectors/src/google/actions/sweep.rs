@@ -29,6 +29,7 @@
 //! and its `access` lists `{"kind": "ownership", "id": "group:<id>" | "shared_drive:<id>"}`.
 
 use super::*;
+use crate::handover::{Handed, Handovers};
 
 /// Drive's `organizer` is the Admin console's "Manager" of a shared drive.
 const ORGANIZER: &str = "organizer";
@@ -212,20 +213,16 @@ pub(super) async fn sweep(
     };
     let groups = owned_groups(api, user, calls).await?;
     let drives = managed_drives(api, user, calls).await?;
-    let mut said = Vec::new();
-    let mut handed = Vec::new();
+    let mut done = Handovers::default();
     for g in &groups {
-        match hand_over_group(api, g, user, manager.as_ref(), calls).await? {
-            Handed::Done(record) => handed.push(record),
-            Handed::Stuck(why) => said.push(remains(&group_item(g), why)),
-        }
+        let outcome = hand_over_group(api, g, user, manager.as_ref(), calls).await?;
+        done.file(&group_item(g), outcome);
     }
     for d in &drives {
-        match hand_over_drive(api, d, user, manager.as_ref(), calls).await? {
-            Handed::Done(record) => handed.push(record),
-            Handed::Stuck(why) => said.push(remains(&drive_item(d), why)),
-        }
+        let outcome = hand_over_drive(api, d, user, manager.as_ref(), calls).await?;
+        done.file(&drive_item(d), outcome);
     }
+    let Handovers { handed, said } = done;
     let heir = manager
         .as_ref()
         .map_or("nobody (no manager with a Google account on record)", |m| {
@@ -247,15 +244,6 @@ pub(super) async fn sweep(
         readback: json!({"user_id": user.id, "handed_over": handed}),
         output: json!({"handed_over": handed, "access": said}),
     })
-}
-
-fn remains(id: &str, reason: String) -> Value {
-    json!({"kind": "ownership", "id": id, "state": "remains", "reason": reason})
-}
-
-enum Handed {
-    Done(Value),
-    Stuck(String),
 }
 
 /// Makes `manager` an owner of `group`: added with the role, or, when already a member
